@@ -1,0 +1,75 @@
+# Kefu — two commands matter: `make serve` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export KEFU_DATA_DIR ?= $(CURDIR)/var
+PG_URL ?= postgres://postgres@127.0.0.1:5432/kefu
+REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install install-dev serve test test-sqlite test-postgres lint typecheck bench services browser messages lock clean demo
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.base-installed: requirements/base.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -r requirements/base.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.dev-installed: requirements/dev.txt $(VENV)/.base-installed
+	$(BIN)/pip install -q -r requirements/dev.txt
+	touch $@
+
+install: $(VENV)/.base-installed
+
+install-dev: $(VENV)/.dev-installed
+
+# Embedded defaults: SQLite (WAL), in-process channel layer, SQLite-backed Celery broker.
+serve: install
+	@mkdir -p $(KEFU_DATA_DIR)
+	$(BIN)/kefu migrate
+	$(BIN)/kefu demo load
+	$(BIN)/kefu run --host 127.0.0.1 --port 8000
+
+demo: install
+	$(BIN)/kefu migrate
+	$(BIN)/kefu demo load
+
+# PostgreSQL and Redis are expected on the machine; start them when they are down, never skip.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || (pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2)
+	@pg_isready -q -h 127.0.0.1 -p 5432
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || (mkdir -p /var/lib/redis /var/log/redis && redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log && sleep 1)
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
+
+# Debian's Chromium for the browser tests (no browser downloads exist here).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
+
+lint: install-dev
+	$(BIN)/ruff check kefu tests bench
+	$(BIN)/ruff format --check kefu tests bench
+	$(BIN)/mypy kefu
+
+test: install-dev services browser lint test-sqlite test-postgres
+
+test-sqlite: install-dev
+	$(BIN)/python -m pytest
+
+test-postgres: install-dev services
+	KEFU_DATABASE_URL=$(PG_URL) KEFU_REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest
+
+bench: install-dev services
+	$(BIN)/python -m bench
+
+messages: install-dev
+	cd kefu && ../$(BIN)/django-admin compilemessages --ignore=.venv
+
+lock:
+	rm -rf /tmp/kefu-lock && $(PY) -m venv /tmp/kefu-lock
+	/tmp/kefu-lock/bin/pip install -q -r requirements/base.in -r requirements/dev.in
+	@echo "review /tmp/kefu-lock/bin/pip freeze and update requirements/*.txt"
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

@@ -1,0 +1,258 @@
+"""Every write about shops and logins."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from kefu.accounts.models import ApiToken, Platform, Role, ServiceGroup, Shop, User
+from kefu.accounts.permissions import Capability, require
+
+LOGIN_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.-@:")
+
+
+@dataclass(frozen=True)
+class CreatedShop:
+    shop: Shop
+    owner: User
+    password: str
+
+
+def _check_login(login: str) -> str:
+    login = login.strip().lower()
+    if not login or len(login) > 60 or not set(login) <= LOGIN_CHARS:
+        raise ValidationError(
+            "a login is 1-60 characters of a-z, 0-9 and . _ - @ :", code="bad_login"
+        )
+    if User.objects.filter(username=login).exists():
+        raise ValidationError(f"the login {login!r} is taken", code="login_taken")
+    return login
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    validate_password(password, user)
+
+
+def parse_groups(value: str | list[str]) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else value
+    groups = [g.strip() for g in items if g.strip()]
+    valid = {g.value for g in ServiceGroup}
+    unknown = [g for g in groups if g not in valid]
+    if unknown or not groups:
+        raise ValidationError(
+            f"groups must be one or more of {', '.join(sorted(valid))}; got {value!r}",
+            code="bad_groups",
+        )
+    return groups
+
+
+def create_shop(
+    *,
+    name: str,
+    platform: str,
+    timezone_name: str = "Asia/Shanghai",
+    currency: str = "USD",
+    slug: str | None = None,
+    owner_login: str | None = None,
+    owner_password: str | None = None,
+) -> CreatedShop:
+    name = name.strip()
+    if not name:
+        raise ValidationError("a shop needs a name", code="no_name")
+    if platform not in Platform.values:
+        raise ValidationError(
+            f"platform must be one of {', '.join(Platform.values)}", code="bad_platform"
+        )
+    currency = currency.strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise ValidationError("currency is a 3-letter ISO code such as USD or CNY", code="currency")
+    base = slugify(slug or name) or "shop"
+    candidate, n = base, 1
+    while Shop.objects.filter(slug=candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    if slug and candidate != slugify(slug):
+        raise ValidationError(f"the shop slug {slug!r} is taken", code="slug_taken")
+    password = owner_password or secrets.token_urlsafe(12)
+    with transaction.atomic():
+        shop = Shop(name=name, slug=candidate, platform=platform, timezone=timezone_name,
+                    currency=currency)
+        shop.full_clean()
+        shop.save()
+        login = _check_login(owner_login or f"{candidate}-owner")
+        owner = User(username=login, shop=shop, role=Role.OWNER, display_name=name,
+                     in_pre_sale=True, in_after_sale=True, in_outreach=True)
+        _check_password(password, owner)
+        owner.set_password(password)
+        owner.save()
+    return CreatedShop(shop=shop, owner=owner, password=password)
+
+
+def create_agent(
+    *,
+    actor: User | None,
+    shop: Shop,
+    login: str,
+    groups: list[str],
+    password: str | None = None,
+    display_name: str = "",
+    can_manage_settings: bool = False,
+    can_issue_refunds: bool = False,
+    refund_limit: Decimal | None = None,
+    can_create_campaigns: bool = False,
+) -> tuple[User, str]:
+    """Create a sub-account. `actor` is None only for the CLI run by the operator."""
+    if actor is not None:
+        require(actor, Capability.MANAGE_AGENTS)
+        if actor.shop_id != shop.pk:
+            raise ValidationError("not your shop", code="other_shop")
+        # A granted sub-account may not hand out rights it lacks itself.
+        if not actor.is_owner and (can_issue_refunds or can_create_campaigns or can_manage_settings):
+            require(actor, Capability.MANAGE_SETTINGS)
+            if can_issue_refunds and not actor.can_issue_refunds:
+                raise ValidationError("only the owner grants refund rights", code="grant")
+            if can_create_campaigns and not actor.can_create_campaigns:
+                raise ValidationError("only the owner grants campaign rights", code="grant")
+    group_list = parse_groups(groups)
+    chosen = password or secrets.token_urlsafe(12)
+    with transaction.atomic():
+        user = User(
+            username=_check_login(login),
+            shop=shop,
+            role=Role.AGENT,
+            display_name=display_name.strip()[:60],
+            in_pre_sale=ServiceGroup.PRE_SALE in group_list,
+            in_after_sale=ServiceGroup.AFTER_SALE in group_list,
+            in_outreach=ServiceGroup.OUTREACH in group_list,
+            can_manage_settings=can_manage_settings,
+            can_issue_refunds=can_issue_refunds,
+            refund_limit=refund_limit,
+            can_create_campaigns=can_create_campaigns,
+        )
+        _check_password(chosen, user)
+        user.set_password(chosen)
+        user.save()
+    return user, chosen
+
+
+def update_agent(
+    *,
+    actor: User,
+    agent: User,
+    groups: list[str],
+    display_name: str,
+    can_manage_settings: bool,
+    can_issue_refunds: bool,
+    can_create_campaigns: bool,
+    refund_limit: Decimal | None = None,
+) -> User:
+    require(actor, Capability.MANAGE_AGENTS)
+    if agent.shop_id != actor.shop_id or agent.is_owner:
+        raise ValidationError("this account cannot be edited here", code="not_editable")
+    if not actor.is_owner and (can_issue_refunds or can_create_campaigns or can_manage_settings):
+        raise ValidationError("only the owner grants rights", code="grant")
+    group_list = parse_groups(groups)
+    agent.in_pre_sale = ServiceGroup.PRE_SALE in group_list
+    agent.in_after_sale = ServiceGroup.AFTER_SALE in group_list
+    agent.in_outreach = ServiceGroup.OUTREACH in group_list
+    agent.display_name = display_name.strip()[:60]
+    agent.can_manage_settings = can_manage_settings
+    agent.can_issue_refunds = can_issue_refunds
+    agent.can_create_campaigns = can_create_campaigns
+    agent.refund_limit = refund_limit
+    agent.save()
+    return agent
+
+
+def set_agent_active(*, actor: User | None, agent: User, active: bool) -> User:
+    """Disable or re-enable a sub-account; a disabled agent's conversations are rerouted."""
+    if actor is not None:
+        require(actor, Capability.MANAGE_AGENTS)
+        if agent.shop_id != actor.shop_id:
+            raise ValidationError("not your shop", code="other_shop")
+    if agent.is_owner:
+        raise ValidationError("the main account cannot be disabled", code="owner")
+    from kefu.conversations.services import agent_went_offline
+
+    with transaction.atomic():
+        agent.is_active = active
+        agent.save(update_fields=["is_active"])
+        if not active:
+            agent_went_offline(agent=agent, reason="disabled")
+    return agent
+
+
+def update_shop_settings(
+    *,
+    actor: User,
+    name: str,
+    timezone_name: str,
+    currency: str,
+    callback_url: str,
+    sign_replies: bool,
+    signature_template: str,
+) -> Shop:
+    require(actor, Capability.MANAGE_SETTINGS)
+    shop = actor.shop
+    assert shop is not None  # noqa: S101 - require() guarantees a shop
+    if "{agent_name}" not in signature_template and sign_replies:
+        raise ValidationError("the signature must contain {agent_name}", code="signature")
+    shop.name = name.strip()
+    shop.timezone = timezone_name
+    shop.currency = currency.strip().upper()
+    shop.callback_url = callback_url.strip()
+    shop.sign_replies = sign_replies
+    shop.signature_template = signature_template.strip()
+    shop.full_clean()
+    shop.save()
+    return shop
+
+
+def rotate_webhook_secret(*, actor: User) -> Shop:
+    require(actor, Capability.MANAGE_SETTINGS)
+    shop = actor.shop
+    assert shop is not None  # noqa: S101
+    shop.webhook_secret = secrets.token_hex(32)
+    shop.save(update_fields=["webhook_secret"])
+    return shop
+
+
+def set_interface_language(*, user: User, language: str) -> None:
+    if language not in {"zh-hans", "en"}:
+        raise ValidationError("language must be zh-hans or en", code="language")
+    user.language = language
+    user.save(update_fields=["language"])
+
+
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
+    if user.shop_id is None:
+        raise ValidationError("tokens belong to a shop login", code="no_shop")
+    raw = "kefu_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        shop_id=user.shop_id, user=user, name=name.strip()[:60] or "api", digest=token_digest(raw)
+    )
+    return token, raw
+
+
+def user_for_token(raw: str) -> User | None:
+    token = (
+        ApiToken.objects.select_related("user", "user__shop")
+        .filter(digest=token_digest(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user

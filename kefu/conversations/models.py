@@ -1,0 +1,227 @@
+"""Buyers, conversations, messages, their event timeline, the outbox and agent presence."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from kefu.accounts.models import ServiceGroup, Shop
+from kefu.catalog.models import Product
+
+
+class EntryPoint(models.TextChoices):
+    PRODUCT_PAGE = "product_page", _("Product page")
+    SHOP_PAGE = "shop_page", _("Shop page")
+    SEARCH = "search", _("Search")
+    WIDGET = "widget", _("Chat widget")
+    ORDER_LIST = "order_list", _("Order list")
+    ORDER_DETAIL = "order_detail", _("Order detail")
+    DISPUTE = "dispute", _("Dispute")
+
+
+# R-03: a conversation started from an order or a dispute is after-sale; all others pre-sale.
+AFTER_SALE_ENTRY_POINTS = frozenset(
+    {EntryPoint.ORDER_LIST, EntryPoint.ORDER_DETAIL, EntryPoint.DISPUTE}
+)
+
+
+class Channel(models.TextChoices):
+    MARKETPLACE = "marketplace", _("Marketplace chat")
+    WIDGET = "widget", _("Site widget")
+    EMAIL = "email", _("E-mail")
+    SOCIAL = "social", _("Social")
+
+
+class Buyer(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="buyers")
+    external_id = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    first_seen_at = models.DateTimeField()
+    last_message_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "external_id"], name="buyer_external_id_per_shop")
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+
+class ConversationStatus(models.TextChoices):
+    OPEN = "open", _("Open")  # waiting for the shop
+    PENDING = "pending", _("Pending")  # the shop answered; waiting for the buyer
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Conversation(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="conversations")
+    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="conversations")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    entry_point = models.CharField(max_length=20, choices=EntryPoint.choices)
+    group = models.CharField(max_length=20, choices=ServiceGroup.choices)
+    status = models.CharField(
+        max_length=10, choices=ConversationStatus.choices, default=ConversationStatus.OPEN
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_conversations",
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations"
+    )
+    order_external_id = models.CharField(max_length=80, blank=True)
+    unread_count = models.PositiveIntegerField(default=0)
+    last_message_at = models.DateTimeField()
+    last_message_preview = models.CharField(max_length=160, blank=True)
+    # Set by the first unanswered buyer message, cleared by a person's reply: the response clock.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["shop", "status", "-last_message_at"], name="conv_inbox"),
+            models.Index(fields=["shop", "assignee", "status"], name="conv_assignee"),
+            models.Index(fields=["shop", "buyer", "group", "status"], name="conv_buyer_group"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.buyer}"
+
+
+class Direction(models.TextChoices):
+    BUYER = "buyer", _("Buyer")
+    AGENT = "agent", _("Agent")
+    AUTO = "auto", _("Automatic reply")
+    SYSTEM = "system", _("System")
+
+
+class MessageKind(models.TextChoices):
+    TEXT = "text", _("Text")
+    IMAGE = "image", _("Image")
+    PRODUCT_CARD = "product_card", _("Product card")
+    COUPON = "coupon", _("Coupon")
+
+
+class Message(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    kind = models.CharField(max_length=20, choices=MessageKind.choices, default=MessageKind.TEXT)
+    text = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages_written",
+    )
+    # The channel's own message id: unique per shop so a retried webhook stores nothing twice.
+    external_id = models.CharField(max_length=120, null=True, blank=True)
+    sent_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="message_external_id_per_shop",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["conversation", "sent_at"], name="msg_timeline"),
+            models.Index(fields=["shop", "buyer", "sent_at"], name="msg_buyer_time"),
+        ]
+
+
+class ConversationEvent(models.Model):
+    """One row per state change: the conversation timeline and the feed for live pushes."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="conversation_events")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Written by a process that cannot reach agents' sockets; the web process relays it.
+    needs_relay = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(needs_relay=True), name="event_relay_queue"
+            ),
+        ]
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class Outbox(models.Model):
+    """An outbound message to deliver, written in the same transaction as the message."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="outbox")
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="outbox")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    status = models.CharField(
+        max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
+
+
+class PresenceStatus(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    AWAY = "away", _("Away")
+
+
+class AgentPresence(models.Model):
+    """Whether an agent can take conversations now.
+
+    Online means a live socket or a heartbeat within the grace period; routing only picks
+    agents that are online and available.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="presences")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presence"
+    )
+    status = models.CharField(
+        max_length=10, choices=PresenceStatus.choices, default=PresenceStatus.AVAILABLE
+    )
+    is_online = models.BooleanField(default=False)
+    socket_count = models.IntegerField(default=0)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)

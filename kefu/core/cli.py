@@ -1,0 +1,85 @@
+"""`kefu migrate`, `kefu run` (web + worker + beat) and `kefu manage` (Django commands)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+
+
+def register(sub: Any) -> None:
+    migrate = sub.add_parser("migrate", help="create or update the database tables")
+    migrate.set_defaults(handler=_migrate)
+
+    run = sub.add_parser("run", help="serve the workbench with its Celery worker and beat")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--no-worker", action="store_true", help="serve HTTP/WebSocket only")
+    run.set_defaults(handler=_run)
+
+    manage = sub.add_parser("manage", help="run a Django management command")
+    manage.add_argument("args", nargs=argparse.REMAINDER)
+    manage.set_defaults(handler=_manage)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    call_command("migrate", interactive=False, verbosity=0)
+    print("database ready:", settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1])
+    return 0
+
+
+def _manage(args: argparse.Namespace) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["kefu manage", *args.args])
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    call_command("collectstatic", interactive=False, verbosity=0)
+    python = sys.executable
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    commands = [
+        [python, "-m", "uvicorn", "kefu.asgi:application", "--host", args.host,
+         "--port", str(args.port), "--lifespan", "on", "--ws", "websockets"],
+    ]
+    if not args.no_worker:
+        commands += [
+            [python, "-m", "celery", "-A", "kefu", "worker", "--loglevel", "INFO",
+             "--concurrency", "2", "--without-gossip", "--without-mingle"],
+            [python, "-m", "celery", "-A", "kefu", "beat", "--loglevel", "INFO"],
+        ]
+    procs = [subprocess.Popen(cmd, env=env) for cmd in commands]  # noqa: S603
+    print(f"Kefu workbench on http://{args.host}:{args.port}/  (Ctrl-C stops web, worker and beat)")
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    while not stopping:
+        for proc in procs:
+            if proc.poll() is not None:
+                print(f"kefu: {proc.args[2:4]} exited with {proc.returncode}; stopping the rest")
+                code = proc.returncode or 1
+                stopping = True
+        time.sleep(0.5)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return code
