@@ -1,0 +1,661 @@
+"""Targeted patterns per rule code, written against the folded, de-spaced view of a message.
+
+The view is lower-case and simplified Chinese with ASCII punctuation where NFKC gives it
+("，" becomes ","), so patterns use `,` `!` `?` `;` and the full stop `。`.
+
+Each pattern says what cancels it: a negation just before it in the same clause ("不用补邮费",
+"no extra fee"), a conditional clause ("如果不发货..."), or an exemption anywhere in the same
+sentence (a return address, "until you pay").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# A gap that stays inside one sentence (commas allowed).
+G = r"[^。!?;\n]"
+# The same for English: a full stop only counts inside a number ("0.8").
+EG = r"(?:[^.!?;\n]|\.(?=\d))"
+W = r"(?:[a-z']+\s+)"  # one English word and its space
+
+_RE_FLAGS = re.IGNORECASE
+
+
+def rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, _RE_FLAGS)
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    regex: re.Pattern[str]
+    # Searched in the clause window before the hit and in the hit itself.
+    negation: re.Pattern[str] | None = None
+    # Cancel when the sentence before the hit opens a condition ("如果", "if").
+    conditional_ok: bool = False
+    # Cancel when found anywhere in the sentence holding the hit.
+    exempt: re.Pattern[str] | None = None
+    # Only applies when the whole message also contains this.
+    requires: re.Pattern[str] | None = None
+    window: int = 14
+
+
+def p(
+    pattern: str,
+    *,
+    negation: re.Pattern[str] | None = None,
+    conditional_ok: bool = False,
+    exempt: str | None = None,
+    requires: str | None = None,
+    window: int = 14,
+) -> Pattern:
+    return Pattern(
+        regex=rx(pattern),
+        negation=negation,
+        conditional_ok=conditional_ok,
+        exempt=rx(exempt) if exempt else None,
+        requires=rx(requires) if requires else None,
+        window=window,
+    )
+
+
+CONDITIONAL = rx(
+    r"(?:如果|假如|要是|若是|若|万一|一旦|\bif\b|\bin case\b|\bshould you\b|\bunless\b)"
+)
+
+_EN_NEG = (
+    r"\b(?:no|not|never|without|don't|do not|doesn't|does not|won't|will not|can't|cannot|"
+    r"isn't|aren't|nor|zero|free|waived?)\b|n't\b"
+)
+
+# ---------------------------------------------------------------- invoice (R-22)
+_INVOICE_NEG = rx(
+    r"不能|不可以|不会|无法|没法|不允许|不得|严禁|禁止|不可|只能|按照?实际|如实|" + _EN_NEG
+)
+INVOICE = (
+    # Refusing outright.
+    p(
+        r"(?:不|没法|无法|不能|不可以|不支持|不提供|暂不|暂时不|拒绝|没有|没|无|开不了|开不出)"
+        r"(?:给您?|帮您|为您)?(?:能|可以|再)?(?:开具?|提供|出具|寄|补开?)?(?:发票|开票|税票|票据)",
+        conditional_ok=True,
+        exempt=r"没有?收到|没有?寄到|没到|还没开好|正在开",
+    ),
+    p(
+        r"(?:发票|开票){G}{0,4}?(?:开不了|开不出|不能开|没法开|无法开|不开|不提供|提供不了|"
+        r"不给开?|没有(?!问题|关系|收到|寄到|到)|不支持)",
+        conditional_ok=True,
+    ),
+    # Charging extra for it.
+    p(
+        r"(?:开|要|需要|含|带)(?:发票|票){G}{0,10}?(?:加|另付|另收|补|多付|收取?|额外)"
+        r"{G}{0,6}?(?:税点|个点|点税|%|税费|税钱|钱|元|块)",
+        negation=rx(r"不用|无需|不需要|不另|不加|不收|免费|免|没有额外"),
+    ),
+    p(
+        r"(?:加|补|另付)(?:{G}{0,4}?)(?:税点|个?点税|[\d.]+个点|[\d.]+ ?%)(?:{G}{0,6}?)(?:开|发票|票)",
+        negation=rx(r"不用|无需|不需要|不另|不加|不收|免"),
+    ),
+    # Inflating, deflating or re-labelling.
+    p(
+        r"(?:发票|票){G}{0,10}?(?:多开|开高|开大|虚开|高开|开多|多写|写高|少开|开低|往高)",
+        negation=_INVOICE_NEG,
+    ),
+    p(
+        r"(?:多开|虚开|高开|开高|开多|少开)(?:一些|一点|点)?(?:发票|票|金额)",
+        negation=_INVOICE_NEG,
+    ),
+    p(
+        r"(?:发票|开票)金额{G}{0,6}?(?:改|调|写|开)(?:成|到|高|大|低|多)",
+        negation=_INVOICE_NEG,
+    ),
+    p(
+        r"(?:发票|票){G}{0,12}?(?:改成|改开|开成|写成|换成|改为|开为)",
+        negation=_INVOICE_NEG,
+    ),
+    p(
+        r"(?:可以|帮您|给您|为您)(?:改|换)(?:开)?(?:发票)?的?(?:类目|品名|项目|内容|抬头类目)",
+        negation=_INVOICE_NEG,
+    ),
+    # English.
+    p(
+        r"\b(?:no|not|never|don't|do not|doesn't|does not|can't|cannot|can not|won't|will not|"
+        r"unable to|not able to)\s+" + W + r"{0,3}?(?:issue|provide|give|offer|send|include|"
+        r"supply|have|do|make|write)\s+" + W + r"{0,2}?(?:invoices?|fapiao|vat receipts?)\b",
+        conditional_ok=True,
+        exempt=r"\bnot (?:yet )?received\b|haven't received|has not arrived|hasn't arrived",
+    ),
+    p(
+        r"\b(?:invoices?|fapiao)\s+(?:is|are)\s+(?:not\s+(?:available|possible|provided|issued)|"
+        r"unavailable)",
+        conditional_ok=True,
+    ),
+    p(
+        r"\b(?:invoices?|fapiao)\b" + EG + r"{0,30}?(?:\bextra\b|\badditional\b|surcharge|"
+        r"\badd\b|\bplus\b|\bcosts?\b|tax point)",
+        negation=rx(_EN_NEG + r"|\bincluded\b"),
+    ),
+    p(
+        r"\b(?:extra|additional|add|plus|pay)\s+"
+        + W
+        + r"{0,3}?(?:[\d.]+ ?%|tax|fee|charge)\s+"
+        + W
+        + r"{0,3}?(?:invoices?|fapiao)\b",
+        negation=rx(_EN_NEG),
+    ),
+    p(
+        r"\b(?:higher|bigger|larger|inflated?|increase|raise|lower|smaller|reduce)\b"
+        + EG
+        + r"{0,25}?\b(?:invoices?|fapiao)\b",
+        negation=rx(_EN_NEG + r"|\bexactly\b"),
+    ),
+    p(
+        r"\b(?:invoices?|fapiao)\b" + EG + r"{0,25}?(?:\bhigher\b|\bbigger\b|\blarger\b|"
+        r"\binflated?\b|more than (?:you |the )?paid|\blower amount\b|\bsmaller amount\b)",
+        negation=rx(_EN_NEG + r"|\bexactly\b"),
+    ),
+    p(
+        r"\b(?:invoices?|fapiao)\b" + EG + r"{0,40}?\b(?:as|to|into|under)\b\s*[\"'“]?"
+        r"(?:office supplies|consulting|services?|materials|consumables|software|stationery|"
+        r"other goods|a different (?:category|item))",
+        negation=rx(_EN_NEG),
+    ),
+    p(
+        r"\b(?:change|switch|alter|modify)\s+" + W + r"{0,2}?(?:invoice|fapiao)\s+"
+        r"(?:category|item|type|description|product name|content)",
+        negation=rx(_EN_NEG),
+    ),
+)
+
+# ---------------------------------------------------------------- card_fee (R-23)
+_CARD_NEG = rx(
+    r"免|不收|不另|不加|不用|无需|不需要?|无额外|没有|无手续费|0手续费|零手续费|我们承担|店铺承担|"
+    r"商家承担|卖家承担|我们来承担|我们出|不会|" + _EN_NEG + r"|\bwe (?:cover|pay|absorb)\b"
+    r"|\bat no\b|\bno extra\b|\bincluded\b"
+)
+_CARD_WORDS = r"信用卡|花呗|分期|刷卡|白条|银行卡|借记卡|手续费|\bcards?\b|instal|\bhuabei\b"
+CARD_FEE = (
+    p(
+        r"(?:信用卡|花呗|分期|刷卡|白条|借记卡)" + G + r"{0,12}?(?:手续费|加收|另收|加价|费率|"
+        r"服务费|加[\d.]+ ?%|加[\d.]+个?点|多付|补差价|[\d.]+ ?%的?(?:手续费|费用)?)",
+        negation=_CARD_NEG,
+    ),
+    p(
+        r"(?:手续费|费率)" + G + r"{0,6}?(?:由?(?:您|买家|亲)(?:来|自己)?(?:承担|出|付|支付)|"
+        r"自理|另付|另算|需要?(?:您|亲)?(?:另外)?(?:支付|付|承担|补))",
+        negation=_CARD_NEG,
+    ),
+    p(
+        r"(?:请|需要|要|得|麻烦)(?:您|亲)?"
+        + G
+        + r"{0,4}?(?:补|加|付|多付|承担)"
+        + G
+        + r"{0,4}?(?:[\d.]+ ?%|[\d.]+个点)(?:的)?(?:手续费|费用|服务费)?",
+        negation=_CARD_NEG,
+        requires=_CARD_WORDS,
+    ),
+    p(
+        r"\b(?:credit cards?|card payments?|paying by card|pay by card|instal?l?ments?|"
+        r"installment plan|huabei|debit cards?)\b" + EG + r"{0,40}?(?:\bfees?\b|surcharge|"
+        r"\bextra\b|\badditional\b|add(?:ed)?\s+[\d.]+ ?%|plus\s+[\d.]+ ?%|[\d.]+ ?%)",
+        negation=_CARD_NEG,
+    ),
+    p(
+        r"(?:\bfees?\b|surcharge|[\d.]+ ?%)\s+"
+        + W
+        + r"{0,3}?(?:for|on|when|if|with)\s+"
+        + W
+        + r"{0,3}?(?:credit cards?|cards?|instal?l?ments?|paying by card|card payments?|huabei)\b",
+        negation=_CARD_NEG,
+    ),
+    p(
+        r"\b(?:please|kindly|you need to|you have to|you must|you'll need to|you will need to)\s+"
+        + W
+        + r"{0,3}?(?:add|pay|cover)\s+"
+        + W
+        + r"{0,3}?(?:[\d.]+ ?%|(?:card|processing|transaction|handling|bank) fees?)",
+        negation=_CARD_NEG,
+    ),
+)
+
+# ---------------------------------------------------------------- privacy (R-24)
+# Only consulted when the recipient is known not to be the paying buyer.
+PRIVACY_EXEMPT = rx(
+    r"退货地址|退回地址|寄回|退回到|寄到我们|寄给我们|我们的地址|仓库地址|售后地址|"
+    r"return address|send it back|return it to|ship it back|our warehouse|our address"
+)
+_PRIVACY_NEG = rx(r"不能|无法|不可以|不会|没法|不方便|不予|" + _EN_NEG)
+PRIVACY = (
+    p(
+        r"(?:收货)?(?:地址|电话|手机号?|收货人|收件人|联系方式)"
+        + G
+        + r"{0,8}?(?:已|已经)?(?:帮您|给您|为您)?(?:改好|修改好?|改成|更改|换成|改了|更新|改为)",
+        negation=_PRIVACY_NEG,
+    ),
+    p(
+        r"(?:帮您|给您|为您|已经?)(?:把)?(?:收货)?(?:地址|电话|手机号?)"
+        + G
+        + r"{0,6}?(?:改|换|修改|更改)",
+        negation=_PRIVACY_NEG,
+    ),
+    p(
+        r"(?:收货人|收件人|买家|下单人)(?:的)?(?:电话|手机号?|地址|姓名|联系方式)(?:是|为|:)",
+        negation=_PRIVACY_NEG,
+    ),
+    p(
+        r"\b(?:changed|updated|modified|corrected|will change|will update|can change|can update|"
+        r"have changed|'ve changed|'ve updated)\s+"
+        + W
+        + r"{0,3}?(?:address|phone|phone number|shipping details|recipient|contact number)\b",
+        negation=_PRIVACY_NEG,
+    ),
+    p(
+        r"\b(?:the )?(?:buyer|recipient|customer|receiver)(?:'s)? (?:phone(?: number)?|address|"
+        r"name|contact number) (?:is|was)\b",
+        negation=_PRIVACY_NEG,
+    ),
+)
+ADDRESS_ZH = rx(
+    r"[\u4e00-\u9fff]{2,8}?(?:省|自治区|市(?![场面价民])|区|县)[\u4e00-\u9fff\w-]{0,30}?"
+    r"\d+(?:号楼|号|栋|幢|室|单元|弄)"
+)
+ADDRESS_EN = rx(
+    r"\b\d{1,5}\s+(?:[a-z]+\s+){1,4}(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|"
+    r"boulevard|blvd|way|court|ct)\b"
+)
+
+# ---------------------------------------------------------------- free_shipping (R-25)
+_SHIP_NEG = rx(
+    r"不用|无需|不需要?|不必|免|包邮|不收|不会|没有|不另|不加|也包|都包|我们承担|我们出|"
+    + _EN_NEG
+    + r"|\bwe(?:'ll| will)? (?:pay|cover|absorb)\b|\bon us\b|\bincluded\b"
+)
+_REMOTE = r"(?:新疆|西藏|偏远|青海|内蒙古?|宁夏|甘肃|海南|港澳台|香港|澳门|台湾|海外|边远)"
+FREE_SHIPPING = (
+    p(
+        r"(?:补|加|另付|另收|另加|多付|支付|付|拍|收取?|需要)"
+        + G
+        + r"{0,4}?(?:邮费|运费|快递费|邮资|差价运费)(?!险)",
+        negation=_SHIP_NEG,
+    ),
+    p(
+        _REMOTE + G + r"{0,12}?(?:不包邮|不免邮|不包|加\d+元|补\d+元|另加|另收|需补|要补|加收|"
+        r"收\d+|加钱|补钱)",
+        negation=_SHIP_NEG,
+    ),
+    p(
+        r"(?:邮费|运费|快递费)" + G + r"{0,6}?(?:自理|到付|另算|另付|需要?您|您来?(?:出|付|承担)|"
+        r"买家承担)",
+        negation=_SHIP_NEG,
+    ),
+    p(r"(?:不包邮|不免邮|不免运费)"),
+    p(r"(?:运费|邮费)(?:说明|模板|规则|标准)" + G + r"{0,8}?截图"),
+    p(
+        r"\b(?:pay|add|cover|charge|send|transfer|need)\s+"
+        + W
+        + r"{0,3}?(?:shipping|postage|freight|delivery)\s*(?:fees?|costs?|charges?|price|"
+        r"difference)\b",
+        negation=_SHIP_NEG,
+    ),
+    p(
+        r"\b(?:extra|additional)\s+(?:shipping|postage|freight|delivery)\b",
+        negation=_SHIP_NEG,
+    ),
+    p(
+        r"(?:shipping|postage|delivery|freight) surcharge",
+        negation=_SHIP_NEG,
+    ),
+    p(
+        r"\b(?:xinjiang|tibet|remote areas?|remote regions?|outlying)\b"
+        + EG
+        + r"{0,30}?(?:\bextra\b|\badditional\b|surcharge|\bcosts?\b|\bfees?\b|\bpay\b|\$\d|"
+        r"\d+ ?(?:yuan|rmb|usd|dollars))",
+        negation=_SHIP_NEG,
+    ),
+)
+
+# ---------------------------------------------------------------- refuse_to_ship (R-26)
+_SHIP_REFUSAL_EXEMPT = (
+    r"未付款|没付款|没有付款|付款前|付款之前|拍下前|\buntil (?:you |the )?(?:pay|payment)|"
+    r"\bbefore (?:you pay|payment|the payment)|\bunpaid\b"
+)
+REFUSE_TO_SHIP = (
+    p(
+        r"(?:不|没法|无法|不能|不可以|暂时?不|拒绝)(?:能|可以|给您|会|再|帮您)?"
+        r"(?:发货|发出|寄出|安排发货|给您发|发|寄)"
+        r"(?!票|错|漏|重复|邮件|链接|图|照片|消息|信息|过来|给我|视频|语音|火|现|生|展|挥|言|表|布)",
+        conditional_ok=True,
+        exempt=_SHIP_REFUSAL_EXEMPT,
+    ),
+    p(
+        r"(?:发不了|发不出|寄不了|寄不出|没法发|发货不了)",
+        conditional_ok=True,
+        exempt=_SHIP_REFUSAL_EXEMPT,
+    ),
+    p(
+        r"(?:要|得|需要|至少)"
+        + G
+        + r"{0,4}?(?:[4-9]|[1-9]\d|[四五六七八九十]|半个月|一周|一个?星期|"
+        r"两周|一个月)个?(?:天|日|周|星期|月)(?:以?后|之后)?(?:才(?:能)?|再)(?:发|寄|安排)",
+    ),
+    p(
+        r"(?:请|麻烦|您|亲|建议)(?:您|亲)?" + G + r"{0,6}?(?:取消订单|取消一下订单|把订单取消|"
+        r"关闭订单|关闭交易|关掉订单|退款重拍|取消交易|拍下退款)",
+        conditional_ok=True,
+    ),
+    p(
+        r"(?:请|麻烦|您|亲|建议)(?:您|亲)?" + G + r"{0,6}?申请(?:一下)?退款",
+        conditional_ok=True,
+        requires=r"发货|发不|没货|缺货|断货|库存|卖完|售罄|没有货|货源",
+    ),
+    p(
+        r"\b(?:can't|cannot|can not|won't|will not|unable to|not able to|we don't|we do not|"
+        r"refuse to)\s+" + W + r"{0,2}?(?:ship|send|dispatch|deliver|post)\b"
+        r"(?!\s+(?:to (?:a )?(?:po box|p\.o\.)|the invoice|photos?|pictures?|e-?mails?|links?|"
+        r"duplicates?|the wrong))",
+        conditional_ok=True,
+        exempt=_SHIP_REFUSAL_EXEMPT,
+    ),
+    p(
+        r"\b(?:please|kindly|you should|you can just|just|you'd better|better)\s+"
+        + W
+        + r"{0,2}?(?:cancel|close)\s+(?:the |your |this )?(?:order|trade|purchase)",
+        conditional_ok=True,
+    ),
+    p(
+        r"\b(?:ships?|dispatch(?:es)?|send (?:it )?out)\s+"
+        + W
+        + r"{0,2}?(?:in|within|after)\s+(?:\d+|a few|several|one|two|three|four|a couple of)"
+        r"\s+weeks?",
+    ),
+    p(
+        r"\b(?:ships?|dispatch(?:es)?|send (?:it )?out)\s+"
+        + W
+        + r"{0,2}?(?:in|within|after)\s+(?:[4-9]|[1-9]\d|four|five|six|seven|eight|nine|ten|"
+        r"fourteen|twenty|thirty|several)\s+days?",
+    ),
+    p(r"\b(?:next|in a) month\b(?=" + EG + r"{0,20}\b(?:ship|send|dispatch))"),
+)
+# Claims that nothing is in stock: a refusal when stock exists, a cost when it truly does not.
+STOCK_EXCUSE = (
+    p(
+        r"(?:没货|缺货|断货|卖完了?|售罄|没有货|没库存|库存不足|无货)",
+        negation=rx(r"不会|不缺|不会断|不用担心|有货|现货充足|不是"),
+    ),
+    p(
+        r"\b(?:out of stock|sold out|no stock|no longer in stock|not in stock|no more stock|"
+        r"run out|ran out)\b",
+        negation=rx(r"\b(?:not|never|won't|isn't|aren't|no need to worry|nothing is)\b"),
+    ),
+)
+
+# ---------------------------------------------------------------- off_platform (R-27)
+_OFF_NEG = rx(
+    r"不要|请勿|切勿|勿|别|不会|不能|不可以|不支持|禁止|严禁|不用|不加|不允许|不接受|谨防|小心|警惕|"
+    r"只在|只能|不提供|\bavoid\b|\bbeware\b|\bonly\b|" + _EN_NEG
+)
+OFF_PLATFORM = (
+    p(
+        r"(?:微信|威信|薇信|徽信|v信|扣扣|企鹅号|私聊我|"
+        r"\b(?:vx|wx|weixin|wechat|whats ?app|telegram|qq|skype|viber|line id)\b(?![-\d]))",
+        negation=_OFF_NEG,
+    ),
+    p(
+        r"(?:私下|线下|直接)" + G + r"{0,4}?(?:交易|转账|付款|打款|汇款|支付|买卖)",
+        negation=_OFF_NEG,
+    ),
+    p(
+        r"(?:转账|打款|汇款|转钱)(?:给我|到我|给店主|到(?:我们的?)?(?:支付宝|银行卡|账户|卡上))",
+        negation=_OFF_NEG,
+    ),
+    p(
+        r"(?:支付宝|银行卡|卡号|收款码|二维码|银行账户)"
+        + G
+        + r"{0,8}?(?:转账|转给|付款给|打款|扫码|汇款|转过来)",
+        negation=_OFF_NEG,
+    ),
+    p(r"(?:扫码|扫一下|扫这个码)" + G + r"{0,4}?(?:付款|支付|转账)", negation=_OFF_NEG),
+    p(
+        r"(?:另一家|另外一家|其他|别的|我们的?另一个|另一个|隔壁|新开的|我家另一个|我们自己的)"
+        r"(?:店铺|店|网店|小店|淘宝店|天猫店|网站|官网)",
+        negation=_OFF_NEG,
+    ),
+    p(
+        r"(?:拼多多|闲鱼|抖音小店|抖音店|快手小店|\bpdd\b|京东(?!快递|物流|配送)|"
+        r"\b(?:ebay|amazon|shopee|temu|taobao|tmall|aliexpress)\b(?= (?:store|shop)))",
+        negation=_OFF_NEG,
+    ),
+    p(
+        r"\b(?:pay|paying|payment|transfer|send (?:the |your )?money|wire)\s+"
+        + W
+        + r"{0,3}?(?:directly|outside|off (?:the )?platform|via paypal|by paypal|"
+        r"via western union|by bank transfer|via bank transfer|to my (?:account|bank|paypal|alipay)|"
+        r"through (?:paypal|wise|western union|(?:a |my )?bank))",
+        negation=_OFF_NEG,
+    ),
+    p(
+        r"\b(?:bank transfer|western union|paypal|moneygram|venmo|zelle|cash app)\b",
+        negation=_OFF_NEG,
+    ),
+    p(
+        r"\b(?:order|buy|purchase|pay)\s+" + W + r"{0,3}?(?:from|on|at|in|via|through)\s+"
+        r"(?:our|my)\s+(?:own\s+|other\s+|another\s+|official\s+)?(?:website|site|web shop|"
+        r"online store|store|shop)\b",
+        negation=_OFF_NEG,
+    ),
+    p(r"\b(?:our|my) (?:other|another|second|new|sister) (?:store|shop)\b", negation=_OFF_NEG),
+    p(
+        r"\b(?:add|message|text|contact|reach|find)\s+(?:me|us)\s+(?:on|via|at|through)\s+"
+        r"(?:instagram|facebook|tiktok|line|kakao|signal|telegram|whats ?app|wechat|email|e-mail)\b",
+        negation=_OFF_NEG,
+    ),
+)
+URL = rx(
+    r"(?:https?://)?(?:[a-z0-9-]+\.)+(?:com|cn|net|org|me|io|shop|store|top|cc|co|hk|tw|us|ru|"
+    r"xyz|info|link|ly|de|uk)\b(?:/[^\s,。]*)?"
+)
+
+# ---------------------------------------------------------------- style warnings (R-30)
+_COURIER = r"(?:快递公司|快递员|快递小哥|快递|物流公司|物流|派件员)"
+BLAME_COURIER = (
+    p(
+        _COURIER + G + r"{0,6}?(?:的问题|的原因|的错|的责任|搞的|弄的|造成的|自己的问题|"
+        r"那边的问题|不负责|搞丢的|弄坏的|摔坏的)",
+        negation=rx(r"不是|并非|不全是|不管是"),
+        window=4,
+    ),
+    p(
+        r"(?:不是我们的(?:问题|错|责任)|跟我们(?:没|无)关|与(?:我们|本店)无关|我们不负责|"
+        r"我们管不了)",
+        requires=r"快递|物流|派件",
+    ),
+    p(
+        r"(?:请您?|您|你|亲)(?:自己|自行|直接|可以|就|去)*(?:找|联系|问|问问|投诉|打电话给)"
+        r"(?:一下)?" + _COURIER,
+        negation=rx(r"我们(?:会|来|已|正在|马上)"),
+    ),
+    p(
+        r"\b(?:courier|carrier|delivery company|shipping company|post office|logistics company|"
+        r"delivery guy|postman)(?:'s)?\b" + EG + r"{0,20}?(?:\bfault\b|\bproblem\b|"
+        r"responsibility|to blame|\bnot (?:our|us)\b)",
+        negation=rx(r"\bnot (?:the|a)\b|\bisn't\b|\bwasn't\b"),
+    ),
+    p(
+        r"\bnot our (?:fault|problem|responsibility)\b",
+        requires=r"courier|carrier|delivery|shipping|post office|logistics|postman",
+    ),
+    p(
+        r"\b(?:please |you (?:should|need to|have to|can|must|'ll have to|will have to) )"
+        r"(?:\w+\s+)?(?:contact|call|ask|complain to|chase)\s+the\s+(?:courier|carrier|"
+        r"post office|delivery company|shipping company|logistics company)",
+    ),
+)
+_REFUND_TALK = r"退款|退货|退钱|退回|售后|\brefund|\breturn|money back"
+WAIT_PATIENTLY = (
+    p(
+        r"(?:请您?耐心(?:地)?(?:等(?:待|候|一下|着|等)?)?|耐心(?:地)?等(?:待|候|一下|着|等)?|耐心点)",
+        negation=rx(r"感谢|谢谢|多谢|辛苦"),
+        window=6,
+    ),
+    p(
+        r"\b(?:wait patiently|be patient|patiently wait|have patience|please be patient|"
+        r"wait with patience)\b",
+        negation=rx(r"\bthank"),
+    ),
+)
+REFUND_TALK = rx(_REFUND_TALK)
+
+# Literal cues per code for the one-pass Aho-Corasick prefilter: a code's patterns only run
+# when one of its cues occurs. Every pattern above contains at least one of its code's cues.
+CUES: dict[str, tuple[str, ...]] = {
+    "invoice": ("票", "invoice", "fapiao"),
+    "card_fee": (
+        "信用卡",
+        "花呗",
+        "分期",
+        "刷卡",
+        "白条",
+        "借记卡",
+        "手续费",
+        "费率",
+        "card",
+        "instal",
+        "huabei",
+        "fee",
+        "surcharge",
+        "%",
+    ),
+    "free_shipping": (
+        "邮",
+        "运费",
+        "快递费",
+        "新疆",
+        "西藏",
+        "偏远",
+        "青海",
+        "内蒙",
+        "宁夏",
+        "甘肃",
+        "海南",
+        "港澳",
+        "香港",
+        "澳门",
+        "台湾",
+        "海外",
+        "边远",
+        "shipping",
+        "postage",
+        "freight",
+        "delivery",
+        "xinjiang",
+        "tibet",
+        "remote",
+        "outlying",
+    ),
+    "refuse_to_ship": (
+        "发",
+        "寄",
+        "取消",
+        "关闭",
+        "关掉",
+        "退款",
+        "货",
+        "库存",
+        "售罄",
+        "卖完",
+        "ship",
+        "send",
+        "dispatch",
+        "deliver",
+        "post",
+        "cancel",
+        "close",
+        "stock",
+        "sold out",
+        "run out",
+        "ran out",
+        "month",
+    ),
+    "off_platform": (
+        "微信",
+        "威信",
+        "薇信",
+        "徽信",
+        "v信",
+        "扣扣",
+        "企鹅",
+        "私聊",
+        "vx",
+        "wx",
+        "weixin",
+        "wechat",
+        "whats",
+        "telegram",
+        "qq",
+        "skype",
+        "viber",
+        "line",
+        "私下",
+        "线下",
+        "直接",
+        "转账",
+        "打款",
+        "汇款",
+        "转钱",
+        "支付宝",
+        "银行",
+        "卡号",
+        "收款码",
+        "二维码",
+        "扫",
+        "店",
+        "网站",
+        "官网",
+        "拼多多",
+        "闲鱼",
+        "抖音",
+        "快手",
+        "pdd",
+        "京东",
+        "ebay",
+        "amazon",
+        "shopee",
+        "temu",
+        "taobao",
+        "tmall",
+        "aliexpress",
+        "pay",
+        "transfer",
+        "money",
+        "wire",
+        "western union",
+        "moneygram",
+        "venmo",
+        "zelle",
+        "cash app",
+        "site",
+        "store",
+        "shop",
+        "instagram",
+        "facebook",
+        "tiktok",
+        "kakao",
+        "signal",
+        "email",
+        "e-mail",
+        ".",
+    ),
+    "blame_courier": (
+        "快递",
+        "物流",
+        "派件",
+        "courier",
+        "carrier",
+        "delivery",
+        "shipping company",
+        "post office",
+        "logistics",
+        "postman",
+        "not our",
+    ),
+    "wait_patiently": ("耐心", "patient", "patience"),
+}

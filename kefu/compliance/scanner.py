@@ -1,0 +1,275 @@
+"""The rule guard's scanner: one message in, a verdict out. Pure: no database, no I/O.
+
+One Aho-Corasick pass over the folded view finds which rule codes have a cue in the message;
+only those codes run their targeted patterns. Context decides the rest: free-shipping rules
+need a free-shipping listing, privacy needs a recipient who did not pay, and stock decides
+whether "cannot ship" is a refusal or an out-of-stock cost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+import ahocorasick
+import phonenumbers
+
+from kefu.compliance import patterns as pt
+from kefu.compliance.packs import pack_for
+from kefu.compliance.rules import Rule, RulePack, Severity
+from kefu.compliance.textview import TextView, build_view
+
+VerdictName = Literal["ok", "warn", "block"]
+
+_SENTENCE_END = "。!?;\n"
+_CLAUSE_END = _SENTENCE_END + ","
+_DIGITS = re.compile(r"\d")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    platform: str = "taobao"
+    # The listing under discussion promises free shipping (包邮).
+    free_shipping: bool = False
+    # None: not known (no order in the conversation); privacy then stays silent.
+    recipient_is_paying_buyer: bool | None = None
+    # None: not known; "sold out" claims are then not judged.
+    stock_available: bool | None = None
+    # The conversation is about a refund or return, whatever this message says.
+    refund_talk: bool = False
+    # "zh" or "en": which language a report shows first. Matching always covers both.
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: Severity
+    start: int
+    end: int
+    match: str
+    rule: Rule
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "requirement": self.rule.requirement,
+            "span": [self.start, self.end],
+            "match": self.match,
+            "title": self.rule.title.as_dict(),
+            "explanation": self.rule.explanation.as_dict(),
+            "alternative": self.rule.alternative.as_dict(),
+            "penalty": self.rule.penalty.as_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    verdict: VerdictName
+    findings: tuple[Finding, ...]
+    platform: str
+    pack_version: str
+    context: CheckContext = field(default_factory=CheckContext)
+
+    @property
+    def blocked(self) -> bool:
+        return self.verdict == "block"
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(f.code for f in self.findings)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "verdict": self.verdict,
+            "platform": self.platform,
+            "pack_version": self.pack_version,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+@lru_cache(maxsize=1)
+def _automaton() -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    by_cue: dict[str, set[str]] = {}
+    for code, cues in pt.CUES.items():
+        for cue in cues:
+            by_cue.setdefault(cue, set()).add(code)
+    for cue, codes in by_cue.items():
+        automaton.add_word(cue, frozenset(codes))
+    automaton.make_automaton()
+    return automaton
+
+
+def _cued_codes(compact: str) -> set[str]:
+    found: set[str] = set()
+    for _end, codes in _automaton().iter(compact):
+        found |= codes
+    return found
+
+
+def _bounds(text: str, start: int, end: int, stops: str) -> tuple[int, int]:
+    left = max((text.rfind(ch, 0, start) for ch in stops), default=-1) + 1
+    rights = [i for i in (text.find(ch, end) for ch in stops) if i != -1]
+    return left, min(rights, default=len(text))
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Sentence around a span; an English full stop counts, a decimal point does not."""
+    left, right = _bounds(text, start, end, _SENTENCE_END)
+    for m in re.finditer(r"\.(?!\d)", text):
+        if m.start() < start:
+            left = max(left, m.end())
+        elif m.start() >= end:
+            right = min(right, m.start())
+            break
+    return left, right
+
+
+def _applies(pattern: pt.Pattern, text: str, start: int, end: int) -> bool:
+    if pattern.requires is not None and not pattern.requires.search(text):
+        return False
+    if pattern.negation is not None:
+        clause_start, _ = _bounds(text, start, end, _CLAUSE_END)
+        window_start = max(clause_start, start - pattern.window)
+        if pattern.negation.search(text, window_start, end):
+            return False
+    if pattern.conditional_ok or pattern.exempt is not None:
+        s_start, s_end = _sentence_bounds(text, start, end)
+        if pattern.conditional_ok and pt.CONDITIONAL.search(text, s_start, start):
+            return False
+        if pattern.exempt is not None and pattern.exempt.search(text, s_start, s_end):
+            return False
+    return True
+
+
+def _hits(group: Iterable[pt.Pattern], text: str) -> Iterator[tuple[int, int]]:
+    for pattern in group:
+        for m in pattern.regex.finditer(text):
+            if m.end() > m.start() and _applies(pattern, text, m.start(), m.end()):
+                yield m.start(), m.end()
+
+
+def _phone_spans(view: TextView) -> Iterator[tuple[int, int]]:
+    if len(_DIGITS.findall(view.folded)) < 7:
+        return
+    for match in phonenumbers.PhoneNumberMatcher(view.folded, "CN"):
+        yield match.start, match.end
+
+
+def _offsite_link_hits(view: TextView, pack: RulePack) -> Iterator[tuple[int, int]]:
+    for m in pt.URL.finditer(view.compact):
+        host = re.sub(r"^https?://", "", m.group(0)).split("/", 1)[0]
+        if not any(host == own or host.endswith("." + own) for own in pack.own_hosts):
+            yield m.start(), m.end()
+
+
+def _privacy_hits(view: TextView) -> Iterator[tuple[int, int, bool]]:
+    """(start, end, in_original_coordinates)."""
+    text = view.compact
+    for span in _hits(pt.PRIVACY, text):
+        yield (*span, False)
+    for regex in (pt.ADDRESS_ZH, pt.ADDRESS_EN):
+        for m in regex.finditer(text):
+            s_start, s_end = _sentence_bounds(text, m.start(), m.end())
+            if not pt.PRIVACY_EXEMPT.search(text, s_start, s_end):
+                yield m.start(), m.end(), False
+    for start, end in _phone_spans(view):
+        s_start, s_end = _sentence_bounds(view.folded, start, end)
+        if not pt.PRIVACY_EXEMPT.search(view.folded, s_start, s_end):
+            yield start, end, True
+
+
+_GROUPS: dict[str, tuple[pt.Pattern, ...]] = {
+    "invoice": pt.INVOICE,
+    "card_fee": pt.CARD_FEE,
+    "free_shipping": pt.FREE_SHIPPING,
+    "off_platform": pt.OFF_PLATFORM,
+    "blame_courier": pt.BLAME_COURIER,
+}
+
+
+def _raw_hits(
+    view: TextView, context: CheckContext, pack: RulePack
+) -> Iterator[tuple[str, int, int]]:
+    """(code, start, end) in compact coordinates, except privacy phones (see below)."""
+    text = view.compact
+    cued = _cued_codes(text) & (pack.codes | {"refuse_to_ship"})
+    for code, group in _GROUPS.items():
+        if code not in cued:
+            continue
+        if code == "free_shipping" and not context.free_shipping:
+            continue
+        for start, end in _hits(group, text):
+            yield code, start, end
+    if "off_platform" in cued and pack.rule("off_platform") is not None:
+        for start, end in _offsite_link_hits(view, pack):
+            yield "off_platform", start, end
+    if "refuse_to_ship" in cued:
+        ship_code = "out_of_stock" if context.stock_available is False else "refuse_to_ship"
+        for start, end in _hits(pt.REFUSE_TO_SHIP, text):
+            yield ship_code, start, end
+        if context.stock_available is not None:
+            for start, end in _hits(pt.STOCK_EXCUSE, text):
+                yield ship_code, start, end
+    if "wait_patiently" in cued and (context.refund_talk or pt.REFUND_TALK.search(text)):
+        for start, end in _hits(pt.WAIT_PATIENTLY, text):
+            yield "wait_patiently", start, end
+
+
+def check_text(text: str, *, context: CheckContext) -> Verdict:
+    """Judge one outgoing message. Spans in the verdict index ``text`` itself."""
+    pack = pack_for(context.platform)
+    view = build_view(text)
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for code, start, end in _raw_hits(view, context, pack):
+        spans.setdefault(code, []).append(view.span(start, end))
+    if context.recipient_is_paying_buyer is False:
+        for start, end, original in _privacy_hits(view):
+            spans.setdefault("privacy", []).append(
+                (start, end) if original else view.span(start, end)
+            )
+    findings: list[Finding] = []
+    for code, found in spans.items():
+        rule = pack.rule(code)
+        if rule is None:
+            continue
+        for start, end in _merge(found):
+            findings.append(
+                Finding(
+                    code=code,
+                    severity=rule.severity,
+                    start=start,
+                    end=end,
+                    match=text[start:end],
+                    rule=rule,
+                )
+            )
+    findings.sort(key=lambda f: (f.start, f.code))
+    if any(f.severity is Severity.BLOCK for f in findings):
+        verdict: VerdictName = "block"
+    elif findings:
+        verdict = "warn"
+    else:
+        verdict = "ok"
+    return Verdict(
+        verdict=verdict,
+        findings=tuple(findings),
+        platform=pack.platform,
+        pack_version=pack.version,
+        context=context,
+    )
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
