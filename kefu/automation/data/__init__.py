@@ -1,0 +1,1 @@
+"""Data shipped with the automation app: the default reply-script library."""
