@@ -1,0 +1,499 @@
+"""Column mappings for seller-centre order exports, and parsing one row into an `OrderInput`.
+
+Headers match after folding width, case, punctuation, spaces and traditional/simplified
+script, so 訂單編號, 订单编号 and "ORDER ID" all find their field. `--map` overrides win.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from kefu.core.textnorm import normalize
+from kefu.orders.services import ItemInput, OrderInput, ParcelInput
+from kefu.orders.statuses import map_order_status
+
+# Kefu field -> the headers that mean it. The first group of each list is the Taobao/Tmall
+# seller-centre export (Appendix A); then AliExpress's English export; then generic names.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "external_id": ("订单编号", "订单号", "主订单编号", "Order ID", "Order No.", "Order Number"),
+    "buyer_external_id": (
+        "买家会员名",
+        "买家昵称",
+        "买家账号",
+        "Buyer Login ID",
+        "Buyer ID",
+        "Buyer Account",
+        "Buyer",
+    ),
+    "buyer_name": ("买家姓名", "Buyer Name", "Buyer Full Name"),
+    "buyer_language": ("买家语言", "Buyer Language", "Language"),
+    "goods_amount": (
+        "买家应付货款",
+        "商品总价",
+        "Product Total",
+        "Product Amount",
+        "Goods Amount",
+        "Subtotal",
+    ),
+    "shipping_fee": ("买家应付邮费", "运费", "Shipping Cost", "Shipping Fee", "Freight"),
+    "total_amount": ("总金额", "订单金额", "Order Amount", "Order Total", "Total Amount", "Total"),
+    "paid_amount": (
+        "买家实际支付金额",
+        "实付金额",
+        "Payment Amount",
+        "Paid Amount",
+        "Actual Payment",
+        "Amount Paid",
+    ),
+    "refund_amount": ("退款金额", "Refund Amount", "Refunded Amount"),
+    "currency": ("币种", "Currency"),
+    "status": ("订单状态", "交易状态", "Order Status", "Status"),
+    "buyer_message": ("买家留言", "Buyer Message", "Buyer Notes", "Order Notes", "Buyer Remark"),
+    "seller_note": ("订单备注", "卖家备注", "Seller Note", "Seller Memo", "Memo"),
+    "receiver_name": (
+        "收货人姓名",
+        "收货人",
+        "Receiver Name",
+        "Contact Name",
+        "Consignee",
+        "Recipient",
+    ),
+    "address": ("收货地址", "详细地址", "Address", "Shipping Address", "Detailed Address"),
+    "country": ("收货国家", "国家", "Country", "Ship To Country", "Destination Country"),
+    "region": ("省份", "省", "Province", "State", "State/Province", "Region"),
+    "shipping_method": (
+        "运送方式",
+        "配送方式",
+        "Shipping Method",
+        "Logistics Service",
+        "Shipping Service",
+    ),
+    "phone": ("联系手机", "联系电话", "手机", "Phone", "Mobile", "Phone Number", "Contact Phone"),
+    "placed_at": (
+        "订单创建时间",
+        "下单时间",
+        "创建时间",
+        "Order Time",
+        "Order Date",
+        "Created Time",
+        "Order Created",
+        "Creation Time",
+    ),
+    "paid_at": ("订单付款时间", "付款时间", "Payment Time", "Paid Time", "Payment Date"),
+    "shipped_at": ("发货时间", "Shipping Time", "Shipped Time", "Ship Time"),
+    "delivered_at": ("签收时间", "确认收货时间", "Delivered Time", "Received Time"),
+    "closed_at": ("关闭时间", "交易关闭时间", "Close Time", "Closed Time"),
+    "ship_by": ("最晚发货时间", "承诺发货时间", "Ship By", "Shipping Deadline", "Ship Before"),
+    "item_title": (
+        "宝贝标题",
+        "商品标题",
+        "商品名称",
+        "Product Name",
+        "Product Title",
+        "Item Title",
+        "Product",
+    ),
+    "quantity": ("宝贝总数量", "购买数量", "数量", "Quantity", "Qty", "Product Quantity"),
+    "unit_price": ("单价", "价格", "Unit Price", "Product Price", "Price"),
+    "product_external_id": ("商品ID", "宝贝ID", "商品编码", "Product ID", "Item ID", "SKU ID"),
+    "tracking_number": (
+        "物流单号",
+        "运单号",
+        "快递单号",
+        "Tracking Number",
+        "Tracking No.",
+        "Logistics Number",
+        "Waybill Number",
+    ),
+    "carrier": (
+        "物流公司",
+        "快递公司",
+        "Carrier",
+        "Logistics Company",
+        "Shipping Company",
+        "Courier",
+    ),
+    "invoice_title": ("发票抬头", "Invoice Title", "Invoice"),
+    "close_reason": ("订单关闭原因", "关闭原因", "Close Reason", "Cancel Reason"),
+}
+# Known export columns Kefu does not store (so they are not reported as unknown).
+KNOWN_UNUSED = ("宝贝种类", "店铺名称", "店铺Id", "支付单号", "Store Name", "SKU Attributes")
+FIELDS = tuple(COLUMN_ALIASES)
+IGNORE = "-"
+
+
+def header_key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", normalize(text.strip()))
+
+
+_ALIAS_INDEX: dict[str, str] = {}
+for _field, _aliases in COLUMN_ALIASES.items():
+    for _alias in (_field, *_aliases):
+        _ALIAS_INDEX.setdefault(header_key(_alias), _field)
+_UNUSED = {header_key(h) for h in KNOWN_UNUSED}
+
+
+class MappingError(ValueError):
+    pass
+
+
+def parse_map_option(value: str) -> dict[str, str]:
+    """`--map "col=field,col2=field2"`; field `-` ignores a column."""
+    overrides: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        column, sep, target = part.partition("=")
+        column, target = column.strip(), target.strip()
+        if not sep or not column or not target:
+            raise MappingError(f"--map expects column=field pairs, got {part!r}")
+        if target != IGNORE and target not in FIELDS:
+            raise MappingError(f"--map: unknown field {target!r}; fields: {', '.join(FIELDS)}")
+        overrides[column] = target
+    return overrides
+
+
+@dataclass
+class ColumnMap:
+    by_header: dict[str, str]  # header as in the file -> field
+    unknown: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return ", ".join(f"{h}->{f}" for h, f in self.by_header.items())
+
+
+def build_column_map(headers: list[str], overrides: Mapping[str, str] | None = None) -> ColumnMap:
+    overrides = {header_key(k): v for k, v in (overrides or {}).items()}
+    mapped: dict[str, str] = {}
+    taken: set[str] = set()
+    unknown: list[str] = []
+    for header in headers:
+        key = header_key(header)
+        target = overrides.get(key) or _ALIAS_INDEX.get(key)
+        if target == IGNORE or (target is None and key in _UNUSED) or not key:
+            continue
+        if target is None:
+            unknown.append(header)
+            continue
+        if target in taken:
+            continue  # a second column for the same field (e.g. 联系电话 after 联系手机)
+        mapped[header] = target
+        taken.add(target)
+    missing = [f for f in ("external_id", "buyer_external_id") if f not in taken]
+    if missing:
+        names = {
+            "external_id": "order id (订单编号 / Order ID)",
+            "buyer_external_id": "buyer (买家会员名 / Buyer Login ID)",
+        }
+        shown = ", ".join(h for h in headers[:12] if h) or "none"
+        raise MappingError(
+            f"no column for the {' or '.join(names[m] for m in missing)}; headers found: "
+            f"{shown}. Use --map 'your header=external_id' for other layouts."
+        )
+    return ColumnMap(by_header=mapped, unknown=unknown)
+
+
+# --- cell parsing ----------------------------------------------------------------------------
+
+_CURRENCY_MARKS = (
+    ("US $", "USD"),
+    ("US$", "USD"),
+    ("¥", "CNY"),
+    ("￥", "CNY"),
+    ("RMB", "CNY"),
+    ("CNY", "CNY"),
+    ("USD", "USD"),
+    ("$", "USD"),
+    ("€", "EUR"),
+    ("EUR", "EUR"),
+    ("₽", "RUB"),
+    ("RUB", "RUB"),
+    ("руб", "RUB"),
+)
+_NONE_WORDS = {"", "-", "--", "null", "none", "n/a", "无"}
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%b %d, %Y %H:%M:%S",
+    "%b %d, %Y %H:%M",
+    "%b %d, %Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日",
+)
+
+
+class RowError(ValueError):
+    pass
+
+
+def clean_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    # Seller centres protect long ids from Excel as ="123…", '123… or a leading tab.
+    if text.startswith('="') and text.endswith('"'):
+        text = text[2:-1]
+    return text.lstrip("'\t").strip()
+
+
+def clean_id(value: Any, label: str) -> str:
+    if isinstance(value, float):
+        if value >= 1e15:
+            raise RowError(
+                f"{label} is stored as a number and may have lost digits; format the column as text"
+            )
+        if value.is_integer():
+            value = int(value)
+    text = clean_text(value)
+    if len(text) > 80:
+        raise RowError(f"{label} is longer than 80 characters")
+    return text
+
+
+def parse_money(value: Any, label: str) -> tuple[Decimal | None, str | None]:
+    if value is None or isinstance(value, bool):
+        return None, None
+    if isinstance(value, int | float):
+        return Decimal(str(value)).quantize(Decimal("0.01")), None
+    text = clean_text(value)
+    if text.lower() in _NONE_WORDS:
+        return None, None
+    currency = None
+    for mark, code in _CURRENCY_MARKS:
+        if mark in text:
+            currency = code
+            text = text.replace(mark, "")
+    text = text.replace(",", "").replace("\u00a0", "").replace(" ", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise RowError(f"{label}: {clean_text(value)!r} is not an amount") from exc
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
+        raise RowError(f"{label}: {clean_text(value)!r} is not an amount")
+    return amount.quantize(Decimal("0.01")), currency
+
+
+def parse_time(value: Any, label: str, tz: zoneinfo.ZoneInfo) -> dt.datetime | None:
+    """Naive times are the shop's local time (seller centres export local times)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time.min, tzinfo=tz)
+    text = clean_text(value)
+    if text.lower() in _NONE_WORDS:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+        for fmt in _DATE_FORMATS:
+            try:
+                parsed = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 - zone applied below
+                break
+            except ValueError:
+                continue
+    if parsed is None:
+        raise RowError(f"{label}: {text!r} is not a date and time")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def parse_quantity(value: Any, label: str) -> int | None:
+    if value is None:
+        return None
+    text = clean_text(value).rstrip("件个pcs ").strip()
+    if text.lower() in _NONE_WORDS:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise RowError(f"{label}: {text!r} is not a quantity") from exc
+    if number != number.to_integral_value() or not 1 <= number <= 100_000:
+        raise RowError(f"{label}: {text!r} is not a quantity")
+    return int(number)
+
+
+_SPLIT = re.compile(r"[,;，；/\s]+")
+
+
+@dataclass(frozen=True)
+class RowContext:
+    tz: zoneinfo.ZoneInfo
+    default_currency: str
+
+
+def record_to_input(
+    record: Mapping[str, Any], columns: ColumnMap | None, *, row: int, ctx: RowContext
+) -> OrderInput:
+    """One export row (or one JSONL object) as an `OrderInput`; RowError says what is wrong."""
+    if columns is None:
+        values = _jsonl_values(record)
+    else:
+        values = {columns.by_header[h]: v for h, v in record.items() if h in columns.by_header}
+    labels = {f: f for f in FIELDS}
+    if columns is not None:
+        labels.update({f: h for h, f in columns.by_header.items()})
+
+    external_id = clean_id(values.get("external_id"), labels["external_id"])
+    if not external_id:
+        raise RowError(f"{labels['external_id']} is empty")
+    buyer_id = clean_id(values.get("buyer_external_id"), labels["buyer_external_id"])
+    if not buyer_id:
+        raise RowError(f"{labels['buyer_external_id']} is empty")
+    status = clean_text(values.get("status"))
+    if status and map_order_status(status) is None:
+        raise RowError(f"unknown order status {status!r}")
+
+    money: dict[str, Decimal | None] = {}
+    currency = clean_text(values.get("currency")).upper() or None
+    seen_currency = None
+    for name in (
+        "goods_amount",
+        "shipping_fee",
+        "total_amount",
+        "paid_amount",
+        "refund_amount",
+        "unit_price",
+    ):
+        amount, mark = parse_money(values.get(name), labels.get(name, name))
+        money[name] = amount
+        seen_currency = seen_currency or mark
+    currency = currency or seen_currency
+    if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
+        raise RowError(f"{labels['currency']}: {currency!r} is not a currency code")
+
+    times = {
+        name: parse_time(values.get(name), labels[name], ctx.tz)
+        for name in ("placed_at", "paid_at", "shipped_at", "delivered_at", "closed_at", "ship_by")
+    }
+    quantity = parse_quantity(values.get("quantity"), labels["quantity"])
+
+    items: list[ItemInput] = []
+    if columns is None and isinstance(record.get("items"), list):
+        items = [_jsonl_item(i, n) for n, i in enumerate(record["items"], start=1)]
+    else:
+        title = clean_text(values.get("item_title"))
+        product_id = clean_id(values.get("product_external_id"), labels["product_external_id"])
+        if title or product_id:
+            qty = quantity or 1
+            price = money["unit_price"]
+            if price is None and money["goods_amount"] is not None:
+                price = (money["goods_amount"] / qty).quantize(Decimal("0.01"))
+            items.append(
+                ItemInput(
+                    title=title[:300],
+                    quantity=qty,
+                    unit_price=price,
+                    product_external_id=product_id,
+                )
+            )
+
+    parcels: list[ParcelInput] = []
+    if columns is None and isinstance(record.get("parcels"), list):
+        for p in record["parcels"]:
+            if not isinstance(p, dict) or not clean_text(p.get("tracking_number")):
+                raise RowError("each parcel needs a tracking_number")
+            parcels.append(
+                ParcelInput(
+                    clean_text(p["tracking_number"])[:80], clean_text(p.get("carrier"))[:80]
+                )
+            )
+    else:
+        numbers = [n for n in _SPLIT.split(clean_text(values.get("tracking_number"))) if n]
+        carriers = [
+            c for c in re.split(r"[,;，；/]+", clean_text(values.get("carrier"))) if c.strip()
+        ]
+        for index, number in enumerate(numbers):
+            carrier = (
+                carriers[index] if index < len(carriers) else (carriers[0] if carriers else "")
+            )
+            parcels.append(ParcelInput(number[:80], carrier.strip()[:80]))
+
+    def text(name: str) -> str | None:
+        if name not in values:
+            return None
+        return clean_text(values[name])
+
+    country = text("country")
+    buyer_country = (country or "").upper() if country and len(country) == 2 else ""
+    return OrderInput(
+        external_id=external_id,
+        buyer_external_id=buyer_id,
+        row=row,
+        buyer_name=clean_text(values.get("buyer_name")),
+        buyer_language=clean_text(values.get("buyer_language"))[:10],
+        buyer_country=buyer_country,
+        status=status,
+        currency=currency,
+        goods_amount=money["goods_amount"],
+        shipping_fee=money["shipping_fee"],
+        total_amount=money["total_amount"],
+        paid_amount=money["paid_amount"],
+        refund_amount=money["refund_amount"],
+        buyer_message=text("buyer_message"),
+        seller_note=text("seller_note"),
+        receiver_name=text("receiver_name"),
+        phone=text("phone"),
+        address=text("address"),
+        country=country,
+        region=text("region"),
+        shipping_method=text("shipping_method"),
+        invoice_title=text("invoice_title"),
+        close_reason=text("close_reason"),
+        items=tuple(items),
+        parcels=tuple(parcels),
+        placed_at=times["placed_at"],
+        paid_at=times["paid_at"],
+        shipped_at=times["shipped_at"],
+        delivered_at=times["delivered_at"],
+        closed_at=times["closed_at"],
+        ship_by=times["ship_by"],
+    )
+
+
+def _jsonl_values(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSONL object: Kefu field names or any known header; `buyer` may be an object."""
+    values: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in ("items", "parcels"):
+            continue
+        if key == "buyer" and isinstance(value, dict):
+            values.setdefault("buyer_external_id", value.get("external_id"))
+            values.setdefault("buyer_name", value.get("name"))
+            values.setdefault("buyer_language", value.get("language"))
+            continue
+        target = _ALIAS_INDEX.get(header_key(key))
+        if target is not None:
+            values.setdefault(target, value)
+    return values
+
+
+def _jsonl_item(item: Any, n: int) -> ItemInput:
+    if not isinstance(item, dict):
+        raise RowError(f"item {n} is not an object")
+    title = clean_text(item.get("title"))
+    product_id = clean_id(item.get("product_external_id"), f"item {n} product_external_id")
+    if not title and not product_id:
+        raise RowError(f"item {n} needs a title or a product_external_id")
+    price, _ = parse_money(item.get("unit_price"), f"item {n} unit_price")
+    return ItemInput(
+        title=title[:300],
+        quantity=parse_quantity(item.get("quantity"), f"item {n} quantity") or 1,
+        unit_price=price,
+        product_external_id=product_id,
+    )

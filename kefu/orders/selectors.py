@@ -1,0 +1,391 @@
+"""Reads of orders shared by pages, the API, the conversation sidebar and the jobs.
+
+Scoping fails closed: every read for a person starts from `visible_orders(user)`, which
+raises for a login without a shop and narrows a sub-account to orders that contain one of
+its own products (R-02). Jobs read by shop explicitly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from kefu.accounts.models import Shop, User
+from kefu.accounts.permissions import Capability, has_capability
+from kefu.catalog.models import Product
+from kefu.conversations.models import Buyer
+from kefu.core.scoping import shop_of
+from kefu.orders.models import (
+    STALLED,
+    TERMINAL_TRACKING,
+    ImportRun,
+    Order,
+    OrderItem,
+    OrderSettings,
+    OrderStatus,
+    Parcel,
+    ParcelAlertKind,
+    TrackingEvent,
+    TrackingStatus,
+)
+from kefu.orders.rules import late_shipment_penalty, tracking_url
+
+if TYPE_CHECKING:
+    from kefu.orders.services import IncidentCriteria
+
+
+def _settings(shop: Shop) -> OrderSettings:
+    from kefu.orders.services import order_settings
+
+    return order_settings(shop=shop)
+
+
+def visible_orders(user: User) -> QuerySet[Order]:
+    """Orders the user may see: all of the shop's for the owner, else those with its products."""
+    shop = shop_of(user)
+    orders = Order.objects.filter(shop=shop)
+    if user.is_owner or has_capability(user, Capability.SEE_ALL):
+        return orders
+    own_items = OrderItem.objects.filter(shop=shop, product__owner=user).values("order_id")
+    return orders.filter(pk__in=own_items)
+
+
+def access_order(user: User, order_id: int) -> Order:
+    try:
+        return visible_orders(user).select_related("buyer").get(pk=order_id)
+    except Order.DoesNotExist as exc:
+        raise Http404("no such order") from exc
+
+
+def access_buyer(user: User, buyer_id: int) -> Buyer:
+    try:
+        return Buyer.objects.get(shop=shop_of(user), pk=buyer_id)
+    except Buyer.DoesNotExist as exc:
+        raise Http404("no such buyer") from exc
+
+
+def access_import_run(user: User, run_id: int) -> ImportRun:
+    try:
+        return ImportRun.objects.get(shop=shop_of(user), pk=run_id)
+    except ImportRun.DoesNotExist as exc:
+        raise Http404("no such import") from exc
+
+
+def _with_details(orders: QuerySet[Order]) -> QuerySet[Order]:
+    return orders.select_related("buyer").prefetch_related(
+        Prefetch("items", queryset=OrderItem.objects.select_related("product")),
+        Prefetch(
+            "parcels",
+            queryset=Parcel.objects.prefetch_related(
+                Prefetch("events", queryset=TrackingEvent.objects.order_by("-occurred_at", "-id"))
+            ),
+        ),
+        "refunds",
+    )
+
+
+def order_list(user: User, *, status: str = "", query: str = "", limit: int = 100) -> list[Order]:
+    orders = visible_orders(user).select_related("buyer")
+    if status:
+        orders = orders.filter(status=status)
+    if query:
+        orders = orders.filter(
+            Q(external_id__icontains=query)
+            | Q(buyer__external_id__icontains=query)
+            | Q(buyer__name__icontains=query)
+            | Q(parcels__tracking_number=query)
+        ).distinct()
+    return list(orders.order_by("-placed_at", "-id")[:limit])
+
+
+# --- parcels ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParcelView:
+    parcel: Parcel
+    status: str  # a TrackingStatus value, or "stalled"
+    label: str
+    url: str
+    events: list[TrackingEvent]
+
+
+def parcel_display_status(parcel: Parcel, *, stall_days: int, now: dt.datetime) -> str:
+    if parcel.status in TERMINAL_TRACKING:
+        return parcel.status
+    if now - parcel.quiet_since >= dt.timedelta(days=stall_days):
+        return STALLED
+    return parcel.status
+
+
+def _parcel_views(order: Order, settings_: OrderSettings, now: dt.datetime) -> list[ParcelView]:
+    labels = dict(TrackingStatus.choices)
+    views = []
+    for parcel in order.parcels.all():
+        status = parcel_display_status(parcel, stall_days=settings_.stall_days, now=now)
+        views.append(
+            ParcelView(
+                parcel=parcel,
+                status=status,
+                label=str(labels.get(status, "Stalled 物流停滞")),
+                url=tracking_url(
+                    templates=settings_.tracking_url_templates,
+                    carrier=parcel.carrier,
+                    number=parcel.tracking_number,
+                ),
+                events=list(parcel.events.all()),
+            )
+        )
+    return views
+
+
+@dataclass(frozen=True)
+class OrderCard:
+    """An order as the sidebar and the detail page show it."""
+
+    order: Order
+    items: list[OrderItem]
+    parcels: list[ParcelView]
+    payment_state: str
+    highlighted: bool
+
+
+def payment_state(order: Order) -> str:
+    if order.refunded_amount > 0:
+        return "refunded" if order.status == OrderStatus.REFUNDED else "partially_refunded"
+    if order.paid_at is not None or order.status in (
+        OrderStatus.PAID,
+        OrderStatus.SHIPPED,
+        OrderStatus.DELIVERED,
+    ):
+        return "paid"
+    if order.status == OrderStatus.CLOSED:
+        return "closed_unpaid"
+    return "unpaid"
+
+
+def _cards(
+    orders: QuerySet[Order], *, shop: Shop, highlight: str = "", now: dt.datetime | None = None
+) -> list[OrderCard]:
+    now = now or timezone.now()
+    settings_ = _settings(shop)
+    return [
+        OrderCard(
+            order=o,
+            items=list(o.items.all()),
+            parcels=_parcel_views(o, settings_, now),
+            payment_state=payment_state(o),
+            highlighted=bool(highlight) and o.external_id == highlight,
+        )
+        for o in _with_details(orders)
+    ]
+
+
+def orders_for_buyer(
+    *, user: User, buyer: Buyer, highlight: str = "", limit: int = 20
+) -> list[OrderCard]:
+    """The buyer's orders the user may see, newest first, the conversation's order first."""
+    shop = shop_of(user)
+    if buyer.shop_id != shop.pk:
+        raise Http404("no such buyer")
+    orders = visible_orders(user).filter(buyer=buyer).order_by("-placed_at", "-id")[:limit]
+    cards = _cards(orders, shop=shop, highlight=highlight)
+    return sorted(cards, key=lambda c: not c.highlighted)
+
+
+def order_card(user: User, order_id: int) -> OrderCard:
+    order = access_order(user, order_id)
+    return _cards(Order.objects.filter(pk=order.pk), shop=order.shop)[0]
+
+
+# --- related products (R-21) -----------------------------------------------------------------
+
+
+def related_products_for(
+    *, shop: Shop, product: Product | None = None, order: Order | None = None, limit: int = 4
+) -> list[Product]:
+    """Products to suggest: related to the conversation's product or order, then main-push."""
+    seeds: list[int] = []
+    if product is not None and product.shop_id == shop.pk:
+        seeds.append(product.pk)
+    if order is not None and order.shop_id == shop.pk:
+        seeds += [pid for pid in order.items.values_list("product_id", flat=True) if pid]
+    chosen: list[Product] = []
+    if seeds:
+        related = (
+            Product.objects.filter(shop=shop, related__in=seeds)
+            .exclude(pk__in=seeds)
+            .distinct()
+            .order_by("-is_main_push", "-stock", "title")
+        )
+        chosen = list(related[:limit])
+    if len(chosen) < limit:
+        main_push = (
+            Product.objects.filter(shop=shop, is_main_push=True)
+            .exclude(pk__in=[*seeds, *(p.pk for p in chosen)])
+            .order_by("-stock", "title")
+        )
+        chosen += list(main_push[: limit - len(chosen)])
+    return chosen
+
+
+@dataclass(frozen=True)
+class Sidebar:
+    buyer: Buyer
+    orders: list[OrderCard]
+    related: list[Product]
+    conversation_id: int | None
+
+
+def sidebar_for(
+    *, user: User, buyer_id: int, highlight: str = "", conversation_id: int | None = None
+) -> Sidebar:
+    """Everything `orders/_sidebar.html` needs for a conversation's buyer."""
+    buyer = access_buyer(user, buyer_id)
+    cards = orders_for_buyer(user=user, buyer=buyer, highlight=highlight)
+    shop = shop_of(user)
+    product = None
+    if conversation_id is not None:
+        from kefu.conversations.models import Conversation
+
+        conv = (
+            Conversation.objects.filter(shop=shop, pk=conversation_id, buyer=buyer)
+            .select_related("product")
+            .first()
+        )
+        product = conv.product if conv else None
+    focus = next((c.order for c in cards if c.highlighted), cards[0].order if cards else None)
+    related = related_products_for(shop=shop, product=product, order=focus)
+    return Sidebar(buyer=buyer, orders=cards, related=related, conversation_id=conversation_id)
+
+
+# --- late-shipment risk board (R-17) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RiskRow:
+    order: Order
+    ship_by: dt.datetime
+    time_left: dt.timedelta  # negative once missed
+    exposure: Decimal
+    currency: str
+    stock_short: bool
+
+    @property
+    def missed(self) -> bool:
+        return self.time_left < dt.timedelta(0)
+
+    @property
+    def hours_left(self) -> float:
+        return round(self.time_left.total_seconds() / 3600, 1)
+
+
+def risk_board(
+    *, shop: Shop, now: dt.datetime | None = None, include_recorded: bool = False
+) -> list[RiskRow]:
+    """Paid, unshipped orders inside the risk window or past ship-by, soonest first."""
+    from kefu.orders.services import penalty_rule
+
+    now = now or timezone.now()
+    settings_ = _settings(shop)
+    rule = penalty_rule(settings_)
+    horizon = now + dt.timedelta(hours=settings_.risk_window_hours)
+    orders = Order.objects.filter(
+        shop=shop, status=OrderStatus.PAID, ship_by__isnull=False, ship_by__lte=horizon
+    ).select_related("buyer")
+    if not include_recorded:
+        orders = orders.filter(late_shipment__isnull=True)
+    rows = []
+    for order in orders.order_by("ship_by", "pk")[:1000]:
+        assert order.ship_by is not None  # noqa: S101 - filtered above
+        rows.append(
+            RiskRow(
+                order=order,
+                ship_by=order.ship_by,
+                time_left=order.ship_by - now,
+                exposure=late_shipment_penalty(
+                    amount=order.paid_amount or order.total_amount,
+                    currency=order.currency,
+                    rule=rule,
+                ),
+                currency=order.currency,
+                stock_short=order.stock_status == "short",
+            )
+        )
+    return rows
+
+
+def risk_board_for(user: User, *, now: dt.datetime | None = None) -> list[RiskRow]:
+    visible = set(visible_orders(user).values_list("pk", flat=True)) if not user.is_owner else None
+    rows = risk_board(shop=shop_of(user), now=now, include_recorded=True)
+    return [r for r in rows if visible is None or r.order.pk in visible]
+
+
+# --- parcel alerts (R-18) --------------------------------------------------------------------
+
+
+def parcels_needing_alerts(*, shop: Shop, now: dt.datetime) -> Iterator[tuple[Parcel, str]]:
+    """Live parcels waiting for pickup, or without news for the shop's stall_days."""
+    settings_ = _settings(shop)
+    stall_before = now - dt.timedelta(days=settings_.stall_days)
+    live = (
+        Parcel.objects.filter(shop=shop, replaced_by__isnull=True)
+        .exclude(status__in=TERMINAL_TRACKING)
+        .select_related("order__buyer")
+    )
+    for parcel in live.filter(status=TrackingStatus.AVAILABLE_FOR_PICKUP).iterator():
+        if not parcel.alerts.filter(kind=ParcelAlertKind.PICKUP, since=parcel.quiet_since).exists():
+            yield parcel, ParcelAlertKind.PICKUP
+    stalled = live.filter(
+        Q(last_event_at__lte=stall_before)
+        | Q(last_event_at__isnull=True, shipped_at__lte=stall_before)
+    )
+    for parcel in stalled.iterator():
+        if not parcel.alerts.filter(
+            kind=ParcelAlertKind.STALLED, since=parcel.quiet_since
+        ).exists():
+            yield parcel, ParcelAlertKind.STALLED
+
+
+# --- incidents (R-19) ------------------------------------------------------------------------
+
+
+def incident_orders(*, shop: Shop, criteria: IncidentCriteria) -> QuerySet[Order]:
+    orders = Order.objects.filter(shop=shop).select_related("buyer")
+    if criteria.statuses:
+        orders = orders.filter(status__in=criteria.statuses)
+    if criteria.carrier:
+        orders = orders.filter(
+            Q(parcels__carrier__icontains=criteria.carrier)
+            | Q(shipping_method__icontains=criteria.carrier)
+        )
+    if criteria.region:
+        orders = orders.filter(
+            Q(region__icontains=criteria.region)
+            | Q(country__iexact=criteria.region)
+            | Q(address__icontains=criteria.region)
+        )
+    tz = zoneinfo.ZoneInfo(shop.timezone)  # the owner picks dates in the shop's zone
+    if criteria.placed_from:
+        orders = orders.filter(
+            placed_at__gte=dt.datetime.combine(criteria.placed_from, dt.time.min, tzinfo=tz)
+        )
+    if criteria.placed_to:
+        orders = orders.filter(
+            placed_at__lt=dt.datetime.combine(
+                criteria.placed_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz
+            )
+        )
+    return orders.distinct().order_by("pk")
+
+
+def recent_imports(user: User, *, limit: int = 10) -> list[ImportRun]:
+    return list(ImportRun.objects.filter(shop=shop_of(user)).order_by("-created_at")[:limit])

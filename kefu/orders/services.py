@@ -1,0 +1,1393 @@
+"""Every write about orders: upserts from imports and webhooks, tracking, refunds, reshipments,
+and the scheduled jobs (payment reminders, late-shipment scan, parcel alerts, incident
+broadcasts).
+
+Idempotency: an order is keyed by (shop, platform order id), a parcel by (shop, tracking
+number), a tracking event by (parcel, carrier event id); a job's effect is claimed by an
+insert or a conditional update before anything is sent, so a job that runs twice or
+concurrently acts once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kefu.accounts.models import ServiceGroup, Shop, User
+from kefu.accounts.permissions import Capability, has_capability, require
+from kefu.catalog.models import Product
+from kefu.conversations.models import Buyer
+from kefu.core.scoping import shop_of
+from kefu.core.textnorm import normalize
+from kefu.orders import buyer_texts
+from kefu.orders.events import order_event, record_order_event
+from kefu.orders.models import (
+    STATUS_RANK,
+    IncidentBroadcast,
+    IncidentRecipient,
+    LateShipment,
+    Order,
+    OrderEvent,
+    OrderFlag,
+    OrderItem,
+    OrderSettings,
+    OrderSource,
+    OrderStatus,
+    Parcel,
+    ParcelAlert,
+    ParcelAlertKind,
+    Refund,
+    RefundChannel,
+    RefundKind,
+    StockStatus,
+    TrackingEvent,
+    TrackingStatus,
+)
+from kefu.orders.rules import (
+    PLATFORM_PENALTY_RULES,
+    PenaltyRule,
+    in_quiet_hours,
+    late_shipment_penalty,
+    ship_by_for,
+    tracking_url,
+)
+from kefu.orders.statuses import map_order_status, map_tracking_status
+
+log = logging.getLogger("kefu.orders")
+
+# Buyer notes that ask for a new address (R-20); matched on normalised text.
+ADDRESS_CHANGE_PHRASES = (
+    "改地址",
+    "修改地址",
+    "地址改",
+    "换地址",
+    "新地址",
+    "地址写错",
+    "change address",
+    "address change",
+    "new address",
+    "wrong address",
+    "изменить адрес",
+    "cambiar dirección",
+    "cambiar la dirección",
+)
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+def order_settings(*, shop: Shop) -> OrderSettings:
+    """The shop's settings, created with the platform's defaults on first use."""
+    found = OrderSettings.objects.filter(shop=shop).first()
+    if found is not None:
+        return found
+    rule = PLATFORM_PENALTY_RULES.get(shop.platform, PLATFORM_PENALTY_RULES["generic"])
+    try:
+        with transaction.atomic():
+            return OrderSettings.objects.create(
+                shop=shop,
+                penalty_rate=rule.rate,
+                penalty_cap=rule.cap,
+                penalty_cap_currency=rule.cap_currency,
+                ship_by_hours=72,
+            )
+    except IntegrityError:
+        return OrderSettings.objects.get(shop=shop)
+
+
+def penalty_rule(settings_: OrderSettings) -> PenaltyRule:
+    return PenaltyRule(
+        settings_.penalty_rate, settings_.penalty_cap, settings_.penalty_cap_currency
+    )
+
+
+def update_order_settings(*, actor: User, shop: Shop, **values: Any) -> OrderSettings:
+    require(actor, Capability.MANAGE_SETTINGS)
+    if actor.shop_id != shop.pk:
+        raise PermissionDenied("not your shop")
+    current = order_settings(shop=shop)
+    allowed = {f.name for f in OrderSettings._meta.concrete_fields} - {"id", "shop"}
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValidationError(f"unknown settings: {', '.join(sorted(unknown))}")
+    for name, value in values.items():
+        setattr(current, name, value)
+    current.full_clean()
+    current.save()
+    return current
+
+
+# --- order upserts (imports and webhooks) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemInput:
+    title: str
+    quantity: int = 1
+    unit_price: Decimal | None = None
+    product_external_id: str = ""
+
+    @property
+    def key(self) -> str:
+        return (f"p:{self.product_external_id}" if self.product_external_id else f"t:{self.title}")[
+            :300
+        ]
+
+
+@dataclass(frozen=True)
+class ParcelInput:
+    tracking_number: str
+    carrier: str = ""
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    """One order as a source describes it. None means "the source does not say": kept as is."""
+
+    external_id: str
+    buyer_external_id: str
+    row: int | None = None
+    buyer_name: str = ""
+    buyer_language: str = ""
+    buyer_country: str = ""
+    status: str = ""
+    currency: str | None = None
+    goods_amount: Decimal | None = None
+    shipping_fee: Decimal | None = None
+    total_amount: Decimal | None = None
+    paid_amount: Decimal | None = None
+    refund_amount: Decimal | None = None
+    placed_at: dt.datetime | None = None
+    paid_at: dt.datetime | None = None
+    shipped_at: dt.datetime | None = None
+    delivered_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    ship_by: dt.datetime | None = None
+    buyer_message: str | None = None
+    seller_note: str | None = None
+    receiver_name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    country: str | None = None
+    region: str | None = None
+    shipping_method: str | None = None
+    invoice_title: str | None = None
+    close_reason: str | None = None
+    items: tuple[ItemInput, ...] = ()
+    parcels: tuple[ParcelInput, ...] = ()
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UpsertOutcome:
+    external_id: str
+    order_id: int
+    outcome: str  # "created" | "updated" | "unchanged"
+    rows: tuple[int, ...] = ()
+
+
+_TEXT_FIELDS = (
+    "buyer_message",
+    "seller_note",
+    "receiver_name",
+    "phone",
+    "address",
+    "country",
+    "region",
+    "shipping_method",
+    "invoice_title",
+    "close_reason",
+)
+_MONEY_FIELDS = ("goods_amount", "shipping_fee", "total_amount", "paid_amount")
+_TIME_FIELDS = ("placed_at", "paid_at", "shipped_at", "delivered_at", "closed_at", "ship_by")
+_TEXT_LIMITS = {f.name: f.max_length for f in Order._meta.concrete_fields if f.max_length}
+
+
+def _merge(inputs: Sequence[OrderInput]) -> list[tuple[OrderInput, list[OrderInput]]]:
+    """Group inputs by order id, keeping first-seen order (rows of one order's items merge)."""
+    groups: dict[str, list[OrderInput]] = {}
+    for inp in inputs:
+        groups.setdefault(inp.external_id, []).append(inp)
+    return [(group[-1], group) for group in groups.values()]
+
+
+def _address_change(text: str) -> bool:
+    folded = normalize(text)
+    return any(normalize(p) in folded for p in ADDRESS_CHANGE_PHRASES)
+
+
+def _add_flag(
+    order: Order, flag: str, changed: set[str], events: list[OrderEvent], now: dt.datetime
+) -> None:
+    if flag not in order.flags:
+        order.flags = [*order.flags, flag]
+        changed.add("flags")
+        events.append(order_event(order, "flag_added", at=now, flag=flag))
+
+
+def _target_status(
+    current: str | None, raw: str, refund: Decimal | None, paid: Decimal
+) -> tuple[str | None, tuple[str, ...]]:
+    mapped = map_order_status(raw) if raw else None
+    flags = mapped.flags if mapped else ()
+    if mapped is None:
+        candidate = current or OrderStatus.PLACED
+    else:
+        candidate = mapped.status or current or mapped.default_for_new
+    if refund is not None and refund > 0:
+        refund_status = (
+            OrderStatus.REFUNDED if paid > 0 and refund >= paid else OrderStatus.PARTIALLY_REFUNDED
+        )
+        if STATUS_RANK[refund_status] >= STATUS_RANK[candidate]:
+            candidate = refund_status
+    if current is None or STATUS_RANK[candidate] > STATUS_RANK[current]:
+        return candidate, flags
+    return None, flags
+
+
+def _apply(
+    order: Order,
+    group: list[OrderInput],
+    *,
+    settings_: OrderSettings,
+    products: dict[str, Product],
+    now: dt.datetime,
+    events: list[OrderEvent],
+) -> set[str]:
+    """Apply a group of inputs to an order in memory; return the changed field names."""
+    changed: set[str] = set()
+
+    def put(name: str, value: object) -> None:
+        if getattr(order, name) != value:
+            setattr(order, name, value)
+            changed.add(name)
+
+    for inp in group:
+        if inp.currency:
+            put("currency", inp.currency.upper()[:3])
+        for name in _MONEY_FIELDS:
+            value = getattr(inp, name)
+            if value is not None:
+                put(name, value)
+        for name in _TIME_FIELDS:
+            value = getattr(inp, name)
+            if value is not None:
+                put(name, value)
+        for name in _TEXT_FIELDS:
+            value = getattr(inp, name)
+            if value is not None:
+                put(name, value[: _TEXT_LIMITS.get(name) or len(value)])
+        if inp.status:
+            put("platform_status", inp.status[:60])
+        if inp.refund_amount is not None and inp.refund_amount > 0:
+            put("refunded_amount", inp.refund_amount)
+        if order.paid_amount == 0 and order.total_amount > 0 and order.paid_at is not None:
+            put("paid_amount", order.total_amount)
+        if order.total_amount == 0 and (order.goods_amount or order.shipping_fee):
+            put("total_amount", order.goods_amount + order.shipping_fee)
+
+        # A new order starts with no status: its first input decides it.
+        target, mapped_flags = _target_status(
+            order.status or None, inp.status, inp.refund_amount, order.paid_amount
+        )
+        if target is not None and target != order.status:
+            if order.status:
+                events.append(
+                    order_event(
+                        order,
+                        "status_changed",
+                        at=now,
+                        before=order.status,
+                        after=target,
+                        platform_status=inp.status,
+                    )
+                )
+            order.status = target
+            changed.add("status")
+        for flag in (*mapped_flags, *inp.flags):
+            _add_flag(order, flag, changed, events, now)
+        if inp.invoice_title:
+            _add_flag(order, OrderFlag.INVOICE_REQUESTED, changed, events, now)
+        if inp.buyer_message and _address_change(inp.buyer_message):
+            _add_flag(order, OrderFlag.ADDRESS_CHANGE, changed, events, now)
+        if len({p.tracking_number for p in inp.parcels}) > 1:
+            _add_flag(order, OrderFlag.SPLIT, changed, events, now)
+
+    if order.paid_at is not None and order.ship_by is None:
+        put("ship_by", ship_by_for(paid_at=order.paid_at, hours=settings_.ship_by_hours))
+    # Stock: only worth knowing while the order still has to ship.
+    if order.status in (OrderStatus.PLACED, OrderStatus.PAID):
+        linked = [
+            (products[i.product_external_id], i.quantity)
+            for inp in group
+            for i in inp.items
+            if i.product_external_id in products
+        ]
+        if linked:
+            short = any(p.stock < qty for p, qty in linked)
+            put("stock_status", StockStatus.SHORT if short else StockStatus.ENOUGH)
+            if short:
+                _add_flag(order, OrderFlag.OVERSOLD, changed, events, now)
+    return changed
+
+
+def _buyers_for(
+    shop: Shop, groups: list[tuple[OrderInput, list[OrderInput]]], now: dt.datetime
+) -> dict[str, Buyer]:
+    wanted: dict[str, OrderInput] = {}
+    for last, group in groups:
+        for inp in group:
+            prev = wanted.get(inp.buyer_external_id)
+            if prev is None or (inp.buyer_name and not prev.buyer_name):
+                wanted[inp.buyer_external_id] = inp
+        wanted.setdefault(last.buyer_external_id, last)
+    found = {b.external_id: b for b in Buyer.objects.filter(shop=shop, external_id__in=wanted)}
+    missing = [
+        Buyer(
+            shop=shop,
+            external_id=ext[:120],
+            name=inp.buyer_name[:120],
+            language=inp.buyer_language[:10],
+            country=inp.buyer_country[:2],
+            first_seen_at=inp.placed_at or now,
+        )
+        for ext, inp in wanted.items()
+        if ext not in found
+    ]
+    if missing:
+        Buyer.objects.bulk_create(missing, ignore_conflicts=True)
+        found.update(
+            {
+                b.external_id: b
+                for b in Buyer.objects.filter(
+                    shop=shop, external_id__in=[b.external_id for b in missing]
+                )
+            }
+        )
+    to_update = []
+    for ext, inp in wanted.items():
+        buyer = found[ext]
+        dirty = False
+        for attr, value, size in (
+            ("name", inp.buyer_name, 120),
+            ("language", inp.buyer_language, 10),
+            ("country", inp.buyer_country, 2),
+        ):
+            if value and not getattr(buyer, attr):
+                setattr(buyer, attr, value[:size])
+                dirty = True
+        if dirty:
+            to_update.append(buyer)
+    if to_update:
+        Buyer.objects.bulk_update(to_update, ["name", "language", "country"])
+    return found
+
+
+def _upsert_chunk(
+    *, shop: Shop, inputs: Sequence[OrderInput], source: str, settings_: OrderSettings
+) -> list[UpsertOutcome]:
+    now = timezone.now()
+    groups = _merge(inputs)
+    ids = [last.external_id for last, _ in groups]
+    existing = {
+        o.external_id: o
+        for o in Order.objects.select_for_update().filter(shop=shop, external_id__in=ids)
+    }
+    buyers = _buyers_for(shop, groups, now)
+    product_ids = {
+        i.product_external_id for inp in inputs for i in inp.items if i.product_external_id
+    }
+    products = (
+        {p.external_id: p for p in Product.objects.filter(shop=shop, external_id__in=product_ids)}
+        if product_ids
+        else {}
+    )
+
+    events: list[OrderEvent] = []
+    new_orders: list[Order] = []
+    changed_orders: list[tuple[Order, set[str]]] = []
+    plan: list[tuple[Order, str, list[OrderInput]]] = []
+    for last, group in groups:
+        order = existing.get(last.external_id)
+        is_new = order is None
+        if order is None:
+            order = Order(
+                shop=shop,
+                external_id=last.external_id[:80],
+                buyer=buyers[last.buyer_external_id],
+                currency=shop.currency,
+                placed_at=last.placed_at or now,
+                source=source,
+                flags=[],
+            )
+            order.status = ""
+        changed = _apply(
+            order, group, settings_=settings_, products=products, now=now, events=events
+        )
+        if is_new:
+            new_orders.append(order)
+            plan.append((order, "created", group))
+        else:
+            plan.append((order, "updated" if changed else "unchanged", group))
+            if changed:
+                changed_orders.append((order, changed))
+
+    if new_orders:
+        Order.objects.bulk_create(new_orders)
+        for order in new_orders:
+            events.append(order_event(order, "created", at=now, status=order.status, source=source))
+    if changed_orders:
+        fields = sorted(set().union(*(c for _, c in changed_orders)) | {"updated_at"})
+        for order, _ in changed_orders:
+            order.updated_at = now
+        Order.objects.bulk_update([o for o, _ in changed_orders], fields)
+
+    item_changes = _upsert_items(shop=shop, plan=plan, products=products)
+    parcel_changes = _upsert_parcels(shop=shop, plan=plan, now=now, events=events)
+    for event in events:
+        event.order_id = event.order.pk
+    OrderEvent.objects.bulk_create(events)
+
+    outcomes = []
+    for order, outcome, group in plan:
+        if outcome == "unchanged" and (order.pk in item_changes or order.pk in parcel_changes):
+            outcome = "updated"
+        rows = tuple(i.row for i in group if i.row is not None)
+        outcomes.append(UpsertOutcome(order.external_id, order.pk, outcome, rows))
+    return outcomes
+
+
+def _upsert_items(
+    *, shop: Shop, plan: list[tuple[Order, str, list[OrderInput]]], products: dict[str, Product]
+) -> set[int]:
+    wanted: dict[tuple[int, str], ItemInput] = {}
+    for order, _, group in plan:
+        for inp in group:
+            for item in inp.items:
+                wanted[(order.pk, item.key)] = item
+    if not wanted:
+        return set()
+    order_ids = {oid for oid, _ in wanted}
+    have = {(i.order_id, i.key): i for i in OrderItem.objects.filter(order_id__in=order_ids)}
+    create, update, touched = [], [], set()
+    for (order_id, key), item in wanted.items():
+        product = products.get(item.product_external_id)
+        price = item.unit_price if item.unit_price is not None else Decimal("0")
+        row = have.get((order_id, key))
+        if row is None:
+            create.append(
+                OrderItem(
+                    shop=shop,
+                    order_id=order_id,
+                    key=key,
+                    product=product,
+                    product_external_id=item.product_external_id[:80],
+                    title=item.title[:300] or item.product_external_id,
+                    quantity=item.quantity,
+                    unit_price=price,
+                )
+            )
+            touched.add(order_id)
+            continue
+        new = (
+            product.pk if product else row.product_id,
+            item.title[:300] or row.title,
+            item.quantity,
+            price if item.unit_price is not None else row.unit_price,
+        )
+        if (row.product_id, row.title, row.quantity, row.unit_price) != new:
+            row.product_id, row.title, row.quantity, row.unit_price = new
+            update.append(row)
+            touched.add(order_id)
+    OrderItem.objects.bulk_create(create)
+    if update:
+        OrderItem.objects.bulk_update(update, ["product", "title", "quantity", "unit_price"])
+    return touched
+
+
+def _upsert_parcels(
+    *,
+    shop: Shop,
+    plan: list[tuple[Order, str, list[OrderInput]]],
+    now: dt.datetime,
+    events: list[OrderEvent],
+) -> set[int]:
+    wanted: dict[str, tuple[Order, ParcelInput]] = {}
+    for order, _, group in plan:
+        for inp in group:
+            for parcel in inp.parcels:
+                wanted[parcel.tracking_number] = (order, parcel)
+    if not wanted:
+        return set()
+    have = {
+        p.tracking_number: p for p in Parcel.objects.filter(shop=shop, tracking_number__in=wanted)
+    }
+    create, update, touched = [], [], set()
+    for number, (order, parcel) in wanted.items():
+        row = have.get(number)
+        if row is None:
+            create.append(
+                Parcel(
+                    shop=shop,
+                    order=order,
+                    tracking_number=number[:80],
+                    carrier=parcel.carrier[:80],
+                    shipped_at=order.shipped_at or now,
+                )
+            )
+            events.append(
+                order_event(
+                    order, "parcel_added", at=now, tracking_number=number, carrier=parcel.carrier
+                )
+            )
+            touched.add(order.pk)
+        elif row.order_id == order.pk and parcel.carrier and row.carrier != parcel.carrier:
+            row.carrier = parcel.carrier[:80]
+            update.append(row)
+            touched.add(order.pk)
+    Parcel.objects.bulk_create(create)
+    if update:
+        Parcel.objects.bulk_update(update, ["carrier"])
+    return touched
+
+
+def upsert_orders(
+    *, shop: Shop, inputs: Sequence[OrderInput], source: str = OrderSource.IMPORT
+) -> list[UpsertOutcome]:
+    """Create or update orders by platform order id, in one transaction.
+
+    Idempotent: the same inputs applied twice leave the second run "unchanged". A concurrent
+    writer that creates one of the orders first makes the insert fail; the chunk then retries
+    once and updates instead.
+    """
+    if not inputs:
+        return []
+    settings_ = order_settings(shop=shop)
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _upsert_chunk(shop=shop, inputs=inputs, source=source, settings_=settings_)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --- tracking --------------------------------------------------------------------------------
+
+
+class UnknownParcel(Exception):
+    """A tracking event for a number the shop has never shipped."""
+
+
+@dataclass(frozen=True)
+class TrackingInput:
+    status: str
+    occurred_at: dt.datetime
+    description: str = ""
+    location: str = ""
+    event_id: str = ""
+
+    def dedupe_key(self) -> str:
+        if self.event_id:
+            return self.event_id[:120]
+        digest = hashlib.sha256(
+            f"{self.occurred_at.isoformat()}|{self.status}|{self.description}".encode()
+        ).hexdigest()
+        return f"h:{digest[:60]}"
+
+
+@dataclass
+class TrackingOutcome:
+    parcel: Parcel
+    stored: int
+    duplicates: int
+    status_before: str
+    status_after: str
+    order_status_after: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def resolve_tracking_status(event: TrackingInput) -> str:
+    status = map_tracking_status(event.status) or map_tracking_status(event.description)
+    if status is None:
+        raise ValidationError(f"unknown tracking status {event.status!r}", code="tracking_status")
+    return status
+
+
+def record_tracking(
+    *,
+    shop: Shop,
+    tracking_number: str,
+    events: Sequence[TrackingInput],
+    carrier: str = "",
+    order_external_id: str = "",
+) -> TrackingOutcome:
+    """Store carrier events of a parcel and move the parcel and its order forward.
+
+    A parcel the shop does not know is created when the event names its order; otherwise
+    `UnknownParcel`. Every event status must map (else ValidationError and nothing stored).
+    """
+    statuses = [resolve_tracking_status(e) for e in events]
+    now = timezone.now()
+    with transaction.atomic():
+        parcel = (
+            Parcel.objects.select_for_update()
+            .select_related("order")
+            .filter(shop=shop, tracking_number=tracking_number)
+            .first()
+        )
+        if parcel is None:
+            order = (
+                Order.objects.select_for_update()
+                .filter(shop=shop, external_id=order_external_id)
+                .first()
+                if order_external_id
+                else None
+            )
+            if order is None:
+                raise UnknownParcel(tracking_number)
+            first = min((e.occurred_at for e in events), default=now)
+            parcel = Parcel.objects.create(
+                shop=shop,
+                order=order,
+                carrier=carrier[:80],
+                tracking_number=tracking_number[:80],
+                shipped_at=first,
+            )
+            record_order_event(
+                order, "parcel_added", tracking_number=tracking_number, carrier=carrier
+            )
+            if Parcel.objects.filter(order=order, is_reshipment=False).count() > 1:
+                _flag_and_save(order, OrderFlag.SPLIT)
+        elif carrier and not parcel.carrier:
+            parcel.carrier = carrier[:80]
+            parcel.save(update_fields=["carrier"])
+        known = set(
+            TrackingEvent.objects.filter(
+                parcel=parcel, dedupe_key__in=[e.dedupe_key() for e in events]
+            ).values_list("dedupe_key", flat=True)
+        )
+        fresh: list[TrackingEvent] = []
+        for event, status in zip(events, statuses, strict=True):
+            key = event.dedupe_key()
+            if key in known:
+                continue
+            known.add(key)
+            fresh.append(
+                TrackingEvent(
+                    shop=shop,
+                    parcel=parcel,
+                    status=status,
+                    raw_status=event.status[:80],
+                    description=event.description[:500],
+                    location=event.location[:160],
+                    occurred_at=event.occurred_at,
+                    dedupe_key=key,
+                )
+            )
+        TrackingEvent.objects.bulk_create(fresh)
+        before = parcel.status
+        outcome = TrackingOutcome(
+            parcel=parcel,
+            stored=len(fresh),
+            duplicates=len(events) - len(fresh),
+            status_before=before,
+            status_after=before,
+        )
+        if fresh:
+            latest = parcel.events.order_by("-occurred_at", "-id").first()
+            assert latest is not None  # noqa: S101 - we just stored events
+            parcel.status = latest.status
+            parcel.last_event_at = latest.occurred_at
+            if latest.status == TrackingStatus.DELIVERED and parcel.delivered_at is None:
+                parcel.delivered_at = latest.occurred_at
+            parcel.save(update_fields=["status", "last_event_at", "delivered_at"])
+            outcome.status_after = parcel.status
+            if parcel.status != before:
+                record_order_event(
+                    parcel.order,
+                    "parcel_status",
+                    parcel_id=parcel.pk,
+                    tracking_number=parcel.tracking_number,
+                    before=before,
+                    after=parcel.status,
+                )
+            _advance_order_from_parcels(parcel.order, parcel, now=now)
+        outcome.order_status_after = parcel.order.status
+    return outcome
+
+
+def _flag_and_save(order: Order, flag: str, *, actor: User | None = None) -> bool:
+    if flag in order.flags:
+        return False
+    order.flags = [*order.flags, flag]
+    order.save(update_fields=["flags", "updated_at"])
+    record_order_event(order, "flag_added", actor=actor, flag=flag)
+    return True
+
+
+def _advance_order_from_parcels(order: Order, parcel: Parcel, *, now: dt.datetime) -> None:
+    order.refresh_from_db()
+    live = list(Parcel.objects.filter(order=order, replaced_by__isnull=True))
+    fields: set[str] = set()
+    old = order.status
+    if order.status == OrderStatus.PAID:
+        order.status = OrderStatus.SHIPPED
+        order.shipped_at = order.shipped_at or min(p.shipped_at for p in live)
+        fields |= {"status", "shipped_at"}
+    delivered = [p for p in live if p.status == TrackingStatus.DELIVERED]
+    if live and len(delivered) == len(live) and order.status == OrderStatus.SHIPPED:
+        order.status = OrderStatus.DELIVERED
+        order.delivered_at = max(p.delivered_at or now for p in delivered)
+        fields |= {"status", "delivered_at"}
+    if fields:
+        order.save(update_fields=[*sorted(fields), "updated_at"])
+        record_order_event(
+            order, "status_changed", before=old, after=order.status, reason="tracking"
+        )
+    # Purple duty (R-06): refunded in a logistics dispute, and the parcel arrived after all.
+    if (
+        parcel.status == TrackingStatus.DELIVERED
+        and OrderFlag.LOGISTICS_DISPUTE_REFUND in order.flags
+        and Refund.objects.filter(
+            order=order, logistics_dispute=True, created_at__lte=parcel.delivered_at or now
+        ).exists()
+    ):
+        _flag_and_save(order, OrderFlag.ASK_BUYER_TO_PAY)
+
+
+# --- agents' actions on an order -------------------------------------------------------------
+
+
+def record_refund(
+    *,
+    actor: User,
+    order: Order,
+    amount: Decimal,
+    reason: str,
+    channel: str = RefundChannel.PLATFORM,
+    kind: str = RefundKind.REFUND,
+    logistics_dispute: bool = False,
+) -> Refund:
+    """Record a refund or return (R-06 green duty; purple duty when in a logistics dispute).
+
+    Sub-accounts need the refund right and stay within their limit; the total refunded
+    never exceeds what the buyer paid.
+    """
+    require(actor, Capability.ISSUE_REFUNDS)
+    if actor.shop_id != order.shop_id:
+        raise PermissionDenied("order of another shop")
+    if channel not in RefundChannel.values or kind not in RefundKind.values:
+        raise ValidationError("unknown refund channel or kind", code="refund_channel")
+    if amount <= 0:
+        raise ValidationError("a refund amount is positive", code="refund_amount")
+    if not reason.strip():
+        raise ValidationError("say why the buyer is refunded", code="refund_reason")
+    if not actor.is_owner and actor.refund_limit is not None and amount > actor.refund_limit:
+        raise PermissionDenied(f"refunds above {actor.refund_limit} need the main account")
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        ceiling = locked.paid_amount or locked.total_amount
+        if locked.refunded_amount + amount > ceiling:
+            raise ValidationError(
+                f"refunds would total more than the {ceiling} {locked.currency} paid",
+                code="refund_too_much",
+            )
+        refund = Refund.objects.create(
+            shop_id=locked.shop_id,
+            order=locked,
+            kind=kind,
+            amount=amount,
+            currency=locked.currency,
+            reason=reason.strip()[:300],
+            channel=channel,
+            logistics_dispute=logistics_dispute,
+            created_by=actor,
+        )
+        before = locked.status
+        locked.refunded_amount += amount
+        locked.status = (
+            OrderStatus.REFUNDED
+            if locked.refunded_amount >= ceiling
+            else OrderStatus.PARTIALLY_REFUNDED
+        )
+        for flag in (
+            OrderFlag.REFUNDED,
+            *((OrderFlag.LOGISTICS_DISPUTE_REFUND,) if logistics_dispute else ()),
+        ):
+            if flag not in locked.flags:
+                locked.flags = [*locked.flags, flag]
+        locked.save(update_fields=["refunded_amount", "status", "flags", "updated_at"])
+        record_order_event(
+            locked,
+            "refund_recorded",
+            actor=actor,
+            refund_id=refund.pk,
+            amount=str(amount),
+            currency=locked.currency,
+            channel=channel,
+            refund_kind=kind,
+            logistics_dispute=logistics_dispute,
+        )
+        if before != locked.status:
+            record_order_event(
+                locked,
+                "status_changed",
+                actor=actor,
+                before=before,
+                after=locked.status,
+                reason="refund",
+            )
+    order.refresh_from_db()
+    return refund
+
+
+def add_parcel(
+    *,
+    actor: User,
+    order: Order,
+    tracking_number: str,
+    carrier: str = "",
+    reshipment: bool = False,
+    replaces: Parcel | None = None,
+    note: str = "",
+) -> Parcel:
+    """Attach a shipment to an order: a split parcel, or a reshipment with a new number.
+
+    A reshipment raises the yellow duty (R-06): send the buyer the new tracking number.
+    """
+    if actor.shop_id != order.shop_id:
+        raise PermissionDenied("order of another shop")
+    number = tracking_number.strip()
+    if not number or len(number) > 80:
+        raise ValidationError("a tracking number is 1-80 characters", code="tracking_number")
+    if replaces is not None and replaces.order_id != order.pk:
+        raise ValidationError("the replaced parcel belongs to another order", code="replaces")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if Parcel.objects.filter(shop_id=locked.shop_id, tracking_number=number).exists():
+            raise ValidationError(f"tracking number {number} is already used", code="duplicate")
+        parcel = Parcel.objects.create(
+            shop_id=locked.shop_id,
+            order=locked,
+            tracking_number=number,
+            carrier=carrier[:80],
+            shipped_at=now,
+            is_reshipment=reshipment,
+            replaces=replaces,
+            note=note[:300],
+        )
+        record_order_event(
+            locked,
+            "parcel_added",
+            actor=actor,
+            tracking_number=number,
+            carrier=carrier,
+            reshipment=reshipment,
+            replaces=replaces.pk if replaces else None,
+        )
+        if reshipment:
+            _flag_and_save(locked, OrderFlag.RESHIPMENT, actor=actor)
+            _flag_and_save(locked, OrderFlag.SEND_NEW_TRACKING, actor=actor)
+        elif Parcel.objects.filter(order=locked, is_reshipment=False).count() > 1:
+            _flag_and_save(locked, OrderFlag.SPLIT, actor=actor)
+        if locked.status == OrderStatus.PAID:
+            late = locked.ship_by is not None and now > locked.ship_by
+            locked.status = OrderStatus.SHIPPED
+            locked.shipped_at = now
+            locked.save(update_fields=["status", "shipped_at", "updated_at"])
+            record_order_event(
+                locked,
+                "status_changed",
+                actor=actor,
+                before=OrderStatus.PAID,
+                after=OrderStatus.SHIPPED,
+                reason="parcel_added",
+                late=late,
+            )
+    order.refresh_from_db()
+    return parcel
+
+
+def clear_flag(*, actor: User, order: Order, flag: str) -> bool:
+    """An agent has done the duty a flag asked for (e.g. sent the new tracking number)."""
+    if actor.shop_id != order.shop_id:
+        raise PermissionDenied("order of another shop")
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if flag not in locked.flags:
+            return False
+        locked.flags = [f for f in locked.flags if f != flag]
+        locked.save(update_fields=["flags", "updated_at"])
+        record_order_event(locked, "flag_cleared", actor=actor, flag=flag)
+    order.refresh_from_db()
+    return True
+
+
+# --- jobs: payment reminders (R-16) ----------------------------------------------------------
+
+
+def send_payment_reminders(*, shop: Shop, now: dt.datetime | None = None) -> int:
+    """Remind buyers of unpaid orders once, after the delay, never in the shop's quiet hours.
+
+    The claim is a conditional UPDATE on `payment_reminded_at` in the same transaction as
+    the message and its outbox row: two runs at once send one reminder.
+    """
+    now = now or timezone.now()
+    settings_ = order_settings(shop=shop)
+    if not settings_.payment_reminder_enabled:
+        return 0
+    if in_quiet_hours(
+        moment=now,
+        timezone_name=shop.timezone,
+        start=settings_.quiet_start,
+        end=settings_.quiet_end,
+    ):
+        return 0
+    due_before = now - dt.timedelta(minutes=settings_.payment_reminder_delay_minutes)
+    too_old = now - dt.timedelta(hours=settings_.payment_reminder_max_age_hours)
+    candidates = list(
+        Order.objects.filter(
+            shop=shop,
+            status=OrderStatus.PLACED,
+            paid_at__isnull=True,
+            payment_reminded_at__isnull=True,
+            placed_at__lte=due_before,
+            placed_at__gte=too_old,
+        ).values_list("pk", flat=True)[:500]
+    )
+    sent = 0
+    for order_id in candidates:
+        if _remind_order(shop=shop, order_id=order_id, now=now):
+            sent += 1
+    return sent
+
+
+def _remind_order(*, shop: Shop, order_id: int, now: dt.datetime) -> bool:
+    from kefu.conversations.services import conversation_for_outreach, send_system_message
+
+    with transaction.atomic():
+        claimed = Order.objects.filter(
+            pk=order_id, shop=shop, status=OrderStatus.PLACED, payment_reminded_at__isnull=True
+        ).update(payment_reminded_at=now)
+        if not claimed:
+            return False
+        order = Order.objects.select_related("buyer").get(pk=order_id)
+        conversation = conversation_for_outreach(
+            shop=shop, buyer=order.buyer, group=ServiceGroup.PRE_SALE
+        )
+        language = buyer_texts.buyer_language(language=order.buyer.language, shop=shop)
+        text = buyer_texts.render(
+            buyer_texts.PAYMENT_REMINDER,
+            language=language,
+            name=order.buyer.name or order.receiver_name or "",
+            order=order.external_id,
+        )
+        message = send_system_message(
+            conversation=conversation,
+            text=text,
+            automation="payment_reminder",
+            dedupe_key=f"payment-reminder:{order.pk}",
+            payload={"order_id": order.pk, "order_external_id": order.external_id},
+        )
+        record_order_event(
+            order,
+            "payment_reminded",
+            conversation_id=conversation.pk,
+            message_id=message.pk if message else None,
+            language=language,
+        )
+    log.info("payment_reminder_sent shop=%s order=%s", shop.pk, order_id)
+    return message is not None
+
+
+# --- jobs: late-shipment risk (R-17) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    at_risk: int
+    missed: int
+
+
+def scan_late_shipments(*, shop: Shop, now: dt.datetime | None = None) -> ScanResult:
+    """Record paid, unshipped orders past their ship-by (once each, with the penalty)."""
+    from kefu.orders.selectors import risk_board
+
+    now = now or timezone.now()
+    settings_ = order_settings(shop=shop)
+    rule = penalty_rule(settings_)
+    board = risk_board(shop=shop, now=now)
+    missed = 0
+    for row in board:
+        if not row.missed:
+            continue
+        order = row.order
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    LateShipment.objects.create(
+                        shop=shop,
+                        order=order,
+                        ship_by=order.ship_by or now,
+                        penalty=late_shipment_penalty(
+                            amount=order.paid_amount or order.total_amount,
+                            currency=order.currency,
+                            rule=rule,
+                        ),
+                        currency=order.currency,
+                        recorded_at=now,
+                    )
+            except IntegrityError:
+                continue
+            _flag_and_save(order, OrderFlag.LATE_SHIPMENT)
+            record_order_event(
+                order,
+                "ship_by_missed",
+                ship_by=(order.ship_by or now).isoformat(),
+                penalty=str(row.exposure),
+                currency=order.currency,
+            )
+        missed += 1
+    return ScanResult(at_risk=sum(1 for r in board if not r.missed), missed=missed)
+
+
+# --- jobs: stalled parcels and parcels waiting for pickup (R-18) -----------------------------
+
+
+def alert_parcels(*, shop: Shop, now: dt.datetime | None = None) -> int:
+    """Note stalled parcels and parcels waiting for pickup on the buyer's after-sale conversation.
+
+    One alert per parcel, kind and episode (`since` = the parcel's last news), claimed by an
+    insert of the alert row in the same transaction as the note.
+    """
+    from kefu.orders.selectors import parcels_needing_alerts
+
+    now = now or timezone.now()
+    created = 0
+    for parcel, kind in parcels_needing_alerts(shop=shop, now=now):
+        if _alert_parcel(shop=shop, parcel=parcel, kind=kind, now=now):
+            created += 1
+    return created
+
+
+def suggested_holding_message(*, shop: Shop, parcel: Parcel, kind: str, now: dt.datetime) -> str:
+    settings_ = order_settings(shop=shop)
+    buyer = parcel.order.buyer
+    language = buyer_texts.buyer_language(language=buyer.language, shop=shop)
+    days = max(0, (now - parcel.quiet_since).days)
+    table = (
+        buyer_texts.PICKUP_HOLDING
+        if kind == ParcelAlertKind.PICKUP
+        else buyer_texts.STALLED_HOLDING
+    )
+    return buyer_texts.render(
+        table,
+        language=language,
+        name=buyer.name or parcel.order.receiver_name or "",
+        number=parcel.tracking_number,
+        carrier=parcel.carrier or "-",
+        days=days,
+        link=tracking_url(
+            templates=settings_.tracking_url_templates,
+            carrier=parcel.carrier,
+            number=parcel.tracking_number,
+        ),
+    )
+
+
+def _alert_parcel(*, shop: Shop, parcel: Parcel, kind: str, now: dt.datetime) -> bool:
+    from kefu.conversations.services import add_internal_note, conversation_for_outreach
+
+    suggestion = suggested_holding_message(shop=shop, parcel=parcel, kind=kind, now=now)
+    try:
+        with transaction.atomic():
+            alert = ParcelAlert.objects.create(
+                shop=shop,
+                parcel=parcel,
+                kind=kind,
+                since=parcel.quiet_since,
+                created_at=now,
+                suggested_reply=suggestion,
+            )
+            conversation = conversation_for_outreach(
+                shop=shop, buyer=parcel.order.buyer, group=ServiceGroup.AFTER_SALE
+            )
+            days = max(0, (now - parcel.quiet_since).days)
+            headline = (
+                f"Parcel {parcel.tracking_number} is waiting for pickup 待取件"
+                if kind == ParcelAlertKind.PICKUP
+                else f"Parcel {parcel.tracking_number}: no tracking update for {days} days 物流停滞"
+            )
+            add_internal_note(
+                conversation=conversation,
+                text=(
+                    f"{headline} (order {parcel.order.external_id}). Suggested reply: {suggestion}"
+                ),
+                data={
+                    "alert": f"parcel_{kind}",
+                    "order_id": parcel.order_id,
+                    "parcel_id": parcel.pk,
+                    "tracking_number": parcel.tracking_number,
+                    "suggested_reply": suggestion,
+                },
+            )
+            alert.conversation_id = conversation.pk
+            alert.save(update_fields=["conversation_id"])
+            record_order_event(
+                parcel.order,
+                f"parcel_{kind}_alert",
+                parcel_id=parcel.pk,
+                conversation_id=conversation.pk,
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+# --- incidents (R-19) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncidentCriteria:
+    carrier: str = ""
+    region: str = ""
+    placed_from: dt.date | None = None
+    placed_to: dt.date | None = None
+    statuses: tuple[str, ...] = (OrderStatus.PAID, OrderStatus.SHIPPED)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "carrier": self.carrier,
+            "region": self.region,
+            "placed_from": self.placed_from.isoformat() if self.placed_from else None,
+            "placed_to": self.placed_to.isoformat() if self.placed_to else None,
+            "statuses": list(self.statuses),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IncidentCriteria:
+        return cls(
+            carrier=data.get("carrier") or "",
+            region=data.get("region") or "",
+            placed_from=dt.date.fromisoformat(data["placed_from"])
+            if data.get("placed_from")
+            else None,
+            placed_to=dt.date.fromisoformat(data["placed_to"]) if data.get("placed_to") else None,
+            statuses=tuple(data.get("statuses") or ()),
+        )
+
+
+def create_incident_broadcast(
+    *, actor: User, title: str, text: str, criteria: IncidentCriteria
+) -> IncidentBroadcast:
+    """The owner's holding message for the buyers of the selected orders; sent by a task."""
+    if not (actor.is_owner or has_capability(actor, Capability.CREATE_CAMPAIGNS)):
+        raise PermissionDenied("only the main account broadcasts to buyers")
+    if not text.strip() or not title.strip():
+        raise ValidationError("a broadcast needs a title and a message", code="empty")
+    if not (criteria.carrier or criteria.region or criteria.placed_from or criteria.placed_to):
+        raise ValidationError(
+            "choose the affected orders by carrier, region or date", code="no_criteria"
+        )
+    unknown = set(criteria.statuses) - set(OrderStatus.values)
+    if unknown:
+        raise ValidationError(f"unknown statuses: {', '.join(sorted(unknown))}", code="status")
+    return IncidentBroadcast.objects.create(
+        shop=shop_of(actor),
+        title=title.strip()[:120],
+        text=text.strip(),
+        criteria=criteria.as_json(),
+        created_by=actor,
+        created_at=timezone.now(),
+    )
+
+
+def deliver_incident_broadcast(*, broadcast: IncidentBroadcast) -> int:
+    """Send the broadcast to each affected buyer once (safe to run again or concurrently)."""
+    from kefu.conversations.services import conversation_for_outreach, send_system_message
+    from kefu.orders.selectors import incident_orders
+
+    shop = broadcast.shop
+    criteria = IncidentCriteria.from_json(broadcast.criteria)
+    sent = 0
+    for order in incident_orders(shop=shop, criteria=criteria):
+        try:
+            with transaction.atomic():
+                recipient = IncidentRecipient.objects.create(
+                    shop=shop,
+                    broadcast=broadcast,
+                    buyer_id=order.buyer_id,
+                    order=order,
+                    created_at=timezone.now(),
+                )
+                conversation = conversation_for_outreach(
+                    shop=shop, buyer=order.buyer, group=ServiceGroup.AFTER_SALE
+                )
+                message = send_system_message(
+                    conversation=conversation,
+                    text=broadcast.text,
+                    automation="incident",
+                    dedupe_key=f"incident:{broadcast.pk}:buyer:{order.buyer_id}",
+                    payload={"broadcast_id": broadcast.pk, "order_id": order.pk},
+                )
+                recipient.message_id = message.pk if message else None
+                recipient.save(update_fields=["message_id"])
+                record_order_event(order, "incident_notified", broadcast_id=broadcast.pk)
+        except IntegrityError:
+            continue
+        sent += 1
+    IncidentBroadcast.objects.filter(pk=broadcast.pk).update(
+        finished_at=timezone.now(),
+        recipient_count=IncidentRecipient.objects.filter(broadcast=broadcast).count(),
+    )
+    return sent
+
+
+def shops_with_orders() -> Iterable[Shop]:
+    """Shops a scheduled job walks: those that have any order (unscoped on purpose: a job)."""
+    return Shop.objects.filter(pk__in=Order.objects.values("shop_id").distinct()).order_by("pk")
+
+
+# --- imports (R-15) --------------------------------------------------------------------------
+
+IMPORT_CHUNK = 1000
+MAX_REJECTIONS_KEPT = 200
+
+
+@dataclass
+class ImportSummary:
+    file_format: str = ""
+    encoding: str = ""
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejections: list[tuple[int, str]] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def reject(self, row: int, reason: str) -> None:
+        self.rejected += 1
+        if len(self.rejections) < MAX_REJECTIONS_KEPT:
+            self.rejections.append((row, reason))
+
+
+ProgressCallback = Any  # Callable[[int, int, ImportSummary], None]
+
+
+def import_orders(
+    *,
+    shop: Shop,
+    path: Any,
+    file_format: str | None = None,
+    overrides: dict[str, str] | None = None,
+    progress: ProgressCallback = None,
+    chunk_size: int = IMPORT_CHUNK,
+) -> ImportSummary:
+    """Import a seller-centre export, streaming: memory stays flat whatever the file size.
+
+    A bad row is rejected with its row number and reason; good rows are stored in chunks of
+    `chunk_size` (one transaction each). Raises `ImportFileError` / `MappingError` when the
+    file as a whole cannot be read; nothing is stored then.
+    """
+    from pathlib import Path
+
+    from kefu.orders.importers.mapping import (
+        ColumnMap,
+        RowContext,
+        RowError,
+        build_column_map,
+        record_to_input,
+    )
+    from kefu.orders.importers.readers import open_source
+
+    source = open_source(Path(path), wanted_format=file_format)
+    summary = ImportSummary(file_format=source.file_format, encoding=source.encoding)
+    ctx = RowContext(
+        tz=__import__("zoneinfo").ZoneInfo(shop.timezone), default_currency=shop.currency
+    )
+    columns: ColumnMap | None = None
+    pending: list[OrderInput] = []
+    seen_created: set[str] = set()
+    assert source.rows is not None  # noqa: S101 - open_source sets it
+
+    def flush() -> None:
+        if not pending:
+            return
+        for outcome in _upsert_or_isolate(shop=shop, inputs=pending, summary=summary):
+            if outcome.outcome == "created":
+                summary.created += 1
+                seen_created.add(outcome.external_id)
+            elif outcome.external_id in seen_created:
+                continue  # more rows of an order this file created: still one created order
+            elif outcome.outcome == "updated":
+                summary.updated += 1
+            else:
+                summary.unchanged += 1
+        pending.clear()
+        if progress is not None:
+            progress(source.progress.done, source.progress.total, summary)
+
+    for row, record, problem in source.rows:
+        if record is not None and "__headers__" in record:
+            columns = build_column_map(record["__headers__"], overrides)
+            summary.unknown_columns = columns.unknown
+            summary.columns = dict(columns.by_header)
+            continue
+        summary.rows += 1
+        if record is None:
+            summary.reject(row, problem)
+            continue
+        try:
+            pending.append(record_to_input(record, columns, row=row, ctx=ctx))
+        except RowError as exc:
+            summary.reject(row, str(exc))
+            continue
+        if len(pending) >= chunk_size:
+            flush()
+    flush()
+    if progress is not None:
+        progress(source.progress.total, source.progress.total, summary)
+    log.info(
+        "orders_imported shop=%s format=%s rows=%s created=%s updated=%s rejected=%s",
+        shop.pk,
+        summary.file_format,
+        summary.rows,
+        summary.created,
+        summary.updated,
+        summary.rejected,
+    )
+    return summary
+
+
+def _upsert_or_isolate(
+    *, shop: Shop, inputs: list[OrderInput], summary: ImportSummary
+) -> list[UpsertOutcome]:
+    """Upsert a chunk; if the database refuses it, retry order by order to find the bad rows."""
+    from django.db import DatabaseError
+
+    try:
+        return upsert_orders(shop=shop, inputs=inputs, source=OrderSource.IMPORT)
+    except DatabaseError:
+        log.warning("orders_chunk_failed shop=%s size=%s; isolating rows", shop.pk, len(inputs))
+    outcomes: list[UpsertOutcome] = []
+    for _, group in _merge(inputs):
+        try:
+            outcomes += upsert_orders(shop=shop, inputs=group, source=OrderSource.IMPORT)
+        except DatabaseError as exc:
+            for inp in group:
+                summary.reject(inp.row or 0, f"the database refused the order: {exc}"[:200])
+    return outcomes
