@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 
@@ -22,8 +21,8 @@ app.conf.beat_schedule = {
         "task": "kefu.conversations.tasks.assign_waiting_conversations",
         "schedule": 30.0,
     },
-    "redeliver-stuck-outbox": {
-        "task": "kefu.conversations.tasks.redeliver_stuck_outbox",
-        "schedule": crontab(minute="*"),
+    "deliver-due-outbox": {
+        "task": "kefu.integrations.tasks.deliver_due_outbox",
+        "schedule": 15.0,
     },
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("KEFU_DATA_DIR", Path.cwd() / "var")).resolve()
 DATABASE_URL = os.environ.get("KEFU_DATABASE_URL", "")
 REDIS_URL = os.environ.get("KEFU_REDIS_URL", "")
-TESTING = "PYTEST_CURRENT_TEST" in os.environ or os.environ.get("KEFU_TESTING") == "1"
+TESTING = "pytest" in sys.modules or os.environ.get("KEFU_TESTING") == "1"
 
 DEBUG = os.environ.get("KEFU_DEBUG", "0") == "1"
 # The embedded default is for trying Kefu on one machine; production sets KEFU_SECRET_KEY.
@@ -151,6 +152,7 @@ TIME_ZONE = "UTC"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING

@@ -93,6 +93,14 @@ class Conversation(models.Model):
             models.Index(fields=["shop", "assignee", "status"], name="conv_assignee"),
             models.Index(fields=["shop", "buyer", "group", "status"], name="conv_buyer_group"),
         ]
+        constraints = [
+            # One live thread per buyer and group, like the marketplace's own chat.
+            models.UniqueConstraint(
+                fields=["shop", "buyer", "group"],
+                condition=~Q(status="resolved"),
+                name="one_active_conversation_per_buyer_group",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.buyer}"

@@ -1,0 +1,129 @@
+"""Shop settings and sub-accounts over the API (same rules as the settings pages)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.errors import HttpError
+
+from kefu.accounts import services
+from kefu.accounts.permissions import Capability, require
+from kefu.accounts.selectors import access_member, team_of
+from kefu.core.api_auth import api_user, shop_auth
+
+router = Router(auth=shop_auth, tags=["shop"])
+
+
+class ShopOut(Schema):
+    slug: str
+    name: str
+    platform: str
+    timezone: str
+    currency: str
+    callback_url: str
+    sign_replies: bool
+    signature_template: str
+
+
+class ShopPatch(Schema):
+    name: str | None = None
+    timezone: str | None = None
+    currency: str | None = None
+    callback_url: str | None = None
+    sign_replies: bool | None = None
+    signature_template: str | None = None
+
+
+class AgentOut(Schema):
+    id: int
+    login: str
+    display_name: str
+    role: str
+    groups: list[str]
+    active: bool
+
+
+class AgentIn(Schema):
+    login: str
+    groups: list[str]
+    password: str | None = None
+    display_name: str = ""
+    can_manage_settings: bool = False
+    can_issue_refunds: bool = False
+    refund_limit: Decimal | None = None
+    can_create_campaigns: bool = False
+
+
+class AgentCreated(AgentOut):
+    password: str
+
+
+def _agent_out(u: services.User) -> dict[str, object]:
+    return {"id": u.pk, "login": u.username, "display_name": u.display_name, "role": u.role,
+            "groups": u.service_groups, "active": u.is_active}
+
+
+def _fail(exc: DjangoValidationError | PermissionDenied) -> HttpError:
+    if isinstance(exc, PermissionDenied):
+        return HttpError(403, str(exc) or "forbidden")
+    return HttpError(400, "; ".join(exc.messages))
+
+
+@router.get("", response=ShopOut)
+def get_shop(request: HttpRequest) -> object:
+    return api_user(request).shop
+
+
+@router.patch("", response=ShopOut)
+def patch_shop(request: HttpRequest, body: ShopPatch) -> object:
+    user = api_user(request)
+    shop = user.shop
+    assert shop is not None  # noqa: S101
+    try:
+        return services.update_shop_settings(
+            actor=user,
+            name=body.name if body.name is not None else shop.name,
+            timezone_name=body.timezone or shop.timezone,
+            currency=body.currency or shop.currency,
+            callback_url=body.callback_url if body.callback_url is not None else shop.callback_url,
+            sign_replies=body.sign_replies if body.sign_replies is not None else shop.sign_replies,
+            signature_template=body.signature_template or shop.signature_template,
+        )
+    except (DjangoValidationError, PermissionDenied) as exc:
+        raise _fail(exc) from exc
+
+
+@router.get("/agents", response=list[AgentOut])
+def list_agents(request: HttpRequest) -> list[dict[str, object]]:
+    return [_agent_out(u) for u in team_of(api_user(request))]
+
+
+@router.post("/agents", response={201: AgentCreated})
+def create_agent(request: HttpRequest, body: AgentIn) -> tuple[int, dict[str, object]]:
+    user = api_user(request)
+    try:
+        require(user, Capability.MANAGE_AGENTS)
+        agent, password = services.create_agent(
+            actor=user, shop=user.shop, login=body.login, groups=body.groups,  # type: ignore[arg-type]
+            password=body.password, display_name=body.display_name,
+            can_manage_settings=body.can_manage_settings, can_issue_refunds=body.can_issue_refunds,
+            refund_limit=body.refund_limit, can_create_campaigns=body.can_create_campaigns,
+        )
+    except (DjangoValidationError, PermissionDenied) as exc:
+        raise _fail(exc) from exc
+    return 201, {**_agent_out(agent), "password": password}
+
+
+@router.post("/agents/{agent_id}/disable", response=AgentOut)
+def disable_agent(request: HttpRequest, agent_id: int) -> dict[str, object]:
+    user = api_user(request)
+    agent = access_member(user, agent_id)
+    try:
+        services.set_agent_active(actor=user, agent=agent, active=False)
+    except (DjangoValidationError, PermissionDenied) as exc:
+        raise _fail(exc) from exc
+    return _agent_out(agent)

@@ -1,0 +1,158 @@
+"""`kefu shop ...`, `kefu agent ...`, `kefu token ...`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
+
+from kefu.accounts import services
+from kefu.accounts.models import Platform, Role, Shop, User
+
+
+def register(sub: Any) -> None:
+    shop = sub.add_parser("shop", help="create and list shops").add_subparsers(dest="shop_cmd")
+    shop.required = True
+    create = shop.add_parser("create", help="create a shop and its main account")
+    create.add_argument("--name", required=True)
+    create.add_argument("--platform", required=True, choices=Platform.values)
+    create.add_argument("--timezone", default="Asia/Shanghai")
+    create.add_argument("--currency", default="USD")
+    create.add_argument("--slug")
+    create.add_argument("--owner-login")
+    create.add_argument("--owner-password")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=_shop_create)
+    listing = shop.add_parser("list", help="list shops")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_shop_list)
+
+    agent = sub.add_parser("agent", help="manage sub-accounts").add_subparsers(dest="agent_cmd")
+    agent.required = True
+    a_create = agent.add_parser("create", help="create a sub-account")
+    a_create.add_argument("--shop", required=True, help="shop slug")
+    a_create.add_argument("--login", required=True)
+    a_create.add_argument("--groups", required=True, help="comma list: pre_sale,after_sale,outreach")
+    a_create.add_argument("--password")
+    a_create.add_argument("--name", default="", help="display name shown to buyers")
+    a_create.add_argument("--json", action="store_true")
+    a_create.set_defaults(handler=_agent_create)
+    a_list = agent.add_parser("list", help="list a shop's logins")
+    a_list.add_argument("--shop", required=True)
+    a_list.add_argument("--json", action="store_true")
+    a_list.set_defaults(handler=_agent_list)
+    a_disable = agent.add_parser("disable", help="disable a sub-account and reroute its conversations")
+    a_disable.add_argument("--shop", required=True)
+    a_disable.add_argument("--login", required=True)
+    a_disable.set_defaults(handler=_agent_disable)
+
+    token = sub.add_parser("token", help="personal API tokens").add_subparsers(dest="token_cmd")
+    token.required = True
+    t_create = token.add_parser("create", help="create an API token for a login")
+    t_create.add_argument("--login", required=True)
+    t_create.add_argument("--name", default="cli")
+    t_create.set_defaults(handler=_token_create)
+
+
+def _shop(slug: str) -> Shop:
+    shop = Shop.objects.filter(slug=slug).first()
+    if shop is None:
+        raise CommandError(f"no shop with slug {slug!r}")
+    return shop
+
+
+def _invalid(exc: ValidationError) -> CommandError:
+    return CommandError("; ".join(exc.messages))
+
+
+def _shop_create(args: argparse.Namespace) -> int:
+    try:
+        created = services.create_shop(
+            name=args.name, platform=args.platform, timezone_name=args.timezone,
+            currency=args.currency, slug=args.slug, owner_login=args.owner_login,
+            owner_password=args.owner_password,
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    info = {
+        "slug": created.shop.slug,
+        "name": created.shop.name,
+        "platform": created.shop.platform,
+        "webhook_secret": created.shop.webhook_secret,
+        "owner_login": created.owner.username,
+        "owner_password": created.password,
+    }
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for key, value in info.items():
+            print(f"{key:15} {value}")
+    return 0
+
+
+def _shop_list(args: argparse.Namespace) -> int:
+    rows = [{"slug": s.slug, "name": s.name, "platform": s.platform} for s in Shop.objects.all()]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for row in rows:
+            print(f"{row['slug']:24} {row['platform']:11} {row['name']}")
+    return 0
+
+
+def _agent_create(args: argparse.Namespace) -> int:
+    shop = _shop(args.shop)
+    try:
+        user, password = services.create_agent(
+            actor=None, shop=shop, login=args.login, groups=services.parse_groups(args.groups),
+            password=args.password, display_name=args.name,
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    info = {"login": user.username, "password": password, "groups": user.service_groups,
+            "shop": shop.slug}
+    print(json.dumps(info) if args.json else f"created {user.username} ({', '.join(user.service_groups)}) password: {password}")
+    return 0
+
+
+def _agent_list(args: argparse.Namespace) -> int:
+    shop = _shop(args.shop)
+    rows = [
+        {"login": u.username, "role": u.role, "name": u.display_name, "groups": u.service_groups,
+         "active": u.is_active}
+        for u in User.objects.filter(shop=shop).order_by("role", "username")
+    ]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for r in rows:
+            state = "active" if r["active"] else "disabled"
+            print(f"{r['login']:20} {r['role']:6} {state:9} {','.join(r['groups'])}")
+    return 0
+
+
+def _agent_disable(args: argparse.Namespace) -> int:
+    shop = _shop(args.shop)
+    user = User.objects.filter(shop=shop, username=args.login).first()
+    if user is None:
+        raise CommandError(f"no login {args.login!r} in shop {shop.slug}")
+    if user.role == Role.OWNER:
+        raise CommandError("the main account cannot be disabled")
+    services.set_agent_active(actor=None, agent=user, active=False)
+    print(f"disabled {user.username}")
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    user = User.objects.filter(username=args.login).first()
+    if user is None:
+        raise CommandError(f"no login {args.login!r}")
+    try:
+        _, raw = services.create_api_token(user=user, name=args.name)
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    print(raw)
+    return 0

@@ -1,0 +1,143 @@
+"""Login, logout and the shop's settings pages (shop profile, webhook, sub-accounts)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kefu.accounts import services
+from kefu.accounts.models import Platform, User
+from kefu.accounts.permissions import Capability, has_capability, require
+from kefu.accounts.selectors import access_member, team_of
+from kefu.conversations.services import agent_seen, agent_went_offline
+from kefu.core.scoping import shop_of
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):  # type: ignore[no-untyped-def]
+        response = super().form_valid(form)
+        user = form.get_user()
+        self.request.session["kefu_language"] = user.language
+        agent_seen(user=user)
+        return response
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if isinstance(user, User) and user.shop_id is not None:
+        # Logging out is going offline now: conversations move to colleagues (R-03).
+        agent_went_offline(agent=user, reason="logout")
+    return auth_views.LogoutView.as_view()(request)
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    shop_of(user)
+    return user
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def shop_settings(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    can_edit = has_capability(user, Capability.MANAGE_SETTINGS)
+    if request.method == "POST":
+        require(user, Capability.MANAGE_SETTINGS)
+        if request.POST.get("action") == "rotate_secret":
+            services.rotate_webhook_secret(actor=user)
+            messages.success(request, _("A new webhook secret is active; update your integration."))
+            return redirect("settings")
+        try:
+            services.update_shop_settings(
+                actor=user,
+                name=request.POST.get("name", ""),
+                timezone_name=request.POST.get("timezone", ""),
+                currency=request.POST.get("currency", ""),
+                callback_url=request.POST.get("callback_url", ""),
+                sign_replies=request.POST.get("sign_replies") == "on",
+                signature_template=request.POST.get("signature_template", ""),
+            )
+        except ValidationError as exc:
+            user.shop.refresh_from_db()  # type: ignore[union-attr]
+            return render(request, "accounts/settings.html",
+                          {"can_edit": can_edit, "errors": exc.messages, "platforms": Platform.choices},
+                          status=400)
+        messages.success(request, _("Settings saved."))
+        return redirect("settings")
+    return render(request, "accounts/settings.html", {"can_edit": can_edit, "platforms": Platform.choices})
+
+
+def _decimal(value: str) -> Decimal | None:
+    try:
+        return Decimal(value) if value.strip() else None
+    except InvalidOperation as exc:
+        raise ValidationError(_("The refund limit must be a number.")) from exc
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agents(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not has_capability(user, Capability.MANAGE_AGENTS):
+        raise PermissionDenied("only the main account manages sub-accounts")
+    created: tuple[User, str] | None = None
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            created = services.create_agent(
+                actor=user,
+                shop=user.shop,  # type: ignore[arg-type]
+                login=request.POST.get("login", ""),
+                groups=request.POST.getlist("groups"),
+                password=request.POST.get("password") or None,
+                display_name=request.POST.get("display_name", ""),
+                can_manage_settings=request.POST.get("can_manage_settings") == "on",
+                can_issue_refunds=request.POST.get("can_issue_refunds") == "on",
+                refund_limit=_decimal(request.POST.get("refund_limit", "")),
+                can_create_campaigns=request.POST.get("can_create_campaigns") == "on",
+            )
+        except ValidationError as exc:
+            errors = exc.messages
+    return render(
+        request,
+        "accounts/agents.html",
+        {"team": team_of(user).select_related("presence"), "created": created, "errors": errors},
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def agent_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = _user(request)
+    agent = access_member(user, user_id)
+    try:
+        if request.POST.get("action") in ("disable", "enable"):
+            services.set_agent_active(actor=user, agent=agent, active=request.POST["action"] == "enable")
+        else:
+            services.update_agent(
+                actor=user, agent=agent, groups=request.POST.getlist("groups"),
+                display_name=request.POST.get("display_name", ""),
+                can_manage_settings=request.POST.get("can_manage_settings") == "on",
+                can_issue_refunds=request.POST.get("can_issue_refunds") == "on",
+                refund_limit=_decimal(request.POST.get("refund_limit", "")),
+                can_create_campaigns=request.POST.get("can_create_campaigns") == "on",
+            )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return redirect("agents")
+    messages.success(request, _("Saved."))
+    return redirect("agents")

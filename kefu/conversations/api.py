@@ -1,0 +1,165 @@
+"""The inbox over the API: what an agent does in the workbench, for integrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+from pydantic import Field
+
+from kefu.accounts.selectors import access_member
+from kefu.conversations import selectors, services
+from kefu.conversations.models import Conversation, Message
+from kefu.core.api_auth import api_user, shop_auth
+
+router = Router(auth=shop_auth, tags=["conversations"])
+
+
+class ConversationOut(Schema):
+    id: int
+    buyer_external_id: str
+    buyer_name: str
+    channel: str
+    entry_point: str
+    group: str
+    status: str
+    assignee: str | None
+    product_external_id: str | None
+    order_external_id: str
+    unread_count: int
+    last_message_at: datetime
+    last_message_preview: str
+
+
+class MessageOut(Schema):
+    id: int
+    direction: str
+    kind: str
+    text: str
+    author: str | None
+    sent_at: datetime
+    delivery: str | None
+
+
+class ListQuery(Schema):
+    view: str = Field(default="all", pattern="^(mine|group|all|unassigned)$")
+    status: str = Field(default="active", pattern="^(active|open|pending|resolved|any)$")
+    q: str = Field(default="", max_length=100)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class ReplyIn(Schema):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class AssignIn(Schema):
+    agent_id: int
+
+
+class PresenceIn(Schema):
+    status: str = Field(pattern="^(available|away)$")
+
+
+def _conv_out(c: Conversation) -> dict[str, object]:
+    return {
+        "id": c.pk, "buyer_external_id": c.buyer.external_id, "buyer_name": c.buyer.name,
+        "channel": c.channel, "entry_point": c.entry_point, "group": c.group, "status": c.status,
+        "assignee": c.assignee.username if c.assignee else None,
+        "product_external_id": c.product.external_id if c.product else None,
+        "order_external_id": c.order_external_id, "unread_count": c.unread_count,
+        "last_message_at": c.last_message_at, "last_message_preview": c.last_message_preview,
+    }
+
+
+def _msg_out(m: Message) -> dict[str, object]:
+    outbox = getattr(m, "outbox", None) if m.direction != "buyer" else None
+    return {"id": m.pk, "direction": m.direction, "kind": m.kind, "text": m.text,
+            "author": m.author.username if m.author else None, "sent_at": m.sent_at,
+            "delivery": outbox.status if outbox else None}
+
+
+def _fail(exc: DjangoValidationError | PermissionDenied) -> HttpError:
+    if isinstance(exc, PermissionDenied):
+        return HttpError(403, str(exc) or "forbidden")
+    return HttpError(400, "; ".join(exc.messages))
+
+
+@router.get("", response=list[ConversationOut])
+def list_conversations(request: HttpRequest, params: Query[ListQuery]) -> list[dict[str, object]]:
+    user = api_user(request)
+    flt = selectors.InboxFilter(view=params.view, status=params.status, query=params.q)
+    return [_conv_out(c) for c in selectors.inbox(user, flt, limit=params.limit)]
+
+
+@router.get("/{conversation_id}", response=ConversationOut)
+def get_conversation(request: HttpRequest, conversation_id: int) -> dict[str, object]:
+    return _conv_out(selectors.access_conversation(api_user(request), conversation_id))
+
+
+@router.get("/{conversation_id}/messages", response=list[MessageOut])
+def list_messages(request: HttpRequest, conversation_id: int, after: int = 0) -> list[dict[str, object]]:
+    conv = selectors.access_conversation(api_user(request), conversation_id)
+    return [_msg_out(m) for m in selectors.timeline(conv, after_id=after)]
+
+
+@router.post("/{conversation_id}/replies", response={201: MessageOut})
+def reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> tuple[int, dict[str, object]]:
+    user = api_user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    try:
+        message = services.send_reply(actor=user, conversation=conv, text=body.text)
+    except (DjangoValidationError, PermissionDenied) as exc:
+        raise _fail(exc) from exc
+    return 201, _msg_out(message)
+
+
+@router.post("/{conversation_id}/read", response=ConversationOut)
+def read(request: HttpRequest, conversation_id: int) -> dict[str, object]:
+    user = api_user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    services.mark_read(actor=user, conversation=conv)
+    return _conv_out(conv)
+
+
+@router.post("/{conversation_id}/resolve", response=ConversationOut)
+def resolve(request: HttpRequest, conversation_id: int) -> dict[str, object]:
+    user = api_user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    try:
+        services.resolve_conversation(actor=user, conversation=conv)
+    except (DjangoValidationError, PermissionDenied) as exc:
+        raise _fail(exc) from exc
+    return _conv_out(selectors.access_conversation(user, conversation_id))
+
+
+@router.post("/{conversation_id}/reopen", response=ConversationOut)
+def reopen(request: HttpRequest, conversation_id: int) -> dict[str, object]:
+    user = api_user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    try:
+        services.reopen_conversation(actor=user, conversation=conv)
+    except (DjangoValidationError, PermissionDenied) as exc:
+        raise _fail(exc) from exc
+    return _conv_out(selectors.access_conversation(user, conversation_id))
+
+
+@router.post("/{conversation_id}/assign", response=ConversationOut)
+def assign(request: HttpRequest, conversation_id: int, body: AssignIn) -> dict[str, object]:
+    user = api_user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    agent = access_member(user, body.agent_id)
+    try:
+        services.assign_conversation(actor=user, conversation=conv, agent=agent)
+    except (DjangoValidationError, PermissionDenied) as exc:
+        raise _fail(exc) from exc
+    return _conv_out(selectors.access_conversation(user, conversation_id))
+
+
+@router.post("/presence", response={204: None})
+def presence(request: HttpRequest, body: PresenceIn) -> tuple[int, None]:
+    services.set_availability(user=api_user(request), status=body.status)
+    return 204, None

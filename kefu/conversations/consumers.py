@@ -1,0 +1,87 @@
+"""WebSockets: agents' live inbox and buyers' chat widget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core import signing
+
+from kefu.accounts.models import Shop
+from kefu.conversations import realtime, services
+
+WIDGET_COOKIE_SALT = "kefu.widget.buyer"
+
+
+class AgentConsumer(AsyncJsonWebsocketConsumer):
+    """Pushes inbox events to a signed-in agent; its heartbeats keep the agent online."""
+
+    joined: list[str]
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or getattr(user, "shop_id", None) is None:
+            await self.close(code=4401)
+            return
+        self.joined = [realtime.user_group(user.pk)]
+        if user.is_owner:
+            self.joined.append(realtime.owners_group(user.shop_id))
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await database_sync_to_async(services.agent_socket_opened)(user=user)
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        user = self.scope.get("user")
+        if getattr(self, "joined", None) and user is not None:
+            await database_sync_to_async(services.agent_socket_closed)(user=user)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await database_sync_to_async(services.agent_seen)(user=self.scope["user"])
+            await self.send_json({"type": "pong"})
+
+    async def inbox_event(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "event", **message["event"]})
+
+
+def widget_buyer_id(cookies: dict[str, str], shop: Shop) -> str | None:
+    raw = cookies.get(f"kefu_chat_{shop.slug}")
+    if not raw:
+        return None
+    try:
+        value = signing.get_cookie_signer(salt=WIDGET_COOKIE_SALT + shop.slug).unsign(raw)
+    except signing.BadSignature:
+        return None
+    return str(value)
+
+
+class WidgetConsumer(AsyncJsonWebsocketConsumer):
+    """Pushes the shop's replies to the buyer holding the widget's signed cookie."""
+
+    group: str | None = None
+
+    async def connect(self) -> None:
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        shop = await database_sync_to_async(Shop.objects.filter(slug=slug).first)()
+        buyer_id = widget_buyer_id(self.scope.get("cookies", {}), shop) if shop else None
+        if shop is None or buyer_id is None:
+            await self.close(code=4403)
+            return
+        self.group = realtime.widget_group(shop.pk, buyer_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def widget_message(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "message", **message["message"]})

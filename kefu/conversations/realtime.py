@@ -1,0 +1,120 @@
+"""Live pushes to agents' and buyers' sockets, always from committed event rows.
+
+With Redis every process publishes directly. In embedded mode the channel layer lives in the
+web process only, so other processes (the Celery worker) leave `needs_relay` rows that the
+web process relays (see relay.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from kefu.conversations.models import ConversationEvent, Direction
+
+log = logging.getLogger("kefu.realtime")
+
+# True in the web process (set at ASGI startup) and whenever Redis is the channel layer.
+CAN_PUSH_HERE: bool = bool(settings.REDIS_URL)
+
+
+def owners_group(shop_id: int) -> str:
+    return f"shop.{shop_id}.owners"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def widget_group(shop_id: int, buyer_external_id: str) -> str:
+    digest = hashlib.sha256(f"{shop_id}:{buyer_external_id}".encode()).hexdigest()[:32]
+    return f"widget.{digest}"
+
+
+def _messages_for(events: list[ConversationEvent]) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    for event in events:
+        conv = event.conversation
+        payload = {
+            "id": event.pk,
+            "kind": event.kind,
+            "conversation_id": conv.pk,
+            "status": conv.status,
+            "unread": conv.unread_count,
+            "group": conv.group,
+            "assignee": conv.assignee.username if conv.assignee else None,
+            "buyer": conv.buyer.name or conv.buyer.external_id,
+            "preview": conv.last_message_preview,
+            "message_id": event.message_id,
+            "direction": event.message.direction if event.message else None,
+        }
+        agent_msg = {"type": "inbox.event", "event": payload}
+        recipients = {owners_group(conv.shop_id)}
+        if conv.assignee_id:
+            recipients.add(user_group(conv.assignee_id))
+        if conv.product is not None and conv.product.owner_id:
+            recipients.add(user_group(conv.product.owner_id))
+        for moved_from in (event.data.get("from_user_id"),):
+            if moved_from:
+                recipients.add(user_group(int(moved_from)))
+        out.extend((group, agent_msg) for group in sorted(recipients))
+        msg = event.message
+        if (
+            msg is not None
+            and event.kind in ("reply_sent", "auto_message")
+            and msg.direction in (Direction.AGENT, Direction.AUTO)
+        ):
+            out.append(
+                (
+                    widget_group(conv.shop_id, conv.buyer.external_id),
+                    {
+                        "type": "widget.message",
+                        "message": {
+                            "id": msg.pk,
+                            "text": msg.text,
+                            "direction": msg.direction,
+                            "author": msg.author.name_for_buyers if msg.author else "",
+                            "sent_at": msg.sent_at.isoformat(),
+                        },
+                    },
+                )
+            )
+    return out
+
+
+def _load(event_ids: list[int]) -> list[ConversationEvent]:
+    return list(
+        ConversationEvent.objects.filter(pk__in=event_ids)
+        .select_related(
+            "conversation__buyer", "conversation__assignee", "conversation__product",
+            "message__author",
+        )
+        .order_by("id")
+    )
+
+
+def publish(event_ids: list[int]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group, message in _messages_for(_load(event_ids)):
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception:  # a push is best effort; the row stays and pages re-read it
+            log.exception("push_failed group=%s", group)
+
+
+async def publish_async(event_ids: list[int]) -> None:
+    from channels.db import database_sync_to_async
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    messages = await database_sync_to_async(lambda: _messages_for(_load(event_ids)))()
+    for group, message in messages:
+        await layer.group_send(group, message)

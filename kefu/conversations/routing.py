@@ -1,0 +1,61 @@
+"""Which group and which agent a conversation goes to (R-03)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, F, Q
+
+from kefu.accounts.models import ServiceGroup, Shop, User
+from kefu.catalog.models import Product
+from kefu.conversations.models import (
+    AFTER_SALE_ENTRY_POINTS,
+    ConversationStatus,
+    PresenceStatus,
+)
+
+ACTIVE = (ConversationStatus.OPEN, ConversationStatus.PENDING)
+GROUP_FLAG = {
+    ServiceGroup.PRE_SALE: "in_pre_sale",
+    ServiceGroup.AFTER_SALE: "in_after_sale",
+    ServiceGroup.OUTREACH: "in_outreach",
+}
+
+
+def group_for_entry_point(entry_point: str) -> str:
+    if entry_point in AFTER_SALE_ENTRY_POINTS:
+        return ServiceGroup.AFTER_SALE.value
+    return ServiceGroup.PRE_SALE.value
+
+
+def available_agents(*, shop: Shop, group: str, exclude_user_id: int | None = None) -> list[User]:
+    """Online, available logins of the group, least loaded first, then longest idle."""
+    qs = User.objects.filter(
+        shop=shop,
+        is_active=True,
+        presence__is_online=True,
+        presence__status=PresenceStatus.AVAILABLE,
+        **{GROUP_FLAG[ServiceGroup(group)]: True},
+    )
+    if exclude_user_id is not None:
+        qs = qs.exclude(pk=exclude_user_id)
+    return list(
+        qs.annotate(
+            load=Count(
+                "assigned_conversations",
+                filter=Q(assigned_conversations__status__in=ACTIVE),
+            )
+        ).order_by("load", F("presence__last_assigned_at").asc(nulls_first=True), "pk")
+    )
+
+
+def choose_agent(
+    *, shop: Shop, group: str, product: Product | None, exclude_user_id: int | None = None
+) -> tuple[User | None, str]:
+    """The agent to assign and why; (None, "no_agent_online") when the group has nobody."""
+    candidates = available_agents(shop=shop, group=group, exclude_user_id=exclude_user_id)
+    if not candidates:
+        return None, "no_agent_online"
+    if product is not None and product.owner_id is not None:
+        for agent in candidates:
+            if agent.pk == product.owner_id:
+                return agent, "product_owner"
+    return candidates[0], "least_busy"

@@ -1,0 +1,109 @@
+"""Reads of conversations, scoped to what the actor may see (R-02).
+
+The owner sees every conversation of the shop; a sub-account sees conversations about its own
+products and those assigned to it. Pages, the API and jobs all go through here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from kefu.accounts.models import User
+from kefu.conversations.models import (
+    Conversation,
+    ConversationEvent,
+    ConversationStatus,
+    Message,
+)
+from kefu.core.scoping import shop_of
+
+INBOX_PAGE = 50
+
+
+def visible_conversations(actor: User) -> QuerySet[Conversation]:
+    shop = shop_of(actor)
+    qs = Conversation.objects.filter(shop=shop)
+    if actor.is_owner:
+        return qs
+    return qs.filter(Q(assignee=actor) | Q(product__owner=actor))
+
+
+def access_conversation(actor: User, conversation_id: int) -> Conversation:
+    try:
+        return visible_conversations(actor).select_related(
+            "buyer", "assignee", "product", "shop"
+        ).get(pk=conversation_id)
+    except (Conversation.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("no such conversation") from exc
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    view: str = "mine"  # mine | group | all | unassigned
+    status: str = "active"  # active | open | pending | resolved | any
+    query: str = ""
+    group: str = ""
+
+
+def inbox(actor: User, flt: InboxFilter, *, limit: int = INBOX_PAGE) -> list[Conversation]:
+    qs = visible_conversations(actor)
+    if flt.view == "mine":
+        qs = qs.filter(assignee=actor)
+    elif flt.view == "group":
+        qs = qs.filter(group__in=actor.service_groups)
+    elif flt.view == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    if flt.group:
+        qs = qs.filter(group=flt.group)
+    if flt.status == "active":
+        qs = qs.exclude(status=ConversationStatus.RESOLVED)
+    elif flt.status in ConversationStatus.values:
+        qs = qs.filter(status=flt.status)
+    query = flt.query.strip()
+    if query:
+        matching_messages = Message.objects.filter(
+            shop_id=actor.shop_id, text__icontains=query
+        ).values("conversation_id")
+        qs = qs.filter(
+            Q(buyer__name__icontains=query)
+            | Q(buyer__external_id__icontains=query)
+            | Q(order_external_id__icontains=query)
+            | Q(pk__in=matching_messages)
+        )
+    return list(
+        qs.select_related("buyer", "assignee", "product").order_by("-last_message_at", "-pk")[
+            :limit
+        ]
+    )
+
+
+def inbox_counts(actor: User) -> dict[str, int]:
+    qs = visible_conversations(actor).exclude(status=ConversationStatus.RESOLVED)
+    return {
+        "mine": qs.filter(assignee=actor).count(),
+        "unread": qs.filter(unread_count__gt=0).count(),
+    }
+
+
+def timeline(conversation: Conversation, *, after_id: int = 0) -> list[Message]:
+    return list(
+        conversation.messages.filter(pk__gt=after_id)
+        .select_related("author")
+        .order_by("sent_at", "pk")
+    )
+
+
+def events_of(conversation: Conversation) -> list[ConversationEvent]:
+    return list(conversation.events.select_related("actor").order_by("-id")[:50])
+
+
+def buyer_history(conversation: Conversation, actor: User) -> list[Conversation]:
+    return list(
+        visible_conversations(actor)
+        .filter(buyer_id=conversation.buyer_id)
+        .exclude(pk=conversation.pk)
+        .order_by("-last_message_at")[:10]
+    )

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from kefu.conversations import services
+
+
+@shared_task(ignore_result=True)
+def reassign_offline_agents() -> int:
+    return services.reassign_offline_agents()
+
+
+@shared_task(ignore_result=True)
+def assign_waiting_conversations() -> int:
+    return services.assign_waiting_conversations()

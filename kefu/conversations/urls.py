@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from kefu.conversations import views, widget_views
+
+urlpatterns = [
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/list/", views.inbox_list, name="inbox_list"),
+    path("inbox/presence/", views.presence, name="presence"),
+    path("inbox/<int:conversation_id>/", views.inbox, name="conversation"),
+    path("inbox/<int:conversation_id>/messages/", views.conversation_messages, name="conversation_messages"),
+    path("inbox/<int:conversation_id>/timeline/", views.conversation_timeline, name="conversation_timeline"),
+    path("inbox/<int:conversation_id>/reply/", views.reply, name="conversation_reply"),
+    path("inbox/<int:conversation_id>/resolve/", views.resolve, name="conversation_resolve"),
+    path("inbox/<int:conversation_id>/reopen/", views.reopen, name="conversation_reopen"),
+    path("inbox/<int:conversation_id>/assign/", views.assign, name="conversation_assign"),
+    path("chat/<slug:slug>/", widget_views.chat, name="widget"),
+    path("chat/<slug:slug>/send/", widget_views.send, name="widget_send"),
+    path("chat/<slug:slug>/messages/", widget_views.messages, name="widget_messages"),
+]

@@ -1,0 +1,195 @@
+"""Workbench pages: thin — parse, authorise through selectors, call one service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from kefu.accounts.models import User
+from kefu.accounts.selectors import access_member, team_of
+from kefu.conversations import selectors, services
+from kefu.conversations.models import Conversation
+from kefu.core.scoping import shop_of
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 - login_required ran
+    shop_of(user)
+    return user
+
+
+def _filter(request: HttpRequest, user: User) -> selectors.InboxFilter:
+    default_view = "all" if user.is_owner else "mine"
+    view = request.GET.get("view", default_view)
+    if view not in ("mine", "group", "all", "unassigned"):
+        view = default_view
+    return selectors.InboxFilter(
+        view=view,
+        status=request.GET.get("status", "active"),
+        query=request.GET.get("q", "")[:100],
+    )
+
+
+def _orders_sidebar_url(conv: Conversation) -> str | None:
+    try:
+        base = reverse("orders_sidebar", args=[conv.buyer_id])
+    except NoReverseMatch:
+        return None
+    return f"{base}?conversation={conv.pk}&highlight={conv.order_external_id}"
+
+
+def _conversation_context(user: User, conv: Conversation) -> dict[str, Any]:
+    messages = selectors.timeline(conv)
+    return {
+        "conv": conv,
+        "messages_list": messages,
+        "last_message_id": messages[-1].pk if messages else 0,
+        "events": selectors.events_of(conv),
+        "history": selectors.buyer_history(conv, user),
+        "team": [m for m in team_of(user) if m.is_active and m.in_group(conv.group)]
+        if user.is_owner
+        else [],
+        "orders_sidebar_url": _orders_sidebar_url(conv),
+        "blockers": services.resolution_blockers(conv),
+    }
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
+    user = _user(request)
+    flt = _filter(request, user)
+    context: dict[str, Any] = {
+        "filter": flt,
+        "conversations": selectors.inbox(user, flt),
+        "counts": selectors.inbox_counts(user),
+        "query_string": request.GET.urlencode(),
+        "conv": None,
+    }
+    if conversation_id is not None:
+        conv = selectors.access_conversation(user, conversation_id)
+        services.mark_read(actor=user, conversation=conv)
+        context |= _conversation_context(user, conv)
+    return render(request, "conversations/inbox.html", context)
+
+
+@login_required
+@require_GET
+def inbox_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    flt = _filter(request, user)
+    current = request.GET.get("current")
+    return render(
+        request,
+        "conversations/_list.html",
+        {
+            "filter": flt,
+            "conversations": selectors.inbox(user, flt),
+            "counts": selectors.inbox_counts(user),
+            "current_id": int(current) if current and current.isdigit() else None,
+            "query_string": request.GET.urlencode(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def conversation_messages(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    user = _user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    after = request.GET.get("after", "0")
+    services.mark_read(actor=user, conversation=conv)
+    return render(
+        request,
+        "conversations/_messages.html",
+        {"messages_list": selectors.timeline(conv, after_id=int(after) if after.isdigit() else 0)},
+    )
+
+
+@login_required
+@require_GET
+def conversation_timeline(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    user = _user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    return render(request, "conversations/_events.html", {"events": selectors.events_of(conv)})
+
+
+def _error(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
+    response = render(request, "conversations/_error.html", {"error": message}, status=status)
+    response["HX-Retarget"] = "#action-error"
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+@login_required
+@require_POST
+def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    user = _user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    try:
+        services.send_reply(actor=user, conversation=conv, text=request.POST.get("text", ""))
+    except ValidationError as exc:
+        return _error(request, "; ".join(exc.messages))
+    if request.htmx:  # type: ignore[attr-defined]
+        response = HttpResponse(status=204)
+        response["HX-Trigger"] = "kefu:sent"
+        return response
+    return redirect("conversation", conversation_id=conv.pk)
+
+
+def _state_change(request: HttpRequest, conversation_id: int, action: str) -> HttpResponse:
+    user = _user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    try:
+        if action == "resolve":
+            services.resolve_conversation(actor=user, conversation=conv)
+        elif action == "reopen":
+            services.reopen_conversation(actor=user, conversation=conv)
+        elif action == "assign":
+            agent_id = request.POST.get("agent", "")
+            agent = access_member(user, int(agent_id)) if agent_id.isdigit() else user
+            services.assign_conversation(actor=user, conversation=conv, agent=agent)
+    except ValidationError as exc:
+        return _error(request, "; ".join(exc.messages))
+    target = reverse("conversation", args=[conv.pk])
+    if request.htmx:  # type: ignore[attr-defined]
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+@login_required
+@require_POST
+def resolve(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    return _state_change(request, conversation_id, "resolve")
+
+
+@login_required
+@require_POST
+def reopen(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    return _state_change(request, conversation_id, "reopen")
+
+
+@login_required
+@require_POST
+def assign(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    return _state_change(request, conversation_id, "assign")
+
+
+@login_required
+@require_POST
+def presence(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    try:
+        services.set_availability(user=user, status=request.POST.get("status", ""))
+    except ValidationError as exc:
+        return HttpResponse("; ".join(exc.messages), status=400)
+    return redirect(request.POST.get("next") if str(request.POST.get("next", "")).startswith("/inbox") else "inbox")

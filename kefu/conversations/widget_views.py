@@ -1,0 +1,96 @@
+"""The buyer's chat widget (/chat/<shop>/): a page a shop embeds on its own site."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from kefu.accounts.models import Shop
+from kefu.accounts.selectors import shop_by_slug
+from kefu.conversations.consumers import WIDGET_COOKIE_SALT, widget_buyer_id
+from kefu.conversations.models import Channel, EntryPoint, Message
+from kefu.conversations.services import BuyerIn, receive_buyer_message
+
+COOKIE_AGE = 60 * 60 * 24 * 180
+
+
+def _shop(slug: str) -> Shop:
+    shop = shop_by_slug(slug)
+    if shop is None:
+        raise Http404("no such shop")
+    return shop
+
+
+def _buyer_messages(shop: Shop, buyer_id: str | None, after: int = 0) -> list[Message]:
+    if buyer_id is None:
+        return []
+    return list(
+        Message.objects.filter(shop=shop, buyer__external_id=buyer_id, pk__gt=after)
+        .exclude(direction="system")
+        .select_related("author")
+        .order_by("sent_at", "pk")[:200]
+    )
+
+
+@xframe_options_exempt
+@require_GET
+def chat(request: HttpRequest, slug: str) -> HttpResponse:
+    shop = _shop(slug)
+    buyer_id = widget_buyer_id(request.COOKIES, shop)
+    messages = _buyer_messages(shop, buyer_id)
+    response = render(
+        request,
+        "conversations/widget.html",
+        {"shop": shop, "messages_list": messages, "has_identity": buyer_id is not None},
+    )
+    if buyer_id is None:
+        new_id = f"w-{uuid.uuid4().hex}"
+        value = signing.get_cookie_signer(salt=WIDGET_COOKIE_SALT + shop.slug).sign(new_id)
+        response.set_cookie(f"kefu_chat_{shop.slug}", value, max_age=COOKIE_AGE, httponly=True,
+                            samesite="Lax")
+    return response
+
+
+@xframe_options_exempt
+@require_POST
+def send(request: HttpRequest, slug: str) -> HttpResponse:
+    shop = _shop(slug)
+    buyer_id = widget_buyer_id(request.COOKIES, shop)
+    if buyer_id is None:
+        return HttpResponse("reload the chat to start a conversation", status=400)
+    client_id = request.POST.get("client_id", "")[:60]
+    try:
+        receive_buyer_message(
+            shop=shop,
+            buyer=BuyerIn(external_id=buyer_id, name=request.POST.get("name", "").strip()[:120],
+                          language=request.POST.get("language", "")[:10]),
+            text=request.POST.get("text", ""),
+            entry_point=EntryPoint.WIDGET,
+            channel=Channel.WIDGET,
+            external_id=f"{buyer_id}:{client_id}" if client_id else None,
+            product_external_id=request.POST.get("product") or None,
+        )
+    except ValidationError as exc:
+        return HttpResponse("; ".join(exc.messages), status=400)
+    response = HttpResponse(status=204)
+    response["HX-Trigger"] = "kefu:sent"
+    return response
+
+
+@xframe_options_exempt
+@require_GET
+def messages(request: HttpRequest, slug: str) -> HttpResponse:
+    shop = _shop(slug)
+    after = request.GET.get("after", "0")
+    return render(
+        request,
+        "conversations/_widget_messages.html",
+        {"messages_list": _buyer_messages(shop, widget_buyer_id(request.COOKIES, shop),
+                                          int(after) if after.isdigit() else 0)},
+    )

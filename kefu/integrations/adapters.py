@@ -1,0 +1,80 @@
+"""Delivery adapters: how an outbound message reaches the buyer's channel."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from kefu.conversations.models import Channel, Message
+from kefu.integrations.signing import sign
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    ok: bool
+    retry: bool = False
+    error: str = ""
+
+
+class DeliveryAdapter(Protocol):
+    def deliver(self, message: Message) -> DeliveryResult: ...
+
+
+class WidgetAdapter:
+    """The widget reads from Kefu itself: a committed message is delivered."""
+
+    def deliver(self, message: Message) -> DeliveryResult:
+        return DeliveryResult(ok=True)
+
+
+class CallbackAdapter:
+    """POST the reply to the shop's callback URL, signed like inbound webhooks.
+
+    A 4xx answer is final (the marketplace refused it); 5xx and network errors are retried.
+    """
+
+    timeout = 10.0
+    transport: httpx.BaseTransport | None = None  # tests plug a mock transport in here
+
+    def deliver(self, message: Message) -> DeliveryResult:
+        shop = message.shop
+        if not shop.callback_url:
+            # No marketplace connection configured: the reply is kept in Kefu only.
+            return DeliveryResult(ok=True)
+        body = json.dumps(
+            {
+                "message_id": message.pk,
+                "conversation_id": message.conversation_id,
+                "buyer_external_id": message.buyer.external_id,
+                "kind": message.kind,
+                "text": message.text,
+                "payload": message.payload,
+                "sent_at": message.sent_at.isoformat(),
+            },
+            ensure_ascii=False,
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Kefu-Shop": shop.slug,
+            "X-Kefu-Signature": sign(shop.webhook_secret, body),
+            "Idempotency-Key": f"kefu-message-{message.pk}",
+        }
+        try:
+            with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
+                response = client.post(shop.callback_url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return DeliveryResult(ok=False, retry=True, error=f"{type(exc).__name__}: {exc}")
+        if response.status_code < 300:
+            return DeliveryResult(ok=True)
+        error = f"HTTP {response.status_code}: {response.text[:200]}"
+        return DeliveryResult(ok=False, retry=response.status_code >= 500 or response.status_code == 429,
+                              error=error)
+
+
+def adapter_for(channel: str) -> DeliveryAdapter:
+    if channel == Channel.WIDGET:
+        return WidgetAdapter()
+    return CallbackAdapter()

@@ -1,0 +1,125 @@
+"""Marketplace webhooks: buyers' messages arrive here, signed per shop."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja import Router, Schema
+from pydantic import Field, ValidationError
+
+from kefu.conversations.models import EntryPoint
+from kefu.conversations.services import BuyerIn, receive_buyer_message
+from kefu.integrations.signing import verify_shop_signature
+
+router = Router(tags=["inbound"])
+
+
+class InboundBuyer(Schema):
+    external_id: str = Field(min_length=1, max_length=120)
+    name: str = Field(default="", max_length=120)
+    language: str = Field(default="", max_length=10)
+    country: str = Field(default="", max_length=2)
+
+
+class InboundMessage(Schema):
+    external_id: str = Field(min_length=1, max_length=120)
+    buyer: InboundBuyer
+    entry_point: EntryPoint
+    text: str = Field(min_length=1)
+    product_external_id: str | None = Field(default=None, max_length=80)
+    order_external_id: str | None = Field(default=None, max_length=80)
+    sent_at: datetime | None = None
+
+
+class InboundAccepted(Schema):
+    conversation_id: int
+    message_id: int
+    group: str
+    assigned_agent: str | None
+    duplicate: bool
+
+
+class Problem(Schema):
+    detail: str
+
+
+def _problem(status: int, detail: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"detail": detail, **extra}, status=status)
+
+
+@router.post(
+    "/messages",
+    auth=None,
+    response={200: InboundAccepted, 201: InboundAccepted, 400: Problem, 401: Problem, 413: Problem},
+    summary="Receive a buyer's message from a marketplace",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": InboundMessage.model_json_schema()}},
+        }
+    },
+)
+def inbound_message(request: HttpRequest) -> HttpResponse:
+    """Signed with `X-Kefu-Signature: sha256=<HMAC-SHA256 of the raw body>` and `X-Kefu-Shop`.
+
+    The same `external_id` again answers 200 with the stored ids and stores nothing.
+    """
+    body = request.body
+    if len(body) > settings.KEFU_MAX_INBOUND_BODY_BYTES:
+        return _problem(413, f"body larger than {settings.KEFU_MAX_INBOUND_BODY_BYTES} bytes")
+    shop = verify_shop_signature(
+        slug=request.headers.get("X-Kefu-Shop"),
+        signature=request.headers.get("X-Kefu-Signature"),
+        body=body,
+    )
+    if shop is None:
+        return _problem(401, "unknown shop or bad signature")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _problem(400, "body is not JSON")
+    try:
+        payload = InboundMessage.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        return _problem(400, "invalid message", errors=errors)
+    if len(payload.text) > settings.KEFU_MAX_MESSAGE_CHARS:
+        return _problem(413, f"text longer than {settings.KEFU_MAX_MESSAGE_CHARS} characters")
+    if payload.sent_at is not None and payload.sent_at.tzinfo is None:
+        return _problem(400, "sent_at needs a time zone offset")
+    try:
+        result = receive_buyer_message(
+            shop=shop,
+            buyer=BuyerIn(
+                external_id=payload.buyer.external_id,
+                name=payload.buyer.name,
+                language=payload.buyer.language,
+                country=payload.buyer.country,
+            ),
+            text=payload.text,
+            entry_point=payload.entry_point.value,
+            external_id=payload.external_id,
+            product_external_id=payload.product_external_id,
+            order_external_id=payload.order_external_id,
+            sent_at=payload.sent_at,
+        )
+    except DjangoValidationError as exc:
+        return _problem(400, "; ".join(exc.messages))
+    conv = result.conversation
+    return JsonResponse(
+        {
+            "conversation_id": conv.pk,
+            "message_id": result.message.pk,
+            "group": conv.group,
+            "assigned_agent": conv.assignee.username if conv.assignee else None,
+            "duplicate": not result.created,
+        },
+        status=201 if result.created else 200,
+    )

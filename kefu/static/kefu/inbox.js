@@ -1,0 +1,55 @@
+// The live inbox: a socket pushes events; the page re-reads what changed over HTTP,
+// so everything shown went through the same permission checks as a page load.
+(function () {
+  const list = document.getElementById("inbox-list");
+  const conv = document.getElementById("conversation");
+  const box = document.getElementById("messages");
+  const status = document.getElementById("live-status");
+  const openId = conv && conv.dataset.conversation ? Number(conv.dataset.conversation) : null;
+
+  function refreshList() {
+    if (list) htmx.ajax("GET", list.dataset.listUrl, { target: "#inbox-list", swap: "innerHTML" });
+  }
+  function refreshConversation() {
+    if (!openId) return;
+    kefu.appendNew(box, conv.dataset.messagesUrl);
+    htmx.ajax("GET", conv.dataset.timelineUrl, { target: "#timeline", swap: "innerHTML" });
+  }
+  function notify(ev) {
+    if (ev.kind !== "message_received" || !("Notification" in window)) return;
+    if (Notification.permission === "granted" && (document.hidden || ev.conversation_id !== openId)) {
+      const n = new Notification(ev.buyer, { body: ev.preview, tag: `kefu-${ev.conversation_id}` });
+      n.onclick = () => { window.focus(); location.href = `/inbox/${ev.conversation_id}/`; };
+    }
+  }
+  let timer = null;
+  kefu.socket("/ws/inbox/", (ev) => {
+    if (ev.type !== "event") return;
+    if (ev.conversation_id === openId) refreshConversation();
+    notify(ev);
+    clearTimeout(timer);
+    timer = setTimeout(refreshList, 150);  // many events at a peak → one list refresh
+  }, (online) => {
+    if (!status) return;
+    status.classList.toggle("online", online);
+    const label = status.querySelector(".label");
+    label.textContent = online ? label.dataset.online : label.dataset.offline;
+    if (online) { refreshList(); refreshConversation(); }
+  });
+
+  if ("Notification" in window && Notification.permission === "default") {
+    document.addEventListener("click", () => Notification.requestPermission(), { once: true });
+  }
+  if (box) box.scrollTop = box.scrollHeight;
+  const text = document.getElementById("reply-text");
+  const form = document.getElementById("reply-form");
+  if (text && form) {
+    text.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); htmx.trigger(form, "submit"); }
+    });
+    document.body.addEventListener("kefu:sent", () => {
+      text.value = ""; document.getElementById("action-error").innerHTML = "";
+      refreshConversation(); refreshList();
+    });
+  }
+})();

@@ -1,0 +1,69 @@
+"""Shared fixtures: a cross-border shop with its owner and sub-accounts, and a second shop."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from kefu.accounts.models import Shop, User
+from kefu.accounts.services import create_agent, create_shop
+from kefu.catalog.models import Product
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _embedded_push(settings):
+    # Tests run in one process: let services push to the in-memory channel layer directly.
+    from kefu.conversations import realtime
+
+    realtime.CAN_PUSH_HERE = True
+    yield
+
+
+@pytest.fixture
+def shop(db) -> Shop:
+    return create_shop(
+        name="Aurora Lights", platform="aliexpress", slug="aurora", owner_login="owner",
+        owner_password=PASSWORD, currency="USD", timezone_name="Asia/Shanghai",
+    ).shop
+
+
+@pytest.fixture
+def owner(shop) -> User:
+    return User.objects.get(username="owner")
+
+
+@pytest.fixture
+def pre_agent(shop) -> User:
+    return create_agent(actor=None, shop=shop, login="lily", groups=["pre_sale"],
+                        password=PASSWORD, display_name="Lily")[0]
+
+
+@pytest.fixture
+def after_agent(shop) -> User:
+    return create_agent(actor=None, shop=shop, login="max", groups=["after_sale"],
+                        password=PASSWORD, display_name="Max")[0]
+
+
+@pytest.fixture
+def other_shop(db) -> Shop:
+    return create_shop(name="Other Shop", platform="tmall", slug="other", owner_login="rival",
+                       owner_password=PASSWORD, currency="CNY").shop
+
+
+@pytest.fixture
+def rival(other_shop) -> User:
+    return User.objects.get(username="rival")
+
+
+@pytest.fixture
+def product(shop, pre_agent) -> Product:
+    return Product.objects.create(shop=shop, external_id="P-100", title="Desk lamp",
+                                  owner=pre_agent, stock=50)
+
+
+def login_client(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client

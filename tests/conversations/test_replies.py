@@ -1,0 +1,178 @@
+"""Replies, the outbox and delivery (issue 2 §5)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from kefu.conversations import services
+from kefu.conversations.models import Conversation, Message, Outbox
+from kefu.integrations import adapters
+from kefu.integrations.services import deliver_outbox_row
+from kefu.integrations.signing import sign
+from tests.helpers import buyer_says, online
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def deliver(django_capture_on_commit_callbacks):
+    """Run after-commit work (delivery tasks, pushes) as a committed transaction would."""
+
+    def send(**kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.send_reply(**kwargs)
+
+    return send
+
+
+def test_reply_clears_unread_and_the_response_clock(shop, pre_agent):
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    assert conv.unread_count == 1 and conv.waiting_since is not None
+    services.send_reply(actor=pre_agent, conversation=conv, text="Yes, it is in stock.")
+    conv.refresh_from_db()
+    assert (conv.unread_count, conv.waiting_since, conv.status) == (0, None, "pending")
+
+
+def test_first_reply_is_signed_with_the_agent_name_and_later_ones_are_not(shop, pre_agent):
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    first = services.send_reply(actor=pre_agent, conversation=conv, text="Hello!")
+    second = services.send_reply(actor=pre_agent, conversation=conv, text="Anything else?")
+    assert first.text == "Hello!\n— Lily, Aurora Lights"
+    assert second.text == "Anything else?"
+
+
+def test_signature_can_be_switched_off(shop, pre_agent):
+    shop.sign_replies = False
+    shop.save()
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    assert services.send_reply(actor=pre_agent, conversation=conv, text="Hi").text == "Hi"
+
+
+def test_empty_and_oversized_replies_are_refused_and_store_nothing(shop, pre_agent):
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    for text in ("   ", "x" * 10_001):
+        with pytest.raises(ValidationError):
+            services.send_reply(actor=pre_agent, conversation=conv, text=text)
+    assert not Message.objects.filter(direction="agent").exists()
+    assert not Outbox.objects.exists()
+
+
+def test_agent_of_another_shop_cannot_reply(shop, rival, pre_agent):
+    conv = buyer_says(shop).conversation
+    with pytest.raises(PermissionDenied):
+        services.send_reply(actor=rival, conversation=conv, text="hi")
+
+
+def test_reply_is_written_with_its_outbox_row_and_delivered(shop, pre_agent, deliver):
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    message = deliver(actor=pre_agent, conversation=conv, text="On its way")
+    outbox = Outbox.objects.get(message=message)
+    # Celery runs eagerly in tests: the on-commit task already delivered it.
+    assert outbox.status == "delivered" and outbox.attempts == 1
+
+
+class Recorder:
+    def __init__(self, status: int):
+        self.status = status
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return httpx.Response(self.status, text="marketplace says no" if self.status >= 400 else "ok")
+
+
+@pytest.fixture
+def callback(shop, monkeypatch):
+    shop.callback_url = "https://marketplace.example/callback"
+    shop.save()
+
+    def install(status: int) -> Recorder:
+        recorder = Recorder(status)
+        monkeypatch.setattr(adapters.CallbackAdapter, "transport", httpx.MockTransport(recorder))
+        return recorder
+
+    return install
+
+
+def test_callback_delivery_is_signed(shop, pre_agent, callback, deliver):
+    recorder = callback(200)
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    message = deliver(actor=pre_agent, conversation=conv, text="Hi")
+    request = recorder.requests[0]
+    assert request.headers["X-Kefu-Signature"] == sign(shop.webhook_secret, request.content)
+    assert b'"buyer_external_id": "b-1"' in request.content
+    assert Outbox.objects.get(message=message).status == "delivered"
+
+
+def test_marketplace_4xx_is_final(shop, pre_agent, callback, deliver):
+    callback(422)
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    message = deliver(actor=pre_agent, conversation=conv, text="Hi")
+    outbox = Outbox.objects.get(message=message)
+    assert (outbox.status, outbox.attempts) == ("failed", 1)
+    assert "422" in outbox.last_error
+    assert conv.events.filter(kind="delivery_failed").exists()
+
+
+def test_marketplace_5xx_is_retried_later_then_delivered(shop, pre_agent, callback, deliver):
+    import time_machine
+    from django.utils import timezone
+
+    callback(503)
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    message = deliver(actor=pre_agent, conversation=conv, text="Hi")
+    outbox = Outbox.objects.get(message=message)
+    assert (outbox.status, outbox.attempts) == ("pending", 1)
+    assert deliver_outbox_row(outbox_id=outbox.pk) == "skipped"  # not due yet: no double send
+    recorder = callback(200)
+    with time_machine.travel(timezone.now() + timezone.timedelta(minutes=1)):
+        assert deliver_outbox_row(outbox_id=outbox.pk) == "delivered"
+    assert len(recorder.requests) == 1
+    assert deliver_outbox_row(outbox_id=outbox.pk) == "skipped"
+
+
+def test_system_message_is_sent_once_per_key_and_is_not_a_reply(shop, pre_agent):
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    first = services.send_system_message(conversation=conv, text="Reminder", automation="payment_reminder",
+                                         dedupe_key="remind:order-1")
+    again = services.send_system_message(conversation=conv, text="Reminder", automation="payment_reminder",
+                                         dedupe_key="remind:order-1")
+    assert first is not None and again is None
+    conv.refresh_from_db()
+    assert conv.unread_count == 1 and conv.waiting_since is not None and conv.status == "open"
+
+
+def test_resolve_and_reopen_are_on_the_timeline(shop, pre_agent):
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    services.resolve_conversation(actor=pre_agent, conversation=conv)
+    services.reopen_conversation(actor=pre_agent, conversation=conv)
+    kinds = list(conv.events.values_list("kind", flat=True))
+    assert kinds[-2:] == ["resolved", "reopened"]
+    assert Conversation.objects.get(pk=conv.pk).status == "open"
+
+
+def test_agent_cannot_assign_to_a_colleague_but_owner_can(shop, owner, pre_agent, after_agent):
+    conv = buyer_says(shop).conversation
+    from kefu.accounts.services import create_agent
+
+    colleague = create_agent(actor=None, shop=shop, login="zoe", groups=["pre_sale"],
+                             password="correct-horse-battery")[0]
+    with pytest.raises(PermissionDenied):
+        services.assign_conversation(actor=pre_agent, conversation=conv, agent=colleague)
+    with pytest.raises(ValidationError):
+        services.assign_conversation(actor=owner, conversation=conv, agent=after_agent)  # wrong group
+    services.assign_conversation(actor=owner, conversation=conv, agent=colleague)
+    conv.refresh_from_db()
+    assert conv.assignee == colleague

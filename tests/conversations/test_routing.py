@@ -1,0 +1,129 @@
+"""Routing and reassignment (R-03, R-19)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from kefu.accounts.services import create_agent
+from kefu.catalog.models import Product
+from kefu.conversations import services
+from kefu.conversations.models import AgentPresence, Conversation, ConversationEvent
+from tests.conftest import PASSWORD
+from tests.helpers import buyer_says, online
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def second_pre(shop):
+    return create_agent(actor=None, shop=shop, login="ann", groups=["pre_sale"],
+                        password=PASSWORD, display_name="Ann")[0]
+
+
+def test_after_sale_entry_goes_to_the_after_sale_agent(shop, pre_agent, after_agent):
+    online(pre_agent, after_agent)
+    conv = buyer_says(shop, entry_point="order_detail", order="8001").conversation
+    assert (conv.group, conv.assignee, conv.order_external_id) == ("after_sale", after_agent, "8001")
+
+
+def test_least_busy_agent_gets_the_next_conversation(shop, pre_agent, second_pre):
+    online(pre_agent, second_pre)
+    first = buyer_says(shop, buyer="b-1").conversation
+    second = buyer_says(shop, buyer="b-2").conversation
+    third = buyer_says(shop, buyer="b-3").conversation
+    assert {first.assignee, second.assignee} == {pre_agent, second_pre}
+    assert third.assignee == first.assignee  # tie on load: the one idle longest
+
+
+def test_product_owner_is_preferred_when_online(shop, pre_agent, second_pre):
+    online(pre_agent, second_pre)
+    Product.objects.create(shop=shop, external_id="P-9", title="Lamp", owner=second_pre)
+    buyer_says(shop, buyer="b-1")
+    busy = buyer_says(shop, buyer="b-2", product="P-9").conversation
+    assert busy.assignee == second_pre
+
+
+def test_nobody_online_leaves_it_waiting_until_an_agent_arrives(shop, pre_agent):
+    conv = buyer_says(shop).conversation
+    assert conv.assignee is None
+    services.agent_seen(user=pre_agent)
+    conv.refresh_from_db()
+    assert conv.assignee == pre_agent
+    assert ConversationEvent.objects.filter(conversation=conv, kind="assigned").exists()
+
+
+def test_away_agents_get_no_new_conversations(shop, pre_agent, second_pre):
+    online(pre_agent, second_pre)
+    services.set_availability(user=pre_agent, status="away")
+    for n in range(3):
+        assert buyer_says(shop, buyer=f"b-{n}").conversation.assignee == second_pre
+
+
+def test_logout_moves_open_conversations_to_a_colleague(shop, pre_agent, second_pre, owner):
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    assert conv.assignee == pre_agent
+    online(second_pre)
+    moved = services.agent_went_offline(agent=pre_agent, reason="logout")
+    conv.refresh_from_db()
+    assert (moved, conv.assignee) == (1, second_pre)
+    event = ConversationEvent.objects.filter(conversation=conv, kind="reassigned").get()
+    assert event.data["from_agent"] == "lily" and event.data["agent"] == "ann"
+    assert event.data["reason"].startswith("logout_")
+
+
+def test_network_drop_reassigns_only_after_the_grace_period(shop, pre_agent, second_pre, settings):
+    settings.KEFU_PRESENCE_GRACE_SECONDS = 90
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    online(second_pre)
+    services.agent_socket_opened(user=pre_agent)
+    services.agent_socket_closed(user=pre_agent)
+    start = timezone.now()
+    with time_machine.travel(start + timedelta(seconds=60)):
+        online(second_pre)
+        assert services.reassign_offline_agents() == 0
+    with time_machine.travel(start + timedelta(seconds=120)):
+        online(second_pre)
+        assert services.reassign_offline_agents() == 1
+    conv.refresh_from_db()
+    assert conv.assignee == second_pre
+    assert AgentPresence.objects.get(user=pre_agent).is_online is False
+
+
+def test_offline_agent_with_nobody_to_take_over_unassigns(shop, pre_agent):
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    services.agent_went_offline(agent=pre_agent, reason="logout")
+    conv.refresh_from_db()
+    assert conv.assignee is None
+    assert ConversationEvent.objects.filter(conversation=conv, kind="unassigned").exists()
+
+
+def test_disabled_agent_loses_its_conversations(shop, pre_agent, second_pre, owner):
+    from kefu.accounts.services import set_agent_active
+
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    online(second_pre)
+    set_agent_active(actor=owner, agent=pre_agent, active=False)
+    conv.refresh_from_db()
+    assert conv.assignee == second_pre
+
+
+def test_buyer_writing_after_resolution_reopens_within_a_week(shop, pre_agent):
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    services.resolve_conversation(actor=pre_agent, conversation=conv)
+    again = buyer_says(shop, text="One more question").conversation
+    assert again.pk == conv.pk and again.status == "open"
+    with time_machine.travel(timezone.now() + timedelta(days=8)):
+        services.resolve_conversation(actor=pre_agent, conversation=again)
+    with time_machine.travel(timezone.now() + timedelta(days=16)):
+        later = buyer_says(shop, text="Hi again").conversation
+    assert later.pk != conv.pk
+    assert Conversation.objects.filter(shop=shop).count() == 2
