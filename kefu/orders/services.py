@@ -32,6 +32,8 @@ from kefu.orders import buyer_texts
 from kefu.orders.events import order_event, record_order_event
 from kefu.orders.models import (
     STATUS_RANK,
+    ImportRun,
+    ImportStatus,
     IncidentBroadcast,
     IncidentRecipient,
     LateShipment,
@@ -1391,3 +1393,92 @@ def _upsert_or_isolate(
             for inp in group:
                 summary.reject(inp.row or 0, f"the database refused the order: {exc}"[:200])
     return outcomes
+
+
+def import_orders_for_run(*, run: ImportRun) -> ImportSummary:
+    """An upload's import: the run's counters follow each chunk so the page can show them.
+
+    A file-level problem (not a spreadsheet, no order-id column) fails the run with that
+    sentence; nothing is stored then.
+    """
+    from kefu.orders.importers.mapping import MappingError
+    from kefu.orders.importers.readers import ImportFileError
+
+    def progress(done: int, total: int, summary: ImportSummary) -> None:
+        ImportRun.objects.filter(pk=run.pk).update(
+            done_bytes=done,
+            total_bytes=total,
+            rows=summary.rows,
+            created=summary.created,
+            updated=summary.updated,
+            unchanged=summary.unchanged,
+            rejected=summary.rejected,
+        )
+
+    try:
+        summary = import_orders(
+            shop=run.shop,
+            path=run.path,
+            file_format=run.file_format or None,
+            overrides=run.mapping or None,
+            progress=progress,
+        )
+    except (ImportFileError, MappingError) as exc:
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportStatus.FAILED, error=str(exc)[:500], finished_at=timezone.now()
+        )
+        return ImportSummary()
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportStatus.DONE,
+        file_format=summary.file_format,
+        rows=summary.rows,
+        created=summary.created,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+        rejected=summary.rejected,
+        finished_at=timezone.now(),
+        rejections=[{"row": r, "reason": why} for r, why in summary.rejections],
+    )
+    return summary
+
+
+def start_import(
+    *,
+    actor: User,
+    filename: str,
+    data: Any,
+    mapping: dict[str, str] | None = None,
+    file_format: str | None = None,
+) -> ImportRun:
+    """Store an uploaded export and queue its import (owner or settings-granted sub-account).
+
+    `data` is an iterable of byte chunks (an UploadedFile's `chunks()`); it is written to
+    KEFU_DATA_DIR/imports and deleted after the import.
+    """
+    import uuid
+
+    from django.conf import settings as django_settings
+
+    require(actor, Capability.MANAGE_SETTINGS)
+    shop = shop_of(actor)
+    folder = django_settings.DATA_DIR / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{shop.pk}-{uuid.uuid4().hex}"
+    size = 0
+    with target.open("wb") as out:
+        for chunk in data:
+            size += len(chunk)
+            out.write(chunk)
+    run = ImportRun.objects.create(
+        shop=shop,
+        filename=filename[:255],
+        path=str(target),
+        file_format=file_format or "",
+        mapping=mapping or {},
+        total_bytes=size,
+        created_by=actor,
+    )
+    from kefu.orders.tasks import run_import
+
+    transaction.on_commit(lambda: run_import.delay(run.pk))
+    return run

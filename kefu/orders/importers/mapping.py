@@ -250,13 +250,16 @@ def clean_text(value: Any) -> str:
     return text.lstrip("'\t").strip()
 
 
-def clean_id(value: Any, label: str) -> str:
-    if isinstance(value, float):
-        if value >= 1e15:
+def clean_id(value: Any, label: str, *, exact_numbers: bool = False) -> str:
+    """An id cell as text. Spreadsheets keep 15 significant digits, so a 16-digit order id
+    stored as a number has lost its last digits: reject it rather than file it wrongly.
+    JSON numbers are exact (`exact_numbers`)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not exact_numbers and abs(value) >= 1e15:
             raise RowError(
                 f"{label} is stored as a number and may have lost digits; format the column as text"
             )
-        if value.is_integer():
+        if isinstance(value, float) and value.is_integer():
             value = int(value)
     text = clean_text(value)
     if len(text) > 80:
@@ -349,10 +352,13 @@ def record_to_input(
     if columns is not None:
         labels.update({f: h for h, f in columns.by_header.items()})
 
-    external_id = clean_id(values.get("external_id"), labels["external_id"])
+    exact = columns is None  # JSONL
+    external_id = clean_id(values.get("external_id"), labels["external_id"], exact_numbers=exact)
     if not external_id:
         raise RowError(f"{labels['external_id']} is empty")
-    buyer_id = clean_id(values.get("buyer_external_id"), labels["buyer_external_id"])
+    buyer_id = clean_id(
+        values.get("buyer_external_id"), labels["buyer_external_id"], exact_numbers=exact
+    )
     if not buyer_id:
         raise RowError(f"{labels['buyer_external_id']} is empty")
     status = clean_text(values.get("status"))

@@ -1,0 +1,117 @@
+"""`kefu import orders FILE --shop SLUG [--map col=field,...] [--format csv|xlsx|jsonl]`.
+
+The `import` command group is shared: this module creates it and keeps its sub-parsers in
+`import_subparsers`, so another domain adds `kefu import messages` with
+
+    from kefu.orders import cli as orders_cli
+    orders_cli.import_subparsers.add_parser("messages", ...)
+
+from its own `register(sub)`. `kefu.cli.COMMAND_MODULES` lists `kefu.orders.cli` before the
+modules that extend the group, so it exists by then; a module that may run first can call
+`import_group(sub)`, which creates the group once and returns it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any, TextIO
+
+from django.core.management.base import CommandError
+
+import_subparsers: Any = None  # argparse's _SubParsersAction of `kefu import`
+
+
+def import_group(sub: Any) -> Any:
+    """The `kefu import` sub-parsers, created on first call."""
+    global import_subparsers
+    if import_subparsers is None:
+        parser = sub.add_parser("import", help="import orders or messages from files")
+        import_subparsers = parser.add_subparsers(dest="import_kind", metavar="KIND")
+        import_subparsers.required = True
+    return import_subparsers
+
+
+def register(sub: Any) -> None:
+    group = import_group(sub)
+    orders = group.add_parser(
+        "orders",
+        help="import a seller-centre order export (CSV, XLSX or JSONL)",
+        description="Import orders from a Taobao/Tmall or AliExpress seller-centre export "
+        "(Chinese or English headers) or any CSV/XLSX/JSONL with --map. Idempotent: "
+        "orders are matched on the platform's order id.",
+    )
+    orders.add_argument("file", help="the export file")
+    orders.add_argument("--shop", required=True, help="the shop's slug")
+    orders.add_argument(
+        "--map",
+        default="",
+        metavar="COL=FIELD,...",
+        help="map your column headers to Kefu fields (FIELD '-' ignores a column)",
+    )
+    orders.add_argument("--format", choices=["csv", "xlsx", "jsonl"], default=None)
+    orders.add_argument("--quiet", action="store_true", help="no progress bar")
+    orders.set_defaults(handler=_import_orders)
+
+
+class _Bar:
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int, summary: Any) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.2 and done < total):
+            return
+        self.last = now
+        share = done / total if total else 1.0
+        filled = int(share * 30)
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (30 - filled)}] {share:4.0%}  rows {summary.rows}  "
+            f"created {summary.created}  updated {summary.updated}  "
+            f"rejected {summary.rejected}"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+
+
+def _import_orders(args: argparse.Namespace) -> int:
+    from kefu.accounts.selectors import shop_by_slug
+    from kefu.orders.importers.mapping import MappingError, parse_map_option
+    from kefu.orders.importers.readers import ImportFileError
+    from kefu.orders.services import import_orders
+
+    shop = shop_by_slug(args.shop)
+    if shop is None:
+        raise CommandError(f"no shop with slug {args.shop!r}")
+    try:
+        overrides = parse_map_option(args.map) if args.map else None
+    except MappingError as exc:
+        raise CommandError(str(exc)) from exc
+    bar = _Bar(sys.stderr, enabled=not args.quiet)
+    try:
+        summary = import_orders(
+            shop=shop, path=args.file, file_format=args.format, overrides=overrides, progress=bar
+        )
+    except (ImportFileError, MappingError) as exc:
+        bar.close()
+        raise CommandError(str(exc)) from exc
+    bar.close()
+    print(
+        f"{args.file}: {summary.file_format}"
+        + (f" ({summary.encoding})" if summary.encoding else "")
+        + f", {summary.rows} rows -> created {summary.created}, updated {summary.updated}, "
+        f"unchanged {summary.unchanged}, rejected {summary.rejected}"
+    )
+    if summary.unknown_columns:
+        print("ignored columns: " + ", ".join(summary.unknown_columns))
+    for row, reason in summary.rejections:
+        print(f"  row {row}: {reason}")
+    if summary.rejected > len(summary.rejections):
+        print(f"  … and {summary.rejected - len(summary.rejections)} more rejected rows")
+    return 0

@@ -1,0 +1,91 @@
+"""Celery tasks: thin, idempotent, shop-scoped wrappers around services.
+
+Beat walks every shop (`*_all_shops`), fanning out one task per shop so a slow shop does not
+hold up the others. Each per-shop task is safe to run twice or concurrently: the services
+claim each effect with an insert or a conditional update before sending anything. A task
+that fails is not retried automatically: the next beat tick picks up whatever is still due.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery import shared_task
+from django.utils import timezone
+
+from kefu.accounts.models import Shop
+from kefu.orders import services
+from kefu.orders.models import ImportRun, ImportStatus, IncidentBroadcast
+
+
+def _shop(shop_id: int) -> Shop | None:
+    return Shop.objects.filter(pk=shop_id).first()
+
+
+@shared_task(name="orders.send_payment_reminders", ignore_result=True)
+def send_payment_reminders(shop_id: int) -> int:
+    shop = _shop(shop_id)
+    return services.send_payment_reminders(shop=shop) if shop else 0
+
+
+@shared_task(name="orders.scan_late_shipments", ignore_result=True)
+def scan_late_shipments(shop_id: int) -> int:
+    shop = _shop(shop_id)
+    return services.scan_late_shipments(shop=shop).missed if shop else 0
+
+
+@shared_task(name="orders.alert_parcels", ignore_result=True)
+def alert_parcels(shop_id: int) -> int:
+    shop = _shop(shop_id)
+    return services.alert_parcels(shop=shop) if shop else 0
+
+
+@shared_task(name="orders.send_payment_reminders_all_shops", ignore_result=True)
+def send_payment_reminders_all_shops() -> int:
+    shops = [s.pk for s in services.shops_with_orders()]
+    for shop_id in shops:
+        send_payment_reminders.delay(shop_id)
+    return len(shops)
+
+
+@shared_task(name="orders.scan_late_shipments_all_shops", ignore_result=True)
+def scan_late_shipments_all_shops() -> int:
+    shops = [s.pk for s in services.shops_with_orders()]
+    for shop_id in shops:
+        scan_late_shipments.delay(shop_id)
+    return len(shops)
+
+
+@shared_task(name="orders.alert_parcels_all_shops", ignore_result=True)
+def alert_parcels_all_shops() -> int:
+    shops = [s.pk for s in services.shops_with_orders()]
+    for shop_id in shops:
+        alert_parcels.delay(shop_id)
+    return len(shops)
+
+
+@shared_task(name="orders.deliver_incident_broadcast", ignore_result=True)
+def deliver_incident_broadcast(broadcast_id: int) -> int:
+    broadcast = IncidentBroadcast.objects.select_related("shop").filter(pk=broadcast_id).first()
+    return services.deliver_incident_broadcast(broadcast=broadcast) if broadcast else 0
+
+
+@shared_task(name="orders.run_import", ignore_result=True)
+def run_import(run_id: int) -> str:
+    """Import an uploaded file (the owner's UI), updating the run's counters as it goes."""
+    claimed = ImportRun.objects.filter(pk=run_id, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING
+    )
+    if not claimed:
+        return "skipped"
+    run = ImportRun.objects.select_related("shop").get(pk=run_id)
+    try:
+        summary = services.import_orders_for_run(run=run)
+    except Exception as exc:
+        ImportRun.objects.filter(pk=run_id).update(
+            status=ImportStatus.FAILED, error=str(exc)[:500], finished_at=timezone.now()
+        )
+        raise
+    finally:
+        Path(run.path).unlink(missing_ok=True)
+    return f"created={summary.created} updated={summary.updated} rejected={summary.rejected}"
