@@ -236,7 +236,7 @@ def _softened(rule: Rule) -> Rule:
     return replace(rule, severity=Severity.WARN)
 
 
-_TAOBAO_HOSTS = ("taobao.com", "tmall.com", "tb.cn", "alipay.com", "tmall.hk")
+_TAOBAO_HOSTS = ("taobao.com", "tmall.com", "tb.cn", "alipay.com", "tmall.hk", "cainiao.com")
 
 PACKS: dict[str, RulePack] = {
     "tmall": RulePack(
@@ -250,7 +250,13 @@ PACKS: dict[str, RulePack] = {
         platform="aliexpress",
         version="aliexpress-2026.1",
         rules=tuple(_softened(r) if r.code == "invoice" else r for r in _ALL),
-        own_hosts=("aliexpress.com", "aliexpress.us", "aliexpress.ru", "alibaba.com"),
+        own_hosts=(
+            "aliexpress.com",
+            "aliexpress.us",
+            "aliexpress.ru",
+            "alibaba.com",
+            "cainiao.com",
+        ),
     ),
     # A shop's own site or widget: no marketplace polices it, so only buyer privacy blocks; the
     # rest still warns because it is what buyers complain about anywhere. Links are its own.

@@ -13,17 +13,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kefu.compliance.anchors import literal_prefixes
+
 # A gap that stays inside one sentence (commas allowed).
 G = r"[^。!?;\n]"
 # The same for English: a full stop only counts inside a number ("0.8").
 EG = r"(?:[^.!?;\n]|\.(?=\d))"
 W = r"(?:[a-z']+\s+)"  # one English word and its space
 
-_RE_FLAGS = re.IGNORECASE
+# The view is case-folded already; patterns are written in lower case.
+_RE_FLAGS = 0
 
 
 def rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, _RE_FLAGS)
+    """Compile a pattern; ``{G}`` and ``{EG}`` stand for the in-sentence gaps above."""
+    return re.compile(pattern.replace("{G}", G).replace("{EG}", EG), _RE_FLAGS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +41,11 @@ class Pattern:
     exempt: re.Pattern[str] | None = None
     # Only applies when the whole message also contains this.
     requires: re.Pattern[str] | None = None
-    window: int = 14
+    window: int = 30
+    # "zh", "en" or "any": which script the pattern needs, so a message skips the other's.
+    script: str = "any"
+    # Every match starts with one of these (None: not a literal start; searched instead).
+    prefixes: frozenset[str] | None = None
 
 
 def p(
@@ -47,10 +55,15 @@ def p(
     conditional_ok: bool = False,
     exempt: str | None = None,
     requires: str | None = None,
-    window: int = 14,
+    window: int = 30,
 ) -> Pattern:
+    has_cjk = re.search(r"[\u4e00-\u9fff]", pattern) is not None
+    has_latin = re.search(r"(?<!\\)[a-z]{2,}", pattern) is not None
+    compiled = rx(pattern)
     return Pattern(
-        regex=rx(pattern),
+        prefixes=literal_prefixes(compiled.pattern),
+        script="zh" if has_cjk and not has_latin else "en" if has_latin and not has_cjk else "any",
+        regex=compiled,
         negation=negation,
         conditional_ok=conditional_ok,
         exempt=rx(exempt) if exempt else None,
@@ -92,7 +105,8 @@ INVOICE = (
         negation=rx(r"不用|无需|不需要|不另|不加|不收|免费|免|没有额外"),
     ),
     p(
-        r"(?:加|补|另付)(?:{G}{0,4}?)(?:税点|个?点税|[\d.]+个点|[\d.]+ ?%)(?:{G}{0,6}?)(?:开|发票|票)",
+        r"(?:加|补|另付){G}{0,4}?(?:税点|个?点税|[\d.]+个点|[\d.]+ ?%)"
+        r"{G}{0,6}?(?:开|发票|票)",
         negation=rx(r"不用|无需|不需要|不另|不加|不收|免"),
     ),
     # Inflating, deflating or re-labelling.
@@ -103,6 +117,22 @@ INVOICE = (
     p(
         r"(?:多开|虚开|高开|开高|开多|少开)(?:一些|一点|点)?(?:发票|票|金额)",
         negation=_INVOICE_NEG,
+    ),
+    p(
+        r"(?:比|超过|高于|多于|低于|少于)实(?:际支)?付(?:金额|的钱)?(?:多|高|少|低)?",
+        negation=_INVOICE_NEG,
+        requires=r"票",
+    ),
+    p(
+        r"(?:开成|写成|改成|换成|改为|开为|写为)[\u4e00-\u9fff]{1,8}?类?的?(?:发票|票)",
+        negation=_INVOICE_NEG,
+    ),
+    p(
+        r"\b(?:list|put|write|label|mark|issue|record|book)\s+(?:it|them|this|that|the \w+)\s+"
+        r"(?:as|under)\s+[\"'“]?(?:office supplies|consulting|services?|materials|consumables|"
+        r"software|stationery|other goods)",
+        negation=rx(_EN_NEG),
+        requires=r"invoice|fapiao",
     ),
     p(
         r"(?:发票|开票)金额{G}{0,6}?(?:改|调|写|开)(?:成|到|高|大|低|多)",
@@ -122,7 +152,9 @@ INVOICE = (
         r"unable to|not able to)\s+" + W + r"{0,3}?(?:issue|provide|give|offer|send|include|"
         r"supply|have|do|make|write)\s+" + W + r"{0,2}?(?:invoices?|fapiao|vat receipts?)\b",
         conditional_ok=True,
-        exempt=r"\bnot (?:yet )?received\b|haven't received|has not arrived|hasn't arrived",
+        exempt=r"\bnot (?:yet )?received\b|haven't received|has not arrived|hasn't arrived|"
+        r"separately|\bby (?:post|e-?mail)\b|in the (?:box|parcel|package)|"
+        r"with the (?:parcel|goods)",
     ),
     p(
         r"\b(?:invoices?|fapiao)\s+(?:is|are)\s+(?:not\s+(?:available|possible|provided|issued)|"
@@ -172,17 +204,23 @@ _CARD_NEG = rx(
     r"商家承担|卖家承担|我们来承担|我们出|不会|" + _EN_NEG + r"|\bwe (?:cover|pay|absorb)\b"
     r"|\bat no\b|\bno extra\b|\bincluded\b"
 )
+_CARD_EXEMPT = (
+    r"(?:由|是)?(?:我们|店铺|商家|卖家|本店|店里)(?:来)?(?:承担|出|付|包)|"
+    r"\bwe(?:'ll| will)? (?:cover|pay|absorb)\b|\bon us\b|\b(?:covered|paid|borne) by us\b"
+)
 _CARD_WORDS = r"信用卡|花呗|分期|刷卡|白条|银行卡|借记卡|手续费|\bcards?\b|instal|\bhuabei\b"
 CARD_FEE = (
     p(
         r"(?:信用卡|花呗|分期|刷卡|白条|借记卡)" + G + r"{0,12}?(?:手续费|加收|另收|加价|费率|"
         r"服务费|加[\d.]+ ?%|加[\d.]+个?点|多付|补差价|[\d.]+ ?%的?(?:手续费|费用)?)",
         negation=_CARD_NEG,
+        exempt=_CARD_EXEMPT,
     ),
     p(
         r"(?:手续费|费率)" + G + r"{0,6}?(?:由?(?:您|买家|亲)(?:来|自己)?(?:承担|出|付|支付)|"
         r"自理|另付|另算|需要?(?:您|亲)?(?:另外)?(?:支付|付|承担|补))",
         negation=_CARD_NEG,
+        exempt=_CARD_EXEMPT,
     ),
     p(
         r"(?:请|需要|要|得|麻烦)(?:您|亲)?"
@@ -191,6 +229,7 @@ CARD_FEE = (
         + G
         + r"{0,4}?(?:[\d.]+ ?%|[\d.]+个点)(?:的)?(?:手续费|费用|服务费)?",
         negation=_CARD_NEG,
+        exempt=_CARD_EXEMPT,
         requires=_CARD_WORDS,
     ),
     p(
@@ -198,6 +237,7 @@ CARD_FEE = (
         r"installment plan|huabei|debit cards?)\b" + EG + r"{0,40}?(?:\bfees?\b|surcharge|"
         r"\bextra\b|\badditional\b|add(?:ed)?\s+[\d.]+ ?%|plus\s+[\d.]+ ?%|[\d.]+ ?%)",
         negation=_CARD_NEG,
+        exempt=_CARD_EXEMPT,
     ),
     p(
         r"(?:\bfees?\b|surcharge|[\d.]+ ?%)\s+"
@@ -206,6 +246,7 @@ CARD_FEE = (
         + W
         + r"{0,3}?(?:credit cards?|cards?|instal?l?ments?|paying by card|card payments?|huabei)\b",
         negation=_CARD_NEG,
+        exempt=_CARD_EXEMPT,
     ),
     p(
         r"\b(?:please|kindly|you need to|you have to|you must|you'll need to|you will need to)\s+"
@@ -214,6 +255,8 @@ CARD_FEE = (
         + W
         + r"{0,3}?(?:[\d.]+ ?%|(?:card|processing|transaction|handling|bank) fees?)",
         negation=_CARD_NEG,
+        exempt=_CARD_EXEMPT,
+        requires=_CARD_WORDS + r"|processing|transaction|bank fee",
     ),
 )
 
@@ -229,6 +272,11 @@ PRIVACY = (
         r"(?:收货)?(?:地址|电话|手机号?|收货人|收件人|联系方式)"
         + G
         + r"{0,8}?(?:已|已经)?(?:帮您|给您|为您)?(?:改好|修改好?|改成|更改|换成|改了|更新|改为)",
+        negation=_PRIVACY_NEG,
+    ),
+    p(
+        r"(?:帮您|给您|为您|已经?|可以)(?:把)?(?:修改|更改|改|换)(?:了|好)?(?:收货|收件)?"
+        r"(?:地址|电话|手机号?|收货人|收件人)",
         negation=_PRIVACY_NEG,
     ),
     p(
@@ -332,20 +380,13 @@ REFUSE_TO_SHIP = (
         exempt=_SHIP_REFUSAL_EXEMPT,
     ),
     p(
-        r"(?:要|得|需要|至少)"
-        + G
-        + r"{0,4}?(?:[4-9]|[1-9]\d|[四五六七八九十]|半个月|一周|一个?星期|"
-        r"两周|一个月)个?(?:天|日|周|星期|月)(?:以?后|之后)?(?:才(?:能)?|再)(?:发|寄|安排)",
+        r"(?:要|得|需要|至少){G}{0,4}?(?:(?:[4-9]|[1-9]\d|[四五六七八九十]+)个?(?:天|日)|半个月|"
+        r"(?:一|两|1|2)个?(?:周|星期|礼拜|月))(?:以?后|之后)?(?:才(?:能)?|再)(?:发|寄|安排)",
     ),
     p(
         r"(?:请|麻烦|您|亲|建议)(?:您|亲)?" + G + r"{0,6}?(?:取消订单|取消一下订单|把订单取消|"
         r"关闭订单|关闭交易|关掉订单|退款重拍|取消交易|拍下退款)",
         conditional_ok=True,
-    ),
-    p(
-        r"(?:请|麻烦|您|亲|建议)(?:您|亲)?" + G + r"{0,6}?申请(?:一下)?退款",
-        conditional_ok=True,
-        requires=r"发货|发不|没货|缺货|断货|库存|卖完|售罄|没有货|货源",
     ),
     p(
         r"\b(?:can't|cannot|can not|won't|will not|unable to|not able to|we don't|we do not|"
@@ -378,6 +419,11 @@ REFUSE_TO_SHIP = (
 # Claims that nothing is in stock: a refusal when stock exists, a cost when it truly does not.
 STOCK_EXCUSE = (
     p(
+        r"(?:请|麻烦|您|亲|建议)(?:您|亲)?" + G + r"{0,6}?申请(?:一下)?退款",
+        conditional_ok=True,
+        requires=r"没货|缺货|断货|库存|卖完|售罄|没有货|货源",
+    ),
+    p(
         r"(?:没货|缺货|断货|卖完了?|售罄|没有货|没库存|库存不足|无货)",
         negation=rx(r"不会|不缺|不会断|不用担心|有货|现货充足|不是"),
     ),
@@ -396,7 +442,8 @@ _OFF_NEG = rx(
 OFF_PLATFORM = (
     p(
         r"(?:微信|威信|薇信|徽信|v信|扣扣|企鹅号|私聊我|"
-        r"\b(?:vx|wx|weixin|wechat|whats ?app|telegram|qq|skype|viber|line id)\b(?![-\d]))",
+        r"(?<![a-z0-9])(?:vx|wx|weixin|wechat|whats ?app|telegram|qq|skype|viber|line id)"
+        r"(?![a-z0-9-]))",
         negation=_OFF_NEG,
     ),
     p(
@@ -414,6 +461,7 @@ OFF_PLATFORM = (
         negation=_OFF_NEG,
     ),
     p(r"(?:扫码|扫一下|扫这个码)" + G + r"{0,4}?(?:付款|支付|转账)", negation=_OFF_NEG),
+    p(r"(?:收款码|收钱码|二维码|付款码)", negation=_OFF_NEG),
     p(
         r"(?:另一家|另外一家|其他|别的|我们的?另一个|另一个|隔壁|新开的|我家另一个|我们自己的)"
         r"(?:店铺|店|网店|小店|淘宝店|天猫店|网站|官网)",
@@ -428,7 +476,8 @@ OFF_PLATFORM = (
         r"\b(?:pay|paying|payment|transfer|send (?:the |your )?money|wire)\s+"
         + W
         + r"{0,3}?(?:directly|outside|off (?:the )?platform|via paypal|by paypal|"
-        r"via western union|by bank transfer|via bank transfer|to my (?:account|bank|paypal|alipay)|"
+        r"via western union|by bank transfer|via bank transfer|"
+        r"to my (?:account|bank|paypal|alipay)|"
         r"through (?:paypal|wise|western union|(?:a |my )?bank))",
         negation=_OFF_NEG,
     ),
@@ -443,23 +492,45 @@ OFF_PLATFORM = (
         negation=_OFF_NEG,
     ),
     p(r"\b(?:our|my) (?:other|another|second|new|sister) (?:store|shop)\b", negation=_OFF_NEG),
+    p(r"\b(?:sister|partner|second|backup) (?:store|shop)s?\b", negation=_OFF_NEG),
     p(
         r"\b(?:add|message|text|contact|reach|find)\s+(?:me|us)\s+(?:on|via|at|through)\s+"
-        r"(?:instagram|facebook|tiktok|line|kakao|signal|telegram|whats ?app|wechat|email|e-mail)\b",
+        r"(?:instagram|facebook|tiktok|line|kakao|signal|telegram|whats ?app|wechat|email|"
+        r"e-mail)\b",
         negation=_OFF_NEG,
     ),
 )
-URL = rx(
-    r"(?:https?://)?(?:[a-z0-9-]+\.)+(?:com|cn|net|org|me|io|shop|store|top|cc|co|hk|tw|us|ru|"
-    r"xyz|info|link|ly|de|uk)\b(?:/[^\s,。]*)?"
+URL_TLDS = (
+    "com",
+    "cn",
+    "net",
+    "org",
+    "me",
+    "io",
+    "shop",
+    "store",
+    "top",
+    "cc",
+    "co",
+    "hk",
+    "tw",
+    "us",
+    "ru",
+    "xyz",
+    "info",
+    "link",
+    "ly",
+    "de",
+    "uk",
 )
+URL = rx(r"(?:https?://)?(?:[a-z0-9-]+\.)+(?:" + "|".join(URL_TLDS) + r")\b(?:/[^\s,。]*)?")
 
 # ---------------------------------------------------------------- style warnings (R-30)
 _COURIER = r"(?:快递公司|快递员|快递小哥|快递|物流公司|物流|派件员)"
 BLAME_COURIER = (
     p(
         _COURIER + G + r"{0,6}?(?:的问题|的原因|的错|的责任|搞的|弄的|造成的|自己的问题|"
-        r"那边的问题|不负责|搞丢的|弄坏的|摔坏的)",
+        r"那边的问题|不负责|(?:搞|弄|摔|压|碰)(?:丢|坏|破|碎|错)的?|丢的|丢了)",
         negation=rx(r"不是|并非|不全是|不管是"),
         window=4,
     ),

@@ -1,4 +1,4 @@
-"""What a rule is: a stable code, the requirement it enforces, how bad it is and what to say instead.
+"""What a rule is: a stable code, its requirement, how bad it is and what to say instead.
 
 Rules are data; the scanner decides *whether* a rule applies, a rule pack decides *which* rules a
 shop's platform enforces and how severely.

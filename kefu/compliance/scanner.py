@@ -92,24 +92,61 @@ class Verdict:
         }
 
 
+_GROUPS: dict[str, tuple[pt.Pattern, ...]] = {
+    "invoice": pt.INVOICE,
+    "card_fee": pt.CARD_FEE,
+    "free_shipping": pt.FREE_SHIPPING,
+    "off_platform": pt.OFF_PLATFORM,
+    "blame_courier": pt.BLAME_COURIER,
+    "refuse_to_ship": pt.REFUSE_TO_SHIP,
+    "stock_excuse": pt.STOCK_EXCUSE,
+    "privacy": pt.PRIVACY,
+    "wait_patiently": pt.WAIT_PATIENTLY,
+}
+
+_RULE_GROUPS = ("invoice", "card_fee", "free_shipping", "off_platform", "blame_courier")
+
+# Automaton values: ("cue", code) or ("at", group, pattern index, prefix length).
+_Token = tuple[str, str, int, int]
+
+
 @lru_cache(maxsize=1)
 def _automaton() -> ahocorasick.Automaton:
-    automaton = ahocorasick.Automaton()
-    by_cue: dict[str, set[str]] = {}
+    by_key: dict[str, list[_Token]] = {}
     for code, cues in pt.CUES.items():
         for cue in cues:
-            by_cue.setdefault(cue, set()).add(code)
-    for cue, codes in by_cue.items():
-        automaton.add_word(cue, frozenset(codes))
+            by_key.setdefault(cue, []).append(("cue", code, -1, 0))
+    for group, group_patterns in _GROUPS.items():
+        for index, pattern in enumerate(group_patterns):
+            for prefix in pattern.prefixes or ():
+                by_key.setdefault(prefix, []).append(("at", group, index, len(prefix)))
+    automaton = ahocorasick.Automaton()
+    for key, tokens in by_key.items():
+        automaton.add_word(key, tuple(tokens))
     automaton.make_automaton()
     return automaton
 
 
-def _cued_codes(compact: str) -> set[str]:
-    found: set[str] = set()
-    for _end, codes in _automaton().iter(compact):
-        found |= codes
-    return found
+@dataclass(slots=True)
+class _Scan:
+    """What one Aho-Corasick pass found: cued codes and candidate starts per pattern."""
+
+    text: str
+    cued: set[str]
+    starts: dict[tuple[str, int], list[int]]
+    scripts: frozenset[str]
+
+
+def _scan(text: str) -> _Scan:
+    cued: set[str] = set()
+    starts: dict[tuple[str, int], list[int]] = {}
+    for end, tokens in _automaton().iter(text):
+        for kind, name, index, length in tokens:
+            if kind == "cue":
+                cued.add(name)
+            else:
+                starts.setdefault((name, index), []).append(end - length + 1)
+    return _Scan(text=text, cued=cued, starts=starts, scripts=_scripts(text))
 
 
 def _bounds(text: str, start: int, end: int, stops: str) -> tuple[int, int]:
@@ -147,10 +184,30 @@ def _applies(pattern: pt.Pattern, text: str, start: int, end: int) -> bool:
     return True
 
 
-def _hits(group: Iterable[pt.Pattern], text: str) -> Iterator[tuple[int, int]]:
-    for pattern in group:
-        for m in pattern.regex.finditer(text):
-            if m.end() > m.start() and _applies(pattern, text, m.start(), m.end()):
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN = re.compile(r"[a-z]{2}")
+
+
+def _scripts(text: str) -> frozenset[str]:
+    found = {"any"}
+    if _CJK.search(text):
+        found.add("zh")
+    if _LATIN.search(text):
+        found.add("en")
+    return frozenset(found)
+
+
+def _hits(scan: _Scan, group: str) -> Iterator[tuple[int, int]]:
+    text = scan.text
+    for index, pattern in enumerate(_GROUPS[group]):
+        if pattern.script not in scan.scripts:
+            continue
+        if pattern.prefixes is None:
+            matches: Iterable[re.Match[str] | None] = pattern.regex.finditer(text)
+        else:
+            matches = (pattern.regex.match(text, at) for at in scan.starts.get((group, index), ()))
+        for m in matches:
+            if m is not None and m.end() > m.start() and _applies(pattern, text, *m.span()):
                 yield m.start(), m.end()
 
 
@@ -168,10 +225,10 @@ def _offsite_link_hits(view: TextView, pack: RulePack) -> Iterator[tuple[int, in
             yield m.start(), m.end()
 
 
-def _privacy_hits(view: TextView) -> Iterator[tuple[int, int, bool]]:
-    """(start, end, in_original_coordinates)."""
+def _privacy_hits(view: TextView, scan: _Scan) -> Iterator[tuple[int, int, bool]]:
+    """(start, end, in_original_coordinates): phone matches index the original text."""
     text = view.compact
-    for span in _hits(pt.PRIVACY, text):
+    for span in _hits(scan, "privacy"):
         yield (*span, False)
     for regex in (pt.ADDRESS_ZH, pt.ADDRESS_EN):
         for m in regex.finditer(text):
@@ -184,40 +241,30 @@ def _privacy_hits(view: TextView) -> Iterator[tuple[int, int, bool]]:
             yield start, end, True
 
 
-_GROUPS: dict[str, tuple[pt.Pattern, ...]] = {
-    "invoice": pt.INVOICE,
-    "card_fee": pt.CARD_FEE,
-    "free_shipping": pt.FREE_SHIPPING,
-    "off_platform": pt.OFF_PLATFORM,
-    "blame_courier": pt.BLAME_COURIER,
-}
-
-
 def _raw_hits(
-    view: TextView, context: CheckContext, pack: RulePack
+    view: TextView, scan: _Scan, context: CheckContext, pack: RulePack
 ) -> Iterator[tuple[str, int, int]]:
-    """(code, start, end) in compact coordinates, except privacy phones (see below)."""
-    text = view.compact
-    cued = _cued_codes(text) & (pack.codes | {"refuse_to_ship"})
-    for code, group in _GROUPS.items():
-        if code not in cued:
+    """(code, start, end) in compact coordinates."""
+    cued = scan.cued
+    for code in _RULE_GROUPS:
+        if code not in cued or pack.rule(code) is None:
             continue
         if code == "free_shipping" and not context.free_shipping:
             continue
-        for start, end in _hits(group, text):
+        for start, end in _hits(scan, code):
             yield code, start, end
     if "off_platform" in cued and pack.rule("off_platform") is not None:
         for start, end in _offsite_link_hits(view, pack):
             yield "off_platform", start, end
     if "refuse_to_ship" in cued:
         ship_code = "out_of_stock" if context.stock_available is False else "refuse_to_ship"
-        for start, end in _hits(pt.REFUSE_TO_SHIP, text):
+        for start, end in _hits(scan, "refuse_to_ship"):
             yield ship_code, start, end
         if context.stock_available is not None:
-            for start, end in _hits(pt.STOCK_EXCUSE, text):
+            for start, end in _hits(scan, "stock_excuse"):
                 yield ship_code, start, end
-    if "wait_patiently" in cued and (context.refund_talk or pt.REFUND_TALK.search(text)):
-        for start, end in _hits(pt.WAIT_PATIENTLY, text):
+    if "wait_patiently" in cued and (context.refund_talk or pt.REFUND_TALK.search(view.compact)):
+        for start, end in _hits(scan, "wait_patiently"):
             yield "wait_patiently", start, end
 
 
@@ -225,11 +272,12 @@ def check_text(text: str, *, context: CheckContext) -> Verdict:
     """Judge one outgoing message. Spans in the verdict index ``text`` itself."""
     pack = pack_for(context.platform)
     view = build_view(text)
+    scan = _scan(view.compact)
     spans: dict[str, list[tuple[int, int]]] = {}
-    for code, start, end in _raw_hits(view, context, pack):
+    for code, start, end in _raw_hits(view, scan, context, pack):
         spans.setdefault(code, []).append(view.span(start, end))
     if context.recipient_is_paying_buyer is False:
-        for start, end, original in _privacy_hits(view):
+        for start, end, original in _privacy_hits(view, scan):
             spans.setdefault("privacy", []).append(
                 (start, end) if original else view.span(start, end)
             )

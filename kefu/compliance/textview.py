@@ -8,23 +8,22 @@ match maps back onto the text the agent typed.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from dataclasses import dataclass
 
 from kefu.core.textnorm import normalize
 
-_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# Whitespace, ASCII punctuation and symbols (after NFKC full-width punctuation is ASCII), CJK
+# and general punctuation; minus the marks that carry meaning in amounts, phones and handles.
+_SEPARATORS = re.compile(
+    r"[\s!\"&'()*,\-./:;<=>?\[\\\]^_`{|}~\u00a1-\u00a4\u00a6-\u00bf\u2010-\u2027\u2030-\u205e"
+    r"\u3000-\u303f\u30fb\uff5e]+"
+)
 
 
 def _is_cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
-
-
-def _is_separator(ch: str) -> bool:
-    if ch.isspace():
-        return True
-    # Punctuation and symbols, except those that carry meaning in amounts, phones and handles.
-    return unicodedata.category(ch)[0] in "PS" and ch not in "%#@+$¥"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,47 +38,48 @@ class TextView:
         return self.origin[start], self.origin[end - 1] + 1
 
 
-def _segments(folded: str) -> list[tuple[int, int, bool]]:
-    """Runs of (start, end, is_separator) over the folded text."""
-    runs: list[tuple[int, int, bool]] = []
-    start = 0
-    for i in range(1, len(folded) + 1):
-        if i == len(folded) or _is_separator(folded[i]) != _is_separator(folded[start]):
-            runs.append((start, i, _is_separator(folded[start])))
-            start = i
-    return runs
+def _glued(folded: str, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The separator runs that join two halves of one disguised word."""
+    glued = []
+    for idx, (start, end) in enumerate(runs):
+        if start == 0 or end == len(folded):
+            continue
+        prev_len = start - (runs[idx - 1][1] if idx else 0)
+        next_len = (runs[idx + 1][0] if idx + 1 < len(runs) else len(folded)) - end
+        prev_ch, next_ch = folded[start - 1], folded[end]
+        if _is_cjk(prev_ch) and _is_cjk(next_ch):
+            # Chinese puts no spaces between words; punctuation between single characters
+            # ("手，续，费") is a trick, between longer runs it ends a clause.
+            glue = folded[start:end].isspace() or prev_len == 1 or next_len == 1
+        else:
+            # Spelled-out Latin letters: "w e c h a t", "V.X".
+            glue = (
+                prev_len == 1
+                and next_len == 1
+                and prev_ch.isascii()
+                and prev_ch.isalpha()
+                and next_ch.isascii()
+                and next_ch.isalpha()
+            )
+        if glue:
+            glued.append((start, end))
+    return glued
 
 
 def build_view(text: str) -> TextView:
     folded = normalize(text)
-    drop = [ch in _ZERO_WIDTH for ch in folded]
-    runs = _segments(folded) if folded else []
-    for idx, (start, end, is_sep) in enumerate(runs):
-        if not is_sep or idx == 0 or idx == len(runs) - 1:
-            continue
-        p_start, p_end, _ = runs[idx - 1]
-        n_start, n_end, _ = runs[idx + 1]
-        prev_ch, next_ch = folded[p_end - 1], folded[n_start]
-        gap = folded[start:end]
-        if _is_cjk(prev_ch) and _is_cjk(next_ch):
-            # Chinese does not put spaces between words; punctuation between single characters
-            # ("手，续，费") is a trick, between longer runs it ends a clause.
-            only_space = gap.isspace()
-            single = (p_end - p_start == 1) or (n_end - n_start == 1)
-            glue = only_space or single
-        else:
-            # Spelled-out Latin letters: "w e c h a t", "V.X".
-            glue = (
-                p_end - p_start == 1
-                and n_end - n_start == 1
-                and prev_ch.isalpha()
-                and next_ch.isalpha()
-                and prev_ch.isascii()
-                and next_ch.isascii()
-            )
-        if glue:
-            for i in range(start, end):
-                drop[i] = True
-    origin = tuple(i for i in range(len(folded)) if not drop[i])
-    compact = "".join(folded[i] for i in origin)
-    return TextView(original=text, folded=folded, compact=compact, origin=origin)
+    runs = [m.span() for m in _SEPARATORS.finditer(folded)]
+    drops = sorted(_glued(folded, runs) + [m.span() for m in _ZERO_WIDTH.finditer(folded)])
+    if not drops:
+        return TextView(text, folded, folded, tuple(range(len(folded))))
+    pieces: list[str] = []
+    origin: list[int] = []
+    cursor = 0
+    for start, end in drops:
+        if start > cursor:
+            pieces.append(folded[cursor:start])
+            origin.extend(range(cursor, start))
+        cursor = max(cursor, end)
+    pieces.append(folded[cursor:])
+    origin.extend(range(cursor, len(folded)))
+    return TextView(text, folded, "".join(pieces), tuple(origin))
