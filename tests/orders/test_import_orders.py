@@ -28,7 +28,8 @@ def test_taobao_gbk_export_is_imported_with_bad_rows_reported(shop):
     assert summary.rejected == 4
     reasons = dict(summary.rejections)
     assert sorted(reasons) == [6, 7, 8, 10]
-    assert "买家应付货款" in reasons[6] and "'abc'" in reasons[6]
+    assert "买家应付货款" in reasons[6]
+    assert "'abc'" in reasons[6]
     assert reasons[7] == "unknown order status '神秘状态'"
     assert reasons[8] == "订单编号 is empty"
     assert "订单创建时间" in reasons[10]
@@ -204,7 +205,8 @@ def test_import_never_moves_a_status_backwards(shop, tmp_path):
     summary = import_orders(shop=shop, path=older)
 
     assert Order.objects.get(external_id="X-1").status == OrderStatus.DELIVERED
-    assert summary.unchanged == 0 and summary.updated == 1  # platform_status changed
+    assert summary.unchanged == 0
+    assert summary.updated == 1
     assert Order.objects.get(external_id="X-1").platform_status == "等待买家付款"
 
 
