@@ -316,7 +316,8 @@ def check_text(text: str, *, context: CheckContext) -> Verdict:
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
-        if merged and start < merged[-1][1]:
+        # Touching or one space apart: one phrase found by two patterns.
+        if merged and start <= merged[-1][1] + 1:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))

@@ -1,0 +1,134 @@
+"""The rule guard over the API: check a text, list findings, list the shop's rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any, Literal
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+from pydantic import Field
+
+from kefu.compliance import selectors, services
+from kefu.compliance.packs import pack_for
+from kefu.compliance.scanner import check_text
+from kefu.core.api_auth import api_user, shop_auth
+from kefu.core.scoping import shop_of
+
+router = Router(auth=shop_auth, tags=["compliance"])
+
+PlatformName = Literal["tmall", "taobao", "aliexpress", "generic"]
+SourceName = Literal[
+    "reply", "script", "quick_reply", "keyword_reply", "welcome", "campaign", "api"
+]
+
+
+class CheckIn(Schema):
+    text: str = Field(min_length=1, max_length=10_000)
+    platform: PlatformName | None = None
+    free_shipping: bool | None = None
+    recipient_is_paying_buyer: bool | None = None
+    stock_available: bool | None = None
+    refund_talk: bool = False
+    # Recording turns the check into a send attempt: findings land on the owner's daily page.
+    record: bool = False
+    # Mirrors models.Source (a test keeps them equal).
+    source: SourceName = "api"
+    conversation_id: int | None = None
+
+
+class FindingOut(Schema):
+    id: int
+    created_at: dt.datetime
+    agent: str | None
+    source: str
+    conversation_id: int | None
+    code: str
+    severity: str
+    requirement: str
+    excerpt: str
+    blocked: bool
+    overridden: bool
+
+
+class FindingsQuery(Schema):
+    date: dt.date | None = None
+    agent: str | None = Field(default=None, max_length=150)
+
+
+@router.post("/check", response=dict[str, Any])
+def check(request: HttpRequest, payload: CheckIn) -> dict[str, Any]:
+    user = api_user(request)
+    shop = shop_of(user)
+    context = services.context_for_shop(
+        shop,
+        free_shipping=payload.free_shipping,
+        recipient_is_paying_buyer=payload.recipient_is_paying_buyer,
+        stock_available=payload.stock_available,
+        refund_talk=payload.refund_talk,
+    )
+    if payload.platform is not None and payload.platform != shop.platform:
+        if payload.record:
+            raise HttpError(400, "a recorded check uses the shop's own platform")
+        context = replace(context, platform=payload.platform)
+    if payload.record:
+        verdict = services.check_outgoing(
+            shop=shop,
+            actor=user,
+            text=payload.text,
+            context=context,
+            source=payload.source,
+            conversation_id=payload.conversation_id,
+        )
+    else:
+        verdict = check_text(payload.text, context=context)
+    return verdict.as_dict()
+
+
+@router.get("/findings", response=list[FindingOut])
+def findings(request: HttpRequest, query: Query[FindingsQuery]) -> list[FindingOut]:
+    user = api_user(request)
+    try:
+        rows = selectors.visible_findings(user, day=query.date, agent_login=query.agent)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from exc
+    return [
+        FindingOut(
+            id=row.pk,
+            created_at=row.created_at,
+            agent=row.actor.username if row.actor else None,
+            source=row.source,
+            conversation_id=row.conversation_id,
+            code=row.code,
+            severity=row.severity,
+            requirement=row.requirement,
+            excerpt=row.excerpt,
+            blocked=row.blocked,
+            overridden=row.overridden,
+        )
+        for row in rows[:1000]
+    ]
+
+
+@router.get("/rules", response=dict[str, Any])
+def rules(request: HttpRequest) -> dict[str, Any]:
+    pack = pack_for(shop_of(api_user(request)).platform)
+    return {
+        "platform": pack.platform,
+        "version": pack.version,
+        "rules": [
+            {
+                "code": rule.code,
+                "requirement": rule.requirement,
+                "severity": rule.severity.value,
+                "title": rule.title.as_dict(),
+                "explanation": rule.explanation.as_dict(),
+                "alternative": rule.alternative.as_dict(),
+                "penalty": rule.penalty.as_dict(),
+            }
+            for rule in pack.rules
+        ],
+    }

@@ -1,0 +1,233 @@
+"""Writes of the rule guard: check outgoing text, record what it found, record overrides.
+
+Call `check_outgoing` when an agent sends (reply, campaign message), `ensure_saveable` when a
+script, quick reply, keyword reply or welcome reply is saved, and `record_override` when an agent
+confirms sending a text that only warned. A block can never be overridden.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from kefu.accounts.models import Shop, User
+from kefu.catalog.models import Product
+from kefu.compliance.models import ComplianceFinding, Source
+from kefu.compliance.scanner import CheckContext, Finding, Verdict, check_text
+
+logger = logging.getLogger(__name__)
+
+EXCERPT_LENGTH = 200
+# A confirmation arriving this long after the warning still belongs to it.
+OVERRIDE_WINDOW = timedelta(hours=1)
+_DIGIT = re.compile(r"\d")
+
+
+class ComplianceBlocked(Exception):
+    """The text breaks a rule whose severity is block; ``verdict`` says which and why."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+        codes = ", ".join(sorted({f.code for f in verdict.findings if f.severity == "block"}))
+        super().__init__(f"blocked by platform rules: {codes}")
+
+
+def context_for_shop(
+    shop: Shop,
+    *,
+    recipient_is_paying_buyer: bool | None = None,
+    stock_available: bool | None = None,
+    free_shipping: bool | None = None,
+    refund_talk: bool = False,
+    product: Product | None = None,
+    language: str | None = None,
+) -> CheckContext:
+    """The check context of a shop; a product under discussion fills what is not given."""
+    if product is not None and product.shop_id != shop.pk:
+        raise ValueError("product belongs to another shop")
+    if free_shipping is None:
+        free_shipping = bool(product.free_shipping) if product is not None else False
+    if stock_available is None and product is not None:
+        stock_available = product.stock > 0
+    return CheckContext(
+        platform=shop.platform,
+        free_shipping=free_shipping,
+        recipient_is_paying_buyer=recipient_is_paying_buyer,
+        stock_available=stock_available,
+        refund_talk=refund_talk,
+        language=language,
+    )
+
+
+def _excerpt(finding: Finding) -> str:
+    text = finding.match
+    if finding.code == "privacy":
+        text = _DIGIT.sub("•", text)
+    return text[:EXCERPT_LENGTH]
+
+
+def _record(
+    *,
+    shop: Shop,
+    actor: User | None,
+    verdict: Verdict,
+    source: str,
+    conversation_id: int | None,
+    overridden: bool = False,
+) -> list[ComplianceFinding]:
+    rows = [
+        ComplianceFinding(
+            shop=shop,
+            actor=actor,
+            source=source,
+            conversation_id=conversation_id,
+            code=finding.code,
+            severity=finding.severity.value,
+            requirement=finding.rule.requirement,
+            excerpt=_excerpt(finding),
+            pack_version=verdict.pack_version,
+            blocked=verdict.blocked,
+            overridden=overridden,
+        )
+        for finding in verdict.findings
+    ]
+    if rows:
+        ComplianceFinding.objects.bulk_create(rows)
+        logger.info(
+            "compliance.findings",
+            extra={
+                "shop": shop.pk,
+                "actor": actor.pk if actor else None,
+                "source": source,
+                "verdict": verdict.verdict,
+                "codes": sorted(verdict.codes),
+            },
+        )
+    return rows
+
+
+def _validate(shop: Shop, actor: User | None, source: str) -> None:
+    if source not in Source.values:
+        raise ValueError(f"unknown source {source!r}")
+    if actor is not None and actor.shop_id != shop.pk:
+        raise ValueError("actor belongs to another shop")
+
+
+def check_outgoing(
+    *,
+    shop: Shop,
+    actor: User | None,
+    text: str,
+    context: CheckContext,
+    source: str,
+    conversation_id: int | None = None,
+) -> Verdict:
+    """Check text about to leave the shop and record every finding.
+
+    The caller must not send when ``verdict.blocked``; on ``warn`` it sends only after the agent
+    confirms, and then calls `record_override`. Recording commits with the caller's transaction.
+    """
+    _validate(shop, actor, source)
+    if context.platform != shop.platform:
+        raise ValueError("context platform differs from the shop's platform")
+    verdict = check_text(text, context=context)
+    _record(shop=shop, actor=actor, verdict=verdict, source=source, conversation_id=conversation_id)
+    return verdict
+
+
+@transaction.atomic
+def record_override(
+    *,
+    shop: Shop,
+    actor: User | None,
+    verdict: Verdict,
+    text: str,
+    source: str,
+    conversation_id: int | None,
+) -> list[ComplianceFinding]:
+    """Record that ``actor`` sent ``text`` despite a warn verdict.
+
+    Marks the matching findings `check_outgoing` recorded within the last hour as overridden,
+    and records any not seen before. The text is re-checked: a verdict that does not belong to
+    this text, or any block, raises instead of being recorded as overridden.
+    """
+    _validate(shop, actor, source)
+    fresh = check_text(text, context=verdict.context)
+    if fresh.blocked:
+        raise ComplianceBlocked(fresh)
+    if fresh.codes != verdict.codes:
+        raise ValueError("the verdict does not belong to this text")
+    since = timezone.now() - OVERRIDE_WINDOW
+    marked: list[ComplianceFinding] = []
+    missing = []
+    for finding in fresh.findings:
+        row = (
+            ComplianceFinding.objects.select_for_update()
+            .filter(
+                shop=shop,
+                actor=actor,
+                source=source,
+                conversation_id=conversation_id,
+                code=finding.code,
+                excerpt=_excerpt(finding),
+                overridden=False,
+                blocked=False,
+                created_at__gte=since,
+            )
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if row is None:
+            missing.append(finding)
+            continue
+        row.overridden = True
+        row.save(update_fields=["overridden"])
+        marked.append(row)
+    if missing:
+        rest = Verdict(
+            verdict=fresh.verdict,
+            findings=tuple(missing),
+            platform=fresh.platform,
+            pack_version=fresh.pack_version,
+            context=fresh.context,
+        )
+        marked += _record(
+            shop=shop,
+            actor=actor,
+            verdict=rest,
+            source=source,
+            conversation_id=conversation_id,
+            overridden=True,
+        )
+    return marked
+
+
+def _shop_promises_free_shipping(shop: Shop) -> bool:
+    return Product.objects.filter(shop=shop, free_shipping=True).exists()
+
+
+def ensure_saveable(
+    *,
+    shop: Shop,
+    actor: User | None,
+    text: str,
+    source: str,
+    context: CheckContext | None = None,
+) -> None:
+    """Refuse to save a script, quick reply, keyword or welcome reply that breaks a rule (R-29).
+
+    Saved text is sent later to buyers of any listing, so unless a context is given it is judged
+    as if the listing promised free shipping whenever any of the shop's products does. Raises
+    `ComplianceBlocked`; warn findings are recorded and the save goes ahead.
+    """
+    if context is None:
+        context = context_for_shop(shop, free_shipping=_shop_promises_free_shipping(shop))
+    verdict = check_outgoing(
+        shop=shop, actor=actor, text=text, context=context, source=source, conversation_id=None
+    )
+    if verdict.blocked:
+        raise ComplianceBlocked(verdict)

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from kefu.compliance import views
+
+urlpatterns = [
+    path("compliance/findings/", views.findings, name="compliance_findings"),
+    path("compliance/rules/", views.rules, name="compliance_rules"),
+]

@@ -1,0 +1,193 @@
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kefu.compliance import patterns as pt
+from kefu.compliance.corpus import load
+from kefu.compliance.packs import PACKS, all_rules, pack_for
+from kefu.compliance.rules import Severity
+from kefu.compliance.scanner import _GROUPS, CheckContext, check_text
+from kefu.compliance.textview import build_view
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+REQUIRED = {"invoice", "card_fee", "privacy", "free_shipping", "refuse_to_ship", "off_platform"}
+
+
+def test_every_rule_explains_itself_in_both_languages():
+    for pack in PACKS.values():
+        for rule in pack.rules:
+            for text in (rule.title, rule.explanation, rule.alternative, rule.penalty.text):
+                assert CJK.search(text.zh), (pack.platform, rule.code, text)
+                assert text.en.strip() and not CJK.search(text.en), (pack.platform, rule.code)
+            assert re.fullmatch(r"R-\d\d", rule.requirement)
+
+
+def test_packs_cover_required_codes_with_block_on_marketplaces():
+    assert set(PACKS) == {"tmall", "taobao", "aliexpress", "generic"}
+    assert len({p.version for p in PACKS.values()}) == 4
+    for platform in ("tmall", "taobao"):
+        pack = pack_for(platform)
+        assert REQUIRED <= pack.codes
+        assert {"blame_courier", "wait_patiently"} <= pack.codes
+        for code in REQUIRED:
+            assert pack.rule(code).severity is Severity.BLOCK
+        assert pack.rule("blame_courier").severity is Severity.WARN
+        assert pack.rule("wait_patiently").severity is Severity.WARN
+    assert pack_for("aliexpress").rule("invoice").severity is Severity.WARN
+    assert pack_for("generic").rule("off_platform") is None
+    assert pack_for("generic").rule("privacy").severity is Severity.BLOCK
+    with pytest.raises(ValueError, match="unknown platform"):
+        pack_for("ebay")
+
+
+@pytest.mark.parametrize(
+    ("text", "context"),
+    [
+        ("Invoice is available, just tell us the title.", CheckContext()),
+        ("可以开发票的，下单备注抬头就行", CheckContext()),
+        ("可以開發票喔", CheckContext()),
+        ("No extra fee for instalments.", CheckContext()),
+        ("分期付款免手续费", CheckContext()),
+        (
+            "Please contact us from the account that paid.",
+            CheckContext(recipient_is_paying_buyer=False),
+        ),
+        ("请用下单付款的账号联系我们", CheckContext(recipient_is_paying_buyer=False)),
+        ("Your parcel ships within 48 hours.", CheckContext(stock_available=True)),
+        ("48小时内发货", CheckContext(stock_available=True)),
+        ("Please send photos of the damage.", CheckContext(stock_available=True)),
+        ("麻烦拍一下破损的照片发给我们", CheckContext(stock_available=True)),
+    ],
+)
+def test_compliant_examples_from_the_issue_are_ok(text, context):
+    verdict = check_text(text, context=context)
+    assert verdict.verdict == "ok", verdict.as_dict()
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "code"),
+    [
+        ("我们不开发票", CheckContext(), "invoice"),
+        ("发票可以帮您多开一点", CheckContext(), "invoice"),
+        ("Please add 0.8 % for credit card payment.", CheckContext(), "card_fee"),
+        ("信用卡要加0.8%手续费", CheckContext(), "card_fee"),
+        ("地址已经帮您改好了", CheckContext(recipient_is_paying_buyer=False), "privacy"),
+        ("新疆要补10元邮费", CheckContext(free_shipping=True), "free_shipping"),
+        ("72小时内发不了货", CheckContext(stock_available=True), "refuse_to_ship"),
+        ("加我微信聊", CheckContext(), "off_platform"),
+        ("是快递的问题", CheckContext(), "blame_courier"),
+        ("退款请耐心等待", CheckContext(), "wait_patiently"),
+    ],
+)
+def test_violations_are_found(text, context, code):
+    verdict = check_text(text, context=context)
+    assert code in verdict.codes
+    finding = next(f for f in verdict.findings if f.code == code)
+    assert finding.severity is pack_for("taobao").rule(code).severity
+    assert verdict.verdict == finding.severity.value
+
+
+def test_context_decides_free_shipping_privacy_and_stock():
+    postage = "新疆要补10元邮费"
+    assert check_text(postage, context=CheckContext(free_shipping=False)).verdict == "ok"
+    address = "收货地址是浙江省杭州市西湖区文三路100号"
+    assert check_text(address, context=CheckContext(recipient_is_paying_buyer=True)).verdict == "ok"
+    assert check_text(address, context=CheckContext()).verdict == "ok"
+    leaked = check_text(address, context=CheckContext(recipient_is_paying_buyer=False))
+    assert leaked.codes == {"privacy"} and leaked.verdict == "block"
+    cannot = "这款卖完了，发不了货"
+    in_stock = check_text(cannot, context=CheckContext(stock_available=True))
+    assert in_stock.codes == {"refuse_to_ship"} and in_stock.verdict == "block"
+    sold_out = check_text(cannot, context=CheckContext(stock_available=False))
+    assert sold_out.codes == {"out_of_stock"} and sold_out.verdict == "warn"
+
+
+def test_phone_numbers_are_private_unless_shop_return_address():
+    ctx = CheckContext(recipient_is_paying_buyer=False)
+    assert check_text("收件人电话 139 1234 5678", context=ctx).codes == {"privacy"}
+    assert check_text("Call +86 138-1234-5678 tonight", context=ctx).codes == {"privacy"}
+    assert check_text("退货请寄回我们的仓库，电话13812345678", context=ctx).verdict == "ok"
+    assert check_text("订单号 123456789012345678 已发货", context=ctx).verdict == "ok"
+
+
+def test_links_to_own_platform_pass_other_sites_block():
+    own = check_text("店铺链接 https://shop1.taobao.com/x", context=CheckContext(platform="tmall"))
+    assert own.verdict == "ok"
+    other = check_text("see www.lamps-direct.com", context=CheckContext(platform="tmall"))
+    assert other.codes == {"off_platform"}
+    ali = CheckContext(platform="aliexpress")
+    assert check_text("https://www.aliexpress.com/store/1", context=ali).verdict == "ok"
+    assert check_text("https://item.taobao.com/item.htm", context=ali).codes == {"off_platform"}
+    generic = CheckContext(platform="generic")
+    assert check_text("order at www.lamps-direct.com", context=generic).verdict == "ok"
+
+
+def test_generic_pack_warns_where_marketplaces_block():
+    verdict = check_text("信用卡要加0.8%手续费", context=CheckContext(platform="generic"))
+    assert verdict.verdict == "warn" and verdict.codes == {"card_fee"}
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("親，手 續 費要您自己承擔喔", "手 續 費要您自己承擔"),
+        ("ＯＫ，加我 w e c h a t 吧", "w e c h a t"),
+        ("好的。我們不開發票", "不開發票"),
+        ("Sorry — INVOICES ARE NOT AVAILABLE here.", "INVOICES ARE NOT AVAILABLE"),
+        ("加我微\u200b信", "微\u200b信"),
+    ],
+)
+def test_spans_point_into_the_original_text(text, needle):
+    verdict = check_text(text, context=CheckContext())
+    assert verdict.findings
+    finding = verdict.findings[0]
+    assert text[finding.start : finding.end] == finding.match
+    assert finding.match == needle
+    assert finding.as_dict()["span"] == [text.index(needle), text.index(needle) + len(needle)]
+
+
+@given(
+    prefix=st.text(alphabet="好的亲您 abc,.。!1234", max_size=30),
+    suffix=st.text(alphabet="好的亲您 abc,.。!", max_size=30),
+)
+def test_span_follows_the_violation_wherever_it_sits(prefix, suffix):
+    text = f"{prefix}。加我微信。{suffix}"
+    verdict = check_text(text, context=CheckContext())
+    spans = [(f.start, f.end) for f in verdict.findings if f.code == "off_platform"]
+    at = len(prefix) + 3
+    assert (at, at + 2) in spans
+
+
+@given(st.text(max_size=80))
+def test_view_offsets_map_back_to_folded_characters(text):
+    view = build_view(text)
+    assert len(view.folded) == len(text)
+    assert list(view.origin) == sorted(set(view.origin))
+    assert all(view.folded[o] == ch for o, ch in zip(view.origin, view.compact, strict=True))
+    check_text(text, context=CheckContext(recipient_is_paying_buyer=False, free_shipping=True))
+
+
+def test_anchored_matching_finds_what_a_full_search_finds():
+    texts = [e.text for split in ("tuning", "holdout") for e in load(split)]
+    for group, group_patterns in _GROUPS.items():
+        for index, pattern in enumerate(group_patterns):
+            if pattern.prefixes is None:
+                continue
+            for text in texts:
+                compact = build_view(text).compact
+                for m in pattern.regex.finditer(compact):
+                    assert any(compact.startswith(p, m.start()) for p in pattern.prefixes), (
+                        group,
+                        index,
+                        text,
+                    )
+
+
+def test_most_patterns_are_anchored_and_every_code_has_cues():
+    patterns = [p for group in _GROUPS.values() for p in group]
+    assert sum(p.prefixes is None for p in patterns) <= 5
+    for rule in all_rules():
+        if rule.code not in {"privacy", "out_of_stock", "refuse_to_ship"}:
+            assert pt.CUES[rule.code]
