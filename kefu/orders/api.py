@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field, ValidationError
 
 from kefu.core.api_auth import api_user, shop_auth
@@ -481,15 +481,18 @@ def post_refund(request: HttpRequest, order_id: int, payload: RefundIn) -> Any:
             logistics_dispute=payload.logistics_dispute,
         )
     except PermissionDenied as exc:
-        return 403, {"detail": str(exc)}
+        return Status(403, {"detail": str(exc)})
     except DjangoValidationError as exc:
-        return 400, {"detail": "; ".join(exc.messages)}
-    return 201, {
-        "id": refund.pk,
-        "amount": refund.amount,
-        "currency": refund.currency,
-        "order_status": order.status,
-    }
+        return Status(400, {"detail": "; ".join(exc.messages)})
+    return Status(
+        201,
+        {
+            "id": refund.pk,
+            "amount": refund.amount,
+            "currency": refund.currency,
+            "order_status": order.status,
+        },
+    )
 
 
 class ParcelCreateIn(Schema):
@@ -512,7 +515,7 @@ def post_parcel(request: HttpRequest, order_id: int, payload: ParcelCreateIn) ->
     if payload.replaces_parcel_id is not None:
         replaces = order.parcels.filter(pk=payload.replaces_parcel_id).first()
         if replaces is None:
-            return 400, {"detail": "replaces_parcel_id is not a parcel of this order"}
+            return Status(400, {"detail": "replaces_parcel_id is not a parcel of this order"})
     try:
         parcel = services.add_parcel(
             actor=user,
@@ -524,16 +527,19 @@ def post_parcel(request: HttpRequest, order_id: int, payload: ParcelCreateIn) ->
             note=payload.note,
         )
     except DjangoValidationError as exc:
-        return 400, {"detail": "; ".join(exc.messages)}
-    return 201, {
-        "id": parcel.pk,
-        "carrier": parcel.carrier,
-        "tracking_number": parcel.tracking_number,
-        "status": parcel.status,
-        "is_reshipment": parcel.is_reshipment,
-        "tracking_url": "",
-        "events": [],
-    }
+        return Status(400, {"detail": "; ".join(exc.messages)})
+    return Status(
+        201,
+        {
+            "id": parcel.pk,
+            "carrier": parcel.carrier,
+            "tracking_number": parcel.tracking_number,
+            "status": parcel.status,
+            "is_reshipment": parcel.is_reshipment,
+            "tracking_url": "",
+            "events": [],
+        },
+    )
 
 
 class IncidentIn(Schema):
@@ -569,9 +575,9 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Any:
             actor=user, title=payload.title, text=payload.text, criteria=criteria
         )
     except PermissionDenied as exc:
-        return 403, {"detail": str(exc)}
+        return Status(403, {"detail": str(exc)})
     except DjangoValidationError as exc:
-        return 400, {"detail": "; ".join(exc.messages)}
+        return Status(400, {"detail": "; ".join(exc.messages)})
     targets = selectors.incident_orders(shop=broadcast.shop, criteria=criteria).count()
     transaction.on_commit(lambda: deliver_incident_broadcast.delay(broadcast.pk))
-    return 202, {"broadcast_id": broadcast.pk, "orders": targets}
+    return Status(202, {"broadcast_id": broadcast.pk, "orders": targets})
