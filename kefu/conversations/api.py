@@ -95,6 +95,12 @@ def list_conversations(request: HttpRequest, params: Query[ListQuery]) -> list[d
     return [_conv_out(c) for c in selectors.inbox(user, flt, limit=params.limit)]
 
 
+@router.post("/presence", response={204: None})
+def presence(request: HttpRequest, body: PresenceIn) -> tuple[int, None]:
+    services.set_availability(user=api_user(request), status=body.status)
+    return 204, None
+
+
 @router.get("/{conversation_id}", response=ConversationOut)
 def get_conversation(request: HttpRequest, conversation_id: int) -> dict[str, object]:
     return _conv_out(selectors.access_conversation(api_user(request), conversation_id))
@@ -157,9 +163,3 @@ def assign(request: HttpRequest, conversation_id: int, body: AssignIn) -> dict[s
     except (DjangoValidationError, PermissionDenied) as exc:
         raise _fail(exc) from exc
     return _conv_out(selectors.access_conversation(user, conversation_id))
-
-
-@router.post("/presence", response={204: None})
-def presence(request: HttpRequest, body: PresenceIn) -> tuple[int, None]:
-    services.set_availability(user=api_user(request), status=body.status)
-    return 204, None

@@ -176,7 +176,7 @@ def _store_buyer_message(
     )
     group = group_for_entry_point(entry_point)
     conv = (
-        Conversation.objects.select_for_update()
+        Conversation.objects.select_for_update(of=("self",))
         .filter(shop=shop, buyer=buyer, group=group)
         .exclude(status=ConversationStatus.RESOLVED)
         .select_related("assignee", "product")
@@ -185,7 +185,7 @@ def _store_buyer_message(
     started = reopened = False
     if conv is None:
         conv = (
-            Conversation.objects.select_for_update()
+            Conversation.objects.select_for_update(of=("self",))
             .filter(shop=shop, buyer=buyer, group=group, status=ConversationStatus.RESOLVED,
                     resolved_at__gte=now - REOPEN_WINDOW)
             .select_related("assignee", "product")
@@ -339,7 +339,7 @@ def send_reply(
         raise ValidationError(f"unknown message kind {kind!r}", code="kind")
     now = timezone.now()
     with transaction.atomic():
-        conv = Conversation.objects.select_for_update().select_related("shop", "assignee").get(
+        conv = Conversation.objects.select_for_update(of=("self",)).select_related("shop", "assignee").get(
             pk=conversation.pk
         )
         message = Message.objects.create(
@@ -468,7 +468,7 @@ def resolve_conversation(*, actor: User, conversation: Conversation) -> Conversa
     if blockers:
         raise ValidationError("cannot resolve yet: " + "; ".join(blockers), code="blocked")
     with transaction.atomic():
-        conv = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        conv = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation.pk)
         if conv.status == ConversationStatus.RESOLVED:
             return conv
         conv.status = ConversationStatus.RESOLVED
@@ -484,7 +484,7 @@ def reopen_conversation(*, actor: User, conversation: Conversation) -> Conversat
     if conversation.shop_id != actor.shop_id:
         raise PermissionDenied("not your shop's conversation")
     with transaction.atomic():
-        conv = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        conv = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation.pk)
         if conv.status != ConversationStatus.RESOLVED:
             return conv
         if (
@@ -517,7 +517,7 @@ def assign_conversation(*, actor: User, conversation: Conversation, agent: User)
             f"{agent.username} is not in the {conversation.group} group", code="group"
         )
     with transaction.atomic():
-        conv = Conversation.objects.select_for_update().select_related("assignee").get(
+        conv = Conversation.objects.select_for_update(of=("self",)).select_related("assignee").get(
             pk=conversation.pk
         )
         if conv.assignee_id == agent.pk:
@@ -583,7 +583,7 @@ def agent_went_offline(*, agent: User, reason: str, keep_online: bool = False) -
         if not keep_online:
             AgentPresence.objects.filter(user=agent).update(is_online=False, socket_count=0)
         convs = list(
-            Conversation.objects.select_for_update()
+            Conversation.objects.select_for_update(of=("self",))
             .filter(shop_id=agent.shop_id, assignee=agent, status__in=ACTIVE)
             .select_related("shop", "product", "assignee")
         )
@@ -616,7 +616,7 @@ def assign_waiting_conversations(*, shop: Shop | None = None) -> int:
     for conv_id in list(qs.order_by("last_message_at").values_list("pk", flat=True)[:500]):
         with transaction.atomic():
             conv = (
-                Conversation.objects.select_for_update()
+                Conversation.objects.select_for_update(of=("self",))
                 .select_related("shop", "product")
                 .filter(pk=conv_id, assignee__isnull=True)
                 .first()

@@ -28,7 +28,7 @@ def deliver_outbox_row(*, outbox_id: int) -> str:
     now = timezone.now()
     with transaction.atomic():
         row = (
-            Outbox.objects.select_for_update()
+            Outbox.objects.select_for_update(of=("self",))
             .filter(pk=outbox_id, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
             .first()
         )

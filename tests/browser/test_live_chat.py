@@ -1,0 +1,68 @@
+"""Issue 2: a buyer writes in the widget, the agent sees it live, replies, the buyer sees it."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from playwright.sync_api import expect
+
+from kefu.accounts.services import create_agent, create_shop
+from kefu.conversations.models import Message
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def team(transactional_db):
+    # Created before Playwright starts its event loop in this thread.
+    shop = create_shop(name="Aurora Lights", platform="aliexpress", slug="aurora",
+                       owner_login="owner", owner_password=PASSWORD).shop
+    create_agent(actor=None, shop=shop, login="lily", groups=["pre_sale"], password=PASSWORD,
+                 display_name="Lily")
+    return shop
+
+
+def in_thread(fn):
+    """ORM calls from outside Playwright's event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn).result()
+
+
+def test_widget_message_reaches_the_agent_live_and_the_reply_reaches_the_buyer(
+    team, live_asgi, browser
+):
+
+    agent = browser.new_context(locale="en-US").new_page()
+    agent.goto(f"{live_asgi}/login/")
+    agent.fill("input[name=username]", "lily")
+    agent.fill("input[name=password]", PASSWORD)
+    agent.click("button[type=submit]")
+    agent.click("button[value=en]")
+    expect(agent.locator("#live-status")).to_have_class(re.compile("online"), timeout=10_000)
+    expect(agent.locator(".conv-list")).to_contain_text("No conversations here.")
+
+    buyer = browser.new_context(locale="es-ES").new_page()
+    buyer.goto(f"{live_asgi}/chat/aurora/")
+    buyer.fill("input[name=name]", "María")
+    buyer.fill("#widget-text", "¿Tienen la lámpara en blanco cálido?")
+    buyer.keyboard.press("Enter")
+    expect(buyer.locator("#messages")).to_contain_text("blanco cálido")
+
+    # No reload: the socket event refreshes the agent's inbox list.
+    row = agent.locator(".conv-list li", has_text="María")
+    expect(row).to_contain_text("blanco cálido", timeout=10_000)
+    expect(row.locator(".badge")).to_have_text("1")
+    row.locator("a").click()
+    expect(agent.locator("#messages")).to_contain_text("blanco cálido")
+    agent.fill("#reply-text", "Sí, la tenemos en blanco cálido.")
+    agent.keyboard.press("Enter")
+    expect(agent.locator("#messages")).to_contain_text("Sí, la tenemos")
+
+    expect(buyer.locator("#messages")).to_contain_text("Sí, la tenemos", timeout=10_000)
+    expect(buyer.locator("#messages")).to_contain_text("Lily")
+    directions = in_thread(lambda: list(Message.objects.order_by("pk").values_list("direction", flat=True)))
+    assert directions[0] == "buyer" and directions[-1] == "agent"

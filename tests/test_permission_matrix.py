@@ -1,0 +1,168 @@
+"""Every page and API endpoint of the inbox as anonymous, another shop, a narrower sub-account
+and the right user (style rule 5). A denied request changes nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from kefu.accounts.models import User
+from kefu.conversations.models import AgentPresence, Conversation, ConversationEvent, Message
+from tests.conftest import login_client
+from tests.helpers import buyer_says, online
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str
+    data: dict[str, Any] | None = None
+    api: bool = False
+    # Who besides the owner may do it: "agent" = the conversation's own agent.
+    allowed: tuple[str, ...] = ("owner",)
+
+
+@pytest.fixture
+def world(shop, owner, pre_agent, after_agent, product, rival):
+    online(pre_agent)
+    conv = buyer_says(shop, product=product.external_id).conversation  # Lily's product
+    assert conv.assignee == pre_agent
+    return {"conv": conv, "shop": shop}
+
+
+def cases(conv: Conversation, pre_agent: User) -> list[Case]:
+    c = conv.pk
+    both = ("owner", "agent")
+    return [
+        Case("get", "/inbox/", allowed=both + ("narrow",)),
+        Case("get", "/inbox/list/", allowed=both + ("narrow",)),
+        Case("get", f"/inbox/{c}/", allowed=both),
+        Case("get", f"/inbox/{c}/messages/", allowed=both),
+        Case("get", f"/inbox/{c}/timeline/", allowed=both),
+        Case("post", f"/inbox/{c}/reply/", {"text": "hello"}, allowed=both),
+        Case("post", f"/inbox/{c}/resolve/", {}, allowed=both),
+        Case("post", f"/inbox/{c}/reopen/", {}, allowed=both),
+        Case("post", f"/inbox/{c}/assign/", {"agent": pre_agent.pk}, allowed=both),
+        Case("post", "/inbox/presence/", {"status": "available"}, allowed=both + ("narrow",)),
+        Case("get", "/settings/", allowed=both + ("narrow",)),
+        Case("post", "/settings/", {"name": "Renamed", "timezone": "UTC", "currency": "USD",
+                                    "signature_template": "{agent_name}"}),
+        Case("get", "/settings/agents/"),
+        Case("post", "/settings/agents/", {"login": "newbie", "groups": ["pre_sale"],
+                                           "password": "long-enough-pw"}),
+        Case("get", "/api/v1/conversations", api=True, allowed=both + ("narrow",)),
+        Case("get", f"/api/v1/conversations/{c}", api=True, allowed=both),
+        Case("get", f"/api/v1/conversations/{c}/messages", api=True, allowed=both),
+        Case("post", f"/api/v1/conversations/{c}/replies", {"text": "hi"}, api=True, allowed=both),
+        Case("post", f"/api/v1/conversations/{c}/read", {}, api=True, allowed=both),
+        Case("post", f"/api/v1/conversations/{c}/resolve", {}, api=True, allowed=both),
+        Case("post", f"/api/v1/conversations/{c}/reopen", {}, api=True, allowed=both),
+        Case("post", f"/api/v1/conversations/{c}/assign", {"agent_id": pre_agent.pk}, api=True,
+             allowed=both),
+        Case("post", "/api/v1/conversations/presence", {"status": "available"}, api=True,
+             allowed=both + ("narrow",)),
+        Case("get", "/api/v1/shop", api=True, allowed=both + ("narrow",)),
+        Case("patch", "/api/v1/shop", {"name": "Renamed"}, api=True),
+        Case("get", "/api/v1/shop/agents", api=True, allowed=both + ("narrow",)),
+        Case("post", "/api/v1/shop/agents", {"login": "newbie2", "groups": ["pre_sale"],
+                                             "password": "long-enough-pw"}, api=True),
+        # Disabling last: the cases above still need the agent active.
+        Case("post", f"/settings/agents/{pre_agent.pk}/", {"action": "disable"}),
+        Case("post", f"/api/v1/shop/agents/{pre_agent.pk}/disable", {}, api=True),
+    ]
+
+
+def snapshot() -> tuple[Any, ...]:
+    return (
+        list(Conversation.objects.order_by("pk").values_list("status", "assignee_id", "unread_count")),
+        Message.objects.count(),
+        ConversationEvent.objects.count(),
+        list(User.objects.filter(shop__slug="aurora").order_by("pk")
+             .values_list("username", "is_active", "display_name")),
+        list(AgentPresence.objects.order_by("pk").values_list("status")),
+        __import__("kefu.accounts.models", fromlist=["Shop"]).Shop.objects.get(slug="aurora").name,
+    )
+
+
+def call(client: Client, case: Case):
+    if case.api and case.method == "get":
+        return client.get(case.path)
+    if case.api:
+        body = json.dumps(case.data or {})
+        return getattr(client, case.method)(case.path, data=body, content_type="application/json")
+    return getattr(client, case.method)(case.path, data=case.data or {})
+
+
+def run_denied(client: Client, case: Case, expected: set[int]) -> None:
+    before = snapshot()
+    response = call(client, case)
+    assert response.status_code in expected, (case.method, case.path, response.status_code)
+    assert snapshot() == before, f"denied {case.method} {case.path} changed data"
+
+
+def test_anonymous_is_sent_to_login_or_gets_401(world, pre_agent):
+    for case in cases(world["conv"], pre_agent):
+        expected = {401} if case.api else {302}
+        run_denied(Client(), case, expected)
+
+
+def test_another_shop_sees_nothing(world, pre_agent, rival):
+    client = login_client(rival)
+    for case in cases(world["conv"], pre_agent):
+        segments = case.path.strip("/").split("/")
+        names_our_object = str(world["conv"].pk) in segments or str(pre_agent.pk) in segments
+        if names_our_object:
+            run_denied(client, case, {403, 404})
+            continue
+        # Shop-level pages act on the rival's own shop: ours must stay untouched.
+        before = snapshot()
+        response = call(client, case)
+        assert response.status_code < 500
+        assert b"Ivan" not in response.content
+        assert snapshot()[:4] == before[:4] and snapshot()[5] == before[5], (case.method, case.path)
+
+
+def test_sub_account_without_the_right_is_refused(world, pre_agent, after_agent):
+    client = login_client(after_agent)  # another group, not its product, not assigned
+    for case in cases(world["conv"], pre_agent):
+        if "narrow" in case.allowed:
+            continue
+        run_denied(client, case, {403, 404})
+
+
+def test_the_right_users_succeed(world, pre_agent, owner):
+    for who, user in (("agent", pre_agent), ("owner", owner)):
+        for case in cases(world["conv"], pre_agent):
+            if who not in case.allowed:
+                continue
+            response = call(login_client(user), case)
+            assert response.status_code < 400, (who, case.method, case.path, response.status_code,
+                                                response.content[:300])
+
+
+def test_every_inbox_and_settings_url_is_in_the_matrix(world, pre_agent):
+    covered = {c.path.split("?")[0] for c in cases(world["conv"], pre_agent)}
+    conv_id = str(world["conv"].pk)
+
+    def walk(patterns: list[URLPattern | URLResolver], prefix: str = "") -> list[str]:
+        out = []
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                out += walk(p.url_patterns, prefix + str(p.pattern))
+            else:
+                out.append(prefix + str(p.pattern))
+        return out
+
+    routes = [r for r in walk(get_resolver().url_patterns)
+              if r.startswith(("inbox/", "settings/"))]
+    for route in routes:
+        concrete = "/" + route.replace("<int:conversation_id>", conv_id).replace(
+            "<int:user_id>", str(pre_agent.pk))
+        assert concrete in covered, f"{concrete} is not in the permission matrix"
