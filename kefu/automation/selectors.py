@@ -316,6 +316,7 @@ def _shop_index(shop: Shop) -> _ShopIndex:
             text="\n".join([s.title, s.topic.replace("_", " "), s.examples]),
             order_states=frozenset(s.order_state_list()),
             languages=frozenset(v.language for v in s.variants.all()),
+            examples=tuple(line for line in s.examples.splitlines() if line.strip()),
         )
         for s in scripts.values()
     ]

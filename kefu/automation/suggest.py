@@ -52,6 +52,7 @@ class ScriptDoc:
     text: str  # title, topic and examples
     order_states: frozenset[str]
     languages: frozenset[str]
+    examples: tuple[str, ...] = ()  # the buyer phrasings, shown as the reason for a match
 
 
 @dataclass(frozen=True)
@@ -66,17 +67,38 @@ class Ranked:
 
 
 class SuggestionIndex:
+    """A fitted TF-IDF index over scripts; built once per shop and scripts version."""
+
     def __init__(self, docs: list[ScriptDoc]) -> None:
         self.docs = docs
-        self._examples: list[list[str]] = [
-            [line.strip() for line in d.text.splitlines() if line.strip()] for d in docs
-        ]
         self._vectorizer: TfidfVectorizer | None = None
-        if docs:
-            self._vectorizer = TfidfVectorizer(
-                analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, lowercase=False
-            )
-            self._matrix = self._vectorizer.fit_transform([fold(d.text) for d in docs])
+        if not docs:
+            return
+        self._vectorizer = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, lowercase=False
+        )
+        self._matrix = self._vectorizer.fit_transform([fold(d.text) for d in docs])
+        # Every example line, for the "wording close to ..." reason, in one matrix.
+        examples: list[str] = []
+        owners: list[int] = []
+        for i, doc in enumerate(docs):
+            for line in doc.examples:
+                if line.strip():
+                    examples.append(line.strip())
+                    owners.append(i)
+        self._examples = examples
+        self._example_owner = np.asarray(owners, dtype=np.int64)
+        self._example_matrix = self._vectorizer.transform([fold(e) for e in examples])
+        self._stages = np.asarray([d.stage for d in docs])
+        self._state_masks: dict[str, np.ndarray] = {}
+        for i, doc in enumerate(docs):
+            for state in doc.order_states:
+                self._state_masks.setdefault(state, np.zeros(len(docs), dtype=bool))[i] = True
+        self._language_masks: dict[str, np.ndarray] = {}
+        for i, doc in enumerate(docs):
+            for language in doc.languages:
+                mask = self._language_masks.setdefault(language, np.zeros(len(docs), dtype=bool))
+                mask[i] = True
 
     def rank(
         self,
@@ -89,50 +111,56 @@ class SuggestionIndex:
     ) -> list[Ranked]:
         if not self.docs or self._vectorizer is None:
             return []
+        n = len(self.docs)
         query = fold(text.strip())
+        example_sims = np.zeros(len(self._examples))
         if query:
-            sims = np.asarray((self._matrix @ self._vectorizer.transform([query]).T).todense())
-            text_scores = sims.ravel()
+            vector = self._vectorizer.transform([query])
+            text_scores = (self._matrix @ vector.T).toarray().ravel()
+            if len(self._examples):
+                example_sims = (self._example_matrix @ vector.T).toarray().ravel()
         else:
-            text_scores = np.zeros(len(self.docs))
-        scores: list[tuple[float, int]] = []
-        for i, doc in enumerate(self.docs):
-            score = float(text_scores[i])
-            if stage and doc.stage == stage:
-                score += STAGE_BOOST
-            if order_state and order_state in doc.order_states:
-                score += ORDER_STATE_BOOST
-            if language and language not in doc.languages:
-                score -= LANGUAGE_MISSING_PENALTY
-            scores.append((score, i))
-        scores.sort(key=lambda pair: (-pair[0], self.docs[pair[1]].script_id))
-        ranked: list[Ranked] = []
-        for score, i in scores:
-            doc = self.docs[i]
-            state_match = bool(order_state and order_state in doc.order_states)
-            if float(text_scores[i]) < MIN_TEXT_SCORE and not state_match:
-                continue
-            ranked.append(
-                Ranked(
-                    script_id=doc.script_id,
-                    score=round(score, 4),
-                    text_score=round(float(text_scores[i]), 4),
-                    stage_match=bool(stage and doc.stage == stage),
-                    order_state_match=state_match,
-                    has_language=not language or language in doc.languages,
-                    matched_example=self._closest_example(i, query) if query else "",
-                )
+            text_scores = np.zeros(n)
+        stage_match = (self._stages == stage) if stage else np.zeros(n, dtype=bool)
+        state_match = (
+            self._state_masks.get(order_state, np.zeros(n, dtype=bool))
+            if order_state
+            else np.zeros(n, dtype=bool)
+        )
+        has_language = (
+            self._language_masks.get(language, np.zeros(n, dtype=bool))
+            if language
+            else np.ones(n, dtype=bool)
+        )
+        scores = (
+            text_scores
+            + STAGE_BOOST * stage_match
+            + ORDER_STATE_BOOST * state_match
+            - LANGUAGE_MISSING_PENALTY * ~has_language
+        )
+        eligible = np.flatnonzero((text_scores >= MIN_TEXT_SCORE) | state_match)
+        if not len(eligible):
+            return []
+        ids = np.asarray([self.docs[i].script_id for i in eligible])
+        # Best score first; equal scores in script id order, so results are stable.
+        order = eligible[np.lexsort((ids, -scores[eligible]))][:limit]
+        return [
+            Ranked(
+                script_id=self.docs[i].script_id,
+                score=round(float(scores[i]), 4),
+                text_score=round(float(text_scores[i]), 4),
+                stage_match=bool(stage_match[i]),
+                order_state_match=bool(state_match[i]),
+                has_language=bool(has_language[i]),
+                matched_example=self._closest_example(int(i), example_sims),
             )
-            if len(ranked) >= limit:
-                break
-        return ranked
+            for i in order
+        ]
 
-    def _closest_example(self, i: int, query: str) -> str:
-        """The example phrasing nearest to the query, for the human-readable reason."""
-        examples = self._examples[i]
-        if not examples or self._vectorizer is None:
+    def _closest_example(self, i: int, example_sims: np.ndarray) -> str:
+        """The example phrasing of doc `i` nearest to the query, for the reason."""
+        positions = np.flatnonzero(self._example_owner == i)
+        if not len(positions):
             return ""
-        vectors = self._vectorizer.transform([fold(e) for e in examples])
-        sims = np.asarray((vectors @ self._vectorizer.transform([query]).T).todense()).ravel()
-        best = int(sims.argmax())
-        return examples[best] if sims[best] > 0 else ""
+        best = positions[int(example_sims[positions].argmax())]
+        return self._examples[best] if example_sims[best] > 0 else ""

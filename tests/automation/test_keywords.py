@@ -82,6 +82,16 @@ def test_ascii_fast_path_equals_the_shared_normalisation(text):
     assert fold(text) == normalize(text)
 
 
+@given(st.text(max_size=60))
+def test_fast_fold_equals_the_shared_normalisation_for_any_text(text):
+    assert fold(text) == normalize(text)
+
+
+def test_fast_fold_on_mixed_scripts():
+    text = "ＡＢＣ優惠券 Straße İ ﬁ 發貨"
+    assert fold(text) == normalize(text)
+
+
 # ---------------------------------------------------------------- validation
 
 
