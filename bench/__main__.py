@@ -27,7 +27,10 @@ def main(argv: list[str]) -> int:
             "benchmark": name,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "seconds": round(time.time() - started, 2),
-            "machine": {"python": platform.python_version(), "cpu_count": __import__("os").cpu_count()},
+            "machine": {
+                "python": platform.python_version(),
+                "cpu_count": __import__("os").cpu_count(),
+            },
             "rows": rows,
         }
         (RESULTS / f"{name}.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

@@ -13,8 +13,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from kefu.conversations.ws_urls import websocket_urlpatterns  # noqa: E402
 from kefu.conversations.relay import RelayLifespan  # noqa: E402
+from kefu.conversations.ws_urls import websocket_urlpatterns  # noqa: E402
 
 application = RelayLifespan(
     ProtocolTypeRouter(

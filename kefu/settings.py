@@ -1,4 +1,4 @@
-"""Settings. Embedded defaults need no outside service; KEFU_* variables switch to production parts."""
+"""Settings. Embedded defaults need no outside service; KEFU_* variables switch parts."""
 
 from __future__ import annotations
 
@@ -20,9 +20,7 @@ DEBUG = os.environ.get("KEFU_DEBUG", "0") == "1"
 # The embedded default is for trying Kefu on one machine; production sets KEFU_SECRET_KEY.
 SECRET_KEY = os.environ.get("KEFU_SECRET_KEY", "kefu-embedded-insecure-key-set-KEFU_SECRET_KEY")
 ALLOWED_HOSTS = os.environ.get("KEFU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
-CSRF_TRUSTED_ORIGINS = [
-    o for o in os.environ.get("KEFU_CSRF_TRUSTED_ORIGINS", "").split(",") if o
-]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("KEFU_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -84,7 +82,8 @@ TEMPLATES = [
 
 def _database() -> dict[str, Any]:
     if DATABASE_URL:
-        db = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+        parsed = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+        db: dict[str, Any] = dict(parsed)
         db["TEST"] = {"NAME": os.environ.get("KEFU_TEST_DATABASE_NAME", "test_kefu")}
         return db
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -132,8 +131,10 @@ if TESTING:
     # Argon2 is deliberately slow; tests create many users.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 8}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -167,7 +168,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"kv": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
-    "loggers": {"kefu": {"handlers": ["console"], "level": os.environ.get("KEFU_LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "kefu": {"handlers": ["console"], "level": os.environ.get("KEFU_LOG_LEVEL", "INFO")}
+    },
 }
 
 # Product limits.

@@ -18,14 +18,19 @@ def _embedded_push(settings):
     from kefu.conversations import realtime
 
     realtime.CAN_PUSH_HERE = True
-    yield
+    return
 
 
 @pytest.fixture
 def shop(db) -> Shop:
     return create_shop(
-        name="Aurora Lights", platform="aliexpress", slug="aurora", owner_login="owner",
-        owner_password=PASSWORD, currency="USD", timezone_name="Asia/Shanghai",
+        name="Aurora Lights",
+        platform="aliexpress",
+        slug="aurora",
+        owner_login="owner",
+        owner_password=PASSWORD,
+        currency="USD",
+        timezone_name="Asia/Shanghai",
     ).shop
 
 
@@ -36,20 +41,38 @@ def owner(shop) -> User:
 
 @pytest.fixture
 def pre_agent(shop) -> User:
-    return create_agent(actor=None, shop=shop, login="lily", groups=["pre_sale"],
-                        password=PASSWORD, display_name="Lily")[0]
+    return create_agent(
+        actor=None,
+        shop=shop,
+        login="lily",
+        groups=["pre_sale"],
+        password=PASSWORD,
+        display_name="Lily",
+    )[0]
 
 
 @pytest.fixture
 def after_agent(shop) -> User:
-    return create_agent(actor=None, shop=shop, login="max", groups=["after_sale"],
-                        password=PASSWORD, display_name="Max")[0]
+    return create_agent(
+        actor=None,
+        shop=shop,
+        login="max",
+        groups=["after_sale"],
+        password=PASSWORD,
+        display_name="Max",
+    )[0]
 
 
 @pytest.fixture
 def other_shop(db) -> Shop:
-    return create_shop(name="Other Shop", platform="tmall", slug="other", owner_login="rival",
-                       owner_password=PASSWORD, currency="CNY").shop
+    return create_shop(
+        name="Other Shop",
+        platform="tmall",
+        slug="other",
+        owner_login="rival",
+        owner_password=PASSWORD,
+        currency="CNY",
+    ).shop
 
 
 @pytest.fixture
@@ -59,8 +82,9 @@ def rival(other_shop) -> User:
 
 @pytest.fixture
 def product(shop, pre_agent) -> Product:
-    return Product.objects.create(shop=shop, external_id="P-100", title="Desk lamp",
-                                  owner=pre_agent, stock=50)
+    return Product.objects.create(
+        shop=shop, external_id="P-100", title="Desk lamp", owner=pre_agent, stock=50
+    )
 
 
 def login_client(user: User) -> Client:

@@ -41,8 +41,8 @@ def cases(conv: Conversation, pre_agent: User) -> list[Case]:
     c = conv.pk
     both = ("owner", "agent")
     return [
-        Case("get", "/inbox/", allowed=both + ("narrow",)),
-        Case("get", "/inbox/list/", allowed=both + ("narrow",)),
+        Case("get", "/inbox/", allowed=(*both, "narrow")),
+        Case("get", "/inbox/list/", allowed=(*both, "narrow")),
         Case("get", f"/inbox/{c}/", allowed=both),
         Case("get", f"/inbox/{c}/messages/", allowed=both),
         Case("get", f"/inbox/{c}/timeline/", allowed=both),
@@ -50,29 +50,54 @@ def cases(conv: Conversation, pre_agent: User) -> list[Case]:
         Case("post", f"/inbox/{c}/resolve/", {}, allowed=both),
         Case("post", f"/inbox/{c}/reopen/", {}, allowed=both),
         Case("post", f"/inbox/{c}/assign/", {"agent": pre_agent.pk}, allowed=both),
-        Case("post", "/inbox/presence/", {"status": "available"}, allowed=both + ("narrow",)),
-        Case("get", "/settings/", allowed=both + ("narrow",)),
-        Case("post", "/settings/", {"name": "Renamed", "timezone": "UTC", "currency": "USD",
-                                    "signature_template": "{agent_name}"}),
+        Case("post", "/inbox/presence/", {"status": "available"}, allowed=(*both, "narrow")),
+        Case("get", "/settings/", allowed=(*both, "narrow")),
+        Case(
+            "post",
+            "/settings/",
+            {
+                "name": "Renamed",
+                "timezone": "UTC",
+                "currency": "USD",
+                "signature_template": "{agent_name}",
+            },
+        ),
         Case("get", "/settings/agents/"),
-        Case("post", "/settings/agents/", {"login": "newbie", "groups": ["pre_sale"],
-                                           "password": "long-enough-pw"}),
-        Case("get", "/api/v1/conversations", api=True, allowed=both + ("narrow",)),
+        Case(
+            "post",
+            "/settings/agents/",
+            {"login": "newbie", "groups": ["pre_sale"], "password": "long-enough-pw"},
+        ),
+        Case("get", "/api/v1/conversations", api=True, allowed=(*both, "narrow")),
         Case("get", f"/api/v1/conversations/{c}", api=True, allowed=both),
         Case("get", f"/api/v1/conversations/{c}/messages", api=True, allowed=both),
         Case("post", f"/api/v1/conversations/{c}/replies", {"text": "hi"}, api=True, allowed=both),
         Case("post", f"/api/v1/conversations/{c}/read", {}, api=True, allowed=both),
         Case("post", f"/api/v1/conversations/{c}/resolve", {}, api=True, allowed=both),
         Case("post", f"/api/v1/conversations/{c}/reopen", {}, api=True, allowed=both),
-        Case("post", f"/api/v1/conversations/{c}/assign", {"agent_id": pre_agent.pk}, api=True,
-             allowed=both),
-        Case("post", "/api/v1/conversations/presence", {"status": "available"}, api=True,
-             allowed=both + ("narrow",)),
-        Case("get", "/api/v1/shop", api=True, allowed=both + ("narrow",)),
+        Case(
+            "post",
+            f"/api/v1/conversations/{c}/assign",
+            {"agent_id": pre_agent.pk},
+            api=True,
+            allowed=both,
+        ),
+        Case(
+            "post",
+            "/api/v1/conversations/presence",
+            {"status": "available"},
+            api=True,
+            allowed=(*both, "narrow"),
+        ),
+        Case("get", "/api/v1/shop", api=True, allowed=(*both, "narrow")),
         Case("patch", "/api/v1/shop", {"name": "Renamed"}, api=True),
-        Case("get", "/api/v1/shop/agents", api=True, allowed=both + ("narrow",)),
-        Case("post", "/api/v1/shop/agents", {"login": "newbie2", "groups": ["pre_sale"],
-                                             "password": "long-enough-pw"}, api=True),
+        Case("get", "/api/v1/shop/agents", api=True, allowed=(*both, "narrow")),
+        Case(
+            "post",
+            "/api/v1/shop/agents",
+            {"login": "newbie2", "groups": ["pre_sale"], "password": "long-enough-pw"},
+            api=True,
+        ),
         # Disabling last: the cases above still need the agent active.
         Case("post", f"/settings/agents/{pre_agent.pk}/", {"action": "disable"}),
         Case("post", f"/api/v1/shop/agents/{pre_agent.pk}/disable", {}, api=True),
@@ -81,11 +106,16 @@ def cases(conv: Conversation, pre_agent: User) -> list[Case]:
 
 def snapshot() -> tuple[Any, ...]:
     return (
-        list(Conversation.objects.order_by("pk").values_list("status", "assignee_id", "unread_count")),
+        list(
+            Conversation.objects.order_by("pk").values_list("status", "assignee_id", "unread_count")
+        ),
         Message.objects.count(),
         ConversationEvent.objects.count(),
-        list(User.objects.filter(shop__slug="aurora").order_by("pk")
-             .values_list("username", "is_active", "display_name")),
+        list(
+            User.objects.filter(shop__slug="aurora")
+            .order_by("pk")
+            .values_list("username", "is_active", "display_name")
+        ),
         list(AgentPresence.objects.order_by("pk").values_list("status")),
         __import__("kefu.accounts.models", fromlist=["Shop"]).Shop.objects.get(slug="aurora").name,
     )
@@ -126,7 +156,9 @@ def test_another_shop_sees_nothing(world, pre_agent, rival):
         response = call(client, case)
         assert response.status_code < 500
         assert b"Ivan" not in response.content
-        assert snapshot()[:4] == before[:4] and snapshot()[5] == before[5], (case.method, case.path)
+        after = snapshot()
+        assert after[:4] == before[:4], (case.method, case.path)
+        assert after[5] == before[5], (case.method, case.path)
 
 
 def test_sub_account_without_the_right_is_refused(world, pre_agent, after_agent):
@@ -143,8 +175,13 @@ def test_the_right_users_succeed(world, pre_agent, owner):
             if who not in case.allowed:
                 continue
             response = call(login_client(user), case)
-            assert response.status_code < 400, (who, case.method, case.path, response.status_code,
-                                                response.content[:300])
+            assert response.status_code < 400, (
+                who,
+                case.method,
+                case.path,
+                response.status_code,
+                response.content[:300],
+            )
 
 
 def test_every_inbox_and_settings_url_is_in_the_matrix(world, pre_agent):
@@ -160,9 +197,9 @@ def test_every_inbox_and_settings_url_is_in_the_matrix(world, pre_agent):
                 out.append(prefix + str(p.pattern))
         return out
 
-    routes = [r for r in walk(get_resolver().url_patterns)
-              if r.startswith(("inbox/", "settings/"))]
+    routes = [r for r in walk(get_resolver().url_patterns) if r.startswith(("inbox/", "settings/"))]
     for route in routes:
         concrete = "/" + route.replace("<int:conversation_id>", conv_id).replace(
-            "<int:user_id>", str(pre_agent.pk))
+            "<int:user_id>", str(pre_agent.pk)
+        )
         assert concrete in covered, f"{concrete} is not in the permission matrix"

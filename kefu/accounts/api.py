@@ -11,9 +11,11 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from kefu.accounts import services
+from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.selectors import access_member, team_of
 from kefu.core.api_auth import api_user, shop_auth
+from kefu.core.scoping import shop_of
 
 router = Router(auth=shop_auth, tags=["shop"])
 
@@ -62,9 +64,15 @@ class AgentCreated(AgentOut):
     password: str
 
 
-def _agent_out(u: services.User) -> dict[str, object]:
-    return {"id": u.pk, "login": u.username, "display_name": u.display_name, "role": u.role,
-            "groups": u.service_groups, "active": u.is_active}
+def _agent_out(u: User) -> dict[str, object]:
+    return {
+        "id": u.pk,
+        "login": u.username,
+        "display_name": u.display_name,
+        "role": u.role,
+        "groups": u.service_groups,
+        "active": u.is_active,
+    }
 
 
 def _fail(exc: DjangoValidationError | PermissionDenied) -> HttpError:
@@ -108,10 +116,16 @@ def create_agent(request: HttpRequest, body: AgentIn) -> tuple[int, dict[str, ob
     try:
         require(user, Capability.MANAGE_AGENTS)
         agent, password = services.create_agent(
-            actor=user, shop=user.shop, login=body.login, groups=body.groups,  # type: ignore[arg-type]
-            password=body.password, display_name=body.display_name,
-            can_manage_settings=body.can_manage_settings, can_issue_refunds=body.can_issue_refunds,
-            refund_limit=body.refund_limit, can_create_campaigns=body.can_create_campaigns,
+            actor=user,
+            shop=shop_of(user),
+            login=body.login,
+            groups=body.groups,
+            password=body.password,
+            display_name=body.display_name,
+            can_manage_settings=body.can_manage_settings,
+            can_issue_refunds=body.can_issue_refunds,
+            refund_limit=body.refund_limit,
+            can_create_campaigns=body.can_create_campaigns,
         )
     except (DjangoValidationError, PermissionDenied) as exc:
         raise _fail(exc) from exc

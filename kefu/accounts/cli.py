@@ -35,7 +35,9 @@ def register(sub: Any) -> None:
     a_create = agent.add_parser("create", help="create a sub-account")
     a_create.add_argument("--shop", required=True, help="shop slug")
     a_create.add_argument("--login", required=True)
-    a_create.add_argument("--groups", required=True, help="comma list: pre_sale,after_sale,outreach")
+    a_create.add_argument(
+        "--groups", required=True, help="comma list: pre_sale,after_sale,outreach"
+    )
     a_create.add_argument("--password")
     a_create.add_argument("--name", default="", help="display name shown to buyers")
     a_create.add_argument("--json", action="store_true")
@@ -44,7 +46,9 @@ def register(sub: Any) -> None:
     a_list.add_argument("--shop", required=True)
     a_list.add_argument("--json", action="store_true")
     a_list.set_defaults(handler=_agent_list)
-    a_disable = agent.add_parser("disable", help="disable a sub-account and reroute its conversations")
+    a_disable = agent.add_parser(
+        "disable", help="disable a sub-account and reroute its conversations"
+    )
     a_disable.add_argument("--shop", required=True)
     a_disable.add_argument("--login", required=True)
     a_disable.set_defaults(handler=_agent_disable)
@@ -71,8 +75,12 @@ def _invalid(exc: ValidationError) -> CommandError:
 def _shop_create(args: argparse.Namespace) -> int:
     try:
         created = services.create_shop(
-            name=args.name, platform=args.platform, timezone_name=args.timezone,
-            currency=args.currency, slug=args.slug, owner_login=args.owner_login,
+            name=args.name,
+            platform=args.platform,
+            timezone_name=args.timezone,
+            currency=args.currency,
+            slug=args.slug,
+            owner_login=args.owner_login,
             owner_password=args.owner_password,
         )
     except ValidationError as exc:
@@ -107,22 +115,39 @@ def _agent_create(args: argparse.Namespace) -> int:
     shop = _shop(args.shop)
     try:
         user, password = services.create_agent(
-            actor=None, shop=shop, login=args.login, groups=services.parse_groups(args.groups),
-            password=args.password, display_name=args.name,
+            actor=None,
+            shop=shop,
+            login=args.login,
+            groups=services.parse_groups(args.groups),
+            password=args.password,
+            display_name=args.name,
         )
     except ValidationError as exc:
         raise _invalid(exc) from exc
-    info = {"login": user.username, "password": password, "groups": user.service_groups,
-            "shop": shop.slug}
-    print(json.dumps(info) if args.json else f"created {user.username} ({', '.join(user.service_groups)}) password: {password}")
+    info = {
+        "login": user.username,
+        "password": password,
+        "groups": user.service_groups,
+        "shop": shop.slug,
+    }
+    print(
+        json.dumps(info)
+        if args.json
+        else f"created {user.username} ({', '.join(user.service_groups)}) password: {password}"
+    )
     return 0
 
 
 def _agent_list(args: argparse.Namespace) -> int:
     shop = _shop(args.shop)
     rows = [
-        {"login": u.username, "role": u.role, "name": u.display_name, "groups": u.service_groups,
-         "active": u.is_active}
+        {
+            "login": u.username,
+            "role": u.role,
+            "name": u.display_name,
+            "groups": u.service_groups,
+            "active": u.is_active,
+        }
         for u in User.objects.filter(shop=shop).order_by("role", "username")
     ]
     if args.json:
@@ -130,7 +155,7 @@ def _agent_list(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             state = "active" if r["active"] else "disabled"
-            print(f"{r['login']:20} {r['role']:6} {state:9} {','.join(r['groups'])}")
+            print(f"{r['login']:20} {r['role']:6} {state:9} {','.join(r['groups'])}")  # type: ignore[arg-type]
     return 0
 
 

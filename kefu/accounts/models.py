@@ -95,7 +95,7 @@ class User(AbstractUser):
         default="zh-hans",
     )
 
-    objects: UserManager[User] = UserManager()  # type: ignore[assignment]
+    objects: UserManager[User] = UserManager()  # type: ignore[assignment,misc]
 
     class Meta:
         indexes = [models.Index(fields=["shop", "role"])]
@@ -133,3 +133,6 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} / {self.name}"

@@ -83,13 +83,21 @@ def create_shop(
         raise ValidationError(f"the shop slug {slug!r} is taken", code="slug_taken")
     password = owner_password or secrets.token_urlsafe(12)
     with transaction.atomic():
-        shop = Shop(name=name, slug=candidate, platform=platform, timezone=timezone_name,
-                    currency=currency)
+        shop = Shop(
+            name=name, slug=candidate, platform=platform, timezone=timezone_name, currency=currency
+        )
         shop.full_clean()
         shop.save()
         login = _check_login(owner_login or f"{candidate}-owner")
-        owner = User(username=login, shop=shop, role=Role.OWNER, display_name=name,
-                     in_pre_sale=True, in_after_sale=True, in_outreach=True)
+        owner = User(
+            username=login,
+            shop=shop,
+            role=Role.OWNER,
+            display_name=name,
+            in_pre_sale=True,
+            in_after_sale=True,
+            in_outreach=True,
+        )
         _check_password(password, owner)
         owner.set_password(password)
         owner.save()
@@ -115,7 +123,9 @@ def create_agent(
         if actor.shop_id != shop.pk:
             raise ValidationError("not your shop", code="other_shop")
         # A granted sub-account may not hand out rights it lacks itself.
-        if not actor.is_owner and (can_issue_refunds or can_create_campaigns or can_manage_settings):
+        if not actor.is_owner and (
+            can_issue_refunds or can_create_campaigns or can_manage_settings
+        ):
             require(actor, Capability.MANAGE_SETTINGS)
             if can_issue_refunds and not actor.can_issue_refunds:
                 raise ValidationError("only the owner grants refund rights", code="grant")

@@ -8,7 +8,8 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -25,7 +26,7 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
-    def form_valid(self, form):  # type: ignore[no-untyped-def]
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
         user = form.get_user()
         self.request.session["kefu_language"] = user.language
@@ -34,7 +35,7 @@ class LoginView(auth_views.LoginView):
 
 
 @require_POST
-def logout(request: HttpRequest) -> HttpResponse:
+def logout(request: HttpRequest) -> HttpResponseBase:
     user = request.user
     if isinstance(user, User) and user.shop_id is not None:
         # Logging out is going offline now: conversations move to colleagues.
@@ -72,12 +73,17 @@ def shop_settings(request: HttpRequest) -> HttpResponse:
             )
         except ValidationError as exc:
             user.shop.refresh_from_db()  # type: ignore[union-attr]
-            return render(request, "accounts/settings.html",
-                          {"can_edit": can_edit, "errors": exc.messages, "platforms": Platform.choices},
-                          status=400)
+            return render(
+                request,
+                "accounts/settings.html",
+                {"can_edit": can_edit, "errors": exc.messages, "platforms": Platform.choices},
+                status=400,
+            )
         messages.success(request, _("Settings saved."))
         return redirect("settings")
-    return render(request, "accounts/settings.html", {"can_edit": can_edit, "platforms": Platform.choices})
+    return render(
+        request, "accounts/settings.html", {"can_edit": can_edit, "platforms": Platform.choices}
+    )
 
 
 def _decimal(value: str) -> Decimal | None:
@@ -126,10 +132,14 @@ def agent_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     agent = access_member(user, user_id)
     try:
         if request.POST.get("action") in ("disable", "enable"):
-            services.set_agent_active(actor=user, agent=agent, active=request.POST["action"] == "enable")
+            services.set_agent_active(
+                actor=user, agent=agent, active=request.POST["action"] == "enable"
+            )
         else:
             services.update_agent(
-                actor=user, agent=agent, groups=request.POST.getlist("groups"),
+                actor=user,
+                agent=agent,
+                groups=request.POST.getlist("groups"),
                 display_name=request.POST.get("display_name", ""),
                 can_manage_settings=request.POST.get("can_manage_settings") == "on",
                 can_issue_refunds=request.POST.get("can_issue_refunds") == "on",

@@ -36,7 +36,9 @@ class Product(models.Model):
     class Meta:
         ordering = ["title"]
         constraints = [
-            models.UniqueConstraint(fields=["shop", "external_id"], name="product_external_id_per_shop")
+            models.UniqueConstraint(
+                fields=["shop", "external_id"], name="product_external_id_per_shop"
+            )
         ]
 
     def __str__(self) -> str:

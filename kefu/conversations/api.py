@@ -66,20 +66,33 @@ class PresenceIn(Schema):
 
 def _conv_out(c: Conversation) -> dict[str, object]:
     return {
-        "id": c.pk, "buyer_external_id": c.buyer.external_id, "buyer_name": c.buyer.name,
-        "channel": c.channel, "entry_point": c.entry_point, "group": c.group, "status": c.status,
+        "id": c.pk,
+        "buyer_external_id": c.buyer.external_id,
+        "buyer_name": c.buyer.name,
+        "channel": c.channel,
+        "entry_point": c.entry_point,
+        "group": c.group,
+        "status": c.status,
         "assignee": c.assignee.username if c.assignee else None,
         "product_external_id": c.product.external_id if c.product else None,
-        "order_external_id": c.order_external_id, "unread_count": c.unread_count,
-        "last_message_at": c.last_message_at, "last_message_preview": c.last_message_preview,
+        "order_external_id": c.order_external_id,
+        "unread_count": c.unread_count,
+        "last_message_at": c.last_message_at,
+        "last_message_preview": c.last_message_preview,
     }
 
 
 def _msg_out(m: Message) -> dict[str, object]:
     outbox = getattr(m, "outbox", None) if m.direction != "buyer" else None
-    return {"id": m.pk, "direction": m.direction, "kind": m.kind, "text": m.text,
-            "author": m.author.username if m.author else None, "sent_at": m.sent_at,
-            "delivery": outbox.status if outbox else None}
+    return {
+        "id": m.pk,
+        "direction": m.direction,
+        "kind": m.kind,
+        "text": m.text,
+        "author": m.author.username if m.author else None,
+        "sent_at": m.sent_at,
+        "delivery": outbox.status if outbox else None,
+    }
 
 
 def _fail(exc: DjangoValidationError | PermissionDenied) -> HttpError:
@@ -107,13 +120,17 @@ def get_conversation(request: HttpRequest, conversation_id: int) -> dict[str, ob
 
 
 @router.get("/{conversation_id}/messages", response=list[MessageOut])
-def list_messages(request: HttpRequest, conversation_id: int, after: int = 0) -> list[dict[str, object]]:
+def list_messages(
+    request: HttpRequest, conversation_id: int, after: int = 0
+) -> list[dict[str, object]]:
     conv = selectors.access_conversation(api_user(request), conversation_id)
     return [_msg_out(m) for m in selectors.timeline(conv, after_id=after)]
 
 
 @router.post("/{conversation_id}/replies", response={201: MessageOut})
-def reply(request: HttpRequest, conversation_id: int, body: ReplyIn) -> tuple[int, dict[str, object]]:
+def reply(
+    request: HttpRequest, conversation_id: int, body: ReplyIn
+) -> tuple[int, dict[str, object]]:
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
     try:

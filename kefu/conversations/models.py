@@ -45,7 +45,9 @@ class Buyer(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["shop", "external_id"], name="buyer_external_id_per_shop")
+            models.UniqueConstraint(
+                fields=["shop", "external_id"], name="buyer_external_id_per_shop"
+            )
         ]
 
     def __str__(self) -> str:
@@ -137,7 +139,7 @@ class Message(models.Model):
         related_name="messages_written",
     )
     # The channel's own message id: unique per shop so a retried webhook stores nothing twice.
-    external_id = models.CharField(max_length=120, null=True, blank=True)
+    external_id = models.CharField(max_length=120, null=True, blank=True)  # noqa: DJ001 - NULL stays out of the unique constraint
     sent_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     payload = models.JSONField(default=dict, blank=True)
@@ -156,14 +158,15 @@ class Message(models.Model):
             models.Index(fields=["shop", "buyer", "sent_at"], name="msg_buyer_time"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.direction}: {self.text[:40]}"
+
 
 class ConversationEvent(models.Model):
     """One row per state change: the conversation timeline and the feed for live pushes."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="conversation_events")
-    conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="events"
-    )
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=40)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -179,10 +182,11 @@ class ConversationEvent(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            models.Index(
-                fields=["id"], condition=Q(needs_relay=True), name="event_relay_queue"
-            ),
+            models.Index(fields=["id"], condition=Q(needs_relay=True), name="event_relay_queue"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.conversation_id}"
 
 
 class OutboxStatus(models.TextChoices):
@@ -209,6 +213,9 @@ class Outbox(models.Model):
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
 
+    def __str__(self) -> str:
+        return f"outbox {self.message_id} {self.status}"
+
 
 class PresenceStatus(models.TextChoices):
     AVAILABLE = "available", _("Available")
@@ -233,3 +240,6 @@ class AgentPresence(models.Model):
     socket_count = models.IntegerField(default=0)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {'online' if self.is_online else 'offline'}"

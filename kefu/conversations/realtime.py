@@ -91,7 +91,9 @@ def _load(event_ids: list[int]) -> list[ConversationEvent]:
     return list(
         ConversationEvent.objects.filter(pk__in=event_ids)
         .select_related(
-            "conversation__buyer", "conversation__assignee", "conversation__product",
+            "conversation__buyer",
+            "conversation__assignee",
+            "conversation__product",
             "message__author",
         )
         .order_by("id")

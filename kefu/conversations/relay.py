@@ -1,4 +1,4 @@
-"""Web-process startup: enable direct pushes and, in embedded mode, relay other processes' events."""
+"""Web-process startup: push directly and, in embedded mode, relay other processes' events."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ Scope = dict[str, Any]
 
 def _relay_batch() -> list[int]:
     return list(
-        ConversationEvent.objects.filter(needs_relay=True).order_by("id").values_list("id", flat=True)[
-            :500
-        ]
+        ConversationEvent.objects.filter(needs_relay=True)
+        .order_by("id")
+        .values_list("id", flat=True)[:500]
     )
 
 

@@ -33,9 +33,11 @@ def visible_conversations(actor: User) -> QuerySet[Conversation]:
 
 def access_conversation(actor: User, conversation_id: int) -> Conversation:
     try:
-        return visible_conversations(actor).select_related(
-            "buyer", "assignee", "product", "shop"
-        ).get(pk=conversation_id)
+        return (
+            visible_conversations(actor)
+            .select_related("buyer", "assignee", "product", "shop")
+            .get(pk=conversation_id)
+        )
     except (Conversation.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("no such conversation") from exc
 
@@ -65,7 +67,7 @@ def inbox(actor: User, flt: InboxFilter, *, limit: int = INBOX_PAGE) -> list[Con
     query = flt.query.strip()
     if query:
         matching_messages = Message.objects.filter(
-            shop_id=actor.shop_id, text__icontains=query
+            shop=shop_of(actor), text__icontains=query
         ).values("conversation_id")
         qs = qs.filter(
             Q(buyer__name__icontains=query)

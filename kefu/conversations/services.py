@@ -107,10 +107,15 @@ def receive_buyer_message(
         try:
             with transaction.atomic():
                 return _store_buyer_message(
-                    shop=shop, buyer_in=buyer, text=text, entry_point=entry_point,
-                    channel=channel, external_id=external_id,
+                    shop=shop,
+                    buyer_in=buyer,
+                    text=text,
+                    entry_point=entry_point,
+                    channel=channel,
+                    external_id=external_id,
                     product_external_id=product_external_id,
-                    order_external_id=order_external_id, sent_at=sent_at,
+                    order_external_id=order_external_id,
+                    sent_at=sent_at,
                 )
         except IntegrityError:
             # A concurrent delivery of the same message, or of the buyer's first message.
@@ -182,12 +187,17 @@ def _store_buyer_message(
         .select_related("assignee", "product")
         .first()
     )
-    started = reopened = False
+    reopened = False
     if conv is None:
         conv = (
             Conversation.objects.select_for_update(of=("self",))
-            .filter(shop=shop, buyer=buyer, group=group, status=ConversationStatus.RESOLVED,
-                    resolved_at__gte=now - REOPEN_WINDOW)
+            .filter(
+                shop=shop,
+                buyer=buyer,
+                group=group,
+                status=ConversationStatus.RESOLVED,
+                resolved_at__gte=now - REOPEN_WINDOW,
+            )
             .select_related("assignee", "product")
             .order_by("-resolved_at")
             .first()
@@ -198,11 +208,16 @@ def _store_buyer_message(
             conv.opened_at = at
             conv.resolved_at = None
     if conv is None:
-        started = True
         conv = Conversation.objects.create(
-            shop=shop, buyer=buyer, channel=channel, entry_point=entry_point, group=group,
-            status=ConversationStatus.OPEN, product=product,
-            order_external_id=(order_external_id or "")[:80], last_message_at=at,
+            shop=shop,
+            buyer=buyer,
+            channel=channel,
+            entry_point=entry_point,
+            group=group,
+            status=ConversationStatus.OPEN,
+            product=product,
+            order_external_id=(order_external_id or "")[:80],
+            last_message_at=at,
             opened_at=at,
         )
         record_event(conv, "created", entry_point=entry_point, group=group, channel=channel)
@@ -213,8 +228,13 @@ def _store_buyer_message(
     if order_external_id:
         conv.order_external_id = order_external_id[:80]
     message = Message.objects.create(
-        shop=shop, conversation=conv, buyer=buyer, direction=Direction.BUYER, text=text,
-        external_id=external_id, sent_at=at,
+        shop=shop,
+        conversation=conv,
+        buyer=buyer,
+        direction=Direction.BUYER,
+        text=text,
+        external_id=external_id,
+        sent_at=at,
     )
     conv.status = ConversationStatus.OPEN
     conv.unread_count += 1
@@ -244,20 +264,28 @@ def _run_automation(message: Message) -> list[Message]:
     replies: list[Message] = hook(message=message)
     for reply in replies:
         _queue_delivery(reply)
-        record_event(message.conversation, "auto_message", message=reply,
-                      automation=reply.payload.get("automation", ""))
+        record_event(
+            message.conversation,
+            "auto_message",
+            message=reply,
+            automation=reply.payload.get("automation", ""),
+        )
     return replies
 
 
 def _is_available(user: User) -> bool:
     presence = AgentPresence.objects.filter(user=user).first()
     return bool(
-        user.is_active and presence is not None and presence.is_online
+        user.is_active
+        and presence is not None
+        and presence.is_online
         and presence.status == "available"
     )
 
 
-def _route(conv: Conversation, *, reason_prefix: str = "", exclude_user_id: int | None = None) -> None:
+def _route(
+    conv: Conversation, *, reason_prefix: str = "", exclude_user_id: int | None = None
+) -> None:
     agent, reason = choose_agent(
         shop=conv.shop, group=conv.group, product=conv.product, exclude_user_id=exclude_user_id
     )
@@ -266,14 +294,25 @@ def _route(conv: Conversation, *, reason_prefix: str = "", exclude_user_id: int 
         if previous is not None:
             conv.assignee = None
             conv.save(update_fields=["assignee"])
-            record_event(conv, "unassigned", reason=reason_prefix + reason,
-                         from_agent=previous.username, from_user_id=previous.pk)
+            record_event(
+                conv,
+                "unassigned",
+                reason=reason_prefix + reason,
+                from_agent=previous.username,
+                from_user_id=previous.pk,
+            )
         return
     _assign(conv, agent, reason=reason_prefix + reason, previous=previous)
 
 
-def _assign(conv: Conversation, agent: User, *, reason: str, previous: User | None,
-            actor: User | None = None) -> None:
+def _assign(
+    conv: Conversation,
+    agent: User,
+    *,
+    reason: str,
+    previous: User | None,
+    actor: User | None = None,
+) -> None:
     conv.assignee = agent
     conv.save(update_fields=["assignee"])
     AgentPresence.objects.filter(user=agent).update(last_assigned_at=timezone.now())
@@ -304,7 +343,9 @@ def _signed(conv: Conversation, actor: User, text: str) -> str:
 
 def _queue_delivery(message: Message) -> Outbox:
     outbox = Outbox.objects.create(
-        shop_id=message.shop_id, message=message, channel=message.conversation.channel,
+        shop_id=message.shop_id,
+        message=message,
+        channel=message.conversation.channel,
         next_attempt_at=timezone.now(),
     )
     transaction.on_commit(lambda: _enqueue_delivery(outbox.pk))
@@ -339,13 +380,21 @@ def send_reply(
         raise ValidationError(f"unknown message kind {kind!r}", code="kind")
     now = timezone.now()
     with transaction.atomic():
-        conv = Conversation.objects.select_for_update(of=("self",)).select_related("shop", "assignee").get(
-            pk=conversation.pk
+        conv = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("shop", "assignee")
+            .get(pk=conversation.pk)
         )
         message = Message.objects.create(
-            shop_id=conv.shop_id, conversation=conv, buyer_id=conv.buyer_id,
-            direction=Direction.AGENT, kind=kind, text=_signed(conv, actor, text), author=actor,
-            sent_at=now, payload=payload or {},
+            shop_id=conv.shop_id,
+            conversation=conv,
+            buyer_id=conv.buyer_id,
+            direction=Direction.AGENT,
+            kind=kind,
+            text=_signed(conv, actor, text),
+            author=actor,
+            sent_at=now,
+            payload=payload or {},
         )
         _queue_delivery(message)
         if conv.status == ConversationStatus.RESOLVED:
@@ -385,9 +434,14 @@ def send_system_message(
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                shop_id=conversation.shop_id, conversation=conversation,
-                buyer_id=conversation.buyer_id, direction=Direction.AUTO, kind=kind, text=text,
-                external_id=f"kefu:{dedupe_key}"[:120], sent_at=now,
+                shop_id=conversation.shop_id,
+                conversation=conversation,
+                buyer_id=conversation.buyer_id,
+                direction=Direction.AUTO,
+                kind=kind,
+                text=text,
+                external_id=f"kefu:{dedupe_key}"[:120],
+                sent_at=now,
                 payload={"automation": automation, **(payload or {})},
             )
             _queue_delivery(message)
@@ -416,12 +470,25 @@ def conversation_for_outreach(*, shop: Shop, buyer: Buyer, group: str) -> Conver
     try:
         with transaction.atomic():
             conv = Conversation.objects.create(
-                shop=shop, buyer=buyer, channel=last.channel if last else Channel.MARKETPLACE,
-                entry_point=EntryPoint.ORDER_LIST if group == "after_sale" else EntryPoint.SHOP_PAGE,
-                group=group, status=ConversationStatus.PENDING, last_message_at=now, opened_at=now,
+                shop=shop,
+                buyer=buyer,
+                channel=last.channel if last else Channel.MARKETPLACE,
+                entry_point=EntryPoint.ORDER_LIST
+                if group == "after_sale"
+                else EntryPoint.SHOP_PAGE,
+                group=group,
+                status=ConversationStatus.PENDING,
+                last_message_at=now,
+                opened_at=now,
             )
-            record_event(conv, "created", entry_point=conv.entry_point, group=group,
-                         channel=conv.channel, reason="outreach")
+            record_event(
+                conv,
+                "created",
+                entry_point=conv.entry_point,
+                group=group,
+                channel=conv.channel,
+                reason="outreach",
+            )
     except IntegrityError:
         conv = (
             Conversation.objects.filter(shop=shop, buyer=buyer, group=group)
@@ -432,7 +499,10 @@ def conversation_for_outreach(*, shop: Shop, buyer: Buyer, group: str) -> Conver
 
 
 def add_internal_note(
-    *, conversation: Conversation, text: str, data: dict[str, Any] | None = None,
+    *,
+    conversation: Conversation,
+    text: str,
+    data: dict[str, Any] | None = None,
     actor: User | None = None,
 ) -> None:
     """A note on the timeline for agents only; never sent to the buyer."""
@@ -488,7 +558,9 @@ def reopen_conversation(*, actor: User, conversation: Conversation) -> Conversat
         if conv.status != ConversationStatus.RESOLVED:
             return conv
         if (
-            Conversation.objects.filter(shop_id=conv.shop_id, buyer_id=conv.buyer_id, group=conv.group)
+            Conversation.objects.filter(
+                shop_id=conv.shop_id, buyer_id=conv.buyer_id, group=conv.group
+            )
             .exclude(status=ConversationStatus.RESOLVED)
             .exists()
         ):
@@ -517,8 +589,10 @@ def assign_conversation(*, actor: User, conversation: Conversation, agent: User)
             f"{agent.username} is not in the {conversation.group} group", code="group"
         )
     with transaction.atomic():
-        conv = Conversation.objects.select_for_update(of=("self",)).select_related("assignee").get(
-            pk=conversation.pk
+        conv = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("assignee")
+            .get(pk=conversation.pk)
         )
         if conv.assignee_id == agent.pk:
             return conv
@@ -542,7 +616,7 @@ def agent_seen(*, user: User) -> None:
     came_online = not presence.is_online
     AgentPresence.objects.filter(pk=presence.pk).update(is_online=True, last_seen_at=timezone.now())
     if came_online:
-        assign_waiting_conversations(shop=user.shop)  # type: ignore[arg-type]
+        assign_waiting_conversations(shop=user.shop)
 
 
 def agent_socket_opened(*, user: User) -> None:
@@ -573,7 +647,7 @@ def set_availability(*, user: User, status: str) -> None:
         agent_went_offline(agent=user, reason="away", keep_online=True)
     else:
         agent_seen(user=user)
-        assign_waiting_conversations(shop=user.shop)  # type: ignore[arg-type]
+        assign_waiting_conversations(shop=user.shop)
 
 
 def agent_went_offline(*, agent: User, reason: str, keep_online: bool = False) -> int:
@@ -584,7 +658,7 @@ def agent_went_offline(*, agent: User, reason: str, keep_online: bool = False) -
             AgentPresence.objects.filter(user=agent).update(is_online=False, socket_count=0)
         convs = list(
             Conversation.objects.select_for_update(of=("self",))
-            .filter(shop_id=agent.shop_id, assignee=agent, status__in=ACTIVE)
+            .filter(shop=agent.shop, assignee=agent, status__in=ACTIVE)
             .select_related("shop", "product", "assignee")
         )
         for conv in convs:

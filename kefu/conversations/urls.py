@@ -9,8 +9,16 @@ urlpatterns = [
     path("inbox/list/", views.inbox_list, name="inbox_list"),
     path("inbox/presence/", views.presence, name="presence"),
     path("inbox/<int:conversation_id>/", views.inbox, name="conversation"),
-    path("inbox/<int:conversation_id>/messages/", views.conversation_messages, name="conversation_messages"),
-    path("inbox/<int:conversation_id>/timeline/", views.conversation_timeline, name="conversation_timeline"),
+    path(
+        "inbox/<int:conversation_id>/messages/",
+        views.conversation_messages,
+        name="conversation_messages",
+    ),
+    path(
+        "inbox/<int:conversation_id>/timeline/",
+        views.conversation_timeline,
+        name="conversation_timeline",
+    ),
     path("inbox/<int:conversation_id>/reply/", views.reply, name="conversation_reply"),
     path("inbox/<int:conversation_id>/resolve/", views.resolve, name="conversation_resolve"),
     path("inbox/<int:conversation_id>/reopen/", views.reopen, name="conversation_reopen"),

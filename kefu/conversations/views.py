@@ -192,4 +192,5 @@ def presence(request: HttpRequest) -> HttpResponse:
         services.set_availability(user=user, status=request.POST.get("status", ""))
     except ValidationError as exc:
         return HttpResponse("; ".join(exc.messages), status=400)
-    return redirect(request.POST.get("next") if str(request.POST.get("next", "")).startswith("/inbox") else "inbox")
+    next_url = request.POST.get("next", "")
+    return redirect(next_url if next_url.startswith("/inbox") else "inbox")

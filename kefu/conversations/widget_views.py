@@ -52,8 +52,9 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
     if buyer_id is None:
         new_id = f"w-{uuid.uuid4().hex}"
         value = signing.get_cookie_signer(salt=WIDGET_COOKIE_SALT + shop.slug).sign(new_id)
-        response.set_cookie(f"kefu_chat_{shop.slug}", value, max_age=COOKIE_AGE, httponly=True,
-                            samesite="Lax")
+        response.set_cookie(
+            f"kefu_chat_{shop.slug}", value, max_age=COOKIE_AGE, httponly=True, samesite="Lax"
+        )
     return response
 
 
@@ -68,8 +69,11 @@ def send(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         receive_buyer_message(
             shop=shop,
-            buyer=BuyerIn(external_id=buyer_id, name=request.POST.get("name", "").strip()[:120],
-                          language=request.POST.get("language", "")[:10]),
+            buyer=BuyerIn(
+                external_id=buyer_id,
+                name=request.POST.get("name", "").strip()[:120],
+                language=request.POST.get("language", "")[:10],
+            ),
             text=request.POST.get("text", ""),
             entry_point=EntryPoint.WIDGET,
             channel=Channel.WIDGET,
@@ -91,6 +95,9 @@ def messages(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "conversations/_widget_messages.html",
-        {"messages_list": _buyer_messages(shop, widget_buyer_id(request.COOKIES, shop),
-                                          int(after) if after.isdigit() else 0)},
+        {
+            "messages_list": _buyer_messages(
+                shop, widget_buyer_id(request.COOKIES, shop), int(after) if after.isdigit() else 0
+            )
+        },
     )

@@ -47,13 +47,37 @@ def _run(args: argparse.Namespace) -> int:
     python = sys.executable
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     commands = [
-        [python, "-m", "uvicorn", "kefu.asgi:application", "--host", args.host,
-         "--port", str(args.port), "--lifespan", "on", "--ws", "websockets"],
+        [
+            python,
+            "-m",
+            "uvicorn",
+            "kefu.asgi:application",
+            "--host",
+            args.host,
+            "--port",
+            str(args.port),
+            "--lifespan",
+            "on",
+            "--ws",
+            "websockets",
+        ],
     ]
     if not args.no_worker:
         commands += [
-            [python, "-m", "celery", "-A", "kefu", "worker", "--loglevel", "INFO",
-             "--concurrency", "2", "--without-gossip", "--without-mingle"],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "kefu",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+            ],
             [python, "-m", "celery", "-A", "kefu", "beat", "--loglevel", "INFO"],
         ]
     procs = [subprocess.Popen(cmd, env=env) for cmd in commands]  # noqa: S603
@@ -70,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
     while not stopping:
         for proc in procs:
             if proc.poll() is not None:
-                print(f"kefu: {proc.args[2:4]} exited with {proc.returncode}; stopping the rest")
+                print(f"kefu: {proc.args!r} exited with {proc.returncode}; stopping the rest")
                 code = proc.returncode or 1
                 stopping = True
         time.sleep(0.5)

@@ -23,7 +23,7 @@ class NoShop(PermissionDenied):
 def shop_of(user: User | AnonymousUser) -> Shop:
     if not user.is_authenticated or not user.is_active:
         raise NoShop("not signed in")
-    shop = getattr(user, "shop", None)
+    shop: Shop | None = getattr(user, "shop", None)
     if shop is None:
         raise NoShop("this login belongs to no shop")
     return shop

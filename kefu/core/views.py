@@ -24,7 +24,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
     language = request.POST.get("language", "")
     if request.user.is_authenticated:
-        set_interface_language(user=request.user, language=language)  # type: ignore[arg-type]
+        set_interface_language(user=request.user, language=language)
     if language in {"zh-hans", "en"}:
         request.session["kefu_language"] = language
     next_url = request.POST.get("next") or "/"

@@ -70,8 +70,9 @@ class CallbackAdapter:
         if response.status_code < 300:
             return DeliveryResult(ok=True)
         error = f"HTTP {response.status_code}: {response.text[:200]}"
-        return DeliveryResult(ok=False, retry=response.status_code >= 500 or response.status_code == 429,
-                              error=error)
+        return DeliveryResult(
+            ok=False, retry=response.status_code >= 500 or response.status_code == 429, error=error
+        )
 
 
 def adapter_for(channel: str) -> DeliveryAdapter:

@@ -37,9 +37,9 @@ def deliver_outbox_row(*, outbox_id: int) -> str:
         row.attempts += 1
         row.next_attempt_at = now + backoff(row.attempts)
         row.save(update_fields=["attempts", "next_attempt_at"])
-    row = Outbox.objects.select_related("message__shop", "message__buyer", "message__conversation").get(
-        pk=outbox_id
-    )
+    row = Outbox.objects.select_related(
+        "message__shop", "message__buyer", "message__conversation"
+    ).get(pk=outbox_id)
     result = adapter_for(row.channel).deliver(row.message)
     if result.ok:
         row.status = OutboxStatus.DELIVERED
@@ -51,13 +51,19 @@ def deliver_outbox_row(*, outbox_id: int) -> str:
     else:
         row.last_error = result.error
     row.save(update_fields=["status", "delivered_at", "last_error"])
-    log.info("outbox_delivery id=%s status=%s attempts=%s error=%s", row.pk, row.status,
-             row.attempts, result.error)
+    log.info(
+        "outbox_delivery id=%s status=%s attempts=%s error=%s",
+        row.pk,
+        row.status,
+        row.attempts,
+        result.error,
+    )
     if row.status == OutboxStatus.FAILED:
         from kefu.conversations.events import record_event
 
-        record_event(row.message.conversation, "delivery_failed", message=row.message,
-                     error=result.error)
+        record_event(
+            row.message.conversation, "delivery_failed", message=row.message, error=result.error
+        )
     return str(row.status)
 
 

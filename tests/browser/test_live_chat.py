@@ -19,10 +19,21 @@ PASSWORD = "correct-horse-battery"
 @pytest.fixture
 def team(transactional_db):
     # Created before Playwright starts its event loop in this thread.
-    shop = create_shop(name="Aurora Lights", platform="aliexpress", slug="aurora",
-                       owner_login="owner", owner_password=PASSWORD).shop
-    create_agent(actor=None, shop=shop, login="lily", groups=["pre_sale"], password=PASSWORD,
-                 display_name="Lily")
+    shop = create_shop(
+        name="Aurora Lights",
+        platform="aliexpress",
+        slug="aurora",
+        owner_login="owner",
+        owner_password=PASSWORD,
+    ).shop
+    create_agent(
+        actor=None,
+        shop=shop,
+        login="lily",
+        groups=["pre_sale"],
+        password=PASSWORD,
+        display_name="Lily",
+    )
     return shop
 
 
@@ -64,5 +75,8 @@ def test_widget_message_reaches_the_agent_live_and_the_reply_reaches_the_buyer(
 
     expect(buyer.locator("#messages")).to_contain_text("Sí, la tenemos", timeout=10_000)
     expect(buyer.locator("#messages")).to_contain_text("Lily")
-    directions = in_thread(lambda: list(Message.objects.order_by("pk").values_list("direction", flat=True)))
-    assert directions[0] == "buyer" and directions[-1] == "agent"
+    directions = in_thread(
+        lambda: list(Message.objects.order_by("pk").values_list("direction", flat=True))
+    )
+    assert directions[0] == "buyer"
+    assert directions[-1] == "agent"

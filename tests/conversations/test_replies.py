@@ -30,7 +30,8 @@ def deliver(django_capture_on_commit_callbacks):
 def test_reply_clears_unread_and_the_response_clock(shop, pre_agent):
     online(pre_agent)
     conv = buyer_says(shop).conversation
-    assert conv.unread_count == 1 and conv.waiting_since is not None
+    assert conv.unread_count == 1
+    assert conv.waiting_since is not None
     services.send_reply(actor=pre_agent, conversation=conv, text="Yes, it is in stock.")
     conv.refresh_from_db()
     assert (conv.unread_count, conv.waiting_since, conv.status) == (0, None, "pending")
@@ -75,7 +76,8 @@ def test_reply_is_written_with_its_outbox_row_and_delivered(shop, pre_agent, del
     message = deliver(actor=pre_agent, conversation=conv, text="On its way")
     outbox = Outbox.objects.get(message=message)
     # Celery runs eagerly in tests: the on-commit task already delivered it.
-    assert outbox.status == "delivered" and outbox.attempts == 1
+    assert outbox.status == "delivered"
+    assert outbox.attempts == 1
 
 
 class Recorder:
@@ -85,7 +87,9 @@ class Recorder:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        return httpx.Response(self.status, text="marketplace says no" if self.status >= 400 else "ok")
+        return httpx.Response(
+            self.status, text="marketplace says no" if self.status >= 400 else "ok"
+        )
 
 
 @pytest.fixture
@@ -144,13 +148,24 @@ def test_marketplace_5xx_is_retried_later_then_delivered(shop, pre_agent, callba
 def test_system_message_is_sent_once_per_key_and_is_not_a_reply(shop, pre_agent):
     online(pre_agent)
     conv = buyer_says(shop).conversation
-    first = services.send_system_message(conversation=conv, text="Reminder", automation="payment_reminder",
-                                         dedupe_key="remind:order-1")
-    again = services.send_system_message(conversation=conv, text="Reminder", automation="payment_reminder",
-                                         dedupe_key="remind:order-1")
-    assert first is not None and again is None
+    first = services.send_system_message(
+        conversation=conv,
+        text="Reminder",
+        automation="payment_reminder",
+        dedupe_key="remind:order-1",
+    )
+    again = services.send_system_message(
+        conversation=conv,
+        text="Reminder",
+        automation="payment_reminder",
+        dedupe_key="remind:order-1",
+    )
+    assert first is not None
+    assert again is None
     conv.refresh_from_db()
-    assert conv.unread_count == 1 and conv.waiting_since is not None and conv.status == "open"
+    assert conv.unread_count == 1
+    assert conv.waiting_since is not None
+    assert conv.status == "open"
 
 
 def test_resolve_and_reopen_are_on_the_timeline(shop, pre_agent):
@@ -167,12 +182,15 @@ def test_agent_cannot_assign_to_a_colleague_but_owner_can(shop, owner, pre_agent
     conv = buyer_says(shop).conversation
     from kefu.accounts.services import create_agent
 
-    colleague = create_agent(actor=None, shop=shop, login="zoe", groups=["pre_sale"],
-                             password="correct-horse-battery")[0]
+    colleague = create_agent(
+        actor=None, shop=shop, login="zoe", groups=["pre_sale"], password="correct-horse-battery"
+    )[0]
     with pytest.raises(PermissionDenied):
         services.assign_conversation(actor=pre_agent, conversation=conv, agent=colleague)
     with pytest.raises(ValidationError):
-        services.assign_conversation(actor=owner, conversation=conv, agent=after_agent)  # wrong group
+        services.assign_conversation(
+            actor=owner, conversation=conv, agent=after_agent
+        )  # wrong group
     services.assign_conversation(actor=owner, conversation=conv, agent=colleague)
     conv.refresh_from_db()
     assert conv.assignee == colleague

@@ -20,14 +20,24 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def second_pre(shop):
-    return create_agent(actor=None, shop=shop, login="ann", groups=["pre_sale"],
-                        password=PASSWORD, display_name="Ann")[0]
+    return create_agent(
+        actor=None,
+        shop=shop,
+        login="ann",
+        groups=["pre_sale"],
+        password=PASSWORD,
+        display_name="Ann",
+    )[0]
 
 
 def test_after_sale_entry_goes_to_the_after_sale_agent(shop, pre_agent, after_agent):
     online(pre_agent, after_agent)
     conv = buyer_says(shop, entry_point="order_detail", order="8001").conversation
-    assert (conv.group, conv.assignee, conv.order_external_id) == ("after_sale", after_agent, "8001")
+    assert (conv.group, conv.assignee, conv.order_external_id) == (
+        "after_sale",
+        after_agent,
+        "8001",
+    )
 
 
 def test_least_busy_agent_gets_the_next_conversation(shop, pre_agent, second_pre):
@@ -72,7 +82,8 @@ def test_logout_moves_open_conversations_to_a_colleague(shop, pre_agent, second_
     conv.refresh_from_db()
     assert (moved, conv.assignee) == (1, second_pre)
     event = ConversationEvent.objects.filter(conversation=conv, kind="reassigned").get()
-    assert event.data["from_agent"] == "lily" and event.data["agent"] == "ann"
+    assert event.data["from_agent"] == "lily"
+    assert event.data["agent"] == "ann"
     assert event.data["reason"].startswith("logout_")
 
 
@@ -120,7 +131,8 @@ def test_buyer_writing_after_resolution_reopens_within_a_week(shop, pre_agent):
     conv = buyer_says(shop).conversation
     services.resolve_conversation(actor=pre_agent, conversation=conv)
     again = buyer_says(shop, text="One more question").conversation
-    assert again.pk == conv.pk and again.status == "open"
+    assert again.pk == conv.pk
+    assert again.status == "open"
     with time_machine.travel(timezone.now() + timedelta(days=8)):
         services.resolve_conversation(actor=pre_agent, conversation=again)
     with time_machine.travel(timezone.now() + timedelta(days=16)):

@@ -54,11 +54,18 @@ def test_the_same_message_twice_is_stored_once(shop, pre_agent):
     assert Conversation.objects.get().unread_count == 1
 
 
-@pytest.mark.parametrize("entry_point, group", [
-    ("order_list", "after_sale"), ("order_detail", "after_sale"), ("dispute", "after_sale"),
-    ("product_page", "pre_sale"), ("shop_page", "pre_sale"), ("search", "pre_sale"),
-    ("widget", "pre_sale"),
-])
+@pytest.mark.parametrize(
+    ("entry_point", "group"),
+    [
+        ("order_list", "after_sale"),
+        ("order_detail", "after_sale"),
+        ("dispute", "after_sale"),
+        ("product_page", "pre_sale"),
+        ("shop_page", "pre_sale"),
+        ("search", "pre_sale"),
+        ("widget", "pre_sale"),
+    ],
+)
 def test_entry_point_decides_the_group(shop, entry_point, group):
     response = post_signed(Client(), shop, payload(entry_point=entry_point))
     assert response.status_code == 201
@@ -69,7 +76,8 @@ def test_entry_point_decides_the_group(shop, entry_point, group):
 def test_wrong_signature_stores_nothing(shop):
     response = post_signed(Client(), shop, payload(), secret="not-the-secret")
     assert response.status_code == 401
-    assert not Message.objects.exists() and not Buyer.objects.exists()
+    assert not Message.objects.exists()
+    assert not Buyer.objects.exists()
 
 
 def test_unknown_shop_looks_like_a_bad_signature(shop):
@@ -79,17 +87,21 @@ def test_unknown_shop_looks_like_a_bad_signature(shop):
 
 
 def test_missing_headers_are_401(shop):
-    response = Client().post("/api/v1/inbound/messages", data=json.dumps(payload()),
-                             content_type="application/json")
+    response = Client().post(
+        "/api/v1/inbound/messages", data=json.dumps(payload()), content_type="application/json"
+    )
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("bad, field", [
-    ({"entry_point": "billboard"}, "entry_point"),
-    ({"text": ""}, "text"),
-    ({"buyer": {"name": "no id"}}, "buyer.external_id"),
-    ({"sent_at": "yesterday"}, "sent_at"),
-])
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ({"entry_point": "billboard"}, "entry_point"),
+        ({"text": ""}, "text"),
+        ({"buyer": {"name": "no id"}}, "buyer.external_id"),
+        ({"sent_at": "yesterday"}, "sent_at"),
+    ],
+)
 def test_malformed_input_is_400_with_the_field(shop, bad, field):
     response = post_signed(Client(), shop, payload(**bad))
     assert response.status_code == 400
@@ -127,8 +139,9 @@ def test_buyer_second_message_joins_the_same_conversation(shop, pre_agent):
     conv = Conversation.objects.get()
     assert conv.messages.count() == 2
     assert conv.unread_count == 2
-    assert list(ConversationEvent.objects.filter(conversation=conv).values_list("kind", flat=True)) == [
-        "created", "assigned", "message_received", "message_received"]
+    assert list(
+        ConversationEvent.objects.filter(conversation=conv).values_list("kind", flat=True)
+    ) == ["created", "assigned", "message_received", "message_received"]
 
 
 def test_intake_query_count_is_bounded(shop, pre_agent, product, django_assert_max_num_queries):
