@@ -1,4 +1,4 @@
-"""Precision and recall per rule code on the labelled corpus; docs/guide/compliance.md quotes them."""
+"""Precision and recall per rule code on the labelled corpus (quoted in the user guide)."""
 
 from collections import Counter
 

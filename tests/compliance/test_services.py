@@ -19,10 +19,13 @@ pytestmark = pytest.mark.django_db
 
 def test_context_for_shop_takes_platform_and_product(shop, product, other_shop):
     ctx = context_for_shop(shop)
-    assert ctx.platform == "aliexpress" and ctx.free_shipping is False
-    assert ctx.stock_available is None and ctx.recipient_is_paying_buyer is None
+    assert ctx.platform == "aliexpress"
+    assert ctx.free_shipping is False
+    assert ctx.stock_available is None
+    assert ctx.recipient_is_paying_buyer is None
     ctx = context_for_shop(shop, product=product, recipient_is_paying_buyer=False)
-    assert ctx.free_shipping is True and ctx.stock_available is True
+    assert ctx.free_shipping is True
+    assert ctx.stock_available is True
     assert ctx.recipient_is_paying_buyer is False
     product.stock = 0
     assert context_for_shop(shop, product=product).stock_available is False
@@ -47,9 +50,11 @@ def test_check_outgoing_records_each_finding(shop, pre_agent):
     assert [r.code for r in rows] == ["free_shipping", "off_platform"]
     assert all(r.blocked and not r.overridden for r in rows)
     assert {r.conversation_id for r in rows} == {41}
-    assert rows[1].excerpt == "Add me on WhatsApp" and rows[1].requirement == "R-27"
+    assert rows[1].excerpt == "Add me on WhatsApp"
+    assert rows[1].requirement == "R-27"
     assert rows[0].excerpt == "remote areas pay extra postage"
-    assert rows[1].pack_version == "aliexpress-2026.1" and rows[1].actor == pre_agent
+    assert rows[1].pack_version == "aliexpress-2026.1"
+    assert rows[1].actor == pre_agent
 
 
 def test_ok_text_records_nothing(shop, pre_agent):
@@ -73,7 +78,8 @@ def test_privacy_excerpt_masks_digits(shop, pre_agent):
         source="reply",
     )
     excerpts = set(ComplianceFinding.objects.values_list("excerpt", flat=True))
-    assert excerpts and not any(ch.isdigit() for e in excerpts for ch in e)
+    assert excerpts
+    assert not any(ch.isdigit() for e in excerpts for ch in e)
 
 
 def test_warn_override_is_recorded_once(shop, pre_agent):
@@ -88,7 +94,9 @@ def test_warn_override_is_recorded_once(shop, pre_agent):
     )
     assert len(marked) == 1
     row = ComplianceFinding.objects.get()
-    assert row.overridden and not row.blocked and row.code == "blame_courier"
+    assert row.overridden
+    assert not row.blocked
+    assert row.code == "blame_courier"
 
 
 def test_override_without_prior_check_creates_rows(shop, pre_agent):
@@ -98,7 +106,8 @@ def test_override_without_prior_check_creates_rows(shop, pre_agent):
         shop=shop, actor=pre_agent, verdict=verdict, text=text, source="reply", conversation_id=None
     )
     row = ComplianceFinding.objects.get()
-    assert row.overridden and row.code == "wait_patiently"
+    assert row.overridden
+    assert row.code == "wait_patiently"
 
 
 def test_old_warning_is_not_reused_for_a_later_override(shop, pre_agent):
@@ -156,7 +165,8 @@ def test_saving_a_violating_script_is_refused(shop, owner):
     assert err.value.verdict.codes == {"card_fee"}
     assert "card_fee" in str(err.value)
     row = ComplianceFinding.objects.get()
-    assert row.source == "script" and row.blocked
+    assert row.source == "script"
+    assert row.blocked
 
 
 def test_saved_text_assumes_free_shipping_when_the_shop_offers_it(shop, owner, product):
