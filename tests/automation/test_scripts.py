@@ -241,3 +241,16 @@ def test_cli_installs_and_suggests(shop, capsys):
     assert _run_cli(argv) == 0
     assert "Parcel waiting at the local post office" in capsys.readouterr().out.splitlines()[0]
     assert _run_cli(["scripts", "install", "--shop", "nope"]) == 2
+
+
+def test_demo_loader_sets_up_automation(shop, owner):
+    import random
+
+    from kefu.automation.demo import load
+    from kefu.automation.models import AutomationSettings, BusinessHours, KeywordRule
+
+    load(shop=shop, rng=random.Random(1))
+    assert Script.objects.filter(shop=shop).count() == len(SCRIPTS)
+    assert AutomationSettings.objects.get(shop=shop).welcome_enabled
+    assert BusinessHours.objects.filter(shop=shop).count() == 5
+    assert KeywordRule.objects.filter(shop=shop, version=1, is_active=True).count() == 5
