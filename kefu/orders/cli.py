@@ -21,12 +21,14 @@ from typing import Any, TextIO
 from django.core.management.base import CommandError
 
 import_subparsers: Any = None  # argparse's _SubParsersAction of `kefu import`
+_import_parent: Any = None  # the `kefu` sub-parsers it was created in (one per parser build)
 
 
 def import_group(sub: Any) -> Any:
     """The `kefu import` sub-parsers, created on first call."""
-    global import_subparsers
-    if import_subparsers is None:
+    global import_subparsers, _import_parent
+    if import_subparsers is None or _import_parent is not sub:
+        _import_parent = sub
         parser = sub.add_parser("import", help="import orders or messages from files")
         import_subparsers = parser.add_subparsers(dest="import_kind", metavar="KIND")
         import_subparsers.required = True

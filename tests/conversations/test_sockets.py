@@ -1,0 +1,74 @@
+"""Live pushes reach the right sockets only."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import Client
+
+from kefu.asgi import application
+from kefu.conversations.services import send_reply
+from tests.helpers import buyer_says, online
+from tests.ws import Socket
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+def _cookie_headers(user) -> list[tuple[bytes, bytes]]:
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"].value
+    return [(b"cookie", f"sessionid={cookie}".encode()), (b"origin", b"http://127.0.0.1")]
+
+
+async def _connect(path: str, headers) -> Socket:
+    communicator = Socket(application, path, headers)
+    connected = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def test_anonymous_socket_is_refused():
+    communicator = Socket(application, "/ws/inbox/", [(b"origin", b"http://127.0.0.1")])
+    connected = await communicator.connect()
+    assert not connected
+
+
+async def test_buyer_message_reaches_the_shop_and_not_another_shop(shop, pre_agent, rival):
+    await database_sync_to_async(online)(pre_agent)
+    ours = await _connect("/ws/inbox/", await database_sync_to_async(_cookie_headers)(pre_agent))
+    theirs = await _connect("/ws/inbox/", await database_sync_to_async(_cookie_headers)(rival))
+    await database_sync_to_async(buyer_says)(shop, text="Is it waterproof?")
+    kinds = []
+    while not await ours.receive_nothing(timeout=0.3):
+        kinds.append((await ours.receive_json())["kind"])
+    assert "message_received" in kinds
+    assert await theirs.receive_nothing(timeout=0.5)
+    await ours.disconnect()
+    await theirs.disconnect()
+
+
+async def test_reply_reaches_the_widget_buyer(shop, pre_agent):
+    from django.core import signing
+
+    from kefu.conversations import consumers
+
+    await database_sync_to_async(online)(pre_agent)
+    token = signing.get_cookie_signer(salt=consumers.WIDGET_COOKIE_SALT + shop.slug).sign("w-abc")
+    widget = await _connect(
+        f"/ws/chat/{shop.slug}/",
+        [(b"cookie", f"kefu_chat_{shop.slug}={token}".encode()), (b"origin", b"http://127.0.0.1")],
+    )
+    result = await database_sync_to_async(buyer_says)(shop, buyer="w-abc")
+    await database_sync_to_async(send_reply)(
+        actor=pre_agent, conversation=result.conversation, text="We have it!"
+    )
+    pushed = await widget.receive_json()
+    assert pushed["type"] == "message" and pushed["text"].startswith("We have it!")
+    await widget.disconnect()
+
+
+async def test_widget_socket_without_its_cookie_is_refused(shop):
+    communicator = Socket(application, f"/ws/chat/{shop.slug}/", [(b"origin", b"http://127.0.0.1")])
+    connected = await communicator.connect()
+    assert not connected
