@@ -81,7 +81,7 @@ def test_agent_create_list_and_disable(shop, capsys):
 
 
 @pytest.mark.parametrize(
-    "argv, reason",
+    ("argv", "reason"),
     [
         (["agent", "create", "--shop", "nope", "--login", "a", "--groups", "pre_sale"], "no shop"),
         (
