@@ -1,0 +1,112 @@
+"""Issue 3: an agent opens a conversation and sees the buyer's order, two parcels and their
+tracking timeline in the sidebar (real Chromium against a live ASGI server)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from kefu.accounts.services import create_agent, create_shop
+from kefu.catalog.models import Product
+from kefu.conversations.models import Conversation
+from kefu.orders.services import TrackingInput, record_tracking
+
+from .factories import make_order
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct-horse-battery"
+T0 = dt.datetime(2024, 11, 11, 2, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def conversation(transactional_db) -> int:
+    # Built before Playwright starts its event loop in this thread.
+    shop = create_shop(
+        name="Aurora Lights",
+        platform="aliexpress",
+        slug="aurora",
+        owner_login="owner",
+        owner_password=PASSWORD,
+    ).shop
+    lily = create_agent(
+        actor=None,
+        shop=shop,
+        login="lily",
+        groups=["after_sale"],
+        password=PASSWORD,
+        display_name="Lily",
+    )[0]
+    lamp = Product.objects.create(shop=shop, external_id="P-100", title="Desk lamp", owner=lily)
+    order = make_order(
+        shop,
+        "8190000000000042",
+        buyer="olga",
+        products=[lamp],
+        parcels=[("LP-A1", "Cainiao"), ("LP-B2", "Cainiao")],
+    )
+    record_tracking(
+        shop=shop,
+        tracking_number="LP-A1",
+        events=[
+            TrackingInput(
+                status="InTransit",
+                occurred_at=T0 + dt.timedelta(days=1),
+                description="Departed Shenzhen sorting centre",
+            ),
+            TrackingInput(
+                status="Delivered",
+                occurred_at=T0 + dt.timedelta(days=9),
+                description="Delivered to the mailbox",
+            ),
+        ],
+    )
+    record_tracking(
+        shop=shop,
+        tracking_number="LP-B2",
+        events=[
+            TrackingInput(
+                status="customs",
+                occurred_at=T0 + dt.timedelta(days=3),
+                description="Import customs clearance started",
+            ),
+        ],
+    )
+    now = timezone.now()
+    conv = Conversation.objects.create(
+        shop=shop,
+        buyer=order.buyer,
+        channel="marketplace",
+        entry_point="order_detail",
+        group="after_sale",
+        assignee=lily,
+        product=lamp,
+        order_external_id=order.external_id,
+        last_message_at=now,
+        opened_at=now,
+    )
+    return conv.pk
+
+
+def test_agent_sees_the_order_with_two_parcels_and_their_timeline(
+    conversation,
+    live_asgi,
+    browser,
+):
+    page = browser.new_context(locale="en-US").new_page()
+    page.goto(f"{live_asgi}/login/")
+    page.fill("input[name=username]", "lily")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_asgi}/inbox/{conversation}/")
+
+    card = page.locator("#orders-panel .order-card.highlighted")
+    expect(card).to_contain_text("8190000000000042", timeout=10_000)
+    expect(card.locator(".parcel")).to_have_count(2)
+    expect(card.locator(".parcel[data-parcel='LP-A1'] .tracking li")).to_have_count(2)
+    expect(card).to_contain_text("Departed Shenzhen sorting centre")
+    expect(card).to_contain_text("Import customs clearance started")
+    expect(card).to_contain_text("Desk lamp")
