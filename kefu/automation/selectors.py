@@ -65,6 +65,13 @@ def keyword_set_version(shop: Shop) -> int:
     return KeywordRuleSet.objects.filter(shop=shop).values_list("version", flat=True).first() or 0
 
 
+def _keyword_set_stamp(shop: Shop) -> tuple[int, dt.datetime | None]:
+    # The save time goes into cache keys too: a version number alone could repeat after a
+    # rolled-back transaction reused a shop id.
+    row = KeywordRuleSet.objects.filter(shop=shop).values_list("version", "updated_at").first()
+    return (row[0], row[1]) if row else (0, None)
+
+
 def live_keyword_rules(shop: Shop) -> QuerySet[KeywordRule]:
     return KeywordRule.objects.filter(shop=shop, version=keyword_set_version(shop)).order_by(
         "position"
@@ -78,15 +85,15 @@ class LiveKeywords:
     rules: dict[int, KeywordRule]
 
 
-_matcher_cache: OrderedDict[tuple[int, int], LiveKeywords] = OrderedDict()
+_matcher_cache: OrderedDict[tuple[int, int, dt.datetime | None], LiveKeywords] = OrderedDict()
 _matcher_lock = threading.Lock()
 _MATCHER_CACHE_SIZE = 256
 
 
 def live_keywords(shop: Shop) -> LiveKeywords:
     """The shop's live keyword matcher, built once per set version per process."""
-    version = keyword_set_version(shop)
-    key = (shop.pk, version)
+    version, saved_at = _keyword_set_stamp(shop)
+    key = (shop.pk, version, saved_at)
     with _matcher_lock:
         cached = _matcher_cache.get(key)
         if cached is not None:
@@ -277,7 +284,7 @@ class Suggestion:
 
 @dataclass
 class _ShopIndex:
-    version: int
+    version: tuple[int, dt.datetime | None]
     index: SuggestionIndex
     scripts: dict[int, Script]
 
@@ -287,13 +294,14 @@ _index_lock = threading.Lock()
 _INDEX_CACHE_SIZE = 128
 
 
-def scripts_version(shop: Shop) -> int:
-    return (
+def scripts_version(shop: Shop) -> tuple[int, dt.datetime | None]:
+    """The scripts version and when settings last changed: the suggestion cache key."""
+    row = (
         AutomationSettings.objects.filter(shop=shop)
-        .values_list("scripts_version", flat=True)
+        .values_list("scripts_version", "updated_at")
         .first()
-        or 0
     )
+    return (row[0], row[1]) if row else (0, None)
 
 
 def _shop_index(shop: Shop) -> _ShopIndex:

@@ -765,7 +765,9 @@ class ScriptInput:
 
 def _bump_scripts_version(shop: Shop) -> None:
     _settings_for_update(shop)
-    AutomationSettings.objects.filter(shop=shop).update(scripts_version=F("scripts_version") + 1)
+    AutomationSettings.objects.filter(shop=shop).update(
+        scripts_version=F("scripts_version") + 1, updated_at=timezone.now()
+    )
 
 
 def _check_script(data: ScriptInput) -> None:
