@@ -26,7 +26,8 @@ VerdictName = Literal["ok", "warn", "block"]
 
 _SENTENCE_END = "。!?;\n"
 _CLAUSE_END = _SENTENCE_END + ","
-_DIGITS = re.compile(r"\d")
+# Seven or more digits in one run, spaces, dots and dashes allowed: worth asking phonenumbers.
+_PHONE_LIKE = re.compile(r"\d(?:[\s\-.()]*\d){6,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +213,7 @@ def _hits(scan: _Scan, group: str) -> Iterator[tuple[int, int]]:
 
 
 def _phone_spans(view: TextView) -> Iterator[tuple[int, int]]:
-    if len(_DIGITS.findall(view.folded)) < 7:
+    if not _PHONE_LIKE.search(view.folded):
         return
     for match in phonenumbers.PhoneNumberMatcher(view.folded, "CN"):
         yield match.start, match.end

@@ -1,0 +1,28 @@
+from pathlib import Path
+
+from kefu.compliance.corpus import evaluate
+from kefu.compliance.packs import all_rules
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guide" / "compliance.md"
+
+
+def test_guide_lists_every_rule_with_its_texts():
+    guide = GUIDE.read_text(encoding="utf-8")
+    for rule in all_rules():
+        assert f"`{rule.code}`" in guide
+        for text in (rule.explanation, rule.alternative, rule.penalty.text):
+            assert text.en in guide, (rule.code, text.en)
+            assert text.zh in guide, (rule.code, text.zh)
+
+
+def test_guide_quotes_the_current_scores():
+    guide = GUIDE.read_text(encoding="utf-8")
+    for split in ("tuning", "holdout"):
+        report = evaluate(split)
+        assert f"#### {split} ({report.size} replies)" in guide
+        for row in report.as_rows():
+            line = (
+                f"| `{row['code']}` | {row['support']} | {row['precision']:.3f} "
+                f"| {row['recall']:.3f} |"
+            )
+            assert line in guide, line
