@@ -16,6 +16,13 @@ from .factories import make_order
 T0 = dt.datetime(2024, 11, 11, 2, 0, tzinfo=dt.UTC)
 
 
+def en_client(user):
+    """A signed-in client reading the English UI (the default is zh-Hans)."""
+    client = login_client(user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
 @pytest.fixture
 def two_parcel_order(shop, product):
     order = make_order(
@@ -106,7 +113,7 @@ def test_owner_only_pages(shop, owner, pre_agent):
 
 
 def test_upload_runs_the_import_and_shows_progress(shop, owner, django_capture_on_commit_callbacks):
-    client = login_client(owner)
+    client = en_client(owner)
     with (
         open("tests/orders/fixtures/tmall_traditional_bom.csv", "rb") as f,
         django_capture_on_commit_callbacks(execute=True),
@@ -139,7 +146,7 @@ def test_upload_of_a_non_spreadsheet_fails_the_run_clearly(
 def test_incident_page_previews_then_queues(
     two_parcel_order, owner, django_capture_on_commit_callbacks
 ):
-    client = login_client(owner)
+    client = en_client(owner)
     preview = client.get("/orders/incidents/", {"carrier": "cainiao"})
     assert "1 orders, 1 buyers affected" in preview.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
