@@ -199,7 +199,8 @@ def responses_and_resolutions(
     automatic or system message never does). The first wait a person ends after the
     conversation starts, or after a reopening, is its first response: a reopened
     conversation's first response is measured from the buyer message that reopened it (or
-    the first one after an agent reopened it), never from before the resolution. A resolution discards an open wait and closes the session that began at the
+    the first one after an agent reopened it), never from before the resolution. A
+    resolution discards an open wait and closes the session that began at the
     conversation's first message or at the last reopening.
     """
     by_conv: dict[int, list[tuple[dt.datetime, int, int, Msg | ConvEvent]]] = {}
