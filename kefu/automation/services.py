@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
@@ -261,7 +262,12 @@ def _keyword_reply(trigger: Message, rule: KeywordRule) -> Message:
         "reply_to": trigger.pk,
     }
     if rule.reply_type == ReplyType.IMAGE:
-        payload["image"] = {"name": rule.image.name, "url": rule.image.url}
+        # `name` is the file in the keyword-image storage (what a channel adapter sends);
+        # `url` is the signed-in page that shows it to agents.
+        payload["image"] = {
+            "name": rule.image.name,
+            "url": reverse("automation:keyword_image", args=[rule.pk]),
+        }
         return _auto_message(trigger=trigger, kind=MessageKind.IMAGE, text="", payload=payload)
     if rule.reply_type == ReplyType.COUPON:
         coupon = {

@@ -286,3 +286,40 @@ def test_new_version_is_used_right_after_saving(owner, auto_settings, conversati
     )
     later = buyer_says(conversation, "refund", T0 + dt.timedelta(minutes=1))
     assert on_buyer_message(message=later)[0].text == "NEW"
+
+
+def test_image_reply_points_at_the_stored_file(owner, auto_settings, conversation):
+    auto_settings.welcome_enabled = False
+    auto_settings.save()
+    rules = [
+        KeywordRuleInput(
+            keyword="size chart",
+            reply_type="image",
+            image_upload=SimpleUploadedFile("chart.png", PNG, "image/png"),
+        ),
+        text_rule("b"),
+        text_rule("c"),
+    ]
+    save_keyword_rules(actor=owner, rules=rules)
+    rule = KeywordRule.objects.get(keyword="size chart")
+    (reply,) = on_buyer_message(message=buyer_says(conversation, "Size chart?", T0))
+    assert reply.kind == "image"
+    assert reply.payload["image"] == {
+        "name": rule.image.name,
+        "url": f"/automation/keyword-images/{rule.pk}",
+    }
+    from tests.conftest import login_client
+
+    assert b"".join(login_client(owner).get(reply.payload["image"]["url"]).streaming_content) == PNG
+    rule.image.storage.delete(rule.image.name)
+
+
+def test_intake_hook_query_budget(
+    owner, auto_settings, conversation, django_assert_max_num_queries
+):
+    save_keyword_rules(actor=owner, rules=base_rules())
+    on_buyer_message(message=buyer_says(conversation, "warm the caches", T0))
+    message = buyer_says(conversation, "refund please", T0 + dt.timedelta(minutes=1))
+    with django_assert_max_num_queries(11):
+        replies = on_buyer_message(message=message)
+    assert [r.payload["automation"] for r in replies] == ["keyword"]
