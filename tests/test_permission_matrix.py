@@ -12,7 +12,14 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from kefu.accounts.models import User
-from kefu.conversations.models import AgentPresence, Conversation, ConversationEvent, Message
+from kefu.conversations.marks import add_mark
+from kefu.conversations.models import (
+    AgentPresence,
+    Conversation,
+    ConversationEvent,
+    ConversationMark,
+    Message,
+)
 from tests.conftest import login_client
 from tests.helpers import buyer_says, online
 
@@ -34,11 +41,13 @@ def world(shop, owner, pre_agent, after_agent, product, rival):
     online(pre_agent)
     conv = buyer_says(shop, product=product.external_id).conversation  # Lily's product
     assert conv.assignee == pre_agent
-    return {"conv": conv, "shop": shop}
+    mark = add_mark(actor=owner, conversation=conv, color="yellow")
+    return {"conv": conv, "shop": shop, "mark": mark}
 
 
 def cases(conv: Conversation, pre_agent: User) -> list[Case]:
     c = conv.pk
+    m = conv.marks.filter(color="yellow").earliest("pk").pk
     both = ("owner", "agent")
     return [
         Case("get", "/inbox/", allowed=(*both, "narrow")),
@@ -46,6 +55,32 @@ def cases(conv: Conversation, pre_agent: User) -> list[Case]:
         Case("get", f"/inbox/{c}/", allowed=both),
         Case("get", f"/inbox/{c}/messages/", allowed=both),
         Case("get", f"/inbox/{c}/timeline/", allowed=both),
+        Case("post", f"/inbox/{c}/marks/", {"color": "label", "label": "vip-{who}"}, allowed=both),
+        Case(
+            "post",
+            f"/inbox/{c}/marks/{m}/tracking/",
+            {"tracking_number": "LP1", "text": "LP1"},
+            allowed=both,
+        ),
+        Case("get", "/marks/follow-up/", allowed=(*both, "narrow")),
+        Case("get", "/marks/quality/", allowed=(*both, "narrow")),
+        Case("get", f"/api/v1/conversations/{c}/marks", api=True, allowed=both),
+        Case(
+            "post",
+            f"/api/v1/conversations/{c}/marks",
+            {"color": "label", "label": "api-{who}"},
+            api=True,
+            allowed=both,
+        ),
+        Case(
+            "post",
+            f"/api/v1/conversations/{c}/marks/{m}/tracking",
+            {"tracking_number": "LP2", "text": "LP2"},
+            api=True,
+            allowed=both,
+        ),
+        Case("post", f"/inbox/{c}/marks/{m}/clear/", {}, allowed=both),
+        Case("post", f"/api/v1/conversations/{c}/marks/{m}/clear", {}, api=True, allowed=both),
         Case("post", f"/inbox/{c}/reply/", {"text": "hello"}, allowed=both),
         Case("post", f"/inbox/{c}/resolve/", {}, allowed=both),
         Case("post", f"/inbox/{c}/reopen/", {}, allowed=both),
@@ -111,6 +146,7 @@ def snapshot() -> tuple[Any, ...]:
         ),
         Message.objects.count(),
         ConversationEvent.objects.count(),
+        list(ConversationMark.objects.order_by("pk").values_list("cleared_at", "duty_done_at")),
         list(
             User.objects.filter(shop__slug="aurora")
             .order_by("pk")
@@ -121,7 +157,12 @@ def snapshot() -> tuple[Any, ...]:
     )
 
 
-def call(client: Client, case: Case):
+def call(client: Client, case: Case, who: str = "x"):
+    data = {
+        k: v.replace("{who}", who) if isinstance(v, str) else v
+        for k, v in (case.data or {}).items()
+    }
+    case = Case(case.method, case.path, data, case.api, case.allowed)
     if case.api and case.method == "get":
         return client.get(case.path)
     if case.api:
@@ -157,8 +198,8 @@ def test_another_shop_sees_nothing(world, pre_agent, rival):
         assert response.status_code < 500
         assert b"Ivan" not in response.content
         after = snapshot()
-        assert after[:4] == before[:4], (case.method, case.path)
-        assert after[5] == before[5], (case.method, case.path)
+        assert after[:5] == before[:5], (case.method, case.path)
+        assert after[6] == before[6], (case.method, case.path)
 
 
 def test_sub_account_without_the_right_is_refused(world, pre_agent, after_agent):
@@ -171,10 +212,14 @@ def test_sub_account_without_the_right_is_refused(world, pre_agent, after_agent)
 
 def test_the_right_users_succeed(world, pre_agent, owner):
     for who, user in (("agent", pre_agent), ("owner", owner)):
+        # Each user gets the yellow duty fresh: the previous pass did and cleared it.
+        ConversationMark.objects.filter(pk=world["mark"].pk).update(
+            cleared_at=None, cleared_by=None, duty_done_at=None
+        )
         for case in cases(world["conv"], pre_agent):
             if who not in case.allowed:
                 continue
-            response = call(login_client(user), case)
+            response = call(login_client(user), case, who)
             assert response.status_code < 400, (
                 who,
                 case.method,
@@ -199,7 +244,9 @@ def test_every_inbox_and_settings_url_is_in_the_matrix(world, pre_agent):
 
     routes = [r for r in walk(get_resolver().url_patterns) if r.startswith(("inbox/", "settings/"))]
     for route in routes:
-        concrete = "/" + route.replace("<int:conversation_id>", conv_id).replace(
-            "<int:user_id>", str(pre_agent.pk)
+        concrete = "/" + (
+            route.replace("<int:conversation_id>", conv_id)
+            .replace("<int:user_id>", str(pre_agent.pk))
+            .replace("<int:mark_id>", str(world["mark"].pk))
         )
         assert concrete in covered, f"{concrete} is not in the permission matrix"

@@ -6,14 +6,14 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
 from kefu.accounts.selectors import access_member
-from kefu.conversations import selectors, services
-from kefu.conversations.models import Conversation, Message
+from kefu.conversations import marks, selectors, services
+from kefu.conversations.models import Conversation, ConversationMark, Message
 from kefu.core.api_auth import api_user, shop_auth
 
 router = Router(auth=shop_auth, tags=["conversations"])
@@ -54,6 +54,12 @@ class ListQuery(Schema):
 
 class ReplyIn(Schema):
     text: str = Field(min_length=1, max_length=10_000)
+    confirm_warnings: bool = False
+
+
+class RuleStopOut(Schema):
+    detail: str
+    verdict: dict[str, object]
 
 
 class AssignIn(Schema):
@@ -114,6 +120,94 @@ def presence(request: HttpRequest, body: PresenceIn) -> tuple[int, None]:
     return 204, None
 
 
+class MarkIn(Schema):
+    color: str = Field(pattern="^(yellow|blue|green|red|purple|label)$")
+    note: str = Field(default="", max_length=300)
+    label: str = Field(default="", max_length=40)
+    product_id: int | None = None
+    defect: str = Field(default="", max_length=300)
+    amount: str | None = None
+    currency: str = Field(default="", max_length=3)
+    channel: str = Field(default="", max_length=10)
+
+
+class MarkOut(Schema):
+    id: int
+    color: str
+    label: str
+    note: str
+    data: dict[str, object]
+    duty_done: bool
+    active: bool
+
+
+class TrackingIn(Schema):
+    tracking_number: str = Field(min_length=1, max_length=80)
+    carrier: str = Field(default="", max_length=80)
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+def _mark_out(m: ConversationMark) -> dict[str, object]:
+    return {
+        "id": m.pk,
+        "color": m.color,
+        "label": m.label,
+        "note": m.note,
+        "data": m.data,
+        "duty_done": m.duty_done_at is not None,
+        "active": m.cleared_at is None,
+    }
+
+
+def _access_mark(request: HttpRequest, conversation_id: int, mark_id: int) -> ConversationMark:
+    conv = selectors.access_conversation(api_user(request), conversation_id)
+    mark = conv.marks.filter(pk=mark_id).first()
+    if mark is None:
+        raise HttpError(404, "no such mark")
+    return mark
+
+
+@router.get("/{conversation_id}/marks", response=list[MarkOut])
+def list_marks(request: HttpRequest, conversation_id: int) -> list[dict[str, object]]:
+    conv = selectors.access_conversation(api_user(request), conversation_id)
+    return [_mark_out(m) for m in marks.active_marks(conv)]
+
+
+@router.post("/{conversation_id}/marks", response={201: MarkOut})
+def add_mark(
+    request: HttpRequest, conversation_id: int, body: MarkIn
+) -> tuple[int, dict[str, object]]:
+    user = api_user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    try:
+        mark = marks.add_mark(actor=user, conversation=conv, **body.dict())
+    except (DjangoValidationError, PermissionDenied) as exc:
+        raise _fail(exc) from exc
+    return 201, _mark_out(mark)
+
+
+@router.post("/{conversation_id}/marks/{mark_id}/tracking", response=MarkOut)
+def mark_tracking(
+    request: HttpRequest, conversation_id: int, mark_id: int, body: TrackingIn
+) -> dict[str, object]:
+    mark = _access_mark(request, conversation_id, mark_id)
+    try:
+        marks.send_new_tracking(actor=api_user(request), mark=mark, **body.dict())
+    except (DjangoValidationError, PermissionDenied) as exc:
+        raise _fail(exc) from exc
+    return _mark_out(mark)
+
+
+@router.post("/{conversation_id}/marks/{mark_id}/clear", response=MarkOut)
+def clear_mark(request: HttpRequest, conversation_id: int, mark_id: int) -> dict[str, object]:
+    mark = _access_mark(request, conversation_id, mark_id)
+    try:
+        marks.clear_mark(actor=api_user(request), mark=mark)
+    except (DjangoValidationError, PermissionDenied) as exc:
+        raise _fail(exc) from exc
+    return _mark_out(mark)
+
+
 @router.get("/{conversation_id}", response=ConversationOut)
 def get_conversation(request: HttpRequest, conversation_id: int) -> dict[str, object]:
     return _conv_out(selectors.access_conversation(api_user(request), conversation_id))
@@ -127,14 +221,24 @@ def list_messages(
     return [_msg_out(m) for m in selectors.timeline(conv, after_id=after)]
 
 
-@router.post("/{conversation_id}/replies", response={201: MessageOut})
+@router.post(
+    "/{conversation_id}/replies", response={201: MessageOut, 409: RuleStopOut, 422: RuleStopOut}
+)
 def reply(
     request: HttpRequest, conversation_id: int, body: ReplyIn
-) -> tuple[int, dict[str, object]]:
+) -> tuple[int, dict[str, object]] | JsonResponse:
+    """409: warnings to confirm (send again with `confirm_warnings`); 422: blocked by a rule."""
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
     try:
-        message = services.send_reply(actor=user, conversation=conv, text=body.text)
+        message = services.send_reply(
+            actor=user, conversation=conv, text=body.text, confirm_warnings=body.confirm_warnings
+        )
+    except services.RuleStop as stop:
+        return JsonResponse(
+            {"detail": stop.messages[0], "verdict": stop.verdict.as_dict()},
+            status=409 if stop.needs_confirmation else 422,
+        )
     except (DjangoValidationError, PermissionDenied) as exc:
         raise _fail(exc) from exc
     return 201, _msg_out(message)

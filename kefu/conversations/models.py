@@ -243,3 +243,62 @@ class AgentPresence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {'online' if self.is_online else 'offline'}"
+
+
+class MarkColor(models.TextChoices):
+    """R-06: fixed colour marks, each with a meaning and a follow-up duty."""
+
+    YELLOW = "yellow", _("Yellow · reshipment: send the new tracking number")
+    BLUE = "blue", _("Blue · big order or returning buyer: keep following up")
+    GREEN = "green", _("Green · refunded")
+    RED = "red", _("Red · product quality problem")
+    PURPLE = "purple", _("Purple · dispute refunded: ask to pay once delivered")
+    LABEL = "label", _("Shop label")
+
+
+class ConversationMark(models.Model):
+    """A mark on a conversation. Its duty is done when ``duty_done_at`` is set."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="marks")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="marks")
+    color = models.CharField(max_length=10, choices=MarkColor.choices)
+    label = models.CharField(max_length=40, blank=True)
+    product = models.ForeignKey(
+        Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="marks"
+    )
+    note = models.CharField(max_length=300, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    duty_done_at = models.DateTimeField(null=True, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["shop", "color", "cleared_at"], name="mark_color_active"),
+            models.Index(fields=["shop", "product", "created_at"], name="mark_quality"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "color", "label"],
+                condition=Q(cleared_at__isnull=True),
+                name="one_active_mark_per_colour",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.color} on #{self.conversation_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.cleared_at is None

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from kefu.accounts.models import User
 from kefu.conversations.models import (
     Conversation,
     ConversationEvent,
+    ConversationMark,
     ConversationStatus,
     Message,
 )
@@ -48,6 +49,7 @@ class InboxFilter:
     status: str = "active"  # active | open | pending | resolved | any
     query: str = ""
     group: str = ""
+    mark: str = ""
 
 
 def inbox(actor: User, flt: InboxFilter, *, limit: int = INBOX_PAGE) -> list[Conversation]:
@@ -60,6 +62,8 @@ def inbox(actor: User, flt: InboxFilter, *, limit: int = INBOX_PAGE) -> list[Con
         qs = qs.filter(assignee__isnull=True)
     if flt.group:
         qs = qs.filter(group=flt.group)
+    if flt.mark:
+        qs = qs.filter(marks__color=flt.mark, marks__cleared_at__isnull=True).distinct()
     if flt.status == "active":
         qs = qs.exclude(status=ConversationStatus.RESOLVED)
     elif flt.status in ConversationStatus.values:
@@ -75,10 +79,15 @@ def inbox(actor: User, flt: InboxFilter, *, limit: int = INBOX_PAGE) -> list[Con
             | Q(order_external_id__icontains=query)
             | Q(pk__in=matching_messages)
         )
+    active_marks = Prefetch(
+        "marks",
+        queryset=ConversationMark.objects.filter(cleared_at__isnull=True),
+        to_attr="active_marks",
+    )
     return list(
-        qs.select_related("buyer", "assignee", "product").order_by("-last_message_at", "-pk")[
-            :limit
-        ]
+        qs.select_related("buyer", "assignee", "product")
+        .prefetch_related(active_marks)
+        .order_by("-last_message_at", "-pk")[:limit]
     )
 
 

@@ -37,6 +37,17 @@ REOPEN_WINDOW = timedelta(days=7)
 PREVIEW_CHARS = 160
 
 
+class RuleStop(ValidationError):
+    """The rule guard stopped a reply: a block, or warnings the agent has not confirmed."""
+
+    def __init__(self, verdict: Any, *, needs_confirmation: bool) -> None:
+        self.verdict = verdict
+        self.needs_confirmation = needs_confirmation
+        codes = ", ".join(sorted(verdict.codes))
+        what = "needs a second look" if needs_confirmation else "breaks platform rules"
+        super().__init__(f"this reply {what}: {codes}", code="rules")
+
+
 @dataclass(frozen=True)
 class BuyerIn:
     external_id: str
@@ -361,6 +372,56 @@ def _enqueue_delivery(outbox_id: int) -> None:
         log.exception("outbox_enqueue_failed id=%s", outbox_id)
 
 
+def _recipient_is_payer(conv: Conversation) -> bool | None:
+    """Whether the buyer of this conversation paid the order it is about (R-24)."""
+    from kefu.core.modules import optional_module
+
+    orders = optional_module("kefu.orders.models")
+    if orders is None or not conv.order_external_id:
+        return None
+    buyer_id = (
+        orders.Order.objects.filter(shop_id=conv.shop_id, external_id=conv.order_external_id)
+        .values_list("buyer_id", flat=True)
+        .first()
+    )
+    return None if buyer_id is None else buyer_id == conv.buyer_id
+
+
+def _guard(*, actor: User, conv: Conversation, text: str, confirmed: bool) -> None:
+    """Check the reply against the shop's platform rules before anything is stored (R-22..29)."""
+    from kefu.compliance import services as guard
+
+    refund_marks = conv.marks.filter(cleared_at__isnull=True, color__in=["green", "purple"])
+    context = guard.context_for_shop(
+        conv.shop,
+        recipient_is_paying_buyer=_recipient_is_payer(conv),
+        product=conv.product,
+        refund_talk=refund_marks.exists(),
+        language=conv.buyer.language or None,
+    )
+    verdict = guard.check_outgoing(
+        shop=conv.shop,
+        actor=actor,
+        text=text,
+        context=context,
+        source="reply",
+        conversation_id=conv.pk,
+    )
+    if verdict.blocked:
+        raise RuleStop(verdict, needs_confirmation=False)
+    if verdict.verdict == "warn":
+        if not confirmed:
+            raise RuleStop(verdict, needs_confirmation=True)
+        guard.record_override(
+            shop=conv.shop,
+            actor=actor,
+            verdict=verdict,
+            text=text,
+            source="reply",
+            conversation_id=conv.pk,
+        )
+
+
 def send_reply(
     *,
     actor: User,
@@ -368,16 +429,20 @@ def send_reply(
     text: str,
     kind: str = MessageKind.TEXT,
     payload: dict[str, Any] | None = None,
+    confirm_warnings: bool = False,
 ) -> Message:
     """An agent's reply: stored with its outbox row in one transaction, delivered after commit.
 
-    The caller has resolved ``conversation`` through ``access_conversation`` for ``actor``.
+    The rule guard runs first: a blocking finding or an unconfirmed warning raises
+    ``RuleStop`` and nothing is stored or sent. The caller has resolved ``conversation``
+    through ``access_conversation`` for ``actor``.
     """
     if conversation.shop_id != actor.shop_id or not actor.is_active:
         raise PermissionDenied("not your shop's conversation")
     text = _clean_text(text)
     if kind not in MessageKind.values:
         raise ValidationError(f"unknown message kind {kind!r}", code="kind")
+    _guard(actor=actor, conv=conversation, text=text, confirmed=confirm_warnings)
     now = timezone.now()
     with transaction.atomic():
         conv = (
@@ -524,11 +589,9 @@ def mark_read(*, actor: User, conversation: Conversation) -> None:
 
 def resolution_blockers(conversation: Conversation) -> list[str]:
     """Duties that must be done before resolving (e.g. a yellow mark's new tracking number)."""
-    from kefu.core.modules import optional_module
+    from kefu.conversations.marks import resolution_blockers as mark_blockers
 
-    marks = optional_module("kefu.automation.marks")
-    check = getattr(marks, "resolution_blockers", None) if marks else None
-    return list(check(conversation)) if check else []
+    return mark_blockers(conversation)
 
 
 def resolve_conversation(*, actor: User, conversation: Conversation) -> Conversation:

@@ -13,3 +13,10 @@ def reassign_offline_agents() -> int:
 @shared_task(ignore_result=True)
 def assign_waiting_conversations() -> int:
     return services.assign_waiting_conversations()
+
+
+@shared_task(ignore_result=True)
+def ask_to_pay_after_delivery() -> int:
+    from kefu.conversations.marks import ask_to_pay_after_delivery as run
+
+    return run()

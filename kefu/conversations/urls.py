@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from kefu.conversations import views, widget_views
+from kefu.conversations import mark_views, views, widget_views
 
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
@@ -23,6 +23,19 @@ urlpatterns = [
     path("inbox/<int:conversation_id>/resolve/", views.resolve, name="conversation_resolve"),
     path("inbox/<int:conversation_id>/reopen/", views.reopen, name="conversation_reopen"),
     path("inbox/<int:conversation_id>/assign/", views.assign, name="conversation_assign"),
+    path("inbox/<int:conversation_id>/marks/", mark_views.add, name="mark_add"),
+    path(
+        "inbox/<int:conversation_id>/marks/<int:mark_id>/clear/",
+        mark_views.clear,
+        name="mark_clear",
+    ),
+    path(
+        "inbox/<int:conversation_id>/marks/<int:mark_id>/tracking/",
+        mark_views.tracking,
+        name="mark_tracking",
+    ),
+    path("marks/follow-up/", mark_views.follow_up, name="follow_up"),
+    path("marks/quality/", mark_views.quality, name="quality_report"),
     path("chat/<slug:slug>/", widget_views.chat, name="widget"),
     path("chat/<slug:slug>/send/", widget_views.send, name="widget_send"),
     path("chat/<slug:slug>/messages/", widget_views.messages, name="widget_messages"),

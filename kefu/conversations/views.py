@@ -9,12 +9,13 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.models import User
 from kefu.accounts.selectors import access_member, team_of
-from kefu.conversations import selectors, services
-from kefu.conversations.models import Conversation
+from kefu.conversations import marks, selectors, services
+from kefu.conversations.models import Conversation, MarkColor
 from kefu.core.scoping import shop_of
 
 
@@ -34,6 +35,7 @@ def _filter(request: HttpRequest, user: User) -> selectors.InboxFilter:
         view=view,
         status=request.GET.get("status", "active"),
         query=request.GET.get("q", "")[:100],
+        mark=request.GET.get("mark", "") if request.GET.get("mark") in MarkColor.values else "",
     )
 
 
@@ -58,6 +60,8 @@ def _conversation_context(user: User, conv: Conversation) -> dict[str, Any]:
         else [],
         "orders_sidebar_url": _orders_sidebar_url(conv),
         "blockers": services.resolution_blockers(conv),
+        "marks": marks.active_marks(conv),
+        "mark_colors": MarkColor.choices,
     }
 
 
@@ -71,6 +75,7 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
         "conversations": selectors.inbox(user, flt),
         "counts": selectors.inbox_counts(user),
         "query_string": request.GET.urlencode(),
+        "mark_choices": MarkColor.choices,
         "conv": None,
     }
     if conversation_id is not None:
@@ -94,6 +99,7 @@ def inbox_list(request: HttpRequest) -> HttpResponse:
             "conversations": selectors.inbox(user, flt),
             "counts": selectors.inbox_counts(user),
             "current_id": int(current) if current and current.isdigit() else None,
+            "mark_choices": MarkColor.choices,
             "query_string": request.GET.urlencode(),
         },
     )
@@ -134,7 +140,27 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
     user = _user(request)
     conv = selectors.access_conversation(user, conversation_id)
     try:
-        services.send_reply(actor=user, conversation=conv, text=request.POST.get("text", ""))
+        services.send_reply(
+            actor=user,
+            conversation=conv,
+            text=request.POST.get("text", ""),
+            confirm_warnings=request.POST.get("confirm_warnings") == "1",
+        )
+    except services.RuleStop as stop:
+        response = render(
+            request,
+            "conversations/_guard.html",
+            {
+                "stop": stop,
+                "findings": stop.verdict.findings,
+                "conv": conv,
+                "zh": get_language() == "zh-hans",
+            },
+            status=409 if stop.needs_confirmation else 422,
+        )
+        response["HX-Retarget"] = "#action-error"
+        response["HX-Reswap"] = "innerHTML"
+        return response
     except ValidationError as exc:
         return _error(request, "; ".join(exc.messages))
     if request.htmx:  # type: ignore[attr-defined]

@@ -1,0 +1,145 @@
+"""Pages for colour marks: add, clear, the yellow duty, the follow-up list, the quality report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from kefu.conversations import marks, selectors
+from kefu.conversations.models import ConversationMark
+from kefu.conversations.views import _error, _user
+
+
+def _mark(conversation_id: int, mark_id: int, request: HttpRequest) -> ConversationMark:
+    conv = selectors.access_conversation(_user(request), conversation_id)
+    mark = conv.marks.filter(pk=mark_id).select_related("conversation__shop").first()
+    if mark is None:
+        raise Http404("no such mark")
+    return mark
+
+
+def _back(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    target = reverse("conversation", args=[conversation_id])
+    if request.htmx:  # type: ignore[attr-defined]
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+@login_required
+@require_POST
+def add(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    user = _user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    product = request.POST.get("product", "")
+    try:
+        marks.add_mark(
+            actor=user,
+            conversation=conv,
+            color=request.POST.get("color", ""),
+            note=request.POST.get("note", ""),
+            label=request.POST.get("label", ""),
+            product_id=int(product) if product.isdigit() else None,
+            defect=request.POST.get("defect", ""),
+            amount=request.POST.get("amount") or None,
+            currency=request.POST.get("currency", ""),
+            channel=request.POST.get("channel", ""),
+        )
+    except ValidationError as exc:
+        return _error(request, "; ".join(exc.messages))
+    return _back(request, conv.pk)
+
+
+@login_required
+@require_POST
+def clear(request: HttpRequest, conversation_id: int, mark_id: int) -> HttpResponse:
+    mark = _mark(conversation_id, mark_id, request)
+    try:
+        marks.clear_mark(actor=_user(request), mark=mark)
+    except ValidationError as exc:
+        return _error(request, "; ".join(exc.messages))
+    return _back(request, conversation_id)
+
+
+@login_required
+@require_POST
+def tracking(request: HttpRequest, conversation_id: int, mark_id: int) -> HttpResponse:
+    mark = _mark(conversation_id, mark_id, request)
+    try:
+        marks.send_new_tracking(
+            actor=_user(request),
+            mark=mark,
+            tracking_number=request.POST.get("tracking_number", ""),
+            carrier=request.POST.get("carrier", ""),
+            text=request.POST.get("text", ""),
+        )
+    except ValidationError as exc:
+        return _error(request, "; ".join(exc.messages))
+    return _back(request, conversation_id)
+
+
+@login_required
+@require_GET
+def follow_up(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "conversations/follow_up.html", {"marks": marks.follow_up_list(_user(request))}
+    )
+
+
+def _range(request: HttpRequest) -> tuple[date, date]:
+    today = timezone.localdate()
+    try:
+        start = date.fromisoformat(request.GET.get("from") or str(today - timedelta(days=29)))
+        end = date.fromisoformat(request.GET.get("to") or str(today))
+    except ValueError as exc:
+        raise ValidationError("dates are YYYY-MM-DD", code="date") from exc
+    return start, end
+
+
+@login_required
+@require_GET
+def quality(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    try:
+        start, end = _range(request)
+        rows = marks.quality_report(user, start=start, end=end)
+    except ValidationError as exc:
+        return HttpResponse("; ".join(exc.messages), status=400)
+    fmt = request.GET.get("format", "")
+    if fmt in ("csv", "xlsx"):
+        header = ["product", "red marks", "defects"]
+        data = [[r.product, r.count, " | ".join(r.defects)] for r in rows]
+        name = f"quality-{start}-{end}.{fmt}"
+        if fmt == "csv":
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(header)
+            writer.writerows(data)
+            response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        else:
+            from openpyxl import Workbook
+
+            book = Workbook()
+            sheet = book.active
+            sheet.append(header)
+            for row in data:
+                sheet.append(row)
+            out = io.BytesIO()
+            book.save(out)
+            response = HttpResponse(
+                out.getvalue(),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    return render(request, "conversations/quality.html", {"rows": rows, "start": start, "end": end})

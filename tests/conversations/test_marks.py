@@ -1,0 +1,154 @@
+"""Colour marks and their duties (R-06)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from kefu.catalog.models import Product
+from kefu.conversations import marks, services
+from kefu.conversations.models import ConversationMark, Message
+from tests.conftest import login_client
+from tests.helpers import buyer_says, online
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def conv(shop, after_agent):
+    online(after_agent)
+    return buyer_says(
+        shop, entry_point="order_detail", order="8001", text="Parcel lost!"
+    ).conversation
+
+
+def test_yellow_mark_blocks_resolution_until_the_new_number_is_sent(conv, after_agent):
+    mark = marks.add_mark(actor=after_agent, conversation=conv, color="yellow")
+    with pytest.raises(ValidationError, match="tracking number"):
+        services.resolve_conversation(actor=after_agent, conversation=conv)
+    with pytest.raises(ValidationError, match="stays until"):
+        marks.clear_mark(actor=after_agent, mark=mark)
+    with pytest.raises(ValidationError, match="must contain"):
+        marks.send_new_tracking(
+            actor=after_agent,
+            mark=mark,
+            tracking_number="LP0099CN",
+            carrier="Cainiao",
+            text="A new parcel is coming",
+        )
+    marks.send_new_tracking(
+        actor=after_agent,
+        mark=mark,
+        tracking_number="LP0099CN",
+        carrier="Cainiao",
+        text="New tracking number: LP0099CN",
+    )
+    sent = Message.objects.filter(conversation=conv, direction="agent").last()
+    assert "LP0099CN" in sent.text
+    services.resolve_conversation(actor=after_agent, conversation=conv)
+    marks.clear_mark(actor=after_agent, mark=mark)
+    mark.refresh_from_db()
+    assert mark.cleared_at is not None and mark.data["tracking_number"] == "LP0099CN"
+
+
+def test_green_mark_records_the_refund(conv, after_agent):
+    mark = marks.add_mark(
+        actor=after_agent, conversation=conv, color="green", amount="12.5", channel="paypal"
+    )
+    assert mark.data == {"amount": "12.50", "currency": "USD", "channel": "paypal"}
+    for bad in ({"amount": "-3"}, {"amount": "abc"}, {"amount": "3", "channel": "cash"}):
+        with pytest.raises(ValidationError):
+            marks.add_mark(actor=after_agent, conversation=conv, color="purple", **bad)
+    assert ConversationMark.objects.count() == 1
+
+
+def test_one_active_mark_per_colour(conv, after_agent):
+    marks.add_mark(actor=after_agent, conversation=conv, color="blue")
+    with pytest.raises(ValidationError, match="already"):
+        marks.add_mark(actor=after_agent, conversation=conv, color="blue")
+
+
+def test_red_marks_feed_the_quality_report_per_product(shop, conv, after_agent, owner):
+    lamp = Product.objects.create(shop=shop, external_id="L-1", title="Desk lamp")
+    strip = Product.objects.create(shop=shop, external_id="S-1", title="Light strip")
+    marks.add_mark(
+        actor=after_agent, conversation=conv, color="red", product_id=lamp.pk, defect="cracked base"
+    )
+    other = buyer_says(shop, buyer="b-2", entry_point="order_detail").conversation
+    marks.add_mark(
+        actor=after_agent, conversation=other, color="red", product_id=lamp.pk, defect="flickers"
+    )
+    third = buyer_says(shop, buyer="b-3", entry_point="order_detail").conversation
+    marks.add_mark(
+        actor=after_agent, conversation=third, color="red", product_id=strip.pk, defect="glue weak"
+    )
+    with pytest.raises(ValidationError, match="defect"):
+        marks.add_mark(actor=after_agent, conversation=third, color="red", product_id=strip.pk)
+    today = timezone.localdate()
+    rows = marks.quality_report(owner, start=today.replace(day=1), end=today)
+    assert [(r.product, r.count) for r in rows] == [("Desk lamp", 2), ("Light strip", 1)]
+    assert rows[0].defects == ["cracked base", "flickers"]
+    csv = login_client(owner).get("/marks/quality/?format=csv").content.decode()
+    assert "Desk lamp,2,cracked base | flickers" in csv
+
+
+def test_blue_marks_stay_on_the_follow_up_list_until_cleared(conv, after_agent):
+    mark = marks.add_mark(actor=after_agent, conversation=conv, color="blue", note="VIP buyer")
+    assert list(marks.follow_up_list(after_agent)) == [mark]
+    marks.clear_mark(actor=after_agent, mark=mark)
+    assert list(marks.follow_up_list(after_agent)) == []
+
+
+def test_purple_mark_asks_to_pay_once_after_delivery(shop, conv, after_agent, owner):
+    from decimal import Decimal
+
+    from kefu.orders.models import Order
+
+    order = Order.objects.create(
+        shop=shop,
+        external_id="8001",
+        buyer=conv.buyer,
+        currency="USD",
+        paid_amount=Decimal("20"),
+        status="refunded",
+        placed_at=timezone.now(),
+    )
+    mark = marks.add_mark(actor=after_agent, conversation=conv, color="purple", amount="20")
+    assert marks.ask_to_pay_after_delivery() == 0  # not delivered yet
+    Order.objects.filter(pk=order.pk).update(flags=["ask_buyer_to_pay"])
+    assert marks.ask_to_pay_after_delivery() == 1
+    assert marks.ask_to_pay_after_delivery() == 0
+    ask = Message.objects.get(conversation=conv, direction="auto", payload__automation="ask_to_pay")
+    conv.buyer.refresh_from_db()
+    assert ask.text == marks.ASK_TO_PAY.get(conv.buyer.language, marks.ASK_TO_PAY["en"])
+    mark.refresh_from_db()
+    assert mark.duty_done_at is not None
+
+
+def test_inbox_filters_by_mark(shop, conv, after_agent, owner):
+    marks.add_mark(actor=after_agent, conversation=conv, color="blue")
+    buyer_says(shop, buyer="b-9", name="Unmarked Ulla")
+    page = login_client(owner).get("/inbox/list/?view=all&mark=blue").content.decode()
+    assert "Ivan" in page and "Unmarked Ulla" not in page
+
+
+def test_marks_over_the_api(conv, after_agent):
+    client = login_client(after_agent)
+    created = client.post(
+        f"/api/v1/conversations/{conv.pk}/marks",
+        data={"color": "yellow"},
+        content_type="application/json",
+    )
+    assert created.status_code == 201
+    mark_id = created.json()["id"]
+    blocked = client.post(
+        f"/api/v1/conversations/{conv.pk}/resolve", content_type="application/json"
+    )
+    assert blocked.status_code == 400 and "tracking number" in blocked.json()["detail"]
+    done = client.post(
+        f"/api/v1/conversations/{conv.pk}/marks/{mark_id}/tracking",
+        data={"tracking_number": "RB123CN", "text": "New number RB123CN"},
+        content_type="application/json",
+    )
+    assert done.status_code == 200 and done.json()["duty_done"] is True
