@@ -301,10 +301,17 @@ def inspection(actor: User, *, day: dt.date, limit: int = 200) -> Inspection:
         for c in waiting
     ]
     listed = {u["conversation_id"] for u in unanswered}
+    day_convs = Message.objects.filter(
+        shop=shop,
+        buyer_id__in=unanswered_ids,
+        direction="buyer",
+        sent_at__gte=start,
+        sent_at__lt=end,
+    ).values("conversation_id")
     for conv in (
-        Conversation.objects.filter(shop=shop, buyer_id__in=unanswered_ids)
-        .filter(last_message_at__gte=start)
-        .select_related("buyer", "assignee")[:limit]
+        Conversation.objects.filter(shop=shop, pk__in=day_convs)
+        .select_related("buyer", "assignee")
+        .order_by("pk")[:limit]
     ):
         if conv.pk not in listed:
             unanswered.append(

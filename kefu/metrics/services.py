@@ -318,7 +318,10 @@ def _source_heads(shop: Shop, horizon: dt.datetime) -> dict[str, Any]:
             m=Max("id")
         )["m"]
         or 0,
-        "orders_updated_at": horizon,
+        # The newest change seen, not the clock: a cursor never runs ahead of the rows.
+        "orders_updated_at": Order.objects.filter(shop=shop, updated_at__lte=horizon).aggregate(
+            m=Max("updated_at")
+        )["m"],
     }
 
 
@@ -452,7 +455,7 @@ def refresh_shop(*, shop: Shop, now: dt.datetime | None = None) -> RefreshResult
             buyers.add(buyer_id)
             if latest is None or updated_at > latest:
                 latest = updated_at
-        orders_updated_at = min(latest, horizon) if latest is not None else horizon
+        orders_updated_at = min(latest, horizon) if latest is not None else cursor.orders_updated_at
         days: set[dt.date] = set()
         ordered = sorted(buyers)
         for i in range(0, len(ordered), BUYER_BATCH):

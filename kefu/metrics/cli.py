@@ -1,0 +1,172 @@
+"""`kefu metrics [show|rebuild] --shop SLUG ...` and `kefu import messages FILE --shop SLUG`.
+
+`kefu metrics --shop S --from D --to D [--by day|agent|group] [--json]` prints the R-39
+figures; `kefu metrics rebuild --shop S` recomputes the rollups from raw rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from typing import Any, TextIO
+
+from django.core.management.base import CommandError
+
+TABLE_COLUMNS = (
+    ("reception_count", "接待人数"),
+    ("replied_buyers", "回复人数"),
+    ("messages_received", "收到消息数"),
+    ("messages_replied", "回复消息数"),
+    ("replied_24h", "24H回复量"),
+    ("reply_rate_24h", "24H回复率"),
+    ("consult_conversion_rate", "咨询转化率"),
+    ("guided_gmv", "引导下单GMV"),
+    ("first_response_seconds", "首响(s)"),
+    ("average_response_seconds", "平响(s)"),
+    ("resolution_seconds", "解决(s)"),
+    ("refund_dispute_rate", "纠纷率"),
+    ("automation_share", "自动化占比"),
+)
+
+
+def register(sub: Any) -> None:
+    metrics = sub.add_parser(
+        "metrics",
+        help="service metrics (客服绩效): show figures or rebuild the rollups",
+        description="Show the R-39 figures of a shop for a date range (shop-local days), or "
+        "`kefu metrics rebuild --shop SLUG` to recompute every rollup from raw rows.",
+    )
+    metrics.add_argument(
+        "action", nargs="?", choices=["show", "rebuild"], default="show", help="default: show"
+    )
+    metrics.add_argument("--shop", required=True, help="the shop's slug")
+    metrics.add_argument("--from", dest="start", type=_date, help="first day, YYYY-MM-DD")
+    metrics.add_argument("--to", dest="end", type=_date, help="last day, YYYY-MM-DD")
+    metrics.add_argument("--by", choices=["day", "agent", "group"], default=None)
+    metrics.add_argument("--json", action="store_true", help="print one JSON object")
+    metrics.set_defaults(handler=run_metrics)
+
+    from kefu.orders.cli import import_group
+
+    group = import_group(sub)
+    messages = group.add_parser(
+        "messages",
+        help="import message history (JSONL) for the metrics",
+        description="One JSON object per line: external_id, buyer_external_id, direction "
+        "(buyer|agent|auto), agent (login, for agent messages), sent_at (ISO-8601 with "
+        "offset), text, optional entry_point and conversation_external_id. Idempotent on "
+        "external_id; bad lines are reported and skipped.",
+    )
+    messages.add_argument("file", help="the JSONL file")
+    messages.add_argument("--shop", required=True, help="the shop's slug")
+    messages.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    messages.set_defaults(handler=run_import_messages)
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _shop(slug: str) -> Any:
+    from kefu.accounts.selectors import shop_by_slug
+
+    shop = shop_by_slug(slug)
+    if shop is None:
+        raise CommandError(f"no shop with slug {slug!r}")
+    return shop
+
+
+def run_metrics(args: argparse.Namespace) -> int:
+    from django.core.exceptions import ValidationError
+
+    from kefu.metrics import selectors, services
+
+    shop = _shop(args.shop)
+    if args.action == "rebuild":
+        try:
+            result = services.rebuild_shop(shop=shop)
+        except services.Busy as exc:
+            raise CommandError(str(exc)) from exc
+        print(
+            f"rebuilt {shop.slug}: {result.buyers} buyers, {result.facts} facts, "
+            f"{result.days} days in {result.seconds:.1f} s"
+        )
+        return 0
+    end = args.end or selectors.today(shop)
+    start = args.start or end - dt.timedelta(days=6)
+    try:
+        report = selectors.report(shop=shop, start=start, end=end, by=args.by or "day")
+    except ValidationError as exc:
+        raise CommandError("; ".join(exc.messages)) from exc
+    doc = report.as_json()
+    if not args.by:
+        doc["rows"] = []
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return 0
+    _print_table(sys.stdout, doc, report.reporting_currency)
+    return 0
+
+
+def _cell(name: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if name.endswith("_rate") or name == "automation_share":
+        return f"{value * 100:.1f}%"
+    return str(value)
+
+
+def _print_table(out: TextIO, doc: dict[str, Any], currency: str) -> None:
+    out.write(f"{doc['shop']}  {doc['from']} .. {doc['to']}  (GMV in {currency})\n")
+    header = ["", *(f"{zh}" for _, zh in TABLE_COLUMNS)]
+    lines = [["total", *(_cell(n, doc["total"][n]) for n, _ in TABLE_COLUMNS)]]
+    prev = doc["previous"]
+    lines.append([f"prev {prev['from']}", *(_cell(n, prev["total"][n]) for n, _ in TABLE_COLUMNS)])
+    for row in doc["rows"]:
+        lines.append([str(row["label"]), *(_cell(n, row[n]) for n, _ in TABLE_COLUMNS)])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
+    for line in [header, *lines]:
+        out.write("  ".join(str(x).rjust(w) for x, w in zip(line, widths, strict=True)) + "\n")
+
+
+def run_import_messages(args: argparse.Namespace) -> int:
+    from kefu.metrics.services import ImportFileError, MessageImportSummary, import_messages
+
+    shop = _shop(args.shop)
+    last = [0.0]
+
+    def progress(done: int, total: int, summary: MessageImportSummary) -> None:
+        now = time.monotonic()
+        if args.quiet or (now - last[0] < 0.2 and done < total):
+            return
+        last[0] = now
+        share = done / total if total else 1.0
+        sys.stderr.write(
+            f"\r{share:4.0%}  lines {summary.lines}  created {summary.created}  "
+            f"duplicates {summary.duplicates}  rejected {summary.rejected}"
+        )
+        sys.stderr.flush()
+
+    try:
+        summary = import_messages(shop=shop, path=args.file, progress=progress)
+    except ImportFileError as exc:
+        raise CommandError(str(exc)) from exc
+    if not args.quiet:
+        sys.stderr.write("\n")
+    print(
+        f"{args.file}: {summary.lines} lines -> created {summary.created}, "
+        f"skipped duplicates {summary.duplicates}, rejected {summary.rejected} "
+        f"({summary.buyers_created} new buyers, "
+        f"{summary.conversations_created} new conversations)"
+    )
+    for line, reason in summary.rejections:
+        print(f"  line {line}: {reason}")
+    if summary.rejected > len(summary.rejections):
+        print(f"  … and {summary.rejected - len(summary.rejections)} more rejected lines")
+    return 0

@@ -1,0 +1,279 @@
+"""Pages: the metrics dashboard with exports, the owner's daily inspection, the case archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from kefu.accounts.models import User
+from kefu.conversations.selectors import access_conversation
+from kefu.core.scoping import shop_of
+from kefu.metrics import exports, selectors, services
+from kefu.metrics.models import CaseOutcome, FxRate
+from kefu.metrics.selectors import Report
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 - login_required ran
+    shop_of(user)
+    return user
+
+
+def _date(raw: str | None, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw or "")
+    except ValueError:
+        return default
+
+
+def _download(body: bytes, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _chart(report: Report) -> dict[str, Any]:
+    """An inline SVG of reception count (bars) and 24 h reply rate (line) per day."""
+    days = report.rows if report.by == "day" else report.daily
+    width, height, pad = 720, 180, 24
+    top = max([r.figures["reception_count"] for r in days] + [1])
+    step = (width - 2 * pad) / max(len(days), 1)
+    bars, points = [], []
+    for i, r in enumerate(days):
+        h = (height - 2 * pad) * r.figures["reception_count"] / top
+        x = pad + i * step
+        bars.append(
+            {
+                "x": round(x + step * 0.15, 1),
+                "y": round(height - pad - h, 1),
+                "w": round(step * 0.7, 1),
+                "h": round(h, 1),
+                "label": r.label,
+                "value": r.figures["reception_count"],
+                "rate": r.figures["reply_rate_24h"],
+            }
+        )
+        rate = r.figures["reply_rate_24h"]
+        if rate is not None:
+            y = height - pad - (height - 2 * pad) * rate
+            points.append(f"{x + step / 2:.1f},{y:.1f}")
+    return {
+        "width": width,
+        "height": height,
+        "bars": bars,
+        "line": " ".join(points),
+        "top": top,
+        "base": height - pad,
+        "first": days[0].label if days else "",
+        "last": days[-1].label if days else "",
+    }
+
+
+COMPARED = (
+    ("reception_count", "Reception count", "接待人数", False),
+    ("replied_buyers", "Replied buyers", "回复人数", False),
+    ("messages_received", "Messages received", "收到消息数", False),
+    ("messages_replied", "Messages replied", "回复消息数", False),
+    ("replied_24h", "24 h replied messages", "24H回复量", False),
+    ("reply_rate_24h", "24 h reply rate", "24H回复率", True),
+    ("consult_conversion_rate", "Consult conversion rate", "咨询转化率", True),
+    ("guided_gmv", "Guided GMV", "引导下单GMV", False),
+    ("first_response_seconds", "First response time (s)", "首次响应时间", False),
+    ("first_response_business_seconds", "First response, business hours (s)", "", False),
+    ("average_response_seconds", "Average response time (s)", "平均响应时间", False),
+    ("resolution_seconds", "Resolution time (s)", "解决时长", False),
+    ("refund_dispute_rate", "Refund-dispute rate", "退款纠纷率", True),
+    ("automation_share", "Automation share", "自动化占比", True),
+)
+
+
+def _compare(report: Report) -> list[dict[str, Any]]:
+    out = []
+    for key, label, zh, is_rate in COMPARED:
+        now, before = report.total[key], report.previous[key]
+        change = None
+        if now is not None and before is not None:
+            a, b = Decimal(str(now)), Decimal(str(before))
+            if is_rate:
+                change = f"{(a - b) * 100:+.1f} pt"
+            elif b:
+                change = f"{(a - b) / b * 100:+.1f}%"
+        out.append(
+            {
+                "key": key,
+                "label": _(label),
+                "zh": zh,
+                "now": now,
+                "before": before,
+                "change": change,
+                "is_rate": is_rate,
+            }
+        )
+    return out
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    shop = shop_of(user)
+    end = _date(request.GET.get("to"), selectors.today(shop))
+    start = _date(request.GET.get("from"), end - dt.timedelta(days=6))
+    by = request.GET.get("by", "agent")
+    if by not in selectors.BY_CHOICES:
+        by = "agent"
+    try:
+        report = selectors.report_for(user, start=start, end=end, by=by)
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        start, end = end - dt.timedelta(days=6), end
+        report = selectors.report_for(user, start=start, end=end, by=by)
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        header, rows = exports.report_table(report)
+        name = f"kefu-metrics-{shop.slug}-{start}-{end}-by-{by}"
+        if export == "csv":
+            return _download(exports.to_csv(header, rows), f"{name}.csv", "text/csv")
+        return _download(exports.to_xlsx(header, rows, f"by {by}"), f"{name}.xlsx", XLSX)
+    sees_all = selectors.sees_all(user)
+    return render(
+        request,
+        "metrics/dashboard.html",
+        {
+            "report": report,
+            "compare": _compare(report),
+            "chart": _chart(report),
+            "by": by,
+            "sees_all": sees_all,
+            "query": f"from={start}&to={end}&by={by}",
+            "settings": services.metrics_settings(shop=shop) if sees_all else None,
+            "rates": FxRate.objects.filter(shop=shop) if sees_all else [],
+        },
+    )
+
+
+@login_required
+@require_POST
+def settings_form(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    rates: dict[str, Decimal] = {}
+    currency = request.POST.get("rate_currency", "").strip()
+    if currency:
+        try:
+            rates[currency] = Decimal(request.POST.get("rate_value", ""))
+        except InvalidOperation:
+            messages.error(request, _("A rate is a number."))
+            return redirect("metrics_dashboard")
+    slow = request.POST.get("slow_reply_minutes", "").strip()
+    try:
+        services.set_reporting(
+            actor=user,
+            reporting_currency=request.POST.get("reporting_currency") or None,
+            rates=rates,
+            slow_reply_minutes=int(slow) if slow.isdigit() else None,
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(request, _("Saved. Figures are recomputed within a minute."))
+    return redirect("metrics_dashboard")
+
+
+@login_required
+@require_GET
+def inspection(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    shop = shop_of(user)
+    if not selectors.sees_all(user):
+        raise PermissionDenied("the daily inspection is for the main account")
+    day = _date(request.GET.get("date"), selectors.today(shop))
+    data = selectors.inspection(user, day=day)
+    return render(
+        request,
+        "metrics/inspection.html",
+        {
+            "data": data,
+            "day": day,
+            "previous_day": day - dt.timedelta(days=1),
+            "next_day": day + dt.timedelta(days=1),
+        },
+    )
+
+
+@login_required
+@require_GET
+def cases(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    query = request.GET.get("q", "").strip()[:200]
+    outcome = request.GET.get("outcome", "")
+    if outcome not in CaseOutcome.values:
+        outcome = ""
+    qs = selectors.visible_cases(user, query=query, outcome=outcome)
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        rows = exports.case_rows(qs[:20_000])
+        name = f"kefu-cases-{shop_of(user).slug}"
+        if export == "csv":
+            return _download(exports.to_csv(exports.CASE_HEADER, rows), f"{name}.csv", "text/csv")
+        return _download(exports.to_xlsx(exports.CASE_HEADER, rows, "cases"), f"{name}.xlsx", XLSX)
+    return render(
+        request,
+        "metrics/cases.html",
+        {"cases": qs[:200], "q": query, "outcome": outcome, "outcomes": CaseOutcome.choices},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_case(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    shop = shop_of(user)
+    source = request.POST if request.method == "POST" else request.GET
+    conv_raw = source.get("conversation", "").strip()
+    conversation = access_conversation(user, int(conv_raw)) if conv_raw.isdigit() else None
+    form: dict[str, Any] = {
+        "title": source.get("title", ""),
+        "event": source.get("event", ""),
+        "follow_up": source.get("follow_up", ""),
+        "outcome": source.get("outcome", ""),
+        "outcome_kind": source.get("outcome_kind", CaseOutcome.RESOLVED),
+        "tags": source.get("tags", ""),
+        "date": source.get("date", "") or selectors.today(shop).isoformat(),
+    }
+    if request.method == "POST":
+        try:
+            services.save_case(
+                actor=user,
+                conversation=conversation,
+                data=services.CaseInput(
+                    title=form["title"],
+                    event=form["event"],
+                    date=_date(form["date"], selectors.today(shop)),
+                    follow_up=form["follow_up"],
+                    outcome=form["outcome"],
+                    outcome_kind=form["outcome_kind"],
+                    tags=form["tags"],
+                ),
+            )
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        else:
+            messages.success(request, _("Case saved to the archive."))
+            return redirect("metrics_cases")
+    return render(
+        request,
+        "metrics/case_form.html",
+        {"form": form, "conversation": conversation, "outcomes": CaseOutcome.choices},
+    )
