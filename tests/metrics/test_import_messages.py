@@ -1,0 +1,164 @@
+"""`kefu import messages`: idempotent history import that feeds the metrics."""
+
+from __future__ import annotations
+
+import json
+
+from django.utils import timezone
+
+from kefu.cli import main as kefu
+from kefu.conversations.models import Conversation, Message, Outbox
+from kefu.metrics import selectors, services
+
+LINES = [
+    {
+        "external_id": "x1",
+        "buyer_external_id": "ivan",
+        "direction": "buyer",
+        "sent_at": "2026-03-02T10:00:00+08:00",
+        "text": "Is it in stock?",
+        "entry_point": "product_page",
+        "conversation_external_id": "c-1",
+    },
+    {
+        "external_id": "x2",
+        "buyer_external_id": "ivan",
+        "direction": "auto",
+        "sent_at": "2026-03-02T10:00:01+08:00",
+        "text": "Welcome!",
+        "conversation_external_id": "c-1",
+    },
+    {
+        "external_id": "x3",
+        "buyer_external_id": "ivan",
+        "direction": "agent",
+        "agent": "lily",
+        "sent_at": "2026-03-02T02:05:00Z",
+        "text": "Yes, 40 left",
+        "conversation_external_id": "c-1",
+    },
+    {
+        "external_id": "x4",
+        "buyer_external_id": "olga",
+        "direction": "buyer",
+        "sent_at": "2026-03-02T23:30:00+08:00",
+        "text": "Where is my parcel?",
+        "entry_point": "order_detail",
+    },
+]
+
+
+def _write(tmp_path, lines, name="history.jsonl"):
+    path = tmp_path / name
+    path.write_text(
+        "\n".join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False) for x in lines)
+        + "\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_import_stores_rows_without_side_effects_and_feeds_metrics(
+    shop, pre_agent, tmp_path, capsys
+):
+    path = _write(tmp_path, LINES)
+    assert kefu(["import", "messages", str(path), "--shop", "aurora"]) == 0
+    out = capsys.readouterr()
+    assert "created 4, skipped duplicates 0, rejected 0" in out.out
+    assert "100%" in out.err
+    assert Message.objects.filter(shop=shop).count() == 4
+    assert Outbox.objects.count() == 0  # nothing is delivered
+    assert Conversation.objects.filter(shop=shop).count() == 2
+    olga = Conversation.objects.get(buyer__external_id="olga")
+    assert (olga.group, olga.status, olga.assignee) == ("after_sale", "resolved", None)
+    reply = Message.objects.get(external_id="x3")
+    assert (reply.author, reply.conversation.group) == (pre_agent, "pre_sale")
+    services.refresh_shop(shop=shop, now=timezone.now())
+    import datetime as dt
+
+    total = selectors.report(shop=shop, start=dt.date(2026, 3, 2), end=dt.date(2026, 3, 2)).total
+    assert (total["reception_count"], total["replied_buyers"], total["messages_received"]) == (
+        2,
+        1,
+        2,
+    )
+    assert total["first_response_seconds"] == 300.0
+
+
+def test_import_is_idempotent(shop, pre_agent, tmp_path, capsys):
+    path = _write(tmp_path, LINES)
+    kefu(["import", "messages", str(path), "--shop", "aurora", "--quiet"])
+    capsys.readouterr()
+    assert kefu(["import", "messages", str(path), "--shop", "aurora", "--quiet"]) == 0
+    assert "created 0, skipped duplicates 4, rejected 0" in capsys.readouterr().out
+    assert Message.objects.filter(shop=shop).count() == 4
+    assert Conversation.objects.filter(shop=shop).count() == 2
+
+
+def test_bad_lines_are_reported_and_good_ones_kept(shop, pre_agent, tmp_path, capsys):
+    good = LINES[0]
+    lines = [
+        good,
+        "{not json",
+        {**good, "external_id": "y1", "direction": "robot"},
+        {**good, "external_id": "y2", "sent_at": "2026-03-02T10:00:00"},
+        {**good, "external_id": "y3", "direction": "agent", "agent": "ghost"},
+        {**good, "external_id": "y4", "text": ""},
+        [1, 2],
+        {**good, "external_id": "x1"},  # duplicate inside the file
+        {**good, "external_id": "y5", "entry_point": "moon"},
+        {**good, "external_id": "ok2"},
+    ]
+    path = _write(tmp_path, lines)
+    assert kefu(["import", "messages", str(path), "--shop", "aurora", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "created 2, skipped duplicates 1, rejected 7" in out
+    assert "line 2: invalid JSON" in out
+    assert "line 3: direction must be buyer, agent or auto" in out
+    assert "line 4: sent_at needs a time zone offset" in out
+    assert "line 5: unknown agent login 'ghost'" in out
+    assert "line 6: missing text" in out
+    assert "line 7: not a JSON object" in out
+    assert "line 9: unknown entry_point 'moon'" in out
+    assert set(Message.objects.values_list("external_id", flat=True)) == {"x1", "ok2"}
+
+
+def test_a_file_that_is_not_jsonl_is_refused(shop, tmp_path, capsys):
+    csv = tmp_path / "orders.csv"
+    csv.write_text("订单编号,买家会员名\n1,ivan\n", encoding="utf-8")
+    assert kefu(["import", "messages", str(csv), "--shop", "aurora"]) == 2
+    assert "is not JSONL" in capsys.readouterr().err
+    xlsx = tmp_path / "x.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04\x14\x00\x06\x00binary")
+    assert kefu(["import", "messages", str(xlsx), "--shop", "aurora"]) == 2
+    assert "is not JSONL" in capsys.readouterr().err
+    assert kefu(["import", "messages", str(tmp_path / "missing.jsonl"), "--shop", "aurora"]) == 2
+    assert Message.objects.count() == 0
+
+
+def test_live_messages_reach_the_rollups_on_the_next_refresh(shop, pre_agent):
+    """Freshness: a buyer message and a reply through the real services, then one refresh."""
+    import datetime as dt
+
+    import time_machine
+
+    from tests.helpers import buyer_says, online
+
+    online(pre_agent)
+    services.rebuild_shop(shop=shop)
+    start = timezone.now()
+    with time_machine.travel(start + dt.timedelta(minutes=1), tick=False):
+        result = buyer_says(shop, "Hello?", buyer="live-1")
+    with time_machine.travel(start + dt.timedelta(minutes=2), tick=False):
+        from kefu.conversations.services import send_reply
+
+        send_reply(actor=pre_agent, conversation=result.conversation, text="Hi, Lily here")
+    with time_machine.travel(start + dt.timedelta(minutes=3), tick=False):
+        services.refresh_all_shops()
+        today = selectors.today(shop)
+        report = selectors.report(shop=shop, start=today - dt.timedelta(days=1), end=today)
+    total = report.total
+    assert (total["reception_count"], total["replied_buyers"], total["replied_24h"]) == (1, 1, 1)
+    assert total["first_response_seconds"] == 60.0
+    # Auto replies of the welcome automation (if any fired) never count.
+    assert total["messages_replied"] == 1
