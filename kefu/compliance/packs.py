@@ -236,7 +236,28 @@ def _softened(rule: Rule) -> Rule:
     return replace(rule, severity=Severity.WARN)
 
 
-_TAOBAO_HOSTS = ("taobao.com", "tmall.com", "tb.cn", "alipay.com", "tmall.hk", "cainiao.com")
+# Parcel tracking sites: scripts must be able to give the buyer one, and a tracking
+# page is neither another shop nor a payment outside the platform.
+_TRACKING_HOSTS = (
+    "17track.net",
+    "parcelsapp.com",
+    "aftership.com",
+    "track24.ru",
+    "pochta.ru",
+    "correos.es",
+    "usps.com",
+    "royalmail.com",
+    "global.cainiao.com",
+)
+_TAOBAO_HOSTS = (
+    "taobao.com",
+    "tmall.com",
+    "tb.cn",
+    "alipay.com",
+    "tmall.hk",
+    "cainiao.com",
+    *_TRACKING_HOSTS,
+)
 
 PACKS: dict[str, RulePack] = {
     "tmall": RulePack(
@@ -256,6 +277,7 @@ PACKS: dict[str, RulePack] = {
             "aliexpress.ru",
             "alibaba.com",
             "cainiao.com",
+            *_TRACKING_HOSTS,
         ),
     ),
     # A shop's own site or widget: no marketplace polices it, so only buyer privacy blocks; the

@@ -12,7 +12,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from kefu.accounts.selectors import access_member
-from kefu.conversations import marks, selectors, services
+from kefu.conversations import marks, reply_tools, selectors, services
 from kefu.conversations.models import Conversation, ConversationMark, Message
 from kefu.core.api_auth import api_user, shop_auth
 
@@ -55,6 +55,7 @@ class ListQuery(Schema):
 class ReplyIn(Schema):
     text: str = Field(min_length=1, max_length=10_000)
     confirm_warnings: bool = False
+    script_variant_id: int | None = None
 
 
 class RuleStopOut(Schema):
@@ -208,6 +209,37 @@ def clear_mark(request: HttpRequest, conversation_id: int, mark_id: int) -> dict
     return _mark_out(mark)
 
 
+class SuggestionOut(Schema):
+    script_id: int
+    variant_id: int
+    title: str
+    reason: str
+    language: str
+    text: str
+    gaps: list[str]
+
+
+@router.get("/{conversation_id}/suggestions", response=list[SuggestionOut])
+def suggestions(request: HttpRequest, conversation_id: int) -> list[dict[str, object]]:
+    """Scripts for the buyer's latest message, placeholders filled; send with the variant id
+    as `script_variant_id` to have the use measured."""
+    user = api_user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    offers, _ = reply_tools.script_offers(user, conv)
+    return [
+        {
+            "script_id": o.script_id,
+            "variant_id": o.variant_id,
+            "title": o.title,
+            "reason": o.reason,
+            "language": o.language,
+            "text": o.rendered.text,
+            "gaps": [g.marker for g in o.rendered.gaps],
+        }
+        for o in offers
+    ]
+
+
 @router.get("/{conversation_id}", response=ConversationOut)
 def get_conversation(request: HttpRequest, conversation_id: int) -> dict[str, object]:
     return _conv_out(selectors.access_conversation(api_user(request), conversation_id))
@@ -232,7 +264,12 @@ def reply(
     conv = selectors.access_conversation(user, conversation_id)
     try:
         message = services.send_reply(
-            actor=user, conversation=conv, text=body.text, confirm_warnings=body.confirm_warnings
+            actor=user,
+            conversation=conv,
+            text=body.text,
+            confirm_warnings=body.confirm_warnings,
+            script_variant_id=body.script_variant_id,
+            suggested=body.script_variant_id is not None,
         )
     except services.RuleStop as stop:
         return JsonResponse(

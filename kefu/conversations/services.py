@@ -430,6 +430,8 @@ def send_reply(
     kind: str = MessageKind.TEXT,
     payload: dict[str, Any] | None = None,
     confirm_warnings: bool = False,
+    script_variant_id: int | None = None,
+    suggested: bool = False,
 ) -> Message:
     """An agent's reply: stored with its outbox row in one transaction, delivered after commit.
 
@@ -442,6 +444,13 @@ def send_reply(
     text = _clean_text(text)
     if kind not in MessageKind.values:
         raise ValidationError(f"unknown message kind {kind!r}", code="kind")
+    from kefu.conversations.reply_tools import unfilled_gaps
+
+    gaps = unfilled_gaps(text)
+    if gaps:
+        raise ValidationError(
+            "fill the gaps before sending: " + ", ".join(dict.fromkeys(gaps)), code="gaps"
+        )
     _guard(actor=actor, conv=conversation, text=text, confirmed=confirm_warnings)
     now = timezone.now()
     with transaction.atomic():
@@ -475,8 +484,28 @@ def send_reply(
         if conv.assignee_id is None:
             _assign(conv, actor, reason="replied", previous=None, actor=actor)
         record_event(conv, "reply_sent", actor=actor, message=message)
+        if script_variant_id is not None:
+            _record_script_use(actor, conv, message, script_variant_id, suggested)
     conversation.refresh_from_db()
     return message
+
+
+def _record_script_use(
+    actor: User, conv: Conversation, message: Message, variant_id: int, suggested: bool
+) -> None:
+    """R-14: which script a reply came from, so its outcome can be measured."""
+    from kefu.automation import selectors as automation
+    from kefu.automation import services as automation_services
+
+    variant = automation.access_variant(actor, variant_id)
+    automation_services.record_script_use(
+        agent=actor,
+        conversation=conv,
+        script=variant.script,
+        language=variant.language,
+        message=message,
+        suggested=suggested,
+    )
 
 
 def send_system_message(

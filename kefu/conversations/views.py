@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kefu.accounts.models import User
 from kefu.accounts.selectors import access_member, team_of
 from kefu.conversations import marks, selectors, services
+from kefu.conversations import reply_tools as reply_tools_module
 from kefu.conversations.models import Conversation, MarkColor
 from kefu.core.scoping import shop_of
 
@@ -127,6 +128,30 @@ def conversation_timeline(request: HttpRequest, conversation_id: int) -> HttpRes
     return render(request, "conversations/_events.html", {"events": selectors.events_of(conv)})
 
 
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@login_required
+@require_GET
+def reply_tools(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    user = _user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    offers, facts = reply_tools_module.script_offers(user, conv)
+    from kefu.automation.selectors import quick_replies_of
+
+    return render(
+        request,
+        "conversations/_reply_tools.html",
+        {
+            "offers": offers,
+            "facts": facts,
+            "quick_replies": quick_replies_of(user)[:12],
+            "conv": conv,
+        },
+    )
+
+
 def _error(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
     response = render(request, "conversations/_error.html", {"error": message}, status=status)
     response["HX-Retarget"] = "#action-error"
@@ -145,6 +170,8 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
             conversation=conv,
             text=request.POST.get("text", ""),
             confirm_warnings=request.POST.get("confirm_warnings") == "1",
+            script_variant_id=_int(request.POST.get("script_variant")),
+            suggested=request.POST.get("suggested") == "1",
         )
     except services.RuleStop as stop:
         response = render(
