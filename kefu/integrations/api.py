@@ -123,3 +123,25 @@ def inbound_message(request: HttpRequest) -> HttpResponse:
         },
         status=201 if result.created else 200,
     )
+
+
+# The orders domain owns order and tracking webhooks; they are also reachable beside the
+# message webhook so a marketplace connector needs one base path.
+def _orders_api() -> Any:
+    from kefu.orders import api as orders_api
+
+    return orders_api
+
+
+@router.post("/orders", auth=None, include_in_schema=False)
+def inbound_order_alias(request: HttpRequest) -> HttpResponse:
+    """Same as POST /api/v1/orders/inbound."""
+    response: HttpResponse = _orders_api().inbound_order(request)
+    return response
+
+
+@router.post("/tracking", auth=None, include_in_schema=False)
+def inbound_tracking_alias(request: HttpRequest) -> HttpResponse:
+    """Same as POST /api/v1/orders/tracking/inbound."""
+    response: HttpResponse = _orders_api().inbound_tracking(request)
+    return response
