@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
@@ -217,7 +217,7 @@ def cases(request: HttpRequest, q: Query[CasesQuery]) -> list[CaseOut]:
 
 
 @router.post("/cases", response={201: CaseOut})
-def create_case(request: HttpRequest, payload: CaseIn) -> tuple[int, CaseOut]:
+def create_case(request: HttpRequest, payload: CaseIn) -> Status[CaseOut]:
     user = api_user(request)
     conversation = (
         access_conversation(user, payload.conversation_id)
@@ -243,4 +243,4 @@ def create_case(request: HttpRequest, payload: CaseIn) -> tuple[int, CaseOut]:
         raise HttpError(403, str(exc)) from exc
     except ValidationError as exc:
         raise _bad(exc) from exc
-    return 201, _case_out(case)
+    return Status(201, _case_out(case))
