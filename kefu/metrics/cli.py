@@ -114,10 +114,15 @@ def run_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+RATES = frozenset(
+    {"reply_rate_24h", "consult_conversion_rate", "refund_dispute_rate", "automation_share"}
+)
+
+
 def _cell(name: str, value: Any) -> str:
     if value is None:
         return "-"
-    if name.endswith("_rate") or name == "automation_share":
+    if name in RATES:
         return f"{value * 100:.1f}%"
     return str(value)
 

@@ -242,6 +242,7 @@ def test_cli_metrics_json_and_table(history, capsys):
     )
     out = capsys.readouterr().out
     assert "接待人数" in out and "2026-03-02" in out
+    assert "100.0%" in out  # rates print as percentages
 
 
 def test_cli_rebuild_and_errors(history, capsys):
