@@ -83,7 +83,9 @@ TEMPLATES = [
 
 def _database() -> dict[str, Any]:
     if DATABASE_URL:
-        parsed = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+        # Under ASGI every request runs in its own thread: persistent connections pile up and
+        # exhaust PostgreSQL (measured by bench_intake), so each request closes its own.
+        parsed = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
         db: dict[str, Any] = dict(parsed)
         db["TEST"] = {"NAME": os.environ.get("KEFU_TEST_DATABASE_NAME", "test_kefu")}
         return db
@@ -108,7 +110,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "kefu"},
+            # channels_redis blocks up to 5 s reading a channel; redis-py's own default socket
+            # timeout is also 5 s, so a busy server dropped sockets. Give reads more room.
+            "CONFIG": {
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}
+                ],
+                "prefix": "kefu",
+            },
         }
     }
     CELERY_BROKER_URL = REDIS_URL

@@ -24,9 +24,11 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated or getattr(user, "shop_id", None) is None:
             await self.close(code=4401)
             return
-        self.joined = [realtime.user_group(user.pk)]
-        if user.is_owner:
-            self.joined.append(realtime.owners_group(user.shop_id))
+        # The owners' group already carries every event of the shop; joining the user group
+        # too would deliver events of the owner's own conversations twice.
+        self.joined = [
+            realtime.owners_group(user.shop_id) if user.is_owner else realtime.user_group(user.pk)
+        ]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()

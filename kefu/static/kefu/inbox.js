@@ -25,7 +25,10 @@
   let timer = null;
   kefu.socket("/ws/inbox/", (ev) => {
     if (ev.type !== "event") return;
-    if (ev.conversation_id === openId) refreshConversation();
+    if (ev.conversation_id === openId) {
+      refreshConversation();
+      if (ev.kind === "message_received") document.body.dispatchEvent(new Event("kefu:buyer-wrote"));
+    }
     notify(ev);
     clearTimeout(timer);
     timer = setTimeout(refreshList, 150);  // many events at a peak → one list refresh
@@ -47,8 +50,21 @@
     text.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); htmx.trigger(form, "submit"); }
     });
+    // One click puts a suggested script (placeholders filled) or a quick reply in the box.
+    document.getElementById("reply-tools")?.addEventListener("click", (e) => {
+      const offer = e.target.closest(".offer");
+      if (!offer) return;
+      text.value = offer.dataset.text;
+      document.getElementById("script-variant").value = offer.dataset.variant || "";
+      document.getElementById("script-suggested").value = offer.dataset.suggested || "";
+      const gap = text.value.search(/\[[^\]]{1,40}\?\]/);
+      text.focus();
+      if (gap >= 0) text.setSelectionRange(gap, text.value.indexOf("]", gap) + 1);
+    });
     document.body.addEventListener("kefu:sent", () => {
       text.value = ""; document.getElementById("action-error").innerHTML = "";
+      document.getElementById("script-variant").value = "";
+      document.getElementById("script-suggested").value = "";
       refreshConversation(); refreshList();
     });
   }

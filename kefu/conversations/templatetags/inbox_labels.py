@@ -1,0 +1,30 @@
+"""Human labels for timeline events."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+EVENT_LABELS = {
+    "created": _("Conversation started"),
+    "assigned": _("Assigned"),
+    "reassigned": _("Reassigned"),
+    "unassigned": _("Unassigned"),
+    "reopened": _("Reopened"),
+    "resolved": _("Resolved"),
+    "message_received": _("Buyer wrote"),
+    "reply_sent": _("Reply sent"),
+    "auto_message": _("Automatic message"),
+    "note": _("Note"),
+    "delivery_failed": _("Delivery failed"),
+    "marked": _("Marked"),
+    "unmarked": _("Mark cleared"),
+    "mark_duty_done": _("Mark duty done"),
+}
+
+
+@register.filter
+def event_label(kind: str) -> str:
+    return str(EVENT_LABELS.get(kind, kind.replace("_", " ")))
