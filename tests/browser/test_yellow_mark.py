@@ -1,0 +1,85 @@
+"""Issue 4: an agent marks a conversation yellow, cannot resolve it, records and sends the new
+tracking number, then resolves it."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from playwright.sync_api import expect
+
+from kefu.accounts.services import create_agent, create_shop
+from kefu.conversations.models import AgentPresence, Conversation, Message
+from kefu.conversations.services import BuyerIn, receive_buyer_message
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def conversation(transactional_db):
+    shop = create_shop(
+        name="Aurora Lights",
+        platform="aliexpress",
+        slug="aurora",
+        owner_login="owner",
+        owner_password=PASSWORD,
+    ).shop
+    agent = create_agent(
+        actor=None,
+        shop=shop,
+        login="max",
+        groups=["after_sale"],
+        password=PASSWORD,
+        display_name="Max",
+    )[0]
+    AgentPresence.objects.create(shop=shop, user=agent, is_online=True)
+    return receive_buyer_message(
+        shop=shop,
+        buyer=BuyerIn(external_id="b-1", name="Olga"),
+        entry_point="order_detail",
+        text="My parcel was lost, please send it again",
+        order_external_id="8001",
+    ).conversation
+
+
+def in_thread(fn):
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn).result()
+
+
+def test_yellow_mark_blocks_resolution_until_the_new_number_is_sent(
+    conversation, live_asgi, browser
+):
+    page = browser.new_context(locale="en-US").new_page()
+    page.goto(f"{live_asgi}/login/")
+    page.fill("input[name=username]", "max")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("button[value=en]")
+    page.goto(f"{live_asgi}/inbox/{conversation.pk}/")
+
+    page.click(".add-mark summary")
+    page.select_option(".add-mark select[name=color]", "yellow")
+    page.click(".add-mark button:has-text('Add mark')")
+    expect(page.locator(".marks-bar .mark-yellow")).to_be_visible()
+
+    page.click("#resolve-btn")
+    expect(page.locator("#action-error")).to_contain_text("new tracking number")
+    status = in_thread(lambda: Conversation.objects.get(pk=conversation.pk).status)
+    assert status == "open"
+
+    page.fill("#yellow-duty input[name=carrier]", "Cainiao")
+    page.fill("#yellow-duty input[name=tracking_number]", "LP00998877CN")
+    page.click("#yellow-duty button")
+    expect(page.locator("#messages")).to_contain_text("LP00998877CN")
+    expect(page.locator(".marks-bar .mark-yellow")).not_to_have_class(re.compile("duty-open"))
+
+    page.click("#resolve-btn")
+    expect(page.locator(".conv-head .tag.status-resolved")).to_be_visible()
+    sent = in_thread(
+        lambda: list(Message.objects.filter(direction="agent").values_list("text", flat=True))
+    )
+    assert any("LP00998877CN" in text for text in sent)
