@@ -32,4 +32,8 @@ class UserLanguageMiddleware:
         from_query = request.GET.get("lang")
         if from_query in supported:
             return str(from_query)
+        if request.path.startswith("/chat/"):
+            # Buyers abroad: Chinese only when their browser asks for it, else English.
+            accept = request.headers.get("Accept-Language", "").lower()
+            return "zh-hans" if accept.startswith("zh") else "en"
         return translation.get_language_from_request(request) or settings.LANGUAGE_CODE

@@ -80,3 +80,16 @@ def test_inbox_list_query_count_does_not_grow_with_conversations(
         response = client.get("/inbox/list/?view=all")
     assert response.content.decode().count('class="conv-list"') == 1
     assert response.content.decode().count("<li ") == 30
+
+
+def test_widget_speaks_english_to_foreign_buyers_and_chinese_to_chinese_ones(shop):
+    from django.test import Client
+
+    assert (
+        "Chat with us"
+        in Client().get("/chat/aurora/", HTTP_ACCEPT_LANGUAGE="es-ES").content.decode()
+    )
+    assert (
+        "Chat with us"
+        not in Client().get("/chat/aurora/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
+    )
