@@ -17,12 +17,18 @@ from kefu.orders import services
 CARRIERS = ["Cainiao", "China Post", "YunExpress", "4PX"]
 
 
-def _tracking(shop: Shop, number: str, carrier: str, order_id: str,
-              steps: list[tuple[str, dt.datetime]]) -> None:
+def _tracking(
+    shop: Shop, number: str, carrier: str, order_id: str, steps: list[tuple[str, dt.datetime]]
+) -> None:
     services.record_tracking(
-        shop=shop, tracking_number=number, carrier=carrier, order_external_id=order_id,
-        events=[services.TrackingInput(status=s, occurred_at=at, event_id=f"{number}-{i}")
-                for i, (s, at) in enumerate(steps)],
+        shop=shop,
+        tracking_number=number,
+        carrier=carrier,
+        order_external_id=order_id,
+        events=[
+            services.TrackingInput(status=s, occurred_at=at, event_id=f"{number}-{i}")
+            for i, (s, at) in enumerate(steps)
+        ],
     )
 
 
@@ -31,8 +37,11 @@ def load(*, shop: Shop, rng: random.Random) -> None:
     products = list(Product.objects.filter(shop=shop).order_by("pk"))
     inputs: list[services.OrderInput] = []
     plans: list[tuple[str, str]] = []
-    convs = Conversation.objects.filter(shop=shop).exclude(order_external_id="").select_related(
-        "buyer", "product")
+    convs = (
+        Conversation.objects.filter(shop=shop)
+        .exclude(order_external_id="")
+        .select_related("buyer", "product")
+    )
     seen: set[str] = set()
     for n, conv in enumerate(convs.order_by("pk")):
         order_id = conv.order_external_id
@@ -41,29 +50,65 @@ def load(*, shop: Shop, rng: random.Random) -> None:
         seen.add(order_id)
         product = conv.product or rng.choice(products)
         placed = now - dt.timedelta(days=rng.randint(12, 30))
-        inputs.append(services.OrderInput(
-            external_id=order_id, buyer_external_id=conv.buyer.external_id, status="paid",
-            currency="USD", paid_amount=product.price, total_amount=product.price,
-            placed_at=placed, paid_at=placed + dt.timedelta(minutes=20),
-            items=(services.ItemInput(title=product.title, quantity=1, unit_price=product.price,
-                                      product_external_id=product.external_id),),
-        ))
-        plans.append((order_id, ["in_transit", "available_for_pickup", "stalled", "split",
-                                 "delivered", "at_customs"][n % 6]))
+        inputs.append(
+            services.OrderInput(
+                external_id=order_id,
+                buyer_external_id=conv.buyer.external_id,
+                status="paid",
+                currency="USD",
+                paid_amount=product.price,
+                total_amount=product.price,
+                placed_at=placed,
+                paid_at=placed + dt.timedelta(minutes=20),
+                items=(
+                    services.ItemInput(
+                        title=product.title,
+                        quantity=1,
+                        unit_price=product.price,
+                        product_external_id=product.external_id,
+                    ),
+                ),
+            )
+        )
+        plans.append(
+            (
+                order_id,
+                [
+                    "in_transit",
+                    "available_for_pickup",
+                    "stalled",
+                    "split",
+                    "delivered",
+                    "at_customs",
+                ][n % 6],
+            )
+        )
     # Orders waiting for payment (payment reminders) and paid ones about to miss ship-by.
     buyers = list(Buyer.objects.filter(shop=shop).order_by("pk"))
     for i, buyer in enumerate(buyers[:6]):
         product = products[(i * 5) % len(products)]
         unpaid = i % 2 == 0
         placed = now - dt.timedelta(hours=3 + i * 7 if unpaid else 60 + i)
-        inputs.append(services.OrderInput(
-            external_id=f"90{4100 + i}", buyer_external_id=buyer.external_id,
-            status="placed" if unpaid else "paid", currency="USD",
-            paid_amount=None if unpaid else product.price * 2, total_amount=product.price * 2,
-            placed_at=placed, paid_at=None if unpaid else placed + dt.timedelta(minutes=5),
-            items=(services.ItemInput(title=product.title, quantity=2, unit_price=product.price,
-                                      product_external_id=product.external_id),),
-        ))
+        inputs.append(
+            services.OrderInput(
+                external_id=f"90{4100 + i}",
+                buyer_external_id=buyer.external_id,
+                status="placed" if unpaid else "paid",
+                currency="USD",
+                paid_amount=None if unpaid else product.price * 2,
+                total_amount=product.price * 2,
+                placed_at=placed,
+                paid_at=None if unpaid else placed + dt.timedelta(minutes=5),
+                items=(
+                    services.ItemInput(
+                        title=product.title,
+                        quantity=2,
+                        unit_price=product.price,
+                        product_external_id=product.external_id,
+                    ),
+                ),
+            )
+        )
     services.upsert_orders(shop=shop, inputs=inputs, source="import")
     for k, (order_id, plan) in enumerate(plans):
         carrier = CARRIERS[k % len(CARRIERS)]
@@ -73,13 +118,20 @@ def load(*, shop: Shop, rng: random.Random) -> None:
         if plan == "available_for_pickup":
             steps.append(("available_for_pickup", now - dt.timedelta(days=2)))
         elif plan == "stalled":
-            steps = [("info_received", now - dt.timedelta(days=16)),
-                     ("in_transit", now - dt.timedelta(days=14))]
+            steps = [
+                ("info_received", now - dt.timedelta(days=16)),
+                ("in_transit", now - dt.timedelta(days=14)),
+            ]
         elif plan == "delivered":
             steps.append(("delivered", now - dt.timedelta(days=1)))
         elif plan == "at_customs":
             steps.append(("at_customs", now - dt.timedelta(days=3)))
         _tracking(shop, number, carrier, order_id, steps)
         if plan == "split":
-            _tracking(shop, f"YT{order_id}{k:02d}", "YunExpress", order_id,
-                      [("info_received", start), ("in_transit", now - dt.timedelta(days=4))])
+            _tracking(
+                shop,
+                f"YT{order_id}{k:02d}",
+                "YunExpress",
+                order_id,
+                [("info_received", start), ("in_transit", now - dt.timedelta(days=4))],
+            )

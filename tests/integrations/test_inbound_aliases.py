@@ -25,16 +25,26 @@ ORDER = {
 
 def post(shop, path, payload, secret=None):
     body = json.dumps(payload).encode()
-    return Client().post(f"/api/v1/inbound/{path}", data=body, content_type="application/json",
-                         headers={"X-Kefu-Shop": shop.slug,
-                                  "X-Kefu-Signature": sign(secret or shop.webhook_secret, body)})
+    return Client().post(
+        f"/api/v1/inbound/{path}",
+        data=body,
+        content_type="application/json",
+        headers={
+            "X-Kefu-Shop": shop.slug,
+            "X-Kefu-Signature": sign(secret or shop.webhook_secret, body),
+        },
+    )
 
 
 def test_order_and_tracking_through_the_inbound_paths(shop):
     assert post(shop, "orders", ORDER).status_code == 201
     assert post(shop, "orders", ORDER).status_code == 200
-    tracking = {"tracking_number": "RR1CN", "carrier": "China Post", "order_external_id": "WH-9",
-                "events": [{"status": "in_transit", "occurred_at": "2026-11-12T08:00:00+00:00"}]}
+    tracking = {
+        "tracking_number": "RR1CN",
+        "carrier": "China Post",
+        "order_external_id": "WH-9",
+        "events": [{"status": "in_transit", "occurred_at": "2026-11-12T08:00:00+00:00"}],
+    }
     assert post(shop, "tracking", tracking).status_code in (200, 201)
     assert Order.objects.get(external_id="WH-9").paid_amount == 12
     assert Parcel.objects.get(tracking_number="RR1CN").status == "in_transit"
