@@ -72,6 +72,26 @@ def _settings_for_update(shop: Shop) -> AutomationSettings:
 # ================================================================== settings and hours
 
 
+def _guard_saved(*, actor: User, texts: list[tuple[str, str]], source: str) -> None:
+    """R-29: a saved text that breaks a platform rule is itself a violation: refuse to save it.
+
+    ``texts`` are (label, text) pairs; every blocked one is reported, nothing is written.
+    """
+    from kefu.compliance.services import ComplianceBlocked, ensure_saveable
+
+    shop = _shop(actor)
+    problems = []
+    for label, text in texts:
+        if not text.strip():
+            continue
+        try:
+            ensure_saveable(shop=shop, actor=actor, text=text, source=source)
+        except ComplianceBlocked as exc:
+            problems.append(f"{label}: {exc}")
+    if problems:
+        raise ValidationError(problems, code="rules")
+
+
 def update_automation_settings(
     *,
     actor: User,
@@ -92,6 +112,11 @@ def update_automation_settings(
     for label, text in (("welcome", welcome_text), ("out-of-hours", out_of_hours_text)):
         if len(text.strip()) > 2000:
             raise ValidationError(f"the {label} text is at most 2000 characters", code="too_long")
+    _guard_saved(
+        actor=actor,
+        texts=[("welcome", welcome_text), ("out-of-hours", out_of_hours_text)],
+        source="welcome",
+    )
     chosen = languages if languages is not None else None
     if chosen is not None:
         unknown = [c for c in chosen if c not in ScriptLanguage.values]
@@ -718,6 +743,15 @@ def save_keyword_rules(
     cleaned, errors = _clean_rule_set(shop, rules)
     if errors:
         raise ValidationError(errors)
+    _guard_saved(
+        actor=actor,
+        texts=[
+            (f"rule {n} ({r.keyword})", r.text)
+            for n, r in enumerate(rules, start=1)
+            if r.reply_type == "text"
+        ],
+        source="keyword_reply",
+    )
     with transaction.atomic():
         KeywordRuleSet.objects.get_or_create(shop=shop)
         rule_set = KeywordRuleSet.objects.select_for_update().get(shop=shop)
@@ -820,6 +854,7 @@ def create_script(*, actor: User, data: ScriptInput) -> Script:
     require(actor, Capability.MANAGE_SETTINGS)
     shop = _shop(actor)
     _check_script(data)
+    _guard_saved(actor=actor, texts=list(data.variants.items()), source="script")
     with transaction.atomic():
         script = Script.objects.create(
             shop=shop,
@@ -841,6 +876,7 @@ def update_script(*, actor: User, script: Script, data: ScriptInput) -> Script:
     if script.shop_id != shop.pk:
         raise ValidationError("not a script of your shop", code="shop")
     _check_script(data)
+    _guard_saved(actor=actor, texts=list(data.variants.items()), source="script")
     with transaction.atomic():
         script.stage = data.stage
         script.topic = _topic_slug(data.topic)
@@ -912,6 +948,7 @@ def _check_quick_reply(title: str, body: str, language: str) -> None:
 def create_quick_reply(*, actor: User, title: str, body: str, language: str = "") -> QuickReply:
     shop = shop_of(actor)
     _check_quick_reply(title, body, language)
+    _guard_saved(actor=actor, texts=[(title, body)], source="quick_reply")
     return QuickReply.objects.create(
         shop=shop, owner=actor, title=title.strip(), body=body.strip(), language=language
     )
@@ -923,6 +960,7 @@ def update_quick_reply(
     if reply.owner_id != actor.pk:
         raise ValidationError("quick replies are personal", code="owner")
     _check_quick_reply(title, body, language)
+    _guard_saved(actor=actor, texts=[(title, body)], source="quick_reply")
     reply.title, reply.body, reply.language = title.strip(), body.strip(), language
     reply.save()
     return reply
