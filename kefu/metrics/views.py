@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -91,7 +92,12 @@ COMPARED = (
     ("consult_conversion_rate", "Consult conversion rate", "咨询转化率", True),
     ("guided_gmv", "Guided GMV", "引导下单GMV", False),
     ("first_response_seconds", "First response time (s)", "首次响应时间", False),
-    ("first_response_business_seconds", "First response, business hours (s)", "", False),
+    (
+        "first_response_business_seconds",
+        "First response, business hours (s)",
+        "首次响应时间（工作时间）",
+        False,
+    ),
     ("average_response_seconds", "Average response time (s)", "平均响应时间", False),
     ("resolution_seconds", "Resolution time (s)", "解决时长", False),
     ("refund_dispute_rate", "Refund-dispute rate", "退款纠纷率", True),
@@ -110,11 +116,13 @@ def _compare(report: Report) -> list[dict[str, Any]]:
                 change = f"{(a - b) * 100:+.1f} pt"
             elif b:
                 change = f"{(a - b) / b * 100:+.1f}%"
+        # The sellers' own Chinese names are the labels of the Chinese interface.
+        chinese = get_language() == "zh-hans"
         out.append(
             {
                 "key": key,
-                "label": _(label),
-                "zh": zh,
+                "label": zh if chinese and zh else _(label),
+                "zh": "" if chinese else zh,
                 "now": now,
                 "before": before,
                 "change": change,
