@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("inbox/<int:conversation_id>/reply/", views.reply, name="conversation_reply"),
     path("inbox/<int:conversation_id>/tools/", views.reply_tools, name="reply_tools"),
+    path("inbox/<int:conversation_id>/language/", views.buyer_language, name="buyer_language"),
     path("inbox/<int:conversation_id>/resolve/", views.resolve, name="conversation_resolve"),
     path("inbox/<int:conversation_id>/reopen/", views.reopen, name="conversation_reopen"),
     path("inbox/<int:conversation_id>/assign/", views.assign, name="conversation_assign"),

@@ -48,6 +48,13 @@ def _orders_sidebar_url(conv: Conversation) -> str | None:
     return f"{base}?conversation={conv.pk}&highlight={conv.order_external_id}"
 
 
+def _language_override(conv: Conversation) -> str:
+    from kefu.automation.models import BuyerAutomationState
+
+    state = BuyerAutomationState.objects.filter(buyer_id=conv.buyer_id).first()
+    return state.language_override if state else ""
+
+
 def _conversation_context(user: User, conv: Conversation) -> dict[str, Any]:
     messages = selectors.timeline(conv)
     return {
@@ -62,6 +69,13 @@ def _conversation_context(user: User, conv: Conversation) -> dict[str, Any]:
         "orders_sidebar_url": _orders_sidebar_url(conv),
         "blockers": services.resolution_blockers(conv),
         "marks": marks.active_marks(conv),
+        "buyer_languages": [
+            ("en", "English"),
+            ("ru", "Русский"),
+            ("es", "Español"),
+            ("zh-hans", "中文"),
+        ],
+        "language_override": _language_override(conv),
         "mark_colors": MarkColor.choices,
     }
 
@@ -235,6 +249,30 @@ def reopen(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @require_POST
 def assign(request: HttpRequest, conversation_id: int) -> HttpResponse:
     return _state_change(request, conversation_id, "assign")
+
+
+@login_required
+@require_POST
+def buyer_language(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """The agent corrects the buyer's language (R-11); empty goes back to detection."""
+    from kefu.automation.services import set_buyer_language
+
+    user = _user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    try:
+        set_buyer_language(actor=user, buyer=conv.buyer, language=request.POST.get("language", ""))
+    except ValidationError as exc:
+        return _error(request, "; ".join(exc.messages))
+    return _state_change_done(request, conv.pk)
+
+
+def _state_change_done(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    target = reverse("conversation", args=[conversation_id])
+    if request.htmx:  # type: ignore[attr-defined]
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    return redirect(target)
 
 
 @login_required

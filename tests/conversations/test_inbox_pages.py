@@ -93,3 +93,14 @@ def test_widget_speaks_english_to_foreign_buyers_and_chinese_to_chinese_ones(sho
         "Chat with us"
         not in Client().get("/chat/aurora/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
     )
+
+
+def test_agent_corrects_the_buyer_language_and_detection_no_longer_overrides_it(shop, pre_agent):
+    online(pre_agent)
+    conv = buyer_says(shop, text="Hello, do you ship to Spain?").conversation
+    client = login_client(pre_agent)
+    assert client.post(f"/inbox/{conv.pk}/language/", {"language": "es"}).status_code == 302
+    buyer_says(shop, text="Thanks, and how long does it take?")
+    conv.buyer.refresh_from_db()
+    assert conv.buyer.language == "es"
+    assert client.post(f"/inbox/{conv.pk}/language/", {"language": "xx"}).status_code == 400
