@@ -8,13 +8,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.errors import HttpError
 
 from kefu.accounts import services
 from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.selectors import access_member, team_of
-from kefu.core.api_auth import api_user, shop_auth
+from kefu.core.api_auth import api_user, refusal, shop_auth
 from kefu.core.scoping import shop_of
 
 router = Router(auth=shop_auth, tags=["shop"])
@@ -75,12 +74,6 @@ def _agent_out(u: User) -> dict[str, object]:
     }
 
 
-def _fail(exc: DjangoValidationError | PermissionDenied) -> HttpError:
-    if isinstance(exc, PermissionDenied):
-        return HttpError(403, str(exc) or "forbidden")
-    return HttpError(400, "; ".join(exc.messages))
-
-
 @router.get("", response=ShopOut)
 def get_shop(request: HttpRequest) -> object:
     return api_user(request).shop
@@ -102,7 +95,7 @@ def patch_shop(request: HttpRequest, body: ShopPatch) -> object:
             signature_template=body.signature_template or shop.signature_template,
         )
     except (DjangoValidationError, PermissionDenied) as exc:
-        raise _fail(exc) from exc
+        raise refusal(exc) from exc
 
 
 @router.get("/agents", response=list[AgentOut])
@@ -128,7 +121,7 @@ def create_agent(request: HttpRequest, body: AgentIn) -> tuple[int, dict[str, ob
             can_create_campaigns=body.can_create_campaigns,
         )
     except (DjangoValidationError, PermissionDenied) as exc:
-        raise _fail(exc) from exc
+        raise refusal(exc) from exc
     return 201, {**_agent_out(agent), "password": password}
 
 
@@ -139,5 +132,5 @@ def disable_agent(request: HttpRequest, agent_id: int) -> dict[str, object]:
     try:
         services.set_agent_active(actor=user, agent=agent, active=False)
     except (DjangoValidationError, PermissionDenied) as exc:
-        raise _fail(exc) from exc
+        raise refusal(exc) from exc
     return _agent_out(agent)

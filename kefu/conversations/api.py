@@ -14,7 +14,7 @@ from pydantic import Field
 from kefu.accounts.selectors import access_member
 from kefu.conversations import marks, reply_tools, selectors, services
 from kefu.conversations.models import Conversation, ConversationMark, Message
-from kefu.core.api_auth import api_user, shop_auth
+from kefu.core.api_auth import api_user, refusal, shop_auth
 
 router = Router(auth=shop_auth, tags=["conversations"])
 
@@ -102,12 +102,6 @@ def _msg_out(m: Message) -> dict[str, object]:
     }
 
 
-def _fail(exc: DjangoValidationError | PermissionDenied) -> HttpError:
-    if isinstance(exc, PermissionDenied):
-        return HttpError(403, str(exc) or "forbidden")
-    return HttpError(400, "; ".join(exc.messages))
-
-
 @router.get("", response=list[ConversationOut])
 def list_conversations(request: HttpRequest, params: Query[ListQuery]) -> list[dict[str, object]]:
     user = api_user(request)
@@ -183,7 +177,7 @@ def add_mark(
     try:
         mark = marks.add_mark(actor=user, conversation=conv, **body.dict())
     except (DjangoValidationError, PermissionDenied) as exc:
-        raise _fail(exc) from exc
+        raise refusal(exc) from exc
     return 201, _mark_out(mark)
 
 
@@ -195,7 +189,7 @@ def mark_tracking(
     try:
         marks.send_new_tracking(actor=api_user(request), mark=mark, **body.dict())
     except (DjangoValidationError, PermissionDenied) as exc:
-        raise _fail(exc) from exc
+        raise refusal(exc) from exc
     return _mark_out(mark)
 
 
@@ -205,7 +199,7 @@ def clear_mark(request: HttpRequest, conversation_id: int, mark_id: int) -> dict
     try:
         marks.clear_mark(actor=api_user(request), mark=mark)
     except (DjangoValidationError, PermissionDenied) as exc:
-        raise _fail(exc) from exc
+        raise refusal(exc) from exc
     return _mark_out(mark)
 
 
@@ -277,7 +271,7 @@ def reply(
             status=409 if stop.needs_confirmation else 422,
         )
     except (DjangoValidationError, PermissionDenied) as exc:
-        raise _fail(exc) from exc
+        raise refusal(exc) from exc
     return 201, _msg_out(message)
 
 
@@ -296,7 +290,7 @@ def resolve(request: HttpRequest, conversation_id: int) -> dict[str, object]:
     try:
         services.resolve_conversation(actor=user, conversation=conv)
     except (DjangoValidationError, PermissionDenied) as exc:
-        raise _fail(exc) from exc
+        raise refusal(exc) from exc
     return _conv_out(selectors.access_conversation(user, conversation_id))
 
 
@@ -307,7 +301,7 @@ def reopen(request: HttpRequest, conversation_id: int) -> dict[str, object]:
     try:
         services.reopen_conversation(actor=user, conversation=conv)
     except (DjangoValidationError, PermissionDenied) as exc:
-        raise _fail(exc) from exc
+        raise refusal(exc) from exc
     return _conv_out(selectors.access_conversation(user, conversation_id))
 
 
@@ -319,5 +313,5 @@ def assign(request: HttpRequest, conversation_id: int, body: AssignIn) -> dict[s
     try:
         services.assign_conversation(actor=user, conversation=conv, agent=agent)
     except (DjangoValidationError, PermissionDenied) as exc:
-        raise _fail(exc) from exc
+        raise refusal(exc) from exc
     return _conv_out(selectors.access_conversation(user, conversation_id))

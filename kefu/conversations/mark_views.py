@@ -9,14 +9,13 @@ from datetime import date, timedelta
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.conversations import marks, selectors
 from kefu.conversations.models import ConversationMark
-from kefu.conversations.views import _error, _user
+from kefu.conversations.views import _error, _user, back_to_conversation
 
 
 def _mark(conversation_id: int, mark_id: int, request: HttpRequest) -> ConversationMark:
@@ -25,15 +24,6 @@ def _mark(conversation_id: int, mark_id: int, request: HttpRequest) -> Conversat
     if mark is None:
         raise Http404("no such mark")
     return mark
-
-
-def _back(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    target = reverse("conversation", args=[conversation_id])
-    if request.htmx:  # type: ignore[attr-defined]
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = target
-        return response
-    return redirect(target)
 
 
 @login_required
@@ -57,7 +47,7 @@ def add(request: HttpRequest, conversation_id: int) -> HttpResponse:
         )
     except ValidationError as exc:
         return _error(request, "; ".join(exc.messages))
-    return _back(request, conv.pk)
+    return back_to_conversation(request, conv.pk)
 
 
 @login_required
@@ -68,7 +58,7 @@ def clear(request: HttpRequest, conversation_id: int, mark_id: int) -> HttpRespo
         marks.clear_mark(actor=_user(request), mark=mark)
     except ValidationError as exc:
         return _error(request, "; ".join(exc.messages))
-    return _back(request, conversation_id)
+    return back_to_conversation(request, conversation_id)
 
 
 @login_required
@@ -85,7 +75,7 @@ def tracking(request: HttpRequest, conversation_id: int, mark_id: int) -> HttpRe
         )
     except ValidationError as exc:
         return _error(request, "; ".join(exc.messages))
-    return _back(request, conversation_id)
+    return back_to_conversation(request, conversation_id)
 
 
 @login_required

@@ -59,9 +59,9 @@ def _messages_for(events: list[ConversationEvent]) -> list[tuple[str, dict[str, 
             recipients.add(user_group(conv.assignee_id))
         if conv.product is not None and conv.product.owner_id:
             recipients.add(user_group(conv.product.owner_id))
-        for moved_from in (event.data.get("from_user_id"),):
-            if moved_from:
-                recipients.add(user_group(int(moved_from)))
+        moved_from = event.data.get("from_user_id")
+        if moved_from:  # the agent who lost it sees it leave its list
+            recipients.add(user_group(int(moved_from)))
         out.extend((group, agent_msg) for group in sorted(recipients))
         msg = event.message
         if (

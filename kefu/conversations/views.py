@@ -225,12 +225,7 @@ def _state_change(request: HttpRequest, conversation_id: int, action: str) -> Ht
             services.assign_conversation(actor=user, conversation=conv, agent=agent)
     except ValidationError as exc:
         return _error(request, "; ".join(exc.messages))
-    target = reverse("conversation", args=[conv.pk])
-    if request.htmx:  # type: ignore[attr-defined]
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = target
-        return response
-    return redirect(target)
+    return back_to_conversation(request, conv.pk)
 
 
 @login_required
@@ -263,10 +258,11 @@ def buyer_language(request: HttpRequest, conversation_id: int) -> HttpResponse:
         set_buyer_language(actor=user, buyer=conv.buyer, language=request.POST.get("language", ""))
     except ValidationError as exc:
         return _error(request, "; ".join(exc.messages))
-    return _state_change_done(request, conv.pk)
+    return back_to_conversation(request, conv.pk)
 
 
-def _state_change_done(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def back_to_conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """After an action: htmx reloads the conversation page, a plain form is redirected."""
     target = reverse("conversation", args=[conversation_id])
     if request.htmx:  # type: ignore[attr-defined]
         response = HttpResponse(status=204)

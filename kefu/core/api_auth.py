@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
+from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from kefu.accounts.models import User
@@ -41,3 +43,10 @@ def api_user(request: HttpRequest) -> User:
     user = request.auth  # type: ignore[attr-defined]
     assert isinstance(user, User)  # noqa: S101 - auth guarantees it
     return user
+
+
+def refusal(exc: ValidationError | PermissionDenied) -> HttpError:
+    """A service's refusal as an API answer: 403 for a missing right, 400 for bad input."""
+    if isinstance(exc, PermissionDenied):
+        return HttpError(403, str(exc) or "forbidden")
+    return HttpError(400, "; ".join(exc.messages))
