@@ -26,6 +26,7 @@ from kefu.accounts.models import Shop, User
 from kefu.catalog.models import Product
 from kefu.conversations.events import record_event
 from kefu.conversations.models import Conversation, ConversationMark, MarkColor
+from kefu.conversations.selectors import order_of
 from kefu.core.modules import optional_module
 from kefu.core.scoping import shop_of
 
@@ -52,15 +53,6 @@ def _decimal(value: Any, field: str) -> Decimal:
     if amount <= 0:
         raise ValidationError(f"{field} must be positive", code=field)
     return amount.quantize(Decimal("0.01"))
-
-
-def _order_of(conversation: Conversation) -> Any:
-    orders = optional_module("kefu.orders.models")
-    if orders is None or not conversation.order_external_id:
-        return None
-    return orders.Order.objects.filter(
-        shop_id=conversation.shop_id, external_id=conversation.order_external_id
-    ).first()
 
 
 def add_mark(
@@ -152,7 +144,7 @@ def send_new_tracking(
         )
     conversation = mark.conversation
     with transaction.atomic():
-        order = _order_of(conversation)
+        order = order_of(conversation)
         if order is not None:
             orders = optional_module("kefu.orders.services")
             assert orders is not None  # noqa: S101 - the order came from that app

@@ -7,6 +7,7 @@ products and those assigned to it. Pages, the API and jobs all go through here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
@@ -19,6 +20,7 @@ from kefu.conversations.models import (
     ConversationStatus,
     Message,
 )
+from kefu.core.modules import optional_module
 from kefu.core.scoping import shop_of
 
 INBOX_PAGE = 50
@@ -118,3 +120,13 @@ def buyer_history(conversation: Conversation, actor: User) -> list[Conversation]
         .exclude(pk=conversation.pk)
         .order_by("-last_message_at")[:10]
     )
+
+
+def order_of(conversation: Conversation) -> Any:
+    """The order the conversation is about (an ``orders.Order``), or None."""
+    orders = optional_module("kefu.orders.models")
+    if orders is None or not conversation.order_external_id:
+        return None
+    return orders.Order.objects.filter(
+        shop_id=conversation.shop_id, external_id=conversation.order_external_id
+    ).first()

@@ -374,17 +374,10 @@ def _enqueue_delivery(outbox_id: int) -> None:
 
 def _recipient_is_payer(conv: Conversation) -> bool | None:
     """Whether the buyer of this conversation paid the order it is about (R-24)."""
-    from kefu.core.modules import optional_module
+    from kefu.conversations.selectors import order_of
 
-    orders = optional_module("kefu.orders.models")
-    if orders is None or not conv.order_external_id:
-        return None
-    buyer_id = (
-        orders.Order.objects.filter(shop_id=conv.shop_id, external_id=conv.order_external_id)
-        .values_list("buyer_id", flat=True)
-        .first()
-    )
-    return None if buyer_id is None else buyer_id == conv.buyer_id
+    order = order_of(conv)
+    return None if order is None else bool(order.buyer_id == conv.buyer_id)
 
 
 def _guard(*, actor: User, conv: Conversation, text: str, confirmed: bool) -> None:
