@@ -18,9 +18,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router, Schema, Status
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
-from kefu.core.api_auth import api_user, shop_auth
+from kefu.core.api_auth import api_user, refusal, shop_auth
+from kefu.core.scoping import shop_of
 from kefu.integrations.signing import verify_shop_signature
 from kefu.orders import selectors, services
 from kefu.orders.models import Order, OrderSource, OrderStatus, RefundChannel, RefundKind
@@ -423,6 +424,66 @@ def list_orders(
         }
         for o in orders
     ]
+
+
+class OrderSettingsOut(Schema):
+    payment_reminder_enabled: bool
+    payment_reminder_delay_minutes: int
+    payment_reminder_max_age_hours: int
+    quiet_start: dt.time
+    quiet_end: dt.time
+    ship_by_hours: int
+    risk_window_hours: int
+    penalty_rate: Decimal
+    penalty_cap: Decimal | None
+    penalty_cap_currency: str
+    stall_days: int
+    tracking_url_templates: dict[str, str]
+
+
+class OrderSettingsIn(Schema):
+    """Only the fields sent change; the rest keep their values. Unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    payment_reminder_enabled: bool | None = None
+    payment_reminder_delay_minutes: int | None = None
+    payment_reminder_max_age_hours: int | None = None
+    quiet_start: dt.time | None = None
+    quiet_end: dt.time | None = None
+    ship_by_hours: int | None = None
+    risk_window_hours: int | None = None
+    penalty_rate: Decimal | None = Field(default=None, max_digits=5, decimal_places=4)
+    penalty_cap: Decimal | None = Field(default=None, max_digits=14, decimal_places=2)
+    penalty_cap_currency: str | None = Field(default=None, max_length=3)
+    stall_days: int | None = None
+    tracking_url_templates: dict[str, str] | None = None
+
+
+def _settings_out(current: Any) -> dict[str, Any]:
+    return {name: getattr(current, name) for name in OrderSettingsOut.model_fields}
+
+
+@router.get("/settings", response=OrderSettingsOut, summary="Order and logistics settings")
+def get_settings(request: HttpRequest) -> dict[str, Any]:
+    return _settings_out(services.order_settings(shop=shop_of(api_user(request))))
+
+
+@router.patch(
+    "/settings",
+    response={200: OrderSettingsOut, 400: Problem, 403: Problem},
+    summary="Change order and logistics settings (main account)",
+)
+def patch_settings(request: HttpRequest, payload: OrderSettingsIn) -> dict[str, Any]:
+    user = api_user(request)
+    # `penalty_cap: null` removes the cap, so it counts as sent when present in the body.
+    values = payload.model_dump(exclude_unset=True)
+    values = {k: v for k, v in values.items() if v is not None or k == "penalty_cap"}
+    try:
+        current = services.update_order_settings(actor=user, shop=shop_of(user), **values)
+    except (DjangoValidationError, PermissionDenied) as exc:
+        raise refusal(exc) from exc
+    return _settings_out(current)
 
 
 @router.get("/risk", response=list[dict[str, Any]], summary="Late-shipment risk board (R-17)")

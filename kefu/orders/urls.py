@@ -9,6 +9,7 @@ urlpatterns = [
     path("orders/risk/", views.risk_board, name="orders_risk"),
     path("orders/import/", views.import_orders, name="orders_import"),
     path("orders/import/<int:run_id>/", views.import_run, name="orders_import_run"),
+    path("orders/settings/", views.order_settings, name="orders_settings"),
     path("orders/incidents/", views.incidents, name="orders_incidents"),
     path("orders/sidebar/<int:buyer_id>/", views.sidebar, name="orders_sidebar"),
     path("orders/<int:order_id>/", views.order_detail, name="order_detail"),

@@ -20,6 +20,7 @@ from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.core.scoping import shop_of
 from kefu.orders import selectors, services
+from kefu.orders.forms import OrderSettingsForm
 from kefu.orders.models import OrderFlag, OrderStatus, RefundChannel, RefundKind
 
 
@@ -150,6 +151,33 @@ def risk_board(request: HttpRequest) -> HttpResponse:
             "at_risk": [r for r in rows if not r.missed],
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_settings(request: HttpRequest) -> HttpResponse:
+    """Reminders, quiet hours, the shipping promise, penalties, stall days, tracking links."""
+    user = _user(request)
+    shop = shop_of(user)
+    can_edit = has_capability(user, Capability.MANAGE_SETTINGS)
+    current = services.order_settings(shop=shop)
+    form = OrderSettingsForm.for_settings(current)
+    errors: list[str] = []
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("only the main account changes order settings")
+        form = OrderSettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                services.update_order_settings(actor=user, shop=shop, **form.setting_values())
+            except ValidationError as exc:
+                errors = exc.messages
+            else:
+                messages.success(request, _("Order settings saved."))
+                return redirect("orders_settings")
+    context = {"form": form, "errors": errors, "can_edit": can_edit, "settings": current}
+    status = 400 if errors or form.errors else 200
+    return render(request, "orders/settings.html", context, status=status)
 
 
 @login_required
