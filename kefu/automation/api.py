@@ -21,7 +21,7 @@ from kefu.automation import selectors, services
 from kefu.automation.business_hours import Interval
 from kefu.automation.models import KeywordRule, Script
 from kefu.automation.placeholders import PlaceholderContext
-from kefu.core.api_auth import api_user, shop_auth
+from kefu.core.api_auth import api_user, refusal, shop_auth
 from kefu.core.scoping import shop_of
 
 router = Router(auth=shop_auth, tags=["automation"])
@@ -31,10 +31,8 @@ T = TypeVar("T")
 def _call(fn: Callable[[], T]) -> T:
     try:
         return fn()
-    except PermissionDenied as exc:
-        raise HttpError(403, str(exc) or "forbidden") from exc
-    except DjangoValidationError as exc:
-        raise HttpError(400, "; ".join(exc.messages)) from exc
+    except (PermissionDenied, DjangoValidationError) as exc:
+        raise refusal(exc) from exc
 
 
 # ------------------------------------------------------------------ settings

@@ -15,7 +15,7 @@ from pydantic import Field
 from kefu.compliance import selectors, services
 from kefu.compliance.packs import pack_for
 from kefu.compliance.scanner import check_text
-from kefu.core.api_auth import api_user, shop_auth
+from kefu.core.api_auth import api_user, refusal, shop_auth
 from kefu.core.scoping import shop_of
 
 router = Router(auth=shop_auth, tags=["compliance"])
@@ -94,7 +94,7 @@ def findings(request: HttpRequest, query: Query[FindingsQuery]) -> list[FindingO
     try:
         rows = selectors.visible_findings(user, day=query.date, agent_login=query.agent)
     except PermissionDenied as exc:
-        raise HttpError(403, str(exc)) from exc
+        raise refusal(exc) from exc
     return [
         FindingOut(
             id=row.pk,

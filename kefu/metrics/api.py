@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from kefu.conversations.selectors import access_conversation
-from kefu.core.api_auth import api_user, shop_auth
+from kefu.core.api_auth import api_user, refusal, shop_auth
 from kefu.core.scoping import shop_of
 from kefu.metrics import selectors, services
 from kefu.metrics.models import FxRate
@@ -27,10 +27,6 @@ class ReportQuery(Schema):
     by: Literal["day", "agent", "group"] = "day"
 
 
-def _bad(exc: ValidationError) -> HttpError:
-    return HttpError(400, "; ".join(exc.messages))
-
-
 @router.get("", response=dict[str, Any])
 def report(request: HttpRequest, q: Query[ReportQuery]) -> dict[str, Any]:
     """Figures of a range of shop-local days; a sub-account gets its own figures only."""
@@ -41,7 +37,7 @@ def report(request: HttpRequest, q: Query[ReportQuery]) -> dict[str, Any]:
     try:
         return selectors.report_for(user, start=start, end=end, by=q.by).as_json()
     except ValidationError as exc:
-        raise _bad(exc) from exc
+        raise refusal(exc) from exc
 
 
 class RebuildOut(Schema):
@@ -96,10 +92,8 @@ def put_settings(request: HttpRequest, payload: SettingsIO) -> dict[str, Any]:
             rates=payload.rates,
             slow_reply_minutes=payload.slow_reply_minutes,
         )
-    except PermissionDenied as exc:
-        raise HttpError(403, str(exc)) from exc
-    except ValidationError as exc:
-        raise _bad(exc) from exc
+    except (PermissionDenied, ValidationError) as exc:
+        raise refusal(exc) from exc
     return _settings_out(user)
 
 
@@ -114,7 +108,7 @@ def inspection(request: HttpRequest, q: Query[InspectionQuery]) -> dict[str, Any
     try:
         data = selectors.inspection(user, day=day)
     except PermissionDenied as exc:
-        raise HttpError(403, str(exc)) from exc
+        raise refusal(exc) from exc
     return {
         "date": day.isoformat(),
         "slow_reply_minutes": data.threshold_minutes,
@@ -239,8 +233,6 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[CaseOut]:
                 agent_id=payload.agent_id,
             ),
         )
-    except PermissionDenied as exc:
-        raise HttpError(403, str(exc)) from exc
-    except ValidationError as exc:
-        raise _bad(exc) from exc
+    except (PermissionDenied, ValidationError) as exc:
+        raise refusal(exc) from exc
     return Status(201, _case_out(case))

@@ -541,10 +541,8 @@ def post_refund(request: HttpRequest, order_id: int, payload: RefundIn) -> Any:
             kind=payload.kind.value,
             logistics_dispute=payload.logistics_dispute,
         )
-    except PermissionDenied as exc:
-        return Status(403, {"detail": str(exc)})
-    except DjangoValidationError as exc:
-        return Status(400, {"detail": "; ".join(exc.messages)})
+    except (PermissionDenied, DjangoValidationError) as exc:
+        raise refusal(exc) from exc
     return Status(
         201,
         {
@@ -588,7 +586,7 @@ def post_parcel(request: HttpRequest, order_id: int, payload: ParcelCreateIn) ->
             note=payload.note,
         )
     except DjangoValidationError as exc:
-        return Status(400, {"detail": "; ".join(exc.messages)})
+        raise refusal(exc) from exc
     return Status(
         201,
         {
@@ -635,10 +633,8 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Any:
         broadcast = services.create_incident_broadcast(
             actor=user, title=payload.title, text=payload.text, criteria=criteria
         )
-    except PermissionDenied as exc:
-        return Status(403, {"detail": str(exc)})
-    except DjangoValidationError as exc:
-        return Status(400, {"detail": "; ".join(exc.messages)})
+    except (PermissionDenied, DjangoValidationError) as exc:
+        raise refusal(exc) from exc
     targets = selectors.incident_orders(shop=broadcast.shop, criteria=criteria).count()
     transaction.on_commit(lambda: deliver_incident_broadcast.delay(broadcast.pk))
     return Status(202, {"broadcast_id": broadcast.pk, "orders": targets})
