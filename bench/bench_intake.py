@@ -18,7 +18,8 @@ KEFU_DATA_DIR, in-memory channel layer) and for PostgreSQL + Redis (a throwaway 
 
 Knobs: KEFU_BENCH_MESSAGES (2000), KEFU_BENCH_CONCURRENCY (16), KEFU_BENCH_BUYERS (500),
 KEFU_BENCH_SOCKETS (200), KEFU_BENCH_PUSH_MESSAGES (200), KEFU_BENCH_PUSH_PAUSE_MS (20),
-KEFU_BENCH_BACKENDS ("sqlite,postgres"). Only 127.0.0.1 is ever contacted.
+KEFU_BENCH_BACKENDS ("sqlite,postgres,postgres-2p"; postgres-2p serves with
+`kefu run --web-processes 2`). Only 127.0.0.1 is ever contacted.
 """
 
 from __future__ import annotations
@@ -400,8 +401,9 @@ class PgConnections:
 
 
 class Server:
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, web_processes: int = 1) -> None:
         self.backend = backend
+        self.web_processes = web_processes
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = backend.tmp / "server.log"
@@ -412,7 +414,17 @@ class Server:
 
         self.log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [KEFU, "run", "--no-worker", "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                KEFU,
+                "run",
+                "--no-worker",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--web-processes",
+                str(self.web_processes),
+            ],
             cwd=ROOT,
             env=self.backend.env,
             stdout=self.log,
@@ -723,7 +735,9 @@ def _run_backend(label: str) -> list[dict[str, Any]]:
     push_s = _env_int("KEFU_BENCH_PUSH_SECONDS", 30)
     tmp = Path(tempfile.mkdtemp(prefix=f"kefu-bench-intake-{label}-"))
     env = _base_env(tmp)
-    on_pg = label == "postgres"
+    # "postgres-2p": PostgreSQL + Redis served by two web processes (`--web-processes 2`).
+    on_pg = label.startswith("postgres")
+    web_processes = int(label.split("-", 1)[1].rstrip("p")) if "-" in label else 1
     if on_pg:
         env["KEFU_DATABASE_URL"] = f"{PG_ADMIN_URL}/{PG_DB}"
         env["KEFU_REDIS_URL"] = REDIS_URL
@@ -741,7 +755,7 @@ def _run_backend(label: str) -> list[dict[str, Any]]:
         print(f"[{label}] migrate+prep {time.perf_counter() - t:.1f}s", file=sys.stderr)
 
         pg_watch = PgConnections() if on_pg else None
-        server = Server(backend)
+        server = Server(backend, web_processes)
         server.start()
         load_before = round(os.getloadavg()[0], 2)
         prefix = f"in-{label}-"
@@ -866,12 +880,12 @@ def _run_backend(label: str) -> list[dict[str, Any]]:
 def run() -> list[dict[str, Any]]:
     labels = [
         b.strip()
-        for b in os.environ.get("KEFU_BENCH_BACKENDS", "sqlite,postgres").split(",")
+        for b in os.environ.get("KEFU_BENCH_BACKENDS", "sqlite,postgres,postgres-2p").split(",")
         if b.strip()
     ]
     rows: list[dict[str, Any]] = []
     for label in labels:
-        if label not in ("sqlite", "postgres"):
+        if label not in ("sqlite", "postgres", "postgres-2p"):
             raise ValueError(f"unknown backend {label!r}")
         rows += _run_backend(label)
     # Lost: a message answered 201 but not stored. Never tolerated.

@@ -38,6 +38,12 @@ def detector_for(languages: frozenset[str]) -> LanguageDetector:
     return LanguageDetectorBuilder.from_languages(*chosen).build()
 
 
+def warm_up() -> None:
+    """Build the detectors intake uses and load their models (lingua loads them lazily)."""
+    latin = frozenset(c for c in LINGUA_BY_CODE if c in {"en", "es"})
+    detector_for(latin).compute_language_confidence_values("where is my parcel")
+
+
 def _script_counts(text: str) -> tuple[int, int, int, int]:
     han = cyr = latin = letters = 0
     for ch in text:

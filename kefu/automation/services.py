@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -185,10 +185,16 @@ def set_business_hours(
 
 
 def _locked_state(*, shop: Shop, buyer: Buyer) -> BuyerAutomationState:
-    state, _created = BuyerAutomationState.objects.get_or_create(
-        buyer=buyer, defaults={"shop": shop}
-    )
-    return BuyerAutomationState.objects.select_for_update().get(pk=state.pk)
+    # Every buyer message passes here: the usual case (the row exists) is one locking read.
+    state = BuyerAutomationState.objects.select_for_update().filter(buyer=buyer).first()
+    if state is not None:
+        return state
+    try:
+        with transaction.atomic():
+            BuyerAutomationState.objects.create(buyer=buyer, shop=shop)
+    except IntegrityError:
+        pass  # another message of this buyer created it first; lock theirs
+    return BuyerAutomationState.objects.select_for_update().get(buyer=buyer)
 
 
 def _auto_message(

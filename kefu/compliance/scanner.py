@@ -138,6 +138,10 @@ class _Scan:
     scripts: frozenset[str]
 
 
+def warm_up() -> None:
+    _automaton()
+
+
 def _scan(text: str) -> _Scan:
     cued: set[str] = set()
     starts: dict[tuple[str, int], list[int]] = {}

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from kefu.conversations import realtime
 from kefu.conversations.models import ConversationEvent
+from kefu.core.warmup import warm_up
 
 log = logging.getLogger("kefu.relay")
 
@@ -59,6 +60,7 @@ class RelayLifespan:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                await asyncio.to_thread(warm_up)
                 realtime.CAN_PUSH_HERE = True
                 if not settings.REDIS_URL:
                     task = asyncio.create_task(relay_forever(settings.KEFU_RELAY_POLL_SECONDS))

@@ -195,7 +195,7 @@ def _store_buyer_message(
         Conversation.objects.select_for_update(of=("self",))
         .filter(shop=shop, buyer=buyer, group=group)
         .exclude(status=ConversationStatus.RESOLVED)
-        .select_related("assignee", "product")
+        .select_related("assignee__presence", "product")
         .first()
     )
     reopened = False
@@ -209,7 +209,7 @@ def _store_buyer_message(
                 status=ConversationStatus.RESOLVED,
                 resolved_at__gte=now - REOPEN_WINDOW,
             )
-            .select_related("assignee", "product")
+            .select_related("assignee__presence", "product")
             .order_by("-resolved_at")
             .first()
         )
@@ -285,7 +285,11 @@ def _run_automation(message: Message) -> list[Message]:
 
 
 def _is_available(user: User) -> bool:
-    presence = AgentPresence.objects.filter(user=user).first()
+    # Intake selects the assignee's presence with the conversation; other callers query it.
+    try:
+        presence: AgentPresence | None = user.presence
+    except AgentPresence.DoesNotExist:
+        presence = None
     return bool(
         user.is_active
         and presence is not None

@@ -22,6 +22,14 @@ def register(sub: Any) -> None:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--no-worker", action="store_true", help="serve HTTP/WebSocket only")
+    run.add_argument(
+        "--web-processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="web processes sharing the port (needs KEFU_REDIS_URL: sockets of one process "
+        "hear events of the others only through Redis)",
+    )
     run.set_defaults(handler=_run)
 
     manage = sub.add_parser("manage", help="run a Django management command")
@@ -43,6 +51,14 @@ def _manage(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if not 1 <= args.web_processes <= 64:
+        print("kefu run: --web-processes is 1 to 64", file=sys.stderr)
+        return 2
+    if args.web_processes > 1 and not settings.REDIS_URL:
+        # The embedded channel layer lives in one process: a second one would serve sockets
+        # that never hear about messages taken in by the first.
+        print("kefu run: --web-processes above 1 needs KEFU_REDIS_URL", file=sys.stderr)
+        return 2
     call_command("collectstatic", interactive=False, verbosity=0)
     python = sys.executable
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -60,6 +76,7 @@ def _run(args: argparse.Namespace) -> int:
             "on",
             "--ws",
             "websockets",
+            *(["--workers", str(args.web_processes)] if args.web_processes > 1 else []),
         ],
     ]
     if not args.no_worker:

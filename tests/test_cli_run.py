@@ -1,0 +1,26 @@
+"""`kefu run` refuses settings that would serve sockets deaf to other processes' messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from kefu.cli import main
+
+
+@pytest.mark.parametrize("processes", ["0", "65"])
+def test_web_processes_out_of_range_exit_2(capsys, processes):
+    assert main(["run", "--web-processes", processes]) == 2
+    assert "1 to 64" in capsys.readouterr().err
+
+
+def test_several_web_processes_need_redis(settings, capsys, monkeypatch):
+    settings.REDIS_URL = ""
+    started: list[object] = []
+    monkeypatch.setattr("subprocess.Popen", lambda *a, **k: started.append(a))
+
+    assert main(["run", "--web-processes", "2"]) == 2
+
+    assert capsys.readouterr().err.strip() == (
+        "kefu run: --web-processes above 1 needs KEFU_REDIS_URL"
+    )
+    assert started == []
