@@ -10,11 +10,17 @@ import random
 from django.utils import timezone
 
 from kefu.accounts.models import Shop
+from kefu.accounts.selectors import owner_of
 from kefu.catalog.models import Product
 from kefu.conversations.models import Buyer, Conversation
 from kefu.orders import services
 
 CARRIERS = ["Cainiao", "China Post", "YunExpress", "4PX"]
+# Public tracking pages, so the demo's parcel links open something real.
+TRACKING_LINKS = {
+    "Cainiao": "https://global.cainiao.com/newDetail.htm?mailNoList={number}",
+    "*": "https://t.17track.net/en#nums={number}",
+}
 
 
 def _tracking(
@@ -34,6 +40,11 @@ def _tracking(
 
 def load(*, shop: Shop, rng: random.Random) -> None:
     now = timezone.now()
+    owner = owner_of(shop)
+    if owner is not None:
+        services.update_order_settings(
+            actor=owner, shop=shop, tracking_url_templates=TRACKING_LINKS
+        )
     products = list(Product.objects.filter(shop=shop).order_by("pk"))
     inputs: list[services.OrderInput] = []
     plans: list[tuple[str, str]] = []
