@@ -12,8 +12,9 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from kefu.accounts.selectors import access_member
-from kefu.conversations import marks, reply_tools, selectors, services
-from kefu.conversations.models import Conversation, ConversationMark, Message
+from kefu.catalog.selectors import access_product
+from kefu.conversations import marks, product_cards, reply_tools, selectors, services
+from kefu.conversations.models import Conversation, ConversationMark, Message, MessageKind
 from kefu.core.api_auth import api_user, refusal, shop_auth
 
 router = Router(auth=shop_auth, tags=["conversations"])
@@ -40,6 +41,8 @@ class MessageOut(Schema):
     direction: str
     kind: str
     text: str
+    # What a card needs beyond the text, e.g. a product card's title, price and link.
+    payload: dict[str, object]
     author: str | None
     sent_at: datetime
     delivery: str | None
@@ -56,6 +59,11 @@ class ReplyIn(Schema):
     text: str = Field(min_length=1, max_length=10_000)
     confirm_warnings: bool = False
     script_variant_id: int | None = None
+
+
+class ProductCardIn(Schema):
+    product_external_id: str = Field(min_length=1, max_length=80)
+    confirm_warnings: bool = False
 
 
 class RuleStopOut(Schema):
@@ -96,6 +104,7 @@ def _msg_out(m: Message) -> dict[str, object]:
         "direction": m.direction,
         "kind": m.kind,
         "text": m.text,
+        "payload": m.payload if m.kind == MessageKind.PRODUCT_CARD else {},
         "author": m.author.username if m.author else None,
         "sent_at": m.sent_at,
         "delivery": outbox.status if outbox else None,
@@ -266,10 +275,43 @@ def reply(
             suggested=body.script_variant_id is not None,
         )
     except services.RuleStop as stop:
-        return JsonResponse(
-            {"detail": stop.messages[0], "verdict": stop.verdict.as_dict()},
-            status=409 if stop.needs_confirmation else 422,
+        return _rule_stop(stop)
+    except (DjangoValidationError, PermissionDenied) as exc:
+        raise refusal(exc) from exc
+    return 201, _msg_out(message)
+
+
+def _rule_stop(stop: services.RuleStop) -> JsonResponse:
+    """409: warnings to confirm; 422: blocked by a rule."""
+    return JsonResponse(
+        {"detail": stop.messages[0], "verdict": stop.verdict.as_dict()},
+        status=409 if stop.needs_confirmation else 422,
+    )
+
+
+@router.post(
+    "/{conversation_id}/product-cards",
+    response={201: MessageOut, 409: RuleStopOut, 422: RuleStopOut},
+)
+def product_card(
+    request: HttpRequest, conversation_id: int, body: ProductCardIn
+) -> tuple[int, dict[str, object]] | JsonResponse:
+    """Send one of the shop's products to the buyer as a product card (R-21).
+
+    404: unknown conversation or product; 409/422: the rule guard, as for replies.
+    """
+    user = api_user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    product = access_product(user, body.product_external_id)
+    try:
+        message = product_cards.send_product_card(
+            actor=user,
+            conversation=conv,
+            product=product,
+            confirm_warnings=body.confirm_warnings,
         )
+    except services.RuleStop as stop:
+        return _rule_stop(stop)
     except (DjangoValidationError, PermissionDenied) as exc:
         raise refusal(exc) from exc
     return 201, _msg_out(message)

@@ -340,14 +340,20 @@ def _assign(
 # --- replies and outbound ------------------------------------------------------------------
 
 
-def _signed(conv: Conversation, actor: User, text: str) -> str:
+def _signed(conv: Conversation, actor: User, text: str, kind: str) -> str:
     """R-04: the agent's first reply in a conversation (since it was opened) carries a signature."""
     shop = conv.shop
-    if not shop.sign_replies:
+    # A channel that renders a product card shows the product, not the text: a signature there
+    # would be lost, so cards are not signed and the agent's next text reply introduces them.
+    if not shop.sign_replies or kind == MessageKind.PRODUCT_CARD:
         return text
-    already = Message.objects.filter(
-        conversation=conv, author=actor, direction=Direction.AGENT, sent_at__gte=conv.opened_at
-    ).exists()
+    already = (
+        Message.objects.filter(
+            conversation=conv, author=actor, direction=Direction.AGENT, sent_at__gte=conv.opened_at
+        )
+        .exclude(kind=MessageKind.PRODUCT_CARD)
+        .exists()
+    )
     if already:
         return text
     signature = shop.signature_template.replace("{agent_name}", actor.name_for_buyers).replace(
@@ -462,7 +468,7 @@ def send_reply(
             buyer_id=conv.buyer_id,
             direction=Direction.AGENT,
             kind=kind,
-            text=_signed(conv, actor, text),
+            text=_signed(conv, actor, text, kind),
             author=actor,
             sent_at=now,
             payload=payload or {},

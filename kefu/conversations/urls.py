@@ -20,6 +20,11 @@ urlpatterns = [
         name="conversation_timeline",
     ),
     path("inbox/<int:conversation_id>/reply/", views.reply, name="conversation_reply"),
+    path(
+        "inbox/<int:conversation_id>/product-card/",
+        views.product_card,
+        name="conversation_product_card",
+    ),
     path("inbox/<int:conversation_id>/tools/", views.reply_tools, name="reply_tools"),
     path("inbox/<int:conversation_id>/language/", views.buyer_language, name="buyer_language"),
     path("inbox/<int:conversation_id>/resolve/", views.resolve, name="conversation_resolve"),

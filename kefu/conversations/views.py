@@ -14,7 +14,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.models import User
 from kefu.accounts.selectors import access_member, team_of
-from kefu.conversations import marks, selectors, services
+from kefu.catalog.models import Product
+from kefu.catalog.selectors import access_product
+from kefu.conversations import marks, product_cards, selectors, services
 from kefu.conversations import reply_tools as reply_tools_module
 from kefu.conversations.models import Conversation, MarkColor
 from kefu.core.scoping import shop_of
@@ -188,27 +190,66 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
             suggested=request.POST.get("suggested") == "1",
         )
     except services.RuleStop as stop:
-        response = render(
-            request,
-            "conversations/_guard.html",
-            {
-                "stop": stop,
-                "findings": stop.verdict.findings,
-                "conv": conv,
-                "zh": get_language() == "zh-hans",
-            },
-            status=409 if stop.needs_confirmation else 422,
-        )
-        response["HX-Retarget"] = "#action-error"
-        response["HX-Reswap"] = "innerHTML"
-        return response
+        return _rule_stop(request, conv, stop)
     except ValidationError as exc:
         return _error(request, "; ".join(exc.messages))
+    return _sent(request, conv.pk, "kefu:sent")
+
+
+@login_required
+@require_POST
+def product_card(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Send a suggested product from the sidebar to the buyer as a product card (R-21)."""
+    user = _user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    product = access_product(user, request.POST.get("product", ""))
+    try:
+        product_cards.send_product_card(
+            actor=user,
+            conversation=conv,
+            product=product,
+            confirm_warnings=request.POST.get("confirm_warnings") == "1",
+        )
+    except services.RuleStop as stop:
+        return _rule_stop(request, conv, stop, card_product=product)
+    except ValidationError as exc:
+        return _error(request, "; ".join(exc.messages))
+    # Its own event, not kefu:sent: a card must not wipe the reply the agent is drafting.
+    return _sent(request, conv.pk, "kefu:card-sent")
+
+
+def _rule_stop(
+    request: HttpRequest,
+    conv: Conversation,
+    stop: services.RuleStop,
+    *,
+    card_product: Product | None = None,
+) -> HttpResponse:
+    """The rule guard's findings in the error slot; a warning offers to send anyway."""
+    response = render(
+        request,
+        "conversations/_guard.html",
+        {
+            "stop": stop,
+            "findings": stop.verdict.findings,
+            "conv": conv,
+            "card_product": card_product,
+            "zh": get_language() == "zh-hans",
+        },
+        status=409 if stop.needs_confirmation else 422,
+    )
+    response["HX-Retarget"] = "#action-error"
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def _sent(request: HttpRequest, conversation_id: int, trigger: str) -> HttpResponse:
+    """After a message went out: htmx refreshes the timeline in place, a plain form redirects."""
     if request.htmx:  # type: ignore[attr-defined]
         response = HttpResponse(status=204)
-        response["HX-Trigger"] = "kefu:sent"
+        response["HX-Trigger"] = trigger
         return response
-    return redirect("conversation", conversation_id=conv.pk)
+    return back_to_conversation(request, conversation_id)
 
 
 def _state_change(request: HttpRequest, conversation_id: int, action: str) -> HttpResponse:

@@ -252,19 +252,22 @@ def sidebar_for(
     buyer = access_buyer(user, buyer_id)
     cards = orders_for_buyer(user=user, buyer=buyer, highlight=highlight)
     shop = shop_of(user)
-    product = None
-    if conversation_id is not None:
-        from kefu.conversations.models import Conversation
+    from kefu.conversations.models import Conversation
 
-        conv = (
-            Conversation.objects.filter(shop=shop, pk=conversation_id, buyer=buyer)
-            .select_related("product")
-            .first()
-        )
-        product = conv.product if conv else None
+    conv = (
+        Conversation.objects.filter(shop=shop, pk=conversation_id, buyer=buyer)
+        .select_related("product")
+        .first()
+        if conversation_id is not None
+        else None
+    )
+    product = conv.product if conv else None
     focus = next((c.order for c in cards if c.highlighted), cards[0].order if cards else None)
     related = related_products_for(shop=shop, product=product, order=focus)
-    return Sidebar(buyer=buyer, orders=cards, related=related, conversation_id=conversation_id)
+    # Only a conversation of this buyer in the shop: the sidebar offers to send products into it.
+    return Sidebar(
+        buyer=buyer, orders=cards, related=related, conversation_id=conv.pk if conv else None
+    )
 
 
 # --- late-shipment risk board (R-17) ---------------------------------------------------------

@@ -40,6 +40,13 @@
     if (online) { refreshList(); refreshConversation(); }
   });
 
+  // A product card sent from the sidebar: show it without touching the reply being drafted.
+  document.body.addEventListener("kefu:card-sent", () => {
+    const error = document.getElementById("action-error");
+    if (error) error.innerHTML = "";
+    refreshConversation(); refreshList();
+  });
+
   if ("Notification" in window && Notification.permission === "default") {
     document.addEventListener("click", () => Notification.requestPermission(), { once: true });
   }

@@ -1,0 +1,83 @@
+"""R-21: the agent clicks Send on a suggested product in the sidebar; the card appears in the
+agent's timeline and, live, in the buyer's chat widget; the reply being drafted is kept."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from kefu.accounts.services import create_agent, create_shop
+from kefu.catalog.models import Product
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct-horse-battery"
+SHADE_URL = "https://www.aliexpress.com/item/200.html"
+
+
+@pytest.fixture
+def team(transactional_db):
+    # Created before Playwright starts its event loop in this thread.
+    shop = create_shop(
+        name="Aurora Lights",
+        platform="aliexpress",
+        slug="aurora",
+        owner_login="owner",
+        owner_password=PASSWORD,
+    ).shop
+    create_agent(
+        actor=None,
+        shop=shop,
+        login="lily",
+        groups=["pre_sale"],
+        password=PASSWORD,
+        display_name="Lily",
+    )
+    # A widget conversation has no product: the sidebar suggests main-push products.
+    Product.objects.create(
+        shop=shop,
+        external_id="P-200",
+        title="Lamp shade",
+        price=Decimal("12.50"),
+        currency="USD",
+        url=SHADE_URL,
+        is_main_push=True,
+        stock=10,
+    )
+    return shop
+
+
+def test_agent_sends_a_suggested_product_and_both_sides_see_the_card(team, live_asgi, browser):
+    agent = browser.new_context(locale="en-US").new_page()
+    agent.goto(f"{live_asgi}/login/")
+    agent.fill("input[name=username]", "lily")
+    agent.fill("input[name=password]", PASSWORD)
+    agent.click("button[type=submit]")
+    agent.click("button[value=en]")
+    expect(agent.locator("#live-status")).to_have_class(re.compile("online"), timeout=10_000)
+
+    buyer = browser.new_context(locale="en-US").new_page()
+    buyer.goto(f"{live_asgi}/chat/aurora/")
+    buyer.fill("#widget-text", "Do you also sell lamp shades?")
+    buyer.keyboard.press("Enter")
+    expect(buyer.locator("#messages")).to_contain_text("lamp shades")
+
+    agent.locator(".conv-list li a").first.click(timeout=10_000)
+    expect(agent.locator("#messages")).to_contain_text("lamp shades")
+    agent.fill("#reply-text", "A draft the card must not wipe")
+    suggestion = agent.locator("#orders-panel .related-products li[data-product='P-200']")
+    expect(suggestion).to_contain_text("Lamp shade", timeout=10_000)
+    suggestion.get_by_role("button", name=re.compile("Send")).click()
+
+    card = agent.locator("#messages .msg.agent .product-card")
+    expect(card).to_contain_text("Lamp shade", timeout=10_000)
+    expect(card).to_contain_text("12.50 USD")
+    expect(card.locator("a.open")).to_have_attribute("href", SHADE_URL)
+    expect(agent.locator("#reply-text")).to_have_value("A draft the card must not wipe")
+
+    buyer_card = buyer.locator("#messages .msg.shop .product-card")
+    expect(buyer_card).to_contain_text("Lamp shade", timeout=10_000)
+    expect(buyer_card.locator("a.open")).to_have_attribute("href", SHADE_URL)
