@@ -60,7 +60,9 @@ class OrderSettingsForm(forms.Form):
         label=gettext_lazy("Show on the risk board this many hours before the deadline")
     )
     penalty_percent = forms.DecimalField(
-        max_digits=6, decimal_places=2, label=gettext_lazy("Late-shipment penalty (% of amount)")
+        max_digits=6,
+        decimal_places=2,
+        label=gettext_lazy("Late-shipment penalty (percent of the amount)"),
     )
     penalty_cap = forms.DecimalField(
         required=False,
