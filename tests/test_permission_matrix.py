@@ -20,8 +20,10 @@ from kefu.conversations.models import (
     ConversationMark,
     Message,
 )
+from kefu.orders.models import Order
 from tests.conftest import login_client
 from tests.helpers import buyer_says, online
+from tests.orders.factories import make_order
 
 pytestmark = pytest.mark.django_db
 
@@ -42,12 +44,14 @@ def world(shop, owner, pre_agent, after_agent, product, rival):
     conv = buyer_says(shop, product=product.external_id).conversation  # Lily's product
     assert conv.assignee == pre_agent
     mark = add_mark(actor=owner, conversation=conv, color="yellow")
+    make_order(shop, "MATRIX-1", buyer=conv.buyer.external_id, products=[product])
     return {"conv": conv, "shop": shop, "mark": mark}
 
 
 def cases(conv: Conversation, pre_agent: User) -> list[Case]:
     c = conv.pk
     m = conv.marks.filter(color="yellow").earliest("pk").pk
+    o = Order.objects.get(shop_id=conv.shop_id, external_id="MATRIX-1").pk
     both = ("owner", "agent")
     return [
         Case("get", "/inbox/", allowed=(*both, "narrow")),
@@ -85,6 +89,7 @@ def cases(conv: Conversation, pre_agent: User) -> list[Case]:
         Case("post", f"/inbox/{c}/marks/{m}/clear/", {}, allowed=both),
         Case("post", f"/api/v1/conversations/{c}/marks/{m}/clear", {}, api=True, allowed=both),
         Case("post", f"/inbox/{c}/reply/", {"text": "hello"}, allowed=both),
+        Case("post", f"/inbox/{c}/order/", {"order": o}, allowed=both),
         Case("post", f"/inbox/{c}/product-card/", {"product": "P-100"}, allowed=both),
         Case("post", f"/inbox/{c}/resolve/", {}, allowed=both),
         Case("post", f"/inbox/{c}/reopen/", {}, allowed=both),
@@ -153,7 +158,9 @@ def cases(conv: Conversation, pre_agent: User) -> list[Case]:
 def snapshot() -> tuple[Any, ...]:
     return (
         list(
-            Conversation.objects.order_by("pk").values_list("status", "assignee_id", "unread_count")
+            Conversation.objects.order_by("pk").values_list(
+                "status", "assignee_id", "unread_count", "order_external_id"
+            )
         ),
         Message.objects.count(),
         ConversationEvent.objects.count(),

@@ -626,6 +626,29 @@ def resolution_blockers(conversation: Conversation) -> list[str]:
     return mark_blockers(conversation)
 
 
+def set_conversation_order(
+    *, actor: User, conversation: Conversation, order_external_id: str
+) -> bool:
+    """Name the order the conversation is about; the sidebar highlight, script placeholders
+    and mark duties follow it. The orders domain checks the order is the buyer's first.
+    Returns False when it already was the conversation's order."""
+    if conversation.shop_id != actor.shop_id or not actor.is_active:
+        raise PermissionDenied("not your shop's conversation")
+    order_external_id = order_external_id.strip()[:80]
+    if not order_external_id:
+        raise ValidationError("choose an order", code="order")
+    with transaction.atomic():
+        conv = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation.pk)
+        previous = conv.order_external_id
+        if previous == order_external_id:
+            return False
+        conv.order_external_id = order_external_id
+        conv.save(update_fields=["order_external_id"])
+        record_event(conv, "order_chosen", actor=actor, order=order_external_id, previous=previous)
+    conversation.order_external_id = order_external_id
+    return True
+
+
 def resolve_conversation(*, actor: User, conversation: Conversation) -> Conversation:
     if conversation.shop_id != actor.shop_id:
         raise PermissionDenied("not your shop's conversation")

@@ -508,6 +508,28 @@ def get_order(request: HttpRequest, order_id: int) -> dict[str, Any]:
     return _order_out(selectors.order_card(api_user(request), order_id))
 
 
+class LinkIn(Schema):
+    conversation_id: int
+
+
+@router.post(
+    "/{order_id}/link",
+    response={200: dict[str, Any], 400: Problem, 403: Problem, 404: Problem},
+    summary="Make this order the one a conversation of its buyer is about",
+)
+def link_order(request: HttpRequest, order_id: int, payload: LinkIn) -> dict[str, Any]:
+    from kefu.conversations.selectors import access_conversation
+    from kefu.orders.conversation_order import choose_conversation_order
+
+    user = api_user(request)
+    conv = access_conversation(user, payload.conversation_id)
+    try:
+        order = choose_conversation_order(actor=user, conversation=conv, order_id=order_id)
+    except (PermissionDenied, DjangoValidationError) as exc:
+        raise refusal(exc) from exc
+    return {"conversation_id": conv.pk, "order_external_id": order.external_id}
+
+
 class RefundIn(Schema):
     amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
     reason: str = Field(min_length=1, max_length=300)

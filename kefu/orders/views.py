@@ -20,6 +20,7 @@ from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.core.scoping import shop_of
 from kefu.orders import selectors, services
+from kefu.orders.conversation_order import choose_conversation_order
 from kefu.orders.forms import OrderSettingsForm
 from kefu.orders.models import OrderFlag, OrderStatus, RefundChannel, RefundKind
 
@@ -178,6 +179,25 @@ def order_settings(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "errors": errors, "can_edit": can_edit, "settings": current}
     status = 400 if errors or form.errors else 200
     return render(request, "orders/settings.html", context, status=status)
+
+
+@login_required
+@require_POST
+def choose_order(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """ "This is the conversation's order" from the sidebar."""
+    from kefu.conversations.selectors import access_conversation
+    from kefu.conversations.views import back_to_conversation
+
+    user = _user(request)
+    conv = access_conversation(user, conversation_id)
+    order_id = request.POST.get("order", "")
+    if not order_id.isdigit():
+        return HttpResponse(_("Choose an order."), status=400)
+    try:
+        choose_conversation_order(actor=user, conversation=conv, order_id=int(order_id))
+    except ValidationError as exc:
+        return HttpResponse("; ".join(exc.messages), status=400)
+    return back_to_conversation(request, conv.pk)
 
 
 @login_required

@@ -22,6 +22,7 @@ EVENT_LABELS = {
     "marked": _("Marked"),
     "unmarked": _("Mark cleared"),
     "mark_duty_done": _("Mark duty done"),
+    "order_chosen": _("Order chosen"),
 }
 
 
