@@ -43,7 +43,7 @@ def parse_tracking_templates(text: str) -> dict[str, str]:
 
 class OrderSettingsForm(forms.Form):
     payment_reminder_enabled = forms.BooleanField(
-        required=False, label=gettext_lazy("Send payment reminders 催付")
+        required=False, label=gettext_lazy("Send payment reminders")
     )
     payment_reminder_delay_minutes = forms.IntegerField(
         label=gettext_lazy("Remind this many minutes after the order is placed")
