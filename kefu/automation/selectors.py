@@ -31,6 +31,7 @@ from kefu.automation.models import (
 )
 from kefu.automation.placeholders import PlaceholderContext, Rendered, render
 from kefu.automation.suggest import ORDER_STATES, ScriptDoc, SuggestionIndex
+from kefu.conversations import selectors as conversations
 from kefu.conversations.models import Buyer, Conversation
 from kefu.core.scoping import shop_of
 
@@ -238,20 +239,19 @@ def access_quick_reply(user: User, reply_id: int) -> QuickReply:
 
 
 def access_buyer(user: User, buyer_id: int) -> Buyer:
+    """A buyer of the shop; a sub-account reaches the buyers of its own conversations (R-02)."""
+    buyers = Buyer.objects.filter(shop=shop_of(user))
+    if not user.is_owner:
+        buyers = buyers.filter(pk__in=conversations.visible_conversations(user).values("buyer_id"))
     try:
-        return Buyer.objects.get(shop=shop_of(user), pk=buyer_id)
+        return buyers.get(pk=buyer_id)
     except Buyer.DoesNotExist as exc:
         raise Http404("no such buyer") from exc
 
 
 def access_conversation(user: User, conversation_id: int) -> Conversation:
-    # Shop scope only; a sub-account's narrower view is the conversations domain's rule.
-    try:
-        return Conversation.objects.select_related("buyer", "product").get(
-            shop=shop_of(user), pk=conversation_id
-        )
-    except Conversation.DoesNotExist as exc:
-        raise Http404("no such conversation") from exc
+    # The conversations domain's rule, sub-accounts' narrower view included (R-02).
+    return conversations.access_conversation(user, conversation_id)
 
 
 def buyer_language(buyer: Buyer) -> str:

@@ -126,6 +126,8 @@ def test_render_fills_from_the_conversation_and_reports_gaps(shop, pre_agent, pr
 def test_suggestions_and_script_use_via_api(shop, pre_agent):
     install_default_scripts(shop=shop)
     conv = make_conversation(shop, make_buyer(shop), group="after_sale")
+    conv.assignee = pre_agent  # a sub-account reaches only its own conversations
+    conv.save(update_fields=["assignee"])
     client = login_client(pre_agent)
     resp = _json(
         client,

@@ -1,0 +1,894 @@
+"""Every order, automation, compliance and metrics page and API route as anonymous, another
+shop, a sub-account without the right and the right users (style rule 5).
+
+A denied request changes nothing: every row of the shop-owned tables is compared before and
+after it. An allowed write must change something and an allowed read nothing, which also
+proves the snapshot would have seen a denied write. Each request runs in a savepoint that is
+rolled back, so every case starts from the same world and the order of the cases is free.
+
+Roles: "owner" (the main account), "agent" (Lily: owns product P-100, serves the buyer's
+conversation, the order with her product is hers to see) and "peer" (Max: a sub-account of the
+same shop with no tie to those objects). `rival` owns another shop.
+
+The last tests check that every URL of the project is in this matrix, in the inbox matrix of
+tests/test_permission_matrix.py, or in the public allow-list with its reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.http import HttpResponseBase
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.utils import timezone
+
+from kefu.accounts.models import Shop, User
+from kefu.automation import services as automation
+from kefu.automation.models import KeywordRule
+from kefu.compliance.models import ComplianceFinding
+from kefu.conversations.models import Buyer, Direction, Message
+from kefu.integrations.signing import sign
+from kefu.metrics import services as metrics
+from kefu.orders import services as orders
+from kefu.orders.models import ImportRun, Order, OrderItem, OrderSource, OrderStatus
+from tests.conftest import login_client
+from tests.helpers import buyer_says, online
+from tests.test_permission_matrix import cases as inbox_cases
+from tests.test_permission_matrix import world as inbox_world  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.django_db
+
+OWNER = ("owner",)
+OWN = ("owner", "agent")  # the main account and the agent the objects belong to
+EVERYONE = ("owner", "agent", "peer")  # any login of the shop
+
+MANAGE = "can_manage_settings"
+REFUNDS = "can_issue_refunds"
+CAMPAIGNS = "can_create_campaigns"
+
+SHOP_APPS = (
+    "accounts",
+    "catalog",
+    "conversations",
+    "orders",
+    "automation",
+    "compliance",
+    "metrics",
+)
+EXPORT = Path(__file__).parent / "orders" / "fixtures" / "tmall_traditional_bom.csv"
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
+    b"\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str
+    data: dict[str, Any] | None = None
+    api: bool = False
+    allowed: tuple[str, ...] = OWNER
+    # A sub-account holding this grant may do it too (R-02).
+    grant: str | None = None
+    # The path or body names an object of our shop: another shop gets 403/404. Otherwise the
+    # request acts on the caller's own shop.
+    ours: bool = False
+    # What an allowed user's request does to the rows; None: writes unless it is a GET.
+    writes: bool | None = None
+    # How a shop member without the right is refused.
+    denied: frozenset[int] = frozenset({403, 404})
+    # A known bug that makes the case fail for everybody; see test_known_bugs.
+    bug: str = ""
+
+    @property
+    def changes_rows(self) -> bool:
+        return self.method != "get" if self.writes is None else self.writes
+
+
+def _rules(prefix: str = "AURORA-KW") -> list[dict[str, Any]]:
+    return [
+        {"keyword": "refund", "reply_type": "text", "text": f"{prefix} refunds take 3-20 days."},
+        {"keyword": "tracking", "reply_type": "text", "text": f"{prefix} see the order page."},
+        {"keyword": "invoice", "reply_type": "text", "text": f"{prefix} invoices on request."},
+    ]
+
+
+def _keyword_form() -> dict[str, str]:
+    form = {"samples": "refund please"}
+    for i, rule in enumerate(_rules("NEW-KW")):
+        form |= {
+            f"keyword_{i}": rule["keyword"],
+            f"type_{i}": "text",
+            f"text_{i}": rule["text"],
+            f"active_{i}": "on",
+        }
+    return form
+
+
+def _upload() -> SimpleUploadedFile:
+    return SimpleUploadedFile("export.csv", EXPORT.read_bytes(), content_type="text/csv")
+
+
+ORDER_SETTINGS_FORM = {
+    "payment_reminder_enabled": "on",
+    "payment_reminder_delay_minutes": "30",
+    "payment_reminder_max_age_hours": "24",
+    "quiet_start": "23:00",
+    "quiet_end": "07:30",
+    "ship_by_hours": "24",
+    "risk_window_hours": "6",
+    "penalty_percent": "25",
+    "penalty_cap": "300",
+    "penalty_cap_currency": "CNY",
+    "stall_days": "5",
+    "tracking_links": "Cainiao = https://track.example/cn?no={number}",
+}
+AUTO_REPLY_FORM = {
+    "welcome_enabled": "on",
+    "welcome_text": "Hello! We answer 9:00-18:00 Beijing time.",
+    "agent_quiet_minutes": "15",
+    "keyword_replies_enabled": "on",
+    "languages": ["en", "ru"],
+    "opens_0": "09:00",
+    "closes_0": "18:00",
+    "holidays": "2026-10-01 National Day",
+}
+AUTOMATION_SETTINGS = {
+    "welcome_enabled": True,
+    "welcome_text": "Hi there",
+    "out_of_hours_enabled": False,
+    "out_of_hours_text": "",
+    "agent_quiet_minutes": 5,
+    "keyword_replies_enabled": True,
+    "suggestions_enabled": True,
+    "languages": ["en"],
+}
+SCRIPT_FORM = {
+    "stage": "after_sale",
+    "topic": "Refunds",
+    "title": "Edited {who}",
+    "examples": "where is my money",
+    "body_en": "Hi {buyer_name}, the refund is on its way.",
+}
+SCRIPT_JSON = {
+    "stage": "after_sale",
+    "topic": "Refunds",
+    "title": "API script {who}",
+    "variants": {"en": "Hi {buyer_name}, the refund is on its way."},
+}
+
+
+def cases(w: World) -> list[Case]:
+    o, other, b, c = w.order.pk, w.other_order.pk, w.buyer.pk, w.conv.pk
+    run, img, s, qr = w.run.pk, w.image_rule.pk, w.script.pk, w.quick_reply.pk
+    api = {"api": True}
+    return [
+        # --- orders: pages ------------------------------------------------------------------
+        Case("get", "/orders/", allowed=EVERYONE),
+        Case("get", "/orders/risk/", allowed=EVERYONE),
+        Case("get", "/orders/import/", grant=MANAGE),
+        Case("post", "/orders/import/", {"file": _upload}, grant=MANAGE),
+        Case("get", f"/orders/import/{run}/", grant=MANAGE, ours=True),
+        Case("get", "/orders/settings/", allowed=EVERYONE),
+        Case("post", "/orders/settings/", ORDER_SETTINGS_FORM, grant=MANAGE),
+        Case("get", "/orders/incidents/?carrier=Cainiao", grant=CAMPAIGNS),
+        Case(
+            "post",
+            "/orders/incidents/",
+            {"carrier": "Cainiao", "title": "Delay", "text": "Your parcel is safe.", "send": "1"},
+            grant=CAMPAIGNS,
+        ),
+        # A sub-account gets the panel, without the orders it may not see.
+        Case("get", f"/orders/sidebar/{b}/", allowed=EVERYONE, ours=True),
+        Case("get", f"/orders/{o}/", allowed=OWN, ours=True),
+        Case("get", f"/orders/{other}/", ours=True),  # no product of Lily's in it
+        # The refund form reports a refusal as a message on the order page (302).
+        Case(
+            "post",
+            f"/orders/{o}/refunds/",
+            {"amount": "5", "reason": "damaged"},
+            grant=REFUNDS,
+            ours=True,
+            denied=frozenset({302, 404}),
+        ),
+        Case(
+            "post",
+            f"/orders/{o}/parcels/",
+            {"tracking_number": "LP-{who}", "carrier": "Cainiao"},
+            allowed=OWN,
+            ours=True,
+        ),
+        Case(
+            "post",
+            f"/orders/{o}/flags/clear/",
+            {"flag": "send_new_tracking"},
+            allowed=OWN,
+            ours=True,
+        ),
+        # --- orders: API --------------------------------------------------------------------
+        Case("get", "/api/v1/orders", allowed=EVERYONE, **api),
+        Case("get", "/api/v1/orders/settings", allowed=EVERYONE, **api),
+        Case("patch", "/api/v1/orders/settings", {"stall_days": 9}, grant=MANAGE, **api),
+        Case("get", "/api/v1/orders/risk", allowed=EVERYONE, **api),
+        Case("get", f"/api/v1/orders/{o}", allowed=OWN, ours=True, **api),
+        Case("get", f"/api/v1/orders/{other}", ours=True, **api),
+        # "This is the conversation's order": the conversation's people, an order they see.
+        Case(
+            "post",
+            f"/api/v1/orders/{o}/link",
+            {"conversation_id": c},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case("post", f"/api/v1/orders/{other}/link", {"conversation_id": c}, ours=True, **api),
+        Case(
+            "post",
+            f"/api/v1/orders/{o}/refunds",
+            {"amount": "5", "reason": "damaged"},
+            grant=REFUNDS,
+            ours=True,
+            **api,
+        ),
+        Case(
+            "post",
+            f"/api/v1/orders/{o}/parcels",
+            {"tracking_number": "API-{who}", "carrier": "Cainiao"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case(
+            "post",
+            "/api/v1/orders/incidents",
+            {"title": "Delay", "text": "Your parcel is safe.", "carrier": "Cainiao"},
+            grant=CAMPAIGNS,
+            bug="POST /api/v1/orders/incidents resolves to GET /{order_id} (declared first, "
+            "no int converter) and answers 405 to everybody",
+            **api,
+        ),
+        # --- automation: pages --------------------------------------------------------------
+        Case("get", "/automation/", grant=MANAGE),
+        Case("get", "/automation/auto-replies/", allowed=EVERYONE),
+        Case("post", "/automation/auto-replies/", AUTO_REPLY_FORM, grant=MANAGE),
+        Case("get", "/automation/keywords/", grant=MANAGE),
+        Case("post", "/automation/keywords/", _keyword_form(), grant=MANAGE),
+        Case("post", "/automation/keywords/preview", _keyword_form(), grant=MANAGE, writes=False),
+        Case("get", f"/automation/keyword-images/{img}", allowed=EVERYONE, ours=True),
+        Case("get", "/automation/scripts/", allowed=EVERYONE),
+        Case("get", "/automation/scripts/new", grant=MANAGE),
+        Case("post", "/automation/scripts/new", SCRIPT_FORM, grant=MANAGE),
+        Case("get", f"/automation/scripts/{s}/edit", grant=MANAGE, ours=True),
+        Case("post", f"/automation/scripts/{s}/edit", SCRIPT_FORM, grant=MANAGE, ours=True),
+        Case("get", "/automation/quick-replies/", allowed=EVERYONE),
+        Case(
+            "post",
+            "/automation/quick-replies/",
+            {"title": "mine {who}", "body": "Thank you!"},
+            allowed=EVERYONE,
+        ),
+        # Quick replies are personal: not even the owner deletes Lily's.
+        Case("post", "/automation/quick-replies/", {"delete": qr}, allowed=("agent",), ours=True),
+        # --- automation: API ----------------------------------------------------------------
+        Case("get", "/api/v1/automation/settings", allowed=EVERYONE, **api),
+        Case("put", "/api/v1/automation/settings", AUTOMATION_SETTINGS, grant=MANAGE, **api),
+        Case("get", "/api/v1/automation/business-hours", allowed=EVERYONE, **api),
+        Case(
+            "put",
+            "/api/v1/automation/business-hours",
+            {"intervals": [{"weekday": 1, "opens": "10:00", "closes": "19:00"}], "holidays": []},
+            grant=MANAGE,
+            **api,
+        ),
+        Case("get", "/api/v1/automation/keyword-rules", allowed=EVERYONE, **api),
+        Case(
+            "put",
+            "/api/v1/automation/keyword-rules",
+            {"rules": _rules("NEW-KW")},
+            grant=MANAGE,
+            **api,
+        ),
+        Case(
+            "post",
+            "/api/v1/automation/keyword-rules/preview",
+            {"rules": _rules("NEW-KW"), "samples": ["refund please"]},
+            grant=MANAGE,
+            writes=False,
+            **api,
+        ),
+        Case("get", "/api/v1/automation/scripts", allowed=EVERYONE, **api),
+        Case("post", "/api/v1/automation/scripts", SCRIPT_JSON, grant=MANAGE, **api),
+        Case("get", f"/api/v1/automation/scripts/{s}", allowed=EVERYONE, ours=True, **api),
+        Case("put", f"/api/v1/automation/scripts/{s}", SCRIPT_JSON, grant=MANAGE, ours=True, **api),
+        Case(
+            "post",
+            f"/api/v1/automation/scripts/{s}/render",
+            {"language": "en"},
+            allowed=EVERYONE,
+            ours=True,
+            writes=False,
+            **api,
+        ),
+        # Filling a script from a conversation reads the conversation: its people only.
+        Case(
+            "post",
+            f"/api/v1/automation/scripts/{s}/render",
+            {"conversation_id": c, "language": "en"},
+            allowed=OWN,
+            ours=True,
+            writes=False,
+            **api,
+        ),
+        Case(
+            "post",
+            f"/api/v1/automation/scripts/{s}/uses",
+            {"conversation_id": c, "language": "en"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case(
+            "post",
+            "/api/v1/automation/suggestions",
+            {"text": "when will my refund arrive"},
+            allowed=EVERYONE,
+            writes=False,
+            **api,
+        ),
+        Case(
+            "post",
+            "/api/v1/automation/suggestions",
+            {"text": "when will my refund arrive", "conversation_id": c},
+            allowed=OWN,
+            ours=True,
+            writes=False,
+            **api,
+        ),
+        Case("get", "/api/v1/automation/quick-replies", allowed=EVERYONE, **api),
+        Case(
+            "post",
+            "/api/v1/automation/quick-replies",
+            {"title": "api {who}", "body": "Thank you!"},
+            allowed=EVERYONE,
+            **api,
+        ),
+        Case(
+            "delete",
+            f"/api/v1/automation/quick-replies/{qr}",
+            allowed=("agent",),
+            ours=True,
+            **api,
+        ),
+        Case(
+            "put",
+            f"/api/v1/automation/buyers/{b}/language",
+            {"language": "ru"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case("get", "/api/v1/automation/report", grant=MANAGE, **api),
+        # --- compliance ---------------------------------------------------------------------
+        Case("get", "/compliance/findings/", allowed=EVERYONE),  # a sub-account: its own
+        Case("get", "/compliance/rules/", allowed=EVERYONE),
+        Case(
+            "post",
+            "/api/v1/compliance/check",
+            {"text": "We ship within two days."},
+            allowed=EVERYONE,
+            writes=False,
+            **api,
+        ),
+        Case(
+            "post",
+            "/api/v1/compliance/check",
+            {"text": "It's the courier's fault.", "record": True},
+            allowed=EVERYONE,
+            **api,
+        ),
+        Case("get", "/api/v1/compliance/findings", allowed=EVERYONE, **api),
+        Case("get", "/api/v1/compliance/findings?agent=lily", allowed=OWN, **api),
+        Case("get", "/api/v1/compliance/rules", allowed=EVERYONE, **api),
+        # --- metrics ------------------------------------------------------------------------
+        Case("get", "/metrics/", allowed=EVERYONE),  # a sub-account: its own figures
+        Case("post", "/metrics/settings/", {"slow_reply_minutes": "15"}),
+        Case("get", "/metrics/inspection/"),
+        Case("get", "/metrics/cases/", allowed=EVERYONE),  # a sub-account: its own cases
+        Case("get", "/metrics/cases/new/", allowed=EVERYONE),
+        Case("get", f"/metrics/cases/new/?conversation={c}", allowed=OWN, ours=True),
+        Case(
+            "post",
+            "/metrics/cases/new/",
+            {"conversation": c, "title": "Case {who}", "event": "Lamp arrived cracked"},
+            allowed=OWN,
+            ours=True,
+        ),
+        Case(
+            "post",
+            "/metrics/cases/new/",
+            {"title": "Case {who}", "event": "Buyer asked for a discount"},
+            allowed=EVERYONE,
+        ),
+        Case("get", "/api/v1/metrics", allowed=EVERYONE, **api),
+        Case("post", "/api/v1/metrics/rebuild", {}, **api),
+        Case("get", "/api/v1/metrics/settings", allowed=EVERYONE, **api),
+        Case("put", "/api/v1/metrics/settings", {"slow_reply_minutes": 15}, **api),
+        Case("get", "/api/v1/metrics/inspection", **api),
+        Case("get", "/api/v1/metrics/cases", allowed=EVERYONE, **api),
+        Case(
+            "post",
+            "/api/v1/metrics/cases",
+            {"title": "API case {who}", "event": "Lamp arrived cracked", "conversation_id": c},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case(
+            "post",
+            "/api/v1/metrics/cases",
+            {"title": "API case {who}", "event": "Buyer asked for a discount"},
+            allowed=EVERYONE,
+            **api,
+        ),
+    ]
+
+
+# --- the world ------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    shop: Shop
+    users: dict[str, User]
+    conv: Any
+    buyer: Buyer
+    order: Order
+    other_order: Order
+    run: ImportRun
+    image_rule: KeywordRule
+    script: Any
+    quick_reply: Any
+    # Text only some roles may see, and who: every response is searched for the others.
+    secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@pytest.fixture
+def world(shop, owner, pre_agent, after_agent, product, rival) -> World:
+    now = timezone.now()
+    online(pre_agent)
+    asked = now - dt.timedelta(minutes=10)
+    conv = buyer_says(shop, product=product.external_id, sent_at=asked).conversation  # Ivan asks
+    assert conv.assignee == pre_agent
+    Message.objects.create(
+        shop=shop,
+        conversation=conv,
+        buyer=conv.buyer,
+        direction=Direction.AGENT,
+        text="It is in stock.",
+        author=pre_agent,
+        sent_at=asked + dt.timedelta(minutes=2),  # Lily answers: her row of the metrics
+    )
+
+    def order(external_id: str, with_lily_product: bool) -> Order:
+        placed = now - dt.timedelta(hours=2)
+        made = Order.objects.create(
+            shop=shop,
+            external_id=external_id,
+            buyer=conv.buyer,
+            status=OrderStatus.PAID,
+            currency="USD",
+            total_amount=Decimal("50.00"),
+            paid_amount=Decimal("50.00"),
+            placed_at=placed,
+            paid_at=placed,
+            ship_by=now + dt.timedelta(hours=3),  # on the risk board
+            shipping_method="Cainiao",
+            flags=["send_new_tracking"],
+            source=OrderSource.MANUAL,
+        )
+        OrderItem.objects.create(
+            shop=shop,
+            order=made,
+            product=product if with_lily_product else None,
+            product_external_id=product.external_id if with_lily_product else "",
+            key=external_id,
+            title="Desk lamp" if with_lily_product else "Gift card",
+            unit_price=Decimal("50.00"),
+        )
+        return made
+
+    lamp_order = order("ORD-AURORA-LAMP", with_lily_product=True)
+    other_order = order("ORD-AURORA-OTHER", with_lily_product=False)
+    run = ImportRun.objects.create(shop=shop, filename="aurora-export.csv", created_by=owner)
+
+    # Settings rows exist, as in a shop in use: reading them creates nothing.
+    for each in (shop, rival.shop):
+        orders.order_settings(shop=each)
+        metrics.metrics_settings(shop=each)
+    automation.update_automation_settings(
+        actor=owner,
+        welcome_enabled=False,
+        welcome_text="",
+        out_of_hours_enabled=False,
+        out_of_hours_text="",
+        agent_quiet_minutes=10,
+        keyword_replies_enabled=True,
+    )
+    automation.save_keyword_rules(
+        actor=owner, rules=[automation.KeywordRuleInput(**r) for r in _rules()]
+    )
+    image_rule = KeywordRule(shop=shop, version=0, position=0, keyword="photo", reply_type="image")
+    image_rule.image.save("aurora-lamp.png", ContentFile(PNG), save=False)
+    image_rule.save()
+    script = automation.create_script(
+        actor=owner,
+        data=automation.ScriptInput(
+            stage="after_sale",
+            topic="Refunds",
+            title="AURORA-SCRIPT refund timing",
+            examples="when will my refund arrive",
+            variants={"en": "Hi {buyer_name}, refunds take 3-20 days."},
+        ),
+    )
+    quick_reply = automation.create_quick_reply(
+        actor=pre_agent, title="LILY-QUICK-REPLY thanks", body="Thank you!"
+    )
+    ComplianceFinding.objects.create(
+        shop=shop,
+        actor=pre_agent,
+        source="reply",
+        conversation_id=conv.pk,
+        code="blame_courier",
+        severity="warn",
+        requirement="R-31",
+        excerpt="LILY-FINDING courier",
+        pack_version="test",
+    )
+    metrics.save_case(
+        actor=owner,
+        conversation=conv,
+        data=metrics.CaseInput(title="LILY-CASE cracked lamp", event="Lamp arrived cracked"),
+    )
+    metrics.rebuild_shop(shop=shop)
+
+    return World(
+        shop=shop,
+        users={"owner": owner, "agent": pre_agent, "peer": after_agent},
+        conv=conv,
+        buyer=conv.buyer,
+        order=lamp_order,
+        other_order=other_order,
+        run=run,
+        image_rule=image_rule,
+        script=script,
+        quick_reply=quick_reply,
+        secrets={
+            "Aurora Lights": EVERYONE,
+            "AURORA-SCRIPT": EVERYONE,
+            "AURORA-KW": EVERYONE,
+            "aurora-export.csv": OWNER,
+            "ORD-AURORA-LAMP": OWN,
+            "ORD-AURORA-OTHER": OWNER,
+            "Ivan": OWN,
+            "LILY-FINDING": OWN,
+            "LILY-CASE": OWN,
+            f'data-row="{pre_agent.pk}"': OWN,  # Lily's row of the metrics dashboard
+            "LILY-QUICK-REPLY": ("agent",),
+        },
+    )
+
+
+# --- running a case -------------------------------------------------------------------------
+
+
+def snapshot(shop: Shop | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the shop-owned tables (of `shop` only, when given)."""
+    state = {}
+    for app_label in SHOP_APPS:
+        for model in apps.get_app_config(app_label).get_models():
+            rows = model._base_manager.all()
+            if shop is not None:
+                rows = rows.filter(pk=shop.pk) if model is Shop else rows.filter(shop=shop)
+            # Signing in stamps last_login; the clients sign in before any snapshot anyway.
+            names = [f.attname for f in model._meta.concrete_fields if f.attname != "last_login"]
+            state[model._meta.label] = list(rows.order_by("pk").values_list(*names))
+    return state
+
+
+def _fill(value: Any, who: str) -> Any:
+    if callable(value):
+        return value()
+    if isinstance(value, str):
+        return value.replace("{who}", who)
+    if isinstance(value, dict):
+        return {k: _fill(v, who) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, who) for v in value]
+    return value
+
+
+def call(client: Client, case: Case, who: str = "x") -> HttpResponseBase:
+    data = _fill(case.data or {}, who)
+    send = getattr(client, case.method)
+    if case.method == "get":
+        return send(case.path)
+    if case.api:
+        return send(case.path, data=json.dumps(data), content_type="application/json")
+    return send(case.path, data=data)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: bytes
+    changed: bool
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+    def diff(self) -> list[str]:
+        return [k for k in self.before if self.before[k] != self.after[k]]
+
+
+def attempt(client: Client, case: Case, who: str = "x", *, shop: Shop | None = None) -> Outcome:
+    """Run the case in a savepoint that is rolled back; compare the rows around it."""
+    with transaction.atomic():
+        before = snapshot(shop)
+        response = call(client, case, who)
+        after = snapshot(shop)
+        transaction.set_rollback(True)
+    body = (
+        b"".join(response.streaming_content)  # type: ignore[attr-defined]
+        if response.streaming
+        else response.content  # type: ignore[attr-defined]
+    )
+    return Outcome(response.status_code, body, before != after, before, after)
+
+
+def label(case: Case, who: str, outcome: Outcome) -> str:
+    return f"{who}: {case.method.upper()} {case.path} -> {outcome.status} {outcome.body[:200]!r}"
+
+
+def assert_no_secrets(w: World, case: Case, who: str, outcome: Outcome) -> None:
+    for secret, seers in w.secrets.items():
+        assert who in seers or secret.encode() not in outcome.body, (
+            f"{who} was shown {secret!r}: {label(case, who, outcome)}"
+        )
+
+
+def assert_denied(w: World, client: Client, case: Case, who: str, expected: set[int]) -> None:
+    outcome = attempt(client, case, who)
+    assert outcome.status in expected, label(case, who, outcome)
+    assert not outcome.changed, f"denied, yet changed {outcome.diff()}: {label(case, who, outcome)}"
+    assert_no_secrets(w, case, who, outcome)
+
+
+def live(w: World) -> Iterator[Case]:
+    return (case for case in cases(w) if not case.bug)
+
+
+# --- the four kinds of client ---------------------------------------------------------------
+
+
+def test_anonymous_is_sent_to_login_or_gets_401(world):
+    client = Client()
+    for case in live(world):
+        outcome = attempt(client, case, "anonymous")
+        if case.api:
+            assert outcome.status == 401, label(case, "anonymous", outcome)
+        else:
+            assert outcome.status == 302, label(case, "anonymous", outcome)
+        assert not outcome.changed, label(case, "anonymous", outcome)
+        assert_no_secrets(world, case, "anonymous", outcome)
+
+
+def test_another_shop_sees_and_changes_nothing_of_ours(world, rival):
+    client = login_client(rival)
+    for case in live(world):
+        if case.ours:
+            assert_denied(world, client, case, "rival", {403, 404})
+            continue
+        # Shop-level routes act on the rival's own shop, where it is the owner.
+        outcome = attempt(client, case, "rival", shop=world.shop)
+        assert outcome.status < 400, label(case, "rival", outcome)
+        assert not outcome.changed, f"rival changed our {outcome.diff()}: {case.path}"
+        assert_no_secrets(world, case, "rival", outcome)
+
+
+@pytest.mark.parametrize("who", ["peer", "agent", "owner"])
+def test_shop_members_without_the_right_are_refused(world, who):
+    client = login_client(world.users[who])
+    refused = [case for case in live(world) if who not in case.allowed]
+    assert refused or who == "owner"
+    for case in refused:
+        assert_denied(world, client, case, who, set(case.denied))
+
+
+@pytest.mark.parametrize("who", ["owner", "agent", "peer"])
+def test_the_right_users_succeed_and_see_only_theirs(world, who):
+    client = login_client(world.users[who])
+    shown: set[str] = set()
+    for case in live(world):
+        if who not in case.allowed:
+            continue
+        outcome = attempt(client, case, who)
+        assert outcome.status < 400, label(case, who, outcome)
+        if case.changes_rows:
+            assert outcome.changed, f"allowed write changed nothing: {label(case, who, outcome)}"
+        else:
+            assert not outcome.changed, f"a read changed {outcome.diff()}: {case.path}"
+        assert_no_secrets(world, case, who, outcome)
+        shown |= {secret for secret in world.secrets if secret.encode() in outcome.body}
+    # Each secret this user may see turns up somewhere: the leak checks search for live text.
+    expected = {s for s, seers in world.secrets.items() if who in seers}
+    assert shown == expected, (sorted(expected - shown), sorted(shown - expected))
+
+
+def test_a_granted_sub_account_may_do_what_the_grant_covers(world):
+    lily = world.users["agent"]
+    client = login_client(lily)
+    for grant in (MANAGE, REFUNDS, CAMPAIGNS):
+        User.objects.filter(pk=lily.pk).update(**{grant: True})
+        for case in live(world):
+            if case.grant != grant:
+                continue
+            outcome = attempt(client, case, "agent")
+            assert outcome.status < 400, (grant, label(case, "agent", outcome))
+            assert outcome.changed == case.changes_rows, (grant, label(case, "agent", outcome))
+        User.objects.filter(pk=lily.pk).update(**{grant: False})
+
+
+def test_every_grant_together_still_leaves_owner_only_work_to_the_owner(world):
+    lily = world.users["agent"]
+    User.objects.filter(pk=lily.pk).update(
+        **{MANAGE: True, REFUNDS: True, CAMPAIGNS: True}, refund_limit=None
+    )
+    client = login_client(lily)
+    owner_only = [c for c in live(world) if "agent" not in c.allowed and c.grant is None]
+    # The order without Lily's product stays hidden (seeing all is no grant); the metrics
+    # settings, the rebuild and the daily inspection are the main account's.
+    other = world.other_order.pk
+    assert {(c.method, c.path) for c in owner_only} == {
+        ("get", f"/orders/{other}/"),
+        ("get", f"/api/v1/orders/{other}"),
+        ("post", f"/api/v1/orders/{other}/link"),
+        ("post", "/metrics/settings/"),
+        ("get", "/metrics/inspection/"),
+        ("post", "/api/v1/metrics/rebuild"),
+        ("put", "/api/v1/metrics/settings"),
+        ("get", "/api/v1/metrics/inspection"),
+    }
+    for case in owner_only:
+        assert_denied(world, client, case, "agent", set(case.denied))
+
+
+@pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason="a known bug; once fixed, drop the case's `bug`"
+)
+def test_known_bugs(world):
+    buggy = [case for case in cases(world) if case.bug]
+    assert buggy
+    owner = login_client(world.users["owner"])
+    for case in buggy:
+        assert attempt(Client(), case).status == 401, case.bug
+        assert attempt(owner, case, "owner").status < 400, case.bug
+
+
+# --- the signed webhooks --------------------------------------------------------------------
+
+WEBHOOKS = (
+    "/api/v1/inbound/messages",
+    "/api/v1/inbound/orders",
+    "/api/v1/inbound/tracking",
+    "/api/v1/orders/inbound",
+    "/api/v1/orders/tracking/inbound",
+)
+
+
+def test_webhooks_refuse_a_missing_or_another_shops_signature(world, rival):
+    body = json.dumps({"external_id": "X-1", "buyer": {"external_id": "b-9"}}).encode()
+    unsigned: dict[str, str] = {"X-Kefu-Shop": "aurora"}
+    forged = {"X-Kefu-Shop": "aurora", "X-Kefu-Signature": sign(rival.shop.webhook_secret, body)}
+    for path in WEBHOOKS:
+        for headers in (unsigned, forged):
+            before = snapshot()
+            response = Client().post(
+                path, data=body, content_type="application/json", headers=headers
+            )
+            assert response.status_code == 401, (path, headers, response.content[:200])
+            assert snapshot() == before, path
+
+
+# --- coverage -------------------------------------------------------------------------------
+
+# Routes outside both matrices, each with why it needs no signed-in shop user.
+PUBLIC = {
+    "": "redirects to the inbox, which asks for a login",
+    "healthz": "health check for the load balancer; no shop data",
+    "language/": "switches the interface language of the session (and of the user, if any)",
+    "login/": "the login form",
+    "logout/": "ends the session",
+    "api/v1/": "the API root: 404, no content",
+    "api/v1/openapi.json": "the public API schema; no shop data",
+    "api/v1/docs": "the public API documentation page",
+    "api/v1/inbound/messages": "marketplace webhook, signed with the shop's secret",
+    "api/v1/inbound/orders": "alias of the order webhook, signed with the shop's secret",
+    "api/v1/inbound/tracking": "alias of the tracking webhook, signed with the shop's secret",
+    "api/v1/orders/inbound": "order webhook, signed with the shop's secret",
+    "api/v1/orders/tracking/inbound": "carrier tracking webhook, signed with the shop's secret",
+    "chat/<slug:slug>/": "the public chat widget buyers open on the shop's site",
+    "chat/<slug:slug>/send/": "the public chat widget: a buyer sends a message",
+    "chat/<slug:slug>/messages/": "the public chat widget: a buyer polls for replies",
+}
+
+
+def all_routes() -> list[str]:
+    def walk(patterns: list[URLPattern | URLResolver], prefix: str = "") -> Iterator[str]:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            else:
+                yield prefix + str(p.pattern)
+
+    return sorted(set(walk(get_resolver().url_patterns)))
+
+
+def route_regex(route: str) -> re.Pattern[str]:
+    """A route as a regex; ids are digits, so `orders/settings` never counts as `orders/<id>`."""
+    parts = re.split(r"(<[^>]+>)", route)
+    regex = "".join(
+        ("[-a-zA-Z0-9_]+" if p.startswith("<slug:") else "[0-9]+")
+        if p.startswith("<")
+        else re.escape(p)
+        for p in parts
+    )
+    return re.compile(regex)
+
+
+def routes_of(paths: list[str], routes: list[str]) -> dict[str, set[str]]:
+    matchers = {route: route_regex(route) for route in routes}
+    found: dict[str, set[str]] = {}
+    for path in paths:
+        bare = path.split("?")[0].lstrip("/")
+        found[path] = {r for r, rx in matchers.items() if rx.fullmatch(bare)}
+    return found
+
+
+def test_every_route_is_in_a_matrix_or_public(request, world):
+    routes = all_routes()
+    inbox_objects = request.getfixturevalue("inbox_world")  # tests/test_permission_matrix.py's
+    inbox = [c.path for c in inbox_cases(inbox_objects["conv"], world.users["agent"])]
+    matched = routes_of(inbox + [c.path for c in cases(world)], routes)
+    unclear = {path: found for path, found in matched.items() if len(found) != 1}
+    assert not unclear, f"matrix paths matching no route, or several: {unclear}"
+    covered = set().union(*matched.values())
+    missing = [r for r in routes if r not in covered and r not in PUBLIC]
+    assert not missing, f"routes in no permission matrix and not public: {missing}"
+    stale = [r for r in PUBLIC if r not in routes]
+    assert not stale, f"the public allow-list names routes that no longer exist: {stale}"
+    both = [r for r in PUBLIC if r in covered]
+    assert not both, f"public routes also in a matrix: {both}"
+
+
+def test_every_case_reaches_the_route_it_names(world):
+    # Django takes the first matching pattern: a route shadowed by an earlier one would be
+    # tested as that one. Known bugs are the exception (see test_known_bugs).
+    live_cases = list(live(world))
+    matched = routes_of([c.path for c in live_cases], all_routes())
+    for case in live_cases:
+        (route,) = matched[case.path]
+        assert resolve(case.path.split("?")[0]).route == route, case.path
