@@ -92,8 +92,6 @@ class Case:
     writes: bool | None = None
     # How a shop member without the right is refused.
     denied: frozenset[int] = frozenset({403, 404})
-    # A known bug that makes the case fail for everybody; see test_known_bugs.
-    bug: str = ""
 
     @property
     def changes_rows(self) -> bool:
@@ -258,8 +256,6 @@ def cases(w: World) -> list[Case]:
             "/api/v1/orders/incidents",
             {"title": "Delay", "text": "Your parcel is safe.", "carrier": "Cainiao"},
             grant=CAMPAIGNS,
-            bug="POST /api/v1/orders/incidents resolves to GET /{order_id} (declared first, "
-            "no int converter) and answers 405 to everybody",
             **api,
         ),
         # --- automation: pages --------------------------------------------------------------
@@ -677,16 +673,12 @@ def assert_denied(w: World, client: Client, case: Case, who: str, expected: set[
     assert_no_secrets(w, case, who, outcome)
 
 
-def live(w: World) -> Iterator[Case]:
-    return (case for case in cases(w) if not case.bug)
-
-
 # --- the four kinds of client ---------------------------------------------------------------
 
 
 def test_anonymous_is_sent_to_login_or_gets_401(world):
     client = Client()
-    for case in live(world):
+    for case in cases(world):
         outcome = attempt(client, case, "anonymous")
         if case.api:
             assert outcome.status == 401, label(case, "anonymous", outcome)
@@ -698,7 +690,7 @@ def test_anonymous_is_sent_to_login_or_gets_401(world):
 
 def test_another_shop_sees_and_changes_nothing_of_ours(world, rival):
     client = login_client(rival)
-    for case in live(world):
+    for case in cases(world):
         if case.ours:
             assert_denied(world, client, case, "rival", {403, 404})
             continue
@@ -712,7 +704,7 @@ def test_another_shop_sees_and_changes_nothing_of_ours(world, rival):
 @pytest.mark.parametrize("who", ["peer", "agent", "owner"])
 def test_shop_members_without_the_right_are_refused(world, who):
     client = login_client(world.users[who])
-    refused = [case for case in live(world) if who not in case.allowed]
+    refused = [case for case in cases(world) if who not in case.allowed]
     assert refused or who == "owner"
     for case in refused:
         assert_denied(world, client, case, who, set(case.denied))
@@ -722,7 +714,7 @@ def test_shop_members_without_the_right_are_refused(world, who):
 def test_the_right_users_succeed_and_see_only_theirs(world, who):
     client = login_client(world.users[who])
     shown: set[str] = set()
-    for case in live(world):
+    for case in cases(world):
         if who not in case.allowed:
             continue
         outcome = attempt(client, case, who)
@@ -743,7 +735,7 @@ def test_a_granted_sub_account_may_do_what_the_grant_covers(world):
     client = login_client(lily)
     for grant in (MANAGE, REFUNDS, CAMPAIGNS):
         User.objects.filter(pk=lily.pk).update(**{grant: True})
-        for case in live(world):
+        for case in cases(world):
             if case.grant != grant:
                 continue
             outcome = attempt(client, case, "agent")
@@ -758,7 +750,7 @@ def test_every_grant_together_still_leaves_owner_only_work_to_the_owner(world):
         **{MANAGE: True, REFUNDS: True, CAMPAIGNS: True}, refund_limit=None
     )
     client = login_client(lily)
-    owner_only = [c for c in live(world) if "agent" not in c.allowed and c.grant is None]
+    owner_only = [c for c in cases(world) if "agent" not in c.allowed and c.grant is None]
     # The order without Lily's product stays hidden (seeing all is no grant); the metrics
     # settings, the rebuild and the daily inspection are the main account's.
     other = world.other_order.pk
@@ -774,18 +766,6 @@ def test_every_grant_together_still_leaves_owner_only_work_to_the_owner(world):
     }
     for case in owner_only:
         assert_denied(world, client, case, "agent", set(case.denied))
-
-
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="a known bug; once fixed, drop the case's `bug`"
-)
-def test_known_bugs(world):
-    buggy = [case for case in cases(world) if case.bug]
-    assert buggy
-    owner = login_client(world.users["owner"])
-    for case in buggy:
-        assert attempt(Client(), case).status == 401, case.bug
-        assert attempt(owner, case, "owner").status < 400, case.bug
 
 
 # --- the signed webhooks --------------------------------------------------------------------
@@ -886,8 +866,8 @@ def test_every_route_is_in_a_matrix_or_public(request, world):
 
 def test_every_case_reaches_the_route_it_names(world):
     # Django takes the first matching pattern: a route shadowed by an earlier one would be
-    # tested as that one. Known bugs are the exception (see test_known_bugs).
-    live_cases = list(live(world))
+    # tested as that one.
+    live_cases = cases(world)
     matched = routes_of([c.path for c in live_cases], all_routes())
     for case in live_cases:
         (route,) = matched[case.path]

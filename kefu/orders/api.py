@@ -503,7 +503,7 @@ def risk(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/{order_id}", response={200: OrderOut, 404: Problem}, summary="One order")
+@router.get("/{int:order_id}", response={200: OrderOut, 404: Problem}, summary="One order")
 def get_order(request: HttpRequest, order_id: int) -> dict[str, Any]:
     return _order_out(selectors.order_card(api_user(request), order_id))
 
@@ -513,7 +513,7 @@ class LinkIn(Schema):
 
 
 @router.post(
-    "/{order_id}/link",
+    "/{int:order_id}/link",
     response={200: dict[str, Any], 400: Problem, 403: Problem, 404: Problem},
     summary="Make this order the one a conversation of its buyer is about",
 )
@@ -546,7 +546,7 @@ class RefundOut(Schema):
 
 
 @router.post(
-    "/{order_id}/refunds",
+    "/{int:order_id}/refunds",
     response={201: RefundOut, 400: Problem, 403: Problem, 404: Problem},
     summary="Record a refund/return",
 )
@@ -585,7 +585,7 @@ class ParcelCreateIn(Schema):
 
 
 @router.post(
-    "/{order_id}/parcels",
+    "/{int:order_id}/parcels",
     response={201: ParcelOut, 400: Problem, 404: Problem},
     summary="Add a parcel: a split shipment or a reshipment",
 )

@@ -212,3 +212,25 @@ def test_refund_api_denied_changes_nothing(shop, owner, pre_agent, product):
     assert ok.status_code == 201
     assert ok.json()["order_status"] == "refunded"
     assert Order.objects.get(pk=order.pk).refunded_amount == Decimal("50.00")
+
+
+def test_incident_broadcast_over_the_api(shop, owner, pre_agent, product):
+    from kefu.orders.models import IncidentBroadcast
+
+    make_order(shop, "INC-1", buyer="ivan", parcels=[("LP-I1", "Cainiao")])
+    make_order(shop, "INC-2", buyer="olga", parcels=[("LP-I2", "YunExpress")])
+    body = json.dumps(
+        {"title": "Hub overload", "text": "Your parcel is safe.", "carrier": "Cainiao"}
+    )
+
+    refused = login_client(pre_agent).post(
+        "/api/v1/orders/incidents", data=body, content_type="application/json"
+    )
+    accepted = login_client(owner).post(
+        "/api/v1/orders/incidents", data=body, content_type="application/json"
+    )
+
+    assert refused.status_code == 403
+    assert accepted.status_code == 202
+    assert accepted.json()["orders"] == 1
+    assert IncidentBroadcast.objects.filter(shop=shop).count() == 1
