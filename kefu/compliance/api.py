@@ -75,6 +75,11 @@ def check(request: HttpRequest, payload: CheckIn) -> dict[str, Any]:
             raise HttpError(400, "a recorded check uses the shop's own platform")
         context = replace(context, platform=payload.platform)
     if payload.record:
+        if payload.conversation_id is not None:
+            # A finding names its conversation: only one the caller may see.
+            from kefu.conversations.selectors import access_conversation
+
+            access_conversation(user, payload.conversation_id)
         verdict = services.check_outgoing(
             shop=shop,
             actor=user,

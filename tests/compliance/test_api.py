@@ -128,3 +128,20 @@ def test_rules_lists_the_shops_pack(shop, pre_agent):
 
 def test_api_sources_mirror_the_model():
     assert set(get_args(SourceName)) == set(Source.values)
+
+
+def test_recorded_check_names_only_a_conversation_the_caller_may_see(shop, pre_agent, product):
+    from tests.helpers import buyer_says, online
+
+    online(pre_agent)
+    visible = buyer_says(shop, "hi", buyer="ivan", product=product.external_id).conversation
+    hidden = buyer_says(shop, "hi", buyer="olga", entry_point="dispute").conversation
+    client = login_client(pre_agent)
+    body = {"text": "我们不开发票", "record": True, "source": "reply"}
+
+    refused = _post(client, "/api/v1/compliance/check", {**body, "conversation_id": hidden.pk})
+    accepted = _post(client, "/api/v1/compliance/check", {**body, "conversation_id": visible.pk})
+
+    assert refused.status_code == 404
+    assert accepted.status_code == 200
+    assert list(ComplianceFinding.objects.values_list("conversation_id", flat=True)) == [visible.pk]
