@@ -272,7 +272,19 @@ def _run_automation(message: Message) -> list[Message]:
     hook = getattr(automation, "on_buyer_message", None) if automation else None
     if hook is None:
         return []
-    replies: list[Message] = hook(message=message)
+    try:
+        replies: list[Message] = hook(message=message)
+    except Exception:
+        # The buyer's message matters more than an automatic reply: a failing automation
+        # rolls back its own savepoint and intake goes on, instead of answering 500 to every
+        # retry of that message.
+        log.exception(
+            "automation_failed shop=%s conversation=%s message=%s",
+            message.shop_id,
+            message.conversation_id,
+            message.pk,
+        )
+        return []
     for reply in replies:
         _queue_delivery(reply)
         record_event(

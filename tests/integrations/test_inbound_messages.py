@@ -152,3 +152,27 @@ def test_intake_query_count_is_bounded(shop, pre_agent, product, django_assert_m
     with django_assert_max_num_queries(24):
         response = post_signed(client, shop, payload(external_id="ae-msg-2", text="again"))
     assert response.status_code == 201
+
+
+def test_a_failing_automation_never_costs_the_buyers_message(shop, pre_agent, monkeypatch, caplog):
+    from kefu.automation import services as automation
+    from kefu.automation.models import AutomationSettings
+
+    AutomationSettings.objects.create(shop=shop, welcome_enabled=True, welcome_text="Welcome!")
+    online(pre_agent)
+
+    def broken(**kwargs):
+        raise RuntimeError("bookkeeping bug")
+
+    # Fails after the welcome reply row was written: that write must roll back with it.
+    monkeypatch.setattr(automation, "_hit", broken)
+
+    response = post_signed(Client(), shop, payload())
+
+    assert response.status_code == 201
+    [message] = Message.objects.filter(shop=shop)
+    assert message.pk == response.json()["message_id"]
+    assert message.direction == "buyer"
+    assert ConversationEvent.objects.filter(kind="message_received").count() == 1
+    assert not ConversationEvent.objects.filter(kind="auto_message").exists()
+    assert "automation_failed" in caplog.text
