@@ -47,6 +47,9 @@ class SettingsIO(Schema):
     keyword_replies_enabled: bool
     suggestions_enabled: bool = True
     languages: list[str]
+    # Per buyer language ("ru": "..."); omitted keeps the stored texts, {} removes them.
+    welcome_translations: dict[str, str] | None = None
+    out_of_hours_translations: dict[str, str] | None = None
 
 
 def _settings_out(request: HttpRequest) -> SettingsIO:
@@ -60,6 +63,8 @@ def _settings_out(request: HttpRequest) -> SettingsIO:
         keyword_replies_enabled=conf.keyword_replies_enabled,
         suggestions_enabled=conf.suggestions_enabled,
         languages=conf.language_list(),
+        welcome_translations=conf.welcome_translations,
+        out_of_hours_translations=conf.out_of_hours_translations,
     )
 
 

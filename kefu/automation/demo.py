@@ -42,6 +42,14 @@ def load(*, shop: Shop, rng: random.Random) -> None:
         agent_quiet_minutes=10,
         keyword_replies_enabled=True,
         suggestions_enabled=True,
+        welcome_translations={
+            "ru": "Здравствуйте! Мы отвечаем с 9:00 до 18:00 по пекинскому времени, с понедельника "
+            "по пятницу. Оставьте вопрос и номер заказа — мы обязательно ответим.",
+            "es": "¡Hola y bienvenido! Respondemos de 9:00 a 18:00 (hora de Pekín), de lunes a "
+            "viernes. Déjenos su pregunta y el número de pedido y le contestaremos.",
+            "zh-hans": "亲，欢迎光临！客服工作时间为北京时间周一至周五 9:00-18:00，"
+            "请留下您的问题和订单号，我们会尽快回复。",
+        },
     )
     today = dt.datetime.now(zoneinfo.ZoneInfo(shop.timezone)).date()
     nine, six = dt.time(9), dt.time(18)

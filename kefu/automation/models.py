@@ -46,6 +46,10 @@ class AutomationSettings(models.Model):
     welcome_text = models.TextField(_("welcome text"), blank=True, max_length=2000)
     out_of_hours_enabled = models.BooleanField(_("out-of-hours reply on"), default=False)
     out_of_hours_text = models.TextField(_("out-of-hours text"), blank=True, max_length=2000)
+    # {"ru": "...", "es": "..."}: the text for a buyer known to write that language; the
+    # plain text above is for everyone else (cross-border buyers rarely read the shop's).
+    welcome_translations = models.JSONField(default=dict, blank=True)
+    out_of_hours_translations = models.JSONField(default=dict, blank=True)
     # An agent who answered this recently is still around: no out-of-hours reply then.
     agent_quiet_minutes = models.PositiveIntegerField(
         _("skip if an agent replied within (minutes)"), default=10
@@ -63,6 +67,12 @@ class AutomationSettings(models.Model):
 
     def language_list(self) -> list[str]:
         return [code for code in self.languages.split(",") if code in ScriptLanguage.values]
+
+    def welcome_for(self, language: str) -> str:
+        return (self.welcome_translations.get(language) or self.welcome_text).strip()
+
+    def out_of_hours_for(self, language: str) -> str:
+        return (self.out_of_hours_translations.get(language) or self.out_of_hours_text).strip()
 
 
 class BusinessHours(models.Model):

@@ -92,6 +92,26 @@ def _guard_saved(*, actor: User, texts: list[tuple[str, str]], source: str) -> N
         raise ValidationError(problems, code="rules")
 
 
+def _clean_translations(raw: dict[str, str] | None, label: str) -> dict[str, str] | None:
+    if raw is None:
+        return None
+    cleaned = {}
+    for code, text in raw.items():
+        if code not in ScriptLanguage.values:
+            raise ValidationError(
+                f"the {label} text has an unknown language {code!r}; use one of "
+                + ", ".join(ScriptLanguage.values),
+                code="languages",
+            )
+        if len(text.strip()) > 2000:
+            raise ValidationError(
+                f"the {label} text ({code}) is at most 2000 characters", code="too_long"
+            )
+        if text.strip():
+            cleaned[code] = text.strip()
+    return cleaned
+
+
 def update_automation_settings(
     *,
     actor: User,
@@ -103,8 +123,12 @@ def update_automation_settings(
     keyword_replies_enabled: bool,
     suggestions_enabled: bool = True,
     languages: list[str] | None = None,
+    welcome_translations: dict[str, str] | None = None,
+    out_of_hours_translations: dict[str, str] | None = None,
 ) -> AutomationSettings:
-    """The owner's switches (R-07, R-09). A reply with empty text is off whatever its switch."""
+    """The owner's switches (R-07, R-09). A reply with empty text is off whatever its switch.
+
+    The translations map a buyer language to its own text; None keeps the stored ones."""
     require(actor, Capability.MANAGE_SETTINGS)
     shop = _shop(actor)
     if not 0 <= agent_quiet_minutes <= 24 * 60:
@@ -112,9 +136,19 @@ def update_automation_settings(
     for label, text in (("welcome", welcome_text), ("out-of-hours", out_of_hours_text)):
         if len(text.strip()) > 2000:
             raise ValidationError(f"the {label} text is at most 2000 characters", code="too_long")
+    welcome_by_language = _clean_translations(welcome_translations, "welcome")
+    out_of_hours_by_language = _clean_translations(out_of_hours_translations, "out-of-hours")
     _guard_saved(
         actor=actor,
-        texts=[("welcome", welcome_text), ("out-of-hours", out_of_hours_text)],
+        texts=[
+            ("welcome", welcome_text),
+            ("out-of-hours", out_of_hours_text),
+            *((f"welcome ({code})", t) for code, t in (welcome_by_language or {}).items()),
+            *(
+                (f"out-of-hours ({code})", t)
+                for code, t in (out_of_hours_by_language or {}).items()
+            ),
+        ],
         source="welcome",
     )
     chosen = languages if languages is not None else None
@@ -130,6 +164,10 @@ def update_automation_settings(
         conf.welcome_text = welcome_text.strip()
         conf.out_of_hours_enabled = out_of_hours_enabled
         conf.out_of_hours_text = out_of_hours_text.strip()
+        if welcome_by_language is not None:
+            conf.welcome_translations = welcome_by_language
+        if out_of_hours_by_language is not None:
+            conf.out_of_hours_translations = out_of_hours_by_language
         conf.agent_quiet_minutes = agent_quiet_minutes
         conf.keyword_replies_enabled = keyword_replies_enabled
         conf.suggestions_enabled = suggestions_enabled
@@ -238,8 +276,17 @@ def _hit(
     )
 
 
-def _welcome_due(conf: AutomationSettings, message: Message) -> bool:
-    if not (conf.welcome_enabled and conf.welcome_text.strip()):
+def _reply_language(state: BuyerAutomationState, buyer: Buyer) -> str:
+    """The language an automatic reply is written in: the agent's correction, then what this
+    buyer's messages read as, then what the marketplace said."""
+    if state.language:
+        return state.language
+    given = buyer.language.strip().lower()
+    return "zh-hans" if given.startswith("zh") else given[:2]
+
+
+def _welcome_due(conf: AutomationSettings, message: Message, text: str) -> bool:
+    if not (conf.welcome_enabled and text):
         return False
     # R-07: the buyer's first message in the last 24 hours, across all their conversations
     # with this shop. A message exactly 24 h old is outside the window.
@@ -254,10 +301,14 @@ def _welcome_due(conf: AutomationSettings, message: Message) -> bool:
 
 
 def _out_of_hours_day(
-    conf: AutomationSettings, state: BuyerAutomationState, message: Message, shop: Shop
+    conf: AutomationSettings,
+    state: BuyerAutomationState,
+    message: Message,
+    shop: Shop,
+    text: str,
 ) -> dt.date | None:
     """The shop-local day to record when an out-of-hours reply is due, else None."""
-    if not (conf.out_of_hours_enabled and conf.out_of_hours_text.strip()):
+    if not (conf.out_of_hours_enabled and text):
         return None
     schedule = selectors.schedule_of(shop)
     if not schedule:
@@ -343,11 +394,13 @@ def on_buyer_message(*, message: Message) -> list[Message]:
                 text=message.text,
                 languages=frozenset(conf.language_list()),
             )
-        if _welcome_due(conf, message):
+        language = _reply_language(state, message.buyer)
+        welcome_text = conf.welcome_for(language)
+        if _welcome_due(conf, message, welcome_text):
             reply = _auto_message(
                 trigger=message,
                 kind=MessageKind.TEXT,
-                text=conf.welcome_text.strip(),
+                text=welcome_text,
                 payload={
                     "automation": HitKind.WELCOME.value,
                     "rule_id": None,
@@ -357,12 +410,13 @@ def on_buyer_message(*, message: Message) -> list[Message]:
             _hit(kind=HitKind.WELCOME, trigger=message, reply=reply)
             state.last_welcome_at = reply.sent_at
             replies.append(reply)
-        ooh_day = _out_of_hours_day(conf, state, message, shop)
+        out_of_hours_text = conf.out_of_hours_for(language)
+        ooh_day = _out_of_hours_day(conf, state, message, shop, out_of_hours_text)
         if ooh_day is not None:
             reply = _auto_message(
                 trigger=message,
                 kind=MessageKind.TEXT,
-                text=conf.out_of_hours_text.strip(),
+                text=out_of_hours_text,
                 payload={
                     "automation": HitKind.OUT_OF_HOURS.value,
                     "rule_id": None,

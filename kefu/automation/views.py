@@ -120,6 +120,11 @@ def _parse_holidays(text: str) -> list[services.HolidayInput]:
     return holidays
 
 
+def _per_language(request: HttpRequest, field: str) -> dict[str, str]:
+    """`welcome_text_ru`, `welcome_text_es`...: one optional text per buyer language."""
+    return {code: request.POST.get(f"{field}_{code}", "") for code in ScriptLanguage.values}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def auto_replies(request: HttpRequest) -> HttpResponse:
@@ -139,6 +144,8 @@ def auto_replies(request: HttpRequest) -> HttpResponse:
                 keyword_replies_enabled=bool(request.POST.get("keyword_replies_enabled")),
                 suggestions_enabled=bool(request.POST.get("suggestions_enabled")),
                 languages=request.POST.getlist("languages"),
+                welcome_translations=_per_language(request, "welcome_text"),
+                out_of_hours_translations=_per_language(request, "out_of_hours_text"),
             )
             services.set_business_hours(
                 actor=user,
@@ -170,6 +177,14 @@ def auto_replies(request: HttpRequest) -> HttpResponse:
             "errors": errors,
             "languages": ScriptLanguage.choices,
             "chosen_languages": conf.language_list(),
+            "welcome_by_language": [
+                (code, label, conf.welcome_translations.get(code, ""))
+                for code, label in ScriptLanguage.choices
+            ],
+            "out_of_hours_by_language": [
+                (code, label, conf.out_of_hours_translations.get(code, ""))
+                for code, label in ScriptLanguage.choices
+            ],
         },
         status=400 if errors else 200,
     )
