@@ -1,11 +1,18 @@
-"""Import 100,000 orders from a Taobao-style CSV export: time, rows/s and peak memory.
+"""Import 100,000 orders from a Taobao-style CSV export: time, rows/s, SQL statements and memory.
 
-`python -m bench orders_import`; `KEFU_BENCH_ORDERS=20000` for a quick run. It uses its own
-KEFU_DATA_DIR (a temporary directory) unless KEFU_DATABASE_URL points at PostgreSQL, in
-which case it creates and drops its own database next to it.
+`python -m bench orders_import`; `KEFU_BENCH_ORDERS=20000` for a quick run. Three imports of
+the same orders, one after the other: the first (every order created), the same file again
+(idempotent: nothing changes) and a later export in which most orders moved one status on
+(paid, shipped with a tracking number, delivered): updates, status events and parcels.
 
-Memory: the importer streams, so the peak RSS increase must not grow with the file. The
-row reports the file size next to the RSS increase so a reader can see that.
+SQLite: a temporary KEFU_DATA_DIR, migrated. PostgreSQL: `KEFU_DATABASE_URL` must name a
+database of its own whose name contains "bench" (e.g. kefu_bench_import, made with
+`createdb -h 127.0.0.1 -U postgres kefu_bench_import`); it is migrated and emptied first.
+Results go to bench/results/orders_import-<backend>.json.
+
+Memory: the importer streams, so RSS must not grow with the file. Each row reports the
+resident set before the import and the highest one sampled after every chunk, next to the
+file size, and the process's peak (ru_maxrss).
 """
 
 from __future__ import annotations
@@ -48,18 +55,34 @@ STATUSES = [
 ]
 
 
-def _rss_mib() -> float:
+# A later export: where each status has moved on to (closed and finished orders stay).
+LATER = {
+    "等待买家付款": "买家已付款，等待卖家发货",
+    "买家已付款，等待卖家发货": "卖家已发货，等待买家确认",
+    "卖家已发货，等待买家确认": "交易成功",
+}
+
+
+def _peak_rss_mib() -> float:
     # ru_maxrss is KiB on Linux.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def write_export(path: Path, n: int, seed: int = 11) -> None:
+def _rss_mib() -> float:
+    """The resident set now (not the peak), from /proc."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def write_export(path: Path, n: int, seed: int = 11, *, later: bool = False) -> None:
     rng = random.Random(seed)
     with path.open("w", encoding="gbk", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(HEADERS)
         for i in range(n):
             status = rng.choice(STATUSES)
+            if later:
+                status = LATER.get(status, status)
             goods = rng.randint(900, 99_900) / 100
             shipped = status in ("卖家已发货，等待买家确认", "交易成功")
             writer.writerow(
@@ -104,23 +127,31 @@ def run() -> list[dict[str, object]]:
         _setup_django(tmp)
         from django.core.management import call_command
         from django.db import connection
-        from django.test.utils import setup_databases, teardown_databases
 
-        on_postgres = connection.vendor == "postgresql"
-        old_config = None
-        if on_postgres:
-            # A throwaway database: never the operator's own data.
-            old_config = setup_databases(verbosity=0, interactive=False)
-        else:
-            call_command("migrate", interactive=False, verbosity=0)
-        try:
-            return _measure(Path(tmp), n, connection.vendor)
-        finally:
-            if old_config is not None:
-                teardown_databases(old_config, verbosity=0)
+        if connection.vendor != "sqlite":
+            name = str(connection.settings_dict["NAME"])
+            if "bench" not in name:
+                # The database is emptied below: never the operator's own data, nor the test
+                # database another suite may be using at the same time.
+                raise SystemExit(
+                    f"KEFU_DATABASE_URL names {name!r}; use a database of its own whose name "
+                    "contains 'bench', e.g. kefu_bench_import"
+                )
+        call_command("migrate", interactive=False, verbosity=0)
+        if connection.vendor != "sqlite":
+            call_command("flush", interactive=False, verbosity=0)
+        return _measure(Path(tmp), n, connection.vendor)
+
+
+def result_name() -> str:
+    from django.db import connection
+
+    return f"orders_import-{connection.vendor}"
 
 
 def _measure(tmp: Path, n: int, vendor: str) -> list[dict[str, object]]:
+    from django.db import connection
+
     from kefu.accounts.services import create_shop
     from kefu.orders.models import Order
     from kefu.orders.services import import_orders
@@ -134,27 +165,48 @@ def _measure(tmp: Path, n: int, vendor: str) -> list[dict[str, object]]:
     ).shop
     path = tmp / "orders.csv"
     write_export(path, n)
-    size_mib = path.stat().st_size / 2**20
+    later = tmp / "orders-later.csv"
+    write_export(later, n, later=True)
 
     rows = []
-    for label in ("first import", "re-import (idempotent)"):
-        rss_before = _rss_mib()
+    for label, file in (
+        ("first import", path),
+        ("re-import (idempotent)", path),
+        ("later export (status updates)", later),
+    ):
+        statements = 0
+
+        def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+            nonlocal statements
+            statements += 1
+            return execute(sql, params, many, context)
+
+        rss_start = rss_high = _rss_mib()
+
+        def sample(done: int, total: int, summary: object) -> None:
+            nonlocal rss_high
+            rss_high = max(rss_high, _rss_mib())
+
         started = time.perf_counter()
-        summary = import_orders(shop=shop, path=path)
+        with connection.execute_wrapper(count):
+            summary = import_orders(shop=shop, path=file, progress=sample)
         seconds = time.perf_counter() - started
         rows.append(
             {
                 "name": f"orders_import {label} [{vendor}]",
+                "backend": vendor,
                 "orders": n,
-                "file_mib": round(size_mib, 1),
+                "file_mib": round(file.stat().st_size / 2**20, 1),
                 "seconds": round(seconds, 2),
                 "rows_per_s": round(n / seconds),
                 "created": summary.created,
                 "updated": summary.updated,
                 "unchanged": summary.unchanged,
                 "rejected": summary.rejected,
-                "peak_rss_mib": round(_rss_mib(), 1),
-                "rss_increase_mib": round(_rss_mib() - rss_before, 1),
+                "sql_statements": statements,
+                "rss_start_mib": round(rss_start, 1),
+                "rss_high_mib": round(rss_high, 1),
+                "peak_rss_mib": round(_peak_rss_mib(), 1),
             }
         )
     assert Order.objects.filter(shop=shop).count() == n

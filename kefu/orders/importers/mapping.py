@@ -15,8 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from kefu.core.textnorm import normalize
-from kefu.orders.services import ItemInput, OrderInput, ParcelInput
-from kefu.orders.statuses import map_order_status
+from kefu.orders.upserts import ItemInput, OrderInput, ParcelInput, order_status
 
 # Kefu field -> the headers that mean it. The first group of each list is the Taobao/Tmall
 # seller-centre export (Appendix A); then AliExpress's English export; then generic names.
@@ -139,6 +138,9 @@ for _field, _aliases in COLUMN_ALIASES.items():
 _UNUSED = {header_key(h) for h in KNOWN_UNUSED}
 
 
+_FIELD_LABELS = {f: f for f in FIELDS}
+
+
 class MappingError(ValueError):
     pass
 
@@ -161,6 +163,11 @@ def parse_map_option(value: str) -> dict[str, str]:
 class ColumnMap:
     by_header: dict[str, str]  # header as in the file -> field
     unknown: list[str] = field(default_factory=list)
+    # field -> the name a rejection reason uses: the file's own header where it has one
+    labels: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.labels = {**_FIELD_LABELS, **{f: h for h, f in self.by_header.items()}}
 
     def describe(self) -> str:
         return ", ".join(f"{h}->{f}" for h, f in self.by_header.items())
@@ -239,7 +246,11 @@ class RowError(ValueError):
 
 
 def clean_text(value: Any) -> str:
-    if value is None:
+    if type(value) is str:
+        text = value.strip()
+        if not text or text[0] not in "='":
+            return text  # the common cell: nothing below would change it
+    elif value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -267,7 +278,14 @@ def clean_id(value: Any, label: str, *, exact_numbers: bool = False) -> str:
     return text
 
 
+_CENT = Decimal("0.01")
+# A plain amount such as 199 or 199.00: most cells of an export, read without the checks below.
+_PLAIN_AMOUNT = re.compile(r"\d{1,12}(?:\.\d{1,2})?", re.ASCII)
+
+
 def parse_money(value: Any, label: str) -> tuple[Decimal | None, str | None]:
+    if type(value) is str and _PLAIN_AMOUNT.fullmatch(plain := value.strip()):
+        return Decimal(plain).quantize(_CENT), None
     if value is None or isinstance(value, bool):
         return None, None
     if isinstance(value, int | float):
@@ -348,9 +366,7 @@ def record_to_input(
         values = _jsonl_values(record)
     else:
         values = {columns.by_header[h]: v for h, v in record.items() if h in columns.by_header}
-    labels = {f: f for f in FIELDS}
-    if columns is not None:
-        labels.update({f: h for h, f in columns.by_header.items()})
+    labels = _FIELD_LABELS if columns is None else columns.labels
 
     exact = columns is None  # JSONL
     external_id = clean_id(values.get("external_id"), labels["external_id"], exact_numbers=exact)
@@ -362,7 +378,7 @@ def record_to_input(
     if not buyer_id:
         raise RowError(f"{labels['buyer_external_id']} is empty")
     status = clean_text(values.get("status"))
-    if status and map_order_status(status) is None:
+    if status and order_status(status) is None:
         raise RowError(f"unknown order status {status!r}")
 
     money: dict[str, Decimal | None] = {}

@@ -1,0 +1,181 @@
+"""Prepared multi-row INSERT and UPDATE for the order import path (R-15).
+
+`QuerySet.bulk_create` spent more time building its SQL (per value: `pre_save`,
+`get_db_prep_save`, placeholder SQL) than the database spent storing the rows, and it needs a
+model instance per row. `Table` builds one statement per model and prepares only the values a
+driver cannot take as they are. Measured in docs/benchmarks.md, decided in decisions.md.
+
+What is written is what the ORM would write: values go through the backend's own adapters
+(aware datetimes become UTC text on SQLite, JSON becomes text or `Jsonb`), columns a caller
+leaves out take the model field's default, `auto_now`/`auto_now_add` columns take `now`.
+Columns are named by attribute (`order_id`, not `order`); rows are sequences of Python values.
+
+On PostgreSQL plain inserts use COPY: with Django's client-side parameter binding an INSERT of
+many rows spends most of its time quoting literals. COPY does not go through Django's cursor
+wrappers, so `connection.execute_wrapper` and `connection.queries` do not see it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import connections, models, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.constants import OnConflict
+
+Prepare = Callable[[Any], Any]
+
+# Python values of these fields reach every driver as they are (str, int, bool or None).
+_AS_IS = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "BigIntegerField",
+        "BooleanField",
+        "CharField",
+        "ForeignKey",
+        "IntegerField",
+        "OneToOneField",
+        "PositiveBigIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SmallIntegerField",
+        "TextField",
+    }
+)
+_REQUIRED = object()  # no default: a caller that leaves the column out made a mistake
+
+
+class Table:
+    """Multi-row INSERT and UPDATE for one model, on the database its router writes to."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        meta = model._meta
+        self.fields = [f for f in meta.concrete_fields if not f.primary_key]
+        self.columns = [f.attname for f in self.fields]
+        self._by_name = {f.attname: f for f in meta.concrete_fields}
+
+    def _connection(self) -> BaseDatabaseWrapper:
+        return connections[router.db_for_write(self.model)]
+
+    def _preparers(self, conn: BaseDatabaseWrapper, fields: Sequence[Any]) -> list[Prepare | None]:
+        return [self._preparer(conn, f) for f in fields]
+
+    @staticmethod
+    def _preparer(conn: BaseDatabaseWrapper, field: Any) -> Prepare | None:
+        kind = field.get_internal_type()
+        if kind in _AS_IS:
+            return None
+        if kind == "DecimalField":
+            # The ORM hands a finite Decimal to every backend unchanged (and refuses NaN).
+            return lambda v: (
+                v if type(v) is Decimal and v.is_finite() else field.get_db_prep_save(v, conn)
+            )
+        if kind == "DateTimeField":
+            adapt = conn.ops.adapt_datetimefield_value
+
+            # A naive value takes the ORM's path, which warns and applies the current zone.
+            def datetime(v: Any) -> Any:
+                if type(v) is dt.datetime and v.utcoffset() is not None:
+                    return adapt(v)
+                return field.get_db_prep_save(v, conn)
+
+            return datetime
+        return lambda v: field.get_db_prep_save(v, conn)
+
+    def _sql_name(self, conn: BaseDatabaseWrapper, name: str) -> str:
+        return conn.ops.quote_name(self._by_name[name].column)
+
+    def _default(self, field: Any, now: dt.datetime) -> Any:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            return now
+        if field.has_default():
+            return field.get_default()
+        if field.null:
+            return None
+        if field.empty_strings_allowed and not field.primary_key:
+            return field.get_default()  # "" for text columns, as Model() would set
+        return _REQUIRED
+
+    def insert(
+        self,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        now: dt.datetime,
+        ignore_conflicts: bool = False,
+    ) -> None:
+        """Insert `rows` (values for `columns`, in that order); every other column takes its
+        default. One statement (or one COPY) for all rows; ids are not returned."""
+        if not rows:
+            return
+        conn = self._connection()
+        unknown = set(columns) - set(self.columns)
+        if unknown:
+            raise ValueError(f"{self.model.__name__} has no column {', '.join(sorted(unknown))}")
+        rest = [f for f in self.fields if f.attname not in columns]
+        tail = []
+        for field in rest:
+            value = self._default(field, now)
+            if value is _REQUIRED:
+                raise ValueError(f"{self.model.__name__}.{field.attname} needs a value")
+            prep = self._preparer(conn, field)
+            tail.append(value if prep is None or value is None else prep(value))
+        prepare = self._preparers(conn, [self._by_name[n] for n in columns])
+        params = []
+        for row in rows:
+            values = [
+                v if p is None or v is None else p(v) for v, p in zip(row, prepare, strict=True)
+            ]
+            values += tail
+            params.append(values)
+        table = conn.ops.quote_name(self.model._meta.db_table)
+        names = ", ".join(self._sql_name(conn, n) for n in [*columns, *(f.attname for f in rest)])
+        with conn.cursor() as cursor:
+            if conn.vendor == "postgresql" and not ignore_conflicts:
+                # COPY bypasses Django's cursor wrapper: raise django.db's errors all the same
+                # (IntegrityError drives the upsert's retry, DatabaseError the row isolation).
+                with (
+                    conn.wrap_database_errors,
+                    cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+                ):
+                    for values in params:
+                        copy.write_row(values)
+                return
+            on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+            suffix = conn.ops.on_conflict_suffix_sql(self.fields, on_conflict, None, None)
+            placeholders = ", ".join(["%s"] * (len(columns) + len(rest)))
+            cursor.executemany(
+                f"{conn.ops.insert_statement(on_conflict=on_conflict)} {table} ({names}) "
+                f"VALUES ({placeholders}) {suffix}".rstrip(),
+                params,
+            )
+
+    def update(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Set `columns` row by row: each row holds their values, then the primary key."""
+        if not rows:
+            return
+        conn = self._connection()
+        fields = [self._by_name[n] for n in columns]
+        prepare = self._preparers(conn, fields)
+        params = []
+        for row in rows:
+            *values, pk = row
+            params.append(
+                [
+                    v if p is None or v is None else p(v)
+                    for v, p in zip(values, prepare, strict=True)
+                ]
+                + [pk]
+            )
+        table = conn.ops.quote_name(self.model._meta.db_table)
+        assignments = ", ".join(f"{self._sql_name(conn, n)} = %s" for n in columns)
+        pk_column = conn.ops.quote_name(self.model._meta.pk.column)
+        with conn.cursor() as cursor:
+            # Identifiers come from the model's meta, quoted; every value is a parameter.
+            sql = f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s"  # noqa: S608
+            cursor.executemany(sql, params)
