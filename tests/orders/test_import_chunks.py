@@ -12,7 +12,7 @@ from django.db import DataError, connection
 from django.test.utils import CaptureQueriesContext
 
 from kefu.conversations.models import Buyer
-from kefu.orders import upserts
+from kefu.orders import services, upserts
 from kefu.orders.models import Order, OrderEvent, OrderFlag, OrderItem, OrderStatus, Parcel
 from kefu.orders.services import import_orders, order_settings
 
@@ -236,3 +236,11 @@ def test_chunk_size_does_not_change_what_is_stored(shop, other_shop, tmp_path, c
     assert state(shop)[0][1:3] == (OrderStatus.SHIPPED, [OrderFlag.SPLIT])
     assert state(shop)[2][2] == [OrderFlag.DISPUTE_OPEN]
     assert Order.objects.get(shop=shop, external_id="G-2").total_amount == Decimal("3.00")
+
+
+def test_created_orders_are_remembered_compactly_in_any_arrival_order():
+    created = services._CreatedOrders()
+    for order_id in (5, 9, 7, 12, 1):
+        created.add(order_id)
+
+    assert [i for i in range(14) if i in created] == [1, 5, 7, 9, 12]
