@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, has_capability
@@ -135,7 +136,7 @@ def _parcel_views(order: Order, settings_: OrderSettings, now: dt.datetime) -> l
             ParcelView(
                 parcel=parcel,
                 status=status,
-                label=str(labels.get(status, "Stalled 物流停滞")),
+                label=str(labels.get(status, gettext("Stalled 物流停滞"))),
                 url=tracking_url(
                     templates=settings_.tracking_url_templates,
                     carrier=parcel.carrier,
@@ -392,3 +393,21 @@ def incident_orders(*, shop: Shop, criteria: IncidentCriteria) -> QuerySet[Order
 
 def recent_imports(user: User, *, limit: int = 10) -> list[ImportRun]:
     return list(ImportRun.objects.filter(shop=shop_of(user)).order_by("-created_at")[:limit])
+
+
+def known_carriers(shop: Shop, *, limit: int = 30) -> list[str]:
+    """Carrier names to offer when adding a parcel: tracking-link carriers, then those used."""
+    names = [c for c in _settings(shop).tracking_url_templates if c != "*"]
+    used = (
+        Parcel.objects.filter(shop=shop)
+        .exclude(carrier="")
+        .values_list("carrier", flat=True)
+        .distinct()
+        .order_by("carrier")[:limit]
+    )
+    seen = {n.casefold() for n in names}
+    for name in used:
+        if name.casefold() not in seen:
+            names.append(name)
+            seen.add(name.casefold())
+    return names[:limit]

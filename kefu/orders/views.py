@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
@@ -13,7 +14,9 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kefu.accounts.models import User
@@ -22,7 +25,7 @@ from kefu.core.scoping import shop_of
 from kefu.orders import selectors, services
 from kefu.orders.conversation_order import choose_conversation_order
 from kefu.orders.forms import OrderSettingsForm
-from kefu.orders.models import OrderFlag, OrderStatus, RefundChannel, RefundKind
+from kefu.orders.models import Order, OrderFlag, OrderStatus, RefundChannel, RefundKind
 
 
 def _user(request: HttpRequest) -> User:
@@ -31,6 +34,43 @@ def _user(request: HttpRequest) -> User:
         raise PermissionDenied("sign in first")
     shop_of(user)
     return user
+
+
+# The services refuse in terse English for the API; the pages say it in the reader's language,
+# with what to do next. Codes the map does not know keep the service's words.
+_REFUSALS = {
+    "refund_channel": gettext_lazy("Choose the refund channel and kind from the lists."),
+    "refund_amount": gettext_lazy("Enter a refund amount above zero."),
+    "refund_reason": gettext_lazy("Write why the buyer is refunded."),
+    "tracking_number": gettext_lazy("Enter the tracking number (1 to 80 characters)."),
+    "replaces": gettext_lazy("Choose one of this order's parcels as the one replaced."),
+    "empty": gettext_lazy("Write a title (only you see it) and the message for the buyers."),
+    "no_criteria": gettext_lazy(
+        "Choose the affected orders first: by carrier, region or country, or order dates."
+    ),
+}
+
+
+def _refusal(exc: ValidationError, **facts: Any) -> str:
+    """A service's ValidationError as the page says it."""
+    code = getattr(exc, "code", None)
+    if code == "refund_too_much":
+        return _(
+            "Refunds would total more than the buyer paid: at most %(left)s %(currency)s "
+            "is left to refund."
+        ) % {"left": facts.get("left", "0"), "currency": facts.get("currency", "")}
+    if code == "duplicate":
+        return _(
+            "Tracking number %(number)s is already on an order of this shop: check the number."
+        ) % {"number": facts.get("number", "")}
+    if code in _REFUSALS:
+        return str(_REFUSALS[code])
+    return "; ".join(exc.messages)
+
+
+def _refundable(order: Order) -> Decimal:
+    """What is left to refund: the services cap refunds at the amount paid (else the total)."""
+    return max((order.paid_amount or order.total_amount) - order.refunded_amount, Decimal("0"))
 
 
 @login_required
@@ -69,8 +109,10 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
             "refund_channels": RefundChannel.choices,
             "refund_kinds": RefundKind.choices,
             "can_refund": has_capability(user, Capability.ISSUE_REFUNDS),
-            "events": card.order.events.order_by("-created_at", "-id")[:50],
-            "refunds": list(card.order.refunds.all()),
+            "refundable": _refundable(card.order),
+            "carriers": selectors.known_carriers(card.order.shop),
+            "events": card.order.events.select_related("actor").order_by("-created_at", "-id")[:50],
+            "refunds": list(card.order.refunds.select_related("created_by")),
         },
     )
 
@@ -83,7 +125,9 @@ def order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
     try:
         amount = Decimal(request.POST.get("amount", "").strip())
     except InvalidOperation:
-        messages.error(request, _("Enter the refund amount as a number."))
+        amount = Decimal("NaN")
+    if not amount.is_finite():  # also "NaN" and "Infinity", which Decimal accepts
+        messages.error(request, _("Enter the refund amount as a number, e.g. 12.50."))
         return redirect("order_detail", order_id=order.pk)
     try:
         services.record_refund(
@@ -95,8 +139,28 @@ def order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
             kind=request.POST.get("kind", RefundKind.REFUND),
             logistics_dispute=request.POST.get("logistics_dispute") == "on",
         )
-    except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+    except ValidationError as exc:
+        order.refresh_from_db()
+        messages.error(request, _refusal(exc, left=_refundable(order), currency=order.currency))
+    except PermissionDenied:
+        # The service refuses a login without the refund right, or above its refund limit.
+        if has_capability(user, Capability.ISSUE_REFUNDS) and user.refund_limit is not None:
+            messages.error(
+                request,
+                _(
+                    "Your refund limit is %(limit)s %(currency)s: ask the main account to "
+                    "record larger refunds."
+                )
+                % {"limit": user.refund_limit, "currency": order.currency},
+            )
+        else:
+            messages.error(
+                request,
+                _(
+                    "Only the main account, or a sub-account allowed to issue refunds, "
+                    "records refunds."
+                ),
+            )
     else:
         messages.success(request, _("Refund recorded."))
     return redirect("order_detail", order_id=order.pk)
@@ -122,9 +186,19 @@ def order_parcel(request: HttpRequest, order_id: int) -> HttpResponse:
             note=request.POST.get("note", ""),
         )
     except ValidationError as exc:
-        messages.error(request, "; ".join(exc.messages))
+        number = request.POST.get("tracking_number", "").strip()
+        messages.error(request, _refusal(exc, number=number))
     else:
-        messages.success(request, _("Parcel added."))
+        if request.POST.get("reshipment") == "on":
+            messages.success(
+                request,
+                _(
+                    "Reshipment added. Send the buyer the new tracking number, then mark the "
+                    "duty as done."
+                ),
+            )
+        else:
+            messages.success(request, _("Parcel added."))
     return redirect("order_detail", order_id=order.pk)
 
 
@@ -133,7 +207,11 @@ def order_parcel(request: HttpRequest, order_id: int) -> HttpResponse:
 def order_clear_flag(request: HttpRequest, order_id: int) -> HttpResponse:
     user = _user(request)
     order = selectors.access_order(user, order_id)
-    services.clear_flag(actor=user, order=order, flag=request.POST.get("flag", ""))
+    flag = request.POST.get("flag", "")
+    if services.clear_flag(actor=user, order=order, flag=flag):
+        from kefu.orders.templatetags.order_labels import flag_label
+
+        messages.success(request, _("Done: %(flag)s.") % {"flag": flag_label(flag)})
     return redirect("order_detail", order_id=order.pk)
 
 
@@ -192,12 +270,20 @@ def choose_order(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conv = access_conversation(user, conversation_id)
     order_id = request.POST.get("order", "")
     if not order_id.isdigit():
-        return HttpResponse(_("Choose an order."), status=400)
+        return _conversation_error(_("Choose an order."))
     try:
         choose_conversation_order(actor=user, conversation=conv, order_id=int(order_id))
     except ValidationError as exc:
-        return HttpResponse("; ".join(exc.messages), status=400)
+        return _conversation_error("; ".join(exc.messages))
     return back_to_conversation(request, conv.pk)
+
+
+def _conversation_error(message: str) -> HttpResponse:
+    """A refusal shown where the conversation page shows its errors (not a silent 400)."""
+    answer = HttpResponse(escape(message), status=400, content_type="text/html; charset=utf-8")
+    answer["HX-Retarget"] = "#action-error"
+    answer["HX-Reswap"] = "innerHTML"
+    return answer
 
 
 @login_required
@@ -206,13 +292,17 @@ def sidebar(request: HttpRequest, buyer_id: int) -> HttpResponse:
     """The conversation sidebar's order panel (htmx partial)."""
     user = _user(request)
     conversation = request.GET.get("conversation", "")
+    highlight = request.GET.get("highlight", "")[:80]
     panel = selectors.sidebar_for(
         user=user,
         buyer_id=buyer_id,
-        highlight=request.GET.get("highlight", "")[:80],
+        highlight=highlight,
         conversation_id=int(conversation) if conversation.isdigit() else None,
     )
-    return render(request, "orders/_sidebar.html", {"panel": panel})
+    # The conversation names an order this login may not see (another sub-account's product):
+    # say so, rather than let the agent take the first visible order for the buyer's.
+    order_hidden = highlight if highlight and not any(c.highlighted for c in panel.orders) else ""
+    return render(request, "orders/_sidebar.html", {"panel": panel, "order_hidden": order_hidden})
 
 
 @login_required
@@ -255,12 +345,21 @@ def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
     if not has_capability(user, Capability.MANAGE_SETTINGS):
         raise PermissionDenied("only the main account imports orders")
     run = selectors.access_import_run(user, run_id)
-    template = (
-        "orders/_import_progress.html"
-        if request.headers.get("HX-Request")
-        else "orders/import.html"
+    polling = bool(request.headers.get("HX-Request"))
+    template = "orders/_import_progress.html" if polling else "orders/import.html"
+    # The importer names the stored copy of the upload; the seller knows the file by its name.
+    error = run.error.replace(Path(run.path).name, run.filename) if run.path else run.error
+    return render(
+        request,
+        template,
+        {
+            "run": run,
+            "run_error": error,
+            "runs": selectors.recent_imports(user),
+            # While polling, the finished run also refreshes the "Recent imports" list.
+            "refresh_runs": polling,
+        },
     )
-    return render(request, template, {"run": run, "runs": selectors.recent_imports(user)})
 
 
 def _date(value: str) -> dt.date | None:
@@ -276,48 +375,51 @@ def incidents(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not (user.is_owner or has_capability(user, Capability.CREATE_CAMPAIGNS)):
         raise PermissionDenied("only the main account broadcasts to buyers")
-    data = request.POST if request.method == "POST" else request.GET
-    context: dict[str, Any] = {"form": data, "preview": None}
-    if (
-        data.get("carrier")
-        or data.get("region")
-        or data.get("placed_from")
-        or data.get("placed_to")
-    ):
-        try:
-            criteria = services.IncidentCriteria(
-                carrier=data.get("carrier", "")[:80],
-                region=data.get("region", "")[:80],
-                placed_from=_date(data.get("placed_from", "")),
-                placed_to=_date(data.get("placed_to", "")),
-            )
-        except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
-            return render(request, "orders/incidents.html", context)
-        orders = selectors.incident_orders(shop=shop_of(user), criteria=criteria)
-        context["preview"] = orders.count()
-        context["preview_buyers"] = orders.values("buyer_id").distinct().count()
-        if request.method == "POST" and data.get("send") == "1":
-            from kefu.orders.tasks import deliver_incident_broadcast
-
-            try:
-                with transaction.atomic():
-                    broadcast = services.create_incident_broadcast(
-                        actor=user,
-                        title=data.get("title", ""),
-                        text=data.get("text", ""),
-                        criteria=criteria,
-                    )
-                    transaction.on_commit(lambda: deliver_incident_broadcast.delay(broadcast.pk))
-            except ValidationError as exc:
-                messages.error(request, "; ".join(exc.messages))
-            else:
-                messages.success(request, _("Broadcast queued: each affected buyer gets it once."))
-                return redirect("orders_incidents")
     from kefu.orders.models import IncidentBroadcast
 
-    context["broadcasts"] = IncidentBroadcast.objects.filter(shop=shop_of(user)).order_by(
-        "-created_at"
-    )[:10]
+    shop = shop_of(user)
+    data = request.POST if request.method == "POST" else request.GET
+    sending = request.method == "POST" and data.get("send") == "1"
+    context: dict[str, Any] = {"form": data, "preview": None}
+    context["broadcasts"] = IncidentBroadcast.objects.filter(shop=shop).order_by("-created_at")[:10]
     context["now"] = timezone.now()
-    return render(request, "orders/incidents.html", context)
+    chosen = any(data.get(k) for k in ("carrier", "region", "placed_from", "placed_to"))
+    if not chosen:
+        if sending:
+            messages.error(request, str(_REFUSALS["no_criteria"]))
+        return render(request, "orders/incidents.html", context, status=400 if sending else 200)
+    try:
+        criteria = services.IncidentCriteria(
+            carrier=data.get("carrier", "")[:80],
+            region=data.get("region", "")[:80],
+            placed_from=_date(data.get("placed_from", "")),
+            placed_to=_date(data.get("placed_to", "")),
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return render(request, "orders/incidents.html", context, status=400)
+    orders = selectors.incident_orders(shop=shop, criteria=criteria)
+    context["preview"] = orders.count()
+    context["preview_buyers"] = orders.values("buyer_id").distinct().count()
+    if not sending:
+        return render(request, "orders/incidents.html", context)
+    if not context["preview"]:
+        # Not a bad request: the shop simply has no affected order (yet). Nothing is sent.
+        messages.error(request, _("No paid or shipped order matches: nothing was sent."))
+        return render(request, "orders/incidents.html", context)
+    from kefu.orders.tasks import deliver_incident_broadcast
+
+    try:
+        with transaction.atomic():
+            broadcast = services.create_incident_broadcast(
+                actor=user,
+                title=data.get("title", ""),
+                text=data.get("text", ""),
+                criteria=criteria,
+            )
+            transaction.on_commit(lambda: deliver_incident_broadcast.delay(broadcast.pk))
+    except ValidationError as exc:
+        messages.error(request, _refusal(exc))
+        return render(request, "orders/incidents.html", context, status=400)
+    messages.success(request, _("Broadcast queued: each affected buyer gets it once."))
+    return redirect("orders_incidents")

@@ -161,3 +161,138 @@ def test_incident_page_previews_then_queues(
         )
     assert sent.status_code == 302
     assert IncidentBroadcast.objects.get().recipient_count == 1
+
+
+# --- what the pages say to a seller (review of the orders pages in both languages) ----------
+
+
+def test_refund_amount_that_is_not_a_finite_number_is_refused_not_a_server_error(
+    two_parcel_order, owner
+):
+    client = login_client(owner)
+    for amount in ("NaN", "Infinity", "12,50", ""):
+        response = client.post(
+            f"/orders/{two_parcel_order.pk}/refunds/", {"amount": amount, "reason": "broken"}
+        )
+        assert response.status_code == 302, amount
+        page = client.get(response.url).content.decode()
+        assert "请用数字填写退款金额" in page, amount
+    assert Order.objects.get(pk=two_parcel_order.pk).refunded_amount == 0
+
+
+def test_refusals_are_said_in_the_readers_language_with_what_to_do(two_parcel_order, owner):
+    url = f"/orders/{two_parcel_order.pk}/"
+    zh = login_client(owner)
+    zh.post(url + "refunds/", {"amount": "5000", "reason": "broken"})
+    page = zh.get(url).content.decode()
+    assert "最多还可退 100.00 USD" in page
+    assert "refunds would total" not in page
+
+    en = en_client(owner)
+    en.post(url + "parcels/", {"tracking_number": "LP-A", "carrier": "Cainiao"})
+    page = en.get(url).content.decode()
+    assert "Tracking number LP-A is already on an order of this shop" in page
+
+
+def test_flags_history_and_stalled_parcels_are_labelled_not_codes(two_parcel_order, owner):
+    Order.objects.filter(pk=two_parcel_order.pk).update(flags=["oversold"])
+    zh = login_client(owner)
+    listing = zh.get("/orders/").content.decode()
+    assert ">超卖</span>" in listing
+    assert ">oversold</span>" not in listing
+    detail = zh.get(f"/orders/{two_parcel_order.pk}/").content.decode()
+    assert "收到订单" in detail  # the "created" event
+    assert "物流停滞" in detail  # LP-B has had no news since 2024
+    assert "Stalled" not in detail
+    assert "flag_added" not in detail and "parcel_status" not in detail
+
+
+def test_clearing_a_flag_says_so(two_parcel_order, owner):
+    Order.objects.filter(pk=two_parcel_order.pk).update(flags=["send_new_tracking"])
+    client = en_client(owner)
+    response = client.post(
+        f"/orders/{two_parcel_order.pk}/flags/clear/", {"flag": "send_new_tracking"}
+    )
+    page = client.get(response.url).content.decode()
+    assert "Done: Send the buyer the new tracking number." in page
+    assert Order.objects.get(pk=two_parcel_order.pk).flags == []
+
+
+def test_sidebar_says_when_the_conversations_order_is_not_visible(two_parcel_order, after_agent):
+    url = f"/orders/sidebar/{two_parcel_order.buyer_id}/?highlight=SIDE-1"
+    html = en_client(after_agent).get(url).content.decode()
+    assert "This conversation is about order SIDE-1, which is not among the orders" in html
+    plain = en_client(after_agent).get(f"/orders/sidebar/{two_parcel_order.buyer_id}/")
+    assert "not among the orders" not in plain.content.decode()
+
+
+def test_choosing_an_order_shows_a_refusal_in_the_conversations_error_slot(shop, owner):
+    from tests.helpers import buyer_says
+
+    conv = buyer_says(shop, text="where is my order?").conversation
+    response = login_client(owner).post(
+        f"/inbox/{conv.pk}/order/", {"order": "x"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 400
+    assert response["HX-Retarget"] == "#action-error"
+
+
+def test_incident_send_without_criteria_or_matching_orders_explains_and_sends_nothing(
+    two_parcel_order, owner
+):
+    client = en_client(owner)
+    empty = client.post("/orders/incidents/", {"title": "t", "text": "m", "send": "1"})
+    assert empty.status_code == 400
+    assert "Choose the affected orders first" in empty.content.decode()
+    nobody = client.post(
+        "/orders/incidents/", {"carrier": "Nope", "title": "t", "text": "m", "send": "1"}
+    )
+    assert "No paid or shipped order matches: nothing was sent." in nobody.content.decode()
+    untitled = client.post("/orders/incidents/", {"carrier": "cainiao", "text": "m", "send": "1"})
+    assert untitled.status_code == 400
+    assert "Write a title (only you see it)" in untitled.content.decode()
+    assert not IncidentBroadcast.objects.exists()
+
+
+def test_failed_import_names_the_uploaded_file_and_the_poll_refreshes_recent_imports(
+    shop, owner, django_capture_on_commit_callbacks
+):
+    client = en_client(owner)
+    with (
+        open("tests/orders/fixtures/photo_named.csv", "rb") as f,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post("/orders/import/", {"file": f})
+    partial = client.get(response.url, headers={"HX-Request": "true"}).content.decode()
+    assert "photo_named.csv is not a spreadsheet" in partial
+    assert 'id="recent-imports" hx-swap-oob="true"' in partial
+    page = client.get(response.url).content.decode()
+    assert "hx-swap-oob" not in page
+
+
+def test_sub_account_granted_the_right_finds_import_and_incidents_in_the_tabs(shop, pre_agent):
+    from kefu.accounts.models import User
+
+    assert "/orders/import/" not in login_client(pre_agent).get("/orders/").content.decode()
+    User.objects.filter(pk=pre_agent.pk).update(can_manage_settings=True, can_create_campaigns=True)
+    tabs = login_client(pre_agent).get("/orders/").content.decode()
+    assert "/orders/import/" in tabs and "/orders/incidents/" in tabs
+
+
+def test_read_only_settings_page_offers_no_save_button(shop, owner, pre_agent):
+    assert 'class="primary"' in login_client(owner).get("/orders/settings/").content.decode()
+    page = login_client(pre_agent).get("/orders/settings/").content.decode()
+    assert 'class="primary"' not in page
+
+
+def test_refund_refusals_name_the_right_or_the_limit(two_parcel_order, pre_agent):
+    from kefu.accounts.models import User
+
+    url = f"/orders/{two_parcel_order.pk}/"
+    client = en_client(pre_agent)
+    client.post(url + "refunds/", {"amount": "5", "reason": "broken"})
+    assert "allowed to issue refunds, records refunds" in client.get(url).content.decode()
+    User.objects.filter(pk=pre_agent.pk).update(can_issue_refunds=True, refund_limit=10)
+    client.post(url + "refunds/", {"amount": "50", "reason": "broken"})
+    assert "Your refund limit is 10.00 USD" in client.get(url).content.decode()
+    assert Order.objects.get(pk=two_parcel_order.pk).refunded_amount == 0
