@@ -6,6 +6,9 @@ from kefu.api import api
 from kefu.core import views as core_views
 from kefu.core.modules import optional_module
 
+handler403 = "kefu.core.views.permission_denied"
+handler404 = "kefu.core.views.page_not_found"
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),

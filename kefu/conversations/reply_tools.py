@@ -82,7 +82,11 @@ def order_facts(user: User, conv: Conversation) -> OrderFacts:
 
     pre = conv.group == "pre_sale"
     cards = orders_for_buyer(user=user, buyer=conv.buyer, highlight=conv.order_external_id, limit=5)
-    card = next((c for c in cards if c.highlighted), cards[0] if cards else None)
+    card = next((c for c in cards if c.highlighted), None)
+    if card is None and not conv.order_external_id:
+        card = cards[0] if cards else None
+    # A named order the user may not see stays unknown: filling the placeholders from another
+    # of the buyer's orders would tell the buyer about the wrong parcel.
     if card is None:
         return OrderFacts(stage="pre_sale" if pre else "after_sale", order_state=None)
     state = _order_state(card)

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.core.health import health_report
@@ -31,3 +32,33 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if not next_url.startswith("/") or next_url.startswith("//"):
         next_url = "/"
     return redirect(next_url)
+
+
+def _error_page(request: HttpRequest, status: int, title: str, explanation: str) -> HttpResponse:
+    # An htmx request swaps the answer into the page (see base.html): a line, not a page.
+    template = "errors/fragment.html" if request.headers.get("HX-Request") else "errors/page.html"
+    return render(request, template, {"title": title, "explanation": explanation}, status=status)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_page(
+        request,
+        403,
+        gettext("Not for this account"),
+        gettext(
+            "Your account may not do this. The main account can grant sub-accounts the right "
+            "to change settings, issue refunds or send broadcasts."
+        ),
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_page(
+        request,
+        404,
+        gettext("Not found"),
+        gettext(
+            "There is nothing here, or it belongs to a product or conversation your account "
+            "does not see."
+        ),
+    )

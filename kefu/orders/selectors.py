@@ -244,6 +244,13 @@ class Sidebar:
     orders: list[OrderCard]
     related: list[Product]
     conversation_id: int | None
+    # The order the panel is about: the conversation's own, else the one the page asked for.
+    highlight: str = ""
+
+    @property
+    def highlight_hidden(self) -> bool:
+        """A named order the user may not see (another sub-account's product, not imported)."""
+        return bool(self.highlight) and not any(c.highlighted for c in self.orders)
 
 
 def sidebar_for(
@@ -251,7 +258,6 @@ def sidebar_for(
 ) -> Sidebar:
     """Everything `orders/_sidebar.html` needs for a conversation's buyer."""
     buyer = access_buyer(user, buyer_id)
-    cards = orders_for_buyer(user=user, buyer=buyer, highlight=highlight)
     shop = shop_of(user)
     from kefu.conversations.models import Conversation
 
@@ -262,12 +268,20 @@ def sidebar_for(
         if conversation_id is not None
         else None
     )
+    # Read fresh from the conversation, so the panel follows an order chosen since page load.
+    if conv is not None and conv.order_external_id:
+        highlight = conv.order_external_id
+    cards = orders_for_buyer(user=user, buyer=buyer, highlight=highlight)
     product = conv.product if conv else None
     focus = next((c.order for c in cards if c.highlighted), cards[0].order if cards else None)
     related = related_products_for(shop=shop, product=product, order=focus)
     # Only a conversation of this buyer in the shop: the sidebar offers to send products into it.
     return Sidebar(
-        buyer=buyer, orders=cards, related=related, conversation_id=conv.pk if conv else None
+        buyer=buyer,
+        orders=cards,
+        related=related,
+        conversation_id=conv.pk if conv else None,
+        highlight=highlight,
     )
 
 

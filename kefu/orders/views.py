@@ -275,6 +275,12 @@ def choose_order(request: HttpRequest, conversation_id: int) -> HttpResponse:
         choose_conversation_order(actor=user, conversation=conv, order_id=int(order_id))
     except ValidationError as exc:
         return _conversation_error("; ".join(exc.messages))
+    if request.htmx:  # type: ignore[attr-defined]
+        # The page refreshes the sidebar, scripts and timeline in place: a reload would lose
+        # the reply the agent is drafting.
+        answer = HttpResponse(status=204)
+        answer["HX-Trigger"] = "kefu:order-chosen"
+        return answer
     return back_to_conversation(request, conv.pk)
 
 
@@ -292,16 +298,15 @@ def sidebar(request: HttpRequest, buyer_id: int) -> HttpResponse:
     """The conversation sidebar's order panel (htmx partial)."""
     user = _user(request)
     conversation = request.GET.get("conversation", "")
-    highlight = request.GET.get("highlight", "")[:80]
     panel = selectors.sidebar_for(
         user=user,
         buyer_id=buyer_id,
-        highlight=highlight,
+        highlight=request.GET.get("highlight", "")[:80],
         conversation_id=int(conversation) if conversation.isdigit() else None,
     )
     # The conversation names an order this login may not see (another sub-account's product):
     # say so, rather than let the agent take the first visible order for the buyer's.
-    order_hidden = highlight if highlight and not any(c.highlighted for c in panel.orders) else ""
+    order_hidden = panel.highlight if panel.highlight_hidden else ""
     return render(request, "orders/_sidebar.html", {"panel": panel, "order_hidden": order_hidden})
 
 

@@ -97,3 +97,39 @@ def test_api_links_an_order(chat, pre_agent, after_agent):
     assert response.status_code == 200
     assert response.json() == {"conversation_id": conv.pk, "order_external_id": "OLD-1"}
     assert Conversation.objects.get(pk=conv.pk).order_external_id == "OLD-1"
+
+
+def test_from_the_page_the_choice_keeps_the_draft_and_the_panel_follows(chat, pre_agent):
+    conv, older, _newer = chat
+    client = login_client(pre_agent)
+
+    response = client.post(
+        f"/inbox/{conv.pk}/order/", {"order": older.pk}, headers={"HX-Request": "true"}
+    )
+
+    # No reload (the reply being typed survives): the page re-reads sidebar, scripts, timeline.
+    assert response.status_code == 204
+    assert response["HX-Trigger"] == "kefu:order-chosen"
+    panel = client.get(f"/orders/sidebar/{conv.buyer_id}/?conversation={conv.pk}&highlight=")
+    assert 'class="order-card highlighted" data-order="OLD-1"' in panel.content.decode()
+
+
+def test_scripts_never_fill_in_another_order_than_the_named_one(shop, product, after_agent):
+    from kefu.catalog.models import Product
+    from kefu.conversations.reply_tools import order_facts
+
+    online(after_agent)
+    # Max's own product, and an order of it; the buyer asks about another agent's order.
+    mine = Product.objects.create(
+        shop=shop, external_id="MAX-1", title="Max's lamp", owner=after_agent
+    )
+    make_order(shop, "MAXS-1", buyer="ivan", products=[mine])
+    make_order(shop, "LILYS-2", buyer="ivan", products=[product])
+    conv = buyer_says(
+        shop, "Where is my order?", buyer="ivan", entry_point="order_detail", order="LILYS-2"
+    ).conversation
+
+    facts = order_facts(after_agent, conv)
+
+    assert facts.order_id is None  # a gap, not MAXS-1
+    assert facts.tracking_numbers == ()

@@ -40,12 +40,15 @@
     if (online) { refreshList(); refreshConversation(); }
   });
 
-  // A product card sent from the sidebar: show it without touching the reply being drafted.
-  document.body.addEventListener("kefu:card-sent", () => {
-    const error = document.getElementById("action-error");
-    if (error) error.innerHTML = "";
-    refreshConversation(); refreshList();
-  });
+  // A product card sent or an order chosen in the sidebar: show it without touching the
+  // reply being drafted (the sidebar and scripts re-read themselves on kefu:order-chosen).
+  for (const name of ["kefu:card-sent", "kefu:order-chosen"]) {
+    document.body.addEventListener(name, () => {
+      const error = document.getElementById("action-error");
+      if (error) error.innerHTML = "";
+      refreshConversation(); refreshList();
+    });
+  }
 
   if ("Notification" in window && Notification.permission === "default") {
     document.addEventListener("click", () => Notification.requestPermission(), { once: true });
