@@ -119,8 +119,11 @@ class ParcelView:
     events: list[TrackingEvent]
 
 
-def parcel_display_status(parcel: Parcel, *, stall_days: int, now: dt.datetime) -> str:
-    if parcel.status in TERMINAL_TRACKING:
+def parcel_display_status(
+    parcel: Parcel, *, stall_days: int, now: dt.datetime, replaced: bool = False
+) -> str:
+    # A parcel a reshipment replaced is nobody's worry any more: never "stalled".
+    if parcel.status in TERMINAL_TRACKING or replaced:
         return parcel.status
     if now - parcel.quiet_since >= dt.timedelta(days=stall_days):
         return STALLED
@@ -130,8 +133,12 @@ def parcel_display_status(parcel: Parcel, *, stall_days: int, now: dt.datetime) 
 def _parcel_views(order: Order, settings_: OrderSettings, now: dt.datetime) -> list[ParcelView]:
     labels = dict(TrackingStatus.choices)
     views = []
-    for parcel in order.parcels.all():
-        status = parcel_display_status(parcel, stall_days=settings_.stall_days, now=now)
+    parcels = list(order.parcels.all())
+    replaced = {p.replaces_id for p in parcels if p.replaces_id is not None}
+    for parcel in parcels:
+        status = parcel_display_status(
+            parcel, stall_days=settings_.stall_days, now=now, replaced=parcel.pk in replaced
+        )
         views.append(
             ParcelView(
                 parcel=parcel,

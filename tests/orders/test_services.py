@@ -182,6 +182,24 @@ def test_reshipment_adds_a_parcel_and_the_new_tracking_duty(shop, owner):
     assert OrderFlag.SEND_NEW_TRACKING not in order.flags
 
 
+def test_a_replaced_parcel_is_never_shown_stalled(shop, owner):
+    import datetime as dt
+
+    from kefu.orders.selectors import order_card
+
+    order = make_order(shop, "R-5", parcels=[("LOST1", "YTO")])
+    lost = Parcel.objects.get(tracking_number="LOST1")
+    Parcel.objects.filter(pk=lost.pk).update(shipped_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    assert {p.status for p in order_card(owner, order.pk).parcels} == {"stalled"}
+
+    services.add_parcel(
+        actor=owner, order=order, tracking_number="NEW5", reshipment=True, replaces=lost
+    )
+
+    shown = {p.parcel.tracking_number: p.status for p in order_card(owner, order.pk).parcels}
+    assert shown["LOST1"] != "stalled"
+
+
 def test_incident_broadcast_reaches_each_affected_buyer_once(shop, owner, pre_agent):
     make_order(shop, "I-1", buyer="ann", parcels=[("Y1", "YTO Express")], region="Zhejiang")
     make_order(shop, "I-2", buyer="ann", parcels=[("Y2", "YTO Express")], region="Zhejiang")
