@@ -129,6 +129,18 @@ def test_upload_runs_the_import_and_shows_progress(shop, owner, django_capture_o
     assert "hx-trigger" not in partial.content.decode()  # finished: stops polling
 
 
+def test_upload_of_an_xlsx_export_imports_it(shop, owner, django_capture_on_commit_callbacks):
+    # The upload is stored under a generated name without its .xlsx ending.
+    with (
+        open("tests/orders/fixtures/aliexpress_orders.xlsx", "rb") as f,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        login_client(owner).post("/orders/import/", {"file": f})
+    run = ImportRun.objects.get()
+    assert (run.status, run.error) == ("done", "")
+    assert run.created == Order.objects.filter(shop=shop).count() > 0
+
+
 def test_upload_of_a_non_spreadsheet_fails_the_run_clearly(
     shop, owner, django_capture_on_commit_callbacks
 ):

@@ -221,16 +221,19 @@ def _xlsx_rows(path: Path, progress: Progress) -> Iterator[tuple[int, Record | N
 
     from openpyxl import load_workbook
 
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ImportFileError(f"{path.name} is a ZIP file but not an Excel workbook") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        progress.total = int(sheet.max_row or 0)
-        yield from _table_rows(path, sheet.iter_rows(values_only=True), progress)
-    finally:
-        workbook.close()
+    # An open file, not the path: openpyxl refuses a path without an .xlsx ending, and an
+    # uploaded export is stored under a generated name.
+    with path.open("rb") as handle:
+        try:
+            workbook = load_workbook(handle, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            raise ImportFileError(f"{path.name} is a ZIP file but not an Excel workbook") from exc
+        try:
+            sheet = workbook.worksheets[0]
+            progress.total = int(sheet.max_row or 0)
+            yield from _table_rows(path, sheet.iter_rows(values_only=True), progress)
+        finally:
+            workbook.close()
 
 
 def _xls_rows(path: Path, progress: Progress) -> Iterator[tuple[int, Record | None, str]]:
