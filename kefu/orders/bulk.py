@@ -3,7 +3,7 @@
 `QuerySet.bulk_create` spent more time building its SQL (per value: `pre_save`,
 `get_db_prep_save`, placeholder SQL) than the database spent storing the rows, and it needs a
 model instance per row. `Table` builds one statement per model and prepares only the values a
-driver cannot take as they are. Measured in docs/benchmarks.md, decided in decisions.md.
+driver cannot take as they are. Measured in docs/benchmarks.md, decided in decisions §17.
 
 What is written is what the ORM would write: values go through the backend's own adapters
 (aware datetimes become UTC text on SQLite, JSON becomes text or `Jsonb`), columns a caller

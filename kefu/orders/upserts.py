@@ -4,7 +4,7 @@ Idempotent on (shop, platform order id): the same inputs applied twice leave the
 "unchanged". A chunk of inputs costs a fixed number of statements whatever its size — one
 lookup each for its orders, buyers, products, items and parcels, then one INSERT or UPDATE
 per table — and no model instances: orders are held as `_OrderRow`s and written through
-`kefu.orders.bulk.Table` (decisions §16: building Django's bulk SQL cost more than the
+`kefu.orders.bulk.Table` (decisions §17: building Django's bulk SQL cost more than the
 database work).
 """
 
