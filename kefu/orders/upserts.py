@@ -119,6 +119,7 @@ _TEXT_FIELDS = (
     "invoice_title",
     "close_reason",
 )
+MAX_AMOUNT = Decimal("1e12")  # amounts are DecimalField(max_digits=14, decimal_places=2)
 _MONEY_FIELDS = ("goods_amount", "shipping_fee", "total_amount", "paid_amount")
 _TIME_FIELDS = ("placed_at", "paid_at", "shipped_at", "delivered_at", "closed_at", "ship_by")
 _TEXT_LIMITS = {f.name: f.max_length for f in Order._meta.concrete_fields if f.max_length}
@@ -330,8 +331,10 @@ def _apply(
             put("refunded_amount", inp.refund_amount)
         if order.paid_amount == 0 and order.total_amount > 0 and order.paid_at is not None:
             put("paid_amount", order.total_amount)
-        if order.total_amount == 0 and (order.goods_amount or order.shipping_fee):
-            put("total_amount", order.goods_amount + order.shipping_fee)
+        derived = order.goods_amount + order.shipping_fee
+        # A sum past the column's 14 digits would be stored by SQLite and then unreadable.
+        if order.total_amount == 0 and derived and derived < MAX_AMOUNT:
+            put("total_amount", derived)
 
         # A new order starts with no status: its first input decides it.
         target, mapped_flags = _target_status(

@@ -287,3 +287,27 @@ def test_sidebar_for_hides_orders_of_other_agents_products(shop, pre_agent, afte
     panel = sidebar_for(user=pre_agent, buyer_id=buyer.pk, highlight="SB-2")
 
     assert [c.order.external_id for c in panel.orders] == ["SB-1"]
+
+
+def test_an_order_whose_parts_add_past_the_column_stays_readable(shop):
+    from decimal import Decimal
+
+    from kefu.orders.services import OrderInput, upsert_orders
+
+    huge = Decimal("999999999999.99")
+    upsert_orders(
+        shop=shop,
+        inputs=[
+            OrderInput(
+                external_id="HUGE-1",
+                buyer_external_id="b",
+                status="placed",
+                goods_amount=huge,
+                shipping_fee=huge,
+            )
+        ],
+    )
+
+    order = Order.objects.get(shop=shop, external_id="HUGE-1")  # reads back
+    assert order.goods_amount == huge
+    assert order.total_amount == 0  # not derived: the sum does not fit

@@ -289,7 +289,10 @@ def parse_money(value: Any, label: str) -> tuple[Decimal | None, str | None]:
     if value is None or isinstance(value, bool):
         return None, None
     if isinstance(value, int | float):
-        return Decimal(str(value)).quantize(Decimal("0.01")), None
+        number = Decimal(str(value))
+        if not number.is_finite() or number < 0 or number >= Decimal("1e12"):
+            raise RowError(f"{label}: {value!r} is not an amount")
+        return number.quantize(Decimal("0.01")), None
     text = clean_text(value)
     if text.lower() in _NONE_WORDS:
         return None, None
