@@ -70,6 +70,8 @@ def test_pickup_parcel_brings_the_post_office_script_filled_from_the_order(conv,
     assert "{" not in top["text"]
     page = client.get(f"/inbox/{conv.pk}/tools/").content.decode()
     assert "Parcel waiting at the local post office" in page
+    assert "待取件" in page  # the order's state in the agent's language, not a code
+    assert "available_for_pickup" not in page
 
 
 def test_a_reply_with_an_unfilled_gap_is_refused(conv, after_agent):
