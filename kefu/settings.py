@@ -91,7 +91,7 @@ def _database() -> dict[str, Any]:
         return db
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "kefu.core.db.sqlite",
         "NAME": DATA_DIR / "kefu.sqlite3",
         # Web, worker and beat write one file: take the write lock up front and wait for it.
         "OPTIONS": {
