@@ -172,16 +172,7 @@ _ORDER_COLUMNS = (
     "ship_by",
     "stock_status",
     "flags",
-    "buyer_message",
-    "seller_note",
-    "receiver_name",
-    "phone",
-    "address",
-    "country",
-    "region",
-    "shipping_method",
-    "invoice_title",
-    "close_reason",
+    *_TEXT_FIELDS,
 )
 
 
