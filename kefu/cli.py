@@ -44,12 +44,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     django.setup()
     from django.core.management.base import CommandError
+    from django.utils import translation
 
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args) or 0
+        # The terminal speaks English (the UI's default is Chinese); pages follow each user.
+        with translation.override("en"):
+            return handler(args) or 0
     except CommandError as exc:
         print(f"kefu: error: {exc}", file=sys.stderr)
         return 2

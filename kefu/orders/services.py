@@ -22,7 +22,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy
 
 from kefu.accounts.models import ServiceGroup, Shop, User
@@ -1152,5 +1152,6 @@ def start_import(
     )
     from kefu.orders.tasks import run_import
 
-    transaction.on_commit(lambda: run_import.delay(run.pk))
+    language = translation.get_language() or ""
+    transaction.on_commit(lambda: run_import.delay(run.pk, language))
     return run

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from celery import shared_task
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 
 from kefu.accounts.models import Shop
 from kefu.orders import services
@@ -71,16 +72,19 @@ def deliver_incident_broadcast(broadcast_id: int) -> int:
 
 
 @shared_task(name="orders.run_import", ignore_result=True)
-def run_import(run_id: int) -> str:
+def run_import(run_id: int, language: str = "") -> str:
     """Import an uploaded file (the owner's UI), updating the run's counters as it goes."""
     claimed = ImportRun.objects.filter(pk=run_id, status=ImportStatus.QUEUED).update(
         status=ImportStatus.RUNNING
     )
     if not claimed:
         return "skipped"
-    run = ImportRun.objects.select_related("shop").get(pk=run_id)
+    run = ImportRun.objects.select_related("shop", "created_by").get(pk=run_id)
+    # Row reasons are stored as text: write them in the language the file was uploaded in.
+    language = language or getattr(run.created_by, "language", "") or settings.LANGUAGE_CODE
     try:
-        summary = services.import_orders_for_run(run=run)
+        with translation.override(language):
+            summary = services.import_orders_for_run(run=run)
     except Exception as exc:
         ImportRun.objects.filter(pk=run_id).update(
             status=ImportStatus.FAILED, error=str(exc)[:500], finished_at=timezone.now()

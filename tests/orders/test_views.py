@@ -151,7 +151,7 @@ def test_upload_of_a_non_spreadsheet_fails_the_run_clearly(
         login_client(owner).post("/orders/import/", {"file": f})
     run = ImportRun.objects.get()
     assert run.status == "failed"
-    assert "is not a spreadsheet" in run.error
+    assert "不是表格文件" in run.error  # in the uploader's UI language
     assert not Order.objects.exists()
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext
+
 from kefu.core.textnorm import normalize
 from kefu.orders.upserts import ItemInput, OrderInput, ParcelInput, order_status
 
@@ -268,19 +270,34 @@ def clean_id(value: Any, label: str, *, exact_numbers: bool = False) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not exact_numbers and abs(value) >= 1e15:
             raise RowError(
-                f"{label} is stored as a number and may have lost digits; format the column as text"
+                gettext(
+                    "%(column)s is stored as a number and may have lost digits; "
+                    "format the column as text"
+                )
+                % {"column": label}
             )
         if isinstance(value, float) and value.is_integer():
             value = int(value)
     text = clean_text(value)
     if len(text) > 80:
-        raise RowError(f"{label} is longer than 80 characters")
+        raise RowError(gettext("%(column)s is longer than 80 characters") % {"column": label})
     return text
 
 
 _CENT = Decimal("0.01")
 # A plain amount such as 199 or 199.00: most cells of an export, read without the checks below.
 _PLAIN_AMOUNT = re.compile(r"\d{1,12}(?:\.\d{1,2})?", re.ASCII)
+
+
+def _not_an_amount(label: str, value: Any) -> str:
+    return gettext("%(column)s: %(value)r is not an amount") % {
+        "column": label,
+        "value": clean_text(value),
+    }
+
+
+def _not_a_quantity(label: str, text: str) -> str:
+    return gettext("%(column)s: %(value)r is not a quantity") % {"column": label, "value": text}
 
 
 def parse_money(value: Any, label: str) -> tuple[Decimal | None, str | None]:
@@ -291,7 +308,10 @@ def parse_money(value: Any, label: str) -> tuple[Decimal | None, str | None]:
     if isinstance(value, int | float):
         number = Decimal(str(value))
         if not number.is_finite() or number < 0 or number >= Decimal("1e12"):
-            raise RowError(f"{label}: {value!r} is not an amount")
+            raise RowError(
+                gettext("%(column)s: %(value)r is not an amount")
+                % {"column": label, "value": value}
+            )
         return number.quantize(Decimal("0.01")), None
     text = clean_text(value)
     if text.lower() in _NONE_WORDS:
@@ -305,9 +325,9 @@ def parse_money(value: Any, label: str) -> tuple[Decimal | None, str | None]:
     try:
         amount = Decimal(text)
     except InvalidOperation as exc:
-        raise RowError(f"{label}: {clean_text(value)!r} is not an amount") from exc
+        raise RowError(_not_an_amount(label, value)) from exc
     if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
-        raise RowError(f"{label}: {clean_text(value)!r} is not an amount")
+        raise RowError(_not_an_amount(label, value))
     return amount.quantize(Decimal("0.01")), currency
 
 
@@ -333,7 +353,10 @@ def parse_time(value: Any, label: str, tz: zoneinfo.ZoneInfo) -> dt.datetime | N
             except ValueError:
                 continue
     if parsed is None:
-        raise RowError(f"{label}: {text!r} is not a date and time")
+        raise RowError(
+            gettext("%(column)s: %(value)r is not a date and time")
+            % {"column": label, "value": text}
+        )
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
@@ -346,9 +369,9 @@ def parse_quantity(value: Any, label: str) -> int | None:
     try:
         number = Decimal(text)
     except InvalidOperation as exc:
-        raise RowError(f"{label}: {text!r} is not a quantity") from exc
+        raise RowError(_not_a_quantity(label, text)) from exc
     if number != number.to_integral_value() or not 1 <= number <= 100_000:
-        raise RowError(f"{label}: {text!r} is not a quantity")
+        raise RowError(_not_a_quantity(label, text))
     return int(number)
 
 
@@ -374,15 +397,15 @@ def record_to_input(
     exact = columns is None  # JSONL
     external_id = clean_id(values.get("external_id"), labels["external_id"], exact_numbers=exact)
     if not external_id:
-        raise RowError(f"{labels['external_id']} is empty")
+        raise RowError(gettext("%(column)s is empty") % {"column": labels["external_id"]})
     buyer_id = clean_id(
         values.get("buyer_external_id"), labels["buyer_external_id"], exact_numbers=exact
     )
     if not buyer_id:
-        raise RowError(f"{labels['buyer_external_id']} is empty")
+        raise RowError(gettext("%(column)s is empty") % {"column": labels["buyer_external_id"]})
     status = clean_text(values.get("status"))
     if status and order_status(status) is None:
-        raise RowError(f"unknown order status {status!r}")
+        raise RowError(gettext("unknown order status %(value)r") % {"value": status})
 
     money: dict[str, Decimal | None] = {}
     currency = clean_text(values.get("currency")).upper() or None
@@ -400,7 +423,10 @@ def record_to_input(
         seen_currency = seen_currency or mark
     currency = currency or seen_currency
     if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
-        raise RowError(f"{labels['currency']}: {currency!r} is not a currency code")
+        raise RowError(
+            gettext("%(column)s: %(value)r is not a currency code")
+            % {"column": labels["currency"], "value": currency}
+        )
 
     times = {
         name: parse_time(values.get(name), labels[name], ctx.tz)
@@ -432,7 +458,7 @@ def record_to_input(
     if columns is None and isinstance(record.get("parcels"), list):
         for p in record["parcels"]:
             if not isinstance(p, dict) or not clean_text(p.get("tracking_number")):
-                raise RowError("each parcel needs a tracking_number")
+                raise RowError(gettext("each parcel needs a tracking_number"))
             parcels.append(
                 ParcelInput(
                     clean_text(p["tracking_number"])[:80], clean_text(p.get("carrier"))[:80]
@@ -510,11 +536,11 @@ def _jsonl_values(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def _jsonl_item(item: Any, n: int) -> ItemInput:
     if not isinstance(item, dict):
-        raise RowError(f"item {n} is not an object")
+        raise RowError(gettext("item %(n)s is not an object") % {"n": n})
     title = clean_text(item.get("title"))
     product_id = clean_id(item.get("product_external_id"), f"item {n} product_external_id")
     if not title and not product_id:
-        raise RowError(f"item {n} needs a title or a product_external_id")
+        raise RowError(gettext("item %(n)s needs a title or a product_external_id") % {"n": n})
     price, _ = parse_money(item.get("unit_price"), f"item {n} unit_price")
     return ItemInput(
         title=title[:300],

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from django.utils.translation import gettext
+
 FORMATS = ("csv", "xlsx", "xls", "jsonl")
 SNIFF_BYTES = 64 * 1024
 
@@ -60,12 +62,15 @@ class Source:
 def detect_format(path: Path, head: bytes, wanted: str | None) -> str:
     """The file's real format; `wanted` (from --format) must agree with the content."""
     if not head:
-        raise ImportFileError(f"{path.name} is empty")
+        raise ImportFileError(gettext("%(file)s is empty") % {"file": path.name})
     for magic, what in _BINARY_MAGIC:
         if head.startswith(magic):
             raise ImportFileError(
-                f"{path.name} is not a spreadsheet (it looks like {what}); "
-                "export orders as CSV, XLSX or JSONL"
+                gettext(
+                    "%(file)s is not a spreadsheet (it looks like %(what)s); "
+                    "export orders as CSV, XLSX or JSONL"
+                )
+                % {"file": path.name, "what": what}
             )
     if head.startswith(b"PK\x03\x04"):
         found = "xlsx"
@@ -76,8 +81,11 @@ def detect_format(path: Path, head: bytes, wanted: str | None) -> str:
         looks_utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
         if b"\x00" in head and not looks_utf16:
             raise ImportFileError(
-                f"{path.name} is not a spreadsheet (it holds binary data); "
-                "export orders as CSV, XLSX or JSONL"
+                gettext(
+                    "%(file)s is not a spreadsheet (it holds binary data); "
+                    "export orders as CSV, XLSX or JSONL"
+                )
+                % {"file": path.name}
             )
         suffix = path.suffix.lower()
         found = "jsonl" if suffix in (".jsonl", ".ndjson") or stripped.startswith(b"{") else "csv"
@@ -92,7 +100,8 @@ def detect_format(path: Path, head: bytes, wanted: str | None) -> str:
         return "xls"
     if wanted != found:
         raise ImportFileError(
-            f"{path.name} is not {wanted.upper()} (it looks like {found.upper()})"
+            gettext("%(file)s is not %(wanted)s (it looks like %(found)s)")
+            % {"file": path.name, "wanted": wanted.upper(), "found": found.upper()}
         )
     return wanted
 
@@ -113,7 +122,7 @@ def detect_encoding(head: bytes) -> str:
         return "gb18030"
     except UnicodeDecodeError as exc:
         raise ImportFileError(
-            "the file is neither UTF-8 nor GBK text; save it as CSV UTF-8 or XLSX"
+            gettext("the file is neither UTF-8 nor GBK text; save it as CSV UTF-8 or XLSX")
         ) from exc
 
 
@@ -148,8 +157,11 @@ def _text_stream(path: Path, encoding: str, progress: Progress) -> io.TextIOWrap
 def _decode_errors(path: Path, encoding: str) -> Callable[[UnicodeDecodeError], ImportFileError]:
     def wrap(exc: UnicodeDecodeError) -> ImportFileError:
         return ImportFileError(
-            f"{path.name} is not valid {encoding} text past its start; "
-            "save it again as CSV UTF-8 or XLSX"
+            gettext(
+                "%(file)s is not valid %(encoding)s text past its start; "
+                "save it again as CSV UTF-8 or XLSX"
+            )
+            % {"file": path.name, "encoding": encoding}
         )
 
     return wrap
@@ -172,7 +184,7 @@ def _csv_rows(
             header_reader = csv.reader([first], delimiter=delimiter)
             headers = [h.strip() for h in next(header_reader, [])]
             if not any(headers):
-                raise ImportFileError(f"{path.name} has no header row")
+                raise ImportFileError(gettext("%(file)s has no header row") % {"file": path.name})
             yield 1, {"__headers__": headers}, ""
             reader = csv.reader(stream, delimiter=delimiter)
             row_number = 1
@@ -191,7 +203,9 @@ def _csv_rows(
         except UnicodeDecodeError as exc:
             raise wrap(exc) from exc
         except csv.Error as exc:
-            raise ImportFileError(f"{path.name}: broken CSV ({exc})") from exc
+            raise ImportFileError(
+                gettext("%(file)s: broken CSV (%(error)s)") % {"file": path.name, "error": exc}
+            ) from exc
 
 
 def _jsonl_rows(
@@ -227,7 +241,9 @@ def _xlsx_rows(path: Path, progress: Progress) -> Iterator[tuple[int, Record | N
         try:
             workbook = load_workbook(handle, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise ImportFileError(f"{path.name} is a ZIP file but not an Excel workbook") from exc
+            raise ImportFileError(
+                gettext("%(file)s is a ZIP file but not an Excel workbook") % {"file": path.name}
+            ) from exc
         try:
             sheet = workbook.worksheets[0]
             progress.total = int(sheet.max_row or 0)
@@ -243,7 +259,9 @@ def _xls_rows(path: Path, progress: Progress) -> Iterator[tuple[int, Record | No
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
         sheet = workbook.get_sheet_by_index(0)
     except Exception as exc:  # calamine raises several unrelated error types
-        raise ImportFileError(f"{path.name} is not a readable Excel workbook") from exc
+        raise ImportFileError(
+            gettext("%(file)s is not a readable Excel workbook") % {"file": path.name}
+        ) from exc
     progress.total = int(sheet.total_height)
     yield from _table_rows(path, sheet.iter_rows(), progress)
 
@@ -257,14 +275,17 @@ def _table_rows(
         if headers is None:
             headers = ["" if c is None else str(c).strip() for c in cells]
             if not any(headers):
-                raise ImportFileError(f"{path.name}: the first row of the first sheet is empty")
+                raise ImportFileError(
+                    gettext("%(file)s: the first row of the first sheet is empty")
+                    % {"file": path.name}
+                )
             yield 1, {"__headers__": headers}, ""
             continue
         if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
             continue
         yield row_number, dict(zip(headers, cells, strict=False)), ""
     if headers is None:
-        raise ImportFileError(f"{path.name}: the first sheet is empty")
+        raise ImportFileError(gettext("%(file)s: the first sheet is empty") % {"file": path.name})
 
 
 def open_source(path: Path, *, wanted_format: str | None = None) -> Source:
