@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -272,14 +273,14 @@ def choose_order(request: HttpRequest, conversation_id: int) -> HttpResponse:
     if not order_id.isdigit():
         return _conversation_error(_("Choose an order."))
     try:
-        choose_conversation_order(actor=user, conversation=conv, order_id=int(order_id))
+        order = choose_conversation_order(actor=user, conversation=conv, order_id=int(order_id))
     except ValidationError as exc:
         return _conversation_error("; ".join(exc.messages))
     if request.htmx:  # type: ignore[attr-defined]
-        # The page refreshes the sidebar, scripts and timeline in place: a reload would lose
-        # the reply the agent is drafting.
+        # The page refreshes the sidebar, scripts, timeline and header in place: a reload
+        # would lose the reply the agent is drafting.
         answer = HttpResponse(status=204)
-        answer["HX-Trigger"] = "kefu:order-chosen"
+        answer["HX-Trigger"] = json.dumps({"kefu:order-chosen": {"order": order.external_id}})
         return answer
     return back_to_conversation(request, conv.pk)
 

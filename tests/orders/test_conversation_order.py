@@ -109,7 +109,7 @@ def test_from_the_page_the_choice_keeps_the_draft_and_the_panel_follows(chat, pr
 
     # No reload (the reply being typed survives): the page re-reads sidebar, scripts, timeline.
     assert response.status_code == 204
-    assert response["HX-Trigger"] == "kefu:order-chosen"
+    assert json.loads(response["HX-Trigger"]) == {"kefu:order-chosen": {"order": "OLD-1"}}
     panel = client.get(f"/orders/sidebar/{conv.buyer_id}/?conversation={conv.pk}&highlight=")
     assert 'class="order-card highlighted" data-order="OLD-1"' in panel.content.decode()
 

@@ -43,9 +43,14 @@
   // A product card sent or an order chosen in the sidebar: show it without touching the
   // reply being drafted (the sidebar and scripts re-read themselves on kefu:order-chosen).
   for (const name of ["kefu:card-sent", "kefu:order-chosen"]) {
-    document.body.addEventListener(name, () => {
+    document.body.addEventListener(name, (e) => {
       const error = document.getElementById("action-error");
       if (error) error.innerHTML = "";
+      const chosen = document.getElementById("conversation-order");
+      if (chosen && e.detail && e.detail.order) {
+        chosen.querySelector(".value").textContent = e.detail.order;
+        chosen.hidden = false;
+      }
       refreshConversation(); refreshList();
     });
   }
