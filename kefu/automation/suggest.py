@@ -13,28 +13,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from django.utils.functional import Promise as StrPromise
+from django.utils.translation import gettext_lazy as _
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from kefu.automation.keywords import fold
 
 # The order/parcel states the reply box may pass as `order_state` (the orders domain maps its
-# own statuses onto these; R-18 parcel states plus order-level ones).
-ORDER_STATES: dict[str, str] = {
-    "unpaid": "placed, not paid",
-    "awaiting_shipment": "paid, waiting to ship",
-    "shipped_late": "shipped after the promised time",
-    "oversold": "item out of stock",
-    "info_received": "carrier has the parcel info",
-    "in_transit": "parcel in transit",
-    "stalled": "no tracking update for days",
-    "at_customs": "parcel at customs",
-    "available_for_pickup": "parcel waiting at the post office for pickup",
-    "out_for_delivery": "parcel out for delivery",
-    "delivery_failed": "delivery attempt failed",
-    "split_parcels": "order shipped in several parcels",
-    "delivered": "delivered",
-    "refund_pending": "refund in progress",
-    "refunded": "refunded",
+# own statuses onto these; R-18 parcel states plus order-level ones), with what they mean to
+# an agent: the script editor, the suggestion reasons and the reply box show these labels.
+ORDER_STATES: dict[str, StrPromise] = {
+    "unpaid": _("Unpaid"),
+    "awaiting_shipment": _("Paid, to ship"),
+    "shipped_late": _("Shipped late"),
+    "oversold": _("Out of stock"),
+    "info_received": _("Info received"),
+    "in_transit": _("In transit"),
+    "stalled": _("Stalled"),
+    "at_customs": _("At customs"),
+    "available_for_pickup": _("Waiting for pickup"),
+    "out_for_delivery": _("Out for delivery"),
+    "delivery_failed": _("Delivery attempt failed"),
+    "split_parcels": _("Split into several parcels"),
+    "delivered": _("Delivered"),
+    "refund_pending": _("Refund in progress"),
+    "refunded": _("Refunded"),
 }
 
 STAGE_BOOST = 0.08
