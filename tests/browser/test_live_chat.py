@@ -3,56 +3,28 @@
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from playwright.sync_api import expect
 
-from kefu.accounts.services import create_agent, create_shop
 from kefu.conversations.models import Message
+from tests.browser.support import aurora_with_agent, in_thread, signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
 def team(transactional_db):
     # Created before Playwright starts its event loop in this thread.
-    shop = create_shop(
-        name="Aurora Lights",
-        platform="aliexpress",
-        slug="aurora",
-        owner_login="owner",
-        owner_password=PASSWORD,
-    ).shop
-    create_agent(
-        actor=None,
-        shop=shop,
-        login="lily",
-        groups=["pre_sale"],
-        password=PASSWORD,
-        display_name="Lily",
-    )
+    shop, _lily = aurora_with_agent(login="lily", group="pre_sale", display_name="Lily")
     return shop
-
-
-def in_thread(fn):
-    """ORM calls from outside Playwright's event loop."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(fn).result()
 
 
 def test_widget_message_reaches_the_agent_live_and_the_reply_reaches_the_buyer(
     team, live_asgi, browser
 ):
 
-    agent = browser.new_context(locale="en-US").new_page()
-    agent.goto(f"{live_asgi}/login/")
-    agent.fill("input[name=username]", "lily")
-    agent.fill("input[name=password]", PASSWORD)
-    agent.click("button[type=submit]")
-    agent.click("button[value=en]")
+    agent = signed_in_page(browser, live_asgi, "lily")
     expect(agent.locator("#live-status")).to_have_class(re.compile("online"), timeout=10_000)
     expect(agent.locator(".conv-list")).to_contain_text("No conversations here.")
 

@@ -9,33 +9,18 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from kefu.accounts.services import create_agent, create_shop
 from kefu.catalog.models import Product
+from tests.browser.support import aurora_with_agent, signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery"
 SHADE_URL = "https://www.aliexpress.com/item/200.html"
 
 
 @pytest.fixture
 def team(transactional_db):
     # Created before Playwright starts its event loop in this thread.
-    shop = create_shop(
-        name="Aurora Lights",
-        platform="aliexpress",
-        slug="aurora",
-        owner_login="owner",
-        owner_password=PASSWORD,
-    ).shop
-    create_agent(
-        actor=None,
-        shop=shop,
-        login="lily",
-        groups=["pre_sale"],
-        password=PASSWORD,
-        display_name="Lily",
-    )
+    shop, _lily = aurora_with_agent(login="lily", group="pre_sale", display_name="Lily")
     # A widget conversation has no product: the sidebar suggests main-push products.
     Product.objects.create(
         shop=shop,
@@ -51,12 +36,7 @@ def team(transactional_db):
 
 
 def test_agent_sends_a_suggested_product_and_both_sides_see_the_card(team, live_asgi, browser):
-    agent = browser.new_context(locale="en-US").new_page()
-    agent.goto(f"{live_asgi}/login/")
-    agent.fill("input[name=username]", "lily")
-    agent.fill("input[name=password]", PASSWORD)
-    agent.click("button[type=submit]")
-    agent.click("button[value=en]")
+    agent = signed_in_page(browser, live_asgi, "lily")
     expect(agent.locator("#live-status")).to_have_class(re.compile("online"), timeout=10_000)
 
     buyer = browser.new_context(locale="en-US").new_page()

@@ -4,37 +4,20 @@ tracking number, then resolves it."""
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from playwright.sync_api import expect
 
-from kefu.accounts.services import create_agent, create_shop
 from kefu.conversations.models import AgentPresence, Conversation, Message
 from kefu.conversations.services import BuyerIn, receive_buyer_message
+from tests.browser.support import aurora_with_agent, in_thread, signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
 def conversation(transactional_db):
-    shop = create_shop(
-        name="Aurora Lights",
-        platform="aliexpress",
-        slug="aurora",
-        owner_login="owner",
-        owner_password=PASSWORD,
-    ).shop
-    agent = create_agent(
-        actor=None,
-        shop=shop,
-        login="max",
-        groups=["after_sale"],
-        password=PASSWORD,
-        display_name="Max",
-    )[0]
+    shop, agent = aurora_with_agent(login="max", group="after_sale", display_name="Max")
     AgentPresence.objects.create(shop=shop, user=agent, is_online=True)
     return receive_buyer_message(
         shop=shop,
@@ -45,20 +28,10 @@ def conversation(transactional_db):
     ).conversation
 
 
-def in_thread(fn):
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(fn).result()
-
-
 def test_yellow_mark_blocks_resolution_until_the_new_number_is_sent(
     conversation, live_asgi, browser
 ):
-    page = browser.new_context(locale="en-US").new_page()
-    page.goto(f"{live_asgi}/login/")
-    page.fill("input[name=username]", "max")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.click("button[value=en]")
+    page = signed_in_page(browser, live_asgi, "max")
     page.goto(f"{live_asgi}/inbox/{conversation.pk}/")
 
     page.click(".add-mark summary")

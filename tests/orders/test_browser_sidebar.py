@@ -9,37 +9,22 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from kefu.accounts.services import create_agent, create_shop
 from kefu.catalog.models import Product
 from kefu.conversations.models import Conversation
 from kefu.orders.services import TrackingInput, record_tracking
+from tests.browser.support import aurora_with_agent, signed_in_page
 
 from .factories import make_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery"
 T0 = dt.datetime(2024, 11, 11, 2, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
 def conversation(transactional_db) -> int:
     # Built before Playwright starts its event loop in this thread.
-    shop = create_shop(
-        name="Aurora Lights",
-        platform="aliexpress",
-        slug="aurora",
-        owner_login="owner",
-        owner_password=PASSWORD,
-    ).shop
-    lily = create_agent(
-        actor=None,
-        shop=shop,
-        login="lily",
-        groups=["after_sale"],
-        password=PASSWORD,
-        display_name="Lily",
-    )[0]
+    shop, lily = aurora_with_agent(login="lily", group="after_sale", display_name="Lily")
     lamp = Product.objects.create(shop=shop, external_id="P-100", title="Desk lamp", owner=lily)
     order = make_order(
         shop,
@@ -96,11 +81,7 @@ def test_agent_sees_the_order_with_two_parcels_and_their_timeline(
     live_asgi,
     browser,
 ):
-    page = browser.new_context(locale="en-US").new_page()
-    page.goto(f"{live_asgi}/login/")
-    page.fill("input[name=username]", "lily")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page = signed_in_page(browser, live_asgi, "lily", english=False)
     page.goto(f"{live_asgi}/inbox/{conversation}/")
 
     card = page.locator("#orders-panel .order-card.highlighted")
