@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from kefu.accounts.models import User
 from kefu.conversations.marks import add_mark
@@ -24,6 +23,7 @@ from kefu.orders.models import Order
 from tests.conftest import login_client
 from tests.helpers import buyer_says, online
 from tests.orders.factories import make_order
+from tests.url_routes import all_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -251,16 +251,7 @@ def test_every_inbox_and_settings_url_is_in_the_matrix(world, pre_agent):
     covered = {c.path.split("?")[0] for c in cases(world["conv"], pre_agent)}
     conv_id = str(world["conv"].pk)
 
-    def walk(patterns: list[URLPattern | URLResolver], prefix: str = "") -> list[str]:
-        out = []
-        for p in patterns:
-            if isinstance(p, URLResolver):
-                out += walk(p.url_patterns, prefix + str(p.pattern))
-            else:
-                out.append(prefix + str(p.pattern))
-        return out
-
-    routes = [r for r in walk(get_resolver().url_patterns) if r.startswith(("inbox/", "settings/"))]
+    routes = [r for r in all_routes() if r.startswith(("inbox/", "settings/"))]
     for route in routes:
         concrete = "/" + (
             route.replace("<int:conversation_id>", conv_id)

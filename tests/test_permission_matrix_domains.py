@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +31,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.http import HttpResponseBase
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls import resolve
 from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
@@ -48,6 +47,7 @@ from tests.conftest import login_client
 from tests.helpers import buyer_says, online
 from tests.test_permission_matrix import cases as inbox_cases
 from tests.test_permission_matrix import world as inbox_world  # noqa: F401 - a fixture
+from tests.url_routes import all_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -814,17 +814,6 @@ PUBLIC = {
     "chat/<slug:slug>/send/": "the public chat widget: a buyer sends a message",
     "chat/<slug:slug>/messages/": "the public chat widget: a buyer polls for replies",
 }
-
-
-def all_routes() -> list[str]:
-    def walk(patterns: list[URLPattern | URLResolver], prefix: str = "") -> Iterator[str]:
-        for p in patterns:
-            if isinstance(p, URLResolver):
-                yield from walk(p.url_patterns, prefix + str(p.pattern))
-            else:
-                yield prefix + str(p.pattern)
-
-    return sorted(set(walk(get_resolver().url_patterns)))
 
 
 def route_regex(route: str) -> re.Pattern[str]:
