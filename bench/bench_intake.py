@@ -289,9 +289,9 @@ class Backend:
         self.env = env
         self.tmp = tmp
 
-    def helper(self, *args: str, timeout: float = 180) -> dict[str, Any]:
+    def _run(self, command: list[str], what: str, timeout: float) -> str:
         proc = subprocess.run(
-            [PYTHON, "-m", "bench.bench_intake", *args],
+            command,
             cwd=ROOT,
             env=self.env,
             capture_output=True,
@@ -300,22 +300,16 @@ class Backend:
             check=False,
         )
         if proc.returncode != 0:
-            raise RuntimeError(f"helper {args} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-        line = next(x for x in reversed(proc.stdout.splitlines()) if x.startswith("RESULT "))
+            raise RuntimeError(f"{what} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        return proc.stdout
+
+    def helper(self, *args: str, timeout: float = 180) -> dict[str, Any]:
+        out = self._run([PYTHON, "-m", "bench.bench_intake", *args], f"helper {args}", timeout)
+        line = next(x for x in reversed(out.splitlines()) if x.startswith("RESULT "))
         return dict(json.loads(line[len("RESULT ") :]))
 
     def kefu(self, *args: str, timeout: float = 300) -> None:
-        proc = subprocess.run(
-            [KEFU, *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"kefu {args} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        self._run([KEFU, *args], f"kefu {args}", timeout)
 
 
 def _base_env(data_dir: Path) -> dict[str, str]:
