@@ -51,6 +51,7 @@ lint: install-dev
 	$(BIN)/ruff check kefu tests bench
 	$(BIN)/ruff format --check kefu tests bench
 	$(BIN)/mypy kefu
+	$(BIN)/lint-imports
 
 test: install-dev services browser lint test-sqlite test-postgres
 

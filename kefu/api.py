@@ -6,7 +6,13 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from kefu.core.modules import optional_module
+from kefu.accounts import api as accounts_api
+from kefu.automation import api as automation_api
+from kefu.compliance import api as compliance_api
+from kefu.conversations import api as conversations_api
+from kefu.integrations import api as integrations_api
+from kefu.metrics import api as metrics_api
+from kefu.orders import api as orders_api
 
 api = NinjaAPI(
     title="Kefu API",
@@ -15,20 +21,13 @@ api = NinjaAPI(
     description="Inbound marketplace webhooks and everything an agent or owner does in the UI.",
 )
 
-ROUTER_MODULES = (
-    ("kefu.integrations.api", "/inbound"),
-    ("kefu.conversations.api", "/conversations"),
-    ("kefu.accounts.api", "/shop"),
-    ("kefu.orders.api", "/orders"),
-    ("kefu.automation.api", "/automation"),
-    ("kefu.compliance.api", "/compliance"),
-    ("kefu.metrics.api", "/metrics"),
-)
-
-for module_name, prefix in ROUTER_MODULES:
-    module = optional_module(module_name)
-    if module is not None:
-        api.add_router(prefix, module.router)
+api.add_router("/inbound", integrations_api.router)
+api.add_router("/conversations", conversations_api.router)
+api.add_router("/shop", accounts_api.router)
+api.add_router("/orders", orders_api.router)
+api.add_router("/automation", automation_api.router)
+api.add_router("/compliance", compliance_api.router)
+api.add_router("/metrics", metrics_api.router)
 
 
 @api.exception_handler(ValidationError)

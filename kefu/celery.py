@@ -21,16 +21,13 @@ app.conf.beat_schedule = {
         "task": "kefu.conversations.tasks.assign_waiting_conversations",
         "schedule": 30.0,
     },
-    "ask-to-pay-after-delivery": {
-        "task": "kefu.conversations.tasks.ask_to_pay_after_delivery",
-        "schedule": 600.0,
-    },
+    "ask-to-pay-after-delivery": {"task": "orders.ask_to_pay_after_delivery", "schedule": 600.0},
     "payment-reminders": {"task": "orders.send_payment_reminders_all_shops", "schedule": 300.0},
     "late-shipment-scan": {"task": "orders.scan_late_shipments_all_shops", "schedule": 900.0},
     "parcel-alerts": {"task": "orders.alert_parcels_all_shops", "schedule": 3600.0},
     "metrics-refresh": {"task": "kefu.metrics.tasks.refresh_metrics", "schedule": 20.0},
     "deliver-due-outbox": {
-        "task": "kefu.integrations.tasks.deliver_due_outbox",
+        "task": "kefu.conversations.tasks.deliver_due_outbox",
         "schedule": 15.0,
     },
 }

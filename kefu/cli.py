@@ -10,18 +10,25 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from types import ModuleType
 
-from kefu.core.modules import optional_module
+from kefu.accounts import cli as accounts_cli
+from kefu.automation import cli as automation_cli
+from kefu.compliance import cli as compliance_cli
+from kefu.core import cli as core_cli
+from kefu.demo import cli as demo_cli
+from kefu.metrics import cli as metrics_cli
+from kefu.orders import cli as orders_cli
 
-COMMAND_MODULES = (
-    "kefu.core.cli",
-    "kefu.accounts.cli",
-    "kefu.demo.cli",
-    "kefu.conversations.cli",
-    "kefu.orders.cli",
-    "kefu.automation.cli",
-    "kefu.compliance.cli",
-    "kefu.metrics.cli",
+# Each module's `register(subparsers)` adds its commands, in this order in `kefu --help`.
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    core_cli,
+    accounts_cli,
+    demo_cli,
+    orders_cli,
+    automation_cli,
+    compliance_cli,
+    metrics_cli,
 )
 
 Handler = Callable[[argparse.Namespace], int | None]
@@ -31,10 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kefu", description="Kefu customer-service workbench")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
-        module = optional_module(name)
-        if module is not None:
-            module.register(sub)
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 

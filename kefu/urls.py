@@ -2,9 +2,14 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, include, path
 
+from kefu.accounts import urls as accounts_urls
 from kefu.api import api
+from kefu.automation import urls as automation_urls
+from kefu.compliance import urls as compliance_urls
+from kefu.conversations import urls as conversations_urls
 from kefu.core import views as core_views
-from kefu.core.modules import optional_module
+from kefu.metrics import urls as metrics_urls
+from kefu.orders import urls as orders_urls
 
 handler403 = "kefu.core.views.permission_denied"
 handler404 = "kefu.core.views.page_not_found"
@@ -17,14 +22,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
 ]
 
 # Each domain that has pages contributes them from its own `urls.py`.
-for _module_name in (
-    "kefu.accounts.urls",
-    "kefu.conversations.urls",
-    "kefu.integrations.urls",
-    "kefu.orders.urls",
-    "kefu.automation.urls",
-    "kefu.compliance.urls",
-    "kefu.metrics.urls",
-):
-    if optional_module(_module_name) is not None:
-        urlpatterns.append(path("", include(_module_name)))
+urlpatterns += [
+    path("", include(urls))
+    for urls in (
+        accounts_urls,
+        conversations_urls,
+        orders_urls,
+        automation_urls,
+        compliance_urls,
+        metrics_urls,
+    )
+]

@@ -9,8 +9,10 @@ from typing import Any
 from django.test import Client
 
 from kefu.accounts.models import Shop, User
+from kefu.conversations.buyers import BuyerIn
+from kefu.conversations.intake import IntakeResult
 from kefu.conversations.models import AgentPresence
-from kefu.conversations.services import BuyerIn, IntakeResult, receive_buyer_message
+from kefu.desk.intake import receive_buyer_message
 from kefu.integrations.signing import sign
 
 

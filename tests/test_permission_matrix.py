@@ -59,6 +59,7 @@ def cases(conv: Conversation, pre_agent: User) -> list[Case]:
         Case("get", f"/inbox/{c}/", allowed=both),
         Case("get", f"/inbox/{c}/messages/", allowed=both),
         Case("get", f"/inbox/{c}/timeline/", allowed=both),
+        Case("post", f"/inbox/{c}/read/", {}, allowed=both),
         Case("get", f"/inbox/{c}/tools/", allowed=both),
         Case("post", f"/inbox/{c}/language/", {"language": "ru"}, allowed=both),
         Case("get", f"/api/v1/conversations/{c}/suggestions", api=True, allowed=both),

@@ -15,6 +15,7 @@ from kefu.accounts.permissions import Capability, require
 from kefu.accounts.selectors import access_member, team_of
 from kefu.core.api_auth import api_user, refusal, shop_auth
 from kefu.core.scoping import shop_of
+from kefu.desk import team
 
 router = Router(auth=shop_auth, tags=["shop"])
 
@@ -130,7 +131,7 @@ def disable_agent(request: HttpRequest, agent_id: int) -> dict[str, object]:
     user = api_user(request)
     agent = access_member(user, agent_id)
     try:
-        services.set_agent_active(actor=user, agent=agent, active=False)
+        team.set_agent_active(actor=user, agent=agent, active=False)
     except (DjangoValidationError, PermissionDenied) as exc:
         raise refusal(exc) from exc
     return _agent_out(agent)

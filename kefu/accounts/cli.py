@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 
 from kefu.accounts import services
 from kefu.accounts.models import Platform, Role, Shop, User
+from kefu.desk import team
 
 
 def register(sub: Any) -> None:
@@ -166,7 +167,7 @@ def _agent_disable(args: argparse.Namespace) -> int:
         raise CommandError(f"no login {args.login!r} in shop {shop.slug}")
     if user.role == Role.OWNER:
         raise CommandError("the main account cannot be disabled")
-    services.set_agent_active(actor=None, agent=user, active=False)
+    team.set_agent_active(actor=None, agent=user, active=False)
     print(f"disabled {user.username}")
     return 0
 

@@ -182,21 +182,17 @@ def update_agent(
     return agent
 
 
-def set_agent_active(*, actor: User | None, agent: User, active: bool) -> User:
-    """Disable or re-enable a sub-account; a disabled agent's conversations are rerouted."""
+def set_account_active(*, actor: User | None, agent: User, active: bool) -> User:
+    """Disable or re-enable a sub-account. Call inside a transaction with what must follow
+    (``kefu.desk.team`` reroutes a disabled agent's conversations)."""
     if actor is not None:
         require(actor, Capability.MANAGE_AGENTS)
         if agent.shop_id != actor.shop_id:
             raise ValidationError("not your shop", code="other_shop")
     if agent.is_owner:
         raise ValidationError("the main account cannot be disabled", code="owner")
-    from kefu.conversations.services import agent_went_offline
-
-    with transaction.atomic():
-        agent.is_active = active
-        agent.save(update_fields=["is_active"])
-        if not active:
-            agent_went_offline(agent=agent, reason="disabled")
+    agent.is_active = active
+    agent.save(update_fields=["is_active"])
     return agent
 
 

@@ -18,8 +18,9 @@ from kefu.accounts import services
 from kefu.accounts.models import Platform, User
 from kefu.accounts.permissions import Capability, has_capability, require
 from kefu.accounts.selectors import access_member, team_of
-from kefu.conversations.services import agent_seen, agent_went_offline
+from kefu.conversations.presence import agent_seen, agent_went_offline
 from kefu.core.scoping import shop_of
+from kefu.desk import team
 
 
 class LoginView(auth_views.LoginView):
@@ -132,7 +133,7 @@ def agent_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     agent = access_member(user, user_id)
     try:
         if request.POST.get("action") in ("disable", "enable"):
-            services.set_agent_active(
+            team.set_agent_active(
                 actor=user, agent=agent, active=request.POST["action"] == "enable"
             )
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 
@@ -169,6 +170,17 @@ class Rendered:
 def gap_marker(name: str, language: str) -> str:
     labels = _GAP_LABELS.get(language, _GAP_LABELS["en"])
     return f"[{labels.get(name, name.replace('_', ' '))}?]"
+
+
+@lru_cache(maxsize=1)
+def _gap_pattern() -> re.Pattern[str]:
+    markers = {gap_marker(name, lang) for name in PLACEHOLDERS for lang in _GAP_LABELS}
+    return re.compile("|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)))
+
+
+def unfilled_gaps(text: str) -> list[str]:
+    """Gap markers a rendered script left in the text ("[order id?]"): never sent to buyers."""
+    return _gap_pattern().findall(text)
 
 
 def format_date(value: dt.date, language: str) -> str:

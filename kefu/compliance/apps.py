@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,11 @@ class ComplianceConfig(AppConfig):
     name = "kefu.compliance"
     label = "compliance"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def warm_up(self) -> str:
+        """Build the rule automaton before the first reply is checked (decisions §18)."""
+        # Imported when called: apps.py is loaded before models are ready.
+        from kefu.compliance import scanner
+
+        scanner.warm_up()
+        return scanner.__name__

@@ -13,9 +13,11 @@ from pydantic import Field
 
 from kefu.accounts.selectors import access_member
 from kefu.catalog.selectors import access_product
-from kefu.conversations import marks, product_cards, reply_tools, selectors, services
+from kefu.conversations import marks, selectors, state
 from kefu.conversations.models import Conversation, ConversationMark, Message, MessageKind
+from kefu.conversations.presence import set_availability
 from kefu.core.api_auth import api_user, refusal, shop_auth
+from kefu.desk import replies, reply_box
 
 router = Router(auth=shop_auth, tags=["conversations"])
 
@@ -120,7 +122,7 @@ def list_conversations(request: HttpRequest, params: Query[ListQuery]) -> list[d
 
 @router.post("/presence", response={204: None})
 def presence(request: HttpRequest, body: PresenceIn) -> tuple[int, None]:
-    services.set_availability(user=api_user(request), status=body.status)
+    set_availability(user=api_user(request), status=body.status)
     return 204, None
 
 
@@ -196,7 +198,7 @@ def mark_tracking(
 ) -> dict[str, object]:
     mark = _access_mark(request, conversation_id, mark_id)
     try:
-        marks.send_new_tracking(actor=api_user(request), mark=mark, **body.dict())
+        replies.send_new_tracking(actor=api_user(request), mark=mark, **body.dict())
     except (DjangoValidationError, PermissionDenied) as exc:
         raise refusal(exc) from exc
     return _mark_out(mark)
@@ -228,7 +230,7 @@ def suggestions(request: HttpRequest, conversation_id: int) -> list[dict[str, ob
     as `script_variant_id` to have the use measured."""
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
-    offers, _ = reply_tools.script_offers(user, conv)
+    offers, _ = reply_box.script_offers(user, conv)
     return [
         {
             "script_id": o.script_id,
@@ -266,7 +268,7 @@ def reply(
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
     try:
-        message = services.send_reply(
+        message = replies.send_reply(
             actor=user,
             conversation=conv,
             text=body.text,
@@ -274,14 +276,14 @@ def reply(
             script_variant_id=body.script_variant_id,
             suggested=body.script_variant_id is not None,
         )
-    except services.RuleStop as stop:
+    except replies.RuleStop as stop:
         return _rule_stop(stop)
     except (DjangoValidationError, PermissionDenied) as exc:
         raise refusal(exc) from exc
     return 201, _msg_out(message)
 
 
-def _rule_stop(stop: services.RuleStop) -> JsonResponse:
+def _rule_stop(stop: replies.RuleStop) -> JsonResponse:
     """409: warnings to confirm; 422: blocked by a rule."""
     return JsonResponse(
         {"detail": stop.messages[0], "verdict": stop.verdict.as_dict()},
@@ -304,13 +306,13 @@ def product_card(
     conv = selectors.access_conversation(user, conversation_id)
     product = access_product(user, body.product_external_id)
     try:
-        message = product_cards.send_product_card(
+        message = replies.send_product_card(
             actor=user,
             conversation=conv,
             product=product,
             confirm_warnings=body.confirm_warnings,
         )
-    except services.RuleStop as stop:
+    except replies.RuleStop as stop:
         return _rule_stop(stop)
     except (DjangoValidationError, PermissionDenied) as exc:
         raise refusal(exc) from exc
@@ -321,7 +323,7 @@ def product_card(
 def read(request: HttpRequest, conversation_id: int) -> dict[str, object]:
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
-    services.mark_read(actor=user, conversation=conv)
+    state.mark_read(actor=user, conversation=conv)
     return _conv_out(conv)
 
 
@@ -330,7 +332,7 @@ def resolve(request: HttpRequest, conversation_id: int) -> dict[str, object]:
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
     try:
-        services.resolve_conversation(actor=user, conversation=conv)
+        state.resolve_conversation(actor=user, conversation=conv)
     except (DjangoValidationError, PermissionDenied) as exc:
         raise refusal(exc) from exc
     return _conv_out(selectors.access_conversation(user, conversation_id))
@@ -341,7 +343,7 @@ def reopen(request: HttpRequest, conversation_id: int) -> dict[str, object]:
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
     try:
-        services.reopen_conversation(actor=user, conversation=conv)
+        state.reopen_conversation(actor=user, conversation=conv)
     except (DjangoValidationError, PermissionDenied) as exc:
         raise refusal(exc) from exc
     return _conv_out(selectors.access_conversation(user, conversation_id))
@@ -353,7 +355,7 @@ def assign(request: HttpRequest, conversation_id: int, body: AssignIn) -> dict[s
     conv = selectors.access_conversation(user, conversation_id)
     agent = access_member(user, body.agent_id)
     try:
-        services.assign_conversation(actor=user, conversation=conv, agent=agent)
+        state.assign_conversation(actor=user, conversation=conv, agent=agent)
     except (DjangoValidationError, PermissionDenied) as exc:
         raise refusal(exc) from exc
     return _conv_out(selectors.access_conversation(user, conversation_id))

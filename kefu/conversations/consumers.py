@@ -9,7 +9,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core import signing
 
 from kefu.accounts.models import Shop
-from kefu.conversations import realtime, services
+from kefu.conversations import presence, realtime
 
 WIDGET_COOKIE_SALT = "kefu.widget.buyer"
 
@@ -32,18 +32,18 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        await database_sync_to_async(services.agent_socket_opened)(user=user)
+        await database_sync_to_async(presence.agent_socket_opened)(user=user)
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
         user = self.scope.get("user")
         if getattr(self, "joined", None) and user is not None:
-            await database_sync_to_async(services.agent_socket_closed)(user=user)
+            await database_sync_to_async(presence.agent_socket_closed)(user=user)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
-            await database_sync_to_async(services.agent_seen)(user=self.scope["user"])
+            await database_sync_to_async(presence.agent_seen)(user=self.scope["user"])
             await self.send_json({"type": "pong"})
 
     async def inbox_event(self, message: dict[str, Any]) -> None:

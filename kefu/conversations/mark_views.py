@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kefu.conversations import marks, selectors
 from kefu.conversations.models import ConversationMark
 from kefu.conversations.views import _error, _user, back_to_conversation
+from kefu.desk import replies
 
 
 def _mark(conversation_id: int, mark_id: int, request: HttpRequest) -> ConversationMark:
@@ -66,7 +67,7 @@ def clear(request: HttpRequest, conversation_id: int, mark_id: int) -> HttpRespo
 def tracking(request: HttpRequest, conversation_id: int, mark_id: int) -> HttpResponse:
     mark = _mark(conversation_id, mark_id, request)
     try:
-        marks.send_new_tracking(
+        replies.send_new_tracking(
             actor=_user(request),
             mark=mark,
             tracking_number=request.POST.get("tracking_number", ""),

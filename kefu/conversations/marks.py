@@ -6,7 +6,9 @@
 - green: refunded; records amount, currency and channel (platform, PayPal, other).
 - red: product quality problem; records product and defect, feeds the quality report.
 - purple: refunded in a logistics dispute; once the parcel is delivered after all, the buyer
-  is asked (once) to pay for it.
+  is asked (once) to pay for it (``kefu.orders.ask_to_pay``).
+
+The yellow duty itself (record the reshipment, send the number) is ``kefu.desk.replies``.
 """
 
 from __future__ import annotations
@@ -24,25 +26,12 @@ from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
 from kefu.catalog.models import Product
-from kefu.conversations.events import record_event
+from kefu.conversations import events
 from kefu.conversations.models import Conversation, ConversationMark, MarkColor
-from kefu.conversations.selectors import order_of
-from kefu.core.modules import optional_module
+from kefu.conversations.selectors import visible_conversations
 from kefu.core.scoping import shop_of
 
 REFUND_CHANNELS = ("platform", "paypal", "other")
-
-ASK_TO_PAY = {
-    "en": "Good news: tracking shows your parcel has been delivered after all. Since the order "
-    "was refunded while it was missing, could you kindly pay for it again through the platform? "
-    "Thank you for your fairness!",
-    "ru": "Хорошая новость: посылка всё-таки доставлена. Так как заказ был возвращён, пока она "
-    "терялась, не могли бы вы, пожалуйста, оплатить его снова через платформу? Спасибо!",
-    "es": "Buenas noticias: el seguimiento indica que su paquete ha sido entregado. Como el pedido "
-    "se reembolsó mientras estaba perdido, ¿podría volver a pagarlo en la plataforma? ¡Gracias!",
-    "zh-hans": "亲，物流显示您的包裹已经签收啦。之前因为包裹延误为您办理了退款，"
-    "方便的话麻烦通过平台重新付款，非常感谢您的理解与支持！",
-}
 
 
 def _decimal(value: Any, field: str) -> Decimal:
@@ -117,22 +106,14 @@ def add_mark(
                 if color in (MarkColor.YELLOW, MarkColor.PURPLE, MarkColor.BLUE)
                 else timezone.now(),
             )
-            record_event(
-                conversation, "marked", actor=actor, color=color, label=label, mark_id=mark.pk
-            )
+            events.mark_added(conversation, mark, actor=actor)
     except IntegrityError as exc:
         raise ValidationError("this conversation already has that mark", code="duplicate") from exc
     return mark
 
 
-def send_new_tracking(
-    *, actor: User, mark: ConversationMark, tracking_number: str, carrier: str, text: str
-) -> ConversationMark:
-    """Yellow duty: record the reshipment's tracking number and send it to the buyer."""
-    from kefu.conversations.services import send_reply
-
-    if mark.shop_id != actor.shop_id:
-        raise PermissionDenied("not your shop's conversation")
+def checked_new_tracking(*, mark: ConversationMark, tracking_number: str, text: str) -> str:
+    """The reshipment's tracking number for a yellow mark's duty, or why it cannot be sent."""
     if mark.color != MarkColor.YELLOW or not mark.is_active:
         raise ValidationError("only an active yellow mark takes a new tracking number", code="mark")
     number = tracking_number.strip()
@@ -142,33 +123,22 @@ def send_new_tracking(
         raise ValidationError(
             "the message to the buyer must contain the new tracking number", code="text"
         )
-    conversation = mark.conversation
-    with transaction.atomic():
-        order = order_of(conversation)
-        if order is not None:
-            orders = optional_module("kefu.orders.services")
-            assert orders is not None  # noqa: S101 - the order came from that app
-            orders.add_parcel(
-                actor=actor, order=order, tracking_number=number, carrier=carrier, reshipment=True
-            )
-            orders.clear_flag(actor=actor, order=order, flag="send_new_tracking")
-        message = send_reply(actor=actor, conversation=conversation, text=text)
-        mark.data = {
-            **mark.data,
-            "tracking_number": number,
-            "carrier": carrier.strip()[:80],
-            "message_id": message.pk,
-        }
-        mark.duty_done_at = timezone.now()
-        mark.save(update_fields=["data", "duty_done_at"])
-        record_event(
-            conversation,
-            "mark_duty_done",
-            actor=actor,
-            color=mark.color,
-            mark_id=mark.pk,
-            tracking_number=number,
-        )
+    return number
+
+
+def complete_new_tracking(
+    *, actor: User, mark: ConversationMark, tracking_number: str, carrier: str, message_id: int
+) -> ConversationMark:
+    """Yellow duty done: the buyer was sent ``tracking_number`` in message ``message_id``."""
+    mark.data = {
+        **mark.data,
+        "tracking_number": tracking_number,
+        "carrier": carrier.strip()[:80],
+        "message_id": message_id,
+    }
+    mark.duty_done_at = timezone.now()
+    mark.save(update_fields=["data", "duty_done_at"])
+    events.mark_duty_done(mark.conversation, mark, actor=actor, tracking_number=tracking_number)
     return mark
 
 
@@ -188,7 +158,7 @@ def clear_mark(*, actor: User, mark: ConversationMark) -> ConversationMark:
         if mark.duty_done_at is None:
             mark.duty_done_at = mark.cleared_at
         mark.save(update_fields=["cleared_at", "cleared_by", "duty_done_at"])
-        record_event(mark.conversation, "unmarked", actor=actor, color=mark.color, mark_id=mark.pk)
+        events.mark_cleared(mark.conversation, mark, actor=actor)
     return mark
 
 
@@ -204,40 +174,6 @@ def resolution_blockers(conversation: Conversation) -> list[str]:
     return []
 
 
-def ask_to_pay_after_delivery(*, now: datetime | None = None) -> int:
-    """Purple duty: once the refunded parcel is delivered after all, ask the buyer to pay.
-
-    Sent at most once per mark (the outbox key is the mark), however often this runs.
-    """
-    from kefu.conversations.services import send_system_message
-
-    orders = optional_module("kefu.orders.models")
-    if orders is None:
-        return 0
-    sent = 0
-    marks = ConversationMark.objects.filter(
-        color=MarkColor.PURPLE, cleared_at__isnull=True, duty_done_at__isnull=True
-    ).select_related("conversation__buyer", "conversation__shop")
-    for mark in marks:
-        conv = mark.conversation
-        order = orders.Order.objects.filter(
-            shop_id=mark.shop_id, external_id=mark.data.get("order_external_id") or "-"
-        ).first()
-        if order is None or not (order.delivered_at or "ask_buyer_to_pay" in order.flags):
-            continue
-        language = conv.buyer.language if conv.buyer.language in ASK_TO_PAY else "en"
-        message = send_system_message(
-            conversation=conv,
-            text=ASK_TO_PAY[language],
-            automation="ask_to_pay",
-            dedupe_key=f"ask-to-pay:{mark.pk}",
-        )
-        ConversationMark.objects.filter(pk=mark.pk).update(duty_done_at=now or timezone.now())
-        if message is not None:
-            sent += 1
-    return sent
-
-
 # --- reads ---------------------------------------------------------------------------------
 
 
@@ -247,8 +183,6 @@ def active_marks(conversation: Conversation) -> list[ConversationMark]:
 
 def follow_up_list(actor: User) -> QuerySet[ConversationMark]:
     """Marks with a duty still open, and every active blue mark."""
-    from kefu.conversations.selectors import visible_conversations
-
     return (
         ConversationMark.objects.filter(
             conversation__in=visible_conversations(actor), cleared_at__isnull=True

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import ServiceGroup, Shop
 from kefu.catalog.models import Product
+from kefu.integrations.channels import Channel
 
 
 class EntryPoint(models.TextChoices):
@@ -25,13 +26,6 @@ class EntryPoint(models.TextChoices):
 AFTER_SALE_ENTRY_POINTS = frozenset(
     {EntryPoint.ORDER_LIST, EntryPoint.ORDER_DETAIL, EntryPoint.DISPUTE}
 )
-
-
-class Channel(models.TextChoices):
-    MARKETPLACE = "marketplace", _("Marketplace chat")
-    WIDGET = "widget", _("Site widget")
-    EMAIL = "email", _("E-mail")
-    SOCIAL = "social", _("Social")
 
 
 class Buyer(models.Model):
@@ -162,12 +156,32 @@ class Message(models.Model):
         return f"{self.direction}: {self.text[:40]}"
 
 
+class EventKind(models.TextChoices):
+    """Every state change the timeline shows; each kind has one writer in ``events.py``."""
+
+    CREATED = "created", _("Conversation started")
+    REOPENED = "reopened", _("Reopened")
+    MESSAGE_RECEIVED = "message_received", _("Buyer wrote")
+    AUTO_MESSAGE = "auto_message", _("Automatic message")
+    REPLY_SENT = "reply_sent", _("Reply sent")
+    ASSIGNED = "assigned", _("Assigned")
+    REASSIGNED = "reassigned", _("Reassigned")
+    UNASSIGNED = "unassigned", _("Unassigned")
+    RESOLVED = "resolved", _("Resolved")
+    ORDER_CHOSEN = "order_chosen", _("Order chosen")
+    NOTE = "note", _("Note")
+    MARKED = "marked", _("Marked")
+    UNMARKED = "unmarked", _("Mark cleared")
+    MARK_DUTY_DONE = "mark_duty_done", _("Mark duty done")
+    DELIVERY_FAILED = "delivery_failed", _("Delivery attempt failed")
+
+
 class ConversationEvent(models.Model):
     """One row per state change: the conversation timeline and the feed for live pushes."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="conversation_events")
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40, choices=EventKind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -7,20 +7,19 @@ products and those assigned to it. Pages, the API and jobs all go through here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from kefu.accounts.models import User
 from kefu.conversations.models import (
+    Buyer,
     Conversation,
     ConversationEvent,
     ConversationMark,
     ConversationStatus,
     Message,
 )
-from kefu.core.modules import optional_module
 from kefu.core.scoping import shop_of
 
 INBOX_PAGE = 50
@@ -32,6 +31,17 @@ def visible_conversations(actor: User) -> QuerySet[Conversation]:
     if actor.is_owner:
         return qs
     return qs.filter(Q(assignee=actor) | Q(product__owner=actor))
+
+
+def access_buyer(actor: User, buyer_id: int) -> Buyer:
+    """A buyer of the shop; a sub-account reaches the buyers of conversations it may see (R-02)."""
+    buyers = Buyer.objects.filter(shop=shop_of(actor))
+    if not actor.is_owner:
+        buyers = buyers.filter(pk__in=visible_conversations(actor).values("buyer_id"))
+    try:
+        return buyers.get(pk=buyer_id)
+    except (Buyer.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("no such buyer") from exc
 
 
 def access_conversation(actor: User, conversation_id: int) -> Conversation:
@@ -120,13 +130,3 @@ def buyer_history(conversation: Conversation, actor: User) -> list[Conversation]
         .exclude(pk=conversation.pk)
         .order_by("-last_message_at")[:10]
     )
-
-
-def order_of(conversation: Conversation) -> Any:
-    """The order the conversation is about (an ``orders.Order``), or None."""
-    orders = optional_module("kefu.orders.models")
-    if orders is None or not conversation.order_external_id:
-        return None
-    return orders.Order.objects.filter(
-        shop_id=conversation.shop_id, external_id=conversation.order_external_id
-    ).first()

@@ -1,22 +1,31 @@
+"""Celery tasks of the inbox: presence sweeps and outbox delivery."""
+
 from __future__ import annotations
 
 from celery import shared_task
 
-from kefu.conversations import services
+from kefu.conversations import outbound, presence
 
 
 @shared_task(ignore_result=True)
 def reassign_offline_agents() -> int:
-    return services.reassign_offline_agents()
+    return presence.reassign_offline_agents()
 
 
 @shared_task(ignore_result=True)
 def assign_waiting_conversations() -> int:
-    return services.assign_waiting_conversations()
+    return presence.assign_waiting_conversations()
 
 
 @shared_task(ignore_result=True)
-def ask_to_pay_after_delivery() -> int:
-    from kefu.conversations.marks import ask_to_pay_after_delivery as run
+def deliver_outbox(outbox_id: int) -> str:
+    """Retries are scheduled on the row itself (next_attempt_at), picked up by the sweeper."""
+    return outbound.deliver_outbox_row(outbox_id=outbox_id)
 
-    return run()
+
+@shared_task(ignore_result=True)
+def deliver_due_outbox() -> int:
+    ids = outbound.due_outbox_ids()
+    for outbox_id in ids:
+        outbound.deliver_outbox_row(outbox_id=outbox_id)
+    return len(ids)

@@ -14,6 +14,7 @@ urlpatterns = [
         views.conversation_messages,
         name="conversation_messages",
     ),
+    path("inbox/<int:conversation_id>/read/", views.conversation_read, name="conversation_read"),
     path(
         "inbox/<int:conversation_id>/timeline/",
         views.conversation_timeline,

@@ -14,12 +14,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.models import User
 from kefu.accounts.selectors import access_member, team_of
+from kefu.automation.selectors import quick_replies_of
+from kefu.automation.services import set_buyer_language
 from kefu.catalog.models import Product
 from kefu.catalog.selectors import access_product
-from kefu.conversations import marks, product_cards, selectors, services
-from kefu.conversations import reply_tools as reply_tools_module
+from kefu.conversations import marks, selectors, state
 from kefu.conversations.models import Conversation, MarkColor
+from kefu.conversations.presence import set_availability
 from kefu.core.scoping import shop_of
+from kefu.desk import replies, reply_box
 
 
 def _user(request: HttpRequest) -> User:
@@ -50,13 +53,6 @@ def _orders_sidebar_url(conv: Conversation) -> str | None:
     return f"{base}?conversation={conv.pk}&highlight={conv.order_external_id}"
 
 
-def _language_override(conv: Conversation) -> str:
-    from kefu.automation.models import BuyerAutomationState
-
-    state = BuyerAutomationState.objects.filter(buyer_id=conv.buyer_id).first()
-    return state.language_override if state else ""
-
-
 def _conversation_context(user: User, conv: Conversation) -> dict[str, Any]:
     messages = selectors.timeline(conv)
     return {
@@ -69,7 +65,7 @@ def _conversation_context(user: User, conv: Conversation) -> dict[str, Any]:
         if user.is_owner
         else [],
         "orders_sidebar_url": _orders_sidebar_url(conv),
-        "blockers": services.resolution_blockers(conv),
+        "blockers": state.resolution_blockers(conv),
         "marks": marks.active_marks(conv),
         "buyer_languages": [
             ("en", "English"),
@@ -77,7 +73,7 @@ def _conversation_context(user: User, conv: Conversation) -> dict[str, Any]:
             ("es", "Español"),
             ("zh-hans", "中文"),
         ],
-        "language_override": _language_override(conv),
+        "language_override": reply_box.language_override(conv),
         "mark_colors": MarkColor.choices,
     }
 
@@ -97,7 +93,6 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
     }
     if conversation_id is not None:
         conv = selectors.access_conversation(user, conversation_id)
-        services.mark_read(actor=user, conversation=conv)
         context |= _conversation_context(user, conv)
     return render(request, "conversations/inbox.html", context)
 
@@ -128,12 +123,21 @@ def conversation_messages(request: HttpRequest, conversation_id: int) -> HttpRes
     user = _user(request)
     conv = selectors.access_conversation(user, conversation_id)
     after = request.GET.get("after", "0")
-    services.mark_read(actor=user, conversation=conv)
     return render(
         request,
         "conversations/_messages.html",
         {"messages_list": selectors.timeline(conv, after_id=int(after) if after.isdigit() else 0)},
     )
+
+
+@login_required
+@require_POST
+def conversation_read(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """The page tells us the agent has the conversation in front of them (a GET never writes)."""
+    user = _user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    state.mark_read(actor=user, conversation=conv)
+    return HttpResponse(status=204)
 
 
 @login_required
@@ -153,8 +157,7 @@ def _int(value: str | None) -> int | None:
 def reply_tools(request: HttpRequest, conversation_id: int) -> HttpResponse:
     user = _user(request)
     conv = selectors.access_conversation(user, conversation_id)
-    offers, facts = reply_tools_module.script_offers(user, conv)
-    from kefu.automation.selectors import quick_replies_of
+    offers, facts = reply_box.script_offers(user, conv)
 
     return render(
         request,
@@ -181,7 +184,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
     user = _user(request)
     conv = selectors.access_conversation(user, conversation_id)
     try:
-        services.send_reply(
+        replies.send_reply(
             actor=user,
             conversation=conv,
             text=request.POST.get("text", ""),
@@ -189,7 +192,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
             script_variant_id=_int(request.POST.get("script_variant")),
             suggested=request.POST.get("suggested") == "1",
         )
-    except services.RuleStop as stop:
+    except replies.RuleStop as stop:
         return _rule_stop(request, conv, stop)
     except ValidationError as exc:
         return _error(request, "; ".join(exc.messages))
@@ -204,13 +207,13 @@ def product_card(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conv = selectors.access_conversation(user, conversation_id)
     product = access_product(user, request.POST.get("product", ""))
     try:
-        product_cards.send_product_card(
+        replies.send_product_card(
             actor=user,
             conversation=conv,
             product=product,
             confirm_warnings=request.POST.get("confirm_warnings") == "1",
         )
-    except services.RuleStop as stop:
+    except replies.RuleStop as stop:
         return _rule_stop(request, conv, stop, card_product=product)
     except ValidationError as exc:
         return _error(request, "; ".join(exc.messages))
@@ -221,7 +224,7 @@ def product_card(request: HttpRequest, conversation_id: int) -> HttpResponse:
 def _rule_stop(
     request: HttpRequest,
     conv: Conversation,
-    stop: services.RuleStop,
+    stop: replies.RuleStop,
     *,
     card_product: Product | None = None,
 ) -> HttpResponse:
@@ -257,13 +260,13 @@ def _state_change(request: HttpRequest, conversation_id: int, action: str) -> Ht
     conv = selectors.access_conversation(user, conversation_id)
     try:
         if action == "resolve":
-            services.resolve_conversation(actor=user, conversation=conv)
+            state.resolve_conversation(actor=user, conversation=conv)
         elif action == "reopen":
-            services.reopen_conversation(actor=user, conversation=conv)
+            state.reopen_conversation(actor=user, conversation=conv)
         elif action == "assign":
             agent_id = request.POST.get("agent", "")
             agent = access_member(user, int(agent_id)) if agent_id.isdigit() else user
-            services.assign_conversation(actor=user, conversation=conv, agent=agent)
+            state.assign_conversation(actor=user, conversation=conv, agent=agent)
     except ValidationError as exc:
         return _error(request, "; ".join(exc.messages))
     return back_to_conversation(request, conv.pk)
@@ -291,8 +294,6 @@ def assign(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @require_POST
 def buyer_language(request: HttpRequest, conversation_id: int) -> HttpResponse:
     """The agent corrects the buyer's language (R-11); empty goes back to detection."""
-    from kefu.automation.services import set_buyer_language
-
     user = _user(request)
     conv = selectors.access_conversation(user, conversation_id)
     try:
@@ -317,7 +318,7 @@ def back_to_conversation(request: HttpRequest, conversation_id: int) -> HttpResp
 def presence(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     try:
-        services.set_availability(user=user, status=request.POST.get("status", ""))
+        set_availability(user=user, status=request.POST.get("status", ""))
     except ValidationError as exc:
         return HttpResponse("; ".join(exc.messages), status=400)
     next_url = request.POST.get("next", "")

@@ -13,9 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.models import Shop
 from kefu.accounts.selectors import shop_by_slug
+from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.consumers import WIDGET_COOKIE_SALT, widget_buyer_id
-from kefu.conversations.models import Channel, EntryPoint, Message
-from kefu.conversations.services import BuyerIn, receive_buyer_message
+from kefu.conversations.models import EntryPoint, Message
+from kefu.desk.intake import receive_buyer_message
+from kefu.integrations.channels import Channel
 
 COOKIE_AGE = 60 * 60 * 24 * 180
 

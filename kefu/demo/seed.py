@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.services import create_agent, create_shop
 from kefu.catalog.models import Product
-from kefu.conversations import services as conv_services
+from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.models import AgentPresence, Conversation, EntryPoint
-from kefu.core.modules import optional_module
+from kefu.conversations.state import resolve_conversation
+from kefu.desk.intake import receive_buyer_message
+from kefu.desk.replies import send_reply
 
 SLUG = "aurora-lights"
 PASSWORD = "kefu-demo-2026"  # noqa: S105 - the demo logins are printed for everyone
@@ -209,15 +213,11 @@ def load_demo(*, seed: int = 11) -> DemoInfo:
         for a, b in ((0, 1), (3, 4), (3, 5), (6, 7), (12, 13)):
             products[a].related.add(products[b])
         _history(shop, team, products, rng)
-    for module_name in (
-        "kefu.automation.demo",
-        "kefu.orders.demo",
-        "kefu.compliance.demo",
-        "kefu.metrics.demo",
-    ):
-        module = optional_module(module_name)
-        if module is not None:
-            module.load(shop=shop, rng=rng)
+    # Each domain seeds its own part, in INSTALLED_APPS order, from its AppConfig.
+    for config in apps.get_app_configs():
+        load_demo: Callable[..., None] | None = getattr(config, "load_demo", None)
+        if load_demo is not None:
+            load_demo(shop=shop, rng=rng)
     return DemoInfo(shop, created=True, logins=logins)
 
 
@@ -249,11 +249,9 @@ def _history(
             conv: Conversation | None = None
             for t in range(turns):
                 msg_no += 1
-                result = conv_services.receive_buyer_message(
+                result = receive_buyer_message(
                     shop=shop,
-                    buyer=conv_services.BuyerIn(
-                        external_id=ext, name=name, language=lang, country=country
-                    ),
+                    buyer=BuyerIn(external_id=ext, name=name, language=lang, country=country),
                     text=rng.choice(lines),
                     entry_point=entry,
                     external_id=f"demo-{msg_no}",
@@ -267,7 +265,7 @@ def _history(
                 if last_session and t == turns - 1 and rng.random() < 0.6:
                     break  # leave it waiting for the shop
                 agent = conv.assignee or team["mei"]
-                reply = conv_services.send_reply(
+                reply = send_reply(
                     actor=agent, conversation=conv, text=rng.choice(AGENT_LINES[lang])
                 )
                 Conversation.objects.filter(pk=conv.pk).update(last_message_at=at)
@@ -276,6 +274,6 @@ def _history(
                 at += timedelta(minutes=rng.randint(1, 30))
             if conv is not None and s < sessions - 1:
                 conv.refresh_from_db()
-                conv_services.resolve_conversation(actor=team["mei"], conversation=conv)
+                resolve_conversation(actor=team["mei"], conversation=conv)
     # Nobody is on duty until they log in.
     AgentPresence.objects.filter(shop=shop).update(is_online=False, socket_count=0)

@@ -1,15 +1,36 @@
-"""Delivery adapters: how an outbound message reaches the buyer's channel."""
+"""Delivery adapters: how an outbound message reaches the buyer's channel.
+
+Adapters only move bytes: the outbox (``kefu.conversations.outbound``) decides what is sent,
+when, and what a failure means for the conversation.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 import httpx
 
-from kefu.conversations.models import Channel, Message
+from kefu.accounts.models import Shop
+from kefu.integrations.channels import Channel
 from kefu.integrations.signing import sign
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message on its way to a buyer, as the channel receives it."""
+
+    shop: Shop
+    channel: str
+    message_id: int
+    conversation_id: int
+    buyer_external_id: str
+    kind: str
+    text: str
+    payload: dict[str, Any]
+    sent_at: datetime
 
 
 @dataclass(frozen=True)
@@ -20,13 +41,13 @@ class DeliveryResult:
 
 
 class DeliveryAdapter(Protocol):
-    def deliver(self, message: Message) -> DeliveryResult: ...
+    def deliver(self, outbound: Outbound) -> DeliveryResult: ...
 
 
 class WidgetAdapter:
     """The widget reads from Kefu itself: a committed message is delivered."""
 
-    def deliver(self, message: Message) -> DeliveryResult:
+    def deliver(self, outbound: Outbound) -> DeliveryResult:
         return DeliveryResult(ok=True)
 
 
@@ -39,20 +60,20 @@ class CallbackAdapter:
     timeout = 10.0
     transport: httpx.BaseTransport | None = None  # tests plug a mock transport in here
 
-    def deliver(self, message: Message) -> DeliveryResult:
-        shop = message.shop
+    def deliver(self, outbound: Outbound) -> DeliveryResult:
+        shop = outbound.shop
         if not shop.callback_url:
             # No marketplace connection configured: the reply is kept in Kefu only.
             return DeliveryResult(ok=True)
         body = json.dumps(
             {
-                "message_id": message.pk,
-                "conversation_id": message.conversation_id,
-                "buyer_external_id": message.buyer.external_id,
-                "kind": message.kind,
-                "text": message.text,
-                "payload": message.payload,
-                "sent_at": message.sent_at.isoformat(),
+                "message_id": outbound.message_id,
+                "conversation_id": outbound.conversation_id,
+                "buyer_external_id": outbound.buyer_external_id,
+                "kind": outbound.kind,
+                "text": outbound.text,
+                "payload": outbound.payload,
+                "sent_at": outbound.sent_at.isoformat(),
             },
             ensure_ascii=False,
         ).encode()
@@ -60,7 +81,7 @@ class CallbackAdapter:
             "Content-Type": "application/json",
             "X-Kefu-Shop": shop.slug,
             "X-Kefu-Signature": sign(shop.webhook_secret, body),
-            "Idempotency-Key": f"kefu-message-{message.pk}",
+            "Idempotency-Key": f"kefu-message-{outbound.message_id}",
         }
         try:
             with httpx.Client(timeout=self.timeout, transport=self.transport) as client:

@@ -12,8 +12,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router, Schema
 from pydantic import Field, ValidationError
 
+from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.models import EntryPoint
-from kefu.conversations.services import BuyerIn, receive_buyer_message
+from kefu.desk.intake import receive_buyer_message
 from kefu.integrations.signing import verify_shop_signature
 
 router = Router(tags=["inbound"])

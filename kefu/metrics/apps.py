@@ -1,7 +1,21 @@
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from kefu.accounts.models import Shop
 
 
 class MetricsConfig(AppConfig):
     name = "kefu.metrics"
     label = "metrics"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def load_demo(self, *, shop: Shop, rng: random.Random) -> None:
+        # Imported when called: apps.py is loaded before models are ready.
+        from kefu.metrics import demo
+
+        demo.load(shop=shop, rng=rng)

@@ -29,7 +29,6 @@ from django.utils import timezone
 from kefu.accounts.models import Platform, Shop, User
 from kefu.conversations.models import (
     Buyer,
-    Channel,
     Conversation,
     ConversationEvent,
     ConversationStatus,
@@ -39,6 +38,7 @@ from kefu.conversations.models import (
 )
 from kefu.conversations.routing import group_for_entry_point
 from kefu.core.modules import optional_module
+from kefu.integrations.channels import Channel
 from kefu.metrics import compute
 from kefu.metrics.compute import COUNTER_FIELDS, Counters, Interval, ShopRules
 from kefu.metrics.models import (

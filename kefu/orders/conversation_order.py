@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 
 from kefu.accounts.models import User
 from kefu.conversations.models import Conversation
-from kefu.conversations.services import set_conversation_order
+from kefu.conversations.state import set_conversation_order
 from kefu.orders.models import Order
 from kefu.orders.selectors import access_order
 

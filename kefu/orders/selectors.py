@@ -22,7 +22,7 @@ from django.utils.translation import gettext
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.catalog.models import Product
-from kefu.conversations.models import Buyer
+from kefu.conversations.models import Buyer, Conversation
 from kefu.core.scoping import shop_of
 from kefu.orders.models import (
     STALLED,
@@ -64,6 +64,16 @@ def access_order(user: User, order_id: int) -> Order:
         return visible_orders(user).select_related("buyer").get(pk=order_id)
     except Order.DoesNotExist as exc:
         raise Http404("no such order") from exc
+
+
+def order_of(conversation: Conversation) -> Order | None:
+    """The order the conversation is about, whoever may see it: for the shop's own checks
+    (the rule guard's payer check, mark duties), never to show an agent."""
+    if not conversation.order_external_id:
+        return None
+    return Order.objects.filter(
+        shop_id=conversation.shop_id, external_id=conversation.order_external_id
+    ).first()
 
 
 def access_buyer(user: User, buyer_id: int) -> Buyer:
@@ -266,8 +276,6 @@ def sidebar_for(
     """Everything `orders/_sidebar.html` needs for a conversation's buyer."""
     buyer = access_buyer(user, buyer_id)
     shop = shop_of(user)
-    from kefu.conversations.models import Conversation
-
     conv = (
         Conversation.objects.filter(shop=shop, pk=conversation_id, buyer=buyer)
         .select_related("product")

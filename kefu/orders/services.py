@@ -623,7 +623,7 @@ def send_payment_reminders(*, shop: Shop, now: dt.datetime | None = None) -> int
 
 
 def _remind_order(*, shop: Shop, order_id: int, now: dt.datetime) -> bool:
-    from kefu.conversations.services import conversation_for_outreach, send_system_message
+    from kefu.conversations.outbound import conversation_for_outreach, send_system_message
 
     with transaction.atomic():
         claimed = Order.objects.filter(
@@ -756,7 +756,8 @@ def suggested_holding_message(*, shop: Shop, parcel: Parcel, kind: str, now: dt.
 
 
 def _alert_parcel(*, shop: Shop, parcel: Parcel, kind: str, now: dt.datetime) -> bool:
-    from kefu.conversations.services import add_internal_note, conversation_for_outreach
+    from kefu.conversations.outbound import conversation_for_outreach
+    from kefu.conversations.state import add_internal_note
 
     suggestion = suggested_holding_message(shop=shop, parcel=parcel, kind=kind, now=now)
     try:
@@ -864,7 +865,7 @@ def create_incident_broadcast(
 
 def deliver_incident_broadcast(*, broadcast: IncidentBroadcast) -> int:
     """Send the broadcast to each affected buyer once (safe to run again or concurrently)."""
-    from kefu.conversations.services import conversation_for_outreach, send_system_message
+    from kefu.conversations.outbound import conversation_for_outreach, send_system_message
     from kefu.orders.selectors import incident_orders
 
     shop = broadcast.shop

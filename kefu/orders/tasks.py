@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 
 from kefu.accounts.models import Shop
-from kefu.orders import services
+from kefu.orders import ask_to_pay, services
 from kefu.orders.models import ImportRun, ImportStatus, IncidentBroadcast
 
 
@@ -93,3 +93,8 @@ def run_import(run_id: int, language: str = "") -> str:
     finally:
         Path(run.path).unlink(missing_ok=True)
     return f"created={summary.created} updated={summary.updated} rejected={summary.rejected}"
+
+
+@shared_task(name="orders.ask_to_pay_after_delivery", ignore_result=True)
+def ask_to_pay_after_delivery() -> int:
+    return ask_to_pay.ask_to_pay_after_delivery()

@@ -4,7 +4,7 @@ Idempotent on (shop, platform order id): the same inputs applied twice leave the
 "unchanged". A chunk of inputs costs a fixed number of statements whatever its size — one
 lookup each for its orders, buyers, products, items and parcels, then one INSERT or UPDATE
 per table — and no model instances: orders are held as `_OrderRow`s and written through
-`kefu.orders.bulk.Table` (decisions §17: building Django's bulk SQL cost more than the
+`kefu.core.db.bulk.Table` (decisions §17: building Django's bulk SQL cost more than the
 database work).
 """
 
@@ -23,8 +23,8 @@ from django.utils import timezone
 from kefu.accounts.models import Shop
 from kefu.catalog.models import Product
 from kefu.conversations.models import Buyer
+from kefu.core.db.bulk import Table
 from kefu.core.textnorm import normalize
-from kefu.orders.bulk import Table
 from kefu.orders.models import (
     STATUS_RANK,
     Order,

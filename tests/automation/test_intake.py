@@ -1,11 +1,9 @@
-"""The automation hook as message intake (kefu.conversations) calls it."""
-
-import pytest
+"""The automation hook as message intake (kefu.desk.intake) calls it."""
 
 from kefu.automation.models import AutomationSettings
 from kefu.automation.services import KeywordRuleInput, save_keyword_rules
-
-intake = pytest.importorskip("kefu.conversations.services")
+from kefu.conversations.buyers import BuyerIn
+from kefu.desk import intake
 
 
 def test_intake_sends_welcome_and_keyword_reply_and_keeps_the_message_unread(shop, owner):
@@ -19,7 +17,7 @@ def test_intake_sends_welcome_and_keyword_reply_and_keeps_the_message_unread(sho
     )
     result = intake.receive_buyer_message(
         shop=shop,
-        buyer=intake.BuyerIn(external_id="buyer-1", name="Anna"),
+        buyer=BuyerIn(external_id="buyer-1", name="Anna"),
         text="什麼時候發貨？",
         entry_point="product_page",
         external_id="m-1",
@@ -32,7 +30,7 @@ def test_intake_sends_welcome_and_keyword_reply_and_keeps_the_message_unread(sho
     assert conv.status == "open"
     second = intake.receive_buyer_message(
         shop=shop,
-        buyer=intake.BuyerIn(external_id="buyer-1", name="Anna"),
+        buyer=BuyerIn(external_id="buyer-1", name="Anna"),
         text="hello?",
         entry_point="product_page",
         external_id="m-2",

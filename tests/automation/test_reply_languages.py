@@ -7,7 +7,8 @@ import json
 import pytest
 
 from kefu.automation.models import AutomationSettings, BuyerAutomationState
-from kefu.conversations.services import BuyerIn, receive_buyer_message
+from kefu.conversations.buyers import BuyerIn
+from kefu.desk.intake import receive_buyer_message
 from tests.conftest import login_client
 
 PAGE_FORM = {

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from kefu.conversations.models import Message
+from kefu.conversations.models import Conversation, Message
 from tests.browser.support import aurora_with_agent, in_thread, signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,6 +41,12 @@ def test_widget_message_reaches_the_agent_live_and_the_reply_reaches_the_buyer(
     expect(row.locator(".badge")).to_have_text("1")
     row.locator("a").click()
     expect(agent.locator("#messages")).to_contain_text("blanco cálido")
+    # Opening it is not the read: the page posts that, and the list's badge goes.
+    expect(agent.locator(".conv-list li", has_text="María").locator(".badge")).to_have_count(
+        0, timeout=10_000
+    )
+    unread = in_thread(lambda: list(Conversation.objects.values_list("unread_count", flat=True)))
+    assert unread == [0]
     agent.fill("#reply-text", "Sí, la tenemos en blanco cálido.")
     agent.keyboard.press("Enter")
     expect(agent.locator("#messages")).to_contain_text("Sí, la tenemos")

@@ -8,8 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.models import AgentPresence, Conversation, Message
-from kefu.conversations.services import BuyerIn, receive_buyer_message
+from kefu.desk.intake import receive_buyer_message
 from tests.browser.support import aurora_with_agent, in_thread, signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

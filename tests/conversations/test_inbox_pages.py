@@ -29,12 +29,27 @@ def test_owner_sees_all_and_agent_sees_own_products_and_assigned(
 def test_opening_a_conversation_clears_unread_for_its_agent_only(shop, owner, pre_agent):
     online(pre_agent)
     conv = buyer_says(shop).conversation
-    login_client(owner).get(f"/inbox/{conv.pk}/")
+    owner_client = login_client(owner)
+    owner_client.get(f"/inbox/{conv.pk}/")
+    assert owner_client.post(f"/inbox/{conv.pk}/read/").status_code == 204
     conv.refresh_from_db()
     assert conv.unread_count == 1  # the owner looking does not read it for Lily
-    login_client(pre_agent).get(f"/inbox/{conv.pk}/")
+    lily = login_client(pre_agent)
+    page = lily.get(f"/inbox/{conv.pk}/").content.decode()
+    assert f'data-read-url="/inbox/{conv.pk}/read/"' in page
+    lily.post(f"/inbox/{conv.pk}/read/")
     conv.refresh_from_db()
     assert conv.unread_count == 0
+
+
+def test_a_get_never_marks_a_conversation_read(shop, pre_agent):
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    lily = login_client(pre_agent)
+    lily.get(f"/inbox/{conv.pk}/")
+    lily.get(f"/inbox/{conv.pk}/messages/")
+    conv.refresh_from_db()
+    assert conv.unread_count == 1
 
 
 def test_search_finds_message_text_and_buyer_name(shop, owner):

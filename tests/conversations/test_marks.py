@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from kefu.catalog.models import Product
-from kefu.conversations import marks, services
+from kefu.conversations import marks, state
 from kefu.conversations.models import ConversationMark, Message
+from kefu.desk import replies
 from tests.conftest import login_client
 from tests.helpers import buyer_says, online
 
@@ -26,18 +27,18 @@ def conv(shop, after_agent):
 def test_yellow_mark_blocks_resolution_until_the_new_number_is_sent(conv, after_agent):
     mark = marks.add_mark(actor=after_agent, conversation=conv, color="yellow")
     with pytest.raises(ValidationError, match="tracking number"):
-        services.resolve_conversation(actor=after_agent, conversation=conv)
+        state.resolve_conversation(actor=after_agent, conversation=conv)
     with pytest.raises(ValidationError, match="stays until"):
         marks.clear_mark(actor=after_agent, mark=mark)
     with pytest.raises(ValidationError, match="must contain"):
-        marks.send_new_tracking(
+        replies.send_new_tracking(
             actor=after_agent,
             mark=mark,
             tracking_number="LP0099CN",
             carrier="Cainiao",
             text="A new parcel is coming",
         )
-    marks.send_new_tracking(
+    replies.send_new_tracking(
         actor=after_agent,
         mark=mark,
         tracking_number="LP0099CN",
@@ -46,7 +47,7 @@ def test_yellow_mark_blocks_resolution_until_the_new_number_is_sent(conv, after_
     )
     sent = Message.objects.filter(conversation=conv, direction="agent").last()
     assert "LP0099CN" in sent.text
-    services.resolve_conversation(actor=after_agent, conversation=conv)
+    state.resolve_conversation(actor=after_agent, conversation=conv)
     marks.clear_mark(actor=after_agent, mark=mark)
     mark.refresh_from_db()
     assert mark.cleared_at is not None and mark.data["tracking_number"] == "LP0099CN"
@@ -98,32 +99,6 @@ def test_blue_marks_stay_on_the_follow_up_list_until_cleared(conv, after_agent):
     assert list(marks.follow_up_list(after_agent)) == [mark]
     marks.clear_mark(actor=after_agent, mark=mark)
     assert list(marks.follow_up_list(after_agent)) == []
-
-
-def test_purple_mark_asks_to_pay_once_after_delivery(shop, conv, after_agent, owner):
-    from decimal import Decimal
-
-    from kefu.orders.models import Order
-
-    order = Order.objects.create(
-        shop=shop,
-        external_id="8001",
-        buyer=conv.buyer,
-        currency="USD",
-        paid_amount=Decimal("20"),
-        status="refunded",
-        placed_at=timezone.now(),
-    )
-    mark = marks.add_mark(actor=after_agent, conversation=conv, color="purple", amount="20")
-    assert marks.ask_to_pay_after_delivery() == 0  # not delivered yet
-    Order.objects.filter(pk=order.pk).update(flags=["ask_buyer_to_pay"])
-    assert marks.ask_to_pay_after_delivery() == 1
-    assert marks.ask_to_pay_after_delivery() == 0
-    ask = Message.objects.get(conversation=conv, direction="auto", payload__automation="ask_to_pay")
-    conv.buyer.refresh_from_db()
-    assert ask.text == marks.ASK_TO_PAY.get(conv.buyer.language, marks.ASK_TO_PAY["en"])
-    mark.refresh_from_db()
-    assert mark.duty_done_at is not None
 
 
 def test_inbox_filters_by_mark(shop, conv, after_agent, owner):

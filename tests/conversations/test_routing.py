@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from kefu.accounts.services import create_agent
 from kefu.catalog.models import Product
-from kefu.conversations import services
+from kefu.conversations import presence, state
 from kefu.conversations.models import AgentPresence, Conversation, ConversationEvent
 from tests.conftest import PASSWORD
 from tests.helpers import buyer_says, online
@@ -60,7 +60,7 @@ def test_product_owner_is_preferred_when_online(shop, pre_agent, second_pre):
 def test_nobody_online_leaves_it_waiting_until_an_agent_arrives(shop, pre_agent):
     conv = buyer_says(shop).conversation
     assert conv.assignee is None
-    services.agent_seen(user=pre_agent)
+    presence.agent_seen(user=pre_agent)
     conv.refresh_from_db()
     assert conv.assignee == pre_agent
     assert ConversationEvent.objects.filter(conversation=conv, kind="assigned").exists()
@@ -68,7 +68,7 @@ def test_nobody_online_leaves_it_waiting_until_an_agent_arrives(shop, pre_agent)
 
 def test_away_agents_get_no_new_conversations(shop, pre_agent, second_pre):
     online(pre_agent, second_pre)
-    services.set_availability(user=pre_agent, status="away")
+    presence.set_availability(user=pre_agent, status="away")
     for n in range(3):
         assert buyer_says(shop, buyer=f"b-{n}").conversation.assignee == second_pre
 
@@ -78,7 +78,7 @@ def test_logout_moves_open_conversations_to_a_colleague(shop, pre_agent, second_
     conv = buyer_says(shop).conversation
     assert conv.assignee == pre_agent
     online(second_pre)
-    moved = services.agent_went_offline(agent=pre_agent, reason="logout")
+    moved = presence.agent_went_offline(agent=pre_agent, reason="logout")
     conv.refresh_from_db()
     assert (moved, conv.assignee) == (1, second_pre)
     event = ConversationEvent.objects.filter(conversation=conv, kind="reassigned").get()
@@ -92,15 +92,15 @@ def test_network_drop_reassigns_only_after_the_grace_period(shop, pre_agent, sec
     online(pre_agent)
     conv = buyer_says(shop).conversation
     online(second_pre)
-    services.agent_socket_opened(user=pre_agent)
-    services.agent_socket_closed(user=pre_agent)
+    presence.agent_socket_opened(user=pre_agent)
+    presence.agent_socket_closed(user=pre_agent)
     start = timezone.now()
     with time_machine.travel(start + timedelta(seconds=60)):
         online(second_pre)
-        assert services.reassign_offline_agents() == 0
+        assert presence.reassign_offline_agents() == 0
     with time_machine.travel(start + timedelta(seconds=120)):
         online(second_pre)
-        assert services.reassign_offline_agents() == 1
+        assert presence.reassign_offline_agents() == 1
     conv.refresh_from_db()
     assert conv.assignee == second_pre
     assert AgentPresence.objects.get(user=pre_agent).is_online is False
@@ -109,14 +109,14 @@ def test_network_drop_reassigns_only_after_the_grace_period(shop, pre_agent, sec
 def test_offline_agent_with_nobody_to_take_over_unassigns(shop, pre_agent):
     online(pre_agent)
     conv = buyer_says(shop).conversation
-    services.agent_went_offline(agent=pre_agent, reason="logout")
+    presence.agent_went_offline(agent=pre_agent, reason="logout")
     conv.refresh_from_db()
     assert conv.assignee is None
     assert ConversationEvent.objects.filter(conversation=conv, kind="unassigned").exists()
 
 
 def test_disabled_agent_loses_its_conversations(shop, pre_agent, second_pre, owner):
-    from kefu.accounts.services import set_agent_active
+    from kefu.desk.team import set_agent_active
 
     online(pre_agent)
     conv = buyer_says(shop).conversation
@@ -129,12 +129,12 @@ def test_disabled_agent_loses_its_conversations(shop, pre_agent, second_pre, own
 def test_buyer_writing_after_resolution_reopens_within_a_week(shop, pre_agent):
     online(pre_agent)
     conv = buyer_says(shop).conversation
-    services.resolve_conversation(actor=pre_agent, conversation=conv)
+    state.resolve_conversation(actor=pre_agent, conversation=conv)
     again = buyer_says(shop, text="One more question").conversation
     assert again.pk == conv.pk
     assert again.status == "open"
     with time_machine.travel(timezone.now() + timedelta(days=8)):
-        services.resolve_conversation(actor=pre_agent, conversation=again)
+        state.resolve_conversation(actor=pre_agent, conversation=again)
     with time_machine.travel(timezone.now() + timedelta(days=16)):
         later = buyer_says(shop, text="Hi again").conversation
     assert later.pk != conv.pk

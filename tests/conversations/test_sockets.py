@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 from django.test import Client
 
 from kefu.asgi import application
-from kefu.conversations.services import send_reply
+from kefu.desk.replies import send_reply
 from tests.helpers import buyer_says, online
 from tests.ws import Socket
 

@@ -150,7 +150,7 @@ def test_live_messages_reach_the_rollups_on_the_next_refresh(shop, pre_agent):
     with time_machine.travel(start + dt.timedelta(minutes=1), tick=False):
         result = buyer_says(shop, "Hello?", buyer="live-1")
     with time_machine.travel(start + dt.timedelta(minutes=2), tick=False):
-        from kefu.conversations.services import send_reply
+        from kefu.desk.replies import send_reply
 
         send_reply(actor=pre_agent, conversation=result.conversation, text="Hi, Lily here")
     with time_machine.travel(start + dt.timedelta(minutes=3), tick=False):

@@ -116,7 +116,7 @@ def test_from_the_page_the_choice_keeps_the_draft_and_the_panel_follows(chat, pr
 
 def test_scripts_never_fill_in_another_order_than_the_named_one(shop, product, after_agent):
     from kefu.catalog.models import Product
-    from kefu.conversations.reply_tools import order_facts
+    from kefu.orders.facts import order_facts
 
     online(after_agent)
     # Max's own product, and an order of it; the buyer asks about another agent's order.

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.translation import gettext_lazy as _
+
+from kefu.conversations.models import EventKind
 
 register = template.Library()
-
-EVENT_LABELS = {
-    "created": _("Conversation started"),
-    "assigned": _("Assigned"),
-    "reassigned": _("Reassigned"),
-    "unassigned": _("Unassigned"),
-    "reopened": _("Reopened"),
-    "resolved": _("Resolved"),
-    "message_received": _("Buyer wrote"),
-    "reply_sent": _("Reply sent"),
-    "auto_message": _("Automatic message"),
-    "note": _("Note"),
-    "delivery_failed": _("Delivery attempt failed"),
-    "marked": _("Marked"),
-    "unmarked": _("Mark cleared"),
-    "mark_duty_done": _("Mark duty done"),
-    "order_chosen": _("Order chosen"),
-}
 
 
 @register.filter
 def event_label(kind: str) -> str:
-    return str(EVENT_LABELS.get(kind, kind.replace("_", " ")))
+    if kind in EventKind.values:
+        return str(EventKind(kind).label)
+    return kind.replace("_", " ")
 
 
 @register.filter

@@ -10,11 +10,23 @@
   function refreshList() {
     if (list) htmx.ajax("GET", list.dataset.listUrl, { target: "#inbox-list", swap: "innerHTML" });
   }
-  function refreshConversation() {
-    if (!openId) return;
-    kefu.appendNew(box, conv.dataset.messagesUrl);
-    htmx.ajax("GET", conv.dataset.timelineUrl, { target: "#timeline", swap: "innerHTML" });
+  // Reading is a write: the page posts it when the agent has the conversation in view.
+  async function markRead() {
+    if (!openId || document.hidden) return;
+    const token = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+    const res = await fetch(conv.dataset.readUrl, {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": token || "" },
+    });
+    if (res.ok) refreshList();
   }
+  async function refreshConversation() {
+    if (!openId) return;
+    const added = await kefu.appendNew(box, conv.dataset.messagesUrl);
+    htmx.ajax("GET", conv.dataset.timelineUrl, { target: "#timeline", swap: "innerHTML" });
+    if (added) markRead();
+  }
+  markRead();
+  document.addEventListener("visibilitychange", markRead);
   function notify(ev) {
     if (ev.kind !== "message_received" || !("Notification" in window)) return;
     if (Notification.permission === "granted" && (document.hidden || ev.conversation_id !== openId)) {

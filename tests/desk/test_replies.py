@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
-from kefu.conversations import services
+from kefu.conversations import outbound, state
 from kefu.conversations.models import Conversation, Message, Outbox
+from kefu.conversations.outbound import deliver_outbox_row
+from kefu.desk import replies
 from kefu.integrations import adapters
-from kefu.integrations.services import deliver_outbox_row
 from kefu.integrations.signing import sign
 from tests.helpers import buyer_says, online
 
@@ -22,7 +26,7 @@ def deliver(django_capture_on_commit_callbacks):
 
     def send(**kwargs):
         with django_capture_on_commit_callbacks(execute=True):
-            return services.send_reply(**kwargs)
+            return replies.send_reply(**kwargs)
 
     return send
 
@@ -32,7 +36,7 @@ def test_reply_clears_unread_and_the_response_clock(shop, pre_agent):
     conv = buyer_says(shop).conversation
     assert conv.unread_count == 1
     assert conv.waiting_since is not None
-    services.send_reply(actor=pre_agent, conversation=conv, text="Yes, it is in stock.")
+    replies.send_reply(actor=pre_agent, conversation=conv, text="Yes, it is in stock.")
     conv.refresh_from_db()
     assert (conv.unread_count, conv.waiting_since, conv.status) == (0, None, "pending")
 
@@ -40,8 +44,8 @@ def test_reply_clears_unread_and_the_response_clock(shop, pre_agent):
 def test_first_reply_is_signed_with_the_agent_name_and_later_ones_are_not(shop, pre_agent):
     online(pre_agent)
     conv = buyer_says(shop).conversation
-    first = services.send_reply(actor=pre_agent, conversation=conv, text="Hello!")
-    second = services.send_reply(actor=pre_agent, conversation=conv, text="Anything else?")
+    first = replies.send_reply(actor=pre_agent, conversation=conv, text="Hello!")
+    second = replies.send_reply(actor=pre_agent, conversation=conv, text="Anything else?")
     assert first.text == "Hello!\n— Lily, Aurora Lights"
     assert second.text == "Anything else?"
 
@@ -51,7 +55,7 @@ def test_signature_can_be_switched_off(shop, pre_agent):
     shop.save()
     online(pre_agent)
     conv = buyer_says(shop).conversation
-    assert services.send_reply(actor=pre_agent, conversation=conv, text="Hi").text == "Hi"
+    assert replies.send_reply(actor=pre_agent, conversation=conv, text="Hi").text == "Hi"
 
 
 def test_empty_and_oversized_replies_are_refused_and_store_nothing(shop, pre_agent):
@@ -59,7 +63,7 @@ def test_empty_and_oversized_replies_are_refused_and_store_nothing(shop, pre_age
     conv = buyer_says(shop).conversation
     for text in ("   ", "x" * 10_001):
         with pytest.raises(ValidationError):
-            services.send_reply(actor=pre_agent, conversation=conv, text=text)
+            replies.send_reply(actor=pre_agent, conversation=conv, text=text)
     assert not Message.objects.filter(direction="agent").exists()
     assert not Outbox.objects.exists()
 
@@ -67,7 +71,7 @@ def test_empty_and_oversized_replies_are_refused_and_store_nothing(shop, pre_age
 def test_agent_of_another_shop_cannot_reply(shop, rival, pre_agent):
     conv = buyer_says(shop).conversation
     with pytest.raises(PermissionDenied):
-        services.send_reply(actor=rival, conversation=conv, text="hi")
+        replies.send_reply(actor=rival, conversation=conv, text="hi")
 
 
 def test_reply_is_written_with_its_outbox_row_and_delivered(shop, pre_agent, deliver):
@@ -148,13 +152,13 @@ def test_marketplace_5xx_is_retried_later_then_delivered(shop, pre_agent, callba
 def test_system_message_is_sent_once_per_key_and_is_not_a_reply(shop, pre_agent):
     online(pre_agent)
     conv = buyer_says(shop).conversation
-    first = services.send_system_message(
+    first = outbound.send_system_message(
         conversation=conv,
         text="Reminder",
         automation="payment_reminder",
         dedupe_key="remind:order-1",
     )
-    again = services.send_system_message(
+    again = outbound.send_system_message(
         conversation=conv,
         text="Reminder",
         automation="payment_reminder",
@@ -171,11 +175,48 @@ def test_system_message_is_sent_once_per_key_and_is_not_a_reply(shop, pre_agent)
 def test_resolve_and_reopen_are_on_the_timeline(shop, pre_agent):
     online(pre_agent)
     conv = buyer_says(shop).conversation
-    services.resolve_conversation(actor=pre_agent, conversation=conv)
-    services.reopen_conversation(actor=pre_agent, conversation=conv)
+    state.resolve_conversation(actor=pre_agent, conversation=conv)
+    state.reopen_conversation(actor=pre_agent, conversation=conv)
     kinds = list(conv.events.values_list("kind", flat=True))
     assert kinds[-2:] == ["resolved", "reopened"]
     assert Conversation.objects.get(pk=conv.pk).status == "open"
+
+
+def test_reply_to_an_old_thread_while_the_buyer_has_a_live_one_is_refused(shop, pre_agent):
+    """One live conversation per buyer and group (decisions §4): the agent answers there."""
+    online(pre_agent)
+    old = buyer_says(shop, "First question").conversation
+    state.resolve_conversation(actor=pre_agent, conversation=old)
+    Conversation.objects.filter(pk=old.pk).update(resolved_at=timezone.now() - timedelta(days=8))
+    live = buyer_says(shop, "A new question weeks later").conversation
+    assert live.pk != old.pk
+    old.refresh_from_db()
+    before = (Message.objects.count(), Outbox.objects.count(), old.events.count())
+
+    with pytest.raises(ValidationError, match="live conversation"):
+        replies.send_reply(actor=pre_agent, conversation=old, text="Answering the old one")
+
+    old.refresh_from_db()
+    assert (Message.objects.count(), Outbox.objects.count(), old.events.count()) == before
+    assert old.status == "resolved"
+
+
+def test_reply_to_an_old_thread_over_the_api_is_a_400_not_a_500(shop, pre_agent, client):
+    online(pre_agent)
+    old = buyer_says(shop, "First question").conversation
+    state.resolve_conversation(actor=pre_agent, conversation=old)
+    Conversation.objects.filter(pk=old.pk).update(resolved_at=timezone.now() - timedelta(days=8))
+    buyer_says(shop, "A new question weeks later")
+    client.force_login(pre_agent)
+
+    response = client.post(
+        f"/api/v1/conversations/{old.pk}/replies",
+        {"text": "Answering the old one"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert "live conversation" in response.json()["detail"]
 
 
 def test_agent_cannot_assign_to_a_colleague_but_owner_can(shop, owner, pre_agent, after_agent):
@@ -186,11 +227,9 @@ def test_agent_cannot_assign_to_a_colleague_but_owner_can(shop, owner, pre_agent
         actor=None, shop=shop, login="zoe", groups=["pre_sale"], password="correct-horse-battery"
     )[0]
     with pytest.raises(PermissionDenied):
-        services.assign_conversation(actor=pre_agent, conversation=conv, agent=colleague)
+        state.assign_conversation(actor=pre_agent, conversation=conv, agent=colleague)
     with pytest.raises(ValidationError):
-        services.assign_conversation(
-            actor=owner, conversation=conv, agent=after_agent
-        )  # wrong group
-    services.assign_conversation(actor=owner, conversation=conv, agent=colleague)
+        state.assign_conversation(actor=owner, conversation=conv, agent=after_agent)  # wrong group
+    state.assign_conversation(actor=owner, conversation=conv, agent=colleague)
     conv.refresh_from_db()
     assert conv.assignee == colleague

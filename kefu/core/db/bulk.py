@@ -1,4 +1,4 @@
-"""Prepared multi-row INSERT and UPDATE for the order import path (R-15).
+"""Prepared multi-row INSERT and UPDATE for the import paths (orders R-15, buyers).
 
 `QuerySet.bulk_create` spent more time building its SQL (per value: `pre_save`,
 `get_db_prep_save`, placeholder SQL) than the database spent storing the rows, and it needs a

@@ -14,8 +14,8 @@ from django.utils import timezone
 from kefu.automation.models import AutomationHit
 from kefu.automation.services import install_default_scripts
 from kefu.catalog.models import Product
-from kefu.conversations import services
 from kefu.conversations.models import Message
+from kefu.desk import replies
 from kefu.orders import services as orders
 from tests.conftest import login_client
 from tests.helpers import buyer_says, online
@@ -76,7 +76,7 @@ def test_pickup_parcel_brings_the_post_office_script_filled_from_the_order(conv,
 
 def test_a_reply_with_an_unfilled_gap_is_refused(conv, after_agent):
     with pytest.raises(ValidationError, match="fill the gaps"):
-        services.send_reply(
+        replies.send_reply(
             actor=after_agent, conversation=conv, text="Your order [order id?] ships today"
         )
     assert not Message.objects.filter(direction="agent").exists()

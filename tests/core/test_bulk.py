@@ -1,4 +1,4 @@
-"""`kefu.orders.bulk.Table` writes what the ORM would write, on SQLite and PostgreSQL."""
+"""`kefu.core.db.bulk.Table` writes what the ORM would write, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from kefu.conversations.models import Buyer
-from kefu.orders.bulk import Table
+from kefu.core.db.bulk import Table
 from kefu.orders.models import Order, OrderEvent, OrderStatus
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")

@@ -13,9 +13,9 @@ from django.test import Client
 
 from kefu.catalog.models import Product
 from kefu.compliance.models import ComplianceFinding
-from kefu.conversations import services
 from kefu.conversations.models import ConversationEvent, Message, Outbox
-from kefu.conversations.product_cards import send_product_card
+from kefu.desk import replies
+from kefu.desk.replies import send_product_card
 from kefu.integrations import adapters
 from kefu.integrations.signing import sign
 from tests.conftest import login_client
@@ -77,7 +77,7 @@ def test_card_carries_the_product_and_goes_out_through_the_outbox(conv, pre_agen
 
 def test_the_agents_first_text_reply_after_a_card_is_still_signed(conv, pre_agent, shade):
     send_product_card(actor=pre_agent, conversation=conv, product=shade)
-    reply = services.send_reply(actor=pre_agent, conversation=conv, text="It fits your lamp.")
+    reply = replies.send_reply(actor=pre_agent, conversation=conv, text="It fits your lamp.")
     assert reply.text == "It fits your lamp.\n— Lily, Aurora Lights"
 
 
@@ -108,7 +108,7 @@ def test_product_without_a_title_is_refused(conv, pre_agent, shop):
 def test_rule_guard_blocks_a_card_linking_off_the_marketplace(conv, pre_agent, shade):
     shade.url = "https://cheap-lamps.example.com/shade"
     shade.save()
-    with pytest.raises(services.RuleStop) as stop:
+    with pytest.raises(replies.RuleStop) as stop:
         send_product_card(actor=pre_agent, conversation=conv, product=shade, confirm_warnings=True)
     assert stop.value.needs_confirmation is False
     assert stop.value.verdict.codes == {"off_platform"}

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from kefu.compliance.models import ComplianceFinding
-from kefu.conversations import services
 from kefu.conversations.models import Message, Outbox
+from kefu.desk import replies
 from tests.conftest import login_client
 from tests.helpers import buyer_says, online
 
@@ -26,8 +26,8 @@ def conv(shop, pre_agent):
 
 
 def test_blocked_reply_is_not_stored_not_delivered_and_is_recorded(conv, pre_agent):
-    with pytest.raises(services.RuleStop) as stop:
-        services.send_reply(actor=pre_agent, conversation=conv, text=BLOCKED, confirm_warnings=True)
+    with pytest.raises(replies.RuleStop) as stop:
+        replies.send_reply(actor=pre_agent, conversation=conv, text=BLOCKED, confirm_warnings=True)
     assert stop.value.needs_confirmation is False
     assert "off_platform" in stop.value.verdict.codes
     assert not Message.objects.filter(direction="agent").exists()
@@ -37,11 +37,11 @@ def test_blocked_reply_is_not_stored_not_delivered_and_is_recorded(conv, pre_age
 
 
 def test_warning_needs_a_confirmation_which_is_recorded(conv, pre_agent):
-    with pytest.raises(services.RuleStop) as stop:
-        services.send_reply(actor=pre_agent, conversation=conv, text=WARNED)
+    with pytest.raises(replies.RuleStop) as stop:
+        replies.send_reply(actor=pre_agent, conversation=conv, text=WARNED)
     assert stop.value.needs_confirmation is True
     assert not Message.objects.filter(direction="agent").exists()
-    message = services.send_reply(
+    message = replies.send_reply(
         actor=pre_agent, conversation=conv, text=WARNED, confirm_warnings=True
     )
     assert message.text.startswith(WARNED)
@@ -49,7 +49,7 @@ def test_warning_needs_a_confirmation_which_is_recorded(conv, pre_agent):
 
 
 def test_clean_reply_passes_without_findings(conv, pre_agent):
-    services.send_reply(
+    replies.send_reply(
         actor=pre_agent, conversation=conv, text="An invoice can be issued for the amount you paid."
     )
     assert not ComplianceFinding.objects.exists()

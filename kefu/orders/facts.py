@@ -1,34 +1,15 @@
-"""What the reply box offers: scripts for the buyer's latest message, filled from the
-conversation's order and parcels (R-11, R-13), and the agent's quick replies.
-
-Reads only; it joins the orders and automation domains for the conversation at hand.
-"""
+"""What the reply box and the rule guard need to know of a conversation's order (R-11, R-13):
+its stage, state, parcels and dates, read within what the agent may see."""
 
 from __future__ import annotations
 
-import re
+import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from kefu.accounts.models import User
-from kefu.automation import selectors as automation
-from kefu.automation.placeholders import PLACEHOLDERS, Rendered, gap_marker
-from kefu.conversations.models import Conversation, Direction, Message
-
-LANGUAGES = ("en", "ru", "es", "zh-hans")
-
-
-@lru_cache(maxsize=1)
-def _gap_pattern() -> re.Pattern[str]:
-    markers = {gap_marker(name, lang) for name in PLACEHOLDERS for lang in LANGUAGES}
-    return re.compile("|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)))
-
-
-def unfilled_gaps(text: str) -> list[str]:
-    """Gap markers a rendered script left in the text ("[order id?]"): never sent to buyers."""
-    return _gap_pattern().findall(text)
+from kefu.conversations.models import Conversation
+from kefu.orders.selectors import OrderCard, orders_for_buyer
 
 
 def universal_tracking_url(number: str) -> str:
@@ -44,11 +25,11 @@ class OrderFacts:
     tracking_numbers: tuple[str, ...] = ()
     carrier: str | None = None
     tracking_url: str | None = None
-    order_month: Any = None
-    arrival_date: Any = None
+    order_month: dt.date | None = None
+    arrival_date: dt.date | None = None
 
 
-def _order_state(card: Any) -> str | None:
+def _order_state(card: OrderCard) -> str | None:
     statuses = [p.status for p in card.parcels]
     shipped = [p for p in card.parcels if not p.parcel.is_reshipment]
     for status in (
@@ -78,8 +59,6 @@ def _order_state(card: Any) -> str | None:
 
 def order_facts(user: User, conv: Conversation) -> OrderFacts:
     """The conversation's order (or the buyer's latest one the user may see) as script facts."""
-    from kefu.orders.selectors import orders_for_buyer
-
     pre = conv.group == "pre_sale"
     cards = orders_for_buyer(user=user, buyer=conv.buyer, highlight=conv.order_external_id, limit=5)
     card = next((c for c in cards if c.highlighted), None)
@@ -112,60 +91,3 @@ def order_facts(user: User, conv: Conversation) -> OrderFacts:
         if arrived
         else None,
     )
-
-
-@dataclass(frozen=True)
-class ScriptOffer:
-    script_id: int
-    variant_id: int
-    title: str
-    reason: str
-    language: str
-    rendered: Rendered
-
-
-def script_offers(
-    user: User, conv: Conversation, *, limit: int = 3
-) -> tuple[list[ScriptOffer], OrderFacts]:
-    last_buyer = (
-        Message.objects.filter(conversation=conv, direction=Direction.BUYER)
-        .order_by("-sent_at", "-pk")
-        .values_list("text", flat=True)
-        .first()
-    ) or ""
-    facts = order_facts(user, conv)
-    language = automation.buyer_language(conv.buyer) or "en"
-    suggestions = automation.suggest_scripts(
-        shop=conv.shop,
-        conversation_stage=facts.stage,
-        text=last_buyer,
-        language=language,
-        order_state=facts.order_state,
-        limit=limit,
-    )
-    context = automation.placeholder_context_for(
-        conversation=conv,
-        agent=user,
-        order_id=facts.order_id,
-        tracking_numbers=facts.tracking_numbers,
-        carrier=facts.carrier,
-        tracking_url=facts.tracking_url,
-        order_month=facts.order_month,
-        arrival_date=facts.arrival_date,
-    )
-    offers = []
-    for s in suggestions:
-        if s.variant_id is None:  # a script with no text in any language yet
-            continue
-        variant = automation.access_variant(user, s.variant_id)
-        offers.append(
-            ScriptOffer(
-                script_id=s.script_id,
-                variant_id=s.variant_id,
-                title=s.title,
-                reason=s.reason,
-                language=s.language,
-                rendered=automation.render_script(variant, context),
-            )
-        )
-    return offers, facts

@@ -1,0 +1,190 @@
+"""Storing a buyer's message: the buyer, the conversation it belongs to, routing (R-03).
+
+Automatic replies are not decided here: ``kefu.desk.intake`` runs this and automation in one
+transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from kefu.accounts.models import Shop
+from kefu.catalog.models import Product
+from kefu.conversations import events
+from kefu.conversations.assignment import is_available, route_conversation
+from kefu.conversations.buyers import BuyerIn, upsert_buyers
+from kefu.conversations.models import (
+    Buyer,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    EntryPoint,
+    Message,
+)
+from kefu.conversations.routing import group_for_entry_point
+from kefu.conversations.text import clean_text, preview
+from kefu.integrations.channels import Channel
+
+# A buyer writing again soon after resolution continues the same thread (metrics measure
+# the first response from the reopening).
+REOPEN_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class BuyerMessageIn:
+    """A buyer's message as a channel hands it over, checked by ``checked_message``."""
+
+    buyer: BuyerIn
+    text: str
+    entry_point: str
+    channel: str = Channel.MARKETPLACE
+    external_id: str | None = None
+    product_external_id: str | None = None
+    order_external_id: str | None = None
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    conversation: Conversation
+    message: Message
+    created: bool
+    auto_replies: list[Message] = field(default_factory=list)
+
+
+def checked_message(incoming: BuyerMessageIn) -> BuyerMessageIn:
+    """The message with its text cleaned, or ``ValidationError`` naming what is wrong."""
+    text = clean_text(incoming.text)
+    if incoming.entry_point not in EntryPoint.values:
+        raise ValidationError(f"unknown entry point {incoming.entry_point!r}", code="entry_point")
+    if incoming.channel not in Channel.values:
+        raise ValidationError(f"unknown channel {incoming.channel!r}", code="channel")
+    buyer_id = incoming.buyer.external_id.strip()
+    if not buyer_id or len(incoming.buyer.external_id) > 120:
+        raise ValidationError("buyer.external_id must be 1-120 characters", code="buyer_id")
+    if incoming.sent_at is not None and timezone.is_naive(incoming.sent_at):
+        raise ValidationError("sent_at needs a time zone offset", code="naive_time")
+    buyer = BuyerIn(
+        external_id=buyer_id,
+        name=incoming.buyer.name,
+        language=incoming.buyer.language,
+        country=incoming.buyer.country,
+    )
+    return BuyerMessageIn(
+        buyer=buyer,
+        text=text,
+        entry_point=incoming.entry_point,
+        channel=incoming.channel,
+        external_id=incoming.external_id,
+        product_external_id=incoming.product_external_id,
+        order_external_id=incoming.order_external_id,
+        sent_at=incoming.sent_at,
+    )
+
+
+def stored_message(shop: Shop, external_id: str) -> Message | None:
+    """The message a channel already delivered under ``external_id`` (retries are normal)."""
+    return (
+        Message.objects.filter(shop=shop, external_id=external_id)
+        .select_related("conversation__assignee")
+        .first()
+    )
+
+
+def _live_conversation(shop: Shop, buyer_id: int, group: str, now: datetime) -> Conversation | None:
+    """The buyer's open conversation of the group, or a recently resolved one reopened."""
+    conv = (
+        Conversation.objects.select_for_update(of=("self",))
+        .filter(shop=shop, buyer_id=buyer_id, group=group)
+        .exclude(status=ConversationStatus.RESOLVED)
+        .select_related("assignee__presence", "product")
+        .first()
+    )
+    if conv is not None:
+        return conv
+    conv = (
+        Conversation.objects.select_for_update(of=("self",))
+        .filter(
+            shop=shop,
+            buyer_id=buyer_id,
+            group=group,
+            status=ConversationStatus.RESOLVED,
+            resolved_at__gte=now - REOPEN_WINDOW,
+        )
+        .select_related("assignee__presence", "product")
+        .order_by("-resolved_at")
+        .first()
+    )
+    return conv
+
+
+def store_buyer_message(*, shop: Shop, incoming: BuyerMessageIn) -> tuple[Conversation, Message]:
+    """Store a checked message and route its conversation. Call inside a transaction.
+
+    Raises ``IntegrityError`` when a concurrent delivery stored the same message or created
+    the same conversation first; the caller retries in a new transaction.
+    """
+    now = timezone.now()
+    at = incoming.sent_at or now
+    buyer_id = upsert_buyers(shop=shop, seen=[(incoming.buyer, at)], live=True)[
+        incoming.buyer.external_id
+    ]
+    product = (
+        Product.objects.filter(shop=shop, external_id=incoming.product_external_id).first()
+        if incoming.product_external_id
+        else None
+    )
+    group = group_for_entry_point(incoming.entry_point)
+    conv = _live_conversation(shop, buyer_id, group, now)
+    if conv is None:
+        conv = Conversation.objects.create(
+            shop=shop,
+            buyer_id=buyer_id,
+            channel=incoming.channel,
+            entry_point=incoming.entry_point,
+            group=group,
+            status=ConversationStatus.OPEN,
+            product=product,
+            order_external_id=(incoming.order_external_id or "")[:80],
+            last_message_at=at,
+            opened_at=at,
+        )
+        events.conversation_created(conv)
+    elif conv.status == ConversationStatus.RESOLVED:
+        conv.status = ConversationStatus.OPEN
+        conv.opened_at = at
+        conv.resolved_at = None
+        events.conversation_reopened(conv, reason="buyer_message")
+    if product is not None and conv.product_id != product.pk:
+        conv.product = product
+    if incoming.order_external_id:
+        conv.order_external_id = incoming.order_external_id[:80]
+    message = Message.objects.create(
+        shop=shop,
+        conversation=conv,
+        buyer_id=buyer_id,
+        direction=Direction.BUYER,
+        text=incoming.text,
+        external_id=incoming.external_id,
+        sent_at=at,
+    )
+    conv.status = ConversationStatus.OPEN
+    conv.unread_count += 1
+    if conv.waiting_since is None:
+        conv.waiting_since = at
+    if at >= conv.last_message_at:
+        conv.last_message_at = at
+        conv.last_message_preview = preview(incoming.text)
+    conv.save()
+    Buyer.objects.filter(pk=buyer_id).filter(
+        Q(last_message_at__isnull=True) | Q(last_message_at__lt=at)
+    ).update(last_message_at=at)
+    if conv.assignee is None or not is_available(conv.assignee):
+        route_conversation(conv, reason_prefix="" if conv.assignee is None else "offline_")
+    events.message_received(conv, message)
+    return conv, message

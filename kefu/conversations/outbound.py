@@ -1,0 +1,326 @@
+"""Messages the shop sends, and the outbox that delivers them.
+
+Every outgoing message is stored with its outbox row in one transaction; a task delivers the
+row after commit and retries it with backoff, so a crash loses nothing. Deliveries are
+at-least-once: channels de-duplicate on the ``Idempotency-Key`` header.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kefu.accounts.models import Shop, User
+from kefu.conversations import events
+from kefu.conversations.assignment import assign_to
+from kefu.conversations.models import (
+    Buyer,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    EntryPoint,
+    Message,
+    MessageKind,
+    Outbox,
+    OutboxStatus,
+)
+from kefu.conversations.text import clean_text, preview
+from kefu.integrations.adapters import Outbound, adapter_for
+from kefu.integrations.channels import Channel
+
+log = logging.getLogger("kefu.delivery")
+
+
+# --- the outbox ------------------------------------------------------------------------------
+
+
+def queue_delivery(message: Message) -> Outbox:
+    """The outbox row for ``message``; its delivery is enqueued once the transaction commits."""
+    outbox = Outbox.objects.create(
+        shop_id=message.shop_id,
+        message=message,
+        channel=message.conversation.channel,
+        next_attempt_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: _enqueue_delivery(outbox.pk))
+    return outbox
+
+
+def _enqueue_delivery(outbox_id: int) -> None:
+    # The task module imports this one: resolved at call time to keep the import one-way.
+    from kefu.conversations.tasks import deliver_outbox
+
+    try:
+        deliver_outbox.delay(outbox_id)
+    except Exception:  # the broker is down: the row stays pending and the sweeper sends it
+        log.exception("outbox_enqueue_failed id=%s", outbox_id)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(15 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def _outbound(message: Message, channel: str) -> Outbound:
+    return Outbound(
+        shop=message.shop,
+        channel=channel,
+        message_id=message.pk,
+        conversation_id=message.conversation_id,
+        buyer_external_id=message.buyer.external_id,
+        kind=message.kind,
+        text=message.text,
+        payload=message.payload,
+        sent_at=message.sent_at,
+    )
+
+
+def deliver_outbox_row(*, outbox_id: int) -> str:
+    """Deliver one outbox row; returns its status afterwards.
+
+    The row is claimed by bumping its attempt time inside a locked transaction, so a second
+    worker holding the same id finds it not due and leaves it alone.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        row = (
+            Outbox.objects.select_for_update(of=("self",))
+            .filter(pk=outbox_id, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            .first()
+        )
+        if row is None:
+            return "skipped"
+        row.attempts += 1
+        row.next_attempt_at = now + backoff(row.attempts)
+        row.save(update_fields=["attempts", "next_attempt_at"])
+    row = Outbox.objects.select_related(
+        "message__shop", "message__buyer", "message__conversation"
+    ).get(pk=outbox_id)
+    result = adapter_for(row.channel).deliver(_outbound(row.message, row.channel))
+    if result.ok:
+        row.status = OutboxStatus.DELIVERED
+        row.delivered_at = timezone.now()
+        row.last_error = ""
+    elif not result.retry or row.attempts >= settings.KEFU_OUTBOX_MAX_ATTEMPTS:
+        row.status = OutboxStatus.FAILED
+        row.last_error = result.error
+    else:
+        row.last_error = result.error
+    row.save(update_fields=["status", "delivered_at", "last_error"])
+    log.info(
+        "outbox_delivery id=%s status=%s attempts=%s error=%s",
+        row.pk,
+        row.status,
+        row.attempts,
+        result.error,
+    )
+    if row.status == OutboxStatus.FAILED:
+        events.delivery_failed(row.message.conversation, row.message, error=result.error)
+    return str(row.status)
+
+
+def due_outbox_ids(*, limit: int = 200) -> list[int]:
+    return list(
+        Outbox.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+# --- agents' replies -------------------------------------------------------------------------
+
+
+def _signed(conv: Conversation, actor: User, text: str, kind: str) -> str:
+    """R-04: the agent's first reply in a conversation (since it was opened) carries a signature."""
+    shop = conv.shop
+    # A channel that renders a product card shows the product, not the text: a signature there
+    # would be lost, so cards are not signed and the agent's next text reply introduces them.
+    if not shop.sign_replies or kind == MessageKind.PRODUCT_CARD:
+        return text
+    already = (
+        Message.objects.filter(
+            conversation=conv, author=actor, direction=Direction.AGENT, sent_at__gte=conv.opened_at
+        )
+        .exclude(kind=MessageKind.PRODUCT_CARD)
+        .exists()
+    )
+    if already:
+        return text
+    signature = shop.signature_template.replace("{agent_name}", actor.name_for_buyers).replace(
+        "{shop_name}", shop.name
+    )
+    return f"{text}\n{signature}"
+
+
+def post_agent_message(
+    *,
+    actor: User,
+    conversation: Conversation,
+    text: str,
+    kind: str = MessageKind.TEXT,
+    payload: dict[str, Any] | None = None,
+) -> tuple[Conversation, Message]:
+    """Store an agent's message with its outbox row and move the conversation on. Call it
+    inside a transaction, after the reply passed its checks (``kefu.desk.replies``).
+
+    Returns the locked, updated conversation with the message.
+    """
+    if conversation.shop_id != actor.shop_id or not actor.is_active:
+        raise PermissionDenied("not your shop's conversation")
+    if kind not in MessageKind.values:
+        raise ValidationError(f"unknown message kind {kind!r}", code="kind")
+    now = timezone.now()
+    conv = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("shop", "assignee")
+        .get(pk=conversation.pk)
+    )
+    message = Message.objects.create(
+        shop_id=conv.shop_id,
+        conversation=conv,
+        buyer_id=conv.buyer_id,
+        direction=Direction.AGENT,
+        kind=kind,
+        text=_signed(conv, actor, text, kind),
+        author=actor,
+        sent_at=now,
+        payload=payload or {},
+    )
+    queue_delivery(message)
+    if conv.status == ConversationStatus.RESOLVED:
+        if (
+            Conversation.objects.filter(
+                shop_id=conv.shop_id, buyer_id=conv.buyer_id, group=conv.group
+            )
+            .exclude(status=ConversationStatus.RESOLVED)
+            .exclude(pk=conv.pk)
+            .exists()
+        ):
+            # Only one live conversation per buyer and group (decisions §4): reopening this
+            # one would break that, so the agent answers in the live one.
+            raise ValidationError(
+                "the buyer already has a live conversation in this group: reply there",
+                code="duplicate",
+            )
+        conv.opened_at = now
+        conv.resolved_at = None
+        events.conversation_reopened(conv, actor=actor, reason="agent_reply")
+    conv.status = ConversationStatus.PENDING
+    conv.waiting_since = None
+    conv.unread_count = 0
+    conv.last_message_at = now
+    conv.last_message_preview = preview(message.text)
+    conv.save()
+    if conv.assignee_id is None:
+        assign_to(conv, actor, reason="replied", previous=None, actor=actor)
+    events.reply_sent(conv, message, actor=actor)
+    return conv, message
+
+
+# --- messages without a person ---------------------------------------------------------------
+
+
+def post_automatic_reply(
+    *, trigger: Message, kind: str, text: str, payload: dict[str, Any]
+) -> Message:
+    """An automatic answer to a buyer's message (welcome, out of hours, keyword), with its
+    outbox row and timeline event. Leaves the conversation waiting for a person."""
+    message = Message.objects.create(
+        shop_id=trigger.shop_id,
+        conversation_id=trigger.conversation_id,
+        buyer_id=trigger.buyer_id,
+        direction=Direction.AUTO,
+        kind=kind,
+        text=text,
+        author=None,
+        sent_at=max(timezone.now(), trigger.sent_at),
+        payload=payload,
+    )
+    message.conversation = trigger.conversation
+    queue_delivery(message)
+    events.automatic_message_sent(
+        trigger.conversation, message, automation=str(payload.get("automation", ""))
+    )
+    return message
+
+
+def send_system_message(
+    *,
+    conversation: Conversation,
+    text: str,
+    automation: str,
+    dedupe_key: str,
+    kind: str = MessageKind.TEXT,
+    payload: dict[str, Any] | None = None,
+) -> Message | None:
+    """A message the shop sends without a person (reminders, alerts, broadcasts).
+
+    Sent at most once per ``dedupe_key`` in the shop, even when two jobs race: returns None
+    when it was sent before. Never counts as the shop's reply: unread state, the response
+    clock and the status stay as they are.
+    """
+    text = clean_text(text)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                shop_id=conversation.shop_id,
+                conversation=conversation,
+                buyer_id=conversation.buyer_id,
+                direction=Direction.AUTO,
+                kind=kind,
+                text=text,
+                external_id=f"kefu:{dedupe_key}"[:120],
+                sent_at=now,
+                payload={"automation": automation, **(payload or {})},
+            )
+            queue_delivery(message)
+            Conversation.objects.filter(pk=conversation.pk).update(
+                last_message_at=now, last_message_preview=preview(text)
+            )
+            events.automatic_message_sent(conversation, message, automation=automation)
+    except IntegrityError:
+        return None
+    return message
+
+
+def conversation_for_outreach(*, shop: Shop, buyer: Buyer, group: str) -> Conversation:
+    """The buyer's live conversation of ``group``, or a new one waiting on the buyer."""
+    if buyer.shop_id != shop.pk:
+        raise PermissionDenied("buyer of another shop")
+    conv = (
+        Conversation.objects.filter(shop=shop, buyer=buyer, group=group)
+        .exclude(status=ConversationStatus.RESOLVED)
+        .first()
+    )
+    if conv is not None:
+        return conv
+    last = Conversation.objects.filter(shop=shop, buyer=buyer).order_by("-last_message_at").first()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            conv = Conversation.objects.create(
+                shop=shop,
+                buyer=buyer,
+                channel=last.channel if last else Channel.MARKETPLACE,
+                entry_point=EntryPoint.ORDER_LIST
+                if group == "after_sale"
+                else EntryPoint.SHOP_PAGE,
+                group=group,
+                status=ConversationStatus.PENDING,
+                last_message_at=now,
+                opened_at=now,
+            )
+            events.conversation_created(conv, reason="outreach")
+    except IntegrityError:
+        conv = (
+            Conversation.objects.filter(shop=shop, buyer=buyer, group=group)
+            .exclude(status=ConversationStatus.RESOLVED)
+            .get()
+        )
+    return conv

@@ -1,0 +1,175 @@
+"""An agent's reply going out (R-04, R-13, R-14, R-21..R-29), and the replies that carry a duty.
+
+One path for every reply: no gap left by a script, the rule guard with what the shop knows of
+the order, then the message, its outbox row, the conversation's state and its event in one
+transaction, then the script's use recorded for its outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from kefu.accounts.models import User
+from kefu.automation import selectors as automation
+from kefu.automation import services as automation_services
+from kefu.automation.placeholders import unfilled_gaps
+from kefu.catalog.cards import card_payload, card_text
+from kefu.catalog.models import Product
+from kefu.compliance import services as guard
+from kefu.conversations.marks import checked_new_tracking, complete_new_tracking
+from kefu.conversations.models import Conversation, ConversationMark, Message, MessageKind
+from kefu.conversations.outbound import post_agent_message
+from kefu.conversations.text import clean_text
+from kefu.orders import services as orders
+from kefu.orders.selectors import order_of
+
+
+class RuleStop(ValidationError):
+    """The rule guard stopped a reply: a block, or warnings the agent has not confirmed."""
+
+    def __init__(self, verdict: Any, *, needs_confirmation: bool) -> None:
+        self.verdict = verdict
+        self.needs_confirmation = needs_confirmation
+        codes = ", ".join(sorted(verdict.codes))
+        what = "needs a second look" if needs_confirmation else "breaks platform rules"
+        super().__init__(f"this reply {what}: {codes}", code="rules")
+
+
+def _recipient_is_payer(conv: Conversation) -> bool | None:
+    """Whether the buyer of this conversation paid the order it is about (R-24)."""
+    order = order_of(conv)
+    return None if order is None else bool(order.buyer_id == conv.buyer_id)
+
+
+def _guard(*, actor: User, conv: Conversation, text: str, confirmed: bool) -> None:
+    """Check the reply against the shop's platform rules before anything is stored (R-22..29)."""
+    refund_marks = conv.marks.filter(cleared_at__isnull=True, color__in=["green", "purple"])
+    context = guard.context_for_shop(
+        conv.shop,
+        recipient_is_paying_buyer=_recipient_is_payer(conv),
+        product=conv.product,
+        refund_talk=refund_marks.exists(),
+        language=conv.buyer.language or None,
+    )
+    verdict = guard.check_outgoing(
+        shop=conv.shop,
+        actor=actor,
+        text=text,
+        context=context,
+        source="reply",
+        conversation_id=conv.pk,
+    )
+    if verdict.blocked:
+        raise RuleStop(verdict, needs_confirmation=False)
+    if verdict.verdict == "warn":
+        if not confirmed:
+            raise RuleStop(verdict, needs_confirmation=True)
+        guard.record_override(
+            shop=conv.shop,
+            actor=actor,
+            verdict=verdict,
+            text=text,
+            source="reply",
+            conversation_id=conv.pk,
+        )
+
+
+def send_reply(
+    *,
+    actor: User,
+    conversation: Conversation,
+    text: str,
+    kind: str = MessageKind.TEXT,
+    payload: dict[str, Any] | None = None,
+    confirm_warnings: bool = False,
+    script_variant_id: int | None = None,
+    suggested: bool = False,
+) -> Message:
+    """An agent's reply: stored with its outbox row in one transaction, delivered after commit.
+
+    The rule guard runs first: a blocking finding or an unconfirmed warning raises
+    ``RuleStop`` and nothing is stored or sent. The caller has resolved ``conversation``
+    through ``access_conversation`` for ``actor``.
+    """
+    if conversation.shop_id != actor.shop_id or not actor.is_active:
+        raise PermissionDenied("not your shop's conversation")
+    text = clean_text(text)
+    if kind not in MessageKind.values:
+        raise ValidationError(f"unknown message kind {kind!r}", code="kind")
+    gaps = unfilled_gaps(text)
+    if gaps:
+        raise ValidationError(
+            "fill the gaps before sending: " + ", ".join(dict.fromkeys(gaps)), code="gaps"
+        )
+    _guard(actor=actor, conv=conversation, text=text, confirmed=confirm_warnings)
+    with transaction.atomic():
+        conv, message = post_agent_message(
+            actor=actor, conversation=conversation, text=text, kind=kind, payload=payload
+        )
+        if script_variant_id is not None:
+            variant = automation.access_variant(actor, script_variant_id)
+            automation_services.record_script_use(
+                agent=actor,
+                conversation=conv,
+                script=variant.script,
+                language=variant.language,
+                message=message,
+                suggested=suggested,
+            )
+    conversation.refresh_from_db()
+    return message
+
+
+def send_product_card(
+    *,
+    actor: User,
+    conversation: Conversation,
+    product: Product,
+    confirm_warnings: bool = False,
+) -> Message:
+    """Send ``product`` to the conversation's buyer as a product card (decisions §16).
+
+    The caller has resolved ``conversation`` through ``access_conversation`` and ``product``
+    through ``access_product`` for ``actor``; a product of another shop is refused here too,
+    and nothing is stored. ``RuleStop`` and ``send_reply``'s refusals pass through.
+    """
+    if product.shop_id != actor.shop_id or product.shop_id != conversation.shop_id:
+        raise PermissionDenied("product of another shop")
+    if not product.title.strip():
+        raise ValidationError("this product has no title to show the buyer", code="no_title")
+    payload = card_payload(product)
+    return send_reply(
+        actor=actor,
+        conversation=conversation,
+        text=card_text(payload),
+        kind=MessageKind.PRODUCT_CARD,
+        payload=payload,
+        confirm_warnings=confirm_warnings,
+    )
+
+
+def send_new_tracking(
+    *, actor: User, mark: ConversationMark, tracking_number: str, carrier: str, text: str
+) -> ConversationMark:
+    """Yellow duty (R-06): record the reshipment's tracking number and send it to the buyer.
+
+    The parcel, the order's flag, the message and the mark change together or not at all.
+    """
+    if mark.shop_id != actor.shop_id:
+        raise PermissionDenied("not your shop's conversation")
+    number = checked_new_tracking(mark=mark, tracking_number=tracking_number, text=text)
+    conversation = mark.conversation
+    with transaction.atomic():
+        order = order_of(conversation)
+        if order is not None:
+            orders.add_parcel(
+                actor=actor, order=order, tracking_number=number, carrier=carrier, reshipment=True
+            )
+            orders.clear_flag(actor=actor, order=order, flag="send_new_tracking")
+        message = send_reply(actor=actor, conversation=conversation, text=text)
+        return complete_new_tracking(
+            actor=actor, mark=mark, tracking_number=number, carrier=carrier, message_id=message.pk
+        )
