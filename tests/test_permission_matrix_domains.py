@@ -35,8 +35,11 @@ from django.urls import resolve
 from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
-from kefu.automation import services as automation
+from kefu.automation.config import update_automation_settings
+from kefu.automation.keyword_rules import KeywordRuleInput, save_keyword_rules
 from kefu.automation.models import KeywordRule
+from kefu.automation.quick_replies import create_quick_reply
+from kefu.automation.scripts import ScriptInput, create_script
 from kefu.compliance.models import ComplianceFinding
 from kefu.conversations.models import Buyer, Direction, Message
 from kefu.integrations.signing import sign
@@ -516,7 +519,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival) -> World:
     for each in (shop, rival.shop):
         orders.order_settings(shop=each)
         metrics.metrics_settings(shop=each)
-    automation.update_automation_settings(
+    update_automation_settings(
         actor=owner,
         welcome_enabled=False,
         welcome_text="",
@@ -525,15 +528,13 @@ def world(shop, owner, pre_agent, after_agent, product, rival) -> World:
         agent_quiet_minutes=10,
         keyword_replies_enabled=True,
     )
-    automation.save_keyword_rules(
-        actor=owner, rules=[automation.KeywordRuleInput(**r) for r in _rules()]
-    )
+    save_keyword_rules(actor=owner, rules=[KeywordRuleInput(**r) for r in _rules()])
     image_rule = KeywordRule(shop=shop, version=0, position=0, keyword="photo", reply_type="image")
     image_rule.image.save("aurora-lamp.png", ContentFile(PNG), save=False)
     image_rule.save()
-    script = automation.create_script(
+    script = create_script(
         actor=owner,
-        data=automation.ScriptInput(
+        data=ScriptInput(
             stage="after_sale",
             topic="Refunds",
             title="AURORA-SCRIPT refund timing",
@@ -541,7 +542,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival) -> World:
             variants={"en": "Hi {buyer_name}, refunds take 3-20 days."},
         ),
     )
-    quick_reply = automation.create_quick_reply(
+    quick_reply = create_quick_reply(
         actor=pre_agent, title="LILY-QUICK-REPLY thanks", body="Thank you!"
     )
     ComplianceFinding.objects.create(

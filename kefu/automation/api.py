@@ -11,15 +11,24 @@ from typing import TypeVar
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
 from pydantic import Field
 
 from kefu.accounts.permissions import Capability, require
-from kefu.automation import selectors, services
+from kefu.automation import (
+    buyer_language,
+    config,
+    keyword_rules,
+    outcomes,
+    quick_replies,
+    scripts,
+    selectors,
+)
 from kefu.automation.business_hours import Interval
-from kefu.automation.models import KeywordRule, Script
+from kefu.automation.models import Holiday, KeywordRule, Script
 from kefu.automation.placeholders import PlaceholderContext
 from kefu.core.api_auth import api_user, refusal, shop_auth
 from kefu.core.scoping import shop_of
@@ -76,7 +85,7 @@ def get_settings(request: HttpRequest) -> SettingsIO:
 @router.put("/settings", response=SettingsIO)
 def put_settings(request: HttpRequest, body: SettingsIO) -> SettingsIO:
     user = api_user(request)
-    _call(lambda: services.update_automation_settings(actor=user, **body.dict()))
+    _call(lambda: config.update_automation_settings(actor=user, **body.dict()))
     return _settings_out(request)
 
 
@@ -98,8 +107,6 @@ class HoursIO(Schema):
 
 def _hours_out(request: HttpRequest) -> HoursIO:
     shop = shop_of(api_user(request))
-    from kefu.automation.models import Holiday
-
     return HoursIO(
         intervals=[
             IntervalIO(weekday=i.weekday, opens=i.opens, closes=i.closes)
@@ -118,10 +125,10 @@ def get_hours(request: HttpRequest) -> HoursIO:
 def put_hours(request: HttpRequest, body: HoursIO) -> HoursIO:
     user = api_user(request)
     _call(
-        lambda: services.set_business_hours(
+        lambda: config.set_business_hours(
             actor=user,
             intervals=[Interval(i.weekday, i.opens, i.closes) for i in body.intervals],
-            holidays=[services.HolidayInput(day=h.day, name=h.name) for h in body.holidays],
+            holidays=[config.HolidayInput(day=h.day, name=h.name) for h in body.holidays],
         )
     )
     return _hours_out(request)
@@ -193,8 +200,8 @@ def _rule_out(rule: KeywordRule) -> RuleOut:
     )
 
 
-def _inputs(rules: list[RuleIO]) -> list[services.KeywordRuleInput]:
-    return [services.KeywordRuleInput(**r.dict()) for r in rules]
+def _inputs(rules: list[RuleIO]) -> list[keyword_rules.KeywordRuleInput]:
+    return [keyword_rules.KeywordRuleInput(**r.dict()) for r in rules]
 
 
 @router.get("/keyword-rules", response=RuleSetOut)
@@ -210,7 +217,7 @@ def get_rules(request: HttpRequest) -> RuleSetOut:
 def put_rules(request: HttpRequest, body: RuleSetIn) -> RuleSetOut:
     user = api_user(request)
     _call(
-        lambda: services.save_keyword_rules(
+        lambda: keyword_rules.save_keyword_rules(
             actor=user, rules=_inputs(body.rules), expected_version=body.expected_version
         )
     )
@@ -221,7 +228,7 @@ def put_rules(request: HttpRequest, body: RuleSetIn) -> RuleSetOut:
 def preview_rules(request: HttpRequest, body: PreviewIn) -> PreviewOut:
     user = api_user(request)
     _call(lambda: require(user, Capability.MANAGE_SETTINGS))
-    preview = services.preview_keyword_rules(
+    preview = keyword_rules.preview_keyword_rules(
         shop=shop_of(user), rules=_inputs(body.rules), samples=body.samples
     )
     return PreviewOut(
@@ -303,7 +310,7 @@ def list_scripts(request: HttpRequest, filters: Query[ScriptQuery]) -> list[Scri
 def create_script(request: HttpRequest, body: ScriptIn) -> Status[ScriptOut]:
     user = api_user(request)
     script = _call(
-        lambda: services.create_script(actor=user, data=services.ScriptInput(**body.dict()))
+        lambda: scripts.create_script(actor=user, data=scripts.ScriptInput(**body.dict()))
     )
     return Status(201, _script_out(selectors.access_script(user, script.pk)))
 
@@ -318,8 +325,8 @@ def put_script(request: HttpRequest, script_id: int, body: ScriptIn) -> ScriptOu
     user = api_user(request)
     script = selectors.access_script(user, script_id)
     _call(
-        lambda: services.update_script(
-            actor=user, script=script, data=services.ScriptInput(**body.dict())
+        lambda: scripts.update_script(
+            actor=user, script=script, data=scripts.ScriptInput(**body.dict())
         )
     )
     return _script_out(selectors.access_script(user, script_id))
@@ -401,7 +408,7 @@ def record_use(request: HttpRequest, script_id: int, body: UseIn) -> Status[dict
         if message is None:
             raise HttpError(404, "no such message in this conversation")
     hit = _call(
-        lambda: services.record_script_use(
+        lambda: outcomes.record_script_use(
             agent=user,
             conversation=conv,
             script=script,
@@ -478,7 +485,7 @@ def list_quick_replies(request: HttpRequest) -> list[QuickReplyOut]:
 @router.post("/quick-replies", response={201: QuickReplyOut})
 def add_quick_reply(request: HttpRequest, body: QuickReplyIn) -> Status[QuickReplyOut]:
     user = api_user(request)
-    q = _call(lambda: services.create_quick_reply(actor=user, **body.dict()))
+    q = _call(lambda: quick_replies.create_quick_reply(actor=user, **body.dict()))
     return Status(201, QuickReplyOut(id=q.pk, title=q.title, body=q.body, language=q.language))
 
 
@@ -486,7 +493,7 @@ def add_quick_reply(request: HttpRequest, body: QuickReplyIn) -> Status[QuickRep
 def delete_quick_reply(request: HttpRequest, reply_id: int) -> Status[None]:
     user = api_user(request)
     reply = selectors.access_quick_reply(user, reply_id)
-    _call(lambda: services.delete_quick_reply(actor=user, reply=reply))
+    _call(lambda: quick_replies.delete_quick_reply(actor=user, reply=reply))
     return Status(204, None)
 
 
@@ -499,7 +506,7 @@ def put_buyer_language(request: HttpRequest, buyer_id: int, body: LanguageIn) ->
     user = api_user(request)
     buyer = selectors.access_buyer(user, buyer_id)
     effective = _call(
-        lambda: services.set_buyer_language(actor=user, buyer=buyer, language=body.language)
+        lambda: buyer_language.set_buyer_language(actor=user, buyer=buyer, language=body.language)
     )
     return {"language": effective}
 
@@ -518,8 +525,6 @@ class OutcomeOut(Schema):
 def report(request: HttpRequest, days: int = 30) -> dict[str, list[OutcomeOut]]:
     user = api_user(request)
     _call(lambda: require(user, Capability.MANAGE_SETTINGS))
-    from django.utils import timezone
-
     since = timezone.now() - dt.timedelta(days=max(1, min(days, 365)))
     data = selectors.automation_report(shop=shop_of(user), since=since)
     return {k: [OutcomeOut(**vars(r)) for r in rows] for k, rows in data.items()}

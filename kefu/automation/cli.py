@@ -10,6 +10,8 @@ from django.core.management.base import CommandError
 
 from kefu.accounts.models import Shop
 from kefu.automation.models import ScriptLanguage, ScriptStage
+from kefu.automation.scripts import install_default_scripts
+from kefu.automation.selectors import live_keywords, suggest_scripts
 from kefu.automation.suggest import ORDER_STATES
 
 
@@ -49,16 +51,12 @@ def _shop(slug: str) -> Shop:
 
 
 def _install(args: argparse.Namespace) -> int:
-    from kefu.automation.services import install_default_scripts
-
     added = install_default_scripts(shop=_shop(args.shop))
     print(f"added {added} scripts")
     return 0
 
 
 def _suggest(args: argparse.Namespace) -> int:
-    from kefu.automation.selectors import suggest_scripts
-
     if not 1 <= args.limit <= 20:
         raise CommandError("--limit is 1 to 20")
     found = suggest_scripts(
@@ -80,8 +78,6 @@ def _suggest(args: argparse.Namespace) -> int:
 
 
 def _keywords_test(args: argparse.Namespace) -> int:
-    from kefu.automation.selectors import live_keywords
-
     live = live_keywords(_shop(args.shop))
     found = live.matcher.match(args.text)
     if found is None:

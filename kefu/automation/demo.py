@@ -10,14 +10,9 @@ from decimal import Decimal
 from kefu.accounts.models import Shop
 from kefu.accounts.selectors import owner_of
 from kefu.automation.business_hours import Interval
-from kefu.automation.services import (
-    HolidayInput,
-    KeywordRuleInput,
-    install_default_scripts,
-    save_keyword_rules,
-    set_business_hours,
-    update_automation_settings,
-)
+from kefu.automation.config import HolidayInput, set_business_hours, update_automation_settings
+from kefu.automation.keyword_rules import KeywordRuleInput, save_keyword_rules
+from kefu.automation.scripts import install_default_scripts
 
 
 def load(*, shop: Shop, rng: random.Random) -> None:

@@ -18,8 +18,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability, has_capability, require
-from kefu.automation import selectors, services
+from kefu.automation import selectors
 from kefu.automation.business_hours import Interval
+from kefu.automation.config import BusinessHoursInput, HolidayInput, update_automation_settings
+from kefu.automation.keyword_rules import (
+    KeywordRuleInput,
+    preview_keyword_rules,
+    save_keyword_rules,
+)
 from kefu.automation.models import (
     MAX_ACTIVE_RULES,
     Holiday,
@@ -27,6 +33,8 @@ from kefu.automation.models import (
     ScriptLanguage,
     ScriptStage,
 )
+from kefu.automation.quick_replies import create_quick_reply, delete_quick_reply
+from kefu.automation.scripts import ScriptInput, create_script, update_script
 from kefu.automation.suggest import ORDER_STATES
 from kefu.core.scoping import shop_of
 
@@ -107,14 +115,14 @@ def _parse_hours(request: HttpRequest) -> list[Interval]:
     return intervals
 
 
-def _parse_holidays(text: str) -> list[services.HolidayInput]:
+def _parse_holidays(text: str) -> list[HolidayInput]:
     holidays = []
     for line in text.splitlines():
         if not line.strip():
             continue
         day, _sep, name = line.strip().partition(" ")
         try:
-            holidays.append(services.HolidayInput(day=dt.date.fromisoformat(day), name=name))
+            holidays.append(HolidayInput(day=dt.date.fromisoformat(day), name=name))
         except ValueError as exc:
             raise ValidationError(_("holidays are lines like 2026-10-01 National Day")) from exc
     return holidays
@@ -133,8 +141,14 @@ def auto_replies(request: HttpRequest) -> HttpResponse:
     can_edit = has_capability(user, Capability.MANAGE_SETTINGS)
     errors: list[str] = []
     if request.method == "POST":
+        require(user, Capability.MANAGE_SETTINGS)  # before parsing: 403 wins over 400
         try:
-            services.update_automation_settings(
+            # Parsed and checked whole before anything is written: a refusal saves nothing.
+            schedule = BusinessHoursInput(
+                intervals=_parse_hours(request),
+                holidays=_parse_holidays(request.POST.get("holidays", "")),
+            )
+            update_automation_settings(
                 actor=user,
                 welcome_enabled=bool(request.POST.get("welcome_enabled")),
                 welcome_text=request.POST.get("welcome_text", ""),
@@ -146,11 +160,7 @@ def auto_replies(request: HttpRequest) -> HttpResponse:
                 languages=request.POST.getlist("languages"),
                 welcome_translations=_per_language(request, "welcome_text"),
                 out_of_hours_translations=_per_language(request, "out_of_hours_text"),
-            )
-            services.set_business_hours(
-                actor=user,
-                intervals=_parse_hours(request),
-                holidays=_parse_holidays(request.POST.get("holidays", "")),
+                hours=schedule,
             )
             messages.success(request, _("Automatic replies saved."))
             return redirect("automation:auto_replies")
@@ -193,7 +203,7 @@ def auto_replies(request: HttpRequest) -> HttpResponse:
 # ------------------------------------------------------------------ keyword rules
 
 
-def _rules_from_post(request: HttpRequest) -> list[services.KeywordRuleInput]:
+def _rules_from_post(request: HttpRequest) -> list[KeywordRuleInput]:
     rules = []
     for i in range(RULE_ROWS):
         keyword = request.POST.get(f"keyword_{i}", "")
@@ -201,7 +211,7 @@ def _rules_from_post(request: HttpRequest) -> list[services.KeywordRuleInput]:
             continue
         keep = request.POST.get(f"keep_image_{i}", "")
         rules.append(
-            services.KeywordRuleInput(
+            KeywordRuleInput(
                 keyword=keyword,
                 reply_type=request.POST.get(f"type_{i}", ReplyType.TEXT),
                 is_active=bool(request.POST.get(f"active_{i}")),
@@ -281,7 +291,7 @@ def keywords(request: HttpRequest) -> HttpResponse:
         samples = request.POST.get("samples", SAMPLES)
         expected = request.POST.get("version", "")
         try:
-            services.save_keyword_rules(
+            save_keyword_rules(
                 actor=user,
                 rules=posted,
                 expected_version=int(expected) if expected.isdigit() else None,
@@ -291,12 +301,12 @@ def keywords(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             errors = exc.messages
             rules_for_form = posted
-    preview = services.preview_keyword_rules(
+    preview = preview_keyword_rules(
         shop=shop,
         rules=[
             r
-            if isinstance(r, services.KeywordRuleInput)
-            else services.KeywordRuleInput(
+            if isinstance(r, KeywordRuleInput)
+            else KeywordRuleInput(
                 keyword=r.keyword,
                 reply_type=r.reply_type,
                 is_active=r.is_active,
@@ -333,7 +343,7 @@ def keywords_preview(request: HttpRequest) -> HttpResponse:
     """htmx: how the set being edited answers the samples; writes nothing."""
     user = _user(request)
     require(user, Capability.MANAGE_SETTINGS)
-    preview = services.preview_keyword_rules(
+    preview = preview_keyword_rules(
         shop=shop_of(user),
         rules=_rules_from_post(request),
         samples=request.POST.get("samples", "").splitlines(),
@@ -394,7 +404,7 @@ def script_edit(request: HttpRequest, script_id: int | None = None) -> HttpRespo
     require(user, Capability.MANAGE_SETTINGS)
     errors: list[str] = []
     if request.method == "POST":
-        data = services.ScriptInput(
+        data = ScriptInput(
             stage=request.POST.get("stage", ""),
             topic=request.POST.get("topic", ""),
             title=request.POST.get("title", ""),
@@ -404,9 +414,9 @@ def script_edit(request: HttpRequest, script_id: int | None = None) -> HttpRespo
         )
         try:
             if script is None:
-                services.create_script(actor=user, data=data)
+                create_script(actor=user, data=data)
             else:
-                services.update_script(actor=user, script=script, data=data)
+                update_script(actor=user, script=script, data=data)
             messages.success(request, _("Script saved."))
             return HttpResponseRedirect(reverse("automation:scripts") + f"?stage={data.stage}")
         except ValidationError as exc:
@@ -467,9 +477,9 @@ def quick_replies(request: HttpRequest) -> HttpResponse:
         try:
             if request.POST.get("delete"):
                 reply = selectors.access_quick_reply(user, int(request.POST["delete"]))
-                services.delete_quick_reply(actor=user, reply=reply)
+                delete_quick_reply(actor=user, reply=reply)
             else:
-                services.create_quick_reply(
+                create_quick_reply(
                     actor=user,
                     title=request.POST.get("title", ""),
                     body=request.POST.get("body", ""),

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.models import User
 from kefu.accounts.selectors import access_member, team_of
+from kefu.automation.buyer_language import set_buyer_language
 from kefu.automation.selectors import quick_replies_of
-from kefu.automation.services import set_buyer_language
 from kefu.catalog.models import Product
 from kefu.catalog.selectors import access_product
 from kefu.conversations import marks, selectors, state

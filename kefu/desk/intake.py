@@ -12,8 +12,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from kefu.accounts.models import Shop
-from kefu.automation.services import on_buyer_message
-from kefu.conversations import events
+from kefu.automation.auto_replies import automatic_replies_for
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.intake import (
     BuyerMessageIn,
@@ -23,7 +22,6 @@ from kefu.conversations.intake import (
     stored_message,
 )
 from kefu.conversations.models import Message
-from kefu.conversations.outbound import queue_delivery
 from kefu.integrations.channels import Channel
 
 log = logging.getLogger("kefu.conversations")
@@ -83,7 +81,7 @@ def receive_buyer_message(
 def _automatic_replies(message: Message) -> list[Message]:
     """Welcome, out-of-hours and keyword replies, decided in the intake transaction."""
     try:
-        replies = on_buyer_message(message=message)
+        return automatic_replies_for(message=message)
     except Exception:
         # The buyer's message matters more than an automatic reply: a failing automation
         # rolls back its own savepoint and intake goes on, instead of answering 500 to every
@@ -95,9 +93,3 @@ def _automatic_replies(message: Message) -> list[Message]:
             message.pk,
         )
         return []
-    for reply in replies:
-        queue_delivery(reply)
-        events.automatic_message_sent(
-            message.conversation, reply, automation=str(reply.payload.get("automation", ""))
-        )
-    return replies

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from kefu.accounts.models import User
 from kefu.automation import selectors as automation
-from kefu.automation import services as automation_services
+from kefu.automation.outcomes import record_script_use
 from kefu.automation.placeholders import unfilled_gaps
 from kefu.catalog.cards import card_payload, card_text
 from kefu.catalog.models import Product
@@ -111,7 +111,7 @@ def send_reply(
         )
         if script_variant_id is not None:
             variant = automation.access_variant(actor, script_variant_id)
-            automation_services.record_script_use(
+            record_script_use(
                 agent=actor,
                 conversation=conv,
                 script=variant.script,

@@ -7,11 +7,69 @@ import itertools
 
 import pytest
 
+from kefu.automation.keyword_rules import KeywordRuleInput
 from kefu.automation.models import AutomationSettings
+from kefu.automation.placeholders import PlaceholderContext
 from kefu.conversations.models import Buyer, Conversation, Direction, Message
+from tests.conftest import login_client
 
 T0 = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)  # Monday 11:00 in Shanghai
 _ids = itertools.count(1)
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+FULL = PlaceholderContext(
+    buyer_name="Anna",
+    agent_name="Lily",
+    order_id="8100234",
+    tracking_numbers=("LP001", "LP002"),
+    carrier="Cainiao",
+    arrival_date=dt.date(2026, 3, 14),
+    tracking_url="https://t.example/LP001",
+    refund_days="3-20",
+    order_month=dt.date(2026, 2, 10),
+    product="Desk lamp",
+)
+
+# The automatic-replies page with texts in several buyer languages.
+TRANSLATED_FORM = {
+    "welcome_enabled": "on",
+    "welcome_text": "Hello! We answer 9:00-18:00 Beijing time.",
+    "welcome_text_ru": "Здравствуйте! Отвечаем с 9:00 до 18:00 по Пекину.",
+    "welcome_text_es": "¡Hola! Respondemos de 9:00 a 18:00, hora de Pekín.",
+    "welcome_text_en": "",
+    "welcome_text_zh-hans": "",
+    "out_of_hours_enabled": "on",
+    "out_of_hours_text": "We are off duty and answer tomorrow.",
+    "out_of_hours_text_ru": "Мы сейчас не работаем и ответим завтра.",
+    "agent_quiet_minutes": "10",
+    "keyword_replies_enabled": "on",
+    "languages": ["en", "ru", "es", "zh-hans"],
+    "opens_0": "09:00",
+    "closes_0": "18:00",
+}
+
+
+def text_rule(keyword, reply="reply", active=True):
+    return KeywordRuleInput(keyword=keyword, reply_type="text", text=reply, is_active=active)
+
+
+def base_rules():
+    return [
+        text_rule("refund", "Refunds take 3-20 business days."),
+        text_rule("tracking", "Your tracking number is on the order page."),
+        text_rule("tracking not updated", "International tracking pauses in flight."),
+        text_rule("優惠券", "领券下单更划算"),
+        KeywordRuleInput(
+            keyword="coupon",
+            reply_type="coupon",
+            coupon_code="SPRING5",
+            coupon_value="5",
+            coupon_currency="usd",
+            coupon_valid_until=dt.date(2026, 4, 30),
+            coupon_min_spend="30",
+        ),
+    ]
 
 
 def make_buyer(shop, name="Anna", external_id=None) -> Buyer:
@@ -78,3 +136,10 @@ def buyer(shop) -> Buyer:
 @pytest.fixture
 def conversation(shop, buyer) -> Conversation:
     return make_conversation(shop, buyer)
+
+
+@pytest.fixture
+def translated_texts(shop, owner):
+    response = login_client(owner).post("/automation/auto-replies/", TRANSLATED_FORM)
+    assert response.status_code == 302
+    return AutomationSettings.objects.get(shop=shop)

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from kefu.automation.models import AutomationHit
-from kefu.automation.services import install_default_scripts
+from kefu.automation.scripts import install_default_scripts
 from kefu.catalog.models import Product
 from kefu.conversations.models import Message
 from kefu.desk import replies

@@ -155,7 +155,7 @@ def test_intake_query_count_is_bounded(shop, pre_agent, product, django_assert_m
 
 
 def test_a_failing_automation_never_costs_the_buyers_message(shop, pre_agent, monkeypatch, caplog):
-    from kefu.automation import services as automation
+    from kefu.automation import auto_replies as automation
     from kefu.automation.models import AutomationSettings
 
     AutomationSettings.objects.create(shop=shop, welcome_enabled=True, welcome_text="Welcome!")

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from kefu.automation import services
+from kefu.automation.config import update_automation_settings
+from kefu.automation.keyword_rules import KeywordRuleInput, save_keyword_rules
 from kefu.automation.models import KeywordRule, QuickReply, Script
+from kefu.automation.quick_replies import create_quick_reply
+from kefu.automation.scripts import ScriptInput, create_script
 from kefu.compliance.models import ComplianceFinding
 
 pytestmark = pytest.mark.django_db
@@ -15,24 +18,22 @@ BAD = "Add me on WhatsApp and pay there, it is cheaper"
 
 
 def test_violating_script_is_refused_and_nothing_is_saved(owner):
-    data = services.ScriptInput(
-        stage="pre_sale", topic="price", title="Cheaper deal", variants={"en": BAD}
-    )
+    data = ScriptInput(stage="pre_sale", topic="price", title="Cheaper deal", variants={"en": BAD})
     with pytest.raises(ValidationError, match="off_platform"):
-        services.create_script(actor=owner, data=data)
+        create_script(actor=owner, data=data)
     assert not Script.objects.filter(title="Cheaper deal").exists()
     assert ComplianceFinding.objects.filter(source="script", code="off_platform").exists()
 
 
 def test_violating_quick_reply_is_refused(pre_agent):
     with pytest.raises(ValidationError, match="off_platform"):
-        services.create_quick_reply(actor=pre_agent, title="deal", body=BAD)
+        create_quick_reply(actor=pre_agent, title="deal", body=BAD)
     assert not QuickReply.objects.exists()
 
 
 def test_violating_welcome_text_is_refused(owner):
     with pytest.raises(ValidationError, match="welcome"):
-        services.update_automation_settings(
+        update_automation_settings(
             actor=owner,
             welcome_enabled=True,
             welcome_text=BAD,
@@ -45,7 +46,7 @@ def test_violating_welcome_text_is_refused(owner):
 
 def test_violating_keyword_reply_is_refused(owner):
     rules = [
-        services.KeywordRuleInput(keyword=k, reply_type="text", text=t)
+        KeywordRuleInput(keyword=k, reply_type="text", text=t)
         for k, t in (
             ("coupon", "Use code SAVE5 at checkout."),
             ("ship", "We ship within 48 hours."),
@@ -53,12 +54,12 @@ def test_violating_keyword_reply_is_refused(owner):
         )
     ]
     with pytest.raises(ValidationError, match="rule 3"):
-        services.save_keyword_rules(actor=owner, rules=rules)
+        save_keyword_rules(actor=owner, rules=rules)
     assert not KeywordRule.objects.exists()
 
 
 def test_compliant_texts_save(owner):
-    services.create_quick_reply(
+    create_quick_reply(
         actor=owner, title="invoice", body="An invoice can be issued for the amount you paid."
     )
     assert QuickReply.objects.count() == 1

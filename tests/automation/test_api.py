@@ -1,12 +1,14 @@
+"""Automation over the API: settings, keyword sets, scripts, suggestions, quick replies."""
+
 import json
 
-import pytest
+from django.test import Client
 
 from kefu.automation.models import AutomationSettings, KeywordRule, Script
-from kefu.automation.services import install_default_scripts
+from kefu.automation.scripts import install_default_scripts
 from tests.conftest import login_client
 
-from .conftest import make_buyer, make_conversation
+from .conftest import TRANSLATED_FORM, make_buyer, make_conversation
 
 RULES = [
     {"keyword": "refund", "reply_type": "text", "text": "Refunds take 3-20 business days."},
@@ -25,9 +27,6 @@ def _json(client, method, url, body=None):
     return getattr(client, method)(
         url, data=json.dumps(body or {}), content_type="application/json"
     )
-
-
-# ---------------------------------------------------------------- API
 
 
 def test_owner_saves_keyword_rules_through_the_api(owner):
@@ -81,7 +80,6 @@ def test_preview_via_api_saves_nothing(owner):
 
 
 def test_anonymous_gets_401(db):
-    from django.test import Client
 
     assert Client().get("/api/v1/automation/scripts").status_code == 401
 
@@ -161,82 +159,26 @@ def test_quick_replies_api_is_personal(pre_agent, after_agent):
     assert other.delete(f"/api/v1/automation/quick-replies/{mine.json()['id']}").status_code == 404
 
 
-# ---------------------------------------------------------------- pages
-
-
-@pytest.mark.parametrize(
-    "name", ["overview", "keywords", "auto_replies", "scripts", "quick_replies", "script_new"]
-)
-def test_pages_render_for_the_owner(owner, shop, name):
-    install_default_scripts(shop=shop)
-    resp = login_client(owner).get(f"/automation/{_paths[name]}")
-    assert resp.status_code == 200
-
-
-_paths = {
-    "overview": "",
-    "keywords": "keywords/",
-    "auto_replies": "auto-replies/",
-    "scripts": "scripts/",
-    "quick_replies": "quick-replies/",
-    "script_new": "scripts/new",
-}
-
-
-def test_agent_sees_scripts_but_not_owner_pages(pre_agent, shop):
-    install_default_scripts(shop=shop)
-    client = login_client(pre_agent)
-    assert client.get("/automation/scripts/").status_code == 200
-    assert client.get("/automation/").status_code == 403
-    assert client.get("/automation/keywords/").status_code == 403
-    assert client.post("/automation/keywords/preview", {"keyword_0": "x"}).status_code == 403
-
-
-def test_other_shop_cannot_edit_our_script_page(shop, rival):
-    install_default_scripts(shop=shop)
-    script = Script.objects.filter(shop=shop).first()
-    assert login_client(rival).get(f"/automation/scripts/{script.pk}/edit").status_code == 404
-
-
-def test_keyword_page_saves_and_previews(owner):
+def test_api_reads_and_writes_translations(shop, owner, translated_texts):
     client = login_client(owner)
-    form = {"samples": "有優惠券嗎", "version": "0"}
-    for i, (kw, text) in enumerate([("优惠券", "领券"), ("refund", "r"), ("ship", "s")]):
-        form.update(
-            {f"keyword_{i}": kw, f"type_{i}": "text", f"text_{i}": text, f"active_{i}": "on"}
-        )
-    preview = client.post("/automation/keywords/preview", form)
-    assert "领券" in preview.content.decode()
-    assert not KeywordRule.objects.exists()
-    assert client.post("/automation/keywords/", form).status_code == 302
-    assert KeywordRule.objects.filter(version=1).count() == 3
-    form["keyword_2"] = ""
-    resp = client.post("/automation/keywords/", form)
-    assert resp.status_code == 400
-    assert "this one has 2" in resp.content.decode()
+    current = client.get("/api/v1/automation/settings").json()
+    assert current["welcome_translations"]["ru"] == TRANSLATED_FORM["welcome_text_ru"]
 
-
-def test_auto_reply_page_saves_settings_and_hours(owner, shop):
-    client = login_client(owner)
-    resp = client.post(
-        "/automation/auto-replies/",
-        {
-            "welcome_enabled": "on",
-            "welcome_text": "Hello! 9:00-18:00 Beijing time.",
-            "out_of_hours_enabled": "on",
-            "out_of_hours_text": "We are off duty.",
-            "agent_quiet_minutes": "15",
-            "keyword_replies_enabled": "on",
-            "languages": ["en", "ru"],
-            "opens_0": "09:00",
-            "closes_0": "18:00",
-            "holidays": "2026-10-01 National Day",
-        },
+    unchanged = client.put(
+        "/api/v1/automation/settings",
+        data=json.dumps({k: v for k, v in current.items() if not k.endswith("translations")}),
+        content_type="application/json",
     )
-    assert resp.status_code == 302
-    conf = AutomationSettings.objects.get(shop=shop)
-    assert conf.welcome_enabled
-    assert conf.agent_quiet_minutes == 15
-    assert conf.language_list() == ["en", "ru"]
-    assert shop.business_hours.count() == 1
-    assert shop.holidays.get().name == "National Day"
+    assert unchanged.json()["welcome_translations"] == current["welcome_translations"]
+
+    bad = client.put(
+        "/api/v1/automation/settings",
+        data=json.dumps({**current, "welcome_translations": {"fr": "Bonjour"}}),
+        content_type="application/json",
+    )
+    assert bad.status_code == 400
+    assert "unknown language 'fr'" in bad.json()["detail"]
+    assert (
+        AutomationSettings.objects.get(pk=translated_texts.pk).welcome_translations
+        == (current["welcome_translations"])
+    )

@@ -1,69 +1,10 @@
+"""Shared reads: script suggestions (R-13)."""
+
 import pytest
 
 from kefu.automation import selectors
-from kefu.automation.language import detect
-from kefu.automation.models import BuyerAutomationState, Script
-from kefu.automation.services import (
-    ScriptInput,
-    create_script,
-    detect_buyer_language,
-    install_default_scripts,
-    set_buyer_language,
-)
-
-from .conftest import make_buyer
-
-ALL = frozenset({"en", "ru", "es", "zh-hans"})
-
-
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("Hello, where is my parcel? It has been three weeks.", "en"),
-        ("Здравствуйте, где моя посылка?", "ru"),
-        ("Hola, ¿dónde está mi paquete? Ya pasaron tres semanas.", "es"),
-        ("你好，我的包裹到哪里了", "zh-hans"),
-        ("請問什麼時候發貨", "zh-hans"),
-    ],
-)
-def test_detects_the_four_languages(text, language):
-    found = detect(text, ALL)
-    assert found is not None
-    assert found.language == language
-
-
-def test_detection_is_restricted_to_the_shop_languages():
-    assert detect("Hola, ¿dónde está mi paquete?", frozenset({"en", "zh-hans"})).language == "en"
-    assert detect("ok", ALL) is not None
-    assert detect("?!", ALL) is None
-
-
-def test_agent_override_wins_over_detection(shop, owner):
-    buyer = make_buyer(shop)
-    assert detect_buyer_language(buyer=buyer, text="Где моя посылка?") == "ru"
-    assert set_buyer_language(actor=owner, buyer=buyer, language="es") == "es"
-    assert detect_buyer_language(buyer=buyer, text="Где моя посылка? Очень жду") == "es"
-    buyer.refresh_from_db()
-    assert buyer.language == "es"
-    assert set_buyer_language(actor=owner, buyer=buyer, language="") == "ru"
-
-
-def test_language_is_cached_once_settled(shop):
-    buyer = make_buyer(shop)
-    for _ in range(3):
-        detect_buyer_language(buyer=buyer, text="你好，请问什么时候发货")
-    state = BuyerAutomationState.objects.get(buyer=buyer)
-    assert (state.detected_language, state.detection_samples) == ("zh-hans", 3)
-    # Settled: an English one-liner no longer flips the buyer's language.
-    assert detect_buyer_language(buyer=buyer, text="ok thanks") == "zh-hans"
-
-
-def test_other_shop_cannot_override(shop, rival):
-    from django.core.exceptions import ValidationError
-
-    with pytest.raises(ValidationError):
-        set_buyer_language(actor=rival, buyer=make_buyer(shop), language="en")
-
+from kefu.automation.models import Script
+from kefu.automation.scripts import ScriptInput, create_script, install_default_scripts
 
 CASES = [
     # (buyer message, language, stage, order state, expected script key)

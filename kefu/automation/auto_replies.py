@@ -1,0 +1,234 @@
+"""Automatic replies to a buyer message: welcome, out of hours and keyword replies (R-07, R-08)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.urls import reverse
+
+from kefu.accounts.models import Shop
+from kefu.automation import selectors
+from kefu.automation.business_hours import is_open, local_moment
+from kefu.automation.buyer_language import update_detected_language
+from kefu.automation.buyer_state import locked_buyer_state
+from kefu.automation.models import (
+    MIN_ACTIVE_RULES,
+    AutomationHit,
+    AutomationSettings,
+    BuyerAutomationState,
+    HitKind,
+    KeywordRule,
+    ReplyType,
+)
+from kefu.automation.outcomes import note_buyer_reply
+from kefu.conversations.models import Buyer, Direction, Message, MessageKind
+from kefu.conversations.outbound import post_automatic_reply
+
+log = logging.getLogger("kefu.automation")
+
+WELCOME_WINDOW = dt.timedelta(hours=24)
+
+
+def _auto_message(
+    *,
+    trigger: Message,
+    kind: str,
+    text: str,
+    payload: dict[str, object],
+) -> Message:
+    return post_automatic_reply(trigger=trigger, kind=kind, text=text, payload=dict(payload))
+
+
+def _hit(
+    *,
+    kind: str,
+    trigger: Message,
+    reply: Message,
+    rule: KeywordRule | None = None,
+) -> AutomationHit:
+    return AutomationHit.objects.create(
+        shop_id=trigger.shop_id,
+        kind=kind,
+        conversation_id=trigger.conversation_id,
+        buyer_id=trigger.buyer_id,
+        trigger_message=trigger,
+        reply_message=reply,
+        rule=rule,
+        keyword=rule.keyword if rule is not None else "",
+        created_at=reply.sent_at,
+    )
+
+
+def _reply_language(state: BuyerAutomationState, buyer: Buyer) -> str:
+    """The language an automatic reply is written in: the agent's correction, then what this
+    buyer's messages read as, then what the marketplace said."""
+    if state.language:
+        return state.language
+    given = buyer.language.strip().lower()
+    return "zh-hans" if given.startswith("zh") else given[:2]
+
+
+def _welcome_due(conf: AutomationSettings, message: Message, text: str) -> bool:
+    if not (conf.welcome_enabled and text):
+        return False
+    # R-07: the buyer's first message in the last 24 hours, across all their conversations
+    # with this shop. A message exactly 24 h old is outside the window.
+    earlier = Message.objects.filter(
+        shop_id=message.shop_id,
+        buyer_id=message.buyer_id,
+        direction=Direction.BUYER,
+        sent_at__gt=message.sent_at - WELCOME_WINDOW,
+        sent_at__lte=message.sent_at,
+    ).exclude(pk=message.pk)
+    return not earlier.exists()
+
+
+def _out_of_hours_day(
+    conf: AutomationSettings,
+    state: BuyerAutomationState,
+    message: Message,
+    shop: Shop,
+    text: str,
+) -> dt.date | None:
+    """The shop-local day to record when an out-of-hours reply is due, else None."""
+    if not (conf.out_of_hours_enabled and text):
+        return None
+    schedule = selectors.schedule_of(shop)
+    if not schedule:
+        return None  # no schedule set: the shop has not said when it is closed
+    local_day = local_moment(message.sent_at, shop.timezone).date()
+    if state.out_of_hours_day == local_day:
+        return None
+    if is_open(
+        moment=message.sent_at,
+        tz_name=shop.timezone,
+        schedule=schedule,
+        holidays=selectors.holidays_of(shop, around=local_day),
+    ):
+        return None
+    if conf.agent_quiet_minutes:
+        recent_agent = Message.objects.filter(
+            shop_id=message.shop_id,
+            buyer_id=message.buyer_id,
+            direction=Direction.AGENT,
+            sent_at__gte=message.sent_at - dt.timedelta(minutes=conf.agent_quiet_minutes),
+            sent_at__lte=message.sent_at,
+        ).exists()
+        if recent_agent:
+            return None
+    return local_day
+
+
+def _keyword_reply(trigger: Message, rule: KeywordRule) -> Message:
+    payload: dict[str, object] = {
+        "automation": HitKind.KEYWORD.value,
+        "rule_id": rule.pk,
+        "keyword": rule.keyword,
+        "reply_to": trigger.pk,
+    }
+    if rule.reply_type == ReplyType.IMAGE:
+        # `name` is the file in the keyword-image storage (what a channel adapter sends);
+        # `url` is the signed-in page that shows it to agents.
+        payload["image"] = {
+            "name": rule.image.name,
+            "url": reverse("automation:keyword_image", args=[rule.pk]),
+        }
+        return _auto_message(trigger=trigger, kind=MessageKind.IMAGE, text="", payload=payload)
+    if rule.reply_type == ReplyType.COUPON:
+        coupon = {
+            "code": rule.coupon_code,
+            "value": str(rule.coupon_value),
+            "currency": rule.coupon_currency,
+            "valid_until": rule.coupon_valid_until.isoformat() if rule.coupon_valid_until else None,
+            "min_spend": str(rule.coupon_min_spend) if rule.coupon_min_spend is not None else None,
+        }
+        payload["coupon"] = coupon
+        text = f"{rule.coupon_code}: {rule.coupon_value} {rule.coupon_currency}"
+        return _auto_message(trigger=trigger, kind=MessageKind.COUPON, text=text, payload=payload)
+    return _auto_message(trigger=trigger, kind=MessageKind.TEXT, text=rule.text, payload=payload)
+
+
+def automatic_replies_for(*, message: Message) -> list[Message]:
+    """Decide and create the automatic replies to one stored buyer message (R-07, R-08).
+
+    Call it inside message intake, in the same transaction that stored `message`, after the
+    conversation's unread/waiting state was updated for it. It returns the new Message rows
+    (direction "auto", payload {"automation": "welcome"|"out_of_hours"|"keyword",
+    "rule_id": ..., "reply_to": message id}) in sending order. It never touches the
+    conversation: the buyer's message stays unread and waiting for a person. Each reply is
+    stored with its outbox row and timeline event (``post_automatic_reply``), so a failure
+    here rolls all of them back with this savepoint.
+
+    Also: records that the buyer answered earlier auto-replies and script uses of this
+    conversation (R-14) and updates the buyer's detected language (R-11). Locks the buyer's
+    automation row, so concurrent messages of one buyer are decided one after the other.
+    """
+    if message.direction != Direction.BUYER:
+        return []
+    shop = message.shop
+    replies: list[Message] = []
+    with transaction.atomic():
+        state = locked_buyer_state(shop=shop, buyer=message.buyer)
+        note_buyer_reply(message)
+        conf = selectors.settings_of(shop)
+        if message.kind == MessageKind.TEXT and message.text:
+            update_detected_language(
+                state=state,
+                buyer=message.buyer,
+                text=message.text,
+                languages=frozenset(conf.language_list()),
+            )
+        language = _reply_language(state, message.buyer)
+        welcome_text = conf.welcome_for(language)
+        if _welcome_due(conf, message, welcome_text):
+            reply = _auto_message(
+                trigger=message,
+                kind=MessageKind.TEXT,
+                text=welcome_text,
+                payload={
+                    "automation": HitKind.WELCOME.value,
+                    "rule_id": None,
+                    "reply_to": message.pk,
+                },
+            )
+            _hit(kind=HitKind.WELCOME, trigger=message, reply=reply)
+            state.last_welcome_at = reply.sent_at
+            replies.append(reply)
+        out_of_hours_text = conf.out_of_hours_for(language)
+        ooh_day = _out_of_hours_day(conf, state, message, shop, out_of_hours_text)
+        if ooh_day is not None:
+            reply = _auto_message(
+                trigger=message,
+                kind=MessageKind.TEXT,
+                text=out_of_hours_text,
+                payload={
+                    "automation": HitKind.OUT_OF_HOURS.value,
+                    "rule_id": None,
+                    "reply_to": message.pk,
+                },
+            )
+            _hit(kind=HitKind.OUT_OF_HOURS, trigger=message, reply=reply)
+            state.out_of_hours_day = ooh_day
+            replies.append(reply)
+        if conf.keyword_replies_enabled and message.kind == MessageKind.TEXT and message.text:
+            live = selectors.live_keywords(shop)
+            # A set below the minimum is never live; check anyway for rows written by hand.
+            if len(live.rules) >= MIN_ACTIVE_RULES:
+                found = live.matcher.match(message.text)
+                if found is not None:
+                    rule = live.rules[found.rule_id]
+                    reply = _keyword_reply(message, rule)
+                    _hit(kind=HitKind.KEYWORD, trigger=message, reply=reply, rule=rule)
+                    replies.append(reply)
+        state.save()
+    for reply in replies:
+        log.info(
+            "automation.auto_reply shop=%s conversation=%s kind=%s message=%s",
+            shop.pk,
+            message.conversation_id,
+            reply.payload.get("automation"),
+            reply.pk,
+        )
+    return replies

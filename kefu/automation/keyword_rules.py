@@ -1,0 +1,311 @@
+"""The keyword set (R-08): checking, previewing and putting a whole set of rules live at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from kefu.accounts.models import Shop, User
+from kefu.accounts.permissions import Capability, require
+from kefu.automation.keywords import KeywordMatcher, fold_keyword
+from kefu.automation.models import (
+    KEYWORD_MAX_CHARS,
+    MAX_ACTIVE_RULES,
+    MIN_ACTIVE_RULES,
+    KeywordRule,
+    KeywordRuleSet,
+    ReplyType,
+)
+from kefu.automation.saved_texts import guard_saved_texts
+from kefu.core.scoping import shop_of
+
+log = logging.getLogger("kefu.automation")
+
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+IMAGE_SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "png",
+    b"\xff\xd8\xff": "jpeg",
+    b"GIF87a": "gif",
+    b"GIF89a": "gif",
+}
+COUPON_CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+@dataclass
+class KeywordRuleInput:
+    """One rule as the owner entered it. Exactly one of text / image / coupon is used,
+    the one named by `reply_type`; the others must be empty."""
+
+    keyword: str
+    reply_type: str
+    is_active: bool = True
+    text: str = ""
+    image_upload: UploadedFile | None = None
+    keep_image_of_rule: int | None = None  # reuse the image of an existing rule
+    coupon_code: str = ""
+    coupon_value: Decimal | str | None = None
+    coupon_currency: str = ""
+    coupon_valid_until: dt.date | None = None
+    coupon_min_spend: Decimal | str | None = None
+
+
+@dataclass
+class _CleanRule:
+    keyword: str
+    reply_type: str
+    is_active: bool
+    text: str = ""
+    image_upload: UploadedFile | None = None
+    image_name: str = ""
+    coupon_code: str = ""
+    coupon_value: Decimal | None = None
+    coupon_currency: str = ""
+    coupon_valid_until: dt.date | None = None
+    coupon_min_spend: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    sample: str
+    keyword: str | None
+    reply_type: str | None
+    reply: str
+
+
+@dataclass
+class KeywordPreview:
+    errors: list[str] = field(default_factory=list)
+    rows: list[PreviewRow] = field(default_factory=list)
+
+    @property
+    def can_save(self) -> bool:
+        return not self.errors
+
+
+def _decimal(value: Decimal | str | None, what: str, n: int) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise ValidationError(f"rule {n}: {what} is not a number") from exc
+    if not number.is_finite() or number <= 0 or number >= Decimal("100000000"):
+        raise ValidationError(f"rule {n}: {what} must be a positive amount")
+    return number.quantize(Decimal("0.01"))
+
+
+def _image_problem(upload: UploadedFile) -> str | None:
+    if upload.size is None or upload.size > MAX_IMAGE_BYTES:
+        return "the image is larger than 2 MB"
+    head = upload.read(16)
+    upload.seek(0)
+    is_webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    if not is_webp and not any(head.startswith(sig) for sig in IMAGE_SIGNATURES):
+        return "the image must be a PNG, JPEG, GIF or WebP file"
+    return None
+
+
+def _clean_rule(shop: Shop, raw: KeywordRuleInput, n: int, errors: list[str]) -> _CleanRule | None:
+    start = len(errors)
+    keyword = raw.keyword.strip()
+    if not keyword:
+        errors.append(f"rule {n}: the keyword is empty")
+    elif len(keyword) > KEYWORD_MAX_CHARS:
+        errors.append(
+            f"rule {n}: a keyword is at most {KEYWORD_MAX_CHARS} characters "
+            f"(this one has {len(keyword)})"
+        )
+    if raw.reply_type not in ReplyType.values:
+        errors.append(f"rule {n}: the reply type must be text, image or coupon")
+        return None
+    text = raw.text.strip()
+    has_image = raw.image_upload is not None or raw.keep_image_of_rule is not None
+    has_coupon = bool(raw.coupon_code.strip()) or raw.coupon_value not in (None, "")
+    filled = [
+        name
+        for name, on in (("text", bool(text)), ("image", has_image), ("coupon", has_coupon))
+        if on
+    ]
+    others = [f for f in filled if f != raw.reply_type]
+    if others:
+        errors.append(
+            f"rule {n}: a rule has exactly one reply type ({raw.reply_type}); "
+            f"remove the {' and '.join(others)}"
+        )
+    clean = _CleanRule(keyword=keyword, reply_type=raw.reply_type, is_active=raw.is_active)
+    if raw.reply_type == ReplyType.TEXT:
+        if not text:
+            errors.append(f"rule {n}: the reply text is empty")
+        elif len(text) > 2000:
+            errors.append(f"rule {n}: the reply text is at most 2000 characters")
+        clean.text = text
+    elif raw.reply_type == ReplyType.IMAGE:
+        if raw.image_upload is not None:
+            problem = _image_problem(raw.image_upload)
+            if problem:
+                errors.append(f"rule {n}: {problem}")
+            clean.image_upload = raw.image_upload
+        elif raw.keep_image_of_rule is not None:
+            old = (
+                KeywordRule.objects.filter(shop=shop, pk=raw.keep_image_of_rule)
+                .exclude(image="")
+                .first()
+            )
+            if old is None:
+                errors.append(f"rule {n}: the image to keep was not found")
+            else:
+                clean.image_name = old.image.name
+        else:
+            errors.append(f"rule {n}: upload an image")
+    else:
+        code = raw.coupon_code.strip()
+        if not COUPON_CODE.match(code):
+            errors.append(f"rule {n}: a coupon code is 1-40 letters, digits, - or _")
+        try:
+            clean.coupon_value = _decimal(raw.coupon_value, "the coupon value", n)
+            clean.coupon_min_spend = _decimal(raw.coupon_min_spend, "the minimum spend", n)
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+        if clean.coupon_value is None and len(errors) == start:
+            errors.append(f"rule {n}: the coupon needs a value")
+        currency = (raw.coupon_currency or shop.currency).strip().upper()
+        if len(currency) != 3 or not currency.isalpha():
+            errors.append(f"rule {n}: the currency is a 3-letter code such as USD")
+        if raw.coupon_valid_until is None:
+            errors.append(f"rule {n}: the coupon needs a last valid day")
+        clean.coupon_code = code
+        clean.coupon_currency = currency
+        clean.coupon_valid_until = raw.coupon_valid_until
+    return clean if len(errors) == start else None
+
+
+def _clean_rule_set(
+    shop: Shop, rules: list[KeywordRuleInput]
+) -> tuple[list[_CleanRule], list[str]]:
+    errors: list[str] = []
+    cleaned = []
+    for n, raw in enumerate(rules, start=1):
+        clean = _clean_rule(shop, raw, n, errors)
+        if clean is not None:
+            cleaned.append(clean)
+    active = [r for r in rules if r.is_active]
+    if not MIN_ACTIVE_RULES <= len(active) <= MAX_ACTIVE_RULES:
+        errors.insert(
+            0,
+            f"a keyword set needs {MIN_ACTIVE_RULES} to {MAX_ACTIVE_RULES} active rules; "
+            f"this one has {len(active)}",
+        )
+    if len(rules) > 30:
+        errors.append("keep at most 30 rules in a set, active or not")
+    seen: dict[str, int] = {}
+    for n, raw in enumerate(rules, start=1):
+        key = fold_keyword(raw.keyword)
+        if raw.is_active and key:
+            if key in seen:
+                errors.append(f"rule {n}: the same keyword as rule {seen[key]}")
+            seen.setdefault(key, n)
+    return cleaned, errors
+
+
+def _preview_reply(rule: KeywordRuleInput) -> str:
+    if rule.reply_type == ReplyType.IMAGE:
+        name = rule.image_upload.name if rule.image_upload is not None else "kept image"
+        return f"[image: {name}]"
+    if rule.reply_type == ReplyType.COUPON:
+        return f"[coupon {rule.coupon_code.strip()}: {rule.coupon_value} {rule.coupon_currency}]"
+    return rule.text.strip()
+
+
+def preview_keyword_rules(
+    *, shop: Shop, rules: list[KeywordRuleInput], samples: list[str]
+) -> KeywordPreview:
+    """How an unsaved set would answer sample buyer messages. Writes nothing."""
+    _cleaned, errors = _clean_rule_set(shop, rules)
+    matcher = KeywordMatcher(
+        (i, r.keyword) for i, r in enumerate(rules) if r.is_active and r.keyword.strip()
+    )
+    rows = []
+    for sample in samples:
+        if not sample.strip():
+            continue
+        found = matcher.match(sample)
+        if found is None:
+            rows.append(PreviewRow(sample=sample, keyword=None, reply_type=None, reply=""))
+            continue
+        rule = rules[found.rule_id]
+        rows.append(
+            PreviewRow(
+                sample=sample,
+                keyword=rule.keyword.strip(),
+                reply_type=rule.reply_type,
+                reply=_preview_reply(rule),
+            )
+        )
+    return KeywordPreview(errors=errors, rows=rows)
+
+
+def save_keyword_rules(
+    *, actor: User, rules: list[KeywordRuleInput], expected_version: int | None = None
+) -> KeywordRuleSet:
+    """Validate and put a whole keyword set live at once (a new version).
+
+    `expected_version` is the version the editor started from; when another save happened
+    in between, nothing is written and a ValidationError asks to reload.
+    """
+    require(actor, Capability.MANAGE_SETTINGS)
+    shop = shop_of(actor)
+    cleaned, errors = _clean_rule_set(shop, rules)
+    if errors:
+        raise ValidationError(errors)
+    guard_saved_texts(
+        actor=actor,
+        texts=[
+            (f"rule {n} ({r.keyword})", r.text)
+            for n, r in enumerate(rules, start=1)
+            if r.reply_type == "text"
+        ],
+        source="keyword_reply",
+    )
+    with transaction.atomic():
+        KeywordRuleSet.objects.get_or_create(shop=shop)
+        rule_set = KeywordRuleSet.objects.select_for_update().get(shop=shop)
+        if expected_version is not None and rule_set.version != expected_version:
+            raise ValidationError(
+                "the keyword set was changed by someone else; reload and try again",
+                code="stale",
+            )
+        version = rule_set.version + 1
+        for position, clean in enumerate(cleaned):
+            rule = KeywordRule(
+                shop=shop,
+                version=version,
+                position=position,
+                keyword=clean.keyword,
+                is_active=clean.is_active,
+                reply_type=clean.reply_type,
+                text=clean.text,
+                coupon_code=clean.coupon_code,
+                coupon_value=clean.coupon_value,
+                coupon_currency=clean.coupon_currency,
+                coupon_valid_until=clean.coupon_valid_until,
+                coupon_min_spend=clean.coupon_min_spend,
+            )
+            if clean.image_upload is not None:
+                rule.image.save(clean.image_upload.name or "image", clean.image_upload, save=False)
+            elif clean.image_name:
+                rule.image.name = clean.image_name
+            rule.save()
+        rule_set.version = version
+        rule_set.updated_by = actor
+        rule_set.save()
+    log.info(
+        "automation.keyword_set_saved shop=%s version=%s rules=%s", shop.pk, version, len(cleaned)
+    )
+    return rule_set
