@@ -6,9 +6,10 @@ import datetime as dt
 import itertools
 
 import pytest
+from django.apps import apps
 
 from kefu.automation.keyword_rules import KeywordRuleInput
-from kefu.automation.models import AutomationSettings
+from kefu.automation.models import AutomationSettings, BusinessHours, Holiday
 from kefu.automation.placeholders import PlaceholderContext
 from kefu.conversations.models import Buyer, Conversation, Direction, Message
 from tests.conftest import login_client
@@ -143,3 +144,24 @@ def translated_texts(shop, owner):
     response = login_client(owner).post("/automation/auto-replies/", TRANSLATED_FORM)
     assert response.status_code == 302
     return AutomationSettings.objects.get(shop=shop)
+
+
+def row_counts() -> dict[str, int]:
+    """Rows per model of every app (sessions aside): a read must leave every count as it was."""
+    return {
+        model._meta.label: model.objects.count()
+        for model in apps.get_models()
+        if model._meta.app_label != "sessions"
+    }
+
+
+def settings_snapshot(shop) -> dict[str, object]:
+    """Every automation setting of a shop, business hours and holidays included."""
+    conf = AutomationSettings.objects.filter(shop=shop).values().first()
+    return {
+        "settings": conf,
+        "hours": list(
+            BusinessHours.objects.filter(shop=shop).values_list("weekday", "opens", "closes")
+        ),
+        "holidays": list(Holiday.objects.filter(shop=shop).values_list("day", "name")),
+    }

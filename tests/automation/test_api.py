@@ -2,13 +2,20 @@
 
 import json
 
+import pytest
 from django.test import Client
 
-from kefu.automation.models import AutomationSettings, KeywordRule, Script
+from kefu.automation.models import (
+    AutomationSettings,
+    KeywordRule,
+    KeywordRuleSet,
+    QuickReply,
+    Script,
+)
 from kefu.automation.scripts import install_default_scripts
 from tests.conftest import login_client
 
-from .conftest import TRANSLATED_FORM, make_buyer, make_conversation
+from .conftest import TRANSLATED_FORM, make_buyer, make_conversation, row_counts, settings_snapshot
 
 RULES = [
     {"keyword": "refund", "reply_type": "text", "text": "Refunds take 3-20 business days."},
@@ -182,3 +189,119 @@ def test_api_reads_and_writes_translations(shop, owner, translated_texts):
         AutomationSettings.objects.get(pk=translated_texts.pk).welcome_translations
         == (current["welcome_translations"])
     )
+
+
+# ---------------------------------------------------------------- a refused request saves nothing
+
+SETTINGS = {
+    "welcome_enabled": True,
+    "welcome_text": "Hello!",
+    "out_of_hours_enabled": True,
+    "out_of_hours_text": "We are off duty.",
+    "agent_quiet_minutes": 15,
+    "keyword_replies_enabled": True,
+    "languages": ["en", "ru"],
+    "welcome_translations": {"ru": "Здравствуйте!"},
+}
+HOURS = {
+    "intervals": [{"weekday": d, "opens": "09:00", "closes": "18:00"} for d in range(5)],
+    "holidays": [{"day": "2026-10-01", "name": "National Day"}],
+}
+
+
+@pytest.fixture
+def saved(owner, shop):
+    client = login_client(owner)
+    assert _json(client, "put", "/api/v1/automation/settings", SETTINGS).status_code == 200
+    assert _json(client, "put", "/api/v1/automation/business-hours", HOURS).status_code == 200
+    return client
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"languages": ["fr"]},
+        {"languages": []},
+        {"agent_quiet_minutes": 5000},
+        {"welcome_translations": {"fr": "Bonjour"}},
+        {"welcome_text": "Add me on WhatsApp and pay there, it is cheaper"},
+    ],
+)
+def test_a_refused_settings_request_changes_nothing(saved, shop, bad):
+    before = settings_snapshot(shop)
+    changed = {**SETTINGS, "welcome_text": "A new welcome", "agent_quiet_minutes": 30, **bad}
+    response = _json(saved, "put", "/api/v1/automation/settings", changed)
+    assert response.status_code in (400, 422)
+    assert settings_snapshot(shop) == before
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"intervals": [{"weekday": 0, "opens": "18:00", "closes": "09:00"}]},
+        {
+            "intervals": [
+                {"weekday": 0, "opens": "09:00", "closes": "12:00"},
+                {"weekday": 0, "opens": "11:00", "closes": "18:00"},
+            ]
+        },
+        {"holidays": [{"day": "2026-05-01"}, {"day": "2026-05-01"}]},
+    ],
+)
+def test_a_refused_hours_request_changes_nothing(saved, shop, bad):
+    before = settings_snapshot(shop)
+    response = _json(saved, "put", "/api/v1/automation/business-hours", {**HOURS, **bad})
+    assert response.status_code == 400
+    assert settings_snapshot(shop) == before
+
+
+def test_a_stale_keyword_set_request_creates_nothing(owner, shop):
+    client = login_client(owner)
+    body = {"rules": RULES, "expected_version": 4}
+    response = _json(client, "put", "/api/v1/automation/keyword-rules", body)
+    assert response.status_code == 400
+    assert "changed by someone else" in response.json()["detail"]
+    assert not KeywordRuleSet.objects.filter(shop=shop).exists()
+    assert not KeywordRule.objects.exists()
+
+
+def test_a_refused_script_request_changes_nothing(owner, shop):
+    install_default_scripts(shop=shop)
+    script = Script.objects.get(shop=shop, key="split-parcels")
+    before = (script.title, sorted(script.variants.values_list("language", "body")))
+    body = {"stage": "in_sale", "topic": "parcels", "title": "New", "variants": {"en": "{nick}"}}
+    response = _json(login_client(owner), "put", f"/api/v1/automation/scripts/{script.pk}", body)
+    assert response.status_code == 400
+    script.refresh_from_db()
+    assert (script.title, sorted(script.variants.values_list("language", "body"))) == before
+
+
+def test_a_refused_quick_reply_request_saves_nothing(pre_agent):
+    body = {"title": "thanks", "body": "Thank you!", "language": "fr"}
+    response = _json(login_client(pre_agent), "post", "/api/v1/automation/quick-replies", body)
+    assert response.status_code == 400
+    assert not QuickReply.objects.exists()
+
+
+# ---------------------------------------------------------------- reads are pure
+
+
+def test_reading_every_endpoint_writes_nothing(owner, shop):
+    # Written straight to the table: the script services would create the settings row.
+    script = Script.objects.create(shop=shop, stage="after_sale", topic="refund", title="Refund")
+    script.variants.create(shop=shop, language="ru", body="Деньги вернутся за 3-20 дней.")
+    client = login_client(owner)
+    before = row_counts()
+    for path in (
+        "settings",
+        "business-hours",
+        "keyword-rules",
+        "scripts",
+        "scripts?stage=after_sale&language=ru&q=refund",
+        f"scripts/{script.pk}",
+        "quick-replies",
+        "report?days=7",
+    ):
+        assert client.get(f"/api/v1/automation/{path}").status_code == 200, path
+    assert row_counts() == before
+    assert not AutomationSettings.objects.filter(shop=shop).exists()

@@ -2,11 +2,17 @@
 
 import pytest
 
-from kefu.automation.models import AutomationSettings, KeywordRule, Script
+from kefu.automation.models import (
+    AutomationSettings,
+    KeywordRule,
+    KeywordRuleSet,
+    QuickReply,
+    Script,
+)
 from kefu.automation.scripts import install_default_scripts
 from tests.conftest import login_client
 
-from .conftest import TRANSLATED_FORM
+from .conftest import TRANSLATED_FORM, row_counts, settings_snapshot
 
 
 @pytest.mark.parametrize(
@@ -109,3 +115,142 @@ def test_a_translation_breaking_a_rule_is_refused_and_nothing_saved(shop, owner,
         "ru": TRANSLATED_FORM["welcome_text_ru"],
         "es": TRANSLATED_FORM["welcome_text_es"],
     }
+
+
+# ---------------------------------------------------------------- a refused form saves nothing
+
+AUTO_REPLY_FORM = {
+    "welcome_enabled": "on",
+    "welcome_text": "Hello! 9:00-18:00 Beijing time.",
+    "out_of_hours_enabled": "on",
+    "out_of_hours_text": "We are off duty.",
+    "agent_quiet_minutes": "15",
+    "keyword_replies_enabled": "on",
+    "languages": ["en", "ru"],
+    "opens_0": "09:00",
+    "closes_0": "18:00",
+    "opens_1": "09:00",
+    "closes_1": "18:00",
+    "holidays": "2026-10-01 National Day",
+}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"opens_2": "18:00", "closes_2": "09:00"},  # refused by the service, after parsing
+        {"opens_2": "9am", "closes_2": "6pm"},  # refused while parsing
+        {"holidays": "2026-10-01 National Day\n2026-10-01 Again"},
+        {"holidays": "National Day"},
+        {"agent_quiet_minutes": "ten"},
+        {"agent_quiet_minutes": "5000"},
+        {"languages": ["fr"]},
+        {"welcome_text": "x" * 2001},
+        {"welcome_text_es": "Escríbenos por WhatsApp +34 600 000 000"},
+    ],
+)
+def test_a_refused_auto_reply_form_changes_no_setting(owner, shop, bad):
+    client = login_client(owner)
+    assert client.post("/automation/auto-replies/", AUTO_REPLY_FORM).status_code == 302
+    before = settings_snapshot(shop)
+    changed = {
+        **AUTO_REPLY_FORM,
+        "welcome_text": "A new welcome",
+        "out_of_hours_enabled": "",
+        "agent_quiet_minutes": "30",
+        "languages": ["en"],
+        "opens_0": "08:00",
+        "holidays": "2026-05-01 Labour Day",
+        **bad,
+    }
+
+    response = client.post("/automation/auto-replies/", changed)
+
+    assert response.status_code == 400
+    assert settings_snapshot(shop) == before
+
+
+def test_a_refused_first_auto_reply_form_creates_nothing(owner, shop):
+    form = {**AUTO_REPLY_FORM, "opens_0": "18:00", "closes_0": "09:00"}
+    assert login_client(owner).post("/automation/auto-replies/", form).status_code == 400
+    assert settings_snapshot(shop) == {"settings": None, "hours": [], "holidays": []}
+
+
+def test_agent_without_the_right_is_refused_before_the_form_is_read(pre_agent, shop):
+    form = {**AUTO_REPLY_FORM, "opens_0": "9am"}
+    assert login_client(pre_agent).post("/automation/auto-replies/", form).status_code == 403
+    assert settings_snapshot(shop) == {"settings": None, "hours": [], "holidays": []}
+
+
+def _keyword_form(keywords, version):
+    form = {"samples": "", "version": str(version)}
+    for i, kw in enumerate(keywords):
+        form.update({f"keyword_{i}": kw, f"type_{i}": "text", f"text_{i}": kw, f"active_{i}": "on"})
+    return form
+
+
+def test_a_refused_keyword_form_changes_nothing(owner, shop):
+    client = login_client(owner)
+    assert (
+        client.post("/automation/keywords/", _keyword_form(["a", "b", "c"], 0)).status_code == 302
+    )
+    stale = client.post("/automation/keywords/", _keyword_form(["x", "y", "z"], 0))
+    too_few = client.post("/automation/keywords/", _keyword_form(["x", "y"], 1))
+    assert (stale.status_code, too_few.status_code) == (400, 400)
+    assert "changed by someone else" in stale.content.decode()
+    assert KeywordRuleSet.objects.get(shop=shop).version == 1
+    assert list(KeywordRule.objects.values_list("version", "keyword")) == [
+        (1, "a"),
+        (1, "b"),
+        (1, "c"),
+    ]
+
+
+def test_a_refused_script_form_changes_nothing(owner, shop):
+    install_default_scripts(shop=shop)
+    script = Script.objects.get(shop=shop, key="split-parcels")
+    before = (script.title, sorted(script.variants.values_list("language", "body")))
+    form = {
+        "stage": "in_sale",
+        "topic": "parcels",
+        "title": "A new title",
+        "body_en": "Hi {nickname}",
+        "body_ru": "",
+    }
+
+    response = login_client(owner).post(f"/automation/scripts/{script.pk}/edit", form)
+
+    assert response.status_code == 400
+    script.refresh_from_db()
+    assert (script.title, sorted(script.variants.values_list("language", "body"))) == before
+
+
+def test_a_refused_quick_reply_form_saves_nothing(pre_agent):
+    client = login_client(pre_agent)
+    for form in ({"title": "thanks", "body": ""}, {"title": "t", "body": "b", "language": "fr"}):
+        assert client.post("/automation/quick-replies/", form).status_code == 400
+    assert not QuickReply.objects.exists()
+
+
+# ---------------------------------------------------------------- reads are pure
+
+
+def test_reading_every_page_writes_nothing(owner, shop):
+    # Written straight to the table: the script services would create the settings row.
+    script = Script.objects.create(shop=shop, stage="after_sale", topic="refund", title="Refund")
+    script.variants.create(shop=shop, language="ru", body="Деньги вернутся за 3-20 дней.")
+    client = login_client(owner)
+    before = row_counts()
+    for path in (
+        "",
+        "auto-replies/",
+        "keywords/",
+        "scripts/",
+        "scripts/?stage=after_sale&language=ru&q=refund",
+        "scripts/new",
+        f"scripts/{script.pk}/edit",
+        "quick-replies/",
+    ):
+        assert client.get(f"/automation/{path}").status_code == 200, path
+    assert row_counts() == before
+    assert not AutomationSettings.objects.filter(shop=shop).exists()
