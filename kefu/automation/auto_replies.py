@@ -24,7 +24,7 @@ from kefu.automation.models import (
 )
 from kefu.automation.outcomes import note_buyer_reply
 from kefu.conversations.models import Buyer, Direction, Message, MessageKind
-from kefu.conversations.outbound import post_automatic_reply
+from kefu.conversations.outbound import store_automatic_reply
 
 log = logging.getLogger("kefu.automation")
 
@@ -38,7 +38,7 @@ def _auto_message(
     text: str,
     payload: dict[str, object],
 ) -> Message:
-    return post_automatic_reply(trigger=trigger, kind=kind, text=text, payload=dict(payload))
+    return store_automatic_reply(trigger=trigger, kind=kind, text=text, payload=dict(payload))
 
 
 def _hit(
@@ -157,9 +157,8 @@ def automatic_replies_for(*, message: Message) -> list[Message]:
     conversation's unread/waiting state was updated for it. It returns the new Message rows
     (direction "auto", payload {"automation": "welcome"|"out_of_hours"|"keyword",
     "rule_id": ..., "reply_to": message id}) in sending order. It never touches the
-    conversation: the buyer's message stays unread and waiting for a person. Each reply is
-    stored with its outbox row and timeline event (``post_automatic_reply``), so a failure
-    here rolls all of them back with this savepoint.
+    conversation: the buyer's message stays unread and waiting for a person. The caller
+    sends the returned messages (``kefu.conversations.outbound.queue_automatic_replies``).
 
     Also: records that the buyer answered earlier auto-replies and script uses of this
     conversation (R-14) and updates the buyer's detected language (R-11). Locks the buyer's

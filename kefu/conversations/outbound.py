@@ -225,12 +225,12 @@ def post_agent_message(
 # --- messages without a person ---------------------------------------------------------------
 
 
-def post_automatic_reply(
+def store_automatic_reply(
     *, trigger: Message, kind: str, text: str, payload: dict[str, Any]
 ) -> Message:
-    """An automatic answer to a buyer's message (welcome, out of hours, keyword), with its
-    outbox row and timeline event. Leaves the conversation waiting for a person."""
-    message = Message.objects.create(
+    """An automatic answer to a buyer's message (welcome, out of hours, keyword), stored.
+    It leaves the conversation waiting for a person; ``queue_automatic_replies`` sends it."""
+    return Message.objects.create(
         shop_id=trigger.shop_id,
         conversation_id=trigger.conversation_id,
         buyer_id=trigger.buyer_id,
@@ -241,12 +241,16 @@ def post_automatic_reply(
         sent_at=max(timezone.now(), trigger.sent_at),
         payload=payload,
     )
-    message.conversation = trigger.conversation
-    queue_delivery(message)
-    events.automatic_message_sent(
-        trigger.conversation, message, automation=str(payload.get("automation", ""))
-    )
-    return message
+
+
+def queue_automatic_replies(conversation: Conversation, replies: list[Message]) -> None:
+    """The outbox rows and timeline events of stored automatic replies, in sending order."""
+    for reply in replies:
+        reply.conversation = conversation
+        queue_delivery(reply)
+        events.automatic_message_sent(
+            conversation, reply, automation=str(reply.payload.get("automation", ""))
+        )
 
 
 def send_system_message(

@@ -22,6 +22,7 @@ from kefu.conversations.intake import (
     stored_message,
 )
 from kefu.conversations.models import Message
+from kefu.conversations.outbound import queue_automatic_replies
 from kefu.integrations.channels import Channel
 
 log = logging.getLogger("kefu.conversations")
@@ -81,7 +82,7 @@ def receive_buyer_message(
 def _automatic_replies(message: Message) -> list[Message]:
     """Welcome, out-of-hours and keyword replies, decided in the intake transaction."""
     try:
-        return automatic_replies_for(message=message)
+        replies = automatic_replies_for(message=message)
     except Exception:
         # The buyer's message matters more than an automatic reply: a failing automation
         # rolls back its own savepoint and intake goes on, instead of answering 500 to every
@@ -93,3 +94,5 @@ def _automatic_replies(message: Message) -> list[Message]:
             message.pk,
         )
         return []
+    queue_automatic_replies(message.conversation, replies)
+    return replies
