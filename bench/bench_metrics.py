@@ -210,7 +210,7 @@ def _measure(n_messages: int, backend: str) -> list[dict[str, object]]:
 
     from kefu.accounts.services import create_agent, create_shop
     from kefu.conversations.models import Conversation, Message
-    from kefu.metrics import selectors, services
+    from kefu.metrics import config, refresh, selectors
     from kefu.metrics.models import DailyRollup, MetricsFact
 
     vendor = connection.vendor
@@ -235,14 +235,14 @@ def _measure(n_messages: int, backend: str) -> list[dict[str, object]]:
         for i in range(8)
     ]
     owner = shop.members.get(role="owner")
-    services.set_reporting(actor=owner, rates={"CNY": Decimal("0.1389")})
+    config.set_reporting(actor=owner, rates={"CNY": Decimal("0.1389")})
     t0 = time.perf_counter()
     first, last = _generate(shop, agents, n_messages, rng)
     gen_s = time.perf_counter() - t0
     real = Message.objects.filter(shop=shop).count()
 
     t0 = time.perf_counter()
-    result = services.rebuild_shop(shop=shop)
+    result = refresh.rebuild_shop(shop=shop)
     rebuild_s = time.perf_counter() - t0
     facts = MetricsFact.objects.filter(shop=shop).count()
     rollups = DailyRollup.objects.filter(shop=shop).count()
@@ -303,7 +303,7 @@ def _measure(n_messages: int, backend: str) -> list[dict[str, object]]:
                 sent_at=now + dt.timedelta(seconds=30),
             )
         t0 = time.perf_counter()
-        services.refresh_shop(shop=shop)
+        refresh.refresh_shop(shop=shop)
         done = time.perf_counter()
         runs.append(done - t0)
         lags.append(done - stored_at)

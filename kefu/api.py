@@ -8,6 +8,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from kefu.accounts import api as accounts_api
 from kefu.automation import api as automation_api
+from kefu.care import api as care_api
 from kefu.compliance import api as compliance_api
 from kefu.conversations import api as conversations_api
 from kefu.integrations import api as integrations_api
@@ -27,6 +28,8 @@ api.add_router("/shop", accounts_api.router)
 api.add_router("/orders", orders_api.router)
 api.add_router("/automation", automation_api.router)
 api.add_router("/compliance", compliance_api.router)
+# At the address where API clients first met the case archive.
+api.add_router("/metrics/cases", care_api.router)
 api.add_router("/metrics", metrics_api.router)
 
 

@@ -15,6 +15,7 @@ from types import ModuleType
 from kefu.accounts import cli as accounts_cli
 from kefu.automation import cli as automation_cli
 from kefu.compliance import cli as compliance_cli
+from kefu.conversations import cli as conversations_cli
 from kefu.core import cli as core_cli
 from kefu.demo import cli as demo_cli
 from kefu.metrics import cli as metrics_cli
@@ -26,6 +27,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     accounts_cli,
     demo_cli,
     orders_cli,
+    conversations_cli,  # after orders: `kefu import` lists orders before messages
     automation_cli,
     compliance_cli,
     metrics_cli,

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "kefu.orders",
     "kefu.automation",
     "kefu.compliance",
+    "kefu.care",
     "kefu.metrics",
 ]
 

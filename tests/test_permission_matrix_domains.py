@@ -40,10 +40,12 @@ from kefu.automation.keyword_rules import KeywordRuleInput, save_keyword_rules
 from kefu.automation.models import KeywordRule
 from kefu.automation.quick_replies import create_quick_reply
 from kefu.automation.scripts import ScriptInput, create_script
+from kefu.care.services import CaseInput, save_case
 from kefu.compliance.models import ComplianceFinding
 from kefu.conversations.models import Buyer, Direction, Message
 from kefu.integrations.signing import sign
-from kefu.metrics import services as metrics
+from kefu.metrics.models import MetricsSettings
+from kefu.metrics.refresh import rebuild_shop
 from kefu.orders import services as orders
 from kefu.orders.models import ImportRun, Order, OrderItem, OrderSource, OrderStatus
 from tests.conftest import login_client
@@ -69,6 +71,7 @@ SHOP_APPS = (
     "orders",
     "automation",
     "compliance",
+    "care",
     "metrics",
 )
 EXPORT = Path(__file__).parent / "orders" / "fixtures" / "tmall_traditional_bom.csv"
@@ -518,7 +521,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival) -> World:
     # Settings rows exist, as in a shop in use: reading them creates nothing.
     for each in (shop, rival.shop):
         orders.order_settings(shop=each)
-        metrics.metrics_settings(shop=each)
+        MetricsSettings.objects.create(shop=each, reporting_currency=each.currency)
     update_automation_settings(
         actor=owner,
         welcome_enabled=False,
@@ -556,12 +559,12 @@ def world(shop, owner, pre_agent, after_agent, product, rival) -> World:
         excerpt="LILY-FINDING courier",
         pack_version="test",
     )
-    metrics.save_case(
+    save_case(
         actor=owner,
         conversation=conv,
-        data=metrics.CaseInput(title="LILY-CASE cracked lamp", event="Lamp arrived cracked"),
+        data=CaseInput(title="LILY-CASE cracked lamp", event="Lamp arrived cracked"),
     )
-    metrics.rebuild_shop(shop=shop)
+    rebuild_shop(shop=shop)
 
     return World(
         shop=shop,

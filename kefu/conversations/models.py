@@ -1,4 +1,5 @@
-"""Buyers, conversations, messages, their event timeline, the outbox and agent presence."""
+"""Buyers, conversations, messages, their event timeline, the outbox, agent presence and the
+source ids of imported message history."""
 
 from __future__ import annotations
 
@@ -316,3 +317,21 @@ class ConversationMark(models.Model):
     @property
     def is_active(self) -> bool:
         return self.cleared_at is None
+
+
+class ImportedConversation(models.Model):
+    """The conversation a message-history import stored under a source conversation id."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    external_id = models.CharField(max_length=200)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        # The table the metrics app created: the model moved apps, the rows stayed put.
+        db_table = "metrics_importedconversation"
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "external_id"], name="imported_conv_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id

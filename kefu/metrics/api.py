@@ -1,4 +1,4 @@
-"""Metrics over the API: the R-39 report, the daily inspection, rates and the case archive."""
+"""Metrics over the API: the R-39 report, the daily inspection, settings and rates."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
-from kefu.conversations.selectors import access_conversation
 from kefu.core.api_auth import api_user, refusal, shop_auth
 from kefu.core.scoping import shop_of
-from kefu.metrics import selectors, services
+from kefu.metrics import config, refresh, selectors
 from kefu.metrics.models import FxRate
 
 router = Router(auth=shop_auth, tags=["metrics"])
@@ -53,8 +52,8 @@ def rebuild(request: HttpRequest) -> RebuildOut:
     if not selectors.sees_all(user):
         raise HttpError(403, "only the main account rebuilds metrics")
     try:
-        result = services.rebuild_shop(shop=shop_of(user))
-    except services.Busy as exc:
+        result = refresh.rebuild_shop(shop=shop_of(user))
+    except refresh.Busy as exc:
         raise HttpError(409, str(exc)) from exc
     return RebuildOut(
         buyers=result.buyers, facts=result.facts, days=result.days, seconds=result.seconds
@@ -69,7 +68,7 @@ class SettingsIO(Schema):
 
 def _settings_out(user: Any) -> dict[str, Any]:
     shop = shop_of(user)
-    ms = services.metrics_settings(shop=shop)
+    ms = config.metrics_settings(shop=shop)
     return {
         "reporting_currency": ms.reporting_currency,
         "slow_reply_minutes": ms.slow_reply_minutes,
@@ -86,7 +85,7 @@ def get_settings(request: HttpRequest) -> dict[str, Any]:
 def put_settings(request: HttpRequest, payload: SettingsIO) -> dict[str, Any]:
     user = api_user(request)
     try:
-        services.set_reporting(
+        config.set_reporting(
             actor=user,
             reporting_currency=payload.reporting_currency,
             rates=payload.rates,
@@ -133,9 +132,7 @@ def inspection(request: HttpRequest, q: Query[InspectionQuery]) -> dict[str, Any
             }
             for u in data.unanswered
         ],
-        "findings": None
-        if data.findings is None
-        else [
+        "findings": [
             {
                 "id": f.pk,
                 "code": f.code,
@@ -148,91 +145,8 @@ def inspection(request: HttpRequest, q: Query[InspectionQuery]) -> dict[str, Any
             for f in data.findings
         ],
         "overrides": data.overrides,
-        "red_marks": None
-        if data.red_marks is None
-        else [
+        "red_marks": [
             {"conversation_id": m.conversation_id, "note": m.note, "label": m.label}
             for m in data.red_marks
         ],
     }
-
-
-class CaseIn(Schema):
-    title: str = Field(min_length=1, max_length=200)
-    event: str = Field(min_length=1, max_length=10_000)
-    follow_up: str = Field(default="", max_length=10_000)
-    outcome: str = Field(default="", max_length=10_000)
-    outcome_kind: Literal["open", "resolved", "escalated", "lost"] = "resolved"
-    tags: str = Field(default="", max_length=200)
-    date: dt.date | None = None
-    conversation_id: int | None = None
-    agent_id: int | None = None
-
-
-class CaseOut(Schema):
-    id: int
-    date: dt.date
-    title: str
-    agent: str
-    buyer: str
-    conversation_id: int | None
-    event: str
-    follow_up: str
-    outcome: str
-    outcome_kind: str
-    tags: str
-
-
-def _case_out(case: Any) -> CaseOut:
-    return CaseOut(
-        id=case.pk,
-        date=case.date,
-        title=case.title,
-        agent=case.agent_name,
-        buyer=case.buyer_name,
-        conversation_id=case.conversation_id,
-        event=case.event,
-        follow_up=case.follow_up,
-        outcome=case.outcome,
-        outcome_kind=case.outcome_kind,
-        tags=case.tags,
-    )
-
-
-class CasesQuery(Schema):
-    q: str = Field(default="", max_length=200)
-    outcome: Literal["", "open", "resolved", "escalated", "lost"] = ""
-
-
-@router.get("/cases", response=list[CaseOut])
-def cases(request: HttpRequest, q: Query[CasesQuery]) -> list[CaseOut]:
-    user = api_user(request)
-    return [_case_out(c) for c in selectors.visible_cases(user, query=q.q, outcome=q.outcome)[:500]]
-
-
-@router.post("/cases", response={201: CaseOut})
-def create_case(request: HttpRequest, payload: CaseIn) -> Status[CaseOut]:
-    user = api_user(request)
-    conversation = (
-        access_conversation(user, payload.conversation_id)
-        if payload.conversation_id is not None
-        else None
-    )
-    try:
-        case = services.save_case(
-            actor=user,
-            conversation=conversation,
-            data=services.CaseInput(
-                title=payload.title,
-                event=payload.event,
-                date=payload.date,
-                follow_up=payload.follow_up,
-                outcome=payload.outcome,
-                outcome_kind=payload.outcome_kind,
-                tags=payload.tags,
-                agent_id=payload.agent_id,
-            ),
-        )
-    except (PermissionDenied, ValidationError) as exc:
-        raise refusal(exc) from exc
-    return Status(201, _case_out(case))

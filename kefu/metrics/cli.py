@@ -1,4 +1,4 @@
-"""`kefu metrics [show|rebuild] --shop SLUG ...` and `kefu import messages FILE --shop SLUG`.
+"""`kefu metrics [show|rebuild] --shop SLUG ...`: the R-39 figures, or a rebuild of the rollups.
 
 `kefu metrics --shop S --from D --to D [--by day|agent|group] [--json]` prints the R-39
 figures; `kefu metrics rebuild --shop S` recomputes the rollups from raw rows.
@@ -10,7 +10,6 @@ import argparse
 import datetime as dt
 import json
 import sys
-import time
 from typing import Any, TextIO
 
 from django.core.management.base import CommandError
@@ -49,22 +48,6 @@ def register(sub: Any) -> None:
     metrics.add_argument("--json", action="store_true", help="print one JSON object")
     metrics.set_defaults(handler=run_metrics)
 
-    from kefu.orders.cli import import_group
-
-    group = import_group(sub)
-    messages = group.add_parser(
-        "messages",
-        help="import message history (JSONL) for the metrics",
-        description="One JSON object per line: external_id, buyer_external_id, direction "
-        "(buyer|agent|auto), agent (login, for agent messages), sent_at (ISO-8601 with "
-        "offset), text, optional entry_point and conversation_external_id. Idempotent on "
-        "external_id; bad lines are reported and skipped.",
-    )
-    messages.add_argument("file", help="the JSONL file")
-    messages.add_argument("--shop", required=True, help="the shop's slug")
-    messages.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    messages.set_defaults(handler=run_import_messages)
-
 
 def _date(value: str) -> dt.date:
     try:
@@ -85,13 +68,13 @@ def _shop(slug: str) -> Any:
 def run_metrics(args: argparse.Namespace) -> int:
     from django.core.exceptions import ValidationError
 
-    from kefu.metrics import selectors, services
+    from kefu.metrics import refresh, selectors
 
     shop = _shop(args.shop)
     if args.action == "rebuild":
         try:
-            result = services.rebuild_shop(shop=shop)
-        except services.Busy as exc:
+            result = refresh.rebuild_shop(shop=shop)
+        except refresh.Busy as exc:
             raise CommandError(str(exc)) from exc
         print(
             f"rebuilt {shop.slug}: {result.buyers} buyers, {result.facts} facts, "
@@ -138,40 +121,3 @@ def _print_table(out: TextIO, doc: dict[str, Any], currency: str) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
     for line in [header, *lines]:
         out.write("  ".join(str(x).rjust(w) for x, w in zip(line, widths, strict=True)) + "\n")
-
-
-def run_import_messages(args: argparse.Namespace) -> int:
-    from kefu.metrics.services import ImportFileError, MessageImportSummary, import_messages
-
-    shop = _shop(args.shop)
-    last = [0.0]
-
-    def progress(done: int, total: int, summary: MessageImportSummary) -> None:
-        now = time.monotonic()
-        if args.quiet or (now - last[0] < 0.2 and done < total):
-            return
-        last[0] = now
-        share = done / total if total else 1.0
-        sys.stderr.write(
-            f"\r{share:4.0%}  lines {summary.lines}  created {summary.created}  "
-            f"duplicates {summary.duplicates}  rejected {summary.rejected}"
-        )
-        sys.stderr.flush()
-
-    try:
-        summary = import_messages(shop=shop, path=args.file, progress=progress)
-    except ImportFileError as exc:
-        raise CommandError(str(exc)) from exc
-    if not args.quiet:
-        sys.stderr.write("\n")
-    print(
-        f"{args.file}: {summary.lines} lines -> created {summary.created}, "
-        f"skipped duplicates {summary.duplicates}, rejected {summary.rejected} "
-        f"({summary.buyers_created} new buyers, "
-        f"{summary.conversations_created} new conversations)"
-    )
-    for line, reason in summary.rejections:
-        print(f"  line {line}: {reason}")
-    if summary.rejected > len(summary.rejections):
-        print(f"  … and {summary.rejected - len(summary.rejections)} more rejected lines")
-    return 0

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from kefu.accounts.models import Shop
 from kefu.accounts.selectors import owner_of
-from kefu.metrics import services
+from kefu.metrics import config, refresh
 
 
 def load(*, shop: Shop, rng: random.Random) -> None:
@@ -16,5 +16,5 @@ def load(*, shop: Shop, rng: random.Random) -> None:
     owner = owner_of(shop)
     if owner is not None:
         rates = {"CNY": Decimal("0.1389"), "EUR": Decimal("1.0850"), "RUB": Decimal("0.0110")}
-        services.set_reporting(actor=owner, rates=rates)
-    services.rebuild_shop(shop=shop)
+        config.set_reporting(actor=owner, rates=rates)
+    refresh.rebuild_shop(shop=shop)

@@ -1,17 +1,11 @@
-"""CSV and XLSX exports of a report and of the case archive (R-40: exportable reports)."""
+"""The report as a table for the CSV and XLSX downloads (R-40: exportable reports)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook
-
 from kefu.metrics.compute import METRIC_NAMES
-from kefu.metrics.models import Case
 from kefu.metrics.selectors import Report
 
 # English name and the Chinese term sellers know, per published figure.
@@ -39,63 +33,3 @@ def report_table(report: Report) -> tuple[list[str], list[list[Any]]]:
         [f"previous {report.previous_start}..{report.previous_end}", *_values(report.previous)]
     )
     return header, rows
-
-
-CASE_HEADER = [
-    "date 日期",
-    "title",
-    "agent 客服",
-    "buyer 买家",
-    "conversation",
-    "event 事件",
-    "follow-up 跟进",
-    "outcome 结果",
-    "outcome kind",
-    "tags",
-]
-
-
-def case_rows(cases: Iterable[Case]) -> list[list[Any]]:
-    return [
-        [
-            c.date.isoformat(),
-            c.title,
-            c.agent_name,
-            c.buyer_name,
-            c.conversation_id or "",
-            c.event,
-            c.follow_up,
-            c.outcome,
-            c.outcome_kind,
-            c.tags,
-        ]
-        for c in cases
-    ]
-
-
-def _safe(value: Any) -> Any:
-    # A cell starting with = + - @ is a formula in a spreadsheet: never run buyer text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
-def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_safe(v) if v is not None else "" for v in row])
-    # A BOM so Excel opens the Chinese headings as UTF-8.
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def to_xlsx(header: Sequence[str], rows: Iterable[Sequence[Any]], title: str) -> bytes:
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title=title[:31])
-    ws.append(list(header))
-    for row in rows:
-        ws.append([_safe(v) for v in row])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()

@@ -1,4 +1,4 @@
-"""Metrics rollups (R-39), reporting-currency rates, the refresh cursor and the case archive (R-35).
+"""Metrics rollups (R-39), reporting-currency rates, the refresh cursor and the settings.
 
 `MetricsFact` holds what each buyer contributes per (local day, credited agent, group);
 `DailyRollup` sums the facts per (day, agent, group) for the dashboard. Both are derived:
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -144,67 +143,3 @@ class FxRate(models.Model):
 
     def __str__(self) -> str:
         return f"1 {self.currency} = {self.rate}"
-
-
-class ImportedConversation(models.Model):
-    """The conversation a message-history import stored under a source conversation id."""
-
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
-    external_id = models.CharField(max_length=200)
-    conversation = models.ForeignKey(
-        "conversations.Conversation", on_delete=models.CASCADE, related_name="+"
-    )
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["shop", "external_id"], name="imported_conv_once")
-        ]
-
-    def __str__(self) -> str:
-        return self.external_id
-
-
-class CaseOutcome(models.TextChoices):
-    OPEN = "open", _("Still open 处理中")
-    RESOLVED = "resolved", _("Resolved 已解决")
-    ESCALATED = "escalated", _("Escalated to the platform 平台介入")
-    LOST = "lost", _("Buyer lost 流失")
-
-
-class Case(models.Model):
-    """A notable conversation saved for team training (案例备份, R-35)."""
-
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
-    conversation = models.ForeignKey(
-        "conversations.Conversation",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    date = models.DateField(_("date 日期"))
-    agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    # Kept as text so the case still reads right after the login or the buyer is gone.
-    agent_name = models.CharField(max_length=150, blank=True)
-    buyer_name = models.CharField(max_length=120, blank=True)
-    title = models.CharField(_("title"), max_length=200)
-    event = models.TextField(_("event 事件"))
-    follow_up = models.TextField(_("follow-up 跟进"), blank=True)
-    outcome = models.TextField(_("outcome 结果"), blank=True)
-    outcome_kind = models.CharField(
-        max_length=12, choices=CaseOutcome.choices, default=CaseOutcome.RESOLVED
-    )
-    tags = models.CharField(_("tags"), max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-date", "-id"]
-        indexes = [models.Index(fields=["shop", "-date"], name="case_shop_date")]
-
-    def __str__(self) -> str:
-        return self.title

@@ -18,12 +18,20 @@ from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import ServiceGroup, Shop, User
 from kefu.accounts.permissions import Capability, has_capability
-from kefu.conversations.models import Conversation, ConversationStatus, Message
-from kefu.core.modules import optional_module
+from kefu.compliance.models import ComplianceFinding
+from kefu.compliance.selectors import visible_findings
+from kefu.conversations.models import (
+    Conversation,
+    ConversationEvent,
+    ConversationMark,
+    ConversationStatus,
+    Message,
+)
 from kefu.core.scoping import shop_of
 from kefu.metrics import compute
 from kefu.metrics.compute import COUNTER_FIELDS, NO_AGENT, Counters
-from kefu.metrics.models import Case, DailyRollup, MetricsCursor, MetricsFact, MetricsSettings
+from kefu.metrics.config import metrics_settings
+from kefu.metrics.models import DailyRollup, MetricsCursor, MetricsFact
 
 By = Literal["day", "agent", "group"]
 BY_CHOICES: tuple[str, ...] = ("day", "agent", "group")
@@ -166,9 +174,6 @@ def report(
     length = (end - start).days + 1
     prev_end = start - dt.timedelta(days=1)
     prev_start = prev_end - dt.timedelta(days=length - 1)
-    ms = MetricsSettings.objects.filter(shop=shop).first()
-    from kefu.metrics.services import default_reporting_currency
-
     cursor = MetricsCursor.objects.filter(shop=shop).first()
     return Report(
         shop=shop,
@@ -181,7 +186,7 @@ def report(
         previous_end=prev_end,
         rows=rows_by(shop, start, end, by, agent_id),
         daily=rows_by(shop, start, end, "day", agent_id) if by != "day" else [],
-        reporting_currency=ms.reporting_currency if ms else default_reporting_currency(shop),
+        reporting_currency=metrics_settings(shop=shop).reporting_currency,
         own_only=agent_id is not None,
         last_run_at=cursor.last_run_at if cursor else None,
     )
@@ -216,9 +221,9 @@ class Inspection:
     threshold_minutes: int
     slow: list[SlowReply]
     unanswered: list[dict[str, Any]]
-    findings: list[Any] | None  # None: the compliance module is not installed
+    findings: list[ComplianceFinding]
     overrides: int
-    red_marks: list[Any] | None  # None: no marks model
+    red_marks: list[ConversationMark]
     figures: dict[str, Any]
 
 
@@ -231,8 +236,7 @@ def _require_all(actor: User) -> Shop:
 
 def inspection(actor: User, *, day: dt.date, limit: int = 200) -> Inspection:
     shop = _require_all(actor)
-    ms = MetricsSettings.objects.filter(shop=shop).first()
-    threshold = ms.slow_reply_minutes if ms else 30
+    threshold = metrics_settings(shop=shop).slow_reply_minutes
     start, end = day_bounds(shop, day)
     labels = agent_labels(shop)
     # Conversations with a buyer message or a reply that day; their waits from raw rows.
@@ -247,8 +251,6 @@ def inspection(actor: User, *, day: dt.date, limit: int = 200) -> Inspection:
         "id", "conversation_id", "conversation__group", "direction", "sent_at", "author_id"
     )
     msgs = [compute.Msg(*r) for r in rows]
-    from kefu.conversations.models import ConversationEvent
-
     events = [
         compute.ConvEvent(*r)
         for r in ConversationEvent.objects.filter(
@@ -323,24 +325,16 @@ def inspection(actor: User, *, day: dt.date, limit: int = 200) -> Inspection:
                     "waiting_since": None,
                 }
             )
-    findings: list[Any] | None = None
-    overrides = 0
-    compliance = optional_module("kefu.compliance.selectors")
-    if compliance is not None and hasattr(compliance, "visible_findings"):
-        qs = compliance.visible_findings(actor, day=day)
-        findings = list(qs[:limit])
-        overrides = qs.filter(overridden=True).count()
-    red_marks: list[Any] | None = None
-    conv_models = optional_module("kefu.conversations.models")
-    mark_model = getattr(conv_models, "ConversationMark", None)
-    if mark_model is not None:
-        red_marks = list(
-            mark_model.objects.filter(
-                shop=shop, color="red", created_at__gte=start, created_at__lt=end
-            )
-            .select_related("conversation__buyer", "product", "created_by")
-            .order_by("created_at")[:limit]
+    findings_qs = visible_findings(actor, day=day)
+    findings = list(findings_qs[:limit])
+    overrides = findings_qs.filter(overridden=True).count()
+    red_marks = list(
+        ConversationMark.objects.filter(
+            shop=shop, color="red", created_at__gte=start, created_at__lt=end
         )
+        .select_related("conversation__buyer", "product", "created_by")
+        .order_by("created_at")[:limit]
+    )
     return Inspection(
         day=day,
         threshold_minutes=threshold,
@@ -351,28 +345,3 @@ def inspection(actor: User, *, day: dt.date, limit: int = 200) -> Inspection:
         red_marks=red_marks,
         figures=compute.figures(totals(shop, day, day)),
     )
-
-
-# --- case archive -------------------------------------------------------------------------
-
-
-def visible_cases(actor: User, *, query: str = "", outcome: str = "") -> QuerySet[Case]:
-    """The owner sees every case; a sub-account its own and those it saved."""
-    shop = shop_of(actor)
-    qs = Case.objects.filter(shop=shop).select_related("agent", "conversation")
-    if not sees_all(actor):
-        qs = qs.filter(Q(agent=actor) | Q(created_by=actor))
-    if query:
-        for word in query.split()[:6]:
-            qs = qs.filter(
-                Q(title__icontains=word)
-                | Q(event__icontains=word)
-                | Q(follow_up__icontains=word)
-                | Q(outcome__icontains=word)
-                | Q(tags__icontains=word)
-                | Q(agent_name__icontains=word)
-                | Q(buyer_name__icontains=word)
-            )
-    if outcome:
-        qs = qs.filter(outcome_kind=outcome)
-    return qs

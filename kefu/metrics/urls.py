@@ -8,6 +8,4 @@ urlpatterns = [
     path("metrics/", views.dashboard, name="metrics_dashboard"),
     path("metrics/settings/", views.settings_form, name="metrics_settings"),
     path("metrics/inspection/", views.inspection, name="metrics_inspection"),
-    path("metrics/cases/", views.cases, name="metrics_cases"),
-    path("metrics/cases/new/", views.new_case, name="metrics_case_new"),
 ]

@@ -1,4 +1,4 @@
-"""Pages: the metrics dashboard with exports, the owner's daily inspection, the case archive."""
+"""Pages: the metrics dashboard with exports and settings, and the owner's daily inspection."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.models import User
-from kefu.conversations.selectors import access_conversation
 from kefu.core.scoping import shop_of
-from kefu.metrics import exports, selectors, services
-from kefu.metrics.models import CaseOutcome, FxRate
+from kefu.core.spreadsheets import to_csv, to_xlsx
+from kefu.metrics import config, exports, selectors
+from kefu.metrics.models import FxRate
 from kefu.metrics.selectors import Report
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -153,8 +153,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         header, rows = exports.report_table(report)
         name = f"kefu-metrics-{shop.slug}-{start}-{end}-by-{by}"
         if export == "csv":
-            return _download(exports.to_csv(header, rows), f"{name}.csv", "text/csv")
-        return _download(exports.to_xlsx(header, rows, f"by {by}"), f"{name}.xlsx", XLSX)
+            return _download(to_csv(header, rows), f"{name}.csv", "text/csv")
+        return _download(to_xlsx(header, rows, f"by {by}"), f"{name}.xlsx", XLSX)
     sees_all = selectors.sees_all(user)
     return render(
         request,
@@ -166,7 +166,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "by": by,
             "sees_all": sees_all,
             "query": f"from={start}&to={end}&by={by}",
-            "settings": services.metrics_settings(shop=shop) if sees_all else None,
+            "settings": config.metrics_settings(shop=shop) if sees_all else None,
             "rates": FxRate.objects.filter(shop=shop) if sees_all else [],
         },
     )
@@ -186,7 +186,7 @@ def settings_form(request: HttpRequest) -> HttpResponse:
             return redirect("metrics_dashboard")
     slow = request.POST.get("slow_reply_minutes", "").strip()
     try:
-        services.set_reporting(
+        config.set_reporting(
             actor=user,
             reporting_currency=request.POST.get("reporting_currency") or None,
             rates=rates,
@@ -217,71 +217,4 @@ def inspection(request: HttpRequest) -> HttpResponse:
             "previous_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),
         },
-    )
-
-
-@login_required
-@require_GET
-def cases(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    query = request.GET.get("q", "").strip()[:200]
-    outcome = request.GET.get("outcome", "")
-    if outcome not in CaseOutcome.values:
-        outcome = ""
-    qs = selectors.visible_cases(user, query=query, outcome=outcome)
-    export = request.GET.get("export")
-    if export in ("csv", "xlsx"):
-        rows = exports.case_rows(qs[:20_000])
-        name = f"kefu-cases-{shop_of(user).slug}"
-        if export == "csv":
-            return _download(exports.to_csv(exports.CASE_HEADER, rows), f"{name}.csv", "text/csv")
-        return _download(exports.to_xlsx(exports.CASE_HEADER, rows, "cases"), f"{name}.xlsx", XLSX)
-    return render(
-        request,
-        "metrics/cases.html",
-        {"cases": qs[:200], "q": query, "outcome": outcome, "outcomes": CaseOutcome.choices},
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def new_case(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    shop = shop_of(user)
-    source = request.POST if request.method == "POST" else request.GET
-    conv_raw = source.get("conversation", "").strip()
-    conversation = access_conversation(user, int(conv_raw)) if conv_raw.isdigit() else None
-    form: dict[str, Any] = {
-        "title": source.get("title", ""),
-        "event": source.get("event", ""),
-        "follow_up": source.get("follow_up", ""),
-        "outcome": source.get("outcome", ""),
-        "outcome_kind": source.get("outcome_kind", CaseOutcome.RESOLVED),
-        "tags": source.get("tags", ""),
-        "date": source.get("date", "") or selectors.today(shop).isoformat(),
-    }
-    if request.method == "POST":
-        try:
-            services.save_case(
-                actor=user,
-                conversation=conversation,
-                data=services.CaseInput(
-                    title=form["title"],
-                    event=form["event"],
-                    date=_date(form["date"], selectors.today(shop)),
-                    follow_up=form["follow_up"],
-                    outcome=form["outcome"],
-                    outcome_kind=form["outcome_kind"],
-                    tags=form["tags"],
-                ),
-            )
-        except ValidationError as exc:
-            messages.error(request, "; ".join(exc.messages))
-        else:
-            messages.success(request, _("Case saved to the archive."))
-            return redirect("metrics_cases")
-    return render(
-        request,
-        "metrics/case_form.html",
-        {"form": form, "conversation": conversation, "outcomes": CaseOutcome.choices},
     )

@@ -23,6 +23,10 @@ def at(day: int, hour: int = 0, minute: int = 0, second: int = 0, month: int = 3
     return dt.datetime(2026, month, day, hour, minute, second, tzinfo=SH)
 
 
+# The two days of the `history` fixture (tests/metrics/conftest.py) as query parameters.
+RANGE = "from=2026-03-02&to=2026-03-03"
+
+
 class History:
     def __init__(self, shop: Shop) -> None:
         self.shop = shop

@@ -83,6 +83,6 @@ def test_bad_input_exits_2_with_one_line(shop, capsys, args, message):
 def test_the_import_group_is_shared():
     parser = build_parser()
     assert orders_cli.import_subparsers is not None
-    # The metrics domain adds `kefu import messages` to the same group.
+    # The conversations domain adds `kefu import messages` to the same group.
     assert set(orders_cli.import_subparsers.choices) >= {"orders", "messages"}
     assert parser.parse_args(["import", "orders", "x.csv", "--shop", "s"]).import_kind == "orders"

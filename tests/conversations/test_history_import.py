@@ -1,4 +1,5 @@
-"""`kefu import messages`: idempotent history import that feeds the metrics."""
+"""`kefu import messages` (kefu.conversations.history_import): idempotent history import
+that feeds the metrics."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from kefu.cli import main as kefu
 from kefu.conversations.models import Conversation, Message, Outbox
-from kefu.metrics import selectors, services
+from kefu.metrics import refresh, selectors
 
 LINES = [
     {
@@ -73,7 +74,7 @@ def test_import_stores_rows_without_side_effects_and_feeds_metrics(
     assert (olga.group, olga.status, olga.assignee) == ("after_sale", "resolved", None)
     reply = Message.objects.get(external_id="x3")
     assert (reply.author, reply.conversation.group) == (pre_agent, "pre_sale")
-    services.refresh_shop(shop=shop, now=timezone.now())
+    refresh.refresh_shop(shop=shop, now=timezone.now())
     import datetime as dt
 
     total = selectors.report(shop=shop, start=dt.date(2026, 3, 2), end=dt.date(2026, 3, 2)).total
@@ -134,31 +135,3 @@ def test_a_file_that_is_not_jsonl_is_refused(shop, tmp_path, capsys):
     assert "is not JSONL" in capsys.readouterr().err
     assert kefu(["import", "messages", str(tmp_path / "missing.jsonl"), "--shop", "aurora"]) == 2
     assert Message.objects.count() == 0
-
-
-def test_live_messages_reach_the_rollups_on_the_next_refresh(shop, pre_agent):
-    """Freshness: a buyer message and a reply through the real services, then one refresh."""
-    import datetime as dt
-
-    import time_machine
-
-    from tests.helpers import buyer_says, online
-
-    online(pre_agent)
-    services.rebuild_shop(shop=shop)
-    start = timezone.now()
-    with time_machine.travel(start + dt.timedelta(minutes=1), tick=False):
-        result = buyer_says(shop, "Hello?", buyer="live-1")
-    with time_machine.travel(start + dt.timedelta(minutes=2), tick=False):
-        from kefu.desk.replies import send_reply
-
-        send_reply(actor=pre_agent, conversation=result.conversation, text="Hi, Lily here")
-    with time_machine.travel(start + dt.timedelta(minutes=3), tick=False):
-        services.refresh_all_shops()
-        today = selectors.today(shop)
-        report = selectors.report(shop=shop, start=today - dt.timedelta(days=1), end=today)
-    total = report.total
-    assert (total["reception_count"], total["replied_buyers"], total["replied_24h"]) == (1, 1, 1)
-    assert total["first_response_seconds"] == 60.0
-    # Auto replies of the welcome automation (if any fired) never count.
-    assert total["messages_replied"] == 1

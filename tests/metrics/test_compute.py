@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from kefu.metrics import selectors, services
+from kefu.metrics import config, refresh, selectors
 from kefu.metrics.compute import NO_AGENT
 from kefu.metrics.models import FxRate
 from tests.metrics.factories import History, at
@@ -16,12 +16,12 @@ D1, D3 = dt.date(2026, 3, 1), dt.date(2026, 3, 10)
 
 
 def totals(shop, start=D1, end=D3):
-    services.rebuild_shop(shop=shop)
+    refresh.rebuild_shop(shop=shop)
     return selectors.report(shop=shop, start=start, end=end).total
 
 
 def by_day(shop, start=D1, end=D3):
-    services.rebuild_shop(shop=shop)
+    refresh.rebuild_shop(shop=shop)
     rows = selectors.report(shop=shop, start=start, end=end, by="day").rows
     return {r.key: r.figures for r in rows if r.figures["messages_received"]}
 
@@ -173,7 +173,7 @@ def test_gmv_in_reporting_currency_with_owner_rates(shop, owner, pre_agent):
     h.order("b1", at(2, 12), "5.00", currency="USD")
     t = totals(shop)
     assert (t["guided_orders"], t["guided_gmv"], t["unconverted_orders"]) == (2, "5.00", 1)
-    services.set_reporting(actor=owner, rates={"CNY": Decimal("0.1389")})
+    config.set_reporting(actor=owner, rates={"CNY": Decimal("0.1389")})
     assert FxRate.objects.get(shop=shop).rate == Decimal("0.1389")
     t = totals(shop)
     assert (t["guided_gmv"], t["unconverted_orders"]) == ("18.89", 0)
@@ -202,7 +202,7 @@ def test_time_is_credited_to_the_person_who_replied(shop, pre_agent, after_agent
     h.buyer_says("b2", at(2, 10))
     h.reply("b2", at(2, 10, 2), pre_agent)
     h.buyer_says("b3", at(2, 10))  # nobody answers
-    services.rebuild_shop(shop=shop)
+    refresh.rebuild_shop(shop=shop)
     rows = {
         r.key: r.figures for r in selectors.report(shop=shop, start=D1, end=D3, by="agent").rows
     }

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kefu.conversations.models import Buyer, Conversation, Message
-from kefu.metrics import services
+from kefu.metrics import config, refresh, selectors
 from kefu.metrics.compute import COUNTER_FIELDS
 from kefu.metrics.models import DailyRollup, MetricsCursor, MetricsFact
 from kefu.orders.models import Order
@@ -75,7 +75,7 @@ def _wipe(shop):
 def test_incremental_equals_rebuild(shop, pre_agent, after_agent, steps, cuts, order):
     _wipe(shop)
     later = timezone.now() + dt.timedelta(hours=1)  # every stored row counts as settled
-    services.rebuild_shop(shop=shop, now=later)
+    refresh.rebuild_shop(shop=shop, now=later)
     h = History(shop)
     agents = [pre_agent, after_agent]
     groups = ["pre_sale", "after_sale"]
@@ -105,23 +105,23 @@ def test_incremental_equals_rebuild(shop, pre_agent, after_agent, steps, cuts, o
             elif kind in ("resolved", "reopened"):
                 h.event(ext, kind, when, actor=agents[choice], group=groups[choice])
         done = bound
-        result = services.refresh_shop(shop=shop, now=later)
+        result = refresh.refresh_shop(shop=shop, now=later)
         assert not result.rebuilt
     incremental = _snapshot(shop)
-    services.rebuild_shop(shop=shop, now=later)
+    refresh.rebuild_shop(shop=shop, now=later)
     assert incremental == _snapshot(shop)
 
 
 def test_refresh_recomputes_earlier_days_when_a_late_reply_arrives(shop, pre_agent):
     later = timezone.now() + dt.timedelta(hours=1)
-    services.rebuild_shop(shop=shop, now=later)
+    refresh.rebuild_shop(shop=shop, now=later)
     h = History(shop)
     h.buyer_says("b1", at(2, 10))
-    services.refresh_shop(shop=shop, now=later)
+    refresh.refresh_shop(shop=shop, now=later)
     day = DailyRollup.objects.get(shop=shop, day=dt.date(2026, 3, 2))
     assert (day.reception_count, day.replied_buyers) == (1, 0)
     h.reply("b1", at(3, 20), pre_agent)  # 34 h later: changes the figures of March 2
-    result = services.refresh_shop(shop=shop, now=later)
+    result = refresh.refresh_shop(shop=shop, now=later)
     assert result.buyers == 1
     rows = DailyRollup.objects.filter(shop=shop, day=dt.date(2026, 3, 2))
     assert sum(r.replied_buyers for r in rows) == 1
@@ -131,49 +131,77 @@ def test_refresh_recomputes_earlier_days_when_a_late_reply_arrives(shop, pre_age
 
 def test_cursor_advances_only_past_settled_rows(shop, pre_agent):
     now = timezone.now()
-    services.rebuild_shop(shop=shop, now=now)
+    refresh.rebuild_shop(shop=shop, now=now)
     h = History(shop)
     m = h.buyer_says("b1", at(2, 10))
-    services.refresh_shop(shop=shop, now=now + dt.timedelta(seconds=1))
+    refresh.refresh_shop(shop=shop, now=now + dt.timedelta(seconds=1))
     # The row is younger than the overlap window: it will be read again next time.
     assert MetricsCursor.objects.get(shop=shop).message_id < m.pk
     assert DailyRollup.objects.filter(shop=shop).count() == 1
-    services.refresh_shop(shop=shop, now=now + dt.timedelta(minutes=5))
+    refresh.refresh_shop(shop=shop, now=now + dt.timedelta(minutes=5))
     assert MetricsCursor.objects.get(shop=shop).message_id == m.pk
 
 
 def test_changing_rates_triggers_a_rebuild_on_the_next_refresh(shop, owner):
-    services.rebuild_shop(shop=shop)
-    services.set_reporting(actor=owner, rates={"CNY": "0.14"})
+    refresh.rebuild_shop(shop=shop)
+    config.set_reporting(actor=owner, rates={"CNY": "0.14"})
     assert MetricsCursor.objects.get(shop=shop).needs_rebuild
-    assert services.refresh_shop(shop=shop).rebuilt
+    assert refresh.refresh_shop(shop=shop).rebuilt
     assert not MetricsCursor.objects.get(shop=shop).needs_rebuild
-    assert not services.refresh_shop(shop=shop).rebuilt
+    assert not refresh.refresh_shop(shop=shop).rebuilt
 
 
 def test_a_second_run_while_one_holds_the_shop_is_refused(shop):
     import pytest
 
-    services.rebuild_shop(shop=shop)
+    refresh.rebuild_shop(shop=shop)
     MetricsCursor.objects.filter(shop=shop).update(
         locked_until=timezone.now() + dt.timedelta(minutes=1)
     )
-    with pytest.raises(services.Busy):
-        services.refresh_shop(shop=shop)
-    assert services.refresh_all_shops() == 0
+    with pytest.raises(refresh.Busy):
+        refresh.refresh_shop(shop=shop)
+    assert refresh.refresh_all_shops() == 0
 
 
 def test_an_order_whose_payment_moves_leaves_its_old_day(shop, pre_agent):
     later = timezone.now() + dt.timedelta(hours=1)
-    services.rebuild_shop(shop=shop, now=later)
+    refresh.rebuild_shop(shop=shop, now=later)
     h = History(shop)
     order = h.order("b1", at(2, 10), "20.00")
-    services.refresh_shop(shop=shop, now=later)
+    refresh.refresh_shop(shop=shop, now=later)
     assert DailyRollup.objects.get(shop=shop).day == dt.date(2026, 3, 2)
     order.paid_at = at(4, 10)
     order.save()
-    services.refresh_shop(shop=shop, now=later)
+    refresh.refresh_shop(shop=shop, now=later)
     incremental = _snapshot(shop)
     assert [r[0] for r in incremental[1]] == [dt.date(2026, 3, 4)]
-    services.rebuild_shop(shop=shop, now=later)
+    refresh.rebuild_shop(shop=shop, now=later)
     assert incremental == _snapshot(shop)
+
+
+def test_live_messages_reach_the_rollups_on_the_next_refresh(shop, pre_agent):
+    """Freshness: a buyer message and a reply through the real services, then one refresh."""
+    import datetime as dt
+
+    import time_machine
+
+    from tests.helpers import buyer_says, online
+
+    online(pre_agent)
+    refresh.rebuild_shop(shop=shop)
+    start = timezone.now()
+    with time_machine.travel(start + dt.timedelta(minutes=1), tick=False):
+        result = buyer_says(shop, "Hello?", buyer="live-1")
+    with time_machine.travel(start + dt.timedelta(minutes=2), tick=False):
+        from kefu.desk.replies import send_reply
+
+        send_reply(actor=pre_agent, conversation=result.conversation, text="Hi, Lily here")
+    with time_machine.travel(start + dt.timedelta(minutes=3), tick=False):
+        refresh.refresh_all_shops()
+        today = selectors.today(shop)
+        report = selectors.report(shop=shop, start=today - dt.timedelta(days=1), end=today)
+    total = report.total
+    assert (total["reception_count"], total["replied_buyers"], total["replied_24h"]) == (1, 1, 1)
+    assert total["first_response_seconds"] == 60.0
+    # Auto replies of the welcome automation (if any fired) never count.
+    assert total["messages_replied"] == 1

@@ -1,0 +1,81 @@
+"""`kefu import messages FILE --shop SLUG`: import message history from JSONL.
+
+The rows feed the metrics on their next refresh, like live messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from kefu.orders.cli import import_group
+
+
+def register(sub: Any) -> None:
+    group = import_group(sub)
+    messages = group.add_parser(
+        "messages",
+        help="import message history (JSONL) for the metrics",
+        description="One JSON object per line: external_id, buyer_external_id, direction "
+        "(buyer|agent|auto), agent (login, for agent messages), sent_at (ISO-8601 with "
+        "offset), text, optional entry_point and conversation_external_id. Idempotent on "
+        "external_id; bad lines are reported and skipped.",
+    )
+    messages.add_argument("file", help="the JSONL file")
+    messages.add_argument("--shop", required=True, help="the shop's slug")
+    messages.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    messages.set_defaults(handler=run_import_messages)
+
+
+def _shop(slug: str) -> Any:
+    from kefu.accounts.selectors import shop_by_slug
+
+    shop = shop_by_slug(slug)
+    if shop is None:
+        raise CommandError(f"no shop with slug {slug!r}")
+    return shop
+
+
+def run_import_messages(args: argparse.Namespace) -> int:
+    from kefu.conversations.history_import import (
+        ImportFileError,
+        MessageImportSummary,
+        import_messages,
+    )
+
+    shop = _shop(args.shop)
+    last = [0.0]
+
+    def progress(done: int, total: int, summary: MessageImportSummary) -> None:
+        now = time.monotonic()
+        if args.quiet or (now - last[0] < 0.2 and done < total):
+            return
+        last[0] = now
+        share = done / total if total else 1.0
+        sys.stderr.write(
+            f"\r{share:4.0%}  lines {summary.lines}  created {summary.created}  "
+            f"duplicates {summary.duplicates}  rejected {summary.rejected}"
+        )
+        sys.stderr.flush()
+
+    try:
+        summary = import_messages(shop=shop, path=args.file, progress=progress)
+    except ImportFileError as exc:
+        raise CommandError(str(exc)) from exc
+    if not args.quiet:
+        sys.stderr.write("\n")
+    print(
+        f"{args.file}: {summary.lines} lines -> created {summary.created}, "
+        f"skipped duplicates {summary.duplicates}, rejected {summary.rejected} "
+        f"({summary.buyers_created} new buyers, "
+        f"{summary.conversations_created} new conversations)"
+    )
+    for line, reason in summary.rejections:
+        print(f"  line {line}: {reason}")
+    if summary.rejected > len(summary.rejections):
+        print(f"  … and {summary.rejected - len(summary.rejections)} more rejected lines")
+    return 0

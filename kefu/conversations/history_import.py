@@ -1,0 +1,347 @@
+"""The message-history import (`kefu import messages`): JSONL lines to buyers, conversations
+and messages, stored as plain history rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from kefu.accounts.models import Shop, User
+from kefu.conversations.models import (
+    Buyer,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    EntryPoint,
+    ImportedConversation,
+    Message,
+)
+from kefu.conversations.routing import group_for_entry_point
+from kefu.integrations.channels import Channel
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported (not JSONL, unreadable)."""
+
+
+@dataclass
+class MessageImportSummary:
+    lines: int = 0
+    created: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rejections: list[tuple[int, str]] = field(default_factory=list)
+    conversations_created: int = 0
+    buyers_created: int = 0
+
+    def reject(self, line: int, reason: str) -> None:
+        self.rejected += 1
+        if len(self.rejections) < 100:
+            self.rejections.append((line, reason))
+
+
+@dataclass(frozen=True)
+class _Line:
+    no: int
+    external_id: str
+    buyer: str
+    direction: str
+    author: User | None
+    sent_at: dt.datetime
+    text: str
+    entry_point: str | None
+    conversation: str | None
+
+
+IMPORT_DIRECTIONS = {"buyer": Direction.BUYER, "agent": Direction.AGENT, "auto": Direction.AUTO}
+
+
+def _parse_line(no: int, obj: Any, logins: dict[str, User]) -> _Line:
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+
+    def text_field(name: str, required: bool = True, limit: int = 120) -> str | None:
+        value = obj.get(name)
+        if value is None or value == "":
+            if required:
+                raise ValueError(f"missing {name}")
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string")
+        value = value.strip()
+        if not value and required:
+            raise ValueError(f"missing {name}")
+        if len(value) > limit:
+            raise ValueError(f"{name} is longer than {limit} characters")
+        return value or None
+
+    external_id = text_field("external_id")
+    buyer = text_field("buyer_external_id")
+    raw_direction = obj.get("direction")
+    if raw_direction not in IMPORT_DIRECTIONS:
+        raise ValueError("direction must be buyer, agent or auto")
+    direction = IMPORT_DIRECTIONS[raw_direction]
+    author = None
+    if direction == Direction.AGENT:
+        login = text_field("agent", limit=150)
+        author = logins.get(login or "")
+        if author is None:
+            raise ValueError(f"unknown agent login {login!r}")
+    raw_time = obj.get("sent_at")
+    if not isinstance(raw_time, str):
+        raise ValueError("missing sent_at")
+    try:
+        sent_at = dt.datetime.fromisoformat(raw_time.strip())
+    except ValueError as exc:
+        raise ValueError(f"sent_at {raw_time!r} is not ISO-8601") from exc
+    if sent_at.tzinfo is None:
+        raise ValueError("sent_at needs a time zone offset")
+    text = text_field("text", limit=settings.KEFU_MAX_MESSAGE_CHARS)
+    entry_point = text_field("entry_point", required=False, limit=20)
+    if entry_point is not None and entry_point not in EntryPoint.values:
+        raise ValueError(f"unknown entry_point {entry_point!r}")
+    conversation = text_field("conversation_external_id", required=False, limit=180)
+    if external_id is None or buyer is None or text is None:  # required above: never
+        raise ValueError("missing field")
+    return _Line(
+        no, external_id, buyer, direction, author, sent_at, text, entry_point, conversation
+    )
+
+
+def _sniff(path: Path) -> None:
+    try:
+        with path.open("rb") as f:
+            for no, raw in enumerate(f, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    obj = json.loads(raw.decode("utf-8-sig"))
+                except (UnicodeDecodeError, ValueError) as exc:
+                    raise ImportFileError(
+                        f"{path.name} is not JSONL: line {no} is not a JSON object "
+                        "(expected one JSON object per line)"
+                    ) from exc
+                if not isinstance(obj, dict):
+                    raise ImportFileError(
+                        f"{path.name} is not JSONL: line {no} is not a JSON object"
+                    )
+                return
+    except OSError as exc:
+        raise ImportFileError(f"cannot read {path}: {exc.strerror}") from exc
+    raise ImportFileError(f"{path.name} is empty")
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    with path.open("rb") as f:
+        done = 0
+        for no, raw in enumerate(f, start=1):
+            done += len(raw)
+            yield no, done, raw
+
+
+Progress = Callable[[int, int, MessageImportSummary], None]
+
+
+def import_messages(
+    *, shop: Shop, path: str | Path, progress: Progress | None = None, batch_size: int = 1000
+) -> MessageImportSummary:
+    """Import message history from JSONL, idempotent on ``external_id`` (unique per shop).
+
+    History is stored as plain rows: no routing, automatic replies or deliveries. Bad lines
+    are counted and skipped; good ones are stored. The metrics refresh picks the rows up.
+    """
+    path = Path(path)
+    _sniff(path)
+    total = path.stat().st_size
+    logins = {u.username: u for u in User.objects.filter(shop=shop)}
+    summary = MessageImportSummary()
+    state = _ImportState()
+    batch: list[_Line] = []
+    done = 0
+    for no, done, raw in _read_lines(path):
+        if not raw.strip():
+            continue
+        summary.lines += 1
+        try:
+            obj = json.loads(raw.decode("utf-8-sig"))
+            batch.append(_parse_line(no, obj, logins))
+        except UnicodeDecodeError:
+            summary.reject(no, "not UTF-8 text")
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            reason = str(exc) if not isinstance(exc, json.JSONDecodeError) else "invalid JSON"
+            summary.reject(no, reason)
+        if len(batch) >= batch_size:
+            _store_batch(shop, batch, summary, state)
+            batch = []
+            if progress is not None:
+                progress(done, total, summary)
+    if batch:
+        _store_batch(shop, batch, summary, state)
+    if progress is not None:
+        progress(total, total, summary)
+    return summary
+
+
+@dataclass
+class _ImportState:
+    # The conversation a buyer's previous line went to: lines without entry point follow it.
+    last_conversation: dict[str, str] = field(default_factory=dict)
+
+
+def _store_batch(
+    shop: Shop, lines: list[_Line], summary: MessageImportSummary, state: _ImportState
+) -> None:
+    seen: set[str] = set()
+    fresh: list[_Line] = []
+    existing = set(
+        Message.objects.filter(
+            shop=shop, external_id__in=[ln.external_id for ln in lines]
+        ).values_list("external_id", flat=True)
+    )
+    for ln in lines:
+        if ln.external_id in existing or ln.external_id in seen:
+            summary.duplicates += 1
+            continue
+        seen.add(ln.external_id)
+        fresh.append(ln)
+    if not fresh:
+        return
+    with transaction.atomic():
+        buyers = _import_buyers(shop, fresh, summary)
+        conv_keys: dict[int, str] = {}
+        groups: dict[str, str] = {}
+        for ln in fresh:
+            if ln.conversation:
+                key = "c:" + ln.conversation
+            elif ln.entry_point:
+                key = f"b:{ln.buyer}:{group_for_entry_point(ln.entry_point)}"
+            else:
+                key = state.last_conversation.get(ln.buyer, f"b:{ln.buyer}:pre_sale")
+            state.last_conversation[ln.buyer] = key
+            conv_keys[ln.no] = key
+            if key not in groups:
+                groups[key] = (
+                    group_for_entry_point(ln.entry_point)
+                    if ln.entry_point
+                    else key.rsplit(":", 1)[-1]
+                    if key.startswith("b:")
+                    else "pre_sale"
+                )
+        convs = _import_conversations(shop, fresh, conv_keys, groups, buyers, summary)
+        messages = [
+            Message(
+                shop=shop,
+                conversation=convs[conv_keys[ln.no]],
+                buyer=buyers[ln.buyer],
+                direction=ln.direction,
+                text=ln.text,
+                author=ln.author,
+                external_id=ln.external_id,
+                sent_at=ln.sent_at,
+                payload={"automation": "import", "imported": True}
+                if ln.direction == Direction.AUTO
+                else {"imported": True},
+            )
+            for ln in fresh
+        ]
+        Message.objects.bulk_create(messages, batch_size=500, ignore_conflicts=True)
+        summary.created += len(messages)
+        latest: dict[str, dt.datetime] = {}
+        for ln in fresh:
+            if ln.direction == Direction.BUYER and (
+                ln.buyer not in latest or ln.sent_at > latest[ln.buyer]
+            ):
+                latest[ln.buyer] = ln.sent_at
+        for ext, at in latest.items():
+            Buyer.objects.filter(pk=buyers[ext].pk).filter(
+                Q(last_message_at__isnull=True) | Q(last_message_at__lt=at)
+            ).update(last_message_at=at)
+
+
+def _import_buyers(
+    shop: Shop, lines: list[_Line], summary: MessageImportSummary
+) -> dict[str, Buyer]:
+    first_seen: dict[str, dt.datetime] = {}
+    for ln in lines:
+        if ln.buyer not in first_seen or ln.sent_at < first_seen[ln.buyer]:
+            first_seen[ln.buyer] = ln.sent_at
+    found = {b.external_id: b for b in Buyer.objects.filter(shop=shop, external_id__in=first_seen)}
+    missing = [
+        Buyer(shop=shop, external_id=ext, first_seen_at=at)
+        for ext, at in first_seen.items()
+        if ext not in found
+    ]
+    if missing:
+        Buyer.objects.bulk_create(missing, ignore_conflicts=True)
+        summary.buyers_created += len(missing)
+        found.update(
+            {
+                b.external_id: b
+                for b in Buyer.objects.filter(
+                    shop=shop, external_id__in=[b.external_id for b in missing]
+                )
+            }
+        )
+    return found
+
+
+def _import_conversations(
+    shop: Shop,
+    lines: list[_Line],
+    conv_keys: dict[int, str],
+    groups: dict[str, str],
+    buyers: dict[str, Buyer],
+    summary: MessageImportSummary,
+) -> dict[str, Conversation]:
+    span: dict[str, tuple[dt.datetime, dt.datetime, _Line]] = {}
+    for ln in lines:
+        key = conv_keys[ln.no]
+        lo, hi, first = span.get(key, (ln.sent_at, ln.sent_at, ln))
+        span[key] = (min(lo, ln.sent_at), max(hi, ln.sent_at), first)
+    known = {
+        ic.external_id: ic.conversation
+        for ic in ImportedConversation.objects.filter(
+            shop=shop, external_id__in=list(span)
+        ).select_related("conversation")
+    }
+    out: dict[str, Conversation] = {}
+    for key, (lo, hi, first) in span.items():
+        conv = known.get(key)
+        if conv is None:
+            # History is closed: resolved, so it never blocks the buyer's live conversation.
+            conv = Conversation.objects.create(
+                shop=shop,
+                buyer=buyers[first.buyer],
+                channel=Channel.MARKETPLACE,
+                entry_point=first.entry_point or EntryPoint.SHOP_PAGE,
+                group=groups[key],
+                status=ConversationStatus.RESOLVED,
+                last_message_at=hi,
+                last_message_preview=first.text[:160],
+                opened_at=lo,
+                resolved_at=hi,
+            )
+            ImportedConversation.objects.create(shop=shop, external_id=key, conversation=conv)
+            summary.conversations_created += 1
+        else:
+            changed = []
+            if lo < conv.opened_at:
+                conv.opened_at = lo
+                changed.append("opened_at")
+            if hi > conv.last_message_at:
+                conv.last_message_at = hi
+                changed.append("last_message_at")
+            if changed:
+                conv.save(update_fields=changed)
+        out[key] = conv
+    return out
