@@ -3,12 +3,15 @@ that feeds the metrics."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
+import pytest
 from django.utils import timezone
 
 from kefu.cli import main as kefu
-from kefu.conversations.models import Conversation, Message, Outbox
+from kefu.conversations.history_import import ImportFileError, import_messages
+from kefu.conversations.models import Conversation, ImportedConversation, Message, Outbox
 from kefu.metrics import refresh, selectors
 
 LINES = [
@@ -75,8 +78,6 @@ def test_import_stores_rows_without_side_effects_and_feeds_metrics(
     reply = Message.objects.get(external_id="x3")
     assert (reply.author, reply.conversation.group) == (pre_agent, "pre_sale")
     refresh.refresh_shop(shop=shop, now=timezone.now())
-    import datetime as dt
-
     total = selectors.report(shop=shop, start=dt.date(2026, 3, 2), end=dt.date(2026, 3, 2)).total
     assert (total["reception_count"], total["replied_buyers"], total["messages_received"]) == (
         2,
@@ -135,3 +136,28 @@ def test_a_file_that_is_not_jsonl_is_refused(shop, tmp_path, capsys):
     assert "is not JSONL" in capsys.readouterr().err
     assert kefu(["import", "messages", str(tmp_path / "missing.jsonl"), "--shop", "aurora"]) == 2
     assert Message.objects.count() == 0
+
+
+def test_a_later_file_continues_the_conversations_it_names(shop, pre_agent, tmp_path):
+    first = import_messages(shop=shop, path=_write(tmp_path, LINES[:2], "a.jsonl"))
+    assert (first.created, first.buyers_created, first.conversations_created) == (2, 1, 1)
+    calls: list[tuple[int, int]] = []
+    later = {**LINES[2], "external_id": "x9", "sent_at": "2026-03-03T09:00:00+08:00"}
+    second = import_messages(
+        shop=shop,
+        path=_write(tmp_path, [LINES[2], later], "b.jsonl"),
+        progress=lambda done, total, _summary: calls.append((done, total)),
+    )
+    assert (second.created, second.buyers_created, second.conversations_created) == (2, 0, 0)
+    assert calls[-1][0] == calls[-1][1] > 0  # the last call reports the whole file
+    conv = ImportedConversation.objects.get(shop=shop, external_id="c:c-1").conversation
+    assert conv.messages.count() == 4
+    assert conv.last_message_at == dt.datetime.fromisoformat(later["sent_at"])
+    assert ImportedConversation.objects.count() == 1
+
+
+def test_an_empty_file_is_refused_as_a_whole(shop, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    with pytest.raises(ImportFileError, match=r"empty\.jsonl is empty"):
+        import_messages(shop=shop, path=empty)
