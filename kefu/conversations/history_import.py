@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from kefu.accounts.models import Shop, User
+from kefu.conversations.buyers import BuyerIn, upsert_buyers
 from kefu.conversations.models import (
     Buyer,
     Conversation,
@@ -242,7 +243,7 @@ def _store_batch(
             Message(
                 shop=shop,
                 conversation=convs[conv_keys[ln.no]],
-                buyer=buyers[ln.buyer],
+                buyer_id=buyers[ln.buyer],
                 direction=ln.direction,
                 text=ln.text,
                 author=ln.author,
@@ -263,36 +264,22 @@ def _store_batch(
             ):
                 latest[ln.buyer] = ln.sent_at
         for ext, at in latest.items():
-            Buyer.objects.filter(pk=buyers[ext].pk).filter(
+            Buyer.objects.filter(pk=buyers[ext]).filter(
                 Q(last_message_at__isnull=True) | Q(last_message_at__lt=at)
             ).update(last_message_at=at)
 
 
-def _import_buyers(
-    shop: Shop, lines: list[_Line], summary: MessageImportSummary
-) -> dict[str, Buyer]:
-    first_seen: dict[str, dt.datetime] = {}
-    for ln in lines:
-        if ln.buyer not in first_seen or ln.sent_at < first_seen[ln.buyer]:
-            first_seen[ln.buyer] = ln.sent_at
-    found = {b.external_id: b for b in Buyer.objects.filter(shop=shop, external_id__in=first_seen)}
-    missing = [
-        Buyer(shop=shop, external_id=ext, first_seen_at=at)
-        for ext, at in first_seen.items()
-        if ext not in found
-    ]
-    if missing:
-        Buyer.objects.bulk_create(missing, ignore_conflicts=True)
-        summary.buyers_created += len(missing)
-        found.update(
-            {
-                b.external_id: b
-                for b in Buyer.objects.filter(
-                    shop=shop, external_id__in=[b.external_id for b in missing]
-                )
-            }
+def _import_buyers(shop: Shop, lines: list[_Line], summary: MessageImportSummary) -> dict[str, int]:
+    """Buyer ids by external id; history only fills in buyers, it never renames them."""
+    seen = [(BuyerIn(external_id=ln.buyer), ln.sent_at) for ln in lines]
+    known = set(
+        Buyer.objects.filter(shop=shop, external_id__in={ln.buyer for ln in lines}).values_list(
+            "external_id", flat=True
         )
-    return found
+    )
+    ids = upsert_buyers(shop=shop, seen=seen)
+    summary.buyers_created += len(ids.keys() - known)
+    return ids
 
 
 def _import_conversations(
@@ -300,7 +287,7 @@ def _import_conversations(
     lines: list[_Line],
     conv_keys: dict[int, str],
     groups: dict[str, str],
-    buyers: dict[str, Buyer],
+    buyers: dict[str, int],
     summary: MessageImportSummary,
 ) -> dict[str, Conversation]:
     span: dict[str, tuple[dt.datetime, dt.datetime, _Line]] = {}
@@ -321,7 +308,7 @@ def _import_conversations(
             # History is closed: resolved, so it never blocks the buyer's live conversation.
             conv = Conversation.objects.create(
                 shop=shop,
-                buyer=buyers[first.buyer],
+                buyer_id=buyers[first.buyer],
                 channel=Channel.MARKETPLACE,
                 entry_point=first.entry_point or EntryPoint.SHOP_PAGE,
                 group=groups[key],
