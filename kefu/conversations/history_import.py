@@ -270,7 +270,7 @@ def _store_batch(
 
 
 def _import_buyers(shop: Shop, lines: list[_Line], summary: MessageImportSummary) -> dict[str, int]:
-    """Buyer ids by external id; history only fills in buyers, it never renames them."""
+    """Buyer ids by external id; buyers the shop already knows are left as they are."""
     seen = [(BuyerIn(external_id=ln.buyer), ln.sent_at) for ln in lines]
     known = set(
         Buyer.objects.filter(shop=shop, external_id__in={ln.buyer for ln in lines}).values_list(
