@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from kefu.accounts import services
+from kefu.accounts.access import api_user, needs, shop_auth
 from kefu.accounts.models import User
-from kefu.accounts.permissions import Capability, require
+from kefu.accounts.permissions import Capability
+from kefu.accounts.scoping import shop_of
 from kefu.accounts.selectors import access_member, team_of
-from kefu.core.api_auth import api_user, refusal, shop_auth
-from kefu.core.scoping import shop_of
 from kefu.desk import team
 
 router = Router(auth=shop_auth, tags=["shop"])
@@ -48,6 +46,18 @@ class AgentOut(Schema):
     groups: list[str]
     active: bool
 
+    @staticmethod
+    def resolve_login(obj: User) -> str:
+        return obj.username
+
+    @staticmethod
+    def resolve_groups(obj: User) -> list[str]:
+        return obj.service_groups
+
+    @staticmethod
+    def resolve_active(obj: User) -> bool:
+        return obj.is_active
+
 
 class AgentIn(Schema):
     login: str
@@ -60,19 +70,16 @@ class AgentIn(Schema):
     can_create_campaigns: bool = False
 
 
-class AgentCreated(AgentOut):
+class AgentCreated(Schema):
+    # AgentOut's fields without its resolvers, which read a User: this answer is built, not
+    # read from a model.
+    id: int
+    login: str
+    display_name: str
+    role: str
+    groups: list[str]
+    active: bool
     password: str
-
-
-def _agent_out(u: User) -> dict[str, object]:
-    return {
-        "id": u.pk,
-        "login": u.username,
-        "display_name": u.display_name,
-        "role": u.role,
-        "groups": u.service_groups,
-        "active": u.is_active,
-    }
 
 
 @router.get("", response=ShopOut)
@@ -85,53 +92,44 @@ def patch_shop(request: HttpRequest, body: ShopPatch) -> object:
     user = api_user(request)
     shop = user.shop
     assert shop is not None  # noqa: S101
-    try:
-        return services.update_shop_settings(
-            actor=user,
-            name=body.name if body.name is not None else shop.name,
-            timezone_name=body.timezone or shop.timezone,
-            currency=body.currency or shop.currency,
-            callback_url=body.callback_url if body.callback_url is not None else shop.callback_url,
-            sign_replies=body.sign_replies if body.sign_replies is not None else shop.sign_replies,
-            signature_template=body.signature_template or shop.signature_template,
-        )
-    except (DjangoValidationError, PermissionDenied) as exc:
-        raise refusal(exc) from exc
+    return services.update_shop_settings(
+        actor=user,
+        name=body.name if body.name is not None else shop.name,
+        timezone_name=body.timezone or shop.timezone,
+        currency=body.currency or shop.currency,
+        callback_url=body.callback_url if body.callback_url is not None else shop.callback_url,
+        sign_replies=body.sign_replies if body.sign_replies is not None else shop.sign_replies,
+        signature_template=body.signature_template or shop.signature_template,
+    )
 
 
 @router.get("/agents", response=list[AgentOut])
-def list_agents(request: HttpRequest) -> list[dict[str, object]]:
-    return [_agent_out(u) for u in team_of(api_user(request))]
+def list_agents(request: HttpRequest) -> list[User]:
+    return list(team_of(api_user(request)))
 
 
 @router.post("/agents", response={201: AgentCreated})
-def create_agent(request: HttpRequest, body: AgentIn) -> tuple[int, dict[str, object]]:
+@needs(Capability.MANAGE_AGENTS)
+def create_agent(request: HttpRequest, body: AgentIn) -> Status[AgentCreated]:
     user = api_user(request)
-    try:
-        require(user, Capability.MANAGE_AGENTS)
-        agent, password = services.create_agent(
-            actor=user,
-            shop=shop_of(user),
-            login=body.login,
-            groups=body.groups,
-            password=body.password,
-            display_name=body.display_name,
-            can_manage_settings=body.can_manage_settings,
-            can_issue_refunds=body.can_issue_refunds,
-            refund_limit=body.refund_limit,
-            can_create_campaigns=body.can_create_campaigns,
-        )
-    except (DjangoValidationError, PermissionDenied) as exc:
-        raise refusal(exc) from exc
-    return 201, {**_agent_out(agent), "password": password}
+    agent, password = services.create_agent(
+        actor=user,
+        shop=shop_of(user),
+        login=body.login,
+        groups=body.groups,
+        password=body.password,
+        display_name=body.display_name,
+        can_manage_settings=body.can_manage_settings,
+        can_issue_refunds=body.can_issue_refunds,
+        refund_limit=body.refund_limit,
+        can_create_campaigns=body.can_create_campaigns,
+    )
+    return Status(201, AgentCreated(**AgentOut.from_orm(agent).dict(), password=password))
 
 
 @router.post("/agents/{agent_id}/disable", response=AgentOut)
-def disable_agent(request: HttpRequest, agent_id: int) -> dict[str, object]:
+def disable_agent(request: HttpRequest, agent_id: int) -> User:
     user = api_user(request)
     agent = access_member(user, agent_id)
-    try:
-        team.set_agent_active(actor=user, agent=agent, active=False)
-    except (DjangoValidationError, PermissionDenied) as exc:
-        raise refusal(exc) from exc
-    return _agent_out(agent)
+    team.set_agent_active(actor=user, agent=agent, active=False)
+    return agent

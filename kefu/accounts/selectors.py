@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from kefu.accounts.models import Role, Shop, User
-from kefu.core.scoping import shop_of
+from kefu.accounts.scoping import shop_of
 
 
 def shop_by_slug(slug: str) -> Shop | None:

@@ -6,20 +6,19 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.accounts import services
+from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.models import Platform, User
-from kefu.accounts.permissions import Capability, has_capability, require
+from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.selectors import access_member, team_of
 from kefu.conversations.presence import agent_seen, agent_went_offline
-from kefu.core.scoping import shop_of
 from kefu.desk import team
 
 
@@ -44,20 +43,12 @@ def logout(request: HttpRequest) -> HttpResponseBase:
     return auth_views.LogoutView.as_view()(request)
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101
-    shop_of(user)
-    return user
-
-
-@login_required
+@shop_view(post_capability=Capability.MANAGE_SETTINGS)
 @require_http_methods(["GET", "POST"])
-def shop_settings(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def shop_settings(request: ShopRequest) -> HttpResponse:
+    user = request.user
     can_edit = has_capability(user, Capability.MANAGE_SETTINGS)
     if request.method == "POST":
-        require(user, Capability.MANAGE_SETTINGS)
         if request.POST.get("action") == "rotate_secret":
             services.rotate_webhook_secret(actor=user)
             messages.success(request, _("A new webhook secret is active; update your integration."))
@@ -94,12 +85,10 @@ def _decimal(value: str) -> Decimal | None:
         raise ValidationError(_("The refund limit must be a number.")) from exc
 
 
-@login_required
+@shop_view(capability=Capability.MANAGE_AGENTS)
 @require_http_methods(["GET", "POST"])
-def agents(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    if not has_capability(user, Capability.MANAGE_AGENTS):
-        raise PermissionDenied("only the main account manages sub-accounts")
+def agents(request: ShopRequest) -> HttpResponse:
+    user = request.user
     created: tuple[User, str] | None = None
     errors: list[str] = []
     if request.method == "POST":
@@ -126,10 +115,10 @@ def agents(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@shop_view()
 @require_POST
-def agent_edit(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = _user(request)
+def agent_edit(request: ShopRequest, user_id: int) -> HttpResponse:
+    user = request.user
     agent = access_member(user, user_id)
     try:
         if request.POST.get("action") in ("disable", "enable"):

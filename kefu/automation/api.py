@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
-from typing import TypeVar
 
-from django.core.exceptions import PermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema
@@ -17,7 +13,9 @@ from ninja.errors import HttpError
 from ninja.responses import Status
 from pydantic import Field
 
-from kefu.accounts.permissions import Capability, require
+from kefu.accounts.access import api_user, needs, shop_auth
+from kefu.accounts.permissions import Capability
+from kefu.accounts.scoping import shop_of
 from kefu.automation import (
     buyer_language,
     config,
@@ -30,18 +28,8 @@ from kefu.automation import (
 from kefu.automation.business_hours import Interval
 from kefu.automation.models import Holiday, KeywordRule, Script
 from kefu.automation.placeholders import PlaceholderContext
-from kefu.core.api_auth import api_user, refusal, shop_auth
-from kefu.core.scoping import shop_of
 
 router = Router(auth=shop_auth, tags=["automation"])
-T = TypeVar("T")
-
-
-def _call(fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except (PermissionDenied, DjangoValidationError) as exc:
-        raise refusal(exc) from exc
 
 
 # ------------------------------------------------------------------ settings
@@ -85,7 +73,7 @@ def get_settings(request: HttpRequest) -> SettingsIO:
 @router.put("/settings", response=SettingsIO)
 def put_settings(request: HttpRequest, body: SettingsIO) -> SettingsIO:
     user = api_user(request)
-    _call(lambda: config.update_automation_settings(actor=user, **body.dict()))
+    config.update_automation_settings(actor=user, **body.dict())
     return _settings_out(request)
 
 
@@ -124,12 +112,10 @@ def get_hours(request: HttpRequest) -> HoursIO:
 @router.put("/business-hours", response=HoursIO)
 def put_hours(request: HttpRequest, body: HoursIO) -> HoursIO:
     user = api_user(request)
-    _call(
-        lambda: config.set_business_hours(
-            actor=user,
-            intervals=[Interval(i.weekday, i.opens, i.closes) for i in body.intervals],
-            holidays=[config.HolidayInput(day=h.day, name=h.name) for h in body.holidays],
-        )
+    config.set_business_hours(
+        actor=user,
+        intervals=[Interval(i.weekday, i.opens, i.closes) for i in body.intervals],
+        holidays=[config.HolidayInput(day=h.day, name=h.name) for h in body.holidays],
     )
     return _hours_out(request)
 
@@ -216,18 +202,16 @@ def get_rules(request: HttpRequest) -> RuleSetOut:
 @router.put("/keyword-rules", response=RuleSetOut)
 def put_rules(request: HttpRequest, body: RuleSetIn) -> RuleSetOut:
     user = api_user(request)
-    _call(
-        lambda: keyword_rules.save_keyword_rules(
-            actor=user, rules=_inputs(body.rules), expected_version=body.expected_version
-        )
+    keyword_rules.save_keyword_rules(
+        actor=user, rules=_inputs(body.rules), expected_version=body.expected_version
     )
     return get_rules(request)
 
 
 @router.post("/keyword-rules/preview", response=PreviewOut)
+@needs(Capability.MANAGE_SETTINGS)
 def preview_rules(request: HttpRequest, body: PreviewIn) -> PreviewOut:
     user = api_user(request)
-    _call(lambda: require(user, Capability.MANAGE_SETTINGS))
     preview = keyword_rules.preview_keyword_rules(
         shop=shop_of(user), rules=_inputs(body.rules), samples=body.samples
     )
@@ -309,9 +293,7 @@ def list_scripts(request: HttpRequest, filters: Query[ScriptQuery]) -> list[Scri
 @router.post("/scripts", response={201: ScriptOut})
 def create_script(request: HttpRequest, body: ScriptIn) -> Status[ScriptOut]:
     user = api_user(request)
-    script = _call(
-        lambda: scripts.create_script(actor=user, data=scripts.ScriptInput(**body.dict()))
-    )
+    script = scripts.create_script(actor=user, data=scripts.ScriptInput(**body.dict()))
     return Status(201, _script_out(selectors.access_script(user, script.pk)))
 
 
@@ -324,11 +306,7 @@ def get_script(request: HttpRequest, script_id: int) -> ScriptOut:
 def put_script(request: HttpRequest, script_id: int, body: ScriptIn) -> ScriptOut:
     user = api_user(request)
     script = selectors.access_script(user, script_id)
-    _call(
-        lambda: scripts.update_script(
-            actor=user, script=script, data=scripts.ScriptInput(**body.dict())
-        )
-    )
+    scripts.update_script(actor=user, script=script, data=scripts.ScriptInput(**body.dict()))
     return _script_out(selectors.access_script(user, script_id))
 
 
@@ -407,15 +385,13 @@ def record_use(request: HttpRequest, script_id: int, body: UseIn) -> Status[dict
         message = conv.messages.filter(pk=body.message_id).first()
         if message is None:
             raise HttpError(404, "no such message in this conversation")
-    hit = _call(
-        lambda: outcomes.record_script_use(
-            agent=user,
-            conversation=conv,
-            script=script,
-            language=body.language,
-            message=message,
-            suggested=body.suggested,
-        )
+    hit = outcomes.record_script_use(
+        agent=user,
+        conversation=conv,
+        script=script,
+        language=body.language,
+        message=message,
+        suggested=body.suggested,
     )
     return Status(201, {"id": hit.pk})
 
@@ -485,7 +461,7 @@ def list_quick_replies(request: HttpRequest) -> list[QuickReplyOut]:
 @router.post("/quick-replies", response={201: QuickReplyOut})
 def add_quick_reply(request: HttpRequest, body: QuickReplyIn) -> Status[QuickReplyOut]:
     user = api_user(request)
-    q = _call(lambda: quick_replies.create_quick_reply(actor=user, **body.dict()))
+    q = quick_replies.create_quick_reply(actor=user, **body.dict())
     return Status(201, QuickReplyOut(id=q.pk, title=q.title, body=q.body, language=q.language))
 
 
@@ -493,7 +469,7 @@ def add_quick_reply(request: HttpRequest, body: QuickReplyIn) -> Status[QuickRep
 def delete_quick_reply(request: HttpRequest, reply_id: int) -> Status[None]:
     user = api_user(request)
     reply = selectors.access_quick_reply(user, reply_id)
-    _call(lambda: quick_replies.delete_quick_reply(actor=user, reply=reply))
+    quick_replies.delete_quick_reply(actor=user, reply=reply)
     return Status(204, None)
 
 
@@ -505,9 +481,7 @@ class LanguageIn(Schema):
 def put_buyer_language(request: HttpRequest, buyer_id: int, body: LanguageIn) -> dict[str, str]:
     user = api_user(request)
     buyer = selectors.access_buyer(user, buyer_id)
-    effective = _call(
-        lambda: buyer_language.set_buyer_language(actor=user, buyer=buyer, language=body.language)
-    )
+    effective = buyer_language.set_buyer_language(actor=user, buyer=buyer, language=body.language)
     return {"language": effective}
 
 
@@ -522,9 +496,9 @@ class OutcomeOut(Schema):
 
 
 @router.get("/report", response=dict[str, list[OutcomeOut]])
+@needs(Capability.MANAGE_SETTINGS)
 def report(request: HttpRequest, days: int = 30) -> dict[str, list[OutcomeOut]]:
     user = api_user(request)
-    _call(lambda: require(user, Capability.MANAGE_SETTINGS))
     since = timezone.now() - dt.timedelta(days=max(1, min(days, 365)))
     data = selectors.automation_report(shop=shop_of(user), since=since)
     return {k: [OutcomeOut(**vars(r)) for r in rows] for k, rows in data.items()}

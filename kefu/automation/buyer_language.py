@@ -6,12 +6,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from kefu.accounts.models import User
+from kefu.accounts.scoping import shop_of
 from kefu.automation import selectors
 from kefu.automation.buyer_state import locked_buyer_state
 from kefu.automation.language import detect
 from kefu.automation.models import BuyerAutomationState, ScriptLanguage
 from kefu.conversations.models import Buyer
-from kefu.core.scoping import shop_of
 
 LANGUAGE_SETTLED_AFTER = 3  # agreeing detections after which a buyer's language is cached
 

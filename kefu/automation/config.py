@@ -11,10 +11,10 @@ from django.db import transaction
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, require
+from kefu.accounts.scoping import shop_of
 from kefu.automation.business_hours import Interval
 from kefu.automation.models import AutomationSettings, BusinessHours, Holiday, ScriptLanguage
 from kefu.automation.saved_texts import guard_saved_texts
-from kefu.core.scoping import shop_of
 
 log = logging.getLogger("kefu.automation")
 

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, require
+from kefu.accounts.scoping import shop_of
 from kefu.automation.keywords import KeywordMatcher, fold_keyword
 from kefu.automation.models import (
     KEYWORD_MAX_CHARS,
@@ -24,7 +25,6 @@ from kefu.automation.models import (
     ReplyType,
 )
 from kefu.automation.saved_texts import guard_saved_texts
-from kefu.core.scoping import shop_of
 
 log = logging.getLogger("kefu.automation")
 

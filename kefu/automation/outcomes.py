@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
+from kefu.accounts.scoping import shop_of
 from kefu.automation.models import AutomationHit, HitKind, Script
 from kefu.conversations.models import Buyer, Conversation, Message
-from kefu.core.scoping import shop_of
 
 OUTCOME_WINDOW = dt.timedelta(hours=48)
 

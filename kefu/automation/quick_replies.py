@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from kefu.accounts.models import User
+from kefu.accounts.scoping import shop_of
 from kefu.automation.models import QuickReply, ScriptLanguage
 from kefu.automation.placeholders import check_template
 from kefu.automation.saved_texts import guard_saved_texts
-from kefu.core.scoping import shop_of
 
 
 def _check_quick_reply(title: str, body: str, language: str) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from kefu.accounts.models import User
+from kefu.accounts.scoping import shop_of
 from kefu.compliance.services import ComplianceBlocked, ensure_saveable
-from kefu.core.scoping import shop_of
 
 
 def guard_saved_texts(*, actor: User, texts: list[tuple[str, str]], source: str) -> None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, require
+from kefu.accounts.scoping import shop_of
 from kefu.automation.config import settings_for_update
 from kefu.automation.data.default_library import SCRIPTS as DEFAULT_SCRIPTS
 from kefu.automation.models import (
@@ -23,7 +24,6 @@ from kefu.automation.models import (
 )
 from kefu.automation.placeholders import check_template
 from kefu.automation.saved_texts import guard_saved_texts
-from kefu.core.scoping import shop_of
 
 
 @dataclass

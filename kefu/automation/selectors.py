@@ -12,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from kefu.accounts.models import Shop, User
+from kefu.accounts.scoping import shop_of
 from kefu.automation.business_hours import Interval
 from kefu.automation.keywords import KeywordMatcher
 from kefu.automation.models import (
@@ -33,7 +34,6 @@ from kefu.automation.placeholders import PlaceholderContext, Rendered, render
 from kefu.automation.suggest import ORDER_STATES, ScriptDoc, SuggestionIndex
 from kefu.conversations import selectors as conversations
 from kefu.conversations.models import Buyer, Conversation
-from kefu.core.scoping import shop_of
 
 # ------------------------------------------------------------------ settings and hours
 

@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -16,8 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kefu.accounts.models import User
-from kefu.accounts.permissions import Capability, has_capability, require
+from kefu.accounts.access import ShopRequest, shop_view
+from kefu.accounts.permissions import Capability, has_capability
+from kefu.accounts.scoping import shop_of
 from kefu.automation import selectors
 from kefu.automation.business_hours import Interval
 from kefu.automation.config import BusinessHoursInput, HolidayInput, update_automation_settings
@@ -36,28 +36,18 @@ from kefu.automation.models import (
 from kefu.automation.quick_replies import create_quick_reply, delete_quick_reply
 from kefu.automation.scripts import ScriptInput, create_script, update_script
 from kefu.automation.suggest import ORDER_STATES
-from kefu.core.scoping import shop_of
 
 WEEKDAYS = ["Mon 周一", "Tue 周二", "Wed 周三", "Thu 周四", "Fri 周五", "Sat 周六", "Sun 周日"]
 RULE_ROWS = 12
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied("sign in first")
-    shop_of(user)
-    return user
-
-
 # ------------------------------------------------------------------ overview
 
 
-@login_required
+@shop_view(capability=Capability.MANAGE_SETTINGS)
 @require_GET
-def overview(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    require(user, Capability.MANAGE_SETTINGS)
+def overview(request: ShopRequest) -> HttpResponse:
+    user = request.user
     shop = shop_of(user)
     days = 30
     conf = selectors.settings_of(shop)
@@ -133,15 +123,14 @@ def _per_language(request: HttpRequest, field: str) -> dict[str, str]:
     return {code: request.POST.get(f"{field}_{code}", "") for code in ScriptLanguage.values}
 
 
-@login_required
+@shop_view(post_capability=Capability.MANAGE_SETTINGS)  # before parsing: 403 wins over 400
 @require_http_methods(["GET", "POST"])
-def auto_replies(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def auto_replies(request: ShopRequest) -> HttpResponse:
+    user = request.user
     shop = shop_of(user)
     can_edit = has_capability(user, Capability.MANAGE_SETTINGS)
     errors: list[str] = []
     if request.method == "POST":
-        require(user, Capability.MANAGE_SETTINGS)  # before parsing: 403 wins over 400
         try:
             # Parsed and checked whole before anything is written: a refusal saves nothing.
             schedule = BusinessHoursInput(
@@ -277,11 +266,10 @@ def _rows_for_form(rules: list[Any]) -> list[dict[str, Any]]:
 SAMPLES = "有优惠券吗？\nWhen will you ship my order?\nmy tracking has not updated\n我要退款"
 
 
-@login_required
+@shop_view(capability=Capability.MANAGE_SETTINGS)
 @require_http_methods(["GET", "POST"])
-def keywords(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    require(user, Capability.MANAGE_SETTINGS)
+def keywords(request: ShopRequest) -> HttpResponse:
+    user = request.user
     shop = shop_of(user)
     errors: list[str] = []
     rules_for_form: list[Any] = list(selectors.live_keyword_rules(shop))
@@ -337,12 +325,11 @@ def keywords(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@shop_view(capability=Capability.MANAGE_SETTINGS)
 @require_POST
-def keywords_preview(request: HttpRequest) -> HttpResponse:
+def keywords_preview(request: ShopRequest) -> HttpResponse:
     """htmx: how the set being edited answers the samples; writes nothing."""
-    user = _user(request)
-    require(user, Capability.MANAGE_SETTINGS)
+    user = request.user
     preview = preview_keyword_rules(
         shop=shop_of(user),
         rules=_rules_from_post(request),
@@ -351,10 +338,10 @@ def keywords_preview(request: HttpRequest) -> HttpResponse:
     return render(request, "automation/_preview.html", {"preview": preview})
 
 
-@login_required
+@shop_view()
 @require_GET
-def keyword_image(request: HttpRequest, rule_id: int) -> FileResponse:
-    rule = selectors.access_keyword_rule(_user(request), rule_id)
+def keyword_image(request: ShopRequest, rule_id: int) -> FileResponse:
+    rule = selectors.access_keyword_rule(request.user, rule_id)
     if not rule.image:
         raise PermissionDenied("this rule has no image")
     return FileResponse(rule.image.open("rb"))
@@ -363,10 +350,10 @@ def keyword_image(request: HttpRequest, rule_id: int) -> FileResponse:
 # ------------------------------------------------------------------ scripts
 
 
-@login_required
+@shop_view()
 @require_GET
-def scripts(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def scripts(request: ShopRequest) -> HttpResponse:
+    user = request.user
     shop = shop_of(user)
     stage = request.GET.get("stage") or None
     topic = request.GET.get("topic") or None
@@ -396,12 +383,11 @@ def scripts(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@shop_view(capability=Capability.MANAGE_SETTINGS)
 @require_http_methods(["GET", "POST"])
-def script_edit(request: HttpRequest, script_id: int | None = None) -> HttpResponse:
-    user = _user(request)
+def script_edit(request: ShopRequest, script_id: int | None = None) -> HttpResponse:
+    user = request.user
     script = selectors.access_script(user, script_id) if script_id is not None else None
-    require(user, Capability.MANAGE_SETTINGS)
     errors: list[str] = []
     if request.method == "POST":
         data = ScriptInput(
@@ -468,10 +454,10 @@ def script_edit(request: HttpRequest, script_id: int | None = None) -> HttpRespo
 # ------------------------------------------------------------------ quick replies
 
 
-@login_required
+@shop_view()
 @require_http_methods(["GET", "POST"])
-def quick_replies(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def quick_replies(request: ShopRequest) -> HttpResponse:
+    user = request.user
     errors: list[str] = []
     if request.method == "POST":
         try:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from kefu.accounts.access import api_user, shop_auth
 from kefu.care import selectors, services
 from kefu.care.models import Case
 from kefu.conversations.selectors import access_conversation
-from kefu.core.api_auth import api_user, refusal, shop_auth
 
 router = Router(auth=shop_auth, tags=["care"])
 
@@ -79,21 +78,18 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Status[CaseOut]:
         if payload.conversation_id is not None
         else None
     )
-    try:
-        case = services.save_case(
-            actor=user,
-            conversation=conversation,
-            data=services.CaseInput(
-                title=payload.title,
-                event=payload.event,
-                date=payload.date,
-                follow_up=payload.follow_up,
-                outcome=payload.outcome,
-                outcome_kind=payload.outcome_kind,
-                tags=payload.tags,
-                agent_id=payload.agent_id,
-            ),
-        )
-    except (PermissionDenied, ValidationError) as exc:
-        raise refusal(exc) from exc
+    case = services.save_case(
+        actor=user,
+        conversation=conversation,
+        data=services.CaseInput(
+            title=payload.title,
+            event=payload.event,
+            date=payload.date,
+            follow_up=payload.follow_up,
+            outcome=payload.outcome,
+            outcome_kind=payload.outcome_kind,
+            tags=payload.tags,
+            agent_id=payload.agent_id,
+        ),
+    )
     return Status(201, _case_out(case))

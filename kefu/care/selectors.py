@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, has_capability
+from kefu.accounts.scoping import shop_of
 from kefu.care.models import Case
-from kefu.core.scoping import shop_of
 
 
 def shop_today(shop: Shop) -> dt.date:

@@ -6,28 +6,20 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from kefu.accounts.models import User
+from kefu.accounts.access import ShopRequest, shop_view
+from kefu.accounts.scoping import shop_of
 from kefu.care import exports, selectors, services
 from kefu.care.models import CaseOutcome
 from kefu.conversations.selectors import access_conversation
-from kefu.core.scoping import shop_of
 from kefu.core.spreadsheets import to_csv, to_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - login_required ran
-    shop_of(user)
-    return user
 
 
 def _date(raw: str | None, default: dt.date) -> dt.date:
@@ -43,10 +35,10 @@ def _download(body: bytes, filename: str, content_type: str) -> HttpResponse:
     return response
 
 
-@login_required
+@shop_view()
 @require_GET
-def cases(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def cases(request: ShopRequest) -> HttpResponse:
+    user = request.user
     query = request.GET.get("q", "").strip()[:200]
     outcome = request.GET.get("outcome", "")
     if outcome not in CaseOutcome.values:
@@ -66,10 +58,10 @@ def cases(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@shop_view()
 @require_http_methods(["GET", "POST"])
-def new_case(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def new_case(request: ShopRequest) -> HttpResponse:
+    user = request.user
     shop = shop_of(user)
     source = request.POST if request.method == "POST" else request.GET
     conv_raw = source.get("conversation", "").strip()

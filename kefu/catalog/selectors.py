@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.http import Http404
 
 from kefu.accounts.models import User
+from kefu.accounts.scoping import shop_of
 from kefu.catalog.models import Product
-from kefu.core.scoping import shop_of
 
 
 def access_product(actor: User, external_id: str) -> Product:

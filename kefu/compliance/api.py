@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Literal
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
+from kefu.accounts.access import api_user, shop_auth
+from kefu.accounts.scoping import shop_of
 from kefu.compliance import selectors, services
 from kefu.compliance.packs import pack_for
 from kefu.compliance.scanner import check_text
-from kefu.core.api_auth import api_user, refusal, shop_auth
-from kefu.core.scoping import shop_of
 
 router = Router(auth=shop_auth, tags=["compliance"])
 
@@ -59,8 +58,55 @@ class FindingsQuery(Schema):
     agent: str | None = Field(default=None, max_length=150)
 
 
-@router.post("/check", response=dict[str, Any])
-def check(request: HttpRequest, payload: CheckIn) -> dict[str, Any]:
+class Texts(Schema):
+    zh: str
+    en: str
+
+
+class PenaltyOut(Schema):
+    points: int | None
+    compensation_pct: int | None
+    zh: str
+    en: str
+
+
+class HitOut(Schema):
+    code: str
+    severity: str
+    requirement: str
+    span: list[int]
+    match: str
+    title: Texts
+    explanation: Texts
+    alternative: Texts
+    penalty: PenaltyOut
+
+
+class VerdictOut(Schema):
+    verdict: str
+    platform: str
+    pack_version: str
+    findings: list[HitOut]
+
+
+class RuleOut(Schema):
+    code: str
+    requirement: str
+    severity: str
+    title: Texts
+    explanation: Texts
+    alternative: Texts
+    penalty: PenaltyOut
+
+
+class PackOut(Schema):
+    platform: str
+    version: str
+    rules: list[RuleOut]
+
+
+@router.post("/check", response=VerdictOut)
+def check(request: HttpRequest, payload: CheckIn) -> VerdictOut:
     user = api_user(request)
     shop = shop_of(user)
     context = services.context_for_shop(
@@ -90,16 +136,13 @@ def check(request: HttpRequest, payload: CheckIn) -> dict[str, Any]:
         )
     else:
         verdict = check_text(payload.text, context=context)
-    return verdict.as_dict()
+    return VerdictOut.model_validate(verdict.as_dict())
 
 
 @router.get("/findings", response=list[FindingOut])
 def findings(request: HttpRequest, query: Query[FindingsQuery]) -> list[FindingOut]:
     user = api_user(request)
-    try:
-        rows = selectors.visible_findings(user, day=query.date, agent_login=query.agent)
-    except PermissionDenied as exc:
-        raise refusal(exc) from exc
+    rows = selectors.visible_findings(user, day=query.date, agent_login=query.agent)
     return [
         FindingOut(
             id=row.pk,
@@ -118,22 +161,22 @@ def findings(request: HttpRequest, query: Query[FindingsQuery]) -> list[FindingO
     ]
 
 
-@router.get("/rules", response=dict[str, Any])
-def rules(request: HttpRequest) -> dict[str, Any]:
+@router.get("/rules", response=PackOut)
+def rules(request: HttpRequest) -> PackOut:
     pack = pack_for(shop_of(api_user(request)).platform)
-    return {
-        "platform": pack.platform,
-        "version": pack.version,
-        "rules": [
-            {
-                "code": rule.code,
-                "requirement": rule.requirement,
-                "severity": rule.severity.value,
-                "title": rule.title.as_dict(),
-                "explanation": rule.explanation.as_dict(),
-                "alternative": rule.alternative.as_dict(),
-                "penalty": rule.penalty.as_dict(),
-            }
+    return PackOut(
+        platform=pack.platform,
+        version=pack.version,
+        rules=[
+            RuleOut(
+                code=rule.code,
+                requirement=rule.requirement,
+                severity=rule.severity.value,
+                title=Texts(**rule.title.as_dict()),
+                explanation=Texts(**rule.explanation.as_dict()),
+                alternative=Texts(**rule.alternative.as_dict()),
+                penalty=PenaltyOut.model_validate(rule.penalty.as_dict()),
+            )
             for rule in pack.rules
         ],
-    }
+    )

@@ -11,10 +11,10 @@ from django.db.models import Count, Q, QuerySet
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, has_capability
+from kefu.accounts.scoping import shop_of
 from kefu.compliance.models import ComplianceFinding
 from kefu.compliance.packs import pack_for
 from kefu.compliance.rules import RulePack
-from kefu.core.scoping import shop_of
 
 
 def day_bounds(shop: Shop, day: date) -> tuple[datetime, datetime]:

@@ -5,25 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from kefu.accounts.models import User
+from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.permissions import Capability, has_capability
+from kefu.accounts.scoping import shop_of
 from kefu.compliance import selectors
-from kefu.core.scoping import shop_of
 
 PAGE_ROWS = 500
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - login_required ran
-    shop_of(user)
-    return user
 
 
 def _day(request: HttpRequest, tz_name: str) -> dt.date:
@@ -34,10 +26,10 @@ def _day(request: HttpRequest, tz_name: str) -> dt.date:
         return timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).date()
 
 
-@login_required
+@shop_view()
 @require_GET
-def findings(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def findings(request: ShopRequest) -> HttpResponse:
+    user = request.user
     shop = shop_of(user)
     day = _day(request, shop.timezone)
     sees_all = has_capability(user, Capability.SEE_ALL)
@@ -58,9 +50,9 @@ def findings(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@shop_view()
 @require_GET
-def rules(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def rules(request: ShopRequest) -> HttpResponse:
+    user = request.user
     pack = selectors.pack_of(user)
     return render(request, "compliance/rules.html", {"pack": pack, "rules": pack.rules})

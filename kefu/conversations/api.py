@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, JsonResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
+from kefu.accounts.access import api_user, shop_auth
 from kefu.accounts.selectors import access_member
 from kefu.catalog.selectors import access_product
 from kefu.conversations import marks, selectors, state
 from kefu.conversations.models import Conversation, ConversationMark, Message, MessageKind
 from kefu.conversations.presence import set_availability
-from kefu.core.api_auth import api_user, refusal, shop_auth
 from kefu.desk import replies, reply_box
 
 router = Router(auth=shop_auth, tags=["conversations"])
@@ -37,6 +35,22 @@ class ConversationOut(Schema):
     last_message_at: datetime
     last_message_preview: str
 
+    @staticmethod
+    def resolve_buyer_external_id(obj: Conversation) -> str:
+        return obj.buyer.external_id
+
+    @staticmethod
+    def resolve_buyer_name(obj: Conversation) -> str:
+        return obj.buyer.name
+
+    @staticmethod
+    def resolve_assignee(obj: Conversation) -> str | None:
+        return obj.assignee.username if obj.assignee else None
+
+    @staticmethod
+    def resolve_product_external_id(obj: Conversation) -> str | None:
+        return obj.product.external_id if obj.product else None
+
 
 class MessageOut(Schema):
     id: int
@@ -48,6 +62,19 @@ class MessageOut(Schema):
     author: str | None
     sent_at: datetime
     delivery: str | None
+
+    @staticmethod
+    def resolve_payload(obj: Message) -> dict[str, object]:
+        return obj.payload if obj.kind == MessageKind.PRODUCT_CARD else {}
+
+    @staticmethod
+    def resolve_author(obj: Message) -> str | None:
+        return obj.author.username if obj.author else None
+
+    @staticmethod
+    def resolve_delivery(obj: Message) -> str | None:
+        outbox = getattr(obj, "outbox", None) if obj.direction != "buyer" else None
+        return outbox.status if outbox else None
 
 
 class ListQuery(Schema):
@@ -81,49 +108,17 @@ class PresenceIn(Schema):
     status: str = Field(pattern="^(available|away)$")
 
 
-def _conv_out(c: Conversation) -> dict[str, object]:
-    return {
-        "id": c.pk,
-        "buyer_external_id": c.buyer.external_id,
-        "buyer_name": c.buyer.name,
-        "channel": c.channel,
-        "entry_point": c.entry_point,
-        "group": c.group,
-        "status": c.status,
-        "assignee": c.assignee.username if c.assignee else None,
-        "product_external_id": c.product.external_id if c.product else None,
-        "order_external_id": c.order_external_id,
-        "unread_count": c.unread_count,
-        "last_message_at": c.last_message_at,
-        "last_message_preview": c.last_message_preview,
-    }
-
-
-def _msg_out(m: Message) -> dict[str, object]:
-    outbox = getattr(m, "outbox", None) if m.direction != "buyer" else None
-    return {
-        "id": m.pk,
-        "direction": m.direction,
-        "kind": m.kind,
-        "text": m.text,
-        "payload": m.payload if m.kind == MessageKind.PRODUCT_CARD else {},
-        "author": m.author.username if m.author else None,
-        "sent_at": m.sent_at,
-        "delivery": outbox.status if outbox else None,
-    }
-
-
 @router.get("", response=list[ConversationOut])
-def list_conversations(request: HttpRequest, params: Query[ListQuery]) -> list[dict[str, object]]:
+def list_conversations(request: HttpRequest, params: Query[ListQuery]) -> list[Conversation]:
     user = api_user(request)
     flt = selectors.InboxFilter(view=params.view, status=params.status, query=params.q)
-    return [_conv_out(c) for c in selectors.inbox(user, flt, limit=params.limit)]
+    return list(selectors.inbox(user, flt, limit=params.limit))
 
 
 @router.post("/presence", response={204: None})
-def presence(request: HttpRequest, body: PresenceIn) -> tuple[int, None]:
+def presence(request: HttpRequest, body: PresenceIn) -> Status[None]:
     set_availability(user=api_user(request), status=body.status)
-    return 204, None
+    return Status(204, None)
 
 
 class MarkIn(Schema):
@@ -146,23 +141,19 @@ class MarkOut(Schema):
     duty_done: bool
     active: bool
 
+    @staticmethod
+    def resolve_duty_done(obj: ConversationMark) -> bool:
+        return obj.duty_done_at is not None
+
+    @staticmethod
+    def resolve_active(obj: ConversationMark) -> bool:
+        return obj.cleared_at is None
+
 
 class TrackingIn(Schema):
     tracking_number: str = Field(min_length=1, max_length=80)
     carrier: str = Field(default="", max_length=80)
     text: str = Field(min_length=1, max_length=10_000)
-
-
-def _mark_out(m: ConversationMark) -> dict[str, object]:
-    return {
-        "id": m.pk,
-        "color": m.color,
-        "label": m.label,
-        "note": m.note,
-        "data": m.data,
-        "duty_done": m.duty_done_at is not None,
-        "active": m.cleared_at is None,
-    }
 
 
 def _access_mark(request: HttpRequest, conversation_id: int, mark_id: int) -> ConversationMark:
@@ -174,44 +165,33 @@ def _access_mark(request: HttpRequest, conversation_id: int, mark_id: int) -> Co
 
 
 @router.get("/{conversation_id}/marks", response=list[MarkOut])
-def list_marks(request: HttpRequest, conversation_id: int) -> list[dict[str, object]]:
+def list_marks(request: HttpRequest, conversation_id: int) -> list[ConversationMark]:
     conv = selectors.access_conversation(api_user(request), conversation_id)
-    return [_mark_out(m) for m in marks.active_marks(conv)]
+    return list(marks.active_marks(conv))
 
 
 @router.post("/{conversation_id}/marks", response={201: MarkOut})
-def add_mark(
-    request: HttpRequest, conversation_id: int, body: MarkIn
-) -> tuple[int, dict[str, object]]:
+def add_mark(request: HttpRequest, conversation_id: int, body: MarkIn) -> Status[ConversationMark]:
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
-    try:
-        mark = marks.add_mark(actor=user, conversation=conv, **body.dict())
-    except (DjangoValidationError, PermissionDenied) as exc:
-        raise refusal(exc) from exc
-    return 201, _mark_out(mark)
+    mark = marks.add_mark(actor=user, conversation=conv, **body.dict())
+    return Status(201, mark)
 
 
 @router.post("/{conversation_id}/marks/{mark_id}/tracking", response=MarkOut)
 def mark_tracking(
     request: HttpRequest, conversation_id: int, mark_id: int, body: TrackingIn
-) -> dict[str, object]:
+) -> ConversationMark:
     mark = _access_mark(request, conversation_id, mark_id)
-    try:
-        replies.send_new_tracking(actor=api_user(request), mark=mark, **body.dict())
-    except (DjangoValidationError, PermissionDenied) as exc:
-        raise refusal(exc) from exc
-    return _mark_out(mark)
+    replies.send_new_tracking(actor=api_user(request), mark=mark, **body.dict())
+    return mark
 
 
 @router.post("/{conversation_id}/marks/{mark_id}/clear", response=MarkOut)
-def clear_mark(request: HttpRequest, conversation_id: int, mark_id: int) -> dict[str, object]:
+def clear_mark(request: HttpRequest, conversation_id: int, mark_id: int) -> ConversationMark:
     mark = _access_mark(request, conversation_id, mark_id)
-    try:
-        marks.clear_mark(actor=api_user(request), mark=mark)
-    except (DjangoValidationError, PermissionDenied) as exc:
-        raise refusal(exc) from exc
-    return _mark_out(mark)
+    marks.clear_mark(actor=api_user(request), mark=mark)
+    return mark
 
 
 class SuggestionOut(Schema):
@@ -225,37 +205,35 @@ class SuggestionOut(Schema):
 
 
 @router.get("/{conversation_id}/suggestions", response=list[SuggestionOut])
-def suggestions(request: HttpRequest, conversation_id: int) -> list[dict[str, object]]:
+def suggestions(request: HttpRequest, conversation_id: int) -> list[SuggestionOut]:
     """Scripts for the buyer's latest message, placeholders filled; send with the variant id
     as `script_variant_id` to have the use measured."""
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
     offers, _ = reply_box.script_offers(user, conv)
     return [
-        {
-            "script_id": o.script_id,
-            "variant_id": o.variant_id,
-            "title": o.title,
-            "reason": o.reason,
-            "language": o.language,
-            "text": o.rendered.text,
-            "gaps": [g.marker for g in o.rendered.gaps],
-        }
+        SuggestionOut(
+            script_id=o.script_id,
+            variant_id=o.variant_id,
+            title=o.title,
+            reason=o.reason,
+            language=o.language,
+            text=o.rendered.text,
+            gaps=[g.marker for g in o.rendered.gaps],
+        )
         for o in offers
     ]
 
 
 @router.get("/{conversation_id}", response=ConversationOut)
-def get_conversation(request: HttpRequest, conversation_id: int) -> dict[str, object]:
-    return _conv_out(selectors.access_conversation(api_user(request), conversation_id))
+def get_conversation(request: HttpRequest, conversation_id: int) -> Conversation:
+    return selectors.access_conversation(api_user(request), conversation_id)
 
 
 @router.get("/{conversation_id}/messages", response=list[MessageOut])
-def list_messages(
-    request: HttpRequest, conversation_id: int, after: int = 0
-) -> list[dict[str, object]]:
+def list_messages(request: HttpRequest, conversation_id: int, after: int = 0) -> list[Message]:
     conv = selectors.access_conversation(api_user(request), conversation_id)
-    return [_msg_out(m) for m in selectors.timeline(conv, after_id=after)]
+    return list(selectors.timeline(conv, after_id=after))
 
 
 @router.post(
@@ -263,7 +241,7 @@ def list_messages(
 )
 def reply(
     request: HttpRequest, conversation_id: int, body: ReplyIn
-) -> tuple[int, dict[str, object]] | JsonResponse:
+) -> Status[Message] | JsonResponse:
     """409: warnings to confirm (send again with `confirm_warnings`); 422: blocked by a rule."""
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
@@ -278,9 +256,7 @@ def reply(
         )
     except replies.RuleStop as stop:
         return _rule_stop(stop)
-    except (DjangoValidationError, PermissionDenied) as exc:
-        raise refusal(exc) from exc
-    return 201, _msg_out(message)
+    return Status(201, message)
 
 
 def _rule_stop(stop: replies.RuleStop) -> JsonResponse:
@@ -297,7 +273,7 @@ def _rule_stop(stop: replies.RuleStop) -> JsonResponse:
 )
 def product_card(
     request: HttpRequest, conversation_id: int, body: ProductCardIn
-) -> tuple[int, dict[str, object]] | JsonResponse:
+) -> Status[Message] | JsonResponse:
     """Send one of the shop's products to the buyer as a product card (R-21).
 
     404: unknown conversation or product; 409/422: the rule guard, as for replies.
@@ -314,48 +290,37 @@ def product_card(
         )
     except replies.RuleStop as stop:
         return _rule_stop(stop)
-    except (DjangoValidationError, PermissionDenied) as exc:
-        raise refusal(exc) from exc
-    return 201, _msg_out(message)
+    return Status(201, message)
 
 
 @router.post("/{conversation_id}/read", response=ConversationOut)
-def read(request: HttpRequest, conversation_id: int) -> dict[str, object]:
+def read(request: HttpRequest, conversation_id: int) -> Conversation:
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
     state.mark_read(actor=user, conversation=conv)
-    return _conv_out(conv)
+    return conv
 
 
 @router.post("/{conversation_id}/resolve", response=ConversationOut)
-def resolve(request: HttpRequest, conversation_id: int) -> dict[str, object]:
+def resolve(request: HttpRequest, conversation_id: int) -> Conversation:
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
-    try:
-        state.resolve_conversation(actor=user, conversation=conv)
-    except (DjangoValidationError, PermissionDenied) as exc:
-        raise refusal(exc) from exc
-    return _conv_out(selectors.access_conversation(user, conversation_id))
+    state.resolve_conversation(actor=user, conversation=conv)
+    return selectors.access_conversation(user, conversation_id)
 
 
 @router.post("/{conversation_id}/reopen", response=ConversationOut)
-def reopen(request: HttpRequest, conversation_id: int) -> dict[str, object]:
+def reopen(request: HttpRequest, conversation_id: int) -> Conversation:
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
-    try:
-        state.reopen_conversation(actor=user, conversation=conv)
-    except (DjangoValidationError, PermissionDenied) as exc:
-        raise refusal(exc) from exc
-    return _conv_out(selectors.access_conversation(user, conversation_id))
+    state.reopen_conversation(actor=user, conversation=conv)
+    return selectors.access_conversation(user, conversation_id)
 
 
 @router.post("/{conversation_id}/assign", response=ConversationOut)
-def assign(request: HttpRequest, conversation_id: int, body: AssignIn) -> dict[str, object]:
+def assign(request: HttpRequest, conversation_id: int, body: AssignIn) -> Conversation:
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
     agent = access_member(user, body.agent_id)
-    try:
-        state.assign_conversation(actor=user, conversation=conv, agent=agent)
-    except (DjangoValidationError, PermissionDenied) as exc:
-        raise refusal(exc) from exc
-    return _conv_out(selectors.access_conversation(user, conversation_id))
+    state.assign_conversation(actor=user, conversation=conv, agent=agent)
+    return selectors.access_conversation(user, conversation_id)

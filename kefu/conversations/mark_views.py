@@ -6,31 +6,31 @@ import csv
 import io
 from datetime import date, timedelta
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from kefu.accounts.access import ShopRequest, shop_view
 from kefu.conversations import marks, selectors
 from kefu.conversations.models import ConversationMark
-from kefu.conversations.views import _error, _user, back_to_conversation
+from kefu.conversations.views import _error, back_to_conversation
 from kefu.desk import replies
 
 
-def _mark(conversation_id: int, mark_id: int, request: HttpRequest) -> ConversationMark:
-    conv = selectors.access_conversation(_user(request), conversation_id)
+def _mark(conversation_id: int, mark_id: int, request: ShopRequest) -> ConversationMark:
+    conv = selectors.access_conversation(request.user, conversation_id)
     mark = conv.marks.filter(pk=mark_id).select_related("conversation__shop").first()
     if mark is None:
         raise Http404("no such mark")
     return mark
 
 
-@login_required
+@shop_view()
 @require_POST
-def add(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    user = _user(request)
+def add(request: ShopRequest, conversation_id: int) -> HttpResponse:
+    user = request.user
     conv = selectors.access_conversation(user, conversation_id)
     product = request.POST.get("product", "")
     try:
@@ -51,24 +51,24 @@ def add(request: HttpRequest, conversation_id: int) -> HttpResponse:
     return back_to_conversation(request, conv.pk)
 
 
-@login_required
+@shop_view()
 @require_POST
-def clear(request: HttpRequest, conversation_id: int, mark_id: int) -> HttpResponse:
+def clear(request: ShopRequest, conversation_id: int, mark_id: int) -> HttpResponse:
     mark = _mark(conversation_id, mark_id, request)
     try:
-        marks.clear_mark(actor=_user(request), mark=mark)
+        marks.clear_mark(actor=request.user, mark=mark)
     except ValidationError as exc:
         return _error(request, "; ".join(exc.messages))
     return back_to_conversation(request, conversation_id)
 
 
-@login_required
+@shop_view()
 @require_POST
-def tracking(request: HttpRequest, conversation_id: int, mark_id: int) -> HttpResponse:
+def tracking(request: ShopRequest, conversation_id: int, mark_id: int) -> HttpResponse:
     mark = _mark(conversation_id, mark_id, request)
     try:
         replies.send_new_tracking(
-            actor=_user(request),
+            actor=request.user,
             mark=mark,
             tracking_number=request.POST.get("tracking_number", ""),
             carrier=request.POST.get("carrier", ""),
@@ -79,11 +79,11 @@ def tracking(request: HttpRequest, conversation_id: int, mark_id: int) -> HttpRe
     return back_to_conversation(request, conversation_id)
 
 
-@login_required
+@shop_view()
 @require_GET
-def follow_up(request: HttpRequest) -> HttpResponse:
+def follow_up(request: ShopRequest) -> HttpResponse:
     return render(
-        request, "conversations/follow_up.html", {"marks": marks.follow_up_list(_user(request))}
+        request, "conversations/follow_up.html", {"marks": marks.follow_up_list(request.user)}
     )
 
 
@@ -97,10 +97,10 @@ def _range(request: HttpRequest) -> tuple[date, date]:
     return start, end
 
 
-@login_required
+@shop_view()
 @require_GET
-def quality(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def quality(request: ShopRequest) -> HttpResponse:
+    user = request.user
     try:
         start, end = _range(request)
         rows = marks.quality_report(user, start=start, end=end)

@@ -25,11 +25,11 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
+from kefu.accounts.scoping import shop_of
 from kefu.catalog.models import Product
 from kefu.conversations import events
 from kefu.conversations.models import Conversation, ConversationMark, MarkColor
 from kefu.conversations.selectors import visible_conversations
-from kefu.core.scoping import shop_of
 
 REFUND_CHANNELS = ("platform", "paypal", "other")
 

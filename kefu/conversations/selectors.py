@@ -12,6 +12,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from kefu.accounts.models import User
+from kefu.accounts.scoping import shop_of
 from kefu.conversations.models import (
     Buyer,
     Conversation,
@@ -20,7 +21,6 @@ from kefu.conversations.models import (
     ConversationStatus,
     Message,
 )
-from kefu.core.scoping import shop_of
 
 INBOX_PAGE = 50
 

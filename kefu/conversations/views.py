@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
+from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.models import User
 from kefu.accounts.selectors import access_member, team_of
 from kefu.automation.buyer_language import set_buyer_language
@@ -21,15 +21,7 @@ from kefu.catalog.selectors import access_product
 from kefu.conversations import marks, selectors, state
 from kefu.conversations.models import Conversation, MarkColor
 from kefu.conversations.presence import set_availability
-from kefu.core.scoping import shop_of
 from kefu.desk import replies, reply_box
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - login_required ran
-    shop_of(user)
-    return user
 
 
 def _filter(request: HttpRequest, user: User) -> selectors.InboxFilter:
@@ -78,10 +70,10 @@ def _conversation_context(user: User, conv: Conversation) -> dict[str, Any]:
     }
 
 
-@login_required
+@shop_view()
 @require_GET
-def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
-    user = _user(request)
+def inbox(request: ShopRequest, conversation_id: int | None = None) -> HttpResponse:
+    user = request.user
     flt = _filter(request, user)
     context: dict[str, Any] = {
         "filter": flt,
@@ -97,10 +89,10 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
     return render(request, "conversations/inbox.html", context)
 
 
-@login_required
+@shop_view()
 @require_GET
-def inbox_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def inbox_list(request: ShopRequest) -> HttpResponse:
+    user = request.user
     flt = _filter(request, user)
     current = request.GET.get("current")
     return render(
@@ -117,10 +109,10 @@ def inbox_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@shop_view()
 @require_GET
-def conversation_messages(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    user = _user(request)
+def conversation_messages(request: ShopRequest, conversation_id: int) -> HttpResponse:
+    user = request.user
     conv = selectors.access_conversation(user, conversation_id)
     after = request.GET.get("after", "0")
     return render(
@@ -130,20 +122,20 @@ def conversation_messages(request: HttpRequest, conversation_id: int) -> HttpRes
     )
 
 
-@login_required
+@shop_view()
 @require_POST
-def conversation_read(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def conversation_read(request: ShopRequest, conversation_id: int) -> HttpResponse:
     """The page tells us the agent has the conversation in front of them (a GET never writes)."""
-    user = _user(request)
+    user = request.user
     conv = selectors.access_conversation(user, conversation_id)
     state.mark_read(actor=user, conversation=conv)
     return HttpResponse(status=204)
 
 
-@login_required
+@shop_view()
 @require_GET
-def conversation_timeline(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    user = _user(request)
+def conversation_timeline(request: ShopRequest, conversation_id: int) -> HttpResponse:
+    user = request.user
     conv = selectors.access_conversation(user, conversation_id)
     return render(request, "conversations/_events.html", {"events": selectors.events_of(conv)})
 
@@ -152,10 +144,10 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-@login_required
+@shop_view()
 @require_GET
-def reply_tools(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    user = _user(request)
+def reply_tools(request: ShopRequest, conversation_id: int) -> HttpResponse:
+    user = request.user
     conv = selectors.access_conversation(user, conversation_id)
     offers, facts = reply_box.script_offers(user, conv)
 
@@ -178,10 +170,10 @@ def _error(request: HttpRequest, message: str, status: int = 400) -> HttpRespons
     return response
 
 
-@login_required
+@shop_view()
 @require_POST
-def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    user = _user(request)
+def reply(request: ShopRequest, conversation_id: int) -> HttpResponse:
+    user = request.user
     conv = selectors.access_conversation(user, conversation_id)
     try:
         replies.send_reply(
@@ -199,11 +191,11 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
     return _sent(request, conv.pk, "kefu:sent")
 
 
-@login_required
+@shop_view()
 @require_POST
-def product_card(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def product_card(request: ShopRequest, conversation_id: int) -> HttpResponse:
     """Send a suggested product from the sidebar to the buyer as a product card (R-21)."""
-    user = _user(request)
+    user = request.user
     conv = selectors.access_conversation(user, conversation_id)
     product = access_product(user, request.POST.get("product", ""))
     try:
@@ -255,8 +247,8 @@ def _sent(request: HttpRequest, conversation_id: int, trigger: str) -> HttpRespo
     return back_to_conversation(request, conversation_id)
 
 
-def _state_change(request: HttpRequest, conversation_id: int, action: str) -> HttpResponse:
-    user = _user(request)
+def _state_change(request: ShopRequest, conversation_id: int, action: str) -> HttpResponse:
+    user = request.user
     conv = selectors.access_conversation(user, conversation_id)
     try:
         if action == "resolve":
@@ -272,29 +264,29 @@ def _state_change(request: HttpRequest, conversation_id: int, action: str) -> Ht
     return back_to_conversation(request, conv.pk)
 
 
-@login_required
+@shop_view()
 @require_POST
-def resolve(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def resolve(request: ShopRequest, conversation_id: int) -> HttpResponse:
     return _state_change(request, conversation_id, "resolve")
 
 
-@login_required
+@shop_view()
 @require_POST
-def reopen(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def reopen(request: ShopRequest, conversation_id: int) -> HttpResponse:
     return _state_change(request, conversation_id, "reopen")
 
 
-@login_required
+@shop_view()
 @require_POST
-def assign(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def assign(request: ShopRequest, conversation_id: int) -> HttpResponse:
     return _state_change(request, conversation_id, "assign")
 
 
-@login_required
+@shop_view()
 @require_POST
-def buyer_language(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def buyer_language(request: ShopRequest, conversation_id: int) -> HttpResponse:
     """The agent corrects the buyer's language (R-11); empty goes back to detection."""
-    user = _user(request)
+    user = request.user
     conv = selectors.access_conversation(user, conversation_id)
     try:
         set_buyer_language(actor=user, buyer=conv.buyer, language=request.POST.get("language", ""))
@@ -313,10 +305,10 @@ def back_to_conversation(request: HttpRequest, conversation_id: int) -> HttpResp
     return redirect(target)
 
 
-@login_required
+@shop_view()
 @require_POST
-def presence(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def presence(request: ShopRequest) -> HttpResponse:
+    user = request.user
     try:
         set_availability(user=user, status=request.POST.get("status", ""))
     except ValidationError as exc:

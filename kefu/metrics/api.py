@@ -6,14 +6,15 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
-from kefu.core.api_auth import api_user, refusal, shop_auth
-from kefu.core.scoping import shop_of
+from kefu.accounts.access import api_user, needs, shop_auth
+from kefu.accounts.models import User
+from kefu.accounts.permissions import Capability
+from kefu.accounts.scoping import shop_of
 from kefu.metrics import config, refresh, selectors
 from kefu.metrics.models import FxRate
 
@@ -33,10 +34,7 @@ def report(request: HttpRequest, q: Query[ReportQuery]) -> dict[str, Any]:
     shop = shop_of(user)
     end = q.to or selectors.today(shop)
     start = q.from_ or end - dt.timedelta(days=6)
-    try:
-        return selectors.report_for(user, start=start, end=end, by=q.by).as_json()
-    except ValidationError as exc:
-        raise refusal(exc) from exc
+    return selectors.report_for(user, start=start, end=end, by=q.by).as_json()
 
 
 class RebuildOut(Schema):
@@ -47,10 +45,9 @@ class RebuildOut(Schema):
 
 
 @router.post("/rebuild", response=RebuildOut)
+@needs(Capability.SEE_ALL, "only the main account rebuilds metrics")
 def rebuild(request: HttpRequest) -> RebuildOut:
     user = api_user(request)
-    if not selectors.sees_all(user):
-        raise HttpError(403, "only the main account rebuilds metrics")
     try:
         result = refresh.rebuild_shop(shop=shop_of(user))
     except refresh.Busy as exc:
@@ -66,33 +63,37 @@ class SettingsIO(Schema):
     rates: dict[str, Decimal] | None = None
 
 
-def _settings_out(user: Any) -> dict[str, Any]:
+class SettingsOut(Schema):
+    reporting_currency: str
+    slow_reply_minutes: int
+    # Rates as decimal strings, exactly as stored.
+    rates: dict[str, str]
+
+
+def _settings_out(user: User) -> SettingsOut:
     shop = shop_of(user)
     ms = config.metrics_settings(shop=shop)
-    return {
-        "reporting_currency": ms.reporting_currency,
-        "slow_reply_minutes": ms.slow_reply_minutes,
-        "rates": {r.currency: str(r.rate) for r in FxRate.objects.filter(shop=shop)},
-    }
+    return SettingsOut(
+        reporting_currency=ms.reporting_currency,
+        slow_reply_minutes=ms.slow_reply_minutes,
+        rates={r.currency: str(r.rate) for r in FxRate.objects.filter(shop=shop)},
+    )
 
 
-@router.get("/settings", response=dict[str, Any])
-def get_settings(request: HttpRequest) -> dict[str, Any]:
+@router.get("/settings", response=SettingsOut)
+def get_settings(request: HttpRequest) -> SettingsOut:
     return _settings_out(api_user(request))
 
 
-@router.put("/settings", response=dict[str, Any])
-def put_settings(request: HttpRequest, payload: SettingsIO) -> dict[str, Any]:
+@router.put("/settings", response=SettingsOut)
+def put_settings(request: HttpRequest, payload: SettingsIO) -> SettingsOut:
     user = api_user(request)
-    try:
-        config.set_reporting(
-            actor=user,
-            reporting_currency=payload.reporting_currency,
-            rates=payload.rates,
-            slow_reply_minutes=payload.slow_reply_minutes,
-        )
-    except (PermissionDenied, ValidationError) as exc:
-        raise refusal(exc) from exc
+    config.set_reporting(
+        actor=user,
+        reporting_currency=payload.reporting_currency,
+        rates=payload.rates,
+        slow_reply_minutes=payload.slow_reply_minutes,
+    )
     return _settings_out(user)
 
 
@@ -100,53 +101,99 @@ class InspectionQuery(Schema):
     date: dt.date | None = None
 
 
-@router.get("/inspection", response=dict[str, Any])
-def inspection(request: HttpRequest, q: Query[InspectionQuery]) -> dict[str, Any]:
+# Times below are the ISO strings the inspection has always sent ("+00:00", not "Z").
+class SlowReplyOut(Schema):
+    conversation_id: int
+    buyer: str
+    agent: str
+    group: str
+    waited_from: str
+    replied_at: str | None
+    minutes: int
+    first_response: bool
+
+
+class UnansweredOut(Schema):
+    conversation_id: int
+    buyer: str
+    agent: str
+    group: str
+    waiting_since: str | None
+
+
+class InspectionFindingOut(Schema):
+    id: int
+    code: str
+    severity: str
+    agent: str | None
+    blocked: bool
+    overridden: bool
+    conversation_id: int | None
+
+
+class RedMarkOut(Schema):
+    conversation_id: int
+    note: str
+    label: str
+
+
+class InspectionOut(Schema):
+    date: str
+    slow_reply_minutes: int
+    figures: dict[str, Any]
+    slow_replies: list[SlowReplyOut]
+    unanswered: list[UnansweredOut]
+    findings: list[InspectionFindingOut]
+    overrides: int
+    red_marks: list[RedMarkOut]
+
+
+@router.get("/inspection", response=InspectionOut)
+def inspection(request: HttpRequest, q: Query[InspectionQuery]) -> InspectionOut:
     user = api_user(request)
     day = q.date or selectors.today(shop_of(user))
-    try:
-        data = selectors.inspection(user, day=day)
-    except PermissionDenied as exc:
-        raise refusal(exc) from exc
-    return {
-        "date": day.isoformat(),
-        "slow_reply_minutes": data.threshold_minutes,
-        "figures": data.figures,
-        "slow_replies": [
-            {
-                "conversation_id": s.conversation_id,
-                "buyer": s.buyer,
-                "agent": s.agent,
-                "group": s.group,
-                "waited_from": s.waited_from.isoformat(),
-                "replied_at": s.replied_at.isoformat() if s.replied_at else None,
-                "minutes": s.minutes,
-                "first_response": s.first,
-            }
+    data = selectors.inspection(user, day=day)
+    return InspectionOut(
+        date=day.isoformat(),
+        slow_reply_minutes=data.threshold_minutes,
+        figures=data.figures,
+        slow_replies=[
+            SlowReplyOut(
+                conversation_id=s.conversation_id,
+                buyer=s.buyer,
+                agent=s.agent,
+                group=s.group,
+                waited_from=s.waited_from.isoformat(),
+                replied_at=s.replied_at.isoformat() if s.replied_at else None,
+                minutes=s.minutes,
+                first_response=s.first,
+            )
             for s in data.slow
         ],
-        "unanswered": [
-            {
-                **u,
-                "waiting_since": u["waiting_since"].isoformat() if u["waiting_since"] else None,
-            }
+        unanswered=[
+            UnansweredOut(
+                **{
+                    **u,
+                    "waiting_since": u["waiting_since"].isoformat() if u["waiting_since"] else None,
+                }
+            )
             for u in data.unanswered
         ],
-        "findings": [
-            {
-                "id": f.pk,
-                "code": f.code,
-                "severity": f.severity,
-                "agent": f.actor.username if f.actor else None,
-                "blocked": f.blocked,
-                "overridden": f.overridden,
-                "conversation_id": f.conversation_id,
-            }
+        findings=[
+            InspectionFindingOut(
+                id=f.pk,
+                code=f.code,
+                severity=f.severity,
+                agent=f.actor.username if f.actor else None,
+                blocked=f.blocked,
+                overridden=f.overridden,
+                conversation_id=f.conversation_id,
+            )
             for f in data.findings
         ],
-        "overrides": data.overrides,
-        "red_marks": [
-            {"conversation_id": m.conversation_id, "note": m.note, "label": m.label}
+        overrides=data.overrides,
+        red_marks=[
+            RedMarkOut(conversation_id=m.conversation_id, note=m.note, label=m.label)
             for m in data.red_marks
         ],
-    }
+    )

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import ServiceGroup, Shop, User
 from kefu.accounts.permissions import Capability, has_capability
+from kefu.accounts.scoping import shop_of
 from kefu.compliance.models import ComplianceFinding
 from kefu.compliance.selectors import visible_findings
 from kefu.conversations.models import (
@@ -27,7 +28,6 @@ from kefu.conversations.models import (
     ConversationStatus,
     Message,
 )
-from kefu.core.scoping import shop_of
 from kefu.metrics import compute
 from kefu.metrics.compute import COUNTER_FIELDS, NO_AGENT, Counters
 from kefu.metrics.config import metrics_settings

@@ -7,29 +7,22 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from kefu.accounts.models import User
-from kefu.core.scoping import shop_of
+from kefu.accounts.access import ShopRequest, shop_view
+from kefu.accounts.permissions import Capability
+from kefu.accounts.scoping import shop_of
 from kefu.core.spreadsheets import to_csv, to_xlsx
 from kefu.metrics import config, exports, selectors
 from kefu.metrics.models import FxRate
 from kefu.metrics.selectors import Report
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 - login_required ran
-    shop_of(user)
-    return user
 
 
 def _date(raw: str | None, default: dt.date) -> dt.date:
@@ -132,10 +125,10 @@ def _compare(report: Report) -> list[dict[str, Any]]:
     return out
 
 
-@login_required
+@shop_view()
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def dashboard(request: ShopRequest) -> HttpResponse:
+    user = request.user
     shop = shop_of(user)
     end = _date(request.GET.get("to"), selectors.today(shop))
     start = _date(request.GET.get("from"), end - dt.timedelta(days=6))
@@ -172,10 +165,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@shop_view()
 @require_POST
-def settings_form(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def settings_form(request: ShopRequest) -> HttpResponse:
+    user = request.user
     rates: dict[str, Decimal] = {}
     currency = request.POST.get("rate_currency", "").strip()
     if currency:
@@ -199,13 +192,11 @@ def settings_form(request: HttpRequest) -> HttpResponse:
     return redirect("metrics_dashboard")
 
 
-@login_required
+@shop_view(capability=Capability.SEE_ALL)
 @require_GET
-def inspection(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def inspection(request: ShopRequest) -> HttpResponse:
+    user = request.user
     shop = shop_of(user)
-    if not selectors.sees_all(user):
-        raise PermissionDenied("the daily inspection is for the main account")
     day = _date(request.GET.get("date"), selectors.today(shop))
     data = selectors.inspection(user, day=day)
     return render(

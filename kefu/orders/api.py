@@ -13,18 +13,24 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field, ValidationError
 
-from kefu.core.api_auth import api_user, refusal, shop_auth
-from kefu.core.scoping import shop_of
-from kefu.integrations.signing import verify_shop_signature
+from kefu.accounts.access import api_user, shop_auth
+from kefu.accounts.models import Shop
+from kefu.accounts.scoping import shop_of
+from kefu.integrations.webhook_auth import signed_webhook, webhook_shop
 from kefu.orders import selectors, services
-from kefu.orders.models import Order, OrderSource, OrderStatus, RefundChannel, RefundKind
+from kefu.orders.models import (
+    Order,
+    OrderSettings,
+    OrderSource,
+    OrderStatus,
+    RefundChannel,
+    RefundKind,
+)
 
 router = Router(auth=shop_auth, tags=["orders"])
 
@@ -115,19 +121,10 @@ def _problem(status: int, detail: str, **extra: Any) -> JsonResponse:
     return JsonResponse({"detail": detail, **extra}, status=status)
 
 
-def _signed_json(request: HttpRequest) -> tuple[Any, Any] | JsonResponse:
-    body = request.body
-    if len(body) > settings.KEFU_MAX_INBOUND_BODY_BYTES:
-        return _problem(413, f"body larger than {settings.KEFU_MAX_INBOUND_BODY_BYTES} bytes")
-    shop = verify_shop_signature(
-        slug=request.headers.get("X-Kefu-Shop"),
-        signature=request.headers.get("X-Kefu-Signature"),
-        body=body,
-    )
-    if shop is None:
-        return _problem(401, "unknown shop or bad signature")
+def _signed_json(request: HttpRequest) -> tuple[Shop, Any] | JsonResponse:
+    """The verified shop (see `signed_webhook`) and the parsed body."""
     try:
-        return shop, json.loads(body)
+        return webhook_shop(request), json.loads(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return _problem(400, "body is not JSON")
 
@@ -154,7 +151,7 @@ def _body_schema(schema: type[Schema]) -> dict[str, Any]:
 
 @router.post(
     "/inbound",
-    auth=None,
+    auth=signed_webhook,
     response={200: OrderAccepted, 201: OrderAccepted, 400: Problem, 401: Problem, 413: Problem},
     summary="Create or update an order from a marketplace (signed)",
     openapi_extra=_body_schema(OrderIn),
@@ -234,7 +231,7 @@ def inbound_order(request: HttpRequest) -> HttpResponse:
 
 @router.post(
     "/tracking/inbound",
-    auth=None,
+    auth=signed_webhook,
     response={200: TrackingAccepted, 400: Problem, 401: Problem, 404: Problem, 413: Problem},
     summary="Carrier tracking events for a parcel (signed)",
     openapi_extra=_body_schema(TrackingIn),
@@ -338,56 +335,40 @@ class OrderOut(Schema):
     parcels: list[ParcelOut] = []
 
 
-def _order_out(card: selectors.OrderCard) -> dict[str, Any]:
+def _order_out(card: selectors.OrderCard) -> OrderOut:
     o = card.order
-    return {
-        "id": o.pk,
-        "external_id": o.external_id,
-        "buyer_id": o.buyer_id,
-        "buyer_external_id": o.buyer.external_id,
-        "status": o.status,
-        "payment_state": card.payment_state,
-        "platform_status": o.platform_status,
-        "currency": o.currency,
-        "total_amount": o.total_amount,
-        "paid_amount": o.paid_amount,
-        "refunded_amount": o.refunded_amount,
-        "placed_at": o.placed_at,
-        "paid_at": o.paid_at,
-        "shipped_at": o.shipped_at,
-        "delivered_at": o.delivered_at,
-        "ship_by": o.ship_by,
-        "flags": list(o.flags),
-        "items": [
-            {
-                "title": i.title,
-                "product_external_id": i.product_external_id,
-                "quantity": i.quantity,
-                "unit_price": i.unit_price,
-            }
-            for i in card.items
-        ],
-        "parcels": [
-            {
-                "id": p.parcel.pk,
-                "carrier": p.parcel.carrier,
-                "tracking_number": p.parcel.tracking_number,
-                "status": p.status,
-                "is_reshipment": p.parcel.is_reshipment,
-                "tracking_url": p.url,
-                "events": [
-                    {
-                        "status": e.status,
-                        "description": e.description,
-                        "location": e.location,
-                        "occurred_at": e.occurred_at,
-                    }
-                    for e in p.events
-                ],
-            }
+    return OrderOut(
+        id=o.pk,
+        external_id=o.external_id,
+        buyer_id=o.buyer_id,
+        buyer_external_id=o.buyer.external_id,
+        status=o.status,
+        payment_state=card.payment_state,
+        platform_status=o.platform_status,
+        currency=o.currency,
+        total_amount=o.total_amount,
+        paid_amount=o.paid_amount,
+        refunded_amount=o.refunded_amount,
+        placed_at=o.placed_at,
+        paid_at=o.paid_at,
+        shipped_at=o.shipped_at,
+        delivered_at=o.delivered_at,
+        ship_by=o.ship_by,
+        flags=list(o.flags),
+        items=[ItemOut.from_orm(i) for i in card.items],
+        parcels=[
+            ParcelOut(
+                id=p.parcel.pk,
+                carrier=p.parcel.carrier,
+                tracking_number=p.parcel.tracking_number,
+                status=p.status,
+                is_reshipment=p.parcel.is_reshipment,
+                tracking_url=p.url,
+                events=[TrackingEventOut.from_orm(e) for e in p.events],
+            )
             for p in card.parcels
         ],
-    }
+    )
 
 
 class OrderSummaryOut(Schema):
@@ -400,30 +381,22 @@ class OrderSummaryOut(Schema):
     placed_at: dt.datetime
     flags: list[str]
 
+    @staticmethod
+    def resolve_buyer_external_id(obj: Order) -> str:
+        return obj.buyer.external_id
+
 
 @router.get("", response=list[OrderSummaryOut], summary="Orders the caller may see")
 def list_orders(
     request: HttpRequest, status: OrderStatus | None = None, q: str = "", limit: int = 50
-) -> list[dict[str, Any]]:
+) -> list[Order]:
     orders = selectors.order_list(
         api_user(request),
         status=status.value if status else "",
         query=q[:80],
         limit=max(1, min(limit, 200)),
     )
-    return [
-        {
-            "id": o.pk,
-            "external_id": o.external_id,
-            "buyer_external_id": o.buyer.external_id,
-            "status": o.status,
-            "currency": o.currency,
-            "total_amount": o.total_amount,
-            "placed_at": o.placed_at,
-            "flags": list(o.flags),
-        }
-        for o in orders
-    ]
+    return list(orders)
 
 
 class OrderSettingsOut(Schema):
@@ -460,13 +433,9 @@ class OrderSettingsIn(Schema):
     tracking_url_templates: dict[str, str] | None = None
 
 
-def _settings_out(current: Any) -> dict[str, Any]:
-    return {name: getattr(current, name) for name in OrderSettingsOut.model_fields}
-
-
 @router.get("/settings", response=OrderSettingsOut, summary="Order and logistics settings")
-def get_settings(request: HttpRequest) -> dict[str, Any]:
-    return _settings_out(services.order_settings(shop=shop_of(api_user(request))))
+def get_settings(request: HttpRequest) -> OrderSettings:
+    return services.order_settings(shop=shop_of(api_user(request)))
 
 
 @router.patch(
@@ -474,37 +443,45 @@ def get_settings(request: HttpRequest) -> dict[str, Any]:
     response={200: OrderSettingsOut, 400: Problem, 403: Problem},
     summary="Change order and logistics settings (main account)",
 )
-def patch_settings(request: HttpRequest, payload: OrderSettingsIn) -> dict[str, Any]:
+def patch_settings(request: HttpRequest, payload: OrderSettingsIn) -> OrderSettings:
     user = api_user(request)
     # `penalty_cap: null` removes the cap, so it counts as sent when present in the body.
     values = payload.model_dump(exclude_unset=True)
     values = {k: v for k, v in values.items() if v is not None or k == "penalty_cap"}
-    try:
-        current = services.update_order_settings(actor=user, shop=shop_of(user), **values)
-    except (DjangoValidationError, PermissionDenied) as exc:
-        raise refusal(exc) from exc
-    return _settings_out(current)
+    return services.update_order_settings(actor=user, shop=shop_of(user), **values)
 
 
-@router.get("/risk", response=list[dict[str, Any]], summary="Late-shipment risk board (R-17)")
-def risk(request: HttpRequest) -> list[dict[str, Any]]:
+class RiskOut(Schema):
+    order_id: int
+    external_id: str
+    # Kept as the strings the board has always sent (an ISO time with "+00:00", a decimal).
+    ship_by: str
+    hours_left: float
+    missed: bool
+    exposure: str
+    currency: str
+    stock_short: bool
+
+
+@router.get("/risk", response=list[RiskOut], summary="Late-shipment risk board (R-17)")
+def risk(request: HttpRequest) -> list[RiskOut]:
     return [
-        {
-            "order_id": r.order.pk,
-            "external_id": r.order.external_id,
-            "ship_by": r.ship_by.isoformat(),
-            "hours_left": r.hours_left,
-            "missed": r.missed,
-            "exposure": str(r.exposure),
-            "currency": r.currency,
-            "stock_short": r.stock_short,
-        }
+        RiskOut(
+            order_id=r.order.pk,
+            external_id=r.order.external_id,
+            ship_by=r.ship_by.isoformat(),
+            hours_left=r.hours_left,
+            missed=r.missed,
+            exposure=str(r.exposure),
+            currency=r.currency,
+            stock_short=r.stock_short,
+        )
         for r in selectors.risk_board_for(api_user(request))
     ]
 
 
 @router.get("/{int:order_id}", response={200: OrderOut, 404: Problem}, summary="One order")
-def get_order(request: HttpRequest, order_id: int) -> dict[str, Any]:
+def get_order(request: HttpRequest, order_id: int) -> OrderOut:
     return _order_out(selectors.order_card(api_user(request), order_id))
 
 
@@ -512,22 +489,24 @@ class LinkIn(Schema):
     conversation_id: int
 
 
+class LinkOut(Schema):
+    conversation_id: int
+    order_external_id: str
+
+
 @router.post(
     "/{int:order_id}/link",
-    response={200: dict[str, Any], 400: Problem, 403: Problem, 404: Problem},
+    response={200: LinkOut, 400: Problem, 403: Problem, 404: Problem},
     summary="Make this order the one a conversation of its buyer is about",
 )
-def link_order(request: HttpRequest, order_id: int, payload: LinkIn) -> dict[str, Any]:
+def link_order(request: HttpRequest, order_id: int, payload: LinkIn) -> LinkOut:
     from kefu.conversations.selectors import access_conversation
     from kefu.orders.conversation_order import choose_conversation_order
 
     user = api_user(request)
     conv = access_conversation(user, payload.conversation_id)
-    try:
-        order = choose_conversation_order(actor=user, conversation=conv, order_id=order_id)
-    except (PermissionDenied, DjangoValidationError) as exc:
-        raise refusal(exc) from exc
-    return {"conversation_id": conv.pk, "order_external_id": order.external_id}
+    order = choose_conversation_order(actor=user, conversation=conv, order_id=order_id)
+    return LinkOut(conversation_id=conv.pk, order_external_id=order.external_id)
 
 
 class RefundIn(Schema):
@@ -550,29 +529,23 @@ class RefundOut(Schema):
     response={201: RefundOut, 400: Problem, 403: Problem, 404: Problem},
     summary="Record a refund/return",
 )
-def post_refund(request: HttpRequest, order_id: int, payload: RefundIn) -> Any:
+def post_refund(request: HttpRequest, order_id: int, payload: RefundIn) -> Status[RefundOut]:
     user = api_user(request)
     order = selectors.access_order(user, order_id)
-    try:
-        refund = services.record_refund(
-            actor=user,
-            order=order,
-            amount=payload.amount,
-            reason=payload.reason,
-            channel=payload.channel.value,
-            kind=payload.kind.value,
-            logistics_dispute=payload.logistics_dispute,
-        )
-    except (PermissionDenied, DjangoValidationError) as exc:
-        raise refusal(exc) from exc
+    refund = services.record_refund(
+        actor=user,
+        order=order,
+        amount=payload.amount,
+        reason=payload.reason,
+        channel=payload.channel.value,
+        kind=payload.kind.value,
+        logistics_dispute=payload.logistics_dispute,
+    )
     return Status(
         201,
-        {
-            "id": refund.pk,
-            "amount": refund.amount,
-            "currency": refund.currency,
-            "order_status": order.status,
-        },
+        RefundOut(
+            id=refund.pk, amount=refund.amount, currency=refund.currency, order_status=order.status
+        ),
     )
 
 
@@ -597,29 +570,26 @@ def post_parcel(request: HttpRequest, order_id: int, payload: ParcelCreateIn) ->
         replaces = order.parcels.filter(pk=payload.replaces_parcel_id).first()
         if replaces is None:
             return Status(400, {"detail": "replaces_parcel_id is not a parcel of this order"})
-    try:
-        parcel = services.add_parcel(
-            actor=user,
-            order=order,
-            tracking_number=payload.tracking_number,
-            carrier=payload.carrier,
-            reshipment=payload.reshipment,
-            replaces=replaces,
-            note=payload.note,
-        )
-    except DjangoValidationError as exc:
-        raise refusal(exc) from exc
+    parcel = services.add_parcel(
+        actor=user,
+        order=order,
+        tracking_number=payload.tracking_number,
+        carrier=payload.carrier,
+        reshipment=payload.reshipment,
+        replaces=replaces,
+        note=payload.note,
+    )
     return Status(
         201,
-        {
-            "id": parcel.pk,
-            "carrier": parcel.carrier,
-            "tracking_number": parcel.tracking_number,
-            "status": parcel.status,
-            "is_reshipment": parcel.is_reshipment,
-            "tracking_url": "",
-            "events": [],
-        },
+        ParcelOut(
+            id=parcel.pk,
+            carrier=parcel.carrier,
+            tracking_number=parcel.tracking_number,
+            status=parcel.status,
+            is_reshipment=parcel.is_reshipment,
+            tracking_url="",
+            events=[],
+        ),
     )
 
 
@@ -633,12 +603,17 @@ class IncidentIn(Schema):
     statuses: list[OrderStatus] = [OrderStatus.PAID, OrderStatus.SHIPPED]
 
 
+class IncidentQueued(Schema):
+    broadcast_id: int
+    orders: int
+
+
 @router.post(
     "/incidents",
-    response={202: dict[str, Any], 400: Problem, 403: Problem},
+    response={202: IncidentQueued, 400: Problem, 403: Problem},
     summary="Broadcast a holding message to the buyers of affected orders (R-19)",
 )
-def post_incident(request: HttpRequest, payload: IncidentIn) -> Any:
+def post_incident(request: HttpRequest, payload: IncidentIn) -> Status[IncidentQueued]:
     from django.db import transaction
 
     from kefu.orders.tasks import deliver_incident_broadcast
@@ -651,12 +626,9 @@ def post_incident(request: HttpRequest, payload: IncidentIn) -> Any:
         placed_to=payload.placed_to,
         statuses=tuple(s.value for s in payload.statuses),
     )
-    try:
-        broadcast = services.create_incident_broadcast(
-            actor=user, title=payload.title, text=payload.text, criteria=criteria
-        )
-    except (PermissionDenied, DjangoValidationError) as exc:
-        raise refusal(exc) from exc
+    broadcast = services.create_incident_broadcast(
+        actor=user, title=payload.title, text=payload.text, criteria=criteria
+    )
     targets = selectors.incident_orders(shop=broadcast.shop, criteria=criteria).count()
     transaction.on_commit(lambda: deliver_incident_broadcast.delay(broadcast.pk))
-    return Status(202, {"broadcast_id": broadcast.pk, "orders": targets})
+    return Status(202, IncidentQueued(broadcast_id=broadcast.pk, orders=targets))

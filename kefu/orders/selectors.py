@@ -21,9 +21,9 @@ from django.utils.translation import gettext
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, has_capability
+from kefu.accounts.scoping import shop_of
 from kefu.catalog.models import Product
 from kefu.conversations.models import Buyer, Conversation
-from kefu.core.scoping import shop_of
 from kefu.orders.models import (
     STALLED,
     TERMINAL_TRACKING,

@@ -27,7 +27,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from kefu.accounts.models import ServiceGroup, Shop, User
 from kefu.accounts.permissions import Capability, has_capability, require
-from kefu.core.scoping import shop_of
+from kefu.accounts.scoping import shop_of
 from kefu.orders import buyer_texts
 from kefu.orders.events import record_order_event
 from kefu.orders.models import (

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.html import escape
@@ -20,22 +19,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kefu.accounts.models import User
+from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.permissions import Capability, has_capability
-from kefu.core.scoping import shop_of
+from kefu.accounts.scoping import shop_of
 from kefu.orders import selectors, services
 from kefu.orders.conversation_order import choose_conversation_order
 from kefu.orders.forms import OrderSettingsForm
 from kefu.orders.models import Order, OrderFlag, OrderStatus, RefundChannel, RefundKind
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied("sign in first")
-    shop_of(user)
-    return user
-
 
 # The services refuse in terse English for the API; the pages say it in the reader's language,
 # with what to do next. Codes the map does not know keep the service's words.
@@ -74,10 +64,10 @@ def _refundable(order: Order) -> Decimal:
     return max((order.paid_amount or order.total_amount) - order.refunded_amount, Decimal("0"))
 
 
-@login_required
+@shop_view()
 @require_GET
-def order_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def order_list(request: ShopRequest) -> HttpResponse:
+    user = request.user
     status = request.GET.get("status", "")
     if status not in OrderStatus.values:
         status = ""
@@ -95,10 +85,10 @@ def order_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@shop_view()
 @require_GET
-def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    user = _user(request)
+def order_detail(request: ShopRequest, order_id: int) -> HttpResponse:
+    user = request.user
     card = selectors.order_card(user, order_id)
     return render(
         request,
@@ -118,10 +108,10 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     )
 
 
-@login_required
+@shop_view()
 @require_POST
-def order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
-    user = _user(request)
+def order_refund(request: ShopRequest, order_id: int) -> HttpResponse:
+    user = request.user
     order = selectors.access_order(user, order_id)
     try:
         amount = Decimal(request.POST.get("amount", "").strip())
@@ -167,10 +157,10 @@ def order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
     return redirect("order_detail", order_id=order.pk)
 
 
-@login_required
+@shop_view()
 @require_POST
-def order_parcel(request: HttpRequest, order_id: int) -> HttpResponse:
-    user = _user(request)
+def order_parcel(request: ShopRequest, order_id: int) -> HttpResponse:
+    user = request.user
     order = selectors.access_order(user, order_id)
     replaces = None
     replaced_id = request.POST.get("replaces", "")
@@ -203,10 +193,10 @@ def order_parcel(request: HttpRequest, order_id: int) -> HttpResponse:
     return redirect("order_detail", order_id=order.pk)
 
 
-@login_required
+@shop_view()
 @require_POST
-def order_clear_flag(request: HttpRequest, order_id: int) -> HttpResponse:
-    user = _user(request)
+def order_clear_flag(request: ShopRequest, order_id: int) -> HttpResponse:
+    user = request.user
     order = selectors.access_order(user, order_id)
     flag = request.POST.get("flag", "")
     if services.clear_flag(actor=user, order=order, flag=flag):
@@ -216,10 +206,10 @@ def order_clear_flag(request: HttpRequest, order_id: int) -> HttpResponse:
     return redirect("order_detail", order_id=order.pk)
 
 
-@login_required
+@shop_view()
 @require_GET
-def risk_board(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def risk_board(request: ShopRequest) -> HttpResponse:
+    user = request.user
     rows = selectors.risk_board_for(user)
     return render(
         request,
@@ -233,19 +223,17 @@ def risk_board(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@shop_view(post_capability=Capability.MANAGE_SETTINGS)
 @require_http_methods(["GET", "POST"])
-def order_settings(request: HttpRequest) -> HttpResponse:
+def order_settings(request: ShopRequest) -> HttpResponse:
     """Reminders, quiet hours, the shipping promise, penalties, stall days, tracking links."""
-    user = _user(request)
+    user = request.user
     shop = shop_of(user)
     can_edit = has_capability(user, Capability.MANAGE_SETTINGS)
     current = services.order_settings(shop=shop)
     form = OrderSettingsForm.for_settings(current)
     errors: list[str] = []
     if request.method == "POST":
-        if not can_edit:
-            raise PermissionDenied("only the main account changes order settings")
         form = OrderSettingsForm(request.POST)
         if form.is_valid():
             try:
@@ -260,14 +248,14 @@ def order_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "orders/settings.html", context, status=status)
 
 
-@login_required
+@shop_view()
 @require_POST
-def choose_order(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def choose_order(request: ShopRequest, conversation_id: int) -> HttpResponse:
     """ "This is the conversation's order" from the sidebar."""
     from kefu.conversations.selectors import access_conversation
     from kefu.conversations.views import back_to_conversation
 
-    user = _user(request)
+    user = request.user
     conv = access_conversation(user, conversation_id)
     order_id = request.POST.get("order", "")
     if not order_id.isdigit():
@@ -293,11 +281,11 @@ def _conversation_error(message: str) -> HttpResponse:
     return answer
 
 
-@login_required
+@shop_view()
 @require_GET
-def sidebar(request: HttpRequest, buyer_id: int) -> HttpResponse:
+def sidebar(request: ShopRequest, buyer_id: int) -> HttpResponse:
     """The conversation sidebar's order panel (htmx partial)."""
-    user = _user(request)
+    user = request.user
     conversation = request.GET.get("conversation", "")
     panel = selectors.sidebar_for(
         user=user,
@@ -311,12 +299,10 @@ def sidebar(request: HttpRequest, buyer_id: int) -> HttpResponse:
     return render(request, "orders/_sidebar.html", {"panel": panel, "order_hidden": order_hidden})
 
 
-@login_required
+@shop_view(capability=Capability.MANAGE_SETTINGS)
 @require_http_methods(["GET", "POST"])
-def import_orders(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    if not has_capability(user, Capability.MANAGE_SETTINGS):
-        raise PermissionDenied("only the main account imports orders")
+def import_orders(request: ShopRequest) -> HttpResponse:
+    user = request.user
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
@@ -344,12 +330,10 @@ def import_orders(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@shop_view(capability=Capability.MANAGE_SETTINGS)
 @require_GET
-def import_run(request: HttpRequest, run_id: int) -> HttpResponse:
-    user = _user(request)
-    if not has_capability(user, Capability.MANAGE_SETTINGS):
-        raise PermissionDenied("only the main account imports orders")
+def import_run(request: ShopRequest, run_id: int) -> HttpResponse:
+    user = request.user
     run = selectors.access_import_run(user, run_id)
     polling = bool(request.headers.get("HX-Request"))
     template = "orders/_import_progress.html" if polling else "orders/import.html"
@@ -375,12 +359,10 @@ def _date(value: str) -> dt.date | None:
         raise ValidationError(_("Dates are YYYY-MM-DD.")) from exc
 
 
-@login_required
+@shop_view(capability=Capability.CREATE_CAMPAIGNS)
 @require_http_methods(["GET", "POST"])
-def incidents(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    if not (user.is_owner or has_capability(user, Capability.CREATE_CAMPAIGNS)):
-        raise PermissionDenied("only the main account broadcasts to buyers")
+def incidents(request: ShopRequest) -> HttpResponse:
+    user = request.user
     from kefu.orders.models import IncidentBroadcast
 
     shop = shop_of(user)
