@@ -159,8 +159,8 @@ def _measure(tmp: Path, n: int, vendor: str) -> list[dict[str, object]]:
     from django.db import connection
 
     from kefu.accounts.services import create_shop
+    from kefu.orders.importers.run import import_orders
     from kefu.orders.models import Order
-    from kefu.orders.services import import_orders
 
     shop = create_shop(
         name="Bench Tmall",

@@ -46,7 +46,7 @@ from kefu.conversations.models import Buyer, Direction, Message
 from kefu.integrations.signing import sign
 from kefu.metrics.models import MetricsSettings
 from kefu.metrics.refresh import rebuild_shop
-from kefu.orders import services as orders
+from kefu.orders.config import default_order_settings
 from kefu.orders.models import ImportRun, Order, OrderItem, OrderSource, OrderStatus
 from tests.conftest import login_client
 from tests.helpers import buyer_says, online
@@ -518,9 +518,25 @@ def world(shop, owner, pre_agent, after_agent, product, rival) -> World:
     other_order = order("ORD-AURORA-OTHER", with_lily_product=False)
     run = ImportRun.objects.create(shop=shop, filename="aurora-export.csv", created_by=owner)
 
+    # The rival's shop has an affected order of its own: a broadcast that reaches no order is
+    # refused, and the rival's own broadcast must succeed.
+    Order.objects.create(
+        shop=rival.shop,
+        external_id="ORD-RIVAL",
+        buyer=Buyer.objects.create(shop=rival.shop, external_id="rival-buyer", first_seen_at=now),
+        status=OrderStatus.PAID,
+        currency="CNY",
+        total_amount=Decimal("10.00"),
+        paid_amount=Decimal("10.00"),
+        placed_at=now - dt.timedelta(hours=1),
+        paid_at=now - dt.timedelta(hours=1),
+        shipping_method="Cainiao",
+        source=OrderSource.MANUAL,
+    )
+
     # Settings rows exist, as in a shop in use: reading them creates nothing.
     for each in (shop, rival.shop):
-        orders.order_settings(shop=each)
+        default_order_settings(shop=each).save()
         MetricsSettings.objects.create(shop=each, reporting_currency=each.currency)
     update_automation_settings(
         actor=owner,

@@ -23,7 +23,7 @@ from kefu.conversations.marks import checked_new_tracking, complete_new_tracking
 from kefu.conversations.models import Conversation, ConversationMark, Message, MessageKind
 from kefu.conversations.outbound import post_agent_message
 from kefu.conversations.text import clean_text
-from kefu.orders import services as orders
+from kefu.orders import actions as orders
 from kefu.orders.selectors import order_of
 
 

@@ -120,7 +120,7 @@ def inbound_message(request: HttpRequest) -> HttpResponse:
 # The orders domain owns order and tracking webhooks; they are also reachable beside the
 # message webhook so a marketplace connector needs one base path.
 def _orders_api() -> Any:
-    from kefu.orders import api as orders_api
+    from kefu.orders.api import webhooks as orders_api
 
     return orders_api
 

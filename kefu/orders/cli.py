@@ -20,6 +20,11 @@ from typing import Any, TextIO
 
 from django.core.management.base import CommandError
 
+from kefu.accounts.selectors import shop_by_slug
+from kefu.orders.importers.mapping import MappingError, parse_map_option
+from kefu.orders.importers.readers import ImportFileError
+from kefu.orders.importers.run import import_orders
+
 import_subparsers: Any = None  # argparse's _SubParsersAction of `kefu import`
 _import_parent: Any = None  # the `kefu` sub-parsers it was created in (one per parser build)
 
@@ -83,11 +88,6 @@ class _Bar:
 
 
 def _import_orders(args: argparse.Namespace) -> int:
-    from kefu.accounts.selectors import shop_by_slug
-    from kefu.orders.importers.mapping import MappingError, parse_map_option
-    from kefu.orders.importers.readers import ImportFileError
-    from kefu.orders.services import import_orders
-
     shop = shop_by_slug(args.shop)
     if shop is None:
         raise CommandError(f"no shop with slug {args.shop!r}")

@@ -13,7 +13,10 @@ from kefu.accounts.models import Shop
 from kefu.accounts.selectors import owner_of
 from kefu.catalog.models import Product
 from kefu.conversations.models import Buyer, Conversation
-from kefu.orders import services
+from kefu.orders.config import update_order_settings
+from kefu.orders.inputs import ItemInput, OrderInput
+from kefu.orders.tracking import TrackingInput, record_tracking
+from kefu.orders.upserts import upsert_orders
 
 CARRIERS = ["Cainiao", "China Post", "YunExpress", "4PX"]
 # Public tracking pages, so the demo's parcel links open something real.
@@ -26,13 +29,13 @@ TRACKING_LINKS = {
 def _tracking(
     shop: Shop, number: str, carrier: str, order_id: str, steps: list[tuple[str, dt.datetime]]
 ) -> None:
-    services.record_tracking(
+    record_tracking(
         shop=shop,
         tracking_number=number,
         carrier=carrier,
         order_external_id=order_id,
         events=[
-            services.TrackingInput(status=s, occurred_at=at, event_id=f"{number}-{i}")
+            TrackingInput(status=s, occurred_at=at, event_id=f"{number}-{i}")
             for i, (s, at) in enumerate(steps)
         ],
     )
@@ -42,11 +45,9 @@ def load(*, shop: Shop, rng: random.Random) -> None:
     now = timezone.now()
     owner = owner_of(shop)
     if owner is not None:
-        services.update_order_settings(
-            actor=owner, shop=shop, tracking_url_templates=TRACKING_LINKS
-        )
+        update_order_settings(actor=owner, shop=shop, tracking_url_templates=TRACKING_LINKS)
     products = list(Product.objects.filter(shop=shop).order_by("pk"))
-    inputs: list[services.OrderInput] = []
+    inputs: list[OrderInput] = []
     plans: list[tuple[str, str]] = []
     convs = (
         Conversation.objects.filter(shop=shop)
@@ -62,7 +63,7 @@ def load(*, shop: Shop, rng: random.Random) -> None:
         product = conv.product or rng.choice(products)
         placed = now - dt.timedelta(days=rng.randint(12, 30))
         inputs.append(
-            services.OrderInput(
+            OrderInput(
                 external_id=order_id,
                 buyer_external_id=conv.buyer.external_id,
                 status="paid",
@@ -72,7 +73,7 @@ def load(*, shop: Shop, rng: random.Random) -> None:
                 placed_at=placed,
                 paid_at=placed + dt.timedelta(minutes=20),
                 items=(
-                    services.ItemInput(
+                    ItemInput(
                         title=product.title,
                         quantity=1,
                         unit_price=product.price,
@@ -101,7 +102,7 @@ def load(*, shop: Shop, rng: random.Random) -> None:
         unpaid = i % 2 == 0
         placed = now - dt.timedelta(hours=3 + i * 7 if unpaid else 60 + i)
         inputs.append(
-            services.OrderInput(
+            OrderInput(
                 external_id=f"90{4100 + i}",
                 buyer_external_id=buyer.external_id,
                 status="placed" if unpaid else "paid",
@@ -111,7 +112,7 @@ def load(*, shop: Shop, rng: random.Random) -> None:
                 placed_at=placed,
                 paid_at=None if unpaid else placed + dt.timedelta(minutes=5),
                 items=(
-                    services.ItemInput(
+                    ItemInput(
                         title=product.title,
                         quantity=2,
                         unit_price=product.price,
@@ -120,7 +121,7 @@ def load(*, shop: Shop, rng: random.Random) -> None:
                 ),
             )
         )
-    services.upsert_orders(shop=shop, inputs=inputs, source="import")
+    upsert_orders(shop=shop, inputs=inputs, source="import")
     for k, (order_id, plan) in enumerate(plans):
         carrier = CARRIERS[k % len(CARRIERS)]
         number = f"LP{order_id}{k:02d}CN"

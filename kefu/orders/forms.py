@@ -1,4 +1,4 @@
-"""Parsing of the order settings page: typed values for `services.update_order_settings`.
+"""Parsing of the order settings page: typed values for `config.update_order_settings`.
 
 The form only turns text into values; the service decides what is allowed, so the page and
 the API refuse the same things with the same words.

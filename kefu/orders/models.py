@@ -284,12 +284,29 @@ class Refund(models.Model):
         return f"refund {self.amount} {self.currency}"
 
 
+class OrderEventKind(models.TextChoices):
+    """What happened to an order; `kefu.orders.events` has one writer per kind."""
+
+    CREATED = "created", _("Order received")
+    STATUS_CHANGED = "status_changed", _("Status")
+    FLAG_ADDED = "flag_added", _("Flag added")
+    FLAG_CLEARED = "flag_cleared", _("Marked as done")
+    PARCEL_ADDED = "parcel_added", _("Parcel added")
+    PARCEL_STATUS = "parcel_status", _("Parcel")
+    REFUND_RECORDED = "refund_recorded", _("Refund recorded")
+    PAYMENT_REMINDED = "payment_reminded", _("Payment reminder sent")
+    SHIP_BY_MISSED = "ship_by_missed", _("Ship-by missed")
+    PARCEL_STALLED_ALERT = "parcel_stalled_alert", _("Stalled parcel: note for the agent")
+    PARCEL_PICKUP_ALERT = "parcel_pickup_alert", _("Waiting for pickup: note for the agent")
+    INCIDENT_NOTIFIED = "incident_notified", _("Incident message sent")
+
+
 class OrderEvent(models.Model):
     """One row per state change of an order: its timeline and the metrics' feed."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40, choices=OrderEventKind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -1,4 +1,5 @@
-"""Pure rules: the late-shipment penalty (R-17), quiet hours, ship-by promises, carrier links."""
+"""Pure rules: the late-shipment penalty (R-17), quiet hours, ship-by promises, carrier links,
+the address-change phrases (R-20)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,21 @@ def tracking_url(*, templates: dict[str, str], carrier: str, number: str) -> str
             return template.replace("{number}", number)
     fallback = templates.get("*", "")
     return fallback.replace("{number}", number) if "{number}" in fallback else ""
+
+
+# Buyer notes that ask for a new address (R-20); matched on normalised text.
+ADDRESS_CHANGE_PHRASES = (
+    "改地址",
+    "修改地址",
+    "地址改",
+    "换地址",
+    "新地址",
+    "地址写错",
+    "change address",
+    "address change",
+    "new address",
+    "wrong address",
+    "изменить адрес",
+    "cambiar dirección",
+    "cambiar la dirección",
+)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
@@ -24,6 +24,8 @@ from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.scoping import shop_of
 from kefu.catalog.models import Product
 from kefu.conversations.models import Buyer, Conversation
+from kefu.conversations.selectors import visible_conversations
+from kefu.orders.config import order_settings, penalty_rule
 from kefu.orders.models import (
     STALLED,
     TERMINAL_TRACKING,
@@ -39,13 +41,8 @@ from kefu.orders.models import (
 )
 from kefu.orders.rules import late_shipment_penalty, tracking_url
 
-if TYPE_CHECKING:
-    from kefu.orders.services import IncidentCriteria
-
 
 def _settings(shop: Shop) -> OrderSettings:
-    from kefu.orders.services import order_settings
-
     return order_settings(shop=shop)
 
 
@@ -276,8 +273,10 @@ def sidebar_for(
     """Everything `orders/_sidebar.html` needs for a conversation's buyer."""
     buyer = access_buyer(user, buyer_id)
     shop = shop_of(user)
+    # Through the sub-account scope: a conversation the user may not open names no order here.
     conv = (
-        Conversation.objects.filter(shop=shop, pk=conversation_id, buyer=buyer)
+        visible_conversations(user)
+        .filter(pk=conversation_id, buyer=buyer)
         .select_related("product")
         .first()
         if conversation_id is not None
@@ -325,8 +324,6 @@ def risk_board(
     *, shop: Shop, now: dt.datetime | None = None, include_recorded: bool = False
 ) -> list[RiskRow]:
     """Paid, unshipped orders inside the risk window or past ship-by, soonest first."""
-    from kefu.orders.services import penalty_rule
-
     now = now or timezone.now()
     settings_ = _settings(shop)
     rule = penalty_rule(settings_)
@@ -391,6 +388,36 @@ def parcels_needing_alerts(*, shop: Shop, now: dt.datetime) -> Iterator[tuple[Pa
 # --- incidents (R-19) ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class IncidentCriteria:
+    carrier: str = ""
+    region: str = ""
+    placed_from: dt.date | None = None
+    placed_to: dt.date | None = None
+    statuses: tuple[str, ...] = (OrderStatus.PAID, OrderStatus.SHIPPED)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "carrier": self.carrier,
+            "region": self.region,
+            "placed_from": self.placed_from.isoformat() if self.placed_from else None,
+            "placed_to": self.placed_to.isoformat() if self.placed_to else None,
+            "statuses": list(self.statuses),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IncidentCriteria:
+        return cls(
+            carrier=data.get("carrier") or "",
+            region=data.get("region") or "",
+            placed_from=dt.date.fromisoformat(data["placed_from"])
+            if data.get("placed_from")
+            else None,
+            placed_to=dt.date.fromisoformat(data["placed_to"]) if data.get("placed_to") else None,
+            statuses=tuple(data.get("statuses") or ()),
+        )
+
+
 def incident_orders(*, shop: Shop, criteria: IncidentCriteria) -> QuerySet[Order]:
     orders = Order.objects.filter(shop=shop).select_related("buyer")
     if criteria.statuses:
@@ -440,3 +467,8 @@ def known_carriers(shop: Shop, *, limit: int = 30) -> list[str]:
             names.append(name)
             seen.add(name.casefold())
     return names[:limit]
+
+
+def shops_with_orders() -> Iterable[Shop]:
+    """Shops a scheduled job walks: those that have any order (unscoped on purpose: a job)."""
+    return Shop.objects.filter(pk__in=Order.objects.values("shop_id").distinct()).order_by("pk")

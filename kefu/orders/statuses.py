@@ -7,6 +7,7 @@ Matching ignores case, width, punctuation, spaces and traditional/simplified scr
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -194,3 +195,10 @@ def map_tracking_status(raw: str) -> str | None:
         if len(phrase) >= 2 and phrase in key and (best is None or len(phrase) > best[0]):
             best = (len(phrase), status)
     return best[1] if best else None
+
+
+@functools.lru_cache(maxsize=1024)
+def order_status(raw: str) -> MappedStatus | None:
+    """`map_order_status`, remembered: an export repeats a handful of status phrases, and
+    folding each one (width, case, script) cost more than the rest of the row."""
+    return map_order_status(raw)

@@ -15,8 +15,10 @@ from django.conf import settings
 from django.utils import timezone, translation
 
 from kefu.accounts.models import Shop
-from kefu.orders import ask_to_pay, services
+from kefu.orders import ask_to_pay, incidents, parcel_alerts, reminders, risk
+from kefu.orders.importers.run import import_orders_for_run
 from kefu.orders.models import ImportRun, ImportStatus, IncidentBroadcast
+from kefu.orders.selectors import shops_with_orders
 
 
 def _shop(shop_id: int) -> Shop | None:
@@ -26,24 +28,24 @@ def _shop(shop_id: int) -> Shop | None:
 @shared_task(name="orders.send_payment_reminders", ignore_result=True)
 def send_payment_reminders(shop_id: int) -> int:
     shop = _shop(shop_id)
-    return services.send_payment_reminders(shop=shop) if shop else 0
+    return reminders.send_payment_reminders(shop=shop) if shop else 0
 
 
 @shared_task(name="orders.scan_late_shipments", ignore_result=True)
 def scan_late_shipments(shop_id: int) -> int:
     shop = _shop(shop_id)
-    return services.scan_late_shipments(shop=shop).missed if shop else 0
+    return risk.scan_late_shipments(shop=shop).missed if shop else 0
 
 
 @shared_task(name="orders.alert_parcels", ignore_result=True)
 def alert_parcels(shop_id: int) -> int:
     shop = _shop(shop_id)
-    return services.alert_parcels(shop=shop) if shop else 0
+    return parcel_alerts.alert_parcels(shop=shop) if shop else 0
 
 
 @shared_task(name="orders.send_payment_reminders_all_shops", ignore_result=True)
 def send_payment_reminders_all_shops() -> int:
-    shops = [s.pk for s in services.shops_with_orders()]
+    shops = [s.pk for s in shops_with_orders()]
     for shop_id in shops:
         send_payment_reminders.delay(shop_id)
     return len(shops)
@@ -51,7 +53,7 @@ def send_payment_reminders_all_shops() -> int:
 
 @shared_task(name="orders.scan_late_shipments_all_shops", ignore_result=True)
 def scan_late_shipments_all_shops() -> int:
-    shops = [s.pk for s in services.shops_with_orders()]
+    shops = [s.pk for s in shops_with_orders()]
     for shop_id in shops:
         scan_late_shipments.delay(shop_id)
     return len(shops)
@@ -59,7 +61,7 @@ def scan_late_shipments_all_shops() -> int:
 
 @shared_task(name="orders.alert_parcels_all_shops", ignore_result=True)
 def alert_parcels_all_shops() -> int:
-    shops = [s.pk for s in services.shops_with_orders()]
+    shops = [s.pk for s in shops_with_orders()]
     for shop_id in shops:
         alert_parcels.delay(shop_id)
     return len(shops)
@@ -68,7 +70,7 @@ def alert_parcels_all_shops() -> int:
 @shared_task(name="orders.deliver_incident_broadcast", ignore_result=True)
 def deliver_incident_broadcast(broadcast_id: int) -> int:
     broadcast = IncidentBroadcast.objects.select_related("shop").filter(pk=broadcast_id).first()
-    return services.deliver_incident_broadcast(broadcast=broadcast) if broadcast else 0
+    return incidents.deliver_incident_broadcast(broadcast=broadcast) if broadcast else 0
 
 
 @shared_task(name="orders.run_import", ignore_result=True)
@@ -84,7 +86,7 @@ def run_import(run_id: int, language: str = "") -> str:
     language = language or getattr(run.created_by, "language", "") or settings.LANGUAGE_CODE
     try:
         with translation.override(language):
-            summary = services.import_orders_for_run(run=run)
+            summary = import_orders_for_run(run=run)
     except Exception as exc:
         ImportRun.objects.filter(pk=run_id).update(
             status=ImportStatus.FAILED, error=str(exc)[:500], finished_at=timezone.now()

@@ -11,9 +11,7 @@ database work).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -25,10 +23,20 @@ from kefu.catalog.models import Product
 from kefu.conversations.models import Buyer
 from kefu.core.db.bulk import Table
 from kefu.core.textnorm import normalize
+from kefu.orders import events
+from kefu.orders.config import order_settings
+from kefu.orders.events import EventBatch
+from kefu.orders.inputs import (
+    InputGroup,
+    ItemInput,
+    OrderInput,
+    ParcelInput,
+    UpsertOutcome,
+    group_inputs,
+)
 from kefu.orders.models import (
     STATUS_RANK,
     Order,
-    OrderEvent,
     OrderFlag,
     OrderItem,
     OrderSettings,
@@ -37,75 +45,8 @@ from kefu.orders.models import (
     Parcel,
     StockStatus,
 )
-from kefu.orders.rules import ship_by_for
-from kefu.orders.statuses import MappedStatus, map_order_status
-
-
-@dataclass(frozen=True)
-class ItemInput:
-    title: str
-    quantity: int = 1
-    unit_price: Decimal | None = None
-    product_external_id: str = ""
-
-    @property
-    def key(self) -> str:
-        return (f"p:{self.product_external_id}" if self.product_external_id else f"t:{self.title}")[
-            :300
-        ]
-
-
-@dataclass(frozen=True)
-class ParcelInput:
-    tracking_number: str
-    carrier: str = ""
-
-
-@dataclass(frozen=True)
-class OrderInput:
-    """One order as a source describes it. None means "the source does not say": kept as is."""
-
-    external_id: str
-    buyer_external_id: str
-    row: int | None = None
-    buyer_name: str = ""
-    buyer_language: str = ""
-    buyer_country: str = ""
-    status: str = ""
-    currency: str | None = None
-    goods_amount: Decimal | None = None
-    shipping_fee: Decimal | None = None
-    total_amount: Decimal | None = None
-    paid_amount: Decimal | None = None
-    refund_amount: Decimal | None = None
-    placed_at: dt.datetime | None = None
-    paid_at: dt.datetime | None = None
-    shipped_at: dt.datetime | None = None
-    delivered_at: dt.datetime | None = None
-    closed_at: dt.datetime | None = None
-    ship_by: dt.datetime | None = None
-    buyer_message: str | None = None
-    seller_note: str | None = None
-    receiver_name: str | None = None
-    phone: str | None = None
-    address: str | None = None
-    country: str | None = None
-    region: str | None = None
-    shipping_method: str | None = None
-    invoice_title: str | None = None
-    close_reason: str | None = None
-    items: tuple[ItemInput, ...] = ()
-    parcels: tuple[ParcelInput, ...] = ()
-    flags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class UpsertOutcome:
-    external_id: str
-    order_id: int
-    outcome: str  # "created" | "updated" | "unchanged"
-    rows: tuple[int, ...] = ()
-
+from kefu.orders.rules import ADDRESS_CHANGE_PHRASES, ship_by_for
+from kefu.orders.statuses import order_status
 
 _TEXT_FIELDS = (
     "buyer_message",
@@ -127,28 +68,15 @@ _TEXT_LIMITS = {f.name: f.max_length for f in Order._meta.concrete_fields if f.m
 _ORDERS = Table(Order)
 _ITEMS = Table(OrderItem)
 _PARCELS = Table(Parcel)
-_EVENTS = Table(OrderEvent)
 _BUYERS = Table(Buyer)
 
 
-@functools.lru_cache(maxsize=1024)
-def order_status(raw: str) -> MappedStatus | None:
-    """`map_order_status`, remembered: an export repeats a handful of status phrases, and
-    folding each one (width, case, script) cost more than the rest of the row."""
-    return map_order_status(raw)
-
-
-@functools.cache
-def _address_change_phrases() -> tuple[str, ...]:
-    # The phrases live with the other order rules in services, which imports this module.
-    from kefu.orders.services import ADDRESS_CHANGE_PHRASES
-
-    return tuple(normalize(p) for p in ADDRESS_CHANGE_PHRASES)
+_ADDRESS_CHANGE_PHRASES = tuple(normalize(p) for p in ADDRESS_CHANGE_PHRASES)
 
 
 def _address_change(text: str) -> bool:
     folded = normalize(text)
-    return any(p in folded for p in _address_change_phrases())
+    return any(p in folded for p in _ADDRESS_CHANGE_PHRASES)
 
 
 # The order columns an upsert reads or writes, in the order they are loaded.
@@ -245,24 +173,12 @@ _NEW_ORDER_DEFAULTS: dict[str, Any] = {
     if f.attname in _ORDER_COLUMNS and f.attname != "flags"
 }
 
-# An event before its order has an id: (order, kind, data); all of a chunk's events share `now`.
-_Event = tuple[_OrderRow, str, dict[str, Any]]
-_Group = tuple[OrderInput, list[OrderInput]]
 
-
-def group_inputs(inputs: Sequence[OrderInput]) -> list[_Group]:
-    """Group inputs by order id, keeping first-seen order (rows of one order's items merge)."""
-    groups: dict[str, list[OrderInput]] = {}
-    for inp in inputs:
-        groups.setdefault(inp.external_id, []).append(inp)
-    return [(group[-1], group) for group in groups.values()]
-
-
-def _add_flag(order: _OrderRow, flag: str, changed: set[str], events: list[_Event]) -> None:
+def _add_flag(order: _OrderRow, flag: str, changed: set[str], batch: EventBatch) -> None:
     if flag not in order.flags:
         order.flags = [*order.flags, flag]
         changed.add("flags")
-        events.append((order, "flag_added", {"flag": flag}))
+        events.flag_added(order, flag=flag, batch=batch)
 
 
 def _target_status(
@@ -291,7 +207,7 @@ def _apply(
     *,
     settings_: OrderSettings,
     products: dict[str, Product],
-    events: list[_Event],
+    batch: EventBatch,
 ) -> set[str]:
     """Apply a group of inputs to an order in memory; return the changed field names."""
     changed: set[str] = set()
@@ -333,23 +249,23 @@ def _apply(
         )
         if target is not None and target != order.status:
             if order.status:
-                events.append(
-                    (
-                        order,
-                        "status_changed",
-                        {"before": order.status, "after": target, "platform_status": inp.status},
-                    )
+                events.status_changed(
+                    order,
+                    before=order.status,
+                    after=target,
+                    platform_status=inp.status,
+                    batch=batch,
                 )
             order.status = target
             changed.add("status")
         for flag in (*mapped_flags, *inp.flags):
-            _add_flag(order, flag, changed, events)
+            _add_flag(order, flag, changed, batch)
         if inp.invoice_title:
-            _add_flag(order, OrderFlag.INVOICE_REQUESTED, changed, events)
+            _add_flag(order, OrderFlag.INVOICE_REQUESTED, changed, batch)
         if inp.buyer_message and _address_change(inp.buyer_message):
-            _add_flag(order, OrderFlag.ADDRESS_CHANGE, changed, events)
+            _add_flag(order, OrderFlag.ADDRESS_CHANGE, changed, batch)
         if len({p.tracking_number for p in inp.parcels}) > 1:
-            _add_flag(order, OrderFlag.SPLIT, changed, events)
+            _add_flag(order, OrderFlag.SPLIT, changed, batch)
 
     if order.paid_at is not None and order.ship_by is None:
         put("ship_by", ship_by_for(paid_at=order.paid_at, hours=settings_.ship_by_hours))
@@ -365,11 +281,11 @@ def _apply(
             short = any(p.stock < qty for p, qty in linked)
             put("stock_status", StockStatus.SHORT if short else StockStatus.ENOUGH)
             if short:
-                _add_flag(order, OrderFlag.OVERSOLD, changed, events)
+                _add_flag(order, OrderFlag.OVERSOLD, changed, batch)
     return changed
 
 
-def _buyers_for(shop: Shop, groups: list[_Group], now: dt.datetime) -> dict[str, int]:
+def _buyers_for(shop: Shop, groups: list[InputGroup], now: dt.datetime) -> dict[str, int]:
     """The buyer id of every buyer in `groups`, creating the missing ones; a name, language
     or country the shop did not know yet is filled in."""
     wanted: dict[str, OrderInput] = {}
@@ -455,7 +371,7 @@ def _upsert_chunk(
         else {}
     )
 
-    events: list[_Event] = []
+    batch = EventBatch(shop_id=shop.pk, now=now)
     new_orders: list[_OrderRow] = []
     changed_orders: list[tuple[_OrderRow, set[str]]] = []
     plan: list[tuple[_OrderRow, str, list[OrderInput]]] = []
@@ -469,7 +385,7 @@ def _upsert_chunk(
                 currency=shop.currency,
                 placed_at=last.placed_at or now,
             )
-        changed = _apply(order, group, settings_=settings_, products=products, events=events)
+        changed = _apply(order, group, settings_=settings_, products=products, batch=batch)
         if is_new:
             new_orders.append(order)
             plan.append((order, "created", group))
@@ -481,7 +397,7 @@ def _upsert_chunk(
     if new_orders:
         _insert_orders(shop=shop, orders=new_orders, source=source, now=now)
         for order in new_orders:
-            events.append((order, "created", {"status": order.status, "source": source}))
+            events.created(order, status=order.status, source=source, batch=batch)
     if changed_orders:
         fields = sorted(set().union(*(c for _, c in changed_orders)))
         _ORDERS.update(
@@ -489,12 +405,8 @@ def _upsert_chunk(
         )
 
     item_changes = _upsert_items(shop=shop, plan=plan, products=products, now=now)
-    parcel_changes = _upsert_parcels(shop=shop, plan=plan, now=now, events=events)
-    _EVENTS.insert(
-        ("shop_id", "order_id", "kind", "data", "created_at"),
-        [(shop.pk, order.id, kind, data, now) for order, kind, data in events],
-        now=now,
-    )
+    parcel_changes = _upsert_parcels(shop=shop, plan=plan, now=now, batch=batch)
+    batch.write()
 
     outcomes = []
     for order, outcome, group in plan:
@@ -604,7 +516,7 @@ def _upsert_parcels(
     shop: Shop,
     plan: list[tuple[_OrderRow, str, list[OrderInput]]],
     now: dt.datetime,
-    events: list[_Event],
+    batch: EventBatch,
 ) -> set[int]:
     wanted: dict[str, tuple[_OrderRow, ParcelInput]] = {}
     for order, _, group in plan:
@@ -629,9 +541,7 @@ def _upsert_parcels(
             create.append(
                 (shop.pk, order.id, number[:80], parcel.carrier[:80], order.shipped_at or now)
             )
-            events.append(
-                (order, "parcel_added", {"tracking_number": number, "carrier": parcel.carrier})
-            )
+            events.parcel_added(order, tracking_number=number, carrier=parcel.carrier, batch=batch)
             touched.add(order.id)
         elif row[1] == order.id and parcel.carrier and row[2] != parcel.carrier:
             update.append((parcel.carrier[:80], row[0]))
@@ -652,8 +562,6 @@ def upsert_orders(
     writer that creates one of the orders first makes the insert fail; the chunk then retries
     once and updates instead.
     """
-    from kefu.orders.services import order_settings  # services re-exports this module
-
     if not inputs:
         return []
     settings_ = order_settings(shop=shop)

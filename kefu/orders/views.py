@@ -22,10 +22,27 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.scoping import shop_of
-from kefu.orders import selectors, services
+from kefu.conversations.selectors import access_conversation
+from kefu.conversations.views import back_to_conversation
+from kefu.orders import selectors
+from kefu.orders.actions import add_parcel, clear_flag, record_refund
+from kefu.orders.config import order_settings as settings_of
+from kefu.orders.config import update_order_settings
 from kefu.orders.conversation_order import choose_conversation_order
 from kefu.orders.forms import OrderSettingsForm
-from kefu.orders.models import Order, OrderFlag, OrderStatus, RefundChannel, RefundKind
+from kefu.orders.importers.mapping import MappingError, parse_map_option
+from kefu.orders.importers.uploads import start_import
+from kefu.orders.incidents import create_incident_broadcast
+from kefu.orders.models import (
+    IncidentBroadcast,
+    Order,
+    OrderFlag,
+    OrderStatus,
+    RefundChannel,
+    RefundKind,
+)
+from kefu.orders.tasks import deliver_incident_broadcast
+from kefu.orders.templatetags.order_labels import flag_label
 
 # The services refuse in terse English for the API; the pages say it in the reader's language,
 # with what to do next. Codes the map does not know keep the service's words.
@@ -39,6 +56,7 @@ _REFUSALS = {
     "no_criteria": gettext_lazy(
         "Choose the affected orders first: by carrier, region or country, or order dates."
     ),
+    "no_orders": gettext_lazy("No paid or shipped order matches: nothing was sent."),
 }
 
 
@@ -121,7 +139,7 @@ def order_refund(request: ShopRequest, order_id: int) -> HttpResponse:
         messages.error(request, _("Enter the refund amount as a number, e.g. 12.50."))
         return redirect("order_detail", order_id=order.pk)
     try:
-        services.record_refund(
+        record_refund(
             actor=user,
             order=order,
             amount=amount,
@@ -167,7 +185,7 @@ def order_parcel(request: ShopRequest, order_id: int) -> HttpResponse:
     if replaced_id.isdigit():
         replaces = order.parcels.filter(pk=int(replaced_id)).first()
     try:
-        services.add_parcel(
+        add_parcel(
             actor=user,
             order=order,
             tracking_number=request.POST.get("tracking_number", ""),
@@ -199,9 +217,7 @@ def order_clear_flag(request: ShopRequest, order_id: int) -> HttpResponse:
     user = request.user
     order = selectors.access_order(user, order_id)
     flag = request.POST.get("flag", "")
-    if services.clear_flag(actor=user, order=order, flag=flag):
-        from kefu.orders.templatetags.order_labels import flag_label
-
+    if clear_flag(actor=user, order=order, flag=flag):
         messages.success(request, _("Done: %(flag)s.") % {"flag": flag_label(flag)})
     return redirect("order_detail", order_id=order.pk)
 
@@ -216,7 +232,7 @@ def risk_board(request: ShopRequest) -> HttpResponse:
         "orders/risk.html",
         {
             "rows": rows,
-            "settings": services.order_settings(shop=shop_of(user)),
+            "settings": settings_of(shop=shop_of(user)),
             "missed": [r for r in rows if r.missed],
             "at_risk": [r for r in rows if not r.missed],
         },
@@ -230,14 +246,14 @@ def order_settings(request: ShopRequest) -> HttpResponse:
     user = request.user
     shop = shop_of(user)
     can_edit = has_capability(user, Capability.MANAGE_SETTINGS)
-    current = services.order_settings(shop=shop)
+    current = settings_of(shop=shop)
     form = OrderSettingsForm.for_settings(current)
     errors: list[str] = []
     if request.method == "POST":
         form = OrderSettingsForm(request.POST)
         if form.is_valid():
             try:
-                services.update_order_settings(actor=user, shop=shop, **form.setting_values())
+                update_order_settings(actor=user, shop=shop, **form.setting_values())
             except ValidationError as exc:
                 errors = exc.messages
             else:
@@ -252,9 +268,6 @@ def order_settings(request: ShopRequest) -> HttpResponse:
 @require_POST
 def choose_order(request: ShopRequest, conversation_id: int) -> HttpResponse:
     """ "This is the conversation's order" from the sidebar."""
-    from kefu.conversations.selectors import access_conversation
-    from kefu.conversations.views import back_to_conversation
-
     user = request.user
     conv = access_conversation(user, conversation_id)
     order_id = request.POST.get("order", "")
@@ -308,15 +321,13 @@ def import_orders(request: ShopRequest) -> HttpResponse:
         if upload is None:
             messages.error(request, _("Choose an export file."))
             return redirect("orders_import")
-        from kefu.orders.importers.mapping import MappingError, parse_map_option
-
         try:
             mapping = parse_map_option(request.POST.get("map", ""))
         except MappingError as exc:
             messages.error(request, str(exc))
             return redirect("orders_import")
         with transaction.atomic():
-            run = services.start_import(
+            run = start_import(
                 actor=user, filename=upload.name or "upload", data=upload.chunks(), mapping=mapping
             )
         return redirect("orders_import_run", run_id=run.pk)
@@ -363,8 +374,6 @@ def _date(value: str) -> dt.date | None:
 @require_http_methods(["GET", "POST"])
 def incidents(request: ShopRequest) -> HttpResponse:
     user = request.user
-    from kefu.orders.models import IncidentBroadcast
-
     shop = shop_of(user)
     data = request.POST if request.method == "POST" else request.GET
     sending = request.method == "POST" and data.get("send") == "1"
@@ -377,7 +386,7 @@ def incidents(request: ShopRequest) -> HttpResponse:
             messages.error(request, str(_REFUSALS["no_criteria"]))
         return render(request, "orders/incidents.html", context, status=400 if sending else 200)
     try:
-        criteria = services.IncidentCriteria(
+        criteria = selectors.IncidentCriteria(
             carrier=data.get("carrier", "")[:80],
             region=data.get("region", "")[:80],
             placed_from=_date(data.get("placed_from", "")),
@@ -391,15 +400,9 @@ def incidents(request: ShopRequest) -> HttpResponse:
     context["preview_buyers"] = orders.values("buyer_id").distinct().count()
     if not sending:
         return render(request, "orders/incidents.html", context)
-    if not context["preview"]:
-        # Not a bad request: the shop simply has no affected order (yet). Nothing is sent.
-        messages.error(request, _("No paid or shipped order matches: nothing was sent."))
-        return render(request, "orders/incidents.html", context)
-    from kefu.orders.tasks import deliver_incident_broadcast
-
     try:
         with transaction.atomic():
-            broadcast = services.create_incident_broadcast(
+            broadcast = create_incident_broadcast(
                 actor=user,
                 title=data.get("title", ""),
                 text=data.get("text", ""),
@@ -408,6 +411,8 @@ def incidents(request: ShopRequest) -> HttpResponse:
             transaction.on_commit(lambda: deliver_incident_broadcast.delay(broadcast.pk))
     except ValidationError as exc:
         messages.error(request, _refusal(exc))
-        return render(request, "orders/incidents.html", context, status=400)
+        # No affected order is not a bad request: the shop simply has none (yet).
+        status = 200 if getattr(exc, "code", None) == "no_orders" else 400
+        return render(request, "orders/incidents.html", context, status=status)
     messages.success(request, _("Broadcast queued: each affected buyer gets it once."))
     return redirect("orders_incidents")

@@ -16,7 +16,9 @@ from kefu.automation.scripts import install_default_scripts
 from kefu.catalog.models import Product
 from kefu.conversations.models import Message
 from kefu.desk import replies
-from kefu.orders import services as orders
+from kefu.orders.inputs import ItemInput, OrderInput
+from kefu.orders.tracking import TrackingInput, record_tracking
+from kefu.orders.upserts import upsert_orders
 from tests.conftest import login_client
 from tests.helpers import buyer_says, online
 
@@ -36,27 +38,27 @@ def conv(shop, after_agent, owner):
         name="Emma",
         text="Tracking says my parcel is ready for pickup at the post office?",
     ).conversation
-    orders.upsert_orders(
+    upsert_orders(
         shop=shop,
         inputs=[
-            orders.OrderInput(
+            OrderInput(
                 external_id="AE-7001",
                 buyer_external_id=conv.buyer.external_id,
                 currency="USD",
                 paid_amount=Decimal("25"),
                 status="shipped",
-                items=(orders.ItemInput(title="Moon lamp", product_external_id="AE-LAMP"),),
+                items=(ItemInput(title="Moon lamp", product_external_id="AE-LAMP"),),
                 placed_at=timezone.now() - dt.timedelta(days=20),
             )
         ],
     )
     arrived = timezone.now() - dt.timedelta(days=2)
-    orders.record_tracking(
+    record_tracking(
         shop=shop,
         tracking_number="LX123456789CN",
         carrier="Cainiao",
         order_external_id="AE-7001",
-        events=[orders.TrackingInput(status="available_for_pickup", occurred_at=arrived)],
+        events=[TrackingInput(status="available_for_pickup", occurred_at=arrived)],
     )
     return conv
 

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from kefu.accounts.models import Shop
 from kefu.catalog.models import Product
+from kefu.orders.inputs import ItemInput, OrderInput, ParcelInput
 from kefu.orders.models import Order
-from kefu.orders.services import ItemInput, OrderInput, ParcelInput, upsert_orders
+from kefu.orders.upserts import upsert_orders
 
 UTC = dt.UTC
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from kefu.catalog.models import Product
 from kefu.conversations.models import Conversation
-from kefu.orders.services import TrackingInput, record_tracking
+from kefu.orders.tracking import TrackingInput, record_tracking
 from tests.browser.support import aurora_with_agent, signed_in_page
 
 from .factories import make_order

@@ -12,9 +12,10 @@ from django.db import DataError, connection
 from django.test.utils import CaptureQueriesContext
 
 from kefu.conversations.models import Buyer
-from kefu.orders import services, upserts
+from kefu.orders import upserts
+from kefu.orders.importers import run
+from kefu.orders.importers.run import import_orders
 from kefu.orders.models import Order, OrderEvent, OrderFlag, OrderItem, OrderStatus, Parcel
-from kefu.orders.services import import_orders, order_settings
 
 HEADER = (
     "订单编号,买家会员名,订单状态,总金额,订单付款时间,宝贝标题,商品ID,宝贝总数量,物流单号,物流公司,"
@@ -171,7 +172,6 @@ def test_statements_per_chunk_do_not_grow_with_the_chunk(shop, tmp_path):
             name=f"{name}.csv",
         )
 
-    order_settings(shop=shop)  # created on first use: not part of either import
     counts = []
     for n, name in ((5, "small"), (60, "large")):
         with CaptureQueriesContext(connection) as queries:
@@ -196,7 +196,7 @@ def test_the_import_holds_one_chunk_at_a_time(shop, tmp_path, monkeypatch):
         sizes.append(len(inputs))
         return real(inputs=inputs, **kwargs)
 
-    monkeypatch.setattr("kefu.orders.services.upsert_orders", recording)
+    monkeypatch.setattr("kefu.orders.importers.run.upsert_orders", recording)
 
     summary = import_orders(shop=shop, path=path, chunk_size=10)
 
@@ -239,7 +239,7 @@ def test_chunk_size_does_not_change_what_is_stored(shop, other_shop, tmp_path, c
 
 
 def test_created_orders_are_remembered_compactly_in_any_arrival_order():
-    created = services._CreatedOrders()
+    created = run._CreatedOrders()
     for order_id in (5, 9, 7, 12, 1):
         created.add(order_id)
 

@@ -11,8 +11,8 @@ from kefu.catalog.models import Product
 from kefu.conversations.models import Buyer
 from kefu.orders.importers.mapping import MappingError
 from kefu.orders.importers.readers import ImportFileError
+from kefu.orders.importers.run import import_orders
 from kefu.orders.models import Order, OrderEvent, OrderFlag, OrderItem, OrderStatus, Parcel
-from kefu.orders.services import import_orders
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")

@@ -11,7 +11,7 @@ import time_machine
 from django.db import connection
 
 from kefu.conversations.models import ConversationEvent, Direction, Message, Outbox
-from kefu.orders import services
+from kefu.orders import actions, config, parcel_alerts, risk
 from kefu.orders.models import (
     LateShipment,
     Order,
@@ -20,8 +20,9 @@ from kefu.orders.models import (
     ParcelAlert,
     ParcelAlertKind,
 )
+from kefu.orders.reminders import send_payment_reminders
 from kefu.orders.selectors import risk_board
-from kefu.orders.services import TrackingInput, record_tracking
+from kefu.orders.tracking import TrackingInput, record_tracking
 
 from .factories import make_order
 
@@ -37,10 +38,10 @@ def test_payment_reminder_waits_for_the_delay_and_is_sent_once(shop):
     make_order(shop, "U-1", buyer="ivan", status="placed", placed_at=T0, language="ru")
 
     with time_machine.travel(T0 + dt.timedelta(minutes=59), tick=False):
-        assert services.send_payment_reminders(shop=shop) == 0
+        assert send_payment_reminders(shop=shop) == 0
     with time_machine.travel(T0 + dt.timedelta(minutes=61), tick=False):
-        assert services.send_payment_reminders(shop=shop) == 1
-        assert services.send_payment_reminders(shop=shop) == 0
+        assert send_payment_reminders(shop=shop) == 1
+        assert send_payment_reminders(shop=shop) == 0
 
     message = reminders().get()
     assert message.direction == Direction.AUTO
@@ -58,11 +59,11 @@ def test_payment_reminder_never_in_quiet_hours_of_the_shop_zone(shop):
     make_order(shop, "U-2", buyer="li", status="placed", placed_at=placed, language="zh-CN")
 
     with time_machine.travel(dt.datetime(2024, 11, 11, 14, 45, tzinfo=UTC), tick=False):
-        assert services.send_payment_reminders(shop=shop) == 0  # 22:45 Shanghai
+        assert send_payment_reminders(shop=shop) == 0  # 22:45 Shanghai
     with time_machine.travel(dt.datetime(2024, 11, 11, 23, 59, tzinfo=UTC), tick=False):
-        assert services.send_payment_reminders(shop=shop) == 0  # 07:59 Shanghai
+        assert send_payment_reminders(shop=shop) == 0  # 07:59 Shanghai
     with time_machine.travel(dt.datetime(2024, 11, 12, 0, 1, tzinfo=UTC), tick=False):
-        assert services.send_payment_reminders(shop=shop) == 1  # 08:01 Shanghai
+        assert send_payment_reminders(shop=shop) == 1  # 08:01 Shanghai
     assert reminders().get().text.startswith("亲爱的Li")
 
 
@@ -72,16 +73,16 @@ def test_payment_reminder_skips_paid_and_stale_orders_and_other_shops(shop, othe
     make_order(other_shop, "THEIRS", buyer="x", status="placed", placed_at=T0)
 
     with time_machine.travel(T0 + dt.timedelta(hours=2), tick=False):
-        assert services.send_payment_reminders(shop=shop) == 0
+        assert send_payment_reminders(shop=shop) == 0
     assert not reminders().exists()
 
 
 def test_payment_reminders_can_be_switched_off(shop):
     make_order(shop, "U-3", status="placed", placed_at=T0)
-    services.order_settings(shop=shop)
+    config.default_order_settings(shop=shop).save()
     OrderSettings.objects.filter(shop=shop).update(payment_reminder_enabled=False)
     with time_machine.travel(T0 + dt.timedelta(hours=2), tick=False):
-        assert services.send_payment_reminders(shop=shop) == 0
+        assert send_payment_reminders(shop=shop) == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -95,9 +96,7 @@ def test_two_concurrent_reminder_runs_send_one_reminder(shop):
     def run() -> None:
         try:
             barrier.wait()
-            results.append(
-                services.send_payment_reminders(shop=shop, now=T0 + dt.timedelta(hours=2))
-            )
+            results.append(send_payment_reminders(shop=shop, now=T0 + dt.timedelta(hours=2)))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -132,7 +131,7 @@ def test_risk_board_shows_time_left_and_exposure_then_records_the_miss(other_sho
     at = paid_at + dt.timedelta(hours=61)
     with time_machine.travel(at, tick=False):
         board = risk_board(shop=other_shop)
-        result = services.scan_late_shipments(shop=other_shop)
+        result = risk.scan_late_shipments(shop=other_shop)
     assert [(r.order.external_id, r.hours_left, r.exposure) for r in board] == [
         ("TM-1", 11.0, Decimal("500")),
         ("TM-2", 11.0, Decimal("30.00")),
@@ -141,8 +140,8 @@ def test_risk_board_shows_time_left_and_exposure_then_records_the_miss(other_sho
     assert not LateShipment.objects.exists()
 
     with time_machine.travel(paid_at + dt.timedelta(hours=73), tick=False):
-        first = services.scan_late_shipments(shop=other_shop)
-        second = services.scan_late_shipments(shop=other_shop)
+        first = risk.scan_late_shipments(shop=other_shop)
+        second = risk.scan_late_shipments(shop=other_shop)
     assert (first.missed, second.missed) == (2, 0)
     assert sorted(LateShipment.objects.values_list("order__external_id", "penalty")) == [
         ("TM-1", Decimal("500.00")),
@@ -154,10 +153,10 @@ def test_risk_board_shows_time_left_and_exposure_then_records_the_miss(other_sho
 def test_shipping_in_time_takes_the_order_off_the_board(other_shop, rival):
     order = make_order(other_shop, "TM-3", buyer="a", amount="50.00", placed_at=T0)
     with time_machine.travel(T0 + dt.timedelta(hours=70), tick=False):
-        services.add_parcel(actor=rival, order=order, tracking_number="SF1", carrier="SF")
+        actions.add_parcel(actor=rival, order=order, tracking_number="SF1", carrier="SF")
         assert risk_board(shop=other_shop) == []
     with time_machine.travel(T0 + dt.timedelta(hours=80), tick=False):
-        assert services.scan_late_shipments(shop=other_shop).missed == 0
+        assert risk.scan_late_shipments(shop=other_shop).missed == 0
 
 
 def _notes():
@@ -168,7 +167,7 @@ def test_stalled_parcel_alert_notes_the_conversation_once_per_stall(shop):
     order = make_order(
         shop, "S-1", buyer="maria", placed_at=T0, language="es", parcels=[("LP1", "Cainiao")]
     )
-    services.order_settings(shop=shop)
+    config.default_order_settings(shop=shop).save()
     OrderSettings.objects.filter(shop=shop).update(
         tracking_url_templates={"cainiao": "https://track.example/{number}"}
     )
@@ -185,10 +184,10 @@ def test_stalled_parcel_alert_notes_the_conversation_once_per_stall(shop):
     )
 
     with time_machine.travel(T0 + dt.timedelta(days=7, hours=23), tick=False):
-        assert services.alert_parcels(shop=shop) == 0
+        assert parcel_alerts.alert_parcels(shop=shop) == 0
     with time_machine.travel(T0 + dt.timedelta(days=8, hours=1), tick=False):
-        assert services.alert_parcels(shop=shop) == 1
-        assert services.alert_parcels(shop=shop) == 0
+        assert parcel_alerts.alert_parcels(shop=shop) == 1
+        assert parcel_alerts.alert_parcels(shop=shop) == 0
 
     alert = ParcelAlert.objects.get()
     assert alert.kind == ParcelAlertKind.STALLED
@@ -210,7 +209,7 @@ def test_stalled_parcel_alert_notes_the_conversation_once_per_stall(shop):
         events=[TrackingInput(status="at customs", occurred_at=T0 + dt.timedelta(days=9))],
     )
     with time_machine.travel(T0 + dt.timedelta(days=16, hours=1), tick=False):
-        assert services.alert_parcels(shop=shop) == 1
+        assert parcel_alerts.alert_parcels(shop=shop) == 1
     assert ParcelAlert.objects.count() == 2
 
 
@@ -229,11 +228,11 @@ def test_parcel_waiting_for_pickup_is_noted_and_delivered_parcels_are_not(shop):
     )
 
     with time_machine.travel(T0 + dt.timedelta(days=5, hours=2), tick=False):
-        assert services.alert_parcels(shop=shop) == 1
+        assert parcel_alerts.alert_parcels(shop=shop) == 1
     with time_machine.travel(T0 + dt.timedelta(days=30), tick=False):
         # Still waiting at the pickup point 25 days later: the stall alert follows once.
-        assert services.alert_parcels(shop=shop) == 1
-        assert services.alert_parcels(shop=shop) == 0
+        assert parcel_alerts.alert_parcels(shop=shop) == 1
+        assert parcel_alerts.alert_parcels(shop=shop) == 0
     assert sorted(ParcelAlert.objects.values_list("parcel__tracking_number", "kind")) == [
         ("PK1", "pickup"),
         ("PK1", "stalled"),

@@ -12,7 +12,7 @@ from django.http import Http404
 
 from kefu.catalog.models import Product
 from kefu.conversations.models import Message
-from kefu.orders import services
+from kefu.orders import actions, incidents, selectors, tracking
 from kefu.orders.models import (
     IncidentRecipient,
     Order,
@@ -29,7 +29,7 @@ from kefu.orders.selectors import (
     sidebar_for,
     visible_orders,
 )
-from kefu.orders.services import TrackingInput, record_tracking
+from kefu.orders.tracking import TrackingInput, record_tracking
 
 from .factories import make_order
 
@@ -82,7 +82,7 @@ def test_unknown_tracking_status_stores_nothing(shop):
 
 def test_unknown_parcel_is_created_only_for_a_known_order(shop):
     make_order(shop, "O-4")
-    with pytest.raises(services.UnknownParcel):
+    with pytest.raises(tracking.UnknownParcel):
         record_tracking(shop=shop, tracking_number="NEW", events=[ev("InTransit", 1)])
     outcome = record_tracking(
         shop=shop,
@@ -99,28 +99,24 @@ def test_refund_needs_the_right_and_respects_the_limit(shop, owner, after_agent)
     order = make_order(shop, "R-1", amount="80.00")
 
     with pytest.raises(PermissionDenied):
-        services.record_refund(
-            actor=after_agent, order=order, amount=Decimal("10"), reason="broken"
-        )
+        actions.record_refund(actor=after_agent, order=order, amount=Decimal("10"), reason="broken")
     after_agent.can_issue_refunds = True
     after_agent.refund_limit = Decimal("20")
     after_agent.save()
     with pytest.raises(PermissionDenied, match="above 20"):
-        services.record_refund(
-            actor=after_agent, order=order, amount=Decimal("25"), reason="broken"
-        )
+        actions.record_refund(actor=after_agent, order=order, amount=Decimal("25"), reason="broken")
     assert not Refund.objects.exists()
     assert Order.objects.get(pk=order.pk).refunded_amount == 0
 
-    services.record_refund(
+    actions.record_refund(
         actor=after_agent, order=order, amount=Decimal("20"), reason="scratch", channel="paypal"
     )
     order.refresh_from_db()
     assert order.status == OrderStatus.PARTIALLY_REFUNDED
     assert OrderFlag.REFUNDED in order.flags
     with pytest.raises(ValidationError, match="more than"):
-        services.record_refund(actor=owner, order=order, amount=Decimal("60.01"), reason="x")
-    services.record_refund(
+        actions.record_refund(actor=owner, order=order, amount=Decimal("60.01"), reason="x")
+    actions.record_refund(
         actor=owner, order=order, amount=Decimal("60"), reason="rest", kind="return"
     )
     order.refresh_from_db()
@@ -131,14 +127,14 @@ def test_refund_needs_the_right_and_respects_the_limit(shop, owner, after_agent)
 def test_refund_of_another_shops_order_is_refused(shop, rival):
     order = make_order(shop, "R-2")
     with pytest.raises(PermissionDenied):
-        services.record_refund(actor=rival, order=order, amount=Decimal("1"), reason="x")
+        actions.record_refund(actor=rival, order=order, amount=Decimal("1"), reason="x")
 
 
 def test_dispute_refund_then_delivery_raises_the_ask_to_pay_duty(shop, owner):
     order = make_order(shop, "R-3", parcels=[("D1", "Cainiao")])
     record_tracking(shop=shop, tracking_number="D1", events=[ev("InTransit", 1)])
     with time_machine.travel(T0 + dt.timedelta(days=30), tick=False):
-        services.record_refund(
+        actions.record_refund(
             actor=owner,
             order=order,
             amount=Decimal("100"),
@@ -163,7 +159,7 @@ def test_reshipment_adds_a_parcel_and_the_new_tracking_duty(shop, owner):
     order = make_order(shop, "R-4", parcels=[("OLD1", "YTO")])
     old = Parcel.objects.get(tracking_number="OLD1")
 
-    parcel = services.add_parcel(
+    parcel = actions.add_parcel(
         actor=owner,
         order=order,
         tracking_number="NEW1",
@@ -176,8 +172,8 @@ def test_reshipment_adds_a_parcel_and_the_new_tracking_duty(shop, owner):
     order.refresh_from_db()
     assert {OrderFlag.RESHIPMENT, OrderFlag.SEND_NEW_TRACKING} <= set(order.flags)
     with pytest.raises(ValidationError, match="already used"):
-        services.add_parcel(actor=owner, order=order, tracking_number="NEW1")
-    assert services.clear_flag(actor=owner, order=order, flag=OrderFlag.SEND_NEW_TRACKING)
+        actions.add_parcel(actor=owner, order=order, tracking_number="NEW1")
+    assert actions.clear_flag(actor=owner, order=order, flag=OrderFlag.SEND_NEW_TRACKING)
     order.refresh_from_db()
     assert OrderFlag.SEND_NEW_TRACKING not in order.flags
 
@@ -192,7 +188,7 @@ def test_a_replaced_parcel_is_never_shown_stalled(shop, owner):
     Parcel.objects.filter(pk=lost.pk).update(shipped_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
     assert {p.status for p in order_card(owner, order.pk).parcels} == {"stalled"}
 
-    services.add_parcel(
+    actions.add_parcel(
         actor=owner, order=order, tracking_number="NEW5", reshipment=True, replaces=lost
     )
 
@@ -205,18 +201,18 @@ def test_incident_broadcast_reaches_each_affected_buyer_once(shop, owner, pre_ag
     make_order(shop, "I-2", buyer="ann", parcels=[("Y2", "YTO Express")], region="Zhejiang")
     make_order(shop, "I-3", buyer="ben", parcels=[("Y3", "YTO Express")], region="Zhejiang")
     make_order(shop, "I-4", buyer="cat", parcels=[("S1", "SF Express")], region="Zhejiang")
-    criteria = services.IncidentCriteria(carrier="yto")
+    criteria = selectors.IncidentCriteria(carrier="yto")
 
     with pytest.raises(PermissionDenied):
-        services.create_incident_broadcast(actor=pre_agent, title="t", text="x", criteria=criteria)
-    broadcast = services.create_incident_broadcast(
+        incidents.create_incident_broadcast(actor=pre_agent, title="t", text="x", criteria=criteria)
+    broadcast = incidents.create_incident_broadcast(
         actor=owner,
         title="YTO overload",
         text="Your parcel may take 3 more days.",
         criteria=criteria,
     )
-    assert services.deliver_incident_broadcast(broadcast=broadcast) == 2
-    assert services.deliver_incident_broadcast(broadcast=broadcast) == 0
+    assert incidents.deliver_incident_broadcast(broadcast=broadcast) == 2
+    assert incidents.deliver_incident_broadcast(broadcast=broadcast) == 0
 
     sent = Message.objects.filter(payload__automation="incident")
     assert sorted(sent.values_list("buyer__external_id", flat=True)) == ["ann", "ben"]
@@ -227,8 +223,8 @@ def test_incident_broadcast_reaches_each_affected_buyer_once(shop, owner, pre_ag
 
 def test_an_incident_needs_criteria(shop, owner):
     with pytest.raises(ValidationError):
-        services.create_incident_broadcast(
-            actor=owner, title="t", text="x", criteria=services.IncidentCriteria()
+        incidents.create_incident_broadcast(
+            actor=owner, title="t", text="x", criteria=selectors.IncidentCriteria()
         )
 
 
@@ -292,7 +288,8 @@ def test_sidebar_for_hides_orders_of_other_agents_products(shop, pre_agent, afte
 def test_an_order_whose_parts_add_past_the_column_stays_readable(shop):
     from decimal import Decimal
 
-    from kefu.orders.services import OrderInput, upsert_orders
+    from kefu.orders.inputs import OrderInput
+    from kefu.orders.upserts import upsert_orders
 
     huge = Decimal("999999999999.99")
     upsert_orders(

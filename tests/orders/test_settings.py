@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.test import Client
 
-from kefu.orders import services
+from kefu.orders import config, reminders
 from kefu.orders.forms import parse_tracking_templates
 from kefu.orders.models import Order, OrderSettings
 
@@ -97,12 +97,12 @@ def test_quiet_hours_follow_the_setting(shop, owner):
     make_order(shop, "Q-1", buyer="li", status="placed", placed_at=T0)
     at_2230_shanghai = dt.datetime(2024, 11, 11, 14, 30, tzinfo=UTC)
     with time_machine.travel(at_2230_shanghai, tick=False):
-        assert services.send_payment_reminders(shop=shop) == 0  # default quiet from 22:00
+        assert reminders.send_payment_reminders(shop=shop) == 0  # default quiet from 22:00
 
     login_client(owner).post(PAGE, VALID_FORM)  # quiet from 23:00
 
     with time_machine.travel(at_2230_shanghai, tick=False):
-        assert services.send_payment_reminders(shop=shop) == 1
+        assert reminders.send_payment_reminders(shop=shop) == 1
 
 
 @pytest.mark.parametrize(
@@ -142,7 +142,7 @@ def test_bad_input_is_refused_with_a_reason_and_changes_nothing(shop, owner, cha
 
 
 def test_sub_accounts_read_but_cannot_change_and_shops_stay_apart(shop, owner, pre_agent, rival):
-    services.order_settings(shop=shop)
+    config.default_order_settings(shop=shop).save()
     before = OrderSettings.objects.filter(shop=shop).values().get()
 
     agent = en(login_client(pre_agent))
@@ -219,7 +219,7 @@ def test_api_null_cap_removes_the_cap(other_shop, rival):
 )
 def test_api_refuses_bad_values_and_changes_nothing(shop, owner, body):
     client = login_client(owner)
-    services.order_settings(shop=shop)
+    config.default_order_settings(shop=shop).save()
     before = OrderSettings.objects.filter(shop=shop).values().get()
 
     response = patch(client, body)
@@ -230,7 +230,7 @@ def test_api_refuses_bad_values_and_changes_nothing(shop, owner, body):
 
 
 def test_api_sub_account_is_refused(shop, pre_agent):
-    services.order_settings(shop=shop)
+    config.default_order_settings(shop=shop).save()
     client = login_client(pre_agent)
 
     assert client.get("/api/v1/orders/settings").status_code == 200

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from kefu.orders.models import ImportRun, IncidentBroadcast, Order
-from kefu.orders.services import TrackingInput, record_tracking
+from kefu.orders.tracking import TrackingInput, record_tracking
 
 from ..conftest import login_client
 from .factories import make_order

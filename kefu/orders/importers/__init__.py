@@ -1,2 +1,2 @@
-"""Order export readers (CSV/XLSX/XLS/JSONL) and column mappings; `services.import_orders`
+"""Order export readers (CSV/XLSX/XLS/JSONL) and column mappings; `importers.run.import_orders`
 drives them."""

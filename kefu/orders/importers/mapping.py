@@ -17,7 +17,8 @@ from typing import Any
 from django.utils.translation import gettext
 
 from kefu.core.textnorm import normalize
-from kefu.orders.upserts import ItemInput, OrderInput, ParcelInput, order_status
+from kefu.orders.inputs import ItemInput, OrderInput, ParcelInput
+from kefu.orders.statuses import order_status
 
 # Kefu field -> the headers that mean it. The first group of each list is the Taobao/Tmall
 # seller-centre export (Appendix A); then AliExpress's English export; then generic names.

@@ -6,26 +6,12 @@ from typing import Any
 
 from django import template
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
-from kefu.orders.models import OrderFlag, OrderStatus, TrackingStatus
+from kefu.orders.models import OrderEventKind, OrderFlag, OrderStatus, TrackingStatus
 
 register = template.Library()
 
-EVENT_LABELS = {
-    "created": _("Order received"),
-    "status_changed": _("Status"),
-    "flag_added": _("Flag added"),
-    "flag_cleared": _("Marked as done"),
-    "parcel_added": _("Parcel added"),
-    "parcel_status": _("Parcel"),
-    "refund_recorded": _("Refund recorded"),
-    "payment_reminded": _("Payment reminder sent"),
-    "ship_by_missed": _("Ship-by missed"),
-    "parcel_stalled_alert": _("Stalled parcel: note for the agent"),
-    "parcel_pickup_alert": _("Waiting for pickup: note for the agent"),
-    "incident_notified": _("Incident message sent"),
-}
+EVENT_LABELS = dict(OrderEventKind.choices)
 
 
 @register.filter
