@@ -1,10 +1,9 @@
-"""Order settings: the page and the API change what the jobs and the sidebar do, and a refusal
-changes nothing."""
+"""Order settings: reads store nothing, the page changes what the jobs and the sidebar do, and a
+refusal changes nothing (the API's side is in test_api_settings)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 
 import pytest
@@ -12,13 +11,13 @@ import time_machine
 from django.test import Client
 
 from kefu.orders import config, reminders
-from kefu.orders.forms import parse_tracking_templates
-from kefu.orders.models import Order, OrderSettings
+from kefu.orders.models import OrderSettings
 
 from ..conftest import login_client
 from .factories import make_order
 
 UTC = dt.UTC
+
 T0 = dt.datetime(2024, 11, 11, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 PAGE = "/orders/settings/"
@@ -141,6 +140,18 @@ def test_bad_input_is_refused_with_a_reason_and_changes_nothing(shop, owner, cha
     assert OrderSettings.objects.filter(shop=shop).values().get() == before
 
 
+def test_the_settings_page_and_the_jobs_read_defaults_without_storing_them(shop, owner):
+    assert en(login_client(owner)).get(PAGE).status_code == 200
+    assert en(login_client(owner)).get("/orders/risk/").status_code == 200
+
+    current = config.order_settings(shop=shop)
+
+    assert current.pk is None
+    assert current.ship_by_hours == 72
+    assert current.penalty_cap is None  # AliExpress: no cap
+    assert not OrderSettings.objects.exists()
+
+
 def test_sub_accounts_read_but_cannot_change_and_shops_stay_apart(shop, owner, pre_agent, rival):
     config.default_order_settings(shop=shop).save()
     before = OrderSettings.objects.filter(shop=shop).values().get()
@@ -163,79 +174,3 @@ def test_both_languages_render(shop, owner):
     client = login_client(owner)
     assert "物流设置" in client.get(PAGE).content.decode()
     assert "Payment reminders" in en(client).get(PAGE).content.decode()
-
-
-def test_tracking_lines_parse_comments_and_blank_lines():
-    assert parse_tracking_templates("# carriers\n\nYunExpress = https://y.example/{number}\n") == {
-        "YunExpress": "https://y.example/{number}"
-    }
-
-
-# --- API -----------------------------------------------------------------------------------
-
-
-def patch(client, body):
-    return client.patch(
-        "/api/v1/orders/settings", data=json.dumps(body), content_type="application/json"
-    )
-
-
-def test_api_reads_and_changes_only_what_is_sent(shop, owner):
-    client = login_client(owner)
-    defaults = client.get("/api/v1/orders/settings").json()
-    assert defaults["ship_by_hours"] == 72
-    assert defaults["penalty_cap"] is None  # AliExpress: no cap
-
-    response = patch(
-        client,
-        {"stall_days": 3, "tracking_url_templates": {"4PX": "https://4px.example/{number}"}},
-    )
-
-    assert response.status_code == 200
-    body = response.json()
-    assert body["stall_days"] == 3
-    assert body["tracking_url_templates"] == {"4PX": "https://4px.example/{number}"}
-    assert body["ship_by_hours"] == defaults["ship_by_hours"]
-    assert body["quiet_start"] == defaults["quiet_start"]
-
-
-def test_api_null_cap_removes_the_cap(other_shop, rival):
-    client = login_client(rival)
-    assert Decimal(client.get("/api/v1/orders/settings").json()["penalty_cap"]) == 500
-
-    assert patch(client, {"penalty_cap": None}).json()["penalty_cap"] is None
-    assert stored(other_shop).penalty_cap is None
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"stall_days": 0},
-        {"penalty_rate": "1.5"},
-        {"ship_by_hours": 48},
-        {"tracking_url_templates": {"DHL": "ftp://dhl.example/{number}"}},
-        {"colour": "red"},
-    ],
-)
-def test_api_refuses_bad_values_and_changes_nothing(shop, owner, body):
-    client = login_client(owner)
-    config.default_order_settings(shop=shop).save()
-    before = OrderSettings.objects.filter(shop=shop).values().get()
-
-    response = patch(client, body)
-
-    assert response.status_code in (400, 422)
-    assert response.json()["detail"]
-    assert OrderSettings.objects.filter(shop=shop).values().get() == before
-
-
-def test_api_sub_account_is_refused(shop, pre_agent):
-    config.default_order_settings(shop=shop).save()
-    client = login_client(pre_agent)
-
-    assert client.get("/api/v1/orders/settings").status_code == 200
-    response = patch(client, {"stall_days": 3})
-
-    assert response.status_code == 403
-    assert stored(shop).stall_days == 7
-    assert not Order.objects.exists()
