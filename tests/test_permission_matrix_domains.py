@@ -277,6 +277,7 @@ def cases(w: World) -> list[Case]:
         Case("post", "/automation/scripts/new", SCRIPT_FORM, grant=MANAGE),
         Case("get", f"/automation/scripts/{s}/edit", grant=MANAGE, ours=True),
         Case("post", f"/automation/scripts/{s}/edit", SCRIPT_FORM, grant=MANAGE, ours=True),
+        Case("post", f"/automation/scripts/{s}/active", {"active": "1"}, grant=MANAGE, ours=True),
         Case("get", "/automation/quick-replies/", allowed=EVERYONE),
         Case(
             "post",
@@ -317,6 +318,14 @@ def cases(w: World) -> list[Case]:
         Case("post", "/api/v1/automation/scripts", SCRIPT_JSON, grant=MANAGE, **api),
         Case("get", f"/api/v1/automation/scripts/{s}", allowed=EVERYONE, ours=True, **api),
         Case("put", f"/api/v1/automation/scripts/{s}", SCRIPT_JSON, grant=MANAGE, ours=True, **api),
+        Case(
+            "put",
+            f"/api/v1/automation/scripts/{s}/active",
+            {"active": True},
+            grant=MANAGE,
+            ours=True,
+            **api,
+        ),
         Case(
             "post",
             f"/api/v1/automation/scripts/{s}/render",
@@ -367,6 +376,14 @@ def cases(w: World) -> list[Case]:
             "/api/v1/automation/quick-replies",
             {"title": "api {who}", "body": "Thank you!"},
             allowed=EVERYONE,
+            **api,
+        ),
+        Case(
+            "put",
+            f"/api/v1/automation/quick-replies/{qr}",
+            {"title": "edited {who}", "body": "Thanks a lot!"},
+            allowed=("agent",),
+            ours=True,
             **api,
         ),
         Case(

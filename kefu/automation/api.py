@@ -310,6 +310,19 @@ def put_script(request: HttpRequest, script_id: int, body: ScriptIn) -> ScriptOu
     return _script_out(selectors.access_script(user, script_id))
 
 
+class ActiveIn(Schema):
+    active: bool
+
+
+@router.put("/scripts/{script_id}/active", response=ScriptOut)
+def put_script_active(request: HttpRequest, script_id: int, body: ActiveIn) -> ScriptOut:
+    """Retire a script (no longer suggested or listed) or restore it."""
+    user = api_user(request)
+    script = selectors.access_script(user, script_id)
+    scripts.set_script_active(actor=user, script=script, active=body.active)
+    return _script_out(selectors.access_script(user, script_id))
+
+
 class ContextIn(Schema):
     """Placeholder values; the conversation supplies buyer, agent, product and order id."""
 
@@ -463,6 +476,14 @@ def add_quick_reply(request: HttpRequest, body: QuickReplyIn) -> Status[QuickRep
     user = api_user(request)
     q = quick_replies.create_quick_reply(actor=user, **body.dict())
     return Status(201, QuickReplyOut(id=q.pk, title=q.title, body=q.body, language=q.language))
+
+
+@router.put("/quick-replies/{reply_id}", response=QuickReplyOut)
+def put_quick_reply(request: HttpRequest, reply_id: int, body: QuickReplyIn) -> QuickReplyOut:
+    user = api_user(request)
+    reply = selectors.access_quick_reply(user, reply_id)
+    q = quick_replies.update_quick_reply(actor=user, reply=reply, **body.dict())
+    return QuickReplyOut(id=q.pk, title=q.title, body=q.body, language=q.language)
 
 
 @router.delete("/quick-replies/{reply_id}", response={204: None})

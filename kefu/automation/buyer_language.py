@@ -7,7 +7,6 @@ from django.db import transaction
 
 from kefu.accounts.models import User
 from kefu.accounts.scoping import shop_of
-from kefu.automation import selectors
 from kefu.automation.buyer_state import locked_buyer_state
 from kefu.automation.language import detect
 from kefu.automation.models import BuyerAutomationState, ScriptLanguage
@@ -40,18 +39,6 @@ def update_detected_language(
     if buyer.language != state.language:
         Buyer.objects.filter(pk=buyer.pk).update(language=state.language)
         buyer.language = state.language
-
-
-def detect_buyer_language(*, buyer: Buyer, text: str) -> str:
-    """Feed one buyer text to the detector outside intake; returns the buyer's language."""
-    with transaction.atomic():
-        state = locked_buyer_state(shop=buyer.shop, buyer=buyer)
-        conf = selectors.settings_of(buyer.shop)
-        update_detected_language(
-            state=state, buyer=buyer, text=text, languages=frozenset(conf.language_list())
-        )
-        state.save()
-    return state.language
 
 
 def set_buyer_language(*, actor: User, buyer: Buyer, language: str) -> str:

@@ -249,7 +249,3 @@ def check_template(body: str) -> None:
         )
     if "{" in _TOKEN.sub("", body) or "}" in _TOKEN.sub("", body):
         raise ValidationError("a brace { or } is not closed", code="brace")
-
-
-def placeholders_in(body: str) -> list[str]:
-    return [m.group(1) for m in _TOKEN.finditer(body)]

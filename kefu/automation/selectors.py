@@ -336,11 +336,6 @@ def _shop_index(shop: Shop) -> _ShopIndex:
     return built
 
 
-def forget_suggestion_index(shop: Shop) -> None:
-    with _index_lock:
-        _index_cache.pop(shop.pk, None)
-
-
 _STAGE_LABELS = {s.value: str(s.label) for s in ScriptStage}
 
 

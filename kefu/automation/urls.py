@@ -15,5 +15,6 @@ urlpatterns: list[URLPattern] = [
     path("automation/scripts/", views.scripts, name="scripts"),
     path("automation/scripts/new", views.script_edit, name="script_new"),
     path("automation/scripts/<int:script_id>/edit", views.script_edit, name="script_edit"),
+    path("automation/scripts/<int:script_id>/active", views.script_active, name="script_active"),
     path("automation/quick-replies/", views.quick_replies, name="quick_replies"),
 ]

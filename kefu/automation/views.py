@@ -34,7 +34,7 @@ from kefu.automation.models import (
     ScriptStage,
 )
 from kefu.automation.quick_replies import create_quick_reply, delete_quick_reply
-from kefu.automation.scripts import ScriptInput, create_script, update_script
+from kefu.automation.scripts import ScriptInput, create_script, set_script_active, update_script
 from kefu.automation.suggest import ORDER_STATES
 
 WEEKDAYS = ["Mon 周一", "Tue 周二", "Wed 周三", "Thu 周四", "Fri 周五", "Sat 周六", "Sun 周日"]
@@ -359,9 +359,14 @@ def scripts(request: ShopRequest) -> HttpResponse:
     topic = request.GET.get("topic") or None
     language = request.GET.get("language") or None
     query = request.GET.get("q", "").strip()[:100] or None
-    found = list(
-        selectors.scripts_of(shop, stage=stage, topic=topic, language=language, query=query)
-    )
+    retired = request.GET.get("retired") == "1"
+    found = [
+        script
+        for script in selectors.scripts_of(
+            shop, stage=stage, topic=topic, language=language, query=query, include_inactive=retired
+        )
+        if script.is_active != retired
+    ]
     rows = []
     for script in found:
         variant = selectors.variant_for(script, language)
@@ -378,6 +383,7 @@ def scripts(request: ShopRequest) -> HttpResponse:
             "topic": topic or "",
             "language": language or "",
             "q": query or "",
+            "retired": retired,
             "can_edit": has_capability(user, Capability.MANAGE_SETTINGS),
         },
     )
@@ -452,6 +458,22 @@ def script_edit(request: ShopRequest, script_id: int | None = None) -> HttpRespo
 
 
 # ------------------------------------------------------------------ quick replies
+
+
+@shop_view()
+@require_POST
+def script_active(request: ShopRequest, script_id: int) -> HttpResponse:
+    """Retire a script from suggestions and the library, or bring it back (R-13)."""
+    user = request.user
+    script = selectors.access_script(user, script_id)
+    active = request.POST.get("active") == "1"
+    try:
+        set_script_active(actor=user, script=script, active=active)
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(request, _("Script restored.") if active else _("Script retired."))
+    return HttpResponseRedirect(reverse("automation:scripts") + ("" if active else "?retired=1"))
 
 
 @shop_view()

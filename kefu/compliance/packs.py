@@ -301,7 +301,3 @@ def pack_for(platform: str) -> RulePack:
         raise ValueError(
             f"unknown platform {platform!r}; expected one of {', '.join(PACKS)}"
         ) from None
-
-
-def all_rules() -> tuple[Rule, ...]:
-    return _ALL

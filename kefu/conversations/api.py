@@ -15,6 +15,7 @@ from kefu.catalog.selectors import access_product
 from kefu.conversations import marks, selectors, state
 from kefu.conversations.models import Conversation, ConversationMark, Message, MessageKind
 from kefu.conversations.presence import set_availability
+from kefu.desk import marks as desk_marks
 from kefu.desk import replies, reply_box
 
 router = Router(auth=shop_auth, tags=["conversations"])
@@ -174,7 +175,7 @@ def list_marks(request: HttpRequest, conversation_id: int) -> list[ConversationM
 def add_mark(request: HttpRequest, conversation_id: int, body: MarkIn) -> Status[ConversationMark]:
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
-    mark = marks.add_mark(actor=user, conversation=conv, **body.dict())
+    mark = desk_marks.add_mark(actor=user, conversation=conv, **body.dict())
     return Status(201, mark)
 
 
@@ -183,7 +184,7 @@ def mark_tracking(
     request: HttpRequest, conversation_id: int, mark_id: int, body: TrackingIn
 ) -> ConversationMark:
     mark = _access_mark(request, conversation_id, mark_id)
-    replies.send_new_tracking(actor=api_user(request), mark=mark, **body.dict())
+    desk_marks.send_new_tracking(actor=api_user(request), mark=mark, **body.dict())
     return mark
 
 

@@ -16,7 +16,7 @@ from kefu.accounts.access import ShopRequest, shop_view
 from kefu.conversations import marks, selectors
 from kefu.conversations.models import ConversationMark
 from kefu.conversations.views import _error, back_to_conversation
-from kefu.desk import replies
+from kefu.desk import marks as desk_marks
 
 
 def _mark(conversation_id: int, mark_id: int, request: ShopRequest) -> ConversationMark:
@@ -34,7 +34,7 @@ def add(request: ShopRequest, conversation_id: int) -> HttpResponse:
     conv = selectors.access_conversation(user, conversation_id)
     product = request.POST.get("product", "")
     try:
-        marks.add_mark(
+        desk_marks.add_mark(
             actor=user,
             conversation=conv,
             color=request.POST.get("color", ""),
@@ -67,7 +67,7 @@ def clear(request: ShopRequest, conversation_id: int, mark_id: int) -> HttpRespo
 def tracking(request: ShopRequest, conversation_id: int, mark_id: int) -> HttpResponse:
     mark = _mark(conversation_id, mark_id, request)
     try:
-        replies.send_new_tracking(
+        desk_marks.send_new_tracking(
             actor=request.user,
             mark=mark,
             tracking_number=request.POST.get("tracking_number", ""),

@@ -1,4 +1,4 @@
-"""An agent's reply going out (R-04, R-13, R-14, R-21..R-29), and the replies that carry a duty.
+"""An agent's reply going out (R-04, R-13, R-14, R-21..R-29).
 
 One path for every reply: no gap left by a script, the rule guard with what the shop knows of
 the order, then the message, its outbox row, the conversation's state and its event in one
@@ -19,11 +19,9 @@ from kefu.automation.placeholders import unfilled_gaps
 from kefu.catalog.cards import card_payload, card_text
 from kefu.catalog.models import Product
 from kefu.compliance import services as guard
-from kefu.conversations.marks import checked_new_tracking, complete_new_tracking
-from kefu.conversations.models import Conversation, ConversationMark, Message, MessageKind
+from kefu.conversations.models import Conversation, Message, MessageKind
 from kefu.conversations.outbound import post_agent_message
 from kefu.conversations.text import clean_text
-from kefu.orders import actions as orders
 from kefu.orders.selectors import order_of
 
 
@@ -149,27 +147,3 @@ def send_product_card(
         payload=payload,
         confirm_warnings=confirm_warnings,
     )
-
-
-def send_new_tracking(
-    *, actor: User, mark: ConversationMark, tracking_number: str, carrier: str, text: str
-) -> ConversationMark:
-    """Yellow duty (R-06): record the reshipment's tracking number and send it to the buyer.
-
-    The parcel, the order's flag, the message and the mark change together or not at all.
-    """
-    if mark.shop_id != actor.shop_id:
-        raise PermissionDenied("not your shop's conversation")
-    number = checked_new_tracking(mark=mark, tracking_number=tracking_number, text=text)
-    conversation = mark.conversation
-    with transaction.atomic():
-        order = order_of(conversation)
-        if order is not None:
-            orders.add_parcel(
-                actor=actor, order=order, tracking_number=number, carrier=carrier, reshipment=True
-            )
-            orders.clear_flag(actor=actor, order=order, flag="send_new_tracking")
-        message = send_reply(actor=actor, conversation=conversation, text=text)
-        return complete_new_tracking(
-            actor=actor, mark=mark, tracking_number=number, carrier=carrier, message_id=message.pk
-        )

@@ -12,6 +12,7 @@ from kefu.automation.scripts import (
     install_default_scripts,
     update_script,
 )
+from tests.conftest import login_client
 
 from .conftest import FULL
 
@@ -104,3 +105,61 @@ def test_agent_needs_the_grant_to_edit_scripts(pre_agent, owner):
     data.variants = {"es": "hola"}
     update_script(actor=pre_agent, script=script, data=data)
     assert list(script.variants.values_list("language", flat=True)) == ["es"]
+
+
+def test_a_retired_script_is_no_longer_suggested_or_listed_until_restored(shop, owner):
+    install_default_scripts(shop=shop)
+    text = "do you have the unicorn sticker pack"
+    script = create_script(
+        actor=owner,
+        data=ScriptInput(
+            stage="pre_sale",
+            topic="product_questions",
+            title="Unicorn stickers",
+            variants={"en": "Yes, {buyer_name}, the unicorn sticker pack is in stock."},
+            examples="unicorn sticker pack\ndo you sell unicorn stickers",
+        ),
+    )
+    client = login_client(owner)
+
+    assert (
+        client.post(f"/automation/scripts/{script.pk}/active", {"active": "0"}).status_code == 302
+    )
+    suggested = selectors.suggest_scripts(
+        shop=shop, conversation_stage="pre_sale", text=text, language="en"
+    )
+    assert all(s.title != "Unicorn stickers" for s in suggested)
+    assert "Unicorn stickers" not in client.get("/automation/scripts/").content.decode()
+    assert "Unicorn stickers" in client.get("/automation/scripts/?retired=1").content.decode()
+
+    response = client.put(
+        f"/api/v1/automation/scripts/{script.pk}/active",
+        {"active": True},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert response.json()["is_active"] is True
+    suggested = selectors.suggest_scripts(
+        shop=shop, conversation_stage="pre_sale", text=text, language="en"
+    )
+    assert suggested[0].title == "Unicorn stickers"
+
+
+def test_an_agent_without_the_grant_cannot_retire_a_script(shop, owner, pre_agent):
+    script = create_script(
+        actor=owner,
+        data=ScriptInput(
+            stage="pre_sale",
+            topic="product_questions",
+            title="Sizes",
+            variants={"en": "Our sizes run small."},
+            examples="what size",
+        ),
+    )
+    response = login_client(pre_agent).put(
+        f"/api/v1/automation/scripts/{script.pk}/active",
+        {"active": False},
+        content_type="application/json",
+    )
+    assert response.status_code == 403
+    assert Script.objects.get(pk=script.pk).is_active

@@ -9,7 +9,7 @@ from django.utils import timezone
 from kefu.catalog.models import Product
 from kefu.conversations import marks, state
 from kefu.conversations.models import ConversationMark, Message
-from kefu.desk import replies
+from kefu.desk import marks as desk_marks
 from tests.conftest import login_client
 from tests.helpers import buyer_says, online
 
@@ -31,14 +31,14 @@ def test_yellow_mark_blocks_resolution_until_the_new_number_is_sent(conv, after_
     with pytest.raises(ValidationError, match="stays until"):
         marks.clear_mark(actor=after_agent, mark=mark)
     with pytest.raises(ValidationError, match="must contain"):
-        replies.send_new_tracking(
+        desk_marks.send_new_tracking(
             actor=after_agent,
             mark=mark,
             tracking_number="LP0099CN",
             carrier="Cainiao",
             text="A new parcel is coming",
         )
-    replies.send_new_tracking(
+    desk_marks.send_new_tracking(
         actor=after_agent,
         mark=mark,
         tracking_number="LP0099CN",

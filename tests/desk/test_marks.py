@@ -1,0 +1,66 @@
+"""Marks whose effects reach past the conversation: a red mark is the buyer's complaint (R-14)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kefu.automation.models import AutomationHit
+from kefu.automation.scripts import install_default_scripts
+from kefu.catalog.models import Product
+from kefu.conversations.models import ConversationMark
+from tests.conftest import login_client
+from tests.helpers import buyer_says, online
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def scripted(shop, pre_agent):
+    """A buyer asked, the agent answered with a suggested script."""
+    install_default_scripts(shop=shop)
+    Product.objects.create(shop=shop, external_id="AE-LAMP", title="Moon lamp")
+    online(pre_agent)
+    conv = buyer_says(shop, "Is the moon lamp in stock?", product="AE-LAMP").conversation
+    client = login_client(pre_agent)
+    offers = client.get(f"/api/v1/conversations/{conv.pk}/suggestions").json()
+    top = next(o for o in offers if "?]" not in o["text"])
+    sent = client.post(
+        f"/api/v1/conversations/{conv.pk}/replies",
+        data=json.dumps({"text": top["text"], "script_variant_id": top["variant_id"]}),
+        content_type="application/json",
+    )
+    assert sent.status_code == 201, sent.content
+    return conv, client
+
+
+def test_a_red_mark_counts_as_a_complaint_after_the_script(scripted):
+    conv, client = scripted
+
+    response = client.post(
+        f"/inbox/{conv.pk}/marks/", {"color": "red", "defect": "arrived cracked"}
+    )
+
+    assert response.status_code in (204, 302)
+    mark = ConversationMark.objects.get(conversation=conv, color="red")
+    hit = AutomationHit.objects.get(kind="script", conversation=conv)
+    assert hit.complained_at == mark.created_at
+
+
+def test_other_marks_are_not_complaints(scripted):
+    conv, client = scripted
+
+    client.post(f"/inbox/{conv.pk}/marks/", {"color": "blue", "note": "VIP"})
+
+    assert ConversationMark.objects.filter(conversation=conv, color="blue").exists()
+    assert AutomationHit.objects.get(kind="script", conversation=conv).complained_at is None
+
+
+def test_a_refused_red_mark_records_no_complaint(scripted):
+    conv, client = scripted
+
+    client.post(f"/inbox/{conv.pk}/marks/", {"color": "red", "defect": ""})
+
+    assert not ConversationMark.objects.filter(conversation=conv).exists()
+    assert AutomationHit.objects.get(kind="script", conversation=conv).complained_at is None
