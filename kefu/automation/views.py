@@ -460,7 +460,7 @@ def script_edit(request: ShopRequest, script_id: int | None = None) -> HttpRespo
 # ------------------------------------------------------------------ quick replies
 
 
-@shop_view()
+@shop_view(capability=Capability.MANAGE_SETTINGS)
 @require_POST
 def script_active(request: ShopRequest, script_id: int) -> HttpResponse:
     """Retire a script from suggestions and the library, or bring it back (R-13)."""
