@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -10,7 +11,7 @@ from django.utils import timezone
 from kefu.accounts.models import Shop, User
 from kefu.accounts.scoping import shop_of
 from kefu.automation.models import AutomationHit, HitKind, Script
-from kefu.conversations.models import Buyer, Conversation, Message
+from kefu.conversations.models import Conversation, Message
 
 OUTCOME_WINDOW = dt.timedelta(hours=48)
 
@@ -27,16 +28,31 @@ def note_buyer_reply(message: Message) -> int:
     ).update(buyer_replied_at=message.sent_at)
 
 
-def note_order_placed(*, shop: Shop, buyer: Buyer, placed_at: dt.datetime) -> int:
-    """The orders domain calls this when a buyer places an order: auto-replies and script
-    uses for that buyer in the 48 h before count as followed by an order."""
-    return AutomationHit.objects.filter(
+def note_orders_placed(*, shop: Shop, placed: Iterable[tuple[int, dt.datetime]]) -> int:
+    """The orders domain calls this with each batch of newly paid orders, as (buyer id, placed
+    at): automatic replies and script uses of those buyers in the 48 h before an order count
+    as followed by it. One read for the whole batch, however large an import; returns how many
+    uses it marked."""
+    by_buyer: dict[int, list[dt.datetime]] = {}
+    for buyer_id, at in placed:
+        by_buyer.setdefault(buyer_id, []).append(at)
+    if not by_buyer:
+        return 0
+    earliest = min(min(times) for times in by_buyer.values())
+    hits = AutomationHit.objects.filter(
         shop=shop,
-        buyer=buyer,
+        buyer_id__in=list(by_buyer),
         ordered_at__isnull=True,
-        created_at__gte=placed_at - OUTCOME_WINDOW,
-        created_at__lte=placed_at,
-    ).update(ordered_at=placed_at)
+        created_at__gte=earliest - OUTCOME_WINDOW,
+    ).values_list("pk", "buyer_id", "created_at")
+    marked: dict[dt.datetime, list[int]] = {}
+    for pk, buyer_id, created in hits:
+        followed = [at for at in by_buyer[buyer_id] if created <= at <= created + OUTCOME_WINDOW]
+        if followed:
+            marked.setdefault(min(followed), []).append(pk)
+    for at, pks in marked.items():
+        AutomationHit.objects.filter(pk__in=pks).update(ordered_at=at)
+    return sum(len(pks) for pks in marked.values())
 
 
 def note_complaint(*, shop: Shop, conversation: Conversation, at: dt.datetime) -> int:

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from kefu.automation import selectors
 from kefu.automation.models import AutomationHit, Script
-from kefu.automation.outcomes import note_complaint, note_order_placed, record_script_use
+from kefu.automation.outcomes import note_complaint, note_orders_placed, record_script_use
 from kefu.automation.scripts import install_default_scripts
 
 from .conftest import T0, make_buyer, make_conversation
@@ -22,7 +22,7 @@ def test_script_use_and_what_followed(shop, pre_agent):
         agent=pre_agent, conversation=conv, script=script, language="en", suggested=True
     )
     assert hit.kind == "script"
-    note_order_placed(shop=shop, buyer=buyer, placed_at=hit.created_at + dt.timedelta(hours=47))
+    note_orders_placed(shop=shop, placed=[(buyer.pk, hit.created_at + dt.timedelta(hours=47))])
     note_complaint(shop=shop, conversation=conv, at=hit.created_at + dt.timedelta(hours=49))
     hit.refresh_from_db()
     assert hit.ordered_at is not None
