@@ -6,7 +6,7 @@ The `import` command group is shared: this module creates it and keeps its sub-p
     from kefu.orders import cli as orders_cli
     orders_cli.import_subparsers.add_parser("messages", ...)
 
-from its own `register(sub)`. `kefu.cli.COMMAND_MODULES` lists `kefu.orders.cli` before the
+from its own `register(sub)`. `kefu.commands.COMMAND_MODULES` lists `kefu.orders.cli` before the
 modules that extend the group, so it exists by then; a module that may run first can call
 `import_group(sub)`, which creates the group once and returns it.
 """

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from kefu.cli import build_parser, main
+from kefu.cli import main
+from kefu.commands import build_parser
 from kefu.orders import cli as orders_cli
 from kefu.orders.models import Order
 

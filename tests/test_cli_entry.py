@@ -1,0 +1,48 @@
+"""The installed `kefu` command starts in a fresh interpreter, as a seller runs it.
+
+Tests inside pytest run with Django already set up, so an import-order mistake in the entry
+point (loading models before `django.setup()`) would pass them and still break every command.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+KEFU = Path(sys.executable).with_name("kefu")
+
+
+def _kefu(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    # The embedded defaults in a directory of the test's own: never the suite's databases.
+    drop = ("DJANGO_SETTINGS_MODULE", "KEFU_DATABASE_URL", "KEFU_REDIS_URL")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env["KEFU_DATA_DIR"] = str(data_dir)
+    return subprocess.run(  # noqa: S603 - our own command
+        [str(KEFU), *args], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+
+
+def test_kefu_help_lists_every_domain_command(tmp_path):
+    result = _kefu("--help", data_dir=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    for command in ("run", "migrate", "shop", "agent", "demo", "import", "metrics", "compliance"):
+        assert command in result.stdout
+
+
+def test_kefu_import_help_lists_orders_before_messages(tmp_path):
+    result = _kefu("import", "--help", data_dir=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.index("orders") < result.stdout.index("messages")
+
+
+def test_a_command_that_reaches_the_database_runs(tmp_path):
+    assert _kefu("migrate", data_dir=tmp_path).returncode == 0
+
+    result = _kefu("import", "orders", str(tmp_path / "x.csv"), "--shop", "nope", data_dir=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == "kefu: error: no shop with slug 'nope'"
