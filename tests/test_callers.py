@@ -42,7 +42,8 @@ def _domain_modules() -> list[Path]:
     found = []
     for path in sorted(KEFU.rglob("*.py")):
         rel = path.relative_to(KEFU)
-        if SKIPPED_PARTS & set(rel.parts) or path.stem in ENTRY_MODULES:
+        inside_entry_package = any(part in ENTRY_MODULES for part in rel.parts[:-1])
+        if SKIPPED_PARTS & set(rel.parts) or path.stem in ENTRY_MODULES or inside_entry_package:
             continue
         if path.stem == "__init__":
             continue

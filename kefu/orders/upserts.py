@@ -19,8 +19,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kefu.accounts.models import Shop
+from kefu.automation.outcomes import note_orders_placed
 from kefu.catalog.models import Product
-from kefu.conversations.models import Buyer
+from kefu.conversations.buyers import BuyerIn, upsert_buyers
 from kefu.core.db.bulk import Table
 from kefu.core.textnorm import normalize
 from kefu.orders import events
@@ -68,7 +69,7 @@ _TEXT_LIMITS = {f.name: f.max_length for f in Order._meta.concrete_fields if f.m
 _ORDERS = Table(Order)
 _ITEMS = Table(OrderItem)
 _PARCELS = Table(Parcel)
-_BUYERS = Table(Buyer)
+_PAID_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 
 
 _ADDRESS_CHANGE_PHRASES = tuple(normalize(p) for p in ADDRESS_CHANGE_PHRASES)
@@ -285,65 +286,28 @@ def _apply(
     return changed
 
 
+def _is_paid(order: _OrderRow) -> bool:
+    return order.paid_at is not None or order.status in _PAID_STATUSES
+
+
 def _buyers_for(shop: Shop, groups: list[InputGroup], now: dt.datetime) -> dict[str, int]:
-    """The buyer id of every buyer in `groups`, creating the missing ones; a name, language
-    or country the shop did not know yet is filled in."""
-    wanted: dict[str, OrderInput] = {}
-    for last, group in groups:
-        for inp in group:
-            prev = wanted.get(inp.buyer_external_id)
-            if prev is None or (inp.buyer_name and not prev.buyer_name):
-                wanted[inp.buyer_external_id] = inp
-        wanted.setdefault(last.buyer_external_id, last)
-    columns = ("external_id", "id", "name", "language", "country")
-    found = {
-        b[0]: list(b)
-        for b in Buyer.objects.filter(shop=shop, external_id__in=wanted).values_list(*columns)
-    }
-    missing = [
+    """The buyer id of every buyer in `groups`, through the one writer of buyers: a new buyer
+    is created, a name, language or country the shop did not know yet is filled in."""
+    seen = [
         (
-            shop.pk,
-            ext[:120],
-            inp.buyer_name[:120],
-            inp.buyer_language[:10],
-            inp.buyer_country[:2],
+            BuyerIn(
+                external_id=inp.buyer_external_id[:120],
+                name=inp.buyer_name,
+                language=inp.buyer_language,
+                country=inp.buyer_country,
+            ),
             inp.placed_at or now,
         )
-        for ext, inp in wanted.items()
-        if ext not in found
+        for last, group in groups
+        for inp in (*group, last)
     ]
-    if missing:
-        # Another import or a chat may create the same buyer meanwhile: theirs is kept.
-        _BUYERS.insert(
-            ("shop_id", "external_id", "name", "language", "country", "first_seen_at"),
-            missing,
-            now=now,
-            ignore_conflicts=True,
-        )
-        found.update(
-            {
-                b[0]: list(b)
-                for b in Buyer.objects.filter(
-                    shop=shop, external_id__in=[b[1] for b in missing]
-                ).values_list(*columns)
-            }
-        )
-    to_update = []
-    for ext, inp in wanted.items():
-        buyer = found[ext]
-        dirty = False
-        for index, value, size in (
-            (2, inp.buyer_name, 120),
-            (3, inp.buyer_language, 10),
-            (4, inp.buyer_country, 2),
-        ):
-            if value and not buyer[index]:
-                buyer[index] = value[:size]
-                dirty = True
-        if dirty:
-            to_update.append((buyer[2], buyer[3], buyer[4], buyer[1]))
-    _BUYERS.update(("name", "language", "country"), to_update)
-    return {ext: buyer[1] for ext, buyer in found.items()}
+    ids = upsert_buyers(shop=shop, seen=seen)
+    return {inp.buyer_external_id: ids[inp.buyer_external_id[:120]] for _, g in groups for inp in g}
 
 
 def _upsert_chunk(
@@ -375,9 +339,11 @@ def _upsert_chunk(
     new_orders: list[_OrderRow] = []
     changed_orders: list[tuple[_OrderRow, set[str]]] = []
     plan: list[tuple[_OrderRow, str, list[OrderInput]]] = []
+    newly_paid: list[tuple[int, dt.datetime]] = []
     for last, group in groups:
         order = existing.get(last.external_id)
         is_new = order is None
+        was_paid = order is not None and _is_paid(order)
         if order is None:
             order = _OrderRow.new(
                 external_id=last.external_id[:80],
@@ -386,6 +352,8 @@ def _upsert_chunk(
                 placed_at=last.placed_at or now,
             )
         changed = _apply(order, group, settings_=settings_, products=products, batch=batch)
+        if not was_paid and _is_paid(order):
+            newly_paid.append((order.buyer_id, order.placed_at))
         if is_new:
             new_orders.append(order)
             plan.append((order, "created", group))
@@ -407,6 +375,9 @@ def _upsert_chunk(
     item_changes = _upsert_items(shop=shop, plan=plan, products=products, now=now)
     parcel_changes = _upsert_parcels(shop=shop, plan=plan, now=now, batch=batch)
     batch.write()
+    # R-14: the scripts and automatic replies these buyers got just before count as
+    # followed by an order.
+    note_orders_placed(shop=shop, placed=newly_paid)
 
     outcomes = []
     for order, outcome, group in plan:
