@@ -197,8 +197,10 @@ def cases(w: World) -> list[Case]:
             {"carrier": "Cainiao", "title": "Delay", "text": "Your parcel is safe.", "send": "1"},
             grant=CAMPAIGNS,
         ),
-        # A sub-account gets the panel, without the orders it may not see.
-        Case("get", f"/orders/sidebar/{b}/", allowed=EVERYONE, ours=True),
+        # The buyer's panel follows the one buyer rule: the owner, and a sub-account
+        # with a conversation or an order of its products with that buyer; never the orders
+        # it may not see. Another sub-account does not learn the buyer exists.
+        Case("get", f"/orders/sidebar/{b}/", allowed=OWN, ours=True),
         Case("get", f"/orders/{o}/", allowed=OWN, ours=True),
         Case("get", f"/orders/{other}/", ours=True),  # no product of Lily's in it
         # The refund form reports a refusal as a message on the order page (302).

@@ -28,6 +28,7 @@ from kefu.automation import (
 from kefu.automation.business_hours import Interval
 from kefu.automation.models import Holiday, KeywordRule, Script
 from kefu.automation.placeholders import PlaceholderContext
+from kefu.orders.selectors import access_buyer
 
 router = Router(auth=shop_auth, tags=["automation"])
 
@@ -501,7 +502,7 @@ class LanguageIn(Schema):
 @router.put("/buyers/{buyer_id}/language", response=dict[str, str])
 def put_buyer_language(request: HttpRequest, buyer_id: int, body: LanguageIn) -> dict[str, str]:
     user = api_user(request)
-    buyer = selectors.access_buyer(user, buyer_id)
+    buyer = access_buyer(user, buyer_id)
     effective = buyer_language.set_buyer_language(actor=user, buyer=buyer, language=body.language)
     return {"language": effective}
 

@@ -238,17 +238,6 @@ def access_quick_reply(user: User, reply_id: int) -> QuickReply:
 # ------------------------------------------------------------------ buyers
 
 
-def access_buyer(user: User, buyer_id: int) -> Buyer:
-    """A buyer of the shop; a sub-account reaches the buyers of its own conversations (R-02)."""
-    buyers = Buyer.objects.filter(shop=shop_of(user))
-    if not user.is_owner:
-        buyers = buyers.filter(pk__in=conversations.visible_conversations(user).values("buyer_id"))
-    try:
-        return buyers.get(pk=buyer_id)
-    except Buyer.DoesNotExist as exc:
-        raise Http404("no such buyer") from exc
-
-
 def access_conversation(user: User, conversation_id: int) -> Conversation:
     # The conversations domain's rule, sub-accounts' narrower view included (R-02).
     return conversations.access_conversation(user, conversation_id)

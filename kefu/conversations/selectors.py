@@ -14,7 +14,6 @@ from django.http import Http404
 from kefu.accounts.models import User
 from kefu.accounts.scoping import shop_of
 from kefu.conversations.models import (
-    Buyer,
     Conversation,
     ConversationEvent,
     ConversationMark,
@@ -31,17 +30,6 @@ def visible_conversations(actor: User) -> QuerySet[Conversation]:
     if actor.is_owner:
         return qs
     return qs.filter(Q(assignee=actor) | Q(product__owner=actor))
-
-
-def access_buyer(actor: User, buyer_id: int) -> Buyer:
-    """A buyer of the shop; a sub-account reaches the buyers of conversations it may see (R-02)."""
-    buyers = Buyer.objects.filter(shop=shop_of(actor))
-    if not actor.is_owner:
-        buyers = buyers.filter(pk__in=visible_conversations(actor).values("buyer_id"))
-    try:
-        return buyers.get(pk=buyer_id)
-    except (Buyer.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("no such buyer") from exc
 
 
 def access_conversation(actor: User, conversation_id: int) -> Conversation:

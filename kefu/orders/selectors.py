@@ -74,9 +74,17 @@ def order_of(conversation: Conversation) -> Order | None:
 
 
 def access_buyer(user: User, buyer_id: int) -> Buyer:
+    """A buyer of the shop, for the one rule of R-02: the owner reaches every buyer, a
+    sub-account the buyers of conversations it may see and of orders of its products."""
+    buyers = Buyer.objects.filter(shop=shop_of(user))
+    if not (user.is_owner or has_capability(user, Capability.SEE_ALL)):
+        buyers = buyers.filter(
+            Q(pk__in=visible_conversations(user).values("buyer_id"))
+            | Q(pk__in=visible_orders(user).values("buyer_id"))
+        )
     try:
-        return Buyer.objects.get(shop=shop_of(user), pk=buyer_id)
-    except Buyer.DoesNotExist as exc:
+        return buyers.get(pk=buyer_id)
+    except (Buyer.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("no such buyer") from exc
 
 

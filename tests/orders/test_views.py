@@ -11,6 +11,7 @@ from kefu.orders.models import ImportRun, IncidentBroadcast, Order
 from kefu.orders.tracking import TrackingInput, record_tracking
 
 from ..conftest import login_client
+from ..helpers import buyer_says, online
 from .factories import make_order
 
 T0 = dt.datetime(2024, 11, 11, 2, 0, tzinfo=dt.UTC)
@@ -75,9 +76,19 @@ def test_sidebar_shows_the_buyers_order_with_two_parcels_and_timeline(two_parcel
     assert "Desk lamp" in html
 
 
+def _olga_writes_to(agent) -> None:
+    """Olga asks about SIDE-1 in the after-sale chat; it lands with ``agent``."""
+    online(agent)
+    buyer_says(agent.shop, "Where is SIDE-1?", buyer="olga", entry_point="order_detail")
+
+
 def test_sidebar_of_another_shop_or_hidden_orders(two_parcel_order, after_agent, rival):
     url = f"/orders/sidebar/{two_parcel_order.buyer_id}/"
     assert login_client(rival).get(url).status_code == 404
+    # One buyer rule (R-02): a sub-account with no chat and no order of its own with Olga
+    # does not learn she exists; the one holding her chat gets the panel, not SIDE-1.
+    assert login_client(after_agent).get(url).status_code == 404
+    _olga_writes_to(after_agent)
     hidden = login_client(after_agent).get(url)
     assert hidden.status_code == 200
     assert "SIDE-1" not in hidden.content.decode()
@@ -231,6 +242,7 @@ def test_clearing_a_flag_says_so(two_parcel_order, owner):
 
 
 def test_sidebar_says_when_the_conversations_order_is_not_visible(two_parcel_order, after_agent):
+    _olga_writes_to(after_agent)
     url = f"/orders/sidebar/{two_parcel_order.buyer_id}/?highlight=SIDE-1"
     html = en_client(after_agent).get(url).content.decode()
     assert "This conversation is about order SIDE-1, which is not among the orders" in html
