@@ -61,8 +61,9 @@ test-sqlite: install-dev
 test-postgres: install-dev services
 	KEFU_DATABASE_URL=$(PG_URL) KEFU_REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest
 
+# `make bench BENCH="push --backends sqlite --quick"`: one bench, one backend, small sizes.
 bench: install-dev services
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 messages: install-dev
 	cd kefu && ../$(BIN)/django-admin compilemessages --ignore=.venv

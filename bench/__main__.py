@@ -1,53 +1,54 @@
-"""`make bench`: run every bench/bench_*.py, write JSON under bench/results/, print a table.
+"""`make bench` / `python -m bench [NAME ...] [--backends B,...] [--quick]`: run the benches.
 
-Each module exposes `run() -> list[dict]`; every dict is one measured row with a `name`
-and numeric fields. `python -m bench NAME [NAME ...]` runs only those bench_NAME.py. A module
-whose result depends on the database may define `result_name() -> str` (called after `run()`)
-so that the SQLite and the PostgreSQL result are kept side by side.
+A bench is bench/bench_NAME.py. One that needs no database defines `run() -> list[Row]` and
+writes bench/results/NAME.json. One that does lists the backends it runs on in `BACKENDS` and
+defines `run_on(backend) -> list[Row]`; it is called once per backend with a migrated, empty
+database (bench.harness.open_backend) and writes bench/results/NAME-BACKEND.json.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
-import json
-import platform
+import os
 import sys
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+from bench import harness
 
 
 def main(argv: list[str]) -> int:
-    RESULTS.mkdir(exist_ok=True)
     known = sorted(p.stem[6:] for p in Path(__file__).parent.glob("bench_*.py"))
-    names = argv or known
-    unknown = [n for n in names if n not in known]
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"one of {', '.join(known)}")
+    parser.add_argument(
+        "--backends",
+        help=f"comma-separated, from {', '.join(harness.BACKENDS)} (default: all a bench supports;"
+        " also KEFU_BENCH_BACKENDS)",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in known]
     if unknown:
-        print(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(known)}", file=sys.stderr)
-        return 2
-    for name in names:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(known)}")
+    # Environment variables, so that the benches' helper subprocesses see them too.
+    if args.backends:
+        os.environ["KEFU_BENCH_BACKENDS"] = args.backends
+    if args.quick:
+        os.environ["KEFU_BENCH_QUICK"] = "1"
+    for name in args.names or known:
         module = importlib.import_module(f"bench.bench_{name}")
-        started = time.time()
-        rows = module.run()
-        result = module.result_name() if hasattr(module, "result_name") else name
-        doc = {
-            "benchmark": name,
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "seconds": round(time.time() - started, 2),
-            "machine": {
-                "python": platform.python_version(),
-                "cpu_count": __import__("os").cpu_count(),
-            },
-            "rows": rows,
-        }
-        (RESULTS / f"{result}.json").write_text(
-            json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-        )
-        print(f"\n== {name} ({doc['seconds']} s) -> bench/results/{result}.json")
-        for row in rows:
-            fields = "  ".join(f"{k}={v}" for k, v in row.items() if k != "name")
-            print(f"  {row['name']:<40} {fields}")
+        supported: tuple[str, ...] = getattr(module, "BACKENDS", ())
+        if not supported:
+            started = time.time()
+            harness.write_result(name, None, module.run(), started)
+            continue
+        for label in harness.selected_backends(supported):
+            started = time.time()
+            with harness.open_backend(label, name) as backend:
+                rows = module.run_on(backend)
+            harness.write_result(name, label, rows, started)
     return 0
 
 

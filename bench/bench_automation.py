@@ -13,11 +13,11 @@ Rows:
 
 from __future__ import annotations
 
-import os
 import random
-import statistics
 import time
 
+from bench import harness
+from bench.harness import Row
 from kefu.automation.keywords import KeywordMatcher
 from kefu.automation.suggest import ScriptDoc, SuggestionIndex
 
@@ -99,11 +99,11 @@ def _match_rate(matcher: KeywordMatcher, messages: list[str]) -> tuple[float, in
     return time.perf_counter() - started, hits
 
 
-def _keyword_rows(count: int) -> list[dict[str, object]]:
+def _keyword_rows(count: int) -> list[Row]:
     rng = random.Random(SEED)
     messages = _stream(rng, count)
     chars = sum(len(m) for m in messages)
-    rows: list[dict[str, object]] = []
+    rows: list[Row] = []
     for n_rules in (9, 10_000):
         keywords = (
             _keywords(n_rules, rng)
@@ -154,7 +154,7 @@ def _keyword_rows(count: int) -> list[dict[str, object]]:
     return rows
 
 
-def _suggest_row() -> dict[str, object]:
+def _suggest_row() -> Row:
     rng = random.Random(SEED)
     stages = ("pre_sale", "in_sale", "after_sale")
     states = ("available_for_pickup", "split_parcels", "delivered", "in_transit", "unpaid")
@@ -177,7 +177,7 @@ def _suggest_row() -> dict[str, object]:
     index = SuggestionIndex(docs)
     fit_ms = (time.perf_counter() - t0) * 1000
     queries = [_message(rng, rng.choice((15, 40, 120))) for _ in range(500)]
-    timings = []
+    timings: list[float] = []
     for q in queries:
         t = time.perf_counter()
         index.rank(
@@ -188,16 +188,14 @@ def _suggest_row() -> dict[str, object]:
             limit=3,
         )
         timings.append((time.perf_counter() - t) * 1000)
-    timings.sort()
     return {
         "name": "suggest_1000_scripts",
         "queries": len(queries),
-        "p50_ms": round(statistics.median(timings), 2),
-        "p99_ms": round(timings[int(len(timings) * 0.99) - 1], 2),
+        **harness.summary(timings, digits=2),
         "fit_ms": round(fit_ms, 1),
     }
 
 
-def run() -> list[dict[str, object]]:
-    count = int(os.environ.get("KEFU_BENCH_MESSAGES", "200000"))
+def run() -> list[Row]:
+    count = harness.knob("KEFU_BENCH_MESSAGES", 200_000, quick=5_000)
     return [*_keyword_rows(count), _suggest_row()]

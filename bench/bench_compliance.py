@@ -10,13 +10,8 @@ import os
 import statistics
 import time
 
-
-def _setup() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
-    import django
-
-    django.setup()
-
+from bench import harness
+from bench.harness import Row
 
 ZH_100 = (
     "亲，这款台灯有现货，今天下午就给您发出，发票可以开的，金额和实付一致。信用卡和花呗分期都不收手续费，"
@@ -36,7 +31,7 @@ VIOLATING_100 = (
 )
 
 
-def _measure(name: str, texts: list[str], rounds: int) -> dict[str, object]:
+def _measure(name: str, texts: list[str], rounds: int) -> Row:
     from kefu.compliance.packs import PLATFORMS
     from kefu.compliance.scanner import CheckContext, check_text
 
@@ -63,27 +58,19 @@ def _measure(name: str, texts: list[str], rounds: int) -> dict[str, object]:
         check_text(text, context=context)
         wall.append(time.perf_counter_ns() - t0)
         cpu.append(time.thread_time_ns() - c0)
-    wall.sort()
-    cpu.sort()
-
-    def pct(timings: list[int], p: float) -> float:
-        return round(timings[min(len(timings) - 1, int(p * len(timings)))] / 1000, 1)
-
     return {
         "name": name,
         "checks": rounds,
         "avg_chars": round(statistics.fmean(len(t) for t in texts), 1),
         "msgs_per_s_per_core": round(rounds / (sum(cpu) / 1e9)),
-        "cpu_p50_us": pct(cpu, 0.50),
-        "cpu_p99_us": pct(cpu, 0.99),
-        "wall_p50_us": pct(wall, 0.50),
-        "wall_p99_us": pct(wall, 0.99),
-        "wall_max_us": round(wall[-1] / 1000, 1),
+        **harness.summary([t / 1000 for t in cpu], "cpu_", unit="us"),
+        **harness.summary([t / 1000 for t in wall], "wall_", unit="us"),
     }
 
 
-def run() -> list[dict[str, object]]:
-    _setup()
+def run() -> list[Row]:
+    harness.setup_django()
+    checks = harness.knob("KEFU_BENCH_CHECKS", 20_000, quick=1_000)
     t0 = time.perf_counter()
     from kefu.compliance.scanner import CheckContext, check_text
 
@@ -97,18 +84,13 @@ def run() -> list[dict[str, object]]:
         {
             "name": "cold start (import + automaton)",
             "ms": cold_ms,
-            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "load_avg_1m": harness.loadavg(),
             "cpus": os.cpu_count() or 0,
         },
-        _measure("compliant reply, simplified zh ~100ch", [ZH_100], 20_000),
-        _measure("compliant reply, traditional zh ~100ch", [ZH_HANT_100], 20_000),
-        _measure("compliant reply, English ~90ch", [EN_100], 20_000),
-        _measure("violating reply, many findings ~90ch", [VIOLATING_100], 20_000),
-        _measure("labelled corpus, all packs", corpus, 20_000),
+        _measure("compliant reply, simplified zh ~100ch", [ZH_100], checks),
+        _measure("compliant reply, traditional zh ~100ch", [ZH_HANT_100], checks),
+        _measure("compliant reply, English ~90ch", [EN_100], checks),
+        _measure("violating reply, many findings ~90ch", [VIOLATING_100], checks),
+        _measure("labelled corpus, all packs", corpus, checks),
     ]
     return rows
-
-
-if __name__ == "__main__":
-    for row in run():
-        print(row)

@@ -1,12 +1,11 @@
 """Metrics: dashboard query p50/p99 over a 30-day range, full rebuild time, refresh freshness.
 
-`python -m bench metrics` runs SQLite (a temporary KEFU_DATA_DIR) and PostgreSQL (its own
-database kefu_bench_metrics at KEFU_BENCH_PG, default postgres://postgres@127.0.0.1:5432,
-created and dropped here) in child processes, one backend each.
+`python -m bench metrics` runs on SQLite and on PostgreSQL (bench.harness makes and drops the
+database); the measuring runs in a helper subprocess with Django set up on that backend.
 
 Scale: KEFU_BENCH_METRICS_MESSAGES (default 200000) messages over 60 days, a tenth as many
 paid orders; the issue's target is KEFU_BENCH_METRICS_MESSAGES=10000000 (1M orders), which
-needs hours of generation on a small machine. KEFU_BENCH_METRICS_BACKENDS=sqlite limits it.
+needs hours of generation on a small machine.
 
 Freshness: the beat runs `refresh_metrics` every 20 s, so a stored message waits at most
 one interval plus one run. We insert bursts of live messages, run the refresh as beat would,
@@ -16,89 +15,37 @@ and report the run's duration (p50/p99) and the bound 20 s + p99(run).
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import random
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
+from bench import harness
+from bench.harness import Backend, Row
+
+if TYPE_CHECKING:
+    from kefu.accounts.models import Shop, User
+
+BACKENDS = ("sqlite", "postgres")
 BEAT_SECONDS = 20.0
-BENCH_PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway bench shop
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def run() -> list[dict[str, object]]:
-    backends = os.environ.get("KEFU_BENCH_METRICS_BACKENDS", "sqlite,postgres").split(",")
-    rows: list[dict[str, object]] = []
-    for backend in backends:
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.bench_metrics", backend.strip()],
-            capture_output=True,
-            text=True,
-            check=False,
-            env=os.environ.copy(),
-        )
-        found = False
-        for line in proc.stdout.splitlines():
-            if line.startswith("ROW "):
-                rows.append(json.loads(line[4:]))
-                found = True
-        if proc.returncode != 0 or not found:
-            rows.append(
-                {
-                    "name": f"metrics [{backend}] FAILED",
-                    "returncode": proc.returncode,
-                    "stderr_tail": proc.stderr[-800:],
-                }
-            )
+def run_on(backend: Backend) -> list[Row]:
+    n_messages = harness.knob("KEFU_BENCH_METRICS_MESSAGES", 200_000, quick=5_000)
+    rows: list[Row] = backend.helper(
+        "bench.bench_metrics", "measure", str(n_messages), timeout=7200
+    )["rows"]
     return rows
 
 
-def _child(backend: str) -> None:
-    n_messages = int(os.environ.get("KEFU_BENCH_METRICS_MESSAGES", "200000"))
-    with tempfile.TemporaryDirectory(prefix="kefu-bench-metrics-") as tmp:
-        os.environ["KEFU_DATA_DIR"] = tmp
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
-        pg_base = os.environ.get("KEFU_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-        if backend == "postgres":
-            _pg(pg_base, "DROP DATABASE IF EXISTS kefu_bench_metrics")
-            _pg(pg_base, "CREATE DATABASE kefu_bench_metrics")
-            os.environ["KEFU_DATABASE_URL"] = f"{pg_base}/kefu_bench_metrics"
-        else:
-            os.environ.pop("KEFU_DATABASE_URL", None)
-        try:
-            import django
-
-            django.setup()
-            from django.core.management import call_command
-
-            call_command("migrate", interactive=False, verbosity=0)
-            for row in _measure(n_messages, backend):
-                print("ROW " + json.dumps(row), flush=True)
-        finally:
-            if backend == "postgres":
-                from django.db import connections
-
-                connections.close_all()
-                _pg(pg_base, "DROP DATABASE IF EXISTS kefu_bench_metrics")
+def _helper_measure(size: str) -> Row:
+    return {"rows": _measure(int(size))}
 
 
-def _pg(base: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
-
-
-def _generate(shop, agents, n_messages: int, rng: random.Random) -> tuple[dt.date, dt.date]:
+def _generate(
+    shop: Shop, agents: list[User], n_messages: int, rng: random.Random
+) -> tuple[dt.date, dt.date]:
     """Buyers, conversations, messages (buyer/agent/auto) and paid orders over 60 days."""
     from django.db import transaction
 
@@ -204,7 +151,7 @@ def _generate(shop, agents, n_messages: int, rng: random.Random) -> tuple[dt.dat
     return (end - dt.timedelta(days=30)).date(), (end - dt.timedelta(days=1)).date()
 
 
-def _measure(n_messages: int, backend: str) -> list[dict[str, object]]:
+def _measure(n_messages: int) -> list[Row]:
     from django.db import connection
     from django.utils import timezone
 
@@ -220,7 +167,7 @@ def _measure(n_messages: int, backend: str) -> list[dict[str, object]]:
         platform="aliexpress",
         slug="bench-metrics",
         owner_login="bench-owner",
-        owner_password=BENCH_PASSWORD,
+        owner_password=harness.BENCH_PASSWORD,
         currency="USD",
         timezone_name="Asia/Shanghai",
     ).shop
@@ -230,7 +177,7 @@ def _measure(n_messages: int, backend: str) -> list[dict[str, object]]:
             shop=shop,
             login=f"agent{i}",
             groups=["pre_sale", "after_sale"],
-            password=BENCH_PASSWORD,
+            password=harness.BENCH_PASSWORD,
         )[0]
         for i in range(8)
     ]
@@ -246,7 +193,7 @@ def _measure(n_messages: int, backend: str) -> list[dict[str, object]]:
     rebuild_s = time.perf_counter() - t0
     facts = MetricsFact.objects.filter(shop=shop).count()
     rollups = DailyRollup.objects.filter(shop=shop).count()
-    rows: list[dict[str, object]] = [
+    rows: list[Row] = [
         {
             "name": f"metrics rebuild [{vendor}]",
             "messages": real,
@@ -260,7 +207,7 @@ def _measure(n_messages: int, backend: str) -> list[dict[str, object]]:
         }
     ]
     for by in ("agent", "day"):
-        times = []
+        times: list[float] = []
         for _ in range(60):
             t0 = time.perf_counter()
             report = selectors.report(shop=shop, start=first, end=last, by=by)
@@ -269,15 +216,15 @@ def _measure(n_messages: int, backend: str) -> list[dict[str, object]]:
             {
                 "name": f"metrics dashboard 30 days by {by} [{vendor}]",
                 "messages": real,
-                "p50_ms": round(statistics.median(times), 2),
-                "p99_ms": round(_pct(times, 0.99), 2),
+                **harness.summary(times, digits=2),
                 "reception_count": report.total["reception_count"],
             }
         )
 
     # Freshness: bursts of live traffic between beat runs, refreshed as the beat would.
     convs = list(Conversation.objects.filter(shop=shop).values_list("pk", "buyer_id")[:5000])
-    runs, lags = [], []
+    runs: list[float] = []
+    lags: list[float] = []
     for burst in range(20):
         now = timezone.now()
         picked = rng.sample(convs, 50)
@@ -309,15 +256,14 @@ def _measure(n_messages: int, backend: str) -> list[dict[str, object]]:
         lags.append(done - stored_at)
     today = selectors.today(shop)
     assert selectors.report(shop=shop, start=today, end=today).total["messages_received"] >= 1000
-    p99_run = _pct(runs, 0.99)
+    p99_run = harness.percentile(runs, 99)
     rows.append(
         {
             "name": f"metrics freshness [{vendor}]",
             "bursts": 20,
             "messages_per_burst": 100,
-            "refresh_run_p50_s": round(statistics.median(runs), 3),
-            "refresh_run_p99_s": round(p99_run, 3),
-            "stored_to_updated_when_run_starts_p99_s": round(_pct(lags, 0.99), 3),
+            **harness.summary(runs, "refresh_run_", unit="s", digits=3),
+            "stored_to_updated_when_run_starts_p99_s": round(harness.percentile(lags, 99), 3),
             "beat_interval_s": BEAT_SECONDS,
             "freshness_p99_bound_s": round(BEAT_SECONDS + p99_run, 2),
         }
@@ -326,4 +272,4 @@ def _measure(n_messages: int, backend: str) -> list[dict[str, object]]:
 
 
 if __name__ == "__main__":
-    _child(sys.argv[1])
+    sys.exit(harness.helper_main({"measure": _helper_measure}, sys.argv[1:]))

@@ -5,17 +5,14 @@ the same orders, one after the other: the first (every order created), the same 
 (idempotent: nothing changes) and a later export in which most orders moved one status on
 (paid, shipped with a tracking number, delivered): updates, status events and parcels.
 
-SQLite: a temporary KEFU_DATA_DIR, migrated. PostgreSQL: `KEFU_DATABASE_URL` must name a
-database of its own whose name contains "bench" (e.g. kefu_bench_import, made with
-`createdb -h 127.0.0.1 -U postgres kefu_bench_import`); it is migrated and emptied first.
-Results go to bench/results/orders_import-<backend>.json.
+It runs on SQLite and PostgreSQL (bench.harness makes, migrates and drops the database), in
+a helper subprocess with Django set up on that backend.
 
 Memory: the importer streams, so RSS must not grow with the file. Each row reports the
 resident set before the import and the highest one sampled after every chunk, next to the
-file size, and the process's peak (ru_maxrss) before and after the import. On SQLite that
-peak (~180 MiB) is reached before any import, when the bench shop's owner password is hashed
-with argon2 (100 MiB of memory by design); with KEFU_TESTING (PostgreSQL runs) tests' MD5
-hasher is used instead.
+file size, and the process's peak (ru_maxrss) before and after the import. That peak
+(~180 MiB) is reached before any import, when the bench shop's owner password is hashed with
+argon2 (100 MiB of memory by design).
 
 `sql_statements` counts what goes through Django's cursor; the COPY blocks the importer uses
 on PostgreSQL (one per table and chunk) are not seen by `connection.execute_wrapper`.
@@ -28,9 +25,15 @@ import os
 import random
 import resource
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from bench import harness
+from bench.harness import Backend, Row
+
+BACKENDS = ("sqlite", "postgres")
 
 HEADERS = [
     "订单编号",
@@ -117,45 +120,21 @@ def write_export(path: Path, n: int, seed: int = 11, *, later: bool = False) -> 
             )
 
 
-def _setup_django(data_dir: str) -> None:
-    os.environ["KEFU_DATA_DIR"] = data_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
-    if os.environ.get("KEFU_DATABASE_URL"):
-        os.environ["KEFU_TESTING"] = "1"
-    import django
-
-    django.setup()
+def run_on(backend: Backend) -> list[Row]:
+    n = harness.knob("KEFU_BENCH_ORDERS", 100_000, quick=2_000)
+    rows: list[Row] = backend.helper(
+        "bench.bench_orders_import", "measure", str(backend.tmp), str(n), timeout=3600
+    )["rows"]
+    return rows
 
 
-def run() -> list[dict[str, object]]:
-    n = int(os.environ.get("KEFU_BENCH_ORDERS", "100000"))
-    with tempfile.TemporaryDirectory(prefix="kefu-bench-orders-") as tmp:
-        _setup_django(tmp)
-        from django.core.management import call_command
-        from django.db import connection
-
-        if connection.vendor != "sqlite":
-            name = str(connection.settings_dict["NAME"])
-            if "bench" not in name:
-                # The database is emptied below: never the operator's own data, nor the test
-                # database another suite may be using at the same time.
-                raise SystemExit(
-                    f"KEFU_DATABASE_URL names {name!r}; use a database of its own whose name "
-                    "contains 'bench', e.g. kefu_bench_import"
-                )
-        call_command("migrate", interactive=False, verbosity=0)
-        if connection.vendor != "sqlite":
-            call_command("flush", interactive=False, verbosity=0)
-        return _measure(Path(tmp), n, connection.vendor)
-
-
-def result_name() -> str:
+def _helper_measure(tmp: str, size: str) -> Row:
     from django.db import connection
 
-    return f"orders_import-{connection.vendor}"
+    return {"rows": _measure(Path(tmp), int(size), connection.vendor)}
 
 
-def _measure(tmp: Path, n: int, vendor: str) -> list[dict[str, object]]:
+def _measure(tmp: Path, n: int, vendor: str) -> list[Row]:
     from django.db import connection
 
     from kefu.accounts.services import create_shop
@@ -167,14 +146,14 @@ def _measure(tmp: Path, n: int, vendor: str) -> list[dict[str, object]]:
         platform="tmall",
         slug="bench-orders",
         currency="CNY",
-        owner_password="bench-password-1",  # noqa: S106 - a throwaway bench shop
+        owner_password=harness.BENCH_PASSWORD,
     ).shop
     path = tmp / "orders.csv"
     write_export(path, n)
     later = tmp / "orders-later.csv"
     write_export(later, n, later=True)
 
-    rows = []
+    rows: list[Row] = []
     for label, file in (
         ("first import", path),
         ("re-import (idempotent)", path),
@@ -182,7 +161,9 @@ def _measure(tmp: Path, n: int, vendor: str) -> list[dict[str, object]]:
     ):
         statements = 0
 
-        def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        def count(
+            execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+        ) -> Any:
             nonlocal statements
             statements += 1
             return execute(sql, params, many, context)
@@ -222,5 +203,4 @@ def _measure(tmp: Path, n: int, vendor: str) -> list[dict[str, object]]:
 
 
 if __name__ == "__main__":
-    for row in run():
-        print(row, file=sys.stdout)
+    sys.exit(harness.helper_main({"measure": _helper_measure}, sys.argv[1:]))
