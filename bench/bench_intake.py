@@ -40,16 +40,10 @@ INTAKE_AGENTS = 4
 def _helper_prep() -> Row:
     from django.utils import timezone
 
-    from kefu.accounts.services import create_agent, create_shop
+    from kefu.accounts.services import create_agent
     from kefu.conversations.models import AgentPresence
 
-    intake = create_shop(
-        name="Bench Intake",
-        platform="tmall",
-        slug=INTAKE_SLUG,
-        currency="CNY",
-        owner_password=harness.BENCH_PASSWORD,
-    )
+    intake = harness.bench_shop(INTAKE_SLUG, "Bench Intake")
     now = timezone.now()
     for i in range(INTAKE_AGENTS):
         agent, _ = create_agent(
@@ -81,17 +75,10 @@ def _helper_raw(size: str) -> Row:
     from django.db import transaction
     from django.utils import timezone
 
-    from kefu.accounts.services import create_shop
     from kefu.conversations.models import Buyer, Conversation, Direction, Message
 
     n = int(size)
-    shop = create_shop(
-        name="Bench Raw",
-        platform="tmall",
-        slug=RAW_SLUG,
-        currency="CNY",
-        owner_password=harness.BENCH_PASSWORD,
-    ).shop
+    shop = harness.bench_shop(RAW_SLUG, "Bench Raw").shop
     now = timezone.now()
     buyer = Buyer.objects.create(shop=shop, external_id="raw-buyer", first_seen_at=now)
     conv = Conversation.objects.create(

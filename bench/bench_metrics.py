@@ -155,19 +155,18 @@ def _measure(n_messages: int) -> list[Row]:
     from django.db import connection
     from django.utils import timezone
 
-    from kefu.accounts.services import create_agent, create_shop
+    from kefu.accounts.services import create_agent
     from kefu.conversations.models import Conversation, Message
     from kefu.metrics import config, refresh, selectors
     from kefu.metrics.models import DailyRollup, MetricsFact
 
     vendor = connection.vendor
     rng = random.Random(7)
-    shop = create_shop(
-        name="Bench AliExpress",
+    shop = harness.bench_shop(
+        "bench-metrics",
+        "Bench AliExpress",
         platform="aliexpress",
-        slug="bench-metrics",
         owner_login="bench-owner",
-        owner_password=harness.BENCH_PASSWORD,
         currency="USD",
         timezone_name="Asia/Shanghai",
     ).shop

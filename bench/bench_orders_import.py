@@ -137,17 +137,10 @@ def _helper_measure(tmp: str, size: str) -> Row:
 def _measure(tmp: Path, n: int, vendor: str) -> list[Row]:
     from django.db import connection
 
-    from kefu.accounts.services import create_shop
     from kefu.orders.importers.run import import_orders
     from kefu.orders.models import Order
 
-    shop = create_shop(
-        name="Bench Tmall",
-        platform="tmall",
-        slug="bench-orders",
-        currency="CNY",
-        owner_password=harness.BENCH_PASSWORD,
-    ).shop
+    shop = harness.bench_shop("bench-orders", "Bench Tmall").shop
     path = tmp / "orders.csv"
     write_export(path, n)
     later = tmp / "orders-later.csv"

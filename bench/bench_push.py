@@ -48,15 +48,8 @@ def _helper_prep(sockets: str) -> Row:
     from django.contrib.sessions.backends.db import SessionStore
 
     from kefu.accounts.models import Role, User
-    from kefu.accounts.services import create_shop
 
-    push = create_shop(
-        name="Bench Push",
-        platform="tmall",
-        slug=PUSH_SLUG,
-        currency="CNY",
-        owner_password=harness.BENCH_PASSWORD,
-    )
+    push = harness.bench_shop(PUSH_SLUG, "Bench Push")
     unusable = make_password(None)  # sessions are created directly: no login, no hashing
     User.objects.bulk_create(
         [

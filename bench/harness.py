@@ -20,7 +20,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kefu.accounts.services import CreatedShop
 
 Row = dict[str, Any]
 
@@ -145,6 +148,15 @@ def helper_main(commands: Mapping[str, Callable[..., Row]], argv: list[str]) -> 
     out = commands[argv[0]](*argv[1:])
     print("RESULT " + json.dumps(out, ensure_ascii=False))
     return 0
+
+
+def bench_shop(slug: str, name: str, **options: str) -> CreatedShop:
+    """A Tmall shop in CNY and its owner (password BENCH_PASSWORD) unless `options` say else;
+    in a helper, with Django set up."""
+    from kefu.accounts.services import create_shop
+
+    options = {"platform": "tmall", "currency": "CNY", **options}
+    return create_shop(name=name, slug=slug, owner_password=BENCH_PASSWORD, **options)
 
 
 class Backend:
