@@ -37,6 +37,7 @@ def main(argv: list[str]) -> int:
         os.environ["KEFU_BENCH_BACKENDS"] = args.backends
     if args.quick:
         os.environ["KEFU_BENCH_QUICK"] = "1"
+    failed: list[str] = []
     for name in args.names or known:
         module = importlib.import_module(f"bench.bench_{name}")
         supported: tuple[str, ...] = getattr(module, "BACKENDS", ())
@@ -46,10 +47,17 @@ def main(argv: list[str]) -> int:
             continue
         for label in harness.selected_backends(supported):
             started = time.time()
-            with harness.open_backend(label, name) as backend:
-                rows = module.run_on(backend)
+            try:
+                with harness.open_backend(label, name) as backend:
+                    rows = module.run_on(backend)
+            except harness.BenchFailed as exc:
+                # Kept, so the failure can be read; the other backends still run.
+                rows = exc.rows
+                failed.append(f"{name} {label}: {exc}")
             harness.write_result(name, label, rows, started)
-    return 0
+    for failure in failed:
+        print(f"FAILED {failure}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -269,7 +269,7 @@ def run_on(backend: Backend) -> list[Row]:
     ]
     # Lost: a message answered 201 but not stored. Never tolerated, not even when not strict.
     if rows[0]["stored"] != rows[0]["accepted"] or raw["stored"] != 2 * n:
-        raise AssertionError(f"lost messages: {rows}")
+        raise harness.BenchFailed(rows, "lost messages")
     harness.fail_on(rows, "errors")
     return rows
 
