@@ -92,7 +92,7 @@ class BenchFailed(AssertionError):
     """A bench measured, and some rows show errors; the rows are still written."""
 
     def __init__(self, rows: list[Row], reason: str) -> None:
-        super().__init__(f"{reason}: {json.dumps(rows, ensure_ascii=False)}")
+        super().__init__(reason)
         self.rows = rows
 
 
@@ -103,7 +103,8 @@ def fail_on(rows: list[Row], *fields: str) -> None:
     if not failed:
         return
     if os.environ.get("KEFU_BENCH_STRICT", "1") != "0":
-        raise BenchFailed(rows, f"rows with {' or '.join(fields)}")
+        names = ", ".join(str(r["name"]) for r in failed)
+        raise BenchFailed(rows, f"{names}: non-zero {' or '.join(fields)}")
     print(f"WARNING (KEFU_BENCH_STRICT=0): errors: {json.dumps(failed)}", file=sys.stderr)
 
 
