@@ -118,6 +118,10 @@ if REDIS_URL:
                     {"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}
                 ],
                 "prefix": "kefu",
+                # channels_redis drops a push once a process's queue holds `capacity` of them
+                # (default 100, logged at INFO only): at 20 buyer messages a second the queue
+                # outgrew it and agents missed messages live (decisions §23).
+                "capacity": int(os.environ.get("KEFU_CHANNEL_CAPACITY", "5000")),
             },
         }
     }
@@ -180,7 +184,9 @@ LOGGING = {
     "formatters": {"kv": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
     "loggers": {
-        "kefu": {"handlers": ["console"], "level": os.environ.get("KEFU_LOG_LEVEL", "INFO")}
+        "kefu": {"handlers": ["console"], "level": os.environ.get("KEFU_LOG_LEVEL", "INFO")},
+        # Its only message at INFO is a push dropped over capacity: keep it visible.
+        "channels_redis": {"handlers": ["console"], "level": "INFO"},
     },
 }
 
