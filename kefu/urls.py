@@ -14,6 +14,7 @@ from kefu.orders import urls as orders_urls
 
 handler403 = "kefu.core.views.permission_denied"
 handler404 = "kefu.core.views.page_not_found"
+handler500 = "kefu.core.views.server_error"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", core_views.home, name="home"),

@@ -77,10 +77,16 @@ class SuggestionIndex:
         self._vectorizer: TfidfVectorizer | None = None
         if not docs:
             return
-        self._vectorizer = TfidfVectorizer(
+        vectorizer = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, lowercase=False
         )
-        self._matrix = self._vectorizer.fit_transform([fold(d.text) for d in docs])
+        try:
+            self._matrix = vectorizer.fit_transform([fold(d.text) for d in docs])
+        except ValueError:
+            # Scripts with no words to compare (titles and topics of one character, no
+            # examples): there is nothing to rank by, so nothing is suggested.
+            return
+        self._vectorizer = vectorizer
         # Every example line, for the "wording close to ..." reason, in one matrix.
         examples: list[str] = []
         owners: list[int] = []
@@ -91,7 +97,10 @@ class SuggestionIndex:
                     owners.append(i)
         self._examples = examples
         self._example_owner = np.asarray(owners, dtype=np.int64)
-        self._example_matrix = self._vectorizer.transform([fold(e) for e in examples])
+        # TF-IDF refuses to transform nothing: a shop whose scripts have no examples yet.
+        self._example_matrix = (
+            vectorizer.transform([fold(e) for e in examples]) if examples else None
+        )
         self._stages = np.asarray([d.stage for d in docs])
         self._state_masks: dict[str, np.ndarray] = {}
         for i, doc in enumerate(docs):
@@ -120,7 +129,7 @@ class SuggestionIndex:
         if query:
             vector = self._vectorizer.transform([query])
             text_scores = (self._matrix @ vector.T).toarray().ravel()
-            if len(self._examples):
+            if self._example_matrix is not None:
                 example_sims = (self._example_matrix @ vector.T).toarray().ravel()
         else:
             text_scores = np.zeros(n)

@@ -1,7 +1,10 @@
-"""Activate the signed-in user's interface language (zh-Hans or English)."""
+"""Request-wide concerns: the interface language (zh-Hans or English) and request ids."""
 
 from __future__ import annotations
 
+import logging
+import re
+import uuid
 from collections.abc import Callable
 
 from django.conf import settings
@@ -37,3 +40,35 @@ class UserLanguageMiddleware:
             accept = request.headers.get("Accept-Language", "").lower()
             return "zh-hans" if accept.startswith("zh") else "en"
         return translation.get_language_from_request(request) or settings.LANGUAGE_CODE
+
+
+log = logging.getLogger("kefu.errors")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class RequestIdMiddleware:
+    """Give every request an id (a proxy's `X-Request-ID`, else a new one), echo it in the
+    answer, and log any exception no view handled with it, so a seller's "it said error" can
+    be found in the logs. Django's own request logger stays silent outside DEBUG."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = request.headers.get("X-Request-ID", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+        request.request_id = request_id  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response.headers.setdefault("X-Request-ID", request_id)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        user = getattr(request, "user", None)
+        log.error(
+            "unhandled_exception request_id=%s method=%s path=%s user=%s",
+            getattr(request, "request_id", "-"),
+            request.method,
+            request.path,
+            getattr(user, "pk", None),
+            exc_info=exception,
+        )

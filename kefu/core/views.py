@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.html import escape
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -62,3 +63,21 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
             "does not see."
         ),
     )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Plain on purpose: whatever broke may be in the templates or the database the usual
+    pages need. The request id is what the logs are searched by."""
+    request_id = escape(getattr(request, "request_id", "-"))
+    title = escape(gettext("Something went wrong"))
+    explanation = escape(
+        gettext(
+            "Nothing was lost that was saved before. Try again; if it happens again, "
+            "give your admin this code:"
+        )
+    )
+    body = (
+        f'<!doctype html><meta charset="utf-8"><title>{title}</title>'
+        f"<h1>{title}</h1><p>{explanation} <code>{request_id}</code></p>"
+    )
+    return HttpResponse(body, status=500)

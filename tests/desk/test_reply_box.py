@@ -96,3 +96,30 @@ def test_sending_a_suggested_script_records_its_use(conv, after_agent):
     hit = AutomationHit.objects.get(kind="script")
     assert hit.reply_message_id == response.json()["id"]
     assert hit.suggested is True
+
+
+def test_scripts_without_examples_still_give_a_reply_box(shop, owner, pre_agent):
+    """Issue 10: a shop whose own scripts have no example phrasings yet made the vectoriser
+    fail, and the reply box answered 500."""
+    from kefu.automation.scripts import ScriptInput, create_script
+
+    create_script(
+        actor=owner,
+        data=ScriptInput(
+            stage="pre_sale",
+            topic="sizes",
+            title="Sizes",
+            variants={"en": "Our sizes run small, {buyer_name}."},
+            examples="",
+        ),
+    )
+    online(pre_agent)
+    conv = buyer_says(shop, "What size should I take?").conversation
+    client = login_client(pre_agent)
+
+    tools = client.get(f"/inbox/{conv.pk}/tools/")
+    api = client.get(f"/api/v1/conversations/{conv.pk}/suggestions")
+
+    assert tools.status_code == 200
+    assert api.status_code == 200
+    assert [o["title"] for o in api.json()] == ["Sizes"]

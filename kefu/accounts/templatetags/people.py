@@ -1,0 +1,17 @@
+"""How a login is named on pages: its display name, else its login, else a dash."""
+
+from __future__ import annotations
+
+from django import template
+
+from kefu.accounts.models import User
+
+register = template.Library()
+
+
+@register.filter
+def person(user: User | None) -> str:
+    """Safe for a conversation nobody holds yet or a message whose author was removed."""
+    if user is None:
+        return "—"
+    return user.display_name or user.username
