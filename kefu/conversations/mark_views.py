@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
@@ -16,6 +14,7 @@ from kefu.accounts.access import ShopRequest, shop_view
 from kefu.conversations import marks, selectors
 from kefu.conversations.models import ConversationMark
 from kefu.conversations.views import _error, back_to_conversation
+from kefu.core.spreadsheets import spreadsheet_response
 from kefu.desk import marks as desk_marks
 
 
@@ -110,27 +109,7 @@ def quality(request: ShopRequest) -> HttpResponse:
     if fmt in ("csv", "xlsx"):
         header = ["product", "red marks", "defects"]
         data = [[r.product, r.count, " | ".join(r.defects)] for r in rows]
-        name = f"quality-{start}-{end}.{fmt}"
-        if fmt == "csv":
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(header)
-            writer.writerows(data)
-            response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-        else:
-            from openpyxl import Workbook
-
-            book = Workbook()
-            sheet = book.active
-            sheet.append(header)
-            for row in data:
-                sheet.append(row)
-            out = io.BytesIO()
-            book.save(out)
-            response = HttpResponse(
-                out.getvalue(),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+        return spreadsheet_response(
+            fmt=fmt, header=header, rows=data, name=f"quality-{start}-{end}", title="quality"
+        )
     return render(request, "conversations/quality.html", {"rows": rows, "start": start, "end": end})

