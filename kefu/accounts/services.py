@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -104,6 +104,28 @@ def create_shop(
     return CreatedShop(shop=shop, owner=owner, password=password)
 
 
+def _limit_within(granted: Decimal | None, own: Decimal | None) -> bool:
+    """Whether a refund limit (None: no limit) is no more than the granter's own."""
+    if own is None:
+        return True
+    return granted is not None and granted <= own
+
+
+def _check_above(actor: User, agent: User) -> None:
+    """A granted sub-account manages only accounts whose rights are within its own: it may
+    not strip, edit or disable someone it could not have created (the owner may)."""
+    if actor.is_owner:
+        return
+    beyond = (
+        (agent.can_issue_refunds and not actor.can_issue_refunds)
+        or (agent.can_create_campaigns and not actor.can_create_campaigns)
+        or (agent.can_manage_settings and not actor.can_manage_settings)
+        or (agent.can_issue_refunds and not _limit_within(agent.refund_limit, actor.refund_limit))
+    )
+    if beyond:
+        raise PermissionDenied("this account has rights beyond yours: the main account manages it")
+
+
 def create_agent(
     *,
     actor: User | None,
@@ -131,6 +153,11 @@ def create_agent(
                 raise ValidationError("only the owner grants refund rights", code="grant")
             if can_create_campaigns and not actor.can_create_campaigns:
                 raise ValidationError("only the owner grants campaign rights", code="grant")
+            if can_issue_refunds and not _limit_within(refund_limit, actor.refund_limit):
+                raise ValidationError(
+                    f"you may grant refunds up to your own limit of {actor.refund_limit}",
+                    code="grant",
+                )
     group_list = parse_groups(groups)
     chosen = password or secrets.token_urlsafe(12)
     with transaction.atomic():
@@ -167,6 +194,7 @@ def update_agent(
     require(actor, Capability.MANAGE_AGENTS)
     if agent.shop_id != actor.shop_id or agent.is_owner:
         raise ValidationError("this account cannot be edited here", code="not_editable")
+    _check_above(actor, agent)
     if not actor.is_owner and (can_issue_refunds or can_create_campaigns or can_manage_settings):
         raise ValidationError("only the owner grants rights", code="grant")
     group_list = parse_groups(groups)
@@ -189,6 +217,8 @@ def set_account_active(*, actor: User | None, agent: User, active: bool) -> User
         require(actor, Capability.MANAGE_AGENTS)
         if agent.shop_id != actor.shop_id:
             raise ValidationError("not your shop", code="other_shop")
+        if not agent.is_owner:
+            _check_above(actor, agent)
     if agent.is_owner:
         raise ValidationError("the main account cannot be disabled", code="owner")
     agent.is_active = active
