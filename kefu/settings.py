@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,29 @@ REDIS_URL = os.environ.get("KEFU_REDIS_URL", "")
 TESTING = "pytest" in sys.modules or os.environ.get("KEFU_TESTING") == "1"
 
 DEBUG = os.environ.get("KEFU_DEBUG", "0") == "1"
-# The embedded default is for trying Kefu on one machine; production sets KEFU_SECRET_KEY.
-SECRET_KEY = os.environ.get("KEFU_SECRET_KEY", "kefu-embedded-insecure-key-set-KEFU_SECRET_KEY")
+
+
+def _embedded_secret_key(data_dir: Path) -> str:
+    """A key made once for this installation and kept in its data directory.
+
+    Never a constant: sessions and the widget's buyer cookie are signed with it, and a key
+    anyone can read in the source lets anyone sign themselves in as any buyer. Web, worker
+    and beat read the same file; the first to start writes it (exclusively, owner-only).
+    """
+    path = data_dir / "secret-key"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+# Production sets KEFU_SECRET_KEY (`kefu run` refuses a public address without it).
+SECRET_KEY_CONFIGURED = bool(os.environ.get("KEFU_SECRET_KEY"))
+SECRET_KEY = os.environ.get("KEFU_SECRET_KEY") or _embedded_secret_key(DATA_DIR)
 ALLOWED_HOSTS = os.environ.get("KEFU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("KEFU_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 

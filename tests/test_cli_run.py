@@ -24,3 +24,16 @@ def test_several_web_processes_need_redis(settings, capsys, monkeypatch):
         "kefu run: --web-processes above 1 needs KEFU_REDIS_URL"
     )
     assert started == []
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "kefu.example.com"])  # noqa: S104
+def test_serving_beyond_this_machine_needs_a_configured_key(settings, capsys, monkeypatch, host):
+    settings.SECRET_KEY_CONFIGURED = False
+    started: list[object] = []
+    monkeypatch.setattr("subprocess.Popen", lambda *a, **k: started.append(a))
+
+    assert main(["run", "--host", host]) == 2
+
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"kefu run: serving on {host} needs KEFU_SECRET_KEY")
+    assert started == []

@@ -50,15 +50,24 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "event", **message["event"]})
 
 
+# Every id the widget issues starts with this; marketplace buyers' ids never reach a cookie.
+WIDGET_ID_PREFIX = "w-"
+
+
 def widget_buyer_id(cookies: dict[str, str], shop: Shop) -> str | None:
+    """The widget buyer this browser is, from the cookie the widget signed and issued.
+
+    Only widget-issued ids count: even a validly signed cookie naming a marketplace buyer's
+    id opens nothing of that buyer's chats.
+    """
     raw = cookies.get(f"kefu_chat_{shop.slug}")
     if not raw:
         return None
     try:
-        value = signing.get_cookie_signer(salt=WIDGET_COOKIE_SALT + shop.slug).unsign(raw)
+        value = str(signing.get_cookie_signer(salt=WIDGET_COOKIE_SALT + shop.slug).unsign(raw))
     except signing.BadSignature:
         return None
-    return str(value)
+    return value if value.startswith(WIDGET_ID_PREFIX) else None
 
 
 class WidgetConsumer(AsyncJsonWebsocketConsumer):

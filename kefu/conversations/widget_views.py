@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kefu.accounts.models import Shop
 from kefu.accounts.selectors import shop_by_slug
 from kefu.conversations.buyers import BuyerIn
-from kefu.conversations.consumers import WIDGET_COOKIE_SALT, widget_buyer_id
+from kefu.conversations.consumers import WIDGET_COOKIE_SALT, WIDGET_ID_PREFIX, widget_buyer_id
 from kefu.conversations.models import EntryPoint, Message
 from kefu.desk.intake import receive_buyer_message
 from kefu.integrations.channels import Channel
@@ -33,7 +33,12 @@ def _buyer_messages(shop: Shop, buyer_id: str | None, after: int = 0) -> list[Me
     if buyer_id is None:
         return []
     return list(
-        Message.objects.filter(shop=shop, buyer__external_id=buyer_id, pk__gt=after)
+        Message.objects.filter(
+            shop=shop,
+            buyer__external_id=buyer_id,
+            conversation__channel=Channel.WIDGET,
+            pk__gt=after,
+        )
         .exclude(direction="system")
         .select_related("author")
         .order_by("sent_at", "pk")[:200]
@@ -52,7 +57,7 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
         {"shop": shop, "messages_list": messages, "has_identity": buyer_id is not None},
     )
     if buyer_id is None:
-        new_id = f"w-{uuid.uuid4().hex}"
+        new_id = f"{WIDGET_ID_PREFIX}{uuid.uuid4().hex}"
         value = signing.get_cookie_signer(salt=WIDGET_COOKIE_SALT + shop.slug).sign(new_id)
         response.set_cookie(
             f"kefu_chat_{shop.slug}", value, max_age=COOKIE_AGE, httponly=True, samesite="Lax"

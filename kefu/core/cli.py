@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import signal
 import subprocess
@@ -50,6 +51,15 @@ def _manage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _run(args: argparse.Namespace) -> int:
     if not 1 <= args.web_processes <= 64:
         print("kefu run: --web-processes is 1 to 64", file=sys.stderr)
@@ -58,6 +68,15 @@ def _run(args: argparse.Namespace) -> int:
         # The embedded channel layer lives in one process: a second one would serve sockets
         # that never hear about messages taken in by the first.
         print("kefu run: --web-processes above 1 needs KEFU_REDIS_URL", file=sys.stderr)
+        return 2
+    if not _is_loopback(args.host) and not settings.SECRET_KEY_CONFIGURED:
+        # The embedded key lives in a file on this machine: fine for trying Kefu locally,
+        # not for serving buyers, whose widget identity is signed with it.
+        print(
+            f"kefu run: serving on {args.host} needs KEFU_SECRET_KEY "
+            "(a long random value kept secret; see docs/operations.md)",
+            file=sys.stderr,
+        )
         return 2
     call_command("collectstatic", interactive=False, verbosity=0)
     python = sys.executable

@@ -72,3 +72,19 @@ async def test_widget_socket_without_its_cookie_is_refused(shop):
     communicator = Socket(application, f"/ws/chat/{shop.slug}/", [(b"origin", b"http://127.0.0.1")])
     connected = await communicator.connect()
     assert not connected
+
+
+async def test_a_widget_socket_for_a_marketplace_buyers_id_is_refused(shop):
+    """Issue 10 item 1: a validly signed cookie naming a marketplace buyer hears nothing."""
+    from django.core import signing
+
+    from kefu.conversations import consumers
+
+    token = signing.get_cookie_signer(salt=consumers.WIDGET_COOKIE_SALT + shop.slug).sign("ae-ivan")
+    communicator = Socket(
+        application,
+        f"/ws/chat/{shop.slug}/",
+        [(b"cookie", f"kefu_chat_{shop.slug}={token}".encode()), (b"origin", b"http://127.0.0.1")],
+    )
+    connected = await communicator.connect()
+    assert not connected
