@@ -13,6 +13,7 @@ from kefu.automation import api as automation_api
 from kefu.care import api as care_api
 from kefu.compliance import api as compliance_api
 from kefu.conversations import api as conversations_api
+from kefu.core.controls import CleanParser
 from kefu.integrations import api as integrations_api
 from kefu.metrics import api as metrics_api
 from kefu.orders import api as orders_api
@@ -22,6 +23,7 @@ api = NinjaAPI(
     version="1",
     urls_namespace="api",
     description="Inbound marketplace webhooks and everything an agent or owner does in the UI.",
+    parser=CleanParser(),
 )
 
 api.add_router("/inbound", integrations_api.router)

@@ -26,6 +26,7 @@ from kefu.conversations.models import (
     Message,
 )
 from kefu.conversations.routing import group_for_entry_point
+from kefu.core.controls import loads_clean
 from kefu.integrations.channels import Channel
 
 
@@ -174,7 +175,7 @@ def import_messages(
             continue
         summary.lines += 1
         try:
-            obj = json.loads(raw.decode("utf-8-sig"))
+            obj = loads_clean(raw.decode("utf-8-sig"))
             batch.append(_parse_line(no, obj, logins))
         except UnicodeDecodeError:
             summary.reject(no, "not UTF-8 text")

@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError
 
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.models import EntryPoint
+from kefu.core.controls import loads_clean
 from kefu.desk.intake import receive_buyer_message
 from kefu.integrations.webhook_auth import signed_webhook, webhook_shop
 
@@ -72,7 +73,7 @@ def inbound_message(request: HttpRequest) -> HttpResponse:
     """
     shop = webhook_shop(request)
     try:
-        data = json.loads(request.body)
+        data = loads_clean(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return _problem(400, "body is not JSON")
     try:

@@ -15,6 +15,7 @@ from ninja import Router, Schema
 from pydantic import Field, ValidationError
 
 from kefu.accounts.models import Shop
+from kefu.core.controls import loads_clean
 from kefu.integrations.webhook_auth import signed_webhook, webhook_shop
 from kefu.orders.api.schemas import Problem
 from kefu.orders.inputs import ItemInput, OrderInput, ParcelInput
@@ -111,7 +112,7 @@ def _problem(status: int, detail: str, **extra: Any) -> JsonResponse:
 def _signed_json(request: HttpRequest) -> tuple[Shop, Any] | JsonResponse:
     """The verified shop (see `signed_webhook`) and the parsed body."""
     try:
-        return webhook_shop(request), json.loads(request.body)
+        return webhook_shop(request), loads_clean(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return _problem(400, "body is not JSON")
 

@@ -20,6 +20,8 @@ from typing import IO, Any
 
 from django.utils.translation import gettext
 
+from kefu.core.controls import loads_clean, strip_controls
+
 FORMATS = ("csv", "xlsx", "xls", "jsonl")
 SNIFF_BYTES = 64 * 1024
 
@@ -199,6 +201,7 @@ def _csv_rows(
                         (f"{len(cells)} cells but {len(headers)} columns (a stray delimiter?)"),
                     )
                     continue
+                cells = [strip_controls(c) for c in cells]
                 yield row_number, dict(zip(headers, cells, strict=False)), ""
         except UnicodeDecodeError as exc:
             raise wrap(exc) from exc
@@ -218,7 +221,7 @@ def _jsonl_rows(
                 if not line.strip():
                     continue
                 try:
-                    value = json.loads(line)
+                    value = loads_clean(line)
                 except json.JSONDecodeError as exc:
                     yield line_number, None, f"not JSON ({exc.msg})"
                     continue
@@ -283,6 +286,7 @@ def _table_rows(
             continue
         if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
             continue
+        cells = [strip_controls(c) if isinstance(c, str) else c for c in cells]
         yield row_number, dict(zip(headers, cells, strict=False)), ""
     if headers is None:
         raise ImportFileError(gettext("%(file)s: the first sheet is empty") % {"file": path.name})
