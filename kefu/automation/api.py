@@ -28,6 +28,7 @@ from kefu.automation import (
 from kefu.automation.business_hours import Interval
 from kefu.automation.models import Holiday, KeywordRule, Script
 from kefu.automation.placeholders import PlaceholderContext
+from kefu.core.schema_types import LocalTime
 from kefu.orders.selectors import access_buyer
 
 router = Router(auth=shop_auth, tags=["automation"])
@@ -80,8 +81,8 @@ def put_settings(request: HttpRequest, body: SettingsIO) -> SettingsIO:
 
 class IntervalIO(Schema):
     weekday: int = Field(ge=0, le=6)
-    opens: dt.time
-    closes: dt.time
+    opens: LocalTime
+    closes: LocalTime
 
 
 class HolidayIO(Schema):

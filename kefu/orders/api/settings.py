@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field
 
 from kefu.accounts.access import api_user
 from kefu.accounts.scoping import shop_of
+from kefu.core.schema_types import LocalTime
 from kefu.orders.api.schemas import Problem
 from kefu.orders.config import order_settings, update_order_settings
 from kefu.orders.models import OrderSettings
@@ -42,8 +43,8 @@ class OrderSettingsIn(Schema):
     payment_reminder_enabled: bool | None = None
     payment_reminder_delay_minutes: int | None = None
     payment_reminder_max_age_hours: int | None = None
-    quiet_start: dt.time | None = None
-    quiet_end: dt.time | None = None
+    quiet_start: LocalTime | None = None
+    quiet_end: LocalTime | None = None
     ship_by_hours: int | None = None
     risk_window_hours: int | None = None
     penalty_rate: Decimal | None = Field(default=None, max_digits=5, decimal_places=4)
