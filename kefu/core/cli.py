@@ -6,13 +6,13 @@ import argparse
 import ipaddress
 import os
 import signal
-import subprocess
 import sys
-import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
+
+from kefu.core.supervisor import Child, supervise
 
 
 def register(sub: Any) -> None:
@@ -116,8 +116,12 @@ def _run(args: argparse.Namespace) -> int:
             ],
             [python, "-m", "celery", "-A", "kefu", "beat", "--loglevel", "INFO"],
         ]
-    procs = [subprocess.Popen(cmd, env=env) for cmd in commands]  # noqa: S603
-    print(f"Kefu workbench on http://{args.host}:{args.port}/  (Ctrl-C stops web, worker and beat)")
+    names = ["web", "worker", "beat"]
+    children = [Child(name, cmd, env) for name, cmd in zip(names, commands, strict=False)]
+    print(
+        f"Kefu workbench on http://{args.host}:{args.port}/  "
+        "(a process that stops is started again; Ctrl-C stops web, worker and beat)"
+    )
     stopping = False
 
     def stop(*_: object) -> None:
@@ -126,20 +130,5 @@ def _run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    code = 0
-    while not stopping:
-        for proc in procs:
-            if proc.poll() is not None:
-                print(f"kefu: {proc.args!r} exited with {proc.returncode}; stopping the rest")
-                code = proc.returncode or 1
-                stopping = True
-        time.sleep(0.5)
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    return code
+    supervise(children, should_stop=lambda: stopping)
+    return 0
