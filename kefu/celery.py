@@ -25,6 +25,7 @@ app.conf.beat_schedule = {
     "payment-reminders": {"task": "orders.send_payment_reminders_all_shops", "schedule": 300.0},
     "late-shipment-scan": {"task": "orders.scan_late_shipments_all_shops", "schedule": 900.0},
     "parcel-alerts": {"task": "orders.alert_parcels_all_shops", "schedule": 3600.0},
+    "sweep-stale-imports": {"task": "orders.sweep_stale_imports", "schedule": 300.0},
     "metrics-refresh": {"task": "kefu.metrics.tasks.refresh_metrics", "schedule": 20.0},
     "deliver-due-outbox": {
         "task": "kefu.conversations.tasks.deliver_due_outbox",

@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 
 from kefu.accounts.models import Shop
 from kefu.orders import ask_to_pay, incidents, parcel_alerts, reminders, risk
+from kefu.orders.importers import sweep
 from kefu.orders.importers.run import import_orders_for_run
 from kefu.orders.models import ImportRun, ImportStatus, IncidentBroadcast
 from kefu.orders.selectors import shops_with_orders
@@ -77,7 +78,7 @@ def deliver_incident_broadcast(broadcast_id: int) -> int:
 def run_import(run_id: int, language: str = "") -> str:
     """Import an uploaded file (the owner's UI), updating the run's counters as it goes."""
     claimed = ImportRun.objects.filter(pk=run_id, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING
+        status=ImportStatus.RUNNING, progressed_at=timezone.now()
     )
     if not claimed:
         return "skipped"
@@ -100,3 +101,8 @@ def run_import(run_id: int, language: str = "") -> str:
 @shared_task(name="orders.ask_to_pay_after_delivery", ignore_result=True)
 def ask_to_pay_after_delivery() -> int:
     return ask_to_pay.ask_to_pay_after_delivery()
+
+
+@shared_task(name="orders.sweep_stale_imports", ignore_result=True)
+def sweep_stale_imports() -> int:
+    return sweep.sweep_stale_imports()

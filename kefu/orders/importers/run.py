@@ -188,6 +188,7 @@ def import_orders_for_run(*, run: ImportRun) -> ImportSummary:
             updated=summary.updated,
             unchanged=summary.unchanged,
             rejected=summary.rejected,
+            progressed_at=timezone.now(),
         )
 
     try:
