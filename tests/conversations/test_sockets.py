@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import pytest_asyncio
 from channels.db import database_sync_to_async
 from django.test import Client
 
@@ -12,6 +13,12 @@ from tests.helpers import buyer_says, online
 from tests.ws import Socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _sockets_closed():
+    yield
+    await Socket.close_all()
 
 
 def _cookie_headers(user) -> list[tuple[bytes, bytes]]:
