@@ -17,9 +17,7 @@ from kefu.accounts.scoping import shop_of
 from kefu.care import exports, selectors, services
 from kefu.care.models import CaseOutcome
 from kefu.conversations.selectors import access_conversation
-from kefu.core.spreadsheets import to_csv, to_xlsx
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from kefu.core.spreadsheets import spreadsheet_response
 
 
 def _date(raw: str | None, default: dt.date) -> dt.date:
@@ -27,12 +25,6 @@ def _date(raw: str | None, default: dt.date) -> dt.date:
         return dt.date.fromisoformat(raw or "")
     except ValueError:
         return default
-
-
-def _download(body: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 @shop_view()
@@ -48,9 +40,9 @@ def cases(request: ShopRequest) -> HttpResponse:
     if export in ("csv", "xlsx"):
         rows = exports.case_rows(qs[:20_000])
         name = f"kefu-cases-{shop_of(user).slug}"
-        if export == "csv":
-            return _download(to_csv(exports.CASE_HEADER, rows), f"{name}.csv", "text/csv")
-        return _download(to_xlsx(exports.CASE_HEADER, rows, "cases"), f"{name}.xlsx", XLSX)
+        return spreadsheet_response(
+            fmt=export, header=exports.CASE_HEADER, rows=rows, name=name, title="cases"
+        )
     return render(
         request,
         "care/cases.html",

@@ -49,7 +49,7 @@ def spreadsheet_response(
 ) -> HttpResponse:
     """The download of ``rows`` as ``fmt`` ("csv" or "xlsx"), named ``name.fmt``."""
     if fmt == "csv":
-        response = HttpResponse(to_csv(header, rows), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(to_csv(header, rows), content_type="text/csv")
     else:
         response = HttpResponse(to_xlsx(header, rows, title), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'

@@ -17,12 +17,10 @@ from django.views.decorators.http import require_GET, require_POST
 from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
-from kefu.core.spreadsheets import to_csv, to_xlsx
+from kefu.core.spreadsheets import spreadsheet_response
 from kefu.metrics import config, exports, selectors
 from kefu.metrics.models import FxRate
 from kefu.metrics.selectors import Report
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _date(raw: str | None, default: dt.date) -> dt.date:
@@ -30,12 +28,6 @@ def _date(raw: str | None, default: dt.date) -> dt.date:
         return dt.date.fromisoformat(raw or "")
     except ValueError:
         return default
-
-
-def _download(body: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def _chart(report: Report) -> dict[str, Any]:
@@ -145,9 +137,9 @@ def dashboard(request: ShopRequest) -> HttpResponse:
     if export in ("csv", "xlsx"):
         header, rows = exports.report_table(report)
         name = f"kefu-metrics-{shop.slug}-{start}-{end}-by-{by}"
-        if export == "csv":
-            return _download(to_csv(header, rows), f"{name}.csv", "text/csv")
-        return _download(to_xlsx(header, rows, f"by {by}"), f"{name}.xlsx", XLSX)
+        return spreadsheet_response(
+            fmt=export, header=header, rows=rows, name=name, title=f"by {by}"
+        )
     sees_all = selectors.sees_all(user)
     return render(
         request,
