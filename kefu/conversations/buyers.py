@@ -31,8 +31,11 @@ class BuyerIn:
     country: str = ""
 
 
-def _normalised(buyer: BuyerIn) -> BuyerIn:
-    # The id is the caller's key into the result, so it is checked, never rewritten.
+def checked_buyer(buyer: BuyerIn) -> BuyerIn:
+    """The buyer with its facts cut to their columns, or ``ValidationError`` for a bad id.
+
+    The id is the caller's key into ``upsert_buyers``' result: checked, never rewritten.
+    """
     if not buyer.external_id.strip() or len(buyer.external_id) > 120:
         raise ValidationError("buyer.external_id must be 1-120 characters", code="buyer_id")
     return BuyerIn(
@@ -54,7 +57,7 @@ def upsert_buyers(
     """
     wanted: dict[str, tuple[BuyerIn, dt.datetime]] = {}
     for raw, at in seen:
-        buyer = _normalised(raw)
+        buyer = checked_buyer(raw)
         prev = wanted.get(buyer.external_id)
         if prev is None:
             wanted[buyer.external_id] = (buyer, at)

@@ -6,7 +6,7 @@ transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -17,7 +17,7 @@ from kefu.accounts.models import Shop
 from kefu.catalog.models import Product
 from kefu.conversations import events
 from kefu.conversations.assignment import is_available, route_conversation
-from kefu.conversations.buyers import BuyerIn, upsert_buyers
+from kefu.conversations.buyers import BuyerIn, checked_buyer, upsert_buyers
 from kefu.conversations.models import (
     Buyer,
     Conversation,
@@ -64,19 +64,12 @@ def checked_message(incoming: BuyerMessageIn) -> BuyerMessageIn:
         raise ValidationError(f"unknown entry point {incoming.entry_point!r}", code="entry_point")
     if incoming.channel not in Channel.values:
         raise ValidationError(f"unknown channel {incoming.channel!r}", code="channel")
-    buyer_id = incoming.buyer.external_id.strip()
-    if not buyer_id or len(incoming.buyer.external_id) > 120:
-        raise ValidationError("buyer.external_id must be 1-120 characters", code="buyer_id")
+    buyer = checked_buyer(incoming.buyer)
     if incoming.sent_at is not None and timezone.is_naive(incoming.sent_at):
         raise ValidationError("sent_at needs a time zone offset", code="naive_time")
-    buyer = BuyerIn(
-        external_id=buyer_id,
-        name=incoming.buyer.name,
-        language=incoming.buyer.language,
-        country=incoming.buyer.country,
-    )
     return BuyerMessageIn(
-        buyer=buyer,
+        # Channels pad ids with spaces now and then: one buyer, whatever the padding.
+        buyer=replace(buyer, external_id=buyer.external_id.strip()),
         text=text,
         entry_point=incoming.entry_point,
         channel=incoming.channel,

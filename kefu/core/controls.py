@@ -2,9 +2,9 @@
 
 A NUL byte is refused by PostgreSQL (a 500, and a marketplace retrying a poison message for
 ever) while SQLite stores it; other C0 controls are invisible noise in a chat. Tab, line feed
-and carriage return are text and stay. Applied where text enters: JSON bodies and query
-strings of the API (`CleanParser`), signed webhooks (`loads_clean`), form posts and query
-strings of pages (`ControlCharacterMiddleware`), and imported files.
+and carriage return are text and stay. Applied where text enters: JSON bodies of the API
+(`CleanParser`), signed webhooks (`loads_clean`), query strings and form
+posts of every request (`ControlCharacterMiddleware`), and imported files.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.utils.datastructures import MultiValueDict
 from ninja.parser import Parser
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -55,17 +54,12 @@ def _clean_querydict(data: QueryDict) -> QueryDict:
 
 
 class CleanParser(Parser):
-    """django-ninja's parser with the rule applied to bodies and query strings."""
+    """django-ninja's parser with the rule applied to JSON bodies (query strings and form
+    fields of every request, the API's included, are cleaned by the middleware)."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         data: dict[str, Any] = loads_clean(request.body)
         return data
-
-    def parse_querydict(
-        self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest
-    ) -> dict[str, Any]:
-        parsed: dict[str, Any] = clean_data(super().parse_querydict(data, list_fields, request))
-        return parsed
 
 
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})

@@ -11,7 +11,7 @@ import logging
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 log = logging.getLogger("kefu.supervisor")
 
@@ -28,7 +28,7 @@ class Child:
     started_at: float = 0.0
     failures: int = 0  # in a row
     restart_at: float | None = None
-    restarts: int = field(default=0)
+    restarts: int = 0
 
     def start(self, now: float) -> None:
         self.proc = subprocess.Popen(self.command, env=self.env)  # noqa: S603 - our own commands

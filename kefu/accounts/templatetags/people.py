@@ -12,6 +12,4 @@ register = template.Library()
 @register.filter
 def person(user: User | None) -> str:
     """Safe for a conversation nobody holds yet or a message whose author was removed."""
-    if user is None:
-        return "—"
-    return user.display_name or user.username
+    return "—" if user is None else user.name_for_buyers
