@@ -73,3 +73,39 @@ def post_signed(
             "X-Kefu-Signature": sign(secret or shop.webhook_secret, body),
         },
     )
+
+
+def post_order_signed(
+    path: str,
+    payload: dict[str, Any] | None,
+    shop: Shop,
+    *,
+    secret: str | None = None,
+    raw: bytes | None = None,
+):
+    """A marketplace's signed order or tracking webhook (`/api/v1/orders<path>`)."""
+    body = raw if raw is not None else json.dumps(payload).encode()
+    return Client().post(
+        f"/api/v1/orders{path}",
+        data=body,
+        content_type="application/json",
+        headers={
+            "X-Kefu-Shop": shop.slug,
+            "X-Kefu-Signature": sign(secret or shop.webhook_secret, body),
+        },
+    )
+
+
+def reply_with_suggested_script(client: Client, conversation_id: int) -> dict[str, Any]:
+    """The agent sends the first suggested script that has no gap left, as the reply box
+    does; returns the sent message."""
+    offers = client.get(f"/api/v1/conversations/{conversation_id}/suggestions").json()
+    offer = next(o for o in offers if "?]" not in o["text"])
+    sent = client.post(
+        f"/api/v1/conversations/{conversation_id}/replies",
+        data=json.dumps({"text": offer["text"], "script_variant_id": offer["variant_id"]}),
+        content_type="application/json",
+    )
+    assert sent.status_code == 201, sent.content
+    message: dict[str, Any] = sent.json()
+    return message

@@ -9,6 +9,7 @@ called by the framework, so only what they and domain code call counts.
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from pathlib import Path
 
 import kefu
@@ -51,64 +52,59 @@ def _domain_modules() -> list[Path]:
     return found
 
 
-def _public_functions(path: Path) -> list[str]:
+@dataclass(frozen=True)
+class _Module:
+    """What one source file defines and mentions, read once."""
+
+    public_functions: list[str]
+    names: set[str]  # bare names it loads (calls, references)
+    attributes: set[str]  # `x.name` and `from x import name`
+    dotted: set[str]  # settings-style strings such as "kefu.core.context.workbench"
+
+
+def _read(path: Path) -> _Module:
     tree = ast.parse(path.read_text())
-    return [
+    names: set[str] = set()
+    attributes: set[str] = set()
+    dotted: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            attributes.add(node.attr)
+        elif isinstance(node, ast.ImportFrom):
+            attributes.update(alias.name for alias in node.names)
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.startswith("kefu.")
+            and " " not in node.value
+        ):
+            dotted.add(node.value)
+    public = [
         node.name
         for node in tree.body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         and not node.name.startswith("_")
     ]
-
-
-def _names_used(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            names.add(node.attr)
-        elif isinstance(node, ast.ImportFrom):
-            names.update(alias.name for alias in node.names)
-    return names
-
-
-def _dotted_strings() -> set[str]:
-    """Functions named in settings-style strings ("kefu.core.context.workbench")."""
-    found: set[str] = set()
-    for path in KEFU.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and node.value.startswith("kefu.")
-                and " " not in node.value
-            ):
-                found.add(node.value)
-    return found
-
-
-def _used(path: Path, name: str, usage: dict[Path, set[str]], dotted: set[str]) -> bool:
-    if any(name in names for other, names in usage.items() if other != path):
-        return True
-    module = ".".join(path.relative_to(KEFU.parent).with_suffix("").parts)
-    if f"{module}.{name}" in dotted:
-        return True
-    # Referenced in its own module (a model field's default or validator, a helper called
-    # by a sibling function) counts; the definition itself does not.
-    tree = ast.parse(path.read_text())
-    return any(isinstance(node, ast.Name) and node.id == name for node in ast.walk(tree))
+    return _Module(public, names, attributes, dotted)
 
 
 def test_every_public_domain_function_has_a_production_caller():
-    usage = {path: _names_used(path) for path in KEFU.rglob("*.py")}
-    dotted = _dotted_strings()
-    orphans = [
-        ".".join(path.relative_to(KEFU.parent).with_suffix("").parts) + f".{name}"
-        for path in _domain_modules()
-        for name in _public_functions(path)
-        if not _used(path, name, usage, dotted)
-    ]
+    modules = {path: _read(path) for path in KEFU.rglob("*.py")}
+    dotted = set().union(*(m.dotted for m in modules.values()))
+    orphans = []
+    for path in _domain_modules():
+        dotted_name = ".".join(path.relative_to(KEFU.parent).with_suffix("").parts)
+        for name in modules[path].public_functions:
+            elsewhere = any(
+                name in m.names or name in m.attributes
+                for other, m in modules.items()
+                if other != path
+            )
+            # Referenced in its own module (a model field's default or validator, a helper
+            # called by a sibling function) counts; the definition itself does not.
+            if not (elsewhere or name in modules[path].names or f"{dotted_name}.{name}" in dotted):
+                orphans.append(f"{dotted_name}.{name}")
 
     assert orphans == []

@@ -15,8 +15,7 @@ from kefu.cli import main as kefu
 from kefu.conversations.models import Buyer, Message
 from kefu.orders.models import Order
 from tests.conftest import login_client
-from tests.helpers import buyer_says, online, post_signed
-from tests.orders.test_api_webhooks import post_signed as post_order
+from tests.helpers import buyer_says, online, post_order_signed, post_signed
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +62,7 @@ def test_the_signed_webhook_stores_the_message_cleaned(shop, pre_agent, bad):
 
 
 def test_the_order_webhook_stores_the_order_cleaned(shop):
-    response = post_order(
+    response = post_order_signed(
         "/inbound",
         {
             "external_id": "WH\x00-9",

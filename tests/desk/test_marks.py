@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from kefu.automation.models import AutomationHit
@@ -11,7 +9,7 @@ from kefu.automation.scripts import install_default_scripts
 from kefu.catalog.models import Product
 from kefu.conversations.models import ConversationMark
 from tests.conftest import login_client
-from tests.helpers import buyer_says, online
+from tests.helpers import buyer_says, online, reply_with_suggested_script
 
 pytestmark = pytest.mark.django_db
 
@@ -24,14 +22,7 @@ def scripted(shop, pre_agent):
     online(pre_agent)
     conv = buyer_says(shop, "Is the moon lamp in stock?", product="AE-LAMP").conversation
     client = login_client(pre_agent)
-    offers = client.get(f"/api/v1/conversations/{conv.pk}/suggestions").json()
-    top = next(o for o in offers if "?]" not in o["text"])
-    sent = client.post(
-        f"/api/v1/conversations/{conv.pk}/replies",
-        data=json.dumps({"text": top["text"], "script_variant_id": top["variant_id"]}),
-        content_type="application/json",
-    )
-    assert sent.status_code == 201, sent.content
+    reply_with_suggested_script(client, conv.pk)
     return conv, client
 
 

@@ -9,6 +9,7 @@ from django.test import Client
 
 from kefu.integrations.signing import sign
 from kefu.orders.models import Order, OrderItem, Parcel, TrackingEvent
+from tests.helpers import post_order_signed as post_signed
 
 from .factories import make_order
 
@@ -25,19 +26,6 @@ ORDER = {
         {"product_external_id": "P-100", "title": "Desk lamp", "quantity": 1, "unit_price": "28.50"}
     ],
 }
-
-
-def post_signed(path, payload, shop, *, secret=None, raw=None):
-    body = raw if raw is not None else json.dumps(payload).encode()
-    return Client().post(
-        f"/api/v1/orders{path}",
-        data=body,
-        content_type="application/json",
-        headers={
-            "X-Kefu-Shop": shop.slug,
-            "X-Kefu-Signature": sign(secret or shop.webhook_secret, body),
-        },
-    )
 
 
 def test_inbound_order_creates_then_updates_idempotently(shop, product):

@@ -4,20 +4,17 @@ own webhooks and files, not by rows written by hand."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from kefu.automation import selectors
 from kefu.automation.models import AutomationHit
 from kefu.automation.scripts import install_default_scripts
 from kefu.cli import main
-from kefu.integrations.signing import sign
 from tests.conftest import login_client
-from tests.helpers import buyer_says, online
+from tests.helpers import buyer_says, online, post_order_signed, reply_with_suggested_script
 
 pytestmark = pytest.mark.django_db
 
@@ -35,13 +32,7 @@ def _order(status: str, placed_at: dt.datetime, **extra: object) -> dict[str, ob
 
 
 def _webhook(shop, payload):
-    body = json.dumps(payload).encode()
-    return Client().post(
-        "/api/v1/orders/inbound",
-        data=body,
-        content_type="application/json",
-        headers={"X-Kefu-Shop": shop.slug, "X-Kefu-Signature": sign(shop.webhook_secret, body)},
-    )
+    return post_order_signed("/inbound", payload, shop)
 
 
 @pytest.fixture
@@ -50,15 +41,7 @@ def script_reply(shop, pre_agent):
     install_default_scripts(shop=shop)
     online(pre_agent)
     conv = buyer_says(shop, "Do you have this lamp in warm white?", buyer="b-1").conversation
-    client = login_client(pre_agent)
-    offers = client.get(f"/api/v1/conversations/{conv.pk}/suggestions").json()
-    offer = next(o for o in offers if "?]" not in o["text"])
-    sent = client.post(
-        f"/api/v1/conversations/{conv.pk}/replies",
-        data=json.dumps({"text": offer["text"], "script_variant_id": offer["variant_id"]}),
-        content_type="application/json",
-    )
-    assert sent.status_code == 201, sent.content
+    reply_with_suggested_script(login_client(pre_agent), conv.pk)
     return AutomationHit.objects.get(kind="script")
 
 
