@@ -115,10 +115,11 @@ def loadavg() -> float:
 # --- the signed message webhook ---------------------------------------------------------------
 
 
-def sign(secret: str, body: bytes) -> str:
+def sign(secret: str, body: bytes, timestamp: int) -> str:
     # Same as kefu.integrations.signing.sign; that module needs Django set up and the bench's
     # parent process never sets Django up (each backend lives in its own subprocesses).
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    content = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), content, hashlib.sha256).hexdigest()
 
 
 def inbound_body(external_id: str, buyer: str, entry_point: str, text: str) -> bytes:
@@ -132,10 +133,12 @@ def inbound_body(external_id: str, buyer: str, entry_point: str, text: str) -> b
 
 
 def webhook_headers(slug: str, secret: str, body: bytes) -> dict[str, str]:
+    now = int(time.time())
     return {
         "Content-Type": "application/json",
         "X-Kefu-Shop": slug,
-        "X-Kefu-Signature": sign(secret, body),
+        "X-Kefu-Timestamp": str(now),
+        "X-Kefu-Signature": sign(secret, body, now),
     }
 
 

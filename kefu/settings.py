@@ -217,6 +217,8 @@ LOGGING = {
 # Product limits.
 KEFU_MAX_MESSAGE_CHARS = 10_000
 KEFU_MAX_INBOUND_BODY_BYTES = 64 * 1024
+# A signed webhook is accepted this long either side of its X-Kefu-Timestamp (decisions §25).
+KEFU_WEBHOOK_MAX_AGE_SECONDS = int(os.environ.get("KEFU_WEBHOOK_MAX_AGE_SECONDS", "300"))
 KEFU_PRESENCE_GRACE_SECONDS = int(os.environ.get("KEFU_PRESENCE_GRACE_SECONDS", "90"))
 KEFU_RELAY_POLL_SECONDS = 0.25
 KEFU_OUTBOX_MAX_ATTEMPTS = 8

@@ -13,7 +13,7 @@ from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.intake import IntakeResult
 from kefu.conversations.models import AgentPresence
 from kefu.desk.intake import receive_buyer_message
-from kefu.integrations.signing import sign
+from kefu.integrations.signing import signed_headers
 
 
 def online(*users: User) -> None:
@@ -68,10 +68,9 @@ def post_signed(
         "/api/v1/inbound/messages",
         data=body,
         content_type="application/json",
-        headers={
-            "X-Kefu-Shop": slug or shop.slug,
-            "X-Kefu-Signature": sign(secret or shop.webhook_secret, body),
-        },
+        headers=signed_headers(
+            slug=slug or shop.slug, secret=secret or shop.webhook_secret, body=body
+        ),
     )
 
 
@@ -82,17 +81,18 @@ def post_order_signed(
     *,
     secret: str | None = None,
     raw: bytes | None = None,
+    signed_at: float | None = None,
 ):
-    """A marketplace's signed order or tracking webhook (`/api/v1/orders<path>`)."""
+    """A marketplace's signed order or tracking webhook (`/api/v1/orders<path>`), signed now
+    or at `signed_at` (unix seconds)."""
     body = raw if raw is not None else json.dumps(payload).encode()
     return Client().post(
         f"/api/v1/orders{path}",
         data=body,
         content_type="application/json",
-        headers={
-            "X-Kefu-Shop": shop.slug,
-            "X-Kefu-Signature": sign(secret or shop.webhook_secret, body),
-        },
+        headers=signed_headers(
+            slug=shop.slug, secret=secret or shop.webhook_secret, body=body, now=signed_at
+        ),
     )
 
 

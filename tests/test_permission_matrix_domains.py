@@ -43,7 +43,7 @@ from kefu.automation.scripts import ScriptInput, create_script
 from kefu.care.services import CaseInput, save_case
 from kefu.compliance.models import ComplianceFinding
 from kefu.conversations.models import Buyer, Direction, Message
-from kefu.integrations.signing import sign
+from kefu.integrations.signing import signed_headers
 from kefu.metrics.models import MetricsSettings
 from kefu.metrics.refresh import rebuild_shop
 from kefu.orders.config import default_order_settings
@@ -821,7 +821,7 @@ WEBHOOKS = (
 def test_webhooks_refuse_a_missing_or_another_shops_signature(world, rival):
     body = json.dumps({"external_id": "X-1", "buyer": {"external_id": "b-9"}}).encode()
     unsigned: dict[str, str] = {"X-Kefu-Shop": "aurora"}
-    forged = {"X-Kefu-Shop": "aurora", "X-Kefu-Signature": sign(rival.shop.webhook_secret, body)}
+    forged = signed_headers(slug="aurora", secret=rival.shop.webhook_secret, body=body)
     for path in WEBHOOKS:
         for headers in (unsigned, forged):
             before = snapshot()

@@ -15,7 +15,7 @@ import httpx
 
 from kefu.accounts.models import Shop
 from kefu.integrations.channels import Channel
-from kefu.integrations.signing import sign
+from kefu.integrations.signing import signed_headers
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,7 @@ class CallbackAdapter:
         ).encode()
         headers = {
             "Content-Type": "application/json",
-            "X-Kefu-Shop": shop.slug,
-            "X-Kefu-Signature": sign(shop.webhook_secret, body),
+            **signed_headers(slug=shop.slug, secret=shop.webhook_secret, body=body),
             "Idempotency-Key": f"kefu-message-{outbound.message_id}",
         }
         try:

@@ -67,7 +67,8 @@ def _problem(status: int, detail: str, **extra: Any) -> JsonResponse:
     },
 )
 def inbound_message(request: HttpRequest) -> HttpResponse:
-    """Signed with `X-Kefu-Signature: sha256=<HMAC-SHA256 of the raw body>` and `X-Kefu-Shop`.
+    """Signed: `X-Kefu-Shop`, `X-Kefu-Timestamp` (unix seconds) and `X-Kefu-Signature:
+    sha256=<HMAC-SHA256 of "<timestamp>.<raw body>">`.
 
     The same `external_id` again answers 200 with the stored ids and stores nothing.
     """

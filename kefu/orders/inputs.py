@@ -65,13 +65,16 @@ class OrderInput:
     items: tuple[ItemInput, ...] = ()
     parcels: tuple[ParcelInput, ...] = ()
     flags: tuple[str, ...] = ()
+    # When the source says the order was in this state; None for files, which carry no time.
+    as_of: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
 class UpsertOutcome:
     external_id: str
     order_id: int
-    outcome: str  # "created" | "updated" | "unchanged"
+    # "created" | "updated" | "unchanged" | "stale" (older than what is stored: not applied)
+    outcome: str
     rows: tuple[int, ...] = ()
 
 

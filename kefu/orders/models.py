@@ -121,6 +121,9 @@ class Order(models.Model):
     invoice_title = models.CharField(max_length=200, blank=True)
     close_reason = models.CharField(max_length=200, blank=True)
     payment_reminded_at = models.DateTimeField(null=True, blank=True)
+    # The source's own time of the newest state applied (the webhook's updated_at or signing
+    # time): an older report arriving later, a replay, never overwrites a newer one.
+    source_updated_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=10, choices=OrderSource.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

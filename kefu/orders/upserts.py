@@ -101,6 +101,7 @@ _ORDER_COLUMNS = (
     "ship_by",
     "stock_status",
     "flags",
+    "source_updated_at",
     *_TEXT_FIELDS,
 )
 
@@ -129,6 +130,7 @@ class _OrderRow:
     ship_by: dt.datetime | None
     stock_status: str
     flags: list[str]
+    source_updated_at: dt.datetime | None
     buyer_message: str
     seller_note: str
     receiver_name: str
@@ -162,6 +164,7 @@ class _OrderRow:
         row.placed_at = placed_at
         row.status = ""
         row.flags = []
+        row.source_updated_at = None
         return row
 
     def values(self, names: Sequence[str]) -> list[Any]:
@@ -270,6 +273,15 @@ def _apply(
 
     if order.paid_at is not None and order.ship_by is None:
         put("ship_by", ship_by_for(paid_at=order.paid_at, hours=settings_.ship_by_hours))
+    # Only a report that changed something moves the order's time, so an unchanged repeat
+    # stays "unchanged".
+    newest = max((i.as_of for i in group if i.as_of is not None), default=None)
+    later = newest is not None and (
+        order.source_updated_at is None or newest > order.source_updated_at
+    )
+    if later and (changed or order.id is None):
+        order.source_updated_at = newest
+        changed.add("source_updated_at")
     # Stock: only worth knowing while the order still has to ship.
     if order.status in (OrderStatus.PLACED, OrderStatus.PAID):
         linked = [
@@ -340,8 +352,13 @@ def _upsert_chunk(
     changed_orders: list[tuple[_OrderRow, set[str]]] = []
     plan: list[tuple[_OrderRow, str, list[OrderInput]]] = []
     newly_paid: list[tuple[int, dt.datetime]] = []
-    for last, group in groups:
+    stale: list[UpsertOutcome] = []
+    for last, reported in groups:
         order = existing.get(last.external_id)
+        group = _newer_than_stored(order, reported)
+        if not group and order is not None and order.id is not None:
+            stale.append(UpsertOutcome(order.external_id, order.id, "stale", _rows(reported)))
+            continue
         is_new = order is None
         was_paid = order is not None and _is_paid(order)
         if order is None:
@@ -379,14 +396,26 @@ def _upsert_chunk(
     # followed by an order.
     note_orders_placed(shop=shop, placed=newly_paid)
 
-    outcomes = []
+    outcomes = stale
     for order, outcome, group in plan:
         assert order.id is not None  # noqa: S101 - every order is stored by now
         if outcome == "unchanged" and (order.id in item_changes or order.id in parcel_changes):
             outcome = "updated"
-        rows = tuple(i.row for i in group if i.row is not None)
-        outcomes.append(UpsertOutcome(order.external_id, order.id, outcome, rows))
+        outcomes.append(UpsertOutcome(order.external_id, order.id, outcome, _rows(group)))
     return outcomes
+
+
+def _rows(group: list[OrderInput]) -> tuple[int, ...]:
+    return tuple(i.row for i in group if i.row is not None)
+
+
+def _newer_than_stored(order: _OrderRow | None, group: list[OrderInput]) -> list[OrderInput]:
+    """The inputs of `group` not older than the state already stored: a replayed or late
+    report must not restore old amounts or statuses."""
+    stored = order.source_updated_at if order is not None else None
+    if stored is None:
+        return group
+    return [inp for inp in group if inp.as_of is None or inp.as_of >= stored]
 
 
 # Every order column an upsert sets; the others (payment_reminded_at, ...) take defaults.

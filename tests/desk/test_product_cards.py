@@ -137,7 +137,10 @@ def test_callback_delivery_carries_the_card(
     with django_capture_on_commit_callbacks(execute=True):
         message = send_product_card(actor=pre_agent, conversation=conv, product=shade)
     (request,) = seen
-    assert request.headers["X-Kefu-Signature"] == sign(shop.webhook_secret, request.content)
+    timestamp = int(request.headers["X-Kefu-Timestamp"])
+    assert request.headers["X-Kefu-Signature"] == sign(
+        shop.webhook_secret, request.content, timestamp=timestamp
+    )
     body = json.loads(request.content)
     assert (body["kind"], body["payload"], body["text"]) == (
         "product_card",

@@ -115,7 +115,10 @@ def test_callback_delivery_is_signed(shop, pre_agent, callback, deliver):
     conv = buyer_says(shop).conversation
     message = deliver(actor=pre_agent, conversation=conv, text="Hi")
     request = recorder.requests[0]
-    assert request.headers["X-Kefu-Signature"] == sign(shop.webhook_secret, request.content)
+    timestamp = int(request.headers["X-Kefu-Timestamp"])
+    assert request.headers["X-Kefu-Signature"] == sign(
+        shop.webhook_secret, request.content, timestamp=timestamp
+    )
     assert b'"buyer_external_id": "b-1"' in request.content
     assert Outbox.objects.get(message=message).status == "delivered"
 

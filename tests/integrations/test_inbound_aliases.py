@@ -7,7 +7,7 @@ import json
 import pytest
 from django.test import Client
 
-from kefu.integrations.signing import sign
+from kefu.integrations.signing import signed_headers
 from kefu.orders.models import Order, Parcel
 
 pytestmark = pytest.mark.django_db
@@ -29,10 +29,7 @@ def post(shop, path, payload, secret=None):
         f"/api/v1/inbound/{path}",
         data=body,
         content_type="application/json",
-        headers={
-            "X-Kefu-Shop": shop.slug,
-            "X-Kefu-Signature": sign(secret or shop.webhook_secret, body),
-        },
+        headers=signed_headers(slug=shop.slug, secret=secret or shop.webhook_secret, body=body),
     )
 
 

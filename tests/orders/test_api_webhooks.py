@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
+from decimal import Decimal
 
 import pytest
 from django.test import Client
 
-from kefu.integrations.signing import sign
+from kefu.integrations.signing import signed_headers
 from kefu.orders.models import Order, OrderItem, Parcel, TrackingEvent
 from tests.helpers import post_order_signed as post_signed
 
@@ -72,7 +74,7 @@ def test_inbound_order_unknown_shop_is_401(shop):
         "/api/v1/orders/inbound",
         data=body,
         content_type="application/json",
-        headers={"X-Kefu-Shop": "nope", "X-Kefu-Signature": sign("x", body)},
+        headers=signed_headers(slug="nope", secret="x", body=body),
     )
     assert response.status_code == 401
 
@@ -161,3 +163,58 @@ def test_inbound_tracking_errors(shop):
     assert naive.status_code == 400
     assert unsigned.status_code == 401
     assert not TrackingEvent.objects.exists()
+
+
+def test_a_replayed_older_report_never_restores_old_amounts(shop, product):
+    """An attacker who captured a signed request can resend it only inside the window, and
+    an older report then changes nothing: the newer amounts stay."""
+    now = time.time()
+    old = {**ORDER, "total_amount": "28.50", "paid_amount": "28.50"}
+    new = {**ORDER, "total_amount": "20.00", "paid_amount": "20.00", "refund_amount": "8.50"}
+    assert post_signed("/inbound", old, shop, signed_at=now - 120).status_code == 201
+    assert post_signed("/inbound", new, shop, signed_at=now - 60).status_code == 200
+
+    replay = post_signed("/inbound", old, shop, signed_at=now - 120)
+
+    assert (replay.status_code, replay.json()["outcome"]) == (200, "stale")
+    order = Order.objects.get(shop=shop, external_id="WH-1")
+    assert (order.total_amount, order.refunded_amount) == (Decimal("20.00"), Decimal("8.50"))
+
+
+def test_the_marketplaces_updated_at_decides_which_report_is_newer(shop, product):
+    newer = {**ORDER, "total_amount": "30.00", "updated_at": "2024-11-11T02:00:00+00:00"}
+    older = {**ORDER, "total_amount": "25.00", "updated_at": "2024-11-11T01:30:00+00:00"}
+    post_signed("/inbound", newer, shop)
+
+    late = post_signed("/inbound", older, shop)
+
+    assert late.json()["outcome"] == "stale"
+    assert Order.objects.get(external_id="WH-1").total_amount == Decimal("30.00")
+    future = {**ORDER, "updated_at": "2099-01-01T00:00:00+00:00"}
+    refused = post_signed("/inbound", future, shop)
+    assert (refused.status_code, refused.json()["detail"]) == (
+        400,
+        "updated_at is later than the signing time",
+    )
+
+
+@pytest.mark.parametrize("age", [301, -301])
+def test_a_request_signed_outside_the_window_is_refused(shop, age):
+    response = post_signed("/inbound", ORDER, shop, signed_at=time.time() - age)
+
+    assert response.status_code == 401
+    assert "X-Kefu-Timestamp" in response.json()["detail"]
+    assert not Order.objects.exists()
+
+
+def test_a_request_without_a_signing_time_is_refused(shop):
+    body = json.dumps(ORDER).encode()
+    headers = signed_headers(slug=shop.slug, secret=shop.webhook_secret, body=body)
+    del headers["X-Kefu-Timestamp"]
+
+    response = Client().post(
+        "/api/v1/orders/inbound", data=body, content_type="application/json", headers=headers
+    )
+
+    assert response.status_code == 401
+    assert not Order.objects.exists()

@@ -16,7 +16,7 @@ from pydantic import Field, ValidationError
 
 from kefu.accounts.models import Shop
 from kefu.core.controls import loads_clean
-from kefu.integrations.webhook_auth import signed_webhook, webhook_shop
+from kefu.integrations.webhook_auth import signed_webhook, webhook_shop, webhook_signed_at
 from kefu.orders.api.schemas import Problem
 from kefu.orders.inputs import ItemInput, OrderInput, ParcelInput
 from kefu.orders.models import Order, OrderSource
@@ -27,6 +27,7 @@ from kefu.orders.upserts import upsert_orders
 router = Router()
 
 Money = Decimal
+_CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 class BuyerIn(Schema):
@@ -66,6 +67,12 @@ class OrderIn(Schema):
     delivered_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     ship_by: dt.datetime | None = None
+    updated_at: dt.datetime | None = Field(
+        default=None,
+        description="when the marketplace last changed the order; a report older than the one "
+        "stored is answered 200 with outcome 'stale' and changes nothing. Default: the signing "
+        "time (X-Kefu-Timestamp).",
+    )
     buyer_message: str | None = Field(default=None, max_length=2000)
     receiver_name: str | None = Field(default=None, max_length=120)
     address: str | None = Field(default=None, max_length=400)
@@ -146,9 +153,10 @@ def _body_schema(schema: type[Schema]) -> dict[str, Any]:
     operation_id="kefu_orders_api_inbound_order",
 )
 def inbound_order(request: HttpRequest) -> HttpResponse:
-    """Signed like inbound messages (`X-Kefu-Shop`, `X-Kefu-Signature: sha256=<hex>`).
+    """Signed like inbound messages (`X-Kefu-Shop`, `X-Kefu-Timestamp`, `X-Kefu-Signature`).
 
-    Idempotent on `external_id`: 201 when created, 200 when it existed (updated or not).
+    Idempotent on `external_id`: 201 when created, 200 when it existed (updated, unchanged,
+    or stale: older than the report already applied, so nothing changed).
     """
     parsed = _signed_json(request)
     if isinstance(parsed, JsonResponse):
@@ -165,9 +173,14 @@ def inbound_order(request: HttpRequest) -> HttpResponse:
         payload.delivered_at,
         payload.closed_at,
         payload.ship_by,
+        payload.updated_at,
     )
     if not _aware(*times):
         return _problem(400, "times need a time zone offset")
+    signed_at = webhook_signed_at(request)
+    if payload.updated_at is not None and payload.updated_at > signed_at + _CLOCK_SKEW:
+        # A time in the future would make every later, true report look stale.
+        return _problem(400, "updated_at is later than the signing time")
     if payload.status and map_order_status(payload.status) is None:
         return _problem(400, f"unknown order status {payload.status!r}")
     if any(not (item.title or item.product_external_id) for item in payload.items):
@@ -207,6 +220,7 @@ def inbound_order(request: HttpRequest) -> HttpResponse:
             for i in payload.items
         ),
         parcels=tuple(ParcelInput(p.tracking_number, p.carrier) for p in payload.parcels),
+        as_of=payload.updated_at or signed_at,
     )
     outcome = upsert_orders(shop=shop, inputs=[inp], source=OrderSource.WEBHOOK)[0]
     order = Order.objects.get(pk=outcome.order_id)
