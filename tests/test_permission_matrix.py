@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from kefu.accounts.models import User
+from kefu.accounts.models import ApiToken, User
+from kefu.accounts.tokens import create_api_token
 from kefu.conversations.marks import add_mark
 from kefu.conversations.models import (
     AgentPresence,
@@ -45,6 +46,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival):
     assert conv.assignee == pre_agent
     mark = add_mark(actor=owner, conversation=conv, color="yellow")
     make_order(shop, "MATRIX-1", buyer=conv.buyer.external_id, products=[product])
+    create_api_token(user=pre_agent, name="lily's sync")
     return {"conv": conv, "shop": shop, "mark": mark}
 
 
@@ -52,6 +54,7 @@ def cases(conv: Conversation, pre_agent: User) -> list[Case]:
     c = conv.pk
     m = conv.marks.filter(color="yellow").earliest("pk").pk
     o = Order.objects.get(shop_id=conv.shop_id, external_id="MATRIX-1").pk
+    t = ApiToken.objects.get(user=pre_agent, name="lily's sync").pk
     both = ("owner", "agent")
     return [
         Case("get", "/inbox/", allowed=(*both, "narrow")),
@@ -150,6 +153,21 @@ def cases(conv: Conversation, pre_agent: User) -> list[Case]:
             {"login": "newbie2", "groups": ["pre_sale"], "password": "long-enough-pw"},
             api=True,
         ),
+        Case("get", "/settings/tokens/", allowed=(*both, "narrow")),
+        Case(
+            "post", "/settings/tokens/", {"name": "t-{who}", "days": "9"}, allowed=(*both, "narrow")
+        ),
+        Case("get", "/api/v1/shop/tokens", api=True, allowed=(*both, "narrow")),
+        Case(
+            "post",
+            "/api/v1/shop/tokens",
+            {"name": "api-{who}", "days": 9},
+            api=True,
+            allowed=(*both, "narrow"),
+        ),
+        # A token is revoked by its own login or the main account, nobody else.
+        Case("post", f"/settings/tokens/{t}/revoke/", {}, allowed=both),
+        Case("post", f"/api/v1/shop/tokens/{t}/revoke", {}, api=True, allowed=both),
         # Disabling last: the cases above still need the agent active.
         Case("post", f"/settings/agents/{pre_agent.pk}/", {"action": "disable"}),
         Case("post", f"/api/v1/shop/agents/{pre_agent.pk}/disable", {}, api=True),
@@ -173,6 +191,11 @@ def snapshot() -> tuple[Any, ...]:
         ),
         list(AgentPresence.objects.order_by("pk").values_list("status")),
         __import__("kefu.accounts.models", fromlist=["Shop"]).Shop.objects.get(slug="aurora").name,
+        list(
+            ApiToken.objects.filter(shop__slug="aurora")
+            .order_by("pk")
+            .values_list("name", "revoked_at")
+        ),
     )
 
 
@@ -219,6 +242,7 @@ def test_another_shop_sees_nothing(world, pre_agent, rival):
         after = snapshot()
         assert after[:5] == before[:5], (case.method, case.path)
         assert after[6] == before[6], (case.method, case.path)
+        assert after[7] == before[7], (case.method, case.path)
 
 
 def test_sub_account_without_the_right_is_refused(world, pre_agent, after_agent):
@@ -258,5 +282,6 @@ def test_every_inbox_and_settings_url_is_in_the_matrix(world, pre_agent):
             route.replace("<int:conversation_id>", conv_id)
             .replace("<int:user_id>", str(pre_agent.pk))
             .replace("<int:mark_id>", str(world["mark"].pk))
+            .replace("<int:token_id>", str(ApiToken.objects.get(user=pre_agent).pk))
         )
         assert concrete in covered, f"{concrete} is not in the permission matrix"

@@ -18,7 +18,7 @@ from ninja.utils import contribute_operation_callback
 from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability, has_capability, require
 from kefu.accounts.scoping import shop_of
-from kefu.accounts.services import user_for_token
+from kefu.accounts.tokens import user_for_token
 
 P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])

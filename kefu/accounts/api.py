@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
-from kefu.accounts import services
+from kefu.accounts import services, tokens
 from kefu.accounts.access import api_user, needs, shop_auth
-from kefu.accounts.models import User
+from kefu.accounts.models import ApiToken, User
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
 from kefu.accounts.selectors import access_member, team_of
@@ -133,3 +134,59 @@ def disable_agent(request: HttpRequest, agent_id: int) -> User:
     agent = access_member(user, agent_id)
     team.set_agent_active(actor=user, agent=agent, active=False)
     return agent
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    login: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    live: bool
+
+    @staticmethod
+    def resolve_login(obj: ApiToken) -> str:
+        return obj.user.username
+
+    @staticmethod
+    def resolve_live(obj: ApiToken) -> bool:
+        return obj.is_live
+
+
+class TokenIn(Schema):
+    name: str = Field(min_length=1, max_length=60)
+    days: int = Field(default=tokens.DEFAULT_DAYS, ge=1, le=tokens.MAX_DAYS)
+
+
+class TokenCreated(Schema):
+    # TokenOut's fields without its resolvers, which read a token: this answer is built.
+    id: int
+    name: str
+    login: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    live: bool
+    token: str = Field(description="the raw token; shown only in this answer")
+
+
+@router.get("/tokens", response=list[TokenOut])
+def list_tokens(request: HttpRequest) -> list[ApiToken]:
+    """Your personal tokens; the main account gets every login's."""
+    return list(tokens.tokens_visible_to(api_user(request)))
+
+
+@router.post("/tokens", response={201: TokenCreated})
+def create_token(request: HttpRequest, body: TokenIn) -> Status[TokenCreated]:
+    """A personal token for the calling login, valid `days` days (default 90, at most 365)."""
+    token, raw = tokens.create_api_token(user=api_user(request), name=body.name, days=body.days)
+    return Status(201, TokenCreated(**TokenOut.from_orm(token).dict(), token=raw))
+
+
+@router.post("/tokens/{token_id}/revoke", response=TokenOut)
+def revoke_token(request: HttpRequest, token_id: int) -> ApiToken:
+    """Revoke one of your tokens (the main account: any of the shop's); it stops at once."""
+    return tokens.revoke_api_token(token=tokens.access_token(api_user(request), token_id))

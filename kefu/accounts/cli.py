@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import zoneinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from kefu.accounts import services
-from kefu.accounts.models import Platform, Role, Shop, User
+from kefu.accounts import services, tokens
+from kefu.accounts.models import ApiToken, Platform, Role, Shop, User
 from kefu.desk import team
 
 
@@ -59,7 +61,17 @@ def register(sub: Any) -> None:
     t_create = token.add_parser("create", help="create an API token for a login")
     t_create.add_argument("--login", required=True)
     t_create.add_argument("--name", default="cli")
+    t_create.add_argument(
+        "--days", type=int, default=tokens.DEFAULT_DAYS, help="valid this many days (1-365)"
+    )
     t_create.set_defaults(handler=_token_create)
+    t_list = token.add_parser("list", help="a shop's tokens (never their values)")
+    t_list.add_argument("--shop", required=True)
+    t_list.set_defaults(handler=_token_list)
+    t_revoke = token.add_parser("revoke", help="revoke a token at once")
+    t_revoke.add_argument("--shop", required=True)
+    t_revoke.add_argument("token_id", type=int)
+    t_revoke.set_defaults(handler=_token_revoke)
 
 
 def _shop(slug: str) -> Shop:
@@ -177,8 +189,34 @@ def _token_create(args: argparse.Namespace) -> int:
     if user is None:
         raise CommandError(f"no login {args.login!r}")
     try:
-        _, raw = services.create_api_token(user=user, name=args.name)
+        _, raw = tokens.create_api_token(user=user, name=args.name, days=args.days)
     except ValidationError as exc:
         raise _invalid(exc) from exc
     print(raw)
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    shop = _shop(args.shop)
+    zone = zoneinfo.ZoneInfo(shop.timezone)
+
+    def local(moment: dt.datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "never"
+
+    print(f"id\tlogin\tname\tstate\texpires\tlast used ({shop.timezone})")
+    for t in ApiToken.objects.filter(shop=shop).select_related("user").order_by("pk"):
+        state = "revoked" if t.revoked_at else "live" if t.is_live else "expired"
+        print(
+            f"{t.pk}\t{t.user.username}\t{t.name}\t{state}\t{local(t.expires_at)}"
+            f"\t{local(t.last_used_at)}"
+        )
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    token = ApiToken.objects.filter(shop=_shop(args.shop), pk=args.token_id).first()
+    if token is None:
+        raise CommandError(f"no token {args.token_id} in shop {args.shop}")
+    tokens.revoke_api_token(token=token)
+    print(f"revoked token {token.pk} ({token.name}) of {token.user.username}")
     return 0

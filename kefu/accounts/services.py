@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
@@ -10,10 +9,9 @@ from decimal import Decimal
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.text import slugify
 
-from kefu.accounts.models import ApiToken, Platform, Role, ServiceGroup, Shop, User
+from kefu.accounts.models import Platform, Role, ServiceGroup, Shop, User
 from kefu.accounts.permissions import Capability, require
 
 LOGIN_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.-@:")
@@ -266,29 +264,3 @@ def set_interface_language(*, user: User, language: str) -> None:
         raise ValidationError("language must be zh-hans or en", code="language")
     user.language = language
     user.save(update_fields=["language"])
-
-
-def token_digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def create_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
-    if user.shop_id is None:
-        raise ValidationError("tokens belong to a shop login", code="no_shop")
-    raw = "kefu_" + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        shop_id=user.shop_id, user=user, name=name.strip()[:60] or "api", digest=token_digest(raw)
-    )
-    return token, raw
-
-
-def user_for_token(raw: str) -> User | None:
-    token = (
-        ApiToken.objects.select_related("user", "user__shop")
-        .filter(digest=token_digest(raw), revoked_at__isnull=True)
-        .first()
-    )
-    if token is None or not token.user.is_active:
-        return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-    return token.user

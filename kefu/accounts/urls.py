@@ -10,4 +10,6 @@ urlpatterns = [
     path("settings/", views.shop_settings, name="settings"),
     path("settings/agents/", views.agents, name="agents"),
     path("settings/agents/<int:user_id>/", views.agent_edit, name="agent_edit"),
+    path("settings/tokens/", views.api_tokens, name="api_tokens"),
+    path("settings/tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
 ]

@@ -1,4 +1,5 @@
-"""Login, logout and the shop's settings pages (shop profile, webhook, sub-accounts)."""
+"""Login, logout and the shop's settings pages (shop profile, webhook, sub-accounts, API
+tokens)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kefu.accounts import services
+from kefu.accounts import services, tokens
 from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.models import Platform, User
 from kefu.accounts.permissions import Capability, has_capability
@@ -141,3 +142,48 @@ def agent_edit(request: ShopRequest, user_id: int) -> HttpResponse:
         return redirect("agents")
     messages.success(request, _("Saved."))
     return redirect("agents")
+
+
+def _days(value: str) -> int:
+    try:
+        return int(value) if value.strip() else tokens.DEFAULT_DAYS
+    except ValueError as exc:
+        raise ValidationError(_("The number of days must be a whole number.")) from exc
+
+
+@shop_view()
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: ShopRequest) -> HttpResponse:
+    """Every login makes and revokes its own personal tokens; the main account sees all."""
+    user = request.user
+    created: str | None = None
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            _token, created = tokens.create_api_token(
+                user=user,
+                name=request.POST.get("name", ""),
+                days=_days(request.POST.get("days", "")),
+            )
+        except ValidationError as exc:
+            errors = exc.messages
+    return render(
+        request,
+        "accounts/tokens.html",
+        {
+            "tokens": tokens.tokens_visible_to(user),
+            "created": created,
+            "errors": errors,
+            "default_days": tokens.DEFAULT_DAYS,
+            "max_days": tokens.MAX_DAYS,
+        },
+        status=400 if errors else 200,
+    )
+
+
+@shop_view()
+@require_POST
+def api_token_revoke(request: ShopRequest, token_id: int) -> HttpResponse:
+    tokens.revoke_api_token(token=tokens.access_token(request.user, token_id))
+    messages.success(request, _("The token is revoked: it no longer opens the API."))
+    return redirect("api_tokens")
