@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    # Only for its local copy of Swagger UI (/api/v1/docs works offline and under the CSP).
+    "ninja",
     "axes",
     "kefu.core",
     "kefu.accounts",
@@ -67,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kefu.core.middleware.ContentSecurityPolicyMiddleware",
     "kefu.core.middleware.RequestIdMiddleware",
     "kefu.core.controls.ControlCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -201,6 +204,27 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Served over HTTPS (docs/security.md): cookies only over TLS, HSTS, and the proxy's
+# X-Forwarded-Proto believed. Off by default: `make serve` is plain HTTP on 127.0.0.1.
+HTTPS = os.environ.get("KEFU_HTTPS") == "1"
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("KEFU_HSTS_SECONDS", "31536000")) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("KEFU_HSTS_INCLUDE_SUBDOMAINS") == "1"
+if HTTPS:
+    # Only correct behind a proxy that sets this header itself, replacing what a client sent.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = os.environ.get("KEFU_SSL_REDIRECT", "1") == "1"
+    # The health check is probed over plain HTTP by supervisors and load balancers.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+KEFU_CONTENT_SECURITY_POLICY = os.environ.get(
+    "KEFU_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "connect-src 'self' ws: wss:; font-src 'self' data:; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -59,8 +60,16 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
     if buyer_id is None:
         new_id = f"{WIDGET_ID_PREFIX}{uuid.uuid4().hex}"
         value = signing.get_cookie_signer(salt=WIDGET_COOKIE_SALT + shop.slug).sign(new_id)
+        # Framed on the seller's own site the widget is a third party: its cookie must be
+        # SameSite=None to be sent there, which browsers allow only with Secure (HTTPS).
+        secure = settings.SESSION_COOKIE_SECURE
         response.set_cookie(
-            f"kefu_chat_{shop.slug}", value, max_age=COOKIE_AGE, httponly=True, samesite="Lax"
+            f"kefu_chat_{shop.slug}",
+            value,
+            max_age=COOKIE_AGE,
+            httponly=True,
+            secure=secure,
+            samesite="None" if secure else "Lax",
         )
     return response
 

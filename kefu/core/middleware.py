@@ -1,4 +1,5 @@
-"""Request-wide concerns: the interface language (zh-Hans or English) and request ids."""
+"""Request-wide concerns: the interface language (zh-Hans or English), request ids and the
+Content-Security-Policy."""
 
 from __future__ import annotations
 
@@ -40,6 +41,34 @@ class UserLanguageMiddleware:
             accept = request.headers.get("Accept-Language", "").lower()
             return "zh-hans" if accept.startswith("zh") else "en"
         return translation.get_language_from_request(request) or settings.LANGUAGE_CODE
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send `settings.KEFU_CONTENT_SECURITY_POLICY` on every answer that has none.
+
+    Pages carry no inline script or style attribute (tests/core/test_security_headers.py
+    checks the templates), so a policy of 'self' only holds; an injected `<script>` or
+    `onerror=` would not run even if escaping ever failed. Pages a seller embeds on another
+    site (the chat widget is framed there) keep their framing allowed.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.policy = settings.KEFU_CONTENT_SECURITY_POLICY
+        self.framed_policy = "; ".join(
+            part
+            for part in self.policy.split(";")
+            if part.strip() and not part.strip().startswith("frame-ancestors")
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.policy and "Content-Security-Policy" not in response.headers:
+            framed = getattr(response, "xframe_options_exempt", False)
+            response.headers["Content-Security-Policy"] = (
+                self.framed_policy if framed else self.policy
+            )
+        return response
 
 
 log = logging.getLogger("kefu.errors")
