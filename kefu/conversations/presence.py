@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from kefu.accounts.models import Shop, User
+from kefu.accounts.models import User
 from kefu.conversations.assignment import assign_to, route_conversation
 from kefu.conversations.models import AgentPresence, Conversation, ConversationStatus
 from kefu.conversations.routing import ACTIVE, choose_agent
@@ -36,7 +36,7 @@ def agent_seen(*, user: User) -> None:
     came_online = not presence.is_online
     AgentPresence.objects.filter(pk=presence.pk).update(is_online=True, last_seen_at=timezone.now())
     if came_online:
-        assign_waiting_conversations(shop=user.shop)
+        _queue_assign_waiting(user.shop_id)
 
 
 def agent_socket_opened(*, user: User) -> None:
@@ -55,23 +55,79 @@ def agent_socket_closed(*, user: User) -> None:
 
 
 def set_availability(*, user: User, status: str) -> None:
+    """Available or away. New chats follow at once (routing reads the status); the agent's
+    open conversations move, or waiting ones arrive, in the worker: with thousands of them
+    that is seconds of work no request should wait for."""
     if status not in ("available", "away"):
         raise ValidationError("status is available or away", code="status")
     presence = _presence(user)
     AgentPresence.objects.filter(pk=presence.pk).update(status=status)
     if status == "away":
-        agent_went_offline(agent=user, reason="away", keep_online=True)
+        _queue_move(user, "away")
     else:
-        agent_seen(user=user)
-        assign_waiting_conversations(shop=user.shop)
+        AgentPresence.objects.filter(pk=presence.pk).update(
+            is_online=True, last_seen_at=timezone.now()
+        )
+        _queue_assign_waiting(user.shop_id)
 
 
-def agent_went_offline(*, agent: User, reason: str, keep_online: bool = False) -> int:
+def agent_went_offline(*, agent: User, reason: str) -> None:
+    """Logout or a disabled login: no new chats from now on; its live conversations move to
+    colleagues who are online (R-19) in the worker."""
+    AgentPresence.objects.filter(user=agent).update(is_online=False, socket_count=0)
+    _queue_move(agent, reason)
+
+
+def _queue_move(agent: User, reason: str) -> None:
+    agent_id = agent.pk
+    transaction.on_commit(lambda: _enqueue_move(agent_id, reason))
+
+
+def _enqueue_move(agent_id: int, reason: str) -> None:
+    # The task module imports this one: resolved at call time to keep the import one-way.
+    from kefu.conversations.tasks import move_conversations_of_absent_agent
+
+    try:
+        move_conversations_of_absent_agent.delay(agent_id, reason)
+    except Exception:  # the broker is down: do the work here rather than strand the chats
+        log.exception("presence_enqueue_failed agent=%s reason=%s", agent_id, reason)
+        move_conversations_if_still_absent(agent_id=agent_id, reason=reason)
+
+
+def _queue_assign_waiting(shop_id: int | None) -> None:
+    if shop_id is not None:
+        transaction.on_commit(lambda: _enqueue_assign_waiting(shop_id))
+
+
+def _enqueue_assign_waiting(shop_id: int) -> None:
+    from kefu.conversations.tasks import assign_waiting_conversations
+
+    try:
+        assign_waiting_conversations.delay(shop_id)
+    except Exception:  # the beat sweep assigns them within a minute anyway
+        log.exception("presence_enqueue_failed shop=%s reason=waiting", shop_id)
+
+
+def move_conversations_if_still_absent(*, agent_id: int, reason: str) -> int:
+    """Move the agent's live conversations on, unless it came back before the worker got
+    here (logged in again, switched back to available, re-enabled)."""
+    agent = User.objects.select_related("shop").filter(pk=agent_id).first()
+    if agent is None or agent.shop is None:
+        return 0
+    presence = AgentPresence.objects.filter(user=agent).first()
+    if reason == "away":
+        absent = presence is not None and presence.status == "away"
+    elif reason == "disabled":
+        absent = not agent.is_active
+    else:
+        absent = presence is None or not presence.is_online
+    return move_conversations(agent=agent, reason=reason) if absent else 0
+
+
+def move_conversations(*, agent: User, reason: str) -> int:
     """Move the agent's live conversations to colleagues who are online (R-19)."""
     moved = 0
     with transaction.atomic():
-        if not keep_online:
-            AgentPresence.objects.filter(user=agent).update(is_online=False, socket_count=0)
         convs = list(
             Conversation.objects.select_for_update(of=("self",))
             .filter(shop=agent.shop, assignee=agent, status__in=ACTIVE)
@@ -93,15 +149,16 @@ def reassign_offline_agents(*, now: datetime | None = None) -> int:
     )
     total = 0
     for presence in stale:
-        total += agent_went_offline(agent=presence.user, reason="offline")
+        AgentPresence.objects.filter(pk=presence.pk).update(is_online=False, socket_count=0)
+        total += move_conversations(agent=presence.user, reason="offline")
     return total
 
 
-def assign_waiting_conversations(*, shop: Shop | None = None) -> int:
+def assign_waiting_conversations(*, shop_id: int | None = None) -> int:
     """Give unassigned live conversations to agents who are online now."""
     qs = Conversation.objects.filter(assignee__isnull=True, status=ConversationStatus.OPEN)
-    if shop is not None:
-        qs = qs.filter(shop=shop)
+    if shop_id is not None:
+        qs = qs.filter(shop_id=shop_id)
     assigned = 0
     for conv_id in list(qs.order_by("last_message_at").values_list("pk", flat=True)[:500]):
         with transaction.atomic():

@@ -13,8 +13,13 @@ def reassign_offline_agents() -> int:
 
 
 @shared_task(ignore_result=True)
-def assign_waiting_conversations() -> int:
-    return presence.assign_waiting_conversations()
+def assign_waiting_conversations(shop_id: int | None = None) -> int:
+    return presence.assign_waiting_conversations(shop_id=shop_id)
+
+
+@shared_task(ignore_result=True)
+def move_conversations_of_absent_agent(agent_id: int, reason: str) -> int:
+    return presence.move_conversations_if_still_absent(agent_id=agent_id, reason=reason)
 
 
 @shared_task(ignore_result=True)

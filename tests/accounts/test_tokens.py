@@ -43,7 +43,7 @@ def test_a_token_made_on_the_page_opens_the_api_until_revoked(pre_agent):
 
     assert revoked.status_code == 302
     assert bearer(raw).get("/api/v1/shop").status_code == 401
-    assert "Revoked" in page.get("/settings/tokens/").content.decode()
+    assert "已吊销" in page.get("/settings/tokens/").content.decode()
 
 
 def test_a_token_stops_on_its_expiry_day(pre_agent):
@@ -54,7 +54,7 @@ def test_a_token_stops_on_its_expiry_day(pre_agent):
         assert bearer(raw).get("/api/v1/shop").status_code == 200
     with time_machine.travel(dt.datetime(2026, 12, 1, 0, 1, tzinfo=dt.UTC), tick=False):
         assert bearer(raw).get("/api/v1/shop").status_code == 401
-        assert "Expired" in login_client(pre_agent).get("/settings/tokens/").content.decode()
+        assert "已过期" in login_client(pre_agent).get("/settings/tokens/").content.decode()
 
 
 @pytest.mark.parametrize("days", ["0", "366", "soon"])

@@ -12,7 +12,7 @@ from kefu.accounts.services import create_agent
 from kefu.catalog.models import Product
 from kefu.conversations import presence, state
 from kefu.conversations.models import AgentPresence, Conversation, ConversationEvent
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, login_client
 from tests.helpers import buyer_says, online
 
 pytestmark = pytest.mark.django_db
@@ -57,10 +57,13 @@ def test_product_owner_is_preferred_when_online(shop, pre_agent, second_pre):
     assert busy.assignee == second_pre
 
 
-def test_nobody_online_leaves_it_waiting_until_an_agent_arrives(shop, pre_agent):
+def test_nobody_online_leaves_it_waiting_until_an_agent_arrives(
+    shop, pre_agent, django_capture_on_commit_callbacks
+):
     conv = buyer_says(shop).conversation
     assert conv.assignee is None
-    presence.agent_seen(user=pre_agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        presence.agent_seen(user=pre_agent)
     conv.refresh_from_db()
     assert conv.assignee == pre_agent
     assert ConversationEvent.objects.filter(conversation=conv, kind="assigned").exists()
@@ -73,14 +76,17 @@ def test_away_agents_get_no_new_conversations(shop, pre_agent, second_pre):
         assert buyer_says(shop, buyer=f"b-{n}").conversation.assignee == second_pre
 
 
-def test_logout_moves_open_conversations_to_a_colleague(shop, pre_agent, second_pre, owner):
+def test_logout_moves_open_conversations_to_a_colleague(
+    shop, pre_agent, second_pre, owner, django_capture_on_commit_callbacks
+):
     online(pre_agent)
     conv = buyer_says(shop).conversation
     assert conv.assignee == pre_agent
     online(second_pre)
-    moved = presence.agent_went_offline(agent=pre_agent, reason="logout")
+    with django_capture_on_commit_callbacks(execute=True):
+        presence.agent_went_offline(agent=pre_agent, reason="logout")
     conv.refresh_from_db()
-    assert (moved, conv.assignee) == (1, second_pre)
+    assert conv.assignee == second_pre
     event = ConversationEvent.objects.filter(conversation=conv, kind="reassigned").get()
     assert event.data["from_agent"] == "lily"
     assert event.data["agent"] == "ann"
@@ -106,22 +112,28 @@ def test_network_drop_reassigns_only_after_the_grace_period(shop, pre_agent, sec
     assert AgentPresence.objects.get(user=pre_agent).is_online is False
 
 
-def test_offline_agent_with_nobody_to_take_over_unassigns(shop, pre_agent):
+def test_offline_agent_with_nobody_to_take_over_unassigns(
+    shop, pre_agent, django_capture_on_commit_callbacks
+):
     online(pre_agent)
     conv = buyer_says(shop).conversation
-    presence.agent_went_offline(agent=pre_agent, reason="logout")
+    with django_capture_on_commit_callbacks(execute=True):
+        presence.agent_went_offline(agent=pre_agent, reason="logout")
     conv.refresh_from_db()
     assert conv.assignee is None
     assert ConversationEvent.objects.filter(conversation=conv, kind="unassigned").exists()
 
 
-def test_disabled_agent_loses_its_conversations(shop, pre_agent, second_pre, owner):
+def test_disabled_agent_loses_its_conversations(
+    shop, pre_agent, second_pre, owner, django_capture_on_commit_callbacks
+):
     from kefu.desk.team import set_agent_active
 
     online(pre_agent)
     conv = buyer_says(shop).conversation
     online(second_pre)
-    set_agent_active(actor=owner, agent=pre_agent, active=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        set_agent_active(actor=owner, agent=pre_agent, active=False)
     conv.refresh_from_db()
     assert conv.assignee == second_pre
 
@@ -139,3 +151,46 @@ def test_buyer_writing_after_resolution_reopens_within_a_week(shop, pre_agent):
         later = buyer_says(shop, text="Hi again").conversation
     assert later.pk != conv.pk
     assert Conversation.objects.filter(shop=shop).count() == 2
+
+
+def test_going_away_answers_at_once_and_the_worker_moves_the_chats(
+    shop, pre_agent, second_pre, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    """With thousands of open chats the move took seconds inside the request; now the request
+    costs the same few statements whatever the agent holds, and the worker moves them."""
+    online(pre_agent)
+    chats = [buyer_says(shop, buyer=f"b-{n}").conversation for n in range(30)]
+    online(second_pre)
+    client = login_client(pre_agent)
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        with django_assert_max_num_queries(12):
+            response = client.post("/inbox/presence/", {"status": "away"})
+
+    assert response.status_code < 400
+    assert (
+        Conversation.objects.filter(pk__in=[c.pk for c in chats], assignee=pre_agent).count() == 30
+    )
+    for callback in queued:
+        callback()
+    assert (
+        Conversation.objects.filter(pk__in=[c.pk for c in chats], assignee=second_pre).count() == 30
+    )
+
+
+def test_an_agent_back_before_the_worker_keeps_its_chats(
+    shop, pre_agent, second_pre, django_capture_on_commit_callbacks
+):
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    online(second_pre)
+
+    with django_capture_on_commit_callbacks(execute=False) as away:
+        presence.set_availability(user=pre_agent, status="away")
+    with django_capture_on_commit_callbacks(execute=False):
+        presence.set_availability(user=pre_agent, status="available")
+    for callback in away:
+        callback()
+
+    conv.refresh_from_db()
+    assert conv.assignee == pre_agent
