@@ -163,9 +163,11 @@ def test_going_away_answers_at_once_and_the_worker_moves_the_chats(
     online(second_pre)
     client = login_client(pre_agent)
 
-    with django_capture_on_commit_callbacks(execute=False) as queued:
-        with django_assert_max_num_queries(12):
-            response = client.post("/inbox/presence/", {"status": "away"})
+    with (
+        django_capture_on_commit_callbacks(execute=False) as queued,
+        django_assert_max_num_queries(12),
+    ):
+        response = client.post("/inbox/presence/", {"status": "away"})
 
     assert response.status_code < 400
     assert (
