@@ -285,3 +285,46 @@ def test_every_inbox_and_settings_url_is_in_the_matrix(world, pre_agent):
             .replace("<int:token_id>", str(ApiToken.objects.get(user=pre_agent).pk))
         )
         assert concrete in covered, f"{concrete} is not in the permission matrix"
+
+
+def rights() -> list[tuple[Any, ...]]:
+    return list(
+        User.objects.filter(shop__slug="aurora")
+        .order_by("pk")
+        .values_list(
+            "username",
+            "can_manage_settings",
+            "can_issue_refunds",
+            "refund_limit",
+            "can_create_campaigns",
+        )
+    )
+
+
+def test_a_granted_sub_account_never_grants_above_itself(world, pre_agent, after_agent):
+    """Lily may manage the team and refund up to 5: every route that creates or edits an
+    account refuses to give anyone (herself included) more than she holds."""
+    User.objects.filter(pk=pre_agent.pk).update(
+        can_manage_settings=True, can_issue_refunds=True, refund_limit=5
+    )
+    client = login_client(pre_agent)
+    above = {"can_issue_refunds": "on", "refund_limit": "50", "groups": ["pre_sale"]}
+    attempts = [
+        Case(
+            "post", "/settings/agents/", {"login": "boss2", **above, "password": "long-enough-pw"}
+        ),
+        Case("post", f"/settings/agents/{after_agent.pk}/", above),
+        Case("post", f"/settings/agents/{pre_agent.pk}/", above),
+        Case("post", f"/settings/agents/{after_agent.pk}/", {"can_create_campaigns": "on"}),
+        Case(
+            "post",
+            "/api/v1/shop/agents",
+            {"login": "boss3", "groups": ["pre_sale"], "can_issue_refunds": True},
+            api=True,
+        ),
+    ]
+    for case in attempts:
+        before = (rights(), snapshot())
+        response = call(client, case)
+        assert response.status_code in {302, 400, 403}, (case.path, response.status_code)
+        assert (rights(), snapshot()) == before, f"{case.method} {case.path} granted above Lily"

@@ -201,6 +201,12 @@ def cases(w: World) -> list[Case]:
         # with a conversation or an order of its products with that buyer; never the orders
         # it may not see. Another sub-account does not learn the buyer exists.
         Case("get", f"/orders/sidebar/{b}/", allowed=OWN, ours=True),
+        # Beside a conversation Lily may not open (Ivan's after-sale chat about the other
+        # order, waiting for the after-sale group), her sidebar shows her orders only and
+        # never that conversation's order number.
+        Case(
+            "get", f"/orders/sidebar/{b}/?conversation={w.hidden_conv.pk}", allowed=OWN, ours=True
+        ),
         Case("get", f"/orders/{o}/", allowed=OWN, ours=True),
         Case("get", f"/orders/{other}/", ours=True),  # no product of Lily's in it
         # The refund form reports a refusal as a message on the order page (302).
@@ -484,6 +490,7 @@ class World:
     image_rule: KeywordRule
     script: Any
     quick_reply: Any
+    hidden_conv: Any
     # Text only some roles may see, and who: every response is searched for the others.
     secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -535,6 +542,15 @@ def world(shop, owner, pre_agent, after_agent, product, rival) -> World:
 
     lamp_order = order("ORD-AURORA-LAMP", with_lily_product=True)
     other_order = order("ORD-AURORA-OTHER", with_lily_product=False)
+    hidden_conv = buyer_says(
+        shop,
+        "Where is the gift card?",
+        buyer=conv.buyer.external_id,
+        entry_point="order_detail",
+        order="ORD-AURORA-OTHER",
+        sent_at=asked,
+    ).conversation
+    assert hidden_conv.assignee is None and hidden_conv.pk != conv.pk
     run = ImportRun.objects.create(shop=shop, filename="aurora-export.csv", created_by=owner)
 
     # The rival's shop has an affected order of its own: a broadcast that reaches no order is
@@ -612,6 +628,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival) -> World:
         image_rule=image_rule,
         script=script,
         quick_reply=quick_reply,
+        hidden_conv=hidden_conv,
         secrets={
             "Aurora Lights": EVERYONE,
             "AURORA-SCRIPT": EVERYONE,
