@@ -14,6 +14,7 @@ from kefu.care import api as care_api
 from kefu.compliance import api as compliance_api
 from kefu.conversations import api as conversations_api
 from kefu.core.controls import CleanParser
+from kefu.core.ratelimit import RateLimited
 from kefu.integrations import api as integrations_api
 from kefu.metrics import api as metrics_api
 from kefu.orders import api as orders_api
@@ -63,3 +64,12 @@ def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpRes
 @api.exception_handler(DjangoValidationError)
 def on_refused_input(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     return api.create_response(request, {"detail": "; ".join(exc.messages)}, status=400)
+
+
+@api.exception_handler(RateLimited)
+def on_rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = api.create_response(
+        request, {"detail": exc.detail, "retry_after": exc.retry_after}, status=429
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response

@@ -54,7 +54,6 @@ INSTALLED_APPS = [
     "django_htmx",
     # Only for its local copy of Swagger UI (/api/v1/docs works offline and under the CSP).
     "ninja",
-    "axes",
     "kefu.core",
     "kefu.accounts",
     "kefu.catalog",
@@ -81,7 +80,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kefu.urls"
@@ -178,13 +176,33 @@ AUTH_PASSWORD_VALIDATORS = [
         "OPTIONS": {"min_length": 8},
     },
 ]
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+# Password logins go through the lockout (decisions §25); API tokens do not.
+AUTHENTICATION_BACKENDS = ["kefu.accounts.lockout.LockoutModelBackend"]
+KEFU_LOGIN_ACCOUNT_FAILURES = int(os.environ.get("KEFU_LOGIN_ACCOUNT_FAILURES", "10"))
+KEFU_LOGIN_IP_FAILURES = int(os.environ.get("KEFU_LOGIN_IP_FAILURES", "50"))
+KEFU_LOGIN_COOLOFF_SECONDS = int(os.environ.get("KEFU_LOGIN_COOLOFF_SECONDS", "900"))
+# Tests log in wrongly on purpose in many places; the lockout tests switch it on.
+KEFU_LOGIN_LOCKOUT = not TESTING or os.environ.get("KEFU_LOCKOUT_IN_TESTS") == "1"
+
+# Only these peers may say who the client is (X-Forwarded-For, X-Real-IP): IPs or CIDRs,
+# comma-separated. Empty: the connecting address is the client (kefu.core.clientip).
+KEFU_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("KEFU_TRUSTED_PROXIES", "").split(",") if p.strip()
 ]
-AXES_FAILURE_LIMIT = 10
-AXES_COOLOFF_TIME = 0.25  # hours
-AXES_ENABLED = not TESTING or os.environ.get("KEFU_AXES_IN_TESTS") == "1"
+
+# Rate-limit counters and lockouts (kefu.core.ratelimit) live in the cache. Only web processes
+# count, so the embedded mode's single web process may keep them in its own memory; several web
+# processes need Redis, which `kefu run --web-processes` already requires (decisions §25).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "kefu-cache",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]

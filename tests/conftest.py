@@ -21,6 +21,22 @@ def _embedded_push(settings):
     return
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    # Rate-limit counters and lockouts live in the cache, which outlives a test's transaction.
+    from django.core.cache import cache
+
+    client = getattr(cache, "_cache", None)
+    if hasattr(client, "get_client"):
+        # Redis is shared with the broker and channel layer: remove only the cache's keys.
+        redis = client.get_client(write=True)
+        for key in redis.scan_iter(match=f"{cache.key_prefix}:*"):
+            redis.delete(key)
+    else:
+        cache.clear()
+    return
+
+
 @pytest.fixture
 def shop(db) -> Shop:
     return create_shop(
@@ -91,3 +107,28 @@ def login_client(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+class RateClock:
+    """The rate limiter's clock, held still at the start of an hour so no window rolls over
+    while a test counts; `advance` moves it."""
+
+    def __init__(self) -> None:
+        import time as real
+
+        self.now = float(int(real.time() // 3600) * 3600 + 1)
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def rate_clock(monkeypatch) -> RateClock:
+    from kefu.core import ratelimit
+
+    clock = RateClock()
+    monkeypatch.setattr(ratelimit, "time", clock)
+    return clock

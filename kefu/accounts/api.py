@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
+from pydantic import StrictInt
 
 from kefu.accounts import services, tokens
 from kefu.accounts.access import api_user, needs, shop_auth
@@ -28,6 +30,10 @@ class ShopOut(Schema):
     callback_url: str
     sign_replies: bool
     signature_template: str
+    intake_per_minute: int
+    intake_per_buyer_per_minute: int
+    widget_messages_per_minute: int
+    widget_chats_per_hour: int
 
 
 class ShopPatch(Schema):
@@ -37,6 +43,23 @@ class ShopPatch(Schema):
     callback_url: str | None = None
     sign_replies: bool | None = None
     signature_template: str | None = None
+    intake_per_minute: StrictInt | None = Field(
+        default=None, description="Signed webhook requests (messages, orders, tracking) a minute"
+    )
+    intake_per_buyer_per_minute: StrictInt | None = Field(
+        default=None, description="Signed messages about one marketplace buyer a minute"
+    )
+    widget_messages_per_minute: StrictInt | None = Field(
+        default=None, description="Messages one chat-widget buyer may send a minute"
+    )
+    widget_chats_per_hour: StrictInt | None = Field(
+        default=None,
+        description="New chat-widget conversations one network address may open an hour",
+    )
+
+
+class Problem(Schema):
+    detail: str
 
 
 class AgentOut(Schema):
@@ -88,20 +111,30 @@ def get_shop(request: HttpRequest) -> object:
     return api_user(request).shop
 
 
-@router.patch("", response=ShopOut)
+@router.patch("", response={200: ShopOut, 400: Problem, 403: Problem})
 def patch_shop(request: HttpRequest, body: ShopPatch) -> object:
     user = api_user(request)
     shop = user.shop
     assert shop is not None  # noqa: S101
-    return services.update_shop_settings(
-        actor=user,
-        name=body.name if body.name is not None else shop.name,
-        timezone_name=body.timezone or shop.timezone,
-        currency=body.currency or shop.currency,
-        callback_url=body.callback_url if body.callback_url is not None else shop.callback_url,
-        sign_replies=body.sign_replies if body.sign_replies is not None else shop.sign_replies,
-        signature_template=body.signature_template or shop.signature_template,
-    )
+    with transaction.atomic():
+        services.set_rate_limits(
+            actor=user,
+            limits=services.RateLimits(
+                intake_per_minute=body.intake_per_minute,
+                intake_per_buyer_per_minute=body.intake_per_buyer_per_minute,
+                widget_messages_per_minute=body.widget_messages_per_minute,
+                widget_chats_per_hour=body.widget_chats_per_hour,
+            ),
+        )
+        return services.update_shop_settings(
+            actor=user,
+            name=body.name if body.name is not None else shop.name,
+            timezone_name=body.timezone or shop.timezone,
+            currency=body.currency or shop.currency,
+            callback_url=body.callback_url if body.callback_url is not None else shop.callback_url,
+            sign_replies=body.sign_replies if body.sign_replies is not None else shop.sign_replies,
+            signature_template=body.signature_template or shop.signature_template,
+        )
 
 
 @router.get("/agents", response=list[AgentOut])

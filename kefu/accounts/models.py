@@ -7,6 +7,7 @@ import zoneinfo
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -58,6 +59,28 @@ class Shop(models.Model):
     sign_replies = models.BooleanField(_("sign replies with the agent's name"), default=True)
     signature_template = models.CharField(
         _("signature"), max_length=200, default="— {agent_name}, {shop_name}"
+    )
+    # Rate limits the owner may change (issue 10). Intake is generous so a marketplace's
+    # Double 11 peak is never refused by default; the widget is open to anyone, so strict.
+    intake_per_minute = models.PositiveIntegerField(
+        _("marketplace messages, orders and tracking events per minute"),
+        default=600_000,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000_000)],
+    )
+    intake_per_buyer_per_minute = models.PositiveIntegerField(
+        _("marketplace messages per buyer per minute"),
+        default=120,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000_000)],
+    )
+    widget_messages_per_minute = models.PositiveIntegerField(
+        _("chat widget messages per buyer per minute"),
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+    )
+    widget_chats_per_hour = models.PositiveIntegerField(
+        _("new chat widget conversations per network address per hour"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000)],
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -250,6 +250,39 @@ def update_shop_settings(
     return shop
 
 
+@dataclass(frozen=True)
+class RateLimits:
+    """A shop's rate limits; None leaves one as it is."""
+
+    intake_per_minute: int | None = None
+    intake_per_buyer_per_minute: int | None = None
+    widget_messages_per_minute: int | None = None
+    widget_chats_per_hour: int | None = None
+
+
+def set_rate_limits(*, actor: User, limits: RateLimits) -> Shop:
+    """Change the shop's rate limits; a value out of range changes nothing (ValidationError)."""
+    require(actor, Capability.MANAGE_SETTINGS)
+    shop = actor.shop
+    assert shop is not None  # noqa: S101 - require() guarantees a shop
+    fields = [f for f in vars(limits) if getattr(limits, f) is not None]
+    for field in fields:
+        value = getattr(limits, field)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"{field} must be a whole number", code="rate_limit")
+        setattr(shop, field, value)
+    try:
+        shop.full_clean()
+    except ValidationError as exc:
+        shop.refresh_from_db()
+        raise ValidationError(
+            [f"{field}: {'; '.join(errors)}" for field, errors in exc.message_dict.items()],
+            code="rate_limit",
+        ) from exc
+    shop.save(update_fields=fields)
+    return shop
+
+
 def rotate_webhook_secret(*, actor: User) -> Shop:
     require(actor, Capability.MANAGE_SETTINGS)
     shop = actor.shop

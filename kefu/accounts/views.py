@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.accounts import services, tokens
 from kefu.accounts.access import ShopRequest, shop_view
+from kefu.accounts.lockout import login_locked_for
 from kefu.accounts.models import Platform, User
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.selectors import access_member, team_of
@@ -23,9 +24,42 @@ from kefu.conversations.presence import agent_seen, agent_went_offline
 from kefu.desk import team
 
 
+class LoginForm(AuthenticationForm):
+    """Django's login form, saying so when the login or the address is locked out."""
+
+    locked_for: int | None = None
+
+    def clean(self) -> dict[str, object]:
+        try:
+            return super().clean()
+        except ValidationError:
+            self.locked_for = login_locked_for(
+                self.request, self.cleaned_data.get("username") or ""
+            )
+            if self.locked_for is None:
+                raise
+            raise ValidationError(
+                _(
+                    "This account is temporarily locked after too many failed logins. "
+                    "Try again in %(minutes)d minutes."
+                ),
+                code="locked",
+                params={"minutes": max(1, -(-self.locked_for // 60))},
+            ) from None
+
+
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    form_class = LoginForm
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        locked_for = getattr(form, "locked_for", None)
+        if locked_for is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(locked_for)
+        return response
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
@@ -55,6 +89,10 @@ def shop_settings(request: ShopRequest) -> HttpResponse:
             messages.success(request, _("A new webhook secret is active; update your integration."))
             return redirect("settings")
         try:
+            if request.POST.get("action") == "rate_limits":
+                services.set_rate_limits(actor=user, limits=_rate_limits(request))
+                messages.success(request, _("Rate limits saved."))
+                return redirect("settings")
             services.update_shop_settings(
                 actor=user,
                 name=request.POST.get("name", ""),
@@ -77,6 +115,24 @@ def shop_settings(request: ShopRequest) -> HttpResponse:
     return render(
         request, "accounts/settings.html", {"can_edit": can_edit, "platforms": Platform.choices}
     )
+
+
+def _rate_limits(request: HttpRequest) -> services.RateLimits:
+    values: dict[str, int] = {}
+    for field in (
+        "intake_per_minute",
+        "intake_per_buyer_per_minute",
+        "widget_messages_per_minute",
+        "widget_chats_per_hour",
+    ):
+        raw = request.POST.get(field, "").strip()
+        if not raw:
+            continue
+        try:
+            values[field] = int(raw)
+        except ValueError as exc:
+            raise ValidationError(_("Each rate limit is a whole number of at least 1.")) from exc
+    return services.RateLimits(**values)
 
 
 def _decimal(value: str) -> Decimal | None:

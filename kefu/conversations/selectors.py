@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
-from kefu.accounts.models import User
+from kefu.accounts.models import Shop, User
 from kefu.accounts.scoping import shop_of
 from kefu.conversations.models import (
     Conversation,
@@ -20,6 +20,7 @@ from kefu.conversations.models import (
     ConversationStatus,
     Message,
 )
+from kefu.integrations.channels import Channel
 
 INBOX_PAGE = 50
 
@@ -117,4 +118,15 @@ def buyer_history(conversation: Conversation, actor: User) -> list[Conversation]
         .filter(buyer_id=conversation.buyer_id)
         .exclude(pk=conversation.pk)
         .order_by("-last_message_at")[:10]
+    )
+
+
+def widget_chat_open(*, shop: Shop, buyer_external_id: str) -> bool:
+    """Whether this widget buyer has a conversation that is not resolved."""
+    return (
+        Conversation.objects.filter(
+            shop=shop, buyer__external_id=buyer_external_id, channel=Channel.WIDGET
+        )
+        .exclude(status=ConversationStatus.RESOLVED)
+        .exists()
     )

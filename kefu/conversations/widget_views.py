@@ -9,6 +9,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,6 +18,9 @@ from kefu.accounts.selectors import shop_by_slug
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.consumers import WIDGET_COOKIE_SALT, WIDGET_ID_PREFIX, widget_buyer_id
 from kefu.conversations.models import EntryPoint, Message
+from kefu.conversations.selectors import widget_chat_open
+from kefu.core.clientip import client_ip
+from kefu.core.ratelimit import Limit, Rule, rate_limited
 from kefu.desk.intake import receive_buyer_message
 from kefu.integrations.channels import Channel
 
@@ -28,6 +32,61 @@ def _shop(slug: str) -> Shop:
     if shop is None:
         raise Http404("no such shop")
     return shop
+
+
+def _request_shop(request: HttpRequest, slug: str) -> Shop:
+    # The rate-limit rules and the view read the shop once between them.
+    shop = getattr(request, "kefu_widget_shop", None)
+    if not isinstance(shop, Shop) or shop.slug != slug:
+        shop = _shop(slug)
+        request.kefu_widget_shop = shop  # type: ignore[attr-defined]
+    return shop
+
+
+def _buyer_key(request: HttpRequest, slug: str) -> str | None:
+    shop = _request_shop(request, slug)
+    buyer_id = widget_buyer_id(request.COOKIES, shop)
+    return f"{shop.pk}:{buyer_id}" if buyer_id else None
+
+
+def _new_chat_key(request: HttpRequest, slug: str) -> str | None:
+    """The address, when this message would open a conversation: a fresh cookie per message
+    must not be a way around the per-buyer limit."""
+    shop = _request_shop(request, slug)
+    buyer_id = widget_buyer_id(request.COOKIES, shop)
+    if buyer_id is None or widget_chat_open(shop=shop, buyer_external_id=buyer_id):
+        return None
+    return f"{shop.pk}:{client_ip(request)}"
+
+
+def _minutes(seconds: int) -> int:
+    return max(1, -(-seconds // 60))
+
+
+BUYER_MESSAGES = Rule(
+    scope="widget-buyer",
+    key=_buyer_key,
+    limit=lambda request, slug: Limit(_request_shop(request, slug).widget_messages_per_minute, 60),
+    detail=lambda wait: (
+        _(
+            "You are sending messages faster than we can read them. "
+            "Please wait %(seconds)d seconds, then send again."
+        )
+        % {"seconds": wait}
+    ),
+)
+NEW_CHATS = Rule(
+    scope="widget-new-chat",
+    key=_new_chat_key,
+    limit=lambda request, slug: Limit(_request_shop(request, slug).widget_chats_per_hour, 3600),
+    detail=lambda wait: (
+        _(
+            "Many chats were started from your network just now. "
+            "Please try again in %(minutes)d minutes."
+        )
+        % {"minutes": _minutes(wait)}
+    ),
+)
 
 
 def _buyer_messages(shop: Shop, buyer_id: str | None, after: int = 0) -> list[Message]:
@@ -76,8 +135,9 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
 
 @xframe_options_exempt
 @require_POST
+@rate_limited(BUYER_MESSAGES, NEW_CHATS)
 def send(request: HttpRequest, slug: str) -> HttpResponse:
-    shop = _shop(slug)
+    shop = _request_shop(request, slug)
     buyer_id = widget_buyer_id(request.COOKIES, shop)
     if buyer_id is None:
         return HttpResponse("reload the chat to start a conversation", status=400)

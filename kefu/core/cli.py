@@ -95,6 +95,9 @@ def _run(args: argparse.Namespace) -> int:
             "on",
             "--ws",
             "websockets",
+            # Kefu decides which forwarded headers to believe (KEFU_TRUSTED_PROXIES); uvicorn
+            # would otherwise take X-Forwarded-For from any local peer as the client.
+            "--no-proxy-headers",
             *(["--workers", str(args.web_processes)] if args.web_processes > 1 else []),
         ],
     ]

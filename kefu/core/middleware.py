@@ -12,6 +12,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
+from kefu.core.clientip import client_ip
+
 
 class UserLanguageMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -94,10 +96,11 @@ class RequestIdMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
         user = getattr(request, "user", None)
         log.error(
-            "unhandled_exception request_id=%s method=%s path=%s user=%s",
+            "unhandled_exception request_id=%s method=%s path=%s user=%s ip=%s",
             getattr(request, "request_id", "-"),
             request.method,
             request.path,
             getattr(user, "pk", None),
+            client_ip(request),
             exc_info=exception,
         )

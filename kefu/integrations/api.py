@@ -16,7 +16,13 @@ from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.models import EntryPoint
 from kefu.core.controls import loads_clean
 from kefu.desk.intake import receive_buyer_message
-from kefu.integrations.webhook_auth import signed_webhook, webhook_shop
+from kefu.integrations.webhook_auth import (
+    RateLimitedProblem,
+    signed_buyer_message,
+    signed_webhook,
+    webhook_shop,
+    with_retry_after,
+)
 
 router = Router(tags=["inbound"])
 
@@ -56,15 +62,24 @@ def _problem(status: int, detail: str, **extra: Any) -> JsonResponse:
 
 @router.post(
     "/messages",
-    auth=signed_webhook,
-    response={200: InboundAccepted, 201: InboundAccepted, 400: Problem, 401: Problem, 413: Problem},
-    summary="Receive a buyer's message from a marketplace",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": InboundMessage.model_json_schema()}},
-        }
+    auth=signed_buyer_message,
+    response={
+        200: InboundAccepted,
+        201: InboundAccepted,
+        400: Problem,
+        401: Problem,
+        413: Problem,
+        429: RateLimitedProblem,
     },
+    summary="Receive a buyer's message from a marketplace",
+    openapi_extra=with_retry_after(
+        {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": InboundMessage.model_json_schema()}},
+            }
+        }
+    ),
 )
 def inbound_message(request: HttpRequest) -> HttpResponse:
     """Signed: `X-Kefu-Shop`, `X-Kefu-Timestamp` (unix seconds) and `X-Kefu-Signature:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from ninja import Schema
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader
 
 from kefu.accounts.models import Shop
+from kefu.core.controls import loads_clean
+from kefu.core.ratelimit import Limit, RateLimited, hit
 from kefu.integrations.signing import (
     SHOP_HEADER,
     SIGNATURE_HEADER,
@@ -24,9 +29,19 @@ from kefu.integrations.signing import (
 class SignedWebhook(APIKeyHeader):
     """`X-Kefu-Shop` names the shop, `X-Kefu-Timestamp` is the signing time in unix seconds and
     `X-Kefu-Signature: sha256=<hex>` signs `"<timestamp>.<raw body>"` with the shop's webhook
-    secret. The authenticated "user" is the shop."""
+    secret. The authenticated "user" is the shop.
+
+    Every signed webhook counts against the shop's own `intake_per_minute`; over it, 429 with
+    `Retry-After` (kefu.api). Counted after the signature, so nobody else spends a shop's
+    allowance, and before the body is parsed or stored."""
 
     param_name = SIGNATURE_HEADER
+
+    def __init__(self, *, per_buyer: bool = False) -> None:
+        super().__init__()
+        # Buyer messages also count against the buyer's own limit, so one buyer (or a loop in
+        # a connector) cannot use up the shop's allowance.
+        self.per_buyer = per_buyer
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Shop:
         body = request.body
@@ -44,10 +59,56 @@ class SignedWebhook(APIKeyHeader):
             # An unknown shop and a wrong signature look the same to the caller.
             raise HttpError(401, "unknown shop or bad signature")
         request.kefu_signed_at = as_datetime(timestamp)  # type: ignore[attr-defined]
+        wait = hit("intake", str(shop.pk), Limit(shop.intake_per_minute, 60))
+        if wait is not None:
+            raise RateLimited(
+                wait,
+                f"more than {shop.intake_per_minute} webhook requests a minute for this shop; "
+                f"retry after {wait} seconds (the shop owner sets this limit)",
+            )
+        buyer = _buyer_of(body) if self.per_buyer else None
+        if buyer is not None:
+            limit = Limit(shop.intake_per_buyer_per_minute, 60)
+            wait = hit("intake-buyer", f"{shop.pk}:{buyer}", limit)
+            if wait is not None:
+                raise RateLimited(
+                    wait,
+                    f"more than {limit.count} messages a minute about buyer {buyer[:120]!r}; "
+                    f"retry after {wait} seconds (the shop owner sets this limit)",
+                )
         return shop
 
 
+def _buyer_of(body: bytes) -> str | None:
+    """The buyer's external id in a message webhook; None for a body the operation refuses."""
+    try:
+        data = loads_clean(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    buyer = data.get("buyer") if isinstance(data, dict) else None
+    external_id = buyer.get("external_id") if isinstance(buyer, dict) else None
+    return external_id if isinstance(external_id, str) and external_id else None
+
+
+class RateLimitedProblem(Schema):
+    """429: the shop's limit (or the buyer's) is reached; the `Retry-After` header and
+    `retry_after` say how many seconds to wait. A retry after that is stored once."""
+
+    detail: str
+    retry_after: int
+
+
+def with_retry_after(openapi_extra: dict[str, Any]) -> dict[str, Any]:
+    """An operation's `openapi_extra` that also documents the 429's `Retry-After` header."""
+    header = {
+        "description": "Seconds to wait before sending again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+    return {**openapi_extra, "responses": {429: {"headers": {"Retry-After": header}}}}
+
+
 signed_webhook = SignedWebhook()
+signed_buyer_message = SignedWebhook(per_buyer=True)
 
 
 def webhook_shop(request: HttpRequest) -> Shop:

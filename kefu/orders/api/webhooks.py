@@ -16,7 +16,13 @@ from pydantic import Field, ValidationError
 
 from kefu.accounts.models import Shop
 from kefu.core.controls import loads_clean
-from kefu.integrations.webhook_auth import signed_webhook, webhook_shop, webhook_signed_at
+from kefu.integrations.webhook_auth import (
+    RateLimitedProblem,
+    signed_webhook,
+    webhook_shop,
+    webhook_signed_at,
+    with_retry_after,
+)
 from kefu.orders.api.schemas import Problem
 from kefu.orders.inputs import ItemInput, OrderInput, ParcelInput
 from kefu.orders.models import Order, OrderSource
@@ -147,9 +153,16 @@ def _body_schema(schema: type[Schema]) -> dict[str, Any]:
 @router.post(
     "/inbound",
     auth=signed_webhook,
-    response={200: OrderAccepted, 201: OrderAccepted, 400: Problem, 401: Problem, 413: Problem},
+    response={
+        200: OrderAccepted,
+        201: OrderAccepted,
+        400: Problem,
+        401: Problem,
+        413: Problem,
+        429: RateLimitedProblem,
+    },
     summary="Create or update an order from a marketplace (signed)",
-    openapi_extra=_body_schema(OrderIn),
+    openapi_extra=with_retry_after(_body_schema(OrderIn)),
     operation_id="kefu_orders_api_inbound_order",
 )
 def inbound_order(request: HttpRequest) -> HttpResponse:
@@ -233,9 +246,16 @@ def inbound_order(request: HttpRequest) -> HttpResponse:
 @router.post(
     "/tracking/inbound",
     auth=signed_webhook,
-    response={200: TrackingAccepted, 400: Problem, 401: Problem, 404: Problem, 413: Problem},
+    response={
+        200: TrackingAccepted,
+        400: Problem,
+        401: Problem,
+        404: Problem,
+        413: Problem,
+        429: RateLimitedProblem,
+    },
     summary="Carrier tracking events for a parcel (signed)",
-    openapi_extra=_body_schema(TrackingIn),
+    openapi_extra=with_retry_after(_body_schema(TrackingIn)),
     operation_id="kefu_orders_api_inbound_tracking",
 )
 def inbound_tracking(request: HttpRequest) -> HttpResponse:

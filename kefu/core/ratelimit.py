@@ -1,0 +1,139 @@
+"""Counting requests in Django's cache: fixed-window rate limits and failure lockouts.
+
+One counter per (scope, key, window) where the window is a fixed slice of time: simple, one
+atomic `incr` per request on Redis or in the process's memory, and at worst twice the limit
+across a window boundary, which is fine for stopping floods. Pages use `rate_limited`; the
+signed webhooks call `hit` from their shared auth class. Which cache holds the counters is a
+deployment setting (decisions §25).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Concatenate, ParamSpec, cast
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+
+P = ParamSpec("P")
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` events per `seconds`."""
+
+    count: int
+    seconds: int
+
+
+class RateLimited(Exception):
+    """A limit is reached; `retry_after` whole seconds until the window ends."""
+
+    def __init__(self, retry_after: int, detail: str) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.detail = detail
+
+
+def _incr(key: str, timeout: int) -> int:
+    # `add` is a no-op when the key exists, so concurrent first hits do not reset each other.
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
+def hit(scope: str, key: str, limit: Limit, *, now: float | None = None) -> int | None:
+    """Count one event; the seconds to wait if it is over the limit, else None."""
+    now = time.time() if now is None else now
+    window = int(now // limit.seconds)
+    count = _incr(f"rl:{scope}:{key}:{window}", limit.seconds + 1)
+    if count <= limit.count:
+        return None
+    return max(1, math.ceil((window + 1) * limit.seconds - now))
+
+
+def _too_many(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    """The 429 a page answers: the reason as plain text (the widget shows it) and when to retry."""
+    response = HttpResponse(exc.detail, status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One limit on a view. `key` names whose counter a request counts against (None: this
+    request is not counted); `limit` reads the limit that applies (often the shop's own);
+    `detail` words the refusal for the person who hit it, given the seconds to wait."""
+
+    scope: str
+    key: Callable[[HttpRequest, str], str | None]
+    limit: Callable[[HttpRequest, str], Limit]
+    detail: Callable[[int], str]
+
+
+def rate_limited(
+    *rules: Rule,
+) -> Callable[
+    [Callable[Concatenate[HttpRequest, str, P], HttpResponseBase]],
+    Callable[Concatenate[HttpRequest, str, P], HttpResponseBase],
+]:
+    """A page view taking the shop slug: each rule counts the request, in order; the first
+    one over its limit answers 429 with `Retry-After` and the view does not run."""
+
+    def decorate(
+        view: Callable[Concatenate[HttpRequest, str, P], HttpResponseBase],
+    ) -> Callable[Concatenate[HttpRequest, str, P], HttpResponseBase]:
+        @functools.wraps(view)
+        def limited(
+            request: HttpRequest, slug: str, *args: P.args, **kwargs: P.kwargs
+        ) -> HttpResponseBase:
+            for rule in rules:
+                key = rule.key(request, slug)
+                if key is None:
+                    continue
+                wait = hit(rule.scope, key, rule.limit(request, slug))
+                if wait is not None:
+                    return _too_many(request, RateLimited(wait, rule.detail(wait)))
+            return view(request, slug, *args, **kwargs)
+
+        return cast("Callable[Concatenate[HttpRequest, str, P], HttpResponseBase]", limited)
+
+    return decorate
+
+
+# ------------------------------------------------------------------ lockouts
+
+
+def locked_for(scope: str, key: str, *, now: float | None = None) -> int | None:
+    """Seconds left of a lockout, or None when `key` is not locked."""
+    until = cache.get(f"lock:{scope}:{key}")
+    if until is None:
+        return None
+    now = time.time() if now is None else now
+    left = math.ceil(float(until) - now)
+    return left if left > 0 else None
+
+
+def count_failure(scope: str, key: str, *, threshold: int, cooloff: int) -> bool:
+    """Count a failure; at `threshold` failures, each within `cooloff` seconds of the last,
+    lock `key` for `cooloff` seconds. Whether this failure locked it."""
+    counter = f"fail:{scope}:{key}"
+    failures = _incr(counter, cooloff)
+    cache.touch(counter, cooloff)
+    if failures < threshold:
+        return False
+    cache.set(f"lock:{scope}:{key}", time.time() + cooloff, timeout=cooloff)
+    cache.delete(counter)
+    return True
+
+
+def forget_failures(scope: str, key: str) -> None:
+    """A success clears the failures counted so far (not a lockout already in force)."""
+    cache.delete(f"fail:{scope}:{key}")
