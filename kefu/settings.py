@@ -176,7 +176,7 @@ AUTH_PASSWORD_VALIDATORS = [
         "OPTIONS": {"min_length": 8},
     },
 ]
-# Password logins go through the lockout (decisions §25); API tokens do not.
+# Password logins go through the lockout (decisions §26); API tokens do not.
 AUTHENTICATION_BACKENDS = ["kefu.accounts.lockout.LockoutModelBackend"]
 KEFU_LOGIN_ACCOUNT_FAILURES = int(os.environ.get("KEFU_LOGIN_ACCOUNT_FAILURES", "10"))
 KEFU_LOGIN_IP_FAILURES = int(os.environ.get("KEFU_LOGIN_IP_FAILURES", "50"))
@@ -192,7 +192,7 @@ KEFU_TRUSTED_PROXIES = [
 
 # Rate-limit counters and lockouts (kefu.core.ratelimit) live in the cache. Only web processes
 # count, so the embedded mode's single web process may keep them in its own memory; several web
-# processes need Redis, which `kefu run --web-processes` already requires (decisions §25).
+# processes need Redis, which `kefu run --web-processes` already requires (decisions §26).
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -4,7 +4,7 @@ One counter per (scope, key, window) where the window is a fixed slice of time: 
 atomic `incr` per request on Redis or in the process's memory, and at worst twice the limit
 across a window boundary, which is fine for stopping floods. Pages use `rate_limited`; the
 signed webhooks call `hit` from their shared auth class. Which cache holds the counters is a
-deployment setting (decisions §25).
+deployment setting (decisions §26).
 """
 
 from __future__ import annotations

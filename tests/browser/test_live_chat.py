@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from kefu.accounts.models import Shop
 from kefu.conversations.models import Conversation, Message
 from tests.browser.support import aurora_with_agent, in_thread, signed_in_page
 
@@ -58,3 +59,20 @@ def test_widget_message_reaches_the_agent_live_and_the_reply_reaches_the_buyer(
     )
     assert directions[0] == "buyer"
     assert directions[-1] == "agent"
+
+
+def test_a_buyer_sending_too_fast_is_asked_politely_to_wait(team, live_asgi, browser, rate_clock):
+    in_thread(lambda: Shop.objects.filter(pk=team.pk).update(widget_messages_per_minute=1))
+    buyer = browser.new_context(locale="zh-CN").new_page()
+    buyer.goto(f"{live_asgi}/chat/aurora/")
+    buyer.fill("#widget-text", "灯有暖白色的吗？")
+    buyer.keyboard.press("Enter")
+    expect(buyer.locator("#messages")).to_contain_text("暖白色")
+
+    buyer.fill("#widget-text", "还有别的颜色吗？")
+    buyer.keyboard.press("Enter")
+
+    expect(buyer.locator("#widget-notice")).to_be_visible()
+    expect(buyer.locator("#widget-notice")).to_contain_text("请等待")
+    # What the buyer typed is kept for sending again.
+    expect(buyer.locator("#widget-text")).to_have_value("还有别的颜色吗？")
