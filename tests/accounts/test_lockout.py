@@ -7,7 +7,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from kefu.accounts.services import create_api_token
+from kefu.accounts.tokens import create_api_token
 from kefu.core.clientip import client_ip
 from tests.conftest import PASSWORD
 

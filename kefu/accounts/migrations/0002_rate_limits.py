@@ -5,8 +5,10 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # Named 0002 as planned, but written after 0003_api_token_expiry reached main: it follows
+    # that one so the graph has one leaf and databases that applied 0003 need nothing undone.
     dependencies = [
-        ("accounts", "0001_initial"),
+        ("accounts", "0003_api_token_expiry"),
     ]
 
     operations = [
