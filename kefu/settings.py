@@ -264,3 +264,14 @@ KEFU_WEBHOOK_MAX_AGE_SECONDS = int(os.environ.get("KEFU_WEBHOOK_MAX_AGE_SECONDS"
 KEFU_PRESENCE_GRACE_SECONDS = int(os.environ.get("KEFU_PRESENCE_GRACE_SECONDS", "90"))
 KEFU_RELAY_POLL_SECONDS = 0.25
 KEFU_OUTBOX_MAX_ATTEMPTS = 8
+
+# Import limits (issue 10 item 3; docs/guide/imports.md): a file over any of them is refused
+# as a whole before a row is stored; a cell over the cell limit rejects its row.
+KEFU_IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("KEFU_IMPORT_MAX_UPLOAD_BYTES", 50 * 2**20))
+KEFU_IMPORT_MAX_UNZIPPED_BYTES = int(os.environ.get("KEFU_IMPORT_MAX_UNZIPPED_BYTES", 200 * 2**20))
+KEFU_IMPORT_MAX_ZIP_RATIO = int(os.environ.get("KEFU_IMPORT_MAX_ZIP_RATIO", "100"))
+KEFU_IMPORT_MAX_ROWS = int(os.environ.get("KEFU_IMPORT_MAX_ROWS", "200000"))
+KEFU_IMPORT_MAX_COLUMNS = int(os.environ.get("KEFU_IMPORT_MAX_COLUMNS", "500"))
+KEFU_IMPORT_MAX_CELL_CHARS = int(os.environ.get("KEFU_IMPORT_MAX_CELL_CHARS", "10000"))
+# Order imports run on their own Celery queue, served by a worker of their own (decisions §NN).
+CELERY_TASK_ROUTES = {"orders.run_import": {"queue": "imports"}}

@@ -25,6 +25,10 @@ from kefu.orders.importers.mapping import MappingError, parse_map_option
 from kefu.orders.importers.readers import ImportFileError
 from kefu.orders.importers.run import import_orders
 
+# Exit codes of `kefu import` (docs/guide/imports.md): 0 every row stored, 2 nothing imported
+# (bad arguments, or a file refused as a whole), 3 some rows rejected (the others stored).
+EXIT_ROWS_REJECTED = 3
+
 import_subparsers: Any = None  # argparse's _SubParsersAction of `kefu import`
 _import_parent: Any = None  # the `kefu` sub-parsers it was created in (one per parser build)
 
@@ -78,7 +82,7 @@ class _Bar:
         self.stream.write(
             f"\r[{'#' * filled}{'.' * (30 - filled)}] {share:4.0%}  rows {summary.rows}  "
             f"created {summary.created}  updated {summary.updated}  "
-            f"rejected {summary.rejected}"
+            f"merged {summary.merged}  rejected {summary.rejected}"
         )
         self.stream.flush()
 
@@ -108,7 +112,7 @@ def _import_orders(args: argparse.Namespace) -> int:
         f"{args.file}: {summary.file_format}"
         + (f" ({summary.encoding})" if summary.encoding else "")
         + f", {summary.rows} rows -> created {summary.created}, updated {summary.updated}, "
-        f"unchanged {summary.unchanged}, rejected {summary.rejected}"
+        f"unchanged {summary.unchanged}, merged {summary.merged}, rejected {summary.rejected}"
     )
     if summary.unknown_columns:
         print("ignored columns: " + ", ".join(summary.unknown_columns))
@@ -116,4 +120,4 @@ def _import_orders(args: argparse.Namespace) -> int:
         print(f"  row {row}: {reason}")
     if summary.rejected > len(summary.rejections):
         print(f"  … and {summary.rejected - len(summary.rejections)} more rejected rows")
-    return 0
+    return EXIT_ROWS_REJECTED if summary.rejected else 0

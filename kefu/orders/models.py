@@ -456,6 +456,8 @@ class ImportRun(models.Model):
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
+    # Further rows of an order an earlier row of the file named (see ImportSummary.merged).
+    merged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     # The first rejections, each {"row": n, "reason": "..."}; the counter holds them all.
     rejections = models.JSONField(default=list, blank=True)

@@ -235,8 +235,125 @@ def test_chunk_size_does_not_change_what_is_stored(shop, other_shop, tmp_path, c
 
 
 def test_created_orders_are_remembered_compactly_in_any_arrival_order():
-    created = run._CreatedOrders()
+    created = run._SeenOrders()
     for order_id in (5, 9, 7, 12, 1):
         created.add(order_id)
 
     assert [i for i in range(14) if i in created] == [1, 5, 7, 9, 12]
+
+
+def _adds_up(summary) -> bool:
+    return summary.rows == (
+        summary.created + summary.updated + summary.unchanged + summary.merged + summary.rejected
+    )
+
+
+def test_an_unbalanced_quote_rejects_its_row_and_keeps_the_rows_below(shop, tmp_path):
+    # Row 3's title opens a quote it never closes: read naively, rows 4-7 become its "title".
+    path = write_csv(
+        tmp_path,
+        "Q-1,ann,交易成功,10.00,2024-11-11 10:00:00,Lamp,,1,,,",
+        'Q-2,bob,交易成功,11.00,2024-11-11 10:00:00,"Bulb 5W,,1,,,',
+        "Q-3,cy,交易成功,12.00,2024-11-11 10:00:00,Shade,,1,,,",
+        "Q-4,dee,交易成功,13.00,2024-11-11 10:00:00,Cord,,1,,,",
+        'Q-5,eve,交易成功,14.00,2024-11-11 10:00:00,"Plug ""EU""",,1,,,',
+        "Q-6,fay,交易成功,15.00,2024-11-11 10:00:00,Switch,,1,,,",
+    )
+
+    summary = import_orders(shop=shop, path=path)
+
+    assert (summary.rows, summary.created, summary.rejected) == (6, 5, 1)
+    assert summary.rejections == [
+        (
+            3,
+            "a quote in this row is never closed (it would swallow the rows below it); "
+            "the row is skipped",
+        )
+    ]
+    assert _adds_up(summary)
+    stored = dict(Order.objects.filter(shop=shop).values_list("external_id", "total_amount"))
+    assert set(stored) == {"Q-1", "Q-3", "Q-4", "Q-5", "Q-6"}
+    assert OrderItem.objects.get(order__external_id="Q-5").title == 'Plug "EU"'
+
+
+def test_a_quote_left_open_at_the_end_of_the_file_is_rejected_not_stored(shop, tmp_path):
+    path = write_csv(
+        tmp_path,
+        "E-1,ann,交易成功,10.00,2024-11-11 10:00:00,Lamp,,1,,,",
+        'E-2,bob,交易成功,11.00,2024-11-11 10:00:00,"Bulb\nstill the title,,1,,,',
+    )
+
+    summary = import_orders(shop=shop, path=path)
+
+    # The line the open quote took is read again on its own: too short to be an order.
+    assert (summary.rows, summary.created, summary.rejected) == (3, 1, 2)
+    assert summary.rejections[0][0] == 3
+    assert "never closed" in summary.rejections[0][1]
+    assert summary.rejections[1] == (4, "row has 6 cells, header has 11")
+    assert _adds_up(summary)
+
+
+def test_a_quoted_note_over_several_lines_is_one_cell(shop, tmp_path):
+    path = write_csv(
+        tmp_path,
+        'N-1,ann,买家已付款，等待卖家发货,10.00,2024-11-11 10:00:00,Lamp,,1,,,"line one\nline two, '
+        'still the note"',
+        "N-2,bob,交易成功,11.00,2024-11-11 10:00:00,Bulb,,1,,,",
+    )
+
+    summary = import_orders(shop=shop, path=path)
+
+    assert (summary.rows, summary.created, summary.rejected) == (2, 2, 0)
+    assert Order.objects.get(external_id="N-1").buyer_message == (
+        "line one\nline two, still the note"
+    )
+
+
+def test_a_short_row_is_rejected_not_stored_with_a_zero_amount(shop, tmp_path):
+    path = write_csv(
+        tmp_path,
+        "S-1,ann,交易成功",
+        "S-2,bob,交易成功,11.00,2024-11-11 10:00:00,Bulb,,1,,,",
+    )
+
+    summary = import_orders(shop=shop, path=path)
+
+    assert summary.rejections == [(2, "row has 3 cells, header has 11")]
+    assert (summary.rows, summary.created, summary.rejected) == (2, 1, 1)
+    assert not Order.objects.filter(external_id="S-1").exists()
+
+
+@pytest.mark.parametrize("chunk_size", [1, 1000])
+def test_every_row_is_counted_once_and_the_counts_add_up(shop, tmp_path, chunk_size):
+    first = write_csv(
+        tmp_path,
+        "M-1,ann,买家已付款，等待卖家发货,20.00,2024-11-11 10:00:00,Lamp,P-1,1,,,",
+        "M-2,bob,交易成功,5.00,2024-11-11 10:00:00,Bulb,,1,,,",
+        name="first.csv",
+    )
+    import_orders(shop=shop, path=first)
+    # Two lines of the existing M-1 (its items), a line that changes nothing, a new order with
+    # two lines and a bad row.
+    second = write_csv(
+        tmp_path,
+        "M-1,ann,卖家已发货，等待买家确认,20.00,2024-11-11 10:00:00,Lamp,P-1,1,YT1,圆通,",
+        "M-1,ann,卖家已发货，等待买家确认,20.00,2024-11-11 10:00:00,Shade,P-2,1,YT1,圆通,",
+        "M-2,bob,交易成功,5.00,2024-11-11 10:00:00,Bulb,,1,,,",
+        "M-3,cy,交易成功,7.00,2024-11-11 10:00:00,Plug,P-3,1,,,",
+        "M-3,cy,交易成功,7.00,2024-11-11 10:00:00,Cord,P-4,1,,,",
+        "M-4,dee,交易成功,oops,2024-11-11 10:00:00,Cord,,1,,,",
+        name="second.csv",
+    )
+
+    summary = import_orders(shop=shop, path=second, chunk_size=chunk_size)
+
+    assert (
+        summary.rows,
+        summary.created,
+        summary.updated,
+        summary.unchanged,
+        summary.merged,
+        summary.rejected,
+    ) == (6, 1, 1, 1, 2, 1)
+    assert _adds_up(summary)
+    assert Order.objects.get(external_id="M-1").items.count() == 2

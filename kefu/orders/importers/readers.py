@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,15 @@ from typing import IO, Any
 from django.utils.translation import gettext
 
 from kefu.core.controls import loads_clean, strip_controls
+from kefu.core.filelimits import (
+    FileLimitError,
+    ImportLimits,
+    check_file_size,
+    check_text_lines,
+    check_xlsx,
+    import_limits,
+    too_many_rows,
+)
 
 FORMATS = ("csv", "xlsx", "xls", "jsonl")
 SNIFF_BYTES = 64 * 1024
@@ -175,8 +185,68 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
+class _Lines:
+    """The physical lines csv.reader pulls, kept per record and with a way to put some back:
+    after a record swallowed by an unbalanced quote, the lines it took are read again."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._back: deque[str] = deque()
+        self.taken: list[str] = []
+        self.ended = False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._back.popleft() if self._back else self._stream.readline()
+        if not line:
+            self.ended = True
+            raise StopIteration
+        self.taken.append(line)
+        return line
+
+    def put_back(self, lines: list[str]) -> None:
+        self._back.extendleft(reversed(lines))
+        self.ended = False
+
+
+def _looks_like_a_record(line: str, delimiter: str, width: int) -> bool:
+    try:
+        cells = next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return False
+    return width > 2 and len(cells) == width
+
+
+def _swallowed(
+    cells: list[str], taken: list[str], delimiter: str, width: int, at_end: bool
+) -> bool:
+    """Whether this record is an unbalanced quote that ran over the lines after it.
+
+    A quoted cell may hold line breaks (a buyer's note); a line inside it that reads as a whole
+    record of this file, or a quote still open at the end of the file, means the quote was
+    never closed and the "cell" is really the rows below it.
+    """
+    if not any("\n" in c or "\r" in c for c in cells):
+        return False
+    if any(_looks_like_a_record(line, delimiter, width) for line in taken[1:]):
+        return True
+    return at_end and "".join(taken).count('"') % 2 == 1
+
+
+def _cell_too_long(headers: list[str], cells: list[Any], limit: int) -> str:
+    for n, cell in enumerate(cells):
+        if isinstance(cell, str) and len(cell) > limit:
+            column = headers[n] if n < len(headers) and headers[n] else f"#{n + 1}"
+            return gettext(
+                "the cell in column %(column)s has %(n)s characters; the limit is %(limit)s"
+            ) % {"column": column, "n": len(cell), "limit": limit}
+    return ""
+
+
 def _csv_rows(
-    path: Path, encoding: str, progress: Progress
+    path: Path, encoding: str, progress: Progress, limits: ImportLimits
 ) -> Iterator[tuple[int, Record | None, str]]:
     wrap = _decode_errors(path, encoding)
     with _text_stream(path, encoding, progress) as stream:
@@ -187,32 +257,91 @@ def _csv_rows(
             headers = [h.strip() for h in next(header_reader, [])]
             if not any(headers):
                 raise ImportFileError(gettext("%(file)s has no header row") % {"file": path.name})
+            width = max(n for n, h in enumerate(headers) if h) + 1
             yield 1, {"__headers__": headers}, ""
-            reader = csv.reader(stream, delimiter=delimiter)
+            lines = _Lines(stream)
+            reader = csv.reader(lines, delimiter=delimiter)
             row_number = 1
-            for cells in reader:
+            error = ""
+            while True:
+                lines.taken = []
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    # The csv module gives up on a cell past 128 KiB: a runaway quote, or one
+                    # cell far over the limit. Either way this row is rejected and the lines
+                    # the quote took are read again as rows of their own.
+                    cells = None
+                    error = str(exc)
+                taken = lines.taken
+                if cells is not None and not any(c.strip() for c in cells):
+                    continue
                 row_number += 1
-                if not any(c.strip() for c in cells):
+                if row_number > limits.rows + 1:
+                    raise ImportFileError(too_many_rows(path.name, limits.rows))
+                if cells is None and "field limit" not in error:
+                    lines.put_back(taken[1:])
+                    yield (
+                        row_number,
+                        None,
+                        gettext("unreadable CSV row (%(error)s)") % {"error": error},
+                    )
+                    continue
+                if cells is None or _swallowed(cells, taken, delimiter, width, lines.ended):
+                    lines.put_back(taken[1:])
+                    yield (
+                        row_number,
+                        None,
+                        gettext(
+                            "a quote in this row is never closed (it would swallow the rows "
+                            "below it); the row is skipped"
+                        ),
+                    )
                     continue
                 if len(cells) > len(headers) and any(c.strip() for c in cells[len(headers) :]):
                     yield (
                         row_number,
                         None,
-                        (f"{len(cells)} cells but {len(headers)} columns (a stray delimiter?)"),
+                        gettext("%(n)s cells but %(columns)s columns (a stray delimiter?)")
+                        % {"n": len(cells), "columns": len(headers)},
                     )
+                    continue
+                if len(cells) < width:
+                    yield (
+                        row_number,
+                        None,
+                        gettext("row has %(n)s cells, header has %(columns)s")
+                        % {"n": len(cells), "columns": width},
+                    )
+                    continue
+                too_long = _cell_too_long(headers, cells, limits.cell_chars)
+                if too_long:
+                    yield row_number, None, too_long
                     continue
                 cells = [strip_controls(c) for c in cells]
                 yield row_number, dict(zip(headers, cells, strict=False)), ""
         except UnicodeDecodeError as exc:
             raise wrap(exc) from exc
-        except csv.Error as exc:
-            raise ImportFileError(
-                gettext("%(file)s: broken CSV (%(error)s)") % {"file": path.name, "error": exc}
-            ) from exc
+
+
+def _long_value(value: Any, limit: int) -> str:
+    """The name of the first text value (at any depth) longer than `limit`, else ""."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        name, item = stack.pop()
+        if isinstance(item, str) and len(item) > limit:
+            return name or "?"
+        if isinstance(item, dict):
+            stack.extend((str(k), v) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((name, v) for v in item)
+    return ""
 
 
 def _jsonl_rows(
-    path: Path, encoding: str, progress: Progress
+    path: Path, encoding: str, progress: Progress, limits: ImportLimits
 ) -> Iterator[tuple[int, Record | None, str]]:
     wrap = _decode_errors(path, encoding)
     with _text_stream(path, encoding, progress) as stream:
@@ -228,12 +357,23 @@ def _jsonl_rows(
                 if not isinstance(value, dict):
                     yield line_number, None, "a line must hold one JSON object"
                     continue
+                long_value = _long_value(value, limits.cell_chars)
+                if long_value:
+                    yield (
+                        line_number,
+                        None,
+                        gettext("%(field)s is longer than %(limit)s characters")
+                        % {"field": long_value, "limit": limits.cell_chars},
+                    )
+                    continue
                 yield line_number, value, ""
         except UnicodeDecodeError as exc:
             raise wrap(exc) from exc
 
 
-def _xlsx_rows(path: Path, progress: Progress) -> Iterator[tuple[int, Record | None, str]]:
+def _xlsx_rows(
+    path: Path, progress: Progress, limits: ImportLimits
+) -> Iterator[tuple[int, Record | None, str]]:
     import zipfile
 
     from openpyxl import load_workbook
@@ -250,12 +390,14 @@ def _xlsx_rows(path: Path, progress: Progress) -> Iterator[tuple[int, Record | N
         try:
             sheet = workbook.worksheets[0]
             progress.total = int(sheet.max_row or 0)
-            yield from _table_rows(path, sheet.iter_rows(values_only=True), progress)
+            yield from _table_rows(path, sheet.iter_rows(values_only=True), progress, limits)
         finally:
             workbook.close()
 
 
-def _xls_rows(path: Path, progress: Progress) -> Iterator[tuple[int, Record | None, str]]:
+def _xls_rows(
+    path: Path, progress: Progress, limits: ImportLimits
+) -> Iterator[tuple[int, Record | None, str]]:
     import python_calamine
 
     try:
@@ -266,11 +408,13 @@ def _xls_rows(path: Path, progress: Progress) -> Iterator[tuple[int, Record | No
             gettext("%(file)s is not a readable Excel workbook") % {"file": path.name}
         ) from exc
     progress.total = int(sheet.total_height)
-    yield from _table_rows(path, sheet.iter_rows(), progress)
+    if progress.total > limits.rows + 1:
+        raise ImportFileError(too_many_rows(path.name, limits.rows))
+    yield from _table_rows(path, sheet.iter_rows(), progress, limits)
 
 
 def _table_rows(
-    path: Path, rows: Any, progress: Progress
+    path: Path, rows: Any, progress: Progress, limits: ImportLimits
 ) -> Iterator[tuple[int, Record | None, str]]:
     headers: list[str] | None = None
     for row_number, cells in enumerate(rows, start=1):
@@ -284,7 +428,13 @@ def _table_rows(
                 )
             yield 1, {"__headers__": headers}, ""
             continue
+        if row_number > limits.rows + 1:
+            raise ImportFileError(too_many_rows(path.name, limits.rows))
         if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+            continue
+        too_long = _cell_too_long(headers, list(cells), limits.cell_chars)
+        if too_long:
+            yield row_number, None, too_long
             continue
         cells = [strip_controls(c) if isinstance(c, str) else c for c in cells]
         yield row_number, dict(zip(headers, cells, strict=False)), ""
@@ -293,20 +443,33 @@ def _table_rows(
 
 
 def open_source(path: Path, *, wanted_format: str | None = None) -> Source:
-    """Sniff the file and return a lazy row iterator; nothing is read past the first 64 KiB."""
+    """Sniff the file, check it against the import limits and return a lazy row iterator.
+
+    The limit checks read the file as bytes in blocks (a workbook's parts inflated without
+    being kept); a file over a limit raises `ImportFileError` before any row is read.
+    """
     if not path.is_file():
         raise ImportFileError(f"no such file: {path}")
+    limits = import_limits()
     with path.open("rb") as f:
         head = f.read(SNIFF_BYTES)
     file_format = detect_format(path, head, wanted_format)
+    try:
+        check_file_size(path, limits)
+        if file_format == "xlsx":
+            check_xlsx(path, limits)
+        elif file_format in ("csv", "jsonl"):
+            check_text_lines(path, limits)
+    except FileLimitError as exc:
+        raise ImportFileError(str(exc)) from exc
     progress = Progress(total=path.stat().st_size)
     source = Source(path=path, file_format=file_format, progress=progress)
     if file_format in ("csv", "jsonl"):
         source.encoding = detect_encoding(head)
         reader = _csv_rows if file_format == "csv" else _jsonl_rows
-        source.rows = reader(path, source.encoding, progress)
+        source.rows = reader(path, source.encoding, progress, limits)
     elif file_format == "xlsx":
-        source.rows = _xlsx_rows(path, progress)
+        source.rows = _xlsx_rows(path, progress, limits)
     else:
-        source.rows = _xls_rows(path, progress)
+        source.rows = _xls_rows(path, progress, limits)
     return source

@@ -42,6 +42,9 @@ class ImportSummary:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Rows of an order an earlier row of the same file already named (an order's item lines,
+    # or the same order exported twice): merged into that order, not counted as another one.
+    merged: int = 0
     rejected: int = 0
     rejections: list[tuple[int, str]] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
@@ -56,11 +59,11 @@ class ImportSummary:
 ProgressCallback = Any  # Callable[[int, int, ImportSummary], None]
 
 
-class _CreatedOrders:
-    """The ids of the orders an import created: a later row of one of them counts as neither
-    updated nor unchanged. Kept as a sorted array of 8-byte ints, because a set of order-id
-    strings grew by ~100 bytes per order; new ids come from the database's sequence, so
-    they arrive in order and are appended."""
+class _SeenOrders:
+    """The ids of the orders an import has stored so far: a later row of one of them counts as
+    merged, not as another created, updated or unchanged order. Kept as a sorted array of
+    8-byte ints, because a set of order-id strings grew by ~100 bytes per order; new ids come
+    from the database's sequence, so they mostly arrive in order and are appended."""
 
     def __init__(self) -> None:
         self._ids = array("q")
@@ -86,7 +89,10 @@ def import_orders(
     chunk_size: int = IMPORT_CHUNK,
 ) -> ImportSummary:
     """Import a seller-centre export, streaming: memory stays flat whatever the file size
-    (but for 8 bytes per created order, to count an order whose rows span chunks once).
+    (but for 8 bytes per order, to count an order whose rows span chunks once).
+
+    Every row read ends in exactly one count: created, updated, unchanged, merged (a further
+    row of an order named above) or rejected (with its row number and reason).
 
     A bad row is rejected with its row number and reason; good rows are stored in chunks of
     `chunk_size` (one transaction each). Raises `ImportFileError` / `MappingError` when the
@@ -97,19 +103,23 @@ def import_orders(
     ctx = RowContext(tz=zoneinfo.ZoneInfo(shop.timezone), default_currency=shop.currency)
     columns: ColumnMap | None = None
     pending: list[OrderInput] = []
-    created = _CreatedOrders()
+    seen = _SeenOrders()
     assert source.rows is not None  # noqa: S101 - open_source sets it
 
     def flush() -> None:
         if not pending:
             return
         groups = group_inputs(pending)
+        # Every row counts once: the first row of an order as created, updated or unchanged,
+        # each later row of it (in this chunk or an earlier one) as merged.
         for outcome in _upsert_or_isolate(shop=shop, groups=groups, summary=summary):
+            summary.merged += max(len(outcome.rows), 1) - 1
+            if outcome.order_id in seen:
+                summary.merged += 1
+                continue
+            seen.add(outcome.order_id)
             if outcome.outcome == "created":
                 summary.created += 1
-                created.add(outcome.order_id)
-            elif outcome.order_id in created:
-                continue  # more rows of an order this file created: still one created order
             elif outcome.outcome == "updated":
                 summary.updated += 1
             else:
@@ -139,12 +149,15 @@ def import_orders(
     if progress is not None:
         progress(source.progress.total, source.progress.total, summary)
     log.info(
-        "orders_imported shop=%s format=%s rows=%s created=%s updated=%s rejected=%s",
+        "orders_imported shop=%s format=%s rows=%s created=%s updated=%s unchanged=%s "
+        "merged=%s rejected=%s",
         shop.pk,
         summary.file_format,
         summary.rows,
         summary.created,
         summary.updated,
+        summary.unchanged,
+        summary.merged,
         summary.rejected,
     )
     return summary
@@ -187,6 +200,7 @@ def import_orders_for_run(*, run: ImportRun) -> ImportSummary:
             created=summary.created,
             updated=summary.updated,
             unchanged=summary.unchanged,
+            merged=summary.merged,
             rejected=summary.rejected,
             progressed_at=timezone.now(),
         )
@@ -211,6 +225,7 @@ def import_orders_for_run(*, run: ImportRun) -> ImportSummary:
         created=summary.created,
         updated=summary.updated,
         unchanged=summary.unchanged,
+        merged=summary.merged,
         rejected=summary.rejected,
         finished_at=timezone.now(),
         rejections=[{"row": r, "reason": why} for r, why in summary.rejections],
