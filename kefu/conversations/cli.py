@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from kefu.orders.cli import import_group
+from kefu.orders.cli import EXIT_ROWS_REJECTED, import_group
 
 
 def register(sub: Any) -> None:
@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
         description="One JSON object per line: external_id, buyer_external_id, direction "
         "(buyer|agent|auto), agent (login, for agent messages), sent_at (ISO-8601 with "
         "offset), text, optional entry_point and conversation_external_id. Idempotent on "
-        "external_id; bad lines are reported and skipped.",
+        "external_id; bad lines are reported and skipped (exit code 3).",
     )
     messages.add_argument("file", help="the JSONL file")
     messages.add_argument("--shop", required=True, help="the shop's slug")
@@ -78,4 +78,4 @@ def run_import_messages(args: argparse.Namespace) -> int:
         print(f"  line {line}: {reason}")
     if summary.rejected > len(summary.rejections):
         print(f"  … and {summary.rejected - len(summary.rejections)} more rejected lines")
-    return 0
+    return EXIT_ROWS_REJECTED if summary.rejected else 0

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 
 from kefu.accounts.models import Shop, User
@@ -27,6 +27,7 @@ from kefu.conversations.models import (
 )
 from kefu.conversations.routing import group_for_entry_point
 from kefu.core.controls import loads_clean
+from kefu.core.filelimits import FileLimitError, check_file_size, check_text_lines, import_limits
 from kefu.integrations.channels import Channel
 
 
@@ -120,10 +121,20 @@ def _parse_line(no: int, obj: Any, logins: dict[str, User]) -> _Line:
     )
 
 
+def _line_cap() -> int:
+    """The longest line read, in bytes: a message at its limit, every character escaped."""
+    longest = max(settings.KEFU_MAX_MESSAGE_CHARS, settings.KEFU_IMPORT_MAX_CELL_CHARS)
+    return longest * 6 + 4096
+
+
 def _sniff(path: Path) -> None:
     try:
         with path.open("rb") as f:
-            for no, raw in enumerate(f, start=1):
+            for no, raw in _physical_lines(f, _line_cap()):
+                if raw is None:
+                    raise ImportFileError(
+                        f"{path.name} is not JSONL: line {no} is longer than any message"
+                    )
                 if not raw.strip():
                     continue
                 try:
@@ -143,12 +154,23 @@ def _sniff(path: Path) -> None:
     raise ImportFileError(f"{path.name} is empty")
 
 
-def _read_lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
+def _physical_lines(f: Any, cap: int) -> Iterator[tuple[int, bytes | None]]:
+    """Numbered lines of at most `cap` bytes; a longer line is passed over unread (None)."""
+    no = 0
+    while raw := f.readline(cap + 1):
+        no += 1
+        if len(raw) > cap and not raw.endswith(b"\n"):
+            while (rest := f.readline(cap)) and not rest.endswith(b"\n"):
+                pass
+            yield no, None
+            continue
+        yield no, raw
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, int, bytes | None]]:
     with path.open("rb") as f:
-        done = 0
-        for no, raw in enumerate(f, start=1):
-            done += len(raw)
-            yield no, done, raw
+        for no, raw in _physical_lines(f, _line_cap()):
+            yield no, f.tell(), raw
 
 
 Progress = Callable[[int, int, MessageImportSummary], None]
@@ -159,10 +181,20 @@ def import_messages(
 ) -> MessageImportSummary:
     """Import message history from JSONL, idempotent on ``external_id`` (unique per shop).
 
-    History is stored as plain rows: no routing, automatic replies or deliveries. Bad lines
-    are counted and skipped; good ones are stored. The metrics refresh picks the rows up.
+    History is stored as plain rows: no routing, automatic replies or deliveries. Every
+    non-blank line ends in one count: created, duplicate or rejected (with its reason); a
+    line the database refuses is rejected alone, the rest of its batch stored. Files over the
+    import limits (size, lines) are refused as a whole. The metrics refresh picks the rows up.
     """
     path = Path(path)
+    if not path.is_file():
+        raise ImportFileError(f"cannot read {path}: No such file or directory")
+    try:
+        limits = import_limits()
+        check_file_size(path, limits)
+        check_text_lines(path, limits)
+    except FileLimitError as exc:
+        raise ImportFileError(str(exc)) from exc
     _sniff(path)
     total = path.stat().st_size
     logins = {u.username: u for u in User.objects.filter(shop=shop)}
@@ -171,6 +203,10 @@ def import_messages(
     batch: list[_Line] = []
     done = 0
     for no, done, raw in _read_lines(path):
+        if raw is None:
+            summary.lines += 1
+            summary.reject(no, f"the line is longer than {_line_cap()} bytes")
+            continue
         if not raw.strip():
             continue
         summary.lines += 1
@@ -183,12 +219,12 @@ def import_messages(
             reason = str(exc) if not isinstance(exc, json.JSONDecodeError) else "invalid JSON"
             summary.reject(no, reason)
         if len(batch) >= batch_size:
-            _store_batch(shop, batch, summary, state)
+            _store_or_isolate(shop, batch, summary, state)
             batch = []
             if progress is not None:
                 progress(done, total, summary)
     if batch:
-        _store_batch(shop, batch, summary, state)
+        _store_or_isolate(shop, batch, summary, state)
     if progress is not None:
         progress(total, total, summary)
     return summary
@@ -198,6 +234,36 @@ def import_messages(
 class _ImportState:
     # The conversation a buyer's previous line went to: lines without entry point follow it.
     last_conversation: dict[str, str] = field(default_factory=dict)
+
+
+def _store_or_isolate(
+    shop: Shop, lines: list[_Line], summary: MessageImportSummary, state: _ImportState
+) -> None:
+    """Store a batch; if the database refuses it, halve it until the refused lines are found
+    and reject them with the database's reason, so one bad line never costs the others."""
+    before = (
+        summary.created,
+        summary.duplicates,
+        summary.buyers_created,
+        summary.conversations_created,
+    )
+    try:
+        _store_batch(shop, lines, summary, state)
+        return
+    except DatabaseError as exc:
+        # The batch's transaction was rolled back: so are its counts.
+        (
+            summary.created,
+            summary.duplicates,
+            summary.buyers_created,
+            summary.conversations_created,
+        ) = before
+        if len(lines) == 1:
+            summary.reject(lines[0].no, f"the database refused the line: {exc}"[:200])
+            return
+    half = len(lines) // 2
+    _store_or_isolate(shop, lines[:half], summary, state)
+    _store_or_isolate(shop, lines[half:], summary, state)
 
 
 def _store_batch(

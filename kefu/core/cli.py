@@ -114,16 +114,40 @@ def _run(args: argparse.Namespace) -> int:
                 "INFO",
                 "--concurrency",
                 "2",
+                "--queues",
+                "celery",
                 "--without-gossip",
                 "--without-mingle",
             ],
             [python, "-m", "celery", "-A", "kefu", "beat", "--loglevel", "INFO"],
+            # Order imports have a worker of their own, one import at a time (decisions §25):
+            # a shop's large file never holds up replies, deliveries or the other jobs.
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "kefu",
+                "worker",
+                "--hostname",
+                "imports@%h",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "1",
+                "--queues",
+                "imports",
+                "--max-memory-per-child",
+                "512000",
+                "--without-gossip",
+                "--without-mingle",
+            ],
         ]
-    names = ["web", "worker", "beat"]
+    names = ["web", "worker", "beat", "imports"]
     children = [Child(name, cmd, env) for name, cmd in zip(names, commands, strict=False)]
     print(
         f"Kefu workbench on http://{args.host}:{args.port}/  "
-        "(a process that stops is started again; Ctrl-C stops web, worker and beat)"
+        "(a process that stops is started again; Ctrl-C stops web, workers and beat)"
     )
     stopping = False
 

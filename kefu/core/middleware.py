@@ -104,3 +104,34 @@ class RequestIdMiddleware:
             client_ip(request),
             exc_info=exception,
         )
+
+
+class RequestSizeMiddleware:
+    """Refuse a request body over the upload limit before anything parses it (413).
+
+    The largest body Kefu takes is an order export (`KEFU_IMPORT_MAX_UPLOAD_BYTES`, plus room
+    for the form around it); a larger one is refused from its Content-Length, so no
+    multipart parser copies it to disk. The importer still counts the bytes it stores, for a
+    body sent without a length.
+    """
+
+    SLACK = 1 << 20
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.KEFU_IMPORT_MAX_UPLOAD_BYTES + self.SLACK
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            message = translation.gettext(
+                "The file is too large: %(size)s MB; the limit is %(limit)s MB."
+            ) % {
+                "size": length // 2**20,
+                "limit": settings.KEFU_IMPORT_MAX_UPLOAD_BYTES // 2**20,
+            }
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

@@ -51,7 +51,9 @@ def register(sub: Any) -> None:
         help="import a seller-centre order export (CSV, XLSX or JSONL)",
         description="Import orders from a Taobao/Tmall or AliExpress seller-centre export "
         "(Chinese or English headers) or any CSV/XLSX/JSONL with --map. Idempotent: "
-        "orders are matched on the platform's order id.",
+        "orders are matched on the platform's order id. Exit codes: 0 every row stored, "
+        "2 nothing imported (bad arguments or a file refused as a whole), 3 some rows "
+        "rejected (the others stored).",
     )
     orders.add_argument("file", help="the export file")
     orders.add_argument("--shop", required=True, help="the shop's slug")

@@ -31,7 +31,7 @@ from kefu.orders.config import update_order_settings
 from kefu.orders.conversation_order import choose_conversation_order
 from kefu.orders.forms import OrderSettingsForm
 from kefu.orders.importers.mapping import MappingError, parse_map_option
-from kefu.orders.importers.uploads import start_import
+from kefu.orders.importers.uploads import UploadRefused, start_import
 from kefu.orders.incidents import create_incident_broadcast
 from kefu.orders.models import (
     IncidentBroadcast,
@@ -326,10 +326,18 @@ def import_orders(request: ShopRequest) -> HttpResponse:
         except MappingError as exc:
             messages.error(request, str(exc))
             return redirect("orders_import")
-        with transaction.atomic():
-            run = start_import(
-                actor=user, filename=upload.name or "upload", data=upload.chunks(), mapping=mapping
-            )
+        try:
+            with transaction.atomic():
+                run = start_import(
+                    actor=user,
+                    filename=upload.name or "upload",
+                    data=upload.chunks(),
+                    mapping=mapping,
+                )
+        except UploadRefused as exc:
+            messages.error(request, str(exc))
+            context = {"runs": selectors.recent_imports(user), "run": None}
+            return render(request, "orders/import.html", context, status=exc.status)
         return redirect("orders_import_run", run_id=run.pk)
     return render(
         request,

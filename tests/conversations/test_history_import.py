@@ -112,9 +112,10 @@ def test_bad_lines_are_reported_and_good_ones_kept(shop, pre_agent, tmp_path, ca
         {**good, "external_id": "ok2"},
     ]
     path = _write(tmp_path, lines)
-    assert kefu(["import", "messages", str(path), "--shop", "aurora", "--quiet"]) == 0
+    # Rejected lines (the others stored): the documented exit code 3.
+    assert kefu(["import", "messages", str(path), "--shop", "aurora", "--quiet"]) == 3
     out = capsys.readouterr().out
-    assert "created 2, skipped duplicates 1, rejected 7" in out
+    assert "10 lines -> created 2, skipped duplicates 1, rejected 7" in out
     assert "line 2: invalid JSON" in out
     assert "line 3: direction must be buyer, agent or auto" in out
     assert "line 4: sent_at needs a time zone offset" in out
@@ -161,3 +162,58 @@ def test_an_empty_file_is_refused_as_a_whole(shop, tmp_path):
     empty.write_text("\n", encoding="utf-8")
     with pytest.raises(ImportFileError, match=r"empty\.jsonl is empty"):
         import_messages(shop=shop, path=empty)
+
+
+def test_a_line_the_database_refuses_costs_no_other_line(
+    shop, pre_agent, tmp_path, capsys, monkeypatch
+):
+    from django.db import DataError
+
+    real_bulk_create = Message.objects.bulk_create
+
+    def refuse_poison(messages, *args, **kwargs):
+        if any(m.text == "poison" for m in messages):
+            raise DataError("value too long for the column")
+        return real_bulk_create(messages, *args, **kwargs)
+
+    monkeypatch.setattr(Message.objects, "bulk_create", refuse_poison)
+    lines = [
+        {**LINES[0], "external_id": f"m{n}", "text": "poison" if n == 3 else f"hello {n}"}
+        for n in range(7)
+    ]
+    path = _write(tmp_path, lines)
+
+    summary = import_messages(shop=shop, path=path, batch_size=4)
+
+    assert (summary.lines, summary.created, summary.duplicates, summary.rejected) == (7, 6, 0, 1)
+    assert summary.rejections == [
+        (4, "the database refused the line: value too long for the column")
+    ]
+    assert Message.objects.filter(shop=shop).count() == 6
+
+
+def test_an_overlong_line_is_rejected_and_the_lines_around_it_kept(
+    shop, pre_agent, tmp_path, settings
+):
+    settings.KEFU_MAX_MESSAGE_CHARS = 100
+    settings.KEFU_IMPORT_MAX_CELL_CHARS = 100
+    huge = json.dumps({**LINES[0], "external_id": "big", "text": "x" * 20_000})
+    path = _write(tmp_path, [LINES[0], huge, {**LINES[0], "external_id": "after"}])
+
+    summary = import_messages(shop=shop, path=path)
+
+    assert (summary.lines, summary.created, summary.rejected) == (3, 2, 1)
+    assert summary.rejections == [(2, "the line is longer than 4696 bytes")]
+    assert set(Message.objects.values_list("external_id", flat=True)) == {"x1", "after"}
+
+
+def test_a_history_file_over_the_limits_is_refused_as_a_whole(shop, tmp_path, settings):
+    settings.KEFU_IMPORT_MAX_ROWS = 3
+    path = _write(tmp_path, [{**LINES[0], "external_id": f"r{n}"} for n in range(5)])
+
+    with pytest.raises(ImportFileError, match="has more than 3 rows"):
+        import_messages(shop=shop, path=path)
+    settings.KEFU_IMPORT_MAX_UPLOAD_BYTES = 100
+    with pytest.raises(ImportFileError, match="the limit is 100 bytes"):
+        import_messages(shop=shop, path=path)
+    assert Message.objects.count() == 0

@@ -320,3 +320,49 @@ def test_refund_refusals_name_the_right_or_the_limit(two_parcel_order, pre_agent
     client.post(url + "refunds/", {"amount": "50", "reason": "broken"})
     assert "Your refund limit is 10.00 USD" in client.get(url).content.decode()
     assert Order.objects.get(pk=two_parcel_order.pk).refunded_amount == 0
+
+
+def test_an_upload_over_the_limits_is_refused_on_the_spot_and_nothing_is_kept(
+    shop, owner, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from .test_import_limits import zip_bomb
+
+    settings.KEFU_IMPORT_MAX_UPLOAD_BYTES = 10_000
+    client = en_client(owner)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"a,b\n" + b"1,2\n" * 5_000)
+    huge = tmp_path / "huge.csv"
+    huge.write_bytes(b"a,b\n" + b"1,2\n" * 300_000)
+    folder = settings.DATA_DIR / "imports"
+    kept_before = set(folder.glob("*"))
+
+    with open(big, "rb") as f:
+        refused = client.post("/orders/import/", {"file": f})
+    # A body far over the limit is refused from its length, before the form is parsed.
+    with open(huge, "rb") as f:
+        too_long = client.post("/orders/import/", {"file": f})
+    settings.KEFU_IMPORT_MAX_UPLOAD_BYTES = 50 * 2**20
+    with open(zip_bomb(tmp_path / "bomb.xlsx"), "rb") as f:
+        bomb = client.post("/orders/import/", {"file": f})
+
+    assert refused.status_code == 413
+    assert "big.csv is 20004 bytes; the limit is 10000 bytes" in refused.content.decode()
+    assert too_long.status_code == 413
+    assert "The file is too large: 1 MB; the limit is 0 MB." in too_long.content.decode()
+    assert bomb.status_code == 400
+    assert "bomb.xlsx unzips to 298 MB; the limit is 200 MB" in bomb.content.decode()
+    assert not ImportRun.objects.exists()
+    assert set(folder.glob("*")) == kept_before
+
+
+def test_a_shop_runs_one_import_at_a_time(shop, owner):
+    client = en_client(owner)
+    with open("tests/orders/fixtures/tmall_traditional_bom.csv", "rb") as f:
+        first = client.post("/orders/import/", {"file": f})  # queued: its commit never ran
+    with open("tests/orders/fixtures/tmall_traditional_bom.csv", "rb") as f:
+        second = client.post("/orders/import/", {"file": f})
+
+    assert first.status_code == 302
+    assert second.status_code == 409
+    assert "An import of this shop is still running" in second.content.decode()
+    assert ImportRun.objects.count() == 1

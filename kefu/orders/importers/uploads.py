@@ -9,12 +9,22 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.db import transaction
 from django.utils import translation
+from django.utils.translation import gettext
 
 from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
-from kefu.orders.models import ImportRun
+from kefu.core.filelimits import FileLimitError, check_xlsx, import_limits, too_large
+from kefu.orders.models import ImportRun, ImportStatus
 from kefu.orders.tasks import run_import
+
+
+class UploadRefused(Exception):
+    """The upload is not taken (nothing is stored): `status` is the HTTP answer for it."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def start_import(
@@ -32,14 +42,40 @@ def start_import(
     """
     require(actor, Capability.MANAGE_SETTINGS)
     shop = shop_of(actor)
+    # One import at a time per shop: the import worker serves the shops in turn, and a shop
+    # that queues file after file never holds the others back by more than one import each.
+    busy = ImportRun.objects.filter(
+        shop=shop, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)
+    ).exists()
+    if busy:
+        raise UploadRefused(
+            gettext("An import of this shop is still running; upload the next file when it ends."),
+            status=409,
+        )
+    limits = import_limits()
     folder = django_settings.DATA_DIR / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{shop.pk}-{uuid.uuid4().hex}"
     size = 0
-    with target.open("wb") as out:
-        for chunk in data:
-            size += len(chunk)
-            out.write(chunk)
+    try:
+        with target.open("wb") as out:
+            for chunk in data:
+                size += len(chunk)
+                if size > limits.upload_bytes:
+                    raise UploadRefused(too_large(filename, size, limits.upload_bytes), status=413)
+                out.write(chunk)
+        with target.open("rb") as stored:
+            zipped = stored.read(4) == b"PK\x03\x04"
+        if zipped:
+            # The ZIP directory only (milliseconds): a bomb is refused on the spot; the worker
+            # inflates the sheets to check them before reading a row.
+            try:
+                check_xlsx(target, limits, scan=False)
+            except FileLimitError as exc:
+                raise UploadRefused(str(exc).replace(target.name, filename), status=400) from exc
+    except UploadRefused:
+        target.unlink(missing_ok=True)
+        raise
     run = ImportRun.objects.create(
         shop=shop,
         filename=filename[:255],
