@@ -120,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
                 "--without-mingle",
             ],
             [python, "-m", "celery", "-A", "kefu", "beat", "--loglevel", "INFO"],
-            # Order imports have a worker of their own, one import at a time (decisions §25):
+            # Order imports have a worker of their own, one import at a time (decisions §27):
             # a shop's large file never holds up replies, deliveries or the other jobs.
             [
                 python,
