@@ -199,18 +199,33 @@ def test_a_long_cell_rejects_its_row_in_every_reader(shop, tmp_path, settings):
     )
     xlsx = write_xlsx(tmp_path / "orders.xlsx", rows=1, cell="y" * 60)
 
+    huge = tmp_path / "huge-cell.csv"
+    huge.write_text(
+        "\n".join(
+            [
+                HEADER,
+                f"3,buyer-3,交易成功,10.00,2024-11-11 10:00:00,{'x' * 200_000},P-1,1,",
+                ROW.format(n=4),
+            ]
+        )
+        + "\n"
+    )
+
     csv_summary = import_orders(shop=shop, path=csv)
+    huge_summary = import_orders(shop=shop, path=huge)
     jsonl_summary = import_orders(shop=shop, path=jsonl)
     xlsx_summary = import_orders(shop=shop, path=xlsx)
 
     assert csv_summary.rejections == [
         (3, "the cell in column 宝贝标题 has 51 characters; the limit is 50")
     ]
+    # Past what the csv module reads as one cell: the row is rejected, the next one stored.
+    assert huge_summary.rejections == [(2, "a cell in this row has more than 50 characters")]
     assert jsonl_summary.rejections == [(2, "buyer_message is longer than 50 characters")]
     assert xlsx_summary.rejections == [
         (3, "the cell in column 订单编号 has 60 characters; the limit is 50")
     ]
-    assert set(Order.objects.values_list("external_id", flat=True)) == {"1", "J-1", "X-2"}
+    assert set(Order.objects.values_list("external_id", flat=True)) == {"1", "4", "J-1", "X-2"}
 
 
 def test_an_oversized_file_is_refused_by_its_size(shop, tmp_path, settings):

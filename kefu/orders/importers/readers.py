@@ -289,6 +289,14 @@ def _csv_rows(
                         gettext("unreadable CSV row (%(error)s)") % {"error": error},
                     )
                     continue
+                if cells is None and len(taken) <= 1:
+                    yield (
+                        row_number,
+                        None,
+                        gettext("a cell in this row has more than %(limit)s characters")
+                        % {"limit": limits.cell_chars},
+                    )
+                    continue
                 if cells is None or _swallowed(cells, taken, delimiter, width, lines.ended):
                     lines.put_back(taken[1:])
                     yield (
