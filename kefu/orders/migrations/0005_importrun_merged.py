@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0003_import_progress'),
+        ('orders', '0004_order_source_updated_at'),
     ]
 
     operations = [
