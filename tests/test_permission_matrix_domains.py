@@ -47,7 +47,14 @@ from kefu.integrations.signing import signed_headers
 from kefu.metrics.models import MetricsSettings
 from kefu.metrics.refresh import rebuild_shop
 from kefu.orders.config import default_order_settings
-from kefu.orders.models import ImportRun, Order, OrderItem, OrderSource, OrderStatus
+from kefu.orders.models import (
+    ImportRun,
+    ImportStatus,
+    Order,
+    OrderItem,
+    OrderSource,
+    OrderStatus,
+)
 from tests.conftest import login_client
 from tests.helpers import buyer_says, online
 from tests.test_permission_matrix import cases as inbox_cases
@@ -551,7 +558,10 @@ def world(shop, owner, pre_agent, after_agent, product, rival) -> World:
         sent_at=asked,
     ).conversation
     assert hidden_conv.assignee is None and hidden_conv.pk != conv.pk
-    run = ImportRun.objects.create(shop=shop, filename="aurora-export.csv", created_by=owner)
+    # A finished import: while one is queued or running, the shop's next upload waits (409).
+    run = ImportRun.objects.create(
+        shop=shop, filename="aurora-export.csv", created_by=owner, status=ImportStatus.DONE
+    )
 
     # The rival's shop has an affected order of its own: a broadcast that reaches no order is
     # refused, and the rival's own broadcast must succeed.

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from kefu.orders.models import ImportRun, IncidentBroadcast, Order
 from kefu.orders.tracking import TrackingInput, record_tracking
@@ -366,3 +367,10 @@ def test_a_shop_runs_one_import_at_a_time(shop, owner):
     assert second.status_code == 409
     assert "An import of this shop is still running" in second.content.decode()
     assert ImportRun.objects.count() == 1
+
+    # A run nothing picked up for the sweep's grace time (no import worker) locks nobody out.
+    ImportRun.objects.update(created_at=timezone.now() - dt.timedelta(minutes=11))
+    with open("tests/orders/fixtures/tmall_traditional_bom.csv", "rb") as f:
+        third = client.post("/orders/import/", {"file": f})
+    assert third.status_code == 302
+    assert ImportRun.objects.count() == 2

@@ -8,13 +8,15 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.db import transaction
-from django.utils import translation
+from django.db.models import Q
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
 from kefu.core.filelimits import FileLimitError, check_xlsx, import_limits, too_large
+from kefu.orders.importers.sweep import STALE_AFTER
 from kefu.orders.models import ImportRun, ImportStatus
 from kefu.orders.tasks import run_import
 
@@ -44,9 +46,16 @@ def start_import(
     shop = shop_of(actor)
     # One import at a time per shop: the import worker serves the shops in turn, and a shop
     # that queues file after file never holds the others back by more than one import each.
-    busy = ImportRun.objects.filter(
-        shop=shop, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)
-    ).exists()
+    # A run silent for the sweep's whole grace time no longer counts: a worker that is down
+    # (or `kefu run --no-worker`) must not lock the shop out of uploads for ever.
+    recent = timezone.now() - STALE_AFTER
+    busy = (
+        ImportRun.objects.filter(shop=shop, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING))
+        .filter(
+            Q(progressed_at__gte=recent) | Q(progressed_at__isnull=True, created_at__gte=recent)
+        )
+        .exists()
+    )
     if busy:
         raise UploadRefused(
             gettext("An import of this shop is still running; upload the next file when it ends."),
