@@ -25,7 +25,11 @@ app.conf.beat_schedule = {
     "payment-reminders": {"task": "orders.send_payment_reminders_all_shops", "schedule": 300.0},
     "late-shipment-scan": {"task": "orders.scan_late_shipments_all_shops", "schedule": 900.0},
     "parcel-alerts": {"task": "orders.alert_parcels_all_shops", "schedule": 3600.0},
-    "sweep-stale-imports": {"task": "orders.sweep_stale_imports", "schedule": 300.0},
+    "sweep-stale-imports": {
+        "task": "orders.sweep_stale_imports",
+        # Read here, not from settings: beat builds its schedule before Django is set up.
+        "schedule": float(os.environ.get("KEFU_IMPORT_SWEEP_SECONDS", "60")),
+    },
     "metrics-refresh": {"task": "kefu.metrics.tasks.refresh_metrics", "schedule": 20.0},
     "deliver-due-outbox": {
         "task": "kefu.conversations.tasks.deliver_due_outbox",

@@ -274,5 +274,7 @@ KEFU_IMPORT_MAX_ZIP_RATIO = int(os.environ.get("KEFU_IMPORT_MAX_ZIP_RATIO", "100
 KEFU_IMPORT_MAX_ROWS = int(os.environ.get("KEFU_IMPORT_MAX_ROWS", "200000"))
 KEFU_IMPORT_MAX_COLUMNS = int(os.environ.get("KEFU_IMPORT_MAX_COLUMNS", "500"))
 KEFU_IMPORT_MAX_CELL_CHARS = int(os.environ.get("KEFU_IMPORT_MAX_CELL_CHARS", "10000"))
+# An import silent this long lost its worker: it resumes from its upload once, then fails.
+KEFU_IMPORT_STALE_SECONDS = int(os.environ.get("KEFU_IMPORT_STALE_SECONDS", "600"))
 # Order imports run on their own Celery queue, served by a worker of their own (decisions §27).
 CELERY_TASK_ROUTES = {"orders.run_import": {"queue": "imports"}}

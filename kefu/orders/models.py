@@ -468,6 +468,8 @@ class ImportRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Last sign of life of a running import; a run silent too long lost its worker.
     progressed_at = models.DateTimeField(null=True, blank=True)
+    # How many times a worker took the run: one more after each resume (sweep.py).
+    attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

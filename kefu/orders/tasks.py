@@ -12,6 +12,7 @@ from pathlib import Path
 
 from celery import shared_task
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone, translation
 
 from kefu.accounts.models import Shop
@@ -78,7 +79,7 @@ def deliver_incident_broadcast(broadcast_id: int) -> int:
 def run_import(run_id: int, language: str = "") -> str:
     """Import an uploaded file (the owner's UI), updating the run's counters as it goes."""
     claimed = ImportRun.objects.filter(pk=run_id, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING, progressed_at=timezone.now()
+        status=ImportStatus.RUNNING, progressed_at=timezone.now(), attempts=F("attempts") + 1
     )
     if not claimed:
         return "skipped"
@@ -105,4 +106,7 @@ def ask_to_pay_after_delivery() -> int:
 
 @shared_task(name="orders.sweep_stale_imports", ignore_result=True)
 def sweep_stale_imports() -> int:
-    return sweep.sweep_stale_imports()
+    swept = sweep.sweep_stale_imports()
+    for run_id in swept.resumed:
+        run_import.delay(run_id)
+    return len(swept.resumed) + swept.failed
