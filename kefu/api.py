@@ -66,12 +66,32 @@ def document_refusals(schema: dict[str, Any]) -> None:
                     }
 
 
+def _name_the_shop(operation: dict[str, Any]) -> None:
+    # The security scheme carries the signature; the shop it is checked against is a header
+    # of its own, which a client must send too.
+    parameters = operation.setdefault("parameters", [])
+    if not any(p.get("name") == "X-Kefu-Shop" for p in parameters):
+        parameters.append(
+            {
+                "in": "header",
+                "name": "X-Kefu-Shop",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "the shop's slug; the signature is checked with its secret",
+            }
+        )
+
+
 class KefuAPI(NinjaAPI):
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
     ) -> OpenAPISchema:
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         document_refusals(schema)
+        for methods in schema["paths"].values():
+            for operation in methods.values():
+                if any("SignedWebhook" in option for option in operation.get("security", [])):
+                    _name_the_shop(operation)
         return schema
 
 

@@ -48,7 +48,9 @@ def test_every_reference_resolves(db):
     assert all(ref.startswith("#/components/schemas/") for ref in refs), sorted(set(refs))
     for ref in refs:
         _resolve(schema, ref)
-    body = schema["paths"]["/api/v1/inbound/messages"]["post"]["requestBody"]
+    webhook = schema["paths"]["/api/v1/inbound/messages"]["post"]
+    assert [p["name"] for p in webhook["parameters"] if p["in"] == "header"] == ["X-Kefu-Shop"]
+    body = webhook["requestBody"]
     buyer = body["content"]["application/json"]["schema"]["properties"]["buyer"]
     assert "external_id" in buyer["properties"]
 
