@@ -66,20 +66,31 @@ def document_refusals(schema: dict[str, Any]) -> None:
                     }
 
 
-def _name_the_shop(operation: dict[str, Any]) -> None:
-    # The security scheme carries the signature; the shop it is checked against is a header
-    # of its own, which a client must send too.
+_SIGNING_HEADERS = [
+    ("X-Kefu-Shop", {"type": "string"}, "the shop's slug; signed with its webhook secret"),
+    (
+        "X-Kefu-Timestamp",
+        {"type": "string", "pattern": "^[0-9]+$"},
+        "the signing time in unix seconds; refused outside the replay window",
+    ),
+]
+
+
+def _name_the_signing_headers(operation: dict[str, Any]) -> None:
+    # The security scheme carries the signature; the shop it is checked against and the
+    # signed time are headers of their own, which a client must send too.
     parameters = operation.setdefault("parameters", [])
-    if not any(p.get("name") == "X-Kefu-Shop" for p in parameters):
-        parameters.append(
-            {
-                "in": "header",
-                "name": "X-Kefu-Shop",
-                "required": True,
-                "schema": {"type": "string"},
-                "description": "the shop's slug; the signature is checked with its secret",
-            }
-        )
+    for name, schema, description in _SIGNING_HEADERS:
+        if not any(p.get("name") == name for p in parameters):
+            parameters.append(
+                {
+                    "in": "header",
+                    "name": name,
+                    "required": True,
+                    "schema": schema,
+                    "description": description,
+                }
+            )
 
 
 class KefuAPI(NinjaAPI):
@@ -91,7 +102,7 @@ class KefuAPI(NinjaAPI):
         for methods in schema["paths"].values():
             for operation in methods.values():
                 if any("SignedWebhook" in option for option in operation.get("security", [])):
-                    _name_the_shop(operation)
+                    _name_the_signing_headers(operation)
         return schema
 
 

@@ -35,8 +35,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from kefu.accounts.models import Shop, User
-from kefu.accounts.services import create_api_token
-from kefu.integrations.signing import sign
+from kefu.accounts.tokens import create_api_token
+from kefu.integrations.signing import signed_headers
 from tests.helpers import post_order_signed, post_signed
 
 CHECKS = [
@@ -55,9 +55,11 @@ SIGNED = {
 # Cases per operation and kind; operations with little to vary (no input) stop earlier.
 EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 7}
 MIN_CASES = 1_000
-# Nothing is excluded: no operation revokes the fuzzing token or rotates the webhook secret
-# today. One that does goes here, with the reason.
-EXCLUDED: set[str] = set()
+# Operations that would end the fuzzing itself, each with the reason. Revoking a token: a
+# generated id is as likely to be the fuzzing token's own (ids start at 1), after which every
+# case is a documented 401 and proves nothing; revocation has its own tests in
+# tests/accounts/. Nothing over the API rotates the webhook secret.
+EXCLUDED = {"POST /api/v1/shop/tokens/{token_id}/revoke"}
 
 
 @contextmanager
@@ -213,6 +215,7 @@ def test_every_operation_answers_what_the_schema_says(shop, owner, product) -> N
         schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {o.path for o in operations} >= SIGNED  # the webhooks' bodies could be built
+    assert {o.label for o in operations} >= EXCLUDED
     cases: Counter[str] = Counter()
     accepted: Counter[str] = Counter()
     failures: list[str] = []
@@ -226,10 +229,7 @@ def test_every_operation_answers_what_the_schema_says(shop, owner, product) -> N
             # Signed over exactly the bytes sent, as a marketplace does (a negative case may be
             # bytes that are not JSON at all).
             raw = case.body if isinstance(case.body, bytes) else json.dumps(case.body).encode()
-            headers = {
-                "X-Kefu-Shop": shop.slug,
-                "X-Kefu-Signature": sign(shop.webhook_secret, raw),
-            }
+            headers = signed_headers(slug=shop.slug, secret=shop.webhook_secret, body=raw)
             response = case.call(headers=headers, data=raw)
         else:
             if isinstance(case.body, dict):

@@ -49,7 +49,10 @@ def test_every_reference_resolves(db):
     for ref in refs:
         _resolve(schema, ref)
     webhook = schema["paths"]["/api/v1/inbound/messages"]["post"]
-    assert [p["name"] for p in webhook["parameters"] if p["in"] == "header"] == ["X-Kefu-Shop"]
+    assert [p["name"] for p in webhook["parameters"] if p["in"] == "header"] == [
+        "X-Kefu-Shop",
+        "X-Kefu-Timestamp",
+    ]
     body = webhook["requestBody"]
     buyer = body["content"]["application/json"]["schema"]["properties"]["buyer"]
     assert "external_id" in buyer["properties"]
