@@ -52,7 +52,7 @@ SIGNED = {
     "/api/v1/orders/inbound",
     "/api/v1/orders/tracking/inbound",
 }
-# Cases per operation and kind; operations with little to vary (no input) stop earlier.
+# Cases per operation and kind of input (a failing one adds Hypothesis's shrinking calls).
 EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 7}
 MIN_CASES = 1_000
 # Operations that would end the fuzzing itself, each with the reason. Revoking a token: a
@@ -247,6 +247,7 @@ def test_every_operation_answers_what_the_schema_says(shop, owner, product) -> N
             for mode, examples in EXAMPLES.items():
                 try:
                     _fuzz(operation, mode, examples, send)
+                # Every operation's failures in one report, not only the first operation's.
                 except (Exception, BaseExceptionGroup) as failure:
                     failures.append(f"{operation.label} ({mode.value}): {failure}")
 
