@@ -16,6 +16,7 @@ from kefu.accounts.models import ApiToken, User
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
 from kefu.accounts.selectors import access_member, team_of
+from kefu.core.schema_types import ErrorOut as Problem  # the API's one error shape
 from kefu.desk import team
 
 router = Router(auth=shop_auth, tags=["shop"])
@@ -56,10 +57,6 @@ class ShopPatch(Schema):
         default=None,
         description="New chat-widget conversations one network address may open an hour",
     )
-
-
-class Problem(Schema):
-    detail: str
 
 
 class AgentOut(Schema):

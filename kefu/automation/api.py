@@ -28,7 +28,7 @@ from kefu.automation import (
 from kefu.automation.business_hours import Interval
 from kefu.automation.models import Holiday, KeywordRule, Script
 from kefu.automation.placeholders import PlaceholderContext
-from kefu.core.schema_types import LocalTime
+from kefu.core.schema_types import ErrorOut, LocalTime
 from kefu.orders.selectors import access_buyer
 
 router = Router(auth=shop_auth, tags=["automation"])
@@ -432,7 +432,7 @@ class SuggestionOut(Schema):
     reason: str
 
 
-@router.post("/suggestions", response=list[SuggestionOut])
+@router.post("/suggestions", response={200: list[SuggestionOut], 404: ErrorOut})
 def suggestions(request: HttpRequest, body: SuggestIn) -> list[SuggestionOut]:
     user = api_user(request)
     shop = shop_of(user)
@@ -518,7 +518,7 @@ class OutcomeOut(Schema):
     complaints: int
 
 
-@router.get("/report", response=dict[str, list[OutcomeOut]])
+@router.get("/report", response={200: dict[str, list[OutcomeOut]], 403: ErrorOut})
 @needs(Capability.MANAGE_SETTINGS)
 def report(request: HttpRequest, days: int = 30) -> dict[str, list[OutcomeOut]]:
     user = api_user(request)

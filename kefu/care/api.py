@@ -13,6 +13,7 @@ from kefu.accounts.access import api_user, shop_auth
 from kefu.care import selectors, services
 from kefu.care.models import Case
 from kefu.conversations.selectors import access_conversation
+from kefu.core.schema_types import ErrorOut
 
 router = Router(auth=shop_auth, tags=["care"])
 
@@ -70,7 +71,7 @@ def cases(request: HttpRequest, q: Query[CasesQuery]) -> list[CaseOut]:
     return [_case_out(c) for c in selectors.visible_cases(user, query=q.q, outcome=q.outcome)[:500]]
 
 
-@router.post("", response={201: CaseOut})
+@router.post("", response={201: CaseOut, 404: ErrorOut})
 def create_case(request: HttpRequest, payload: CaseIn) -> Status[CaseOut]:
     user = api_user(request)
     conversation = (

@@ -16,6 +16,7 @@ from kefu.accounts.scoping import shop_of
 from kefu.compliance import selectors, services
 from kefu.compliance.packs import pack_for
 from kefu.compliance.scanner import check_text
+from kefu.core.schema_types import ErrorOut
 
 router = Router(auth=shop_auth, tags=["compliance"])
 
@@ -89,7 +90,8 @@ class VerdictOut(Schema):
     findings: list[HitOut]
 
 
-class RuleOut(Schema):
+# Not `RuleOut`: the automation API's keyword rules have that name (one name, one schema).
+class GuardRuleOut(Schema):
     code: str
     requirement: str
     severity: str
@@ -102,10 +104,10 @@ class RuleOut(Schema):
 class PackOut(Schema):
     platform: str
     version: str
-    rules: list[RuleOut]
+    rules: list[GuardRuleOut]
 
 
-@router.post("/check", response=VerdictOut)
+@router.post("/check", response={200: VerdictOut, 404: ErrorOut})
 def check(request: HttpRequest, payload: CheckIn) -> VerdictOut:
     user = api_user(request)
     shop = shop_of(user)
@@ -139,7 +141,7 @@ def check(request: HttpRequest, payload: CheckIn) -> VerdictOut:
     return VerdictOut.model_validate(verdict.as_dict())
 
 
-@router.get("/findings", response=list[FindingOut])
+@router.get("/findings", response={200: list[FindingOut], 403: ErrorOut})
 def findings(request: HttpRequest, query: Query[FindingsQuery]) -> list[FindingOut]:
     user = api_user(request)
     rows = selectors.visible_findings(user, day=query.date, agent_login=query.agent)
@@ -168,7 +170,7 @@ def rules(request: HttpRequest) -> PackOut:
         platform=pack.platform,
         version=pack.version,
         rules=[
-            RuleOut(
+            GuardRuleOut(
                 code=rule.code,
                 requirement=rule.requirement,
                 severity=rule.severity.value,

@@ -195,7 +195,9 @@ def clear_mark(request: HttpRequest, conversation_id: int, mark_id: int) -> Conv
     return mark
 
 
-class SuggestionOut(Schema):
+# Not `SuggestionOut`: the automation API has one of that name and a different shape, and
+# the schema knows each model by its class name.
+class ScriptOfferOut(Schema):
     script_id: int
     variant_id: int
     title: str
@@ -205,15 +207,15 @@ class SuggestionOut(Schema):
     gaps: list[str]
 
 
-@router.get("/{conversation_id}/suggestions", response=list[SuggestionOut])
-def suggestions(request: HttpRequest, conversation_id: int) -> list[SuggestionOut]:
+@router.get("/{conversation_id}/suggestions", response=list[ScriptOfferOut])
+def suggestions(request: HttpRequest, conversation_id: int) -> list[ScriptOfferOut]:
     """Scripts for the buyer's latest message, placeholders filled; send with the variant id
     as `script_variant_id` to have the use measured."""
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
     offers, _ = reply_box.script_offers(user, conv)
     return [
-        SuggestionOut(
+        ScriptOfferOut(
             script_id=o.script_id,
             variant_id=o.variant_id,
             title=o.title,

@@ -58,7 +58,12 @@ class CleanParser(Parser):
     fields of every request, the API's included, are cleaned by the middleware)."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        data: dict[str, Any] = loads_clean(request.body)
+        data = loads_clean(request.body)
+        if not isinstance(data, dict):
+            # Every body the API takes is an object. Ninja's schemas read any other value by
+            # its attributes, so `"ru"` would pass as an object of defaults and change data.
+            # Raising here is ninja's 400 "Cannot parse request body".
+            raise TypeError("the body must be a JSON object")
         return data
 
 

@@ -54,6 +54,10 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        # An address no API route takes (`/api/v1/orders/abc`) answers in the API's error
+        # shape, like an id the API does not know.
+        return JsonResponse({"detail": "Not Found"}, status=404)
     return _error_page(
         request,
         404,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +14,8 @@ from pydantic import Field, ValidationError
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.models import EntryPoint
 from kefu.core.controls import loads_clean
+from kefu.core.schema_types import ErrorOut as Problem  # the API's one error shape
+from kefu.core.schema_types import Instant, field_errors, inline_json_schema
 from kefu.desk.intake import receive_buyer_message
 from kefu.integrations.webhook_auth import (
     RateLimitedProblem,
@@ -41,7 +42,7 @@ class InboundMessage(Schema):
     text: str = Field(min_length=1)
     product_external_id: str | None = Field(default=None, max_length=80)
     order_external_id: str | None = Field(default=None, max_length=80)
-    sent_at: datetime | None = None
+    sent_at: Instant | None = None
 
 
 class InboundAccepted(Schema):
@@ -50,10 +51,6 @@ class InboundAccepted(Schema):
     group: str
     assigned_agent: str | None
     duplicate: bool
-
-
-class Problem(Schema):
-    detail: str
 
 
 def _problem(status: int, detail: str, **extra: Any) -> JsonResponse:
@@ -76,7 +73,7 @@ def _problem(status: int, detail: str, **extra: Any) -> JsonResponse:
         {
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": InboundMessage.model_json_schema()}},
+                "content": {"application/json": {"schema": inline_json_schema(InboundMessage)}},
             }
         }
     ),
@@ -95,10 +92,7 @@ def inbound_message(request: HttpRequest) -> HttpResponse:
     try:
         payload = InboundMessage.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
-        ]
-        return _problem(400, "invalid message", errors=errors)
+        return _problem(400, "invalid message", errors=field_errors(exc.errors()))
     if len(payload.text) > settings.KEFU_MAX_MESSAGE_CHARS:
         return _problem(413, f"text longer than {settings.KEFU_MAX_MESSAGE_CHARS} characters")
     if payload.sent_at is not None and payload.sent_at.tzinfo is None:

@@ -15,6 +15,7 @@ from kefu.accounts.access import api_user, needs, shop_auth
 from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
+from kefu.core.schema_types import ErrorOut
 from kefu.metrics import config, refresh, selectors
 from kefu.metrics.models import FxRate
 
@@ -27,7 +28,60 @@ class ReportQuery(Schema):
     by: Literal["day", "agent", "group"] = "day"
 
 
-@router.get("", response=dict[str, Any])
+class FiguresOut(Schema):
+    """The published figures (`kefu.metrics.compute.figures`); a rate or mean is null when
+    there is nothing to divide by."""
+
+    reception_count: int
+    replied_buyers: int
+    messages_received: int
+    messages_replied: int
+    replied_24h: int
+    reply_rate_24h: float | None
+    consult_conversion_rate: float | None
+    converted_buyers: int
+    guided_orders: int
+    guided_gmv: str = Field(description="decimal string in the reporting currency")
+    unconverted_orders: int
+    first_response_seconds: float | None
+    first_response_business_seconds: float | None
+    average_response_seconds: float | None
+    average_response_business_seconds: float | None
+    resolution_seconds: float | None
+    resolution_business_seconds: float | None
+    refund_dispute_rate: float | None
+    automation_share: float | None
+    paid_orders: int
+    disputed_orders: int
+    auto_only: int
+
+
+class ReportRowOut(FiguresOut):
+    key: str = Field(description="the day (ISO date), agent id or group")
+    label: str
+
+
+class PreviousOut(Schema):
+    from_: str = Field(alias="from")
+    to: str
+    total: FiguresOut
+
+
+# Days and times are the strings the report has always sent (ISO dates, "+00:00").
+class ReportOut(Schema):
+    shop: str
+    from_: str = Field(alias="from")
+    to: str
+    by: str
+    currency: str
+    own_figures_only: bool
+    total: FiguresOut
+    previous: PreviousOut
+    rows: list[ReportRowOut]
+    updated_at: str | None
+
+
+@router.get("", response=ReportOut, by_alias=True)
 def report(request: HttpRequest, q: Query[ReportQuery]) -> dict[str, Any]:
     """Figures of a range of shop-local days; a sub-account gets its own figures only."""
     user = api_user(request)
@@ -44,7 +98,7 @@ class RebuildOut(Schema):
     seconds: float
 
 
-@router.post("/rebuild", response=RebuildOut)
+@router.post("/rebuild", response={200: RebuildOut, 409: ErrorOut})
 @needs(Capability.SEE_ALL, "only the main account rebuilds metrics")
 def rebuild(request: HttpRequest) -> RebuildOut:
     user = api_user(request)
@@ -57,7 +111,8 @@ def rebuild(request: HttpRequest) -> RebuildOut:
     )
 
 
-class SettingsIO(Schema):
+# Named apart from the automation API's settings: the schema knows each model by its class name.
+class MetricsSettingsIn(Schema):
     reporting_currency: str | None = Field(default=None, min_length=3, max_length=3)
     slow_reply_minutes: int | None = None
     rates: dict[str, Decimal] | None = None
@@ -86,7 +141,7 @@ def get_settings(request: HttpRequest) -> SettingsOut:
 
 
 @router.put("/settings", response=SettingsOut)
-def put_settings(request: HttpRequest, payload: SettingsIO) -> SettingsOut:
+def put_settings(request: HttpRequest, payload: MetricsSettingsIn) -> SettingsOut:
     user = api_user(request)
     config.set_reporting(
         actor=user,
@@ -148,7 +203,7 @@ class InspectionOut(Schema):
     red_marks: list[RedMarkOut]
 
 
-@router.get("/inspection", response=InspectionOut)
+@router.get("/inspection", response={200: InspectionOut, 403: ErrorOut})
 def inspection(request: HttpRequest, q: Query[InspectionQuery]) -> InspectionOut:
     user = api_user(request)
     day = q.date or selectors.today(shop_of(user))

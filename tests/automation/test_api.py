@@ -305,3 +305,23 @@ def test_reading_every_endpoint_writes_nothing(owner, shop):
         assert client.get(f"/api/v1/automation/{path}").status_code == 200, path
     assert row_counts() == before
     assert not AutomationSettings.objects.filter(shop=shop).exists()
+
+
+@pytest.mark.parametrize("body", ['"ru"', "[]", "42", "null"])
+def test_a_body_that_is_not_an_object_is_400_and_changes_nothing(shop, owner, body):
+    """Issue 10 (fuzzing): ninja's schemas read any value by its attributes, so `"ru"` was an
+    object of defaults: 200, and the agent's language choice for the buyer was gone."""
+    from kefu.automation.buyer_language import set_buyer_language
+    from kefu.automation.selectors import buyer_language
+
+    buyer = make_buyer(shop)
+    set_buyer_language(actor=owner, buyer=buyer, language="es")
+
+    response = login_client(owner).put(
+        f"/api/v1/automation/buyers/{buyer.pk}/language", data=body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Cannot parse request body"}
+    buyer.refresh_from_db()
+    assert buyer_language(buyer) == "es"

@@ -176,3 +176,20 @@ def test_a_failing_automation_never_costs_the_buyers_message(shop, pre_agent, mo
     assert ConversationEvent.objects.filter(kind="message_received").count() == 1
     assert not ConversationEvent.objects.filter(kind="auto_message").exists()
     assert "automation_failed" in caplog.text
+
+
+def test_any_offset_iso_8601_allows_is_stored_as_its_instant(shop):
+    """Issue 10 (fuzzing): PostgreSQL refuses offsets beyond ±15:59 — a 500 there, while
+    SQLite stored it."""
+    response = post_signed(Client(), shop, payload(sent_at="2026-11-11T00:05:00-23:09"))
+
+    assert response.status_code == 201, response.content
+    assert Message.objects.get().sent_at.isoformat() == "2026-11-11T23:14:00+00:00"
+
+
+def test_a_time_beyond_the_calendar_in_utc_is_400(shop):
+    response = post_signed(Client(), shop, payload(sent_at="0001-01-01T00:05:00+08:00"))
+
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["sent_at"]
+    assert not Message.objects.exists()

@@ -218,3 +218,28 @@ def test_a_request_without_a_signing_time_is_refused(shop):
 
     assert response.status_code == 401
     assert not Order.objects.exists()
+
+
+def test_order_and_tracking_times_with_any_offset_are_stored_not_a_500(shop):
+    """Issue 10 (fuzzing): an offset PostgreSQL refuses (beyond ±15:59) was a 500 there."""
+    order = post_signed(
+        "/inbound",
+        {**ORDER, "placed_at": "2024-11-11T01:00:00-23:09", "parcels": [{"tracking_number": "Z1"}]},
+        shop,
+    )
+    tracking = post_signed(
+        "/tracking/inbound",
+        {
+            "tracking_number": "Z1",
+            "events": [{"status": "InTransit", "occurred_at": "2024-11-12T10:00:00+18:30"}],
+        },
+        shop,
+    )
+    beyond = post_signed("/inbound", {**ORDER, "paid_at": "9999-12-31T23:59:00-01:00"}, shop)
+
+    assert order.status_code == 201, order.content
+    assert Order.objects.get().placed_at.isoformat() == "2024-11-12T00:09:00+00:00"
+    assert tracking.status_code == 200, tracking.content
+    assert TrackingEvent.objects.get().occurred_at.isoformat() == "2024-11-11T15:30:00+00:00"
+    assert beyond.status_code == 400
+    assert [e["field"] for e in beyond.json()["errors"]] == ["paid_at"]

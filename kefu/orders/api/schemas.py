@@ -1,9 +1,7 @@
-"""What every router of the orders API answers on a refusal."""
+"""What every router of the orders API answers on a refusal: the API's one error shape."""
 
 from __future__ import annotations
 
-from ninja import Schema
+from kefu.core.schema_types import ErrorOut as Problem
 
-
-class Problem(Schema):
-    detail: str
+__all__ = ["Problem"]

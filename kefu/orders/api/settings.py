@@ -3,7 +3,6 @@ only the fields sent."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from django.http import HttpRequest
@@ -24,8 +23,8 @@ class OrderSettingsOut(Schema):
     payment_reminder_enabled: bool
     payment_reminder_delay_minutes: int
     payment_reminder_max_age_hours: int
-    quiet_start: dt.time
-    quiet_end: dt.time
+    quiet_start: LocalTime
+    quiet_end: LocalTime
     ship_by_hours: int
     risk_window_hours: int
     penalty_rate: Decimal

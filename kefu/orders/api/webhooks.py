@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError
 
 from kefu.accounts.models import Shop
 from kefu.core.controls import loads_clean
+from kefu.core.schema_types import Instant, field_errors, inline_json_schema
 from kefu.integrations.webhook_auth import (
     RateLimitedProblem,
     signed_webhook,
@@ -67,13 +68,13 @@ class OrderIn(Schema):
     total_amount: Money | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     paid_amount: Money | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     refund_amount: Money | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
-    placed_at: dt.datetime | None = None
-    paid_at: dt.datetime | None = None
-    shipped_at: dt.datetime | None = None
-    delivered_at: dt.datetime | None = None
-    closed_at: dt.datetime | None = None
-    ship_by: dt.datetime | None = None
-    updated_at: dt.datetime | None = Field(
+    placed_at: Instant | None = None
+    paid_at: Instant | None = None
+    shipped_at: Instant | None = None
+    delivered_at: Instant | None = None
+    closed_at: Instant | None = None
+    ship_by: Instant | None = None
+    updated_at: Instant | None = Field(
         default=None,
         description="when the marketplace last changed the order; a report older than the one "
         "stored is answered 200 with outcome 'stale' and changes nothing. Default: the signing "
@@ -97,7 +98,7 @@ class OrderAccepted(Schema):
 
 class TrackingEventIn(Schema):
     status: str = Field(min_length=1, max_length=80)
-    occurred_at: dt.datetime
+    occurred_at: Instant
     description: str = Field(default="", max_length=500)
     location: str = Field(default="", max_length=160)
     event_id: str = Field(default="", max_length=120)
@@ -131,10 +132,7 @@ def _signed_json(request: HttpRequest) -> tuple[Shop, Any] | JsonResponse:
 
 
 def _invalid(exc: ValidationError, what: str) -> JsonResponse:
-    errors = [
-        {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
-    ]
-    return _problem(400, f"invalid {what}", errors=errors)
+    return _problem(400, f"invalid {what}", errors=field_errors(exc.errors()))
 
 
 def _aware(*values: dt.datetime | None) -> bool:
@@ -145,7 +143,7 @@ def _body_schema(schema: type[Schema]) -> dict[str, Any]:
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": schema.model_json_schema()}},
+            "content": {"application/json": {"schema": inline_json_schema(schema)}},
         }
     }
 
