@@ -1,17 +1,24 @@
 """`kefu run` keeps the shop up: a web or worker process that dies is started again and the
-service answers /healthz within seconds, without anyone touching it (issue 10 item 4)."""
+service answers /healthz within seconds, without anyone touching it; an import whose worker
+is killed mid-file resumes and finishes (issue 10 item 4)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
+import psycopg
 import pytest
 
 KEFU = Path(sys.executable).with_name("kefu")
@@ -50,11 +57,57 @@ def _child(parent: int, marker: str) -> int:
     return int(out[0]) if out else 0
 
 
+@dataclass
+class Served:
+    proc: subprocess.Popen[bytes]
+    port: int
+    env: dict[str, str]
+    # The server's own database: SQLite in the data dir, or a PostgreSQL database of its own
+    # in the PostgreSQL pass (with Redis as broker and channel layer), never the test's.
+    database_url: str | None
+    data_dir: Path
+
+    def query(self, sql: str) -> tuple[Any, ...]:
+        if self.database_url:
+            with psycopg.connect(self.database_url, autocommit=True) as db:
+                row = db.execute(sql).fetchone()
+        else:
+            with sqlite3.connect(self.data_dir / "kefu.sqlite3", timeout=30) as db:
+                row = db.execute(sql).fetchone()
+        assert row is not None
+        return tuple(row)
+
+
+def _own_postgres_database(url: str) -> str:
+    """A fresh database beside the one in `url`, for the server under test."""
+    name = f"kefu_supervision_{os.getpid()}"
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        db.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_postgres_database(url: str) -> None:
+    admin, name = url.rsplit("/", 1)
+    with psycopg.connect(admin + "/postgres", autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def served(tmp_path):
     drop = ("DJANGO_SETTINGS_MODULE", "KEFU_DATABASE_URL", "KEFU_REDIS_URL")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["KEFU_DATA_DIR"] = str(tmp_path)
+    # An import silent for 8 s lost its worker; the sweep looks every 2 s.
+    env["KEFU_IMPORT_STALE_SECONDS"] = "8"
+    env["KEFU_IMPORT_SWEEP_SECONDS"] = "2"
+    database_url = None
+    if os.environ.get("KEFU_DATABASE_URL"):
+        database_url = _own_postgres_database(os.environ["KEFU_DATABASE_URL"])
+        env["KEFU_DATABASE_URL"] = database_url
+        redis = os.environ.get("KEFU_REDIS_URL", "redis://127.0.0.1:6379/15")
+        env["KEFU_REDIS_URL"] = redis.rsplit("/", 1)[0] + "/7"
     subprocess.run([str(KEFU), "migrate"], env=env, check=True, capture_output=True)  # noqa: S603
     port = _free_port()
     proc = subprocess.Popen(  # noqa: S603
@@ -65,18 +118,20 @@ def served(tmp_path):
     )
     try:
         assert _wait(lambda: _healthy(port), 60), "kefu run never became healthy"
-        yield proc, port
+        yield Served(proc, port, env, database_url, tmp_path)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if database_url:
+            _drop_postgres_database(database_url)
 
 
 @pytest.mark.slow
 def test_killed_web_and_worker_are_started_again(served):
-    proc, port = served
+    proc, port = served.proc, served.port
     web = _child(proc.pid, "uvicorn")
     worker = _child(proc.pid, "celery -A kefu worker")
     assert web and worker
@@ -88,3 +143,66 @@ def test_killed_web_and_worker_are_started_again(served):
     assert _wait(lambda: _child(proc.pid, "celery -A kefu worker") not in (0, worker), 10)
     assert proc.poll() is None  # the supervisor itself never stopped
     assert _healthy(port)
+
+
+def _run_state(served: Served) -> tuple[Any, ...]:
+    """The import run's status, bytes done and attempts, and the orders stored."""
+    return served.query(
+        "select status, done_bytes, attempts, (select count(*) from orders_order) "
+        "from orders_importrun"
+    )
+
+
+@pytest.mark.slow
+def test_an_import_whose_worker_is_killed_resumes_and_finishes(served, tmp_path_factory):
+    proc, port, env = served.proc, served.port, served.env
+    made = subprocess.run(  # noqa: S603
+        [str(KEFU), "shop", "create", "--name", "Crash Shop", "--platform", "aliexpress", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    owner = json.loads(made.stdout)
+    n = 40_000
+    export = tmp_path_factory.mktemp("export") / "orders.csv"
+    with export.open("w", encoding="utf-8") as f:
+        f.write("Order ID,Buyer Login ID,Order Status,Order Amount,Order Time\n")
+        for i in range(n):
+            f.write(f"AE-{i},buyer-{i % 997},WAIT_BUYER_PAY,{i % 90 + 10}.50,2026-11-11 00:00:00\n")
+
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base, follow_redirects=False, timeout=60) as client:
+        client.get("/login/")
+        client.post(
+            "/login/",
+            data={
+                "username": owner["owner_login"],
+                "password": owner["owner_password"],
+                "csrfmiddlewaretoken": client.cookies["csrftoken"],
+            },
+        )
+        page = client.get("/orders/import/")
+        assert page.status_code == 200
+        with export.open("rb") as upload:
+            sent = client.post(
+                "/orders/import/",
+                data={"csrfmiddlewaretoken": client.cookies["csrftoken"]},
+                files={"file": ("orders.csv", upload, "text/csv")},
+            )
+        assert sent.status_code == 302, sent.text[:300]
+
+    # Kill the import worker once it is part-way through the file.
+    assert _wait(lambda: _run_state(served)[1] > 0, 60), _run_state(served)
+    importer = _child(proc.pid, "imports@")
+    pool = _child(importer, "celery")  # the forked process doing the import
+    assert importer and pool
+    os.kill(pool, signal.SIGKILL)
+    os.kill(importer, signal.SIGKILL)
+    status, _, attempts, stored = _run_state(served)
+    assert (status, attempts) == ("running", 1) and stored < n, (status, attempts, stored)
+
+    # The supervisor restarts the worker, the sweep requeues the run, the file is read again.
+    assert _wait(lambda: _run_state(served)[0] == "done", 120), _run_state(served)
+    status, _, attempts, stored = _run_state(served)
+    assert (attempts, stored) == (2, n)
