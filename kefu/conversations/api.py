@@ -195,6 +195,9 @@ def clear_mark(request: HttpRequest, conversation_id: int, mark_id: int) -> Conv
     return mark
 
 
+SUGGESTIONS_OFF = "script suggestions are switched off in the shop's automation settings"
+
+
 class SuggestionOut(Schema):
     script_id: int
     variant_id: int
@@ -208,9 +211,12 @@ class SuggestionOut(Schema):
 @router.get("/{conversation_id}/suggestions", response=list[SuggestionOut])
 def suggestions(request: HttpRequest, conversation_id: int) -> list[SuggestionOut]:
     """Scripts for the buyer's latest message, placeholders filled; send with the variant id
-    as `script_variant_id` to have the use measured."""
+    as `script_variant_id` to have the use measured. 409 when the owner switched script
+    suggestions off."""
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
+    if not reply_box.suggestions_enabled(conv):
+        raise HttpError(409, SUGGESTIONS_OFF)
     offers, _ = reply_box.script_offers(user, conv)
     return [
         SuggestionOut(

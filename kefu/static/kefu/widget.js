@@ -14,6 +14,7 @@
   document.body.addEventListener("kefu:sent", () => {
     text.value = ""; clientId.value = newId();
     form.querySelector("input[name=name]")?.remove();
+    document.getElementById("question-menu")?.remove();
     refresh();
   });
   box.scrollTop = box.scrollHeight;
