@@ -147,7 +147,7 @@ def setup_checklist(shop: Shop) -> SetupChecklist:
             title=_("Products imported"),
             done=products > 0,
             status=str(_("%(count)s products.")) % {"count": products},
-            url=_first_url("products_import", "products", "orders_import"),
+            url=_first_url("products_import", "products"),
             action=_("Import your products"),
         ),
         SetupStep(

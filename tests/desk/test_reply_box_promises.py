@@ -111,6 +111,7 @@ def test_refund_days_follow_the_shop_setting(order_chat, after_agent, owner):
 
 def test_a_bad_refund_time_is_refused_and_changes_nothing(shop, owner):
     client = login_client(owner)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     for bad in ("soon", "20-3", "0", "3-500", ""):
         answer = _json(client, "patch", "/api/v1/orders/settings", {"refund_days": bad})
         assert answer.status_code == 400, bad
