@@ -5,7 +5,8 @@ languages and a starter keyword set (R-07, R-08, R-50).
 Written for Kefu in its own words. No text names a number of hours or days: the shop's own
 promises live in its order settings and reach buyers through scripts ({ship_by_hours},
 {refund_days}), while these texts are sent as written. Each keyword is a whole question a
-buyer can pick from the widget's menu (R-50).
+buyer can pick from the widget's menu (R-50), which the widget heads "These questions may help
+you"; the welcome itself does not say so: on a marketplace it arrives without that menu.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from typing import TypedDict
 
 WELCOME: dict[str, str] = {
     "en": "Hello and welcome! Thank you for your message: an agent will answer you shortly. "
-    "If it is about an order, please add the order number. These questions may help you:",
+    "If it is about an order, please add the order number.",
     "ru": "Здравствуйте и добро пожаловать! Спасибо за сообщение: оператор скоро ответит. "
-    "Если вопрос о заказе, добавьте, пожалуйста, номер заказа. Возможно, вам помогут эти вопросы:",
+    "Если вопрос о заказе, добавьте, пожалуйста, номер заказа.",
     "es": "¡Hola y bienvenido! Gracias por tu mensaje: un agente te responderá enseguida. "
-    "Si es sobre un pedido, añade el número de pedido. Estas preguntas pueden ayudarte:",
-    "zh-hans": "亲，欢迎光临！感谢您的留言，客服马上为您解答。如果是订单问题，请附上订单号。以下问题也许能帮到您：",
+    "Si es sobre un pedido, añade el número de pedido.",
+    "zh-hans": "亲，欢迎光临！感谢您的留言，客服马上为您解答。如果是订单问题，请附上订单号。",
 }
 
 OUT_OF_HOURS: dict[str, str] = {
