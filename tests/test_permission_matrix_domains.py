@@ -24,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from django.apps import apps
 from django.core.files.base import ContentFile
@@ -43,6 +44,7 @@ from kefu.automation.scripts import ScriptInput, create_script
 from kefu.care.services import CaseInput, save_case
 from kefu.compliance.models import ComplianceFinding
 from kefu.conversations.models import Buyer, Direction, Message
+from kefu.integrations.adapters import CallbackAdapter
 from kefu.integrations.signing import signed_headers
 from kefu.metrics.models import MetricsSettings
 from kefu.metrics.refresh import rebuild_shop
@@ -142,6 +144,7 @@ ORDER_SETTINGS_FORM = {
     "quiet_start": "23:00",
     "quiet_end": "07:30",
     "ship_by_hours": "24",
+    "refund_days": "5-15",
     "risk_window_hours": "6",
     "penalty_percent": "25",
     "penalty_cap": "300",
@@ -189,6 +192,12 @@ def cases(w: World) -> list[Case]:
     run, img, s, qr = w.run.pk, w.image_rule.pk, w.script.pk, w.quick_reply.pk
     api = {"api": True}
     return [
+        # --- first-run setup: the checklist, the starter set, the callback's test ping ------
+        Case("get", "/setup/", grant=MANAGE),
+        Case("post", "/setup/", {}, grant=MANAGE),
+        Case("get", "/api/v1/shop/setup", grant=MANAGE, **api),
+        Case("post", "/api/v1/shop/setup/starter", {}, grant=MANAGE, **api),
+        Case("post", "/api/v1/shop/callback-ping", {}, grant=MANAGE, **api),
         # --- orders: pages ------------------------------------------------------------------
         Case("get", "/orders/", allowed=EVERYONE),
         Case("get", "/orders/risk/", allowed=EVERYONE),
@@ -503,8 +512,15 @@ class World:
 
 
 @pytest.fixture
-def world(shop, owner, pre_agent, after_agent, product, rival) -> World:
+def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> World:
     now = timezone.now()
+    # Both shops' marketplaces answer the test ping (a mock: no socket leaves the test).
+    Shop.objects.filter(pk__in=[shop.pk, rival.shop_id]).update(
+        callback_url="https://seller.example/kefu"
+    )
+    monkeypatch.setattr(
+        CallbackAdapter, "transport", httpx.MockTransport(lambda r: httpx.Response(200))
+    )
     online(pre_agent)
     asked = now - dt.timedelta(minutes=10)
     conv = buyer_says(shop, product=product.external_id, sent_at=asked).conversation  # Ivan asks

@@ -16,8 +16,11 @@ from kefu.accounts.models import ApiToken, User
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
 from kefu.accounts.selectors import access_member, team_of
+from kefu.automation.starter import install_starter_set
 from kefu.core.schema_types import ErrorOut as Problem  # the API's one error shape
 from kefu.desk import team
+from kefu.desk.setup import setup_checklist
+from kefu.integrations.ping import send_test_ping
 
 router = Router(auth=shop_auth, tags=["shop"])
 
@@ -220,3 +223,82 @@ def create_token(request: HttpRequest, body: TokenIn) -> Status[TokenCreated]:
 def revoke_token(request: HttpRequest, token_id: int) -> ApiToken:
     """Revoke one of your tokens (the main account: any of the shop's); it stops at once."""
     return tokens.revoke_api_token(token=tokens.access_token(api_user(request), token_id))
+
+
+class PingOut(Schema):
+    ok: bool
+    status: int | None
+    detail: str
+    answered_at: dt.datetime | None = Field(description="the last 2xx answer to a test ping")
+
+
+@router.post("/callback-ping", response=PingOut)
+@needs(Capability.MANAGE_SETTINGS)
+def callback_ping(request: HttpRequest) -> PingOut:
+    """POST a signed `{"kind": "ping"}` to the shop's callback URL; a 2xx answer is recorded
+    and counts as "marketplace connected" on the setup checklist."""
+    user = api_user(request)
+    result = send_test_ping(actor=user)
+    shop = shop_of(user)
+    shop.refresh_from_db(fields=["callback_ping_at"])
+    return PingOut(
+        ok=result.ok, status=result.status, detail=result.detail, answered_at=shop.callback_ping_at
+    )
+
+
+class SetupStepOut(Schema):
+    key: str
+    title: str
+    done: bool
+    status: str
+    url: str
+
+
+class SetupOut(Schema):
+    done: int
+    total: int
+    complete: bool
+    next: str | None
+    steps: list[SetupStepOut]
+
+
+def _setup_out(request: HttpRequest) -> SetupOut:
+    checklist = setup_checklist(shop_of(api_user(request)))
+    return SetupOut(
+        done=checklist.done_count,
+        total=len(checklist.steps),
+        complete=checklist.complete,
+        next=checklist.next_step.key if checklist.next_step else None,
+        steps=[
+            SetupStepOut(key=s.key, title=str(s.title), done=s.done, status=s.status, url=s.url)
+            for s in checklist.steps
+        ],
+    )
+
+
+@router.get("/setup", response=SetupOut)
+@needs(Capability.MANAGE_SETTINGS)
+def get_setup(request: HttpRequest) -> SetupOut:
+    """The setup checklist of the owner's home: what is done and what is next."""
+    return _setup_out(request)
+
+
+class StarterOut(Schema):
+    scripts: int
+    keywords: int
+    welcome: bool
+    out_of_hours: bool
+
+
+@router.post("/setup/starter", response=StarterOut)
+@needs(Capability.MANAGE_SETTINGS)
+def post_starter(request: HttpRequest) -> StarterOut:
+    """Install what is missing of the starter set (scripts, keyword set, welcome texts);
+    a second call adds nothing."""
+    installed = install_starter_set(shop=shop_of(api_user(request)))
+    return StarterOut(
+        scripts=installed.scripts,
+        keywords=installed.keywords,
+        welcome=installed.welcome,
+        out_of_hours=installed.out_of_hours,
+    )

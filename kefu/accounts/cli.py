@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import zoneinfo
@@ -13,7 +14,8 @@ from django.core.management.base import CommandError
 
 from kefu.accounts import services, tokens
 from kefu.accounts.models import ApiToken, Platform, Role, Shop, User
-from kefu.desk import team
+from kefu.automation.starter import install_starter_set
+from kefu.desk import setup, team
 
 
 def register(sub: Any) -> None:
@@ -29,6 +31,11 @@ def register(sub: Any) -> None:
     create.add_argument("--owner-password")
     create.add_argument("--json", action="store_true")
     create.set_defaults(handler=_shop_create)
+    starter = shop.add_parser(
+        "setup", help="install what is missing of the starter set and show the setup checklist"
+    )
+    starter.add_argument("--shop", required=True, help="shop slug")
+    starter.set_defaults(handler=_shop_setup)
     listing = shop.add_parser("list", help="list shops")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_shop_list)
@@ -87,7 +94,7 @@ def _invalid(exc: ValidationError) -> CommandError:
 
 def _shop_create(args: argparse.Namespace) -> int:
     try:
-        created = services.create_shop(
+        opened = setup.open_shop(
             name=args.name,
             platform=args.platform,
             timezone_name=args.timezone,
@@ -98,6 +105,7 @@ def _shop_create(args: argparse.Namespace) -> int:
         )
     except ValidationError as exc:
         raise _invalid(exc) from exc
+    created = opened.created
     info = {
         "slug": created.shop.slug,
         "name": created.shop.name,
@@ -106,11 +114,38 @@ def _shop_create(args: argparse.Namespace) -> int:
         "owner_login": created.owner.username,
         "owner_password": created.password,
     }
+    starter = opened.starter
     if args.json:
-        print(json.dumps(info))
+        print(json.dumps(info | {"starter": dataclasses.asdict(starter)}))
     else:
         for key, value in info.items():
             print(f"{key:15} {value}")
+        print(
+            f"{'starter':15} {starter.scripts} scripts, {starter.keywords} keyword rules "
+            "(off until keyword replies are turned on), welcome and out-of-hours texts"
+        )
+        print(f"next: kefu shop setup --shop {created.shop.slug}")
+    return 0
+
+
+def _shop_setup(args: argparse.Namespace) -> int:
+    shop = _shop(args.shop)
+    try:
+        starter = install_starter_set(shop=shop)
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    if starter.added_anything:
+        print(
+            f"added {starter.scripts} scripts, {starter.keywords} keyword rules"
+            + (", the welcome text" if starter.welcome else "")
+            + (", the out-of-hours text" if starter.out_of_hours else "")
+        )
+    else:
+        print("starter set: nothing missing")
+    checklist = setup.setup_checklist(shop)
+    print(f"setup: {checklist.done_count} of {len(checklist.steps)} done")
+    for step in checklist.steps:
+        print(f"[{'x' if step.done else ' '}] {step.title}: {step.status} ({step.url})")
     return 0
 
 

@@ -56,6 +56,10 @@ class Shop(models.Model):
         blank=True,
         help_text=_("Replies to marketplace buyers are POSTed here, signed like inbound webhooks."),
     )
+    # The last signed test ping the callback answered 2xx, and the URL it answered at: a
+    # changed URL is not connected until a ping to it succeeds (the setup checklist).
+    callback_ping_at = models.DateTimeField(null=True, blank=True)
+    callback_ping_url = models.URLField(blank=True)
     sign_replies = models.BooleanField(_("sign replies with the agent's name"), default=True)
     signature_template = models.CharField(
         _("signature"), max_length=200, default="— {agent_name}, {shop_name}"

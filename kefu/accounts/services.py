@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.auth.password_validation import validate_password
@@ -280,6 +281,14 @@ def set_rate_limits(*, actor: User, limits: RateLimits) -> Shop:
             code="rate_limit",
         ) from exc
     shop.save(update_fields=fields)
+    return shop
+
+
+def record_callback_ping(*, shop: Shop, url: str, answered_at: datetime) -> Shop:
+    """The callback at `url` answered a signed test ping 2xx at `answered_at`."""
+    shop.callback_ping_at = answered_at
+    shop.callback_ping_url = url
+    shop.save(update_fields=["callback_ping_at", "callback_ping_url"])
     return shop
 
 

@@ -19,9 +19,13 @@ from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.lockout import login_locked_for
 from kefu.accounts.models import Platform, User
 from kefu.accounts.permissions import Capability, has_capability
+from kefu.accounts.scoping import shop_of
 from kefu.accounts.selectors import access_member, team_of
+from kefu.automation.starter import install_starter_set
 from kefu.conversations.presence import agent_seen, agent_went_offline
 from kefu.desk import team
+from kefu.desk.setup import callback_connected, setup_checklist
+from kefu.integrations.ping import send_test_ping
 
 
 class LoginForm(AuthenticationForm):
@@ -84,6 +88,8 @@ def shop_settings(request: ShopRequest) -> HttpResponse:
     user = request.user
     can_edit = has_capability(user, Capability.MANAGE_SETTINGS)
     if request.method == "POST":
+        if request.POST.get("action") == "test_ping":
+            return _test_ping(request)
         if request.POST.get("action") == "rotate_secret":
             services.rotate_webhook_secret(actor=user)
             messages.success(request, _("A new webhook secret is active; update your integration."))
@@ -113,7 +119,55 @@ def shop_settings(request: ShopRequest) -> HttpResponse:
         messages.success(request, _("Settings saved."))
         return redirect("settings")
     return render(
-        request, "accounts/settings.html", {"can_edit": can_edit, "platforms": Platform.choices}
+        request,
+        "accounts/settings.html",
+        {
+            "can_edit": can_edit,
+            "platforms": Platform.choices,
+            "connected": callback_connected(user.shop),  # type: ignore[arg-type]
+        },
+    )
+
+
+def _test_ping(request: ShopRequest) -> HttpResponse:
+    try:
+        result = send_test_ping(actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return redirect("settings")
+    if result.ok:
+        messages.success(request, _("The callback answered the signed test ping."))
+    else:
+        messages.error(
+            request,
+            _("The callback did not answer the test ping: %(detail)s") % {"detail": result.detail},
+        )
+    return redirect("settings")
+
+
+@shop_view(capability=Capability.MANAGE_SETTINGS)
+@require_http_methods(["GET", "POST"])
+def setup(request: ShopRequest) -> HttpResponse:
+    """The setup checklist: what is done, what is next; a POST installs the starter set."""
+    shop = shop_of(request.user)
+    if request.method == "POST":
+        installed = install_starter_set(shop=shop)
+        if installed.added_anything:
+            messages.success(
+                request,
+                _(
+                    "Installed %(scripts)s scripts, %(keywords)s keyword rules (off until you "
+                    "turn keyword replies on) and the missing welcome texts."
+                )
+                % {"scripts": installed.scripts, "keywords": installed.keywords},
+            )
+        else:
+            messages.info(request, _("The starter set was already installed; nothing added."))
+        return redirect("setup")
+    return render(
+        request,
+        "accounts/setup.html",
+        {"checklist": setup_checklist(shop), "connected": callback_connected(shop)},
     )
 
 

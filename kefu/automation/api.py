@@ -29,6 +29,8 @@ from kefu.automation.business_hours import Interval
 from kefu.automation.models import Holiday, KeywordRule, Script
 from kefu.automation.placeholders import PlaceholderContext
 from kefu.core.schema_types import ErrorOut, LocalTime
+from kefu.desk import reply_box
+from kefu.orders.config import order_settings
 from kefu.orders.selectors import access_buyer
 
 router = Router(auth=shop_auth, tags=["automation"])
@@ -351,7 +353,7 @@ def render_script(request: HttpRequest, script_id: int, body: ContextIn) -> Rend
     user = api_user(request)
     script = selectors.access_script(user, script_id)
     language = body.language
-    context = PlaceholderContext(
+    given = PlaceholderContext(
         agent_name=user.name_for_buyers,
         order_id=body.order_id,
         tracking_numbers=tuple(body.tracking_numbers),
@@ -363,14 +365,18 @@ def render_script(request: HttpRequest, script_id: int, body: ContextIn) -> Rend
     )
     if body.conversation_id is not None:
         conv = selectors.access_conversation(user, body.conversation_id)
-        from_conv = selectors.placeholder_context_for(conversation=conv, agent=user)
-        context = replace(
-            context,
-            buyer_name=from_conv.buyer_name,
-            product=from_conv.product,
-            order_id=context.order_id or from_conv.order_id,
-        )
+        # What the reply box would fill for this conversation; values sent in the body win.
+        known, _facts = reply_box.placeholder_context(user, conv)
+        sent = {k: v for k, v in vars(given).items() if v not in (None, ())}
+        context = replace(known, **sent)
         language = language or selectors.buyer_language(conv.buyer) or None
+    else:
+        promises = order_settings(shop=shop_of(user))
+        context = replace(
+            given,
+            refund_days=given.refund_days or promises.refund_days,
+            ship_by_hours=promises.ship_by_hours,
+        )
     variant = selectors.variant_for(script, language)
     if variant is None:
         raise HttpError(404, "this script has no text yet")
@@ -420,6 +426,9 @@ class SuggestIn(Schema):
     limit: int = Field(default=3, ge=1, le=10)
 
 
+SUGGESTIONS_OFF = "script suggestions are switched off in the shop's automation settings"
+
+
 class SuggestionOut(Schema):
     script_id: int
     variant_id: int | None
@@ -432,10 +441,12 @@ class SuggestionOut(Schema):
     reason: str
 
 
-@router.post("/suggestions", response={200: list[SuggestionOut], 404: ErrorOut})
+@router.post("/suggestions", response={200: list[SuggestionOut], 404: ErrorOut, 409: ErrorOut})
 def suggestions(request: HttpRequest, body: SuggestIn) -> list[SuggestionOut]:
     user = api_user(request)
     shop = shop_of(user)
+    if not selectors.settings_of(shop).suggestions_enabled:
+        raise HttpError(409, SUGGESTIONS_OFF)
     stage, language = body.stage, body.language
     if body.conversation_id is not None:
         conv = selectors.access_conversation(user, body.conversation_id)

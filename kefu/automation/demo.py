@@ -12,13 +12,14 @@ from kefu.accounts.selectors import owner_of
 from kefu.automation.business_hours import Interval
 from kefu.automation.config import HolidayInput, set_business_hours, update_automation_settings
 from kefu.automation.keyword_rules import KeywordRuleInput, save_keyword_rules
-from kefu.automation.scripts import install_default_scripts
+from kefu.automation.starter import install_starter_set
 
 
 def load(*, shop: Shop, rng: random.Random) -> None:
-    """Default script library, welcome and out-of-hours replies, business hours and a
-    five-rule keyword set, all through the same services the owner uses."""
-    install_default_scripts(shop=shop)
+    """The starter set every new shop gets (kefu.automation.starter), then the demo's own
+    welcome and out-of-hours replies, business hours and a five-rule keyword set, all
+    through the same services the owner uses."""
+    install_starter_set(shop=shop)
     owner = owner_of(shop)
     if owner is None:
         return

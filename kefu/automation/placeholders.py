@@ -27,6 +27,12 @@ PLACEHOLDERS = (
     "refund_days",
     "order_month",
     "product",
+    "ship_by_hours",
+    "product_shelf_life",
+    "product_suits",
+    "product_ships_from",
+    "product_dispatch_time",
+    "product_differences",
 )
 
 _TOKEN = re.compile(r"\{([^{}]*)\}")
@@ -44,6 +50,12 @@ _GAP_LABELS: dict[str, dict[str, str]] = {
         "refund_days": "refund days",
         "order_month": "order month",
         "product": "product",
+        "ship_by_hours": "ship-by hours",
+        "product_shelf_life": "shelf life",
+        "product_suits": "who it suits",
+        "product_ships_from": "ships from",
+        "product_dispatch_time": "dispatch time",
+        "product_differences": "how it differs",
     },
     "ru": {
         "buyer_name": "имя покупателя",
@@ -56,6 +68,12 @@ _GAP_LABELS: dict[str, dict[str, str]] = {
         "refund_days": "срок возврата",
         "order_month": "месяц заказа",
         "product": "товар",
+        "ship_by_hours": "срок отправки (часы)",
+        "product_shelf_life": "срок годности",
+        "product_suits": "кому подходит",
+        "product_ships_from": "откуда отправка",
+        "product_dispatch_time": "срок отправки",
+        "product_differences": "чем отличается",
     },
     "es": {
         "buyer_name": "nombre del comprador",
@@ -68,6 +86,12 @@ _GAP_LABELS: dict[str, dict[str, str]] = {
         "refund_days": "días de reembolso",
         "order_month": "mes del pedido",
         "product": "producto",
+        "ship_by_hours": "horas para enviar",
+        "product_shelf_life": "caducidad",
+        "product_suits": "para quién es",
+        "product_ships_from": "se envía desde",
+        "product_dispatch_time": "plazo de envío",
+        "product_differences": "en qué se diferencia",
     },
     "zh-hans": {
         "buyer_name": "买家称呼",
@@ -80,6 +104,12 @@ _GAP_LABELS: dict[str, dict[str, str]] = {
         "refund_days": "退款天数",
         "order_month": "下单月份",
         "product": "商品",
+        "ship_by_hours": "发货时限（小时）",
+        "product_shelf_life": "保质期",
+        "product_suits": "适用人群",
+        "product_ships_from": "发货地",
+        "product_dispatch_time": "发货时间",
+        "product_differences": "与同类区别",
     },
 }
 
@@ -148,6 +178,13 @@ class PlaceholderContext:
     refund_days: str | None = None  # free text such as "3-20" or "7"
     order_month: dt.date | None = None  # any day of the month the order was placed
     product: str | None = None
+    ship_by_hours: int | None = None  # the shop's shipping promise (order settings)
+    # The product's own facts; empty in the catalogue means a gap the agent fills.
+    product_shelf_life: str | None = None
+    product_suits: str | None = None
+    product_ships_from: str | None = None
+    product_dispatch_time: str | None = None
+    product_differences: str | None = None
 
 
 @dataclass(frozen=True)

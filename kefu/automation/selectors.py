@@ -32,6 +32,7 @@ from kefu.automation.models import (
 )
 from kefu.automation.placeholders import PlaceholderContext, Rendered, render
 from kefu.automation.suggest import ORDER_STATES, ScriptDoc, SuggestionIndex
+from kefu.catalog.models import Product
 from kefu.conversations import selectors as conversations
 from kefu.conversations.models import Buyer, Conversation
 
@@ -205,11 +206,22 @@ def placeholder_context_for(
     tracking_url: str | None = None,
     refund_days: str | None = None,
     order_month: dt.date | None = None,
+    ship_by_hours: int | None = None,
+    item_titles: tuple[str, ...] = (),
+    order_product: Product | None = None,
 ) -> PlaceholderContext:
     """What the conversation itself knows (buyer, agent, product, order id); order and
-    parcel values are passed in by the caller when the orders domain has them."""
+    parcel values and the shop's promises are passed in by the caller (the orders domain).
+
+    `{product}` is the product page the chat started on, else what the order holds
+    (`item_titles`); the product facts come from that page's product, else from the order's
+    first item linked to the catalogue (`order_product`). An empty fact stays a gap."""
     buyer = conversation.buyer
-    product = conversation.product
+    product = conversation.product or order_product
+    if conversation.product is not None:
+        product_name: str | None = conversation.product.title
+    else:
+        product_name = ", ".join(t for t in item_titles if t.strip()) or None
     return PlaceholderContext(
         buyer_name=buyer.name or None,
         agent_name=agent.name_for_buyers if agent is not None else None,
@@ -220,7 +232,13 @@ def placeholder_context_for(
         tracking_url=tracking_url,
         refund_days=refund_days,
         order_month=order_month,
-        product=product.title if product is not None else None,
+        product=product_name,
+        ship_by_hours=ship_by_hours,
+        product_shelf_life=product.shelf_life if product is not None else None,
+        product_suits=product.suits if product is not None else None,
+        product_ships_from=product.ships_from if product is not None else None,
+        product_dispatch_time=product.dispatch_time if product is not None else None,
+        product_differences=product.differences if product is not None else None,
     )
 
 

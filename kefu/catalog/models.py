@@ -31,6 +31,15 @@ class Product(models.Model):
     usage_cycle_days = models.PositiveIntegerField(null=True, blank=True)
     related = models.ManyToManyField("self", blank=True, symmetrical=True)
     url = models.URLField(blank=True)
+    # Facts buyers ask about before buying; scripts use them as placeholders and an
+    # empty one is a gap the agent fills by hand.
+    shelf_life = models.CharField(_("shelf life"), max_length=200, blank=True)
+    suits = models.CharField(_("who it suits"), max_length=300, blank=True)
+    ships_from = models.CharField(_("ships from"), max_length=200, blank=True)
+    dispatch_time = models.CharField(_("dispatch time"), max_length=200, blank=True)
+    differences = models.TextField(
+        _("how it differs from similar products"), max_length=1000, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -17,6 +17,7 @@ from kefu.compliance import selectors, services
 from kefu.compliance.packs import pack_for
 from kefu.compliance.scanner import check_text
 from kefu.core.schema_types import ErrorOut
+from kefu.orders.config import order_settings
 
 router = Router(auth=shop_auth, tags=["compliance"])
 
@@ -111,12 +112,15 @@ class PackOut(Schema):
 def check(request: HttpRequest, payload: CheckIn) -> VerdictOut:
     user = api_user(request)
     shop = shop_of(user)
+    promises = order_settings(shop=shop)
     context = services.context_for_shop(
         shop,
         free_shipping=payload.free_shipping,
         recipient_is_paying_buyer=payload.recipient_is_paying_buyer,
         stock_available=payload.stock_available,
         refund_talk=payload.refund_talk,
+        ship_by_hours=promises.ship_by_hours,
+        refund_days=promises.refund_days,
     )
     if payload.platform is not None and payload.platform != shop.platform:
         if payload.record:
@@ -165,7 +169,9 @@ def findings(request: HttpRequest, query: Query[FindingsQuery]) -> list[FindingO
 
 @router.get("/rules", response=PackOut)
 def rules(request: HttpRequest) -> PackOut:
-    pack = pack_for(shop_of(api_user(request)).platform)
+    shop = shop_of(api_user(request))
+    pack = pack_for(shop.platform)
+    promises = order_settings(shop=shop)
     return PackOut(
         platform=pack.platform,
         version=pack.version,
@@ -176,7 +182,11 @@ def rules(request: HttpRequest) -> PackOut:
                 severity=rule.severity.value,
                 title=Texts(**rule.title.as_dict()),
                 explanation=Texts(**rule.explanation.as_dict()),
-                alternative=Texts(**rule.alternative.as_dict()),
+                alternative=Texts(
+                    **rule.alternative_for(
+                        ship_by_hours=promises.ship_by_hours, refund_days=promises.refund_days
+                    ).as_dict()
+                ),
                 penalty=PenaltyOut.model_validate(rule.penalty.as_dict()),
             )
             for rule in pack.rules

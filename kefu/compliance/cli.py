@@ -82,8 +82,8 @@ def _describe(verdict: Verdict) -> str:
             f"span {f.start}-{f.end}: {f.match!r}",
             f"    why:     {rule.explanation.en}",
             f"             {rule.explanation.zh}",
-            f"    instead: {rule.alternative.en}",
-            f"             {rule.alternative.zh}",
+            f"    instead: {f.alternative.en}",
+            f"             {f.alternative.zh}",
             f"    risk:    {rule.penalty.text.en}",
         ]
     return "\n".join(lines)

@@ -120,8 +120,9 @@ REFUSE_TO_SHIP = Rule(
         "or ask the buyer to cancel the order or close the trade.",
     ),
     alternative=B(
-        "商品有货，我们会在 48 小时内为您发出，发货后会第一时间通知您。",
-        "The item is in stock and will ship within 48 hours; we will let you know as soon as "
+        "商品有货，我们会在 {ship_by_hours} 小时内为您发出，发货后会第一时间通知您。",
+        "The item is in stock and will ship within {ship_by_hours} hours; we will let you know "
+        "as soon as "
         "it leaves.",
     ),
     penalty=Penalty(
@@ -210,9 +211,10 @@ WAIT_PATIENTLY = Rule(
         "where the money goes and how long it takes.",
     ),
     alternative=B(
-        "退款已提交，审核通过后原路退回您的支付账户，一般 1-3 个工作日到账，我们会跟进进度。",
+        "退款已提交，审核通过后原路退回您的支付账户，一般 {refund_days} 个工作日到账，"
+        "我们会跟进进度。",
         "Your refund is submitted; once approved it goes back to the account you paid with, "
-        "usually within 1-3 working days, and we will keep track of it.",
+        "usually within {refund_days} business days, and we will keep track of it.",
     ),
     penalty=Penalty(
         B("服务质检扣分项", "Counts against daily service inspection"),

@@ -23,6 +23,14 @@ class Bilingual:
     def as_dict(self) -> dict[str, str]:
         return {"zh": self.zh, "en": self.en}
 
+    def filled(self, values: dict[str, str]) -> Bilingual:
+        """Both texts with each ``{name}`` of `values` replaced (a shop's own promises)."""
+        zh, en = self.zh, self.en
+        for name, value in values.items():
+            zh = zh.replace("{" + name + "}", value)
+            en = en.replace("{" + name + "}", value)
+        return Bilingual(zh, en)
+
 
 @dataclass(frozen=True, slots=True)
 class Penalty:
@@ -41,6 +49,12 @@ class Penalty:
         }
 
 
+# What a suggested wording promises when the shop's own promise is not known: the platforms'
+# usual shipping promise and the time card refunds take to reach cross-border buyers.
+DEFAULT_SHIP_BY_HOURS = 72
+DEFAULT_REFUND_DAYS = "3–20"
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     code: str
@@ -48,8 +62,14 @@ class Rule:
     severity: Severity
     title: Bilingual
     explanation: Bilingual
+    # May hold {ship_by_hours} and {refund_days}: filled with the shop's own promises.
     alternative: Bilingual
     penalty: Penalty
+
+    def alternative_for(self, *, ship_by_hours: int, refund_days: str) -> Bilingual:
+        return self.alternative.filled(
+            {"ship_by_hours": str(ship_by_hours), "refund_days": refund_days}
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,14 @@ import phonenumbers
 
 from kefu.compliance import patterns as pt
 from kefu.compliance.packs import pack_for
-from kefu.compliance.rules import Rule, RulePack, Severity
+from kefu.compliance.rules import (
+    DEFAULT_REFUND_DAYS,
+    DEFAULT_SHIP_BY_HOURS,
+    Bilingual,
+    Rule,
+    RulePack,
+    Severity,
+)
 from kefu.compliance.textview import TextView, build_view
 
 VerdictName = Literal["ok", "warn", "block"]
@@ -43,6 +50,9 @@ class CheckContext:
     refund_talk: bool = False
     # "zh" or "en": which language a report shows first. Matching always covers both.
     language: str | None = None
+    # The shop's own promises, written into the suggested wording instead of fixed numbers.
+    ship_by_hours: int = DEFAULT_SHIP_BY_HOURS
+    refund_days: str = DEFAULT_REFUND_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +63,8 @@ class Finding:
     end: int
     match: str
     rule: Rule
+    # The rule's suggested wording with the shop's promises filled in.
+    alternative: Bilingual
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -63,7 +75,7 @@ class Finding:
             "match": self.match,
             "title": self.rule.title.as_dict(),
             "explanation": self.rule.explanation.as_dict(),
-            "alternative": self.rule.alternative.as_dict(),
+            "alternative": self.alternative.as_dict(),
             "penalty": self.rule.penalty.as_dict(),
         }
 
@@ -300,6 +312,9 @@ def check_text(text: str, *, context: CheckContext) -> Verdict:
                     end=end,
                     match=text[start:end],
                     rule=rule,
+                    alternative=rule.alternative_for(
+                        ship_by_hours=context.ship_by_hours, refund_days=context.refund_days
+                    ),
                 )
             )
     findings.sort(key=lambda f: (f.start, f.code))

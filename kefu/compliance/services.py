@@ -17,6 +17,7 @@ from django.utils import timezone
 from kefu.accounts.models import Shop, User
 from kefu.catalog.models import Product
 from kefu.compliance.models import ComplianceFinding, Source
+from kefu.compliance.rules import DEFAULT_REFUND_DAYS, DEFAULT_SHIP_BY_HOURS
 from kefu.compliance.scanner import CheckContext, Finding, Verdict, check_text
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,13 @@ def context_for_shop(
     refund_talk: bool = False,
     product: Product | None = None,
     language: str | None = None,
+    ship_by_hours: int | None = None,
+    refund_days: str | None = None,
 ) -> CheckContext:
-    """The check context of a shop; a product under discussion fills what is not given."""
+    """The check context of a shop; a product under discussion fills what is not given.
+
+    `ship_by_hours` and `refund_days` are the shop's own promises (its order settings, read
+    by the caller): the suggested wording promises them; without them, the defaults."""
     if product is not None and product.shop_id != shop.pk:
         raise ValueError("product belongs to another shop")
     if free_shipping is None:
@@ -60,6 +66,8 @@ def context_for_shop(
         stock_available=stock_available,
         refund_talk=refund_talk,
         language=language,
+        ship_by_hours=DEFAULT_SHIP_BY_HOURS if ship_by_hours is None else ship_by_hours,
+        refund_days=refund_days or DEFAULT_REFUND_DAYS,
     )
 
 

@@ -14,6 +14,7 @@ from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.scoping import shop_of
 from kefu.compliance import selectors
+from kefu.orders.config import order_settings
 
 PAGE_ROWS = 500
 
@@ -55,4 +56,14 @@ def findings(request: ShopRequest) -> HttpResponse:
 def rules(request: ShopRequest) -> HttpResponse:
     user = request.user
     pack = selectors.pack_of(user)
-    return render(request, "compliance/rules.html", {"pack": pack, "rules": pack.rules})
+    promises = order_settings(shop=shop_of(user))
+    rows = [
+        (
+            rule,
+            rule.alternative_for(
+                ship_by_hours=promises.ship_by_hours, refund_days=promises.refund_days
+            ),
+        )
+        for rule in pack.rules
+    ]
+    return render(request, "compliance/rules.html", {"pack": pack, "rows": rows})

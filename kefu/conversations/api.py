@@ -15,6 +15,7 @@ from kefu.catalog.selectors import access_product
 from kefu.conversations import marks, selectors, state
 from kefu.conversations.models import Conversation, ConversationMark, Message, MessageKind
 from kefu.conversations.presence import set_availability
+from kefu.core.schema_types import ErrorOut
 from kefu.desk import marks as desk_marks
 from kefu.desk import replies, reply_box
 
@@ -195,6 +196,9 @@ def clear_mark(request: HttpRequest, conversation_id: int, mark_id: int) -> Conv
     return mark
 
 
+SUGGESTIONS_OFF = "script suggestions are switched off in the shop's automation settings"
+
+
 # Not `SuggestionOut`: the automation API has one of that name and a different shape, and
 # the schema knows each model by its class name.
 class ScriptOfferOut(Schema):
@@ -207,12 +211,15 @@ class ScriptOfferOut(Schema):
     gaps: list[str]
 
 
-@router.get("/{conversation_id}/suggestions", response=list[ScriptOfferOut])
+@router.get("/{conversation_id}/suggestions", response={200: list[ScriptOfferOut], 409: ErrorOut})
 def suggestions(request: HttpRequest, conversation_id: int) -> list[ScriptOfferOut]:
     """Scripts for the buyer's latest message, placeholders filled; send with the variant id
-    as `script_variant_id` to have the use measured."""
+    as `script_variant_id` to have the use measured. 409 when the owner switched script
+    suggestions off."""
     user = api_user(request)
     conv = selectors.access_conversation(user, conversation_id)
+    if not reply_box.suggestions_enabled(conv):
+        raise HttpError(409, SUGGESTIONS_OFF)
     offers, _ = reply_box.script_offers(user, conv)
     return [
         ScriptOfferOut(

@@ -13,6 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.models import User
+from kefu.accounts.permissions import Capability, has_capability
+from kefu.accounts.scoping import shop_of
 from kefu.accounts.selectors import access_member, team_of
 from kefu.automation.buyer_language import set_buyer_language
 from kefu.automation.selectors import quick_replies_of
@@ -22,6 +24,7 @@ from kefu.conversations import marks, selectors, state
 from kefu.conversations.models import Conversation, MarkColor
 from kefu.conversations.presence import set_availability
 from kefu.desk import replies, reply_box
+from kefu.desk.setup import setup_checklist
 
 
 def _filter(request: HttpRequest, user: User) -> selectors.InboxFilter:
@@ -86,6 +89,9 @@ def inbox(request: ShopRequest, conversation_id: int | None = None) -> HttpRespo
     if conversation_id is not None:
         conv = selectors.access_conversation(user, conversation_id)
         context |= _conversation_context(user, conv)
+    elif has_capability(user, Capability.MANAGE_SETTINGS):
+        # The owner's home: what the shop still lacks before buyers are answered well.
+        context["setup"] = setup_checklist(shop_of(user))
     return render(request, "conversations/inbox.html", context)
 
 
@@ -156,6 +162,7 @@ def reply_tools(request: ShopRequest, conversation_id: int) -> HttpResponse:
         "conversations/_reply_tools.html",
         {
             "offers": offers,
+            "suggestions_on": reply_box.suggestions_enabled(conv),
             "facts": facts,
             "quick_replies": quick_replies_of(user)[:12],
             "conv": conv,

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.models import Shop
 from kefu.accounts.selectors import shop_by_slug
+from kefu.automation.selectors import live_keywords, settings_of
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.consumers import WIDGET_COOKIE_SALT, WIDGET_ID_PREFIX, widget_buyer_id
 from kefu.conversations.models import EntryPoint, Message
@@ -105,6 +106,14 @@ def _buyer_messages(shop: Shop, buyer_id: str | None, after: int = 0) -> list[Me
     )
 
 
+def _question_menu(shop: Shop) -> list[str]:
+    """The live keyword set as questions a buyer can pick (R-50); none while keyword replies
+    are off, since picking one would then get no answer."""
+    if not settings_of(shop).keyword_replies_enabled:
+        return []
+    return [rule.keyword for rule in live_keywords(shop).rules.values()]
+
+
 @xframe_options_exempt
 @require_GET
 def chat(request: HttpRequest, slug: str) -> HttpResponse:
@@ -114,7 +123,12 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
     response = render(
         request,
         "conversations/widget.html",
-        {"shop": shop, "messages_list": messages, "has_identity": buyer_id is not None},
+        {
+            "shop": shop,
+            "messages_list": messages,
+            "has_identity": buyer_id is not None,
+            "questions": _question_menu(shop),
+        },
     )
     if buyer_id is None:
         new_id = f"{WIDGET_ID_PREFIX}{uuid.uuid4().hex}"

@@ -22,6 +22,7 @@ from kefu.compliance import services as guard
 from kefu.conversations.models import Conversation, Message, MessageKind
 from kefu.conversations.outbound import post_agent_message
 from kefu.conversations.text import clean_text
+from kefu.orders.config import order_settings
 from kefu.orders.selectors import order_of
 
 
@@ -45,12 +46,15 @@ def _recipient_is_payer(conv: Conversation) -> bool | None:
 def _guard(*, actor: User, conv: Conversation, text: str, confirmed: bool) -> None:
     """Check the reply against the shop's platform rules before anything is stored (R-22..29)."""
     refund_marks = conv.marks.filter(cleared_at__isnull=True, color__in=["green", "purple"])
+    promises = order_settings(shop=conv.shop)
     context = guard.context_for_shop(
         conv.shop,
         recipient_is_paying_buyer=_recipient_is_payer(conv),
         product=conv.product,
         refund_talk=refund_marks.exists(),
         language=conv.buyer.language or None,
+        ship_by_hours=promises.ship_by_hours,
+        refund_days=promises.refund_days,
     )
     verdict = guard.check_outgoing(
         shop=conv.shop,

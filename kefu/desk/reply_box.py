@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from kefu.accounts.models import User
 from kefu.automation import selectors as automation
 from kefu.automation.models import BuyerAutomationState
-from kefu.automation.placeholders import Rendered
+from kefu.automation.placeholders import PlaceholderContext, Rendered
 from kefu.conversations.models import Conversation, Direction, Message
+from kefu.orders.config import order_settings
 from kefu.orders.facts import OrderFacts, order_facts
 
 
@@ -29,25 +30,17 @@ class ScriptOffer:
     rendered: Rendered
 
 
-def script_offers(
-    user: User, conv: Conversation, *, limit: int = 3
-) -> tuple[list[ScriptOffer], OrderFacts]:
-    last_buyer = (
-        Message.objects.filter(conversation=conv, direction=Direction.BUYER)
-        .order_by("-sent_at", "-pk")
-        .values_list("text", flat=True)
-        .first()
-    ) or ""
+def suggestions_enabled(conv: Conversation) -> bool:
+    """The owner's "script suggestions" switch (automation settings): off, nothing is offered."""
+    return automation.settings_of(conv.shop).suggestions_enabled
+
+
+def placeholder_context(user: User, conv: Conversation) -> tuple[PlaceholderContext, OrderFacts]:
+    """Everything a script may name for this conversation, as `user` may see it: buyer and
+    agent, the product page or else the order's items, the product's facts, the order and
+    its parcels, and the shop's own promises (shipping promise, refund time)."""
     facts = order_facts(user, conv)
-    language = automation.buyer_language(conv.buyer) or "en"
-    suggestions = automation.suggest_scripts(
-        shop=conv.shop,
-        conversation_stage=facts.stage,
-        text=last_buyer,
-        language=language,
-        order_state=facts.order_state,
-        limit=limit,
-    )
+    promises = order_settings(shop=conv.shop)
     context = automation.placeholder_context_for(
         conversation=conv,
         agent=user,
@@ -57,6 +50,34 @@ def script_offers(
         tracking_url=facts.tracking_url,
         order_month=facts.order_month,
         arrival_date=facts.arrival_date,
+        ship_by_hours=promises.ship_by_hours,
+        refund_days=promises.refund_days,
+        item_titles=facts.item_titles,
+        order_product=facts.product,
+    )
+    return context, facts
+
+
+def script_offers(
+    user: User, conv: Conversation, *, limit: int = 3
+) -> tuple[list[ScriptOffer], OrderFacts]:
+    context, facts = placeholder_context(user, conv)
+    if not suggestions_enabled(conv):
+        return [], facts
+    last_buyer = (
+        Message.objects.filter(conversation=conv, direction=Direction.BUYER)
+        .order_by("-sent_at", "-pk")
+        .values_list("text", flat=True)
+        .first()
+    ) or ""
+    language = automation.buyer_language(conv.buyer) or "en"
+    suggestions = automation.suggest_scripts(
+        shop=conv.shop,
+        conversation_stage=facts.stage,
+        text=last_buyer,
+        language=language,
+        order_state=facts.order_state,
+        limit=limit,
     )
     offers = []
     for s in suggestions:

@@ -3,6 +3,7 @@ the one write that changes them (checked against the bounds a seller could mean)
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -58,6 +59,8 @@ def update_order_settings(*, actor: User, shop: Shop, **values: Any) -> OrderSet
         values["tracking_url_templates"] = clean_tracking_templates(
             values["tracking_url_templates"]
         )
+    if "refund_days" in values:
+        values["refund_days"] = clean_refund_days(values["refund_days"])
     if values.get("penalty_cap_currency"):
         values["penalty_cap_currency"] = str(values["penalty_cap_currency"]).strip().upper()
     for attempt in range(2):
@@ -126,6 +129,26 @@ def _settings_problems(current: OrderSettings) -> list[str]:
     if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
         problems.append(gettext("The cap currency is a three-letter code such as CNY."))
     return problems
+
+
+_REFUND_DAYS = re.compile(r"^\s*(\d{1,3})\s*(?:[-–—~～至到]\s*(\d{1,3}))?\s*$")
+MAX_REFUND_DAYS = 180
+
+
+def clean_refund_days(raw: object) -> str:
+    """ "3-20", "3 – 20" or "7" → "3–20" or "7": business days, at most 180."""
+    found = _REFUND_DAYS.match(str(raw))
+    low = int(found.group(1)) if found else 0
+    high = int(found.group(2)) if found and found.group(2) else low
+    if not found or not 1 <= low <= high <= MAX_REFUND_DAYS:
+        raise ValidationError(
+            gettext(
+                "The refund time is a number of business days or a range such as 3–20, "
+                "from 1 to %(high)s."
+            )
+            % {"high": MAX_REFUND_DAYS}
+        )
+    return str(low) if low == high else f"{low}–{high}"
 
 
 def clean_tracking_templates(raw: Any) -> dict[str, str]:

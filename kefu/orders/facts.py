@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from kefu.accounts.models import User
+from kefu.catalog.models import Product
 from kefu.conversations.models import Conversation
 from kefu.orders.selectors import OrderCard, orders_for_buyer
 
@@ -27,6 +28,9 @@ class OrderFacts:
     tracking_url: str | None = None
     order_month: dt.date | None = None
     arrival_date: dt.date | None = None
+    # What the buyer bought: {product} when the chat did not start on a product page.
+    item_titles: tuple[str, ...] = ()
+    product: Product | None = None  # the first item linked to the catalogue, for its facts
 
 
 def _order_state(card: OrderCard) -> str | None:
@@ -77,7 +81,10 @@ def order_facts(user: User, conv: Conversation) -> OrderFacts:
         for e in p.events
         if e.status in ("available_for_pickup", "delivered")
     ]
+    linked = next((item.product for item in card.items if item.product_id is not None), None)
     return OrderFacts(
+        item_titles=tuple(dict.fromkeys(i.title.strip() for i in card.items if i.title.strip())),
+        product=linked,
         stage="pre_sale" if pre else ("in_sale" if in_sale else "after_sale"),
         order_state=state,
         order_id=card.order.external_id,

@@ -56,6 +56,10 @@ class OrderSettingsForm(forms.Form):
     ship_by_hours = forms.TypedChoiceField(
         choices=ShipByPolicy.choices, coerce=int, label=gettext_lazy("Shipping promise")
     )
+    refund_days = forms.CharField(
+        max_length=20,
+        label=gettext_lazy("A refund reaches the buyer within (business days)"),
+    )
     risk_window_hours = forms.IntegerField(
         label=gettext_lazy("Show on the risk board this many hours before the deadline")
     )
@@ -92,6 +96,7 @@ class OrderSettingsForm(forms.Form):
                 "quiet_start": current.quiet_start.strftime("%H:%M"),
                 "quiet_end": current.quiet_end.strftime("%H:%M"),
                 "ship_by_hours": current.ship_by_hours,
+                "refund_days": current.refund_days,
                 "risk_window_hours": current.risk_window_hours,
                 "penalty_percent": (current.penalty_rate * 100).normalize(),
                 "penalty_cap": current.penalty_cap,

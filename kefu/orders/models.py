@@ -324,6 +324,10 @@ class OrderEvent(models.Model):
         return f"{self.kind} on order {self.order_id}"
 
 
+# Cross-border refunds: the card networks take 3 to 20 business days to show the money.
+DEFAULT_REFUND_DAYS = "3–20"
+
+
 class ShipByPolicy(models.IntegerChoices):
     H24 = 24, _("Ship within 24 h of payment")
     H72 = 72, _("Ship within 72 h of payment")
@@ -343,6 +347,13 @@ class OrderSettings(models.Model):
     quiet_start = models.TimeField(_("quiet hours start"), default=dt.time(22, 0))
     quiet_end = models.TimeField(_("quiet hours end"), default=dt.time(8, 0))
     ship_by_hours = models.PositiveIntegerField(choices=ShipByPolicy.choices, default=72)
+    # How long a refund takes to reach the buyer, in business days ("3–20" or "7"): what
+    # scripts ({refund_days}) and the rule guard's suggested wording promise.
+    refund_days = models.CharField(
+        _("refund reaches the buyer within (business days)"),
+        max_length=20,
+        default=DEFAULT_REFUND_DAYS,
+    )
     risk_window_hours = models.PositiveIntegerField(
         _("show on the risk board this many hours before ship-by"), default=12
     )

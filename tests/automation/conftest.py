@@ -30,6 +30,12 @@ FULL = PlaceholderContext(
     refund_days="3-20",
     order_month=dt.date(2026, 2, 10),
     product="Desk lamp",
+    ship_by_hours=72,
+    product_shelf_life="24 months",
+    product_suits="desks and bedside tables",
+    product_ships_from="Shenzhen",
+    product_dispatch_time="within 2 days",
+    product_differences="a warmer light and a metal base",
 )
 
 # The automatic-replies page with texts in several buyer languages.

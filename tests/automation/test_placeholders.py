@@ -10,7 +10,8 @@ def test_render_fills_every_placeholder():
     out = render(body, FULL, "en")
     assert out.text == (
         "Anna Lily 8100234 LP001, LP002 Cainiao March 14, 2026 "
-        "https://t.example/LP001 3-20 February 2026 Desk lamp"
+        "https://t.example/LP001 3-20 February 2026 Desk lamp 72 24 months "
+        "desks and bedside tables Shenzhen within 2 days a warmer light and a metal base"
     )
     assert not out.has_gaps
 

@@ -60,7 +60,8 @@ def test_default_library_covers_every_language_and_scenario(shop):
         "holding_reply",
         "review_request",
     }
-    assert r10 | r12 <= topics
+    r46_r47 = {"product_facts", "payment_failed", "payment_methods"}
+    assert r10 | r12 | r46_r47 <= topics
 
 
 def test_every_default_script_renders_without_gaps_when_the_order_is_known(shop):

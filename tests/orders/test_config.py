@@ -29,6 +29,7 @@ VALID_FORM = {
     "quiet_start": "23:00",
     "quiet_end": "07:30",
     "ship_by_hours": "24",
+    "refund_days": "5 - 15",
     "risk_window_hours": "6",
     "penalty_percent": "25",
     "penalty_cap": "300",
@@ -62,6 +63,7 @@ def test_owner_saves_the_page_and_sees_the_values_again(shop, owner):
     assert saved.penalty_rate == Decimal("0.25")
     assert (saved.penalty_cap, saved.penalty_cap_currency) == (Decimal("300"), "CNY")
     assert saved.stall_days == 5
+    assert saved.refund_days == "5–15"  # written the one way scripts show it
     assert saved.tracking_url_templates == {
         "Cainiao": "https://track.example/cn?no={number}",
         "*": "https://any.example/{number}",
@@ -115,6 +117,10 @@ def test_quiet_hours_follow_the_setting(shop, owner):
         ({"penalty_cap_currency": "1A2"}, "three-letter"),
         ({"quiet_start": "25:00"}, "Quiet hours from"),
         ({"ship_by_hours": "48"}, "Shipping promise"),
+        ({"refund_days": "20-3"}, "a range such as 3–20"),
+        ({"refund_days": "soon"}, "a range such as 3–20"),
+        ({"refund_days": "0"}, "from 1 to 180"),
+        ({"refund_days": "3-400"}, "a range such as 3–20"),
         ({"tracking_links": "Cainiao https://x.example/{number}"}, "Line 1"),
         ({"tracking_links": "Cainiao = https://x.example/track"}, "{number}"),
         ({"tracking_links": "Cainiao = javascript:alert({number})"}, "https://"),

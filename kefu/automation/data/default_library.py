@@ -131,16 +131,16 @@ SCRIPTS: list[LibraryScript] = [
             "zh-hans": ["多久能到", "今天下单什么时候能收到", "大概几天到货"],
         },
         "bodies": {
-            "en": "Hello {buyer_name}! We ship within 48 hours of payment. Delivery to your "
+            "en": "Hello {buyer_name}! We ship within {ship_by_hours} hours of payment. Delivery to your "
             "area normally takes 15-25 days, sometimes a little longer in peak season. "
             "You will get a tracking number as soon as the parcel leaves us.",
-            "ru": "Здравствуйте, {buyer_name}! Мы отправляем заказ в течение 48 часов после "
+            "ru": "Здравствуйте, {buyer_name}! Мы отправляем заказ в течение {ship_by_hours} часов после "
             "оплаты. Доставка в ваш регион обычно занимает 15–25 дней, в сезон "
             "распродаж чуть дольше. Трек-номер вы получите сразу после отправки.",
-            "es": "¡Hola, {buyer_name}! Enviamos en un plazo de 48 horas tras el pago. La "
+            "es": "¡Hola, {buyer_name}! Enviamos en un plazo de {ship_by_hours} horas tras el pago. La "
             "entrega en tu zona suele tardar de 15 a 25 días, algo más en temporada "
             "alta. Recibirás el número de seguimiento en cuanto salga el paquete.",
-            "zh-hans": "亲，付款后48小时内发货，寄到您所在地区一般需要15-25天，大促期间可能稍慢一些。"
+            "zh-hans": "亲，付款后{ship_by_hours}小时内发货，寄到您所在地区一般需要15-25天，大促期间可能稍慢一些。"
             "包裹发出后您马上就能看到运单号哦。",
         },
     },
@@ -314,6 +314,218 @@ SCRIPTS: list[LibraryScript] = [
             "hoy mismo. Avísame si tienes alguna duda con el pago.",
             "zh-hans": "亲，我是{agent_name}，您的订单{order_id}已经为您预留，还差付款哦。"
             "现在付款今天就能打包发出，付款有任何问题随时找我。",
+        },
+    },
+    # payment help at the peak, when payment systems are under load.
+    {
+        "key": "payment-failed",
+        "stage": "pre_sale",
+        "topic": "payment_failed",
+        "title": "Payment failed or stuck (at the peak)",
+        "order_states": ["unpaid"],
+        "examples": {
+            "en": [
+                "my payment failed",
+                "the payment is stuck on processing",
+                "my card was declined",
+                "I paid but the order still says unpaid",
+            ],
+            "ru": [
+                "оплата не прошла",
+                "платеж завис в обработке",
+                "карту отклонили",
+                "я оплатил а заказ не оплачен",
+            ],
+            "es": [
+                "el pago falló",
+                "el pago se quedó procesando",
+                "me rechazaron la tarjeta",
+                "pagué pero el pedido sigue sin pagar",
+            ],
+            "zh-hans": ["付款失败了", "支付一直在处理中", "银行卡被拒了", "付了款订单还显示未付款"],
+        },
+        "bodies": {
+            "en": "Hi {buyer_name}, sorry the payment for order {order_id} did not go "
+            "through. During the sale payment systems are very busy, so this happens: "
+            "please wait a few minutes and try again, or choose another card or payment "
+            "method at checkout. If money left your account but the order still shows "
+            "unpaid, it is returned to you automatically; send me a screenshot and I "
+            "will check it with the platform. Your order stays reserved meanwhile. — "
+            "{agent_name}",
+            "ru": "Здравствуйте, {buyer_name}! Жаль, что оплата заказа {order_id} не "
+            "прошла. Во время распродажи платежные системы перегружены, так бывает: "
+            "подождите несколько минут и попробуйте снова или выберите другую карту или "
+            "способ оплаты. Если деньги списались, а заказ все еще не оплачен, они "
+            "вернутся автоматически; пришлите скриншот, и я проверю это с площадкой. "
+            "Заказ пока остается за вами. — {agent_name}",
+            "es": "Hola, {buyer_name}, siento que el pago del pedido {order_id} no se "
+            "completara. Durante las rebajas los sistemas de pago están muy cargados y "
+            "pasa a veces: espera unos minutos y vuelve a intentarlo, o elige otra "
+            "tarjeta u otro método de pago. Si el dinero salió de tu cuenta pero el "
+            "pedido sigue sin pagar, se te devuelve automáticamente; envíame una captura "
+            "y lo reviso con la plataforma. Tu pedido sigue reservado. — {agent_name}",
+            "zh-hans": "亲，抱歉订单{order_id}付款没有成功。大促期间支付系统很繁忙，偶尔会这样："
+            "请稍等几分钟再试，或者换一张卡、换一种支付方式。如果钱已经扣了但订单还显示未付款，"
+            "款项会自动退回，您把截图发给我，我帮您和平台核实。订单会一直为您保留。——{agent_name}",
+        },
+    },
+    {
+        "key": "payment-methods",
+        "stage": "pre_sale",
+        "topic": "payment_methods",
+        "title": "Which payment method works best",
+        "order_states": ["unpaid"],
+        "examples": {
+            "en": [
+                "how can I pay",
+                "which payment methods do you accept",
+                "can I pay with PayPal",
+                "what is the fastest way to pay",
+            ],
+            "ru": [
+                "как можно оплатить",
+                "какие способы оплаты",
+                "можно оплатить через PayPal",
+                "как быстрее всего оплатить",
+            ],
+            "es": [
+                "cómo puedo pagar",
+                "qué métodos de pago aceptan",
+                "puedo pagar con PayPal",
+                "cuál es la forma más rápida de pagar",
+            ],
+            "zh-hans": ["可以用什么方式付款", "支持哪些支付方式", "能用花呗吗", "怎么付款最快"],
+        },
+        "bodies": {
+            "en": "Hi {buyer_name}, you can pay at checkout with any method the platform "
+            "shows you: bank cards, the platform's wallet and the local methods of your "
+            "country. The quickest is usually a card already saved in your account; "
+            "during big sales, if one method is slow, another one often goes through "
+            "at once. Every method is paid on the platform, with no extra fee.",
+            "ru": "Здравствуйте, {buyer_name}! Оплатить можно любым способом, который "
+            "площадка показывает при оформлении: банковской картой, кошельком площадки и "
+            "местными способами вашей страны. Быстрее всего обычно карта, уже "
+            "сохраненная в аккаунте; во время распродаж, если один способ тормозит, "
+            "другой часто проходит сразу. Оплата всегда на площадке, без доплат.",
+            "es": "Hola, {buyer_name}, puedes pagar con cualquier método que la plataforma "
+            "te muestre al finalizar la compra: tarjetas, el monedero de la plataforma y "
+            "los métodos locales de tu país. Lo más rápido suele ser una tarjeta ya "
+            "guardada en tu cuenta; en las rebajas, si un método va lento, otro suele "
+            "funcionar al momento. Todo se paga en la plataforma, sin comisiones extra.",
+            "zh-hans": "亲，结算时平台显示的支付方式都可以用：银行卡、平台钱包和您所在地区的本地支付方式。"
+            "一般用账户里已绑定的卡最快；大促期间如果某种方式比较慢，换一种往往马上就能成功。"
+            "所有方式都在平台内支付，不收额外手续费。",
+        },
+    },
+    # answers built on the product's own facts (filled from the catalogue).
+    {
+        "key": "product-shelf-life",
+        "stage": "pre_sale",
+        "topic": "product_facts",
+        "title": "Shelf life of the product",
+        "order_states": [],
+        "examples": {
+            "en": ["what is the shelf life", "when does it expire", "how long does it keep"],
+            "ru": ["какой срок годности", "когда истекает срок", "сколько хранится"],
+            "es": ["cuál es la fecha de caducidad", "cuándo caduca", "cuánto dura sin abrir"],
+            "zh-hans": ["保质期多久", "什么时候过期", "能放多久"],
+        },
+        "bodies": {
+            "en": "Hi {buyer_name}, {product} keeps for {product_shelf_life}. Every parcel "
+            "is packed from fresh stock.",
+            "ru": "Здравствуйте, {buyer_name}! Срок годности товара {product}: "
+            "{product_shelf_life}. Каждую посылку мы собираем из свежей партии.",
+            "es": "Hola, {buyer_name}, {product} se conserva {product_shelf_life}. Cada "
+            "paquete se prepara con existencias recientes.",
+            "zh-hans": "亲，{product}的保质期是{product_shelf_life}，每单都是新批次发货哦。",
+        },
+    },
+    {
+        "key": "product-suits",
+        "stage": "pre_sale",
+        "topic": "product_facts",
+        "title": "Who the product suits",
+        "order_states": [],
+        "examples": {
+            "en": ["is it suitable for children", "who is this for", "will it suit me"],
+            "ru": ["подходит ли для детей", "для кого этот товар", "мне подойдет"],
+            "es": ["es apto para niños", "para quién es", "me servirá a mí"],
+            "zh-hans": ["适合小孩用吗", "适合什么人", "我能用吗"],
+        },
+        "bodies": {
+            "en": "Hi {buyer_name}, {product} suits {product_suits}. Tell me a little "
+            "about how you will use it and I will confirm it is the right choice.",
+            "ru": "Здравствуйте, {buyer_name}! {product} подходит: {product_suits}. "
+            "Расскажите, как вы будете им пользоваться, и я подтвержу, что это ваш "
+            "вариант.",
+            "es": "Hola, {buyer_name}, {product} es adecuado para {product_suits}. "
+            "Cuéntame cómo lo vas a usar y te confirmo si es la opción correcta.",
+            "zh-hans": "亲，{product}适合{product_suits}。您说说打算怎么用，我帮您确认是否合适。",
+        },
+    },
+    {
+        "key": "product-ships-from",
+        "stage": "pre_sale",
+        "topic": "product_facts",
+        "title": "Where the product ships from and when",
+        "order_states": [],
+        "examples": {
+            "en": [
+                "where does it ship from",
+                "do you have a local warehouse",
+                "when do you send it",
+            ],
+            "ru": ["откуда отправка", "есть ли местный склад", "когда отправите товар"],
+            "es": ["desde dónde se envía", "tienen almacén local", "cuándo lo envían"],
+            "zh-hans": ["从哪里发货", "有海外仓吗", "下单后多久发货"],
+        },
+        "bodies": {
+            "en": "Hi {buyer_name}, {product} ships from {product_ships_from}, "
+            "{product_dispatch_time} after payment. You get the tracking number as soon "
+            "as it leaves.",
+            "ru": "Здравствуйте, {buyer_name}! {product} отправляется из "
+            "{product_ships_from}, срок отправки после оплаты: {product_dispatch_time}. "
+            "Трек-номер придет сразу после отправки.",
+            "es": "Hola, {buyer_name}, {product} se envía desde {product_ships_from}, "
+            "{product_dispatch_time} después del pago. Recibirás el número de "
+            "seguimiento en cuanto salga.",
+            "zh-hans": "亲，{product}从{product_ships_from}发货，付款后{product_dispatch_time}发出，"
+            "发出后马上能看到运单号。",
+        },
+    },
+    {
+        "key": "product-differences",
+        "stage": "pre_sale",
+        "topic": "product_facts",
+        "title": "How the product differs from similar ones",
+        "order_states": [],
+        "examples": {
+            "en": [
+                "what is the difference between these two",
+                "why is it more expensive than others",
+                "how is it better than the cheaper one",
+            ],
+            "ru": [
+                "в чем разница между этими двумя",
+                "почему дороже других",
+                "чем лучше дешевого варианта",
+            ],
+            "es": [
+                "qué diferencia hay entre estos dos",
+                "por qué es más caro que otros",
+                "en qué es mejor que el más barato",
+            ],
+            "zh-hans": ["这两款有什么区别", "为什么比别家贵", "和便宜的那款比好在哪"],
+        },
+        "bodies": {
+            "en": "Good question, {buyer_name}! What sets {product} apart: "
+            "{product_differences}. Happy to compare it with the one you are looking at.",
+            "ru": "Хороший вопрос, {buyer_name}! Чем отличается {product}: "
+            "{product_differences}. С радостью сравню его с тем, что вы смотрите.",
+            "es": "¡Buena pregunta, {buyer_name}! Lo que distingue a {product}: "
+            "{product_differences}. Con gusto lo comparo con el que estás mirando.",
+            "zh-hans": "亲，问得好！{product}的不同之处：{product_differences}。"
+            "您在看的另一款发给我，我帮您对比一下。",
         },
     },
     # ---------------------------------------------------------------- in-sale 售中
@@ -941,18 +1153,18 @@ SCRIPTS: list[LibraryScript] = [
         "bodies": {
             "en": "Hi {buyer_name}, your refund for order {order_id} has been issued. Banks "
             "take {refund_days} business days to show it, depending on the bank. If "
-            "nothing has arrived after 20 business days, please contact us and we will "
+            "nothing has arrived by then, please contact us and we will "
             "trace it. The platform's help centre explains refunds in English too.",
             "ru": "Здравствуйте, {buyer_name}! Возврат по заказу {order_id} оформлен. Банку "
             "нужно {refund_days} рабочих дней, чтобы деньги появились на счете, в "
-            "зависимости от банка. Если через 20 рабочих дней их нет, напишите нам, и "
+            "зависимости от банка. Если за это время их нет, напишите нам, и "
             "мы все проверим. В справочном центре площадки есть объяснение на русском.",
             "es": "Hola, {buyer_name}, el reembolso del pedido {order_id} ya está emitido. "
-            "Según el banco, tarda {refund_days} días hábiles en aparecer. Si tras 20 "
-            "días hábiles no lo ves, escríbenos y lo rastrearemos. El centro de ayuda de "
+            "Según el banco, tarda {refund_days} días hábiles en aparecer. Si pasado ese "
+            "plazo no lo ves, escríbenos y lo rastrearemos. El centro de ayuda de "
             "la plataforma lo explica también en español.",
             "zh-hans": "亲，订单{order_id}的退款已经处理了，根据银行不同，需要{refund_days}个工作日到账。"
-            "如果超过20个工作日还没收到，请联系我们帮您追查，也可以查看平台帮助中心的退款说明。",
+            "如果超过这个时间还没收到，请联系我们帮您追查，也可以查看平台帮助中心的退款说明。",
         },
     },
     {

@@ -26,6 +26,7 @@ class OrderSettingsOut(Schema):
     quiet_start: LocalTime
     quiet_end: LocalTime
     ship_by_hours: int
+    refund_days: str
     risk_window_hours: int
     penalty_rate: Decimal
     penalty_cap: Decimal | None
@@ -45,6 +46,7 @@ class OrderSettingsIn(Schema):
     quiet_start: LocalTime | None = None
     quiet_end: LocalTime | None = None
     ship_by_hours: int | None = None
+    refund_days: str | None = Field(default=None, max_length=20)
     risk_window_hours: int | None = None
     penalty_rate: Decimal | None = Field(default=None, max_digits=5, decimal_places=4)
     penalty_cap: Decimal | None = Field(default=None, max_digits=14, decimal_places=2)

@@ -28,6 +28,7 @@
     notice.hidden = true;
     text.value = ""; clientId.value = newId();
     form.querySelector("input[name=name]")?.remove();
+    document.getElementById("question-menu")?.remove();
     refresh();
   });
   box.scrollTop = box.scrollHeight;
