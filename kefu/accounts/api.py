@@ -232,7 +232,7 @@ class PingOut(Schema):
     answered_at: dt.datetime | None = Field(description="the last 2xx answer to a test ping")
 
 
-@router.post("/callback-ping", response=PingOut)
+@router.post("/callback-ping", response={200: PingOut, 400: Problem})
 @needs(Capability.MANAGE_SETTINGS)
 def callback_ping(request: HttpRequest) -> PingOut:
     """POST a signed `{"kind": "ping"}` to the shop's callback URL; a 2xx answer is recorded
@@ -276,7 +276,7 @@ def _setup_out(request: HttpRequest) -> SetupOut:
     )
 
 
-@router.get("/setup", response=SetupOut)
+@router.get("/setup", response={200: SetupOut, 403: Problem})
 @needs(Capability.MANAGE_SETTINGS)
 def get_setup(request: HttpRequest) -> SetupOut:
     """The setup checklist of the owner's home: what is done and what is next."""
