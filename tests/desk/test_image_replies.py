@@ -189,3 +189,30 @@ def test_fake_oversized_and_unsupported_images_are_refused_and_nothing_is_stored
     assert not MediaFile.objects.exists()
     assert not Outbox.objects.exists()
     assert stored_files() == []
+
+
+def test_a_warned_caption_needs_send_anyway_and_the_image_goes_with_it(conv, owner):
+    client = login_client(owner)
+    client.post("/language/", {"language": "en"})
+    photo = image_bytes("PNG", size=(10, 10))
+    caption = "Please wait patiently for the refund"
+    warned = client.post(
+        f"/inbox/{conv.pk}/reply/",
+        {"text": caption, "image": upload("n.png", photo, "image/png")},
+        HTTP_HX_REQUEST="true",
+    )
+    assert warned.status_code == 409
+    page = warned.content.decode()
+    # "Send anyway" posts the picked image again with the text, so the image is not dropped.
+    assert 'hx-include="#reply-text, #reply-image"' in page
+    assert 'hx-encoding="multipart/form-data"' in page
+    assert not MediaFile.objects.exists()
+    sent = client.post(
+        f"/inbox/{conv.pk}/reply/",
+        {"text": caption, "image": upload("n.png", photo, "image/png"), "confirm_warnings": "1"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert sent.status_code == 204
+    message = Message.objects.get(direction="agent")
+    assert (message.kind, message.payload["image"]["width"]) == ("image", 10)
+    assert message.text.startswith(caption)
