@@ -118,6 +118,8 @@ class ListQuery(Schema):
     view: str = Field(default="all", pattern="^(mine|group|all|unassigned)$")
     status: str = Field(default="active", pattern="^(active|open|pending|resolved|any)$")
     q: str = Field(default="", max_length=100)
+    # "not_delivered": only conversations with a message that did not reach the buyer
+    delivery: str = Field(default="", pattern="^(not_delivered)?$")
     limit: int = Field(default=50, ge=1, le=200)
 
 
@@ -148,7 +150,12 @@ class PresenceIn(Schema):
 @router.get("", response=list[ConversationOut])
 def list_conversations(request: HttpRequest, params: Query[ListQuery]) -> list[Conversation]:
     user = api_user(request)
-    flt = selectors.InboxFilter(view=params.view, status=params.status, query=params.q)
+    flt = selectors.InboxFilter(
+        view=params.view,
+        status=params.status,
+        query=params.q,
+        undelivered=params.delivery == "not_delivered",
+    )
     return list(selectors.inbox(user, flt, limit=params.limit))
 
 

@@ -110,6 +110,10 @@ def test_reply_without_a_callback_url_is_not_delivered_then_retried_once_connect
     assert "delivery=not_delivered" in inbox
     only = client.get("/inbox/list/?view=all&status=any&delivery=not_delivered").content.decode()
     assert f'data-id="{conv.pk}"' in only
+    api_only = client.get("/api/v1/conversations?view=all&status=any&delivery=not_delivered")
+    assert [c["id"] for c in api_only.json()] == [conv.pk]
+    bad_filter = client.get("/api/v1/conversations?delivery=lost")
+    assert bad_filter.status_code == 400
 
     # Retrying before the shop is connected would fail the same way: refused with the reason.
     early = client.post(f"/api/v1/conversations/{conv.pk}/messages/{message.pk}/retry")
@@ -131,6 +135,7 @@ def test_reply_without_a_callback_url_is_not_delivered_then_retried_once_connect
     assert [b["message_id"] for b in endpoint.bodies] == [message.pk]
     assert conv.events.filter(kind="delivery_retried", actor=owner).exists()
     assert "did not reach" not in client.get("/inbox/").content.decode()
+    assert client.get("/api/v1/conversations?status=any&delivery=not_delivered").json() == []
     # A delivered message cannot be sent twice by a second click.
     again = client.post(f"/api/v1/conversations/{conv.pk}/messages/{message.pk}/retry")
     assert again.status_code == 400
