@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.models import User
@@ -216,7 +216,7 @@ def retry_delivery(request: ShopRequest, conversation_id: int, message_id: int) 
     return back_to_conversation(request, conversation_id)
 
 
-@require_GET
+@require_safe  # GET, and HEAD for a channel checking the link before it fetches
 def media_file(request: HttpRequest, token: str, extension: str) -> HttpResponse:
     """An image the shop sent, for buyers' channels: no login, the random token is the key."""
     stored = media.served_file(token=token, extension=extension)

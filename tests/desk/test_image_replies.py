@@ -120,6 +120,9 @@ def test_a_phone_photo_reaches_the_marketplace_without_its_exif(
     assert b"PhoneMaker" not in body and b"Wang Fang" not in body
     assert not Image.open(io.BytesIO(body)).getexif()
     assert Image.open(io.BytesIO(body)).size == (40, 30)
+    head = Client().head(path)
+    assert (head.status_code, head["Content-Type"]) == (200, "image/jpeg")
+    assert Client().post(path).status_code == 405
     assert Client().get(path.replace(".jpg", ".png")).status_code == 404
     assert Client().get("/media/m/not-a-token.jpg").status_code == 404
 
