@@ -129,7 +129,7 @@ def _keyword_reply(trigger: Message, rule: KeywordRule) -> Message | None:
         "reply_to": trigger.pk,
     }
     if rule.reply_type == ReplyType.IMAGE:
-        # The buyer's channel fetches the image from its public address (decisions §27).
+        # The buyer's channel fetches the image from its public address (decisions §31).
         try:
             with rule.image.open("rb") as source:
                 media = publish_image(shop=rule.shop, source=source, uploaded_by=None)

@@ -4,7 +4,7 @@ An image is accepted only when Pillow decodes it as JPEG, PNG, WebP or GIF withi
 limit; it is then re-encoded from its pixels, so EXIF (camera, GPS position, owner name),
 comments and anything appended to the file are left behind. The file is served without a login
 at ``/media/m/<token>.<ext>``: the token is random, so the address is the permission, the same
-way a marketplace's own image links work (decisions §27).
+way a marketplace's own image links work (decisions §31).
 """
 
 from __future__ import annotations

@@ -210,7 +210,7 @@ class ConversationEvent(models.Model):
 class OutboxStatus(models.TextChoices):
     PENDING = "pending", _("Sending")
     DELIVERED = "delivered", _("Delivered")
-    # Final until an agent retries it: the message did not leave Kefu (decisions §26).
+    # Final until an agent retries it: the message did not leave Kefu (decisions §30).
     NOT_DELIVERED = "not_delivered", _("Not delivered")
 
 

@@ -1,4 +1,4 @@
-"""Upgrading rewrites old delivery states honestly (decisions §26): a marketplace reply that was
+"""Upgrading rewrites old delivery states honestly (decisions §30): a marketplace reply that was
 "delivered" to a shop without a callback URL never left Kefu, and "failed" says why."""
 
 from __future__ import annotations

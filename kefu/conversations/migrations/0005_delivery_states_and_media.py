@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 def honest_states(apps, schema_editor):
     """Old rows: "failed" becomes not delivered with its reason, and a marketplace message
-    "delivered" to a shop that has no callback URL never left Kefu (decisions §26)."""
+    "delivered" to a shop that has no callback URL never left Kefu (decisions §30)."""
     Outbox = apps.get_model("conversations", "Outbox")
     failed = Outbox.objects.filter(status="failed")
     failed.filter(last_error__startswith="HTTP 4").exclude(last_error__startswith="HTTP 429").update(
