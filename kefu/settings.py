@@ -278,3 +278,8 @@ KEFU_IMPORT_MAX_CELL_CHARS = int(os.environ.get("KEFU_IMPORT_MAX_CELL_CHARS", "1
 KEFU_IMPORT_STALE_SECONDS = int(os.environ.get("KEFU_IMPORT_STALE_SECONDS", "600"))
 # Order imports run on their own Celery queue, served by a worker of their own (decisions §27).
 CELERY_TASK_ROUTES = {"orders.run_import": {"queue": "imports"}}
+
+# Images the shop sends (keyword replies, agents' attachments): the upload limit, and the
+# address buyers' channels fetch them from (/media/m/<token>.<ext> is appended).
+KEFU_MAX_IMAGE_BYTES = int(os.environ.get("KEFU_MAX_IMAGE_BYTES", str(5 * 1024 * 1024)))
+KEFU_PUBLIC_URL = os.environ.get("KEFU_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")

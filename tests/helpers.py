@@ -109,3 +109,24 @@ def reply_with_suggested_script(client: Client, conversation_id: int) -> dict[st
     assert sent.status_code == 201, sent.content
     message: dict[str, Any] = sent.json()
     return message
+
+
+def image_bytes(
+    fmt: str = "PNG", *, size: tuple[int, int] = (6, 4), exif: dict[int, str] | None = None
+) -> bytes:
+    """A real image file as a phone or a designer would upload it, optionally with EXIF tags
+    (e.g. {0x010F: "Camera maker", 0x013B: "Artist"})."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", size, (200, 120, 40))
+    out = io.BytesIO()
+    if exif:
+        tags = Image.Exif()
+        for tag, value in exif.items():
+            tags[tag] = value
+        image.save(out, format=fmt, exif=tags.tobytes())
+    else:
+        image.save(out, format=fmt)
+    return out.getvalue()

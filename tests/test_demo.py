@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from kefu.accounts.models import User
-from kefu.conversations.models import Conversation, Message
+from kefu.conversations.models import Conversation, Message, Outbox
 from kefu.demo.seed import load_demo
 from kefu.orders.models import Order, Parcel
 from kefu.orders.selectors import order_card
@@ -49,3 +49,13 @@ def test_demo_shop_is_complete_and_loading_twice_changes_nothing():
     links = {p.url for p in card.parcels if p.parcel.carrier == "Cainiao"}
     assert links
     assert all(link.startswith("https://global.cainiao.com/") for link in links)
+
+
+def test_demo_history_is_not_a_wall_of_undelivered_replies():
+    shop = load_demo().shop
+    owner = Client()
+    assert owner.login(username="aurora-owner", password=DEMO_PASSWORD)
+    # Sample history never went anywhere: no delivery state, like imported history.
+    assert Message.objects.filter(shop=shop, direction="agent").exists()
+    assert not Outbox.objects.filter(shop=shop).exists()
+    assert 'id="undelivered-notice"' not in owner.get("/inbox/").content.decode()

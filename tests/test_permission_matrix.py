@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from kefu.accounts.models import ApiToken, User
@@ -18,11 +19,14 @@ from kefu.conversations.models import (
     Conversation,
     ConversationEvent,
     ConversationMark,
+    MediaFile,
     Message,
+    Outbox,
 )
+from kefu.desk.replies import send_reply
 from kefu.orders.models import Order
 from tests.conftest import login_client
-from tests.helpers import buyer_says, online
+from tests.helpers import buyer_says, image_bytes, online
 from tests.orders.factories import make_order
 from tests.url_routes import all_routes
 
@@ -37,6 +41,8 @@ class Case:
     api: bool = False
     # Who besides the owner may do it: "agent" = the conversation's own agent.
     allowed: tuple[str, ...] = ("owner",)
+    # Sent as a multipart form with a fresh image in `image` (an attachment).
+    multipart: bool = False
 
 
 @pytest.fixture
@@ -47,6 +53,11 @@ def world(shop, owner, pre_agent, after_agent, product, rival):
     mark = add_mark(actor=owner, conversation=conv, color="yellow")
     make_order(shop, "MATRIX-1", buyer=conv.buyer.external_id, products=[product])
     create_api_token(user=pre_agent, name="lily's sync")
+    # A reply the marketplace refused, to retry; the shop is connected, so a retry may go.
+    send_reply(actor=pre_agent, conversation=conv, text="It is in stock.")
+    Outbox.objects.update(status="not_delivered", reason="refused")
+    shop.callback_url = "https://marketplace.example/kefu"
+    shop.save()
     return {"conv": conv, "shop": shop, "mark": mark}
 
 
@@ -55,6 +66,7 @@ def cases(conv: Conversation, pre_agent: User) -> list[Case]:
     m = conv.marks.filter(color="yellow").earliest("pk").pk
     o = Order.objects.get(shop_id=conv.shop_id, external_id="MATRIX-1").pk
     t = ApiToken.objects.get(user=pre_agent, name="lily's sync").pk
+    r = Message.objects.filter(conversation=conv, direction="agent").earliest("pk").pk
     both = ("owner", "agent")
     return [
         Case("get", "/inbox/", allowed=(*both, "narrow")),
@@ -93,6 +105,9 @@ def cases(conv: Conversation, pre_agent: User) -> list[Case]:
         Case("post", f"/inbox/{c}/marks/{m}/clear/", {}, allowed=both),
         Case("post", f"/api/v1/conversations/{c}/marks/{m}/clear", {}, api=True, allowed=both),
         Case("post", f"/inbox/{c}/reply/", {"text": "hello"}, allowed=both),
+        Case("post", f"/inbox/{c}/messages/{r}/retry/", {}, allowed=both),
+        Case("post", f"/api/v1/conversations/{c}/messages/{r}/retry", {}, api=True, allowed=both),
+        Case("post", f"/api/v1/conversations/{c}/images", api=True, allowed=both, multipart=True),
         Case("post", f"/inbox/{c}/order/", {"order": o}, allowed=both),
         Case("post", f"/inbox/{c}/product-card/", {"product": "P-100"}, allowed=both),
         Case("post", f"/inbox/{c}/resolve/", {}, allowed=both),
@@ -196,6 +211,8 @@ def snapshot() -> tuple[Any, ...]:
             .order_by("pk")
             .values_list("name", "revoked_at")
         ),
+        list(Outbox.objects.order_by("pk").values_list("status", "attempts")),
+        MediaFile.objects.count(),
     )
 
 
@@ -204,6 +221,9 @@ def call(client: Client, case: Case, who: str = "x"):
         k: v.replace("{who}", who) if isinstance(v, str) else v
         for k, v in (case.data or {}).items()
     }
+    if case.multipart:
+        image = SimpleUploadedFile(f"{who}.png", image_bytes("PNG"), "image/png")
+        return client.post(case.path, data={"image": image})
     case = Case(case.method, case.path, data, case.api, case.allowed)
     if case.api and case.method == "get":
         return client.get(case.path)
@@ -243,6 +263,7 @@ def test_another_shop_sees_nothing(world, pre_agent, rival):
         assert after[:5] == before[:5], (case.method, case.path)
         assert after[6] == before[6], (case.method, case.path)
         assert after[7] == before[7], (case.method, case.path)
+        assert after[8:] == before[8:], (case.method, case.path)
 
 
 def test_sub_account_without_the_right_is_refused(world, pre_agent, after_agent):
@@ -262,6 +283,8 @@ def test_the_right_users_succeed(world, pre_agent, owner):
         for case in cases(world["conv"], pre_agent):
             if who not in case.allowed:
                 continue
+            # ...and the refused reply to retry, each time.
+            Outbox.objects.update(status="not_delivered", reason="refused")
             response = call(login_client(user), case, who)
             assert response.status_code < 400, (
                 who,
@@ -282,6 +305,14 @@ def test_every_inbox_and_settings_url_is_in_the_matrix(world, pre_agent):
             route.replace("<int:conversation_id>", conv_id)
             .replace("<int:user_id>", str(pre_agent.pk))
             .replace("<int:mark_id>", str(world["mark"].pk))
+            .replace(
+                "<int:message_id>",
+                str(
+                    Message.objects.filter(conversation=world["conv"], direction="agent")
+                    .earliest("pk")
+                    .pk
+                ),
+            )
             .replace("<int:token_id>", str(ApiToken.objects.get(user=pre_agent).pk))
         )
         assert concrete in covered, f"{concrete} is not in the permission matrix"

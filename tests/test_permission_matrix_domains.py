@@ -892,6 +892,8 @@ PUBLIC = {
     "api/v1/inbound/tracking": "alias of the tracking webhook, signed with the shop's secret",
     "api/v1/orders/inbound": "order webhook, signed with the shop's secret",
     "api/v1/orders/tracking/inbound": "carrier tracking webhook, signed with the shop's secret",
+    "media/m/<str:token>.<str:extension>": "an image the shop sent buyers; the random token "
+    "in the address is the key, as the marketplace fetches it without a login",
     "chat/<slug:slug>/": "the public chat widget buyers open on the shop's site",
     "chat/<slug:slug>/send/": "the public chat widget: a buyer sends a message",
     "chat/<slug:slug>/messages/": "the public chat widget: a buyer polls for replies",

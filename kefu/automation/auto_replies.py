@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.urls import reverse
 
 from kefu.accounts.models import Shop
 from kefu.automation import selectors
@@ -23,6 +22,7 @@ from kefu.automation.models import (
     ReplyType,
 )
 from kefu.automation.outcomes import note_buyer_reply
+from kefu.conversations.media import ImageRefused, image_payload, publish_image
 from kefu.conversations.models import Buyer, Direction, Message, MessageKind
 from kefu.conversations.outbound import store_automatic_reply
 
@@ -121,7 +121,7 @@ def _out_of_hours_day(
     return local_day
 
 
-def _keyword_reply(trigger: Message, rule: KeywordRule) -> Message:
+def _keyword_reply(trigger: Message, rule: KeywordRule) -> Message | None:
     payload: dict[str, object] = {
         "automation": HitKind.KEYWORD.value,
         "rule_id": rule.pk,
@@ -129,12 +129,15 @@ def _keyword_reply(trigger: Message, rule: KeywordRule) -> Message:
         "reply_to": trigger.pk,
     }
     if rule.reply_type == ReplyType.IMAGE:
-        # `name` is the file in the keyword-image storage (what a channel adapter sends);
-        # `url` is the signed-in page that shows it to agents.
-        payload["image"] = {
-            "name": rule.image.name,
-            "url": reverse("automation:keyword_image", args=[rule.pk]),
-        }
+        # The buyer's channel fetches the image from its public address (decisions §32).
+        try:
+            with rule.image.open("rb") as source:
+                media = publish_image(shop=rule.shop, source=source, uploaded_by=None)
+        except (OSError, ImageRefused):
+            # A file lost or damaged on disk: no empty bubble for the buyer; a person answers.
+            log.exception("keyword_image_unavailable rule=%s", rule.pk)
+            return None
+        payload["image"] = image_payload(media)
         return _auto_message(trigger=trigger, kind=MessageKind.IMAGE, text="", payload=payload)
     if rule.reply_type == ReplyType.COUPON:
         coupon = {
@@ -218,9 +221,10 @@ def automatic_replies_for(*, message: Message) -> list[Message]:
                 found = live.matcher.match(message.text)
                 if found is not None:
                     rule = live.rules[found.rule_id]
-                    reply = _keyword_reply(message, rule)
-                    _hit(kind=HitKind.KEYWORD, trigger=message, reply=reply, rule=rule)
-                    replies.append(reply)
+                    keyword_reply = _keyword_reply(message, rule)
+                    if keyword_reply is not None:
+                        _hit(kind=HitKind.KEYWORD, trigger=message, reply=keyword_reply, rule=rule)
+                        replies.append(keyword_reply)
         state.save()
     for reply in replies:
         log.info(

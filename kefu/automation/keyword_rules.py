@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
@@ -25,16 +26,10 @@ from kefu.automation.models import (
     ReplyType,
 )
 from kefu.automation.saved_texts import guard_saved_texts
+from kefu.conversations.media import CleanImage, ImageRefused, clean_image
 
 log = logging.getLogger("kefu.automation")
 
-MAX_IMAGE_BYTES = 2 * 1024 * 1024
-IMAGE_SIGNATURES = {
-    b"\x89PNG\r\n\x1a\n": "png",
-    b"\xff\xd8\xff": "jpeg",
-    b"GIF87a": "gif",
-    b"GIF89a": "gif",
-}
 COUPON_CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
@@ -62,7 +57,7 @@ class _CleanRule:
     reply_type: str
     is_active: bool
     text: str = ""
-    image_upload: UploadedFile | None = None
+    image: CleanImage | None = None
     image_name: str = ""
     coupon_code: str = ""
     coupon_value: Decimal | None = None
@@ -101,15 +96,15 @@ def _decimal(value: Decimal | str | None, what: str, n: int) -> Decimal | None:
     return number.quantize(Decimal("0.01"))
 
 
-def _image_problem(upload: UploadedFile) -> str | None:
-    if upload.size is None or upload.size > MAX_IMAGE_BYTES:
-        return "the image is larger than 2 MB"
-    head = upload.read(16)
-    upload.seek(0)
-    is_webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-    if not is_webp and not any(head.startswith(sig) for sig in IMAGE_SIGNATURES):
-        return "the image must be a PNG, JPEG, GIF or WebP file"
-    return None
+def _checked_image(upload: UploadedFile, n: int, errors: list[str]) -> CleanImage | None:
+    """The upload decoded and re-encoded without its metadata, as buyers will get it."""
+    try:
+        return clean_image(upload)
+    except ImageRefused as exc:
+        errors.append(f"rule {n}: {exc.messages[0]}")
+        return None
+    finally:
+        upload.seek(0)
 
 
 def _clean_rule(shop: Shop, raw: KeywordRuleInput, n: int, errors: list[str]) -> _CleanRule | None:
@@ -148,10 +143,8 @@ def _clean_rule(shop: Shop, raw: KeywordRuleInput, n: int, errors: list[str]) ->
         clean.text = text
     elif raw.reply_type == ReplyType.IMAGE:
         if raw.image_upload is not None:
-            problem = _image_problem(raw.image_upload)
-            if problem:
-                errors.append(f"rule {n}: {problem}")
-            clean.image_upload = raw.image_upload
+            clean.image = _checked_image(raw.image_upload, n, errors)
+            clean.image_name = raw.image_upload.name or "image"
         elif raw.keep_image_of_rule is not None:
             old = (
                 KeywordRule.objects.filter(shop=shop, pk=raw.keep_image_of_rule)
@@ -297,8 +290,12 @@ def save_keyword_rules(
                 coupon_valid_until=clean.coupon_valid_until,
                 coupon_min_spend=clean.coupon_min_spend,
             )
-            if clean.image_upload is not None:
-                rule.image.save(clean.image_upload.name or "image", clean.image_upload, save=False)
+            if clean.image is not None:
+                # The cleaned copy, not the upload: no EXIF (a phone's GPS position) is kept.
+                stem = clean.image_name.rsplit(".", 1)[0] or "image"
+                rule.image.save(
+                    f"{stem}.{clean.image.extension}", ContentFile(clean.image.data), save=False
+                )
             elif clean.image_name:
                 rule.image.name = clean.image_name
             rule.save()

@@ -5,15 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest, JsonResponse
-from ninja import Query, Router, Schema, Status
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.errors import HttpError
+from ninja.files import UploadedFile
 from pydantic import Field
 
 from kefu.accounts.access import api_user, shop_auth
 from kefu.accounts.selectors import access_member
 from kefu.catalog.selectors import access_product
-from kefu.conversations import marks, selectors, state
-from kefu.conversations.models import Conversation, ConversationMark, Message, MessageKind
+from kefu.conversations import marks, outbound, selectors, state
+from kefu.conversations.media import with_absolute_urls
+from kefu.conversations.models import (
+    Conversation,
+    ConversationMark,
+    DeliveryReason,
+    Message,
+    MessageKind,
+    Outbox,
+)
 from kefu.conversations.presence import set_availability
 from kefu.core.schema_types import ErrorOut
 from kefu.desk import marks as desk_marks
@@ -59,30 +68,59 @@ class MessageOut(Schema):
     direction: str
     kind: str
     text: str
-    # What a card needs beyond the text, e.g. a product card's title, price and link.
+    # What a card needs beyond the text: a product card's title, price and link; an image's
+    # absolute url, width, height and content type.
     payload: dict[str, object]
     author: str | None
     sent_at: datetime
+    # pending | delivered | not_delivered (null for the buyer's own messages and history)
     delivery: str | None
+    # no_callback_url | refused | gave_up when not delivered
+    delivery_reason: str | None
+    # the reason as a seller reads it, in the request's language
+    delivery_detail: str | None
 
     @staticmethod
     def resolve_payload(obj: Message) -> dict[str, object]:
-        return obj.payload if obj.kind == MessageKind.PRODUCT_CARD else {}
+        if obj.kind == MessageKind.PRODUCT_CARD:
+            card: dict[str, object] = obj.payload
+            return card
+        if obj.kind == MessageKind.IMAGE:
+            return {"image": with_absolute_urls(obj.payload).get("image", {})}
+        return {}
 
     @staticmethod
     def resolve_author(obj: Message) -> str | None:
         return obj.author.username if obj.author else None
 
     @staticmethod
+    def _outbox(obj: Message) -> Outbox | None:
+        return getattr(obj, "outbox", None) if obj.direction != "buyer" else None
+
+    @staticmethod
     def resolve_delivery(obj: Message) -> str | None:
-        outbox = getattr(obj, "outbox", None) if obj.direction != "buyer" else None
+        outbox = MessageOut._outbox(obj)
         return outbox.status if outbox else None
+
+    @staticmethod
+    def resolve_delivery_reason(obj: Message) -> str | None:
+        outbox = MessageOut._outbox(obj)
+        return outbox.reason if outbox and outbox.reason else None
+
+    @staticmethod
+    def resolve_delivery_detail(obj: Message) -> str | None:
+        outbox = MessageOut._outbox(obj)
+        if not outbox or outbox.reason not in DeliveryReason.values:
+            return None
+        return str(DeliveryReason(outbox.reason).label)
 
 
 class ListQuery(Schema):
     view: str = Field(default="all", pattern="^(mine|group|all|unassigned)$")
     status: str = Field(default="active", pattern="^(active|open|pending|resolved|any)$")
     q: str = Field(default="", max_length=100)
+    # "not_delivered": only conversations with a message that did not reach the buyer
+    delivery: str = Field(default="", pattern="^(not_delivered)?$")
     limit: int = Field(default=50, ge=1, le=200)
 
 
@@ -113,7 +151,12 @@ class PresenceIn(Schema):
 @router.get("", response=list[ConversationOut])
 def list_conversations(request: HttpRequest, params: Query[ListQuery]) -> list[Conversation]:
     user = api_user(request)
-    flt = selectors.InboxFilter(view=params.view, status=params.status, query=params.q)
+    flt = selectors.InboxFilter(
+        view=params.view,
+        status=params.status,
+        query=params.q,
+        undelivered=params.delivery == "not_delivered",
+    )
     return list(selectors.inbox(user, flt, limit=params.limit))
 
 
@@ -267,6 +310,44 @@ def reply(
     except replies.RuleStop as stop:
         return _rule_stop(stop)
     return Status(201, message)
+
+
+@router.post(
+    "/{conversation_id}/images", response={201: MessageOut, 409: RuleStopOut, 422: RuleStopOut}
+)
+def image_reply(
+    request: HttpRequest,
+    conversation_id: int,
+    image: File[UploadedFile],
+    caption: Form[str] = "",
+    confirm_warnings: Form[bool] = False,
+) -> Status[Message] | JsonResponse:
+    """Send an image (multipart: `image`, optional `caption`). JPEG, PNG, WebP or GIF up to
+    the size limit; it is re-encoded without metadata. 400: not such an image; 409/422: the
+    rule guard on the caption."""
+    user = api_user(request)
+    conv = selectors.access_conversation(user, conversation_id)
+    try:
+        message = replies.send_image_reply(
+            actor=user,
+            conversation=conv,
+            image=image,
+            caption=caption,
+            confirm_warnings=confirm_warnings,
+        )
+    except replies.RuleStop as stop:
+        return _rule_stop(stop)
+    return Status(201, message)
+
+
+@router.post("/{conversation_id}/messages/{message_id}/retry", response=MessageOut)
+def retry_delivery(request: HttpRequest, conversation_id: int, message_id: int) -> Message:
+    """Send a message that was not delivered again. 400 while it is not `not_delivered`, or
+    while a marketplace message still has no callback URL to go to."""
+    user = api_user(request)
+    message = selectors.access_message(user, conversation_id, message_id)
+    outbound.retry_delivery(actor=user, message=message)
+    return selectors.access_message(user, conversation_id, message_id)
 
 
 def _rule_stop(stop: replies.RuleStop) -> JsonResponse:

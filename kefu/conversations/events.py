@@ -154,6 +154,16 @@ def mark_cleared(
 
 
 def delivery_failed(
-    conversation: Conversation, message: Message, *, error: str
+    conversation: Conversation, message: Message, *, reason: str, error: str
 ) -> ConversationEvent:
-    return _record(conversation, EventKind.DELIVERY_FAILED, message=message, error=error)
+    return _record(
+        conversation, EventKind.DELIVERY_FAILED, message=message, reason=reason, error=error
+    )
+
+
+def delivery_retried(
+    conversation: Conversation, message: Message, *, actor: User, previous: str
+) -> ConversationEvent:
+    return _record(
+        conversation, EventKind.DELIVERY_RETRIED, actor=actor, message=message, previous=previous
+    )

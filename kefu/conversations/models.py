@@ -3,6 +3,8 @@ source ids of imported message history."""
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -174,7 +176,8 @@ class EventKind(models.TextChoices):
     MARKED = "marked", _("Marked")
     UNMARKED = "unmarked", _("Mark cleared")
     MARK_DUTY_DONE = "mark_duty_done", _("Mark duty done")
-    DELIVERY_FAILED = "delivery_failed", _("Delivery attempt failed")
+    DELIVERY_FAILED = "delivery_failed", _("Not delivered")
+    DELIVERY_RETRIED = "delivery_retried", _("Delivery retried")
 
 
 class ConversationEvent(models.Model):
@@ -205,9 +208,21 @@ class ConversationEvent(models.Model):
 
 
 class OutboxStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", _("Sending")
     DELIVERED = "delivered", _("Delivered")
-    FAILED = "failed", _("Failed")
+    # Final until an agent retries it: the message did not leave Kefu (decisions §31).
+    NOT_DELIVERED = "not_delivered", _("Not delivered")
+
+
+class DeliveryReason(models.TextChoices):
+    """Why a message is not delivered, in words a seller acts on."""
+
+    NO_CALLBACK_URL = (
+        "no_callback_url",
+        _("The marketplace is not connected: save a callback URL in the shop settings."),
+    )
+    REFUSED = "refused", _("The marketplace refused this message.")
+    GAVE_UP = "gave_up", _("The marketplace could not be reached; Kefu stopped retrying.")
 
 
 class Outbox(models.Model):
@@ -217,8 +232,9 @@ class Outbox(models.Model):
     message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="outbox")
     channel = models.CharField(max_length=20, choices=Channel.choices)
     status = models.CharField(
-        max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+        max_length=20, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )
+    reason = models.CharField(max_length=20, choices=DeliveryReason.choices, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField()
@@ -226,10 +242,48 @@ class Outbox(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["shop", "status"], name="outbox_shop_status"),
+        ]
 
     def __str__(self) -> str:
         return f"outbox {self.message_id} {self.status}"
+
+
+def _media_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class MediaFile(models.Model):
+    """An image the shop sends buyers, re-encoded without metadata and served without a login
+    at an unguessable address (``/media/m/<token>.<ext>``): channels fetch it from there."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="media_files")
+    token = models.CharField(max_length=40, unique=True, default=_media_token)
+    content_type = models.CharField(max_length=20)
+    extension = models.CharField(max_length=5)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField()
+    # Of the bytes as uploaded: the same keyword image sent a thousand times is one file.
+    source_sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "source_sha256"], name="media_once_per_shop")
+        ]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def filename(self) -> str:
+        return f"{self.token}.{self.extension}"
 
 
 class PresenceStatus(models.TextChoices):

@@ -19,10 +19,12 @@ from django.utils import timezone
 from kefu.accounts.models import Shop, User
 from kefu.conversations import events
 from kefu.conversations.assignment import assign_to
+from kefu.conversations.media import with_absolute_urls
 from kefu.conversations.models import (
     Buyer,
     Conversation,
     ConversationStatus,
+    DeliveryReason,
     Direction,
     EntryPoint,
     Message,
@@ -75,7 +77,7 @@ def _outbound(message: Message, channel: str) -> Outbound:
         buyer_external_id=message.buyer.external_id,
         kind=message.kind,
         text=message.text,
-        payload=message.payload,
+        payload=with_absolute_urls(message.payload),
         sent_at=message.sent_at,
     )
 
@@ -104,24 +106,73 @@ def deliver_outbox_row(*, outbox_id: int) -> str:
     result = adapter_for(row.channel).deliver(_outbound(row.message, row.channel))
     if result.ok:
         row.status = OutboxStatus.DELIVERED
+        row.reason = ""
         row.delivered_at = timezone.now()
         row.last_error = ""
-    elif not result.retry or row.attempts >= settings.KEFU_OUTBOX_MAX_ATTEMPTS:
-        row.status = OutboxStatus.FAILED
+    elif not result.retry:
+        row.status = OutboxStatus.NOT_DELIVERED
+        row.reason = result.reason or DeliveryReason.REFUSED
+        row.last_error = result.error
+    elif row.attempts >= settings.KEFU_OUTBOX_MAX_ATTEMPTS:
+        row.status = OutboxStatus.NOT_DELIVERED
+        row.reason = DeliveryReason.GAVE_UP
         row.last_error = result.error
     else:
         row.last_error = result.error
-    row.save(update_fields=["status", "delivered_at", "last_error"])
+    row.save(update_fields=["status", "reason", "delivered_at", "last_error"])
     log.info(
-        "outbox_delivery id=%s status=%s attempts=%s error=%s",
+        "outbox_delivery id=%s status=%s reason=%s attempts=%s error=%s",
         row.pk,
         row.status,
+        row.reason,
         row.attempts,
         result.error,
     )
-    if row.status == OutboxStatus.FAILED:
-        events.delivery_failed(row.message.conversation, row.message, error=result.error)
+    if row.status == OutboxStatus.NOT_DELIVERED:
+        events.delivery_failed(
+            row.message.conversation, row.message, reason=row.reason, error=result.error
+        )
     return str(row.status)
+
+
+def retry_delivery(*, actor: User, message: Message) -> Outbox:
+    """Send a message that was not delivered again, e.g. after the owner saved a callback URL.
+
+    The caller has resolved the message's conversation through ``access_conversation`` for
+    ``actor``. Only a message that is not delivered can be retried; a marketplace message is
+    refused while the shop still has no callback URL, since it would fail the same way.
+    """
+    if message.shop_id != actor.shop_id or not actor.is_active:
+        raise PermissionDenied("not your shop's message")
+    with transaction.atomic():
+        row = (
+            Outbox.objects.select_for_update(of=("self",))
+            .select_related("shop")
+            .filter(message=message)
+            .first()
+        )
+        if row is None or row.status != OutboxStatus.NOT_DELIVERED:
+            raise ValidationError(
+                "only a message that was not delivered can be sent again", code="not_failed"
+            )
+        if row.channel != Channel.WIDGET and not row.shop.callback_url:
+            raise ValidationError(
+                "the marketplace is not connected yet: save a callback URL in the shop "
+                "settings, then retry",
+                code="no_callback_url",
+            )
+        previous = row.reason
+        row.status = OutboxStatus.PENDING
+        row.reason = ""
+        row.attempts = 0
+        row.last_error = ""
+        row.next_attempt_at = timezone.now()
+        row.save(update_fields=["status", "reason", "attempts", "last_error", "next_attempt_at"])
+        events.delivery_retried(message.conversation, message, actor=actor, previous=previous)
+        outbox_id = row.pk
+        transaction.on_commit(lambda: _enqueue_delivery(outbox_id))
+    log.info("outbox_retry id=%s by=%s previous=%s", row.pk, actor.pk, previous)
+    return row
 
 
 def due_outbox_ids(*, limit: int = 200) -> list[int]:
@@ -142,11 +193,14 @@ def _signed(conv: Conversation, actor: User, text: str, kind: str) -> str:
     # would be lost, so cards are not signed and the agent's next text reply introduces them.
     if not shop.sign_replies or kind == MessageKind.PRODUCT_CARD:
         return text
+    if kind == MessageKind.IMAGE and not text:
+        return text  # a signature alone under a photo reads like a caption
     already = (
         Message.objects.filter(
             conversation=conv, author=actor, direction=Direction.AGENT, sent_at__gte=conv.opened_at
         )
         .exclude(kind=MessageKind.PRODUCT_CARD)
+        .exclude(kind=MessageKind.IMAGE, text="")
         .exists()
     )
     if already:
@@ -214,7 +268,7 @@ def post_agent_message(
     conv.waiting_since = None
     conv.unread_count = 0
     conv.last_message_at = now
-    conv.last_message_preview = preview(message.text)
+    conv.last_message_preview = preview(message.text or f"[{kind}]")
     conv.save()
     if conv.assignee_id is None:
         assign_to(conv, actor, reason="replied", previous=None, actor=actor)

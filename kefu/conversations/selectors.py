@@ -19,6 +19,8 @@ from kefu.conversations.models import (
     ConversationMark,
     ConversationStatus,
     Message,
+    Outbox,
+    OutboxStatus,
 )
 from kefu.integrations.channels import Channel
 
@@ -51,6 +53,7 @@ class InboxFilter:
     query: str = ""
     group: str = ""
     mark: str = ""
+    undelivered: bool = False  # only conversations with a message that did not reach the buyer
 
 
 def inbox(actor: User, flt: InboxFilter, *, limit: int = INBOX_PAGE) -> list[Conversation]:
@@ -65,6 +68,8 @@ def inbox(actor: User, flt: InboxFilter, *, limit: int = INBOX_PAGE) -> list[Con
         qs = qs.filter(group=flt.group)
     if flt.mark:
         qs = qs.filter(marks__color=flt.mark, marks__cleared_at__isnull=True).distinct()
+    if flt.undelivered:
+        qs = qs.filter(pk__in=_undelivered(actor).values("message__conversation_id"))
     if flt.status == "active":
         qs = qs.exclude(status=ConversationStatus.RESOLVED)
     elif flt.status in ConversationStatus.values:
@@ -97,15 +102,38 @@ def inbox_counts(actor: User) -> dict[str, int]:
     return {
         "mine": qs.filter(assignee=actor).count(),
         "unread": qs.filter(unread_count__gt=0).count(),
+        "undelivered": undelivered_count(actor),
     }
+
+
+def _undelivered(actor: User) -> QuerySet[Outbox]:
+    return Outbox.objects.filter(
+        shop=shop_of(actor),
+        status=OutboxStatus.NOT_DELIVERED,
+        message__conversation__in=visible_conversations(actor),
+    )
+
+
+def undelivered_count(actor: User) -> int:
+    """Messages of the conversations ``actor`` sees that did not reach the buyer."""
+    return _undelivered(actor).count()
 
 
 def timeline(conversation: Conversation, *, after_id: int = 0) -> list[Message]:
     return list(
         conversation.messages.filter(pk__gt=after_id)
-        .select_related("author")
+        .select_related("author", "outbox")
         .order_by("sent_at", "pk")
     )
+
+
+def access_message(actor: User, conversation_id: int, message_id: int) -> Message:
+    """A message of a conversation ``actor`` may open; 404 otherwise."""
+    conv = access_conversation(actor, conversation_id)
+    message = conv.messages.select_related("conversation").filter(pk=message_id).first()
+    if message is None:
+        raise Http404("no such message")
+    return message
 
 
 def events_of(conversation: Conversation) -> list[ConversationEvent]:

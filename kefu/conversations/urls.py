@@ -26,6 +26,11 @@ urlpatterns = [
         views.product_card,
         name="conversation_product_card",
     ),
+    path(
+        "inbox/<int:conversation_id>/messages/<int:message_id>/retry/",
+        views.retry_delivery,
+        name="message_retry",
+    ),
     path("inbox/<int:conversation_id>/tools/", views.reply_tools, name="reply_tools"),
     path("inbox/<int:conversation_id>/language/", views.buyer_language, name="buyer_language"),
     path("inbox/<int:conversation_id>/resolve/", views.resolve, name="conversation_resolve"),
@@ -44,6 +49,11 @@ urlpatterns = [
     ),
     path("marks/follow-up/", mark_views.follow_up, name="follow_up"),
     path("marks/quality/", mark_views.quality, name="quality_report"),
+    path(
+        "media/m/<str:token>.<str:extension>",
+        views.media_file,
+        name="media_file",
+    ),
     path("chat/<slug:slug>/", widget_views.chat, name="widget"),
     path("chat/<slug:slug>/send/", widget_views.send, name="widget_send"),
     path("chat/<slug:slug>/messages/", widget_views.messages, name="widget_messages"),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.models import User
@@ -20,7 +20,7 @@ from kefu.automation.buyer_language import set_buyer_language
 from kefu.automation.selectors import quick_replies_of
 from kefu.catalog.models import Product
 from kefu.catalog.selectors import access_product
-from kefu.conversations import marks, selectors, state
+from kefu.conversations import marks, media, outbound, selectors, state
 from kefu.conversations.models import Conversation, MarkColor
 from kefu.conversations.presence import set_availability
 from kefu.desk import replies, reply_box
@@ -37,6 +37,7 @@ def _filter(request: HttpRequest, user: User) -> selectors.InboxFilter:
         status=request.GET.get("status", "active"),
         query=request.GET.get("q", "")[:100],
         mark=request.GET.get("mark", "") if request.GET.get("mark") in MarkColor.values else "",
+        undelivered=request.GET.get("delivery") == "not_delivered",
     )
 
 
@@ -180,22 +181,64 @@ def _error(request: HttpRequest, message: str, status: int = 400) -> HttpRespons
 @shop_view()
 @require_POST
 def reply(request: ShopRequest, conversation_id: int) -> HttpResponse:
+    """A text reply, or an image with an optional caption when the agent attached one."""
     user = request.user
     conv = selectors.access_conversation(user, conversation_id)
+    image = request.FILES.get("image")
     try:
-        replies.send_reply(
-            actor=user,
-            conversation=conv,
-            text=request.POST.get("text", ""),
-            confirm_warnings=request.POST.get("confirm_warnings") == "1",
-            script_variant_id=_int(request.POST.get("script_variant")),
-            suggested=request.POST.get("suggested") == "1",
-        )
+        if image is not None:
+            replies.send_image_reply(
+                actor=user,
+                conversation=conv,
+                image=image,
+                caption=request.POST.get("text", ""),
+                confirm_warnings=request.POST.get("confirm_warnings") == "1",
+            )
+        else:
+            replies.send_reply(
+                actor=user,
+                conversation=conv,
+                text=request.POST.get("text", ""),
+                confirm_warnings=request.POST.get("confirm_warnings") == "1",
+                script_variant_id=_int(request.POST.get("script_variant")),
+                suggested=request.POST.get("suggested") == "1",
+            )
     except replies.RuleStop as stop:
         return _rule_stop(request, conv, stop)
     except ValidationError as exc:
         return _error(request, "; ".join(exc.messages))
     return _sent(request, conv.pk, "kefu:sent")
+
+
+@shop_view()
+@require_POST
+def retry_delivery(request: ShopRequest, conversation_id: int, message_id: int) -> HttpResponse:
+    """Send a message that was not delivered again (after the marketplace was connected)."""
+    user = request.user
+    message = selectors.access_message(user, conversation_id, message_id)
+    try:
+        outbound.retry_delivery(actor=user, message=message)
+    except ValidationError as exc:
+        return _error(request, "; ".join(exc.messages))
+    return back_to_conversation(request, conversation_id)
+
+
+@require_safe  # GET, and HEAD for a channel checking the link before it fetches
+def media_file(request: HttpRequest, token: str, extension: str) -> HttpResponse:
+    """An image the shop sent, for buyers' channels: no login, the random token is the key."""
+    stored = media.served_file(token=token, extension=extension)
+    if stored is None:
+        raise Http404("no such image")
+    path = media.media_path(stored)
+    if not path.exists():
+        raise Http404("no such image")
+    # At most a few MB: read whole, so the ASGI server is not handed a synchronous iterator.
+    response = HttpResponse(path.read_bytes(), content_type=stored.content_type)
+    # The address never changes content: caches and marketplaces may keep it for good.
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = f'inline; filename="{stored.filename}"'
+    return response
 
 
 @shop_view()

@@ -16,7 +16,7 @@ from kefu.accounts.models import Shop, User
 from kefu.accounts.services import create_agent, create_shop
 from kefu.catalog.models import Product
 from kefu.conversations.buyers import BuyerIn
-from kefu.conversations.models import AgentPresence, Conversation, EntryPoint
+from kefu.conversations.models import AgentPresence, Conversation, EntryPoint, Outbox
 from kefu.conversations.state import resolve_conversation
 from kefu.desk.intake import receive_buyer_message
 from kefu.desk.replies import send_reply
@@ -213,6 +213,10 @@ def load_demo(*, seed: int = 11) -> DemoInfo:
         for a, b in ((0, 1), (3, 4), (3, 5), (6, 7), (12, 13)):
             products[a].related.add(products[b])
         _history(shop, team, products, rng)
+        # The history is sample data that never went anywhere: like imported history it has
+        # no delivery state, instead of a wall of "not delivered" (the demo shop has no
+        # marketplace connection; what an agent sends from now on says so honestly).
+        Outbox.objects.filter(shop=shop).delete()
     # Each domain seeds its own part, in INSTALLED_APPS order, from its AppConfig.
     for config in apps.get_app_configs():
         load_demo: Callable[..., None] | None = getattr(config, "load_demo", None)

@@ -7,7 +7,7 @@ transaction, then the script's use recorded for its outcome.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -19,6 +19,7 @@ from kefu.automation.placeholders import unfilled_gaps
 from kefu.catalog.cards import card_payload, card_text
 from kefu.catalog.models import Product
 from kefu.compliance import services as guard
+from kefu.conversations.media import clean_image, image_payload, store_image
 from kefu.conversations.models import Conversation, Message, MessageKind
 from kefu.conversations.outbound import post_agent_message
 from kefu.conversations.text import clean_text
@@ -121,6 +122,45 @@ def send_reply(
                 message=message,
                 suggested=suggested,
             )
+    conversation.refresh_from_db()
+    return message
+
+
+def send_image_reply(
+    *,
+    actor: User,
+    conversation: Conversation,
+    image: IO[bytes],
+    caption: str = "",
+    confirm_warnings: bool = False,
+) -> Message:
+    """An image the agent attached (a shipping-note photo, a product photo), with an optional
+    caption, sent like any reply.
+
+    The image is checked and stripped of metadata first (``ImageRefused``: not an image, too
+    big, another type); the caption goes through the gaps check and the rule guard. Any refusal
+    stores nothing. The caller has resolved ``conversation`` through ``access_conversation``.
+    """
+    if conversation.shop_id != actor.shop_id or not actor.is_active:
+        raise PermissionDenied("not your shop's conversation")
+    cleaned = clean_image(image)
+    caption = clean_text(caption) if (caption or "").strip() else ""
+    if caption:
+        gaps = unfilled_gaps(caption)
+        if gaps:
+            raise ValidationError(
+                "fill the gaps before sending: " + ", ".join(dict.fromkeys(gaps)), code="gaps"
+            )
+        _guard(actor=actor, conv=conversation, text=caption, confirmed=confirm_warnings)
+    with transaction.atomic():
+        media = store_image(shop=conversation.shop, image=cleaned, uploaded_by=actor)
+        _conv, message = post_agent_message(
+            actor=actor,
+            conversation=conversation,
+            text=caption,
+            kind=MessageKind.IMAGE,
+            payload={"image": image_payload(media)},
+        )
     conversation.refresh_from_db()
     return message
 

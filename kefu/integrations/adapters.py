@@ -35,9 +35,14 @@ class Outbound:
 
 @dataclass(frozen=True)
 class DeliveryResult:
+    """``ok`` only when the channel took the message. A final failure (``retry`` False) says
+    why in ``reason``: "no_callback_url" (nowhere to send it) or "refused" (the channel said no).
+    """
+
     ok: bool
     retry: bool = False
     error: str = ""
+    reason: str = ""
 
 
 class DeliveryAdapter(Protocol):
@@ -63,8 +68,10 @@ class CallbackAdapter:
     def deliver(self, outbound: Outbound) -> DeliveryResult:
         shop = outbound.shop
         if not shop.callback_url:
-            # No marketplace connection configured: the reply is kept in Kefu only.
-            return DeliveryResult(ok=True)
+            # Not connected to the marketplace: the buyer cannot see this message.
+            return DeliveryResult(
+                ok=False, error="the shop has no callback URL", reason="no_callback_url"
+            )
         body = json.dumps(
             {
                 "message_id": outbound.message_id,
@@ -90,9 +97,8 @@ class CallbackAdapter:
         if response.status_code < 300:
             return DeliveryResult(ok=True)
         error = f"HTTP {response.status_code}: {response.text[:200]}"
-        return DeliveryResult(
-            ok=False, retry=response.status_code >= 500 or response.status_code == 429, error=error
-        )
+        retry = response.status_code >= 500 or response.status_code == 429
+        return DeliveryResult(ok=False, retry=retry, error=error, reason="" if retry else "refused")
 
 
 def adapter_for(channel: str) -> DeliveryAdapter:

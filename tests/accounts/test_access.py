@@ -36,6 +36,8 @@ PUBLIC_PAGES: dict[str, str] = {
     "kefu.conversations.widget_views.chat": "the public chat widget buyers open",
     "kefu.conversations.widget_views.send": "the public chat widget: a buyer sends",
     "kefu.conversations.widget_views.messages": "the public chat widget: a buyer polls",
+    "kefu.conversations.views.media_file": "an image the shop sent buyers, behind a random "
+    "token; marketplaces fetch it without a login (decisions §31)",
 }
 
 

@@ -13,11 +13,12 @@ from kefu.automation.models import AutomationSettings, BusinessHours, Holiday
 from kefu.automation.placeholders import PlaceholderContext
 from kefu.conversations.models import Buyer, Conversation, Direction, Message
 from tests.conftest import login_client
+from tests.helpers import image_bytes
 
 T0 = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)  # Monday 11:00 in Shanghai
 _ids = itertools.count(1)
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_bytes("PNG")
 
 FULL = PlaceholderContext(
     buyer_name="Anna",

@@ -2,11 +2,15 @@
 buyer's language (R-07, R-08, R-11)."""
 
 import datetime as dt
+import io
+import re
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from PIL import Image
 
 from kefu.automation.auto_replies import automatic_replies_for
 from kefu.automation.business_hours import Interval
@@ -21,7 +25,6 @@ from kefu.automation.models import (
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.models import Conversation, Direction, Message
 from kefu.desk.intake import receive_buyer_message
-from tests.conftest import login_client
 
 from .conftest import (
     PNG,
@@ -328,7 +331,7 @@ def test_new_version_is_used_right_after_saving(owner, auto_settings, conversati
     assert automatic_replies_for(message=later)[0].text == "NEW"
 
 
-def test_image_reply_points_at_the_stored_file(owner, auto_settings, conversation):
+def test_image_reply_carries_a_public_address_buyers_can_open(owner, auto_settings, conversation):
     auto_settings.welcome_enabled = False
     auto_settings.save()
     rules = [
@@ -343,13 +346,19 @@ def test_image_reply_points_at_the_stored_file(owner, auto_settings, conversatio
     save_keyword_rules(actor=owner, rules=rules)
     rule = KeywordRule.objects.get(keyword="size chart")
     (reply,) = automatic_replies_for(message=buyer_says(conversation, "Size chart?", T0))
+    (again,) = automatic_replies_for(
+        message=buyer_says(conversation, "size chart", T0 + dt.timedelta(minutes=1))
+    )
     assert reply.kind == "image"
-    assert reply.payload["image"] == {
-        "name": rule.image.name,
-        "url": f"/automation/keyword-images/{rule.pk}",
-    }
+    image = reply.payload["image"]
+    assert re.fullmatch(r"/media/m/[A-Za-z0-9_-]{32}\.png", image["path"])
+    assert (image["width"], image["height"], image["content_type"]) == (6, 4, "image/png")
+    assert again.payload["image"] == image  # one file and one address, however often sent
 
-    assert b"".join(login_client(owner).get(reply.payload["image"]["url"]).streaming_content) == PNG
+    served = Client().get(image["path"])  # no login: the buyer's channel fetches it
+    assert served.status_code == 200
+    assert served["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(served.content)).size == (6, 4)
     rule.image.storage.delete(rule.image.name)
 
 

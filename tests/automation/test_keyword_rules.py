@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from PIL import Image
 
 from kefu.automation.keyword_rules import (
     KeywordRuleInput,
@@ -11,6 +12,7 @@ from kefu.automation.keyword_rules import (
     save_keyword_rules,
 )
 from kefu.automation.models import KeywordRule, KeywordRuleSet
+from tests.helpers import image_bytes
 
 from .conftest import PNG, base_rules, text_rule
 
@@ -71,25 +73,31 @@ def test_database_refuses_a_rule_with_two_reply_types(shop):
         )
 
 
-def test_image_upload_is_checked(owner):
+def test_image_upload_is_checked(owner, settings):
+    settings.KEFU_MAX_IMAGE_BYTES = 1024 * 1024
     not_image = SimpleUploadedFile("x.png", b"hello world", content_type="image/png")
     rules = [
         KeywordRuleInput(keyword="size chart", reply_type="image", image_upload=not_image),
         text_rule("b"),
         text_rule("c"),
     ]
-    with pytest.raises(ValidationError, match="PNG, JPEG, GIF or WebP"):
+    with pytest.raises(ValidationError, match="not an image Kefu can read"):
         save_keyword_rules(actor=owner, rules=rules)
-    big = SimpleUploadedFile("big.png", PNG + b"\x00" * (2 * 1024 * 1024), "image/png")
+    big = SimpleUploadedFile("big.png", PNG + b"\x00" * (1024 * 1024), "image/png")
     rules[0].image_upload = big
-    with pytest.raises(ValidationError, match="larger than 2 MB"):
+    with pytest.raises(ValidationError, match="larger than 1 MB"):
         save_keyword_rules(actor=owner, rules=rules)
+    bmp = SimpleUploadedFile("chart.bmp", image_bytes("BMP"), "image/bmp")
+    rules[0].image_upload = bmp
+    with pytest.raises(ValidationError, match="JPEG, PNG, WebP or GIF"):
+        save_keyword_rules(actor=owner, rules=rules)
+    assert not KeywordRule.objects.exists()
     rules[0].image_upload = SimpleUploadedFile("chart.png", PNG, "image/png")
     save_keyword_rules(actor=owner, rules=rules)
     saved = KeywordRule.objects.get(keyword="size chart")
     assert saved.image.name.startswith("keyword-replies/")
     with saved.image.open("rb") as stored:
-        assert stored.read() == PNG
+        assert Image.open(stored).size == (6, 4)
     # Saving the set again can keep the image without uploading it.
     rules[0] = KeywordRuleInput(
         keyword="size chart", reply_type="image", keep_image_of_rule=saved.pk

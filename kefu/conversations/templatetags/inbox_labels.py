@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from kefu.conversations.models import EventKind
+from kefu.conversations.models import DeliveryReason, EventKind
 
 register = template.Library()
 
@@ -22,3 +22,11 @@ def order_state_label(state: str) -> str:
     from kefu.automation.suggest import ORDER_STATES
 
     return str(ORDER_STATES.get(state, state.replace("_", " ")))
+
+
+@register.filter
+def delivery_reason_label(reason: str) -> str:
+    """Why a message is not delivered, as a seller reads it (a reason code otherwise)."""
+    if reason in DeliveryReason.values:
+        return str(DeliveryReason(reason).label)
+    return reason.replace("_", " ")

@@ -25,6 +25,17 @@
     htmx.ajax("GET", conv.dataset.timelineUrl, { target: "#timeline", swap: "innerHTML" });
     if (added) markRead();
   }
+  // A message already on the page changed its delivery state: draw it again in place.
+  async function redrawMessage(id) {
+    const sep = conv.dataset.messagesUrl.includes("?") ? "&" : "?";
+    const res = await fetch(`${conv.dataset.messagesUrl}${sep}after=${id - 1}`, { credentials: "same-origin" });
+    if (!res.ok) return;
+    const tpl = document.createElement("template");
+    tpl.innerHTML = await res.text();
+    const fresh = tpl.content.getElementById(`m-${id}`);
+    const old = document.getElementById(`m-${id}`);
+    if (fresh && old) { old.replaceWith(fresh); htmx.process(fresh); }
+  }
   markRead();
   document.addEventListener("visibilitychange", markRead);
   function notify(ev) {
@@ -38,6 +49,7 @@
   kefu.socket("/ws/inbox/", (ev) => {
     if (ev.type !== "event") return;
     if (ev.conversation_id === openId) {
+      if (ev.kind === "delivery_failed" && ev.message_id) redrawMessage(ev.message_id);
       refreshConversation();
       if (ev.kind === "message_received") document.body.dispatchEvent(new Event("kefu:buyer-wrote"));
     }
@@ -92,6 +104,8 @@
       text.value = ""; document.getElementById("action-error").innerHTML = "";
       document.getElementById("script-variant").value = "";
       document.getElementById("script-suggested").value = "";
+      const image = document.getElementById("reply-image");
+      if (image) image.value = "";
       refreshConversation(); refreshList();
     });
   }
