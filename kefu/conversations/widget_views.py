@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -32,6 +34,9 @@ def _shop(slug: str) -> Shop:
     shop = shop_by_slug(slug)
     if shop is None:
         raise Http404("no such shop")
+    # The buyer reads times in the shop's zone, as the agents do (ShopTimezoneMiddleware
+    # ends it with the request).
+    timezone.activate(zoneinfo.ZoneInfo(shop.timezone))
     return shop
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+import zoneinfo
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from kefu.core.clientip import client_ip
 
@@ -71,6 +72,29 @@ class ContentSecurityPolicyMiddleware:
                 self.framed_policy if framed else self.policy
             )
         return response
+
+
+class ShopTimezoneMiddleware:
+    """Times a seller reads are in the shop's time zone: templates convert every aware
+    datetime to the active zone, so activating it here covers every page and partial.
+
+    The signed-in login's shop decides; pages without one (the chat widget) activate their
+    shop's zone themselves. UTC stays the zone of storage and of the API's ISO times.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        shop = getattr(user, "shop", None) if getattr(user, "is_authenticated", False) else None
+        zone = getattr(shop, "timezone", "")
+        if zone:
+            timezone.activate(zoneinfo.ZoneInfo(zone))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 log = logging.getLogger("kefu.errors")
