@@ -264,6 +264,9 @@ KEFU_MAX_INBOUND_BODY_BYTES = 64 * 1024
 # A signed webhook is accepted this long either side of its X-Kefu-Timestamp (decisions §25).
 KEFU_WEBHOOK_MAX_AGE_SECONDS = int(os.environ.get("KEFU_WEBHOOK_MAX_AGE_SECONDS", "300"))
 KEFU_PRESENCE_GRACE_SECONDS = int(os.environ.get("KEFU_PRESENCE_GRACE_SECONDS", "90"))
+# New chats go only to agents with an open inbox whose last ping is this recent (pings come
+# every 25 s); a closed browser stops new chats at once, its open ones move after the grace.
+KEFU_ROUTING_GRACE_SECONDS = int(os.environ.get("KEFU_ROUTING_GRACE_SECONDS", "60"))
 KEFU_RELAY_POLL_SECONDS = 0.25
 KEFU_OUTBOX_MAX_ATTEMPTS = 8
 

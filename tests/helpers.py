@@ -27,6 +27,7 @@ def online(*users: User) -> None:
                 "is_online": True,
                 "last_seen_at": timezone.now(),
                 "status": "available",
+                "socket_count": 1,  # the inbox is open: routing needs a live socket
             },
         )
 

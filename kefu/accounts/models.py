@@ -116,6 +116,8 @@ class User(AbstractUser):
         _("refund limit"), max_digits=12, decimal_places=2, null=True, blank=True
     )
     can_create_campaigns = models.BooleanField(_("may create outreach campaigns"), default=False)
+    # Routing skips a login that opted out; the main account starts opted out (it supervises).
+    takes_new_chats = models.BooleanField(_("takes new chats"), default=True)
     language = models.CharField(
         _("interface language"),
         max_length=10,

@@ -96,6 +96,7 @@ def create_shop(
             in_pre_sale=True,
             in_after_sale=True,
             in_outreach=True,
+            takes_new_chats=False,
         )
         _check_password(password, owner)
         owner.set_password(password)

@@ -23,7 +23,7 @@ from kefu.conversations.models import (
     MessageKind,
     Outbox,
 )
-from kefu.conversations.presence import set_availability
+from kefu.conversations.presence import set_availability, set_takes_new_chats
 from kefu.core.schema_types import ErrorOut
 from kefu.desk import marks as desk_marks
 from kefu.desk import replies, reply_box
@@ -145,7 +145,10 @@ class AssignIn(Schema):
 
 
 class PresenceIn(Schema):
-    status: str = Field(pattern="^(available|away)$")
+    status: str | None = Field(default=None, pattern="^(available|away)$")
+    takes_new_chats: bool | None = Field(
+        default=None, description="whether routing gives this login new chats"
+    )
 
 
 @router.get("", response=list[ConversationOut])
@@ -162,7 +165,11 @@ def list_conversations(request: HttpRequest, params: Query[ListQuery]) -> list[C
 
 @router.post("/presence", response={204: None})
 def presence(request: HttpRequest, body: PresenceIn) -> Status[None]:
-    set_availability(user=api_user(request), status=body.status)
+    user = api_user(request)
+    if body.status is not None:
+        set_availability(user=user, status=body.status)
+    if body.takes_new_chats is not None:
+        set_takes_new_chats(user=user, takes=body.takes_new_chats)
     return Status(204, None)
 
 

@@ -40,11 +40,15 @@ def agent_seen(*, user: User) -> None:
 
 
 def agent_socket_opened(*, user: User) -> None:
+    """The inbox is open: with its first socket the agent can be routed new chats, so the
+    waiting ones may come to it."""
     if user.shop_id is None:
         return
-    _presence(user)
+    first = _presence(user).socket_count <= 0
     AgentPresence.objects.filter(user=user).update(socket_count=F("socket_count") + 1)
     agent_seen(user=user)
+    if first:
+        _queue_assign_waiting(user.shop_id)
 
 
 def agent_socket_closed(*, user: User) -> None:
@@ -68,6 +72,17 @@ def set_availability(*, user: User, status: str) -> None:
         AgentPresence.objects.filter(pk=presence.pk).update(
             is_online=True, last_seen_at=timezone.now()
         )
+        _queue_assign_waiting(user.shop_id)
+
+
+def set_takes_new_chats(*, user: User, takes: bool) -> None:
+    """Whether routing may give this login new chats (the main account starts opted out).
+    Opting out keeps the chats it holds; opting in may bring waiting ones."""
+    if user.takes_new_chats == takes:
+        return
+    user.takes_new_chats = takes
+    user.save(update_fields=["takes_new_chats"])
+    if takes:
         _queue_assign_waiting(user.shop_id)
 
 

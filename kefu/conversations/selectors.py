@@ -7,13 +7,18 @@ products and those assigned to it. Pages, the API and jobs all go through here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.scoping import shop_of
 from kefu.conversations.models import (
+    AgentPresence,
     Conversation,
     ConversationEvent,
     ConversationMark,
@@ -21,6 +26,7 @@ from kefu.conversations.models import (
     Message,
     Outbox,
     OutboxStatus,
+    PresenceStatus,
 )
 from kefu.integrations.channels import Channel
 
@@ -158,3 +164,27 @@ def widget_chat_open(*, shop: Shop, buyer_external_id: str) -> bool:
         .exclude(status=ConversationStatus.RESOLVED)
         .exists()
     )
+
+
+class AgentState(StrEnum):
+    AT_INBOX = "at_inbox"  # routing may give it new chats
+    NOT_TAKING = "not_taking"  # at the inbox, but opted out of new chats
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+def agent_state(member: User, *, now: datetime | None = None) -> AgentState:
+    """Where a login is for routing, by the same rule as `routing.available_agents`."""
+    presence = AgentPresence.objects.filter(user=member).first()
+    recent = (now or timezone.now()) - timedelta(seconds=settings.KEFU_ROUTING_GRACE_SECONDS)
+    if (
+        presence is None
+        or not presence.is_online
+        or presence.socket_count <= 0
+        or presence.last_seen_at is None
+        or presence.last_seen_at < recent
+    ):
+        return AgentState.OFFLINE
+    if presence.status == PresenceStatus.AWAY:
+        return AgentState.AWAY
+    return AgentState.AT_INBOX if member.takes_new_chats else AgentState.NOT_TAKING

@@ -22,7 +22,7 @@ from kefu.catalog.models import Product
 from kefu.catalog.selectors import access_product
 from kefu.conversations import marks, media, outbound, selectors, state
 from kefu.conversations.models import Conversation, MarkColor
-from kefu.conversations.presence import set_availability
+from kefu.conversations.presence import set_availability, set_takes_new_chats
 from kefu.desk import replies, reply_box
 from kefu.desk.setup import setup_checklist
 
@@ -57,7 +57,12 @@ def _conversation_context(user: User, conv: Conversation) -> dict[str, Any]:
         "last_message_id": messages[-1].pk if messages else 0,
         "events": selectors.events_of(conv),
         "history": selectors.buyer_history(conv, user),
-        "team": [m for m in team_of(user) if m.is_active and m.in_group(conv.group)]
+        # Each colleague with where they are, so the owner sees who would actually answer.
+        "team": [
+            (m, selectors.agent_state(m))
+            for m in team_of(user)
+            if m.is_active and m.in_group(conv.group)
+        ]
         if user.is_owner
         else [],
         "orders_sidebar_url": _orders_sidebar_url(conv),
@@ -86,6 +91,7 @@ def inbox(request: ShopRequest, conversation_id: int | None = None) -> HttpRespo
         "query_string": request.GET.urlencode(),
         "mark_choices": MarkColor.choices,
         "conv": None,
+        "me": selectors.agent_state(user),
     }
     if conversation_id is not None:
         conv = selectors.access_conversation(user, conversation_id)
@@ -360,7 +366,10 @@ def back_to_conversation(request: HttpRequest, conversation_id: int) -> HttpResp
 def presence(request: ShopRequest) -> HttpResponse:
     user = request.user
     try:
-        set_availability(user=user, status=request.POST.get("status", ""))
+        if "status" in request.POST:
+            set_availability(user=user, status=request.POST.get("status", ""))
+        if "takes_new_chats" in request.POST:
+            set_takes_new_chats(user=user, takes=request.POST["takes_new_chats"] == "1")
     except ValidationError as exc:
         return HttpResponse("; ".join(exc.messages), status=400)
     next_url = request.POST.get("next", "")

@@ -63,7 +63,11 @@ def test_nobody_online_leaves_it_waiting_until_an_agent_arrives(
     conv = buyer_says(shop).conversation
     assert conv.assignee is None
     with django_capture_on_commit_callbacks(execute=True):
-        presence.agent_seen(user=pre_agent)
+        presence.agent_seen(user=pre_agent)  # logged in: not at the inbox yet
+    conv.refresh_from_db()
+    assert conv.assignee is None
+    with django_capture_on_commit_callbacks(execute=True):
+        presence.agent_socket_opened(user=pre_agent)  # the inbox is open
     conv.refresh_from_db()
     assert conv.assignee == pre_agent
     assert ConversationEvent.objects.filter(conversation=conv, kind="assigned").exists()
@@ -196,3 +200,50 @@ def test_an_agent_back_before_the_worker_keeps_its_chats(
 
     conv.refresh_from_db()
     assert conv.assignee == pre_agent
+
+
+def test_an_agent_who_closed_the_inbox_gets_no_new_chat(shop, pre_agent, second_pre):
+    online(pre_agent, second_pre)
+    presence.agent_socket_closed(user=pre_agent)  # closed the browser a moment ago
+
+    for n in range(3):
+        assert buyer_says(shop, buyer=f"b-{n}").conversation.assignee == second_pre
+
+
+def test_a_stale_socket_count_left_by_a_crash_does_not_route(shop, pre_agent, settings):
+    settings.KEFU_ROUTING_GRACE_SECONDS = 60
+    online(pre_agent)
+    AgentPresence.objects.filter(user=pre_agent).update(
+        last_seen_at=timezone.now() - timedelta(seconds=61)  # no ping since: the web died
+    )
+
+    assert buyer_says(shop).conversation.assignee is None
+
+
+def test_the_owner_takes_chats_only_after_opting_in(
+    shop, owner, django_capture_on_commit_callbacks
+):
+    online(owner)
+    waiting = buyer_says(shop).conversation
+    assert waiting.assignee is None
+    boss = login_client(owner)
+    assert "接待新会话" in boss.get("/inbox/").content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        boss.post("/inbox/presence/", {"takes_new_chats": "1", "next": "/inbox/"})
+
+    waiting.refresh_from_db()
+    assert waiting.assignee == owner
+    assert buyer_says(shop, buyer="b-2").conversation.assignee == owner
+    boss.post("/inbox/presence/", {"takes_new_chats": "0"})
+    assert buyer_says(shop, buyer="b-3").conversation.assignee is None
+
+
+def test_the_assign_control_says_where_each_colleague_is(shop, owner, pre_agent, second_pre):
+    online(pre_agent)
+    conv = buyer_says(shop).conversation
+    presence.set_availability(user=pre_agent, status="away")
+
+    page = login_client(owner).get(f"/inbox/{conv.pk}/").content.decode()
+
+    assert "Lily · 离开" in page and "Ann · 离线" in page

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import gettext as _
 
 from kefu.conversations.models import DeliveryReason, EventKind
+from kefu.conversations.selectors import AgentState
 
 register = template.Library()
 
@@ -30,3 +32,14 @@ def delivery_reason_label(reason: str) -> str:
     if reason in DeliveryReason.values:
         return str(DeliveryReason(reason).label)
     return reason.replace("_", " ")
+
+
+@register.filter
+def agent_state_label(state: str) -> str:
+    """Where a colleague is, beside its name in the assign control."""
+    return {
+        AgentState.AT_INBOX: _("at the inbox"),
+        AgentState.NOT_TAKING: _("not taking new chats"),
+        AgentState.AWAY: _("away"),
+        AgentState.OFFLINE: _("offline"),
+    }.get(AgentState(state), state)
