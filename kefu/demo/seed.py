@@ -233,7 +233,8 @@ def _history(
     # Everyone is on duty while history is written so routing spreads the work.
     for user in [*team.values()]:
         AgentPresence.objects.update_or_create(
-            user=user, defaults={"shop": shop, "is_online": True, "last_seen_at": now}
+            user=user,
+            defaults={"shop": shop, "is_online": True, "last_seen_at": now, "socket_count": 1},
         )
     msg_no = 0
     for b_index, (ext, name, lang, country) in enumerate(BUYERS):
