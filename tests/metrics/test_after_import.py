@@ -159,6 +159,9 @@ def test_the_seller_centre_reply_rates_count_automatic_replies_and_kefus_do_not(
     page = client.get(f"/metrics/?{RANGE}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Seller centre: automatic replies included" in page
     assert "Figures as of" in page and "data until 2026-03-02" in page
+    chinese = client.get(f"/metrics/?{RANGE}&lang=zh-hans").content.decode()
+    assert "指标计算于" in chinese and "数据截至 2026-03-02" in chinese
+    assert "卖家中心：含自动回复" in chinese
     export = client.get(f"/metrics/?{RANGE}&by=day&export=csv").content.decode("utf-8-sig")
     assert "24h reply rate, automatic replies included" in export
 
