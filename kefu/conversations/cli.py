@@ -1,6 +1,6 @@
 """`kefu import messages FILE --shop SLUG`: import message history from JSONL.
 
-The rows feed the metrics on their next refresh, like live messages.
+The figures of the imported days are brought up to date before the command returns.
 """
 
 from __future__ import annotations
@@ -74,6 +74,10 @@ def run_import_messages(args: argparse.Namespace) -> int:
         f"({summary.buyers_created} new buyers, "
         f"{summary.conversations_created} new conversations)"
     )
+    if summary.ignored_fields:
+        print("ignored fields: " + ", ".join(summary.ignored_fields))
+    for note in summary.notes:
+        print(note)
     for line, reason in summary.rejections:
         print(f"  line {line}: {reason}")
     if summary.rejected > len(summary.rejections):

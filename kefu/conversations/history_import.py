@@ -26,6 +26,7 @@ from kefu.conversations.models import (
     Message,
 )
 from kefu.conversations.routing import group_for_entry_point
+from kefu.core.after_import import after_import
 from kefu.core.controls import loads_clean
 from kefu.core.filelimits import FileLimitError, check_file_size, check_text_lines, import_limits
 from kefu.integrations.channels import Channel
@@ -44,6 +45,14 @@ class MessageImportSummary:
     rejections: list[tuple[int, str]] = field(default_factory=list)
     conversations_created: int = 0
     buyers_created: int = 0
+    ignored_fields: list[str] = field(default_factory=list)  # keys no line's field is read from
+    notes: list[str] = field(default_factory=list)  # from the after-import hooks (figures)
+
+    def ignore(self, keys: Any) -> None:
+        for key in keys:
+            fresh = key not in KNOWN_FIELDS and key not in self.ignored_fields
+            if fresh and len(self.ignored_fields) < 100:
+                self.ignored_fields.append(str(key))
 
     def reject(self, line: int, reason: str) -> None:
         self.rejected += 1
@@ -64,6 +73,18 @@ class _Line:
     conversation: str | None
 
 
+KNOWN_FIELDS = frozenset(
+    {
+        "external_id",
+        "buyer_external_id",
+        "direction",
+        "agent",
+        "sent_at",
+        "text",
+        "entry_point",
+        "conversation_external_id",
+    }
+)
 IMPORT_DIRECTIONS = {"buyer": Direction.BUYER, "agent": Direction.AGENT, "auto": Direction.AUTO}
 
 
@@ -212,6 +233,8 @@ def import_messages(
         summary.lines += 1
         try:
             obj = loads_clean(raw.decode("utf-8-sig"))
+            if isinstance(obj, dict):
+                summary.ignore(obj.keys())
             batch.append(_parse_line(no, obj, logins))
         except UnicodeDecodeError:
             summary.reject(no, "not UTF-8 text")
@@ -227,6 +250,8 @@ def import_messages(
         _store_or_isolate(shop, batch, summary, state)
     if progress is not None:
         progress(total, total, summary)
+    if summary.created:
+        summary.notes = after_import(shop=shop)
     return summary
 
 

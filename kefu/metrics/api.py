@@ -38,8 +38,16 @@ class FiguresOut(Schema):
     messages_replied: int
     replied_24h: int
     reply_rate_24h: float | None
+    reply_rate: float | None = Field(description="回复率: messages_replied / messages_received")
     consult_conversion_rate: float | None
     converted_buyers: int
+    placed_buyers: int = Field(description="引导下单人数: replied pairs that placed an order")
+    placed_conversion_rate: float | None
+    replied_24h_with_auto: int = Field(
+        description="the seller centre's way: answered within 24 h by a person or automatically"
+    )
+    reply_rate_24h_with_auto: float | None
+    reply_rate_with_auto: float | None
     guided_orders: int
     guided_gmv: str = Field(description="decimal string in the reporting currency")
     unconverted_orders: int
@@ -78,7 +86,14 @@ class ReportOut(Schema):
     total: FiguresOut
     previous: PreviousOut
     rows: list[ReportRowOut]
-    updated_at: str | None
+    updated_at: str | None = Field(description="same as figures_as_of (kept for old clients)")
+    figures_as_of: str | None = Field(description="when the figures were last computed")
+    data_until: str | None = Field(
+        description="the newest buyer message or order time stored for the shop"
+    )
+    figures_behind_data: bool = Field(
+        description="rows arrived after the figures were computed; they update within a minute"
+    )
 
 
 @router.get("", response=ReportOut, by_alias=True)
@@ -88,6 +103,7 @@ def report(request: HttpRequest, q: Query[ReportQuery]) -> dict[str, Any]:
     shop = shop_of(user)
     end = q.to or selectors.today(shop)
     start = q.from_ or end - dt.timedelta(days=6)
+    refresh.catch_up(shop=shop)
     return selectors.report_for(user, start=start, end=end, by=q.by).as_json()
 
 

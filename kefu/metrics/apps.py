@@ -19,3 +19,9 @@ class MetricsConfig(AppConfig):
         from kefu.metrics import demo
 
         demo.load(shop=shop, rng=rng)
+
+    def after_import(self, *, shop: Shop) -> str:
+        """`kefu.core.after_import`: the imported days' figures are current at once."""
+        from kefu.metrics import refresh
+
+        return refresh.refresh_after_import(shop=shop)

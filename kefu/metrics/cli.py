@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+import zoneinfo
 from typing import Any, TextIO
 
 from django.core.management.base import CommandError
@@ -21,7 +22,12 @@ TABLE_COLUMNS = (
     ("messages_replied", "回复消息数"),
     ("replied_24h", "24H回复量"),
     ("reply_rate_24h", "24H回复率"),
+    ("reply_rate", "回复率"),
+    ("reply_rate_24h_with_auto", "24H回复率(含自动)"),
+    ("reply_rate_with_auto", "回复率(含自动)"),
     ("consult_conversion_rate", "咨询转化率"),
+    ("placed_buyers", "引导下单人数"),
+    ("placed_conversion_rate", "下单转化率"),
     ("guided_gmv", "引导下单GMV"),
     ("first_response_seconds", "首响(s)"),
     ("average_response_seconds", "平响(s)"),
@@ -83,6 +89,9 @@ def run_metrics(args: argparse.Namespace) -> int:
         return 0
     end = args.end or selectors.today(shop)
     start = args.start or end - dt.timedelta(days=6)
+    if selectors.freshness(shop).behind:
+        # Rows arrived since the last run (no worker, or just now): compute before showing.
+        refresh.refresh_waiting(shop=shop, wait_seconds=10)
     try:
         report = selectors.report(shop=shop, start=start, end=end, by=args.by or "day")
     except ValidationError as exc:
@@ -94,12 +103,43 @@ def run_metrics(args: argparse.Namespace) -> int:
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return 0
     _print_table(sys.stdout, doc, report.reporting_currency)
+    print(freshness_line(doc, shop.timezone))
     return 0
 
 
 RATES = frozenset(
-    {"reply_rate_24h", "consult_conversion_rate", "refund_dispute_rate", "automation_share"}
+    {
+        "reply_rate_24h",
+        "reply_rate",
+        "reply_rate_24h_with_auto",
+        "reply_rate_with_auto",
+        "consult_conversion_rate",
+        "placed_conversion_rate",
+        "refund_dispute_rate",
+        "automation_share",
+    }
 )
+
+
+def _local(value: str | None, tz: str) -> str:
+    if not value:
+        return "-"
+    moment = dt.datetime.fromisoformat(value).astimezone(zoneinfo.ZoneInfo(tz))
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def freshness_line(doc: dict[str, Any], tz: str) -> str:
+    """The "figures as of … / data until …" line, in English and Chinese."""
+    line = (
+        f"figures as of {_local(doc['figures_as_of'], tz)} 指标计算于 · "
+        f"data until {_local(doc['data_until'], tz)} 数据截至"
+    )
+    if doc["figures_behind_data"]:
+        line += (
+            "\nfigures are older than the data; another run is computing them "
+            "(kefu metrics rebuild forces it) 指标早于数据，正在更新"
+        )
+    return line
 
 
 def _cell(name: str, value: Any) -> str:

@@ -7,7 +7,9 @@ Conventions (see docs/guide/metrics.md):
 - days are the shop's local calendar days;
 - "within 48 h" / "within 24 h" include the boundary (a reply exactly 48 h later counts);
 - rows are ordered by (time, id); "after" means later in that order;
-- a shop reply is a message with direction "agent" (a person); "auto" and "system" never are.
+- a shop reply is a message with direction "agent" (a person); "auto" and "system" never are
+  — except in the "with_auto" figures, which count automatic replies the way the seller
+  centre does (R-49), so a seller can reconcile the two.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Ord:
     amount: Decimal
     currency: str
     disputed: bool = False
+    # When the buyer placed it (unpaid orders too): the seller centre's 引导下单人数 (R-49).
+    placed_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,12 @@ class Counters:
     reception_count: int = 0
     replied_buyers: int = 0
     converted_buyers: int = 0
+    placed_buyers: int = 0  # replied pairs whose buyer placed an order within 48 h (R-49)
     messages_received: int = 0
     messages_replied: int = 0
     replied_24h: int = 0
+    # Answered within 24 h by a person or an automatic reply (the seller centre's way, R-49).
+    replied_24h_with_auto: int = 0
     auto_only: int = 0
     guided_orders: int = 0
     guided_gmv: Decimal = Decimal("0.00")
@@ -317,18 +324,26 @@ def buyer_facts(
         replied = wait is not None and wait <= H48
         c = bucket(day, reply.author_id if replied and reply else pair_agent[day], m.group)
         c.messages_received += 1
+        i = bisect_right(auto_keys, _order_key(m))
+        auto_wait = autos[i].sent_at - m.sent_at if i < len(autos) else None
+        person_24h = wait is not None and wait <= H24
         if replied:
             c.messages_replied += 1
-            if wait is not None and wait <= H24:
+            if person_24h:
                 c.replied_24h += 1
-        else:
-            i = bisect_right(auto_keys, _order_key(m))
-            if i < len(autos) and autos[i].sent_at - m.sent_at <= H48:
-                c.auto_only += 1
+        elif auto_wait is not None and auto_wait <= H48:
+            c.auto_only += 1
+        if person_24h or (auto_wait is not None and auto_wait <= H24):
+            c.replied_24h_with_auto += 1
 
     # Orders: conversion per pair, GMV once per order for the earliest qualifying pair.
     converted: set[dt.date] = set()
+    placed: set[dt.date] = set()
     for order in orders:
+        # An export without an order-creation time still says the order was placed by paying.
+        placed_at = order.placed_at or order.paid_at
+        if placed_at is not None:
+            placed.update(day for at, day in replied_pairs if at <= placed_at <= at + H48)
         if order.paid_at is None:
             continue
         paid_at = order.paid_at
@@ -355,6 +370,8 @@ def buyer_facts(
             paid_bucket.disputed_orders += 1
     for day in converted:
         bucket(day, pair_agent[day], firsts[day].group).converted_buyers += 1
+    for day in placed:
+        bucket(day, pair_agent[day], firsts[day].group).placed_buyers += 1
 
     responses, resolutions = responses_and_resolutions(msgs, events)
     for r in responses:
@@ -403,8 +420,15 @@ def figures(c: Counters) -> dict[str, int | float | str | None]:
         "messages_replied": c.messages_replied,
         "replied_24h": c.replied_24h,
         "reply_rate_24h": _ratio(c.replied_24h, c.messages_received),
+        "reply_rate": _ratio(c.messages_replied, c.messages_received),
         "consult_conversion_rate": _ratio(c.converted_buyers, c.replied_buyers),
         "converted_buyers": c.converted_buyers,
+        "placed_buyers": c.placed_buyers,
+        "placed_conversion_rate": _ratio(c.placed_buyers, c.replied_buyers),
+        # The seller centre's way (R-49): automatic replies count as replies.
+        "replied_24h_with_auto": c.replied_24h_with_auto,
+        "reply_rate_24h_with_auto": _ratio(c.replied_24h_with_auto, c.messages_received),
+        "reply_rate_with_auto": _ratio(c.messages_replied + c.auto_only, c.messages_received),
         "guided_orders": c.guided_orders,
         "guided_gmv": str(c.guided_gmv.quantize(CENT)),
         "unconverted_orders": c.unconverted_orders,

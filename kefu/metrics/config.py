@@ -55,9 +55,15 @@ def shop_rules(*, shop: Shop) -> ShopRules:
     )
 
 
+# Bumped when the figures' definitions or counters change, so every shop is rebuilt once.
+DEFINITIONS_VERSION = 2
+
+
 def rules_fingerprint(rules: ShopRules) -> str:
-    """Changes when a figure's inputs other than rows change (rates, hours, time zone)."""
+    """Changes when a figure's inputs other than rows change (rates, hours, time zone) or the
+    definitions do (`DEFINITIONS_VERSION`)."""
     doc = {
+        "v": DEFINITIONS_VERSION,
         "tz": rules.tz,
         "cur": rules.reporting_currency,
         "rates": sorted((k, str(v)) for k, v in rules.rates.items()),

@@ -16,7 +16,13 @@ HEADINGS: dict[str, str] = {
     "messages_replied": "messages replied 回复消息数",
     "replied_24h": "24h replied messages 24H回复量",
     "reply_rate_24h": "24h reply rate 24H回复率",
+    "reply_rate": "reply rate 回复率",
     "consult_conversion_rate": "consult conversion rate 咨询转化率",
+    "placed_buyers": "buyers guided to place an order 引导下单人数",
+    "placed_conversion_rate": "placed-order conversion rate 下单转化率",
+    "replied_24h_with_auto": "24h replied, automatic replies included 24H回复量(含自动)",
+    "reply_rate_24h_with_auto": "24h reply rate, automatic replies included 24H回复率(含自动)",
+    "reply_rate_with_auto": "reply rate, automatic replies included 回复率(含自动)",
     "guided_gmv": "guided GMV 引导下单GMV",
 }
 

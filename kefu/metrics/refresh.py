@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from kefu.metrics import compute
 from kefu.metrics.compute import COUNTER_FIELDS, Counters, ShopRules
 from kefu.metrics.config import rules_fingerprint, shop_rules
 from kefu.metrics.models import DailyRollup, MetricsCursor, MetricsFact
+from kefu.metrics.selectors import freshness
 from kefu.orders.models import Order, OrderEvent, Refund
 
 log = logging.getLogger("kefu.metrics")
@@ -67,16 +69,18 @@ def load_buyer_rows(*, shop: Shop, buyer_ids: Sequence[int]) -> dict[int, BuyerR
         rows[buyer_id].messages.append(
             compute.Msg(mid, conv_id, group, direction, sent_at, author_id)
         )
-    paid = list(
-        Order.objects.filter(shop=shop, buyer_id__in=buyer_ids, paid_at__isnull=False).values_list(
-            "buyer_id", "id", "paid_at", "paid_amount", "currency", "flags"
+    # Unpaid orders too: a placed order counts for the placed-order conversion (R-49).
+    orders = list(
+        Order.objects.filter(shop=shop, buyer_id__in=buyer_ids).values_list(
+            "buyer_id", "id", "paid_at", "paid_amount", "currency", "flags", "placed_at"
         )
     )
-    order_ids = [p[1] for p in paid]
-    disputed = _disputed(shop=shop, order_ids=order_ids)
-    for buyer_id, oid, paid_at, amount, currency, flags in paid:
+    disputed = _disputed(shop=shop, order_ids=[o[1] for o in orders if o[2] is not None])
+    for buyer_id, oid, paid_at, amount, currency, flags, placed_at in orders:
         is_disputed = oid in disputed or (isinstance(flags, list) and DISPUTE_FLAG in flags)
-        rows[buyer_id].orders.append(compute.Ord(oid, paid_at, amount, currency, is_disputed))
+        rows[buyer_id].orders.append(
+            compute.Ord(oid, paid_at, amount, currency, is_disputed, placed_at=placed_at)
+        )
     evs = ConversationEvent.objects.filter(
         shop=shop, kind__in=RESPONSE_EVENT_KINDS, conversation__buyer_id__in=buyer_ids
     ).values_list(
@@ -410,3 +414,50 @@ def refresh_all_shops() -> int:
         except Busy:
             log.info("metrics_refresh_skipped shop=%s reason=busy", shop.pk)
     return done
+
+
+# --- catching up without a worker ----------------------------------------------------------------
+
+# How long an import waits for a refresh that holds the shop (a beat run) before leaving the
+# rows to that run: the cursor never passes rows younger than OVERLAP, so the run sees them.
+IMPORT_WAIT_SECONDS = 60.0
+# A page or `kefu metrics` brings the figures up to date itself when the data is newer and no
+# run has happened for this long (no worker, or beat stopped): a running beat refreshes every
+# 20 s, so with a worker the page never computes.
+CATCH_UP_AFTER = dt.timedelta(seconds=60)
+
+
+def refresh_waiting(*, shop: Shop, wait_seconds: float) -> RefreshResult | None:
+    """`refresh_shop`, waiting up to ``wait_seconds`` while another run holds the shop;
+    None when it still does (that run, or the next, picks the rows up)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return refresh_shop(shop=shop)
+        except Busy:
+            if time.monotonic() >= deadline:
+                log.info("metrics_refresh_left_to_running_job shop=%s", shop.pk)
+                return None
+            time.sleep(0.5)
+
+
+def refresh_after_import(*, shop: Shop) -> str:
+    """Called when an import finished (the metrics app's `after_import` hook): the affected
+    days' figures are current when the import returns, with or without a worker."""
+    result = refresh_waiting(shop=shop, wait_seconds=IMPORT_WAIT_SECONDS)
+    if result is None:
+        return "figures: another refresh is running; they are current when it ends"
+    how = "rebuilt" if result.rebuilt else "updated"
+    return f"figures {how}: {result.buyers} buyers, {result.days} days"
+
+
+def catch_up(*, shop: Shop) -> bool:
+    """Refresh now when the figures are older than the data and no run has happened lately;
+    True when it did. A run already in progress is left to finish."""
+    fresh = freshness(shop)
+    if not fresh.behind:
+        return False
+    last = fresh.figures_as_of
+    if last is not None and timezone.now() - last < CATCH_UP_AFTER:
+        return False
+    return refresh_waiting(shop=shop, wait_seconds=0) is not None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +22,7 @@ from kefu.accounts.scoping import shop_of
 from kefu.compliance.models import ComplianceFinding
 from kefu.compliance.selectors import visible_findings
 from kefu.conversations.models import (
+    Buyer,
     Conversation,
     ConversationEvent,
     ConversationMark,
@@ -32,6 +33,7 @@ from kefu.metrics import compute
 from kefu.metrics.compute import COUNTER_FIELDS, NO_AGENT, Counters
 from kefu.metrics.config import metrics_settings
 from kefu.metrics.models import DailyRollup, MetricsCursor, MetricsFact
+from kefu.orders.models import Order, OrderEvent
 
 By = Literal["day", "agent", "group"]
 BY_CHOICES: tuple[str, ...] = ("day", "agent", "group")
@@ -84,6 +86,41 @@ def totals(shop: Shop, start: dt.date, end: dt.date, agent_id: int | None = None
     return _counters(_rollups(shop, start, end, agent_id).aggregate(**_sums()))
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """When the figures were computed, how far the shop's data goes, and whether rows have
+    arrived since the figures were computed (they then lag the data)."""
+
+    figures_as_of: dt.datetime | None
+    data_until: dt.datetime | None
+    behind: bool
+
+
+def freshness(shop: Shop) -> Freshness:
+    cursor = MetricsCursor.objects.filter(shop=shop).first()
+    last = Buyer.objects.filter(shop=shop).aggregate(m=Max("last_message_at"))["m"]
+    orders = Order.objects.filter(shop=shop).aggregate(p=Max("placed_at"), q=Max("paid_at"))
+    data_until = max((t for t in (last, orders["p"], orders["q"]) if t is not None), default=None)
+    if cursor is None or cursor.last_run_at is None:
+        behind = data_until is not None or Message.objects.filter(shop=shop).exists()
+        return Freshness(None, data_until, behind)
+    since = cursor.last_run_at
+    behind = (
+        cursor.needs_rebuild
+        or Message.objects.filter(
+            shop=shop, id__gt=cursor.message_id, created_at__gt=since
+        ).exists()
+        or ConversationEvent.objects.filter(
+            shop=shop, id__gt=cursor.conversation_event_id, created_at__gt=since
+        ).exists()
+        or OrderEvent.objects.filter(
+            shop=shop, id__gt=cursor.order_event_id, created_at__gt=since
+        ).exists()
+        or Order.objects.filter(shop=shop, updated_at__gt=since).exists()
+    )
+    return Freshness(since, data_until, behind)
+
+
 @dataclass
 class Row:
     key: str
@@ -110,6 +147,7 @@ class Report:
     reporting_currency: str
     own_only: bool
     last_run_at: dt.datetime | None
+    fresh: Freshness
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -127,7 +165,14 @@ class Report:
             },
             "rows": [{"key": r.key, "label": r.label, **r.figures} for r in self.rows],
             "updated_at": self.last_run_at.isoformat() if self.last_run_at else None,
+            "figures_as_of": _iso(self.fresh.figures_as_of),
+            "data_until": _iso(self.fresh.data_until),
+            "figures_behind_data": self.fresh.behind,
         }
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def agent_labels(shop: Shop) -> dict[int, str]:
@@ -174,7 +219,7 @@ def report(
     length = (end - start).days + 1
     prev_end = start - dt.timedelta(days=1)
     prev_start = prev_end - dt.timedelta(days=length - 1)
-    cursor = MetricsCursor.objects.filter(shop=shop).first()
+    fresh = freshness(shop)
     return Report(
         shop=shop,
         start=start,
@@ -188,7 +233,8 @@ def report(
         daily=rows_by(shop, start, end, "day", agent_id) if by != "day" else [],
         reporting_currency=metrics_settings(shop=shop).reporting_currency,
         own_only=agent_id is not None,
-        last_run_at=cursor.last_run_at if cursor else None,
+        last_run_at=fresh.figures_as_of,
+        fresh=fresh,
     )
 
 

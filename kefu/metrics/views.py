@@ -18,7 +18,7 @@ from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
 from kefu.core.spreadsheets import spreadsheet_response
-from kefu.metrics import config, exports, selectors
+from kefu.metrics import config, exports, refresh, selectors
 from kefu.metrics.models import FxRate
 from kefu.metrics.selectors import Report
 
@@ -74,7 +74,10 @@ COMPARED = (
     ("messages_replied", "Messages replied", "回复消息数", False),
     ("replied_24h", "24 h replied messages", "24H回复量", False),
     ("reply_rate_24h", "24 h reply rate", "24H回复率", True),
+    ("reply_rate", "Reply rate", "回复率", True),
     ("consult_conversion_rate", "Consult conversion rate", "咨询转化率", True),
+    ("placed_buyers", "Buyers guided to place an order", "引导下单人数", False),
+    ("placed_conversion_rate", "Placed-order conversion rate", "下单转化率", True),
     ("guided_gmv", "Guided GMV", "引导下单GMV", False),
     ("first_response_seconds", "First response time (s)", "首次响应时间", False),
     (
@@ -117,6 +120,26 @@ def _compare(report: Report) -> list[dict[str, Any]]:
     return out
 
 
+# Kefu's people-only figure beside the seller centre's, which counts automatic replies.
+RECONCILE = (
+    ("reply_rate_24h", "reply_rate_24h_with_auto", "24 h reply rate", "24H回复率"),
+    ("reply_rate", "reply_rate_with_auto", "Reply rate", "回复率"),
+)
+
+
+def _reconcile(report: Report) -> list[dict[str, Any]]:
+    chinese = get_language() == "zh-hans"
+    return [
+        {
+            "label": zh if chinese else _(label),
+            "zh": "" if chinese else zh,
+            "people": report.total[people],
+            "with_auto": report.total[with_auto],
+        }
+        for people, with_auto, label, zh in RECONCILE
+    ]
+
+
 @shop_view()
 @require_GET
 def dashboard(request: ShopRequest) -> HttpResponse:
@@ -127,6 +150,8 @@ def dashboard(request: ShopRequest) -> HttpResponse:
     by = request.GET.get("by", "agent")
     if by not in selectors.BY_CHOICES:
         by = "agent"
+    # Without a worker (or right after its pause) the page computes what is missing itself.
+    refresh.catch_up(shop=shop)
     try:
         report = selectors.report_for(user, start=start, end=end, by=by)
     except ValidationError as exc:
@@ -147,6 +172,7 @@ def dashboard(request: ShopRequest) -> HttpResponse:
         {
             "report": report,
             "compare": _compare(report),
+            "reconcile": _reconcile(report),
             "chart": _chart(report),
             "by": by,
             "sees_all": sees_all,

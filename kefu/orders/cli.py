@@ -116,8 +116,13 @@ def _import_orders(args: argparse.Namespace) -> int:
         + f", {summary.rows} rows -> created {summary.created}, updated {summary.updated}, "
         f"unchanged {summary.unchanged}, merged {summary.merged}, rejected {summary.rejected}"
     )
-    if summary.unknown_columns:
-        print("ignored columns: " + ", ".join(summary.unknown_columns))
+    if summary.ignored:
+        label = "ignored fields: " if summary.file_format == "jsonl" else "ignored columns: "
+        print(label + ", ".join(summary.ignored))
+    for warning in summary.warnings:
+        print(f"warning: {warning}")
+    for note in summary.notes:
+        print(note)
     for row, reason in summary.rejections:
         print(f"  row {row}: {reason}")
     if summary.rejected > len(summary.rejections):

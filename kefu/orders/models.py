@@ -472,6 +472,9 @@ class ImportRun(models.Model):
     rejected = models.PositiveIntegerField(default=0)
     # The first rejections, each {"row": n, "reason": "..."}; the counter holds them all.
     rejections = models.JSONField(default=list, blank=True)
+    # The columns not read, each "header (why)", and warnings such as "no amount column".
+    ignored_columns = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

@@ -235,3 +235,48 @@ def test_business_hours_count_only_open_time(shop, pre_agent):
     t = totals(shop)
     assert t["first_response_seconds"] == 17 * 3600.0
     assert t["first_response_business_seconds"] == 2 * 3600.0
+
+
+@pytest.mark.parametrize(
+    ("auto_after", "with_auto_24h", "with_auto_48h"),
+    [
+        (dt.timedelta(hours=24), 1, 1),
+        (dt.timedelta(hours=24, seconds=1), 0, 1),
+        (dt.timedelta(hours=48, seconds=1), 0, 0),
+    ],
+)
+def test_seller_centre_reply_rates_count_an_automatic_reply_within_the_window(
+    shop, auto_after, with_auto_24h, with_auto_48h
+):
+    h = History(shop)
+    h.buyer_says("b1", at(2, 10))
+    h.auto("b1", at(2, 10) + auto_after)
+    t = totals(shop)
+    assert (t["reply_rate_24h"], t["reply_rate"]) == (0.0, 0.0)  # people only
+    assert t["replied_24h_with_auto"] == with_auto_24h
+    assert t["reply_rate_with_auto"] == float(with_auto_48h)
+
+
+def test_a_message_answered_by_a_person_and_automatically_counts_once(shop, pre_agent):
+    h = History(shop)
+    h.buyer_says("b1", at(2, 10))
+    h.auto("b1", at(2, 10, 0, 1))
+    h.reply("b1", at(2, 10, 5), pre_agent)
+    t = totals(shop)
+    assert (t["replied_24h"], t["replied_24h_with_auto"]) == (1, 1)
+    assert (t["reply_rate_24h_with_auto"], t["reply_rate_with_auto"]) == (1.0, 1.0)
+
+
+def test_placed_conversion_needs_an_order_placed_within_48h_after_a_replied_pair(shop, pre_agent):
+    h = History(shop)
+    h.buyer_says("b1", at(2, 10))
+    h.reply("b1", at(2, 10, 5), pre_agent)
+    h.order("b1", None)  # placed on day 1, before the consultation: not guided
+    t = totals(shop)
+    assert (t["placed_buyers"], t["placed_conversion_rate"]) == (0, 0.0)
+    late = h.order("b1", None)
+    late.placed_at = at(3, 9)
+    late.save(update_fields=["placed_at"])
+    t = totals(shop)
+    assert (t["placed_buyers"], t["placed_conversion_rate"]) == (1, 1.0)
+    assert (t["converted_buyers"], t["guided_gmv"]) == (0, "0.00")  # not paid

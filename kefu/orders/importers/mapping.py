@@ -44,7 +44,16 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "Subtotal",
     ),
     "shipping_fee": ("买家应付邮费", "运费", "Shipping Cost", "Shipping Fee", "Freight"),
-    "total_amount": ("总金额", "订单金额", "Order Amount", "Order Total", "Total Amount", "Total"),
+    # A bare "amount" (the webhook's and many JSONL exports' name) is the order total.
+    "total_amount": (
+        "总金额",
+        "订单金额",
+        "Order Amount",
+        "Order Total",
+        "Total Amount",
+        "Total",
+        "amount",
+    ),
     "paid_amount": (
         "买家实际支付金额",
         "实付金额",
@@ -128,6 +137,10 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 KNOWN_UNUSED = ("宝贝种类", "店铺名称", "店铺Id", "支付单号", "Store Name", "SKU Attributes")
 FIELDS = tuple(COLUMN_ALIASES)
 IGNORE = "-"
+# Without one of these the orders import with amount 0 and the figures have no GMV.
+AMOUNT_FIELDS = frozenset({"goods_amount", "total_amount", "paid_amount", "unit_price"})
+# The fields of a JSONL object read besides the columns above.
+JSONL_NESTED = ("items", "parcels", "buyer")
 
 
 def header_key(text: str) -> str:
@@ -166,6 +179,8 @@ def parse_map_option(value: str) -> dict[str, str]:
 class ColumnMap:
     by_header: dict[str, str]  # header as in the file -> field
     unknown: list[str] = field(default_factory=list)
+    # Every column not read, with why: not recognised, not stored, a second column, --map '-'
+    ignored: list[tuple[str, str]] = field(default_factory=list)
     # field -> the name a rejection reason uses: the file's own header where it has one
     labels: dict[str, str] = field(init=False)
 
@@ -181,16 +196,26 @@ def build_column_map(headers: list[str], overrides: Mapping[str, str] | None = N
     mapped: dict[str, str] = {}
     taken: set[str] = set()
     unknown: list[str] = []
+    ignored: list[tuple[str, str]] = []
     for header in headers:
         key = header_key(header)
         target = overrides.get(key) or _ALIAS_INDEX.get(key)
-        if target == IGNORE or (target is None and key in _UNUSED) or not key:
+        if not key:
+            continue
+        if target == IGNORE:
+            ignored.append((header, "--map -"))
+            continue
+        if target is None and key in _UNUSED:
+            ignored.append((header, "not stored by Kefu"))
             continue
         if target is None:
             unknown.append(header)
+            ignored.append((header, "not recognised"))
             continue
         if target in taken:
-            continue  # a second column for the same field (e.g. 联系电话 after 联系手机)
+            # A second column for the same field (e.g. 联系电话 after 联系手机).
+            ignored.append((header, f"{target} is read from another column"))
+            continue
         mapped[header] = target
         taken.add(target)
     missing = [f for f in ("external_id", "buyer_external_id") if f not in taken]
@@ -204,7 +229,7 @@ def build_column_map(headers: list[str], overrides: Mapping[str, str] | None = N
             f"no column for the {' or '.join(names[m] for m in missing)}; headers found: "
             f"{shown}. Use --map 'your header=external_id' for other layouts."
         )
-    return ColumnMap(by_header=mapped, unknown=unknown)
+    return ColumnMap(by_header=mapped, unknown=unknown, ignored=ignored)
 
 
 # --- cell parsing ----------------------------------------------------------------------------
@@ -377,6 +402,13 @@ def parse_quantity(value: Any, label: str) -> int | None:
 
 
 _SPLIT = re.compile(r"[,;，；/\s]+")
+# Taobao's export writes tracking numbers as "No:YT1234567890" (or with a full-width colon).
+_TRACKING_PREFIX = re.compile(r"(?i)(?<![A-Za-z0-9])No\s*[:：]\s*")
+
+
+def clean_tracking(value: Any) -> str:
+    """A tracking-number cell without the "No:" prefix of Taobao exports."""
+    return _TRACKING_PREFIX.sub(" ", clean_text(value)).strip()
 
 
 @dataclass(frozen=True)
@@ -458,15 +490,15 @@ def record_to_input(
     parcels: list[ParcelInput] = []
     if columns is None and isinstance(record.get("parcels"), list):
         for p in record["parcels"]:
-            if not isinstance(p, dict) or not clean_text(p.get("tracking_number")):
+            if not isinstance(p, dict) or not clean_tracking(p.get("tracking_number")):
                 raise RowError(gettext("each parcel needs a tracking_number"))
             parcels.append(
                 ParcelInput(
-                    clean_text(p["tracking_number"])[:80], clean_text(p.get("carrier"))[:80]
+                    clean_tracking(p["tracking_number"])[:80], clean_text(p.get("carrier"))[:80]
                 )
             )
     else:
-        numbers = [n for n in _SPLIT.split(clean_text(values.get("tracking_number"))) if n]
+        numbers = [n for n in _SPLIT.split(clean_tracking(values.get("tracking_number"))) if n]
         carriers = [
             c for c in re.split(r"[,;，；/]+", clean_text(values.get("carrier"))) if c.strip()
         ]
@@ -516,6 +548,24 @@ def record_to_input(
         closed_at=times["closed_at"],
         ship_by=times["ship_by"],
     )
+
+
+def jsonl_fields(record: Mapping[str, Any]) -> tuple[set[str], list[str]]:
+    """The Kefu fields a JSONL object gives a value, and the keys the import ignores."""
+    if "__headers__" in record:
+        return set(), []
+    found = {f for f, v in _jsonl_values(record).items() if v not in (None, "")}
+    items = record.get("items")
+    if isinstance(items, list) and any(
+        isinstance(i, dict) and i.get("unit_price") not in (None, "") for i in items
+    ):
+        found.add("unit_price")
+    if isinstance(record.get("parcels"), list) and record["parcels"]:
+        found.add("tracking_number")
+    ignored = [
+        k for k in record if k not in JSONL_NESTED and _ALIAS_INDEX.get(header_key(str(k))) is None
+    ]
+    return found, ignored
 
 
 def _jsonl_values(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,14 +13,18 @@ from typing import Any
 
 from django.db import DatabaseError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kefu.accounts.models import Shop
+from kefu.core.after_import import after_import
 from kefu.orders.importers.mapping import (
+    AMOUNT_FIELDS,
     ColumnMap,
     MappingError,
     RowContext,
     RowError,
     build_column_map,
+    jsonl_fields,
     record_to_input,
 )
 from kefu.orders.importers.readers import ImportFileError, open_source
@@ -32,6 +36,7 @@ log = logging.getLogger("kefu.orders")
 
 IMPORT_CHUNK = 1000
 MAX_REJECTIONS_KEPT = 200
+MAX_IGNORED_KEPT = 100
 
 
 @dataclass
@@ -48,7 +53,39 @@ class ImportSummary:
     rejected: int = 0
     rejections: list[tuple[int, str]] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
+    # Every column (or JSONL field) not read, as "name (why)"; see `ColumnMap.ignored`.
+    ignored: list[str] = field(default_factory=list)
+    # What the seller must know although every row was stored (no amount, no payment time).
+    warnings: list[str] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
+    fields_seen: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)  # from the after-import hooks (figures)
+
+    def ignore(self, name: str, why: str) -> None:
+        entry = f"{name} ({why})"
+        if entry not in self.ignored and len(self.ignored) < MAX_IGNORED_KEPT:
+            self.ignored.append(entry)
+
+    def check_fields(self) -> None:
+        """Warn when the file gave no amount or no payment time: the orders then count
+        as worth 0, or as unpaid, in the figures."""
+        if not self.rows:
+            return
+        if not self.fields_seen & AMOUNT_FIELDS:
+            self.warnings.append(
+                gettext(
+                    "No amount column or field was recognised: the orders were stored with "
+                    "amount 0. Map yours with --map 'your header=paid_amount' (or "
+                    "total_amount)."
+                )
+            )
+        if "paid_at" not in self.fields_seen:
+            self.warnings.append(
+                gettext(
+                    "No payment-time column or field was recognised: the orders count as "
+                    "unpaid in the figures. Map yours with --map 'your header=paid_at'."
+                )
+            )
 
     def reject(self, row: int, reason: str) -> None:
         self.rejected += 1
@@ -133,11 +170,19 @@ def import_orders(
             columns = build_column_map(record["__headers__"], overrides)
             summary.unknown_columns = columns.unknown
             summary.columns = dict(columns.by_header)
+            summary.fields_seen = set(columns.by_header.values())
+            for header, why in columns.ignored:
+                summary.ignore(header, why)
             continue
         summary.rows += 1
         if record is None:
             summary.reject(row, problem)
             continue
+        if columns is None:  # JSONL: each object names its own fields
+            found, ignored = jsonl_fields(record)
+            summary.fields_seen |= found
+            for key in ignored:
+                summary.ignore(str(key), "not recognised")
         try:
             pending.append(record_to_input(record, columns, row=row, ctx=ctx))
         except RowError as exc:
@@ -146,8 +191,11 @@ def import_orders(
         if len(pending) >= chunk_size:
             flush()
     flush()
+    summary.check_fields()
     if progress is not None:
         progress(source.progress.total, source.progress.total, summary)
+    if summary.created or summary.updated:
+        summary.notes = after_import(shop=shop)
     log.info(
         "orders_imported shop=%s format=%s rows=%s created=%s updated=%s unchanged=%s "
         "merged=%s rejected=%s",
@@ -229,5 +277,7 @@ def import_orders_for_run(*, run: ImportRun) -> ImportSummary:
         rejected=summary.rejected,
         finished_at=timezone.now(),
         rejections=[{"row": r, "reason": why} for r, why in summary.rejections],
+        ignored_columns=summary.ignored,
+        warnings=summary.warnings,
     )
     return summary
