@@ -6,6 +6,7 @@ from kefu.accounts import urls as accounts_urls
 from kefu.api import api
 from kefu.automation import urls as automation_urls
 from kefu.care import urls as care_urls
+from kefu.catalog import urls as catalog_urls
 from kefu.compliance import urls as compliance_urls
 from kefu.conversations import urls as conversations_urls
 from kefu.core import views as core_views
@@ -30,6 +31,7 @@ urlpatterns += [
         accounts_urls,
         conversations_urls,
         orders_urls,
+        catalog_urls,
         automation_urls,
         compliance_urls,
         care_urls,

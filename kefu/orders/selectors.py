@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,7 @@ from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.scoping import shop_of
 from kefu.catalog.models import Product
+from kefu.catalog.selectors import ProductFacts, facts_of
 from kefu.conversations.models import Buyer, Conversation
 from kefu.conversations.selectors import visible_conversations
 from kefu.orders.config import order_settings, penalty_rule
@@ -268,6 +269,8 @@ class Sidebar:
     conversation_id: int | None
     # The order the panel is about: the conversation's own, else the one the page asked for.
     highlight: str = ""
+    # What the seller wrote about the chat's product and the order's products.
+    facts: list[ProductFacts] = field(default_factory=list)
 
     @property
     def highlight_hidden(self) -> bool:
@@ -297,6 +300,8 @@ def sidebar_for(
     product = conv.product if conv else None
     focus = next((c.order for c in cards if c.highlighted), cards[0].order if cards else None)
     related = related_products_for(shop=shop, product=product, order=focus)
+    focus_card = next((c for c in cards if c.order == focus), None)
+    facts = facts_of([product, *(i.product for i in (focus_card.items if focus_card else []))])
     # Only a conversation of this buyer in the shop: the sidebar offers to send products into it.
     return Sidebar(
         buyer=buyer,
@@ -304,6 +309,7 @@ def sidebar_for(
         related=related,
         conversation_id=conv.pk if conv else None,
         highlight=highlight,
+        facts=facts,
     )
 
 
