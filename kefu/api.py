@@ -120,6 +120,7 @@ api.add_router("/conversations", conversations_api.router)
 api.add_router("/shop", accounts_api.router)
 api.add_router("/orders", orders_api.router)
 api.add_router("/catalog", catalog_api.router)
+api.add_router("/catalog", integrations_api.catalog_router)
 api.add_router("/automation", automation_api.router)
 api.add_router("/compliance", compliance_api.router)
 # At the address where API clients first met the case archive.

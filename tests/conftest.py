@@ -8,7 +8,7 @@ from django.test import Client
 from kefu.accounts.models import Shop, User
 from kefu.accounts.services import create_agent, create_shop
 from kefu.catalog.models import Product
-from kefu.catalog.services import ProductInput, create_product
+from kefu.catalog.services import ProductData, create_product
 
 PASSWORD = "correct-horse-battery"
 
@@ -102,7 +102,7 @@ def product(owner, pre_agent) -> Product:
     # As a seller adds it: the main account on the products page or the API.
     return create_product(
         actor=owner,
-        data=ProductInput(external_id="P-100", title="Desk lamp", owner=pre_agent, stock=50),
+        data=ProductData(external_id="P-100", title="Desk lamp", owner=pre_agent, stock=50),
     )
 
 

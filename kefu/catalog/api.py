@@ -22,6 +22,7 @@ from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
 from kefu.catalog import selectors, services
 from kefu.catalog.models import Product
+from kefu.catalog.upserts import MAX_STOCK
 from kefu.core.schema_types import ErrorOut
 
 router = Router(auth=auth, tags=["catalog"])
@@ -33,14 +34,17 @@ Text80 = Annotated[str, Field(max_length=80)]
 class ProductOut(Schema):
     id: int
     external_id: str
+    sku: str
     title: str
     price: Decimal = Field(description="a decimal string such as 19.90; 0 when unknown")
     currency: str
     stock: int
     url: str
+    image_url: str
     owner: str | None = Field(description="the managing sub-account's login, or null")
     is_main_push: bool
     free_shipping: bool
+    free_shipping_excluded_regions: list[str]
     usage_cycle_days: int | None
     related: list[str] = Field(description="external ids of the related products")
     shelf_life: str
@@ -55,14 +59,17 @@ def _out(product: Product) -> ProductOut:
     return ProductOut(
         id=product.pk,
         external_id=product.external_id,
+        sku=product.sku,
         title=product.title,
         price=product.price,
         currency=product.currency,
         stock=product.stock,
         url=product.url,
+        image_url=product.image_url,
         owner=product.owner.username if product.owner else None,
         is_main_push=product.is_main_push,
         free_shipping=product.free_shipping,
+        free_shipping_excluded_regions=list(product.free_shipping_excluded_regions or []),
         usage_cycle_days=product.usage_cycle_days,
         related=sorted(p.external_id for p in product.related.all()),
         shelf_life=product.shelf_life,
@@ -78,14 +85,21 @@ class ProductPatch(Schema):
     """Fields to change; a field left out keeps its value."""
 
     external_id: str | None = Field(default=None, max_length=80)
+    sku: str | None = Field(default=None, max_length=80, description="the seller's code, 商家编码")
     title: str | None = Field(default=None, max_length=300)
     price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     currency: str | None = Field(default=None, max_length=3)
-    stock: int | None = Field(default=None, ge=0, le=services.MAX_STOCK)
+    stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)
     url: str | None = Field(default=None, max_length=200)
+    image_url: str | None = Field(default=None, max_length=500, description="the main image")
     owner: str | None = Field(default=None, max_length=150, description="a sub-account's login")
     is_main_push: bool | None = None
     free_shipping: bool | None = None
+    free_shipping_excluded_regions: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None,
+        max_length=100,
+        description="regions free shipping does not cover, as buyers' addresses name them",
+    )
     usage_cycle_days: int | None = Field(
         default=None, ge=1, le=services.MAX_USAGE_CYCLE_DAYS, description="null: no cycle"
     )
@@ -128,9 +142,7 @@ def _related(actor: User, external_ids: list[str]) -> list[Product]:
     return found
 
 
-def _apply(
-    actor: User, data: services.ProductInput, given: dict[str, Any]
-) -> services.ProductInput:
+def _apply(actor: User, data: services.ProductData, given: dict[str, Any]) -> services.ProductData:
     changes: dict[str, Any] = {}
     for name, value in given.items():
         if name == "owner":
@@ -172,7 +184,7 @@ def create_product(request: HttpRequest, body: ProductIn) -> Status[ProductOut]:
     user = api_user(request)
     data = _apply(
         user,
-        services.ProductInput(external_id=body.external_id, title=body.title),
+        services.ProductData(external_id=body.external_id, title=body.title),
         body.dict(exclude_unset=True),
     )
     product = services.create_product(actor=user, data=data)

@@ -72,10 +72,9 @@ def products_of(
     products = Product.objects.filter(shop=shop_of(actor)).select_related("owner")
     query = query.strip()
     if query:
-        match = Q(title__icontains=query) | Q(external_id__icontains=query)
-        if any(f.name == "sku" for f in Product._meta.get_fields()):
-            match |= Q(sku__icontains=query)
-        products = products.filter(match)
+        products = products.filter(
+            Q(title__icontains=query) | Q(external_id__icontains=query) | Q(sku__icontains=query)
+        )
     if owner == NO_OWNER:
         products = products.filter(owner__isnull=True)
     elif owner:
@@ -131,8 +130,10 @@ def find_products(shop: Shop, references: Iterable[str]) -> RelatedLookup:
 # What the pages and refusals call each field a seller edits.
 LABELS = {
     "external_id": gettext_lazy("Platform product id"),
+    "sku": gettext_lazy("SKU"),
     "title": gettext_lazy("Title"),
     "url": gettext_lazy("Web link"),
+    "image_url": gettext_lazy("Main image"),
     "shelf_life": gettext_lazy("Shelf life"),
     "suits": gettext_lazy("Who it suits"),
     "ships_from": gettext_lazy("Ships from"),

@@ -21,9 +21,10 @@ from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
 from kefu.catalog.models import Product
 from kefu.catalog.selectors import LABELS, access_products
+from kefu.catalog.upserts import MAX_REGIONS, MAX_STOCK
 
 MAX_PRICE = Decimal("9999999999.99")  # the column's 12 digits, 2 after the point
-MAX_STOCK = 1_000_000_000
+MAX_REGION_LENGTH = 100
 MAX_USAGE_CYCLE_DAYS = 3650
 MAX_RELATED = 50
 _WEB = URLValidator(schemes=["http", "https"])
@@ -31,8 +32,10 @@ _WEB = URLValidator(schemes=["http", "https"])
 # Text fields and their column lengths: what the form and the API may send.
 TEXT_LIMITS = {
     "external_id": 80,
+    "sku": 80,
     "title": 300,
     "url": 200,
+    "image_url": 500,
     "shelf_life": 200,
     "suits": 300,
     "ships_from": 200,
@@ -42,19 +45,23 @@ TEXT_LIMITS = {
 
 
 @dataclass
-class ProductInput:
+class ProductData:
     """Every field a seller edits. ``related`` is the complete list of related products
     (replacing the old one); ``owner`` None means nobody manages the product."""
 
     external_id: str
     title: str
+    sku: str = ""
     price: Decimal | str = Decimal("0")
     currency: str = ""
     stock: int = 0
     url: str = ""
+    image_url: str = ""
     owner: User | None = None
     is_main_push: bool = False
     free_shipping: bool = True
+    # Regions (as the buyer's address names them) the free shipping does not cover (R-25).
+    free_shipping_excluded_regions: list[str] = field(default_factory=list)
     usage_cycle_days: int | None = None
     related: list[Product] = field(default_factory=list)
     shelf_life: str = ""
@@ -64,18 +71,21 @@ class ProductInput:
     differences: str = ""
 
 
-def input_of(product: Product) -> ProductInput:
+def input_of(product: Product) -> ProductData:
     """The product as it stands, to change a few fields of (a PATCH, a form shown again)."""
-    return ProductInput(
+    return ProductData(
         external_id=product.external_id,
         title=product.title,
+        sku=product.sku,
         price=product.price,
         currency=product.currency,
         stock=product.stock,
         url=product.url,
+        image_url=product.image_url,
         owner=product.owner,
         is_main_push=product.is_main_push,
         free_shipping=product.free_shipping,
+        free_shipping_excluded_regions=list(product.free_shipping_excluded_regions or []),
         usage_cycle_days=product.usage_cycle_days,
         related=list(product.related.all()) if product.pk else [],
         shelf_life=product.shelf_life,
@@ -86,7 +96,7 @@ def input_of(product: Product) -> ProductInput:
     )
 
 
-def _clean(actor: User, data: ProductInput, product: Product | None) -> ProductInput:
+def _clean(actor: User, data: ProductData, product: Product | None) -> ProductData:
     """The input trimmed and checked; every problem named at once, in the reader's language."""
     shop = shop_of(actor)
     problems: list[str] = []
@@ -106,6 +116,20 @@ def _clean(actor: User, data: ProductInput, product: Product | None) -> ProductI
             _WEB(texts["url"])
         except ValidationError:
             problems.append(_("The web link must be an http:// or https:// address."))
+    if texts["image_url"]:
+        try:
+            _WEB(texts["image_url"])
+        except ValidationError:
+            problems.append(_("The main image must be an http:// or https:// address."))
+    regions = list(
+        dict.fromkeys(r.strip() for r in data.free_shipping_excluded_regions if r.strip())
+    )
+    if len(regions) > MAX_REGIONS:
+        problems.append(_("At most %(max)s excluded regions.") % {"max": MAX_REGIONS})
+    if any(len(r) > MAX_REGION_LENGTH for r in regions):
+        problems.append(
+            _("A region name is at most %(max)s characters.") % {"max": MAX_REGION_LENGTH}
+        )
 
     try:
         price = Decimal(str(data.price).strip() or "0")
@@ -157,18 +181,35 @@ def _clean(actor: User, data: ProductInput, product: Product | None) -> ProductI
         problems.append(
             _("Another product already has the external id %(id)s.") % {"id": texts["external_id"]}
         )
+    if texts["sku"]:
+        holders = Product.objects.filter(shop=shop, sku=texts["sku"])
+        if product is not None:
+            holders = holders.exclude(pk=product.pk)
+        holder = holders.values_list("external_id", flat=True).first()
+        if holder is not None:
+            # Order items link to products by SKU: two products with one SKU would be a guess.
+            problems.append(
+                _("SKU %(sku)s already belongs to product %(other)s.")
+                % {"sku": texts["sku"], "other": holder}
+            )
     if problems:
         raise ValidationError(problems)
-    clean = replace(data, price=price, currency=currency, related=related)
+    clean = replace(
+        data,
+        price=price,
+        currency=currency,
+        related=related,
+        free_shipping_excluded_regions=regions,
+    )
     for name, value in texts.items():
         setattr(clean, name, value)
     return clean
 
 
-_COLUMNS = [f.name for f in fields(ProductInput) if f.name != "related"]
+_COLUMNS = [f.name for f in fields(ProductData) if f.name != "related"]
 
 
-def _write(product: Product, data: ProductInput) -> Product:
+def _write(product: Product, data: ProductData) -> Product:
     for name in _COLUMNS:
         setattr(product, name, getattr(data, name))
     try:
@@ -183,14 +224,14 @@ def _write(product: Product, data: ProductInput) -> Product:
     return product
 
 
-def create_product(*, actor: User, data: ProductInput) -> Product:
+def create_product(*, actor: User, data: ProductData) -> Product:
     require(actor, Capability.MANAGE_SETTINGS)
     clean = _clean(actor, data, None)
     with transaction.atomic():
         return _write(Product(shop=shop_of(actor)), clean)
 
 
-def update_product(*, actor: User, product: Product, data: ProductInput) -> Product:
+def update_product(*, actor: User, product: Product, data: ProductData) -> Product:
     require(actor, Capability.MANAGE_SETTINGS)
     if product.shop_id != shop_of(actor).pk:
         raise ValidationError(_("Not a product of your shop."), code="shop")

@@ -23,7 +23,7 @@ from kefu.accounts.scoping import shop_of
 from kefu.catalog import selectors
 from kefu.catalog.models import Product
 from kefu.catalog.services import (
-    ProductInput,
+    ProductData,
     bulk_assign_owner,
     create_product,
     delete_product,
@@ -123,8 +123,8 @@ def products_bulk(request: ShopRequest) -> HttpResponse:
     return HttpResponseRedirect(back)
 
 
-def _form_input(request: ShopRequest, product: Product | None) -> tuple[ProductInput, list[str]]:
-    """The form as a ProductInput, and what could not even be read (a word for a number, a
+def _form_input(request: ShopRequest, product: Product | None) -> tuple[ProductData, list[str]]:
+    """The form as a ProductData, and what could not even be read (a word for a number, a
     related product that matches nothing)."""
     post = request.POST
     shop = shop_of(request.user)
@@ -153,16 +153,19 @@ def _form_input(request: ShopRequest, product: Product | None) -> tuple[ProductI
     lookup = selectors.find_products(shop, post.get("add_related", "").splitlines())
     problems.extend(lookup.problems)
     related += [p for p in lookup.found if p not in related]
-    data = ProductInput(
+    data = ProductData(
         external_id=post.get("external_id", ""),
         title=post.get("title", ""),
+        sku=post.get("sku", ""),
         price=post.get("price", "").strip() or "0",
         currency=post.get("currency", ""),
         stock=number("stock", _("Stock")) or 0,
         url=post.get("url", ""),
+        image_url=post.get("image_url", ""),
         owner=owner,
         is_main_push=post.get("is_main_push") == "on",
         free_shipping=post.get("free_shipping") == "on",
+        free_shipping_excluded_regions=post.get("excluded_regions", "").splitlines(),
         usage_cycle_days=number("usage_cycle_days", _("Usage cycle")),
         related=related,
         shelf_life=post.get("shelf_life", ""),
@@ -199,13 +202,14 @@ def product_edit(request: ShopRequest, product_id: int | None = None) -> HttpRes
     elif product is not None:
         data = input_of(product)
     else:
-        data = ProductInput(external_id="", title="", currency=shop.currency)
+        data = ProductData(external_id="", title="", currency=shop.currency)
     return render(
         request,
         "catalog/product_edit.html",
         {
             "product": product,
             "values": data,
+            "regions_text": "\n".join(data.free_shipping_excluded_regions),
             "add_related": add_related,
             "owners": selectors.possible_owners(shop),
             "errors": errors,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -486,3 +486,50 @@ def known_carriers(shop: Shop, *, limit: int = 30) -> list[str]:
 def shops_with_orders() -> Iterable[Shop]:
     """Shops a scheduled job walks: those that have any order (unscoped on purpose: a job)."""
     return Shop.objects.filter(pk__in=Order.objects.values("shop_id").distinct()).order_by("pk")
+
+
+# --- order items no product claims (issue 12 §1) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnlinkedItem:
+    title: str
+    sku: str
+    product_external_id: str
+    items: int
+
+
+@dataclass(frozen=True)
+class UnlinkedItems:
+    """Order items that name no product of the catalogue: no sub-account sees their orders
+    (but the owner and SEE_ALL logins). `sample` holds the most frequent ways they are named."""
+
+    items: int
+    orders: int
+    sample: list[UnlinkedItem]
+
+
+def unlinked_items(*, shop: Shop, limit: int = 10) -> UnlinkedItems:
+    unlinked = OrderItem.objects.filter(shop=shop, product__isnull=True)
+    items = unlinked.count()
+    if not items:
+        return UnlinkedItems(items=0, orders=0, sample=[])
+    orders = unlinked.values("order_id").distinct().count()
+    sample = [
+        UnlinkedItem(
+            title=row["title"], sku=row["sku"], product_external_id=row["pid"], items=row["n"]
+        )
+        for row in unlinked.order_by()
+        .values("title", "sku", pid=F("product_external_id"))
+        .annotate(n=Count("id"))
+        .order_by("-n", "title")[:limit]
+    ]
+    return UnlinkedItems(items=items, orders=orders, sample=sample)
+
+
+def unlinked_items_for(user: User, *, limit: int = 10) -> UnlinkedItems | None:
+    """The shop's unlinked items for a login that sees every order; None for the others (a
+    sub-account cannot act on them, and their titles are other agents' business)."""
+    if not (user.is_owner or has_capability(user, Capability.SEE_ALL)):
+        return None
+    return unlinked_items(shop=shop_of(user), limit=limit)

@@ -15,6 +15,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from kefu.accounts.models import Shop
+from kefu.core.tabular import ImportFileError, open_source
 from kefu.orders.importers.mapping import (
     ColumnMap,
     MappingError,
@@ -23,7 +24,6 @@ from kefu.orders.importers.mapping import (
     build_column_map,
     record_to_input,
 )
-from kefu.orders.importers.readers import ImportFileError, open_source
 from kefu.orders.inputs import OrderInput, UpsertOutcome, group_inputs
 from kefu.orders.models import ImportRun, ImportStatus, OrderSource
 from kefu.orders.upserts import upsert_orders
