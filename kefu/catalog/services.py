@@ -21,7 +21,7 @@ from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
 from kefu.catalog.models import Product
 from kefu.catalog.selectors import LABELS, access_products
-from kefu.catalog.upserts import MAX_REGIONS, MAX_STOCK
+from kefu.catalog.upserts import MAX_REGIONS, MAX_STOCK, products_stored
 
 MAX_PRICE = Decimal("9999999999.99")  # the column's 12 digits, 2 after the point
 MAX_REGION_LENGTH = 100
@@ -221,6 +221,8 @@ def _write(product: Product, data: ProductData) -> Product:
             _("Another product already has the external id %(id)s.") % {"id": data.external_id}
         ) from exc
     product.related.set(data.related)
+    # As after an import: order items waiting for this product id, SKU or title link to it.
+    products_stored.send(sender=Product, shop=product.shop, product_ids=[product.pk], source="page")
     return product
 
 

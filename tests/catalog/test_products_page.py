@@ -231,12 +231,29 @@ def test_the_sidebar_shows_the_facts_the_seller_wrote(owner, pre_agent, product,
     )
     online(pre_agent)
     conv = buyer_says(shop, "How long does the bulb last?", product="P-100").conversation
-    panel = en_client(pre_agent).get(
-        f"/orders/sidebar/{conv.buyer_id}/?conversation={conv.pk}"
-    )
+    panel = en_client(pre_agent).get(f"/orders/sidebar/{conv.buyer_id}/?conversation={conv.pk}")
     html = panel.content.decode()
     assert panel.status_code == 200
     assert "Bulb rated for 25,000 hours" in html and "Shenzhen" in html
     assert "Shelf life" in html and "Ships from" in html
     # A fact left empty is not shown as an empty row.
     assert "Who it suits" not in html
+
+
+def test_orders_imported_before_the_product_link_to_it_once_it_is_added(owner, pre_agent, shop):
+    order = {
+        "external_id": "9002",
+        "buyer": {"external_id": "b-8", "name": "Olga"},
+        "status": "paid",
+        "currency": "USD",
+        "total_amount": "25.00",
+        "paid_amount": "25.00",
+        "placed_at": "2026-11-01T10:00:00+08:00",
+        "items": [{"title": "Aurora desk lamp, warm white", "unit_price": "25.00"}],
+    }
+    assert post_order_signed("/inbound", order, shop).status_code == 201
+    assert OrderItem.objects.get().product is None
+    en_client(owner).post("/products/new", {**LAMP, "owner": str(pre_agent.pk)})
+    # Linked by the exact title, so Lily now sees the order beside her chats.
+    assert OrderItem.objects.get().product == Product.objects.get(external_id="1005001")
+    assert en_client(pre_agent).get("/api/v1/orders").json()[0]["external_id"] == "9002"
