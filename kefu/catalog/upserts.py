@@ -191,9 +191,9 @@ def _check(inp: ProductInput) -> str:
                 _URL(value)
             except ValidationError:
                 return (
-                    gettext("image %(value)s is not a web address (http:// or https://)")
+                    gettext("image %(value)r is not a web address (http:// or https://)")
                     if name == "image_url"
-                    else gettext("link %(value)s is not a web address (http:// or https://)")
+                    else gettext("link %(value)r is not a web address (http:// or https://)")
                 ) % {"value": value[:80]}
     if (
         inp.free_shipping_excluded_regions is not None
