@@ -65,12 +65,15 @@ def relink_order_items(*, shop: Shop, product_ids: list[int]) -> int:
     Set-based: one UPDATE per way of naming a product, each restricted to the keys of these
     products, so a chunk of a large product import costs three statements.
     """
+    unlinked = OrderItem.objects.filter(shop=shop, product__isnull=True)
+    # A catalogue imported before any order (or after all are linked) has nothing to do.
+    if not unlinked.exists():
+        return 0
     products = Product.objects.filter(shop=shop, pk__in=product_ids)
     keys = list(products.values_list("external_id", "sku", "title"))
     ids = {k[0] for k in keys}
     skus = {k[1] for k in keys if k[1]}
     titles = {k[2] for k in keys}
-    unlinked = OrderItem.objects.filter(shop=shop, product__isnull=True)
     linked = 0
     if ids:
         linked += unlinked.filter(product_external_id__in=ids).update(

@@ -179,9 +179,7 @@ def test_a_title_two_products_share_links_to_neither(fresh_shop, tmp_path, capsy
     assert OrderItem.objects.get(order__external_id="T-9001").product is None
 
 
-def test_taobao_assistant_file_with_version_line_and_two_header_rows(
-    fresh_shop, tmp_path, capsys
-):
+def test_taobao_assistant_file_with_version_line_and_two_header_rows(fresh_shop, tmp_path, capsys):
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter="\t")
     writer.writerow(["version 1.00"])
