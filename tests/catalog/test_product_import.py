@@ -360,3 +360,25 @@ def test_product_webhook_creates_updates_and_refuses(fresh_shop, tmp_path, capsy
         headers=signed_headers(slug=fresh_shop.slug, secret="wrong", body=b"{}"),
     )
     assert bad.status_code == 401
+
+
+def test_order_webhook_items_link_by_sku(fresh_shop, tmp_path, capsys):
+    _import("products", _csv_gbk(tmp_path / "p.csv", PRODUCT_HEADERS, PRODUCTS), capsys)
+    order = {
+        "external_id": "W-7001",
+        "buyer": {"external_id": "b-77", "name": "Ann"},
+        "status": "paid",
+        "placed_at": "2026-11-20T10:00:00+08:00",
+        "items": [{"sku": "SKU-WASH", "quantity": 2}],
+    }
+    body = json.dumps(order).encode()
+    response = Client().post(
+        "/api/v1/orders/inbound",
+        data=body,
+        content_type="application/json",
+        headers=signed_headers(slug=fresh_shop.slug, secret=fresh_shop.webhook_secret, body=body),
+    )
+    assert response.status_code == 201, response.content
+    stored = Order.objects.get(shop=fresh_shop, external_id="W-7001")
+    assert "W-7001" in _sidebar(User.objects.get(username="mei"), stored)
+    assert "W-7001" not in _sidebar(User.objects.get(username="lily"), stored)

@@ -9,8 +9,8 @@ import pytest
 
 from kefu.catalog.models import Product
 from kefu.conversations.models import Buyer
-from kefu.orders.importers.mapping import MappingError
 from kefu.core.tabular import ImportFileError
+from kefu.orders.importers.mapping import MappingError
 from kefu.orders.importers.run import import_orders
 from kefu.orders.models import Order, OrderEvent, OrderFlag, OrderItem, OrderStatus, Parcel
 
