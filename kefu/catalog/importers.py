@@ -134,6 +134,7 @@ for _field, _aliases in COLUMN_ALIASES.items():
     for _alias in (_field, *_aliases):
         _ALIAS_INDEX.setdefault(header_key(_alias), _field)
 _UNUSED = {header_key(h) for h in KNOWN_UNUSED}
+_FIELD_LABELS = {f: f for f in FIELDS}
 _TITLE_HEADERS = {header_key(a) for a in ("title", *COLUMN_ALIASES["title"])}
 
 
@@ -159,12 +160,11 @@ def parse_map_option(value: str) -> dict[str, str]:
 class Columns:
     by_header: dict[str, str]  # header as in the file -> field
     unknown: list[str] = field(default_factory=list)
+    # field -> the name a rejection reason uses: the file's own header where it has one
+    labels: dict[str, str] = field(init=False)
 
-    def label(self, name: str) -> str:
-        for header, target in self.by_header.items():
-            if target == name:
-                return header
-        return name
+    def __post_init__(self) -> None:
+        self.labels = {**_FIELD_LABELS, **{f: h for h, f in self.by_header.items()}}
 
 
 def build_columns(headers: Sequence[str], overrides: dict[str, str] | None) -> Columns:
@@ -291,10 +291,11 @@ def record_to_input(
             target = _ALIAS_INDEX.get(header_key(str(key)))
             if target is not None:
                 values.setdefault(target, value)
-        labels = {f: f for f in FIELDS}
+        labels = _FIELD_LABELS
     else:
-        values = {columns.by_header[h]: v for h, v in record.items() if h in columns.by_header}
-        labels = {f: columns.label(f) for f in FIELDS}
+        by_header = columns.by_header
+        values = {by_header[h]: v for h, v in record.items() if h in by_header}
+        labels = columns.labels
 
     external_id = _cell(values, "external_id")
     sku = _cell(values, "sku")
@@ -436,7 +437,7 @@ def import_products(
             summary.rows += 1
             summary.reject(row, problem)
             continue
-        if columns is not None and _is_second_header(record, columns):
+        if columns is not None and not summary.rows and _is_second_header(record, columns):
             # 淘宝助理 writes its English field names, then the Chinese ones, as two rows.
             continue
         summary.rows += 1

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 from ninja import Router, Schema
 from pydantic import Field, ValidationError
 
@@ -259,7 +260,9 @@ def inbound_product(request: HttpRequest) -> HttpResponse:
         dispatch_time=payload.dispatch_time,
         differences=payload.differences,
     )
-    outcome = upsert_products(shop=shop, inputs=[inp], source="webhook")[0]
+    # The API speaks English, whatever the UI's default language (its reasons are gettext).
+    with translation.override("en"):
+        outcome = upsert_products(shop=shop, inputs=[inp], source="webhook")[0]
     if outcome.outcome == "rejected" or outcome.product_id is None:
         return _problem(400, outcome.reason or "product refused")
     return JsonResponse(
