@@ -137,6 +137,11 @@ def _upload() -> SimpleUploadedFile:
     return SimpleUploadedFile("export.csv", EXPORT.read_bytes(), content_type="text/csv")
 
 
+def _product_upload() -> SimpleUploadedFile:
+    line = b'{"external_id": "J-1", "title": "Tea set", "price": "45.00"}\n'
+    return SimpleUploadedFile("products.jsonl", line, content_type="application/json")
+
+
 ORDER_SETTINGS_FORM = {
     "payment_reminder_enabled": "on",
     "payment_reminder_delay_minutes": "30",
@@ -213,6 +218,8 @@ def cases(w: World) -> list[Case]:
         Case(
             "post", "/products/bulk", {"product": p, "action": "main_push"}, grant=MANAGE, ours=True
         ),
+        Case("get", "/products/import/", grant=MANAGE),
+        Case("post", "/products/import/", {"file": _product_upload}, grant=MANAGE),
         Case("get", "/api/v1/catalog/products", allowed=EVERYONE, **api),
         Case("get", f"/api/v1/catalog/products/{p}", allowed=EVERYONE, ours=True, **api),
         Case("post", "/api/v1/catalog/products", PRODUCT_JSON, grant=MANAGE, **api),
@@ -909,6 +916,7 @@ WEBHOOKS = (
     "/api/v1/inbound/tracking",
     "/api/v1/orders/inbound",
     "/api/v1/orders/tracking/inbound",
+    "/api/v1/catalog/inbound",
 )
 
 
@@ -943,6 +951,7 @@ PUBLIC = {
     "api/v1/inbound/tracking": "alias of the tracking webhook, signed with the shop's secret",
     "api/v1/orders/inbound": "order webhook, signed with the shop's secret",
     "api/v1/orders/tracking/inbound": "carrier tracking webhook, signed with the shop's secret",
+    "api/v1/catalog/inbound": "product webhook, signed with the shop's secret",
     "media/m/<str:token>.<str:extension>": "an image the shop sent buyers; the random token "
     "in the address is the key, as the marketplace fetches it without a login",
     "chat/<slug:slug>/": "the public chat widget buyers open on the shop's site",
