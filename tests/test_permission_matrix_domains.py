@@ -137,6 +137,11 @@ def _upload() -> SimpleUploadedFile:
     return SimpleUploadedFile("export.csv", EXPORT.read_bytes(), content_type="text/csv")
 
 
+def _product_upload() -> SimpleUploadedFile:
+    data = "宝贝名称,宝贝价格,宝贝ID\n台灯,25.00,P-900\n".encode("gbk")
+    return SimpleUploadedFile("products.csv", data, content_type="text/csv")
+
+
 ORDER_SETTINGS_FORM = {
     "payment_reminder_enabled": "on",
     "payment_reminder_delay_minutes": "30",
@@ -204,6 +209,9 @@ def cases(w: World) -> list[Case]:
         Case("get", "/orders/import/", grant=MANAGE),
         Case("post", "/orders/import/", {"file": _upload}, grant=MANAGE),
         Case("get", f"/orders/import/{run}/", grant=MANAGE, ours=True),
+        # --- catalogue: the product file upload ---------------------------------------------
+        Case("get", "/products/import/", grant=MANAGE),
+        Case("post", "/products/import/", {"file": _product_upload}, grant=MANAGE),
         Case("get", "/orders/settings/", allowed=EVERYONE),
         Case("post", "/orders/settings/", ORDER_SETTINGS_FORM, grant=MANAGE),
         Case("get", "/orders/incidents/?carrier=Cainiao", grant=CAMPAIGNS),
@@ -858,6 +866,7 @@ WEBHOOKS = (
     "/api/v1/inbound/tracking",
     "/api/v1/orders/inbound",
     "/api/v1/orders/tracking/inbound",
+    "/api/v1/catalog/inbound",
 )
 
 
@@ -892,6 +901,7 @@ PUBLIC = {
     "api/v1/inbound/tracking": "alias of the tracking webhook, signed with the shop's secret",
     "api/v1/orders/inbound": "order webhook, signed with the shop's secret",
     "api/v1/orders/tracking/inbound": "carrier tracking webhook, signed with the shop's secret",
+    "api/v1/catalog/inbound": "product webhook, signed with the shop's secret",
     "media/m/<str:token>.<str:extension>": "an image the shop sent buyers; the random token "
     "in the address is the key, as the marketplace fetches it without a login",
     "chat/<slug:slug>/": "the public chat widget buyers open on the shop's site",
