@@ -138,8 +138,8 @@ def _upload() -> SimpleUploadedFile:
 
 
 def _product_upload() -> SimpleUploadedFile:
-    line = b'{"external_id": "J-1", "title": "Tea set", "price": "45.00"}\n'
-    return SimpleUploadedFile("products.jsonl", line, content_type="application/json")
+    data = "宝贝名称,宝贝价格,宝贝ID\n台灯,25.00,P-900\n".encode("gbk")
+    return SimpleUploadedFile("products.csv", data, content_type="text/csv")
 
 
 ORDER_SETTINGS_FORM = {
@@ -218,8 +218,6 @@ def cases(w: World) -> list[Case]:
         Case(
             "post", "/products/bulk", {"product": p, "action": "main_push"}, grant=MANAGE, ours=True
         ),
-        Case("get", "/products/import/", grant=MANAGE),
-        Case("post", "/products/import/", {"file": _product_upload}, grant=MANAGE),
         Case("get", "/api/v1/catalog/products", allowed=EVERYONE, **api),
         Case("get", f"/api/v1/catalog/products/{p}", allowed=EVERYONE, ours=True, **api),
         Case("post", "/api/v1/catalog/products", PRODUCT_JSON, grant=MANAGE, **api),
@@ -260,6 +258,9 @@ def cases(w: World) -> list[Case]:
         Case("get", "/orders/import/", grant=MANAGE),
         Case("post", "/orders/import/", {"file": _upload}, grant=MANAGE),
         Case("get", f"/orders/import/{run}/", grant=MANAGE, ours=True),
+        # --- catalogue: the product file upload ---------------------------------------------
+        Case("get", "/products/import/", grant=MANAGE),
+        Case("post", "/products/import/", {"file": _product_upload}, grant=MANAGE),
         Case("get", "/orders/settings/", allowed=EVERYONE),
         Case("post", "/orders/settings/", ORDER_SETTINGS_FORM, grant=MANAGE),
         Case("get", "/orders/incidents/?carrier=Cainiao", grant=CAMPAIGNS),

@@ -278,15 +278,12 @@ def _upsert_chunk(
             .values_list(*_COLUMNS),
         )
     }
-    unknown_logins = {
-        inputs[n].owner_login.strip()  # type: ignore[union-attr]
-        for n in valid
-        if inputs[n].owner_login and inputs[n].owner_login.strip() not in call.owners  # type: ignore[union-attr]
-    }
+    logins = {(inputs[n].owner_login or "").strip() for n in valid}
+    unknown_logins = {login for login in logins if login and login not in call.owners}
     found = _owners(shop, unknown_logins)
     for login in unknown_logins:
         call.owners[login] = found.get(login)
-    skus = {inputs[n].sku.strip() for n in valid if inputs[n].sku and inputs[n].sku.strip()}  # type: ignore[union-attr]
+    skus = {(inputs[n].sku or "").strip() for n in valid} - {""}
     held = dict(
         Product.objects.filter(shop=shop, sku__in=skus)
         .exclude(external_id__in=ids)
