@@ -15,6 +15,7 @@ from ninja.openapi.schema import OpenAPISchema
 from kefu.accounts import api as accounts_api
 from kefu.automation import api as automation_api
 from kefu.care import api as care_api
+from kefu.catalog import api as catalog_api
 from kefu.compliance import api as compliance_api
 from kefu.conversations import api as conversations_api
 from kefu.core.controls import CleanParser
@@ -118,6 +119,8 @@ api.add_router("/inbound", integrations_api.router)
 api.add_router("/conversations", conversations_api.router)
 api.add_router("/shop", accounts_api.router)
 api.add_router("/orders", orders_api.router)
+api.add_router("/catalog", catalog_api.router)
+api.add_router("/catalog", integrations_api.catalog_router)
 api.add_router("/automation", automation_api.router)
 api.add_router("/compliance", compliance_api.router)
 # At the address where API clients first met the case archive.

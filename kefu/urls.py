@@ -6,6 +6,8 @@ from kefu.accounts import urls as accounts_urls
 from kefu.api import api
 from kefu.automation import urls as automation_urls
 from kefu.care import urls as care_urls
+from kefu.catalog import import_views as catalog_import_views
+from kefu.catalog import urls as catalog_urls
 from kefu.compliance import urls as compliance_urls
 from kefu.conversations import urls as conversations_urls
 from kefu.core import views as core_views
@@ -21,6 +23,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", core_views.healthz, name="healthz"),
     path("language/", core_views.set_language, name="set_language"),
     path("api/v1/", api.urls),
+    # Before the catalogue's own /products/<...>/ pages, which would take "import" for an id.
+    path(
+        "products/import/",
+        catalog_import_views.import_products_page,
+        name="products_import",
+    ),
 ]
 
 # Each domain that has pages contributes them from its own `urls.py`.
@@ -30,6 +38,7 @@ urlpatterns += [
         accounts_urls,
         conversations_urls,
         orders_urls,
+        catalog_urls,
         automation_urls,
         compliance_urls,
         care_urls,

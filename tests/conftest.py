@@ -8,6 +8,7 @@ from django.test import Client
 from kefu.accounts.models import Shop, User
 from kefu.accounts.services import create_agent, create_shop
 from kefu.catalog.models import Product
+from kefu.catalog.services import ProductData, create_product
 
 PASSWORD = "correct-horse-battery"
 
@@ -97,9 +98,11 @@ def rival(other_shop) -> User:
 
 
 @pytest.fixture
-def product(shop, pre_agent) -> Product:
-    return Product.objects.create(
-        shop=shop, external_id="P-100", title="Desk lamp", owner=pre_agent, stock=50
+def product(owner, pre_agent) -> Product:
+    # As a seller adds it: the main account on the products page or the API.
+    return create_product(
+        actor=owner,
+        data=ProductData(external_id="P-100", title="Desk lamp", owner=pre_agent, stock=50),
     )
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.test import Client
 
-from kefu.accounts.models import Shop, User
+from kefu.accounts.models import Role, Shop, User
+from kefu.catalog.models import Product
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.intake import IntakeResult
 from kefu.conversations.models import AgentPresence
@@ -30,6 +31,16 @@ def online(*users: User) -> None:
                 "socket_count": 1,  # the inbox is open: routing needs a live socket
             },
         )
+
+
+def add_product(shop: Shop, external_id: str, title: str, **fields: Any) -> Product:
+    """A product as the shop's main account adds it on the products page (issue 12 §1)."""
+    from kefu.catalog.services import ProductData, create_product
+
+    actor = User.objects.get(shop=shop, role=Role.OWNER)
+    return create_product(
+        actor=actor, data=ProductData(external_id=external_id, title=title, **fields)
+    )
 
 
 def buyer_says(

@@ -51,6 +51,14 @@ SIGNED = {
     "/api/v1/inbound/messages",
     "/api/v1/orders/inbound",
     "/api/v1/orders/tracking/inbound",
+    "/api/v1/catalog/inbound",
+}
+# The product webhook names the shop's own products and logins: steered like the others.
+CATALOG_STRINGS = {
+    "external_id": ["P-100"],
+    "owner": ["lily"],
+    "url": ["https://shop.example.com/p/100"],
+    "image_url": ["https://img.example.com/p100.jpg"],
 }
 # Cases per operation and kind of input (a failing one adds Hypothesis's shrinking calls).
 EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 7}
@@ -137,6 +145,11 @@ def _seed(shop: Shop, owner: User, token: str) -> dict[str, list[int]]:
     quick = post("/automation/quick-replies", {"title": "Thanks", "body": "Thank you!"})
     mark = post(f"/conversations/{conversations[0]}/marks", {"color": "yellow", "note": "call"})
     agent = post("/shop/agents", {"login": "fuzz-agent", "groups": ["pre_sale"]})
+    # Ids steer to the bulb only: the fuzzed DELETE and PATCH must leave P-100, which the
+    # product webhook's cases update, as it is.
+    bulb = post(
+        "/catalog/products", {"external_id": "P-200", "title": "Bulb", "related": ["P-100"]}
+    )
     orders = [o["id"] for o in api.get("/api/v1/orders").json()]
     buyers = list(shop.buyers.values_list("pk", flat=True))  # type: ignore[attr-defined]
     return {
@@ -147,6 +160,7 @@ def _seed(shop: Shop, owner: User, token: str) -> dict[str, list[int]]:
         "mark_id": [mark["id"]],
         "agent_id": [agent["id"], owner.pk],
         "buyer_id": buyers,
+        "product_id": [bulb["id"]],
     }
 
 
@@ -226,6 +240,9 @@ def test_every_operation_answers_what_the_schema_says(shop, owner, product) -> N
         _steer(case.body, known)
         if case.operation.path in SIGNED:
             _steer_webhook(case.body)
+            if case.operation.path == "/api/v1/catalog/inbound" and isinstance(case.body, dict):
+                for name, choices in CATALOG_STRINGS.items():
+                    _pick(case.body, name, choices)
             # Signed over exactly the bytes sent, as a marketplace does (a negative case may be
             # bytes that are not JSON at all).
             raw = case.body if isinstance(case.body, bytes) else json.dumps(case.body).encode()

@@ -137,6 +137,11 @@ def _upload() -> SimpleUploadedFile:
     return SimpleUploadedFile("export.csv", EXPORT.read_bytes(), content_type="text/csv")
 
 
+def _product_upload() -> SimpleUploadedFile:
+    data = "宝贝名称,宝贝价格,宝贝ID\n台灯,25.00,P-900\n".encode("gbk")
+    return SimpleUploadedFile("products.csv", data, content_type="text/csv")
+
+
 ORDER_SETTINGS_FORM = {
     "payment_reminder_enabled": "on",
     "payment_reminder_delay_minutes": "30",
@@ -179,6 +184,15 @@ SCRIPT_FORM = {
     "examples": "where is my money",
     "body_en": "Hi {buyer_name}, the refund is on its way.",
 }
+PRODUCT_FORM = {
+    "external_id": "NEW-{who}",
+    "title": "Night light {who}",
+    "price": "12.50",
+    "stock": "3",
+    "free_shipping": "on",
+    "shelf_life": "2 years",
+}
+PRODUCT_JSON = {"external_id": "API-{who}", "title": "Reading lamp {who}", "price": "19.90"}
 SCRIPT_JSON = {
     "stage": "after_sale",
     "topic": "Refunds",
@@ -190,8 +204,48 @@ SCRIPT_JSON = {
 def cases(w: World) -> list[Case]:
     o, other, b, c = w.order.pk, w.other_order.pk, w.buyer.pk, w.conv.pk
     run, img, s, qr = w.run.pk, w.image_rule.pk, w.script.pk, w.quick_reply.pk
+    p = w.product.pk
     api = {"api": True}
     return [
+        # --- the catalogue: every login reads it; settings rights change it -------------------
+        Case("get", "/products/", allowed=EVERYONE),
+        Case("get", "/products/?q=lamp&owner=none&main_push=0", allowed=EVERYONE),
+        Case("get", "/products/new", grant=MANAGE),
+        Case("post", "/products/new", PRODUCT_FORM, grant=MANAGE),
+        Case("get", f"/products/{p}/edit", grant=MANAGE, ours=True),
+        Case("post", f"/products/{p}/edit", PRODUCT_FORM, grant=MANAGE, ours=True),
+        Case("post", f"/products/{p}/delete", {}, grant=MANAGE, ours=True),
+        Case(
+            "post", "/products/bulk", {"product": p, "action": "main_push"}, grant=MANAGE, ours=True
+        ),
+        Case("get", "/api/v1/catalog/products", allowed=EVERYONE, **api),
+        Case("get", f"/api/v1/catalog/products/{p}", allowed=EVERYONE, ours=True, **api),
+        Case("post", "/api/v1/catalog/products", PRODUCT_JSON, grant=MANAGE, **api),
+        Case(
+            "patch",
+            f"/api/v1/catalog/products/{p}",
+            {"shelf_life": "2 years {who}"},
+            grant=MANAGE,
+            ours=True,
+            **api,
+        ),
+        Case("delete", f"/api/v1/catalog/products/{p}", grant=MANAGE, ours=True, **api),
+        Case(
+            "post",
+            "/api/v1/catalog/products/owner",
+            {"product_ids": [p], "owner": None},
+            grant=MANAGE,
+            ours=True,
+            **api,
+        ),
+        Case(
+            "post",
+            "/api/v1/catalog/products/main-push",
+            {"product_ids": [p], "main_push": True},
+            grant=MANAGE,
+            ours=True,
+            **api,
+        ),
         # --- first-run setup: the checklist, the starter set, the callback's test ping ------
         Case("get", "/setup/", grant=MANAGE),
         Case("post", "/setup/", {}, grant=MANAGE),
@@ -204,6 +258,9 @@ def cases(w: World) -> list[Case]:
         Case("get", "/orders/import/", grant=MANAGE),
         Case("post", "/orders/import/", {"file": _upload}, grant=MANAGE),
         Case("get", f"/orders/import/{run}/", grant=MANAGE, ours=True),
+        # --- catalogue: the product file upload ---------------------------------------------
+        Case("get", "/products/import/", grant=MANAGE),
+        Case("post", "/products/import/", {"file": _product_upload}, grant=MANAGE),
         Case("get", "/orders/settings/", allowed=EVERYONE),
         Case("post", "/orders/settings/", ORDER_SETTINGS_FORM, grant=MANAGE),
         Case("get", "/orders/incidents/?carrier=Cainiao", grant=CAMPAIGNS),
@@ -507,6 +564,7 @@ class World:
     script: Any
     quick_reply: Any
     hidden_conv: Any
+    product: Any
     # Text only some roles may see, and who: every response is searched for the others.
     secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -655,6 +713,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
         script=script,
         quick_reply=quick_reply,
         hidden_conv=hidden_conv,
+        product=product,
         secrets={
             "Aurora Lights": EVERYONE,
             "AURORA-SCRIPT": EVERYONE,
@@ -858,6 +917,7 @@ WEBHOOKS = (
     "/api/v1/inbound/tracking",
     "/api/v1/orders/inbound",
     "/api/v1/orders/tracking/inbound",
+    "/api/v1/catalog/inbound",
 )
 
 
@@ -892,6 +952,7 @@ PUBLIC = {
     "api/v1/inbound/tracking": "alias of the tracking webhook, signed with the shop's secret",
     "api/v1/orders/inbound": "order webhook, signed with the shop's secret",
     "api/v1/orders/tracking/inbound": "carrier tracking webhook, signed with the shop's secret",
+    "api/v1/catalog/inbound": "product webhook, signed with the shop's secret",
     "media/m/<str:token>.<str:extension>": "an image the shop sent buyers; the random token "
     "in the address is the key, as the marketplace fetches it without a login",
     "chat/<slug:slug>/": "the public chat widget buyers open on the shop's site",

@@ -14,6 +14,8 @@ from kefu.accounts.models import Shop
 class Product(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="products")
     external_id = models.CharField(_("platform product id"), max_length=80)
+    # The seller's own code (商家编码): order exports carry it, so order items link by it.
+    sku = models.CharField(_("SKU / 商家编码"), max_length=80, blank=True)
     title = models.CharField(_("title"), max_length=300)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -27,10 +29,15 @@ class Product(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     stock = models.IntegerField(default=0)
     free_shipping = models.BooleanField(_("free shipping"), default=True)
+    # Regions (by name, as the buyer's address says them) the free shipping does not cover.
+    free_shipping_excluded_regions = models.JSONField(
+        _("regions excluded from free shipping"), default=list, blank=True
+    )
     is_main_push = models.BooleanField(_("main-push product 主推款"), default=False)
     usage_cycle_days = models.PositiveIntegerField(null=True, blank=True)
     related = models.ManyToManyField("self", blank=True, symmetrical=True)
     url = models.URLField(blank=True)
+    image_url = models.URLField(_("main image"), max_length=500, blank=True)
     # Facts buyers ask about before buying; scripts use them as placeholders and an
     # empty one is a gap the agent fills by hand.
     shelf_life = models.CharField(_("shelf life"), max_length=200, blank=True)
@@ -48,6 +55,12 @@ class Product(models.Model):
             models.UniqueConstraint(
                 fields=["shop", "external_id"], name="product_external_id_per_shop"
             )
+        ]
+        # Order items link to products by SKU, else by exact title (the Taobao order export
+        # has only 宝贝标题): both are looked up per shop.
+        indexes = [
+            models.Index(fields=["shop", "sku"], name="product_sku"),
+            models.Index(fields=["shop", "title"], name="product_title"),
         ]
 
     def __str__(self) -> str:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 from ninja import Router, Schema
 from pydantic import Field, ValidationError
 
+from kefu.catalog.upserts import ProductInput, upsert_products
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.models import EntryPoint
 from kefu.core.controls import loads_clean
@@ -148,3 +151,125 @@ def inbound_tracking_alias(request: HttpRequest) -> HttpResponse:
     """Same as POST /api/v1/orders/tracking/inbound."""
     response: HttpResponse = _orders_api().inbound_tracking(request)
     return response
+
+
+# --- the product webhook (issue 12 §1): POST /api/v1/catalog/inbound -------------------------
+# Mounted at /catalog by kefu.api; the catalogue's own CRUD API lives with the catalogue.
+catalog_router = Router(tags=["catalog"])
+
+Price = Decimal
+
+
+class InboundProduct(Schema):
+    """A product as the marketplace reports it; omitted (or null) fields keep their stored
+    values. A new product needs a title."""
+
+    external_id: str = Field(min_length=1, max_length=80)
+    sku: str | None = Field(default=None, max_length=80, description="SKU / 商家编码")
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    price: Price | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
+    stock: int | None = Field(default=None, ge=0, le=2_000_000_000)
+    url: str | None = Field(default=None, max_length=200, description="http(s) product page")
+    image_url: str | None = Field(default=None, max_length=500, description="http(s) main image")
+    owner: str | None = Field(
+        default=None, max_length=150, description="login of the sub-account managing it"
+    )
+    is_main_push: bool | None = None
+    free_shipping: bool | None = None
+    free_shipping_excluded_regions: list[str] | None = Field(default=None, max_length=100)
+    usage_cycle_days: int | None = Field(default=None, ge=1, le=3650)
+    related_external_ids: list[str] | None = Field(default=None, max_length=50)
+    shelf_life: str | None = Field(default=None, max_length=200)
+    suits: str | None = Field(default=None, max_length=300)
+    ships_from: str | None = Field(default=None, max_length=200)
+    dispatch_time: str | None = Field(default=None, max_length=200)
+    differences: str | None = Field(default=None, max_length=1000)
+
+
+class ProductAccepted(Schema):
+    product_id: int
+    outcome: str = Field(description="created, updated or unchanged")
+    notes: list[str] = Field(description="what was not applied, e.g. an unknown related id")
+
+
+@catalog_router.post(
+    "/inbound",
+    auth=signed_webhook,
+    response={
+        200: ProductAccepted,
+        201: ProductAccepted,
+        400: Problem,
+        401: Problem,
+        413: Problem,
+        429: RateLimitedProblem,
+    },
+    summary="Create or update a product from a marketplace (signed)",
+    openapi_extra=with_retry_after(
+        {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": inline_json_schema(InboundProduct)}},
+            }
+        }
+    ),
+    operation_id="kefu_catalog_api_inbound_product",
+)
+def inbound_product(request: HttpRequest) -> HttpResponse:
+    """Signed like the other webhooks (`X-Kefu-Shop`, `X-Kefu-Timestamp`, `X-Kefu-Signature`).
+
+    Idempotent on `external_id`: 201 when created, 200 when it existed. A product that cannot
+    be stored (no title for a new one, an unknown owner login, a SKU another product holds, a
+    link or image that is not an http(s) address) is 400 with the reason; nothing changes.
+    """
+    shop = webhook_shop(request)
+    try:
+        data = loads_clean(request.body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _problem(400, "body is not JSON")
+    try:
+        payload = InboundProduct.model_validate(data)
+    except ValidationError as exc:
+        return _problem(400, "invalid product", errors=field_errors(exc.errors()))
+    inp = ProductInput(
+        external_id=payload.external_id,
+        sku=payload.sku,
+        title=payload.title,
+        price=payload.price,
+        currency=payload.currency,
+        stock=payload.stock,
+        url=payload.url,
+        image_url=payload.image_url,
+        owner_login=payload.owner,
+        is_main_push=payload.is_main_push,
+        free_shipping=payload.free_shipping,
+        free_shipping_excluded_regions=(
+            tuple(payload.free_shipping_excluded_regions)
+            if payload.free_shipping_excluded_regions is not None
+            else None
+        ),
+        usage_cycle_days=payload.usage_cycle_days,
+        related_external_ids=(
+            tuple(payload.related_external_ids)
+            if payload.related_external_ids is not None
+            else None
+        ),
+        shelf_life=payload.shelf_life,
+        suits=payload.suits,
+        ships_from=payload.ships_from,
+        dispatch_time=payload.dispatch_time,
+        differences=payload.differences,
+    )
+    # The API speaks English, whatever the UI's default language (its reasons are gettext).
+    with translation.override("en"):
+        outcome = upsert_products(shop=shop, inputs=[inp], source="webhook")[0]
+    if outcome.outcome == "rejected" or outcome.product_id is None:
+        return _problem(400, outcome.reason or "product refused")
+    return JsonResponse(
+        {
+            "product_id": outcome.product_id,
+            "outcome": outcome.outcome,
+            "notes": list(outcome.notes),
+        },
+        status=201 if outcome.outcome == "created" else 200,
+    )

@@ -14,6 +14,14 @@ class OrdersConfig(AppConfig):
     label = "orders"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def ready(self) -> None:
+        # Catalog sits below orders: it announces stored products and orders re-link the
+        # items that waited for them (decisions §34).
+        from kefu.catalog.upserts import products_stored
+        from kefu.orders.product_links import on_products_stored
+
+        products_stored.connect(on_products_stored, dispatch_uid="orders-relink-items")
+
     def load_demo(self, *, shop: Shop, rng: random.Random) -> None:
         # Imported when called: apps.py is loaded before models are ready.
         from kefu.orders import demo

@@ -21,9 +21,10 @@ from typing import Any, TextIO
 from django.core.management.base import CommandError
 
 from kefu.accounts.selectors import shop_by_slug
+from kefu.core.tabular import ImportFileError
 from kefu.orders.importers.mapping import MappingError, parse_map_option
-from kefu.orders.importers.readers import ImportFileError
 from kefu.orders.importers.run import import_orders
+from kefu.orders.selectors import unlinked_items
 
 # Exit codes of `kefu import` (docs/guide/imports.md): 0 every row stored, 2 nothing imported
 # (bad arguments, or a file refused as a whole), 3 some rows rejected (the others stored).
@@ -38,7 +39,7 @@ def import_group(sub: Any) -> Any:
     global import_subparsers, _import_parent
     if import_subparsers is None or _import_parent is not sub:
         _import_parent = sub
-        parser = sub.add_parser("import", help="import orders or messages from files")
+        parser = sub.add_parser("import", help="import orders, products or messages from files")
         import_subparsers = parser.add_subparsers(dest="import_kind", metavar="KIND")
         import_subparsers.required = True
     return import_subparsers
@@ -68,7 +69,7 @@ def register(sub: Any) -> None:
     orders.set_defaults(handler=_import_orders)
 
 
-class _Bar:
+class ProgressBar:
     def __init__(self, stream: TextIO, enabled: bool) -> None:
         self.stream = stream
         self.enabled = enabled
@@ -84,7 +85,8 @@ class _Bar:
         self.stream.write(
             f"\r[{'#' * filled}{'.' * (30 - filled)}] {share:4.0%}  rows {summary.rows}  "
             f"created {summary.created}  updated {summary.updated}  "
-            f"merged {summary.merged}  rejected {summary.rejected}"
+            + (f"merged {summary.merged}  " if hasattr(summary, "merged") else "")
+            + f"rejected {summary.rejected}"
         )
         self.stream.flush()
 
@@ -101,7 +103,7 @@ def _import_orders(args: argparse.Namespace) -> int:
         overrides = parse_map_option(args.map) if args.map else None
     except MappingError as exc:
         raise CommandError(str(exc)) from exc
-    bar = _Bar(sys.stderr, enabled=not args.quiet)
+    bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
         summary = import_orders(
             shop=shop, path=args.file, file_format=args.format, overrides=overrides, progress=bar
@@ -127,4 +129,10 @@ def _import_orders(args: argparse.Namespace) -> int:
         print(f"  row {row}: {reason}")
     if summary.rejected > len(summary.rejections):
         print(f"  … and {summary.rejected - len(summary.rejections)} more rejected rows")
+    unlinked = unlinked_items(shop=shop, limit=0)
+    if unlinked.items:
+        print(
+            f"order items without a product: {unlinked.items} in {unlinked.orders} orders "
+            "(sub-accounts do not see these orders; `kefu import products` links them)"
+        )
     return EXIT_ROWS_REJECTED if summary.rejected else 0

@@ -15,12 +15,15 @@ class ItemInput:
     quantity: int = 1
     unit_price: Decimal | None = None
     product_external_id: str = ""
+    # The seller's code (商家编码): links the item when there is no product id. Not part of
+    # the key, so a re-import of an export that gained the column updates its items.
+    sku: str = ""
 
     @property
     def key(self) -> str:
-        return (f"p:{self.product_external_id}" if self.product_external_id else f"t:{self.title}")[
-            :300
-        ]
+        if self.product_external_id:
+            return f"p:{self.product_external_id}"[:300]
+        return f"t:{self.title or self.sku}"[:300]
 
 
 @dataclass(frozen=True)

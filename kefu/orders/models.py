@@ -159,6 +159,9 @@ class OrderItem(models.Model):
         Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_items"
     )
     product_external_id = models.CharField(max_length=80, blank=True)
+    # The seller's code (商家编码) the export gave: links the item when it has no product id,
+    # also to products imported later.
+    sku = models.CharField(max_length=80, blank=True)
     # One row per product (or per title when the export has no product id): re-imports update it.
     key = models.CharField(max_length=300)
     title = models.CharField(max_length=300)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -23,6 +23,7 @@ from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.scoping import shop_of
 from kefu.catalog.models import Product
+from kefu.catalog.selectors import ProductFacts, facts_of
 from kefu.conversations.models import Buyer, Conversation
 from kefu.conversations.selectors import visible_conversations
 from kefu.orders.config import order_settings, penalty_rule
@@ -268,6 +269,8 @@ class Sidebar:
     conversation_id: int | None
     # The order the panel is about: the conversation's own, else the one the page asked for.
     highlight: str = ""
+    # What the seller wrote about the chat's product and the order's products (R-46).
+    facts: list[ProductFacts] = field(default_factory=list)
 
     @property
     def highlight_hidden(self) -> bool:
@@ -297,6 +300,8 @@ def sidebar_for(
     product = conv.product if conv else None
     focus = next((c.order for c in cards if c.highlighted), cards[0].order if cards else None)
     related = related_products_for(shop=shop, product=product, order=focus)
+    focus_card = next((c for c in cards if c.order == focus), None)
+    facts = facts_of([product, *(i.product for i in (focus_card.items if focus_card else []))])
     # Only a conversation of this buyer in the shop: the sidebar offers to send products into it.
     return Sidebar(
         buyer=buyer,
@@ -304,6 +309,7 @@ def sidebar_for(
         related=related,
         conversation_id=conv.pk if conv else None,
         highlight=highlight,
+        facts=facts,
     )
 
 
@@ -480,3 +486,50 @@ def known_carriers(shop: Shop, *, limit: int = 30) -> list[str]:
 def shops_with_orders() -> Iterable[Shop]:
     """Shops a scheduled job walks: those that have any order (unscoped on purpose: a job)."""
     return Shop.objects.filter(pk__in=Order.objects.values("shop_id").distinct()).order_by("pk")
+
+
+# --- order items no product claims (issue 12 §1) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnlinkedItem:
+    title: str
+    sku: str
+    product_external_id: str
+    items: int
+
+
+@dataclass(frozen=True)
+class UnlinkedItems:
+    """Order items that name no product of the catalogue: no sub-account sees their orders
+    (but the owner and SEE_ALL logins). `sample` holds the most frequent ways they are named."""
+
+    items: int
+    orders: int
+    sample: list[UnlinkedItem]
+
+
+def unlinked_items(*, shop: Shop, limit: int = 10) -> UnlinkedItems:
+    unlinked = OrderItem.objects.filter(shop=shop, product__isnull=True)
+    items = unlinked.count()
+    if not items:
+        return UnlinkedItems(items=0, orders=0, sample=[])
+    orders = unlinked.values("order_id").distinct().count()
+    sample = [
+        UnlinkedItem(
+            title=row["title"], sku=row["sku"], product_external_id=row["pid"], items=row["n"]
+        )
+        for row in unlinked.order_by()
+        .values("title", "sku", pid=F("product_external_id"))
+        .annotate(n=Count("id"))
+        .order_by("-n", "title")[:limit]
+    ]
+    return UnlinkedItems(items=items, orders=orders, sample=sample)
+
+
+def unlinked_items_for(user: User, *, limit: int = 10) -> UnlinkedItems | None:
+    """The shop's unlinked items for a login that sees every order; None for the others (a
+    sub-account cannot act on them, and their titles are other agents' business)."""
+    if not (user.is_owner or has_capability(user, Capability.SEE_ALL)):
+        return None
+    return unlinked_items(shop=shop_of(user), limit=limit)

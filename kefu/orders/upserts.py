@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from kefu.accounts.models import Shop
 from kefu.automation.outcomes import note_orders_placed
-from kefu.catalog.models import Product
 from kefu.conversations.buyers import BuyerIn, upsert_buyers
 from kefu.core.db.bulk import Table
 from kefu.core.textnorm import normalize
@@ -46,6 +45,7 @@ from kefu.orders.models import (
     Parcel,
     StockStatus,
 )
+from kefu.orders.product_links import ProductIndex
 from kefu.orders.rules import ADDRESS_CHANGE_PHRASES, ship_by_for
 from kefu.orders.statuses import order_status
 
@@ -210,7 +210,7 @@ def _apply(
     group: list[OrderInput],
     *,
     settings_: OrderSettings,
-    products: dict[str, Product],
+    products: ProductIndex,
     batch: EventBatch,
 ) -> set[str]:
     """Apply a group of inputs to an order in memory; return the changed field names."""
@@ -284,12 +284,8 @@ def _apply(
         changed.add("source_updated_at")
     # Stock: only worth knowing while the order still has to ship.
     if order.status in (OrderStatus.PLACED, OrderStatus.PAID):
-        linked = [
-            (products[i.product_external_id], i.quantity)
-            for inp in group
-            for i in inp.items
-            if i.product_external_id in products
-        ]
+        found = [(products.find(i), i.quantity) for inp in group for i in inp.items]
+        linked = [(p, qty) for p, qty in found if p is not None]
         if linked:
             short = any(p.stock < qty for p, qty in linked)
             put("stock_status", StockStatus.SHORT if short else StockStatus.ENOUGH)
@@ -338,14 +334,7 @@ def _upsert_chunk(
         )
     }
     buyers = _buyers_for(shop, groups, now)
-    product_ids = {
-        i.product_external_id for inp in inputs for i in inp.items if i.product_external_id
-    }
-    products = (
-        {p.external_id: p for p in Product.objects.filter(shop=shop, external_id__in=product_ids)}
-        if product_ids
-        else {}
-    )
+    products = ProductIndex(shop, (i for inp in inputs for i in inp.items))
 
     batch = EventBatch(shop_id=shop.pk, now=now)
     new_orders: list[_OrderRow] = []
@@ -438,7 +427,7 @@ def _upsert_items(
     *,
     shop: Shop,
     plan: list[tuple[_OrderRow, str, list[OrderInput]]],
-    products: dict[str, Product],
+    products: ProductIndex,
     now: dt.datetime,
 ) -> set[int]:
     wanted: dict[tuple[int, str], ItemInput] = {}
@@ -455,7 +444,7 @@ def _upsert_items(
         (row[1], row[2]): row
         for row in (
             OrderItem.objects.filter(order_id__in=known).values_list(
-                "id", "order_id", "key", "product_id", "title", "quantity", "unit_price"
+                "id", "order_id", "key", "product_id", "sku", "title", "quantity", "unit_price"
             )
             if known
             else ()
@@ -465,7 +454,7 @@ def _upsert_items(
     update: list[tuple[Any, ...]] = []
     touched: set[int] = set()
     for (order_id, key), item in wanted.items():
-        product = products.get(item.product_external_id)
+        product = products.find(item)
         price = item.unit_price if item.unit_price is not None else Decimal("0")
         row = have.get((order_id, key))
         if row is None:
@@ -476,21 +465,23 @@ def _upsert_items(
                     key,
                     product.pk if product else None,
                     item.product_external_id[:80],
-                    item.title[:300] or item.product_external_id,
+                    item.sku[:80],
+                    item.title[:300] or item.product_external_id or item.sku,
                     item.quantity,
                     price,
                 )
             )
             touched.add(order_id)
             continue
-        pk, _, _, product_id, title, quantity, unit_price = row
+        pk, _, _, product_id, sku, title, quantity, unit_price = row
         new = (
             product.pk if product else product_id,
+            item.sku[:80] or sku,
             item.title[:300] or title,
             item.quantity,
             price if item.unit_price is not None else unit_price,
         )
-        if (product_id, title, quantity, unit_price) != new:
+        if (product_id, sku, title, quantity, unit_price) != new:
             update.append((*new, pk))
             touched.add(order_id)
     _ITEMS.insert(
@@ -500,6 +491,7 @@ def _upsert_items(
             "key",
             "product_id",
             "product_external_id",
+            "sku",
             "title",
             "quantity",
             "unit_price",
@@ -507,7 +499,7 @@ def _upsert_items(
         create,
         now=now,
     )
-    _ITEMS.update(("product_id", "title", "quantity", "unit_price"), update)
+    _ITEMS.update(("product_id", "sku", "title", "quantity", "unit_price"), update)
     return touched
 
 

@@ -344,6 +344,7 @@ def import_orders(request: ShopRequest) -> HttpResponse:
         "orders/import.html",
         {
             "runs": selectors.recent_imports(user),
+            "unlinked": selectors.unlinked_items_for(user),
             "run": None,
         },
     )
@@ -365,6 +366,7 @@ def import_run(request: ShopRequest, run_id: int) -> HttpResponse:
             "run": run,
             "run_error": error,
             "runs": selectors.recent_imports(user),
+            "unlinked": None if polling else selectors.unlinked_items_for(user),
             # While polling, the finished run also refreshes the "Recent imports" list.
             "refresh_runs": polling,
         },

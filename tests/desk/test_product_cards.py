@@ -19,7 +19,7 @@ from kefu.desk.replies import send_product_card
 from kefu.integrations import adapters
 from kefu.integrations.signing import sign
 from tests.conftest import login_client
-from tests.helpers import buyer_says, online
+from tests.helpers import add_product, buyer_says, online
 
 pytestmark = pytest.mark.django_db
 
@@ -29,17 +29,16 @@ SHADE_URL = "https://www.aliexpress.com/item/200.html"
 @pytest.fixture
 def shade(shop, product) -> Product:
     """Suggested beside the desk lamp: related to it, priced, with a marketplace link."""
-    shade = Product.objects.create(
-        shop=shop,
-        external_id="P-200",
-        title="Lamp shade",
+    return add_product(
+        shop,
+        "P-200",
+        "Lamp shade",
         price=Decimal("12.5"),
         currency="USD",
         url=SHADE_URL,
         stock=10,
+        related=[product],
     )
-    shade.related.add(product)
-    return shade
 
 
 @pytest.fixture
@@ -90,7 +89,7 @@ def test_product_without_price_or_web_link_sends_only_what_is_known(conv, pre_ag
 
 
 def test_product_of_another_shop_is_refused_and_nothing_is_stored(conv, pre_agent, other_shop):
-    foreign = Product.objects.create(shop=other_shop, external_id="P-200", title="Rival lamp")
+    foreign = add_product(other_shop, "P-200", "Rival lamp")
     with pytest.raises(PermissionDenied):
         send_product_card(actor=pre_agent, conversation=conv, product=foreign)
     assert agent_messages() == 0
@@ -212,7 +211,7 @@ def test_sub_account_that_may_not_see_the_conversation_is_refused(conv, after_ag
 
 
 def test_unknown_or_foreign_product_is_404_on_the_page(conv, pre_agent, other_shop):
-    Product.objects.create(shop=other_shop, external_id="P-RIVAL", title="Rival lamp")
+    add_product(other_shop, "P-RIVAL", "Rival lamp")
     client = login_client(pre_agent)
     for product in ("P-404", "P-RIVAL", ""):
         response = client.post(f"/inbox/{conv.pk}/product-card/", {"product": product})
@@ -307,7 +306,7 @@ def test_api_without_the_csrf_token_is_403_and_stores_nothing(conv, pre_agent, s
 
 
 def test_api_unknown_product_or_conversation_is_404(conv, pre_agent, rival, other_shop, shade):
-    Product.objects.create(shop=other_shop, external_id="P-RIVAL", title="Rival lamp")
+    add_product(other_shop, "P-RIVAL", "Rival lamp")
     client = login_client(pre_agent)
     assert api_post(client, conv.pk, {"product_external_id": "P-404"}).status_code == 404
     assert api_post(client, conv.pk, {"product_external_id": "P-RIVAL"}).status_code == 404

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kefu.orders.importers.readers import ImportFileError
+from kefu.core.tabular import ImportFileError
 from kefu.orders.importers.run import import_orders
 from kefu.orders.models import Order
 

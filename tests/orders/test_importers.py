@@ -9,8 +9,8 @@ import pytest
 
 from kefu.catalog.models import Product
 from kefu.conversations.models import Buyer
+from kefu.core.tabular import ImportFileError
 from kefu.orders.importers.mapping import MappingError
-from kefu.orders.importers.readers import ImportFileError
 from kefu.orders.importers.run import import_orders
 from kefu.orders.models import Order, OrderEvent, OrderFlag, OrderItem, OrderStatus, Parcel
 
@@ -145,7 +145,7 @@ def test_jsonl_feed_with_nested_items_and_a_broken_line(shop, product):
     assert (summary.created, summary.rejected) == (2, 2)
     reasons = dict(summary.rejections)
     assert reasons[2].startswith("not JSON")
-    assert reasons[4] == "item 1 needs a title or a product_external_id"
+    assert reasons[4] == "item 1 needs a title, a product_external_id or a sku"
     order = Order.objects.get(shop=shop, external_id="J-1")
     assert order.currency == "EUR"
     assert order.paid_at == dt.datetime(2024, 11, 11, 9, 5, tzinfo=dt.UTC)

@@ -8,7 +8,6 @@ import pytest
 from django.http import Http404
 from django.utils import timezone
 
-from kefu.catalog.models import Product
 from kefu.conversations.models import Conversation
 from kefu.orders import actions
 from kefu.orders.models import Order, Parcel
@@ -20,6 +19,7 @@ from kefu.orders.selectors import (
     visible_orders,
 )
 
+from ..helpers import add_product
 from .factories import make_order
 
 T0 = dt.datetime(2024, 11, 11, 2, 0, tzinfo=dt.UTC)
@@ -47,9 +47,7 @@ def test_visibility_owner_all_agent_own_products_other_shop_nothing(
     shop, owner, pre_agent, after_agent, rival, product
 ):
     mine = make_order(shop, "V-1", products=[product])
-    other_product = Product.objects.create(
-        shop=shop, external_id="P-9", title="Fan", owner=after_agent
-    )
+    other_product = add_product(shop, "P-9", "Fan", owner=after_agent)
     theirs = make_order(shop, "V-2", products=[other_product])
 
     assert set(visible_orders(owner)) == {mine, theirs}
@@ -75,12 +73,10 @@ def test_orders_for_buyer_highlights_the_conversation_order(shop, owner):
 
 
 def test_related_products_then_main_push(shop, product):
-    shade = Product.objects.create(shop=shop, external_id="P-2", title="Shade", stock=5)
-    bulb = Product.objects.create(shop=shop, external_id="P-3", title="Bulb", stock=9)
-    star = Product.objects.create(
-        shop=shop, external_id="P-4", title="Star lamp", is_main_push=True
-    )
-    Product.objects.create(shop=shop, external_id="P-5", title="Unrelated")
+    shade = add_product(shop, "P-2", "Shade", stock=5)
+    bulb = add_product(shop, "P-3", "Bulb", stock=9)
+    star = add_product(shop, "P-4", "Star lamp", is_main_push=True)
+    add_product(shop, "P-5", "Unrelated")
     product.related.add(shade, bulb)
     order = make_order(shop, "RP-1", products=[product])
 
@@ -90,7 +86,7 @@ def test_related_products_then_main_push(shop, product):
 
 
 def test_sidebar_for_hides_orders_of_other_agents_products(shop, pre_agent, after_agent, product):
-    other = Product.objects.create(shop=shop, external_id="P-7", title="Fan", owner=after_agent)
+    other = add_product(shop, "P-7", "Fan", owner=after_agent)
     make_order(shop, "SB-1", buyer="kim", products=[product])
     make_order(shop, "SB-2", buyer="kim", products=[other])
     buyer = Order.objects.get(external_id="SB-1").buyer
@@ -103,7 +99,7 @@ def test_sidebar_for_hides_orders_of_other_agents_products(shop, pre_agent, afte
 def test_sidebar_never_names_the_order_of_a_conversation_the_sub_account_may_not_see(
     shop, pre_agent, after_agent, product
 ):
-    other = Product.objects.create(shop=shop, external_id="P-8", title="Fan", owner=after_agent)
+    other = add_product(shop, "P-8", "Fan", owner=after_agent)
     make_order(shop, "SEEN-1", buyer="kim", products=[product])
     make_order(shop, "HIDDEN-1", buyer="kim", products=[other])
     buyer = Order.objects.get(external_id="SEEN-1").buyer

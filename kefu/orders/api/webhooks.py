@@ -47,6 +47,7 @@ class BuyerIn(Schema):
 class ItemIn(Schema):
     title: str = Field(default="", max_length=300)
     product_external_id: str = Field(default="", max_length=80)
+    sku: str = Field(default="", max_length=80, description="the seller's code (商家编码)")
     quantity: int = Field(default=1, ge=1, le=100_000)
     unit_price: Money | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
 
@@ -194,8 +195,8 @@ def inbound_order(request: HttpRequest) -> HttpResponse:
         return _problem(400, "updated_at is later than the signing time")
     if payload.status and map_order_status(payload.status) is None:
         return _problem(400, f"unknown order status {payload.status!r}")
-    if any(not (item.title or item.product_external_id) for item in payload.items):
-        return _problem(400, "each item needs a title or a product_external_id")
+    if any(not (item.title or item.product_external_id or item.sku) for item in payload.items):
+        return _problem(400, "each item needs a title, a product_external_id or a sku")
     inp = OrderInput(
         external_id=payload.external_id,
         buyer_external_id=payload.buyer.external_id,
@@ -227,6 +228,7 @@ def inbound_order(request: HttpRequest) -> HttpResponse:
                 quantity=i.quantity,
                 unit_price=i.unit_price,
                 product_external_id=i.product_external_id,
+                sku=i.sku,
             )
             for i in payload.items
         ),

@@ -113,6 +113,15 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "quantity": ("宝贝总数量", "购买数量", "数量", "Quantity", "Qty", "Product Quantity"),
     "unit_price": ("单价", "价格", "Unit Price", "Product Price", "Price"),
     "product_external_id": ("商品ID", "宝贝ID", "商品编码", "Product ID", "Item ID", "SKU ID"),
+    "item_sku": (
+        "商家编码",
+        "宝贝商家编码",
+        "商品商家编码",
+        "外部系统编号",
+        "SKU Code",
+        "Seller SKU",
+        "SKU",
+    ),
     "tracking_number": (
         "物流单号",
         "运单号",
@@ -473,7 +482,8 @@ def record_to_input(
     else:
         title = clean_text(values.get("item_title"))
         product_id = clean_id(values.get("product_external_id"), labels["product_external_id"])
-        if title or product_id:
+        sku = clean_id(values.get("item_sku"), labels["item_sku"])[:80]
+        if title or product_id or sku:
             qty = quantity or 1
             price = money["unit_price"]
             if price is None and money["goods_amount"] is not None:
@@ -484,6 +494,7 @@ def record_to_input(
                     quantity=qty,
                     unit_price=price,
                     product_external_id=product_id,
+                    sku=sku,
                 )
             )
 
@@ -590,12 +601,16 @@ def _jsonl_item(item: Any, n: int) -> ItemInput:
         raise RowError(gettext("item %(n)s is not an object") % {"n": n})
     title = clean_text(item.get("title"))
     product_id = clean_id(item.get("product_external_id"), f"item {n} product_external_id")
-    if not title and not product_id:
-        raise RowError(gettext("item %(n)s needs a title or a product_external_id") % {"n": n})
+    sku = clean_id(item.get("sku"), f"item {n} sku")[:80]
+    if not title and not product_id and not sku:
+        raise RowError(
+            gettext("item %(n)s needs a title, a product_external_id or a sku") % {"n": n}
+        )
     price, _ = parse_money(item.get("unit_price"), f"item {n} unit_price")
     return ItemInput(
         title=title[:300],
         quantity=parse_quantity(item.get("quantity"), f"item {n} quantity") or 1,
         unit_price=price,
         product_external_id=product_id,
+        sku=sku,
     )

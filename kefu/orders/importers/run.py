@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 
 from kefu.accounts.models import Shop
 from kefu.core.after_import import after_import
+from kefu.core.tabular import ImportFileError, open_source
 from kefu.orders.importers.mapping import (
     AMOUNT_FIELDS,
     ColumnMap,
@@ -27,7 +28,6 @@ from kefu.orders.importers.mapping import (
     jsonl_fields,
     record_to_input,
 )
-from kefu.orders.importers.readers import ImportFileError, open_source
 from kefu.orders.inputs import OrderInput, UpsertOutcome, group_inputs
 from kefu.orders.models import ImportRun, ImportStatus, OrderSource
 from kefu.orders.upserts import upsert_orders

@@ -1,5 +1,5 @@
-"""Streaming readers for order exports: CSV (UTF-8, UTF-8 with BOM, UTF-16, GBK/GB18030),
-XLSX (openpyxl read-only), old XLS (python-calamine) and JSONL.
+"""Streaming readers for the import files (order and product exports): CSV (UTF-8, UTF-8
+with BOM, UTF-16, GBK/GB18030), XLSX (openpyxl read-only), old XLS (python-calamine) and JSONL.
 
 Each reader yields `(row_number, record)` one row at a time, where `row_number` is what a
 spreadsheet shows (the header is row 1) and `record` maps header text to a cell value.
@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -179,6 +180,9 @@ def _decode_errors(path: Path, encoding: str) -> Callable[[UnicodeDecodeError], 
     return wrap
 
 
+_PREAMBLE = re.compile(r"^\ufeff?\s*version\s+[\d.]+\s*$", re.IGNORECASE)
+
+
 def _sniff_delimiter(first_line: str) -> str:
     counts = {d: first_line.count(d) for d in (",", "\t", ";")}
     best = max(counts, key=lambda d: counts[d])
@@ -252,16 +256,21 @@ def _csv_rows(
     with _text_stream(path, encoding, progress) as stream:
         try:
             first = stream.readline()
+            row_number = 1
+            if _PREAMBLE.match(first):
+                # 淘宝助理's product CSV starts with its format's version; the header follows.
+                first = stream.readline()
+                row_number = 2
             delimiter = _sniff_delimiter(first)
             header_reader = csv.reader([first], delimiter=delimiter)
             headers = [h.strip() for h in next(header_reader, [])]
             if not any(headers):
                 raise ImportFileError(gettext("%(file)s has no header row") % {"file": path.name})
             width = max(n for n, h in enumerate(headers) if h) + 1
-            yield 1, {"__headers__": headers}, ""
+            header_row = row_number
+            yield row_number, {"__headers__": headers}, ""
             lines = _Lines(stream)
             reader = csv.reader(lines, delimiter=delimiter)
-            row_number = 1
             error = ""
             while True:
                 lines.taken = []
@@ -279,7 +288,7 @@ def _csv_rows(
                 if cells is not None and not any(c.strip() for c in cells):
                     continue
                 row_number += 1
-                if row_number > limits.rows + 1:
+                if row_number > limits.rows + header_row:
                     raise ImportFileError(too_many_rows(path.name, limits.rows))
                 if cells is None and "field limit" not in error:
                     lines.put_back(taken[1:])
