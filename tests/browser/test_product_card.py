@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from kefu.catalog.models import Product
 from tests.browser.support import aurora_with_agent, signed_in_page
+from tests.helpers import add_product
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,10 +22,10 @@ def team(transactional_db):
     # Created before Playwright starts its event loop in this thread.
     shop, _lily = aurora_with_agent(login="lily", group="pre_sale", display_name="Lily")
     # A widget conversation has no product: the sidebar suggests main-push products.
-    Product.objects.create(
-        shop=shop,
-        external_id="P-200",
-        title="Lamp shade",
+    add_product(
+        shop,
+        "P-200",
+        "Lamp shade",
         price=Decimal("12.50"),
         currency="USD",
         url=SHADE_URL,

@@ -3,7 +3,6 @@ import datetime as dt
 import pytest
 import time_machine
 
-from kefu.catalog.models import Product
 from kefu.compliance.models import ComplianceFinding
 from kefu.compliance.scanner import CheckContext, check_text
 from kefu.compliance.services import (
@@ -13,6 +12,7 @@ from kefu.compliance.services import (
     ensure_saveable,
     record_override,
 )
+from tests.helpers import add_product
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def test_context_for_shop_takes_platform_and_product(shop, product, other_shop):
     product.stock = 0
     assert context_for_shop(shop, product=product).stock_available is False
     assert context_for_shop(shop, product=product, free_shipping=False).free_shipping is False
-    foreign = Product.objects.create(shop=other_shop, external_id="X", title="x")
+    foreign = add_product(other_shop, "X", "x")
     with pytest.raises(ValueError, match="another shop"):
         context_for_shop(shop, product=foreign)
 

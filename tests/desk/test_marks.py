@@ -6,10 +6,9 @@ import pytest
 
 from kefu.automation.models import AutomationHit
 from kefu.automation.scripts import install_default_scripts
-from kefu.catalog.models import Product
 from kefu.conversations.models import ConversationMark
 from tests.conftest import login_client
-from tests.helpers import buyer_says, online, reply_with_suggested_script
+from tests.helpers import add_product, buyer_says, online, reply_with_suggested_script
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def scripted(shop, pre_agent):
     """A buyer asked, the agent answered with a suggested script."""
     install_default_scripts(shop=shop)
-    Product.objects.create(shop=shop, external_id="AE-LAMP", title="Moon lamp")
+    add_product(shop, "AE-LAMP", "Moon lamp")
     online(pre_agent)
     conv = buyer_says(shop, "Is the moon lamp in stock?", product="AE-LAMP").conversation
     client = login_client(pre_agent)

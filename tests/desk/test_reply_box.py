@@ -13,14 +13,13 @@ from django.utils import timezone
 
 from kefu.automation.models import AutomationHit
 from kefu.automation.scripts import install_default_scripts
-from kefu.catalog.models import Product
 from kefu.conversations.models import Message
 from kefu.desk import replies
 from kefu.orders.inputs import ItemInput, OrderInput
 from kefu.orders.tracking import TrackingInput, record_tracking
 from kefu.orders.upserts import upsert_orders
 from tests.conftest import login_client
-from tests.helpers import buyer_says, online
+from tests.helpers import add_product, buyer_says, online
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +28,7 @@ pytestmark = pytest.mark.django_db
 def conv(shop, after_agent, owner):
     install_default_scripts(shop=shop)
     # A sub-account sees the orders of its own products: this order is Max's product.
-    Product.objects.create(shop=shop, external_id="AE-LAMP", title="Moon lamp", owner=after_agent)
+    add_product(shop, "AE-LAMP", "Moon lamp", owner=after_agent)
     online(after_agent)
     conv = buyer_says(
         shop,

@@ -12,7 +12,7 @@ from kefu.automation.models import Script
 from kefu.catalog.models import Product
 from kefu.conversations.models import Conversation
 from tests.conftest import login_client
-from tests.helpers import buyer_says, online, post_order_signed
+from tests.helpers import add_product, buyer_says, online, post_order_signed
 
 pytestmark = pytest.mark.django_db
 
@@ -64,9 +64,7 @@ def order_chat(shop, library, after_agent) -> Conversation:
     online(after_agent)
     # Max manages the product, so he sees its orders; the catalogue's import that
     # assigns owners comes with issue 12 §1.
-    Product.objects.create(
-        shop=shop, external_id="P-7", title="Moon lamp", owner=after_agent, shelf_life="3 years"
-    )
+    add_product(shop, "P-7", "Moon lamp", owner=after_agent, shelf_life="3 years")
     assert post_order_signed("/inbound", ORDER, shop).status_code == 201
     return buyer_says(
         shop,

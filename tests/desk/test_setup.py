@@ -12,12 +12,11 @@ from kefu.accounts.models import Shop, User
 from kefu.automation.data.default_library import SCRIPTS
 from kefu.automation.data.starter import KEYWORDS, OUT_OF_HOURS, WELCOME
 from kefu.automation.models import AutomationSettings, KeywordRule, Script, ScriptVariant
-from kefu.catalog.models import Product
 from kefu.cli import main
 from kefu.integrations.adapters import CallbackAdapter
 from kefu.integrations.signing import sign
 from tests.conftest import PASSWORD, login_client
-from tests.helpers import buyer_says
+from tests.helpers import add_product, buyer_says
 
 pytestmark = pytest.mark.django_db
 
@@ -215,7 +214,7 @@ def test_checklist_follows_the_seller_through_setup(capsys, monkeypatch):
     )
     assert posted.status_code == 302
     # Products have no seller path yet (the catalogue import comes with issue 12 §1).
-    Product.objects.create(shop=shop, external_id="P-1", title="Lamp")
+    add_product(shop, "P-1", "Lamp")
     capsys.readouterr()
 
     assert _done(client) == dict.fromkeys(

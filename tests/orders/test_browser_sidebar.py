@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from kefu.catalog.models import Product
 from kefu.conversations.models import Conversation
 from kefu.orders.tracking import TrackingInput, record_tracking
 from tests.browser.support import aurora_with_agent, signed_in_page
+from tests.helpers import add_product
 
 from .factories import make_order
 
@@ -25,7 +25,7 @@ T0 = dt.datetime(2024, 11, 11, 2, 0, tzinfo=dt.UTC)
 def conversation(transactional_db) -> int:
     # Built before Playwright starts its event loop in this thread.
     shop, lily = aurora_with_agent(login="lily", group="after_sale", display_name="Lily")
-    lamp = Product.objects.create(shop=shop, external_id="P-100", title="Desk lamp", owner=lily)
+    lamp = add_product(shop, "P-100", "Desk lamp", owner=lily)
     order = make_order(
         shop,
         "8190000000000042",

@@ -9,6 +9,7 @@ from django.test import Client
 
 from kefu.automation.selectors import placeholder_context_for
 from kefu.conversations.models import Conversation, ConversationEvent
+from tests.helpers import add_product
 
 from ..conftest import login_client
 from ..helpers import buyer_says, online
@@ -115,14 +116,11 @@ def test_from_the_page_the_choice_keeps_the_draft_and_the_panel_follows(chat, pr
 
 
 def test_scripts_never_fill_in_another_order_than_the_named_one(shop, product, after_agent):
-    from kefu.catalog.models import Product
     from kefu.orders.facts import order_facts
 
     online(after_agent)
     # Max's own product, and an order of it; the buyer asks about another agent's order.
-    mine = Product.objects.create(
-        shop=shop, external_id="MAX-1", title="Max's lamp", owner=after_agent
-    )
+    mine = add_product(shop, "MAX-1", "Max's lamp", owner=after_agent)
     make_order(shop, "MAXS-1", buyer="ivan", products=[mine])
     make_order(shop, "LILYS-2", buyer="ivan", products=[product])
     conv = buyer_says(

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from kefu.catalog.models import Product
 from kefu.conversations.models import Buyer
 from kefu.core.tabular import ImportFileError
 from kefu.orders.importers.mapping import MappingError
 from kefu.orders.importers.run import import_orders
 from kefu.orders.models import Order, OrderEvent, OrderFlag, OrderItem, OrderStatus, Parcel
+from tests.helpers import add_product
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -110,7 +110,7 @@ def test_traditional_chinese_headers_and_statuses_map(shop):
 
 
 def test_aliexpress_xlsx_rows_of_one_order_become_its_items(shop, product):
-    Product.objects.create(shop=shop, external_id="P-200", title="LED bulb", stock=1)
+    add_product(shop, "P-200", "LED bulb", stock=1)
 
     summary = import_orders(shop=shop, path=FIXTURES / "aliexpress_orders.xlsx")
 
