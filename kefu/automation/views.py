@@ -303,6 +303,8 @@ def keywords(request: ShopRequest) -> HttpResponse:
                 coupon_code=r.coupon_code,
                 coupon_value=r.coupon_value,
                 coupon_currency=r.coupon_currency,
+                coupon_min_spend=r.coupon_min_spend,
+                coupon_valid_until=r.coupon_valid_until,
             )
             for r in rules_for_form
         ],

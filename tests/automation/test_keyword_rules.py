@@ -12,6 +12,7 @@ from kefu.automation.keyword_rules import (
     save_keyword_rules,
 )
 from kefu.automation.models import KeywordRule, KeywordRuleSet
+from tests.conftest import login_client
 from tests.helpers import image_bytes
 
 from .conftest import PNG, base_rules, text_rule
@@ -154,3 +155,14 @@ def test_preview_reports_errors_of_an_unsaveable_set(shop):
     assert not preview.can_save
     assert "this one has 1" in preview.errors[0]
     assert preview.rows[0].keyword == "a"
+
+
+def test_the_keyword_page_shows_no_coupon_error_for_a_saved_coupon(owner):
+    """The page's preview rebuilt the saved set without the coupon's last valid day and
+    showed "the coupon needs a last valid day" on every load (issue 13)."""
+    save_keyword_rules(actor=owner, rules=base_rules())
+
+    page = login_client(owner).get("/automation/keywords/")
+
+    assert page.status_code == 200
+    assert "needs a last valid day" not in page.content.decode()
