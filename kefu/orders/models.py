@@ -499,6 +499,11 @@ class ImportRun(models.Model):
         return f"import of {self.filename}"
 
     @property
+    def stored_nothing(self) -> bool:
+        """A finished run whose every row was rejected: it must not read as "done"."""
+        return self.status == ImportStatus.DONE and self.rows > 0 and self.rejected == self.rows
+
+    @property
     def percent(self) -> int:
         if self.status == ImportStatus.DONE:
             return 100

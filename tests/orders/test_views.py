@@ -374,3 +374,24 @@ def test_a_shop_runs_one_import_at_a_time(shop, owner):
         third = client.post("/orders/import/", {"file": f})
     assert third.status_code == 302
     assert ImportRun.objects.count() == 2
+
+
+def test_a_run_that_stored_nothing_never_reads_as_done(
+    shop, owner, django_capture_on_commit_callbacks, tmp_path
+):
+    export = tmp_path / "all-bad.csv"
+    export.write_text(
+        "Order ID,Buyer Login ID,Order Status,Order Amount\nAE-1,anna\nAE-2,ben\n",
+        encoding="utf-8",
+    )  # every row is short: all rejected
+    client = en_client(owner)
+    with open(export, "rb") as f, django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/orders/import/", {"file": f})
+    run = ImportRun.objects.get()
+    assert (run.status, run.rows, run.rejected) == ("done", 2, 2)
+
+    page = client.get(response.url).content.decode()
+
+    assert "nothing imported" in page and "nothing was stored" in page
+    assert "the other rows were stored" not in page
+    assert not Order.objects.exists()
