@@ -4,10 +4,12 @@ source ids of imported message history."""
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kefu.accounts.models import ServiceGroup, Shop
@@ -289,6 +291,20 @@ class MediaFile(models.Model):
 class PresenceStatus(models.TextChoices):
     AVAILABLE = "available", _("Available")
     AWAY = "away", _("Away")
+
+
+def live_presence(*, prefix: str = "", now: datetime | None = None) -> Q:
+    """The one rule for "at the inbox now", as a filter on AgentPresence (``prefix`` reaches it
+    through a relation, e.g. ``"presence__"``): online, an open socket, and a ping within the
+    routing grace, so a count left behind by a crashed web process goes stale with its pings."""
+    recent = (now or timezone.now()) - timedelta(seconds=settings.KEFU_ROUTING_GRACE_SECONDS)
+    return Q(
+        **{
+            f"{prefix}is_online": True,
+            f"{prefix}socket_count__gt": 0,
+            f"{prefix}last_seen_at__gte": recent,
+        }
+    )
 
 
 class AgentPresence(models.Model):

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.db.models import Count, F, Q
-from django.utils import timezone
 
 from kefu.accounts.models import ServiceGroup, Shop, User
 from kefu.catalog.models import Product
@@ -14,6 +10,7 @@ from kefu.conversations.models import (
     AFTER_SALE_ENTRY_POINTS,
     ConversationStatus,
     PresenceStatus,
+    live_presence,
 )
 
 ACTIVE = (ConversationStatus.OPEN, ConversationStatus.PENDING)
@@ -34,15 +31,12 @@ def available_agents(*, shop: Shop, group: str, exclude_user_id: int | None = No
     """Logins of the group that take new chats and are at their inbox now — available, with
     an open socket that pinged within the routing grace (a count left by a crashed web
     process goes stale with its pings) — least loaded first, then longest idle."""
-    recent = timezone.now() - timedelta(seconds=settings.KEFU_ROUTING_GRACE_SECONDS)
     qs = User.objects.filter(
+        live_presence(prefix="presence__"),
         shop=shop,
         is_active=True,
         takes_new_chats=True,
-        presence__is_online=True,
         presence__status=PresenceStatus.AVAILABLE,
-        presence__socket_count__gt=0,
-        presence__last_seen_at__gte=recent,
         **{GROUP_FLAG[ServiceGroup(group)]: True},
     )
     if exclude_user_id is not None:

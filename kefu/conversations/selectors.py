@@ -7,13 +7,11 @@ products and those assigned to it. Pages, the API and jobs all go through here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
-from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.scoping import shop_of
@@ -27,6 +25,7 @@ from kefu.conversations.models import (
     Outbox,
     OutboxStatus,
     PresenceStatus,
+    live_presence,
 )
 from kefu.integrations.channels import Channel
 
@@ -175,15 +174,8 @@ class AgentState(StrEnum):
 
 def agent_state(member: User, *, now: datetime | None = None) -> AgentState:
     """Where a login is for routing, by the same rule as `routing.available_agents`."""
-    presence = AgentPresence.objects.filter(user=member).first()
-    recent = (now or timezone.now()) - timedelta(seconds=settings.KEFU_ROUTING_GRACE_SECONDS)
-    if (
-        presence is None
-        or not presence.is_online
-        or presence.socket_count <= 0
-        or presence.last_seen_at is None
-        or presence.last_seen_at < recent
-    ):
+    presence = AgentPresence.objects.filter(live_presence(now=now), user=member).first()
+    if presence is None:
         return AgentState.OFFLINE
     if presence.status == PresenceStatus.AWAY:
         return AgentState.AWAY
