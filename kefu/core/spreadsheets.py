@@ -4,11 +4,13 @@ is never read as a formula by the seller's spreadsheet."""
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils import timezone
 from openpyxl import Workbook
 
 # Excel, LibreOffice and Sheets start a formula at these, also after a tab or a line break.
@@ -17,9 +19,21 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _safe(value: Any) -> Any:
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        # The seller reads the shop's wall clock (the zone the request activated); a
+        # spreadsheet cell holds no zone, so the moment is written as that clock shows it.
+        return timezone.localtime(value).replace(tzinfo=None)
     # A buyer writing "=HYPERLINK(...)" must reach the seller as text, never as a live formula.
     if isinstance(value, str) and value.lstrip(" ")[:1] in FORMULA_STARTS:
         return "'" + value
+    return value
+
+
+def _cell_text(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     return value
 
 
@@ -28,7 +42,7 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     writer = csv.writer(out)
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_safe(v) if v is not None else "" for v in row])
+        writer.writerow([_cell_text(_safe(v)) for v in row])
     # A BOM so Excel opens the Chinese headings as UTF-8.
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
