@@ -21,6 +21,10 @@ app.conf.beat_schedule = {
         "task": "kefu.conversations.tasks.assign_waiting_conversations",
         "schedule": 30.0,
     },
+    "recount-agent-loads": {
+        "task": "kefu.conversations.tasks.recount_agent_loads",
+        "schedule": 60.0,
+    },
     "ask-to-pay-after-delivery": {"task": "orders.ask_to_pay_after_delivery", "schedule": 600.0},
     "payment-reminders": {"task": "orders.send_payment_reminders_all_shops", "schedule": 300.0},
     "late-shipment-scan": {"task": "orders.scan_late_shipments_all_shops", "schedule": 900.0},

@@ -12,6 +12,7 @@ from kefu.accounts.models import Role, Shop, User
 from kefu.catalog.models import Product
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.intake import IntakeResult
+from kefu.conversations.load import true_load
 from kefu.conversations.models import AgentPresence
 from kefu.desk.intake import receive_buyer_message
 from kefu.integrations.signing import signed_headers
@@ -29,6 +30,7 @@ def online(*users: User) -> None:
                 "last_seen_at": timezone.now(),
                 "status": "available",
                 "socket_count": 1,  # the inbox is open: routing needs a live socket
+                "open_load": true_load(user.pk),
             },
         )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from kefu.accounts.models import User
-from kefu.conversations import events
+from kefu.conversations import events, load
 from kefu.conversations.models import AgentPresence, Conversation
 from kefu.conversations.routing import choose_agent
 
@@ -39,6 +39,7 @@ def route_conversation(
         if previous is not None:
             conv.assignee = None
             conv.save(update_fields=["assignee"])
+            load.moved(conv, previous_id=previous.pk, agent_id=None)
             events.conversation_unassigned(conv, previous=previous, reason=reason_prefix + reason)
         return
     assign_to(conv, agent, reason=reason_prefix + reason, previous=previous)
@@ -52,7 +53,9 @@ def assign_to(
     previous: User | None,
     actor: User | None = None,
 ) -> None:
+    previous_id = conv.assignee_id
     conv.assignee = agent
     conv.save(update_fields=["assignee"])
+    load.moved(conv, previous_id=previous_id, agent_id=agent.pk)
     AgentPresence.objects.filter(user=agent).update(last_assigned_at=timezone.now())
     events.agent_assigned(conv, agent, reason=reason, previous=previous, actor=actor)

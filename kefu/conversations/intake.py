@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from kefu.accounts.models import Shop
 from kefu.catalog.models import Product
-from kefu.conversations import events
+from kefu.conversations import events, load
 from kefu.conversations.assignment import is_available, route_conversation
 from kefu.conversations.buyers import BuyerIn, checked_buyer, upsert_buyers
 from kefu.conversations.models import (
@@ -152,6 +152,7 @@ def store_buyer_message(*, shop: Shop, incoming: BuyerMessageIn) -> tuple[Conver
         conv.status = ConversationStatus.OPEN
         conv.opened_at = at
         conv.resolved_at = None
+        load.shift(conv.assignee_id, +1)
         events.conversation_reopened(conv, reason="buyer_message")
     if product is not None and conv.product_id != product.pk:
         conv.product = product

@@ -325,6 +325,8 @@ class AgentPresence(models.Model):
     socket_count = models.IntegerField(default=0)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     last_assigned_at = models.DateTimeField(null=True, blank=True)
+    # Live (open or pending) conversations assigned to the agent: routing's "least busy".
+    open_load = models.IntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.user_id} {'online' if self.is_online else 'offline'}"

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
-from kefu.conversations import events
+from kefu.conversations import events, load
 from kefu.conversations.assignment import assign_to
 from kefu.conversations.media import with_absolute_urls
 from kefu.conversations.models import (
@@ -263,6 +263,7 @@ def post_agent_message(
             )
         conv.opened_at = now
         conv.resolved_at = None
+        load.shift(conv.assignee_id, +1)
         events.conversation_reopened(conv, actor=actor, reason="agent_reply")
     conv.status = ConversationStatus.PENDING
     conv.waiting_since = None

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from kefu.accounts.models import User
+from kefu.conversations import load
 from kefu.conversations.assignment import assign_to, route_conversation
 from kefu.conversations.models import AgentPresence, Conversation, ConversationStatus
 from kefu.conversations.routing import ACTIVE, choose_agent
@@ -24,7 +25,12 @@ log = logging.getLogger("kefu.conversations")
 
 
 def _presence(user: User) -> AgentPresence:
-    presence, _ = AgentPresence.objects.get_or_create(user=user, defaults={"shop_id": user.shop_id})
+    presence = AgentPresence.objects.filter(user=user).first()
+    if presence is None:
+        # Assignments made before the agent's first presence shifted no counter: start true.
+        presence, _ = AgentPresence.objects.get_or_create(
+            user=user, defaults={"shop_id": user.shop_id, "open_load": load.true_load(user.pk)}
+        )
     return presence
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Q
+from django.db.models import F
 
 from kefu.accounts.models import ServiceGroup, Shop, User
 from kefu.catalog.models import Product
@@ -42,12 +42,9 @@ def available_agents(*, shop: Shop, group: str, exclude_user_id: int | None = No
     if exclude_user_id is not None:
         qs = qs.exclude(pk=exclude_user_id)
     return list(
-        qs.annotate(
-            load=Count(
-                "assigned_conversations",
-                filter=Q(assigned_conversations__status__in=ACTIVE),
-            )
-        ).order_by("load", F("presence__last_assigned_at").asc(nulls_first=True), "pk")
+        qs.order_by(
+            "presence__open_load", F("presence__last_assigned_at").asc(nulls_first=True), "pk"
+        )
     )
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from kefu.accounts.models import User
-from kefu.conversations import events
+from kefu.conversations import events, load
 from kefu.conversations.assignment import assign_to
 from kefu.conversations.marks import resolution_blockers as mark_blockers
 from kefu.conversations.models import Conversation, ConversationStatus
@@ -70,6 +70,7 @@ def resolve_conversation(*, actor: User, conversation: Conversation) -> Conversa
         conv.waiting_since = None
         conv.unread_count = 0
         conv.save()
+        load.shift(conv.assignee_id, -1)
         events.conversation_resolved(conv, actor=actor)
     return conv
 
@@ -96,6 +97,7 @@ def reopen_conversation(*, actor: User, conversation: Conversation) -> Conversat
         conv.opened_at = now
         conv.resolved_at = None
         conv.save()
+        load.shift(conv.assignee_id, +1)
         events.conversation_reopened(conv, actor=actor, reason="agent")
     return conv
 

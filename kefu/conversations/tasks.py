@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from kefu.conversations import outbound, presence
+from kefu.conversations import load, outbound, presence
 
 
 @shared_task(ignore_result=True)
 def reassign_offline_agents() -> int:
     return presence.reassign_offline_agents()
+
+
+@shared_task(ignore_result=True)
+def recount_agent_loads() -> int:
+    return load.recount_loads()
 
 
 @shared_task(ignore_result=True)
