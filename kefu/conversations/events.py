@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
 from kefu.accounts.models import User
 from kefu.conversations import realtime
 from kefu.conversations.models import (
@@ -40,7 +38,7 @@ def _record(
         needs_relay=not can_push,
     )
     if can_push:
-        transaction.on_commit(lambda: realtime.publish([event.pk]))
+        realtime.publish_on_commit(event.pk)
     return event
 
 

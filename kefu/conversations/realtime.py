@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import transaction
 
 from kefu.conversations.models import ConversationEvent, Direction
 
@@ -104,11 +107,51 @@ def publish(event_ids: list[int]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    for group, message in _messages_for(_load(event_ids)):
+    messages = _messages_for(_load(event_ids))
+    if messages:
+        # One bridge into the event loop for all of them: outside a running loop each
+        # async_to_sync call builds a thread and a loop (and, with Redis, a connection).
+        async_to_sync(_send_all)(layer, messages)
+
+
+async def _send_all(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
+    for group, message in messages:
         try:
-            async_to_sync(layer.group_send)(group, message)
+            await layer.group_send(group, message)
         except Exception:  # a push is best effort; the row stays and pages re-read it
             log.exception("push_failed group=%s", group)
+
+
+class _PendingPush(threading.local):
+    ids: list[int] | None = None
+    flush: Callable[[], None] | None = None
+
+
+_pending = _PendingPush()
+
+
+def publish_on_commit(event_id: int) -> None:
+    """Push the event once the surrounding transaction commits, together with every other
+    event of that transaction: one load and one send per transaction, not per event."""
+    connection = transaction.get_connection()
+    pending = _pending.ids
+    if (
+        pending is not None
+        and connection.in_atomic_block
+        and any(entry[1] is _pending.flush for entry in connection.run_on_commit)
+    ):
+        pending.append(event_id)
+        return
+    # A new transaction, or the last one rolled back and took its callback with it.
+    ids = [event_id]
+
+    def flush() -> None:
+        if _pending.ids is ids:
+            _pending.ids = _pending.flush = None
+        publish(ids)
+
+    _pending.ids, _pending.flush = ids, flush
+    transaction.on_commit(flush)
 
 
 async def publish_async(event_ids: list[int]) -> None:

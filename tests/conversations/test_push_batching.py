@@ -1,0 +1,53 @@
+"""Live pushes leave once per transaction (issue 15): a buyer message's events (created,
+assigned, received, automatic reply) are read and sent together after the commit, and a
+rolled-back transaction pushes nothing, not even into the next one."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from kefu.conversations import realtime
+from kefu.conversations.models import ConversationEvent
+from tests.helpers import buyer_says, online
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def pushes(monkeypatch) -> list[list[int]]:
+    calls: list[list[int]] = []
+    original = realtime.publish
+
+    def recording(event_ids: list[int]) -> None:
+        calls.append(list(event_ids))
+        original(event_ids)
+
+    monkeypatch.setattr(realtime, "publish", recording)
+    return calls
+
+
+def test_one_push_carries_every_event_of_the_message(shop, pre_agent, pushes):
+    online(pre_agent)
+
+    buyer_says(shop, buyer="b-1")
+
+    events = list(ConversationEvent.objects.order_by("pk").values_list("pk", "kind"))
+    assert {"created", "assigned", "message_received"} <= {kind for _, kind in events}
+    assert pushes == [[pk for pk, _ in events]]
+
+
+def test_a_rolled_back_transaction_pushes_nothing_and_the_next_one_pushes_its_own(
+    shop, pre_agent, pushes
+):
+    online(pre_agent)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        buyer_says(shop, buyer="b-1")
+        raise RuntimeError("the connection dropped")
+    assert not ConversationEvent.objects.exists()
+
+    buyer_says(shop, buyer="b-2")
+
+    assert len(pushes) == 1
+    assert pushes[0] == list(ConversationEvent.objects.order_by("pk").values_list("pk", flat=True))
