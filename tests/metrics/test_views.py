@@ -138,3 +138,18 @@ def test_inspection_shows_the_wait_as_a_duration(shop, owner, pre_agent):
     assert "<td>1 h 5 min</td>" in en.content.decode()
     zh = client.get("/metrics/inspection/?date=2026-03-02", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "<td>1小时5分钟</td>" in zh.content.decode()
+
+
+def test_buyers_without_any_reply_chart_the_volume_and_say_there_are_no_times(shop, owner):
+    h = History(shop)
+    h.buyer_says("waiting", at(2, 10))
+    refresh.rebuild_shop(shop=shop)
+    html = (
+        login_client(owner)
+        .get(f"/metrics/?{RANGE}&by=day", HTTP_ACCEPT_LANGUAGE="en")
+        .content.decode()
+    )
+    chart = _chart(html)
+    assert not chart["empty"] and chart["times"]["empty"]
+    assert 'data-chart="volume"' in html and 'data-chart="times"' not in html
+    assert "No reply by a person in this range yet" in html
