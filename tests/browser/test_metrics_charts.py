@@ -21,6 +21,11 @@ OPTIONS = """el => {
     x: o.xAxis.map(a => a.name),
     days: o.xAxis[0].data,
     y: o.yAxis.map(a => a.name),
+    ticks: o.yAxis.map(a => {
+      const f = a.axisLabel.formatter;
+      return typeof f === "string" ? f : null;
+    }),
+    values: o.series.map(s => s.label.show),
     series: o.series.map(s => [s.type, s.name, s.data.length]),
     legend: o.legend.length,
   };
@@ -64,7 +69,12 @@ def _dashboard(browser, base: str, language: str):
                 "volume_y": ["Buyers", "Reply rate (%)"],
                 "volume_series": ["Reception count", "24 h reply rate"],
                 "times_series": ["First response time", "Average response time"],
-                "units": ("Seconds", "Minutes", "Hours", "Days"),
+                "units": {
+                    "Seconds": "{value} s",
+                    "Minutes": "{value} min",
+                    "Hours": "{value} h",
+                    "Days": "{value} d",
+                },
             },
         ),
         (
@@ -74,7 +84,12 @@ def _dashboard(browser, base: str, language: str):
                 "volume_y": ["买家数", "回复率（%）"],
                 "volume_series": ["接待人数", "24小时回复率"],
                 "times_series": ["首次响应时间", "平均响应时间"],
-                "units": ("秒", "分钟", "小时", "天"),
+                "units": {
+                    "秒": "{value}秒",
+                    "分钟": "{value}分钟",
+                    "小时": "{value}小时",
+                    "天": "{value}天",
+                },
             },
         ),
     ],
@@ -87,12 +102,15 @@ def test_dashboard_charts_have_axes_units_and_legend(demo, live_asgi, browser, l
     v = volume.evaluate(OPTIONS)
     assert v["x"] == [words["x"]] and len(v["days"]) == 7  # the last seven local days
     assert v["y"] == words["volume_y"] and v["legend"] == 1
+    assert v["ticks"][1] == "{value}%" and v["values"] == [True, True]  # values written on
     assert v["series"] == [
         ["bar", words["volume_series"][0], 7],
         ["line", words["volume_series"][1], 7],
     ]
     t = times.evaluate(OPTIONS)
-    assert t["x"] == [words["x"]] and len(t["y"]) == 1 and t["y"][0] in words["units"]
+    # The time axis is named in its unit and each tick carries it ("2 h", "2小时").
+    assert t["x"] == [words["x"]] and len(t["y"]) == 1
+    assert t["ticks"] == [words["units"][t["y"][0]]]
     assert [s[1] for s in t["series"]] == words["times_series"]
     assert volume.evaluate(INK) > 2000 and times.evaluate(INK) > 2000
 
