@@ -29,9 +29,9 @@ TABLE_COLUMNS = (
     ("placed_buyers", "引导下单人数"),
     ("placed_conversion_rate", "下单转化率"),
     ("guided_gmv", "引导下单GMV"),
-    ("first_response_seconds", "首响(s)"),
-    ("average_response_seconds", "平响(s)"),
-    ("resolution_seconds", "解决(s)"),
+    ("first_response_seconds", "首次响应时间"),
+    ("average_response_seconds", "平均响应时间"),
+    ("resolution_seconds", "解决时长"),
     ("refund_dispute_rate", "纠纷率"),
     ("automation_share", "自动化占比"),
 )
@@ -147,6 +147,11 @@ def _cell(name: str, value: Any) -> str:
         return "-"
     if name in RATES:
         return f"{value * 100:.1f}%"
+    if name.endswith("_seconds"):
+        # Read like the dashboard ("17 min"); --json keeps the seconds.
+        from kefu.core.durations import format_duration
+
+        return format_duration(value)
     return str(value)
 
 

@@ -1,10 +1,16 @@
-"""The report as a table for the CSV and XLSX downloads (R-40: exportable reports)."""
+"""The report as a table for the CSV and XLSX downloads (R-40: exportable reports).
+
+Times keep their raw seconds, in a column whose heading says so, for sums and formulas in a
+spreadsheet; each is followed by the same time as a seller reads it ("2 h 5 min", in the
+language of the page the export was asked from), so the file reads like the dashboard.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from kefu.core.durations import format_duration
 from kefu.metrics.compute import METRIC_NAMES
 from kefu.metrics.selectors import Report
 
@@ -24,15 +30,49 @@ HEADINGS: dict[str, str] = {
     "reply_rate_24h_with_auto": "24h reply rate, automatic replies included 24H回复率(含自动)",
     "reply_rate_with_auto": "reply rate, automatic replies included 回复率(含自动)",
     "guided_gmv": "guided GMV 引导下单GMV",
+    "first_response_seconds": "first response time 首次响应时间",
+    "first_response_business_seconds": (
+        "first response time, business hours 首次响应时间（工作时间）"
+    ),
+    "average_response_seconds": "average response time 平均响应时间",
+    "average_response_business_seconds": (
+        "average response time, business hours 平均响应时间（工作时间）"
+    ),
+    "resolution_seconds": "resolution time 解决时长",
+    "resolution_business_seconds": "resolution time, business hours 解决时长（工作时间）",
 }
 
 
+def _is_time(name: str) -> bool:
+    return name.endswith("_seconds")
+
+
+def _headings() -> list[str]:
+    out: list[str] = []
+    for n in METRIC_NAMES:
+        heading = HEADINGS.get(n, n)
+        if _is_time(n):
+            out += [f"{heading} (seconds 秒)", heading]
+        else:
+            out.append(heading)
+    return out
+
+
 def _values(figures: dict[str, Any]) -> list[Any]:
-    return [Decimal(figures[n]) if n == "guided_gmv" else figures[n] for n in METRIC_NAMES]
+    out: list[Any] = []
+    for n in METRIC_NAMES:
+        value = figures[n]
+        if n == "guided_gmv":
+            out.append(Decimal(value))
+        elif _is_time(n):
+            out += [value, "" if value is None else format_duration(value)]
+        else:
+            out.append(value)
+    return out
 
 
 def report_table(report: Report) -> tuple[list[str], list[list[Any]]]:
-    header = [report.by, *(HEADINGS.get(n, n) for n in METRIC_NAMES)]
+    header = [report.by, *_headings()]
     rows: list[list[Any]] = [[r.label, *_values(r.figures)] for r in report.rows]
     rows.append(["total", *_values(report.total)])
     rows.append(

@@ -259,6 +259,7 @@ class SlowReply:
     replied_at: dt.datetime | None
     minutes: int
     first: bool
+    seconds: int = 0  # the wait itself, shown as "1 h 5 min"
 
 
 @dataclass
@@ -318,6 +319,7 @@ def inspection(actor: User, *, day: dt.date, limit: int = 200) -> Inspection:
             r.replied_at,
             r.seconds // 60,
             r.first,
+            r.seconds,
         )
         for r in responses
         if r.seconds > limit_s and start <= r.waited_from < end

@@ -10,15 +10,15 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
+from kefu.core.durations import format_duration
 from kefu.core.spreadsheets import spreadsheet_response
-from kefu.metrics import config, exports, refresh, selectors
+from kefu.metrics import charts, config, exports, labels, refresh, selectors
 from kefu.metrics.models import FxRate
 from kefu.metrics.selectors import Report
 
@@ -30,91 +30,56 @@ def _date(raw: str | None, default: dt.date) -> dt.date:
         return default
 
 
-def _chart(report: Report) -> dict[str, Any]:
-    """An inline SVG of reception count (bars) and 24 h reply rate (line) per day."""
-    days = report.rows if report.by == "day" else report.daily
-    width, height, pad = 720, 180, 24
-    top = max([r.figures["reception_count"] for r in days] + [1])
-    step = (width - 2 * pad) / max(len(days), 1)
-    bars, points = [], []
-    for i, r in enumerate(days):
-        h = (height - 2 * pad) * r.figures["reception_count"] / top
-        x = pad + i * step
-        bars.append(
-            {
-                "x": round(x + step * 0.15, 1),
-                "y": round(height - pad - h, 1),
-                "w": round(step * 0.7, 1),
-                "h": round(h, 1),
-                "label": r.label,
-                "value": r.figures["reception_count"],
-                "rate": r.figures["reply_rate_24h"],
-            }
-        )
-        rate = r.figures["reply_rate_24h"]
-        if rate is not None:
-            y = height - pad - (height - 2 * pad) * rate
-            points.append(f"{x + step / 2:.1f},{y:.1f}")
-    return {
-        "width": width,
-        "height": height,
-        "bars": bars,
-        "line": " ".join(points),
-        "top": top,
-        "base": height - pad,
-        "first": days[0].label if days else "",
-        "last": days[-1].label if days else "",
-    }
-
-
+# The totals table: (figure, is a rate).
 COMPARED = (
-    ("reception_count", "Reception count", "接待人数", False),
-    ("replied_buyers", "Replied buyers", "回复人数", False),
-    ("messages_received", "Messages received", "收到消息数", False),
-    ("messages_replied", "Messages replied", "回复消息数", False),
-    ("replied_24h", "24 h replied messages", "24H回复量", False),
-    ("reply_rate_24h", "24 h reply rate", "24H回复率", True),
-    ("reply_rate", "Reply rate", "回复率", True),
-    ("consult_conversion_rate", "Consult conversion rate", "咨询转化率", True),
-    ("placed_buyers", "Buyers guided to place an order", "引导下单人数", False),
-    ("placed_conversion_rate", "Placed-order conversion rate", "下单转化率", True),
-    ("guided_gmv", "Guided GMV", "引导下单GMV", False),
-    ("first_response_seconds", "First response time (s)", "首次响应时间", False),
-    (
-        "first_response_business_seconds",
-        "First response, business hours (s)",
-        "首次响应时间（工作时间）",
-        False,
-    ),
-    ("average_response_seconds", "Average response time (s)", "平均响应时间", False),
-    ("resolution_seconds", "Resolution time (s)", "解决时长", False),
-    ("refund_dispute_rate", "Refund-dispute rate", "退款纠纷率", True),
-    ("automation_share", "Automation share", "自动化占比", True),
+    ("reception_count", False),
+    ("replied_buyers", False),
+    ("messages_received", False),
+    ("messages_replied", False),
+    ("replied_24h", False),
+    ("reply_rate_24h", True),
+    ("reply_rate", True),
+    ("consult_conversion_rate", True),
+    ("placed_buyers", False),
+    ("placed_conversion_rate", True),
+    ("guided_gmv", False),
+    ("first_response_seconds", False),
+    ("first_response_business_seconds", False),
+    ("average_response_seconds", False),
+    ("resolution_seconds", False),
+    ("refund_dispute_rate", True),
+    ("automation_share", True),
 )
+
+
+def _change(key: str, now: Any, before: Any, is_rate: bool) -> str | None:
+    if now is None or before is None:
+        return None
+    a, b = Decimal(str(now)), Decimal(str(before))
+    if is_rate:
+        return f"{(a - b) * 100:+.1f} pt"
+    if key in labels.DURATIONS:
+        # A time reads as how much longer or shorter it got: "+5 min", "-1 h 10 min".
+        return ("+" if a >= b else "") + format_duration(float(a - b))
+    if b:
+        return f"{(a - b) / b * 100:+.1f}%"
+    return None
 
 
 def _compare(report: Report) -> list[dict[str, Any]]:
     out = []
-    for key, label, zh, is_rate in COMPARED:
+    for key, is_rate in COMPARED:
         now, before = report.total[key], report.previous[key]
-        change = None
-        if now is not None and before is not None:
-            a, b = Decimal(str(now)), Decimal(str(before))
-            if is_rate:
-                change = f"{(a - b) * 100:+.1f} pt"
-            elif b:
-                change = f"{(a - b) / b * 100:+.1f}%"
-        # The sellers' own Chinese names are the labels of the Chinese interface.
-        chinese = get_language() == "zh-hans"
         out.append(
             {
                 "key": key,
-                "label": zh if chinese and zh else _(label),
-                "zh": "" if chinese else zh,
+                "label": labels.label(key),
+                "zh": labels.chinese_term(key),
                 "now": now,
                 "before": before,
-                "change": change,
+                "change": _change(key, now, before, is_rate),
                 "is_rate": is_rate,
+                "is_duration": key in labels.DURATIONS,
             }
         )
     return out
@@ -122,21 +87,20 @@ def _compare(report: Report) -> list[dict[str, Any]]:
 
 # Kefu's people-only figure beside the seller centre's, which counts automatic replies (R-49).
 RECONCILE = (
-    ("reply_rate_24h", "reply_rate_24h_with_auto", "24 h reply rate", "24H回复率"),
-    ("reply_rate", "reply_rate_with_auto", "Reply rate", "回复率"),
+    ("reply_rate_24h", "reply_rate_24h_with_auto"),
+    ("reply_rate", "reply_rate_with_auto"),
 )
 
 
 def _reconcile(report: Report) -> list[dict[str, Any]]:
-    chinese = get_language() == "zh-hans"
     return [
         {
-            "label": zh if chinese else _(label),
-            "zh": "" if chinese else zh,
+            "label": labels.label(people),
+            "zh": labels.chinese_term(people),
             "people": report.total[people],
             "with_auto": report.total[with_auto],
         }
-        for people, with_auto, label, zh in RECONCILE
+        for people, with_auto in RECONCILE
     ]
 
 
@@ -166,6 +130,7 @@ def dashboard(request: ShopRequest) -> HttpResponse:
             fmt=export, header=header, rows=rows, name=name, title=f"by {by}"
         )
     sees_all = selectors.sees_all(user)
+    chart = charts.chart_data(report)
     return render(
         request,
         "metrics/dashboard.html",
@@ -173,7 +138,8 @@ def dashboard(request: ShopRequest) -> HttpResponse:
             "report": report,
             "compare": _compare(report),
             "reconcile": _reconcile(report),
-            "chart": _chart(report),
+            "chart": chart,
+            "chart_rows": charts.table_rows(chart),
             "by": by,
             "sees_all": sees_all,
             "query": f"from={start}&to={end}&by={by}",

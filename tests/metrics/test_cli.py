@@ -67,6 +67,8 @@ def test_cli_metrics_json_and_table(history, capsys):
     out = capsys.readouterr().out
     assert "接待人数" in out and "2026-03-02" in out
     assert "100.0%" in out  # rates print as percentages
+    assert "首次响应时间" in out and "(s)" not in out
+    assert "17 min" in out or "17分钟" in out  # times read as times; --json keeps seconds
 
 
 def test_cli_rebuild_and_errors(history, capsys):
