@@ -333,6 +333,10 @@ class RiskRow:
     def hours_left(self) -> float:
         return round(self.time_left.total_seconds() / 3600, 1)
 
+    @property
+    def seconds_left(self) -> float:
+        return self.time_left.total_seconds()
+
 
 def risk_board(
     *, shop: Shop, now: dt.datetime | None = None, include_recorded: bool = False

@@ -7,10 +7,12 @@ from decimal import Decimal
 
 import time_machine
 
+from kefu.accounts.models import Role, User
 from kefu.conversations.models import Message
 from kefu.orders import actions, risk
 from kefu.orders.models import LateShipment, Order, OrderFlag
 from kefu.orders.selectors import risk_board
+from tests.conftest import login_client
 
 from .factories import make_order
 
@@ -66,3 +68,12 @@ def test_shipping_in_time_takes_the_order_off_the_board(other_shop, rival):
         assert risk_board(shop=other_shop) == []
     with time_machine.travel(T0 + dt.timedelta(hours=80), tick=False):
         assert risk.scan_late_shipments(shop=other_shop).missed == 0
+
+
+def test_the_risk_page_reads_the_time_left_as_a_duration(other_shop):
+    make_order(other_shop, "TM-1", buyer="a", amount="20.00", placed_at=T0, paid_at=T0)
+    owner = User.objects.get(shop=other_shop, role=Role.OWNER)
+    with time_machine.travel(T0 + dt.timedelta(hours=61, minutes=25), tick=False):
+        page = login_client(owner).get("/orders/risk/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert "10 h 35 min" in page.content.decode()
