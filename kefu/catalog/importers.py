@@ -24,15 +24,16 @@ from django.utils.translation import gettext
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
-from kefu.catalog.upserts import CHUNK, ProductInput, parse_price, upsert_products
+from kefu.catalog.upserts import CHUNK, ProductInput, upsert_products
+from kefu.core import tabular
+from kefu.core.amounts import AmountError, parse_amount
 from kefu.core.filelimits import import_limits, too_large
-from kefu.core.tabular import ImportFileError, Record, open_source
+from kefu.core.tabular import IGNORE, ColumnsError, ImportFileError, Record, open_source
 from kefu.core.textnorm import normalize
 
 log = logging.getLogger("kefu.catalog")
 
 MAX_REJECTIONS_KEPT = 200
-IGNORE = "-"
 
 # Kefu field -> headers seen in exports (Taobao/Tmall 淘宝助理 names, its English field names,
 # AliExpress product list headers). Matching ignores case, spaces and punctuation.
@@ -138,22 +139,13 @@ _FIELD_LABELS = {f: f for f in FIELDS}
 _TITLE_HEADERS = {header_key(a) for a in ("title", *COLUMN_ALIASES["title"])}
 
 
-class ProductFileError(ValueError):
+class ProductFileError(ColumnsError):
     """The file as a whole cannot be imported as products (one clear sentence)."""
 
 
 def parse_map_option(value: str) -> dict[str, str]:
-    """`--map "col=field,col2=field2"`; field `-` ignores a column."""
-    overrides: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in value.split(","))):
-        column, sep, target = part.partition("=")
-        column, target = column.strip(), target.strip()
-        if not sep or not column or not target:
-            raise ProductFileError(f"--map expects column=field pairs, got {part!r}")
-        if target != IGNORE and target not in FIELDS:
-            raise ProductFileError(f"--map: unknown field {target!r}; fields: {', '.join(FIELDS)}")
-        overrides[column] = target
-    return overrides
+    """The CLI's `--map "col=field,col2=field2"`; field `-` ignores a column."""
+    return tabular.parse_map_option(value, FIELDS, ProductFileError)
 
 
 @dataclass
@@ -167,15 +159,23 @@ class Columns:
         self.labels = {**_FIELD_LABELS, **{f: h for h, f in self.by_header.items()}}
 
 
-def build_columns(headers: Sequence[str], overrides: dict[str, str] | None) -> Columns:
+def build_columns(
+    headers: Sequence[str],
+    overrides: dict[str, str] | None,
+    remembered: dict[str, str] | None = None,
+) -> Columns:
+    """The file's columns mapped to fields: `overrides` (the seller's mapping for this file)
+    must name columns the file has; `remembered` (the shop's saved mapping) applies where it
+    does."""
     overrides = overrides or {}
+    chosen = {**(remembered or {}), **overrides}
     by_header: dict[str, str] = {}
     unknown: list[str] = []
     taken: set[str] = set()
     for header in headers:
         if not header:
             continue
-        target = overrides.get(header) or _ALIAS_INDEX.get(header_key(header))
+        target = chosen.get(header) or _ALIAS_INDEX.get(header_key(header))
         if target == IGNORE:
             continue
         if target is None or target in taken:
@@ -184,25 +184,29 @@ def build_columns(headers: Sequence[str], overrides: dict[str, str] | None) -> C
             continue
         by_header[header] = target
         taken.add(target)
-    missing = [c for c in overrides if c not in headers]
-    if missing:
+    present = [h for h in headers if h]
+    missing_columns = [c for c in overrides if c not in headers]
+    if missing_columns:
         raise ProductFileError(
-            gettext("--map names columns the file does not have: %(columns)s")
-            % {"columns": ", ".join(missing)}
+            gettext("the column mapping names columns the file does not have: %(columns)s")
+            % {"columns": ", ".join(missing_columns)},
+            headers=present,
         )
     if "title" not in taken:
         raise ProductFileError(
-            gettext(
-                "no title column (宝贝名称, Title, Product Name …); "
-                "name yours with --map YOUR_HEADER=title"
-            )
+            gettext("no title column (宝贝名称, Title, Product Name …); choose which of your "
+                    "columns holds the title"),
+            headers=present,
+            missing=["title"],
         )
     if "external_id" not in taken and "sku" not in taken:
         raise ProductFileError(
             gettext(
                 "no product id column (宝贝ID, 数字ID, Product ID …) and no 商家编码/SKU column; "
-                "name yours with --map YOUR_HEADER=external_id"
-            )
+                "choose which of your columns holds the product id"
+            ),
+            headers=present,
+            missing=["external_id"],
         )
     return Columns(by_header=by_header, unknown=unknown)
 
@@ -302,15 +306,14 @@ def record_to_input(
     if external_id is None and sku is None:
         raise RowError(gettext("no product id and no 商家编码/SKU"))
     title = _cell(values, "title")
-    price_text = _cell(values, "price")
-    price = None
-    if price_text is not None:
-        price = parse_price(price_text)
-        if price is None:
-            raise RowError(
-                gettext("%(column)s: %(value)r is not a price")
-                % {"column": labels["price"], "value": price_text}
-            )
+    currency = _cell(values, "currency")
+    try:
+        amount = parse_amount(values.get("price"), labels["price"], currency=currency)
+    except AmountError as exc:
+        raise RowError(str(exc)) from exc
+    price = amount.value if amount else None
+    if currency is None and amount is not None:
+        currency = amount.currency  # "$12.50" with no currency column: the sign says it
     stock_text = _cell(values, "stock")
     stock = _whole(stock_text, labels["stock"])
 
@@ -345,7 +348,7 @@ def record_to_input(
         sku=sku,
         title=title,
         price=price,
-        currency=_cell(values, "currency"),
+        currency=currency,
         stock=stock,
         url=_cell(values, "url"),
         image_url=image,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -452,23 +452,10 @@ def upsert_products(
     return _link_related(shop=shop, inputs=inputs, outcomes=outcomes)
 
 
-def parse_price(text: str) -> Decimal | None:
-    """A price cell as a Decimal ("¥1,299.00", "12.5"), None when it is not a number."""
-    cleaned = text.strip().replace(",", "").lstrip("¥￥$€£").strip()
-    if not cleaned:
-        return None
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
-
-
 __all__ = [
     "CHUNK",
     "ProductInput",
     "ProductOutcome",
-    "parse_price",
     "products_stored",
     "upsert_products",
 ]

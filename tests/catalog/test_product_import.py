@@ -253,7 +253,7 @@ def test_bad_rows_are_rejected_with_reasons_and_the_others_stored(fresh_shop, tm
     code, out = _import("products", _csv_gbk(tmp_path / "bad.csv", PRODUCT_HEADERS, rows), capsys)
     assert code == 3
     assert "6 rows -> created 1, updated 0, unchanged 0, rejected 5" in out
-    assert "row 3: 宝贝价格: '12元五角' is not a price" in out
+    assert "row 3: 宝贝价格: '12元五角' is not an amount" in out
     assert "row 4: SKU SKU-CREAM already belongs to product 600001" in out
     assert "row 5: image 'not a picture' is not a web address" in out
     assert "row 6: no sub-account with login nobody in this shop" in out
