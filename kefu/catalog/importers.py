@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings as django_settings
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
+from kefu.catalog.column_mappings import remember_mapping, remembered_mapping
+from kefu.catalog.models import ImportKind
 from kefu.catalog.upserts import CHUNK, ProductInput, upsert_products
 from kefu.core import tabular
 from kefu.core.amounts import AmountError, parse_amount
@@ -139,6 +141,37 @@ _FIELD_LABELS = {f: f for f in FIELDS}
 _TITLE_HEADERS = {header_key(a) for a in ("title", *COLUMN_ALIASES["title"])}
 
 
+def auto_field(header: str) -> str | None:
+    """The field a header is read as without a mapping; "-" for a known column Kefu does not
+    keep; None when Kefu does not recognise it."""
+    key = header_key(header)
+    return _ALIAS_INDEX.get(key) or (IGNORE if key in _UNUSED else None)
+
+
+# The fields as the mapping form names them.
+FIELD_LABELS = {
+    "external_id": gettext_lazy("Platform product id"),
+    "sku": gettext_lazy("SKU / 商家编码"),
+    "title": gettext_lazy("Title"),
+    "price": gettext_lazy("Price"),
+    "currency": gettext_lazy("Currency"),
+    "stock": gettext_lazy("Stock"),
+    "url": gettext_lazy("Web link"),
+    "image_url": gettext_lazy("Main image"),
+    "free_shipping": gettext_lazy("Free shipping"),
+    "free_shipping_excluded_regions": gettext_lazy("Regions without free shipping"),
+    "owner_login": gettext_lazy("Sub-account (login)"),
+    "is_main_push": gettext_lazy("Main push"),
+    "usage_cycle_days": gettext_lazy("Usage cycle (days)"),
+    "related_external_ids": gettext_lazy("Related products"),
+    "shelf_life": gettext_lazy("Shelf life"),
+    "suits": gettext_lazy("Who it suits"),
+    "ships_from": gettext_lazy("Ships from"),
+    "dispatch_time": gettext_lazy("Dispatch time"),
+    "differences": gettext_lazy("How it differs from similar products"),
+}
+
+
 class ProductFileError(ColumnsError):
     """The file as a whole cannot be imported as products (one clear sentence)."""
 
@@ -194,8 +227,10 @@ def build_columns(
         )
     if "title" not in taken:
         raise ProductFileError(
-            gettext("no title column (宝贝名称, Title, Product Name …); choose which of your "
-                    "columns holds the title"),
+            gettext(
+                "no title column (宝贝名称, Title, Product Name …); choose which of your "
+                "columns holds the title"
+            ),
             headers=present,
             missing=["title"],
         )
@@ -379,6 +414,7 @@ class ProductImportSummary:
     notes: list[tuple[int, str]] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
+    headers: list[str] = field(default_factory=list)
 
     def reject(self, row: int, reason: str) -> None:
         self.rejected += 1
@@ -395,6 +431,7 @@ def import_products(
     path: Any,
     file_format: str | None = None,
     overrides: dict[str, str] | None = None,
+    remembered: dict[str, str] | None = None,
     progress: ProgressCallback | None = None,
     source: str = "import",
 ) -> ProductImportSummary:
@@ -432,7 +469,8 @@ def import_products(
     wanted_related: dict[int | None, ProductInput] = {}
     for row, record, problem in src.rows:
         if record is not None and "__headers__" in record:
-            columns = build_columns(record["__headers__"], overrides)
+            summary.headers = [h for h in record["__headers__"] if h]
+            columns = build_columns(record["__headers__"], overrides, remembered)
             summary.unknown_columns = columns.unknown
             summary.columns = dict(columns.by_header)
             continue
@@ -506,7 +544,9 @@ def import_uploaded_products(
 
     `data` is an iterable of byte chunks; the copy under KEFU_DATA_DIR/imports is deleted
     afterwards. Raises UploadRefused (too large), ImportFileError or ProductFileError (the
-    file as a whole); nothing is stored then.
+    file as a whole); nothing is stored then. The shop's remembered column mapping applies;
+    `mapping` (the page's mapping form) wins over it and is remembered once the file's
+    columns are accepted.
     """
     require(actor, Capability.MANAGE_SETTINGS)
     shop = shop_of(actor)
@@ -524,9 +564,21 @@ def import_uploaded_products(
                     raise UploadRefused(too_large(filename, size, limits.upload_bytes), status=413)
                 out.write(chunk)
         try:
-            return import_products(shop=shop, path=target, overrides=mapping)
+            summary = import_products(
+                shop=shop,
+                path=target,
+                overrides=mapping,
+                remembered=remembered_mapping(shop, ImportKind.PRODUCTS),
+            )
         except (ImportFileError, ProductFileError) as exc:
             # The seller knows the file by its own name, not by the stored copy's.
-            raise ProductFileError(str(exc).replace(target.name, filename)) from exc
+            raise ProductFileError(
+                str(exc).replace(target.name, filename),
+                headers=getattr(exc, "headers", ()),
+                missing=getattr(exc, "missing", ()),
+            ) from exc
     finally:
         target.unlink(missing_ok=True)
+    if mapping:
+        remember_mapping(actor=actor, kind=ImportKind.PRODUCTS, mapping=mapping)
+    return summary

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from kefu.core import tabular
 from kefu.core.amounts import Amount, AmountError, parse_amount
@@ -201,6 +201,52 @@ _UNUSED = {header_key(h) for h in KNOWN_UNUSED}
 
 
 _FIELD_LABELS = {f: f for f in FIELDS}
+
+
+def auto_field(header: str) -> str | None:
+    """The field a header is read as without a mapping; "-" for a known column Kefu does not
+    keep; None when Kefu does not recognise it."""
+    key = header_key(header)
+    return _ALIAS_INDEX.get(key) or (IGNORE if key in _UNUSED else None)
+
+
+# The fields as the mapping form names them.
+FIELD_LABELS = {
+    "external_id": gettext_lazy("Order id"),
+    "buyer_external_id": gettext_lazy("Buyer account"),
+    "buyer_name": gettext_lazy("Buyer name"),
+    "buyer_language": gettext_lazy("Buyer language"),
+    "goods_amount": gettext_lazy("Goods amount"),
+    "shipping_fee": gettext_lazy("Shipping fee"),
+    "total_amount": gettext_lazy("Order total"),
+    "paid_amount": gettext_lazy("Amount paid"),
+    "refund_amount": gettext_lazy("Amount refunded"),
+    "currency": gettext_lazy("Currency"),
+    "status": gettext_lazy("Order status"),
+    "buyer_message": gettext_lazy("Buyer's message"),
+    "seller_note": gettext_lazy("Seller's note"),
+    "receiver_name": gettext_lazy("Receiver"),
+    "address": gettext_lazy("Address"),
+    "country": gettext_lazy("Country"),
+    "region": gettext_lazy("Province / state"),
+    "shipping_method": gettext_lazy("Shipping method"),
+    "phone": gettext_lazy("Phone"),
+    "placed_at": gettext_lazy("Order time"),
+    "paid_at": gettext_lazy("Payment time"),
+    "shipped_at": gettext_lazy("Shipping time"),
+    "delivered_at": gettext_lazy("Delivery time"),
+    "closed_at": gettext_lazy("Closing time"),
+    "ship_by": gettext_lazy("Ship by"),
+    "item_title": gettext_lazy("Product title"),
+    "quantity": gettext_lazy("Quantity"),
+    "unit_price": gettext_lazy("Unit price"),
+    "product_external_id": gettext_lazy("Product id"),
+    "item_sku": gettext_lazy("SKU / 商家编码"),
+    "tracking_number": gettext_lazy("Tracking number"),
+    "carrier": gettext_lazy("Carrier"),
+    "invoice_title": gettext_lazy("Invoice title"),
+    "close_reason": gettext_lazy("Closing reason"),
+}
 
 
 class MappingError(ColumnsError):
@@ -432,8 +478,8 @@ def record_to_input(
     external_id = clean_id(values.get("external_id"), labels["external_id"], exact_numbers=exact)
     if not external_id:
         raise RowError(gettext("%(column)s is empty") % {"column": labels["external_id"]})
-    buyer_field = "buyer_name" if columns is not None and columns.buyer_from_name else (
-        "buyer_external_id"
+    buyer_field = (
+        "buyer_name" if columns is not None and columns.buyer_from_name else ("buyer_external_id")
     )
     buyer_id = clean_id(values.get(buyer_field), labels[buyer_field], exact_numbers=exact)
     if not buyer_id:
