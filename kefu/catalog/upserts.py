@@ -18,7 +18,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
@@ -27,7 +26,7 @@ from django.utils.translation import gettext
 
 from kefu.accounts.models import Role, Shop, User
 from kefu.catalog.models import Product
-from kefu.core.db.bulk import Table
+from kefu.core.db.bulk import LoadedRow, Table, model_defaults
 
 CHUNK = 1000
 # price is DecimalField(max_digits=12, decimal_places=2)
@@ -108,8 +107,10 @@ class ProductOutcome:
     notes: tuple[str, ...] = field(default=())
 
 
-class _Row:
+class _Row(LoadedRow):
     __slots__ = _COLUMNS
+    COLUMNS = _COLUMNS
+    DEFAULTS = model_defaults(Product, _COLUMNS)
 
     id: int | None
     external_id: str
@@ -132,34 +133,15 @@ class _Row:
     differences: str
 
     @classmethod
-    def from_values(cls, values: Sequence[Any]) -> _Row:
-        row = cls()
-        for name, value in zip(_COLUMNS, values, strict=True):
-            setattr(row, name, value)
-        return row
-
-    @classmethod
     def new(cls, external_id: str, currency: str) -> _Row:
-        row = cls()
-        for name in _COLUMNS:
-            setattr(row, name, _DEFAULTS.get(name, ""))
-        row.id = None
-        row.external_id = external_id
-        row.owner_id = None
-        row.usage_cycle_days = None
-        row.currency = currency
-        row.free_shipping_excluded_regions = []
-        return row
-
-    def values(self, names: Sequence[str]) -> list[Any]:
-        return [getattr(self, n) for n in names]
-
-
-_DEFAULTS: dict[str, Any] = {
-    f.attname: f.get_default()
-    for f in Product._meta.concrete_fields
-    if f.attname in _COLUMNS and f.has_default()
-}
+        return cls.blank(
+            id=None,
+            external_id=external_id,
+            owner_id=None,
+            usage_cycle_days=None,
+            currency=currency,
+            free_shipping_excluded_regions=[],
+        )
 
 
 def _check(inp: ProductInput) -> str:

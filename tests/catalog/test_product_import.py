@@ -14,6 +14,8 @@ import pytest
 from django.test import Client
 from openpyxl import Workbook
 
+from bench.taobao_files import PRODUCT_HEADERS as TAOBAO_PRODUCT_HEADERS
+from bench.taobao_files import write_gbk_csv
 from kefu.accounts.models import Shop, User
 from kefu.catalog.models import Product
 from kefu.cli import main
@@ -24,18 +26,7 @@ from tests.conftest import login_client
 
 pytestmark = pytest.mark.django_db
 
-PRODUCT_HEADERS = [
-    "宝贝名称",
-    "宝贝类目",
-    "宝贝价格",
-    "宝贝数量",
-    "运费承担",
-    "宝贝图片",
-    "商家编码",
-    "宝贝ID",
-    "负责客服",
-    "保质期",
-]
+PRODUCT_HEADERS = [*TAOBAO_PRODUCT_HEADERS, "保质期"]
 PRODUCTS = [
     ["玫瑰保湿面霜 50ml", "50010815", "129.00", "40", "卖家承担",
      "https://img.example.com/cream.jpg", "SKU-CREAM", "600001", "lily", "3年"],
@@ -75,12 +66,7 @@ def _fresh_import_group(monkeypatch):
 
 
 def _csv_gbk(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(header)
-    writer.writerows(rows)
-    path.write_bytes(buf.getvalue().encode("gbk"))
-    return path
+    return write_gbk_csv(path, header, rows)
 
 
 @pytest.fixture
