@@ -30,8 +30,15 @@ from kefu.catalog.upserts import CHUNK, ProductInput, upsert_products
 from kefu.core import tabular
 from kefu.core.amounts import AmountError, parse_amount
 from kefu.core.filelimits import import_limits, too_large
-from kefu.core.tabular import IGNORE, ColumnsError, ImportFileError, Record, open_source
-from kefu.core.textnorm import normalize
+from kefu.core.tabular import (
+    IGNORE,
+    ColumnsError,
+    HeaderIndex,
+    ImportFileError,
+    Record,
+    header_key,
+    open_source,
+)
 
 log = logging.getLogger("kefu.catalog")
 
@@ -128,24 +135,12 @@ KNOWN_UNUSED = (
 )
 
 
-def header_key(text: str) -> str:
-    return re.sub(r"[\W_]+", "", normalize(text.strip()))
-
-
-_ALIAS_INDEX: dict[str, str] = {}
-for _field, _aliases in COLUMN_ALIASES.items():
-    for _alias in (_field, *_aliases):
-        _ALIAS_INDEX.setdefault(header_key(_alias), _field)
-_UNUSED = {header_key(h) for h in KNOWN_UNUSED}
+_HEADERS = HeaderIndex(COLUMN_ALIASES, KNOWN_UNUSED)
+_ALIAS_INDEX = _HEADERS.by_key
+_UNUSED = _HEADERS.unused
+auto_field = _HEADERS.auto_field
 _FIELD_LABELS = {f: f for f in FIELDS}
 _TITLE_HEADERS = {header_key(a) for a in ("title", *COLUMN_ALIASES["title"])}
-
-
-def auto_field(header: str) -> str | None:
-    """The field a header is read as without a mapping; "-" for a known column Kefu does not
-    keep; None when Kefu does not recognise it."""
-    key = header_key(header)
-    return _ALIAS_INDEX.get(key) or (IGNORE if key in _UNUSED else None)
 
 
 # The fields as the mapping form names them.

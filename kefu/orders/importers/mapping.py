@@ -18,8 +18,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from kefu.core import tabular
 from kefu.core.amounts import Amount, AmountError, parse_amount
-from kefu.core.tabular import IGNORE, ColumnsError
-from kefu.core.textnorm import normalize
+from kefu.core.tabular import IGNORE, ColumnsError, HeaderIndex, header_key
 from kefu.orders.inputs import ItemInput, OrderInput, ParcelInput
 from kefu.orders.statuses import order_status
 
@@ -189,25 +188,13 @@ AMOUNT_FIELDS = frozenset({"goods_amount", "total_amount", "paid_amount", "unit_
 JSONL_NESTED = ("items", "parcels", "buyer")
 
 
-def header_key(text: str) -> str:
-    return re.sub(r"[\W_]+", "", normalize(text.strip()))
-
-
-_ALIAS_INDEX: dict[str, str] = {}
-for _field, _aliases in COLUMN_ALIASES.items():
-    for _alias in (_field, *_aliases):
-        _ALIAS_INDEX.setdefault(header_key(_alias), _field)
-_UNUSED = {header_key(h) for h in KNOWN_UNUSED}
+_HEADERS = HeaderIndex(COLUMN_ALIASES, KNOWN_UNUSED)
+_ALIAS_INDEX = _HEADERS.by_key
+_UNUSED = _HEADERS.unused
+auto_field = _HEADERS.auto_field
 
 
 _FIELD_LABELS = {f: f for f in FIELDS}
-
-
-def auto_field(header: str) -> str | None:
-    """The field a header is read as without a mapping; "-" for a known column Kefu does not
-    keep; None when Kefu does not recognise it."""
-    key = header_key(header)
-    return _ALIAS_INDEX.get(key) or (IGNORE if key in _UNUSED else None)
 
 
 # The fields as the mapping form names them.
