@@ -79,7 +79,9 @@ def mapping_from_form(
             raise MappingRefused(
                 gettext("%(field)s is not a field Kefu imports") % {"field": target[:40]}
             )
-        if target == (auto(header) or IGNORE):
+        # What Kefu reads by itself is left out; "-" for a column it did not recognise is
+        # kept, so the form does not ask about that column again.
+        if target == auto(header):
             continue
         mapping[header] = target
     return mapping

@@ -85,15 +85,13 @@ def test_a_sign_that_contradicts_the_currency_column_rejects_the_row(shop, tmp_p
     path = tmp_path / "orders.csv"
     path.write_text(
         "Order ID,Buyer Name,Currency,Order Amount,Order Status\n"
-        "A-1,Ann,EUR,\"15,34 €\",Awaiting shipment\n"
-        "A-2,Bob,USD,\"15,34 €\",Awaiting shipment\n"
-        "A-3,Cy,,\"15,34 €\",Awaiting shipment\n",
+        'A-1,Ann,EUR,"15,34 €",Awaiting shipment\n'
+        'A-2,Bob,USD,"15,34 €",Awaiting shipment\n'
+        'A-3,Cy,,"15,34 €",Awaiting shipment\n',
         encoding="utf-8",
     )
     summary = import_orders(shop=shop, path=path)
     assert summary.rejections == [(3, "Order Amount: '15,34 €' is in EUR but the row is in USD")]
-    amounts = dict(
-        Order.objects.filter(shop=shop).values_list("external_id", "total_amount")
-    )
+    amounts = dict(Order.objects.filter(shop=shop).values_list("external_id", "total_amount"))
     assert amounts == {"A-1": Decimal("15.34"), "A-3": Decimal("15.34")}
     assert Order.objects.get(shop=shop, external_id="A-3").currency == "EUR"
