@@ -161,7 +161,7 @@ def test_products_map_unknown_columns_on_the_page_then_the_next_upload_needs_no_
 
 def test_a_product_file_whose_every_row_is_refused_does_not_say_rows_were_stored(shop, owner):
     client = _en(owner)
-    upload = SimpleUploadedFile("p.csv", "Title,Product ID,Price\nLamp,P-1,12.3.4\n".encode())
+    upload = SimpleUploadedFile("p.csv", b"Title,Product ID,Price\nLamp,P-1,12.3.4\n")
     page = client.post("/products/import/", {"file": upload}).content.decode()
     assert "nothing imported" in page
     assert "Every row was rejected, so nothing was stored." in page
