@@ -6,8 +6,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from kefu.core.amounts import AmountError, parse_amount
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # The reasons are translated; these tests read them in English.
+    with translation.override("en"):
+        yield
 
 READ = [
     ("15,34 €", "15.34", "EUR"),
