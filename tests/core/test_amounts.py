@@ -17,6 +17,7 @@ def _english():
     with translation.override("en"):
         yield
 
+
 READ = [
     ("15,34 €", "15.34", "EUR"),
     ("€15,34", "15.34", "EUR"),
