@@ -134,13 +134,11 @@ class _Row(LoadedRow):
 
     @classmethod
     def new(cls, external_id: str, currency: str) -> _Row:
+        # id, owner_id and usage_cycle_days start as None (the model's defaults); the list
+        # is a new one per row.
+        regions: list[str] = []
         return cls.blank(
-            id=None,
-            external_id=external_id,
-            owner_id=None,
-            usage_cycle_days=None,
-            currency=currency,
-            free_shipping_excluded_regions=[],
+            external_id=external_id, currency=currency, free_shipping_excluded_regions=regions
         )
 
 

@@ -149,16 +149,11 @@ class _OrderRow(LoadedRow):
         cls, *, external_id: str, buyer_id: int, currency: str, placed_at: dt.datetime
     ) -> _OrderRow:
         """A new order with the model's defaults; its first input decides the status."""
-        return cls.blank(
-            id=None,
-            external_id=external_id,
-            buyer_id=buyer_id,
-            currency=currency,
-            placed_at=placed_at,
-            status="",
-            flags=[],
-            source_updated_at=None,
-        )
+        row = cls.blank(external_id=external_id, buyer_id=buyer_id, currency=currency)
+        row.placed_at = placed_at
+        row.status = ""
+        row.flags = []  # a new list per row (DEFAULTS leaves flags out)
+        return row
 
 
 def _add_flag(order: _OrderRow, flag: str, changed: set[str], batch: EventBatch) -> None:
