@@ -368,3 +368,28 @@ def test_order_webhook_items_link_by_sku(fresh_shop, tmp_path, capsys):
     stored = Order.objects.get(shop=fresh_shop, external_id="W-7001")
     assert "W-7001" in _sidebar(User.objects.get(username="mei"), stored)
     assert "W-7001" not in _sidebar(User.objects.get(username="lily"), stored)
+
+
+def test_prices_are_read_by_the_shared_amount_rule(fresh_shop, tmp_path, capsys):
+    path = tmp_path / "prices.csv"
+    path.write_text(
+        "Title,Product ID,Price,Currency\n"
+        'Lamp,P-1,"15,34 €",EUR\n'
+        'Shade,P-2,"15,34 €",USD\n'
+        "Bulb,P-3,US $12.50,\n"
+        "Cord,P-4,12.3.4,\n",
+        encoding="utf-8",
+    )
+    code, out = _import("products", path, capsys)
+    assert code == 3
+    assert "row 3: Price: '15,34 €' is in EUR but the row is in USD" in out
+    assert "row 5: Price: '12.3.4' is not an amount (its digit groups are not thousands)" in out
+    prices = {p.external_id: (p.price, p.currency) for p in Product.objects.filter(shop=fresh_shop)}
+    assert prices == {"P-1": (Decimal("15.34"), "EUR"), "P-3": (Decimal("12.50"), "USD")}
+
+
+def test_the_terminal_names_map_for_a_missing_column(fresh_shop, tmp_path, capsys):
+    path = _csv_gbk(tmp_path / "no_title.csv", ["宝贝ID", "Artikel"], [["600001", "Lamp"]])
+    code, out = _import("products", path, capsys)
+    assert code == 2
+    assert "Use --map 'YOUR HEADER=title'." in out

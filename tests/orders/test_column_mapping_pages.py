@@ -167,3 +167,20 @@ def test_a_product_file_whose_every_row_is_refused_does_not_say_rows_were_stored
     assert "Every row was rejected, so nothing was stored." in page
     assert "the other rows were stored" not in page
     assert "Price: &#x27;12.3.4&#x27; is not an amount" in page
+
+
+def test_an_order_run_that_stored_nothing_never_reads_as_done(
+    shop, owner, django_capture_on_commit_callbacks
+):
+    client = _en(owner)
+    run, url = _upload_orders(
+        client,
+        django_capture_on_commit_callbacks,
+        SimpleUploadedFile("o.csv", b"Order ID,Buyer Name,Order Amount\nB-1,Ann,12.3.4\n"),
+    )
+    assert (run.status, run.rows, run.rejected) == ("done", 1, 1)
+    page = client.get(url).content.decode()
+    assert "nothing imported" in page
+    assert "the other rows were stored" not in page
+    recent = page[page.index('id="recent-imports"') :]
+    assert "nothing imported" in recent and "Done" not in recent
