@@ -18,33 +18,22 @@ The difference between 3 and 1 is what re-linking costs.
 
 from __future__ import annotations
 
-import csv
 import os
 import random
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from bench import harness
 from bench.harness import Backend, Row
+from bench.taobao_files import PRODUCT_HEADERS, write_gbk_csv
 
 BACKENDS = ("sqlite", "postgres")
 AGENTS = 10
 
-HEADERS = [
-    "宝贝名称",
-    "宝贝类目",
-    "宝贝价格",
-    "宝贝数量",
-    "运费承担",
-    "宝贝图片",
-    "商家编码",
-    "宝贝ID",
-    "负责客服",
-]
 ORDER_HEADERS = [
     "订单编号",
     "买家会员名",
@@ -73,46 +62,43 @@ def _title(i: int) -> str:
 
 def write_products(path: Path, n: int, seed: int = 7) -> None:
     rng = random.Random(seed)
-    with path.open("w", encoding="gbk", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(HEADERS)
-        for i in range(n):
-            writer.writerow(
-                [
-                    _title(i),
-                    "50010815",
-                    f"{rng.randint(900, 99_900) / 100:.2f}",
-                    str(rng.randint(0, 500)),
-                    rng.choice(["卖家承担", "买家承担"]),
-                    f"https://img.example.com/p/{i}.jpg",
-                    f"SKU-{i:07d}",
-                    f"6{i:011d}",
-                    f"agent{i % AGENTS}",
-                ]
-            )
+    rows = (
+        [
+            _title(i),
+            "50010815",
+            f"{rng.randint(900, 99_900) / 100:.2f}",
+            str(rng.randint(0, 500)),
+            rng.choice(["卖家承担", "买家承担"]),
+            f"https://img.example.com/p/{i}.jpg",
+            f"SKU-{i:07d}",
+            f"6{i:011d}",
+            f"agent{i % AGENTS}",
+        ]
+        for i in range(n)
+    )
+    write_gbk_csv(path, PRODUCT_HEADERS, rows)
 
 
 def write_orders(path: Path, n: int, products: int) -> None:
     rng = random.Random(3)
-    with path.open("w", encoding="gbk", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(ORDER_HEADERS)
+
+    def rows() -> Iterator[list[str]]:
         for i in range(n):
             p = rng.randrange(products)
             by_sku = i % 2 == 0
-            writer.writerow(
-                [
-                    f"20261111{i:010d}",
-                    f"buyer{rng.randint(1, n // 3 + 1)}",
-                    "99.00",
-                    "买家已付款，等待卖家发货",
-                    f"2026-11-{1 + i % 11:02d} {i % 24:02d}:{i % 60:02d}:00",
-                    f"2026-11-{1 + i % 11:02d} {i % 24:02d}:59:00",
-                    "旧标题" if by_sku else _title(p),
-                    f"SKU-{p:07d}" if by_sku else "",
-                    "1",
-                ]
-            )
+            yield [
+                f"20261111{i:010d}",
+                f"buyer{rng.randint(1, n // 3 + 1)}",
+                "99.00",
+                "买家已付款，等待卖家发货",
+                f"2026-11-{1 + i % 11:02d} {i % 24:02d}:{i % 60:02d}:00",
+                f"2026-11-{1 + i % 11:02d} {i % 24:02d}:59:00",
+                "旧标题" if by_sku else _title(p),
+                f"SKU-{p:07d}" if by_sku else "",
+                "1",
+            ]
+
+    write_gbk_csv(path, ORDER_HEADERS, rows())
 
 
 def run_on(backend: Backend) -> list[Row]:

@@ -6,9 +6,6 @@ import argparse
 import sys
 from typing import Any
 
-from django.core.management.base import CommandError
-
-from kefu.accounts.selectors import shop_by_slug
 from kefu.catalog.importers import ProductFileError, import_products, parse_map_option
 from kefu.core.tabular import ImportFileError
 from kefu.orders import cli as orders_cli
@@ -28,27 +25,13 @@ def register(sub: Any) -> None:
         "2 nothing imported (bad arguments or a file refused as a whole), 3 some rows "
         "rejected (the others stored).",
     )
-    products.add_argument("file", help="the product file")
-    products.add_argument("--shop", required=True, help="the shop's slug")
-    products.add_argument(
-        "--map",
-        default="",
-        metavar="COL=FIELD,...",
-        help="map your column headers to Kefu fields (FIELD '-' ignores a column)",
+    orders_cli.add_import_arguments(
+        products, file_help="the product file", handler=_import_products
     )
-    products.add_argument("--format", choices=["csv", "xlsx", "jsonl"], default=None)
-    products.add_argument("--quiet", action="store_true", help="no progress bar")
-    products.set_defaults(handler=_import_products)
 
 
 def _import_products(args: argparse.Namespace) -> int:
-    shop = shop_by_slug(args.shop)
-    if shop is None:
-        raise CommandError(f"no shop with slug {args.shop!r}")
-    try:
-        overrides = parse_map_option(args.map) if args.map else None
-    except ProductFileError as exc:
-        raise CommandError(str(exc)) from exc
+    shop, overrides = orders_cli.import_target(args, parse_map_option)
     bar = orders_cli.ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
         summary = import_products(
@@ -56,7 +39,7 @@ def _import_products(args: argparse.Namespace) -> int:
         )
     except (ImportFileError, ProductFileError) as exc:
         bar.close()
-        raise CommandError(str(exc)) from exc
+        raise orders_cli.refused(exc) from exc
     bar.close()
     print(
         f"{args.file}: {summary.file_format}"

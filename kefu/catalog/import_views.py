@@ -6,21 +6,51 @@ An entry module like `views`: it shows what the import left unlinked, which the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kefu.accounts.access import ShopRequest, shop_view
+from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability
-from kefu.catalog.importers import (
-    ProductFileError,
-    UploadRefused,
-    import_uploaded_products,
-    parse_map_option,
+from kefu.accounts.scoping import shop_of
+from kefu.catalog import importers
+from kefu.catalog.column_mappings import (
+    MappingRefused,
+    column_rows,
+    forget_mapping,
+    mapping_from_form,
+    remembered_mapping,
 )
+from kefu.catalog.importers import ProductFileError, UploadRefused, import_uploaded_products
+from kefu.catalog.models import ImportKind
 from kefu.orders.selectors import unlinked_items_for
+
+
+def _mapping_context(
+    user: User, headers: Sequence[str], chosen: dict[str, str], refused: bool
+) -> dict[str, object]:
+    """The mapping form for the file just uploaded (when its columns were `refused`, or one
+    of them is not recognised) and the shop's remembered mapping."""
+    remembered = remembered_mapping(shop_of(user), ImportKind.PRODUCTS)
+    rows = column_rows(headers, {**remembered, **chosen}, importers.auto_field)
+    if not refused and all(r.recognised for r in rows):
+        rows = []
+    labels = importers.FIELD_LABELS
+    return {
+        "column_rows": rows,
+        "field_options": [(f, f"{label} ({f})") for f, label in labels.items()],
+        "remembered": [
+            (header, str(labels[target]) if target in labels else _("ignored"))
+            for header, target in remembered.items()
+        ],
+        "mapping_action": reverse("products_import"),
+    }
 
 
 @shop_view(capability=Capability.MANAGE_SETTINGS)
@@ -29,6 +59,13 @@ def import_products_page(request: ShopRequest) -> HttpResponse:
     user = request.user
     context: dict[str, object] = {"summary": None, "filename": ""}
     status = 200
+    headers: list[str] = []
+    chosen: dict[str, str] = {}
+    refused = False
+    if request.method == "POST" and request.POST.get("action") == "forget":
+        if forget_mapping(actor=user, kind=ImportKind.PRODUCTS):
+            messages.success(request, _("The remembered column mapping was cleared."))
+        return redirect("products_import")
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
@@ -37,18 +74,28 @@ def import_products_page(request: ShopRequest) -> HttpResponse:
         else:
             context["filename"] = upload.name
             try:
-                mapping = parse_map_option(request.POST.get("map", ""))
-                context["summary"] = import_uploaded_products(
+                chosen = mapping_from_form(
+                    request.POST.getlist("header"),
+                    request.POST.getlist("field"),
+                    importers.FIELDS,
+                    importers.auto_field,
+                )
+                summary = import_uploaded_products(
                     actor=user,
                     filename=upload.name or "upload",
                     data=upload.chunks(),
-                    mapping=mapping or None,
+                    mapping=chosen or None,
                 )
+                context["summary"] = summary
+                headers = summary.headers
             except UploadRefused as exc:
                 messages.error(request, str(exc))
                 status = exc.status
-            except ProductFileError as exc:
+            except (ProductFileError, MappingRefused) as exc:
                 messages.error(request, str(exc))
+                headers = list(getattr(exc, "headers", []))
+                refused = True
                 status = 400
+    context.update(_mapping_context(user, headers, chosen, refused))
     context["unlinked"] = unlinked_items_for(user)
     return render(request, "catalog/import.html", context, status=status)

@@ -19,20 +19,30 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings as django_settings
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
-from kefu.catalog.upserts import CHUNK, ProductInput, parse_price, upsert_products
+from kefu.catalog.column_mappings import remember_mapping, remembered_mapping
+from kefu.catalog.models import ImportKind
+from kefu.catalog.upserts import CHUNK, ProductInput, upsert_products
+from kefu.core import tabular
+from kefu.core.amounts import AmountError, parse_amount
 from kefu.core.filelimits import import_limits, too_large
-from kefu.core.tabular import ImportFileError, Record, open_source
-from kefu.core.textnorm import normalize
+from kefu.core.tabular import (
+    IGNORE,
+    ColumnsError,
+    HeaderIndex,
+    ImportFileError,
+    Record,
+    header_key,
+    open_source,
+)
 
 log = logging.getLogger("kefu.catalog")
 
 MAX_REJECTIONS_KEPT = 200
-IGNORE = "-"
 
 # Kefu field -> headers seen in exports (Taobao/Tmall 淘宝助理 names, its English field names,
 # AliExpress product list headers). Matching ignores case, spaces and punctuation.
@@ -125,35 +135,45 @@ KNOWN_UNUSED = (
 )
 
 
-def header_key(text: str) -> str:
-    return re.sub(r"[\W_]+", "", normalize(text.strip()))
-
-
-_ALIAS_INDEX: dict[str, str] = {}
-for _field, _aliases in COLUMN_ALIASES.items():
-    for _alias in (_field, *_aliases):
-        _ALIAS_INDEX.setdefault(header_key(_alias), _field)
-_UNUSED = {header_key(h) for h in KNOWN_UNUSED}
+_HEADERS = HeaderIndex(COLUMN_ALIASES, KNOWN_UNUSED)
+_ALIAS_INDEX = _HEADERS.by_key
+_UNUSED = _HEADERS.unused
+auto_field = _HEADERS.auto_field
 _FIELD_LABELS = {f: f for f in FIELDS}
 _TITLE_HEADERS = {header_key(a) for a in ("title", *COLUMN_ALIASES["title"])}
 
 
-class ProductFileError(ValueError):
+# The fields as the mapping form names them.
+FIELD_LABELS = {
+    "external_id": gettext_lazy("Platform product id"),
+    "sku": gettext_lazy("SKU / 商家编码"),
+    "title": gettext_lazy("Title"),
+    "price": gettext_lazy("Price"),
+    "currency": gettext_lazy("Currency"),
+    "stock": gettext_lazy("Stock"),
+    "url": gettext_lazy("Web link"),
+    "image_url": gettext_lazy("Main image"),
+    "free_shipping": gettext_lazy("Free shipping"),
+    "free_shipping_excluded_regions": gettext_lazy("Regions without free shipping"),
+    "owner_login": gettext_lazy("Sub-account (login)"),
+    "is_main_push": gettext_lazy("Main push"),
+    "usage_cycle_days": gettext_lazy("Usage cycle (days)"),
+    "related_external_ids": gettext_lazy("Related products"),
+    "shelf_life": gettext_lazy("Shelf life"),
+    "suits": gettext_lazy("Who it suits"),
+    "ships_from": gettext_lazy("Ships from"),
+    "dispatch_time": gettext_lazy("Dispatch time"),
+    "differences": gettext_lazy("How it differs from similar products"),
+}
+
+
+class ProductFileError(ColumnsError):
     """The file as a whole cannot be imported as products (one clear sentence)."""
 
 
 def parse_map_option(value: str) -> dict[str, str]:
-    """`--map "col=field,col2=field2"`; field `-` ignores a column."""
-    overrides: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in value.split(","))):
-        column, sep, target = part.partition("=")
-        column, target = column.strip(), target.strip()
-        if not sep or not column or not target:
-            raise ProductFileError(f"--map expects column=field pairs, got {part!r}")
-        if target != IGNORE and target not in FIELDS:
-            raise ProductFileError(f"--map: unknown field {target!r}; fields: {', '.join(FIELDS)}")
-        overrides[column] = target
-    return overrides
+    """The CLI's `--map "col=field,col2=field2"`; field `-` ignores a column."""
+    return tabular.parse_map_option(value, FIELDS, ProductFileError)
 
 
 @dataclass
@@ -167,15 +187,23 @@ class Columns:
         self.labels = {**_FIELD_LABELS, **{f: h for h, f in self.by_header.items()}}
 
 
-def build_columns(headers: Sequence[str], overrides: dict[str, str] | None) -> Columns:
+def build_columns(
+    headers: Sequence[str],
+    overrides: dict[str, str] | None,
+    remembered: dict[str, str] | None = None,
+) -> Columns:
+    """The file's columns mapped to fields: `overrides` (the seller's mapping for this file)
+    must name columns the file has; `remembered` (the shop's saved mapping) applies where it
+    does."""
     overrides = overrides or {}
+    chosen = {**(remembered or {}), **overrides}
     by_header: dict[str, str] = {}
     unknown: list[str] = []
     taken: set[str] = set()
     for header in headers:
         if not header:
             continue
-        target = overrides.get(header) or _ALIAS_INDEX.get(header_key(header))
+        target = chosen.get(header) or _ALIAS_INDEX.get(header_key(header))
         if target == IGNORE:
             continue
         if target is None or target in taken:
@@ -184,25 +212,31 @@ def build_columns(headers: Sequence[str], overrides: dict[str, str] | None) -> C
             continue
         by_header[header] = target
         taken.add(target)
-    missing = [c for c in overrides if c not in headers]
-    if missing:
+    present = [h for h in headers if h]
+    missing_columns = [c for c in overrides if c not in headers]
+    if missing_columns:
         raise ProductFileError(
-            gettext("--map names columns the file does not have: %(columns)s")
-            % {"columns": ", ".join(missing)}
+            gettext("the column mapping names columns the file does not have: %(columns)s")
+            % {"columns": ", ".join(missing_columns)},
+            headers=present,
         )
     if "title" not in taken:
         raise ProductFileError(
             gettext(
-                "no title column (宝贝名称, Title, Product Name …); "
-                "name yours with --map YOUR_HEADER=title"
-            )
+                "no title column (宝贝名称, Title, Product Name …); choose which of your "
+                "columns holds the title"
+            ),
+            headers=present,
+            missing=["title"],
         )
     if "external_id" not in taken and "sku" not in taken:
         raise ProductFileError(
             gettext(
                 "no product id column (宝贝ID, 数字ID, Product ID …) and no 商家编码/SKU column; "
-                "name yours with --map YOUR_HEADER=external_id"
-            )
+                "choose which of your columns holds the product id"
+            ),
+            headers=present,
+            missing=["external_id"],
         )
     return Columns(by_header=by_header, unknown=unknown)
 
@@ -302,15 +336,14 @@ def record_to_input(
     if external_id is None and sku is None:
         raise RowError(gettext("no product id and no 商家编码/SKU"))
     title = _cell(values, "title")
-    price_text = _cell(values, "price")
-    price = None
-    if price_text is not None:
-        price = parse_price(price_text)
-        if price is None:
-            raise RowError(
-                gettext("%(column)s: %(value)r is not a price")
-                % {"column": labels["price"], "value": price_text}
-            )
+    currency = _cell(values, "currency")
+    try:
+        amount = parse_amount(values.get("price"), labels["price"], currency=currency)
+    except AmountError as exc:
+        raise RowError(str(exc)) from exc
+    price = amount.value if amount else None
+    if currency is None and amount is not None:
+        currency = amount.currency  # "$12.50" with no currency column: the sign says it
     stock_text = _cell(values, "stock")
     stock = _whole(stock_text, labels["stock"])
 
@@ -345,7 +378,7 @@ def record_to_input(
         sku=sku,
         title=title,
         price=price,
-        currency=_cell(values, "currency"),
+        currency=currency,
         stock=stock,
         url=_cell(values, "url"),
         image_url=image,
@@ -376,6 +409,7 @@ class ProductImportSummary:
     notes: list[tuple[int, str]] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
+    headers: list[str] = field(default_factory=list)
 
     def reject(self, row: int, reason: str) -> None:
         self.rejected += 1
@@ -392,6 +426,7 @@ def import_products(
     path: Any,
     file_format: str | None = None,
     overrides: dict[str, str] | None = None,
+    remembered: dict[str, str] | None = None,
     progress: ProgressCallback | None = None,
     source: str = "import",
 ) -> ProductImportSummary:
@@ -429,7 +464,8 @@ def import_products(
     wanted_related: dict[int | None, ProductInput] = {}
     for row, record, problem in src.rows:
         if record is not None and "__headers__" in record:
-            columns = build_columns(record["__headers__"], overrides)
+            summary.headers = [h for h in record["__headers__"] if h]
+            columns = build_columns(record["__headers__"], overrides, remembered)
             summary.unknown_columns = columns.unknown
             summary.columns = dict(columns.by_header)
             continue
@@ -503,7 +539,9 @@ def import_uploaded_products(
 
     `data` is an iterable of byte chunks; the copy under KEFU_DATA_DIR/imports is deleted
     afterwards. Raises UploadRefused (too large), ImportFileError or ProductFileError (the
-    file as a whole); nothing is stored then.
+    file as a whole); nothing is stored then. The shop's remembered column mapping applies;
+    `mapping` (the page's mapping form) wins over it and is remembered once the file's
+    columns are accepted.
     """
     require(actor, Capability.MANAGE_SETTINGS)
     shop = shop_of(actor)
@@ -521,9 +559,21 @@ def import_uploaded_products(
                     raise UploadRefused(too_large(filename, size, limits.upload_bytes), status=413)
                 out.write(chunk)
         try:
-            return import_products(shop=shop, path=target, overrides=mapping)
+            summary = import_products(
+                shop=shop,
+                path=target,
+                overrides=mapping,
+                remembered=remembered_mapping(shop, ImportKind.PRODUCTS),
+            )
         except (ImportFileError, ProductFileError) as exc:
             # The seller knows the file by its own name, not by the stored copy's.
-            raise ProductFileError(str(exc).replace(target.name, filename)) from exc
+            raise ProductFileError(
+                str(exc).replace(target.name, filename),
+                headers=getattr(exc, "headers", ()),
+                missing=getattr(exc, "missing", ()),
+            ) from exc
     finally:
         target.unlink(missing_ok=True)
+    if mapping:
+        remember_mapping(actor=actor, kind=ImportKind.PRODUCTS, mapping=mapping)
+    return summary

@@ -65,3 +65,32 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ImportKind(models.TextChoices):
+    ORDERS = "orders", _("orders")
+    PRODUCTS = "products", _("products")
+
+
+class ColumnMapping(models.Model):
+    """A shop's remembered column mapping for one kind of import: the seller mapped their
+    file's headers on the upload page once, and the next upload of that kind uses it.
+
+    Kept in the catalogue, the lowest domain both importers (orders and products) reach."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=ImportKind.choices)
+    # header as the file writes it -> Kefu field, or "-" to ignore the column
+    mapping = models.JSONField(default=dict, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "kind"], name="column_mapping_one_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} column mapping"

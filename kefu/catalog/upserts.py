@@ -17,8 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
@@ -27,7 +26,7 @@ from django.utils.translation import gettext
 
 from kefu.accounts.models import Role, Shop, User
 from kefu.catalog.models import Product
-from kefu.core.db.bulk import Table
+from kefu.core.db.bulk import LoadedRow, Table, model_defaults
 
 CHUNK = 1000
 # price is DecimalField(max_digits=12, decimal_places=2)
@@ -108,8 +107,10 @@ class ProductOutcome:
     notes: tuple[str, ...] = field(default=())
 
 
-class _Row:
+class _Row(LoadedRow):
     __slots__ = _COLUMNS
+    COLUMNS = _COLUMNS
+    DEFAULTS = model_defaults(Product, _COLUMNS)
 
     id: int | None
     external_id: str
@@ -132,34 +133,13 @@ class _Row:
     differences: str
 
     @classmethod
-    def from_values(cls, values: Sequence[Any]) -> _Row:
-        row = cls()
-        for name, value in zip(_COLUMNS, values, strict=True):
-            setattr(row, name, value)
-        return row
-
-    @classmethod
     def new(cls, external_id: str, currency: str) -> _Row:
-        row = cls()
-        for name in _COLUMNS:
-            setattr(row, name, _DEFAULTS.get(name, ""))
-        row.id = None
-        row.external_id = external_id
-        row.owner_id = None
-        row.usage_cycle_days = None
-        row.currency = currency
-        row.free_shipping_excluded_regions = []
-        return row
-
-    def values(self, names: Sequence[str]) -> list[Any]:
-        return [getattr(self, n) for n in names]
-
-
-_DEFAULTS: dict[str, Any] = {
-    f.attname: f.get_default()
-    for f in Product._meta.concrete_fields
-    if f.attname in _COLUMNS and f.has_default()
-}
+        # id, owner_id and usage_cycle_days start as None (the model's defaults); the list
+        # is a new one per row.
+        regions: list[str] = []
+        return cls.blank(
+            external_id=external_id, currency=currency, free_shipping_excluded_regions=regions
+        )
 
 
 def _check(inp: ProductInput) -> str:
@@ -452,23 +432,10 @@ def upsert_products(
     return _link_related(shop=shop, inputs=inputs, outcomes=outcomes)
 
 
-def parse_price(text: str) -> Decimal | None:
-    """A price cell as a Decimal ("¥1,299.00", "12.5"), None when it is not a number."""
-    cleaned = text.strip().replace(",", "").lstrip("¥￥$€£").strip()
-    if not cleaned:
-        return None
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
-
-
 __all__ = [
     "CHUNK",
     "ProductInput",
     "ProductOutcome",
-    "parse_price",
     "products_stored",
     "upsert_products",
 ]

@@ -15,7 +15,7 @@ import io
 import json
 import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +32,7 @@ from kefu.core.filelimits import (
     import_limits,
     too_many_rows,
 )
+from kefu.core.textnorm import normalize
 
 FORMATS = ("csv", "xlsx", "xls", "jsonl")
 SNIFF_BYTES = 64 * 1024
@@ -54,6 +55,63 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
 
 class ImportFileError(Exception):
     """The file as a whole cannot be read as an order export (one clear sentence)."""
+
+
+# A column mapping's target that reads nothing from the column.
+IGNORE = "-"
+
+
+class ColumnsError(ValueError):
+    """The file's columns cannot be used as they are (a required field has no column, a
+    mapping names a column the file lacks). `headers` are the file's headers, so a page can
+    offer to map them; `missing` the required fields without a column."""
+
+    def __init__(
+        self, message: str, *, headers: Sequence[str] = (), missing: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.headers = list(headers)
+        self.missing = list(missing)
+
+
+def header_key(text: str) -> str:
+    """A header folded for matching: width, case, script, spaces and punctuation ignored."""
+    return re.sub(r"[\W_]+", "", normalize(text.strip()))
+
+
+class HeaderIndex:
+    """The headers an importer recognises: each field's aliases, and the columns of known
+    exports it does not keep (neither "unknown" nor offered for mapping)."""
+
+    def __init__(self, aliases: Mapping[str, Sequence[str]], known_unused: Sequence[str]) -> None:
+        self.by_key: dict[str, str] = {}
+        for name, names in aliases.items():
+            for alias in (name, *names):
+                self.by_key.setdefault(header_key(alias), name)
+        self.unused = frozenset(header_key(h) for h in known_unused)
+
+    def auto_field(self, header: str) -> str | None:
+        """The field a header is read as without a mapping; "-" for a known column Kefu does
+        not keep; None when Kefu does not recognise it."""
+        key = header_key(header)
+        return self.by_key.get(key) or (IGNORE if key in self.unused else None)
+
+
+def parse_map_option(
+    value: str, fields: Sequence[str], error: type[Exception] = ValueError
+) -> dict[str, str]:
+    """A column mapping written as `"col=field,col2=field2"` (the CLI's --map); field `-`
+    ignores a column. A malformed pair or an unknown field raises `error`."""
+    overrides: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        column, sep, target = part.partition("=")
+        column, target = column.strip(), target.strip()
+        if not sep or not column or not target:
+            raise error(f"--map expects column=field pairs, got {part!r}")
+        if target != IGNORE and target not in fields:
+            raise error(f"--map: unknown field {target!r}; fields: {', '.join(fields)}")
+        overrides[column] = target
+    return overrides
 
 
 @dataclass

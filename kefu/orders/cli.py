@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from django.core.management.base import CommandError
 
+from kefu.accounts.models import Shop
 from kefu.accounts.selectors import shop_by_slug
-from kefu.core.tabular import ImportFileError
+from kefu.core.tabular import ColumnsError, ImportFileError
 from kefu.orders.importers.mapping import MappingError, parse_map_option
 from kefu.orders.importers.run import import_orders
 from kefu.orders.selectors import unlinked_items
@@ -56,17 +58,44 @@ def register(sub: Any) -> None:
         "2 nothing imported (bad arguments or a file refused as a whole), 3 some rows "
         "rejected (the others stored).",
     )
-    orders.add_argument("file", help="the export file")
-    orders.add_argument("--shop", required=True, help="the shop's slug")
-    orders.add_argument(
+    add_import_arguments(orders, file_help="the export file", handler=_import_orders)
+
+
+def add_import_arguments(parser: Any, *, file_help: str, handler: Any) -> None:
+    """The arguments every `kefu import KIND` takes, and its handler."""
+    parser.add_argument("file", help=file_help)
+    parser.add_argument("--shop", required=True, help="the shop's slug")
+    parser.add_argument(
         "--map",
         default="",
         metavar="COL=FIELD,...",
         help="map your column headers to Kefu fields (FIELD '-' ignores a column)",
     )
-    orders.add_argument("--format", choices=["csv", "xlsx", "jsonl"], default=None)
-    orders.add_argument("--quiet", action="store_true", help="no progress bar")
-    orders.set_defaults(handler=_import_orders)
+    parser.add_argument("--format", choices=["csv", "xlsx", "jsonl"], default=None)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=handler)
+
+
+def import_target(
+    args: argparse.Namespace, parse_map: Callable[[str], dict[str, str]]
+) -> tuple[Shop, dict[str, str] | None]:
+    """The shop named by --shop and the --map overrides; a CommandError names what is wrong."""
+    shop = shop_by_slug(args.shop)
+    if shop is None:
+        raise CommandError(f"no shop with slug {args.shop!r}")
+    try:
+        return shop, (parse_map(args.map) if args.map else None)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def refused(exc: Exception) -> CommandError:
+    """A file refused as a whole, as the CLI says it: a missing column names --map (the
+    upload pages offer their mapping form instead)."""
+    text = str(exc)
+    if isinstance(exc, ColumnsError) and exc.missing:
+        text += f" Use --map 'YOUR HEADER={exc.missing[0]}'."
+    return CommandError(text)
 
 
 class ProgressBar:
@@ -96,13 +125,7 @@ class ProgressBar:
 
 
 def _import_orders(args: argparse.Namespace) -> int:
-    shop = shop_by_slug(args.shop)
-    if shop is None:
-        raise CommandError(f"no shop with slug {args.shop!r}")
-    try:
-        overrides = parse_map_option(args.map) if args.map else None
-    except MappingError as exc:
-        raise CommandError(str(exc)) from exc
+    shop, overrides = import_target(args, parse_map_option)
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
         summary = import_orders(
@@ -110,7 +133,7 @@ def _import_orders(args: argparse.Namespace) -> int:
         )
     except (ImportFileError, MappingError) as exc:
         bar.close()
-        raise CommandError(str(exc)) from exc
+        raise refused(exc) from exc
     bar.close()
     print(
         f"{args.file}: {summary.file_format}"

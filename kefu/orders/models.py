@@ -478,6 +478,8 @@ class ImportRun(models.Model):
     # The columns not read, each "header (why)", and warnings such as "no amount column".
     ignored_columns = models.JSONField(default=list, blank=True)
     warnings = models.JSONField(default=list, blank=True)
+    # The file's header row, so the page can offer to map the columns Kefu did not recognise.
+    headers = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

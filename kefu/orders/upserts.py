@@ -21,7 +21,7 @@ from django.utils import timezone
 from kefu.accounts.models import Shop
 from kefu.automation.outcomes import note_orders_placed
 from kefu.conversations.buyers import BuyerIn, upsert_buyers
-from kefu.core.db.bulk import Table
+from kefu.core.db.bulk import LoadedRow, Table, model_defaults
 from kefu.core.textnorm import normalize
 from kefu.orders import events
 from kefu.orders.config import order_settings
@@ -106,10 +106,12 @@ _ORDER_COLUMNS = (
 )
 
 
-class _OrderRow:
+class _OrderRow(LoadedRow):
     """The columns of an order that an upsert reads or writes, without a model instance."""
 
     __slots__ = _ORDER_COLUMNS
+    COLUMNS = _ORDER_COLUMNS
+    DEFAULTS = model_defaults(Order, _ORDER_COLUMNS, exclude=("flags",))
 
     id: int | None
     external_id: str
@@ -143,39 +145,15 @@ class _OrderRow:
     close_reason: str
 
     @classmethod
-    def from_values(cls, values: Sequence[Any]) -> _OrderRow:
-        row = cls()
-        for name, value in zip(_ORDER_COLUMNS, values, strict=True):
-            setattr(row, name, value)
-        return row
-
-    @classmethod
     def new(
         cls, *, external_id: str, buyer_id: int, currency: str, placed_at: dt.datetime
     ) -> _OrderRow:
         """A new order with the model's defaults; its first input decides the status."""
-        row = cls()
-        for name in _ORDER_COLUMNS:
-            setattr(row, name, _NEW_ORDER_DEFAULTS.get(name, ""))
-        row.id = None
-        row.external_id = external_id
-        row.buyer_id = buyer_id
-        row.currency = currency
+        row = cls.blank(external_id=external_id, buyer_id=buyer_id, currency=currency)
         row.placed_at = placed_at
         row.status = ""
-        row.flags = []
-        row.source_updated_at = None
+        row.flags = []  # a new list per row (DEFAULTS leaves flags out)
         return row
-
-    def values(self, names: Sequence[str]) -> list[Any]:
-        return [getattr(self, n) for n in names]
-
-
-_NEW_ORDER_DEFAULTS: dict[str, Any] = {
-    f.attname: f.get_default()
-    for f in Order._meta.concrete_fields
-    if f.attname in _ORDER_COLUMNS and f.attname != "flags"
-}
 
 
 def _add_flag(order: _OrderRow, flag: str, changed: set[str], batch: EventBatch) -> None:

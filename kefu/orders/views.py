@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
@@ -22,6 +23,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.scoping import shop_of
+from kefu.catalog.column_mappings import (
+    ColumnRow,
+    MappingRefused,
+    column_rows,
+    forget_mapping,
+    mapping_from_form,
+    remembered_mapping,
+)
+from kefu.catalog.models import ImportKind
 from kefu.conversations.selectors import access_conversation
 from kefu.conversations.views import back_to_conversation
 from kefu.orders import selectors
@@ -30,10 +40,12 @@ from kefu.orders.config import order_settings as settings_of
 from kefu.orders.config import update_order_settings
 from kefu.orders.conversation_order import choose_conversation_order
 from kefu.orders.forms import OrderSettingsForm
-from kefu.orders.importers.mapping import MappingError, parse_map_option
+from kefu.orders.importers import mapping
 from kefu.orders.importers.uploads import UploadRefused, start_import
 from kefu.orders.incidents import create_incident_broadcast
 from kefu.orders.models import (
+    ImportRun,
+    ImportStatus,
     IncidentBroadcast,
     Order,
     OrderFlag,
@@ -312,18 +324,52 @@ def sidebar(request: ShopRequest, buyer_id: int) -> HttpResponse:
     return render(request, "orders/_sidebar.html", {"panel": panel, "order_hidden": order_hidden})
 
 
+def _mapping_context(user: Any, run: ImportRun | None) -> dict[str, object]:
+    """The order import page's mapping form (for a finished run whose file has a column Kefu
+    did not recognise, or lacks a required one) and the shop's remembered mapping."""
+    remembered = remembered_mapping(shop_of(user), ImportKind.ORDERS)
+    rows: list[ColumnRow] = []
+    finished = run is not None and run.status in (ImportStatus.DONE, ImportStatus.FAILED)
+    if run is not None and finished and run.headers:
+        rows = column_rows(run.headers, {**remembered, **run.mapping}, mapping.auto_field)
+        if run.status == ImportStatus.DONE and all(r.recognised for r in rows):
+            rows = []
+    return {
+        "column_rows": rows,
+        "field_options": [(f, f"{label} ({f})") for f, label in mapping.FIELD_LABELS.items()],
+        "remembered": _remembered_labels(remembered, mapping.FIELD_LABELS),
+        "mapping_action": reverse("orders_import"),
+    }
+
+
+def _remembered_labels(remembered: dict[str, str], labels: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (header, str(labels[target]) if target in labels else _("ignored"))
+        for header, target in remembered.items()
+    ]
+
+
 @shop_view(capability=Capability.MANAGE_SETTINGS)
 @require_http_methods(["GET", "POST"])
 def import_orders(request: ShopRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
+        if request.POST.get("action") == "forget":
+            if forget_mapping(actor=user, kind=ImportKind.ORDERS):
+                messages.success(request, _("The remembered column mapping was cleared."))
+            return redirect("orders_import")
         upload = request.FILES.get("file")
         if upload is None:
             messages.error(request, _("Choose an export file."))
             return redirect("orders_import")
         try:
-            mapping = parse_map_option(request.POST.get("map", ""))
-        except MappingError as exc:
+            chosen = mapping_from_form(
+                request.POST.getlist("header"),
+                request.POST.getlist("field"),
+                mapping.FIELDS,
+                mapping.auto_field,
+            )
+        except MappingRefused as exc:
             messages.error(request, str(exc))
             return redirect("orders_import")
         try:
@@ -332,11 +378,15 @@ def import_orders(request: ShopRequest) -> HttpResponse:
                     actor=user,
                     filename=upload.name or "upload",
                     data=upload.chunks(),
-                    mapping=mapping,
+                    mapping=chosen,
                 )
         except UploadRefused as exc:
             messages.error(request, str(exc))
-            context = {"runs": selectors.recent_imports(user), "run": None}
+            context = {
+                "runs": selectors.recent_imports(user),
+                "run": None,
+                **_mapping_context(user, None),
+            }
             return render(request, "orders/import.html", context, status=exc.status)
         return redirect("orders_import_run", run_id=run.pk)
     return render(
@@ -346,6 +396,7 @@ def import_orders(request: ShopRequest) -> HttpResponse:
             "runs": selectors.recent_imports(user),
             "unlinked": selectors.unlinked_items_for(user),
             "run": None,
+            **_mapping_context(user, None),
         },
     )
 
@@ -369,6 +420,7 @@ def import_run(request: ShopRequest, run_id: int) -> HttpResponse:
             "unlinked": None if polling else selectors.unlinked_items_for(user),
             # While polling, the finished run also refreshes the "Recent imports" list.
             "refresh_runs": polling,
+            **_mapping_context(user, run),
         },
     )
 

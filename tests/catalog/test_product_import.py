@@ -14,6 +14,8 @@ import pytest
 from django.test import Client
 from openpyxl import Workbook
 
+from bench.taobao_files import PRODUCT_HEADERS as TAOBAO_PRODUCT_HEADERS
+from bench.taobao_files import write_gbk_csv
 from kefu.accounts.models import Shop, User
 from kefu.catalog.models import Product
 from kefu.cli import main
@@ -24,18 +26,7 @@ from tests.conftest import login_client
 
 pytestmark = pytest.mark.django_db
 
-PRODUCT_HEADERS = [
-    "宝贝名称",
-    "宝贝类目",
-    "宝贝价格",
-    "宝贝数量",
-    "运费承担",
-    "宝贝图片",
-    "商家编码",
-    "宝贝ID",
-    "负责客服",
-    "保质期",
-]
+PRODUCT_HEADERS = [*TAOBAO_PRODUCT_HEADERS, "保质期"]
 PRODUCTS = [
     ["玫瑰保湿面霜 50ml", "50010815", "129.00", "40", "卖家承担",
      "https://img.example.com/cream.jpg", "SKU-CREAM", "600001", "lily", "3年"],
@@ -75,12 +66,7 @@ def _fresh_import_group(monkeypatch):
 
 
 def _csv_gbk(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(header)
-    writer.writerows(rows)
-    path.write_bytes(buf.getvalue().encode("gbk"))
-    return path
+    return write_gbk_csv(path, header, rows)
 
 
 @pytest.fixture
@@ -253,7 +239,7 @@ def test_bad_rows_are_rejected_with_reasons_and_the_others_stored(fresh_shop, tm
     code, out = _import("products", _csv_gbk(tmp_path / "bad.csv", PRODUCT_HEADERS, rows), capsys)
     assert code == 3
     assert "6 rows -> created 1, updated 0, unchanged 0, rejected 5" in out
-    assert "row 3: 宝贝价格: '12元五角' is not a price" in out
+    assert "row 3: 宝贝价格: '12元五角' is not an amount" in out
     assert "row 4: SKU SKU-CREAM already belongs to product 600001" in out
     assert "row 5: image 'not a picture' is not a web address" in out
     assert "row 6: no sub-account with login nobody in this shop" in out
@@ -382,3 +368,28 @@ def test_order_webhook_items_link_by_sku(fresh_shop, tmp_path, capsys):
     stored = Order.objects.get(shop=fresh_shop, external_id="W-7001")
     assert "W-7001" in _sidebar(User.objects.get(username="mei"), stored)
     assert "W-7001" not in _sidebar(User.objects.get(username="lily"), stored)
+
+
+def test_prices_are_read_by_the_shared_amount_rule(fresh_shop, tmp_path, capsys):
+    path = tmp_path / "prices.csv"
+    path.write_text(
+        "Title,Product ID,Price,Currency\n"
+        'Lamp,P-1,"15,34 €",EUR\n'
+        'Shade,P-2,"15,34 €",USD\n'
+        "Bulb,P-3,US $12.50,\n"
+        "Cord,P-4,12.3.4,\n",
+        encoding="utf-8",
+    )
+    code, out = _import("products", path, capsys)
+    assert code == 3
+    assert "row 3: Price: '15,34 €' is in EUR but the row is in USD" in out
+    assert "row 5: Price: '12.3.4' is not an amount (its digit groups are not thousands)" in out
+    prices = {p.external_id: (p.price, p.currency) for p in Product.objects.filter(shop=fresh_shop)}
+    assert prices == {"P-1": (Decimal("15.34"), "EUR"), "P-3": (Decimal("12.50"), "USD")}
+
+
+def test_the_terminal_names_map_for_a_missing_column(fresh_shop, tmp_path, capsys):
+    path = _csv_gbk(tmp_path / "no_title.csv", ["宝贝ID", "Artikel"], [["600001", "Lamp"]])
+    code, out = _import("products", path, capsys)
+    assert code == 2
+    assert "Use --map 'YOUR HEADER=title'." in out

@@ -97,7 +97,9 @@ def test_a_bad_row_inside_a_chunk_is_rejected_and_the_rest_of_the_chunk_stored(s
     summary = import_orders(shop=shop, path=path)
 
     assert (summary.created, summary.rejected) == (2, 1)
-    assert summary.rejections == [(3, "总金额: 'abc' is not an amount")]
+    assert summary.rejections == [
+        (3, "总金额: 'abc' is not an amount (write digits with one decimal separator)")
+    ]
     assert set(Order.objects.filter(shop=shop).values_list("external_id", flat=True)) == {
         "C-1",
         "C-3",

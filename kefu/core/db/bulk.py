@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -179,3 +179,45 @@ class Table:
             # Identifiers come from the model's meta, quoted; every value is a parameter.
             sql = f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s"  # noqa: S608
             cursor.executemany(sql, params)
+
+
+class LoadedRow:
+    """One row an upsert loaded (`Table.load`-style tuples) or will insert, without a model
+    instance: a subclass lists its columns in `__slots__` and `COLUMNS` (the same tuple, in
+    load order) and the values a new row starts with in `DEFAULTS`."""
+
+    __slots__ = ()
+    COLUMNS: ClassVar[tuple[str, ...]] = ()
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def from_values(cls, values: Sequence[Any]) -> Self:
+        row = cls()
+        for name, value in zip(cls.COLUMNS, values, strict=True):
+            setattr(row, name, value)
+        return row
+
+    @classmethod
+    def blank(cls, **values: Any) -> Self:
+        """A new row: `DEFAULTS` (else ""), then `values`."""
+        row = cls()
+        for name in cls.COLUMNS:
+            setattr(row, name, cls.DEFAULTS.get(name, ""))
+        for name, value in values.items():
+            setattr(row, name, value)
+        return row
+
+    def values(self, names: Sequence[str]) -> list[Any]:
+        return [getattr(self, n) for n in names]
+
+
+def model_defaults(
+    model: type[models.Model], columns: Sequence[str], *, exclude: Sequence[str] = ()
+) -> dict[str, Any]:
+    """What the ORM would store for each of `columns` left unset: the field's default, else
+    "" or None (a new row's starting values)."""
+    return {
+        f.attname: f.get_default()
+        for f in model._meta.concrete_fields
+        if f.attname in columns and f.attname not in exclude
+    }

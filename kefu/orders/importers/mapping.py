@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
-from kefu.core.textnorm import normalize
+from kefu.core import tabular
+from kefu.core.amounts import Amount, AmountError, parse_amount
+from kefu.core.tabular import IGNORE, ColumnsError, HeaderIndex, header_key
 from kefu.orders.inputs import ItemInput, OrderInput, ParcelInput
 from kefu.orders.statuses import order_status
 
@@ -65,7 +67,16 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "refund_amount": ("退款金额", "Refund Amount", "Refunded Amount"),
     "currency": ("币种", "Currency"),
     "status": ("订单状态", "交易状态", "Order Status", "Status"),
-    "buyer_message": ("买家留言", "Buyer Message", "Buyer Notes", "Order Notes", "Buyer Remark"),
+    "buyer_message": (
+        "买家留言",
+        "Buyer Message",
+        "Buyer Notes",
+        "Order Notes",
+        "Buyer Remark",
+        "Buyer Remarks",
+        "Order Remarks",
+        "Order Remark",
+    ),
     "seller_note": ("订单备注", "卖家备注", "Seller Note", "Seller Memo", "Memo"),
     "receiver_name": (
         "收货人姓名",
@@ -75,7 +86,14 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "Consignee",
         "Recipient",
     ),
-    "address": ("收货地址", "详细地址", "Address", "Shipping Address", "Detailed Address"),
+    "address": (
+        "收货地址",
+        "详细地址",
+        "Address",
+        "Shipping Address",
+        "Detailed Address",
+        "Full Address",
+    ),
     "country": ("收货国家", "国家", "Country", "Ship To Country", "Destination Country"),
     "region": ("省份", "省", "Province", "State", "State/Province", "Region"),
     "shipping_method": (
@@ -98,7 +116,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "paid_at": ("订单付款时间", "付款时间", "Payment Time", "Paid Time", "Payment Date"),
     "shipped_at": ("发货时间", "Shipping Time", "Shipped Time", "Ship Time"),
-    "delivered_at": ("签收时间", "确认收货时间", "Delivered Time", "Received Time"),
+    "delivered_at": ("签收时间", "确认收货时间", "Delivered Time", "Received Time", "Receipt Time"),
     "closed_at": ("关闭时间", "交易关闭时间", "Close Time", "Closed Time"),
     "ship_by": ("最晚发货时间", "承诺发货时间", "Ship By", "Shipping Deadline", "Ship Before"),
     "item_title": (
@@ -109,6 +127,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "Product Title",
         "Item Title",
         "Product",
+        "Product Information",
+        "Product Info",
     ),
     "quantity": ("宝贝总数量", "购买数量", "数量", "Quantity", "Qty", "Product Quantity"),
     "unit_price": ("单价", "价格", "Unit Price", "Product Price", "Price"),
@@ -143,45 +163,86 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "close_reason": ("订单关闭原因", "关闭原因", "Close Reason", "Cancel Reason"),
 }
 # Known export columns Kefu does not store (so they are not reported as unknown).
-KNOWN_UNUSED = ("宝贝种类", "店铺名称", "店铺Id", "支付单号", "Store Name", "SKU Attributes")
+KNOWN_UNUSED = (
+    "宝贝种类",
+    "店铺名称",
+    "店铺Id",
+    "支付单号",
+    "Store Name",
+    "SKU Attributes",
+    # AliExpress seller centre's export
+    "Owner",
+    "Payment Method",
+    "Zip Code",
+    "City",
+    "Buyer Country",
+)
+# Fields an order cannot be filed without. A file without a buyer-account column but with a
+# buyer-name column (the AliExpress seller centre's export has only "Buyer Name") keys the
+# buyer by that name.
+REQUIRED_FIELDS = ("external_id", "buyer_external_id")
 FIELDS = tuple(COLUMN_ALIASES)
-IGNORE = "-"
 # Without one of these the orders import with amount 0 and the figures have no GMV.
 AMOUNT_FIELDS = frozenset({"goods_amount", "total_amount", "paid_amount", "unit_price"})
 # The fields of a JSONL object read besides the columns above.
 JSONL_NESTED = ("items", "parcels", "buyer")
 
 
-def header_key(text: str) -> str:
-    return re.sub(r"[\W_]+", "", normalize(text.strip()))
-
-
-_ALIAS_INDEX: dict[str, str] = {}
-for _field, _aliases in COLUMN_ALIASES.items():
-    for _alias in (_field, *_aliases):
-        _ALIAS_INDEX.setdefault(header_key(_alias), _field)
-_UNUSED = {header_key(h) for h in KNOWN_UNUSED}
+_HEADERS = HeaderIndex(COLUMN_ALIASES, KNOWN_UNUSED)
+_ALIAS_INDEX = _HEADERS.by_key
+_UNUSED = _HEADERS.unused
+auto_field = _HEADERS.auto_field
 
 
 _FIELD_LABELS = {f: f for f in FIELDS}
 
 
-class MappingError(ValueError):
+# The fields as the mapping form names them.
+FIELD_LABELS = {
+    "external_id": gettext_lazy("Order id"),
+    "buyer_external_id": gettext_lazy("Buyer account"),
+    "buyer_name": gettext_lazy("Buyer name"),
+    "buyer_language": gettext_lazy("Buyer language"),
+    "goods_amount": gettext_lazy("Goods amount"),
+    "shipping_fee": gettext_lazy("Shipping fee"),
+    "total_amount": gettext_lazy("Order total"),
+    "paid_amount": gettext_lazy("Amount paid"),
+    "refund_amount": gettext_lazy("Amount refunded"),
+    "currency": gettext_lazy("Currency"),
+    "status": gettext_lazy("Order status"),
+    "buyer_message": gettext_lazy("Buyer's message"),
+    "seller_note": gettext_lazy("Seller's note"),
+    "receiver_name": gettext_lazy("Receiver"),
+    "address": gettext_lazy("Address"),
+    "country": gettext_lazy("Country"),
+    "region": gettext_lazy("Province / state"),
+    "shipping_method": gettext_lazy("Shipping method"),
+    "phone": gettext_lazy("Phone"),
+    "placed_at": gettext_lazy("Order time"),
+    "paid_at": gettext_lazy("Payment time"),
+    "shipped_at": gettext_lazy("Shipping time"),
+    "delivered_at": gettext_lazy("Delivery time"),
+    "closed_at": gettext_lazy("Closing time"),
+    "ship_by": gettext_lazy("Ship by"),
+    "item_title": gettext_lazy("Product title"),
+    "quantity": gettext_lazy("Quantity"),
+    "unit_price": gettext_lazy("Unit price"),
+    "product_external_id": gettext_lazy("Product id"),
+    "item_sku": gettext_lazy("SKU / 商家编码"),
+    "tracking_number": gettext_lazy("Tracking number"),
+    "carrier": gettext_lazy("Carrier"),
+    "invoice_title": gettext_lazy("Invoice title"),
+    "close_reason": gettext_lazy("Closing reason"),
+}
+
+
+class MappingError(ColumnsError):
     pass
 
 
 def parse_map_option(value: str) -> dict[str, str]:
-    """`--map "col=field,col2=field2"`; field `-` ignores a column."""
-    overrides: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in value.split(","))):
-        column, sep, target = part.partition("=")
-        column, target = column.strip(), target.strip()
-        if not sep or not column or not target:
-            raise MappingError(f"--map expects column=field pairs, got {part!r}")
-        if target != IGNORE and target not in FIELDS:
-            raise MappingError(f"--map: unknown field {target!r}; fields: {', '.join(FIELDS)}")
-        overrides[column] = target
-    return overrides
+    """The CLI's `--map "col=field,col2=field2"`; field `-` ignores a column."""
+    return tabular.parse_map_option(value, FIELDS, MappingError)
 
 
 @dataclass
@@ -190,6 +251,8 @@ class ColumnMap:
     unknown: list[str] = field(default_factory=list)
     # Every column not read, with why: not recognised, not stored, a second column, --map '-'
     ignored: list[tuple[str, str]] = field(default_factory=list)
+    # No buyer-account column: the buyer is keyed by the buyer-name column.
+    buyer_from_name: bool = False
     # field -> the name a rejection reason uses: the file's own header where it has one
     labels: dict[str, str] = field(init=False)
 
@@ -212,7 +275,7 @@ def build_column_map(headers: list[str], overrides: Mapping[str, str] | None = N
         if not key:
             continue
         if target == IGNORE:
-            ignored.append((header, "--map -"))
+            ignored.append((header, "ignored by your column mapping"))
             continue
         if target is None and key in _UNUSED:
             ignored.append((header, "not stored by Kefu"))
@@ -227,37 +290,34 @@ def build_column_map(headers: list[str], overrides: Mapping[str, str] | None = N
             continue
         mapped[header] = target
         taken.add(target)
-    missing = [f for f in ("external_id", "buyer_external_id") if f not in taken]
+    buyer_from_name = "buyer_external_id" not in taken and "buyer_name" in taken
+    missing = [
+        f
+        for f in REQUIRED_FIELDS
+        if f not in taken and not (f == "buyer_external_id" and buyer_from_name)
+    ]
     if missing:
         names = {
-            "external_id": "order id (订单编号 / Order ID)",
-            "buyer_external_id": "buyer (买家会员名 / Buyer Login ID)",
+            "external_id": gettext("order id (订单编号 / Order ID)"),
+            "buyer_external_id": gettext("buyer (买家会员名 / Buyer Login ID / Buyer Name)"),
         }
-        shown = ", ".join(h for h in headers[:12] if h) or "none"
+        shown = ", ".join(h for h in headers[:12] if h) or "-"
         raise MappingError(
-            f"no column for the {' or '.join(names[m] for m in missing)}; headers found: "
-            f"{shown}. Use --map 'your header=external_id' for other layouts."
+            gettext(
+                "no column for the %(fields)s; headers found: %(headers)s. Choose which of "
+                "your columns holds it."
+            )
+            % {"fields": gettext(" or ").join(names[m] for m in missing), "headers": shown},
+            headers=[h for h in headers if h],
+            missing=missing,
         )
-    return ColumnMap(by_header=mapped, unknown=unknown, ignored=ignored)
+    return ColumnMap(
+        by_header=mapped, unknown=unknown, ignored=ignored, buyer_from_name=buyer_from_name
+    )
 
 
 # --- cell parsing ----------------------------------------------------------------------------
 
-_CURRENCY_MARKS = (
-    ("US $", "USD"),
-    ("US$", "USD"),
-    ("¥", "CNY"),
-    ("￥", "CNY"),
-    ("RMB", "CNY"),
-    ("CNY", "CNY"),
-    ("USD", "USD"),
-    ("$", "USD"),
-    ("€", "EUR"),
-    ("EUR", "EUR"),
-    ("₽", "RUB"),
-    ("RUB", "RUB"),
-    ("руб", "RUB"),
-)
 _NONE_WORDS = {"", "-", "--", "null", "none", "n/a", "无"}
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -319,51 +379,12 @@ def clean_id(value: Any, label: str, *, exact_numbers: bool = False) -> str:
     return text
 
 
-_CENT = Decimal("0.01")
-# A plain amount such as 199 or 199.00: most cells of an export, read without the checks below.
-_PLAIN_AMOUNT = re.compile(r"\d{1,12}(?:\.\d{1,2})?", re.ASCII)
-
-
-def _not_an_amount(label: str, value: Any) -> str:
-    return gettext("%(column)s: %(value)r is not an amount") % {
-        "column": label,
-        "value": clean_text(value),
-    }
-
-
-def _not_a_quantity(label: str, text: str) -> str:
-    return gettext("%(column)s: %(value)r is not a quantity") % {"column": label, "value": text}
-
-
-def parse_money(value: Any, label: str) -> tuple[Decimal | None, str | None]:
-    if type(value) is str and _PLAIN_AMOUNT.fullmatch(plain := value.strip()):
-        return Decimal(plain).quantize(_CENT), None
-    if value is None or isinstance(value, bool):
-        return None, None
-    if isinstance(value, int | float):
-        number = Decimal(str(value))
-        if not number.is_finite() or number < 0 or number >= Decimal("1e12"):
-            raise RowError(
-                gettext("%(column)s: %(value)r is not an amount")
-                % {"column": label, "value": value}
-            )
-        return number.quantize(Decimal("0.01")), None
-    text = clean_text(value)
-    if text.lower() in _NONE_WORDS:
-        return None, None
-    currency = None
-    for mark, code in _CURRENCY_MARKS:
-        if mark in text:
-            currency = code
-            text = text.replace(mark, "")
-    text = text.replace(",", "").replace("\u00a0", "").replace(" ", "")
+def parse_money(value: Any, label: str, currency: str | None = None) -> Amount | None:
+    """A money cell through the shared parser (kefu.core.amounts): its reason as a RowError."""
     try:
-        amount = Decimal(text)
-    except InvalidOperation as exc:
-        raise RowError(_not_an_amount(label, value)) from exc
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
-        raise RowError(_not_an_amount(label, value))
-    return amount.quantize(Decimal("0.01")), currency
+        return parse_amount(value, label, currency=currency)
+    except AmountError as exc:
+        raise RowError(str(exc)) from exc
 
 
 def parse_time(value: Any, label: str, tz: zoneinfo.ZoneInfo) -> dt.datetime | None:
@@ -393,6 +414,10 @@ def parse_time(value: Any, label: str, tz: zoneinfo.ZoneInfo) -> dt.datetime | N
             % {"column": label, "value": text}
         )
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def _not_a_quantity(label: str, text: str) -> str:
+    return gettext("%(column)s: %(value)r is not a quantity") % {"column": label, "value": text}
 
 
 def parse_quantity(value: Any, label: str) -> int | None:
@@ -440,18 +465,23 @@ def record_to_input(
     external_id = clean_id(values.get("external_id"), labels["external_id"], exact_numbers=exact)
     if not external_id:
         raise RowError(gettext("%(column)s is empty") % {"column": labels["external_id"]})
-    buyer_id = clean_id(
-        values.get("buyer_external_id"), labels["buyer_external_id"], exact_numbers=exact
+    buyer_field = (
+        "buyer_name" if columns is not None and columns.buyer_from_name else ("buyer_external_id")
     )
+    buyer_id = clean_id(values.get(buyer_field), labels[buyer_field], exact_numbers=exact)
     if not buyer_id:
-        raise RowError(gettext("%(column)s is empty") % {"column": labels["buyer_external_id"]})
+        raise RowError(gettext("%(column)s is empty") % {"column": labels[buyer_field]})
     status = clean_text(values.get("status"))
     if status and order_status(status) is None:
         raise RowError(gettext("unknown order status %(value)r") % {"value": status})
 
     money: dict[str, Decimal | None] = {}
     currency = clean_text(values.get("currency")).upper() or None
-    seen_currency = None
+    if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
+        raise RowError(
+            gettext("%(column)s: %(value)r is not a currency code")
+            % {"column": labels["currency"], "value": currency}
+        )
     for name in (
         "goods_amount",
         "shipping_fee",
@@ -460,15 +490,12 @@ def record_to_input(
         "refund_amount",
         "unit_price",
     ):
-        amount, mark = parse_money(values.get(name), labels.get(name, name))
-        money[name] = amount
-        seen_currency = seen_currency or mark
-    currency = currency or seen_currency
-    if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
-        raise RowError(
-            gettext("%(column)s: %(value)r is not a currency code")
-            % {"column": labels["currency"], "value": currency}
-        )
+        # A sign or code in a cell must agree with the currency column, or with the first
+        # sign the row showed: "15,34 €" beside a USD total is refused, not summed.
+        amount = parse_money(values.get(name), labels.get(name, name), currency)
+        money[name] = amount.value if amount else None
+        if amount is not None and amount.currency and currency is None:
+            currency = amount.currency
 
     times = {
         name: parse_time(values.get(name), labels[name], ctx.tz)
@@ -606,11 +633,11 @@ def _jsonl_item(item: Any, n: int) -> ItemInput:
         raise RowError(
             gettext("item %(n)s needs a title, a product_external_id or a sku") % {"n": n}
         )
-    price, _ = parse_money(item.get("unit_price"), f"item {n} unit_price")
+    price = parse_money(item.get("unit_price"), f"item {n} unit_price")
     return ItemInput(
         title=title[:300],
         quantity=parse_quantity(item.get("quantity"), f"item {n} quantity") or 1,
-        unit_price=price,
+        unit_price=price.value if price else None,
         product_external_id=product_id,
         sku=sku,
     )

@@ -37,6 +37,7 @@ log = logging.getLogger("kefu.orders")
 IMPORT_CHUNK = 1000
 MAX_REJECTIONS_KEPT = 200
 MAX_IGNORED_KEPT = 100
+MAX_HEADERS_KEPT = 200
 
 
 @dataclass
@@ -58,6 +59,7 @@ class ImportSummary:
     # What the seller must know although every row was stored (no amount, no payment time).
     warnings: list[str] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
+    headers: list[str] = field(default_factory=list)
     fields_seen: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # from the after-import hooks (figures)
 
@@ -75,15 +77,14 @@ class ImportSummary:
             self.warnings.append(
                 gettext(
                     "No amount column or field was recognised: the orders were stored with "
-                    "amount 0. Map yours with --map 'your header=paid_amount' (or "
-                    "total_amount)."
+                    "amount 0. Map your amount column to paid_amount (or total_amount)."
                 )
             )
         if "paid_at" not in self.fields_seen:
             self.warnings.append(
                 gettext(
                     "No payment-time column or field was recognised: the orders count as "
-                    "unpaid in the figures. Map yours with --map 'your header=paid_at'."
+                    "unpaid in the figures. Map your payment-time column to paid_at."
                 )
             )
 
@@ -167,6 +168,7 @@ def import_orders(
 
     for row, record, problem in source.rows:
         if record is not None and "__headers__" in record:
+            summary.headers = [h for h in record["__headers__"] if h]
             columns = build_column_map(record["__headers__"], overrides)
             summary.unknown_columns = columns.unknown
             summary.columns = dict(columns.by_header)
@@ -263,7 +265,10 @@ def import_orders_for_run(*, run: ImportRun) -> ImportSummary:
         )
     except (ImportFileError, MappingError) as exc:
         ImportRun.objects.filter(pk=run.pk).update(
-            status=ImportStatus.FAILED, error=str(exc)[:500], finished_at=timezone.now()
+            status=ImportStatus.FAILED,
+            error=str(exc)[:500],
+            headers=getattr(exc, "headers", [])[:MAX_HEADERS_KEPT],
+            finished_at=timezone.now(),
         )
         return ImportSummary()
     ImportRun.objects.filter(pk=run.pk).update(
@@ -279,5 +284,6 @@ def import_orders_for_run(*, run: ImportRun) -> ImportSummary:
         rejections=[{"row": r, "reason": why} for r, why in summary.rejections],
         ignored_columns=summary.ignored,
         warnings=summary.warnings,
+        headers=summary.headers[:MAX_HEADERS_KEPT],
     )
     return summary

@@ -15,6 +15,8 @@ from django.utils.translation import gettext
 from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
+from kefu.catalog.column_mappings import remember_mapping, remembered_mapping
+from kefu.catalog.models import ImportKind
 from kefu.core.filelimits import FileLimitError, check_xlsx, import_limits, too_large
 from kefu.orders.importers.sweep import STALE_AFTER
 from kefu.orders.models import ImportRun, ImportStatus
@@ -40,7 +42,9 @@ def start_import(
     """Store an uploaded export and queue its import (owner or settings-granted sub-account).
 
     `data` is an iterable of byte chunks (an UploadedFile's `chunks()`); it is written to
-    KEFU_DATA_DIR/imports and deleted after the import.
+    KEFU_DATA_DIR/imports and deleted after the import. `mapping` (the page's mapping form)
+    is remembered for the shop's next order uploads; the shop's remembered mapping applies
+    to the headers `mapping` does not name.
     """
     require(actor, Capability.MANAGE_SETTINGS)
     shop = shop_of(actor)
@@ -85,12 +89,16 @@ def start_import(
     except UploadRefused:
         target.unlink(missing_ok=True)
         raise
+    if mapping:
+        combined = remember_mapping(actor=actor, kind=ImportKind.ORDERS, mapping=mapping)
+    else:
+        combined = remembered_mapping(shop, ImportKind.ORDERS)
     run = ImportRun.objects.create(
         shop=shop,
         filename=filename[:255],
         path=str(target),
         file_format=file_format or "",
-        mapping=mapping or {},
+        mapping=combined,
         total_bytes=size,
         created_by=actor,
     )
