@@ -27,6 +27,12 @@ def pushes(monkeypatch) -> list[list[int]]:
     return calls
 
 
+def message_then_failure(shop) -> None:
+    with transaction.atomic():
+        buyer_says(shop, buyer="b-1")
+        raise RuntimeError("the connection dropped")
+
+
 def test_one_push_carries_every_event_of_the_message(shop, pre_agent, pushes):
     online(pre_agent)
 
@@ -42,9 +48,8 @@ def test_a_rolled_back_transaction_pushes_nothing_and_the_next_one_pushes_its_ow
 ):
     online(pre_agent)
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        buyer_says(shop, buyer="b-1")
-        raise RuntimeError("the connection dropped")
+    with pytest.raises(RuntimeError):
+        message_then_failure(shop)
     assert not ConversationEvent.objects.exists()
 
     buyer_says(shop, buyer="b-2")
