@@ -42,6 +42,9 @@ class CheckContext:
     platform: str = "taobao"
     # The listing under discussion promises free shipping (包邮).
     free_shipping: bool = False
+    # The listing itself sets postage for some regions (e.g. Xinjiang, Tibet): asking the buyer to
+    # pay "the postage shown on the page" is then allowed even though the rest ships free.
+    regional_postage: bool = False
     # None: not known (no order in the conversation); privacy then stays silent.
     recipient_is_paying_buyer: bool | None = None
     # None: not known; "sold out" claims are then not judged.
