@@ -17,6 +17,7 @@ from typing import Literal
 import ahocorasick
 import phonenumbers
 
+from kefu.compliance import concepts as cc
 from kefu.compliance import patterns as pt
 from kefu.compliance.packs import pack_for
 from kefu.compliance.rules import (
@@ -151,6 +152,7 @@ class _Scan:
     cued: set[str]
     starts: dict[tuple[str, int], list[int]]
     scripts: frozenset[str]
+    sentences: list[tuple[int, int]]
 
 
 def warm_up() -> None:
@@ -166,7 +168,9 @@ def _scan(text: str) -> _Scan:
                 cued.add(name)
             else:
                 starts.setdefault((name, index), []).append(end - length + 1)
-    return _Scan(text=text, cued=cued, starts=starts, scripts=_scripts(text))
+    return _Scan(
+        text=text, cued=cued, starts=starts, scripts=_scripts(text), sentences=_sentences(text)
+    )
 
 
 def _bounds(text: str, start: int, end: int, stops: str) -> tuple[int, int]:
@@ -185,6 +189,46 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
             right = min(right, m.start())
             break
     return left, right
+
+
+_SENTENCE_SPLIT = re.compile(r"[。!?;\n]+|\.(?!\d)")
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    spans = []
+    start = 0
+    for m in _SENTENCE_SPLIT.finditer(text):
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def _sentence_of(sentences: list[tuple[int, int]], start: int) -> tuple[int, int]:
+    for s_start, s_end in sentences:
+        if s_start <= start < s_end:
+            return s_start, s_end
+    return start, start
+
+
+def _concept_hits(
+    text: str, sentences: list[tuple[int, int]], wanted: set[str]
+) -> Iterator[tuple[str, int, int]]:
+    """(concept code, start, end) of each sentence where topic and act meet and nothing cancels."""
+    for concept in cc.CONCEPTS:
+        if concept.code not in wanted:
+            continue
+        for s_start, s_end in sentences:
+            if concept.topic is not None and not concept.topic.search(text, s_start, s_end):
+                continue
+            act = concept.act.search(text, s_start, s_end)
+            if act is None:
+                continue
+            if concept.cancel is not None and concept.cancel.search(text, s_start, s_end):
+                continue
+            yield concept.code, act.start(), act.end()
 
 
 def _applies(pattern: pt.Pattern, text: str, start: int, end: int) -> bool:
@@ -235,6 +279,9 @@ def _phone_spans(view: TextView) -> Iterator[tuple[int, int]]:
     if not _PHONE_LIKE.search(view.folded):
         return
     for match in phonenumbers.PhoneNumberMatcher(view.folded, "CN"):
+        # 400/800 numbers are companies' service lines, never a private buyer's phone.
+        if re.sub(r"\D", "", match.raw_string)[:3] in ("400", "800"):
+            continue
         yield match.start, match.end
 
 
@@ -257,14 +304,17 @@ def _privacy_hits(view: TextView, scan: _Scan) -> Iterator[tuple[int, int, bool]
                 yield m.start(), m.end(), False
     for start, end in _phone_spans(view):
         s_start, s_end = _sentence_bounds(view.folded, start, end)
-        if not pt.PRIVACY_EXEMPT.search(view.folded, s_start, s_end):
+        if not (
+            pt.PRIVACY_EXEMPT.search(view.folded, s_start, s_end)
+            or cc.SCOPE_CANCEL["privacy"].search(view.folded, s_start, s_end)
+        ):
             yield start, end, True
 
 
 def _raw_hits(
     view: TextView, scan: _Scan, context: CheckContext, pack: RulePack
 ) -> Iterator[tuple[str, int, int]]:
-    """(code, start, end) in compact coordinates."""
+    """(code, start, end) in compact coordinates, before scope and context filters."""
     cued = scan.cued
     for code in _RULE_GROUPS:
         if code not in cued or pack.rule(code) is None:
@@ -276,16 +326,71 @@ def _raw_hits(
     if "off_platform" in cued and pack.rule("off_platform") is not None:
         for start, end in _offsite_link_hits(view, pack):
             yield "off_platform", start, end
+    ship_code = "out_of_stock" if context.stock_available is False else "refuse_to_ship"
     if "refuse_to_ship" in cued:
-        ship_code = "out_of_stock" if context.stock_available is False else "refuse_to_ship"
         for start, end in _hits(scan, "refuse_to_ship"):
             yield ship_code, start, end
         if context.stock_available is not None:
             for start, end in _hits(scan, "stock_excuse"):
                 yield ship_code, start, end
-    if "wait_patiently" in cued and (context.refund_talk or pt.REFUND_TALK.search(view.compact)):
+    refund_talk = context.refund_talk or pt.REFUND_TALK.search(view.compact) is not None
+    if "wait_patiently" in cued and refund_talk:
         for start, end in _hits(scan, "wait_patiently"):
             yield "wait_patiently", start, end
+    wanted = {c for c in _CONCEPT_CODES if pack.rule(c) is not None}
+    if not context.free_shipping:
+        wanted.discard("free_shipping")
+    if not refund_talk:
+        wanted.discard("wait_patiently")
+    if context.recipient_is_paying_buyer is not False:
+        wanted.discard("privacy")
+    if pack.rule(ship_code) is not None:
+        wanted.add("refuse_to_ship")
+        if context.stock_available is not None:
+            wanted.add("stock_excuse")
+    # Concepts back the patterns up: a sentence a pattern already flagged for the same code
+    # keeps the pattern's (tighter) span instead of gaining a second finding.
+    for code, start, end in _concept_hits(view.compact, scan.sentences, wanted):
+        if code in ("refuse_to_ship", "stock_excuse"):
+            code = ship_code
+        yield "concept:" + code, start, end
+
+
+_CONCEPT_CODES = frozenset(
+    {
+        "invoice",
+        "card_fee",
+        "free_shipping",
+        "off_platform",
+        "blame_courier",
+        "wait_patiently",
+        "privacy",
+    }
+)
+
+
+def _in_scope(
+    code: str,
+    text: str,
+    span: tuple[int, int],
+    sentences: list[tuple[int, int]],
+    context: CheckContext,
+) -> bool:
+    """False when the sentence holding a hit says the compliant thing instead (see concepts)."""
+    s_start, s_end = _sentence_of(sentences, span[0])
+    scope = cc.SCOPE_CANCEL.get(code)
+    if scope is not None and scope.search(text, s_start, s_end):
+        return False
+    if code == "refuse_to_ship" and cc.BUYER_CHOICE.search(text, s_start, s_end):
+        return False
+    if code == "out_of_stock" and cc.ALTERNATIVE_OFFERED.search(text):
+        return False
+    # Where the listing itself sets regional postage, pointing at the page is allowed (R-44).
+    return not (
+        code == "free_shipping"
+        and context.regional_postage
+        and cc.LISTING_POSTAGE.search(text, s_start, s_end)
+    )
 
 
 def check_text(text: str, *, context: CheckContext) -> Verdict:
@@ -294,13 +399,23 @@ def check_text(text: str, *, context: CheckContext) -> Verdict:
     view = build_view(text)
     scan = _scan(view.compact)
     spans: dict[str, list[tuple[int, int]]] = {}
+    compact = view.compact
+    flagged: set[tuple[str, tuple[int, int]]] = set()
     for code, start, end in _raw_hits(view, scan, context, pack):
-        spans.setdefault(code, []).append(view.span(start, end))
+        backup = code.startswith("concept:")
+        code = code.removeprefix("concept:")
+        sentence = _sentence_of(scan.sentences, start)
+        if backup and (code, sentence) in flagged:
+            continue
+        if _in_scope(code, compact, (start, end), scan.sentences, context):
+            flagged.add((code, sentence))
+            spans.setdefault(code, []).append(view.span(start, end))
     if context.recipient_is_paying_buyer is False:
         for start, end, original in _privacy_hits(view, scan):
-            spans.setdefault("privacy", []).append(
-                (start, end) if original else view.span(start, end)
-            )
+            if original:
+                spans.setdefault("privacy", []).append((start, end))
+            elif _in_scope("privacy", compact, (start, end), scan.sentences, context):
+                spans.setdefault("privacy", []).append(view.span(start, end))
     findings: list[Finding] = []
     for code, found in spans.items():
         rule = pack.rule(code)
