@@ -109,7 +109,7 @@ _POSTAGE_TOPIC = (
     r"доставк\w*|\benvio\b"
 )
 _POSTAGE_ACT = (
-    r"补|加(?:\d|收|钱)|另付|另收|自理|您来?出|差价|"
+    r"补|加(?:\d|收|钱)|另付|另收|自理|您来?出|差价|支付|拍下|"
     r"\bpay\b|\btop up\b|\badd\b|\bextra\b|surcharge|\bcover\b|isn't covered|not covered|"
     r"not included|doesn't include|"
     r"доплат\w*|платн\w*|оплачива\w*|"
@@ -229,3 +229,21 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
         r"请用|下单的?帐?账?号|付款的?帐?账?号|客服电话|客服热线|\bhotline\b|customer service"
     ),
 }
+
+# The extortion pattern of R-44: "I bought with my other account, send me the address and
+# phone". Judged on what the buyer wrote, folded like every outgoing text.
+_OTHER_ACCOUNT = re.compile(
+    r"另一个(?:号|账号|帐号|id)|另外一个(?:号|账号|帐号)|别的(?:号|账号|帐号)|小号|大号|"
+    r"其他(?:号|账号|帐号)|朋友的?(?:号|账号|帐号)|"
+    r"\b(?:my |an)?other (?:account|id)\b|\banother (?:account|id)\b|"
+    r"друг(?:ой|ого|ом) аккаунт\w*|\bотра cuenta\b|\bmi otra cuenta\b"
+)
+_DETAILS = re.compile(
+    r"地址|电话|手机|收件人|收货人|名字|姓名|\baddress\b|\bphone\b|\bname\b|"
+    r"адрес\w*|телефон\w*|имя|\bdireccion\b|\btelefono\b|\bnombre\b"
+)
+
+
+def asks_for_another_account(folded: str) -> bool:
+    """True when a buyer's (folded) message asks about an order's details for another account."""
+    return _OTHER_ACCOUNT.search(folded) is not None and _DETAILS.search(folded) is not None

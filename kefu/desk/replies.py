@@ -20,10 +20,11 @@ from kefu.catalog.cards import card_payload, card_text
 from kefu.catalog.models import Product
 from kefu.compliance import services as guard
 from kefu.conversations.media import clean_image, image_payload, store_image
-from kefu.conversations.models import Conversation, Message, MessageKind
+from kefu.conversations.models import Conversation, Direction, Message, MessageKind
 from kefu.conversations.outbound import post_agent_message
 from kefu.conversations.text import clean_text
 from kefu.orders.config import order_settings
+from kefu.orders.models import Order
 from kefu.orders.selectors import order_of
 
 
@@ -38,20 +39,40 @@ class RuleStop(ValidationError):
         super().__init__(f"this reply {what}: {codes}", code="rules")
 
 
-def _recipient_is_payer(conv: Conversation) -> bool | None:
-    """Whether the buyer of this conversation paid the order it is about (R-24)."""
-    order = order_of(conv)
-    return None if order is None else bool(order.buyer_id == conv.buyer_id)
+# How many of the buyer's latest messages say whose order the conversation is about.
+_RECENT_BUYER_MESSAGES = 10
+
+
+def _recipient_is_payer(conv: Conversation, order: Order | None) -> bool | None:
+    """Whether the buyer of this conversation paid the order it is about (R-24, R-44).
+
+    With no order linked, a buyer who asks for the address, phone or name "of my other
+    account" is treated as not the payer: that is the extortion pattern of R-44."""
+    if order is not None:
+        return bool(order.buyer_id == conv.buyer_id)
+    recent = (
+        conv.messages.filter(direction=Direction.BUYER)
+        .order_by("-sent_at", "-id")
+        .values_list("text", flat=True)[:_RECENT_BUYER_MESSAGES]
+    )
+    return False if guard.buyer_asks_for_another_account(list(recent)) else None
 
 
 def _guard(*, actor: User, conv: Conversation, text: str, confirmed: bool) -> None:
     """Check the reply against the shop's platform rules before anything is stored (R-22..29)."""
     refund_marks = conv.marks.filter(cleared_at__isnull=True, color__in=["green", "purple"])
     promises = order_settings(shop=conv.shop)
+    order = order_of(conv)
+    order_products = (
+        [item.product for item in order.items.select_related("product") if item.product]
+        if order is not None and conv.product is None
+        else []
+    )
     context = guard.context_for_shop(
         conv.shop,
-        recipient_is_paying_buyer=_recipient_is_payer(conv),
+        recipient_is_paying_buyer=_recipient_is_payer(conv, order),
         product=conv.product,
+        order_products=order_products,
         refund_talk=refund_marks.exists(),
         language=conv.buyer.language or None,
         ship_by_hours=promises.ship_by_hours,
