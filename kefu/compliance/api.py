@@ -23,7 +23,7 @@ router = Router(auth=shop_auth, tags=["compliance"])
 
 PlatformName = Literal["tmall", "taobao", "aliexpress", "generic"]
 SourceName = Literal[
-    "reply", "script", "quick_reply", "keyword_reply", "welcome", "campaign", "api"
+    "reply", "script", "quick_reply", "keyword_reply", "welcome", "campaign", "system", "api"
 ]
 
 

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 from kefu.compliance import patterns as pt
+from kefu.compliance.anchors import literal_prefixes
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,44 @@ class Concept:
     topic: re.Pattern[str] | None
     act: re.Pattern[str]
     cancel: re.Pattern[str] | None = None
+    # Every match of `topic` starts with one of these: the scanner's one automaton pass tells
+    # whether the concept can apply at all before any regex runs.
+    topic_prefixes: frozenset[str] = frozenset()
+    # The act's top-level alternatives, each compiled alone with its literal starts: at a
+    # place the automaton found, only the alternatives that can start there are tried.
+    acts: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = ()
+
+
+def _alternatives(regex: str) -> list[str]:
+    """Split a regex at its top-level ``|`` (outside groups, classes and escapes)."""
+    parts, depth, in_class, escaped, current = [], 0, False, False, ""
+    for ch in regex:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        current += ch
+    parts.append(current)
+    return parts
+
+
+def _prefixes(regex: str) -> frozenset[str]:
+    found = literal_prefixes(regex)
+    if found is None:
+        raise ValueError(f"concept regex without literal starts: {regex[:60]}")
+    return found
 
 
 def _c(code: str, topic: str | None, act: str, cancel: str | None = None) -> Concept:
@@ -39,6 +78,8 @@ def _c(code: str, topic: str | None, act: str, cancel: str | None = None) -> Con
         topic=re.compile(topic) if topic else None,
         act=re.compile(act),
         cancel=re.compile(cancel) if cancel else None,
+        topic_prefixes=_prefixes(topic) if topic else frozenset(),
+        acts=tuple((re.compile(alt), _prefixes(alt)) for alt in _alternatives(act)),
     )
 
 
@@ -63,8 +104,8 @@ _INVOICE_ACT = (
     r"\bno\s+(?:\w+\s+){0,2}?(?:emitimos|damos|hacemos|ofrecemos|se puede dar|podemos dar|"
     r"se emite|se dan?)\b|"
     # charging extra for it
-    r"加(?:点|\d|钱|税|个点)|补(?:点|\d)?税|另外?(?:算|付|加|收)|另算|要?贵\d*|税费|税钱|税差|"
-    r"[\d.]+ ?%|\bextra\b|\bmore\b|on top|\badd (?:the )?(?:tax|vat)|"
+    r"加(?:点|\d|钱|税|个点)|补(?:点|\d)?税|另外?(?:算|付|加|收)|另算|贵|税费|税钱|税差|"
+    r"%|\bextra\b|\bmore\b|on top|\badd (?:the )?(?:tax|vat)|"
     r"доплат\w*|дороже|\bналог\w*|"
     r"anadir|\bsube\b|\bmas\b|recargo|impuesto|\biva\b|"
     # other amount or part of it, other content
@@ -89,7 +130,7 @@ _CARD_TOPIC = (
     r"\btarjeta\b|\ba plazos\b"
 )
 _CARD_ACT = (
-    r"加(?:\d|点|钱|收|价)|要?贵|高一?点|手续费|通道费|费率|改(?:个|下)?价|另外|[\d.]+ ?%|多付|"
+    r"加(?:\d|点|钱|收|价)|贵|高一?点|手续费|通道费|费率|改(?:个|下)?价|另外|%|多付|"
     r"利息|做不了|"
     r"\bsurcharge\b|\bfees?\b|\bextra\b|\bmore\b|\bhigher\b|adjust the price|service charge|"
     r"комисси\w*|доплат\w*|\bвыше\b|дороже|"
@@ -128,7 +169,7 @@ LISTING_POSTAGE = re.compile(
 )
 
 _REFUSAL_ACT = (
-    r"一周后才能发|下周才能发|\d+天后才能发|交易关了|关了交易|"
+    r"一周后才能发|下周才能发|天后才能发|交易关了|关了交易|"
     r"not sending|won't go out|not going out|won't be shipping|not shipping|cancel and reorder|"
     r"\bне (?:будем|можем|сможем) отправ\w*|\bотправить не (?:можем|сможем|получится)|"
     r"не получится|\bотмените\b|\bзакройте\b|оформите возврат|"
@@ -247,3 +288,6 @@ _DETAILS = re.compile(
 def asks_for_another_account(folded: str) -> bool:
     """True when a buyer's (folded) message asks about an order's details for another account."""
     return _OTHER_ACCOUNT.search(folded) is not None and _DETAILS.search(folded) is not None
+
+
+CONCEPT_BY_CODE: dict[str, Concept] = {concept.code: concept for concept in CONCEPTS}

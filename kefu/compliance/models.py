@@ -17,6 +17,7 @@ class Source(models.TextChoices):
     KEYWORD_REPLY = "keyword_reply", _("Keyword reply 关键词回复")
     WELCOME = "welcome", _("Welcome reply 欢迎语")
     CAMPAIGN = "campaign", _("Campaign 营销消息")
+    SYSTEM = "system", _("System message 系统消息")
     API = "api", _("API")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Severity(StrEnum):
@@ -81,11 +82,14 @@ class RulePack:
     own_hosts: tuple[str, ...] = field(default=())
 
     def rule(self, code: str) -> Rule | None:
-        for rule in self.rules:
-            if rule.code == code:
-                return rule
-        return None
+        return _rules_by_code(self.rules).get(code)
 
     @property
     def codes(self) -> frozenset[str]:
         return frozenset(rule.code for rule in self.rules)
+
+
+@lru_cache(maxsize=64)
+def _rules_by_code(rules: tuple[Rule, ...]) -> dict[str, Rule]:
+    # A dict per pack, built once: the scanner asks for rules by code on every check.
+    return {rule.code: rule for rule in rules}

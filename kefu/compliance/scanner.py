@@ -137,6 +137,14 @@ def _automaton() -> ahocorasick.Automaton:
         for index, pattern in enumerate(group_patterns):
             for prefix in pattern.prefixes or ():
                 by_key.setdefault(prefix, []).append(("at", group, index, len(prefix)))
+    for concept in cc.CONCEPTS:
+        for index, (_regex, prefixes) in enumerate(concept.acts):
+            for prefix in prefixes:
+                by_key.setdefault(prefix, []).append(
+                    ("concept-act", concept.code, index, len(prefix))
+                )
+        for prefix in concept.topic_prefixes:
+            by_key.setdefault(prefix, []).append(("concept", concept.code, 1, 0))
     automaton = ahocorasick.Automaton()
     for key, tokens in by_key.items():
         automaton.add_word(key, tuple(tokens))
@@ -153,6 +161,10 @@ class _Scan:
     starts: dict[tuple[str, int], list[int]]
     scripts: frozenset[str]
     sentences: list[tuple[int, int]]
+    # (concept code, 0) when an act could start somewhere, (code, 1) when a topic could.
+    concepts: set[tuple[str, int]]
+    # (start, concept code, alternative index) of each place an act alternative could start.
+    acts: list[tuple[int, str, int]]
 
 
 def warm_up() -> None:
@@ -161,15 +173,28 @@ def warm_up() -> None:
 
 def _scan(text: str) -> _Scan:
     cued: set[str] = set()
+    concepts: set[tuple[str, int]] = set()
+    acts: list[tuple[int, str, int]] = []
     starts: dict[tuple[str, int], list[int]] = {}
     for end, tokens in _automaton().iter(text):
         for kind, name, index, length in tokens:
             if kind == "cue":
                 cued.add(name)
+            elif kind == "concept":
+                concepts.add((name, 1))
+            elif kind == "concept-act":  # where an act could start: tried anchored
+                concepts.add((name, 0))
+                acts.append((end - length + 1, name, index))
             else:
                 starts.setdefault((name, index), []).append(end - length + 1)
     return _Scan(
-        text=text, cued=cued, starts=starts, scripts=_scripts(text), sentences=_sentences(text)
+        text=text,
+        cued=cued,
+        starts=starts,
+        scripts=_scripts(text),
+        sentences=_sentences(text),
+        concepts=concepts,
+        acts=acts,
     )
 
 
@@ -213,22 +238,31 @@ def _sentence_of(sentences: list[tuple[int, int]], start: int) -> tuple[int, int
     return start, start
 
 
-def _concept_hits(
-    text: str, sentences: list[tuple[int, int]], wanted: set[str]
-) -> Iterator[tuple[str, int, int]]:
+def _concept_hits(scan: _Scan, wanted: set[str]) -> Iterator[tuple[str, int, int]]:
     """(concept code, start, end) of each sentence where topic and act meet and nothing cancels."""
-    for concept in cc.CONCEPTS:
-        if concept.code not in wanted:
+    text, sentences, seen = scan.text, scan.sentences, scan.concepts
+    by_code = cc.CONCEPT_BY_CODE
+    done: set[tuple[str, int, int]] = set()
+    # The act is tried only where the automaton saw one of its alternatives' literal starts;
+    # topic and cancel are then searched only in the sentence an act was found in.
+    for at, code, index in sorted(scan.acts):
+        if code not in wanted:
             continue
-        for s_start, s_end in sentences:
-            if concept.topic is not None and not concept.topic.search(text, s_start, s_end):
-                continue
-            act = concept.act.search(text, s_start, s_end)
-            if act is None:
-                continue
-            if concept.cancel is not None and concept.cancel.search(text, s_start, s_end):
-                continue
-            yield concept.code, act.start(), act.end()
+        concept = by_code[code]
+        if concept.topic is not None and (code, 1) not in seen:
+            continue
+        s_start, s_end = _sentence_of(sentences, at)
+        if (code, s_start, s_end) in done or s_start == s_end:
+            continue
+        act = concept.acts[index][0].match(text, at, s_end)
+        if act is None or act.end() == act.start():
+            continue
+        done.add((code, s_start, s_end))
+        if concept.topic is not None and not concept.topic.search(text, s_start, s_end):
+            continue
+        if concept.cancel is not None and concept.cancel.search(text, s_start, s_end):
+            continue
+        yield code, act.start(), act.end()
 
 
 def _applies(pattern: pt.Pattern, text: str, start: int, end: int) -> bool:
@@ -350,7 +384,7 @@ def _raw_hits(
             wanted.add("stock_excuse")
     # Concepts back the patterns up: a sentence a pattern already flagged for the same code
     # keeps the pattern's (tighter) span instead of gaining a second finding.
-    for code, start, end in _concept_hits(view.compact, scan.sentences, wanted):
+    for code, start, end in _concept_hits(scan, wanted):
         if code in ("refuse_to_ship", "stock_excuse"):
             code = ship_code
         yield "concept:" + code, start, end

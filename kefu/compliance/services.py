@@ -96,6 +96,31 @@ def context_for_shop(
     )
 
 
+def check_unattended(
+    *,
+    shop: Shop,
+    text: str,
+    source: str,
+    conversation_id: int | None,
+    product: Product | None = None,
+) -> Verdict:
+    """Check a message the shop sends without a person at the keyboard (automatic replies,
+    payment reminders, ask-to-pay, incident broadcasts, campaigns): one `check_outgoing`
+    like every reply, with the shop's own context. The caller must not send on a block; a
+    warning is recorded and the message goes out, as nobody is there to confirm it."""
+    if product is not None and product.shop_id != shop.pk:
+        product = None
+    context = context_for_shop(shop, product=product)
+    return check_outgoing(
+        shop=shop,
+        actor=None,
+        text=text,
+        context=context,
+        source=source,
+        conversation_id=conversation_id,
+    )
+
+
 def buyer_asks_for_another_account(buyer_texts: Sequence[str]) -> bool:
     """Whether any of the buyer's recent messages asks for another account's order details
     (address, phone, name, or a change of address): the recipient is then not the payer."""
