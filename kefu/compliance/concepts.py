@@ -27,17 +27,21 @@ from kefu.compliance.anchors import literal_prefixes
 
 
 @dataclass(frozen=True, slots=True)
+class Lexicon:
+    """A regex split at its top-level alternatives so the scanner can try each one only where
+    its literal start occurs (found by the one automaton pass). Alternatives without a literal
+    start are kept together in ``rest`` and searched the ordinary way."""
+
+    alternatives: tuple[tuple[re.Pattern[str], frozenset[str]], ...]
+    rest: re.Pattern[str] | None
+
+
+@dataclass(frozen=True, slots=True)
 class Concept:
     code: str
-    topic: re.Pattern[str] | None
-    act: re.Pattern[str]
-    cancel: re.Pattern[str] | None = None
-    # Every match of `topic` starts with one of these: the scanner's one automaton pass tells
-    # whether the concept can apply at all before any regex runs.
-    topic_prefixes: frozenset[str] = frozenset()
-    # The act's top-level alternatives, each compiled alone with its literal starts: at a
-    # place the automaton found, only the alternatives that can start there are tried.
-    acts: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = ()
+    topic: Lexicon | None
+    act: Lexicon
+    cancel: Lexicon | None = None
 
 
 def _alternatives(regex: str) -> list[str]:
@@ -65,22 +69,27 @@ def _alternatives(regex: str) -> list[str]:
     return parts
 
 
-def _prefixes(regex: str) -> frozenset[str]:
-    found = literal_prefixes(regex)
-    if found is None:
-        raise ValueError(f"concept regex without literal starts: {regex[:60]}")
-    return found
+def lexicon(regex: str) -> Lexicon:
+    anchored, rest = [], []
+    for alt in _alternatives(regex):
+        prefixes = literal_prefixes(alt)
+        if prefixes is None:
+            rest.append(alt)
+        else:
+            anchored.append((re.compile(alt), prefixes))
+    return Lexicon(alternatives=tuple(anchored), rest=re.compile("|".join(rest)) if rest else None)
 
 
 def _c(code: str, topic: str | None, act: str, cancel: str | None = None) -> Concept:
-    return Concept(
+    concept = Concept(
         code=code,
-        topic=re.compile(topic) if topic else None,
-        act=re.compile(act),
-        cancel=re.compile(cancel) if cancel else None,
-        topic_prefixes=_prefixes(topic) if topic else frozenset(),
-        acts=tuple((re.compile(alt), _prefixes(alt)) for alt in _alternatives(act)),
+        topic=lexicon(topic) if topic else None,
+        act=lexicon(act),
+        cancel=lexicon(cancel) if cancel else None,
     )
+    if concept.act.rest is not None:
+        raise ValueError(f"every act of {code} needs a literal start")
+    return concept
 
 
 # Asking politely, in a condition, about the buyer's own choice: never an instruction to the

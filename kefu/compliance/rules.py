@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
 
 
 class Severity(StrEnum):
@@ -81,15 +80,15 @@ class RulePack:
     # Hosts a link may point at without counting as another shop or an outside payment page.
     own_hosts: tuple[str, ...] = field(default=())
 
+    # Rules by code, built once: the scanner asks for rules by code many times per check.
+    by_code: dict[str, Rule] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_code", {rule.code: rule for rule in self.rules})
+
     def rule(self, code: str) -> Rule | None:
-        return _rules_by_code(self.rules).get(code)
+        return self.by_code.get(code)
 
     @property
     def codes(self) -> frozenset[str]:
         return frozenset(rule.code for rule in self.rules)
-
-
-@lru_cache(maxsize=64)
-def _rules_by_code(rules: tuple[Rule, ...]) -> dict[str, Rule]:
-    # A dict per pack, built once: the scanner asks for rules by code on every check.
-    return {rule.code: rule for rule in rules}

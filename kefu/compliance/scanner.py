@@ -9,7 +9,7 @@ whether "cannot ship" is a refusal or an out-of-stock cost.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -138,13 +138,18 @@ def _automaton() -> ahocorasick.Automaton:
             for prefix in pattern.prefixes or ():
                 by_key.setdefault(prefix, []).append(("at", group, index, len(prefix)))
     for concept in cc.CONCEPTS:
-        for index, (_regex, prefixes) in enumerate(concept.acts):
-            for prefix in prefixes:
-                by_key.setdefault(prefix, []).append(
-                    ("concept-act", concept.code, index, len(prefix))
-                )
-        for prefix in concept.topic_prefixes:
-            by_key.setdefault(prefix, []).append(("concept", concept.code, 1, 0))
+        for part, lex in (
+            ("act", concept.act),
+            ("topic", concept.topic),
+            ("cancel", concept.cancel),
+        ):
+            if lex is None:
+                continue
+            for index, (_regex, prefixes) in enumerate(lex.alternatives):
+                for prefix in prefixes:
+                    by_key.setdefault(prefix, []).append(
+                        ("concept", concept.code + ":" + part, index, len(prefix))
+                    )
     automaton = ahocorasick.Automaton()
     for key, tokens in by_key.items():
         automaton.add_word(key, tuple(tokens))
@@ -158,13 +163,13 @@ class _Scan:
 
     text: str
     cued: set[str]
-    starts: dict[tuple[str, int], list[int]]
+    # group -> pattern index -> places the pattern's literal start occurs.
+    by_group: dict[str, dict[int, list[int]]]
     scripts: frozenset[str]
     sentences: list[tuple[int, int]]
-    # (concept code, 0) when an act could start somewhere, (code, 1) when a topic could.
-    concepts: set[tuple[str, int]]
-    # (start, concept code, alternative index) of each place an act alternative could start.
-    acts: list[tuple[int, str, int]]
+    # "code:act" / "code:topic" / "code:cancel" -> (start, alternative index) of each place
+    # an alternative of that concept part could start.
+    lexical: dict[str, list[tuple[int, int]]]
 
 
 def warm_up() -> None:
@@ -173,28 +178,23 @@ def warm_up() -> None:
 
 def _scan(text: str) -> _Scan:
     cued: set[str] = set()
-    concepts: set[tuple[str, int]] = set()
-    acts: list[tuple[int, str, int]] = []
-    starts: dict[tuple[str, int], list[int]] = {}
+    lexical: dict[str, list[tuple[int, int]]] = {}
+    by_group: dict[str, dict[int, list[int]]] = {}
     for end, tokens in _automaton().iter(text):
         for kind, name, index, length in tokens:
             if kind == "cue":
                 cued.add(name)
-            elif kind == "concept":
-                concepts.add((name, 1))
-            elif kind == "concept-act":  # where an act could start: tried anchored
-                concepts.add((name, 0))
-                acts.append((end - length + 1, name, index))
+            elif kind == "concept":  # where a concept's act, topic or cancel could start
+                lexical.setdefault(name, []).append((end - length + 1, index))
             else:
-                starts.setdefault((name, index), []).append(end - length + 1)
+                by_group.setdefault(name, {}).setdefault(index, []).append(end - length + 1)
     return _Scan(
         text=text,
         cued=cued,
-        starts=starts,
+        by_group=by_group,
         scripts=_scripts(text),
         sentences=_sentences(text),
-        concepts=concepts,
-        acts=acts,
+        lexical=lexical,
     )
 
 
@@ -238,31 +238,51 @@ def _sentence_of(sentences: list[tuple[int, int]], start: int) -> tuple[int, int
     return start, start
 
 
+def _lexical_match(
+    scan: _Scan, key: str, lex: cc.Lexicon, start: int, end: int
+) -> re.Match[str] | None:
+    """The first match of `lex` starting in [start, end) and ending by `end`."""
+    text = scan.text
+    for at, index in sorted(scan.lexical.get(key, ())):
+        if start <= at < end:
+            m = lex.alternatives[index][0].match(text, at, end)
+            if m is not None and m.end() > m.start():
+                return m
+    if lex.rest is not None:
+        return lex.rest.search(text, start, end)
+    return None
+
+
 def _concept_hits(scan: _Scan, wanted: set[str]) -> Iterator[tuple[str, int, int]]:
     """(concept code, start, end) of each sentence where topic and act meet and nothing cancels."""
-    text, sentences, seen = scan.text, scan.sentences, scan.concepts
-    by_code = cc.CONCEPT_BY_CODE
-    done: set[tuple[str, int, int]] = set()
-    # The act is tried only where the automaton saw one of its alternatives' literal starts;
-    # topic and cancel are then searched only in the sentence an act was found in.
-    for at, code, index in sorted(scan.acts):
-        if code not in wanted:
+    sentences = scan.sentences
+    for concept in cc.CONCEPTS:
+        code = concept.code
+        if code not in wanted or code + ":act" not in scan.lexical:
             continue
-        concept = by_code[code]
-        if concept.topic is not None and (code, 1) not in seen:
+        topic = concept.topic
+        if topic is not None and topic.rest is None and code + ":topic" not in scan.lexical:
             continue
-        s_start, s_end = _sentence_of(sentences, at)
-        if (code, s_start, s_end) in done or s_start == s_end:
-            continue
-        act = concept.acts[index][0].match(text, at, s_end)
-        if act is None or act.end() == act.start():
-            continue
-        done.add((code, s_start, s_end))
-        if concept.topic is not None and not concept.topic.search(text, s_start, s_end):
-            continue
-        if concept.cancel is not None and concept.cancel.search(text, s_start, s_end):
-            continue
-        yield code, act.start(), act.end()
+        done: set[tuple[int, int]] = set()
+        # Acts are tried only where the automaton saw one of their literal starts; topic and
+        # cancel are then looked for only in the sentence an act was found in.
+        for at, _index in sorted(scan.lexical[code + ":act"]):
+            s_start, s_end = _sentence_of(sentences, at)
+            if (s_start, s_end) in done or s_start == s_end:
+                continue
+            done.add((s_start, s_end))
+            act = _lexical_match(scan, code + ":act", concept.act, s_start, s_end)
+            if act is None:
+                continue
+            if concept.topic is not None and not _lexical_match(
+                scan, code + ":topic", concept.topic, s_start, s_end
+            ):
+                continue
+            if concept.cancel is not None and _lexical_match(
+                scan, code + ":cancel", concept.cancel, s_start, s_end
+            ):
+                continue
+            yield code, act.start(), act.end()
 
 
 def _applies(pattern: pt.Pattern, text: str, start: int, end: int) -> bool:
@@ -295,18 +315,32 @@ def _scripts(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+# Per group, the patterns with no literal start: searched whatever the automaton found.
+_UNANCHORED: dict[str, tuple[int, ...]] = {
+    group: tuple(i for i, p in enumerate(patterns) if p.prefixes is None)
+    for group, patterns in _GROUPS.items()
+}
+
+
 def _hits(scan: _Scan, group: str) -> Iterator[tuple[int, int]]:
     text = scan.text
-    for index, pattern in enumerate(_GROUPS[group]):
+    patterns = _GROUPS[group]
+    for index in _UNANCHORED[group]:
+        pattern = patterns[index]
+        if pattern.script in scan.scripts:
+            for found in pattern.regex.finditer(text):
+                if found.end() > found.start() and _applies(pattern, text, *found.span()):
+                    yield found.start(), found.end()
+    # Only the patterns whose literal start the automaton saw, only at those places.
+    for index, starts in sorted(scan.by_group.get(group, {}).items()):
+        pattern = patterns[index]
         if pattern.script not in scan.scripts:
             continue
-        if pattern.prefixes is None:
-            matches: Iterable[re.Match[str] | None] = pattern.regex.finditer(text)
-        else:
-            matches = (pattern.regex.match(text, at) for at in scan.starts.get((group, index), ()))
-        for m in matches:
-            if m is not None and m.end() > m.start() and _applies(pattern, text, *m.span()):
-                yield m.start(), m.end()
+        match = pattern.regex.match
+        for at in starts:
+            m = match(text, at)
+            if m is not None and m.end() > at and _applies(pattern, text, at, m.end()):
+                yield at, m.end()
 
 
 def _phone_spans(view: TextView) -> Iterator[tuple[int, int]]:
@@ -428,7 +462,21 @@ def _in_scope(
 
 
 def check_text(text: str, *, context: CheckContext) -> Verdict:
-    """Judge one outgoing message. Spans in the verdict index ``text`` itself."""
+    """Judge one outgoing message. Spans in the verdict index ``text`` itself.
+
+    The same text with the same context gets the same (immutable) verdict: the reply box
+    checks again when the agent pauses, and a campaign sends one text to many buyers, so
+    recent verdicts are kept (`judge` is the uncached check)."""
+    return _cached_check(text, context)
+
+
+@lru_cache(maxsize=2048)
+def _cached_check(text: str, context: CheckContext) -> Verdict:
+    return judge(text, context=context)
+
+
+def judge(text: str, *, context: CheckContext) -> Verdict:
+    """Judge one outgoing message without the cache of `check_text`."""
     pack = pack_for(context.platform)
     view = build_view(text)
     scan = _scan(view.compact)
