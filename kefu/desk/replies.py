@@ -19,6 +19,7 @@ from kefu.automation.placeholders import unfilled_gaps
 from kefu.catalog.cards import card_payload, card_text
 from kefu.catalog.models import Product
 from kefu.compliance import services as guard
+from kefu.compliance.scanner import CheckContext, Verdict, check_text
 from kefu.conversations.media import clean_image, image_payload, store_image
 from kefu.conversations.models import Conversation, Direction, Message, MessageKind
 from kefu.conversations.outbound import post_agent_message
@@ -58,8 +59,20 @@ def _recipient_is_payer(conv: Conversation, order: Order | None) -> bool | None:
     return False if guard.buyer_asks_for_another_account(list(recent)) else None
 
 
-def _guard(*, actor: User, conv: Conversation, text: str, confirmed: bool) -> None:
-    """Check the reply against the shop's platform rules before anything is stored (R-22..29)."""
+def check_draft(*, actor: User, conversation: Conversation, text: str) -> Verdict | None:
+    """The verdict a reply would get if sent now, for the reply box while the agent types.
+
+    Records nothing (a draft is not a send attempt); None for an empty draft. The caller has
+    resolved ``conversation`` through ``access_conversation`` for ``actor``."""
+    if conversation.shop_id != actor.shop_id or not actor.is_active:
+        raise PermissionDenied("not your shop's conversation")
+    if not text.strip():
+        return None
+    return check_text(clean_text(text), context=_context(conversation))
+
+
+def _context(conv: Conversation) -> CheckContext:
+    """What the shop knows of this conversation's order, product and buyer (R-24, R-25)."""
     refund_marks = conv.marks.filter(cleared_at__isnull=True, color__in=["green", "purple"])
     promises = order_settings(shop=conv.shop)
     order = order_of(conv)
@@ -68,7 +81,7 @@ def _guard(*, actor: User, conv: Conversation, text: str, confirmed: bool) -> No
         if order is not None and conv.product is None
         else []
     )
-    context = guard.context_for_shop(
+    return guard.context_for_shop(
         conv.shop,
         recipient_is_paying_buyer=_recipient_is_payer(conv, order),
         product=conv.product,
@@ -78,6 +91,11 @@ def _guard(*, actor: User, conv: Conversation, text: str, confirmed: bool) -> No
         ship_by_hours=promises.ship_by_hours,
         refund_days=promises.refund_days,
     )
+
+
+def _guard(*, actor: User, conv: Conversation, text: str, confirmed: bool) -> None:
+    """Check the reply against the shop's platform rules before anything is stored (R-22..29)."""
+    context = _context(conv)
     verdict = guard.check_outgoing(
         shop=conv.shop,
         actor=actor,

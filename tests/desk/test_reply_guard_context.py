@@ -107,3 +107,25 @@ def test_a_chatting_account_that_is_not_the_orders_payer_gets_no_address(shop, a
     assert (
         _send(agent, payer.conversation, "Done, I've updated the address to 5 Elm Road.") == set()
     )
+
+
+def test_the_reply_box_shows_the_verdict_while_typing_and_records_nothing(shop, agent):
+    from tests.conftest import login_client
+
+    add_product(shop, "P-9", "Lamp", free_shipping=True)
+    conv = buyer_says(shop, "Postage to Xinjiang?", buyer="b-9", product="P-9").conversation
+    client = login_client(agent)
+    client.post("/language/", {"language": "en"})
+    url = f"/inbox/{conv.pk}/reply/check/"
+    page = client.get(f"/inbox/{conv.pk}/").content.decode()
+    assert f'hx-post="{url}"' in page and 'id="reply-verdict"' in page
+    draft = client.post(url, {"text": EXTRA_POSTAGE}, HTTP_HX_REQUEST="true")
+    body = draft.content.decode()
+    assert draft.status_code == 200
+    assert "will not be sent as it is" in body and "Instead:" in body
+    clean = client.post(url, {"text": "It ships within 48 hours."}, HTTP_HX_REQUEST="true")
+    assert "No rule problems found" in clean.content.decode()
+    empty = client.post(url, {"text": "  "}, HTTP_HX_REQUEST="true")
+    assert empty.status_code == 200 and not empty.content.decode().strip()
+    assert not ComplianceFinding.objects.exists()
+    assert not Message.objects.filter(direction="agent").exists()
