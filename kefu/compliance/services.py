@@ -23,6 +23,7 @@ from kefu.compliance.concepts import asks_for_another_account
 from kefu.compliance.models import ComplianceFinding, ShippingPolicy, Source
 from kefu.compliance.rules import DEFAULT_REFUND_DAYS, DEFAULT_SHIP_BY_HOURS
 from kefu.compliance.scanner import CheckContext, Finding, Verdict, check_text
+from kefu.compliance.selectors import shipping_policy_of
 from kefu.compliance.textview import fold
 
 logger = logging.getLogger(__name__)
@@ -76,9 +77,9 @@ def context_for_shop(
         shipping_free = all(p.free_shipping for p in order_products)
         regional_postage = any(p.free_shipping_excluded_regions for p in order_products)
     else:
-        policy = ShippingPolicy.objects.filter(shop=shop).first()
-        shipping_free = policy is not None and policy.free_shipping
-        regional_postage = policy is not None and bool(policy.excluded_regions)
+        policy = shipping_policy_of(shop)
+        shipping_free = policy.free_shipping
+        regional_postage = bool(policy.excluded_regions)
     if free_shipping is None:
         free_shipping = shipping_free
     if stock_available is None and product is not None:
