@@ -255,6 +255,15 @@ _PRIVACY_CANCEL = (
 _CARD_NEG_WORDS = pt.CARD_NEG.pattern + "|" + pt.CARD_EXEMPT
 _COURIER_NEG = r"\bisn't\b|\bwasn't\b|不是|并非"
 
+# Asking the buyer for a detail discloses nothing ("您的手机号是多少", "what is your address").
+_ASKING = (
+    r"多少|哪里|哪个|什么|请提供|请告诉|麻烦提供|请确认|\bwhat\b|\bwhich\b|\bcould you\b|"
+    r"\bplease (?:send|give|provide|confirm)\b|какой|какая|уточните|\bcual\b|\bque\b|"
+    r"\bindiquenos\b"
+)
+# The shop's own addresses are the patterns' exemption too (warehouse, returns, after-sale).
+_OWN_ADDRESS = pt.PRIVACY_EXEMPT.pattern
+
 CONCEPTS: tuple[Concept, ...] = (
     _c("invoice", _INVOICE_TOPIC, _INVOICE_ACT, _INVOICE_CANCEL),
     _c("card_fee", _CARD_TOPIC, _CARD_ACT, _CARD_CANCEL + "|" + _CARD_NEG_WORDS),
@@ -264,7 +273,12 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("off_platform", None, _OFF_ACT, _OFF_CANCEL),
     _c("blame_courier", _COURIER_TOPIC, _COURIER_ACT, _COURIER_CANCEL + "|" + _COURIER_NEG),
     _c("wait_patiently", None, _PATIENT_ACT),
-    _c("privacy", _PRIVACY_TOPIC, _PRIVACY_ACT, _PRIVACY_CANCEL),
+    _c(
+        "privacy",
+        _PRIVACY_TOPIC,
+        _PRIVACY_ACT,
+        _PRIVACY_CANCEL + "|" + _ASKING + "|" + _OWN_ADDRESS,
+    ),
 )
 
 # Said anywhere in the sentence holding a hit of any kind (pattern or concept), these mean the
