@@ -297,7 +297,9 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
 # The extortion pattern of R-44: "I bought with my other account, send me the address and
 # phone". Judged on what the buyer wrote, folded like every outgoing text.
 _OTHER_ACCOUNT = re.compile(
-    r"另一个(?:号|账号|帐号|id)|另外一个(?:号|账号|帐号)|别的(?:号|账号|帐号)|小号|大号|"
+    # 小号/大号 alone are also clothing sizes: only as the account that bought.
+    r"另一个(?:号|账号|帐号|id)|另外一个(?:号|账号|帐号)|别的(?:号|账号|帐号)|"
+    r"[小大]号(?:买|下单|拍|付)|"
     r"其他(?:号|账号|帐号)|朋友的?(?:号|账号|帐号)|"
     r"\b(?:my |an)?other (?:account|id)\b|\banother (?:account|id)\b|"
     r"друг(?:ой|ого|ом) аккаунт\w*|\bотра cuenta\b|\bmi otra cuenta\b"

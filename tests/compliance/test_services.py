@@ -225,3 +225,20 @@ def test_shipping_policy_is_a_setting_of_the_owner(shop, owner, pre_agent, other
     # A product under discussion wins over the policy.
     lamp = add_product(shop, "L-1", "Lamp", free_shipping=False)
     assert context_for_shop(shop, product=lamp).free_shipping is False
+
+
+@pytest.mark.parametrize(
+    ("messages", "asks"),
+    [
+        (["我用另一个账号买的，把收货地址和电话发我"], True),
+        (["我小号下单的，收件人电话多少"], True),
+        (["I bought it with my other account, what's the delivery address?"], True),
+        (["Я заказывал с другого аккаунта, какой там адрес?"], True),
+        (["有大号吗？收货地址写哪里"], False),  # a clothing size, not an account
+        (["What is your return address?"], False),
+    ],
+)
+def test_a_buyer_asking_for_another_accounts_details(messages, asks):
+    from kefu.compliance.services import buyer_asks_for_another_account
+
+    assert buyer_asks_for_another_account(messages) is asks
