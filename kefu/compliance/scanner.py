@@ -9,6 +9,8 @@ whether "cannot ship" is a refusal or an out-of-stock cost.
 from __future__ import annotations
 
 import re
+import sys
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -188,6 +190,8 @@ def _scan(text: str) -> _Scan:
                 lexical.setdefault(name, []).append((end - length + 1, index))
             else:
                 by_group.setdefault(name, {}).setdefault(index, []).append(end - length + 1)
+    for places in lexical.values():
+        places.sort()
     return _Scan(
         text=text,
         cued=cued,
@@ -206,6 +210,12 @@ def _bounds(text: str, start: int, end: int, stops: str) -> tuple[int, int]:
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     """Sentence around a span; an English full stop counts, a decimal point does not."""
+    sentences = _cached_sentences(text)
+    left, first_end = _sentence_of(sentences, start)
+    last_start, right = _sentence_of(sentences, max(start, end - 1))
+    if first_end > left and right > last_start:
+        return left, right
+    # The span starts or ends on a stop itself: look the bounds up the long way.
     left, right = _bounds(text, start, end, _SENTENCE_END)
     for m in re.finditer(r"\.(?!\d)", text):
         if m.start() < start:
@@ -231,11 +241,23 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+@lru_cache(maxsize=16)
+def _cached_sentences(text: str) -> list[tuple[int, int]]:
+    # One check asks for the sentence around many hits in the same text (str caches its hash).
+    return _sentences(text)
+
+
 def _sentence_of(sentences: list[tuple[int, int]], start: int) -> tuple[int, int]:
-    for s_start, s_end in sentences:
+    """The sentence holding offset `start` (binary search: long texts have many sentences)."""
+    index = bisect_right(sentences, (start, _LEN_MAX)) - 1
+    if index >= 0:
+        s_start, s_end = sentences[index]
         if s_start <= start < s_end:
             return s_start, s_end
     return start, start
+
+
+_LEN_MAX = sys.maxsize
 
 
 def _lexical_match(
@@ -243,11 +265,14 @@ def _lexical_match(
 ) -> re.Match[str] | None:
     """The first match of `lex` starting in [start, end) and ending by `end`."""
     text = scan.text
-    for at, index in sorted(scan.lexical.get(key, ())):
-        if start <= at < end:
-            m = lex.alternatives[index][0].match(text, at, end)
-            if m is not None and m.end() > m.start():
-                return m
+    places = scan.lexical.get(key, [])
+    i = bisect_left(places, (start, -1))
+    while i < len(places) and places[i][0] < end:
+        at, index = places[i]
+        m = lex.alternatives[index][0].match(text, at, end)
+        if m is not None and m.end() > m.start():
+            return m
+        i += 1
     if lex.rest is not None:
         return lex.rest.search(text, start, end)
     return None
@@ -266,7 +291,7 @@ def _concept_hits(scan: _Scan, wanted: set[str]) -> Iterator[tuple[str, int, int
         done: set[tuple[int, int]] = set()
         # Acts are tried only where the automaton saw one of their literal starts; topic and
         # cancel are then looked for only in the sentence an act was found in.
-        for at, _index in sorted(scan.lexical[code + ":act"]):
+        for at, _index in scan.lexical[code + ":act"]:
             s_start, s_end = _sentence_of(sentences, at)
             if (s_start, s_end) in done or s_start == s_end:
                 continue
