@@ -105,6 +105,7 @@ def cases(conv: Conversation, pre_agent: User) -> list[Case]:
         Case("post", f"/inbox/{c}/marks/{m}/clear/", {}, allowed=both),
         Case("post", f"/api/v1/conversations/{c}/marks/{m}/clear", {}, api=True, allowed=both),
         Case("post", f"/inbox/{c}/reply/", {"text": "hello"}, allowed=both),
+        Case("post", f"/inbox/{c}/reply/check/", {"text": "hello"}, allowed=both),
         Case("post", f"/inbox/{c}/messages/{r}/retry/", {}, allowed=both),
         Case("post", f"/api/v1/conversations/{c}/messages/{r}/retry", {}, api=True, allowed=both),
         Case("post", f"/api/v1/conversations/{c}/images", api=True, allowed=both, multipart=True),

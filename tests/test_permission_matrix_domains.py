@@ -504,6 +504,14 @@ def cases(w: World) -> list[Case]:
         Case("get", "/api/v1/compliance/findings", allowed=EVERYONE, **api),
         Case("get", "/api/v1/compliance/findings?agent=lily", allowed=OWN, **api),
         Case("get", "/api/v1/compliance/rules", allowed=EVERYONE, **api),
+        Case("get", "/api/v1/compliance/shipping-policy", allowed=EVERYONE, **api),
+        Case(
+            "put",
+            "/api/v1/compliance/shipping-policy",
+            {"free_shipping": True, "excluded_regions": ["新疆"]},
+            grant=MANAGE,
+            **api,
+        ),
         # --- metrics ------------------------------------------------------------------------
         Case("get", "/metrics/", allowed=EVERYONE),  # a sub-account: its own figures
         Case("post", "/metrics/settings/", {"slow_reply_minutes": "15"}),

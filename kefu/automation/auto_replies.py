@@ -37,7 +37,7 @@ def _auto_message(
     kind: str,
     text: str,
     payload: dict[str, object],
-) -> Message:
+) -> Message | None:
     return store_automatic_reply(trigger=trigger, kind=kind, text=text, payload=dict(payload))
 
 
@@ -195,9 +195,10 @@ def automatic_replies_for(*, message: Message) -> list[Message]:
                     "reply_to": message.pk,
                 },
             )
-            _hit(kind=HitKind.WELCOME, trigger=message, reply=reply)
-            state.last_welcome_at = reply.sent_at
-            replies.append(reply)
+            if reply is not None:  # None: the rule guard blocked it
+                _hit(kind=HitKind.WELCOME, trigger=message, reply=reply)
+                state.last_welcome_at = reply.sent_at
+                replies.append(reply)
         out_of_hours_text = conf.out_of_hours_for(language)
         ooh_day = _out_of_hours_day(conf, state, message, shop, out_of_hours_text)
         if ooh_day is not None:
@@ -211,9 +212,10 @@ def automatic_replies_for(*, message: Message) -> list[Message]:
                     "reply_to": message.pk,
                 },
             )
-            _hit(kind=HitKind.OUT_OF_HOURS, trigger=message, reply=reply)
-            state.out_of_hours_day = ooh_day
-            replies.append(reply)
+            if reply is not None:  # None: the rule guard blocked it
+                _hit(kind=HitKind.OUT_OF_HOURS, trigger=message, reply=reply)
+                state.out_of_hours_day = ooh_day
+                replies.append(reply)
         if conf.keyword_replies_enabled and message.kind == MessageKind.TEXT and message.text:
             live = selectors.live_keywords(shop)
             # A set below the minimum is never live; check anyway for rows written by hand.

@@ -1,10 +1,11 @@
-"""The rule guard over the API: check a text, list findings, list the shop's rules."""
+"""The rule guard over the API: check a text, list findings, list the shop's rules, read and
+set the shop's shipping policy."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
@@ -23,7 +24,7 @@ router = Router(auth=shop_auth, tags=["compliance"])
 
 PlatformName = Literal["tmall", "taobao", "aliexpress", "generic"]
 SourceName = Literal[
-    "reply", "script", "quick_reply", "keyword_reply", "welcome", "campaign", "api"
+    "reply", "script", "quick_reply", "keyword_reply", "welcome", "campaign", "system", "api"
 ]
 
 
@@ -191,4 +192,48 @@ def rules(request: HttpRequest) -> PackOut:
             )
             for rule in pack.rules
         ],
+    )
+
+
+class ShippingPolicyOut(Schema):
+    free_shipping: bool
+    excluded_regions: list[str]
+
+
+class ShippingPolicyIn(Schema):
+    free_shipping: bool
+    excluded_regions: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=40
+    )
+
+
+@router.get(
+    "/shipping-policy",
+    response=ShippingPolicyOut,
+    summary="The shop's shipping promise the guard uses when no listing or order says (R-25)",
+    operation_id="kefu_compliance_api_get_shipping_policy",
+)
+def get_shipping_policy(request: HttpRequest) -> ShippingPolicyOut:
+    policy = selectors.shipping_policy_of(shop_of(api_user(request)))
+    return ShippingPolicyOut(
+        free_shipping=policy.free_shipping, excluded_regions=list(policy.excluded_regions)
+    )
+
+
+@router.put(
+    "/shipping-policy",
+    response={200: ShippingPolicyOut, 400: ErrorOut, 403: ErrorOut},
+    summary="Set the shop's shipping promise (main account or settings manager)",
+    operation_id="kefu_compliance_api_put_shipping_policy",
+)
+def put_shipping_policy(request: HttpRequest, payload: ShippingPolicyIn) -> ShippingPolicyOut:
+    user = api_user(request)
+    policy = services.set_shipping_policy(
+        shop=shop_of(user),
+        actor=user,
+        free_shipping=payload.free_shipping,
+        excluded_regions=payload.excluded_regions,
+    )
+    return ShippingPolicyOut(
+        free_shipping=policy.free_shipping, excluded_regions=list(policy.excluded_regions)
     )

@@ -39,6 +39,13 @@ def register(sub: Any) -> None:
         action="store_true",
         help="the recipient is not the buyer account that paid the order",
     )
+    check.add_argument(
+        "--shipping-policy",
+        metavar="POLICY",
+        help='the shop\'s shipping policy when no listing says: "none", "free" (mainland '
+        'including remote regions) or "free-except:新疆,西藏" (those regions set their own '
+        "postage on the page)",
+    )
     stock = check.add_mutually_exclusive_group()
     stock.add_argument("--in-stock", action="store_true", help="stock is available")
     stock.add_argument("--out-of-stock", action="store_true", help="nothing left in stock")
@@ -47,10 +54,29 @@ def register(sub: Any) -> None:
     check.set_defaults(handler=run_check)
 
 
+def _shipping_policy(value: str | None) -> tuple[bool, bool]:
+    """(free shipping, regional postage) of a --shipping-policy value."""
+    if value is None or value == "none":
+        return False, False
+    if value == "free":
+        return True, False
+    prefix = "free-except:"
+    if value.startswith(prefix):
+        regions = [r for r in value[len(prefix) :].split(",") if r.strip()]
+        if not regions:
+            raise CommandError("--shipping-policy free-except: needs at least one region")
+        return True, True
+    raise CommandError(
+        f"--shipping-policy {value!r}: use none, free or free-except:REGION[,REGION...]"
+    )
+
+
 def _context(args: argparse.Namespace) -> CheckContext:
+    policy_free, regional = _shipping_policy(args.shipping_policy)
     return CheckContext(
         platform=args.platform,
-        free_shipping=args.free_shipping,
+        free_shipping=args.free_shipping or policy_free,
+        regional_postage=regional,
         recipient_is_paying_buyer=False if args.recipient_not_buyer else None,
         stock_available=True if args.in_stock else False if args.out_of_stock else None,
         refund_talk=args.refund_talk,
@@ -100,6 +126,7 @@ def _read_examples(path: Path, context: CheckContext) -> list[Example]:
     defaults = {
         "platform": context.platform,
         "free_shipping": context.free_shipping,
+        "regional_postage": context.regional_postage,
         "recipient_is_paying_buyer": context.recipient_is_paying_buyer,
         "stock_available": context.stock_available,
         "refund_talk": context.refund_talk,

@@ -17,6 +17,7 @@ class Source(models.TextChoices):
     KEYWORD_REPLY = "keyword_reply", _("Keyword reply 关键词回复")
     WELCOME = "welcome", _("Welcome reply 欢迎语")
     CAMPAIGN = "campaign", _("Campaign 营销消息")
+    SYSTEM = "system", _("System message 系统消息")
     API = "api", _("API")
 
 
@@ -61,3 +62,22 @@ class ComplianceFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.severity})"
+
+
+class ShippingPolicy(models.Model):
+    """The shop's own shipping promise, for when neither the product nor the order says (R-25).
+
+    ``free_shipping``: the shop ships free on the mainland; ``excluded_regions``: the regions
+    its listings set their own postage for (e.g. 新疆, 西藏). Empty with free shipping means
+    remote regions are included too.
+    """
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="shipping_policy")
+    free_shipping = models.BooleanField(_("free shipping on the mainland"), default=False)
+    excluded_regions = models.JSONField(
+        _("regions excluded from free shipping"), default=list, blank=True
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"shipping policy of shop {self.shop_id}"

@@ -199,12 +199,12 @@ INVOICE = (
 )
 
 # ---------------------------------------------------------------- card_fee (R-23)
-_CARD_NEG = rx(
+CARD_NEG = _CARD_NEG = rx(
     r"免|不收|不另|不加|不用|无需|不需要?|无额外|没有|无手续费|0手续费|零手续费|我们承担|店铺承担|"
     r"商家承担|卖家承担|我们来承担|我们出|不会|" + _EN_NEG + r"|\bwe (?:cover|pay|absorb)\b"
     r"|\bat no\b|\bno extra\b|\bincluded\b"
 )
-_CARD_EXEMPT = (
+CARD_EXEMPT = _CARD_EXEMPT = (
     r"(?:由|是)?(?:我们|店铺|商家|卖家|本店|店里)(?:来)?(?:承担|出|付|包)|"
     r"\bwe(?:'ll| will)? (?:cover|pay|absorb)\b|\bon us\b|\b(?:covered|paid|borne) by us\b"
 )
@@ -560,7 +560,9 @@ BLAME_COURIER = (
         r"post office|delivery company|shipping company|logistics company)",
     ),
 )
-_REFUND_TALK = r"退款|退货|退钱|退回|售后|\brefund|\breturn|money back"
+_REFUND_TALK = (
+    r"退款|退货|退钱|退回|售后|\brefund|\breturn|money back|возврат|вернут|reembolso|devoluci"
+)
 WAIT_PATIENTLY = (
     p(
         r"(?:请您?耐心(?:地)?(?:等(?:待|候|一下|着|等)?)?|耐心(?:地)?等(?:待|候|一下|着|等)?|耐心点)",

@@ -80,11 +80,14 @@ class RulePack:
     # Hosts a link may point at without counting as another shop or an outside payment page.
     own_hosts: tuple[str, ...] = field(default=())
 
+    # Rules by code, built once: the scanner asks for rules by code many times per check.
+    by_code: dict[str, Rule] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_code", {rule.code: rule for rule in self.rules})
+
     def rule(self, code: str) -> Rule | None:
-        for rule in self.rules:
-            if rule.code == code:
-                return rule
-        return None
+        return self.by_code.get(code)
 
     @property
     def codes(self) -> frozenset[str]:

@@ -9,7 +9,9 @@ whether "cannot ship" is a refusal or an out-of-stock cost.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+import sys
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -17,6 +19,7 @@ from typing import Literal
 import ahocorasick
 import phonenumbers
 
+from kefu.compliance import concepts as cc
 from kefu.compliance import patterns as pt
 from kefu.compliance.packs import pack_for
 from kefu.compliance.rules import (
@@ -42,6 +45,9 @@ class CheckContext:
     platform: str = "taobao"
     # The listing under discussion promises free shipping (包邮).
     free_shipping: bool = False
+    # The listing itself sets postage for some regions (e.g. Xinjiang, Tibet): asking the buyer to
+    # pay "the postage shown on the page" is then allowed even though the rest ships free.
+    regional_postage: bool = False
     # None: not known (no order in the conversation); privacy then stays silent.
     recipient_is_paying_buyer: bool | None = None
     # None: not known; "sold out" claims are then not judged.
@@ -133,6 +139,19 @@ def _automaton() -> ahocorasick.Automaton:
         for index, pattern in enumerate(group_patterns):
             for prefix in pattern.prefixes or ():
                 by_key.setdefault(prefix, []).append(("at", group, index, len(prefix)))
+    for concept in cc.CONCEPTS:
+        for part, lex in (
+            ("act", concept.act),
+            ("topic", concept.topic),
+            ("cancel", concept.cancel),
+        ):
+            if lex is None:
+                continue
+            for index, (_regex, prefixes) in enumerate(lex.alternatives):
+                for prefix in prefixes:
+                    by_key.setdefault(prefix, []).append(
+                        ("concept", concept.code + ":" + part, index, len(prefix))
+                    )
     automaton = ahocorasick.Automaton()
     for key, tokens in by_key.items():
         automaton.add_word(key, tuple(tokens))
@@ -146,8 +165,13 @@ class _Scan:
 
     text: str
     cued: set[str]
-    starts: dict[tuple[str, int], list[int]]
+    # group -> pattern index -> places the pattern's literal start occurs.
+    by_group: dict[str, dict[int, list[int]]]
     scripts: frozenset[str]
+    sentences: list[tuple[int, int]]
+    # "code:act" / "code:topic" / "code:cancel" -> (start, alternative index) of each place
+    # an alternative of that concept part could start.
+    lexical: dict[str, list[tuple[int, int]]]
 
 
 def warm_up() -> None:
@@ -156,14 +180,26 @@ def warm_up() -> None:
 
 def _scan(text: str) -> _Scan:
     cued: set[str] = set()
-    starts: dict[tuple[str, int], list[int]] = {}
+    lexical: dict[str, list[tuple[int, int]]] = {}
+    by_group: dict[str, dict[int, list[int]]] = {}
     for end, tokens in _automaton().iter(text):
         for kind, name, index, length in tokens:
             if kind == "cue":
                 cued.add(name)
+            elif kind == "concept":  # where a concept's act, topic or cancel could start
+                lexical.setdefault(name, []).append((end - length + 1, index))
             else:
-                starts.setdefault((name, index), []).append(end - length + 1)
-    return _Scan(text=text, cued=cued, starts=starts, scripts=_scripts(text))
+                by_group.setdefault(name, {}).setdefault(index, []).append(end - length + 1)
+    for places in lexical.values():
+        places.sort()
+    return _Scan(
+        text=text,
+        cued=cued,
+        by_group=by_group,
+        scripts=_scripts(text),
+        sentences=_sentences(text),
+        lexical=lexical,
+    )
 
 
 def _bounds(text: str, start: int, end: int, stops: str) -> tuple[int, int]:
@@ -174,6 +210,12 @@ def _bounds(text: str, start: int, end: int, stops: str) -> tuple[int, int]:
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     """Sentence around a span; an English full stop counts, a decimal point does not."""
+    sentences = _cached_sentences(text)
+    left, first_end = _sentence_of(sentences, start)
+    last_start, right = _sentence_of(sentences, max(start, end - 1))
+    if first_end > left and right > last_start:
+        return left, right
+    # The span starts or ends on a stop itself: look the bounds up the long way.
     left, right = _bounds(text, start, end, _SENTENCE_END)
     for m in re.finditer(r"\.(?!\d)", text):
         if m.start() < start:
@@ -182,6 +224,90 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
             right = min(right, m.start())
             break
     return left, right
+
+
+_SENTENCE_SPLIT = re.compile(r"[。!?;\n]+|\.(?!\d)")
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    spans = []
+    start = 0
+    for m in _SENTENCE_SPLIT.finditer(text):
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+@lru_cache(maxsize=16)
+def _cached_sentences(text: str) -> list[tuple[int, int]]:
+    # One check asks for the sentence around many hits in the same text (str caches its hash).
+    return _sentences(text)
+
+
+def _sentence_of(sentences: list[tuple[int, int]], start: int) -> tuple[int, int]:
+    """The sentence holding offset `start` (binary search: long texts have many sentences)."""
+    index = bisect_right(sentences, (start, _LEN_MAX)) - 1
+    if index >= 0:
+        s_start, s_end = sentences[index]
+        if s_start <= start < s_end:
+            return s_start, s_end
+    return start, start
+
+
+_LEN_MAX = sys.maxsize
+
+
+def _lexical_match(
+    scan: _Scan, key: str, lex: cc.Lexicon, start: int, end: int
+) -> re.Match[str] | None:
+    """The first match of `lex` starting in [start, end) and ending by `end`."""
+    text = scan.text
+    places = scan.lexical.get(key, [])
+    i = bisect_left(places, (start, -1))
+    while i < len(places) and places[i][0] < end:
+        at, index = places[i]
+        m = lex.alternatives[index][0].match(text, at, end)
+        if m is not None and m.end() > m.start():
+            return m
+        i += 1
+    if lex.rest is not None:
+        return lex.rest.search(text, start, end)
+    return None
+
+
+def _concept_hits(scan: _Scan, wanted: set[str]) -> Iterator[tuple[str, int, int]]:
+    """(concept code, start, end) of each sentence where topic and act meet and nothing cancels."""
+    sentences = scan.sentences
+    for concept in cc.CONCEPTS:
+        code = concept.code
+        if code not in wanted or code + ":act" not in scan.lexical:
+            continue
+        topic = concept.topic
+        if topic is not None and topic.rest is None and code + ":topic" not in scan.lexical:
+            continue
+        done: set[tuple[int, int]] = set()
+        # Acts are tried only where the automaton saw one of their literal starts; topic and
+        # cancel are then looked for only in the sentence an act was found in.
+        for at, _index in scan.lexical[code + ":act"]:
+            s_start, s_end = _sentence_of(sentences, at)
+            if (s_start, s_end) in done or s_start == s_end:
+                continue
+            done.add((s_start, s_end))
+            act = _lexical_match(scan, code + ":act", concept.act, s_start, s_end)
+            if act is None:
+                continue
+            if concept.topic is not None and not _lexical_match(
+                scan, code + ":topic", concept.topic, s_start, s_end
+            ):
+                continue
+            if concept.cancel is not None and _lexical_match(
+                scan, code + ":cancel", concept.cancel, s_start, s_end
+            ):
+                continue
+            yield code, act.start(), act.end()
 
 
 def _applies(pattern: pt.Pattern, text: str, start: int, end: int) -> bool:
@@ -214,24 +340,41 @@ def _scripts(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+# Per group, the patterns with no literal start: searched whatever the automaton found.
+_UNANCHORED: dict[str, tuple[int, ...]] = {
+    group: tuple(i for i, p in enumerate(patterns) if p.prefixes is None)
+    for group, patterns in _GROUPS.items()
+}
+
+
 def _hits(scan: _Scan, group: str) -> Iterator[tuple[int, int]]:
     text = scan.text
-    for index, pattern in enumerate(_GROUPS[group]):
+    patterns = _GROUPS[group]
+    for index in _UNANCHORED[group]:
+        pattern = patterns[index]
+        if pattern.script in scan.scripts:
+            for found in pattern.regex.finditer(text):
+                if found.end() > found.start() and _applies(pattern, text, *found.span()):
+                    yield found.start(), found.end()
+    # Only the patterns whose literal start the automaton saw, only at those places.
+    for index, starts in sorted(scan.by_group.get(group, {}).items()):
+        pattern = patterns[index]
         if pattern.script not in scan.scripts:
             continue
-        if pattern.prefixes is None:
-            matches: Iterable[re.Match[str] | None] = pattern.regex.finditer(text)
-        else:
-            matches = (pattern.regex.match(text, at) for at in scan.starts.get((group, index), ()))
-        for m in matches:
-            if m is not None and m.end() > m.start() and _applies(pattern, text, *m.span()):
-                yield m.start(), m.end()
+        match = pattern.regex.match
+        for at in starts:
+            m = match(text, at)
+            if m is not None and m.end() > at and _applies(pattern, text, at, m.end()):
+                yield at, m.end()
 
 
 def _phone_spans(view: TextView) -> Iterator[tuple[int, int]]:
     if not _PHONE_LIKE.search(view.folded):
         return
     for match in phonenumbers.PhoneNumberMatcher(view.folded, "CN"):
+        # 400/800 numbers are companies' service lines, never a private buyer's phone.
+        if re.sub(r"\D", "", match.raw_string)[:3] in ("400", "800"):
+            continue
         yield match.start, match.end
 
 
@@ -254,14 +397,17 @@ def _privacy_hits(view: TextView, scan: _Scan) -> Iterator[tuple[int, int, bool]
                 yield m.start(), m.end(), False
     for start, end in _phone_spans(view):
         s_start, s_end = _sentence_bounds(view.folded, start, end)
-        if not pt.PRIVACY_EXEMPT.search(view.folded, s_start, s_end):
+        if not (
+            pt.PRIVACY_EXEMPT.search(view.folded, s_start, s_end)
+            or cc.SCOPE_CANCEL["privacy"].search(view.folded, s_start, s_end)
+        ):
             yield start, end, True
 
 
 def _raw_hits(
     view: TextView, scan: _Scan, context: CheckContext, pack: RulePack
 ) -> Iterator[tuple[str, int, int]]:
-    """(code, start, end) in compact coordinates."""
+    """(code, start, end) in compact coordinates, before scope and context filters."""
     cued = scan.cued
     for code in _RULE_GROUPS:
         if code not in cued or pack.rule(code) is None:
@@ -273,31 +419,110 @@ def _raw_hits(
     if "off_platform" in cued and pack.rule("off_platform") is not None:
         for start, end in _offsite_link_hits(view, pack):
             yield "off_platform", start, end
+    ship_code = "out_of_stock" if context.stock_available is False else "refuse_to_ship"
     if "refuse_to_ship" in cued:
-        ship_code = "out_of_stock" if context.stock_available is False else "refuse_to_ship"
         for start, end in _hits(scan, "refuse_to_ship"):
             yield ship_code, start, end
         if context.stock_available is not None:
             for start, end in _hits(scan, "stock_excuse"):
                 yield ship_code, start, end
-    if "wait_patiently" in cued and (context.refund_talk or pt.REFUND_TALK.search(view.compact)):
+    refund_talk = context.refund_talk or pt.REFUND_TALK.search(view.compact) is not None
+    if "wait_patiently" in cued and refund_talk:
         for start, end in _hits(scan, "wait_patiently"):
             yield "wait_patiently", start, end
+    wanted = {c for c in _CONCEPT_CODES if pack.rule(c) is not None}
+    if not context.free_shipping:
+        wanted.discard("free_shipping")
+    if not refund_talk:
+        wanted.discard("wait_patiently")
+    if context.recipient_is_paying_buyer is not False:
+        wanted.discard("privacy")
+    if pack.rule(ship_code) is not None:
+        wanted.add("refuse_to_ship")
+        if context.stock_available is not None:
+            wanted.add("stock_excuse")
+    # Concepts back the patterns up: a sentence a pattern already flagged for the same code
+    # keeps the pattern's (tighter) span instead of gaining a second finding.
+    for code, start, end in _concept_hits(scan, wanted):
+        if code in ("refuse_to_ship", "stock_excuse"):
+            code = ship_code
+        yield "concept:" + code, start, end
+
+
+_CONCEPT_CODES = frozenset(
+    {
+        "invoice",
+        "card_fee",
+        "free_shipping",
+        "off_platform",
+        "blame_courier",
+        "wait_patiently",
+        "privacy",
+    }
+)
+
+
+def _in_scope(
+    code: str,
+    text: str,
+    span: tuple[int, int],
+    sentences: list[tuple[int, int]],
+    context: CheckContext,
+) -> bool:
+    """False when the sentence holding a hit says the compliant thing instead (see concepts)."""
+    s_start, s_end = _sentence_of(sentences, span[0])
+    scope = cc.SCOPE_CANCEL.get(code)
+    if scope is not None and scope.search(text, s_start, s_end):
+        return False
+    if code == "refuse_to_ship" and cc.BUYER_CHOICE.search(text, s_start, s_end):
+        return False
+    if code == "out_of_stock" and cc.ALTERNATIVE_OFFERED.search(text):
+        return False
+    # Where the listing itself sets regional postage, pointing at the page is allowed (R-44).
+    return not (
+        code == "free_shipping"
+        and context.regional_postage
+        and cc.LISTING_POSTAGE.search(text, s_start, s_end)
+    )
 
 
 def check_text(text: str, *, context: CheckContext) -> Verdict:
-    """Judge one outgoing message. Spans in the verdict index ``text`` itself."""
+    """Judge one outgoing message. Spans in the verdict index ``text`` itself.
+
+    The same text with the same context gets the same (immutable) verdict: the reply box
+    checks again when the agent pauses, and a campaign sends one text to many buyers, so
+    recent verdicts are kept (`judge` is the uncached check)."""
+    return _cached_check(text, context)
+
+
+@lru_cache(maxsize=2048)
+def _cached_check(text: str, context: CheckContext) -> Verdict:
+    return judge(text, context=context)
+
+
+def judge(text: str, *, context: CheckContext) -> Verdict:
+    """Judge one outgoing message without the cache of `check_text`."""
     pack = pack_for(context.platform)
     view = build_view(text)
     scan = _scan(view.compact)
     spans: dict[str, list[tuple[int, int]]] = {}
+    compact = view.compact
+    flagged: set[tuple[str, tuple[int, int]]] = set()
     for code, start, end in _raw_hits(view, scan, context, pack):
-        spans.setdefault(code, []).append(view.span(start, end))
+        backup = code.startswith("concept:")
+        code = code.removeprefix("concept:")
+        sentence = _sentence_of(scan.sentences, start)
+        if backup and (code, sentence) in flagged:
+            continue
+        if _in_scope(code, compact, (start, end), scan.sentences, context):
+            flagged.add((code, sentence))
+            spans.setdefault(code, []).append(view.span(start, end))
     if context.recipient_is_paying_buyer is False:
         for start, end, original in _privacy_hits(view, scan):
-            spans.setdefault("privacy", []).append(
-                (start, end) if original else view.span(start, end)
-            )
+            if original:
+                spans.setdefault("privacy", []).append((start, end))
+            elif _in_scope("privacy", compact, (start, end), scan.sentences, context):
+                spans.setdefault("privacy", []).append(view.span(start, end))
     findings: list[Finding] = []
     for code, found in spans.items():
         rule = pack.rule(code)

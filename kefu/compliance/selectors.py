@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.scoping import shop_of
-from kefu.compliance.models import ComplianceFinding
+from kefu.compliance.models import ComplianceFinding, ShippingPolicy
 from kefu.compliance.packs import pack_for
 from kefu.compliance.rules import RulePack
 
@@ -79,3 +79,8 @@ def per_agent_summary(findings: QuerySet[ComplianceFinding]) -> list[AgentDay]:
 
 def pack_of(user: User) -> RulePack:
     return pack_for(shop_of(user).platform)
+
+
+def shipping_policy_of(shop: Shop) -> ShippingPolicy:
+    """The shop's shipping policy; an unsaved default (no promise) until the shop sets one."""
+    return ShippingPolicy.objects.filter(shop=shop).first() or ShippingPolicy(shop=shop)

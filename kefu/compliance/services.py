@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
+from kefu.accounts.permissions import Capability, require
 from kefu.catalog.models import Product
-from kefu.compliance.models import ComplianceFinding, Source
+from kefu.compliance.concepts import asks_for_another_account
+from kefu.compliance.models import ComplianceFinding, ShippingPolicy, Source
 from kefu.compliance.rules import DEFAULT_REFUND_DAYS, DEFAULT_SHIP_BY_HOURS
 from kefu.compliance.scanner import CheckContext, Finding, Verdict, check_text
+from kefu.compliance.selectors import shipping_policy_of
+from kefu.compliance.textview import fold
 
 logger = logging.getLogger(__name__)
 
@@ -45,23 +51,43 @@ def context_for_shop(
     free_shipping: bool | None = None,
     refund_talk: bool = False,
     product: Product | None = None,
+    order_products: Sequence[Product] = (),
     language: str | None = None,
     ship_by_hours: int | None = None,
     refund_days: str | None = None,
 ) -> CheckContext:
     """The check context of a shop; a product under discussion fills what is not given.
 
+    Free shipping is known from the product under discussion, else from the products of the
+    order the conversation is about (free only when every one of them ships free), else from
+    the shop's shipping policy (R-25). A listing or policy that excludes regions sets its own
+    postage there, so pointing at the postage the page shows stays allowed (R-44).
+
     `ship_by_hours` and `refund_days` are the shop's own promises (its order settings, read
     by the caller): the suggested wording promises them; without them, the defaults."""
     if product is not None and product.shop_id != shop.pk:
         raise ValueError("product belongs to another shop")
+    if any(p.shop_id != shop.pk for p in order_products):
+        raise ValueError("order product belongs to another shop")
+    regional_postage = False
+    if product is not None:
+        shipping_free = bool(product.free_shipping)
+        regional_postage = bool(product.free_shipping_excluded_regions)
+    elif order_products:
+        shipping_free = all(p.free_shipping for p in order_products)
+        regional_postage = any(p.free_shipping_excluded_regions for p in order_products)
+    else:
+        policy = shipping_policy_of(shop)
+        shipping_free = policy.free_shipping
+        regional_postage = bool(policy.excluded_regions)
     if free_shipping is None:
-        free_shipping = bool(product.free_shipping) if product is not None else False
+        free_shipping = shipping_free
     if stock_available is None and product is not None:
         stock_available = product.stock > 0
     return CheckContext(
         platform=shop.platform,
         free_shipping=free_shipping,
+        regional_postage=regional_postage,
         recipient_is_paying_buyer=recipient_is_paying_buyer,
         stock_available=stock_available,
         refund_talk=refund_talk,
@@ -69,6 +95,69 @@ def context_for_shop(
         ship_by_hours=DEFAULT_SHIP_BY_HOURS if ship_by_hours is None else ship_by_hours,
         refund_days=refund_days or DEFAULT_REFUND_DAYS,
     )
+
+
+def check_unattended(
+    *,
+    shop: Shop,
+    text: str,
+    source: str,
+    conversation_id: int | None,
+    product: Product | None = None,
+) -> Verdict:
+    """Check a message the shop sends without a person at the keyboard (automatic replies,
+    payment reminders, ask-to-pay, incident broadcasts, campaigns): one `check_outgoing`
+    like every reply, with the shop's own context. The caller must not send on a block; a
+    warning is recorded and the message goes out, as nobody is there to confirm it."""
+    if product is not None and product.shop_id != shop.pk:
+        product = None
+    context = context_for_shop(shop, product=product)
+    return check_outgoing(
+        shop=shop,
+        actor=None,
+        text=text,
+        context=context,
+        source=source,
+        conversation_id=conversation_id,
+    )
+
+
+def buyer_asks_for_another_account(buyer_texts: Sequence[str]) -> bool:
+    """Whether any of the buyer's recent messages asks for another account's order details
+    (address, phone, name, or a change of address): the recipient is then not the payer."""
+    return any(asks_for_another_account(fold(text)) for text in buyer_texts)
+
+
+MAX_REGIONS = 40
+MAX_REGION_LENGTH = 100
+
+
+@transaction.atomic
+def set_shipping_policy(
+    *, shop: Shop, actor: User, free_shipping: bool, excluded_regions: Sequence[str] = ()
+) -> ShippingPolicy:
+    """Save the shop's shipping promise (a shop setting: owner or settings manager)."""
+    require(actor, Capability.MANAGE_SETTINGS)
+    if actor.shop_id != shop.pk:
+        raise ValueError("actor belongs to another shop")
+    regions = list(dict.fromkeys(r.strip() for r in excluded_regions if r.strip()))
+    if len(regions) > MAX_REGIONS:
+        raise ValidationError(f"at most {MAX_REGIONS} excluded regions", code="regions")
+    if any(len(r) > MAX_REGION_LENGTH for r in regions):
+        raise ValidationError(
+            f"a region name has at most {MAX_REGION_LENGTH} characters", code="regions"
+        )
+    if regions and not free_shipping:
+        raise ValidationError("excluded regions only make sense with free shipping", code="regions")
+    policy, _ = ShippingPolicy.objects.update_or_create(
+        shop=shop,
+        defaults={
+            "free_shipping": free_shipping,
+            "excluded_regions": regions,
+            "updated_at": timezone.now(),
+        },
+    )
+    return policy
 
 
 def _excerpt(finding: Finding) -> str:

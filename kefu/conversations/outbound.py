@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
+from kefu.compliance import services as guard
 from kefu.conversations import events, load
 from kefu.conversations.assignment import assign_to
 from kefu.conversations.media import with_absolute_urls
@@ -280,11 +281,33 @@ def post_agent_message(
 # --- messages without a person ---------------------------------------------------------------
 
 
+# What the rule guard records as the source of an automatic reply.
+_AUTOMATION_SOURCE = {"keyword": "keyword_reply", "welcome": "welcome", "out_of_hours": "welcome"}
+
+
 def store_automatic_reply(
     *, trigger: Message, kind: str, text: str, payload: dict[str, Any]
-) -> Message:
+) -> Message | None:
     """An automatic answer to a buyer's message (welcome, out of hours, keyword), stored.
-    It leaves the conversation waiting for a person; ``queue_automatic_replies`` sends it."""
+    It leaves the conversation waiting for a person; ``queue_automatic_replies`` sends it.
+
+    The text was checked when it was saved; it is checked again here because the rules or the
+    shop's context may have changed since. None (nothing stored) when the guard blocks it."""
+    if text.strip():
+        verdict = guard.check_unattended(
+            shop=trigger.shop,
+            text=text,
+            source=_AUTOMATION_SOURCE.get(str(payload.get("automation")), "welcome"),
+            conversation_id=trigger.conversation_id,
+            product=trigger.conversation.product,
+        )
+        if verdict.blocked:
+            log.warning(
+                "automatic_reply_blocked conversation=%s codes=%s",
+                trigger.conversation_id,
+                ",".join(sorted(verdict.codes)),
+            )
+            return None
     return Message.objects.create(
         shop_id=trigger.shop_id,
         conversation_id=trigger.conversation_id,
@@ -321,9 +344,26 @@ def send_system_message(
 
     Sent at most once per ``dedupe_key`` in the shop, even when two jobs race: returns None
     when it was sent before. Never counts as the shop's reply: unread state, the response
-    clock and the status stay as they are.
+    clock and the status stay as they are. The rule guard checks it like any reply: on a
+    block nothing is stored or sent (the finding is recorded) and None is returned.
     """
     text = clean_text(text)
+    if text.strip():
+        verdict = guard.check_unattended(
+            shop=conversation.shop,
+            text=text,
+            source="system",
+            conversation_id=conversation.pk,
+            product=conversation.product,
+        )
+        if verdict.blocked:
+            log.warning(
+                "system_message_blocked conversation=%s automation=%s codes=%s",
+                conversation.pk,
+                automation,
+                ",".join(sorted(verdict.codes)),
+            )
+            return None
     now = timezone.now()
     try:
         with transaction.atomic():

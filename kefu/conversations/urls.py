@@ -22,6 +22,11 @@ urlpatterns = [
     ),
     path("inbox/<int:conversation_id>/reply/", views.reply, name="conversation_reply"),
     path(
+        "inbox/<int:conversation_id>/reply/check/",
+        views.reply_check,
+        name="conversation_reply_check",
+    ),
+    path(
         "inbox/<int:conversation_id>/product-card/",
         views.product_card,
         name="conversation_product_card",

@@ -218,6 +218,26 @@ def reply(request: ShopRequest, conversation_id: int) -> HttpResponse:
 
 @shop_view()
 @require_POST
+def reply_check(request: ShopRequest, conversation_id: int) -> HttpResponse:
+    """The rule guard's verdict on the draft in the reply box, shown while the agent types.
+
+    POST because the draft may be long; nothing is stored or recorded."""
+    user = request.user
+    conv = selectors.access_conversation(user, conversation_id)
+    verdict = replies.check_draft(actor=user, conversation=conv, text=request.POST.get("text", ""))
+    return render(
+        request,
+        "conversations/_draft_verdict.html",
+        {
+            "verdict": verdict,
+            "findings": verdict.findings if verdict else (),
+            "zh": get_language() == "zh-hans",
+        },
+    )
+
+
+@shop_view()
+@require_POST
 def retry_delivery(request: ShopRequest, conversation_id: int, message_id: int) -> HttpResponse:
     """Send a message that was not delivered again (after the marketplace was connected)."""
     user = request.user

@@ -19,11 +19,13 @@ from kefu.automation.placeholders import unfilled_gaps
 from kefu.catalog.cards import card_payload, card_text
 from kefu.catalog.models import Product
 from kefu.compliance import services as guard
+from kefu.compliance.scanner import CheckContext, Verdict, check_text
 from kefu.conversations.media import clean_image, image_payload, store_image
-from kefu.conversations.models import Conversation, Message, MessageKind
+from kefu.conversations.models import Conversation, Direction, Message, MessageKind
 from kefu.conversations.outbound import post_agent_message
 from kefu.conversations.text import clean_text
 from kefu.orders.config import order_settings
+from kefu.orders.models import Order
 from kefu.orders.selectors import order_of
 
 
@@ -38,25 +40,62 @@ class RuleStop(ValidationError):
         super().__init__(f"this reply {what}: {codes}", code="rules")
 
 
-def _recipient_is_payer(conv: Conversation) -> bool | None:
-    """Whether the buyer of this conversation paid the order it is about (R-24)."""
-    order = order_of(conv)
-    return None if order is None else bool(order.buyer_id == conv.buyer_id)
+# How many of the buyer's latest messages say whose order the conversation is about.
+_RECENT_BUYER_MESSAGES = 10
 
 
-def _guard(*, actor: User, conv: Conversation, text: str, confirmed: bool) -> None:
-    """Check the reply against the shop's platform rules before anything is stored (R-22..29)."""
+def _recipient_is_payer(conv: Conversation, order: Order | None) -> bool | None:
+    """Whether the buyer of this conversation paid the order it is about (R-24, R-44).
+
+    With no order linked, a buyer who asks for the address, phone or name "of my other
+    account" is treated as not the payer: that is the extortion pattern of R-44."""
+    if order is not None:
+        return bool(order.buyer_id == conv.buyer_id)
+    recent = (
+        conv.messages.filter(direction=Direction.BUYER)
+        .order_by("-sent_at", "-id")
+        .values_list("text", flat=True)[:_RECENT_BUYER_MESSAGES]
+    )
+    return False if guard.buyer_asks_for_another_account(list(recent)) else None
+
+
+def check_draft(*, actor: User, conversation: Conversation, text: str) -> Verdict | None:
+    """The verdict a reply would get if sent now, for the reply box while the agent types.
+
+    Records nothing (a draft is not a send attempt); None for an empty draft. The caller has
+    resolved ``conversation`` through ``access_conversation`` for ``actor``."""
+    if conversation.shop_id != actor.shop_id or not actor.is_active:
+        raise PermissionDenied("not your shop's conversation")
+    if not text.strip():
+        return None
+    return check_text(clean_text(text), context=_context(conversation))
+
+
+def _context(conv: Conversation) -> CheckContext:
+    """What the shop knows of this conversation's order, product and buyer (R-24, R-25)."""
     refund_marks = conv.marks.filter(cleared_at__isnull=True, color__in=["green", "purple"])
     promises = order_settings(shop=conv.shop)
-    context = guard.context_for_shop(
+    order = order_of(conv)
+    order_products = (
+        [item.product for item in order.items.select_related("product") if item.product]
+        if order is not None and conv.product is None
+        else []
+    )
+    return guard.context_for_shop(
         conv.shop,
-        recipient_is_paying_buyer=_recipient_is_payer(conv),
+        recipient_is_paying_buyer=_recipient_is_payer(conv, order),
         product=conv.product,
+        order_products=order_products,
         refund_talk=refund_marks.exists(),
         language=conv.buyer.language or None,
         ship_by_hours=promises.ship_by_hours,
         refund_days=promises.refund_days,
     )
+
+
+def _guard(*, actor: User, conv: Conversation, text: str, confirmed: bool) -> None:
+    """Check the reply against the shop's platform rules before anything is stored (R-22..29)."""
+    context = _context(conv)
     verdict = guard.check_outgoing(
         shop=conv.shop,
         actor=actor,

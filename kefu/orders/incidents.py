@@ -10,6 +10,7 @@ from django.utils import timezone
 from kefu.accounts.models import ServiceGroup, User
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.scoping import shop_of
+from kefu.automation.saved_texts import guard_saved_texts
 from kefu.conversations.outbound import conversation_for_outreach, send_system_message
 from kefu.orders import events
 from kefu.orders.models import IncidentBroadcast, IncidentRecipient, OrderStatus
@@ -24,6 +25,8 @@ def create_incident_broadcast(
         raise PermissionDenied("only the main account broadcasts to buyers")
     if not text.strip() or not title.strip():
         raise ValidationError("a broadcast needs a title and a message", code="empty")
+    # Refused here, where the owner can reword it, rather than blocked per buyer at delivery.
+    guard_saved_texts(actor=actor, texts=[("message", text)], source="system")
     if not (criteria.carrier or criteria.region or criteria.placed_from or criteria.placed_to):
         raise ValidationError(
             "choose the affected orders by carrier, region or date", code="no_criteria"

@@ -145,3 +145,32 @@ def test_recorded_check_names_only_a_conversation_the_caller_may_see(shop, pre_a
     assert refused.status_code == 404
     assert accepted.status_code == 200
     assert list(ComplianceFinding.objects.values_list("conversation_id", flat=True)) == [visible.pk]
+
+
+def test_shipping_policy_read_by_everyone_set_by_the_owner(shop, owner, pre_agent):
+    agent = login_client(pre_agent)
+    assert agent.get("/api/v1/compliance/shipping-policy").json() == {
+        "free_shipping": False,
+        "excluded_regions": [],
+    }
+    body = {"free_shipping": True, "excluded_regions": ["新疆", "西藏"]}
+    put = agent.put(
+        "/api/v1/compliance/shipping-policy", data=json.dumps(body), content_type="application/json"
+    )
+    assert put.status_code == 403
+    main = login_client(owner)
+    bad = main.put(
+        "/api/v1/compliance/shipping-policy",
+        data=json.dumps({"free_shipping": False, "excluded_regions": ["新疆"]}),
+        content_type="application/json",
+    )
+    assert bad.status_code == 400 and "only make sense" in bad.content.decode()
+    ok = main.put(
+        "/api/v1/compliance/shipping-policy", data=json.dumps(body), content_type="application/json"
+    )
+    assert ok.status_code == 200 and ok.json() == body
+    # The guard now knows: no listing, no order, yet free shipping is promised.
+    check = _post(agent, "/api/v1/compliance/check", {"text": "新疆要补15元运费"})
+    assert check.json()["verdict"] == "block"
+    page = _post(agent, "/api/v1/compliance/check", {"text": "新疆请按页面显示的运费支付"})
+    assert page.json()["verdict"] == "ok"

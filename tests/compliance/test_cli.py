@@ -105,3 +105,22 @@ def test_missing_file_and_missing_text_exit_2(tmp_path, capsys):
     assert main(["compliance", "check"]) == 2
     assert main(["compliance", "check", "--file", "x.jsonl", "text"]) == 2
     assert main(["compliance", "check", "   "]) == 2
+
+
+def test_shipping_policy_option(capsys):
+    text = "新疆要补15元运费哦"
+    assert main(["compliance", "check", "--json", "--shipping-policy", "free", text]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "block"
+    assert main(["compliance", "check", "--json", "--shipping-policy", "none", text]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "ok"
+    page = "新疆地区请按商品页面标注的运费支付"
+    argv = ["compliance", "check", "--json", "--shipping-policy", "free-except:新疆,西藏", page]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "ok"
+    assert main(["compliance", "check", "--shipping-policy", "free", page]) == 0
+    assert capsys.readouterr().out.startswith("verdict: block")
+
+
+def test_bad_shipping_policy_is_refused(capsys):
+    assert main(["compliance", "check", "--shipping-policy", "sometimes", "hi"]) != 0
+    assert "--shipping-policy" in capsys.readouterr().err

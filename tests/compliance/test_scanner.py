@@ -196,3 +196,45 @@ def test_most_patterns_are_anchored_and_every_code_has_cues():
     for rule in {r.code: r for p in PACKS.values() for r in p.rules}.values():
         if rule.code not in {"privacy", "out_of_stock", "refuse_to_ship"}:
             assert pt.CUES[rule.code]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您的手机号是多少？",
+        "What is the delivery address for this order?",
+        "我们仓库地址是杭州市余杭区良渚街道1号，请寄回这里",
+        "为保护买家信息，请使用下单付款的账号联系我们。",
+        "Por privacidad, solo podemos dar los datos de envío a la cuenta que pagó el pedido.",
+    ],
+)
+def test_asking_refusing_or_the_shops_own_address_is_not_a_leak(text):
+    context = CheckContext(recipient_is_paying_buyer=False)
+    assert "privacy" not in check_text(text, context=context).codes
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "code"),
+    [
+        (
+            "Для Тибета нужно доплатить за доставку 25 юаней.",
+            {"free_shipping": True},
+            "free_shipping",
+        ),
+        ("Con tarjeta de crédito hay un recargo del 3%.", {}, "card_fee"),
+        ("Напишите мне в WhatsApp, договоримся.", {}, "off_platform"),
+        ("No vamos a enviar este pedido, cancélelo.", {"stock_available": True}, "refuse_to_ship"),
+        ("El destinatario es Juan Pérez.", {"recipient_is_paying_buyer": False}, "privacy"),
+    ],
+)
+def test_russian_and_spanish_are_judged(text, context, code):
+    assert code in check_text(text, context=CheckContext(**context)).codes
+
+
+def test_a_verdict_is_the_same_from_the_cache_and_uncached():
+    from kefu.compliance.scanner import judge
+
+    context = CheckContext(free_shipping=True)
+    text = "新疆要补15元运费，加我微信"
+    assert check_text(text, context=context) == judge(text, context=context)
+    assert check_text(text, context=context) is check_text(text, context=context)

@@ -197,3 +197,48 @@ def test_inputs_are_validated(shop, rival, pre_agent):
             context=CheckContext(platform="tmall"),
             source="reply",
         )
+
+
+def test_shipping_policy_is_a_setting_of_the_owner(shop, owner, pre_agent, other_shop):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from kefu.compliance.models import ShippingPolicy
+    from kefu.compliance.services import set_shipping_policy
+
+    with pytest.raises(PermissionDenied):
+        set_shipping_policy(shop=shop, actor=pre_agent, free_shipping=True)
+    with pytest.raises(ValidationError, match="only make sense"):
+        set_shipping_policy(shop=shop, actor=owner, free_shipping=False, excluded_regions=["新疆"])
+    with pytest.raises(ValidationError, match="at most"):
+        set_shipping_policy(
+            shop=shop, actor=owner, free_shipping=True, excluded_regions=["x" * 101]
+        )
+    with pytest.raises(ValueError, match="another shop"):
+        set_shipping_policy(shop=other_shop, actor=owner, free_shipping=True)
+    assert not ShippingPolicy.objects.exists()
+    set_shipping_policy(
+        shop=shop, actor=owner, free_shipping=True, excluded_regions=[" 新疆 ", "新疆", "西藏"]
+    )
+    ctx = context_for_shop(shop)
+    assert (ctx.free_shipping, ctx.regional_postage) == (True, True)
+    assert ShippingPolicy.objects.get(shop=shop).excluded_regions == ["新疆", "西藏"]
+    # A product under discussion wins over the policy.
+    lamp = add_product(shop, "L-1", "Lamp", free_shipping=False)
+    assert context_for_shop(shop, product=lamp).free_shipping is False
+
+
+@pytest.mark.parametrize(
+    ("messages", "asks"),
+    [
+        (["我用另一个账号买的，把收货地址和电话发我"], True),
+        (["我小号下单的，收件人电话多少"], True),
+        (["I bought it with my other account, what's the delivery address?"], True),
+        (["Я заказывал с другого аккаунта, какой там адрес?"], True),
+        (["有大号吗？收货地址写哪里"], False),  # a clothing size, not an account
+        (["What is your return address?"], False),
+    ],
+)
+def test_a_buyer_asking_for_another_accounts_details(messages, asks):
+    from kefu.compliance.services import buyer_asks_for_another_account
+
+    assert buyer_asks_for_another_account(messages) is asks

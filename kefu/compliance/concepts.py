@@ -1,0 +1,318 @@
+"""Sentence-level concept rules: a topic, something done to it, and what makes it compliant.
+
+The patterns in `patterns` are phrase-shaped and tuned for Chinese and English word order.
+Agents also write Russian and Spanish, and in every language they paraphrase: a tax "on top" of
+an invoice, a card price that is "a bit more", a refusal that names the forbidden thing only to
+refuse it. A concept rule judges one sentence at a time:
+
+* ``topic`` — the sentence is about the rule's subject (an invoice, a card payment, postage...);
+* ``act`` — it does the forbidden thing to it (refuses, charges extra, changes the amount or the
+  category, gives out details, blames, stalls);
+* ``cancel`` — it says the compliant thing instead (free, no extra, as paid, from the account
+  that paid, we follow it up). A cancel anywhere in the sentence wins: agents explaining a rule
+  name the violation to refuse it, and a false alarm on an explanation costs more trust than
+  a miss on a sentence that both offers and refuses.
+
+All regexes run on the folded view (lower case, simplified Chinese, Latin accents stripped,
+ё as е), so they are written that way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kefu.compliance import patterns as pt
+from kefu.compliance.anchors import literal_prefixes
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """A regex split at its top-level alternatives so the scanner can try each one only where
+    its literal start occurs (found by the one automaton pass). Alternatives without a literal
+    start are kept together in ``rest`` and searched the ordinary way."""
+
+    alternatives: tuple[tuple[re.Pattern[str], frozenset[str]], ...]
+    rest: re.Pattern[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    code: str
+    topic: Lexicon | None
+    act: Lexicon
+    cancel: Lexicon | None = None
+
+
+def _alternatives(regex: str) -> list[str]:
+    """Split a regex at its top-level ``|`` (outside groups, classes and escapes)."""
+    parts, depth, in_class, escaped, current = [], 0, False, False, ""
+    for ch in regex:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        current += ch
+    parts.append(current)
+    return parts
+
+
+def lexicon(regex: str) -> Lexicon:
+    anchored, rest = [], []
+    for alt in _alternatives(regex):
+        prefixes = literal_prefixes(alt)
+        if prefixes is None:
+            rest.append(alt)
+        else:
+            anchored.append((re.compile(alt), prefixes))
+    return Lexicon(alternatives=tuple(anchored), rest=re.compile("|".join(rest)) if rest else None)
+
+
+def _c(code: str, topic: str | None, act: str, cancel: str | None = None) -> Concept:
+    concept = Concept(
+        code=code,
+        topic=lexicon(topic) if topic else None,
+        act=lexicon(act),
+        cancel=lexicon(cancel) if cancel else None,
+    )
+    if concept.act.rest is not None:
+        raise ValueError(f"every act of {code} needs a literal start")
+    return concept
+
+
+# Asking politely, in a condition, about the buyer's own choice: never an instruction to the
+# buyer, so "if you'd like to cancel you can do it on the order page" is not a refusal.
+BUYER_CHOICE = re.compile(
+    r"如果您?想|如您需要|您想取消的话|\bif you(?:'d| would)? (?:like|want|prefer|wish)\b|"
+    r"\bесли (?:захотите|хотите|вы хотите|пожелаете)\b|\bsi (?:desea|quiere|prefiere|lo desea)\b"
+)
+
+_INVOICE_TOPIC = (
+    r"发票|开票|[带要含]票|票的话|(?<![车门机彩邮股])票(?:据)?|\binvoices?\b|\bfapiao\b|"
+    r"\bvat receipts?\b|(?<!за )(?<!на )\bсч(?:е|ё)т(?:а|е|у|ом|ов)?\b|\bсчет-фактур\w*|"
+    r"\bчек(?:а|и|ов)?\b|\bндс\b|\bдокумент\w*|\bfactura\w*"
+)
+_INVOICE_ACT = (
+    # refusing
+    r"没办法开|开不了|开不出|不提供|没有提供|不开发票|没有发票|\bno invoices?\b|"
+    r"\bwithout (?:an? )?invoice|\bdon't do invoices\b|doesn't provide invoices|"
+    r"\bне\s+(?:\w+\s+){0,2}?(?:выставля|выда|да[её]м|даем|дадим|предоставля|оформля|выписыва)\w*|"
+    r"\bбез документов\b|"
+    r"\bno\s+(?:\w+\s+){0,2}?(?:emitimos|damos|hacemos|ofrecemos|se puede dar|podemos dar|"
+    r"se emite|se dan?)\b|"
+    # charging extra for it
+    r"加(?:点|\d|钱|税|个点)|补(?:点|\d)?税|另外?(?:算|付|加|收)|另算|贵|税费|税钱|税差|"
+    r"%|\bextra\b|\bmore\b|on top|\badd (?:the )?(?:tax|vat)|"
+    r"доплат\w*|дороже|\bналог\w*|"
+    r"anadir|\bsube\b|\bmas\b|recargo|impuesto|\biva\b|"
+    # other amount or part of it, other content
+    r"按\d+给您开|开高|开多|多开|少开|一部分|一半|开\d+块|higher amount|\bpart of\b|\bhalf\b|"
+    r"instead of|\bas office supplies\b|"
+    r"побольше|\bчасть\b|половин|вместо|канцтовар|"
+    r"mas alto|\bparte\b|\bmitad\b|en lugar de|material de oficina"
+)
+_INVOICE_CANCEL = (
+    r"不用|无需|不需要|不另|不加|不收|免费|含税价就是|已经含税|按实际|按实付|实付金额|"
+    r"不能多开|不能少开|不能改|只能按|品名无法|一致|"
+    r"\bno extra\b|\bat no\b|already includes|\bincluded\b|\bexactly\b|\bactual\b|"
+    r"can't change|can't put|has to match|must match|full amount|"
+    r"без доплат|бесплатн|фактическ|реальн|на всю сумму|не можем (?:измен|помен)|"
+    r"sin coste|sin cargo|ningun cargo|\bgratis\b|ya incluye|importe pagado|producto real|"
+    r"no podemos cambiar"
+)
+
+_CARD_TOPIC = (
+    r"信用卡|花呗|分期|刷卡|白条|借记卡|\bcredit cards?\b|\bcard (?:payments?|price)\b|"
+    r"\bby card\b|\binstal?l?ments?\b|\bhuabei\b|карт(?:ой|ы|а|у)\b|кредитк\w*|рассрочк\w*|"
+    r"\btarjeta\b|\ba plazos\b"
+)
+_CARD_ACT = (
+    r"加(?:\d|点|钱|收|价)|贵|高一?点|手续费|通道费|费率|改(?:个|下)?价|另外|%|多付|"
+    r"利息|做不了|"
+    r"\bsurcharge\b|\bfees?\b|\bextra\b|\bmore\b|\bhigher\b|adjust the price|service charge|"
+    r"комисси\w*|доплат\w*|\bвыше\b|дороже|"
+    r"recargo|comision|\bsube\b|mas caro|\bmas\b"
+)
+_CARD_CANCEL = (
+    r"不收|免息|免手续|不另收|我们承担|由我们|不加|不用|价格不变|价格一样|和页面一致|不会因为|无额外|没有额外|"
+    r"\bno extra\b|\bno (?:\w+ )?(?:fees?|surcharge)\b|\bat no\b|"
+    r"\bwe (?:cover|pay)\b|\bnever add\b|"
+    r"stays the same|same price|pre-?authori|"
+    r"без комисси|не меняется|та же|"
+    r"sin (?:ningun )?recargo|\bel mismo\b|mismo precio"
+)
+
+_POSTAGE_TOPIC = (
+    r"邮费|运费|快递费|邮资|包邮|\bshipping\b|\bpostage\b|\bfreight\b|\bdelivery\b|"
+    r"доставк\w*|\benvio\b"
+)
+_POSTAGE_ACT = (
+    r"补|加(?:\d|收|钱)|另付|另收|自理|您来?出|差价|支付|拍下|"
+    r"\bpay\b|\btop up\b|\badd\b|\bextra\b|surcharge|\bcover\b|isn't covered|not covered|"
+    r"not included|doesn't include|"
+    r"доплат\w*|платн\w*|оплачива\w*|"
+    r"\bpagar\b|\babonar\b|suplemento|\bextra\b|no (?:esta )?incluid"
+)
+_POSTAGE_CANCEL = (
+    r"不用|无需|不需要|也包|都包|我们承担|由我们|不必|"
+    r"no need|don't need|\bincluded\b|\bwe pay\b|nothing extra|we(?:'ve| have)? covered|"
+    r"\bon us\b|free of charge|"
+    r"не нужно|бесплатн|"
+    r"no tiene que pagar|gratuit|\bgratis\b|no hace falta"
+)
+# Where a listing sets postage per region itself, pointing at it is allowed (R-44).
+LISTING_POSTAGE = re.compile(
+    r"页面|商品页|详情页|listing|product page|\bpage\b|страниц\w*|\bpagina\b"
+)
+
+_REFUSAL_ACT = (
+    r"一周后才能发|下周才能发|天后才能发|交易关了|关了交易|"
+    r"not sending|won't go out|not going out|won't be shipping|not shipping|cancel and reorder|"
+    r"\bне (?:будем|можем|сможем) отправ\w*|\bотправить не (?:можем|сможем|получится)|"
+    r"не получится|\bотмените\b|\bзакройте\b|оформите возврат|"
+    r"no (?:vamos a|podemos) (?:enviar|despachar)\w*|no (?:lo|la) (?:vamos a|podemos) "
+    r"(?:enviar|despachar)\w*|\bcancel\w*lo\b|\bcancele\b|cierre el pedido|"
+    r"(?:solicite|pida) el reembolso"
+)
+
+_STOCK_EXCUSE = r"закончил\w*|нет в наличии|\bagotad[oa]\b|\bse (?:nos )?agoto\b"
+# Offering a way out (another colour, a restock date) is what R-28 asks for.
+ALTERNATIVE_OFFERED = re.compile(
+    r"可以换|换成|或者?等|到货|补货|\bwe can send\b|\bor (?:wait|ship when)\b|\brestock|"
+    r"можем отправить|дождаться|podemos enviarle|esperar a la reposicion"
+)
+
+_OFF_ACT = (
+    r"(?:加|➕|\+)v(?![a-z])|\bwhats ?app\b|\btelegram\b|телеграм\w*|вайбер|\bviber\b|"
+    r"напрямую|(?:перевод\w*|переведите|оплатите)\s+(?:\w+\s+){0,2}?на (?:мою )?карту|"
+    r"\bсбп\b|на мой номер|другой магазин|"
+    r"\bbizum\b|transferencia directa|fuera de la plataforma|otra tienda|agreguem?e|"
+    r"escribame por|\bpaypal\b"
+)
+_OFF_CANCEL = (
+    r"不要|请勿|切勿|别|不是我们|骗|不能|不会|只在|"
+    r"\bscam\b|\bfraud\b|\bnever\b|\bdon't\b|\bavoid\b|"
+    r"\bне переводите\b|\bтолько через\b|\bне\b|"
+    r"no hacemos|siempre dentro|\bnunca\b|\bno\b"
+)
+
+_COURIER_TOPIC = (
+    r"快递|物流|\bcourier\b|delivery company|shipping company|\bcarrier\b|"
+    r"курьер\w*|служб\w* доставки|mensajeria|paqueteria|transportista"
+)
+_COURIER_ACT = (
+    r"管不了|没办法|怪|的事|投诉他们|去问|找他们|"
+    r"\bfault\b|\bside\b|chase them|take it up|their problem|handled it badly|complain to them|"
+    r"\bвин\w*|обращайтесь к ним|\bсами\b|не поможем|ни при ч|"
+    r"\bculpa\b|cosa de|reclame a|llame usted|no podemos hacer nada"
+)
+_COURIER_CANCEL = (
+    r"我们已|我们来|我们会|不用您|给您补发|"
+    r"\bnot (?:the|a) (?:courier|carrier)|\bwasn't the\b|"
+    r"we(?:'ve| have| will|'ll) (?:contacted|contact|handle|follow)|we'll resend|"
+    r"мы связались|сообщим|hemos contactado|le informaremos"
+)
+
+_PATIENT_ACT = (
+    r"(?<!的)耐心等|наберитесь терпения|терпени\w*|tenga (?:un poco de )?paciencia|"
+    r"esperar con paciencia"
+)
+
+_PRIVACY_TOPIC = (
+    r"地址|电话|手机|收件人|收货人|寄给|\baddress\b|\bphone\b|\brecipient\b|placed by|"
+    r"адрес\w*|телефон\w*|получател\w*|оформлен на|"
+    r"direccion|destinatario|a nombre de|\bmovil\b|telefono"
+)
+_PRIVACY_ACT = (
+    r"叫|尾号|是|改成|改好|更新|"
+    r"\bis\b|\bchanged\b|\bupdated\b|placed by|"
+    r":|—|\bпоменяли\b|\bизменили\b|оформлен на|"
+    r"\bes\b|cambie|actualizado|a nombre de"
+)
+_PRIVACY_CANCEL = (
+    r"不能|无法|只能|请用|下单的?账号|付款的?账号|下单帐号|客服电话|客服热线|"
+    r"can only|can't|cannot|please contact|from the account|"
+    r"только с аккаунта|напишите нам с|"
+    r"solo podemos|escribanos desde|desde la cuenta|"
+    r"退货地址|寄回|return address|send it back|our warehouse|"
+    r"адрес возврата|direccion de devolucion"
+)
+
+# Each code's own negation vocabulary from the patterns counts sentence-wide too: a concept is a
+# coarser net than a pattern, so it must give way to the same words a pattern gives way to.
+_CARD_NEG_WORDS = pt.CARD_NEG.pattern + "|" + pt.CARD_EXEMPT
+_COURIER_NEG = r"\bisn't\b|\bwasn't\b|不是|并非"
+
+# Asking the buyer for a detail discloses nothing ("您的手机号是多少", "what is your address").
+_ASKING = (
+    r"多少|哪里|哪个|什么|请提供|请告诉|麻烦提供|请确认|\bwhat\b|\bwhich\b|\bcould you\b|"
+    r"\bplease (?:send|give|provide|confirm)\b|какой|какая|уточните|\bcual\b|\bque\b|"
+    r"\bindiquenos\b"
+)
+# The shop's own addresses are the patterns' exemption too (warehouse, returns, after-sale).
+_OWN_ADDRESS = pt.PRIVACY_EXEMPT.pattern
+
+CONCEPTS: tuple[Concept, ...] = (
+    _c("invoice", _INVOICE_TOPIC, _INVOICE_ACT, _INVOICE_CANCEL),
+    _c("card_fee", _CARD_TOPIC, _CARD_ACT, _CARD_CANCEL + "|" + _CARD_NEG_WORDS),
+    _c("free_shipping", _POSTAGE_TOPIC, _POSTAGE_ACT, _POSTAGE_CANCEL),
+    _c("refuse_to_ship", None, _REFUSAL_ACT),
+    _c("stock_excuse", None, _STOCK_EXCUSE),
+    _c("off_platform", None, _OFF_ACT, _OFF_CANCEL),
+    _c("blame_courier", _COURIER_TOPIC, _COURIER_ACT, _COURIER_CANCEL + "|" + _COURIER_NEG),
+    _c("wait_patiently", None, _PATIENT_ACT),
+    _c(
+        "privacy",
+        _PRIVACY_TOPIC,
+        _PRIVACY_ACT,
+        _PRIVACY_CANCEL + "|" + _ASKING + "|" + _OWN_ADDRESS,
+    ),
+)
+
+# Said anywhere in the sentence holding a hit of any kind (pattern or concept), these mean the
+# sentence explains or refuses the violation rather than committing it.
+SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
+    "off_platform": re.compile(
+        r"骗|不要相信|别相信|不是我们|\bscam\b|\bfraud\b|never ask|мошенн|estafa"
+    ),
+    "invoice": re.compile(r"抬头|不能(?:改|多开|少开)|只能按|按实际|按实付"),
+    "blame_courier": re.compile(r"不用您|我们(?:直接|来|会|已)"),
+    "privacy": re.compile(
+        r"请用|下单的?帐?账?号|付款的?帐?账?号|客服电话|客服热线|\bhotline\b|customer service"
+    ),
+}
+
+# The extortion pattern of R-44: "I bought with my other account, send me the address and
+# phone". Judged on what the buyer wrote, folded like every outgoing text.
+_OTHER_ACCOUNT = re.compile(
+    # 小号/大号 alone are also clothing sizes: only as the account that bought.
+    r"另一个(?:号|账号|帐号|id)|另外一个(?:号|账号|帐号)|别的(?:号|账号|帐号)|"
+    r"[小大]号(?:买|下单|拍|付)|"
+    r"其他(?:号|账号|帐号)|朋友的?(?:号|账号|帐号)|"
+    r"\b(?:my |an)?other (?:account|id)\b|\banother (?:account|id)\b|"
+    r"друг(?:ой|ого|ом) аккаунт\w*|\bотра cuenta\b|\bmi otra cuenta\b"
+)
+_DETAILS = re.compile(
+    r"地址|电话|手机|收件人|收货人|名字|姓名|\baddress\b|\bphone\b|\bname\b|"
+    r"адрес\w*|телефон\w*|имя|\bdireccion\b|\btelefono\b|\bnombre\b"
+)
+
+
+def asks_for_another_account(folded: str) -> bool:
+    """True when a buyer's (folded) message asks about an order's details for another account."""
+    return _OTHER_ACCOUNT.search(folded) is not None and _DETAILS.search(folded) is not None
+
+
+CONCEPT_BY_CODE: dict[str, Concept] = {concept.code: concept for concept in CONCEPTS}
