@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import User
 from kefu.conversations.assignment import assign_to, route_conversation
@@ -24,7 +25,9 @@ log = logging.getLogger("kefu.conversations")
 
 
 def _presence(user: User) -> AgentPresence:
-    presence, _ = AgentPresence.objects.get_or_create(user=user, defaults={"shop_id": user.shop_id})
+    presence, _created = AgentPresence.objects.get_or_create(
+        user=user, defaults={"shop_id": user.shop_id}
+    )
     return presence
 
 
@@ -63,7 +66,7 @@ def set_availability(*, user: User, status: str) -> None:
     open conversations move, or waiting ones arrive, in the worker: with thousands of them
     that is seconds of work no request should wait for."""
     if status not in ("available", "away"):
-        raise ValidationError("status is available or away", code="status")
+        raise ValidationError(_("status is available or away"), code="status")
     presence = _presence(user)
     AgentPresence.objects.filter(pk=presence.pk).update(status=status)
     if status == "away":

@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import User
 from kefu.automation import selectors as automation
@@ -181,7 +182,7 @@ def send_product_card(
     if product.shop_id != actor.shop_id or product.shop_id != conversation.shop_id:
         raise PermissionDenied("product of another shop")
     if not product.title.strip():
-        raise ValidationError("this product has no title to show the buyer", code="no_title")
+        raise ValidationError(_("this product has no title to show the buyer"), code="no_title")
     payload = card_payload(product)
     return send_reply(
         actor=actor,
