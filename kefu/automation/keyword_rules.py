@@ -17,17 +17,20 @@ from django.utils.translation import gettext as _
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
-from kefu.automation.coupons import PERCENT
+from kefu.automation.coupons import PERCENT, buyer_facing_language, coupon_offer
 from kefu.automation.keywords import KeywordMatcher, fold_keyword
+from kefu.automation.language import detect
 from kefu.automation.models import (
     KEYWORD_MAX_CHARS,
     MAX_ACTIVE_RULES,
     MIN_ACTIVE_RULES,
+    AutomationSettings,
     KeywordRule,
     KeywordRuleSet,
     ReplyType,
 )
 from kefu.automation.saved_texts import guard_saved_texts
+from kefu.automation.selectors import settings_of
 from kefu.conversations.media import CleanImage, ImageRefused, clean_image
 
 log = logging.getLogger("kefu.automation")
@@ -227,16 +230,36 @@ def _clean_rule_set(
     return cleaned, errors
 
 
-def _preview_reply(rule: KeywordRuleInput) -> str:
+def _preview_reply(
+    rule: KeywordRuleInput, shop: Shop, conf: AutomationSettings, sample: str
+) -> str:
     if rule.reply_type == ReplyType.IMAGE:
         name = rule.image_upload.name if rule.image_upload is not None else _("kept image")
         return _("[image: %(name)s]") % {"name": name}
     if rule.reply_type == ReplyType.COUPON:
-        return _("[coupon %(code)s: %(value)s %(unit)s]") % {
-            "code": rule.coupon_code.strip(),
-            "value": rule.coupon_value or "",
-            "unit": rule.coupon_currency,
-        }
+        try:
+            value = _decimal(rule.coupon_value, "", 0)
+            min_spend = _decimal(rule.coupon_min_spend, "", 0)
+        except ValidationError:
+            value = None
+        if value is None:
+            return _("[coupon %(code)s: %(value)s %(unit)s]") % {
+                "code": rule.coupon_code.strip(),
+                "value": rule.coupon_value or "",
+                "unit": rule.coupon_currency,
+            }
+        # What a buyer writing this sample would read: the offer in the sample's language.
+        found = detect(sample, frozenset(conf.language_list()))
+        return coupon_offer(
+            code=rule.coupon_code.strip(),
+            value=value,
+            currency=(rule.coupon_currency or shop.currency).strip().upper(),
+            valid_until=rule.coupon_valid_until,
+            min_spend=min_spend,
+            shop_currency=shop.currency,
+            shop_timezone=shop.timezone,
+            language=buyer_facing_language(found.language if found else "", conf),
+        ).text
     return rule.text.strip()
 
 
@@ -245,6 +268,7 @@ def preview_keyword_rules(
 ) -> KeywordPreview:
     """How an unsaved set would answer sample buyer messages. Writes nothing."""
     _cleaned, errors = _clean_rule_set(shop, rules)
+    conf = settings_of(shop)
     matcher = KeywordMatcher(
         (i, r.keyword) for i, r in enumerate(rules) if r.is_active and r.keyword.strip()
     )
@@ -262,7 +286,7 @@ def preview_keyword_rules(
                 sample=sample,
                 keyword=rule.keyword.strip(),
                 reply_type=rule.reply_type,
-                reply=_preview_reply(rule),
+                reply=_preview_reply(rule, shop, conf, sample),
             )
         )
     return KeywordPreview(errors=errors, rows=rows)

@@ -178,7 +178,7 @@ def _question_menu(shop: Shop) -> list[str]:
 
 def _refusal(exc: ValidationError) -> str:
     """Why a buyer's message was refused, in their words (the intake says it for sellers)."""
-    codes = {getattr(e, "code", None) for e in exc.error_list}
+    codes = {getattr(e, "code", None) for e in getattr(exc, "error_list", [])}
     if "empty" in codes:
         return pgettext("buyer", "Please type a message first.")
     if "too_long" in codes:
@@ -203,6 +203,7 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
             "today": timezone.localdate(),
         },
     )
+    response["Content-Language"] = request.LANGUAGE_CODE
     if buyer_id is None:
         new_id = f"{WIDGET_ID_PREFIX}{uuid.uuid4().hex}"
         value = signing.get_cookie_signer(salt=WIDGET_COOKIE_SALT + shop.slug).sign(new_id)

@@ -228,7 +228,9 @@ WIDGET = {
 @pytest.mark.parametrize("language", list(WIDGET))
 def test_the_widget_speaks_the_browsers_language(shop, language):
     accept, phrases = WIDGET[language]
-    page = Client(HTTP_ACCEPT_LANGUAGE=accept).get(f"/chat/{shop.slug}/").content.decode()
+    response = Client(HTTP_ACCEPT_LANGUAGE=accept).get(f"/chat/{shop.slug}/")
+    assert response["Content-Language"] == language
+    page = response.content.decode()
     assert f'<html lang="{language}">' in page
     for phrase in phrases:
         assert phrase in page
@@ -272,3 +274,21 @@ def test_the_widgets_refusals_are_in_the_buyers_language(shop):
     stranger = Client(HTTP_ACCEPT_LANGUAGE="es").post(f"/chat/{shop.slug}/send/", {"text": "hola"})
     assert stranger.status_code == 400
     assert stranger.content.decode() == "Recarga el chat para iniciar una conversación."
+
+
+def test_the_preview_shows_the_offer_a_buyer_writing_each_sample_would_read(owner):
+    response = login_client(owner).post(
+        "/api/v1/automation/keyword-rules/preview",
+        data=json.dumps(
+            {
+                "rules": _rules(WELCOME5),
+                "samples": ["有优惠券吗？", "Do you have a coupon for me?"],
+            }
+        ),
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    chinese, english = response.json()["rows"]
+    assert chinese["reply"].startswith("送您一张优惠券：订单立减 5.00 USD。")
+    assert english["reply"].endswith("To use it, enter the code WELCOME5 at checkout.")
+    assert not KeywordRule.objects.exists()
