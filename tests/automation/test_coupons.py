@@ -143,6 +143,11 @@ def test_a_marketplace_buyer_gets_the_offer_in_their_language_text_and_fields(
     assert sent["payload"]["automation"] == "keyword"
     stored = Message.objects.get(direction="auto", kind="coupon")
     assert stored.text == sent["text"]
+    # The agent's timeline shows the same offer card, without the buyer's copy button.
+    conversation = stored.conversation_id
+    page = login_client(owner).get(f"/inbox/{conversation}/").content.decode()
+    assert 'class="coupon-card"' in page and "<code>WELCOME5</code>" in page
+    assert "coupon-copy" not in page
 
 
 def test_a_percentage_coupon_reads_as_a_percentage_with_the_spend_in_the_shops_currency(

@@ -179,3 +179,14 @@ def test_the_catalogues_compile_and_keep_their_placeholders(language):
     )
     assert checked.returncode == 0, checked.stderr
     assert po.with_suffix(".mo").exists(), "run `make messages` to compile the catalogue"
+
+
+@pytest.mark.parametrize("language", ["zh_Hans", *BUYER_LANGUAGES[1:]])
+def test_no_catalogue_entry_is_empty_or_fuzzy(language):
+    # An entry nobody uses any more is still read by someone maintaining the file: an empty or
+    # fuzzy one there is a gap waiting to be used again.
+    entries = read_po(LOCALE / language / "LC_MESSAGES" / "django.po")
+    gaps = [
+        f"{'fuzzy' if e.fuzzy else 'empty'}: {e.msgid!r}" for e in entries.values() if not e.done
+    ]
+    assert not gaps, f"{language} catalogue entries without a translation:\n" + "\n".join(gaps)
