@@ -158,8 +158,10 @@ def retry_delivery(*, actor: User, message: Message) -> Outbox:
             )
         if row.channel != Channel.WIDGET and not row.shop.callback_url:
             raise ValidationError(
-                "the marketplace is not connected yet: save a callback URL in the shop "
-                "settings, then retry",
+                _(
+                    "the marketplace is not connected yet: save a callback URL in the shop "
+                    "settings, then retry"
+                ),
                 code="no_callback_url",
             )
         previous = row.reason

@@ -106,7 +106,8 @@ def send_reply(
     gaps = unfilled_gaps(text)
     if gaps:
         raise ValidationError(
-            "fill the gaps before sending: " + ", ".join(dict.fromkeys(gaps)), code="gaps"
+            _("fill the gaps before sending: %(gaps)s") % {"gaps": ", ".join(dict.fromkeys(gaps))},
+            code="gaps",
         )
     _guard(actor=actor, conv=conversation, text=text, confirmed=confirm_warnings)
     with transaction.atomic():
@@ -150,7 +151,9 @@ def send_image_reply(
         gaps = unfilled_gaps(caption)
         if gaps:
             raise ValidationError(
-                "fill the gaps before sending: " + ", ".join(dict.fromkeys(gaps)), code="gaps"
+                _("fill the gaps before sending: %(gaps)s")
+                % {"gaps": ", ".join(dict.fromkeys(gaps))},
+                code="gaps",
             )
         _guard(actor=actor, conv=conversation, text=caption, confirmed=confirm_warnings)
     with transaction.atomic():
