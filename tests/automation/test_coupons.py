@@ -297,3 +297,29 @@ def test_the_preview_shows_the_offer_a_buyer_writing_each_sample_would_read(owne
     assert chinese["reply"].startswith("送您一张优惠券：订单立减 5.00 USD。")
     assert english["reply"].endswith("To use it, enter the code WELCOME5 at checkout.")
     assert not KeywordRule.objects.exists()
+
+
+def test_the_embedding_page_can_ask_for_a_language(shop):
+    page = Client(HTTP_ACCEPT_LANGUAGE="en-US").get(f"/chat/{shop.slug}/?lang=ru")
+    assert page["Content-Language"] == "ru" and "Отправить" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("accept", "notice"),
+    [
+        ("en", "Please wait"),
+        ("ru", "Подождите"),
+        ("es", "Espera"),
+        ("zh-CN", "请等待"),
+    ],
+)
+def test_the_rate_limit_notice_is_in_each_language(shop, rate_clock, accept, notice):
+    buyer = Client(HTTP_ACCEPT_LANGUAGE=accept)
+    buyer.get(f"/chat/{shop.slug}/")
+    # Digits only: the buyer's own language is not detected from them, the browser's holds.
+    answers = [
+        buyer.post(f"/chat/{shop.slug}/send/", {"text": f"{n} 1", "client_id": uuid.uuid4().hex})
+        for n in range(shop.widget_messages_per_minute + 1)
+    ]
+    assert answers[-1].status_code == 429
+    assert notice in answers[-1].content.decode()
