@@ -44,7 +44,8 @@ def _amount(value: Decimal, currency: str) -> str:
 
 
 def _percent(value: Decimal) -> str:
-    shown = value.normalize() if value == value.to_integral() else value
+    # 10.00 reads "10%", 12.50 reads "12.5%" (12,5% in Russian and Spanish).
+    shown = value.quantize(Decimal(1)) if value == value.to_integral() else value.normalize()
     number = formats.number_format(shown, use_l10n=True)
     return f"{number}%"
 
