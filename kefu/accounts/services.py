@@ -11,6 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Platform, Role, ServiceGroup, Shop, User
 from kefu.accounts.permissions import Capability, require
@@ -29,10 +30,12 @@ def _check_login(login: str) -> str:
     login = login.strip().lower()
     if not login or len(login) > 60 or not set(login) <= LOGIN_CHARS:
         raise ValidationError(
-            "a login is 1-60 characters of a-z, 0-9 and . _ - @ :", code="bad_login"
+            _("a login is 1-60 characters of a-z, 0-9 and . _ - @ :"), code="bad_login"
         )
     if User.objects.filter(username=login).exists():
-        raise ValidationError(f"the login {login!r} is taken", code="login_taken")
+        raise ValidationError(
+            _("the login %(login)r is taken") % {"login": login}, code="login_taken"
+        )
     return login
 
 
@@ -65,21 +68,25 @@ def create_shop(
 ) -> CreatedShop:
     name = name.strip()
     if not name:
-        raise ValidationError("a shop needs a name", code="no_name")
+        raise ValidationError(_("a shop needs a name"), code="no_name")
     if platform not in Platform.values:
         raise ValidationError(
             f"platform must be one of {', '.join(Platform.values)}", code="bad_platform"
         )
     currency = currency.strip().upper()
     if len(currency) != 3 or not currency.isalpha():
-        raise ValidationError("currency is a 3-letter ISO code such as USD or CNY", code="currency")
+        raise ValidationError(
+            _("currency is a 3-letter ISO code such as USD or CNY"), code="currency"
+        )
     base = slugify(slug or name) or "shop"
     candidate, n = base, 1
     while Shop.objects.filter(slug=candidate).exists():
         n += 1
         candidate = f"{base}-{n}"
     if slug and candidate != slugify(slug):
-        raise ValidationError(f"the shop slug {slug!r} is taken", code="slug_taken")
+        raise ValidationError(
+            _("the shop slug %(slug)r is taken") % {"slug": slug}, code="slug_taken"
+        )
     password = owner_password or secrets.token_urlsafe(12)
     with transaction.atomic():
         shop = Shop(
@@ -143,19 +150,20 @@ def create_agent(
     if actor is not None:
         require(actor, Capability.MANAGE_AGENTS)
         if actor.shop_id != shop.pk:
-            raise ValidationError("not your shop", code="other_shop")
+            raise ValidationError(_("not your shop"), code="other_shop")
         # A granted sub-account may not hand out rights it lacks itself.
         if not actor.is_owner and (
             can_issue_refunds or can_create_campaigns or can_manage_settings
         ):
             require(actor, Capability.MANAGE_SETTINGS)
             if can_issue_refunds and not actor.can_issue_refunds:
-                raise ValidationError("only the owner grants refund rights", code="grant")
+                raise ValidationError(_("only the owner grants refund rights"), code="grant")
             if can_create_campaigns and not actor.can_create_campaigns:
-                raise ValidationError("only the owner grants campaign rights", code="grant")
+                raise ValidationError(_("only the owner grants campaign rights"), code="grant")
             if can_issue_refunds and not _limit_within(refund_limit, actor.refund_limit):
                 raise ValidationError(
-                    f"you may grant refunds up to your own limit of {actor.refund_limit}",
+                    _("you may grant refunds up to your own limit of %(limit)s")
+                    % {"limit": actor.refund_limit},
                     code="grant",
                 )
     group_list = parse_groups(groups)
@@ -193,10 +201,10 @@ def update_agent(
 ) -> User:
     require(actor, Capability.MANAGE_AGENTS)
     if agent.shop_id != actor.shop_id or agent.is_owner:
-        raise ValidationError("this account cannot be edited here", code="not_editable")
+        raise ValidationError(_("this account cannot be edited here"), code="not_editable")
     _check_above(actor, agent)
     if not actor.is_owner and (can_issue_refunds or can_create_campaigns or can_manage_settings):
-        raise ValidationError("only the owner grants rights", code="grant")
+        raise ValidationError(_("only the owner grants rights"), code="grant")
     group_list = parse_groups(groups)
     agent.in_pre_sale = ServiceGroup.PRE_SALE in group_list
     agent.in_after_sale = ServiceGroup.AFTER_SALE in group_list
@@ -216,11 +224,11 @@ def set_account_active(*, actor: User | None, agent: User, active: bool) -> User
     if actor is not None:
         require(actor, Capability.MANAGE_AGENTS)
         if agent.shop_id != actor.shop_id:
-            raise ValidationError("not your shop", code="other_shop")
+            raise ValidationError(_("not your shop"), code="other_shop")
         if not agent.is_owner:
             _check_above(actor, agent)
     if agent.is_owner:
-        raise ValidationError("the main account cannot be disabled", code="owner")
+        raise ValidationError(_("the main account cannot be disabled"), code="owner")
     agent.is_active = active
     agent.save(update_fields=["is_active"])
     return agent
@@ -271,7 +279,9 @@ def set_rate_limits(*, actor: User, limits: RateLimits) -> Shop:
     for field in fields:
         value = getattr(limits, field)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError(f"{field} must be a whole number", code="rate_limit")
+            raise ValidationError(
+                _("%(field)s must be a whole number") % {"field": field}, code="rate_limit"
+            )
         setattr(shop, field, value)
     try:
         shop.full_clean()
@@ -304,6 +314,6 @@ def rotate_webhook_secret(*, actor: User) -> Shop:
 
 def set_interface_language(*, user: User, language: str) -> None:
     if language not in {"zh-hans", "en"}:
-        raise ValidationError("language must be zh-hans or en", code="language")
+        raise ValidationError(_("language must be zh-hans or en"), code="language")
     user.language = language
     user.save(update_fields=["language"])

@@ -32,7 +32,7 @@ def token_digest(raw: str) -> str:
 def create_api_token(*, user: User, name: str, days: int = DEFAULT_DAYS) -> tuple[ApiToken, str]:
     """A new token for `user`, valid `days` days (1-365); returns it and its raw value."""
     if user.shop_id is None:
-        raise ValidationError("tokens belong to a shop login", code="no_shop")
+        raise ValidationError(_("tokens belong to a shop login"), code="no_shop")
     if not 1 <= days <= MAX_DAYS:
         raise ValidationError(
             _("A token lasts 1 to %(max)d days.") % {"max": MAX_DAYS}, code="days"

@@ -135,7 +135,11 @@ class RuleIO(Schema):
     keep_image_of_rule: int | None = None
     coupon_code: str = Field(default="", max_length=100)
     coupon_value: Decimal | None = None
-    coupon_currency: str = Field(default="", max_length=3)
+    coupon_currency: str = Field(
+        default="",
+        max_length=3,
+        description="3-letter currency code (the shop's when empty), or % for a percentage off",
+    )
     coupon_valid_until: dt.date | None = None
     coupon_min_spend: Decimal | None = None
 

@@ -12,6 +12,7 @@ from kefu.automation import selectors
 from kefu.automation.business_hours import is_open, local_moment
 from kefu.automation.buyer_language import update_detected_language
 from kefu.automation.buyer_state import locked_buyer_state
+from kefu.automation.coupons import buyer_facing_language, coupon_offer
 from kefu.automation.models import (
     MIN_ACTIVE_RULES,
     AutomationHit,
@@ -121,7 +122,7 @@ def _out_of_hours_day(
     return local_day
 
 
-def _keyword_reply(trigger: Message, rule: KeywordRule) -> Message | None:
+def _keyword_reply(trigger: Message, rule: KeywordRule, language: str) -> Message | None:
     payload: dict[str, object] = {
         "automation": HitKind.KEYWORD.value,
         "rule_id": rule.pk,
@@ -140,15 +141,21 @@ def _keyword_reply(trigger: Message, rule: KeywordRule) -> Message | None:
         payload["image"] = image_payload(media)
         return _auto_message(trigger=trigger, kind=MessageKind.IMAGE, text="", payload=payload)
     if rule.reply_type == ReplyType.COUPON:
-        coupon = {
-            "code": rule.coupon_code,
-            "value": str(rule.coupon_value),
-            "currency": rule.coupon_currency,
-            "valid_until": rule.coupon_valid_until.isoformat() if rule.coupon_valid_until else None,
-            "min_spend": str(rule.coupon_min_spend) if rule.coupon_min_spend is not None else None,
-        }
-        payload["coupon"] = coupon
-        text = f"{rule.coupon_code}: {rule.coupon_value} {rule.coupon_currency}"
+        if rule.coupon_value is None:
+            return None  # the model's constraint forbids it; a person answers instead
+        shop = rule.shop
+        offer = coupon_offer(
+            code=rule.coupon_code,
+            value=rule.coupon_value,
+            currency=rule.coupon_currency,
+            valid_until=rule.coupon_valid_until,
+            min_spend=rule.coupon_min_spend,
+            shop_currency=shop.currency,
+            shop_timezone=shop.timezone,
+            language=language,
+        )
+        payload["coupon"] = offer.fields
+        text = offer.text
         return _auto_message(trigger=trigger, kind=MessageKind.COUPON, text=text, payload=payload)
     return _auto_message(trigger=trigger, kind=MessageKind.TEXT, text=rule.text, payload=payload)
 
@@ -223,7 +230,9 @@ def automatic_replies_for(*, message: Message) -> list[Message]:
                 found = live.matcher.match(message.text)
                 if found is not None:
                     rule = live.rules[found.rule_id]
-                    keyword_reply = _keyword_reply(message, rule)
+                    keyword_reply = _keyword_reply(
+                        message, rule, buyer_facing_language(language, conf)
+                    )
                     if keyword_reply is not None:
                         _hit(kind=HitKind.KEYWORD, trigger=message, reply=keyword_reply, rule=rule)
                         replies.append(keyword_reply)

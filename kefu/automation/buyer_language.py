@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import User
 from kefu.accounts.scoping import shop_of
@@ -45,10 +46,11 @@ def set_buyer_language(*, actor: User, buyer: Buyer, language: str) -> str:
     """An agent fixes the buyer's language; empty `language` returns to detection."""
     shop = shop_of(actor)
     if buyer.shop_id != shop.pk:
-        raise ValidationError("not a buyer of your shop", code="shop")
+        raise ValidationError(_("not a buyer of your shop"), code="shop")
     if language and language not in ScriptLanguage.values:
         raise ValidationError(
-            f"language must be one of {', '.join(ScriptLanguage.values)}", code="language"
+            _("language must be one of %(known)s") % {"known": ", ".join(ScriptLanguage.values)},
+            code="language",
         )
     with transaction.atomic():
         state = locked_buyer_state(shop=shop, buyer=buyer)

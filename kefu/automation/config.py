@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, require
@@ -47,13 +48,15 @@ def _clean_translations(raw: dict[str, str] | None, label: str) -> dict[str, str
     for code, text in raw.items():
         if code not in ScriptLanguage.values:
             raise ValidationError(
-                f"the {label} text has an unknown language {code!r}; use one of "
-                + ", ".join(ScriptLanguage.values),
+                _("the %(label)s text has an unknown language %(code)r; use one of %(known)s")
+                % {"label": label, "code": code, "known": ", ".join(ScriptLanguage.values)},
                 code="languages",
             )
         if len(text.strip()) > 2000:
             raise ValidationError(
-                f"the {label} text ({code}) is at most 2000 characters", code="too_long"
+                _("the %(label)s text (%(code)s) is at most 2000 characters")
+                % {"label": label, "code": code},
+                code="too_long",
             )
         if text.strip():
             cleaned[code] = text.strip()
@@ -85,18 +88,23 @@ def update_automation_settings(
     if hours is not None:
         _check_hours(hours.intervals, hours.holidays)
     if not 0 <= agent_quiet_minutes <= 24 * 60:
-        raise ValidationError("the quiet period is 0 to 1440 minutes", code="quiet_minutes")
-    for label, text in (("welcome", welcome_text), ("out-of-hours", out_of_hours_text)):
+        raise ValidationError(_("the quiet period is 0 to 1440 minutes"), code="quiet_minutes")
+    for label, text in ((_("welcome"), welcome_text), (_("out-of-hours"), out_of_hours_text)):
         if len(text.strip()) > 2000:
-            raise ValidationError(f"the {label} text is at most 2000 characters", code="too_long")
-    welcome_by_language = _clean_translations(welcome_translations, "welcome")
-    out_of_hours_by_language = _clean_translations(out_of_hours_translations, "out-of-hours")
+            raise ValidationError(
+                _("the %(label)s text is at most 2000 characters") % {"label": label},
+                code="too_long",
+            )
+    welcome_by_language = _clean_translations(welcome_translations, _("welcome"))
+    out_of_hours_by_language = _clean_translations(out_of_hours_translations, _("out-of-hours"))
     chosen = languages
     if chosen is not None:
         unknown = [c for c in chosen if c not in ScriptLanguage.values]
         if unknown or not chosen:
             raise ValidationError(
-                f"languages must be some of {', '.join(ScriptLanguage.values)}", code="languages"
+                _("languages must be some of %(known)s")
+                % {"known": ", ".join(ScriptLanguage.values)},
+                code="languages",
             )
     # Last: the rule check records its findings, so it only runs for an otherwise valid form.
     guard_saved_texts(
@@ -137,21 +145,22 @@ def update_automation_settings(
 def _check_hours(intervals: list[Interval], holidays: list[HolidayInput]) -> None:
     for iv in intervals:
         if not 0 <= iv.weekday <= 6:
-            raise ValidationError("weekday is 0 (Monday) to 6 (Sunday)", code="weekday")
+            raise ValidationError(_("weekday is 0 (Monday) to 6 (Sunday)"), code="weekday")
         if iv.closes <= iv.opens:
             raise ValidationError(
-                f"closing time {iv.closes:%H:%M} must be after opening time {iv.opens:%H:%M}",
+                _("closing time %(closes)s must be after opening time %(opens)s")
+                % {"closes": f"{iv.closes:%H:%M}", "opens": f"{iv.opens:%H:%M}"},
                 code="hours_order",
             )
     by_day: dict[int, list[Interval]] = {}
     for iv in sorted(intervals, key=lambda i: (i.weekday, i.opens)):
         same_day = by_day.setdefault(iv.weekday, [])
         if same_day and same_day[-1].closes > iv.opens:
-            raise ValidationError("opening intervals of one day overlap", code="overlap")
+            raise ValidationError(_("opening intervals of one day overlap"), code="overlap")
         same_day.append(iv)
     days = [h.day for h in holidays]
     if len(days) != len(set(days)):
-        raise ValidationError("a holiday is listed twice", code="holiday_twice")
+        raise ValidationError(_("a holiday is listed twice"), code="holiday_twice")
 
 
 def _write_hours(shop: Shop, intervals: list[Interval], holidays: list[HolidayInput]) -> None:

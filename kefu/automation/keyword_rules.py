@@ -12,20 +12,25 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
+from kefu.automation.coupons import PERCENT, buyer_facing_language, coupon_offer
 from kefu.automation.keywords import KeywordMatcher, fold_keyword
+from kefu.automation.language import detect
 from kefu.automation.models import (
     KEYWORD_MAX_CHARS,
     MAX_ACTIVE_RULES,
     MIN_ACTIVE_RULES,
+    AutomationSettings,
     KeywordRule,
     KeywordRuleSet,
     ReplyType,
 )
 from kefu.automation.saved_texts import guard_saved_texts
+from kefu.automation.selectors import settings_of
 from kefu.conversations.media import CleanImage, ImageRefused, clean_image
 
 log = logging.getLogger("kefu.automation")
@@ -90,9 +95,13 @@ def _decimal(value: Decimal | str | None, what: str, n: int) -> Decimal | None:
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation as exc:
-        raise ValidationError(f"rule {n}: {what} is not a number") from exc
+        raise ValidationError(
+            _("rule %(n)s: %(what)s is not a number") % {"n": n, "what": what}
+        ) from exc
     if not number.is_finite() or number <= 0 or number >= Decimal("100000000"):
-        raise ValidationError(f"rule {n}: {what} must be a positive amount")
+        raise ValidationError(
+            _("rule %(n)s: %(what)s must be a positive amount") % {"n": n, "what": what}
+        )
     return number.quantize(Decimal("0.01"))
 
 
@@ -101,7 +110,7 @@ def _checked_image(upload: UploadedFile, n: int, errors: list[str]) -> CleanImag
     try:
         return clean_image(upload)
     except ImageRefused as exc:
-        errors.append(f"rule {n}: {exc.messages[0]}")
+        errors.append(_("rule %(n)s: %(problem)s") % {"n": n, "problem": exc.messages[0]})
         return None
     finally:
         upload.seek(0)
@@ -111,14 +120,14 @@ def _clean_rule(shop: Shop, raw: KeywordRuleInput, n: int, errors: list[str]) ->
     start = len(errors)
     keyword = raw.keyword.strip()
     if not keyword:
-        errors.append(f"rule {n}: the keyword is empty")
+        errors.append(_("rule %(n)s: the keyword is empty") % {"n": n})
     elif len(keyword) > KEYWORD_MAX_CHARS:
         errors.append(
-            f"rule {n}: a keyword is at most {KEYWORD_MAX_CHARS} characters "
-            f"(this one has {len(keyword)})"
+            _("rule %(n)s: a keyword is at most %(limit)s characters (this one has %(length)s)")
+            % {"n": n, "limit": KEYWORD_MAX_CHARS, "length": len(keyword)}
         )
     if raw.reply_type not in ReplyType.values:
-        errors.append(f"rule {n}: the reply type must be text, image or coupon")
+        errors.append(_("rule %(n)s: the reply type must be text, image or coupon") % {"n": n})
         return None
     text = raw.text.strip()
     has_image = raw.image_upload is not None or raw.keep_image_of_rule is not None
@@ -128,18 +137,22 @@ def _clean_rule(shop: Shop, raw: KeywordRuleInput, n: int, errors: list[str]) ->
         for name, on in (("text", bool(text)), ("image", has_image), ("coupon", has_coupon))
         if on
     ]
-    others = [f for f in filled if f != raw.reply_type]
+    others = [str(ReplyType(f).label).lower() for f in filled if f != raw.reply_type]
     if others:
         errors.append(
-            f"rule {n}: a rule has exactly one reply type ({raw.reply_type}); "
-            f"remove the {' and '.join(others)}"
+            _("rule %(n)s: a rule has exactly one reply type (%(type)s); remove the %(others)s")
+            % {
+                "n": n,
+                "type": str(ReplyType(raw.reply_type).label).lower(),
+                "others": _(" and ").join(others),
+            }
         )
     clean = _CleanRule(keyword=keyword, reply_type=raw.reply_type, is_active=raw.is_active)
     if raw.reply_type == ReplyType.TEXT:
         if not text:
-            errors.append(f"rule {n}: the reply text is empty")
+            errors.append(_("rule %(n)s: the reply text is empty") % {"n": n})
         elif len(text) > 2000:
-            errors.append(f"rule {n}: the reply text is at most 2000 characters")
+            errors.append(_("rule %(n)s: the reply text is at most 2000 characters") % {"n": n})
         clean.text = text
     elif raw.reply_type == ReplyType.IMAGE:
         if raw.image_upload is not None:
@@ -152,27 +165,34 @@ def _clean_rule(shop: Shop, raw: KeywordRuleInput, n: int, errors: list[str]) ->
                 .first()
             )
             if old is None:
-                errors.append(f"rule {n}: the image to keep was not found")
+                errors.append(_("rule %(n)s: the image to keep was not found") % {"n": n})
             else:
                 clean.image_name = old.image.name
         else:
-            errors.append(f"rule {n}: upload an image")
+            errors.append(_("rule %(n)s: upload an image") % {"n": n})
     else:
         code = raw.coupon_code.strip()
         if not COUPON_CODE.match(code):
-            errors.append(f"rule {n}: a coupon code is 1-40 letters, digits, - or _")
+            errors.append(_("rule %(n)s: a coupon code is 1-40 letters, digits, - or _") % {"n": n})
         try:
-            clean.coupon_value = _decimal(raw.coupon_value, "the coupon value", n)
-            clean.coupon_min_spend = _decimal(raw.coupon_min_spend, "the minimum spend", n)
+            clean.coupon_value = _decimal(raw.coupon_value, _("the coupon value"), n)
+            clean.coupon_min_spend = _decimal(raw.coupon_min_spend, _("the minimum spend"), n)
         except ValidationError as exc:
             errors.extend(exc.messages)
         if clean.coupon_value is None and len(errors) == start:
-            errors.append(f"rule {n}: the coupon needs a value")
+            errors.append(_("rule %(n)s: the coupon needs a value") % {"n": n})
         currency = (raw.coupon_currency or shop.currency).strip().upper()
-        if len(currency) != 3 or not currency.isalpha():
-            errors.append(f"rule {n}: the currency is a 3-letter code such as USD")
+        if currency == PERCENT:
+            # A percentage off: the buyer reads "10% off", and more than all of it is no offer.
+            if clean.coupon_value is not None and clean.coupon_value >= 100:
+                errors.append(_("rule %(n)s: a percentage off is less than 100") % {"n": n})
+        elif len(currency) != 3 or not currency.isalpha():
+            errors.append(
+                _("rule %(n)s: the currency is a 3-letter code such as USD, or %% for a percentage")
+                % {"n": n}
+            )
         if raw.coupon_valid_until is None:
-            errors.append(f"rule {n}: the coupon needs a last valid day")
+            errors.append(_("rule %(n)s: the coupon needs a last valid day") % {"n": n})
         clean.coupon_code = code
         clean.coupon_currency = currency
         clean.coupon_valid_until = raw.coupon_valid_until
@@ -192,27 +212,54 @@ def _clean_rule_set(
     if not MIN_ACTIVE_RULES <= len(active) <= MAX_ACTIVE_RULES:
         errors.insert(
             0,
-            f"a keyword set needs {MIN_ACTIVE_RULES} to {MAX_ACTIVE_RULES} active rules; "
-            f"this one has {len(active)}",
+            _("a keyword set needs %(min)s to %(max)s active rules; this one has %(count)s")
+            % {"min": MIN_ACTIVE_RULES, "max": MAX_ACTIVE_RULES, "count": len(active)},
         )
     if len(rules) > 30:
-        errors.append("keep at most 30 rules in a set, active or not")
+        errors.append(_("keep at most 30 rules in a set, active or not"))
     seen: dict[str, int] = {}
     for n, raw in enumerate(rules, start=1):
         key = fold_keyword(raw.keyword)
         if raw.is_active and key:
             if key in seen:
-                errors.append(f"rule {n}: the same keyword as rule {seen[key]}")
+                errors.append(
+                    _("rule %(n)s: the same keyword as rule %(other)s")
+                    % {"n": n, "other": seen[key]}
+                )
             seen.setdefault(key, n)
     return cleaned, errors
 
 
-def _preview_reply(rule: KeywordRuleInput) -> str:
+def _preview_reply(
+    rule: KeywordRuleInput, shop: Shop, conf: AutomationSettings, sample: str
+) -> str:
     if rule.reply_type == ReplyType.IMAGE:
-        name = rule.image_upload.name if rule.image_upload is not None else "kept image"
-        return f"[image: {name}]"
+        name = rule.image_upload.name if rule.image_upload is not None else _("kept image")
+        return _("[image: %(name)s]") % {"name": name}
     if rule.reply_type == ReplyType.COUPON:
-        return f"[coupon {rule.coupon_code.strip()}: {rule.coupon_value} {rule.coupon_currency}]"
+        try:
+            value = _decimal(rule.coupon_value, "", 0)
+            min_spend = _decimal(rule.coupon_min_spend, "", 0)
+        except ValidationError:
+            value = None
+        if value is None:
+            return _("[coupon %(code)s: %(value)s %(unit)s]") % {
+                "code": rule.coupon_code.strip(),
+                "value": rule.coupon_value or "",
+                "unit": rule.coupon_currency,
+            }
+        # What a buyer writing this sample would read: the offer in the sample's language.
+        found = detect(sample, frozenset(conf.language_list()))
+        return coupon_offer(
+            code=rule.coupon_code.strip(),
+            value=value,
+            currency=(rule.coupon_currency or shop.currency).strip().upper(),
+            valid_until=rule.coupon_valid_until,
+            min_spend=min_spend,
+            shop_currency=shop.currency,
+            shop_timezone=shop.timezone,
+            language=buyer_facing_language(found.language if found else "", conf),
+        ).text
     return rule.text.strip()
 
 
@@ -221,6 +268,7 @@ def preview_keyword_rules(
 ) -> KeywordPreview:
     """How an unsaved set would answer sample buyer messages. Writes nothing."""
     _cleaned, errors = _clean_rule_set(shop, rules)
+    conf = settings_of(shop)
     matcher = KeywordMatcher(
         (i, r.keyword) for i, r in enumerate(rules) if r.is_active and r.keyword.strip()
     )
@@ -238,7 +286,7 @@ def preview_keyword_rules(
                 sample=sample,
                 keyword=rule.keyword.strip(),
                 reply_type=rule.reply_type,
-                reply=_preview_reply(rule),
+                reply=_preview_reply(rule, shop, conf, sample),
             )
         )
     return KeywordPreview(errors=errors, rows=rows)
@@ -260,7 +308,7 @@ def save_keyword_rules(
     guard_saved_texts(
         actor=actor,
         texts=[
-            (f"rule {n} ({r.keyword})", r.text)
+            (_("rule %(n)s (%(keyword)s)") % {"n": n, "keyword": r.keyword}, r.text)
             for n, r in enumerate(rules, start=1)
             if r.reply_type == "text"
         ],
@@ -271,7 +319,7 @@ def save_keyword_rules(
         rule_set = KeywordRuleSet.objects.select_for_update().get(shop=shop)
         if expected_version is not None and rule_set.version != expected_version:
             raise ValidationError(
-                "the keyword set was changed by someone else; reload and try again",
+                _("the keyword set was changed by someone else; reload and try again"),
                 code="stale",
             )
         version = rule_set.version + 1

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.scoping import shop_of
@@ -79,9 +80,9 @@ def record_script_use(
     agent message, `suggested` whether the script came from the suggestions."""
     shop = shop_of(agent)
     if conversation.shop_id != shop.pk or script.shop_id != shop.pk:
-        raise ValidationError("script and conversation must belong to your shop", code="shop")
+        raise ValidationError(_("script and conversation must belong to your shop"), code="shop")
     if message is not None and message.conversation_id != conversation.pk:
-        raise ValidationError("the message is not in this conversation", code="message")
+        raise ValidationError(_("the message is not in this conversation"), code="message")
     return AutomationHit.objects.create(
         shop=shop,
         kind=HitKind.SCRIPT,

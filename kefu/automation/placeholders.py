@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 PLACEHOLDERS = (
     "buyer_name",
@@ -277,7 +278,7 @@ def check_template(body: str) -> None:
     unknown = sorted({m.group(1) for m in _TOKEN.finditer(body)} - set(PLACEHOLDERS))
     if unknown:
         raise ValidationError(
-            "unknown placeholder(s): %(names)s; use %(known)s",
+            _("unknown placeholder(s): %(names)s; use %(known)s"),
             code="placeholder",
             params={
                 "names": ", ".join("{" + n + "}" for n in unknown),
@@ -285,4 +286,4 @@ def check_template(body: str) -> None:
             },
         )
     if "{" in _TOKEN.sub("", body) or "}" in _TOKEN.sub("", body):
-        raise ValidationError("a brace { or } is not closed", code="brace")
+        raise ValidationError(_("a brace { or } is not closed"), code="brace")

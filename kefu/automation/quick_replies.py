@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import User
 from kefu.accounts.scoping import shop_of
@@ -13,11 +14,11 @@ from kefu.automation.saved_texts import guard_saved_texts
 
 def _check_quick_reply(title: str, body: str, language: str) -> None:
     if not title.strip() or len(title.strip()) > 80:
-        raise ValidationError("a title is 1-80 characters", code="title")
+        raise ValidationError(_("a title is 1-80 characters"), code="title")
     if not body.strip() or len(body.strip()) > 4000:
-        raise ValidationError("a quick reply is 1-4000 characters", code="body")
+        raise ValidationError(_("a quick reply is 1-4000 characters"), code="body")
     if language and language not in ScriptLanguage.values:
-        raise ValidationError("unknown language", code="language")
+        raise ValidationError(_("unknown language"), code="language")
     check_template(body)
 
 
@@ -34,7 +35,7 @@ def update_quick_reply(
     *, actor: User, reply: QuickReply, title: str, body: str, language: str = ""
 ) -> QuickReply:
     if reply.owner_id != actor.pk:
-        raise ValidationError("quick replies are personal", code="owner")
+        raise ValidationError(_("quick replies are personal"), code="owner")
     _check_quick_reply(title, body, language)
     guard_saved_texts(actor=actor, texts=[(title, body)], source="quick_reply")
     reply.title, reply.body, reply.language = title.strip(), body.strip(), language
@@ -44,5 +45,5 @@ def update_quick_reply(
 
 def delete_quick_reply(*, actor: User, reply: QuickReply) -> None:
     if reply.owner_id != actor.pk:
-        raise ValidationError("quick replies are personal", code="owner")
+        raise ValidationError(_("quick replies are personal"), code="owner")
     reply.delete()

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, require
@@ -46,22 +47,22 @@ def _bump_scripts_version(shop: Shop) -> None:
 def _check_script(data: ScriptInput) -> None:
     problems: list[str] = []
     if data.stage not in ScriptStage.values:
-        problems.append("stage must be pre_sale, in_sale or after_sale")
+        problems.append(_("stage must be pre_sale, in_sale or after_sale"))
     if not data.topic.strip() or len(data.topic.strip()) > 60:
-        problems.append("a topic is 1-60 characters")
+        problems.append(_("a topic is 1-60 characters"))
     if not data.title.strip() or len(data.title.strip()) > 160:
-        problems.append("a title is 1-160 characters")
+        problems.append(_("a title is 1-160 characters"))
     if len(data.examples) > 8000:
-        problems.append("examples are at most 8000 characters")
+        problems.append(_("examples are at most 8000 characters"))
     bodies = {lang: body.strip() for lang, body in data.variants.items() if body.strip()}
     if not bodies:
-        problems.append("a script needs the text of at least one language")
+        problems.append(_("a script needs the text of at least one language"))
     for lang, body in bodies.items():
         if lang not in ScriptLanguage.values:
-            problems.append(f"unknown language {lang!r}")
+            problems.append(_("unknown language %(code)r") % {"code": lang})
             continue
         if len(body) > 4000:
-            problems.append(f"the {lang} text is at most 4000 characters")
+            problems.append(_("the %(code)s text is at most 4000 characters") % {"code": lang})
         try:
             check_template(body)
         except ValidationError as exc:
@@ -107,7 +108,7 @@ def update_script(*, actor: User, script: Script, data: ScriptInput) -> Script:
     require(actor, Capability.MANAGE_SETTINGS)
     shop = shop_of(actor)
     if script.shop_id != shop.pk:
-        raise ValidationError("not a script of your shop", code="shop")
+        raise ValidationError(_("not a script of your shop"), code="shop")
     _check_script(data)
     guard_saved_texts(actor=actor, texts=list(data.variants.items()), source="script")
     with transaction.atomic():
@@ -126,7 +127,7 @@ def set_script_active(*, actor: User, script: Script, active: bool) -> Script:
     require(actor, Capability.MANAGE_SETTINGS)
     shop = shop_of(actor)
     if script.shop_id != shop.pk:
-        raise ValidationError("not a script of your shop", code="shop")
+        raise ValidationError(_("not a script of your shop"), code="shop")
     with transaction.atomic():
         script.is_active = active
         script.save(update_fields=["is_active", "updated_at"])

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.scoping import shop_of
@@ -343,9 +344,6 @@ def _shop_index(shop: Shop) -> _ShopIndex:
     return built
 
 
-_STAGE_LABELS = {s.value: str(s.label) for s in ScriptStage}
-
-
 def suggest_scripts(
     *,
     shop: Shop,
@@ -375,13 +373,26 @@ def suggest_scripts(
         variant = variant_for(script, language)
         reasons: list[str] = []
         if r.order_state_match and order_state:
-            reasons.append(f"order state: {ORDER_STATES.get(order_state, order_state)}")
+            reasons.append(
+                _("order state: %(state)s") % {"state": ORDER_STATES.get(order_state, order_state)}
+            )
         if r.matched_example:
-            reasons.append(f'wording close to "{r.matched_example}" ({r.text_score:.2f})')
+            reasons.append(
+                _("wording close to “%(example)s” (%(score).2f)")
+                % {"example": r.matched_example, "score": r.text_score}
+            )
         if r.stage_match and conversation_stage:
-            reasons.append(f"{_STAGE_LABELS.get(conversation_stage, conversation_stage)} script")
+            stage_label = (
+                ScriptStage(conversation_stage).label
+                if conversation_stage in ScriptStage.values
+                else conversation_stage
+            )
+            reasons.append(_("%(stage)s script") % {"stage": stage_label})
         if variant is not None and language and variant.language != language:
-            reasons.append(f"no {language} version yet: showing {variant.language}")
+            reasons.append(
+                _("no %(language)s version yet: showing %(shown)s")
+                % {"language": language, "shown": variant.language}
+            )
         suggestions.append(
             Suggestion(
                 script_id=script.pk,

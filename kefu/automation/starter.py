@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Shop
 from kefu.accounts.selectors import owner_of
@@ -54,7 +55,7 @@ def install_starter_set(*, shop: Shop) -> StarterInstalled:
     """
     owner = owner_of(shop)
     if owner is None:
-        raise ValidationError("the shop has no main account", code="no_owner")
+        raise ValidationError(_("the shop has no main account"), code="no_owner")
     language = _main_language(shop)
     with transaction.atomic():
         first_settings = not AutomationSettings.objects.filter(shop=shop).exists()

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import User
 from kefu.care.models import Case, CaseOutcome
@@ -34,16 +35,16 @@ def save_case(*, actor: User, data: CaseInput, conversation: Conversation | None
         raise PermissionDenied("not your shop's conversation")
     title, event = data.title.strip(), data.event.strip()
     if not title or len(title) > 200:
-        raise ValidationError("a case needs a title of 1-200 characters", code="title")
+        raise ValidationError(_("a case needs a title of 1-200 characters"), code="title")
     if not event:
-        raise ValidationError("describe the event", code="event")
+        raise ValidationError(_("describe the event"), code="event")
     if data.outcome_kind not in CaseOutcome.values:
-        raise ValidationError("unknown outcome", code="outcome")
+        raise ValidationError(_("unknown outcome"), code="outcome")
     agent: User | None = None
     if data.agent_id is not None:
         agent = User.objects.filter(shop=shop, pk=data.agent_id).first()
         if agent is None:
-            raise ValidationError("no such agent in this shop", code="agent")
+            raise ValidationError(_("no such agent in this shop"), code="agent")
     elif conversation is not None and conversation.assignee_id is not None:
         agent = conversation.assignee
     if not actor.is_owner and agent is not None and agent.pk != actor.pk:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Shop
 from kefu.conversations.models import Buyer
@@ -37,7 +38,7 @@ def checked_buyer(buyer: BuyerIn) -> BuyerIn:
     The id is the caller's key into ``upsert_buyers``' result: checked, never rewritten.
     """
     if not buyer.external_id.strip() or len(buyer.external_id) > 120:
-        raise ValidationError("buyer.external_id must be 1-120 characters", code="buyer_id")
+        raise ValidationError(_("buyer.external_id must be 1-120 characters"), code="buyer_id")
     return BuyerIn(
         external_id=buyer.external_id,
         name=buyer.name[:120],
@@ -100,7 +101,7 @@ def upsert_buyers(
         }
         found.update(created)
     changes = []
-    for ext, (buyer, _) in wanted.items():
+    for ext, (buyer, _at) in wanted.items():
         row = found[ext]
         dirty = False
         for index, (name, _size) in enumerate(_FACTS, start=2):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Shop
 from kefu.catalog.models import Product
@@ -66,7 +67,7 @@ def checked_message(incoming: BuyerMessageIn) -> BuyerMessageIn:
         raise ValidationError(f"unknown channel {incoming.channel!r}", code="channel")
     buyer = checked_buyer(incoming.buyer)
     if incoming.sent_at is not None and timezone.is_naive(incoming.sent_at):
-        raise ValidationError("sent_at needs a time zone offset", code="naive_time")
+        raise ValidationError(_("sent_at needs a time zone offset"), code="naive_time")
     return BuyerMessageIn(
         # Channels pad ids with spaces now and then: one buyer, whatever the padding.
         buyer=replace(buyer, external_id=buyer.external_id.strip()),

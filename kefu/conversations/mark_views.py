@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.access import ShopRequest, shop_view
@@ -92,7 +93,7 @@ def _range(request: HttpRequest) -> tuple[date, date]:
         start = date.fromisoformat(request.GET.get("from") or str(today - timedelta(days=29)))
         end = date.fromisoformat(request.GET.get("to") or str(today))
     except ValueError as exc:
-        raise ValidationError("dates are YYYY-MM-DD", code="date") from exc
+        raise ValidationError(_("dates are YYYY-MM-DD"), code="date") from exc
     return start, end
 
 

@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.scoping import shop_of
@@ -38,9 +39,11 @@ def _decimal(value: Any, field: str) -> Decimal:
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise ValidationError(f"{field} must be a number", code=field) from exc
+        raise ValidationError(
+            _("%(field)s must be a number") % {"field": field}, code=field
+        ) from exc
     if amount <= 0:
-        raise ValidationError(f"{field} must be positive", code=field)
+        raise ValidationError(_("%(field)s must be positive") % {"field": field}, code=field)
     return amount.quantize(Decimal("0.01"))
 
 
@@ -66,14 +69,16 @@ def add_mark(
     product: Product | None = None
     label = label.strip()[:40] if color == MarkColor.LABEL else ""
     if color == MarkColor.LABEL and not label:
-        raise ValidationError("a shop label needs a name", code="label")
+        raise ValidationError(_("a shop label needs a name"), code="label")
     if color in (MarkColor.GREEN, MarkColor.PURPLE):
         data["amount"] = str(_decimal(amount, "amount"))
         data["currency"] = (currency or conversation.shop.currency).strip().upper()[:3]
         data["channel"] = channel or "platform"
         if data["channel"] not in REFUND_CHANNELS:
             raise ValidationError(
-                f"refund channel is one of {', '.join(REFUND_CHANNELS)}", code="channel"
+                _("refund channel is one of %(channels)s")
+                % {"channels": ", ".join(REFUND_CHANNELS)},
+                code="channel",
             )
     if color == MarkColor.RED:
         chosen = product_id or conversation.product_id
@@ -83,9 +88,9 @@ def add_mark(
             else None
         )
         if product is None:
-            raise ValidationError("a quality mark names the product", code="product")
+            raise ValidationError(_("a quality mark names the product"), code="product")
         if not defect.strip():
-            raise ValidationError("describe the defect", code="defect")
+            raise ValidationError(_("describe the defect"), code="defect")
         data["defect"] = defect.strip()[:300]
     if color in (MarkColor.YELLOW, MarkColor.PURPLE):
         data["order_external_id"] = conversation.order_external_id
@@ -108,20 +113,24 @@ def add_mark(
             )
             events.mark_added(conversation, mark, actor=actor)
     except IntegrityError as exc:
-        raise ValidationError("this conversation already has that mark", code="duplicate") from exc
+        raise ValidationError(
+            _("this conversation already has that mark"), code="duplicate"
+        ) from exc
     return mark
 
 
 def checked_new_tracking(*, mark: ConversationMark, tracking_number: str, text: str) -> str:
     """The reshipment's tracking number for a yellow mark's duty, or why it cannot be sent."""
     if mark.color != MarkColor.YELLOW or not mark.is_active:
-        raise ValidationError("only an active yellow mark takes a new tracking number", code="mark")
+        raise ValidationError(
+            _("only an active yellow mark takes a new tracking number"), code="mark"
+        )
     number = tracking_number.strip()
     if not number or len(number) > 80:
-        raise ValidationError("a tracking number is 1-80 characters", code="tracking_number")
+        raise ValidationError(_("a tracking number is 1-80 characters"), code="tracking_number")
     if number not in text:
         raise ValidationError(
-            "the message to the buyer must contain the new tracking number", code="text"
+            _("the message to the buyer must contain the new tracking number"), code="text"
         )
     return number
 
@@ -149,7 +158,7 @@ def clear_mark(*, actor: User, mark: ConversationMark) -> ConversationMark:
         return mark
     if mark.color == MarkColor.YELLOW and mark.duty_done_at is None:
         raise ValidationError(
-            "the yellow mark stays until the buyer has been sent the new tracking number",
+            _("the yellow mark stays until the buyer has been sent the new tracking number"),
             code="duty",
         )
     with transaction.atomic():
@@ -213,7 +222,7 @@ def quality_report(actor: User, *, start: date, end: date) -> list[QualityRow]:
     """Red marks per product in the shop's days [start, end] (R-06, R-40)."""
     shop = shop_of(actor)
     if end < start:
-        raise ValidationError("the end date is before the start date", code="range")
+        raise ValidationError(_("the end date is before the start date"), code="range")
     lo, hi = _day_bounds(shop, start, end)
     marks = ConversationMark.objects.filter(
         shop=shop,

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Shop, User
 from kefu.compliance import services as guard
@@ -154,12 +155,14 @@ def retry_delivery(*, actor: User, message: Message) -> Outbox:
         )
         if row is None or row.status != OutboxStatus.NOT_DELIVERED:
             raise ValidationError(
-                "only a message that was not delivered can be sent again", code="not_failed"
+                _("only a message that was not delivered can be sent again"), code="not_failed"
             )
         if row.channel != Channel.WIDGET and not row.shop.callback_url:
             raise ValidationError(
-                "the marketplace is not connected yet: save a callback URL in the shop "
-                "settings, then retry",
+                _(
+                    "the marketplace is not connected yet: save a callback URL in the shop "
+                    "settings, then retry"
+                ),
                 code="no_callback_url",
             )
         previous = row.reason
@@ -259,7 +262,7 @@ def post_agent_message(
             # Only one live conversation per buyer and group (decisions §4): reopening this
             # one would break that, so the agent answers in the live one.
             raise ValidationError(
-                "the buyer already has a live conversation in this group: reply there",
+                _("the buyer already has a live conversation in this group: reply there"),
                 code="duplicate",
             )
         conv.opened_at = now

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import User
 from kefu.conversations import load
@@ -28,7 +29,7 @@ def _presence(user: User) -> AgentPresence:
     presence = AgentPresence.objects.filter(user=user).first()
     if presence is None:
         # Assignments made before the agent's first presence shifted no counter: start true.
-        presence, _ = AgentPresence.objects.get_or_create(
+        presence, _created = AgentPresence.objects.get_or_create(
             user=user, defaults={"shop_id": user.shop_id, "open_load": load.true_load(user.pk)}
         )
     return presence
@@ -69,7 +70,7 @@ def set_availability(*, user: User, status: str) -> None:
     open conversations move, or waiting ones arrive, in the worker: with thousands of them
     that is seconds of work no request should wait for."""
     if status not in ("available", "away"):
-        raise ValidationError("status is available or away", code="status")
+        raise ValidationError(_("status is available or away"), code="status")
     presence = _presence(user)
     AgentPresence.objects.filter(pk=presence.pk).update(status=status)
     if status == "away":

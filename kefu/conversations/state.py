@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import User
 from kefu.conversations import events, load
@@ -42,7 +43,7 @@ def set_conversation_order(
         raise PermissionDenied("not your shop's conversation")
     order_external_id = order_external_id.strip()[:80]
     if not order_external_id:
-        raise ValidationError("choose an order", code="order")
+        raise ValidationError(_("choose an order"), code="order")
     with transaction.atomic():
         conv = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation.pk)
         previous = conv.order_external_id
@@ -60,7 +61,10 @@ def resolve_conversation(*, actor: User, conversation: Conversation) -> Conversa
         raise PermissionDenied("not your shop's conversation")
     blockers = resolution_blockers(conversation)
     if blockers:
-        raise ValidationError("cannot resolve yet: " + "; ".join(blockers), code="blocked")
+        raise ValidationError(
+            _("cannot resolve yet: %(blockers)s") % {"blockers": "; ".join(blockers)},
+            code="blocked",
+        )
     with transaction.atomic():
         conv = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation.pk)
         if conv.status == ConversationStatus.RESOLVED:
@@ -90,7 +94,7 @@ def reopen_conversation(*, actor: User, conversation: Conversation) -> Conversat
             .exists()
         ):
             raise ValidationError(
-                "the buyer already has a live conversation in this group", code="duplicate"
+                _("the buyer already has a live conversation in this group"), code="duplicate"
             )
         now = timezone.now()
         conv.status = ConversationStatus.OPEN
@@ -109,10 +113,12 @@ def assign_conversation(*, actor: User, conversation: Conversation, agent: User)
     if not actor.is_owner and agent.pk != actor.pk:
         raise PermissionDenied("only the main account assigns to others")
     if not agent.is_active:
-        raise ValidationError("this account is disabled", code="inactive")
+        raise ValidationError(_("this account is disabled"), code="inactive")
     if not agent.in_group(conversation.group):
         raise ValidationError(
-            f"{agent.username} is not in the {conversation.group} group", code="group"
+            _("%(agent)s is not in the %(group)s group")
+            % {"agent": agent.username, "group": conversation.get_group_display()},
+            code="group",
         )
     with transaction.atomic():
         conv = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 PREVIEW_CHARS = 160
 
@@ -11,10 +12,11 @@ PREVIEW_CHARS = 160
 def clean_text(text: str) -> str:
     text = (text or "").strip()
     if not text:
-        raise ValidationError("the message is empty", code="empty")
+        raise ValidationError(_("the message is empty"), code="empty")
     if len(text) > settings.KEFU_MAX_MESSAGE_CHARS:
         raise ValidationError(
-            f"the message is longer than {settings.KEFU_MAX_MESSAGE_CHARS} characters",
+            _("the message is longer than %(limit)s characters")
+            % {"limit": settings.KEFU_MAX_MESSAGE_CHARS},
             code="too_long",
         )
     return text

@@ -10,17 +10,18 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils import timezone, translation
+from django.utils.translation import pgettext
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.models import Shop
 from kefu.accounts.selectors import shop_by_slug
+from kefu.automation.coupons import BUYER_LANGUAGES, buyer_facing_language
 from kefu.automation.selectors import live_keywords, settings_of
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.consumers import WIDGET_COOKIE_SALT, WIDGET_ID_PREFIX, widget_buyer_id
-from kefu.conversations.models import EntryPoint, Message
+from kefu.conversations.models import Buyer, EntryPoint, Message
 from kefu.conversations.selectors import widget_chat_open
 from kefu.core.clientip import client_ip
 from kefu.core.ratelimit import Limit, Rule, rate_limited
@@ -40,11 +41,65 @@ def _shop(slug: str) -> Shop:
     return shop
 
 
+def _buyer_code(tag: str) -> str:
+    """ "ru-RU" -> "ru", "zh-CN" -> "zh-hans": one of the buyer languages, else ""."""
+    code = tag.strip().lower()
+    code = "zh-hans" if code.startswith("zh") else code[:2]
+    return code if code in BUYER_LANGUAGES else ""
+
+
+def _browser_language(request: HttpRequest) -> str:
+    """The first of the buyer languages the browser asks for, by its q-values; else ""."""
+    wanted = []
+    for position, part in enumerate(request.headers.get("Accept-Language", "").split(",")):
+        tag, _sep, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        code = _buyer_code(tag)
+        if code and quality > 0:
+            wanted.append((-quality, position, code))
+    return min(wanted)[2] if wanted else ""
+
+
+def widget_language(request: HttpRequest, shop: Shop) -> str:
+    """The language the widget speaks to this buyer: the language their conversation is in
+    (what they wrote, or an agent's correction), else the one the embedding page asks for
+    (`?lang=`), else their browser's, else the shop's default."""
+    buyer_id = widget_buyer_id(request.COOKIES, shop)
+    known = ""
+    if buyer_id is not None:
+        known = (
+            Buyer.objects.filter(shop=shop, external_id=buyer_id)
+            .values_list("language", flat=True)
+            .first()
+        ) or ""
+    asked = request.GET.get("lang", "") or request.POST.get("language", "")
+    for candidate in (known, asked, _browser_language(request)):
+        code = _buyer_code(candidate)
+        if code:
+            return code
+    return buyer_facing_language("", settings_of(shop))
+
+
+def _speak_to_buyer(request: HttpRequest, shop: Shop) -> None:
+    # The interface middleware chose between the workbench's two languages; a buyer gets
+    # one of the four (UserLanguageMiddleware deactivates it with the request).
+    language = widget_language(request, shop)
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+
+
 def _request_shop(request: HttpRequest, slug: str) -> Shop:
-    # The rate-limit rules and the view read the shop once between them.
+    # The rate-limit rules and the view read the shop once between them; the refusal a rule
+    # writes is in the buyer's language too.
     shop = getattr(request, "kefu_widget_shop", None)
     if not isinstance(shop, Shop) or shop.slug != slug:
         shop = _shop(slug)
+        _speak_to_buyer(request, shop)
         request.kefu_widget_shop = shop  # type: ignore[attr-defined]
     return shop
 
@@ -74,9 +129,10 @@ BUYER_MESSAGES = Rule(
     key=_buyer_key,
     limit=lambda request, slug: Limit(_request_shop(request, slug).widget_messages_per_minute, 60),
     detail=lambda wait: (
-        _(
+        pgettext(
+            "buyer",
             "You are sending messages faster than we can read them. "
-            "Please wait %(seconds)d seconds, then send again."
+            "Please wait %(seconds)d seconds, then send again.",
         )
         % {"seconds": wait}
     ),
@@ -86,9 +142,10 @@ NEW_CHATS = Rule(
     key=_new_chat_key,
     limit=lambda request, slug: Limit(_request_shop(request, slug).widget_chats_per_hour, 3600),
     detail=lambda wait: (
-        _(
+        pgettext(
+            "buyer",
             "Many chats were started from your network just now. "
-            "Please try again in %(minutes)d minutes."
+            "Please try again in %(minutes)d minutes.",
         )
         % {"minutes": _minutes(wait)}
     ),
@@ -119,10 +176,20 @@ def _question_menu(shop: Shop) -> list[str]:
     return [rule.keyword for rule in live_keywords(shop).rules.values()]
 
 
+def _refusal(exc: ValidationError) -> str:
+    """Why a buyer's message was refused, in their words (the intake says it for sellers)."""
+    codes = {getattr(e, "code", None) for e in getattr(exc, "error_list", [])}
+    if "empty" in codes:
+        return pgettext("buyer", "Please type a message first.")
+    if "too_long" in codes:
+        return pgettext("buyer", "Your message is too long. Please split it into several messages.")
+    return pgettext("buyer", "Your message was not sent. Please try again in a moment.")
+
+
 @xframe_options_exempt
 @require_GET
 def chat(request: HttpRequest, slug: str) -> HttpResponse:
-    shop = _shop(slug)
+    shop = _request_shop(request, slug)
     buyer_id = widget_buyer_id(request.COOKIES, shop)
     messages = _buyer_messages(shop, buyer_id)
     response = render(
@@ -133,8 +200,10 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
             "messages_list": messages,
             "has_identity": buyer_id is not None,
             "questions": _question_menu(shop),
+            "today": timezone.localdate(),
         },
     )
+    response["Content-Language"] = request.LANGUAGE_CODE
     if buyer_id is None:
         new_id = f"{WIDGET_ID_PREFIX}{uuid.uuid4().hex}"
         value = signing.get_cookie_signer(salt=WIDGET_COOKIE_SALT + shop.slug).sign(new_id)
@@ -159,7 +228,9 @@ def send(request: HttpRequest, slug: str) -> HttpResponse:
     shop = _request_shop(request, slug)
     buyer_id = widget_buyer_id(request.COOKIES, shop)
     if buyer_id is None:
-        return HttpResponse("reload the chat to start a conversation", status=400)
+        return HttpResponse(
+            pgettext("buyer", "Please reload the chat to start a conversation."), status=400
+        )
     client_id = request.POST.get("client_id", "")[:60]
     try:
         receive_buyer_message(
@@ -176,7 +247,7 @@ def send(request: HttpRequest, slug: str) -> HttpResponse:
             product_external_id=request.POST.get("product") or None,
         )
     except ValidationError as exc:
-        return HttpResponse("; ".join(exc.messages), status=400)
+        return HttpResponse(_refusal(exc), status=400)
     response = HttpResponse(status=204)
     response["HX-Trigger"] = "kefu:sent"
     return response
@@ -185,7 +256,7 @@ def send(request: HttpRequest, slug: str) -> HttpResponse:
 @xframe_options_exempt
 @require_GET
 def messages(request: HttpRequest, slug: str) -> HttpResponse:
-    shop = _shop(slug)
+    shop = _request_shop(request, slug)
     after = request.GET.get("after", "0")
     return render(
         request,
@@ -193,6 +264,7 @@ def messages(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "messages_list": _buyer_messages(
                 shop, widget_buyer_id(request.COOKIES, shop), int(after) if after.isdigit() else 0
-            )
+            ),
+            "today": timezone.localdate(),
         },
     )

@@ -40,7 +40,8 @@ class UserLanguageMiddleware:
         if from_query in supported:
             return str(from_query)
         if request.path.startswith("/chat/"):
-            # Buyers abroad: Chinese only when their browser asks for it, else English.
+            # Buyers abroad: Chinese only when their browser asks for it, else English. The
+            # widget's views then choose among its four languages (conversations.widget_views).
             accept = request.headers.get("Accept-Language", "").lower()
             return "zh-hans" if accept.startswith("zh") else "en"
         return translation.get_language_from_request(request) or settings.LANGUAGE_CODE

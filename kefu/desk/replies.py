@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import User
 from kefu.automation import selectors as automation
@@ -144,7 +145,8 @@ def send_reply(
     gaps = unfilled_gaps(text)
     if gaps:
         raise ValidationError(
-            "fill the gaps before sending: " + ", ".join(dict.fromkeys(gaps)), code="gaps"
+            _("fill the gaps before sending: %(gaps)s") % {"gaps": ", ".join(dict.fromkeys(gaps))},
+            code="gaps",
         )
     _guard(actor=actor, conv=conversation, text=text, confirmed=confirm_warnings)
     with transaction.atomic():
@@ -188,7 +190,9 @@ def send_image_reply(
         gaps = unfilled_gaps(caption)
         if gaps:
             raise ValidationError(
-                "fill the gaps before sending: " + ", ".join(dict.fromkeys(gaps)), code="gaps"
+                _("fill the gaps before sending: %(gaps)s")
+                % {"gaps": ", ".join(dict.fromkeys(gaps))},
+                code="gaps",
             )
         _guard(actor=actor, conv=conversation, text=caption, confirmed=confirm_warnings)
     with transaction.atomic():
@@ -220,7 +224,7 @@ def send_product_card(
     if product.shop_id != actor.shop_id or product.shop_id != conversation.shop_id:
         raise PermissionDenied("product of another shop")
     if not product.title.strip():
-        raise ValidationError("this product has no title to show the buyer", code="no_title")
+        raise ValidationError(_("this product has no title to show the buyer"), code="no_title")
     payload = card_payload(product)
     return send_reply(
         actor=actor,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability, require
@@ -40,7 +41,7 @@ def send_test_ping(*, actor: User) -> PingResult:
     shop = shop_of(actor)
     url = shop.callback_url
     if not url:
-        raise ValidationError("save a reply callback URL first", code="no_callback")
+        raise ValidationError(_("save a reply callback URL first"), code="no_callback")
     body = json.dumps(PING_BODY).encode()
     headers = {
         "Content-Type": "application/json",

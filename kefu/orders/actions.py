@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability, require
@@ -53,11 +54,11 @@ def record_refund(
     if actor.shop_id != order.shop_id:
         raise PermissionDenied("order of another shop")
     if channel not in RefundChannel.values or kind not in RefundKind.values:
-        raise ValidationError("unknown refund channel or kind", code="refund_channel")
+        raise ValidationError(_("unknown refund channel or kind"), code="refund_channel")
     if amount <= 0:
-        raise ValidationError("a refund amount is positive", code="refund_amount")
+        raise ValidationError(_("a refund amount is positive"), code="refund_amount")
     if not reason.strip():
-        raise ValidationError("say why the buyer is refunded", code="refund_reason")
+        raise ValidationError(_("say why the buyer is refunded"), code="refund_reason")
     if not actor.is_owner and actor.refund_limit is not None and amount > actor.refund_limit:
         raise PermissionDenied(f"refunds above {actor.refund_limit} need the main account")
     with transaction.atomic():
@@ -65,7 +66,8 @@ def record_refund(
         ceiling = locked.paid_amount or locked.total_amount
         if locked.refunded_amount + amount > ceiling:
             raise ValidationError(
-                f"refunds would total more than the {ceiling} {locked.currency} paid",
+                _("refunds would total more than the %(paid)s %(currency)s paid")
+                % {"paid": ceiling, "currency": locked.currency},
                 code="refund_too_much",
             )
         refund = Refund.objects.create(
@@ -129,9 +131,9 @@ def add_parcel(
         raise PermissionDenied("order of another shop")
     number = tracking_number.strip()
     if not number or len(number) > 80:
-        raise ValidationError("a tracking number is 1-80 characters", code="tracking_number")
+        raise ValidationError(_("a tracking number is 1-80 characters"), code="tracking_number")
     if replaces is not None and replaces.order_id != order.pk:
-        raise ValidationError("the replaced parcel belongs to another order", code="replaces")
+        raise ValidationError(_("the replaced parcel belongs to another order"), code="replaces")
     now = timezone.now()
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import ServiceGroup, User
 from kefu.accounts.permissions import Capability, has_capability
@@ -24,12 +25,12 @@ def create_incident_broadcast(
     if not (actor.is_owner or has_capability(actor, Capability.CREATE_CAMPAIGNS)):
         raise PermissionDenied("only the main account broadcasts to buyers")
     if not text.strip() or not title.strip():
-        raise ValidationError("a broadcast needs a title and a message", code="empty")
+        raise ValidationError(_("a broadcast needs a title and a message"), code="empty")
     # Refused here, where the owner can reword it, rather than blocked per buyer at delivery.
     guard_saved_texts(actor=actor, texts=[("message", text)], source="system")
     if not (criteria.carrier or criteria.region or criteria.placed_from or criteria.placed_to):
         raise ValidationError(
-            "choose the affected orders by carrier, region or date", code="no_criteria"
+            _("choose the affected orders by carrier, region or date"), code="no_criteria"
         )
     unknown = set(criteria.statuses) - set(OrderStatus.values)
     if unknown:
@@ -37,7 +38,7 @@ def create_incident_broadcast(
     shop = shop_of(actor)
     # A broadcast that reaches nobody is a mistake in the criteria, not a message to queue.
     if not incident_orders(shop=shop, criteria=criteria).exists():
-        raise ValidationError("no order matches the criteria", code="no_orders")
+        raise ValidationError(_("no order matches the criteria"), code="no_orders")
     return IncidentBroadcast.objects.create(
         shop=shop,
         title=title.strip()[:120],

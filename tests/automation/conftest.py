@@ -15,6 +15,15 @@ from kefu.conversations.models import Buyer, Conversation, Direction, Message
 from tests.conftest import login_client
 from tests.helpers import image_bytes
 
+
+@pytest.fixture(autouse=True)
+def _english_seller(settings):
+    # These tests read refusals and labels in English: the seller's interface language,
+    # where the product's default is Chinese (what a Chinese seller reads is checked by
+    # tests/core/test_translations.py).
+    settings.LANGUAGE_CODE = "en"
+
+
 T0 = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)  # Monday 11:00 in Shanghai
 _ids = itertools.count(1)
 

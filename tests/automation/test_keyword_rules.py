@@ -145,7 +145,13 @@ def test_preview_answers_samples_and_saves_nothing(shop):
         (None, None),
         ("coupon", "coupon"),
     ]
-    assert preview.rows[3].reply == "[coupon SPRING5: 5 usd]"
+    # The offer a buyer writing that sample reads (English here), not a bare code and value.
+    assert preview.rows[3].reply.splitlines() == [
+        "A coupon for you: 5.00 USD off your order.",
+        "For orders of 30.00 USD or more.",
+        "Valid until April 30, 2026, 23:59 (UTC+08:00).",
+        "To use it, enter the code SPRING5 at checkout.",
+    ]
     assert not KeywordRule.objects.exists()
     assert not KeywordRuleSet.objects.exists()
 

@@ -15,6 +15,12 @@ from tests.helpers import add_product, buyer_says, online
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _english_seller(settings):
+    # The refusals asserted here are read in English (the interface's other language).
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def conv(shop, after_agent):
     online(after_agent)

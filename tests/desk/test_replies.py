@@ -20,6 +20,12 @@ from tests.helpers import buyer_says, online
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _english_seller(settings):
+    # The refusals asserted here are read in English (the interface's other language).
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def deliver(django_capture_on_commit_callbacks):
     """Run after-commit work (delivery tasks, pushes) as a committed transaction would."""

@@ -76,7 +76,7 @@ def test_pickup_parcel_brings_the_post_office_script_filled_from_the_order(conv,
 
 
 def test_a_reply_with_an_unfilled_gap_is_refused(conv, after_agent):
-    with pytest.raises(ValidationError, match="fill the gaps"):
+    with pytest.raises(ValidationError, match="发送前请补全空缺"):
         replies.send_reply(
             actor=after_agent, conversation=conv, text="Your order [order id?] ships today"
         )

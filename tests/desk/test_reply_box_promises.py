@@ -142,7 +142,7 @@ def test_product_facts_fill_scripts_and_an_empty_fact_is_a_gap(shop, library, pr
     refused = _json(
         client, "post", f"/api/v1/conversations/{conv.pk}/replies", {"text": empty["text"]}
     )
-    assert refused.status_code == 400 and "fill the gaps" in refused.json()["detail"]
+    assert refused.status_code == 400 and "发送前请补全空缺" in refused.json()["detail"]
 
     # The catalogue's edit page comes with issue 12 §1; the fact is stored as it would be.
     Product.objects.filter(pk=product.pk).update(shelf_life="24 months", ships_from="Shenzhen")

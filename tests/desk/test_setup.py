@@ -20,6 +20,13 @@ from tests.helpers import add_product, buyer_says
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _english_seller(settings):
+    # The refusals asserted here are read in English (the interface's other language).
+    settings.LANGUAGE_CODE = "en"
+
+
 ORDERS_EXPORT = "tests/orders/fixtures/taobao_orders_gbk.csv"
 
 

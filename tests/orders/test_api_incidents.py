@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from kefu.orders.models import IncidentBroadcast, IncidentRecipient
 
 from ..conftest import login_client
 from .factories import make_order
+
+
+@pytest.fixture(autouse=True)
+def _english_seller(settings):
+    # The refusals asserted here are read in English (the interface's other language).
+    settings.LANGUAGE_CODE = "en"
 
 
 def test_incident_broadcast_over_the_api(shop, owner, pre_agent, product):

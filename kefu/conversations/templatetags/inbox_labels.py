@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kefu.conversations.models import DeliveryReason, EventKind
 from kefu.conversations.selectors import AgentState
@@ -43,3 +44,61 @@ def agent_state_label(state: str) -> str:
         AgentState.AWAY: _("away"),
         AgentState.OFFLINE: _("offline"),
     }.get(AgentState(state), state)
+
+
+# What sent an automatic message (`payload.automation`), as the timeline and the inbox say it.
+AUTOMATION_LABELS = {
+    "welcome": gettext_lazy("welcome reply"),
+    "out_of_hours": gettext_lazy("out-of-hours reply"),
+    "keyword": gettext_lazy("keyword reply"),
+    "payment_reminder": gettext_lazy("payment reminder"),
+    "ask_to_pay": gettext_lazy("duty payment request"),
+    "incident": gettext_lazy("incident notice"),
+}
+
+# Why a conversation went to an agent or came back (`ConversationEvent.data.reason`). A
+# reason is a choice, sometimes after the cause of a move: "offline_least_busy" is "the
+# agent went offline" then "least busy agent".
+ROUTING_CAUSES = {
+    "offline": gettext_lazy("the agent went offline"),
+    "away": gettext_lazy("the agent stepped away"),
+    "logout": gettext_lazy("the agent logged out"),
+    "disabled": gettext_lazy("the agent's login was disabled"),
+    "waiting": gettext_lazy("was waiting for an agent"),
+}
+ROUTING_CHOICES = {
+    "product_owner": gettext_lazy("handles this product"),
+    "least_busy": gettext_lazy("least busy agent"),
+    "no_agent_online": gettext_lazy("no agent online"),
+    "manual": gettext_lazy("assigned by hand"),
+    "replied": gettext_lazy("answered the buyer"),
+    "buyer_message": gettext_lazy("the buyer wrote again"),
+    "agent_reply": gettext_lazy("an agent replied"),
+    "agent": gettext_lazy("reopened by an agent"),
+    "outreach": gettext_lazy("the shop wrote first"),
+}
+
+
+@register.filter
+def automation_label(automation: str) -> str:
+    label = AUTOMATION_LABELS.get(automation)
+    return str(label) if label is not None else automation.replace("_", " ")
+
+
+@register.filter
+def routing_reason_label(reason: str) -> str:
+    parts: list[str] = []
+    rest = reason
+    while True:
+        cause = next((c for c in ROUTING_CAUSES if rest.startswith(c + "_")), None)
+        if cause is None:
+            break
+        parts.append(str(ROUTING_CAUSES[cause]))
+        rest = rest[len(cause) + 1 :]
+    if rest in ROUTING_CHOICES:
+        parts.append(str(ROUTING_CHOICES[rest]))
+    elif rest in ROUTING_CAUSES:
+        parts.append(str(ROUTING_CAUSES[rest]))
+    else:
+        parts.append(rest.replace("_", " "))
+    return " · ".join(parts)

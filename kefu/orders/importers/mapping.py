@@ -221,7 +221,7 @@ FIELD_LABELS = {
     "placed_at": gettext_lazy("Order time"),
     "paid_at": gettext_lazy("Payment time"),
     "shipped_at": gettext_lazy("Shipping time"),
-    "delivered_at": gettext_lazy("Delivery time"),
+    "delivered_at": gettext_lazy("Delivered at"),
     "closed_at": gettext_lazy("Closing time"),
     "ship_by": gettext_lazy("Ship by"),
     "item_title": gettext_lazy("Product title"),

@@ -7,19 +7,29 @@
   const newId = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
   clientId.value = newId();
   const refresh = () => kefu.appendNew(box, root.dataset.messagesUrl);
-  kefu.socket(root.dataset.ws, (ev) => { if (ev.type === "message") refresh(); }, (online) => { if (online) refresh(); });
+  const notice = document.getElementById("widget-notice");
+  let noticeTimer = null;
+  let offline = false;
+  // The buyer is told when the live connection drops (messages still go out over HTTP) and
+  // the note goes away when it is back.
+  kefu.socket(root.dataset.ws, (ev) => { if (ev.type === "message") refresh(); }, (online) => {
+    if (online) {
+      refresh();
+      if (offline) { notice.hidden = true; offline = false; }
+    } else if (notice.hidden || offline) {
+      notice.textContent = root.dataset.offline; notice.hidden = false; offline = true;
+    }
+  });
   text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); htmx.trigger(form, "submit"); }
   });
-  const notice = document.getElementById("widget-notice");
-  let noticeTimer = null;
   // A refusal (429 when sending too fast, 400 for a bad message) arrives as a sentence in the
   // buyer's language; the typed text stays so nothing is lost.
   form.addEventListener("htmx:responseError", (e) => {
     const xhr = e.detail.xhr;
     const said = xhr.status < 500 ? (xhr.responseText || "").trim() : "";
     notice.textContent = said || root.dataset.sendFailed;
-    notice.hidden = false;
+    notice.hidden = false; offline = false;
     clearTimeout(noticeTimer);
     const wait = parseInt(xhr.getResponseHeader("Retry-After") || "", 10);
     if (wait > 0) noticeTimer = setTimeout(() => { notice.hidden = true; }, Math.min(wait, 3600) * 1000);
@@ -30,6 +40,16 @@
     form.querySelector("input[name=name]")?.remove();
     document.getElementById("question-menu")?.remove();
     refresh();
+  });
+  // A coupon's code is copied to paste at checkout; the button says so for a moment.
+  box.addEventListener("click", (e) => {
+    const button = e.target.closest(".coupon-copy");
+    if (!button || !navigator.clipboard) return;
+    navigator.clipboard.writeText(button.dataset.code).then(() => {
+      const label = button.textContent;
+      button.textContent = root.dataset.copied;
+      setTimeout(() => { button.textContent = label; }, 1500);
+    });
   });
   box.scrollTop = box.scrollHeight;
 })();
