@@ -241,3 +241,22 @@ def test_the_dashboard_catches_up_when_no_run_has_computed_the_figures(
     doc = login_client(owner).get(f"/api/v1/metrics?{RANGE}").json()
     assert doc["total"]["reception_count"] == 2
     assert doc["figures_behind_data"] is False
+
+
+def test_columns_not_read_are_explained_in_the_language_of_the_upload(
+    shop, owner, tmp_path, django_capture_on_commit_callbacks
+):
+    path = _taobao(
+        tmp_path,
+        "T-6,ivan,卖家已发货，等待买家确认,2026-03-02 11:58:00,88.00,x,y",
+        header="订单编号,买家会员名,订单状态,订单付款时间,总金额,自定义列,宝贝种类",
+    )
+    client = Client()
+    client.force_login(owner)
+    with open(path, "rb") as f, django_capture_on_commit_callbacks(execute=True):
+        client.post("/orders/import/", {"file": f}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert ImportRun.objects.get().ignored_columns == [
+        "自定义列 (未识别)",
+        "宝贝种类 (Kefu 不保存此列)",
+    ]

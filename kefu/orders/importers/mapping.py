@@ -275,18 +275,24 @@ def build_column_map(headers: list[str], overrides: Mapping[str, str] | None = N
         if not key:
             continue
         if target == IGNORE:
-            ignored.append((header, "ignored by your column mapping"))
+            ignored.append((header, gettext("ignored by your column mapping")))
             continue
         if target is None and key in _UNUSED:
-            ignored.append((header, "not stored by Kefu"))
+            ignored.append((header, gettext("not stored by Kefu")))
             continue
         if target is None:
             unknown.append(header)
-            ignored.append((header, "not recognised"))
+            ignored.append((header, gettext("not recognised")))
             continue
         if target in taken:
             # A second column for the same field (e.g. 联系电话 after 联系手机).
-            ignored.append((header, f"{target} is read from another column"))
+            ignored.append(
+                (
+                    header,
+                    gettext("%(field)s is read from another column")
+                    % {"field": FIELD_LABELS.get(target, target)},
+                )
+            )
             continue
         mapped[header] = target
         taken.add(target)

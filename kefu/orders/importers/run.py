@@ -184,7 +184,7 @@ def import_orders(
             found, ignored = jsonl_fields(record)
             summary.fields_seen |= found
             for key in ignored:
-                summary.ignore(str(key), "not recognised")
+                summary.ignore(str(key), gettext("not recognised"))
         try:
             pending.append(record_to_input(record, columns, row=row, ctx=ctx))
         except RowError as exc:
