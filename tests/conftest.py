@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import pytest
 from django.test import Client
 
@@ -9,6 +12,7 @@ from kefu.accounts.models import Shop, User
 from kefu.accounts.services import create_agent, create_shop
 from kefu.catalog.models import Product
 from kefu.catalog.services import ProductData, create_product
+from kefu.integrations import adapters
 
 PASSWORD = "correct-horse-battery"
 
@@ -135,3 +139,18 @@ def rate_clock(monkeypatch) -> RateClock:
     clock = RateClock()
     monkeypatch.setattr(ratelimit, "time", clock)
     return clock
+
+
+@pytest.fixture
+def marketplace(shop, monkeypatch) -> list[dict[str, object]]:
+    """The shop's marketplace callback, answering 200: the bodies Kefu sent it, in order."""
+    shop.callback_url = "https://marketplace.example/kefu"
+    shop.save()
+    bodies: list[dict[str, object]] = []
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200)
+
+    monkeypatch.setattr(adapters.CallbackAdapter, "transport", httpx.MockTransport(endpoint))
+    return bodies

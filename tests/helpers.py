@@ -144,3 +144,22 @@ def image_bytes(
     else:
         image.save(out, format=fmt)
     return out.getvalue()
+
+
+def keyword_replies_only(owner: User, rules: list[Any]) -> None:
+    """The owner turns keyword replies on (welcome and out-of-hours off) and saves ``rules``
+    (``KeywordRuleInput``s), as on the automation pages."""
+    from kefu.automation.config import settings_for_update, update_automation_settings
+    from kefu.automation.keyword_rules import save_keyword_rules
+
+    conf = settings_for_update(owner.shop)
+    update_automation_settings(
+        actor=owner,
+        welcome_enabled=False,
+        welcome_text=conf.welcome_text,
+        out_of_hours_enabled=False,
+        out_of_hours_text=conf.out_of_hours_text,
+        agent_quiet_minutes=conf.agent_quiet_minutes,
+        keyword_replies_enabled=True,
+    )
+    save_keyword_rules(actor=owner, rules=rules)

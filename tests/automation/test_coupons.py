@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 import uuid
 
-import httpx
 import pytest
 from django.test import Client
 
 from kefu.automation.config import settings_for_update, update_automation_settings
 from kefu.automation.models import KeywordRule
 from kefu.conversations.models import Message
-from kefu.integrations import adapters
 from tests.conftest import login_client
 from tests.helpers import online, post_signed
 
@@ -49,20 +47,6 @@ def _save_rules(owner, coupon=WELCOME5):
     )
     assert response.status_code == 200, response.content
     return response
-
-
-@pytest.fixture
-def marketplace(shop, monkeypatch):
-    shop.callback_url = "https://marketplace.example/kefu"
-    shop.save()
-    bodies: list[dict[str, object]] = []
-
-    def endpoint(request: httpx.Request) -> httpx.Response:
-        bodies.append(json.loads(request.content))
-        return httpx.Response(200)
-
-    monkeypatch.setattr(adapters.CallbackAdapter, "transport", httpx.MockTransport(endpoint))
-    return bodies
 
 
 OFFERS = {

@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import expect
 
 from kefu.accounts.models import User
-from kefu.automation.config import update_automation_settings
-from kefu.automation.keyword_rules import KeywordRuleInput, save_keyword_rules
+from kefu.automation.keyword_rules import KeywordRuleInput
 from kefu.desk.setup import open_shop
+from tests.helpers import keyword_replies_only
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,19 +22,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def coupon_shop(transactional_db):
     opened = open_shop(name="Lumen Store", platform="aliexpress", slug="lumen")
     owner = User.objects.get(pk=opened.created.owner.pk)
-    conf = opened.created.shop.automation
-    update_automation_settings(
-        actor=owner,
-        welcome_enabled=False,
-        welcome_text=conf.welcome_text,
-        out_of_hours_enabled=False,
-        out_of_hours_text=conf.out_of_hours_text,
-        agent_quiet_minutes=conf.agent_quiet_minutes,
-        keyword_replies_enabled=True,
-    )
-    save_keyword_rules(
-        actor=owner,
-        rules=[
+    keyword_replies_only(
+        owner,
+        [
             KeywordRuleInput(keyword="refund", reply_type="text", text="3-20 business days."),
             KeywordRuleInput(keyword="tracking", reply_type="text", text="Updated daily."),
             KeywordRuleInput(

@@ -5,31 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from kefu.automation.config import settings_for_update, update_automation_settings
-from kefu.automation.keyword_rules import KeywordRuleInput, save_keyword_rules
+from kefu.automation.keyword_rules import KeywordRuleInput
 from kefu.automation.starter import install_starter_set
 from kefu.automation.topics import TOPIC_LABELS
 from kefu.conversations.state import assign_conversation
 from tests.conftest import login_client
-from tests.helpers import buyer_says, online
+from tests.helpers import buyer_says, keyword_replies_only, online
 
 pytestmark = pytest.mark.django_db
 
 
 def _keyword_replies_on(owner):
-    conf = settings_for_update(owner.shop)
-    update_automation_settings(
-        actor=owner,
-        welcome_enabled=False,
-        welcome_text=conf.welcome_text,
-        out_of_hours_enabled=False,
-        out_of_hours_text=conf.out_of_hours_text,
-        agent_quiet_minutes=conf.agent_quiet_minutes,
-        keyword_replies_enabled=True,
-    )
-    save_keyword_rules(
-        actor=owner,
-        rules=[
+    keyword_replies_only(
+        owner,
+        [
             KeywordRuleInput(keyword=k, reply_type="text", text=f"About {k}.")
             for k in ("refund", "tracking", "lamp")
         ],

@@ -5,10 +5,8 @@ address that the callback carries. Bad input is refused with a reason and stores
 from __future__ import annotations
 
 import io
-import json
 import re
 
-import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -16,7 +14,6 @@ from PIL import Image
 
 from kefu.conversations.media import media_dir
 from kefu.conversations.models import Conversation, MediaFile, Message, Outbox
-from kefu.integrations import adapters
 from tests.conftest import login_client
 from tests.helpers import image_bytes, online, post_signed
 
@@ -45,20 +42,6 @@ def conv(shop, owner, pre_agent) -> Conversation:
     )
     assert response.status_code in (200, 201)
     return Conversation.objects.get(buyer__external_id="ae-buyer-7")
-
-
-@pytest.fixture
-def marketplace(shop, monkeypatch):
-    shop.callback_url = "https://marketplace.example/kefu"
-    shop.save()
-    bodies: list[dict[str, object]] = []
-
-    def endpoint(request: httpx.Request) -> httpx.Response:
-        bodies.append(json.loads(request.content))
-        return httpx.Response(200)
-
-    monkeypatch.setattr(adapters.CallbackAdapter, "transport", httpx.MockTransport(endpoint))
-    return bodies
 
 
 def upload(name: str, data: bytes, content_type: str = "image/jpeg") -> SimpleUploadedFile:
