@@ -142,8 +142,28 @@ def _run(args: argparse.Namespace) -> int:
                 "--without-gossip",
                 "--without-mingle",
             ],
+            # Queued buyer messages (decisions §39): lanes keep one buyer's messages on one
+            # worker at a time. SQLite has one writer, so one process; PostgreSQL takes two.
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "kefu",
+                "worker",
+                "--hostname",
+                "intake@%h",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                os.environ.get("KEFU_INTAKE_WORKERS", "2" if settings.DATABASE_URL else "1"),
+                "--queues",
+                "intake",
+                "--without-gossip",
+                "--without-mingle",
+            ],
         ]
-    names = ["web", "worker", "beat", "imports"]
+    names = ["web", "worker", "beat", "imports", "intake"]
     children = [Child(name, cmd, env) for name, cmd in zip(names, commands, strict=False)]
     print(
         f"Kefu workbench on http://{args.host}:{args.port}/  "
