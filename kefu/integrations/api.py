@@ -69,7 +69,7 @@ class InboundQueued(Schema):
 
 
 class InboundBatch(Schema):
-    messages: list[dict[str, Any]] = Field(
+    messages: list[Any] = Field(
         min_length=1,
         description="up to KEFU_INTAKE_BATCH_MAX (500) messages, each as the single webhook's",
     )
@@ -271,7 +271,8 @@ def inbound_messages_batch(request: HttpRequest) -> HttpResponse:
         incoming, refusal = _checked(item)
         if refusal is not None:
             detail = json.loads(refusal.content)
-            ext = item.get("external_id") if isinstance(item.get("external_id"), str) else None
+            ext = item.get("external_id") if isinstance(item, dict) else None
+            ext = ext if isinstance(ext, str) else None
             results.append({"index": index, "external_id": ext, "status": "rejected", **detail})
         else:
             assert incoming is not None  # noqa: S101
