@@ -75,6 +75,12 @@ class InboundBatch(Schema):
     )
 
 
+class InboundBatchDoc(Schema):
+    """The batch body as documented: each item is checked on its own (`InboundBatch`)."""
+
+    messages: list[InboundMessage] = Field(min_length=1, max_length=500)
+
+
 class InboundItemResult(Schema):
     index: int
     external_id: str | None
@@ -245,7 +251,14 @@ def inbound_message(request: HttpRequest) -> HttpResponse:
         429: RateLimitedProblem,
     },
     summary="Receive up to 500 buyers' messages in one signed request",
-    openapi_extra=with_retry_after({}),
+    openapi_extra=with_retry_after(
+        {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": inline_json_schema(InboundBatchDoc)}},
+            }
+        }
+    ),
 )
 def inbound_messages_batch(request: HttpRequest) -> HttpResponse:
     """Signed like the single webhook. Each message is checked on its own: the valid ones are
@@ -318,7 +331,14 @@ def inbound_messages_batch(request: HttpRequest) -> HttpResponse:
         429: RateLimitedProblem,
     },
     summary="Where queued buyer messages are: queued, processed (with the routing) or failed",
-    openapi_extra=with_retry_after({}),
+    openapi_extra=with_retry_after(
+        {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": inline_json_schema(InboundStatusQuery)}},
+            }
+        }
+    ),
 )
 def inbound_messages_status(request: HttpRequest) -> HttpResponse:
     """Signed like the webhooks; a read, so a POST only because the signature covers a body.
