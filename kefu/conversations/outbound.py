@@ -8,6 +8,7 @@ at-least-once: channels de-duplicate on the ``Idempotency-Key`` header.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -50,18 +51,54 @@ def queue_delivery(message: Message) -> Outbox:
         channel=message.conversation.channel,
         next_attempt_at=timezone.now(),
     )
-    transaction.on_commit(lambda: _enqueue_delivery(outbox.pk))
+    _deliver_on_commit(outbox.pk)
     return outbox
 
 
+_pending = threading.local()
+
+
+def _deliver_on_commit(outbox_id: int) -> None:
+    """Enqueue the row's delivery after commit, with every other row of that transaction:
+    one task per transaction, not per row (the intake worker stores hundreds of automatic
+    replies per transaction, and each task is a broker write). Same shape as
+    ``realtime.publish_on_commit``."""
+    connection = transaction.get_connection()
+    ids = getattr(_pending, "ids", None)
+    flush = getattr(_pending, "flush", None)
+    if (
+        ids is not None
+        and connection.in_atomic_block
+        and any(entry[1] is flush for entry in connection.run_on_commit)
+    ):
+        ids.append(outbox_id)
+        return
+    fresh = [outbox_id]
+
+    def send() -> None:
+        if getattr(_pending, "ids", None) is fresh:
+            _pending.ids = _pending.flush = None
+        _enqueue_deliveries(fresh)
+
+    _pending.ids, _pending.flush = fresh, send
+    transaction.on_commit(send)
+
+
 def _enqueue_delivery(outbox_id: int) -> None:
+    _enqueue_deliveries([outbox_id])
+
+
+def _enqueue_deliveries(outbox_ids: list[int]) -> None:
     # The task module imports this one: resolved at call time to keep the import one-way.
-    from kefu.conversations.tasks import deliver_outbox
+    from kefu.conversations.tasks import deliver_outbox, deliver_outbox_rows
 
     try:
-        deliver_outbox.delay(outbox_id)
-    except Exception:  # the broker is down: the row stays pending and the sweeper sends it
-        log.exception("outbox_enqueue_failed id=%s", outbox_id)
+        if len(outbox_ids) == 1:
+            deliver_outbox.delay(outbox_ids[0])
+        else:
+            deliver_outbox_rows.delay(outbox_ids)
+    except Exception:  # the broker is down: the rows stay pending and the sweeper sends them
+        log.exception("outbox_enqueue_failed ids=%s", outbox_ids)
 
 
 def backoff(attempts: int) -> timedelta:
