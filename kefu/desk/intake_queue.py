@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.intake_queue import MAX_ATTEMPTS, ensure_lanes, waiting_lanes
@@ -29,6 +29,17 @@ from kefu.desk.intake import receive_buyer_message
 log = logging.getLogger("kefu.intake")
 
 BATCH = 500
+SQLITE_PAUSE = 0.02
+
+
+def batch_seconds() -> float:
+    """How long one batch transaction may run before it commits. SQLite has one writer:
+    while a batch runs, the webhook's INSERT waits for it, so batches stay short there.
+    PostgreSQL writers do not wait for each other, but a message is only visible (and
+    pushed) at its batch's commit, so batches stay well under a second there too."""
+    return settings.KEFU_INTAKE_BATCH_SECONDS or (
+        0.3 if connection.vendor == "postgresql" else 0.05
+    )
 
 
 def drain(*, lanes: Iterable[int] | None = None, batch: int = BATCH, seconds: float = 10.0) -> int:
@@ -38,6 +49,8 @@ def drain(*, lanes: Iterable[int] | None = None, batch: int = BATCH, seconds: fl
     wanted = set(lanes) if lanes is not None else None
     deadline = time.monotonic() + seconds
     done = 0
+    sqlite = connection.vendor == "sqlite"
+    working_since = time.monotonic()
     while time.monotonic() < deadline:
         todo = [n for n in waiting_lanes() if wanted is None or n in wanted]
         if not todo:
@@ -45,6 +58,11 @@ def drain(*, lanes: Iterable[int] | None = None, batch: int = BATCH, seconds: fl
         progress = 0
         for lane in todo:
             progress += drain_lane(lane, batch=batch)
+            if sqlite and time.monotonic() - working_since > batch_seconds():
+                # SQLite's busy handler lets whoever asks first take the freed write lock;
+                # step aside now and then so the webhook's INSERTs get in between batches.
+                time.sleep(SQLITE_PAUSE)
+                working_since = time.monotonic()
         if progress == 0:
             # Every waiting lane is held by another worker (or only failed rows are left).
             break
@@ -53,7 +71,11 @@ def drain(*, lanes: Iterable[int] | None = None, batch: int = BATCH, seconds: fl
 
 
 def drain_lane(lane: int, *, batch: int = BATCH) -> int:
-    """One batch of one lane in one transaction; 0 when another worker holds the lane."""
+    """One batch of one lane in one transaction; 0 when another worker holds the lane.
+
+    The batch ends at ``batch`` messages or ``batch_seconds()``, whichever comes first; the
+    rest of the lane waits for the next batch, in order."""
+    budget = time.monotonic() + batch_seconds()
     with transaction.atomic():
         held = IntakeLane.objects.select_for_update(skip_locked=True).filter(number=lane).first()
         if held is None:
@@ -64,7 +86,11 @@ def drain_lane(lane: int, *, batch: int = BATCH) -> int:
             .order_by("id")[:batch]
         )
         stored: list[int] = []
+        handled = 0
         for row in rows:
+            if handled and time.monotonic() > budget:
+                break
+            handled += 1
             try:
                 _process(row)
             except ValidationError as exc:
@@ -77,7 +103,7 @@ def drain_lane(lane: int, *, batch: int = BATCH) -> int:
                 stored.append(row.pk)
         if stored:
             IntakeMessage.objects.filter(pk__in=stored).delete()
-        return len(rows)
+        return handled
 
 
 def _process(row: IntakeMessage) -> None:
