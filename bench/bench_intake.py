@@ -92,6 +92,19 @@ def _helper_prep() -> Row:
     return {"secret": secrets[INTAKE_SLUG], "queue_secret": secrets[QUEUE_SLUG]}
 
 
+def _helper_online() -> Row:
+    """The agents pinged just now: routing takes only agents seen within its grace (60 s),
+    and bench agents have no socket to ping from."""
+    from django.utils import timezone
+
+    from kefu.conversations.models import AgentPresence
+
+    n = AgentPresence.objects.filter(shop__slug__in=[INTAKE_SLUG, QUEUE_SLUG]).update(
+        last_seen_at=timezone.now()
+    )
+    return {"agents": n}
+
+
 def _helper_drain(prefix: str, expected: str, seconds: str) -> Row:
     """One intake worker: drain the queue until the run's messages are all stored."""
     from kefu.conversations.models import Message
@@ -101,7 +114,11 @@ def _helper_drain(prefix: str, expected: str, seconds: str) -> Row:
     deadline = time.monotonic() + float(seconds)
     processed, first_at, last_at = 0, None, None
     stored = Message.objects.filter(shop__slug=QUEUE_SLUG, external_id__startswith=prefix)
+    pinged = time.monotonic()
     while time.monotonic() < deadline:
+        if time.monotonic() - pinged > 20:
+            _helper_online()  # the pings the agents' inbox sockets would send
+            pinged = time.monotonic()
         n = drain(seconds=5)
         if n:
             processed += n
@@ -354,6 +371,7 @@ def _queued_run(
     """One queued run: W worker subprocesses drain while the sender sends; one row."""
     label = backend.label
     prefix = f"q{kind}-{label}-"
+    backend.helper(HELPER, "online")
     timeout = max(120.0, n / 20)
     procs = [
         subprocess.Popen(
@@ -527,6 +545,7 @@ if __name__ == "__main__":
                 "count": _helper_count,
                 "raw": _helper_raw,
                 "drain": _helper_drain,
+                "online": _helper_online,
             },
             sys.argv[1:],
         )
