@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -55,33 +57,32 @@ def queue_delivery(message: Message) -> Outbox:
     return outbox
 
 
-_pending = threading.local()
+_batch = threading.local()
 
 
 def _deliver_on_commit(outbox_id: int) -> None:
-    """Enqueue the row's delivery after commit, with every other row of that transaction:
-    one task per transaction, not per row (the intake worker stores hundreds of automatic
-    replies per transaction, and each task is a broker write). Same shape as
-    ``realtime.publish_on_commit``."""
-    connection = transaction.get_connection()
-    ids = getattr(_pending, "ids", None)
-    flush = getattr(_pending, "flush", None)
-    if (
-        ids is not None
-        and connection.in_atomic_block
-        and any(entry[1] is flush for entry in connection.run_on_commit)
-    ):
-        ids.append(outbox_id)
+    collected: list[int] | None = getattr(_batch, "ids", None)
+    if collected is not None:
+        collected.append(outbox_id)
         return
-    fresh = [outbox_id]
+    transaction.on_commit(lambda: _enqueue_delivery(outbox_id))
 
-    def send() -> None:
-        if getattr(_pending, "ids", None) is fresh:
-            _pending.ids = _pending.flush = None
-        _enqueue_deliveries(fresh)
 
-    _pending.ids, _pending.flush = fresh, send
-    transaction.on_commit(send)
+@contextmanager
+def deliveries_batched() -> Iterator[None]:
+    """Inside the block, the rows ``queue_delivery`` writes are enqueued in one task after
+    the transaction commits, not one task each: the intake worker writes hundreds of
+    automatic replies per transaction and each task is a broker write. Use it inside the
+    transaction whose commit makes the rows real."""
+    outer: list[int] | None = getattr(_batch, "ids", None)
+    ids: list[int] = []
+    _batch.ids = ids
+    try:
+        yield
+    finally:
+        _batch.ids = outer
+    if ids:
+        transaction.on_commit(lambda: _enqueue_deliveries(ids))
 
 
 def _enqueue_delivery(outbox_id: int) -> None:

@@ -143,7 +143,8 @@ def _run(args: argparse.Namespace) -> int:
                 "--without-mingle",
             ],
             # Queued buyer messages (decisions §39): lanes keep one buyer's messages on one
-            # worker at a time. SQLite has one writer, so one process; PostgreSQL takes two.
+            # worker at a time. One process by default: two contend on the agents' load
+            # counters while their batches run (decisions §39); KEFU_INTAKE_WORKERS for more.
             [
                 python,
                 "-m",
@@ -156,7 +157,7 @@ def _run(args: argparse.Namespace) -> int:
                 "--loglevel",
                 "INFO",
                 "--concurrency",
-                os.environ.get("KEFU_INTAKE_WORKERS", "2" if settings.DATABASE_URL else "1"),
+                os.environ.get("KEFU_INTAKE_WORKERS", "1"),
                 "--queues",
                 "intake",
                 "--without-gossip",

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.intake_queue import MAX_ATTEMPTS, ensure_lanes, waiting_lanes
 from kefu.conversations.models import IntakeLane, IntakeMessage
+from kefu.conversations.outbound import deliveries_batched
 from kefu.desk.intake import receive_buyer_message
 
 log = logging.getLogger("kefu.intake")
@@ -76,7 +77,7 @@ def drain_lane(lane: int, *, batch: int = BATCH) -> int:
     The batch ends at ``batch`` messages or ``batch_seconds()``, whichever comes first; the
     rest of the lane waits for the next batch, in order."""
     budget = time.monotonic() + batch_seconds()
-    with transaction.atomic():
+    with transaction.atomic(), deliveries_batched():
         held = IntakeLane.objects.select_for_update(skip_locked=True).filter(number=lane).first()
         if held is None:
             return 0
