@@ -956,8 +956,7 @@ PUBLIC = {
     "api/v1/openapi.json": "the public API schema; no shop data",
     "api/v1/docs": "the public API documentation page",
     "api/v1/inbound/messages": "marketplace webhook, signed with the shop's secret",
-    "api/v1/inbound/messages/batch": "batch of marketplace messages, signed with the shop's "
-    "secret",
+    "api/v1/inbound/messages/batch": "batch of marketplace messages, signed with the shop's secret",
     "api/v1/inbound/messages/status": "where the shop's queued messages are, signed with the "
     "shop's secret; answers only for the signing shop",
     "api/v1/inbound/orders": "alias of the order webhook, signed with the shop's secret",
