@@ -11,7 +11,7 @@ one and with two web processes):
 3. raw_insert: the same N Message rows written straight through the ORM in a subprocess,
    with bulk_create and one row per transaction, to show the cost of the HTTP path.
 4. intake_queued single / batch: the shop "bench-queue" in the default queued mode (202,
-   decisions §39). W worker subprocesses drain the intake queue (the intake worker's own
+   decisions §42). W worker subprocesses drain the intake queue (the intake worker's own
    loop, `kefu.desk.intake_queue.drain`) while Q messages go to the single webhook at
    concurrency C, then Q more to the batch webhook in requests of B. Counted as *processed*:
    stored, routed and auto-replied, from the first request until the workers stored the last

@@ -38,7 +38,7 @@ app.conf.beat_schedule = {
     },
     "metrics-refresh": {"task": "kefu.metrics.tasks.refresh_metrics", "schedule": 20.0},
     # Picks up buyer messages a web process queued but could not hand to a worker (it died
-    # between its commit and the kick, or the broker was down): decisions §39.
+    # between its commit and the kick, or the broker was down): decisions §42.
     "sweep-intake": {
         "task": "intake.drain",
         "schedule": float(os.environ.get("KEFU_INTAKE_SWEEP_SECONDS", "5")),

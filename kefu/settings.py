@@ -261,7 +261,7 @@ LOGGING = {
 # Product limits.
 KEFU_MAX_MESSAGE_CHARS = 10_000
 KEFU_MAX_INBOUND_BODY_BYTES = 64 * 1024
-# The batch message webhook (decisions §39): messages per signed request and its body size
+# The batch message webhook (decisions §42): messages per signed request and its body size
 # (under Django's 2.5 MB DATA_UPLOAD_MAX_MEMORY_SIZE).
 KEFU_INTAKE_BATCH_MAX = int(os.environ.get("KEFU_INTAKE_BATCH_MAX", "500"))
 KEFU_INTAKE_BATCH_MAX_BYTES = 2 * 1024 * 1024
@@ -289,7 +289,7 @@ KEFU_IMPORT_STALE_SECONDS = int(os.environ.get("KEFU_IMPORT_STALE_SECONDS", "600
 # Order imports run on their own Celery queue, served by a worker of their own (decisions §27).
 CELERY_TASK_ROUTES = {
     "orders.run_import": {"queue": "imports"},
-    # Buyer messages have workers of their own (decisions §39): a burst of intake never
+    # Buyer messages have workers of their own (decisions §42): a burst of intake never
     # waits behind outbox deliveries or sweeps, and those never wait behind intake.
     "intake.drain": {"queue": "intake"},
 }

@@ -3,7 +3,7 @@
 The webhook only checks, inserts and answers 202; storing, routing and the automatic replies
 happen in the worker (``kefu.desk.intake_queue``), a batch per transaction. A row is
 committed before the webhook answers and deleted in the transaction that stores its message,
-so a message answered 2xx is never lost and the table empties itself (decisions §39).
+so a message answered 2xx is never lost and the table empties itself (decisions §42).
 """
 
 from __future__ import annotations

@@ -412,7 +412,7 @@ class ImportedConversation(models.Model):
 class IntakeMessage(models.Model):
     """A signed buyer message the webhook accepted (202) and the intake worker has not yet
     stored. Committed before the answer, deleted in the transaction that stores it: the
-    table holds only what is still to do (decisions §39)."""
+    table holds only what is still to do (decisions §42)."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
     external_id = models.CharField(max_length=120)

@@ -142,9 +142,9 @@ def _run(args: argparse.Namespace) -> int:
                 "--without-gossip",
                 "--without-mingle",
             ],
-            # Queued buyer messages (decisions §39): lanes keep one buyer's messages on one
+            # Queued buyer messages (decisions §42): lanes keep one buyer's messages on one
             # worker at a time. One process by default: two contend on the agents' load
-            # counters while their batches run (decisions §39); KEFU_INTAKE_WORKERS for more.
+            # counters while their batches run (decisions §42); KEFU_INTAKE_WORKERS for more.
             [
                 python,
                 "-m",

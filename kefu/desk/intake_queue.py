@@ -1,4 +1,4 @@
-"""The intake worker: stores, routes and answers the queued buyer messages (decisions §39).
+"""The intake worker: stores, routes and answers the queued buyer messages (decisions §42).
 
 A lane's messages are processed in id order by one worker at a time: the worker locks the
 lane's row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite takes its one write lock for the

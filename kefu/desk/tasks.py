@@ -1,4 +1,4 @@
-"""Celery tasks of the desk: the intake worker (decisions §39)."""
+"""Celery tasks of the desk: the intake worker (decisions §42)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     """Shops that exist keep the synchronous answer (201 with the routing) their connectors
-    read; shops created from now on queue buyer messages and answer 202 (decisions §39)."""
+    read; shops created from now on queue buyer messages and answer 202 (decisions §42)."""
 
     dependencies = [
         ("accounts", "0005_takes_new_chats"),
