@@ -10,16 +10,29 @@ one and with two web processes):
    exactly N new messages afterwards.
 3. raw_insert: the same N Message rows written straight through the ORM in a subprocess,
    with bulk_create and one row per transaction, to show the cost of the HTTP path.
+4. intake_queued single / batch: the shop "bench-queue" in the default queued mode (202,
+   decisions §42). W worker subprocesses drain the intake queue (the intake worker's own
+   loop, `kefu.desk.intake_queue.drain`) while Q messages go to the single webhook at
+   concurrency C, then Q more to the batch webhook in requests of B. Counted as *processed*:
+   stored, routed and auto-replied, from the first request until the workers stored the last
+   message; the answer rate and the HTTP latencies beside it.
+
+Step 2 is the synchronous mode (`intake_synchronous`, 201 with the routing), the path every
+message took before the queue.
 
 The push to agents' sockets is bench_push. Knobs: KEFU_BENCH_MESSAGES (2000),
-KEFU_BENCH_CONCURRENCY (16), KEFU_BENCH_BUYERS (500), KEFU_BENCH_INTAKE_SECONDS (45).
+KEFU_BENCH_CONCURRENCY (16), KEFU_BENCH_BUYERS (500), KEFU_BENCH_INTAKE_SECONDS (45),
+KEFU_BENCH_QUEUE_MESSAGES (6000 per webhook), KEFU_BENCH_BATCH (50),
+KEFU_BENCH_INTAKE_WORKERS (1).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
+import subprocess
 import sys
 import time
 from typing import Any
@@ -30,6 +43,7 @@ from bench.harness import Backend, Row
 BACKENDS = ("sqlite", "postgres", "postgres-2p")
 HELPER = "bench.bench_intake"
 INTAKE_SLUG = "bench-intake"
+QUEUE_SLUG = "bench-queue"
 RAW_SLUG = "bench-raw"
 INTAKE_AGENTS = 4
 
@@ -40,34 +54,100 @@ INTAKE_AGENTS = 4
 def _helper_prep() -> Row:
     from django.utils import timezone
 
-    from kefu.accounts.services import create_agent
+    from kefu.accounts.models import User
+    from kefu.accounts.services import create_agent, set_intake_mode
+    from kefu.automation.config import settings_for_update
+    from kefu.automation.starter import install_starter_set
     from kefu.conversations.models import AgentPresence
 
-    intake = harness.bench_shop(INTAKE_SLUG, "Bench Intake")
-    now = timezone.now()
-    for i in range(INTAKE_AGENTS):
-        agent, _ = create_agent(
-            actor=None,
-            shop=intake.shop,
-            login=f"bi-agent{i}",
-            groups=["pre_sale", "after_sale"],
-            password=harness.BENCH_PASSWORD,
-        )
-        # Online and available, as if their sockets were open, so intake routes.
-        AgentPresence.objects.create(shop=intake.shop, user=agent, is_online=True, last_seen_at=now)
-    return {"secret": intake.shop.webhook_secret}
+    secrets: dict[str, str] = {}
+    for slug, name, tag in (
+        (INTAKE_SLUG, "Bench Intake", "bi"),
+        (QUEUE_SLUG, "Bench Queue", "bq"),
+    ):
+        created = harness.bench_shop(slug, name)
+        now = timezone.now()
+        for i in range(INTAKE_AGENTS):
+            agent, _ = create_agent(
+                actor=None,
+                shop=created.shop,
+                login=f"{tag}-agent{i}",
+                groups=["pre_sale", "after_sale"],
+                password=harness.BENCH_PASSWORD,
+            )
+            # Online and available with the inbox open, so intake routes.
+            AgentPresence.objects.create(
+                shop=created.shop, user=agent, is_online=True, last_seen_at=now, socket_count=1
+            )
+        # Every effect a message has: the starter welcome and keyword replies are on.
+        install_starter_set(shop=created.shop)
+        conf = settings_for_update(created.shop)
+        conf.keyword_replies_enabled = True
+        conf.save()
+        if slug == INTAKE_SLUG:
+            # The path every message took before the queue: store and route, then answer.
+            owner = User.objects.get(shop=created.shop, role="owner")
+            set_intake_mode(actor=owner, synchronous=True)
+        secrets[slug] = created.shop.webhook_secret
+    return {"secret": secrets[INTAKE_SLUG], "queue_secret": secrets[QUEUE_SLUG]}
 
 
-def _helper_count(prefix: str) -> Row:
-    from kefu.conversations.models import Conversation, ConversationEvent, Message
+def _helper_online() -> Row:
+    """The agents pinged just now: routing takes only agents seen within its grace (60 s),
+    and bench agents have no socket to ping from."""
+    from django.utils import timezone
 
-    msgs = Message.objects.filter(shop__slug=INTAKE_SLUG, external_id__startswith=prefix)
-    convs = Conversation.objects.filter(shop__slug=INTAKE_SLUG)
+    from kefu.conversations.models import AgentPresence
+
+    n = AgentPresence.objects.filter(shop__slug__in=[INTAKE_SLUG, QUEUE_SLUG]).update(
+        last_seen_at=timezone.now()
+    )
+    return {"agents": n}
+
+
+def _helper_drain(prefix: str, expected: str, seconds: str) -> Row:
+    """One intake worker: drain the queue until the run's messages are all stored."""
+    from kefu.conversations.models import Message
+    from kefu.desk.intake_queue import drain
+
+    want = int(expected)
+    deadline = time.monotonic() + float(seconds)
+    processed, first_at, last_at = 0, None, None
+    stored = Message.objects.filter(shop__slug=QUEUE_SLUG, external_id__startswith=prefix)
+    pinged = time.monotonic()
+    while time.monotonic() < deadline:
+        if time.monotonic() - pinged > 20:
+            _helper_online()  # the pings the agents' inbox sockets would send
+            pinged = time.monotonic()
+        n = drain(seconds=5)
+        if n:
+            processed += n
+            first_at = first_at or time.time()
+            last_at = time.time()
+        elif stored.count() >= want:
+            break
+        else:
+            time.sleep(0.02)
+    return {"processed": processed, "first_at": first_at, "last_at": last_at}
+
+
+def _helper_count(prefix: str, slug: str = INTAKE_SLUG) -> Row:
+    from kefu.conversations.models import (
+        Conversation,
+        ConversationEvent,
+        IntakeMessage,
+        Message,
+    )
+
+    msgs = Message.objects.filter(shop__slug=slug, external_id__startswith=prefix)
+    convs = Conversation.objects.filter(shop__slug=slug)
     return {
         "stored": msgs.count(),
+        "auto_replies": Message.objects.filter(shop__slug=slug, direction="auto").count(),
         "conversations": convs.count(),
         "unassigned": convs.filter(assignee__isnull=True).count(),
-        "events": ConversationEvent.objects.filter(shop__slug=INTAKE_SLUG).count(),
+        "events": ConversationEvent.objects.filter(shop__slug=slug).count(),
+        "queue_left": IntakeMessage.objects.filter(shop__slug=slug).count(),
     }
 
 
@@ -190,6 +270,165 @@ async def _intake(
     }
 
 
+async def _send_queued(
+    base: str,
+    secret: str,
+    prefix: str,
+    n: int,
+    concurrency: int,
+    buyers: int,
+    batch: int,
+    limit_s: float,
+) -> dict[str, Any]:
+    """N messages to the queued shop: one per request (batch 1) or `batch` per request."""
+    import httpx
+
+    rng = random.Random(11)
+    docs = [
+        json.loads(
+            harness.inbound_body(
+                f"{prefix}{i}",
+                f"qbuyer{rng.randrange(buyers)}",
+                rng.choice(harness.ENTRY_POINTS),
+                rng.choice(harness.TEXTS) + f" #{i}",
+            )
+        )
+        for i in range(n)
+    ]
+    if batch == 1:
+        url = f"{base}/api/v1/inbound/messages"
+        bodies = [json.dumps(d, ensure_ascii=False).encode() for d in docs]
+    else:
+        url = f"{base}/api/v1/inbound/messages/batch"
+        bodies = [
+            json.dumps({"messages": docs[i : i + batch]}, ensure_ascii=False).encode()
+            for i in range(0, n, batch)
+        ]
+    latencies: list[float] = []
+    accepted = 0
+    errors = 0
+    failures: list[str] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        for body in bodies:
+            queue.put_nowait(body)
+        deadline = time.monotonic() + limit_s
+
+        async def worker() -> None:
+            nonlocal accepted, errors
+            while time.monotonic() < deadline:
+                try:
+                    body = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                headers = harness.webhook_headers(QUEUE_SLUG, secret, body)
+                t0 = time.perf_counter()
+                try:
+                    r = await client.post(url, content=body, headers=headers)
+                    if r.status_code == 202:
+                        accepted += (
+                            1
+                            if batch == 1
+                            else sum(1 for x in r.json()["results"] if x["status"] != "rejected")
+                        )
+                    else:
+                        errors += 1
+                        if len(failures) < 5:
+                            failures.append(f"{r.status_code}: {r.text[:200]}")
+                except httpx.HTTPError as exc:
+                    errors += 1
+                    if len(failures) < 5:
+                        failures.append(f"{type(exc).__name__}: {exc}")
+                latencies.append((time.perf_counter() - t0) * 1000)
+
+        started_wall = time.time()
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+    return {
+        "requests": len(latencies),
+        "accepted": accepted,
+        "errors": errors,
+        "seconds": seconds,
+        "started_wall": started_wall,
+        "latencies": latencies,
+        "failures": failures,
+    }
+
+
+def _queued_run(
+    backend: Backend,
+    base: str,
+    secret: str,
+    kind: str,
+    n: int,
+    concurrency: int,
+    buyers: int,
+    batch: int,
+    workers: int,
+) -> Row:
+    """One queued run: W worker subprocesses drain while the sender sends; one row."""
+    label = backend.label
+    prefix = f"q{kind}-{label}-"
+    backend.helper(HELPER, "online")
+    # Long enough for a loaded machine to store everything: a run that times out fails.
+    timeout = max(240.0, n / 5)
+    procs = [
+        subprocess.Popen(
+            [harness.PYTHON, "-m", HELPER, "drain", prefix, str(n), str(timeout)],
+            cwd=harness.ROOT,
+            env=backend.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(workers)
+    ]
+    time.sleep(3)  # the workers' Django and language models load before the first message
+    load_before = harness.loadavg()
+    sent = asyncio.run(_send_queued(base, secret, prefix, n, concurrency, buyers, batch, timeout))
+    results: list[Row] = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=timeout + 60)
+        lines = [x for x in out.splitlines() if x.startswith("RESULT ")]
+        if proc.returncode != 0 or not lines:
+            raise RuntimeError(f"intake worker failed ({proc.returncode}):\n{err[-3000:]}")
+        results.append(json.loads(lines[-1][len("RESULT ") :]))
+    last = max((r["last_at"] or 0.0) for r in results)
+    processed_s = last - sent["started_wall"]
+    counts = backend.helper(HELPER, "count", prefix, QUEUE_SLUG)
+    print(
+        f"[{label}] queued {kind}: {sent['accepted']} accepted in {sent['seconds']:.1f}s, "
+        f"stored {counts['stored']} by {processed_s:.1f}s",
+        file=sys.stderr,
+    )
+    if sent["failures"]:
+        print(f"[{label}] queued {kind} failures: {sent['failures']}", file=sys.stderr)
+    return {
+        "name": f"intake_queued {kind} {label}",
+        "messages": n,
+        "per_request": batch,
+        "requests": sent["requests"],
+        "concurrency": concurrency,
+        "workers": workers,
+        "buyers": buyers,
+        "answer_seconds": round(sent["seconds"], 2),
+        "answered_msgs_per_s": round(sent["accepted"] / sent["seconds"], 1),
+        "processed_seconds": round(processed_s, 2),
+        "processed_msgs_per_s": round(counts["stored"] / processed_s, 1) if processed_s else 0,
+        **harness.summary(sent["latencies"]),
+        "errors": sent["errors"],
+        "accepted": sent["accepted"],
+        "stored": counts["stored"],
+        "auto_replies": counts["auto_replies"],
+        "conversations": counts["conversations"],
+        "unassigned": counts["unassigned"],
+        "queue_left": counts["queue_left"],
+        "loadavg_1m": load_before,
+    }
+
+
 # --- one backend end to end -------------------------------------------------------------------
 
 
@@ -199,7 +438,13 @@ def run_on(backend: Backend) -> list[Row]:
     buyers = harness.knob("KEFU_BENCH_BUYERS", 500, quick=50)
     limit_s = harness.knob("KEFU_BENCH_INTAKE_SECONDS", 45, quick=20)
     label = backend.label
-    secret = str(backend.helper(HELPER, "prep")["secret"])
+    queue_n = harness.knob("KEFU_BENCH_QUEUE_MESSAGES", 6000, quick=300)
+    batch = harness.knob("KEFU_BENCH_BATCH", 50)
+    workers = harness.knob("KEFU_BENCH_INTAKE_WORKERS", 1)
+    prepared = backend.helper(HELPER, "prep")
+    secret = str(prepared["secret"])
+    queue_secret = str(prepared["queue_secret"])
+    queued_rows: list[Row] = []
     prefix = f"in-{label}-"
     pg_watch = harness.PgConnections(backend.database) if backend.database else None
     try:
@@ -228,6 +473,20 @@ def run_on(backend: Backend) -> list[Row]:
                     counts = backend.helper(HELPER, "count", prefix)
             else:
                 counts = backend.helper(HELPER, "count", prefix)
+            for kind, per in (("single", 1), ("batch", batch)):
+                queued_rows.append(
+                    _queued_run(
+                        backend,
+                        server.base,
+                        queue_secret,
+                        kind,
+                        queue_n,
+                        concurrency,
+                        buyers,
+                        per,
+                        workers,
+                    )
+                )
     finally:
         if pg_watch is not None:
             pg_watch.stop()
@@ -250,6 +509,7 @@ def run_on(backend: Backend) -> list[Row]:
             **({"pg_peak_connections": pg_peak} if pg_peak is not None else {}),
         }
     ]
+    rows += queued_rows
     raw = backend.helper(HELPER, "raw", str(n))
     rows += [
         {
@@ -270,6 +530,10 @@ def run_on(backend: Backend) -> list[Row]:
     # Lost: a message answered 201 but not stored. Never tolerated, not even when not strict.
     if rows[0]["stored"] != rows[0]["accepted"] or raw["stored"] != 2 * n:
         raise harness.BenchFailed(rows, "lost messages")
+    # Queued: every accepted message stored (processed), the queue empty at the end.
+    for row in queued_rows:
+        if row["stored"] != row["accepted"] or row["queue_left"]:
+            raise harness.BenchFailed(rows, f"{row['name']}: lost or left in the queue")
     harness.fail_on(rows, "errors")
     return rows
 
@@ -277,6 +541,13 @@ def run_on(backend: Backend) -> list[Row]:
 if __name__ == "__main__":
     sys.exit(
         harness.helper_main(
-            {"prep": _helper_prep, "count": _helper_count, "raw": _helper_raw}, sys.argv[1:]
+            {
+                "prep": _helper_prep,
+                "count": _helper_count,
+                "raw": _helper_raw,
+                "drain": _helper_drain,
+                "online": _helper_online,
+            },
+            sys.argv[1:],
         )
     )

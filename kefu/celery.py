@@ -11,6 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 app = Celery("kefu")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The desk is not a Django app of its own (it has no models) but owns the intake worker.
+app.conf.include = ["kefu.desk.tasks"]
 
 app.conf.beat_schedule = {
     "reassign-offline-agents": {
@@ -35,6 +37,12 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("KEFU_IMPORT_SWEEP_SECONDS", "60")),
     },
     "metrics-refresh": {"task": "kefu.metrics.tasks.refresh_metrics", "schedule": 20.0},
+    # Picks up buyer messages a web process queued but could not hand to a worker (it died
+    # between its commit and the kick, or the broker was down): decisions §42.
+    "sweep-intake": {
+        "task": "intake.drain",
+        "schedule": float(os.environ.get("KEFU_INTAKE_SWEEP_SECONDS", "5")),
+    },
     "deliver-due-outbox": {
         "task": "kefu.conversations.tasks.deliver_due_outbox",
         "schedule": 15.0,

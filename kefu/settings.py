@@ -261,6 +261,12 @@ LOGGING = {
 # Product limits.
 KEFU_MAX_MESSAGE_CHARS = 10_000
 KEFU_MAX_INBOUND_BODY_BYTES = 64 * 1024
+# The batch message webhook (decisions §42): messages per signed request and its body size
+# (under Django's 2.5 MB DATA_UPLOAD_MAX_MEMORY_SIZE).
+KEFU_INTAKE_BATCH_MAX = int(os.environ.get("KEFU_INTAKE_BATCH_MAX", "500"))
+KEFU_INTAKE_BATCH_MAX_BYTES = 2 * 1024 * 1024
+# How long one intake worker transaction may run (0: 0.05 s on SQLite, 0.3 s on PostgreSQL).
+KEFU_INTAKE_BATCH_SECONDS = float(os.environ.get("KEFU_INTAKE_BATCH_SECONDS", "0"))
 # A signed webhook is accepted this long either side of its X-Kefu-Timestamp (decisions §25).
 KEFU_WEBHOOK_MAX_AGE_SECONDS = int(os.environ.get("KEFU_WEBHOOK_MAX_AGE_SECONDS", "300"))
 KEFU_PRESENCE_GRACE_SECONDS = int(os.environ.get("KEFU_PRESENCE_GRACE_SECONDS", "90"))
@@ -281,7 +287,12 @@ KEFU_IMPORT_MAX_CELL_CHARS = int(os.environ.get("KEFU_IMPORT_MAX_CELL_CHARS", "1
 # An import silent this long lost its worker: it resumes from its upload once, then fails.
 KEFU_IMPORT_STALE_SECONDS = int(os.environ.get("KEFU_IMPORT_STALE_SECONDS", "600"))
 # Order imports run on their own Celery queue, served by a worker of their own (decisions §27).
-CELERY_TASK_ROUTES = {"orders.run_import": {"queue": "imports"}}
+CELERY_TASK_ROUTES = {
+    "orders.run_import": {"queue": "imports"},
+    # Buyer messages have workers of their own (decisions §42): a burst of intake never
+    # waits behind outbox deliveries or sweeps, and those never wait behind intake.
+    "intake.drain": {"queue": "intake"},
+}
 
 # Images the shop sends (keyword replies, agents' attachments): the upload limit, and the
 # address buyers' channels fetch them from (/media/m/<token>.<ext> is appended).

@@ -69,6 +69,15 @@ def buyer_says(
     )
 
 
+def synchronous_intake(shop: Shop) -> Shop:
+    """The shop's owner turns on the synchronous message webhook (201 with the routing)."""
+    from kefu.accounts.models import User
+    from kefu.accounts.services import set_intake_mode
+
+    owner = User.objects.get(shop=shop, role="owner")
+    return set_intake_mode(actor=owner, synchronous=True)
+
+
 def post_signed(
     client: Client,
     shop: Shop,
@@ -86,6 +95,20 @@ def post_signed(
             slug=slug or shop.slug, secret=secret or shop.webhook_secret, body=body
         ),
     )
+
+
+def routing_of(shop: Shop, external_id: str) -> dict[str, Any]:
+    """What the signed status endpoint says of one message (the routing once processed)."""
+    body = json.dumps({"external_ids": [external_id]}).encode()
+    response = Client().post(
+        "/api/v1/inbound/messages/status",
+        data=body,
+        content_type="application/json",
+        headers=signed_headers(slug=shop.slug, secret=shop.webhook_secret, body=body),
+    )
+    assert response.status_code == 200, response.content
+    result: dict[str, Any] = response.json()["results"][0]
+    return result
 
 
 def post_order_signed(

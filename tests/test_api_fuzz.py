@@ -49,6 +49,8 @@ CHECKS = [
 # Signed by the marketplace with the shop's webhook secret, not by a token.
 SIGNED = {
     "/api/v1/inbound/messages",
+    "/api/v1/inbound/messages/batch",
+    "/api/v1/inbound/messages/status",
     "/api/v1/orders/inbound",
     "/api/v1/orders/tracking/inbound",
     "/api/v1/catalog/inbound",
@@ -102,7 +104,7 @@ def _seed(shop: Shop, owner: User, token: str) -> dict[str, list[int]]:
             "order_external_id": "8001" if buyer == "b-2" else None,
             "product_external_id": "P-100" if buyer == "b-1" else None,
         }
-        assert post_signed(Client(), shop, payload).status_code == 201
+        assert post_signed(Client(), shop, payload).status_code == 202
     order = {
         "external_id": "8001",
         "buyer": {"external_id": "b-2", "name": "Buyer 1"},

@@ -15,7 +15,7 @@ from kefu.cli import main as kefu
 from kefu.conversations.models import Buyer, Message
 from kefu.orders.models import Order
 from tests.conftest import login_client
-from tests.helpers import buyer_says, online, post_order_signed, post_signed
+from tests.helpers import buyer_says, online, post_order_signed, post_signed, routing_of
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +40,11 @@ def test_the_signed_webhook_stores_the_message_cleaned(shop, pre_agent, bad):
         },
     )
 
-    assert response.status_code == 201, response.content
-    message = Message.objects.get(pk=response.json()["message_id"])
+    assert response.status_code == 202, response.content
+    assert response.json()["external_id"] == "m-1"
+    routed = routing_of(shop, "m-1")
+    assert routed["status"] == "processed"
+    message = Message.objects.get(pk=routed["message_id"])
     assert message.text == "Hello is it in stock?"
     assert (message.external_id, message.buyer.external_id, message.buyer.name) == (
         "m-1",

@@ -38,6 +38,7 @@ class ShopOut(Schema):
     intake_per_buyer_per_minute: int
     widget_messages_per_minute: int
     widget_chats_per_hour: int
+    intake_synchronous: bool
 
 
 class ShopPatch(Schema):
@@ -59,6 +60,13 @@ class ShopPatch(Schema):
     widget_chats_per_hour: StrictInt | None = Field(
         default=None,
         description="New chat-widget conversations one network address may open an hour",
+    )
+    intake_synchronous: bool | None = Field(
+        default=None,
+        description=(
+            "true: the message webhook stores and routes before answering 201 with the "
+            "routing; false (default for new shops): it queues and answers 202"
+        ),
     )
 
 
@@ -117,6 +125,8 @@ def patch_shop(request: HttpRequest, body: ShopPatch) -> object:
     shop = user.shop
     assert shop is not None  # noqa: S101
     with transaction.atomic():
+        if body.intake_synchronous is not None:
+            services.set_intake_mode(actor=user, synchronous=body.intake_synchronous)
         services.set_rate_limits(
             actor=user,
             limits=services.RateLimits(

@@ -86,6 +86,12 @@ class Shop(models.Model):
         default=10,
         validators=[MinValueValidator(1), MaxValueValidator(100_000)],
     )
+    # Buyer messages are queued and answered 202 (decisions §42); a synchronous shop stores
+    # and routes each message before answering 201 with the routing, as before. Shops that
+    # existed before the queue keep the synchronous answer their connectors read.
+    intake_synchronous = models.BooleanField(
+        _("store and route each marketplace message before answering"), default=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -295,6 +295,17 @@ def set_rate_limits(*, actor: User, limits: RateLimits) -> Shop:
     return shop
 
 
+def set_intake_mode(*, actor: User, synchronous: bool) -> Shop:
+    """Queue marketplace messages and answer 202 (the default), or store and route each one
+    before answering 201 with the routing (low volume, or a connector that reads it)."""
+    require(actor, Capability.MANAGE_SETTINGS)
+    shop = actor.shop
+    assert shop is not None  # noqa: S101 - require() guarantees a shop
+    shop.intake_synchronous = synchronous
+    shop.save(update_fields=["intake_synchronous"])
+    return shop
+
+
 def record_callback_ping(*, shop: Shop, url: str, answered_at: datetime) -> Shop:
     """The callback at `url` answered a signed test ping 2xx at `answered_at`."""
     shop.callback_ping_at = answered_at

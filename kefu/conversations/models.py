@@ -407,3 +407,38 @@ class ImportedConversation(models.Model):
 
     def __str__(self) -> str:
         return self.external_id
+
+
+class IntakeMessage(models.Model):
+    """A signed buyer message the webhook accepted (202) and the intake worker has not yet
+    stored. Committed before the answer, deleted in the transaction that stores it: the
+    table holds only what is still to do (decisions §42)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    external_id = models.CharField(max_length=120)
+    # Messages of one buyer share a lane; a lane is processed by one worker at a time, in id
+    # order, so a buyer's messages are stored in the order they were accepted.
+    lane = models.PositiveSmallIntegerField()
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "external_id"], name="intake_message_once")
+        ]
+        indexes = [models.Index(fields=["lane", "id"], name="intake_lane_order")]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class IntakeLane(models.Model):
+    """One row per lane: the row a worker locks (FOR UPDATE SKIP LOCKED) while it processes
+    the lane's messages, so two workers never store one buyer's messages at once."""
+
+    number = models.PositiveSmallIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return str(self.number)

@@ -8,6 +8,9 @@ at-least-once: channels de-duplicate on the ``Idempotency-Key`` header.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -52,18 +55,53 @@ def queue_delivery(message: Message) -> Outbox:
         channel=message.conversation.channel,
         next_attempt_at=timezone.now(),
     )
-    transaction.on_commit(lambda: _enqueue_delivery(outbox.pk))
+    _deliver_on_commit(outbox.pk)
     return outbox
 
 
+_batch = threading.local()
+
+
+def _deliver_on_commit(outbox_id: int) -> None:
+    collected: list[int] | None = getattr(_batch, "ids", None)
+    if collected is not None:
+        collected.append(outbox_id)
+        return
+    transaction.on_commit(lambda: _enqueue_delivery(outbox_id))
+
+
+@contextmanager
+def deliveries_batched() -> Iterator[None]:
+    """Inside the block, the rows ``queue_delivery`` writes are enqueued in one task after
+    the transaction commits, not one task each: the intake worker writes hundreds of
+    automatic replies per transaction and each task is a broker write. Use it inside the
+    transaction whose commit makes the rows real."""
+    outer: list[int] | None = getattr(_batch, "ids", None)
+    ids: list[int] = []
+    _batch.ids = ids
+    try:
+        yield
+    finally:
+        _batch.ids = outer
+    if ids:
+        transaction.on_commit(lambda: _enqueue_deliveries(ids))
+
+
 def _enqueue_delivery(outbox_id: int) -> None:
+    _enqueue_deliveries([outbox_id])
+
+
+def _enqueue_deliveries(outbox_ids: list[int]) -> None:
     # The task module imports this one: resolved at call time to keep the import one-way.
-    from kefu.conversations.tasks import deliver_outbox
+    from kefu.conversations.tasks import deliver_outbox, deliver_outbox_rows
 
     try:
-        deliver_outbox.delay(outbox_id)
-    except Exception:  # the broker is down: the row stays pending and the sweeper sends it
-        log.exception("outbox_enqueue_failed id=%s", outbox_id)
+        if len(outbox_ids) == 1:
+            deliver_outbox.delay(outbox_ids[0])
+        else:
+            deliver_outbox_rows.delay(outbox_ids)
+    except Exception:  # the broker is down: the rows stay pending and the sweeper sends them
+        log.exception("outbox_enqueue_failed ids=%s", outbox_ids)
 
 
 def backoff(attempts: int) -> timedelta:

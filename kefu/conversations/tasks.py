@@ -34,6 +34,14 @@ def deliver_outbox(outbox_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
+def deliver_outbox_rows(outbox_ids: list[int]) -> int:
+    """The rows one transaction queued (the intake worker's batch): one task for all."""
+    for outbox_id in outbox_ids:
+        outbound.deliver_outbox_row(outbox_id=outbox_id)
+    return len(outbox_ids)
+
+
+@shared_task(ignore_result=True)
 def deliver_due_outbox() -> int:
     ids = outbound.due_outbox_ids()
     for outbox_id in ids:

@@ -142,8 +142,29 @@ def _run(args: argparse.Namespace) -> int:
                 "--without-gossip",
                 "--without-mingle",
             ],
+            # Queued buyer messages (decisions §42): lanes keep one buyer's messages on one
+            # worker at a time. One process by default: two contend on the agents' load
+            # counters while their batches run (decisions §42); KEFU_INTAKE_WORKERS for more.
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "kefu",
+                "worker",
+                "--hostname",
+                "intake@%h",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                os.environ.get("KEFU_INTAKE_WORKERS", "1"),
+                "--queues",
+                "intake",
+                "--without-gossip",
+                "--without-mingle",
+            ],
         ]
-    names = ["web", "worker", "beat", "imports"]
+    names = ["web", "worker", "beat", "imports", "intake"]
     children = [Child(name, cmd, env) for name, cmd in zip(names, commands, strict=False)]
     print(
         f"Kefu workbench on http://{args.host}:{args.port}/  "

@@ -15,13 +15,17 @@ from pydantic import Field, ValidationError
 
 from kefu.catalog.upserts import ProductInput, upsert_products
 from kefu.conversations.buyers import BuyerIn
-from kefu.conversations.models import EntryPoint
+from kefu.conversations.intake import BuyerMessageIn, checked_message
+from kefu.conversations.intake_queue import enqueue_messages, intake_statuses, lane_of
+from kefu.conversations.models import EntryPoint, Message
 from kefu.core.controls import loads_clean
 from kefu.core.schema_types import ErrorOut as Problem  # the API's one error shape
 from kefu.core.schema_types import Instant, field_errors, inline_json_schema
 from kefu.desk.intake import receive_buyer_message
+from kefu.desk.intake_queue import kick
 from kefu.integrations.webhook_auth import (
     RateLimitedProblem,
+    signed_batch,
     signed_buyer_message,
     signed_webhook,
     webhook_shop,
@@ -54,10 +58,112 @@ class InboundAccepted(Schema):
     group: str
     assigned_agent: str | None
     duplicate: bool
+    status: str = Field(default="processed", description="always processed here")
+
+
+class InboundQueued(Schema):
+    id: int = Field(description="the message's place in the intake queue")
+    external_id: str
+    status: str = Field(description="queued")
+    duplicate: bool
+
+
+class InboundBatch(Schema):
+    messages: list[Any] = Field(
+        min_length=1,
+        description="up to KEFU_INTAKE_BATCH_MAX (500) messages, each as the single webhook's",
+    )
+
+
+class InboundBatchDoc(Schema):
+    """The batch body as documented: each item is checked on its own (`InboundBatch`)."""
+
+    messages: list[InboundMessage] = Field(min_length=1, max_length=500)
+
+
+class InboundItemResult(Schema):
+    index: int
+    external_id: str | None
+    status: str = Field(description="queued, processed (a retry of a stored message) or rejected")
+    id: int | None = Field(default=None, description="queue id while queued")
+    duplicate: bool = False
+    conversation_id: int | None = None
+    message_id: int | None = None
+    group: str | None = None
+    assigned_agent: str | None = None
+    detail: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+class InboundBatchResult(Schema):
+    accepted: int
+    rejected: int
+    results: list[InboundItemResult]
+
+
+class InboundStatusQuery(Schema):
+    external_ids: list[str] = Field(min_length=1, max_length=500)
+
+
+class InboundStatus(Schema):
+    external_id: str
+    status: str = Field(description="queued, processed, failed or unknown")
+    id: int | None = None
+    conversation_id: int | None = None
+    message_id: int | None = None
+    group: str | None = None
+    assigned_agent: str | None = None
+    error: str | None = None
+
+
+class InboundStatuses(Schema):
+    results: list[InboundStatus]
 
 
 def _problem(status: int, detail: str, **extra: Any) -> JsonResponse:
     return JsonResponse({"detail": detail, **extra}, status=status)
+
+
+def _routing(message: Message) -> dict[str, Any]:
+    conv = message.conversation
+    return {
+        "conversation_id": conv.pk,
+        "message_id": message.pk,
+        "group": conv.group,
+        "assigned_agent": conv.assignee.username if conv.assignee else None,
+    }
+
+
+def _checked(data: Any) -> tuple[BuyerMessageIn | None, JsonResponse | None]:
+    """One message of a webhook body, checked; or the 4xx that refuses it."""
+    try:
+        payload = InboundMessage.model_validate(data)
+    except ValidationError as exc:
+        return None, _problem(400, "invalid message", errors=field_errors(exc.errors()))
+    if len(payload.text) > settings.KEFU_MAX_MESSAGE_CHARS:
+        return None, _problem(413, f"text longer than {settings.KEFU_MAX_MESSAGE_CHARS} characters")
+    if payload.sent_at is not None and payload.sent_at.tzinfo is None:
+        return None, _problem(400, "sent_at needs a time zone offset")
+    try:
+        incoming = checked_message(
+            BuyerMessageIn(
+                buyer=BuyerIn(
+                    external_id=payload.buyer.external_id,
+                    name=payload.buyer.name,
+                    language=payload.buyer.language,
+                    country=payload.buyer.country,
+                ),
+                text=payload.text,
+                entry_point=payload.entry_point.value,
+                external_id=payload.external_id,
+                product_external_id=payload.product_external_id,
+                order_external_id=payload.order_external_id,
+                sent_at=payload.sent_at,
+            )
+        )
+    except DjangoValidationError as exc:
+        return None, _problem(400, "; ".join(exc.messages))
+    return incoming, None
 
 
 @router.post(
@@ -66,6 +172,7 @@ def _problem(status: int, detail: str, **extra: Any) -> JsonResponse:
     response={
         200: InboundAccepted,
         201: InboundAccepted,
+        202: InboundQueued,
         400: Problem,
         401: Problem,
         413: Problem,
@@ -85,50 +192,179 @@ def inbound_message(request: HttpRequest) -> HttpResponse:
     """Signed: `X-Kefu-Shop`, `X-Kefu-Timestamp` (unix seconds) and `X-Kefu-Signature:
     sha256=<HMAC-SHA256 of "<timestamp>.<raw body>">`.
 
-    The same `external_id` again answers 200 with the stored ids and stores nothing.
+    202 with the queue `id`: the message is committed to the intake queue and will be stored
+    and routed by the intake worker; `POST /api/v1/inbound/messages/status` tells the
+    routing. The same `external_id` again answers the same `id` (202, `duplicate`) while it
+    is queued, and 200 with the stored ids once processed. A shop in synchronous mode
+    (`intake_synchronous`) stores and routes before answering: 201 with the routing.
     """
     shop = webhook_shop(request)
     try:
         data = loads_clean(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return _problem(400, "body is not JSON")
-    try:
-        payload = InboundMessage.model_validate(data)
-    except ValidationError as exc:
-        return _problem(400, "invalid message", errors=field_errors(exc.errors()))
-    if len(payload.text) > settings.KEFU_MAX_MESSAGE_CHARS:
-        return _problem(413, f"text longer than {settings.KEFU_MAX_MESSAGE_CHARS} characters")
-    if payload.sent_at is not None and payload.sent_at.tzinfo is None:
-        return _problem(400, "sent_at needs a time zone offset")
-    try:
+    incoming, refusal = _checked(data)
+    if refusal is not None:
+        return refusal
+    assert incoming is not None  # noqa: S101 - _checked returns one or the other
+    if shop.intake_synchronous:
         result = receive_buyer_message(
             shop=shop,
-            buyer=BuyerIn(
-                external_id=payload.buyer.external_id,
-                name=payload.buyer.name,
-                language=payload.buyer.language,
-                country=payload.buyer.country,
-            ),
-            text=payload.text,
-            entry_point=payload.entry_point.value,
-            external_id=payload.external_id,
-            product_external_id=payload.product_external_id,
-            order_external_id=payload.order_external_id,
-            sent_at=payload.sent_at,
+            buyer=incoming.buyer,
+            text=incoming.text,
+            entry_point=incoming.entry_point,
+            external_id=incoming.external_id,
+            product_external_id=incoming.product_external_id,
+            order_external_id=incoming.order_external_id,
+            sent_at=incoming.sent_at,
         )
-    except DjangoValidationError as exc:
-        return _problem(400, "; ".join(exc.messages))
-    conv = result.conversation
+        return JsonResponse(
+            {**_routing(result.message), "duplicate": not result.created, "status": "processed"},
+            status=201 if result.created else 200,
+        )
+    (queued,) = enqueue_messages(shop=shop, messages=[incoming])
+    if queued.message is not None:
+        return JsonResponse(
+            {**_routing(queued.message), "duplicate": True, "status": "processed"}, status=200
+        )
+    assert queued.intake_id is not None  # noqa: S101 - queued or stored, never neither
+    kick([lane_of(shop.pk, incoming.buyer.external_id)])
     return JsonResponse(
         {
-            "conversation_id": conv.pk,
-            "message_id": result.message.pk,
-            "group": conv.group,
-            "assigned_agent": conv.assignee.username if conv.assignee else None,
-            "duplicate": not result.created,
+            "id": queued.intake_id,
+            "external_id": queued.external_id,
+            "status": "queued",
+            "duplicate": queued.duplicate,
         },
-        status=201 if result.created else 200,
+        status=202,
     )
+
+
+@router.post(
+    "/messages/batch",
+    auth=signed_batch,
+    response={
+        202: InboundBatchResult,
+        400: Problem,
+        401: Problem,
+        413: Problem,
+        429: RateLimitedProblem,
+    },
+    summary="Receive up to 500 buyers' messages in one signed request",
+    openapi_extra=with_retry_after(
+        {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": inline_json_schema(InboundBatchDoc)}},
+            }
+        }
+    ),
+)
+def inbound_messages_batch(request: HttpRequest) -> HttpResponse:
+    """Signed like the single webhook. Each message is checked on its own: the valid ones are
+    queued (whatever the shop's synchronous mode), the others answered `rejected` with the
+    reason, by `index` in `results`. 202 when the body was read, even if every item was
+    refused; a body that is not `{"messages": [...]}` or holds more than 500 is 400 / 413 and
+    queues nothing."""
+    shop = webhook_shop(request)
+    try:
+        data = loads_clean(request.body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _problem(400, "body is not JSON")
+    try:
+        body = InboundBatch.model_validate(data)
+    except ValidationError as exc:
+        return _problem(400, "invalid batch", errors=field_errors(exc.errors()))
+    limit = settings.KEFU_INTAKE_BATCH_MAX
+    if len(body.messages) > limit:
+        return _problem(413, f"more than {limit} messages in one request")
+    results: list[dict[str, Any]] = []
+    good: list[tuple[int, BuyerMessageIn]] = []
+    for index, item in enumerate(body.messages):
+        incoming, refusal = _checked(item)
+        if refusal is not None:
+            detail = json.loads(refusal.content)
+            ext = item.get("external_id") if isinstance(item, dict) else None
+            ext = ext if isinstance(ext, str) else None
+            results.append({"index": index, "external_id": ext, "status": "rejected", **detail})
+        else:
+            assert incoming is not None  # noqa: S101
+            good.append((index, incoming))
+            results.append({})
+    queued = enqueue_messages(shop=shop, messages=[m for _, m in good]) if good else []
+    lanes = set()
+    for (index, incoming), answer in zip(good, queued, strict=True):
+        if answer.message is not None:
+            results[index] = {
+                "index": index,
+                "external_id": answer.external_id,
+                "status": "processed",
+                "duplicate": True,
+                **_routing(answer.message),
+            }
+        else:
+            lanes.add(lane_of(shop.pk, incoming.buyer.external_id))
+            results[index] = {
+                "index": index,
+                "external_id": answer.external_id,
+                "status": "queued",
+                "id": answer.intake_id,
+                "duplicate": answer.duplicate,
+            }
+    if lanes:
+        kick(lanes)
+    rejected = sum(1 for r in results if r["status"] == "rejected")
+    return JsonResponse(
+        {"accepted": len(results) - rejected, "rejected": rejected, "results": results},
+        status=202,
+    )
+
+
+@router.post(
+    "/messages/status",
+    auth=signed_webhook,
+    response={
+        200: InboundStatuses,
+        400: Problem,
+        401: Problem,
+        413: Problem,
+        429: RateLimitedProblem,
+    },
+    summary="Where queued buyer messages are: queued, processed (with the routing) or failed",
+    openapi_extra=with_retry_after(
+        {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": inline_json_schema(InboundStatusQuery)}},
+            }
+        }
+    ),
+)
+def inbound_messages_status(request: HttpRequest) -> HttpResponse:
+    """Signed like the webhooks; a read, so a POST only because the signature covers a body.
+    By the marketplace's `external_id`s (up to 500): `processed` with the conversation,
+    message, group and assignee; `queued` with the queue id; `failed` with the reason after
+    repeated errors (the operator is alerted); `unknown` for an id never accepted."""
+    shop = webhook_shop(request)
+    try:
+        data = loads_clean(request.body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _problem(400, "body is not JSON")
+    try:
+        query = InboundStatusQuery.model_validate(data)
+    except ValidationError as exc:
+        return _problem(400, "invalid query", errors=field_errors(exc.errors()))
+    out: list[dict[str, Any]] = []
+    for st in intake_statuses(shop=shop, external_ids=query.external_ids):
+        row: dict[str, Any] = {"external_id": st.external_id, "status": st.status}
+        if st.message is not None:
+            row.update(_routing(st.message))
+        if st.intake_id is not None:
+            row["id"] = st.intake_id
+        if st.error:
+            row["error"] = st.error
+        out.append(row)
+    return JsonResponse({"results": out}, status=200)
 
 
 # The orders domain owns order and tracking webhooks; they are also reachable beside the

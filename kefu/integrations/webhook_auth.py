@@ -37,17 +37,24 @@ class SignedWebhook(APIKeyHeader):
 
     param_name = SIGNATURE_HEADER
 
-    def __init__(self, *, per_buyer: bool = False) -> None:
+    def __init__(self, *, per_buyer: bool = False, batch: bool = False) -> None:
         super().__init__()
         # Buyer messages also count against the buyer's own limit, so one buyer (or a loop in
         # a connector) cannot use up the shop's allowance.
         self.per_buyer = per_buyer
+        # The batch message webhook carries up to 500 messages: a larger body.
+        self.batch = batch
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Shop:
         body = request.body
         # Refuse an oversized body before hashing it, as the webhooks always have.
-        if len(body) > settings.KEFU_MAX_INBOUND_BODY_BYTES:
-            raise HttpError(413, f"body larger than {settings.KEFU_MAX_INBOUND_BODY_BYTES} bytes")
+        most = (
+            settings.KEFU_INTAKE_BATCH_MAX_BYTES
+            if self.batch
+            else settings.KEFU_MAX_INBOUND_BODY_BYTES
+        )
+        if len(body) > most:
+            raise HttpError(413, f"body larger than {most} bytes")
         try:
             timestamp = signing_time(request.headers.get(TIMESTAMP_HEADER))
         except StaleSignature as exc:
@@ -109,6 +116,7 @@ def with_retry_after(openapi_extra: dict[str, Any]) -> dict[str, Any]:
 
 signed_webhook = SignedWebhook()
 signed_buyer_message = SignedWebhook(per_buyer=True)
+signed_batch = SignedWebhook(batch=True)
 
 
 def webhook_shop(request: HttpRequest) -> Shop:

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import login_client
-from tests.helpers import online, post_order_signed, post_signed
+from tests.helpers import online, post_order_signed, post_signed, routing_of
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,8 @@ def test_the_inbox_timeline_order_page_and_widget_show_shanghai_time(shop, owner
             "sent_at": SENT,
         },
     )
-    conv = sent.json()["conversation_id"]
+    assert sent.status_code == 202, sent.content
+    conv = routing_of(shop, "m-1")["conversation_id"]
     post_order_signed(
         "/inbound",
         {

@@ -8,9 +8,16 @@ import pytest
 from django.test import Client
 
 from kefu.conversations.models import Buyer, Conversation, ConversationEvent, Message
-from tests.helpers import online, post_signed
+from tests.helpers import online, post_signed, synchronous_intake
 
 pytestmark = pytest.mark.django_db(transaction=False)
+
+
+@pytest.fixture(autouse=True)
+def _synchronous(shop):
+    # What these tests assert is the synchronous answer (201 with the routing); the queued
+    # answer of the same webhook is tests/integrations/test_intake_queue.py's.
+    synchronous_intake(shop)
 
 
 def payload(**over):

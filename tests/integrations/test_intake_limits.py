@@ -51,7 +51,7 @@ def test_a_shop_over_its_own_intake_limit_gets_429_and_other_shops_do_not(
     answers = [post_signed(Client(), shop, _message(n, f"B-{n}")).status_code for n in range(3)]
     refused = post_signed(Client(), shop, _message(3, "B-3"))
 
-    assert answers == [201, 201, 201]
+    assert answers == [202, 202, 202]
     assert refused.status_code == 429
     assert 1 <= int(refused["Retry-After"]) <= 60
     assert refused.json()["retry_after"] == int(refused["Retry-After"])
@@ -60,10 +60,10 @@ def test_a_shop_over_its_own_intake_limit_gets_429_and_other_shops_do_not(
     # The order and tracking webhooks share the shop's allowance.
     assert post_order_signed("/inbound", _order(1), shop).status_code == 429
     # Another shop is untouched.
-    assert post_signed(Client(), other_shop, _message(1)).status_code == 201
+    assert post_signed(Client(), other_shop, _message(1)).status_code == 202
     # Next minute the marketplace's retry is taken in.
     rate_clock.advance(60)
-    assert post_signed(Client(), shop, _message(3, "B-3")).status_code == 201
+    assert post_signed(Client(), shop, _message(3, "B-3")).status_code == 202
 
 
 def test_one_buyer_is_limited_without_holding_up_other_buyers(shop, owner, rate_clock):
@@ -83,14 +83,14 @@ def test_one_buyer_is_limited_without_holding_up_other_buyers(shop, owner, rate_
 
     answers = [post_signed(Client(), shop, _message(n, "B-loud")).status_code for n in range(3)]
 
-    assert answers == [201, 201, 429]
-    assert post_signed(Client(), shop, _message(1, "B-quiet")).status_code == 201
+    assert answers == [202, 202, 429]
+    assert post_signed(Client(), shop, _message(1, "B-quiet")).status_code == 202
 
 
 def test_the_defaults_let_a_double_11_burst_through(shop, rate_clock):
     assert shop.intake_per_minute >= 60_000  # a thousand a second, every second of the minute
     for n in range(150):
-        assert post_signed(Client(), shop, _message(n, f"B-{n}")).status_code == 201
+        assert post_signed(Client(), shop, _message(n, f"B-{n}")).status_code == 202
 
 
 @pytest.mark.parametrize("bad", [-5, 0, "ten", 2.5, True, None])

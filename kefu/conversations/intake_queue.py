@@ -1,0 +1,226 @@
+"""The intake queue: buyer messages accepted by the webhook, waiting for the intake worker.
+
+The webhook only checks, inserts and answers 202; storing, routing and the automatic replies
+happen in the worker (``kefu.desk.intake_queue``), a batch per transaction. A row is
+committed before the webhook answers and deleted in the transaction that stores its message,
+so a message answered 2xx is never lost and the table empties itself (decisions §42).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from kefu.accounts.models import Shop
+from kefu.conversations.intake import BuyerMessageIn
+from kefu.conversations.models import IntakeLane, IntakeMessage, Message
+
+# Lanes partition the buyers of all shops; a lane is processed by one worker at a time. More
+# lanes than workers so a slow lane (a long batch) does not hold the others up.
+LANES = 16
+# A message whose processing raised this many times stays in the queue as failed (the
+# operator sees it in `kefu intake status`) instead of blocking its lane forever.
+MAX_ATTEMPTS = 5
+
+
+def lane_of(shop_id: int, buyer_external_id: str) -> int:
+    """The lane of a buyer: stable across processes and restarts (not Python's hash)."""
+    key = f"{shop_id}:{buyer_external_id.strip()}".encode()
+    return zlib.crc32(key) % LANES
+
+
+def payload_of(incoming: BuyerMessageIn) -> dict[str, Any]:
+    """A checked message as the JSON the queue keeps."""
+    return {
+        "buyer": {
+            "external_id": incoming.buyer.external_id,
+            "name": incoming.buyer.name,
+            "language": incoming.buyer.language,
+            "country": incoming.buyer.country,
+        },
+        "text": incoming.text,
+        "entry_point": incoming.entry_point,
+        "channel": incoming.channel,
+        "product_external_id": incoming.product_external_id,
+        "order_external_id": incoming.order_external_id,
+        "sent_at": incoming.sent_at.isoformat() if incoming.sent_at else None,
+    }
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What the webhook answers for one message: its queue id, or the stored message when a
+    retry comes after the message was processed."""
+
+    external_id: str
+    intake_id: int | None
+    duplicate: bool
+    message: Message | None = None
+
+
+def enqueue_messages(*, shop: Shop, messages: Sequence[BuyerMessageIn]) -> list[Queued]:
+    """Insert checked messages into the queue, idempotent on (shop, external_id).
+
+    A message already stored answers its stored row; one already queued answers its queue
+    id; both with ``duplicate``. Runs in its own transaction, committed on return: the caller
+    answers 2xx only after that.
+    """
+    ids = [m.external_id for m in messages if m.external_id is not None]
+    if len(ids) != len(messages):
+        raise ValueError("a queued message needs its external_id")
+    stored = {
+        m.external_id: m
+        for m in Message.objects.filter(shop=shop, external_id__in=ids).select_related(
+            "conversation__assignee"
+        )
+    }
+    fresh: dict[str, BuyerMessageIn] = {}
+    for m in messages:
+        assert m.external_id is not None  # noqa: S101 - checked above
+        if m.external_id not in stored:
+            # The same id twice in one batch is one message: the first wins.
+            fresh.setdefault(m.external_id, m)
+    inserted: dict[str, int] = {}
+    with transaction.atomic():
+        if fresh:
+            inserted = _insert(shop, list(fresh.values()))
+        waiting = {
+            ext: pk
+            for ext, pk in IntakeMessage.objects.filter(
+                shop=shop, external_id__in=[e for e in fresh if e not in inserted]
+            ).values_list("external_id", "pk")
+        }
+    answers: list[Queued] = []
+    seen: set[str] = set()
+    for m in messages:
+        ext = m.external_id
+        assert ext is not None  # noqa: S101 - checked above
+        if ext in stored:
+            answers.append(Queued(ext, None, duplicate=True, message=stored[ext]))
+        elif ext in inserted and ext not in seen:
+            answers.append(Queued(ext, inserted[ext], duplicate=False))
+        elif ext in inserted:
+            answers.append(Queued(ext, inserted[ext], duplicate=True))
+        elif ext in waiting:
+            answers.append(Queued(ext, waiting[ext], duplicate=True))
+        else:
+            # Processed and deleted between our two reads: the message is stored now.
+            message = (
+                Message.objects.filter(shop=shop, external_id=ext)
+                .select_related("conversation__assignee")
+                .first()
+            )
+            answers.append(Queued(ext, None, duplicate=True, message=message))
+        seen.add(ext)
+    return answers
+
+
+def _insert(shop: Shop, messages: list[BuyerMessageIn]) -> dict[str, int]:
+    """One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: the ids of the new rows."""
+    table = IntakeMessage._meta.db_table
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows: list[Any] = []
+    for m in messages:
+        assert m.external_id is not None  # noqa: S101 - enqueue_messages checked it
+        rows += [
+            shop.pk,
+            m.external_id,
+            lane_of(shop.pk, m.buyer.external_id),
+            json.dumps(payload_of(m), ensure_ascii=False),
+            now,
+            0,
+            "",
+        ]
+    values = ", ".join([f"(%s, %s, %s, %s{cast}, %s, %s, %s)"] * len(messages))
+    sql = (
+        f"INSERT INTO {table} "  # noqa: S608 - table name from the model, values bound
+        "(shop_id, external_id, lane, payload, received_at, attempts, last_error) "
+        f"VALUES {values} ON CONFLICT (shop_id, external_id) DO NOTHING "
+        "RETURNING id, external_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, rows)
+        return {ext: pk for pk, ext in cursor.fetchall()}
+
+
+def ensure_lanes() -> None:
+    """The lane rows workers lock; created on first use (a flushed test database too)."""
+    if IntakeLane.objects.count() < LANES:
+        IntakeLane.objects.bulk_create(
+            [IntakeLane(number=n) for n in range(LANES)], ignore_conflicts=True
+        )
+
+
+def waiting_lanes() -> list[int]:
+    """Lanes with messages still to process (failed ones left aside)."""
+    return sorted(
+        IntakeMessage.objects.filter(attempts__lt=MAX_ATTEMPTS)
+        .values_list("lane", flat=True)
+        .distinct()
+    )
+
+
+@dataclass(frozen=True)
+class QueueState:
+    waiting: int
+    failed: int
+    oldest_age_seconds: float | None
+
+
+def queue_state() -> QueueState:
+    """How much is waiting, how much has failed and how old the oldest message is."""
+    waiting = IntakeMessage.objects.filter(attempts__lt=MAX_ATTEMPTS)
+    oldest = waiting.order_by("id").values_list("received_at", flat=True).first()
+    return QueueState(
+        waiting=waiting.count(),
+        failed=IntakeMessage.objects.filter(attempts__gte=MAX_ATTEMPTS).count(),
+        oldest_age_seconds=(timezone.now() - oldest).total_seconds() if oldest else None,
+    )
+
+
+@dataclass(frozen=True)
+class IntakeStatus:
+    external_id: str
+    status: str  # queued, failed, processed or unknown
+    intake_id: int | None = None
+    message: Message | None = None
+    error: str = ""
+
+
+def intake_statuses(*, shop: Shop, external_ids: Sequence[str]) -> list[IntakeStatus]:
+    """Where each of the shop's messages is: still queued, failed, or stored and routed."""
+    queued = {
+        row.external_id: row
+        for row in IntakeMessage.objects.filter(shop=shop, external_id__in=external_ids)
+    }
+    stored = {
+        m.external_id: m
+        for m in Message.objects.filter(shop=shop, external_id__in=external_ids).select_related(
+            "conversation__assignee"
+        )
+    }
+    out: list[IntakeStatus] = []
+    for ext in external_ids:
+        if ext in stored:
+            out.append(IntakeStatus(ext, "processed", message=stored[ext]))
+        elif ext in queued:
+            row = queued[ext]
+            failed = row.attempts >= MAX_ATTEMPTS
+            out.append(
+                IntakeStatus(
+                    ext,
+                    "failed" if failed else "queued",
+                    intake_id=row.pk,
+                    error=row.last_error if failed else "",
+                )
+            )
+        else:
+            out.append(IntakeStatus(ext, "unknown"))
+    return out

@@ -1,0 +1,177 @@
+"""The intake worker: stores, routes and answers the queued buyer messages (decisions §42).
+
+A lane's messages are processed in id order by one worker at a time: the worker locks the
+lane's row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite takes its one write lock for the
+whole transaction anyway), stores up to a batch of messages in one transaction — each in a
+savepoint, through the same ``receive_buyer_message`` the synchronous webhook calls, so both
+store the same rows — and deletes the rows it stored in that transaction. A crash before the
+commit leaves the rows for the next drain; the beat sweep runs one every few seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from kefu.conversations.buyers import BuyerIn
+from kefu.conversations.intake_queue import MAX_ATTEMPTS, ensure_lanes, waiting_lanes
+from kefu.conversations.models import IntakeLane, IntakeMessage
+from kefu.conversations.outbound import deliveries_batched
+from kefu.desk.intake import receive_buyer_message
+
+log = logging.getLogger("kefu.intake")
+
+BATCH = 500
+SQLITE_PAUSE = 0.02
+
+
+def batch_seconds() -> float:
+    """How long one batch transaction may run before it commits. SQLite has one writer:
+    while a batch runs, the webhook's INSERT waits for it, so batches stay short there.
+    PostgreSQL writers do not wait for each other, but a message is only visible (and
+    pushed) at its batch's commit, so batches stay well under a second there too."""
+    return settings.KEFU_INTAKE_BATCH_SECONDS or (
+        0.3 if connection.vendor == "postgresql" else 0.05
+    )
+
+
+def drain(*, lanes: Iterable[int] | None = None, batch: int = BATCH, seconds: float = 10.0) -> int:
+    """Process waiting messages until the queue (or the given lanes) is empty, every lane is
+    held by another worker, or ``seconds`` have passed. The number of messages stored."""
+    ensure_lanes()
+    wanted = set(lanes) if lanes is not None else None
+    deadline = time.monotonic() + seconds
+    done = 0
+    sqlite = connection.vendor == "sqlite"
+    working_since = time.monotonic()
+    while time.monotonic() < deadline:
+        todo = [n for n in waiting_lanes() if wanted is None or n in wanted]
+        if not todo:
+            break
+        progress = 0
+        for lane in todo:
+            progress += drain_lane(lane, batch=batch)
+            if sqlite and time.monotonic() - working_since > batch_seconds():
+                # SQLite's busy handler lets whoever asks first take the freed write lock;
+                # step aside now and then so the webhook's INSERTs get in between batches.
+                time.sleep(SQLITE_PAUSE)
+                working_since = time.monotonic()
+        if progress == 0:
+            # Every waiting lane is held by another worker (or only failed rows are left).
+            break
+        done += progress
+    return done
+
+
+def drain_lane(lane: int, *, batch: int = BATCH) -> int:
+    """One batch of one lane in one transaction; 0 when another worker holds the lane.
+
+    The batch ends at ``batch`` messages or ``batch_seconds()``, whichever comes first; the
+    rest of the lane waits for the next batch, in order."""
+    budget = time.monotonic() + batch_seconds()
+    with transaction.atomic(), deliveries_batched():
+        held = IntakeLane.objects.select_for_update(skip_locked=True).filter(number=lane).first()
+        if held is None:
+            return 0
+        rows = list(
+            IntakeMessage.objects.filter(lane=lane, attempts__lt=MAX_ATTEMPTS)
+            .select_related("shop")
+            .order_by("id")[:batch]
+        )
+        stored: list[int] = []
+        handled = 0
+        for row in rows:
+            if handled and time.monotonic() > budget:
+                break
+            handled += 1
+            try:
+                _process(row)
+            except ValidationError as exc:
+                # Checked before it was queued; a rule that changed since refuses it for good.
+                _failed(row, "; ".join(exc.messages), final=True)
+            except Exception as exc:
+                log.exception("intake_failed shop=%s external_id=%s", row.shop_id, row.external_id)
+                _failed(row, f"{type(exc).__name__}: {exc}", final=False)
+            else:
+                stored.append(row.pk)
+        if stored:
+            IntakeMessage.objects.filter(pk__in=stored).delete()
+        return handled
+
+
+def _process(row: IntakeMessage) -> None:
+    data: dict[str, Any] = row.payload
+    buyer = data["buyer"]
+    sent_at = dt.datetime.fromisoformat(data["sent_at"]) if data.get("sent_at") else None
+    # A savepoint per message: one that fails rolls back alone and the batch goes on.
+    with transaction.atomic():
+        receive_buyer_message(
+            shop=row.shop,
+            buyer=BuyerIn(
+                external_id=buyer["external_id"],
+                name=buyer.get("name", ""),
+                language=buyer.get("language", ""),
+                country=buyer.get("country", ""),
+            ),
+            text=data["text"],
+            entry_point=data["entry_point"],
+            channel=data["channel"],
+            external_id=row.external_id,
+            product_external_id=data.get("product_external_id"),
+            order_external_id=data.get("order_external_id"),
+            sent_at=sent_at,
+        )
+
+
+def _failed(row: IntakeMessage, error: str, *, final: bool) -> None:
+    attempts = MAX_ATTEMPTS if final else row.attempts + 1
+    IntakeMessage.objects.filter(pk=row.pk).update(attempts=attempts, last_error=error[:300])
+
+
+# --- waking the worker from the webhook ---------------------------------------------------
+# A drain task per accepted message would cost the broker and the worker more than the
+# message itself at Double 11 rates. Each web process sends at most one task per lane every
+# KICK_SECONDS; a message that arrives inside that window gets one deferred task at the
+# window's end, which starts after the message committed and so sees it. The beat sweep
+# only catches what a dead process left behind.
+KICK_SECONDS = 0.2
+_kick_lock = threading.Lock()
+_next_kick: dict[int, float] = {}
+_deferred_until: dict[int, float] = {}
+
+
+def kick(lanes: Iterable[int]) -> None:
+    """Make sure a drain of these lanes starts after the caller's commit."""
+    from kefu.desk.tasks import drain_intake
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        drain_intake.delay(sorted(set(lanes)))
+        return
+    now = time.monotonic()
+    send_now: list[int] = []
+    later: dict[float, list[int]] = {}
+    with _kick_lock:
+        for lane in set(lanes):
+            allowed = _next_kick.get(lane, 0.0)
+            if now >= allowed:
+                send_now.append(lane)
+                _next_kick[lane] = now + KICK_SECONDS
+            elif _deferred_until.get(lane, 0.0) < allowed:
+                later.setdefault(allowed, []).append(lane)
+                _deferred_until[lane] = allowed
+    try:
+        if send_now:
+            drain_intake.delay(sorted(send_now))
+        for at, deferred in later.items():
+            drain_intake.apply_async((sorted(deferred),), countdown=max(at - now, 0.01))
+    except Exception:
+        # The broker is down: the messages are committed and the sweep will find them.
+        log.exception("intake_kick_failed lanes=%s", sorted(set(lanes)))

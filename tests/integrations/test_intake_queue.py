@@ -1,0 +1,442 @@
+"""The queued message webhook (issue 15): 202 once committed to the intake queue, stored and
+routed by the intake worker; idempotent, in order per buyer, never lost, and storing exactly
+what the synchronous webhook stores."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from kefu.accounts.models import Shop, User
+from kefu.accounts.services import create_agent, create_shop
+from kefu.automation.config import settings_for_update
+from kefu.automation.starter import install_starter_set
+from kefu.conversations.intake_queue import LANES, lane_of, queue_state
+from kefu.conversations.models import (
+    Conversation,
+    ConversationEvent,
+    IntakeMessage,
+    Message,
+    Outbox,
+)
+from kefu.desk import intake_queue
+from kefu.desk.tasks import drain_intake
+from kefu.integrations.signing import signed_headers
+from tests.conftest import PASSWORD
+from tests.helpers import online, post_signed, routing_of, synchronous_intake
+
+
+def message(n: int, buyer: str = "b-1", **over: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "external_id": f"m-{buyer}-{n}",
+        "buyer": {"external_id": buyer, "name": "Olga", "language": "en"},
+        "entry_point": "product_page",
+        "text": f"question {n} about the lamp",
+    }
+    data.update(over)
+    return data
+
+
+def post_batch(shop: Shop, messages: list[Any], *, client: Client | None = None):
+    body = json.dumps({"messages": messages}).encode()
+    return (client or Client()).post(
+        "/api/v1/inbound/messages/batch",
+        data=body,
+        content_type="application/json",
+        headers=signed_headers(slug=shop.slug, secret=shop.webhook_secret, body=body),
+    )
+
+
+@pytest.fixture
+def no_worker(monkeypatch):
+    """The web process answers and then dies before any worker hears of the message: the
+    only way left to the message is the sweep."""
+    monkeypatch.setattr(intake_queue, "kick", lambda lanes: None)
+    import kefu.integrations.api as inbound_api
+
+    monkeypatch.setattr(inbound_api, "kick", lambda lanes: None)
+
+
+@pytest.mark.django_db
+def test_queued_message_is_answered_202_then_stored_and_routed(shop, pre_agent):
+    online(pre_agent)
+    response = post_signed(Client(), shop, message(1))
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "queued"
+    assert body["duplicate"] is False
+    assert isinstance(body["id"], int)
+    routed = routing_of(shop, "m-b-1-1")
+    assert routed["status"] == "processed"
+    assert routed["group"] == "pre_sale"
+    assert routed["assigned_agent"] == "lily"
+    assert Message.objects.get(pk=routed["message_id"]).text == "question 1 about the lamp"
+    assert not IntakeMessage.objects.exists()  # processed rows leave the queue
+
+
+@pytest.mark.django_db
+def test_a_duplicate_answers_the_same_id_and_is_stored_once(shop, pre_agent, no_worker):
+    online(pre_agent)
+    first = post_signed(Client(), shop, message(1))
+    again = post_signed(Client(), shop, message(1, text="a retry with other text"))
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["duplicate"] is True
+    assert IntakeMessage.objects.count() == 1
+    assert routing_of(shop, "m-b-1-1")["status"] == "queued"
+
+    assert drain_intake() == 1
+    late = post_signed(Client(), shop, message(1))
+    assert late.status_code == 200
+    assert late.json()["duplicate"] is True
+    assert late.json()["message_id"] == routing_of(shop, "m-b-1-1")["message_id"]
+    assert Message.objects.filter(shop=shop, external_id="m-b-1-1").count() == 1
+    assert Message.objects.get(external_id="m-b-1-1").text == "question 1 about the lamp"
+    assert Conversation.objects.get().unread_count == 1
+    assert not IntakeMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_answered_then_crashed_message_is_stored_by_the_sweep(shop, pre_agent, no_worker):
+    online(pre_agent)
+    answers = [post_signed(Client(), shop, message(n, f"b-{n % 3}")) for n in range(6)]
+    assert [a.status_code for a in answers] == [202] * 6
+    # Nothing processed it: the rows wait, committed, and the status says so.
+    assert not Message.objects.exists()
+    assert queue_state().waiting == 6
+    assert routing_of(shop, "m-b-1-1")["status"] == "queued"
+
+    # The beat's sweep is the worker task with no lanes: it finds every waiting lane.
+    assert drain_intake() == 6
+    assert Message.objects.filter(shop=shop).count() == 6
+    assert queue_state().waiting == 0
+    assert routing_of(shop, "m-b-1-1")["assigned_agent"] == "lily"
+
+
+@pytest.mark.django_db
+def test_batch_answers_per_item_and_queues_the_valid_ones(shop, pre_agent, no_worker):
+    online(pre_agent)
+    items: list[Any] = [
+        message(1, "b-1"),
+        message(2, "b-2", entry_point="billboard"),
+        "not an object",
+        message(1, "b-1"),  # the same id twice in one batch is one message
+        message(3, "b-3", sent_at="2026-11-11T00:05:00"),
+    ]
+    response = post_batch(shop, items)
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (2, 3)
+    results = body["results"]
+    assert [r["status"] for r in results] == [
+        "queued",
+        "rejected",
+        "rejected",
+        "queued",
+        "rejected",
+    ]
+    assert results[0]["id"] == results[3]["id"]
+    assert results[3]["duplicate"] is True
+    assert "entry_point" in [e["field"] for e in results[1]["errors"]]
+    assert results[4]["detail"] == "sent_at needs a time zone offset"
+    assert IntakeMessage.objects.count() == 1
+
+    drain_intake()
+    retry = post_batch(shop, [message(1, "b-1")]).json()["results"][0]
+    assert retry["status"] == "processed"
+    assert retry["duplicate"] is True
+    assert retry["assigned_agent"] == "lily"
+
+
+@pytest.mark.django_db
+def test_batch_over_the_limit_or_malformed_queues_nothing(shop, settings):
+    settings.KEFU_INTAKE_BATCH_MAX = 3
+    assert post_batch(shop, [message(n) for n in range(4)]).status_code == 413
+    assert post_batch(shop, []).status_code == 400
+    body = b'{"messages": "nope"}'
+    response = Client().post(
+        "/api/v1/inbound/messages/batch",
+        data=body,
+        content_type="application/json",
+        headers=signed_headers(slug=shop.slug, secret=shop.webhook_secret, body=body),
+    )
+    assert response.status_code == 400
+    assert not IntakeMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_batch_signed_by_another_secret_is_401(shop):
+    body = json.dumps({"messages": [message(1)]}).encode()
+    response = Client().post(
+        "/api/v1/inbound/messages/batch",
+        data=body,
+        content_type="application/json",
+        headers=signed_headers(slug=shop.slug, secret="not-the-secret", body=body),
+    )
+    assert response.status_code == 401
+    assert not IntakeMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_status_is_per_shop(shop, other_shop, no_worker):
+    post_signed(Client(), shop, message(1))
+    assert routing_of(other_shop, "m-b-1-1")["status"] == "unknown"
+    assert routing_of(shop, "m-b-1-1")["status"] == "queued"
+
+
+@pytest.mark.django_db
+def test_a_message_failing_again_and_again_is_parked_not_lost(shop, no_worker, monkeypatch):
+    post_signed(Client(), shop, message(1, "b-1"))
+    post_signed(Client(), shop, message(1, "b-2"))
+
+    def broken(row):
+        if row.external_id == "m-b-1-1":
+            raise RuntimeError("the disk is full")
+        return real(row)
+
+    real = intake_queue._process
+    monkeypatch.setattr(intake_queue, "_process", broken)
+    for _ in range(intake_queue.MAX_ATTEMPTS + 1):
+        drain_intake()
+    assert (
+        Message.objects.filter(external_id="m-b-1-2").exists()
+        or Message.objects.filter(external_id="m-b-2-1").exists()
+    )
+    status = routing_of(shop, "m-b-1-1")
+    assert status["status"] == "failed"
+    assert "the disk is full" in status["error"]
+    assert queue_state().failed == 1
+
+
+def test_lanes_are_stable_and_spread():
+    assert lane_of(1, "buyer-7") == lane_of(1, " buyer-7 ")
+    assert len({lane_of(1, f"b-{n}") for n in range(200)}) == LANES
+
+
+# --- per-buyer order under concurrent delivery ---------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_buyers_messages_are_stored_in_order_under_concurrent_delivery(shop, pre_agent):
+    """Eight connections deliver at once, each the messages of its own buyers in order; the
+    worker (run by each request, as the eager test worker does) stores every buyer's
+    messages in the order they were answered, once each."""
+    online(pre_agent)
+    buyers = [f"b-{n}" for n in range(16)]
+    per_buyer = 6
+    errors: list[str] = []
+
+    def deliver(mine: list[str]) -> None:
+        client = Client()
+        try:
+            for n in range(per_buyer):
+                for buyer in mine:
+                    response = post_signed(client, shop, message(n, buyer))
+                    if response.status_code not in (200, 202):
+                        errors.append(f"{buyer} {n}: {response.status_code}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=(buyers[i::8],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    drain_intake()  # what a late kick or the sweep would still find
+    assert not IntakeMessage.objects.exists()
+    for buyer in buyers:
+        stored = list(
+            Message.objects.filter(shop=shop, buyer__external_id=buyer, direction="buyer")
+            .order_by("id")
+            .values_list("external_id", flat=True)
+        )
+        assert stored == [f"m-{buyer}-{n}" for n in range(per_buyer)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_draining_at_once_keep_each_buyers_order(shop, pre_agent, no_worker):
+    online(pre_agent)
+    buyers = [f"b-{n}" for n in range(10)]
+    messages = [message(n, buyer) for n in range(8) for buyer in buyers]
+    for start in range(0, len(messages), 20):
+        assert post_batch(shop, messages[start : start + 20]).status_code == 202
+    done: list[int] = []
+
+    def work() -> None:
+        try:
+            done.append(intake_queue.drain(batch=7))
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    drain_intake()
+    assert Message.objects.filter(shop=shop, direction="buyer").count() == len(messages)
+    assert not IntakeMessage.objects.exists()
+    for buyer in buyers:
+        stored = list(
+            Message.objects.filter(shop=shop, buyer__external_id=buyer, direction="buyer")
+            .order_by("id")
+            .values_list("external_id", flat=True)
+        )
+        assert stored == [f"m-{buyer}-{n}" for n in range(8)]
+
+
+# --- equivalence: the synchronous path and the queue store the same rows -------------------
+
+
+def _seller(slug: str) -> tuple[Shop, list[User]]:
+    shop = create_shop(
+        name=f"Shop {slug}",
+        platform="aliexpress",
+        slug=slug,
+        owner_login=f"{slug}-owner",
+        owner_password=PASSWORD,
+        currency="USD",
+        timezone_name="Asia/Shanghai",
+    ).shop
+    agents = [
+        create_agent(
+            actor=None,
+            shop=shop,
+            login=f"{slug}-{name}",
+            groups=[group],
+            password=PASSWORD,
+            display_name=name,
+        )[0]
+        for name, group in (
+            ("Lily", "pre_sale"),
+            ("Ann", "pre_sale"),
+            ("Max", "after_sale"),
+        )
+    ]
+    install_starter_set(shop=shop)
+    conf = settings_for_update(shop)
+    conf.keyword_replies_enabled = True
+    conf.save()
+    online(*agents)
+    return shop, agents
+
+
+WORKLOAD = [
+    # (buyer, entry point, text): new buyers, returning ones, both groups, keyword hits.
+    (f"b-{n % 7}", "order_detail" if n % 5 == 0 else "product_page", text)
+    for n, text in enumerate(
+        [
+            "Hello, is this in stock?",
+            "Where is my parcel? tracking please",
+            "refund",
+            "Do you ship to Spain?",
+            "coupon?",
+            "hello again",
+        ]
+        * 5
+    )
+]
+
+
+def _snapshot(shop: Shop) -> dict[str, Any]:
+    """What a seller sees, comparable across two shops: ids and times left out, and each
+    buyer's rows in their own order. Lanes keep one buyer's messages in order, not the
+    order between buyers, so which of two equally free agents takes a chat may differ; the
+    spread of chats over the agents may not."""
+    messages: dict[str, list[tuple[Any, ...]]] = {}
+    for m in (
+        Message.objects.filter(shop=shop)
+        .select_related("conversation__buyer", "author")
+        .order_by("id")
+    ):
+        messages.setdefault(m.conversation.buyer.external_id, []).append(
+            (
+                m.conversation.group,
+                m.direction,
+                m.kind,
+                m.text,
+                m.external_id,
+                m.author is not None,
+            )
+        )
+    conversations = sorted(
+        (
+            c.buyer.external_id,
+            c.group,
+            c.status,
+            c.assignee_id is not None,
+            c.unread_count,
+            c.last_message_preview,
+        )
+        for c in Conversation.objects.filter(shop=shop).select_related("buyer")
+    )
+    load: dict[str, int] = {}
+    for c in Conversation.objects.filter(shop=shop).select_related("assignee"):
+        if c.assignee is not None:
+            load[c.assignee.display_name] = load.get(c.assignee.display_name, 0) + 1
+    spread = sorted(
+        (group, sorted(n for name, n in load.items() if name in names))
+        for group, names in (("pre_sale", {"Lily", "Ann"}), ("after_sale", {"Max"}))
+    )
+    events: dict[tuple[str, str], list[str]] = {}
+    for e in (
+        ConversationEvent.objects.filter(conversation__shop=shop)
+        .select_related("conversation__buyer")
+        .order_by("id")
+    ):
+        key = (e.conversation.buyer.external_id, e.conversation.group)
+        events.setdefault(key, []).append(e.kind)
+    outbox = sorted(
+        (o.message.conversation.buyer.external_id, o.message.text)
+        for o in Outbox.objects.filter(message__shop=shop).select_related(
+            "message__conversation__buyer"
+        )
+    )
+    return {
+        "messages": messages,
+        "conversations": conversations,
+        "spread": spread,
+        "events": events,
+        "outbox": outbox,
+    }
+
+
+@pytest.mark.django_db
+def test_the_queue_stores_what_the_synchronous_webhook_stores(no_worker):
+    direct, _ = _seller("direct")
+    synchronous_intake(direct)
+    queued, _ = _seller("queued")
+    for n, (buyer, entry_point, text) in enumerate(WORKLOAD):
+        data = message(n, buyer, entry_point=entry_point, text=text)
+        assert post_signed(Client(), direct, data).status_code == 201
+        assert post_signed(Client(), queued, data).status_code == 202
+    assert not Message.objects.filter(shop=queued).exists()
+    assert drain_intake() == len(WORKLOAD)
+
+    want, got = _snapshot(direct), _snapshot(queued)
+    stored = sum(len(rows) for rows in want["messages"].values())
+    assert stored > len(WORKLOAD)  # automatic replies were sent
+    kinds = {kind for seq in want["events"].values() for kind in seq}
+    assert kinds >= {"created", "assigned", "message_received", "auto_message"}
+    assert got == want
+
+
+@pytest.mark.django_db
+def test_the_batch_webhook_stores_what_the_single_one_stores(no_worker):
+    single, _ = _seller("single")
+    batched, _ = _seller("batched")
+    items = [
+        message(n, buyer, entry_point=entry_point, text=text)
+        for n, (buyer, entry_point, text) in enumerate(WORKLOAD)
+    ]
+    for data in items:
+        assert post_signed(Client(), single, data).status_code == 202
+    assert post_batch(batched, items).status_code == 202
+    drain_intake()
+    assert _snapshot(batched) == _snapshot(single)
