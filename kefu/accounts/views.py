@@ -94,6 +94,12 @@ def shop_settings(request: ShopRequest) -> HttpResponse:
             services.rotate_webhook_secret(actor=user)
             messages.success(request, _("A new webhook secret is active; update your integration."))
             return redirect("settings")
+        if request.POST.get("action") == "intake_mode":
+            services.set_intake_mode(
+                actor=user, synchronous=request.POST.get("intake_synchronous") == "on"
+            )
+            messages.success(request, _("Webhook answer mode saved."))
+            return redirect("settings")
         try:
             if request.POST.get("action") == "rate_limits":
                 services.set_rate_limits(actor=user, limits=_rate_limits(request))

@@ -135,3 +135,27 @@ def test_a_sub_account_without_the_settings_right_cannot_change_limits(shop, pre
     assert response.status_code == 403
     shop.refresh_from_db()
     assert shop.intake_per_minute == 600_000
+
+
+def test_the_owner_chooses_on_the_settings_page_how_the_webhook_answers(shop, owner, pre_agent):
+    client = _owner_client(owner)
+    page = client.get("/settings/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "How the webhook answers" in page and 'name="intake_synchronous"' in page
+    assert post_signed(Client(), shop, _message(1, "B-1")).status_code == 202
+
+    saved = client.post("/settings/", {"action": "intake_mode", "intake_synchronous": "on"})
+
+    assert saved.status_code == 302
+    assert Shop.objects.get(pk=shop.pk).intake_synchronous is True
+    assert post_signed(Client(), shop, _message(2, "B-2")).status_code == 201
+    client.post("/settings/", {"action": "intake_mode"})
+    assert Shop.objects.get(pk=shop.pk).intake_synchronous is False
+
+
+def test_a_sub_account_without_the_settings_right_cannot_change_the_answer_mode(shop, pre_agent):
+    response = _owner_client(pre_agent).post(
+        "/settings/", {"action": "intake_mode", "intake_synchronous": "on"}
+    )
+
+    assert response.status_code == 403
+    assert Shop.objects.get(pk=shop.pk).intake_synchronous is False
