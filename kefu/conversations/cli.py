@@ -1,4 +1,5 @@
 """`kefu import messages FILE --shop SLUG`: import message history from JSONL.
+`kefu intake`: the intake queue's backlog, for operators watching a peak.
 
 The figures of the imported days are brought up to date before the command returns.
 """
@@ -6,6 +7,8 @@ The figures of the imported days are brought up to date before the command retur
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 import time
 from typing import Any
@@ -29,6 +32,26 @@ def register(sub: Any) -> None:
     messages.add_argument("--shop", required=True, help="the shop's slug")
     messages.add_argument("--quiet", action="store_true", help="no progress on stderr")
     messages.set_defaults(handler=run_import_messages)
+    intake = sub.add_parser(
+        "intake",
+        help="the intake queue: messages waiting, failed, and the oldest one's age",
+        description="Buyer messages the webhook answered 202 and the intake worker has not "
+        "stored yet. Exit code 1 when a message failed five times and waits for an operator.",
+    )
+    intake.add_argument("--json", action="store_true", help="machine-readable output")
+    intake.set_defaults(handler=run_intake_status)
+
+
+def run_intake_status(args: argparse.Namespace) -> int:
+    from kefu.conversations.intake_queue import queue_state
+
+    state = queue_state()
+    if args.json:
+        print(json.dumps(dataclasses.asdict(state)))
+    else:
+        age = "-" if state.oldest_age_seconds is None else f"{state.oldest_age_seconds:.1f} s"
+        print(f"waiting {state.waiting}  failed {state.failed}  oldest waiting {age}")
+    return 1 if state.failed else 0
 
 
 def _shop(slug: str) -> Any:

@@ -16,6 +16,7 @@ from kefu.accounts.models import Shop, User
 from kefu.accounts.services import create_agent, create_shop
 from kefu.automation.config import settings_for_update
 from kefu.automation.starter import install_starter_set
+from kefu.cli import main as kefu
 from kefu.conversations.intake_queue import LANES, lane_of, queue_state
 from kefu.conversations.models import (
     Conversation,
@@ -102,13 +103,13 @@ def test_a_duplicate_answers_the_same_id_and_is_stored_once(shop, pre_agent, no_
 
 
 @pytest.mark.django_db
-def test_answered_then_crashed_message_is_stored_by_the_sweep(shop, pre_agent, no_worker):
+def test_answered_then_crashed_message_is_stored_by_the_sweep(shop, pre_agent, no_worker, capsys):
     online(pre_agent)
     answers = [post_signed(Client(), shop, message(n, f"b-{n % 3}")) for n in range(6)]
     assert [a.status_code for a in answers] == [202] * 6
     # Nothing processed it: the rows wait, committed, and the status says so.
     assert not Message.objects.exists()
-    assert queue_state().waiting == 6
+    assert intake_cli(capsys)[:2] == (0, 6)
     assert routing_of(shop, "m-b-1-1")["status"] == "queued"
 
     # The beat's sweep is the worker task with no lanes: it finds every waiting lane.
@@ -190,7 +191,7 @@ def test_status_is_per_shop(shop, other_shop, no_worker):
 
 
 @pytest.mark.django_db
-def test_a_message_failing_again_and_again_is_parked_not_lost(shop, no_worker, monkeypatch):
+def test_a_message_failing_again_and_again_is_parked_not_lost(shop, no_worker, monkeypatch, capsys):
     post_signed(Client(), shop, message(1, "b-1"))
     post_signed(Client(), shop, message(1, "b-2"))
 
@@ -211,6 +212,15 @@ def test_a_message_failing_again_and_again_is_parked_not_lost(shop, no_worker, m
     assert status["status"] == "failed"
     assert "the disk is full" in status["error"]
     assert queue_state().failed == 1
+    assert intake_cli(capsys)[0] == 1  # an operator must look
+
+
+def intake_cli(capsys) -> tuple[int, int, int]:
+    """`kefu intake --json`: its exit code, and the messages waiting and failed."""
+    capsys.readouterr()
+    code = kefu(["intake", "--json"])
+    state = json.loads(capsys.readouterr().out)
+    return code, state["waiting"], state["failed"]
 
 
 def test_lanes_are_stable_and_spread():
