@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.scoping import shop_of
+from kefu.care import selectors as care_selectors
 from kefu.conversations.selectors import access_conversation
 from kefu.conversations.views import back_to_conversation
 from kefu.orders import selectors
@@ -235,6 +236,8 @@ def risk_board(request: ShopRequest) -> HttpResponse:
             "settings": settings_of(shop=shop_of(user)),
             "missed": [r for r in rows if r.missed],
             "at_risk": [r for r in rows if not r.missed],
+            # Disputes near or past the marketplace's answer deadline (kefu.care, R-31).
+            "dispute_deadlines": care_selectors.dispute_deadlines(user),
         },
     )
 
