@@ -46,6 +46,7 @@ from kefu.care.config import SettingsInput as CareSettingsInput
 from kefu.care.config import save_care_settings
 from kefu.care.models import CareAlert
 from kefu.care.promises import PromiseInput, record_promise
+from kefu.care.returns import open_return
 from kefu.care.services import CaseInput, save_case
 from kefu.care.watch import watch_shop
 from kefu.compliance.models import ComplianceFinding
@@ -212,7 +213,8 @@ SCRIPT_JSON = {
 def care_cases(w: World) -> list[Case]:
     """After-sale care (issue 16): a sub-account sees the complaints, promises and alerts of
     its own chats, orders and products; surges are the owners'."""
-    c, given = w.conv.pk, w.given_order.pk
+    c, given, lamp = w.conv.pk, w.given_order.pk, w.order.pk
+    ret = w.care["return"]
     mine, other = w.care["complaint"], w.care["other_complaint"]
     promise, surge, due = w.care["promise"], w.care["surge"], w.care["promise_alert"]
     api = {"api": True}
@@ -267,6 +269,25 @@ def care_cases(w: World) -> list[Case]:
         Case("post", f"/care/alerts/{due}/dismiss/", {}, allowed=OWN, ours=True),
         Case("get", "/care/settings/", allowed=EVERYONE),
         Case("post", "/care/settings/", CARE_SETTINGS_FORM, grant=MANAGE),
+        Case("get", "/care/returns/", allowed=EVERYONE),
+        Case("get", "/care/returns/new/", allowed=EVERYONE),
+        Case("get", f"/care/returns/new/?conversation={c}", allowed=OWN, ours=True),
+        Case(
+            "post",
+            "/care/returns/new/",
+            {"order": lamp, "kind": "exchange", "reason": "Wrong colour {who}"},
+            allowed=OWN,
+            ours=True,
+        ),
+        Case("get", f"/care/returns/{ret}/", allowed=OWN, ours=True),
+        Case("post", f"/care/returns/{ret}/", {"step": "approved"}, allowed=OWN, ours=True),
+        Case(
+            "post",
+            f"/care/returns/{ret}/send/",
+            {"text": "Please send it back, {who}."},
+            allowed=OWN,
+            ours=True,
+        ),
         # --- the API ------------------------------------------------------------------------
         Case("get", "/api/v1/care/complaints", allowed=EVERYONE, **api),
         Case(
@@ -317,6 +338,24 @@ def care_cases(w: World) -> list[Case]:
         Case("get", "/api/v1/care/alerts", allowed=EVERYONE, **api),
         Case("post", f"/api/v1/care/alerts/{due}/dismiss", {}, allowed=OWN, ours=True, **api),
         Case("get", "/api/v1/care/settings", allowed=EVERYONE, **api),
+        Case("get", "/api/v1/care/returns", allowed=EVERYONE, **api),
+        Case(
+            "post",
+            "/api/v1/care/returns",
+            {"order_id": lamp, "kind": "return", "reason": "API {who}"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case("get", f"/api/v1/care/returns/{ret}", allowed=OWN, ours=True, **api),
+        Case(
+            "post",
+            f"/api/v1/care/returns/{ret}/steps",
+            {"status": "approved"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
         Case("put", "/api/v1/care/settings", CARE_SETTINGS_JSON, grant=MANAGE, **api),
     ]
 
@@ -845,6 +884,13 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
     )
     care = _care_world(shop, owner, pre_agent, conv, other_order)
     given_order = _delivered_order(shop, conv.buyer.external_id, product.external_id)
+    care["return"] = open_return(
+        actor=owner,
+        order=given_order,
+        conversation=conv,
+        kind="return",
+        reason="LILY-RETURN shade too dim",
+    ).pk
     rebuild_shop(shop=shop)
 
     return World(
@@ -866,6 +912,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
             "LILY-COMPLAINT": OWN,
             "OTHER-COMPLAINT": OWNER,
             "LILY-PROMISE": OWN,
+            "LILY-RETURN": OWN,
             "Aurora Lights": EVERYONE,
             "AURORA-SCRIPT": EVERYONE,
             "AURORA-KW": EVERYONE,

@@ -18,11 +18,13 @@ from kefu.accounts.access import api_user, needs, shop_auth
 from kefu.accounts.models import Platform, User
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
+from kefu.automation.selectors import buyer_language
 from kefu.care import alerts as alert_services
 from kefu.care import analysis, config, selectors, services
 from kefu.care import complaints as complaint_services
 from kefu.care import promises as promise_services
-from kefu.care.models import Case, Complaint, Promise
+from kefu.care import returns as return_services
+from kefu.care.models import Case, Complaint, Promise, ReturnRequest
 from kefu.conversations.selectors import access_conversation
 from kefu.core.schema_types import ErrorOut, Instant
 from kefu.orders.selectors import access_order
@@ -542,3 +544,138 @@ def save_care_settings(request: HttpRequest, payload: CareSettingsIO) -> CareSet
         )
         config.save_causes(actor=user, labels=payload.causes)
     return _settings_out(user)
+
+
+class ReturnIn(Schema):
+    order_id: int
+    kind: Literal["return", "exchange"] = "return"
+    reason: str = Field(min_length=1, max_length=300)
+    conversation_id: int | None = None
+
+
+class StepIn(Schema):
+    status: Literal[
+        "approved", "sent_back", "received", "refunded", "replacement_shipped", "rejected"
+    ]
+    note: str = Field(default="", max_length=300)
+    tracking_number: str = Field(default="", max_length=80)
+    carrier: str = Field(default="", max_length=80)
+    amount: Decimal | None = Field(default=None, gt=0, lt=Decimal("1e12"), decimal_places=2)
+
+
+class StepOut(Schema):
+    status: str
+    at: dt.datetime
+    by: str | None
+    note: str
+
+
+class ReturnOut(Schema):
+    id: int
+    kind: str
+    status: str
+    reason: str
+    order_id: int
+    order_external_id: str
+    conversation_id: int | None
+    return_tracking: str
+    replacement_tracking: str | None
+    next_steps: list[str]
+    buyer_script: str
+    steps: list[StepOut]
+
+
+def _return_out(r: ReturnRequest, language: str) -> ReturnOut:
+    return ReturnOut(
+        id=r.pk,
+        kind=r.kind,
+        status=r.status,
+        reason=r.reason,
+        order_id=r.order_id,
+        order_external_id=r.order.external_id,
+        conversation_id=r.conversation_id,
+        return_tracking=r.return_tracking,
+        replacement_tracking=r.replacement.tracking_number if r.replacement else None,
+        next_steps=list(return_services.next_steps(r)),
+        buyer_script=return_services.buyer_script(r, language=language),
+        steps=[
+            StepOut(
+                status=s.status,
+                at=s.at,
+                by=s.actor.name_for_buyers if s.actor else None,
+                note=s.note,
+            )
+            for s in r.steps.select_related("actor")
+        ],
+    )
+
+
+def _language(r: ReturnRequest) -> str:
+    return (buyer_language(r.buyer) if r.buyer is not None else "") or "en"
+
+
+class ReturnsQuery(Schema):
+    status: Literal[
+        "",
+        "open",
+        "requested",
+        "approved",
+        "sent_back",
+        "received",
+        "refunded",
+        "replacement_shipped",
+        "rejected",
+    ] = ""
+
+
+@care_router.get("/returns", response=list[ReturnOut])
+def returns(request: HttpRequest, q: Query[ReturnsQuery]) -> list[ReturnOut]:
+    """Returns and exchanges the caller may see, newest first (at most 200)."""
+    user = api_user(request)
+    rows = selectors.visible_returns(user, status=q.status)[:200]
+    return [_return_out(r, _language(r)) for r in rows]
+
+
+@care_router.post("/returns", response={201: ReturnOut, 400: ErrorOut, 404: ErrorOut})
+def create_return(request: HttpRequest, payload: ReturnIn) -> Status[ReturnOut]:
+    """The buyer asks to return or exchange; 400 when the order already has an open one."""
+    user = api_user(request)
+    order = access_order(user, payload.order_id)
+    conversation = (
+        access_conversation(user, payload.conversation_id)
+        if payload.conversation_id is not None
+        else None
+    )
+    made = return_services.open_return(
+        actor=user, order=order, conversation=conversation, kind=payload.kind, reason=payload.reason
+    )
+    return Status(201, _return_out(made, _language(made)))
+
+
+@care_router.get("/returns/{return_id}", response=ReturnOut)
+def return_request(request: HttpRequest, return_id: int) -> ReturnOut:
+    found = selectors.access_return(api_user(request), return_id)
+    return _return_out(found, _language(found))
+
+
+@care_router.post(
+    "/returns/{return_id}/steps", response={200: ReturnOut, 400: ErrorOut, 403: ErrorOut}
+)
+def return_step(request: HttpRequest, return_id: int, payload: StepIn) -> ReturnOut:
+    """The next step; "refunded" records the refund (403 without the refund right or over
+    the limit), "replacement_shipped" adds the reshipment parcel; 400 for a step that cannot
+    follow."""
+    user = api_user(request)
+    found = selectors.access_return(user, return_id)
+    moved = return_services.advance_return(
+        actor=user,
+        request=found,
+        step=return_services.StepInput(
+            status=payload.status,
+            note=payload.note,
+            tracking_number=payload.tracking_number,
+            carrier=payload.carrier,
+            amount=str(payload.amount) if payload.amount is not None else "",
+        ),
+    )
+    return _return_out(moved, _language(moved))

@@ -347,3 +347,93 @@ class Promise(models.Model):
 
     def __str__(self) -> str:
         return self.what
+
+
+# --- returns and exchanges (R-30) -----------------------------------------------------------
+
+
+class ReturnKind(models.TextChoices):
+    RETURN = "return", _("Return and refund 退货退款")
+    EXCHANGE = "exchange", _("Exchange 换货")
+
+
+class ReturnStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested 已申请")
+    APPROVED = "approved", _("Approved 已同意")
+    SENT_BACK = "sent_back", _("Buyer sent it back 买家已寄回")
+    RECEIVED = "received", _("Received 已收货")
+    REFUNDED = "refunded", _("Refunded 已退款")
+    REPLACEMENT_SHIPPED = "replacement_shipped", _("Replacement shipped 已换新发出")
+    REJECTED = "rejected", _("Rejected 已拒绝")
+
+
+RETURN_DONE = ("refunded", "replacement_shipped", "rejected")
+
+
+class ReturnRequest(models.Model):
+    """A return or an exchange of an order, step by step (R-30)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="+")
+    buyer = models.ForeignKey(
+        "conversations.Buyer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    conversation = models.ForeignKey(
+        "conversations.Conversation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    kind = models.CharField(max_length=10, choices=ReturnKind.choices)
+    reason = models.CharField(max_length=300)
+    status = models.CharField(
+        max_length=20, choices=ReturnStatus.choices, default=ReturnStatus.REQUESTED
+    )
+    # The buyer's parcel back to the shop.
+    return_tracking = models.CharField(max_length=80, blank=True)
+    return_carrier = models.CharField(max_length=80, blank=True)
+    refund = models.ForeignKey(
+        "orders.Refund", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    replacement = models.ForeignKey(
+        "orders.Parcel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["shop", "status"], name="return_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "order"],
+                condition=~models.Q(status__in=RETURN_DONE),
+                name="one_open_return_per_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+
+class ReturnStep(models.Model):
+    """One step of a return: when, who, and what was noted (a tracking number, an amount)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="steps")
+    status = models.CharField(max_length=20, choices=ReturnStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.status} of return {self.request_id}"

@@ -17,6 +17,7 @@ from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.scoping import shop_of
 from kefu.care.config import care_settings
 from kefu.care.models import (
+    RETURN_DONE,
     AlertKind,
     CareAlert,
     Case,
@@ -25,6 +26,7 @@ from kefu.care.models import (
     ComplaintStatus,
     Promise,
     PromiseStatus,
+    ReturnRequest,
 )
 from kefu.care.promise_text import find_promise
 from kefu.conversations.models import Conversation, Direction, Message
@@ -323,3 +325,31 @@ def alert_conversations(actor: User, alert: CareAlert) -> list[Conversation]:
         .select_related("buyer", "assignee")
         .order_by("-last_message_at")
     )
+
+
+# --- returns and exchanges ------------------------------------------------------------------
+
+
+def visible_returns(actor: User, *, status: str = "") -> QuerySet[ReturnRequest]:
+    """The owner sees every return; a sub-account those of orders with its products and of
+    its conversations, and the ones it opened."""
+    shop = shop_of(actor)
+    qs = ReturnRequest.objects.filter(shop=shop)
+    if not actor.is_owner:
+        qs = qs.filter(
+            Q(order__in=visible_orders(actor).values("pk"))
+            | Q(conversation__in=visible_conversations(actor).values("pk"))
+            | Q(created_by=actor)
+        )
+    if status == "open":
+        qs = qs.exclude(status__in=RETURN_DONE)
+    elif status:
+        qs = qs.filter(status=status)
+    return qs.select_related("order", "buyer", "conversation", "replacement")
+
+
+def access_return(actor: User, return_id: int) -> ReturnRequest:
+    found = visible_returns(actor).filter(pk=return_id).first()
+    if found is None:
+        raise Http404("no such return")
+    return found

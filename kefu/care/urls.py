@@ -21,5 +21,9 @@ urlpatterns = [
     path("care/alerts/bar/", views.alerts_bar, name="alerts_bar"),
     path("care/alerts/<int:alert_id>/", views.alert, name="alert"),
     path("care/alerts/<int:alert_id>/dismiss/", views.dismiss_alert, name="alert_dismiss"),
+    path("care/returns/", views.returns_list, name="returns"),
+    path("care/returns/new/", views.new_return, name="return_new"),
+    path("care/returns/<int:return_id>/", views.return_detail, name="return"),
+    path("care/returns/<int:return_id>/send/", views.send_return_script, name="return_send"),
     path("care/settings/", views.care_settings, name="settings"),
 ]

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,10 +21,12 @@ from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.models import Platform, User
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.scoping import shop_of
+from kefu.automation.selectors import buyer_language
 from kefu.care import alerts as alert_services
 from kefu.care import analysis, config, exports, selectors, services
 from kefu.care import complaints as complaint_services
 from kefu.care import promises as promise_services
+from kefu.care import returns as return_services
 from kefu.care.models import (
     CaseOutcome,
     CompensationKind,
@@ -32,13 +34,16 @@ from kefu.care.models import (
     ComplaintKind,
     ComplaintStatus,
     Resolution,
+    ReturnKind,
+    ReturnStatus,
     Severity,
 )
 from kefu.conversations.models import Conversation
 from kefu.conversations.selectors import access_conversation
 from kefu.core.spreadsheets import spreadsheet_response
+from kefu.desk.replies import RuleStop, send_reply
 from kefu.orders.models import Order
-from kefu.orders.selectors import access_order, visible_orders
+from kefu.orders.selectors import access_order, order_of, visible_orders
 
 
 def _date(raw: str | None, default: dt.date) -> dt.date:
@@ -540,3 +545,125 @@ def care_settings(request: ShopRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+# --- returns and exchanges (R-30) -----------------------------------------------------------
+
+
+@shop_view()
+@require_GET
+def returns_list(request: ShopRequest) -> HttpResponse:
+    status = request.GET.get("status", "open")
+    if status not in (*ReturnStatus.values, "open", "all"):
+        status = "open"
+    rows = selectors.visible_returns(request.user, status="" if status == "all" else status)
+    return render(
+        request,
+        "care/returns.html",
+        {"returns": rows[:300], "status": status, "statuses": ReturnStatus.choices},
+    )
+
+
+@shop_view()
+@require_http_methods(["GET", "POST"])
+def new_return(request: ShopRequest) -> HttpResponse:
+    user = request.user
+    source = request.POST if request.method == "POST" else request.GET
+    conversation, order = _subjects(user, source)
+    if order is None and conversation is not None:
+        order = conversation_order(user, conversation)
+    form = {"kind": source.get("kind", ReturnKind.RETURN), "reason": source.get("reason", "")}
+    if request.method == "POST":
+        try:
+            if order is None:
+                raise ValidationError(_("Choose the order."))
+            made = return_services.open_return(
+                actor=user,
+                order=order,
+                conversation=conversation,
+                kind=form["kind"],
+                reason=form["reason"],
+            )
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        else:
+            messages.success(request, _("Return recorded."))
+            return redirect("care:return", made.pk)
+    return render(
+        request,
+        "care/return_form.html",
+        {"form": form, "conversation": conversation, "order": order, "kinds": ReturnKind.choices},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def conversation_order(user: User, conversation: Conversation) -> Order | None:
+    """The order a conversation the user serves is about: the after-sale agent of the chat
+    handles its return even when the product is another sub-account's."""
+    return order_of(conversation)
+
+
+@shop_view()
+@require_http_methods(["GET", "POST"])
+def return_detail(request: ShopRequest, return_id: int) -> HttpResponse:
+    user = request.user
+    found = selectors.access_return(user, return_id)
+    status = 200
+    if request.method == "POST":
+        post = request.POST
+        try:
+            return_services.advance_return(
+                actor=user,
+                request=found,
+                step=return_services.StepInput(
+                    status=post.get("step", ""),
+                    note=post.get("note", ""),
+                    tracking_number=post.get("tracking_number", ""),
+                    carrier=post.get("carrier", ""),
+                    amount=post.get("amount", ""),
+                ),
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(
+                request,
+                "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc),
+            )
+            status = 400 if isinstance(exc, ValidationError) else 403
+            found = selectors.access_return(user, return_id)
+        else:
+            messages.success(request, _("Return updated."))
+            return redirect("care:return", found.pk)
+    language = buyer_language(found.buyer) if found.buyer is not None else ""
+    return render(
+        request,
+        "care/return.html",
+        {
+            "r": found,
+            "steps": found.steps.select_related("actor"),
+            "next_steps": [(s, ReturnStatus(s).label) for s in return_services.next_steps(found)],
+            "script": return_services.buyer_script(found, language=language or "en"),
+        },
+        status=status,
+    )
+
+
+@shop_view()
+@require_POST
+def send_return_script(request: ShopRequest, return_id: int) -> HttpResponse:
+    """Send the step's script to the buyer in the return's conversation, through the rule
+    guard like any reply."""
+    user = request.user
+    found = selectors.access_return(user, return_id)
+    if found.conversation_id is None:
+        messages.error(request, _("This return has no conversation to send to."))
+        return redirect("care:return", found.pk)
+    conversation = access_conversation(user, found.conversation_id)
+    try:
+        send_reply(actor=user, conversation=conversation, text=request.POST.get("text", ""))
+    except RuleStop:
+        messages.error(request, _("The rule guard stopped this message: edit it in the inbox."))
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(request, _("Sent to the buyer."))
+    return redirect("care:return", found.pk)

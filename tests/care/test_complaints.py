@@ -244,3 +244,23 @@ def test_a_complaint_marks_the_scripts_sent_just_before(shop, pre_agent, product
     reply_with_suggested_script(login_client(pre_agent), conv.pk)
     open_complaint(actor=pre_agent, conversation=conv, data=ComplaintInput(cause="attitude"))
     assert AutomationHit.objects.get(kind="script").complained_at is not None
+
+
+def test_an_imported_export_with_a_refund_in_dispute_opens_it_at_once(shop, owner, tmp_path):
+    from kefu.orders.importers.run import import_orders
+
+    export = tmp_path / "taobao.csv"
+    export.write_text(
+        "订单编号,买家会员名,总金额,买家实际支付金额,订单状态,订单创建时间,订单付款时间,宝贝标题,宝贝总数量\n"
+        "TB-1,王芳,99.00,99.00,退款中,2026/11/20 10:00,2026/11/20 10:05,台灯,1\n"
+        "TB-2,李雷,50.00,50.00,交易成功,2026/11/20 11:00,2026/11/20 11:05,夜灯,1\n",
+        encoding="utf-8",
+    )
+    summary = import_orders(shop=shop, path=export)
+    assert any("dispute" in note for note in summary.notes), summary.notes
+    dispute = Complaint.objects.get()
+    assert (dispute.kind, dispute.order.external_id) == ("dispute", "TB-1")
+    # The import again, and the minute watch after it, open nothing more.
+    import_orders(shop=shop, path=export)
+    assert tasks.watch_shop(shop.pk)["disputes"] == 0
+    assert Complaint.objects.count() == 1
