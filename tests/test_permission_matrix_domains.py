@@ -270,6 +270,8 @@ def care_cases(w: World) -> list[Case]:
         Case("get", "/care/settings/", allowed=EVERYONE),
         Case("post", "/care/settings/", CARE_SETTINGS_FORM, grant=MANAGE),
         Case("get", "/care/returns/", allowed=EVERYONE),
+        Case("get", "/care/revisits/?lead=5", allowed=EVERYONE),
+        Case("get", "/api/v1/care/revisits?lead=5", allowed=EVERYONE, **api),
         Case("get", "/care/returns/new/", allowed=EVERYONE),
         Case("get", f"/care/returns/new/?conversation={c}", allowed=OWN, ours=True),
         Case(

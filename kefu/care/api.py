@@ -24,6 +24,7 @@ from kefu.care import analysis, config, selectors, services
 from kefu.care import complaints as complaint_services
 from kefu.care import promises as promise_services
 from kefu.care import returns as return_services
+from kefu.care import revisits as revisit_reads
 from kefu.care.models import Case, Complaint, Promise, ReturnRequest
 from kefu.conversations.selectors import access_conversation
 from kefu.core.schema_types import ErrorOut, Instant
@@ -679,3 +680,26 @@ def return_step(request: HttpRequest, return_id: int, payload: StepIn) -> Return
         ),
     )
     return _return_out(moved, _language(moved))
+
+
+class RevisitOut(Schema):
+    buyer_id: int
+    buyer: str
+    language: str
+    product_id: int
+    product: str
+    order_external_id: str
+    delivered_on: dt.date
+    runs_out_on: dt.date
+    days_left: int
+
+
+class RevisitQuery(Schema):
+    lead: int = Field(default=3, ge=0, le=60)
+
+
+@care_router.get("/revisits", response=list[RevisitOut])
+def revisits(request: HttpRequest, q: Query[RevisitQuery]) -> list[RevisitOut]:
+    """Buyers due a revisit by the products' usage cycles (R-34), in the shop's days."""
+    rows = revisit_reads.revisit_table(api_user(request), lead_days=q.lead)
+    return [RevisitOut(**vars(r)) for r in rows]

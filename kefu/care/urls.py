@@ -25,5 +25,6 @@ urlpatterns = [
     path("care/returns/new/", views.new_return, name="return_new"),
     path("care/returns/<int:return_id>/", views.return_detail, name="return"),
     path("care/returns/<int:return_id>/send/", views.send_return_script, name="return_send"),
+    path("care/revisits/", views.revisits, name="revisits"),
     path("care/settings/", views.care_settings, name="settings"),
 ]

@@ -27,6 +27,7 @@ from kefu.care import analysis, config, exports, selectors, services
 from kefu.care import complaints as complaint_services
 from kefu.care import promises as promise_services
 from kefu.care import returns as return_services
+from kefu.care import revisits as revisit_reads
 from kefu.care.models import (
     CaseOutcome,
     CompensationKind,
@@ -667,3 +668,15 @@ def send_return_script(request: ShopRequest, return_id: int) -> HttpResponse:
     else:
         messages.success(request, _("Sent to the buyer."))
     return redirect("care:return", found.pk)
+
+
+# --- revisits (R-34) ------------------------------------------------------------------------
+
+
+@shop_view()
+@require_GET
+def revisits(request: ShopRequest) -> HttpResponse:
+    raw = request.GET.get("lead", "")
+    lead = int(raw) if raw.isdigit() and int(raw) <= 60 else revisit_reads.DEFAULT_LEAD_DAYS
+    rows = revisit_reads.revisit_table(request.user, lead_days=lead)
+    return render(request, "care/revisits.html", {"rows": rows, "lead": lead})
