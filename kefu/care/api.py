@@ -22,10 +22,11 @@ from kefu.automation.selectors import buyer_language
 from kefu.care import alerts as alert_services
 from kefu.care import analysis, config, selectors, services
 from kefu.care import complaints as complaint_services
+from kefu.care import feedback as feedback_services
 from kefu.care import promises as promise_services
 from kefu.care import returns as return_services
 from kefu.care import revisits as revisit_reads
-from kefu.care.models import Case, Complaint, Promise, ReturnRequest
+from kefu.care.models import Case, Complaint, Feedback, Promise, ReturnRequest
 from kefu.conversations.selectors import access_conversation
 from kefu.core.schema_types import ErrorOut, Instant
 from kefu.orders.selectors import access_order
@@ -703,3 +704,58 @@ def revisits(request: HttpRequest, q: Query[RevisitQuery]) -> list[RevisitOut]:
     """Buyers due a revisit by the products' usage cycles (R-34), in the shop's days."""
     rows = revisit_reads.revisit_table(api_user(request), lead_days=q.lead)
     return [RevisitOut(**vars(r)) for r in rows]
+
+
+class FeedbackIn(Schema):
+    conversation_id: int
+    kind: Literal["suggestion", "opinion", "praise", "problem"]
+    text: str = Field(min_length=1, max_length=5000)
+    product_id: int | None = None
+
+
+class FeedbackOut(Schema):
+    id: int
+    kind: str
+    text: str
+    buyer: str | None
+    product: str | None
+    conversation_id: int | None
+    created_at: dt.datetime
+
+
+def _feedback_out(f: Feedback) -> FeedbackOut:
+    return FeedbackOut(
+        id=f.pk,
+        kind=f.kind,
+        text=f.text,
+        buyer=str(f.buyer) if f.buyer else None,
+        product=f.product.title if f.product else None,
+        conversation_id=f.conversation_id,
+        created_at=f.created_at,
+    )
+
+
+class FeedbackQuery(Schema):
+    kind: Literal["", "suggestion", "opinion", "praise", "problem"] = ""
+
+
+@care_router.get("/feedback", response=list[FeedbackOut])
+def feedback(request: HttpRequest, q: Query[FeedbackQuery]) -> list[FeedbackOut]:
+    """Buyers' feedback the caller may read, newest first (at most 500)."""
+    rows = selectors.visible_feedback(api_user(request), kind=q.kind)[:500]
+    return [_feedback_out(f) for f in rows]
+
+
+@care_router.post("/feedback", response={201: FeedbackOut, 400: ErrorOut, 404: ErrorOut})
+def create_feedback(request: HttpRequest, payload: FeedbackIn) -> Status[FeedbackOut]:
+    """Save what a buyer suggested or thought, from a conversation the caller serves."""
+    user = api_user(request)
+    conversation = access_conversation(user, payload.conversation_id)
+    saved = feedback_services.save_feedback(
+        actor=user,
+        conversation=conversation,
+        kind=payload.kind,
+        text=payload.text,
+        product_id=payload.product_id,
+    )
+    return Status(201, _feedback_out(saved))

@@ -437,3 +437,45 @@ class ReturnStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} of return {self.request_id}"
+
+
+# --- buyers' feedback (R-40) ----------------------------------------------------------------
+
+
+class FeedbackKind(models.TextChoices):
+    SUGGESTION = "suggestion", _("Suggestion 建议")
+    OPINION = "opinion", _("Opinion 意见")
+    PRAISE = "praise", _("Praise 表扬")
+    PROBLEM = "problem", _("Product problem 产品问题")
+
+
+class Feedback(models.Model):
+    """A buyer's suggestion or opinion saved from a conversation, for the owner to read."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12, choices=FeedbackKind.choices)
+    text = models.TextField()
+    conversation = models.ForeignKey(
+        "conversations.Conversation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    buyer = models.ForeignKey(
+        "conversations.Buyer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["shop", "-created_at"], name="feedback_recent")]
+
+    def __str__(self) -> str:
+        return self.text[:40]

@@ -24,6 +24,7 @@ from kefu.care.models import (
     Complaint,
     ComplaintProduct,
     ComplaintStatus,
+    Feedback,
     Promise,
     PromiseStatus,
     ReturnRequest,
@@ -353,3 +354,17 @@ def access_return(actor: User, return_id: int) -> ReturnRequest:
     if found is None:
         raise Http404("no such return")
     return found
+
+
+def visible_feedback(actor: User, *, kind: str = "") -> QuerySet[Feedback]:
+    """The owner reads every buyer's feedback; a sub-account what it saved and what was said
+    in its conversations."""
+    shop = shop_of(actor)
+    qs = Feedback.objects.filter(shop=shop)
+    if not actor.is_owner:
+        qs = qs.filter(
+            Q(created_by=actor) | Q(conversation__in=visible_conversations(actor).values("pk"))
+        )
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.select_related("buyer", "product", "created_by")

@@ -25,6 +25,7 @@ from kefu.automation.selectors import buyer_language
 from kefu.care import alerts as alert_services
 from kefu.care import analysis, config, exports, selectors, services
 from kefu.care import complaints as complaint_services
+from kefu.care import feedback as feedback_services
 from kefu.care import promises as promise_services
 from kefu.care import returns as return_services
 from kefu.care import revisits as revisit_reads
@@ -34,6 +35,7 @@ from kefu.care.models import (
     CompensationState,
     ComplaintKind,
     ComplaintStatus,
+    FeedbackKind,
     Resolution,
     ReturnKind,
     ReturnStatus,
@@ -680,3 +682,58 @@ def revisits(request: ShopRequest) -> HttpResponse:
     lead = int(raw) if raw.isdigit() and int(raw) <= 60 else revisit_reads.DEFAULT_LEAD_DAYS
     rows = revisit_reads.revisit_table(request.user, lead_days=lead)
     return render(request, "care/revisits.html", {"rows": rows, "lead": lead})
+
+
+# --- buyers' feedback (R-40) ----------------------------------------------------------------
+
+
+@shop_view()
+@require_GET
+def feedback_list(request: ShopRequest) -> HttpResponse:
+    user = request.user
+    kind = request.GET.get("kind", "")
+    if kind not in FeedbackKind.values:
+        kind = ""
+    qs = selectors.visible_feedback(user, kind=kind)
+    export = request.GET.get("export")
+    if export in ("csv", "xlsx"):
+        return spreadsheet_response(
+            fmt=export,
+            header=feedback_services.FEEDBACK_HEADER,
+            rows=feedback_services.feedback_rows(qs[:20_000]),
+            name=f"kefu-feedback-{shop_of(user).slug}",
+            title="feedback",
+        )
+    return render(
+        request,
+        "care/feedback.html",
+        {"items": qs[:300], "kind": kind, "kinds": FeedbackKind.choices},
+    )
+
+
+@shop_view()
+@require_http_methods(["GET", "POST"])
+def new_feedback(request: ShopRequest) -> HttpResponse:
+    user = request.user
+    source = request.POST if request.method == "POST" else request.GET
+    conv_id = _int_or_none(source.get("conversation"))
+    if conv_id is None:
+        raise Http404("feedback is saved from a conversation")
+    conversation = access_conversation(user, conv_id)
+    form = {"kind": source.get("kind", FeedbackKind.SUGGESTION), "text": source.get("text", "")}
+    if request.method == "POST":
+        try:
+            feedback_services.save_feedback(
+                actor=user, conversation=conversation, kind=form["kind"], text=form["text"]
+            )
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        else:
+            messages.success(request, _("Feedback saved."))
+            return redirect("conversation", conversation.pk)
+    return render(
+        request,
+        "care/feedback_form.html",
+        {"form": form, "conversation": conversation, "kinds": FeedbackKind.choices},
+        status=400 if request.method == "POST" else 200,
+    )
