@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.conf import settings
 from playwright.sync_api import expect
 
 from kefu.care.models import Promise
@@ -43,6 +44,8 @@ def test_a_promising_reply_is_tracked_then_shows_due_and_overdue(conversation, l
     page.click("#reply-form button[type=submit]")
     offer = page.locator("[data-promise-offer]")
     expect(offer).to_contain_text("Track this promise")
+    # Kept in the data directory for a person to look at (KEFU_DATA_DIR).
+    page.screenshot(path=str(settings.DATA_DIR / "care-promise-offer-en.png"), full_page=True)
     offer.click()
     expect(page.locator("input[name=what]")).to_have_value("We will ship within 2 hours.")
     page.click("button:has-text('Track this promise')")
@@ -66,3 +69,4 @@ def test_a_promising_reply_is_tracked_then_shows_due_and_overdue(conversation, l
         expect(page.locator("table[data-promises=overdue]")).to_contain_text(
             "We will ship within 2 hours."
         )
+        page.screenshot(path=str(settings.DATA_DIR / "care-promises-en.png"), full_page=True)
