@@ -35,7 +35,7 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("KEFU_IMPORT_SWEEP_SECONDS", "60")),
     },
     # A complaint surge reaches the owner within a minute.
-    "care-watch": {"task": "care.watch_all_shops", "schedule": 60.0},
+    "care-watch": {"task": "care.watch_all_shops", "schedule": 30.0},
     "metrics-refresh": {"task": "kefu.metrics.tasks.refresh_metrics", "schedule": 20.0},
     "deliver-due-outbox": {
         "task": "kefu.conversations.tasks.deliver_due_outbox",

@@ -44,7 +44,7 @@ from kefu.automation.scripts import ScriptInput, create_script
 from kefu.care.complaints import ComplaintInput, open_complaint
 from kefu.care.config import SettingsInput as CareSettingsInput
 from kefu.care.config import save_care_settings
-from kefu.care.models import CareAlert
+from kefu.care.models import CallTask, CareAlert
 from kefu.care.promises import PromiseInput, record_promise
 from kefu.care.returns import open_return
 from kefu.care.services import CaseInput, save_case
@@ -214,7 +214,7 @@ def care_cases(w: World) -> list[Case]:
     """After-sale care (issue 16): a sub-account sees the complaints, promises and alerts of
     its own chats, orders and products; surges are the owners'."""
     c, given, lamp = w.conv.pk, w.given_order.pk, w.order.pk
-    ret = w.care["return"]
+    ret, call = w.care["return"], w.care["call"]
     mine, other = w.care["complaint"], w.care["other_complaint"]
     promise, surge, due = w.care["promise"], w.care["surge"], w.care["promise_alert"]
     api = {"api": True}
@@ -271,6 +271,19 @@ def care_cases(w: World) -> list[Case]:
         Case("post", "/care/settings/", CARE_SETTINGS_FORM, grant=MANAGE),
         Case("get", "/care/returns/", allowed=EVERYONE),
         Case("get", "/care/revisits/?lead=5", allowed=EVERYONE),
+        Case("get", "/care/calls/", allowed=EVERYONE),
+        Case(
+            "post", "/care/calls/", {"task": call, "outcome": "no_answer"}, allowed=OWN, ours=True
+        ),
+        Case("get", "/api/v1/care/calls", allowed=EVERYONE, **api),
+        Case(
+            "post",
+            f"/api/v1/care/calls/{call}/log",
+            {"outcome": "agreed"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
         Case("get", "/care/feedback/", allowed=EVERYONE),
         Case("get", "/care/feedback/?export=xlsx", allowed=EVERYONE),
         Case("get", f"/care/feedback/new/?conversation={c}", allowed=OWN, ours=True),
@@ -903,7 +916,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
         conversation=conv,
         data=CaseInput(title="LILY-CASE cracked lamp", event="Lamp arrived cracked"),
     )
-    care = _care_world(shop, owner, pre_agent, conv, other_order)
+    care = _care_world(shop, owner, pre_agent, conv, other_order, lamp_order)
     given_order = _delivered_order(shop, conv.buyer.external_id, product.external_id)
     care["return"] = open_return(
         actor=owner,
@@ -949,7 +962,9 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
     )
 
 
-def _care_world(shop: Shop, owner: User, lily: User, conv: Any, other: Order) -> dict[str, int]:
+def _care_world(
+    shop: Shop, owner: User, lily: User, conv: Any, other: Order, lamp: Order
+) -> dict[str, int]:
     """A complaint on Lily's chat, one on the order without her product, her promise due in
     5 h (its alert is hers) and the surge the two complaints make with a minimum of 1."""
     save_care_settings(
@@ -986,6 +1001,8 @@ def _care_world(shop: Shop, owner: User, lily: User, conv: Any, other: Order) ->
         "promise": promise.pk,
         "surge": CareAlert.objects.get(shop=shop, kind="surge", scope="shop").pk,
         "promise_alert": CareAlert.objects.get(shop=shop, promise=promise).pk,
+        # The lamp order is on the risk board: a call to ask the buyer to accept a delay.
+        "call": CallTask.objects.get(shop=shop, key=f"late_shipment:order:{lamp.pk}").pk,
     }
 
 

@@ -21,12 +21,13 @@ from kefu.accounts.scoping import shop_of
 from kefu.automation.selectors import buyer_language
 from kefu.care import alerts as alert_services
 from kefu.care import analysis, config, selectors, services
+from kefu.care import calls as call_services
 from kefu.care import complaints as complaint_services
 from kefu.care import feedback as feedback_services
 from kefu.care import promises as promise_services
 from kefu.care import returns as return_services
 from kefu.care import revisits as revisit_reads
-from kefu.care.models import Case, Complaint, Feedback, Promise, ReturnRequest
+from kefu.care.models import CallTask, Case, Complaint, Feedback, Promise, ReturnRequest
 from kefu.conversations.selectors import access_conversation
 from kefu.core.schema_types import ErrorOut, Instant
 from kefu.orders.selectors import access_order
@@ -759,3 +760,54 @@ def create_feedback(request: HttpRequest, payload: FeedbackIn) -> Status[Feedbac
         product_id=payload.product_id,
     )
     return Status(201, _feedback_out(saved))
+
+
+class CallTaskOut(Schema):
+    id: int
+    reason: str
+    buyer: str | None
+    phone: str
+    order_external_id: str | None
+    complaint_id: int | None
+    call_by: dt.datetime
+    last_outcome: str
+
+
+class CallLogIn(Schema):
+    outcome: Literal["reached", "no_answer", "agreed", "refused"]
+    note: str = Field(default="", max_length=300)
+    next_step: str = Field(default="", max_length=300)
+
+
+def _call_out(t: CallTask) -> CallTaskOut:
+    return CallTaskOut(
+        id=t.pk,
+        reason=t.reason,
+        buyer=str(t.buyer) if t.buyer else None,
+        phone=t.order.phone if t.order else "",
+        order_external_id=t.order.external_id if t.order else None,
+        complaint_id=t.complaint_id,
+        call_by=t.call_by,
+        last_outcome=t.last_outcome,
+    )
+
+
+@care_router.get("/calls", response=list[CallTaskOut])
+def call_tasks(request: HttpRequest) -> list[CallTaskOut]:
+    """Open call tasks, soonest first: late shipments to explain, disputes near deadline."""
+    return [_call_out(t) for t in selectors.visible_call_tasks(api_user(request))[:300]]
+
+
+@care_router.post("/calls/{task_id}/log", response={200: CallTaskOut, 400: ErrorOut})
+def log_call(request: HttpRequest, task_id: int, payload: CallLogIn) -> CallTaskOut:
+    """Log a call; reached or agreed closes the task."""
+    user = api_user(request)
+    task = selectors.access_call_task(user, task_id)
+    call_services.log_call(
+        actor=user,
+        task=task,
+        outcome=payload.outcome,
+        note=payload.note,
+        next_step=payload.next_step,
+    )
+    return _call_out(task)

@@ -479,3 +479,67 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return self.text[:40]
+
+
+# --- the call group's work (呼叫组, R-42) ----------------------------------------------------
+
+
+class CallReason(models.TextChoices):
+    LATE_SHIPMENT = "late_shipment", _("Late shipment: ask to accept a short delay")
+    DISPUTE = "dispute", _("Dispute near its deadline")
+    MANUAL = "manual", _("Added by hand")
+
+
+class CallOutcome(models.TextChoices):
+    REACHED = "reached", _("Reached 已接通")
+    NO_ANSWER = "no_answer", _("No answer 未接通")
+    AGREED = "agreed", _("Agreed 已同意")
+    REFUSED = "refused", _("Refused 拒绝")
+
+
+class CallTask(models.Model):
+    """A buyer to phone. Kefu does not dial: it lists, assigns and measures the calling."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=16, choices=CallReason.choices)
+    # "late_shipment:order:12", "dispute:34": one task each.
+    key = models.CharField(max_length=80)
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    complaint = models.ForeignKey(
+        Complaint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    buyer = models.ForeignKey(
+        "conversations.Buyer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    call_by = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=10, choices=CallOutcome.choices, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["call_by", "id"]
+        constraints = [models.UniqueConstraint(fields=["shop", "key"], name="call_task_once")]
+        indexes = [models.Index(fields=["shop", "done_at", "call_by"], name="call_task_open")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class CallLog(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(CallTask, on_delete=models.CASCADE, related_name="calls")
+    outcome = models.CharField(max_length=10, choices=CallOutcome.choices)
+    note = models.CharField(max_length=300, blank=True)
+    next_step = models.CharField(max_length=300, blank=True)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} on {self.task_id}"

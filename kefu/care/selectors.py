@@ -19,6 +19,8 @@ from kefu.care.config import care_settings
 from kefu.care.models import (
     RETURN_DONE,
     AlertKind,
+    CallLog,
+    CallTask,
     CareAlert,
     Case,
     Complaint,
@@ -368,3 +370,40 @@ def visible_feedback(actor: User, *, kind: str = "") -> QuerySet[Feedback]:
     if kind:
         qs = qs.filter(kind=kind)
     return qs.select_related("buyer", "product", "created_by")
+
+
+def visible_call_tasks(actor: User, *, done: bool = False) -> QuerySet[CallTask]:
+    """The owner and the outreach group see every call; another sub-account the calls about
+    orders and complaints it may see."""
+    shop = shop_of(actor)
+    qs = CallTask.objects.filter(shop=shop, done_at__isnull=not done)
+    if not (actor.is_owner or actor.in_outreach):
+        qs = qs.filter(
+            Q(order__in=visible_orders(actor).values("pk"))
+            | Q(complaint__in=visible_complaints(actor).values("pk"))
+        )
+    return qs.select_related("order", "buyer", "complaint")
+
+
+def access_call_task(actor: User, task_id: int) -> CallTask:
+    found = (
+        visible_call_tasks(actor).filter(pk=task_id).first()
+        or visible_call_tasks(actor, done=True).filter(pk=task_id).first()
+    )
+    if found is None:
+        raise Http404("no such call")
+    return found
+
+
+def call_tally(actor: User, *, since: dt.datetime) -> list[tuple[str, dict[str, int]]]:
+    """Calls logged per agent since `since`, by outcome."""
+    qs = CallLog.objects.filter(shop=shop_of(actor), at__gte=since)
+    if not (actor.is_owner or actor.in_outreach):
+        qs = qs.filter(agent=actor)
+    tally: dict[str, dict[str, int]] = {}
+    for name, username, outcome in qs.values_list(
+        "agent__display_name", "agent__username", "outcome"
+    ):
+        row = tally.setdefault(name or username or "—", {})
+        row[outcome] = row.get(outcome, 0) + 1
+    return sorted(tally.items())

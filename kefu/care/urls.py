@@ -26,6 +26,7 @@ urlpatterns = [
     path("care/returns/<int:return_id>/", views.return_detail, name="return"),
     path("care/returns/<int:return_id>/send/", views.send_return_script, name="return_send"),
     path("care/revisits/", views.revisits, name="revisits"),
+    path("care/calls/", views.calls, name="calls"),
     path("care/feedback/", views.feedback_list, name="feedback"),
     path("care/feedback/new/", views.new_feedback, name="feedback_new"),
     path("care/settings/", views.care_settings, name="settings"),

@@ -24,12 +24,14 @@ from kefu.accounts.scoping import shop_of
 from kefu.automation.selectors import buyer_language
 from kefu.care import alerts as alert_services
 from kefu.care import analysis, config, exports, selectors, services
+from kefu.care import calls as call_services
 from kefu.care import complaints as complaint_services
 from kefu.care import feedback as feedback_services
 from kefu.care import promises as promise_services
 from kefu.care import returns as return_services
 from kefu.care import revisits as revisit_reads
 from kefu.care.models import (
+    CallOutcome,
     CaseOutcome,
     CompensationKind,
     CompensationState,
@@ -736,4 +738,46 @@ def new_feedback(request: ShopRequest) -> HttpResponse:
         "care/feedback_form.html",
         {"form": form, "conversation": conversation, "kinds": FeedbackKind.choices},
         status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- calls (呼叫组, R-42) --------------------------------------------------------------------
+
+
+@shop_view()
+@require_http_methods(["GET", "POST"])
+def calls(request: ShopRequest) -> HttpResponse:
+    user = request.user
+    status = 200
+    if request.method == "POST":
+        task_id = _int_or_none(request.POST.get("task"))
+        if task_id is None:
+            raise Http404("no such call")
+        task = selectors.access_call_task(user, task_id)
+        try:
+            call_services.log_call(
+                actor=user,
+                task=task,
+                outcome=request.POST.get("outcome", ""),
+                note=request.POST.get("note", ""),
+                next_step=request.POST.get("next_step", ""),
+            )
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+            status = 400
+        else:
+            messages.success(request, _("Call logged."))
+            return redirect("care:calls")
+    now = timezone.now()
+    return render(
+        request,
+        "care/calls.html",
+        {
+            "tasks": selectors.visible_call_tasks(user)[:300],
+            "outcomes": CallOutcome.choices,
+            "tally": selectors.call_tally(user, since=now - dt.timedelta(days=7)),
+            "outcome_labels": dict(CallOutcome.choices),
+            "now": now,
+        },
+        status=status,
     )

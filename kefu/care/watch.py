@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from kefu.accounts.models import Shop
+from kefu.care.calls import add_call_tasks
 from kefu.care.complaints import open_dispute
 from kefu.care.config import care_settings, cause_labels
 from kefu.care.models import (
@@ -287,6 +288,7 @@ def watch_shop(*, shop: Shop, now: dt.datetime | None = None) -> dict[str, int]:
         "surges": alert_surges(shop=shop, now=now),
         "deadlines": remind_deadlines(shop=shop, now=now),
         "promises": remind_promises(shop=shop, now=now),
+        "calls": add_call_tasks(shop=shop, now=now),
     }
 
 
