@@ -1,6 +1,7 @@
-"""The minute watch of the care domain (a beat task per shop): disputes the marketplace opened
-become complaints, complaint surges raise an alert for the owners, dispute deadlines and
-promises due raise reminders for their owners. Every step is idempotent (alerts have keys)."""
+"""The minute watch of the care domain (beat every 30 s, a task per shop): disputes the
+marketplace opened become complaints, complaint surges raise an alert for the owners, dispute
+deadlines and promises due raise reminders for their owners, late shipments and disputes near
+their deadline become call tasks. Every step is idempotent (alerts and calls have keys)."""
 
 from __future__ import annotations
 
