@@ -125,6 +125,7 @@ api.add_router("/automation", automation_api.router)
 api.add_router("/compliance", compliance_api.router)
 # At the address where API clients first met the case archive.
 api.add_router("/metrics/cases", care_api.router)
+api.add_router("/care", care_api.care_router)
 api.add_router("/metrics", metrics_api.router)
 
 

@@ -41,7 +41,14 @@ from kefu.automation.keyword_rules import KeywordRuleInput, save_keyword_rules
 from kefu.automation.models import KeywordRule
 from kefu.automation.quick_replies import create_quick_reply
 from kefu.automation.scripts import ScriptInput, create_script
+from kefu.care.complaints import ComplaintInput, open_complaint
+from kefu.care.config import SettingsInput as CareSettingsInput
+from kefu.care.config import save_care_settings
+from kefu.care.models import CallTask, CareAlert
+from kefu.care.promises import PromiseInput, record_promise
+from kefu.care.returns import open_return
 from kefu.care.services import CaseInput, save_case
+from kefu.care.watch import watch_shop
 from kefu.compliance.models import ComplianceFinding
 from kefu.conversations.models import Buyer, Direction, Message
 from kefu.integrations.adapters import CallbackAdapter
@@ -49,6 +56,7 @@ from kefu.integrations.signing import signed_headers
 from kefu.metrics.models import MetricsSettings
 from kefu.metrics.refresh import rebuild_shop
 from kefu.orders.config import default_order_settings
+from kefu.orders.inputs import ItemInput, OrderInput
 from kefu.orders.models import (
     ImportRun,
     ImportStatus,
@@ -57,6 +65,7 @@ from kefu.orders.models import (
     OrderSource,
     OrderStatus,
 )
+from kefu.orders.upserts import upsert_orders
 from tests.conftest import login_client
 from tests.helpers import buyer_says, online
 from tests.test_permission_matrix import cases as inbox_cases
@@ -201,12 +210,218 @@ SCRIPT_JSON = {
 }
 
 
+def care_cases(w: World) -> list[Case]:
+    """After-sale care (issue 16): a sub-account sees the complaints, promises and alerts of
+    its own chats, orders and products; surges are the owners'."""
+    c, given, lamp = w.conv.pk, w.given_order.pk, w.order.pk
+    ret, call = w.care["return"], w.care["call"]
+    mine, other = w.care["complaint"], w.care["other_complaint"]
+    promise, surge, due = w.care["promise"], w.care["surge"], w.care["promise_alert"]
+    api = {"api": True}
+    due_at = "2027-06-01T10:00:00+08:00"
+    return [
+        Case("get", "/care/complaints/", allowed=EVERYONE),
+        Case("get", "/care/complaints/?status=all&cause=quality", allowed=EVERYONE),
+        Case("get", "/care/complaints/new/", allowed=EVERYONE),
+        Case("get", f"/care/complaints/new/?conversation={c}", allowed=OWN, ours=True),
+        Case(
+            "post",
+            "/care/complaints/new/",
+            {"conversation": c, "cause": "quality", "summary": "Cracked {who}"},
+            allowed=OWN,
+            ours=True,
+        ),
+        Case(
+            "post",
+            "/care/complaints/new/",
+            {"cause": "price", "summary": "Too dear {who}"},
+            allowed=EVERYONE,
+        ),
+        Case("get", "/care/complaints/analysis/", allowed=EVERYONE),
+        Case("get", "/care/complaints/analysis/?export=csv", allowed=EVERYONE),
+        Case("get", f"/care/complaints/{mine}/", allowed=OWN, ours=True),
+        Case("get", f"/care/complaints/{other}/", ours=True),
+        Case(
+            "post", f"/care/complaints/{mine}/", {"status": "waiting_buyer"}, allowed=OWN, ours=True
+        ),
+        Case("get", "/care/promises/", allowed=EVERYONE),
+        Case("get", f"/care/promises/new/?conversation={c}", allowed=OWN, ours=True),
+        Case(
+            "post",
+            "/care/promises/new/",
+            {"conversation": c, "what": "Invoice {who}", "due": "2027-06-01T10:00"},
+            allowed=OWN,
+            ours=True,
+        ),
+        Case(
+            "post",
+            "/care/promises/commitment/",
+            {"order": given, "kind": "repair", "days": "30"},
+            allowed=OWN,
+            ours=True,
+        ),
+        Case(
+            "post", f"/care/promises/{promise}/close/", {"outcome": "kept"}, allowed=OWN, ours=True
+        ),
+        Case("get", "/care/alerts/bar/", allowed=EVERYONE),
+        Case("get", f"/care/alerts/{surge}/", ours=True),
+        Case("get", f"/care/alerts/{due}/", allowed=OWN, ours=True),
+        Case("post", f"/care/alerts/{due}/dismiss/", {}, allowed=OWN, ours=True),
+        Case("get", "/care/settings/", allowed=EVERYONE),
+        Case("post", "/care/settings/", CARE_SETTINGS_FORM, grant=MANAGE),
+        Case("get", "/care/returns/", allowed=EVERYONE),
+        Case("get", "/care/revisits/?lead=5", allowed=EVERYONE),
+        Case("get", "/care/calls/", allowed=EVERYONE),
+        Case(
+            "post", "/care/calls/", {"task": call, "outcome": "no_answer"}, allowed=OWN, ours=True
+        ),
+        Case("get", "/api/v1/care/calls", allowed=EVERYONE, **api),
+        Case(
+            "post",
+            f"/api/v1/care/calls/{call}/log",
+            {"outcome": "agreed"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case("get", "/care/feedback/", allowed=EVERYONE),
+        Case("get", "/care/feedback/?export=xlsx", allowed=EVERYONE),
+        Case("get", f"/care/feedback/new/?conversation={c}", allowed=OWN, ours=True),
+        Case(
+            "post",
+            "/care/feedback/new/",
+            {"conversation": c, "kind": "suggestion", "text": "Warmer light {who}"},
+            allowed=OWN,
+            ours=True,
+        ),
+        Case("get", "/api/v1/care/feedback", allowed=EVERYONE, **api),
+        Case(
+            "post",
+            "/api/v1/care/feedback",
+            {"conversation_id": c, "kind": "opinion", "text": "Bright {who}"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case("get", "/api/v1/care/revisits?lead=5", allowed=EVERYONE, **api),
+        Case("get", "/care/returns/new/", allowed=EVERYONE),
+        Case("get", f"/care/returns/new/?conversation={c}", allowed=OWN, ours=True),
+        Case(
+            "post",
+            "/care/returns/new/",
+            {"order": lamp, "kind": "exchange", "reason": "Wrong colour {who}"},
+            allowed=OWN,
+            ours=True,
+        ),
+        Case("get", f"/care/returns/{ret}/", allowed=OWN, ours=True),
+        Case("post", f"/care/returns/{ret}/", {"step": "approved"}, allowed=OWN, ours=True),
+        Case(
+            "post",
+            f"/care/returns/{ret}/send/",
+            {"text": "Please send it back, {who}."},
+            allowed=OWN,
+            ours=True,
+        ),
+        # --- the API ------------------------------------------------------------------------
+        Case("get", "/api/v1/care/complaints", allowed=EVERYONE, **api),
+        Case(
+            "post",
+            "/api/v1/care/complaints",
+            {"cause": "quality", "conversation_id": c, "summary": "API {who}"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case("post", "/api/v1/care/complaints", {"cause": "price"}, allowed=EVERYONE, **api),
+        Case("get", "/api/v1/care/complaints/analysis", allowed=EVERYONE, **api),
+        Case("get", f"/api/v1/care/complaints/{mine}", allowed=OWN, ours=True, **api),
+        Case("get", f"/api/v1/care/complaints/{other}", ours=True, **api),
+        Case(
+            "patch",
+            f"/api/v1/care/complaints/{mine}",
+            {"status": "waiting_platform"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case("get", "/api/v1/care/promises", allowed=EVERYONE, **api),
+        Case(
+            "post",
+            "/api/v1/care/promises",
+            {"what": "Ship {who}", "due_at": due_at, "conversation_id": c},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case(
+            "post",
+            "/api/v1/care/promises/commitments",
+            {"order_id": given, "kind": "return_window"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case(
+            "post",
+            f"/api/v1/care/promises/{promise}/close",
+            {"kept": False, "note": "late {who}"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case("get", "/api/v1/care/alerts", allowed=EVERYONE, **api),
+        Case("post", f"/api/v1/care/alerts/{due}/dismiss", {}, allowed=OWN, ours=True, **api),
+        Case("get", "/api/v1/care/settings", allowed=EVERYONE, **api),
+        Case("get", "/api/v1/care/returns", allowed=EVERYONE, **api),
+        Case(
+            "post",
+            "/api/v1/care/returns",
+            {"order_id": lamp, "kind": "return", "reason": "API {who}"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case("get", f"/api/v1/care/returns/{ret}", allowed=OWN, ours=True, **api),
+        Case(
+            "post",
+            f"/api/v1/care/returns/{ret}/steps",
+            {"status": "approved"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case("put", "/api/v1/care/settings", CARE_SETTINGS_JSON, grant=MANAGE, **api),
+    ]
+
+
+CARE_SETTINGS_FORM = {
+    "hours_aliexpress": "96",
+    "hours_tmall": "48",
+    "hours_taobao": "48",
+    "hours_generic": "72",
+    "remind_hours_before": "6",
+    "surge_min_count": "4",
+    "surge_factor": "2.5",
+    "promise_due_soon_hours": "12",
+    "causes": "Quality 质量问题\nPrice 价格\nFragile box {who}",
+}
+CARE_SETTINGS_JSON = {
+    "dispute_hours": {"aliexpress": 96, "tmall": 48, "taobao": 48, "generic": 72},
+    "remind_hours_before": 6,
+    "surge_factor": "2.5",
+    "surge_min_count": 4,
+    "promise_due_soon_hours": 12,
+    "causes": ["Quality 质量问题", "Price 价格", "Fragile box {who}"],
+}
+
+
 def cases(w: World) -> list[Case]:
     o, other, b, c = w.order.pk, w.other_order.pk, w.buyer.pk, w.conv.pk
     run, img, s, qr = w.run.pk, w.image_rule.pk, w.script.pk, w.quick_reply.pk
     p = w.product.pk
     api = {"api": True}
     return [
+        *care_cases(w),
         # --- the catalogue: every login reads it; settings rights change it -------------------
         Case("get", "/products/", allowed=EVERYONE),
         Case("get", "/products/?q=lamp&owner=none&main_push=0", allowed=EVERYONE),
@@ -573,6 +788,8 @@ class World:
     quick_reply: Any
     hidden_conv: Any
     product: Any
+    given_order: Order
+    care: dict[str, int]
     # Text only some roles may see, and who: every response is searched for the others.
     secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -707,6 +924,15 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
         conversation=conv,
         data=CaseInput(title="LILY-CASE cracked lamp", event="Lamp arrived cracked"),
     )
+    care = _care_world(shop, owner, pre_agent, conv, other_order, lamp_order)
+    given_order = _delivered_order(shop, conv.buyer.external_id, product.external_id)
+    care["return"] = open_return(
+        actor=owner,
+        order=given_order,
+        conversation=conv,
+        kind="return",
+        reason="LILY-RETURN shade too dim",
+    ).pk
     rebuild_shop(shop=shop)
 
     return World(
@@ -722,7 +948,13 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
         quick_reply=quick_reply,
         hidden_conv=hidden_conv,
         product=product,
+        given_order=given_order,
+        care=care,
         secrets={
+            "LILY-COMPLAINT": OWN,
+            "OTHER-COMPLAINT": OWNER,
+            "LILY-PROMISE": OWN,
+            "LILY-RETURN": OWN,
             "Aurora Lights": EVERYONE,
             "AURORA-SCRIPT": EVERYONE,
             "AURORA-KW": EVERYONE,
@@ -736,6 +968,78 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
             "LILY-QUICK-REPLY": ("agent",),
         },
     )
+
+
+def _care_world(
+    shop: Shop, owner: User, lily: User, conv: Any, other: Order, lamp: Order
+) -> dict[str, int]:
+    """A complaint on Lily's chat, one on the order without her product, her promise due in
+    5 h (its alert is hers) and the surge the two complaints make with a minimum of 1."""
+    save_care_settings(
+        actor=owner,
+        data=CareSettingsInput(
+            dispute_hours={},
+            remind_hours_before=12,
+            surge_factor=Decimal("3"),
+            surge_min_count=1,
+            promise_due_soon_hours=24,
+        ),
+    )
+    mine = open_complaint(
+        actor=lily,
+        conversation=conv,
+        data=ComplaintInput(cause="quality", summary="LILY-COMPLAINT cracked shade"),
+    )
+    theirs = open_complaint(
+        actor=owner,
+        order=other,
+        data=ComplaintInput(cause="price", summary="OTHER-COMPLAINT gift card"),
+    )
+    promise = record_promise(
+        actor=lily,
+        conversation=conv,
+        data=PromiseInput(
+            what="LILY-PROMISE invoice", due_at=timezone.now() + dt.timedelta(hours=5)
+        ),
+    )
+    watch_shop(shop=shop)
+    return {
+        "complaint": mine.pk,
+        "other_complaint": theirs.pk,
+        "promise": promise.pk,
+        "surge": CareAlert.objects.get(shop=shop, kind="surge", scope="shop").pk,
+        "promise_alert": CareAlert.objects.get(shop=shop, promise=promise).pk,
+        # The lamp order is on the risk board: a call to ask the buyer to accept a delay.
+        "call": CallTask.objects.get(shop=shop, key=f"late_shipment:order:{lamp.pk}").pk,
+    }
+
+
+def _delivered_order(shop: Shop, buyer: str, product: str) -> Order:
+    """An order of Lily's product the marketplace reports delivered: its commitments count."""
+    now = timezone.now()
+    upsert_orders(
+        shop=shop,
+        inputs=[
+            OrderInput(
+                external_id="ORD-AURORA-GIVEN",
+                buyer_external_id=buyer,
+                status="TRADE_FINISHED",
+                total_amount=Decimal("20.00"),
+                placed_at=now - dt.timedelta(days=6),
+                paid_at=now - dt.timedelta(days=6),
+                delivered_at=now - dt.timedelta(days=1),
+                items=(
+                    ItemInput(
+                        title="Desk lamp",
+                        quantity=1,
+                        unit_price=Decimal("20.00"),
+                        product_external_id=product,
+                    ),
+                ),
+            )
+        ],
+    )
+    return Order.objects.get(shop=shop, external_id="ORD-AURORA-GIVEN")
 
 
 # --- running a case -------------------------------------------------------------------------
@@ -918,6 +1222,10 @@ def test_every_grant_together_still_leaves_owner_only_work_to_the_owner(world):
         ("post", "/api/v1/metrics/rebuild"),
         ("put", "/api/v1/metrics/settings"),
         ("get", "/api/v1/metrics/inspection"),
+        # The complaint about the order without Lily's product, and the owners' surge alert.
+        ("get", f"/care/complaints/{world.care['other_complaint']}/"),
+        ("get", f"/api/v1/care/complaints/{world.care['other_complaint']}"),
+        ("get", f"/care/alerts/{world.care['surge']}/"),
     }
     for case in owner_only:
         assert_denied(world, client, case, "agent", set(case.denied))

@@ -18,6 +18,7 @@ from kefu.accounts.scoping import shop_of
 from kefu.accounts.selectors import access_member, team_of
 from kefu.automation.buyer_language import set_buyer_language
 from kefu.automation.selectors import quick_replies_of
+from kefu.care import selectors as care_selectors
 from kefu.catalog.models import Product
 from kefu.catalog.selectors import access_product
 from kefu.conversations import marks, media, outbound, selectors, state
@@ -163,11 +164,14 @@ def reply_tools(request: ShopRequest, conversation_id: int) -> HttpResponse:
     user = request.user
     conv = selectors.access_conversation(user, conversation_id)
     offers, facts = reply_box.script_offers(user, conv)
+    # The agent's latest reply promised something with a time: offer to track it.
+    promise = care_selectors.promise_offer(user, conv)
 
     return render(
         request,
         "conversations/_reply_tools.html",
         {
+            "promise_offer": promise,
             "offers": offers,
             "suggestions_on": reply_box.suggestions_enabled(conv),
             "facts": facts,

@@ -32,6 +32,7 @@ from kefu.catalog.column_mappings import (
     remembered_mapping,
 )
 from kefu.catalog.models import ImportKind
+from kefu.care import selectors as care_selectors
 from kefu.conversations.selectors import access_conversation
 from kefu.conversations.views import back_to_conversation
 from kefu.orders import selectors
@@ -247,6 +248,8 @@ def risk_board(request: ShopRequest) -> HttpResponse:
             "settings": settings_of(shop=shop_of(user)),
             "missed": [r for r in rows if r.missed],
             "at_risk": [r for r in rows if not r.missed],
+            # Disputes near or past the marketplace's answer deadline (kefu.care, R-31).
+            "dispute_deadlines": care_selectors.dispute_deadlines(user),
         },
     )
 
