@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.scoping import shop_of
+from kefu.care import selectors as care_selectors
 from kefu.catalog.column_mappings import (
     ColumnRow,
     MappingRefused,
@@ -32,7 +33,6 @@ from kefu.catalog.column_mappings import (
     remembered_mapping,
 )
 from kefu.catalog.models import ImportKind
-from kefu.care import selectors as care_selectors
 from kefu.conversations.selectors import access_conversation
 from kefu.conversations.views import back_to_conversation
 from kefu.orders import selectors
