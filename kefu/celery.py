@@ -34,6 +34,7 @@ app.conf.beat_schedule = {
         # Read here, not from settings: beat builds its schedule before Django is set up.
         "schedule": float(os.environ.get("KEFU_IMPORT_SWEEP_SECONDS", "60")),
     },
+    "outreach-campaigns": {"task": "outreach.send_due_campaigns", "schedule": 30.0},
     "metrics-refresh": {"task": "kefu.metrics.tasks.refresh_metrics", "schedule": 20.0},
     "deliver-due-outbox": {
         "task": "kefu.conversations.tasks.deliver_due_outbox",
