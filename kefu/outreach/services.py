@@ -65,7 +65,8 @@ def _check_placeholders(text: str) -> None:
 
 
 def render_text(text: str, *, buyer: Buyer, shop: Shop) -> str:
-    return text.format(name=buyer.name or _("there"), shop=shop.name)
+    # A buyer without a known name is greeted by their marketplace id (often their nickname).
+    return text.format(name=buyer.name or buyer.external_id, shop=shop.name)
 
 
 def create_campaign(
@@ -110,9 +111,7 @@ def create_campaign(
     # The guard sees the text as the buyer reads it, placeholders filled with neutral words.
     guard_saved_texts(
         actor=actor,
-        texts=[
-            (lang, text.format(name=_("there"), shop=shop.name)) for lang, text in variants.items()
-        ],
+        texts=[(lang, text.format(name="Anna", shop=shop.name)) for lang, text in variants.items()],
         source="system",
     )
     return Campaign.objects.create(

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from kefu.conversations.models import Buyer, Message, OutboxStatus
+from kefu.conversations.models import Message, OutboxStatus
 from kefu.orders.inputs import ItemInput, OrderInput
 from kefu.orders.upserts import upsert_orders
 from kefu.outreach import selectors, services
@@ -202,13 +202,19 @@ def test_orders_are_attributed_once_to_the_earliest_touch(shop, owner):
 
 
 def test_campaign_orders_stay_out_of_guided_gmv(shop, owner):
-    # Guided GMV needs a consultation the shop replied to; a campaign message is not one.
+    from kefu.metrics import refresh
     from kefu.metrics import selectors as metrics
 
-    assert hasattr(metrics, "__name__")
     order(shop, "Q1", "dana", country="RU")
     campaign = make_campaign(owner, segment(owner, statuses="paid"))
     t = dt.datetime(2026, 11, 10, 7, 0, tzinfo=UTC)
     services.send_campaign_step(campaign=campaign, now=t)
-    buyer = Buyer.objects.get(external_id="dana")
-    assert Message.objects.filter(buyer=buyer, direction="agent").count() == 0
+    buyer_says(
+        shop, "Is there a Double 11 coupon?", buyer="dana", sent_at=t + dt.timedelta(hours=1)
+    )
+    order(shop, "Q2", "dana", amount="80.00", placed=t + dt.timedelta(hours=2), country="RU")
+    assert selectors.campaign_results(campaign)[0].gmv == Decimal("80.00")
+    refresh.rebuild_shop(shop=shop)
+    total = metrics.report(shop=shop, start=dt.date(2026, 11, 9), end=dt.date(2026, 11, 12)).total
+    assert total["messages_received"] == 1
+    assert (total["guided_orders"], total["guided_gmv"]) == (0, "0.00")
