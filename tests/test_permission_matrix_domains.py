@@ -364,6 +364,7 @@ def cases(w: World) -> list[Case]:
                 "starts_at": "2030-11-10T08:00",
             },
             grant=CAMPAIGNS,
+            ours=True,
         ),
         Case(
             "post",

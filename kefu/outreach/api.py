@@ -53,7 +53,7 @@ class BuyerSample(Schema):
     country: str
 
 
-class PreviewOut(Schema):
+class SegmentPreviewOut(Schema):
     count: int
     sample: list[BuyerSample]
 
@@ -93,7 +93,7 @@ class ControlIn(Schema):
     action: Literal["pause", "resume", "cancel"]
 
 
-class VariantOut(Schema):
+class CampaignVariantOut(Schema):
     language: str
     targeted: int
     sent: int
@@ -127,13 +127,13 @@ def _campaign_out(c: Campaign) -> CampaignOut:
     )
 
 
-@router.post("/segments/preview", response={200: PreviewOut, 400: ErrorOut, 403: ErrorOut})
-def preview_segment(request: HttpRequest, payload: FiltersIn) -> PreviewOut:
+@router.post("/segments/preview", response={200: SegmentPreviewOut, 400: ErrorOut, 403: ErrorOut})
+def preview_segment(request: HttpRequest, payload: FiltersIn) -> SegmentPreviewOut:
     """How many buyers the filters select now and a sample of them; nothing is saved."""
     user = api_user(request)
     require(user, Capability.CREATE_CAMPAIGNS)
     buyers = selectors.segment_buyers(shop=shop_of(user), filters=_filters(payload))
-    return PreviewOut(
+    return SegmentPreviewOut(
         count=buyers.count(),
         sample=[
             BuyerSample(id=b.pk, name=b.name, language=b.language, country=b.country)
@@ -202,14 +202,14 @@ def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status[Campaig
 
 @router.get(
     "/campaigns/{campaign_id}/results",
-    response={200: list[VariantOut], 403: ErrorOut, 404: ErrorOut},
+    response={200: list[CampaignVariantOut], 403: ErrorOut, 404: ErrorOut},
 )
-def campaign_results(request: HttpRequest, campaign_id: int) -> list[VariantOut]:
+def campaign_results(request: HttpRequest, campaign_id: int) -> list[CampaignVariantOut]:
     """Per language variant; orders count within 48 h of the message, earliest touch wins."""
     user = api_user(request)
     require(user, Capability.CREATE_CAMPAIGNS)
     campaign = get_object_or_404(Campaign, pk=campaign_id, shop=shop_of(user))
-    return [VariantOut(**vars(v)) for v in selectors.campaign_results(campaign)]
+    return [CampaignVariantOut(**vars(v)) for v in selectors.campaign_results(campaign)]
 
 
 @router.post(

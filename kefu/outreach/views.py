@@ -86,9 +86,10 @@ def new_campaign(request: ShopRequest) -> HttpResponse:
     shop = shop_of(request.user)
     data = request.POST
     try:
-        segment = Segment.objects.filter(shop=shop, pk=_int(data.get("segment"), 0)).first()
-        if segment is None:
+        if not data.get("segment"):
             raise ValidationError(_("Choose a saved segment."))
+        # Another shop's segment (or none) is not found, as any object of another shop.
+        segment = get_object_or_404(Segment, shop=shop, pk=_int(data.get("segment"), 0))
         try:
             local = dt.datetime.fromisoformat(data.get("starts_at", ""))
         except ValueError as exc:
