@@ -218,3 +218,55 @@ def test_campaign_orders_stay_out_of_guided_gmv(shop, owner):
     total = metrics.report(shop=shop, start=dt.date(2026, 11, 9), end=dt.date(2026, 11, 12)).total
     assert total["messages_received"] == 1
     assert (total["guided_orders"], total["guided_gmv"]) == (0, "0.00")
+
+
+def test_a_worker_killed_mid_campaign_sends_each_buyer_exactly_once(shop, owner, monkeypatch):
+    for i in range(6):
+        order(shop, f"K{i}", f"k{i}", country="RU")
+    campaign = make_campaign(owner, segment(owner, statuses="paid"))
+    t = dt.datetime(2026, 11, 10, 7, 0, tzinfo=UTC)
+    real = services.send_system_message
+    calls = {"n": 0}
+
+    def dies_on_the_fourth(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise SystemExit("worker killed")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "send_system_message", dies_on_the_fourth)
+    with pytest.raises(SystemExit):
+        services.send_campaign_step(campaign=campaign, now=t)
+    # The fourth buyer's transaction was rolled back with its recipient row: nothing half-sent.
+    assert Recipient.objects.filter(campaign=campaign).count() == 3
+    monkeypatch.setattr(services, "send_system_message", real)
+    assert services.send_campaign_step(campaign=campaign, now=t + dt.timedelta(minutes=1)) == 3
+    assert services.send_campaign_step(campaign=campaign, now=t + dt.timedelta(minutes=2)) == 0
+    per_buyer = Message.objects.filter(payload__campaign_id=campaign.pk).values_list(
+        "buyer_id", flat=True
+    )
+    assert len(per_buyer) == 6 and len(set(per_buyer)) == 6
+
+
+def test_results_say_what_the_outbox_delivered(shop, owner, monkeypatch):
+    import httpx
+
+    from kefu.accounts.models import Shop
+    from kefu.conversations.outbound import deliver_outbox_row
+    from kefu.integrations.adapters import CallbackAdapter
+
+    order(shop, "D1", "del1", country="RU")
+    order(shop, "D2", "del2", country="RU")
+    campaign = make_campaign(owner, segment(owner, statuses="paid"))
+    services.send_campaign_step(campaign=campaign, now=dt.datetime(2026, 11, 10, 7, tzinfo=UTC))
+    first, second = Recipient.objects.filter(campaign=campaign).order_by("pk")
+    # No callback address yet: the marketplace cannot be told, the message is not delivered.
+    assert deliver_outbox_row(outbox_id=first.message.outbox.pk) == OutboxStatus.NOT_DELIVERED
+    Shop.objects.filter(pk=shop.pk).update(callback_url="https://seller.example/kefu")
+    monkeypatch.setattr(
+        CallbackAdapter, "transport", httpx.MockTransport(lambda r: httpx.Response(200))
+    )
+    assert deliver_outbox_row(outbox_id=second.message.outbox.pk) == OutboxStatus.DELIVERED
+    (result,) = selectors.campaign_results(campaign)
+    assert (result.sent, result.delivered, result.not_delivered) == (2, 1, 1)
+    assert result.not_delivered_reasons == {"no_callback_url": 1}
