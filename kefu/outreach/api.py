@@ -69,6 +69,9 @@ class CampaignIn(Schema):
     name: str = Field(min_length=1, max_length=120)
     segment_id: int
     texts: dict[str, str] = Field(description="message per language code, e.g. en, ru, es, zh")
+    texts_b: dict[str, str] = Field(
+        default={}, description="optional B variant per language: buyers split at random"
+    )
     language_order: list[str] = Field(default=[], max_length=20)
     starts_at: dt.datetime
     window_start: int = Field(default=9, ge=0, le=23)
@@ -82,6 +85,7 @@ class CampaignOut(Schema):
     segment_id: int
     status: str
     texts: dict[str, str]
+    texts_b: dict[str, str]
     language_order: list[str]
     starts_at: dt.datetime
     window_start: int
@@ -95,6 +99,7 @@ class ControlIn(Schema):
 
 class CampaignVariantOut(Schema):
     language: str
+    variant: str
     targeted: int
     sent: int
     blocked: int
@@ -119,6 +124,7 @@ def _campaign_out(c: Campaign) -> CampaignOut:
         segment_id=c.segment_id,
         status=c.status,
         texts=c.texts,
+        texts_b=c.texts_b,
         language_order=c.language_order,
         starts_at=c.starts_at,
         window_start=c.window_start,
@@ -196,6 +202,7 @@ def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status[Campaig
         window_start=payload.window_start,
         window_end=payload.window_end,
         per_minute=payload.per_minute,
+        texts_b=payload.texts_b,
     )
     return Status(201, _campaign_out(campaign))
 

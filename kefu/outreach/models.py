@@ -37,6 +37,8 @@ class Campaign(models.Model):
     segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="campaigns")
     # {"en": "...", "ru": "..."}: one variant per language; every one passed the rule guard.
     texts = models.JSONField(default=dict)
+    # Optional second variant per language (A/B): buyers of that language are split at random.
+    texts_b = models.JSONField(default=dict, blank=True)
     # The owner's fallback order for buyers whose language has no variant.
     language_order = models.JSONField(default=list)
     starts_at = models.DateTimeField()
@@ -67,6 +69,7 @@ class Recipient(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
     buyer = models.ForeignKey("conversations.Buyer", on_delete=models.CASCADE, related_name="+")
     language = models.CharField(max_length=10)
+    variant = models.CharField(max_length=1, default="A")
     message = models.ForeignKey(
         "conversations.Message", null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -214,6 +215,7 @@ def segment_buyers(*, shop: Shop, filters: SegmentFilters) -> QuerySet[Buyer]:
 @dataclass
 class VariantResult:
     language: str
+    variant: str = "A"
     targeted: int = 0
     sent: int = 0
     blocked: int = 0
@@ -245,7 +247,9 @@ def campaign_results(campaign: Campaign) -> list[VariantResult]:
     ).values_list("buyer_id", "sent_at", "campaign_id"):
         touches[buyer_id].append((sent_at, campaign_id))
     for r in recipients:
-        row = rows.setdefault(r.language, VariantResult(language=r.language))
+        row = rows.setdefault(
+            f"{r.language}:{r.variant}", VariantResult(language=r.language, variant=r.variant)
+        )
         row.targeted += 1
         if r.blocked:
             row.blocked += 1
@@ -285,4 +289,37 @@ def campaign_results(campaign: Campaign) -> list[VariantResult]:
             if order.paid_at is not None:
                 row.orders_paid += 1
                 row.gmv += order.paid_amount or Decimal("0")
-    return sorted(rows.values(), key=lambda v: v.language)
+    return sorted(rows.values(), key=lambda v: (v.language, v.variant))
+
+
+@dataclass(frozen=True)
+class ABComparison:
+    language: str
+    measure: str  # "replied" or "orders_paid", per message sent
+    rate_a: float
+    rate_b: float
+    difference: float  # rate_b - rate_a
+    z: float
+    more_than_noise: bool  # |z| > 1.96: a difference this large by chance under 5 % of the time
+
+
+def ab_comparisons(results: list[VariantResult]) -> list[ABComparison]:
+    """Two-proportion z-test of variant B against A, per language that has both."""
+    by_lang: dict[str, dict[str, VariantResult]] = defaultdict(dict)
+    for r in results:
+        by_lang[r.language][r.variant] = r
+    out = []
+    for lang, pair in sorted(by_lang.items()):
+        a, b = pair.get("A"), pair.get("B")
+        if a is None or b is None or not a.sent or not b.sent:
+            continue
+        for measure in ("replied", "orders_paid"):
+            hits_a, hits_b = getattr(a, measure), getattr(b, measure)
+            rate_a, rate_b = hits_a / a.sent, hits_b / b.sent
+            pooled = (hits_a + hits_b) / (a.sent + b.sent)
+            spread = math.sqrt(pooled * (1 - pooled) * (1 / a.sent + 1 / b.sent))
+            z = (rate_b - rate_a) / spread if spread else 0.0
+            out.append(
+                ABComparison(lang, measure, rate_a, rate_b, rate_b - rate_a, z, abs(z) > 1.96)
+            )
+    return out

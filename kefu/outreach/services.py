@@ -4,6 +4,7 @@ campaign step, and the buyer's opt-out."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import re
 import string
@@ -80,6 +81,7 @@ def create_campaign(
     window_start: int = 9,
     window_end: int = 21,
     per_minute: int = 20,
+    texts_b: dict[str, str] | None = None,
 ) -> Campaign:
     """A campaign ready to send from ``starts_at``; every variant passes the rule guard first
     (refused here, where the owner can reword it, rather than dropped per buyer)."""
@@ -93,7 +95,14 @@ def create_campaign(
     variants = {k.strip().lower()[:10]: v.strip() for k, v in texts.items() if v and v.strip()}
     if not variants:
         raise ValidationError(_("Write the message in at least one language."), code="empty")
-    for text in variants.values():
+    b_variants = {
+        k.strip().lower()[:10]: v.strip() for k, v in (texts_b or {}).items() if v and v.strip()
+    }
+    if set(b_variants) - set(variants):
+        raise ValidationError(
+            _("A second (B) variant needs the first (A) one in the same language."), code="ab"
+        )
+    for text in [*variants.values(), *b_variants.values()]:
         _check_placeholders(text)
     order = [code.strip().lower() for code in language_order if code.strip().lower() in variants]
     order += [code for code in sorted(variants) if code not in order]
@@ -111,7 +120,13 @@ def create_campaign(
     # The guard sees the text as the buyer reads it, placeholders filled with neutral words.
     guard_saved_texts(
         actor=actor,
-        texts=[(lang, text.format(name="Anna", shop=shop.name)) for lang, text in variants.items()],
+        texts=[
+            (label, text.format(name="Anna", shop=shop.name))
+            for label, text in [
+                *variants.items(),
+                *((f"{lang} B", text) for lang, text in b_variants.items()),
+            ]
+        ],
         source="system",
     )
     return Campaign.objects.create(
@@ -119,6 +134,7 @@ def create_campaign(
         name=name,
         segment=segment,
         texts=variants,
+        texts_b=b_variants,
         language_order=order,
         starts_at=starts_at,
         window_start=window_start,
@@ -165,6 +181,15 @@ def choose_language(campaign: Campaign, buyer: Buyer) -> str:
     return str(campaign.language_order[0])
 
 
+def choose_variant(campaign: Campaign, buyer: Buyer, language: str) -> str:
+    """A or B, at random but fixed per (campaign, buyer): a re-run or a restarted worker
+    puts the buyer in the same half."""
+    if language not in campaign.texts_b:
+        return "A"
+    digest = hashlib.sha256(f"{campaign.pk}:{buyer.pk}".encode()).digest()
+    return "B" if digest[0] & 1 else "A"
+
+
 def _in_window(campaign: Campaign, buyer: Buyer, now: dt.datetime) -> bool:
     local = now.astimezone(buyer_zone(buyer, campaign.shop))
     return campaign.window_start <= local.hour < campaign.window_end
@@ -209,21 +234,28 @@ def send_campaign_step(*, campaign: Campaign, now: dt.datetime | None = None) ->
 def _send_one(campaign: Campaign, buyer: Buyer, now: dt.datetime) -> bool:
     shop = campaign.shop
     language = choose_language(campaign, buyer)
+    variant = choose_variant(campaign, buyer, language)
+    texts = campaign.texts_b if variant == "B" else campaign.texts
     # Replies land with the outreach group when the shop has one, else with pre-sale.
     has_group = shop.members.filter(in_outreach=True, is_active=True).exists()
     group = ServiceGroup.OUTREACH if has_group else ServiceGroup.PRE_SALE
     try:
         with transaction.atomic():
             recipient = Recipient.objects.create(
-                shop=shop, campaign=campaign, buyer=buyer, language=language, sent_at=now
+                shop=shop,
+                campaign=campaign,
+                buyer=buyer,
+                language=language,
+                variant=variant,
+                sent_at=now,
             )
             conversation = conversation_for_outreach(shop=shop, buyer=buyer, group=group)
             message = send_system_message(
                 conversation=conversation,
-                text=render_text(campaign.texts[language], buyer=buyer, shop=shop),
+                text=render_text(texts[language], buyer=buyer, shop=shop),
                 automation="campaign",
                 dedupe_key=f"campaign:{campaign.pk}:buyer:{buyer.pk}",
-                payload={"campaign_id": campaign.pk, "language": language},
+                payload={"campaign_id": campaign.pk, "language": language, "variant": variant},
             )
             recipient.message = message
             recipient.blocked = message is None

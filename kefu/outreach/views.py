@@ -34,11 +34,16 @@ def _page(request: ShopRequest, extra: dict[str, Any], status: int = 200) -> Htt
     )
     context = {
         "segments": Segment.objects.filter(shop=shop).order_by("name"),
-        "campaigns": [(c, selectors.campaign_results(c)) for c in campaigns],
+        "campaigns": [_with_results(c) for c in campaigns],
         "form": {},
         **extra,
     }
     return render(request, "outreach/outreach.html", context, status=status)
+
+
+def _with_results(campaign: Campaign) -> tuple[Campaign, list[Any], list[Any]]:
+    results = selectors.campaign_results(campaign)
+    return campaign, results, selectors.ab_comparisons(results)
 
 
 def _filters_from(data: Any) -> selectors.SegmentFilters:
@@ -94,9 +99,9 @@ def new_campaign(request: ShopRequest) -> HttpResponse:
             local = dt.datetime.fromisoformat(data.get("starts_at", ""))
         except ValueError as exc:
             raise ValidationError(_("Choose the start date and time.")) from exc
-        texts = {
-            code: data.get(f"text_{code}", "") for code in ("en", "zh", "ru", "es", "pt", "fr")
-        }
+        codes = ("en", "zh", "ru", "es", "pt", "fr")
+        texts = {code: data.get(f"text_{code}", "") for code in codes}
+        texts_b = {code: data.get(f"text_b_{code}", "") for code in codes}
         services.create_campaign(
             actor=request.user,
             name=data.get("name", ""),
@@ -107,6 +112,7 @@ def new_campaign(request: ShopRequest) -> HttpResponse:
             window_start=_int(data.get("window_start"), 9),
             window_end=_int(data.get("window_end"), 21),
             per_minute=_int(data.get("per_minute"), 20),
+            texts_b=texts_b,
         )
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))

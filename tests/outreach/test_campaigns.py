@@ -270,3 +270,37 @@ def test_results_say_what_the_outbox_delivered(shop, owner, monkeypatch):
     (result,) = selectors.campaign_results(campaign)
     assert (result.sent, result.delivered, result.not_delivered) == (2, 1, 1)
     assert result.not_delivered_reasons == {"no_callback_url": 1}
+
+
+def test_ab_split_is_random_fixed_per_buyer_and_compared(shop, owner):
+    for i in range(40):
+        order(shop, f"AB{i}", f"ab{i}", country="RU")
+    campaign = make_campaign(
+        owner,
+        segment(owner, statuses="paid"),
+        texts={"en": "Hi {name}, A"},
+        texts_b={"en": "Hi {name}, B"},
+    )
+    t = dt.datetime(2026, 11, 10, 7, 0, tzinfo=UTC)
+    assert services.send_campaign_step(campaign=campaign, now=t) == 40
+    halves = {v: Recipient.objects.filter(campaign=campaign, variant=v).count() for v in "AB"}
+    assert halves["A"] + halves["B"] == 40 and min(halves.values()) >= 10
+    for r in Recipient.objects.filter(campaign=campaign).select_related("message"):
+        assert r.message.text.endswith(r.variant)
+        assert services.choose_variant(campaign, r.buyer, "en") == r.variant
+    results = selectors.campaign_results(campaign)
+    assert [(r.language, r.variant) for r in results] == [("en", "A"), ("en", "B")]
+    comparisons = selectors.ab_comparisons(results)
+    assert {c.measure for c in comparisons} == {"replied", "orders_paid"}
+    assert not any(c.more_than_noise for c in comparisons)  # nobody replied or ordered
+
+
+def test_a_guard_blocked_b_variant_cannot_be_scheduled(shop, owner):
+    order(shop, "GB", "gb")
+    with pytest.raises(ValidationError):
+        make_campaign(
+            owner,
+            segment(owner, statuses="paid"),
+            texts={"en": "Hi"},
+            texts_b={"en": "加我微信私下交易"},
+        )
