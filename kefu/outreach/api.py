@@ -38,6 +38,8 @@ class FiltersIn(Schema):
     countries: list[str] = Field(default=[], max_length=250)
     contacted_within_days: int | None = Field(default=None, ge=1, le=100_000)
     chatted_without_order: bool = False
+    never_reordered: bool = False
+    marks: list[str] = Field(default=[], max_length=20)
     include_complaints: bool = False
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -66,6 +66,9 @@ class SegmentFilters:
     countries: tuple[str, ...] = ()
     contacted_within_days: int | None = None
     chatted_without_order: bool = False
+    never_reordered: bool = False
+    # Marks on the buyer's conversations still on: colours ("blue") or shop labels ("VIP").
+    marks: tuple[str, ...] = ()
     include_complaints: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -82,6 +85,7 @@ class SegmentFilters:
         data["products"] = list(self.products)
         data["languages"] = list(self.languages)
         data["countries"] = list(self.countries)
+        data["marks"] = list(self.marks)
         return data
 
     @classmethod
@@ -146,6 +150,9 @@ class SegmentFilters:
             contacted_within_days=number("contacted_within_days"),
             chatted_without_order=str(data.get("chatted_without_order", "")).lower()
             in ("1", "true", "on", "yes"),
+            never_reordered=str(data.get("never_reordered", "")).lower()
+            in ("1", "true", "on", "yes"),
+            marks=words("marks", 40),
             include_complaints=str(data.get("include_complaints", "")).lower()
             in ("1", "true", "on", "yes"),
         )
@@ -200,6 +207,27 @@ def segment_buyers(*, shop: Shop, filters: SegmentFilters) -> QuerySet[Buyer]:
         buyers = buyers.filter(last_message_at__gte=since)
     if filters.chatted_without_order:
         buyers = buyers.filter(last_message_at__isnull=False).exclude(Exists(orders))
+    if filters.never_reordered:
+        # Bought exactly once (two orders placed at the same moment are two orders).
+        order_count = (
+            Order.objects.filter(shop=shop, buyer=OuterRef("pk"))
+            .values("buyer")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        buyers = buyers.annotate(
+            order_count=Subquery(order_count, output_field=IntegerField())
+        ).filter(order_count=1)
+    if filters.marks:
+        colours = [m for m in filters.marks if m in MarkColor.values and m != MarkColor.LABEL]
+        labels = [m for m in filters.marks if m not in colours]
+        marked = ConversationMark.objects.filter(
+            shop=shop, conversation__buyer=OuterRef("pk"), cleared_at__isnull=True
+        )
+        buyers = buyers.filter(
+            Exists(marked.filter(color__in=colours))
+            | Exists(marked.filter(color=MarkColor.LABEL, label__in=labels))
+        )
     buyers = buyers.exclude(Exists(OptOut.objects.filter(buyer=OuterRef("pk"))))
     if not filters.include_complaints:
         complaints = ConversationMark.objects.filter(

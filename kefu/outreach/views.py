@@ -23,7 +23,7 @@ from kefu.outreach.models import Campaign, Segment
 FILTER_FIELDS = (
     "statuses", "placed_from", "placed_to", "unpaid_within_hours", "delivered_from",
     "delivered_to", "products", "min_spend", "languages", "countries", "contacted_within_days",
-    "chatted_without_order", "include_complaints",
+    "chatted_without_order", "never_reordered", "marks", "include_complaints",
 )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from kefu.conversations.models import Message, OutboxStatus
+from kefu.desk.marks import add_mark
 from kefu.orders.inputs import ItemInput, OrderInput
 from kefu.orders.upserts import upsert_orders
 from kefu.outreach import selectors, services
@@ -62,7 +63,8 @@ def test_segment_counts_match_the_histories(shop, owner):
     order(shop, "O3", "small", amount="20.00")
     order(shop, "O4", "unpaid", status="placed", placed=now - dt.timedelta(hours=3))
     order(shop, "O5", "old-unpaid", status="placed", placed=now - dt.timedelta(hours=50))
-    buyer_says(shop, "Is the lamp in stock?", buyer="looker")
+    looker = buyer_says(shop, "Is the lamp in stock?", buyer="looker").conversation
+    add_mark(actor=owner, conversation=looker, color="label", label="VIP")
     count = lambda **f: selectors.segment_buyers(  # noqa: E731
         shop=shop, filters=SegmentFilters.from_json(f)
     ).count()
@@ -71,6 +73,9 @@ def test_segment_counts_match_the_histories(shop, owner):
     assert count(statuses="placed") == 2
     assert count(chatted_without_order="1") == 1
     assert count(min_spend="10") == 2
+    assert count(never_reordered="1") == 3  # small, unpaid, old-unpaid: one order each
+    assert count(marks="VIP") == 1
+    assert count(marks="blue") == 0
 
 
 def test_bad_filters_are_refused(shop, owner):
