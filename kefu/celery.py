@@ -38,6 +38,7 @@ app.conf.beat_schedule = {
     },
     # A complaint surge reaches the owner within a minute.
     "care-watch": {"task": "care.watch_all_shops", "schedule": 30.0},
+    "outreach-campaigns": {"task": "outreach.send_due_campaigns", "schedule": 30.0},
     "metrics-refresh": {"task": "kefu.metrics.tasks.refresh_metrics", "schedule": 20.0},
     # Picks up buyer messages a web process queued but could not hand to a worker (it died
     # between its commit and the kick, or the broker was down): decisions §42.

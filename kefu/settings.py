@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "kefu.automation",
     "kefu.compliance",
     "kefu.care",
+    "kefu.outreach",
     "kefu.metrics",
 ]
 

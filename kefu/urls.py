@@ -13,6 +13,7 @@ from kefu.conversations import urls as conversations_urls
 from kefu.core import views as core_views
 from kefu.metrics import urls as metrics_urls
 from kefu.orders import urls as orders_urls
+from kefu.outreach import urls as outreach_urls
 
 handler403 = "kefu.core.views.permission_denied"
 handler404 = "kefu.core.views.page_not_found"
@@ -42,6 +43,7 @@ urlpatterns += [
         automation_urls,
         compliance_urls,
         care_urls,
+        outreach_urls,
         metrics_urls,
     )
 ]

@@ -152,6 +152,16 @@ def _seed(shop: Shop, owner: User, token: str) -> dict[str, list[int]]:
     bulb = post(
         "/catalog/products", {"external_id": "P-200", "title": "Bulb", "related": ["P-100"]}
     )
+    segment = post("/outreach/segments", {"name": "Past buyers", "filters": {"min_spend": "1"}})
+    campaign = post(
+        "/outreach/campaigns",
+        {
+            "name": "Double 11",
+            "segment_id": segment["id"],
+            "texts": {"en": "Hi {name}, Double 11 starts tomorrow."},
+            "starts_at": "2030-11-10T00:00:00Z",
+        },
+    )
     orders = [o["id"] for o in api.get("/api/v1/orders").json()]
     buyers = list(shop.buyers.values_list("pk", flat=True))  # type: ignore[attr-defined]
     return {
@@ -163,6 +173,8 @@ def _seed(shop: Shop, owner: User, token: str) -> dict[str, list[int]]:
         "agent_id": [agent["id"], owner.pk],
         "buyer_id": buyers,
         "product_id": [bulb["id"]],
+        "segment_id": [segment["id"]],
+        "campaign_id": [campaign["id"]],
     }
 
 

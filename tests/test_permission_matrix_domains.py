@@ -66,6 +66,8 @@ from kefu.orders.models import (
     OrderStatus,
 )
 from kefu.orders.upserts import upsert_orders
+from kefu.outreach.selectors import SegmentFilters
+from kefu.outreach.services import create_campaign, save_segment
 from tests.conftest import login_client
 from tests.helpers import buyer_says, online
 from tests.test_permission_matrix import cases as inbox_cases
@@ -90,6 +92,7 @@ SHOP_APPS = (
     "automation",
     "compliance",
     "care",
+    "outreach",
     "metrics",
 )
 EXPORT = Path(__file__).parent / "orders" / "fixtures" / "tmall_traditional_bom.csv"
@@ -560,6 +563,76 @@ def cases(w: World) -> list[Case]:
             grant=CAMPAIGNS,
             **api,
         ),
+        # --- outreach: the "create campaigns" right -----------------------------------------
+        Case("get", "/outreach/", grant=CAMPAIGNS),
+        Case("get", "/outreach/?preview=1&statuses=paid", grant=CAMPAIGNS),
+        Case(
+            "post", "/outreach/segments", {"name": "S-{who}", "statuses": "paid"}, grant=CAMPAIGNS
+        ),
+        Case(
+            "post",
+            "/outreach/campaigns",
+            {
+                "name": "C-{who}",
+                "segment": w.campaign.segment_id,
+                "text_en": "Hello {name}",
+                "starts_at": "2030-11-10T08:00",
+            },
+            grant=CAMPAIGNS,
+            ours=True,
+        ),
+        Case(
+            "post",
+            f"/outreach/campaigns/{w.campaign.pk}/control",
+            {"action": "pause"},
+            grant=CAMPAIGNS,
+            ours=True,
+        ),
+        Case(
+            "post",
+            "/api/v1/outreach/segments/preview",
+            {"statuses": ["paid"]},
+            grant=CAMPAIGNS,
+            writes=False,
+            **api,
+        ),
+        Case("get", "/api/v1/outreach/segments", grant=CAMPAIGNS, **api),
+        Case(
+            "post",
+            "/api/v1/outreach/segments",
+            {"name": "S-{who}", "filters": {"min_spend": "10"}},
+            grant=CAMPAIGNS,
+            **api,
+        ),
+        Case("get", "/api/v1/outreach/campaigns", grant=CAMPAIGNS, **api),
+        Case(
+            "post",
+            "/api/v1/outreach/campaigns",
+            {
+                "name": "C-{who}",
+                "segment_id": w.campaign.segment_id,
+                "texts": {"en": "Hello {name}"},
+                "starts_at": "2030-11-10T00:00:00Z",
+            },
+            grant=CAMPAIGNS,
+            ours=True,
+            **api,
+        ),
+        Case(
+            "post",
+            f"/api/v1/outreach/campaigns/{w.campaign.pk}/control",
+            {"action": "pause"},
+            grant=CAMPAIGNS,
+            ours=True,
+            **api,
+        ),
+        Case(
+            "get",
+            f"/api/v1/outreach/campaigns/{w.campaign.pk}/results",
+            grant=CAMPAIGNS,
+            ours=True,
+            **api,
+        ),
         # --- automation: pages --------------------------------------------------------------
         Case("get", "/automation/", grant=MANAGE),
         Case("get", "/automation/auto-replies/", allowed=EVERYONE),
@@ -790,6 +863,7 @@ class World:
     product: Any
     given_order: Order
     care: dict[str, int]
+    campaign: Any
     # Text only some roles may see, and who: every response is searched for the others.
     secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -934,6 +1008,17 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
         reason="LILY-RETURN shade too dim",
     ).pk
     rebuild_shop(shop=shop)
+    segment = save_segment(
+        actor=owner, name="AURORA-SEGMENT", filters=SegmentFilters.from_json({"statuses": "paid"})
+    )
+    campaign = create_campaign(
+        actor=owner,
+        name="AURORA-CAMPAIGN",
+        segment=segment,
+        texts={"en": "Hi {name}, Double 11 is here."},
+        language_order=["en"],
+        starts_at=now + dt.timedelta(days=1),
+    )
 
     return World(
         shop=shop,
@@ -950,6 +1035,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
         product=product,
         given_order=given_order,
         care=care,
+        campaign=campaign,
         secrets={
             "LILY-COMPLAINT": OWN,
             "OTHER-COMPLAINT": OWNER,
@@ -964,6 +1050,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
             "Ivan": OWN,
             "LILY-FINDING": OWN,
             "LILY-CASE": OWN,
+            "AURORA-CAMPAIGN": OWNER,
             f'data-row="{pre_agent.pk}"': OWN,  # Lily's row of the metrics dashboard
             "LILY-QUICK-REPLY": ("agent",),
         },

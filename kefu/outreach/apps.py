@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class OutreachConfig(AppConfig):
+    name = "kefu.outreach"
+    label = "outreach"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # A buyer's opt-out reply is noticed where every stored message is: Django's own
+        # post_save on Message, so the intake flow does not need to know campaigns exist.
+        from django.db.models.signals import post_save
+
+        from kefu.conversations.models import Message
+        from kefu.outreach.services import on_message_saved
+
+        post_save.connect(on_message_saved, sender=Message, dispatch_uid="outreach-opt-out")

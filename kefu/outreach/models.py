@@ -1,0 +1,100 @@
+"""Outreach (R-37): saved segments of buyers, campaigns sent to them, who got what, opt-outs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Segment(models.Model):
+    """A saved audience: the filters are kept, the buyers are found again at send time."""
+
+    shop = models.ForeignKey("accounts.Shop", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    filters = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "name"], name="segment_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    PAUSED = "paused", _("Paused")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Campaign(models.Model):
+    shop = models.ForeignKey("accounts.Shop", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="campaigns")
+    # {"en": "...", "ru": "..."}: one variant per language; every one passed the rule guard.
+    texts = models.JSONField(default=dict)
+    # Optional second variant per language (A/B): buyers of that language are split at random.
+    texts_b = models.JSONField(default=dict, blank=True)
+    # The owner's fallback order for buyers whose language has no variant.
+    language_order = models.JSONField(default=list)
+    starts_at = models.DateTimeField()
+    # The daily sending window, in the buyer's local hours [window_start, window_end).
+    window_start = models.PositiveSmallIntegerField(default=9)
+    window_end = models.PositiveSmallIntegerField(default=21)
+    per_minute = models.PositiveIntegerField(default=20)
+    status = models.CharField(
+        max_length=12, choices=CampaignStatus.choices, default=CampaignStatus.SCHEDULED
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "starts_at"], name="campaign_due")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Recipient(models.Model):
+    """One buyer of one campaign: written in the transaction that stores the message, and
+    unique, so a re-run, an overlapping segment or a restarted worker never sends twice."""
+
+    shop = models.ForeignKey("accounts.Shop", on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    buyer = models.ForeignKey("conversations.Buyer", on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(max_length=10)
+    variant = models.CharField(max_length=1, default="A")
+    message = models.ForeignKey(
+        "conversations.Message", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # True when the rule guard blocked the text at send time (nothing was sent).
+    blocked = models.BooleanField(default=False)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "buyer"], name="recipient_once")]
+        indexes = [models.Index(fields=["shop", "sent_at"], name="recipient_shop_sent")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.buyer_id}"
+
+
+class OptOut(models.Model):
+    """The buyer asked for no more campaign messages: every campaign of the shop skips them."""
+
+    shop = models.ForeignKey("accounts.Shop", on_delete=models.CASCADE, related_name="+")
+    buyer = models.OneToOneField(
+        "conversations.Buyer", on_delete=models.CASCADE, related_name="outreach_opt_out"
+    )
+    campaign = models.ForeignKey(Campaign, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"opt-out {self.buyer_id}"

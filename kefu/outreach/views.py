@@ -1,0 +1,144 @@
+"""The outreach page (R-37): build a segment (count and sample before saving), write and
+schedule a campaign, pause/resume/cancel it, read its results per language variant."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from kefu.accounts.access import ShopRequest, shop_view
+from kefu.accounts.permissions import Capability
+from kefu.accounts.scoping import shop_of
+from kefu.outreach import selectors, services
+from kefu.outreach.models import Campaign, Segment
+
+FILTER_FIELDS = (
+    "statuses", "placed_from", "placed_to", "unpaid_within_hours", "delivered_from",
+    "delivered_to", "products", "min_spend", "languages", "countries", "contacted_within_days",
+    "chatted_without_order", "never_reordered", "marks", "include_complaints",
+)  # fmt: skip
+
+
+def _page(request: ShopRequest, extra: dict[str, Any], status: int = 200) -> HttpResponse:
+    shop = shop_of(request.user)
+    campaigns = list(
+        Campaign.objects.filter(shop=shop).select_related("segment").order_by("-created_at")[:20]
+    )
+    context = {
+        "segments": Segment.objects.filter(shop=shop).order_by("name"),
+        "campaigns": [_with_results(c) for c in campaigns],
+        "form": {},
+        **extra,
+    }
+    return render(request, "outreach/outreach.html", context, status=status)
+
+
+def _with_results(campaign: Campaign) -> tuple[Campaign, list[Any], list[Any]]:
+    results = selectors.campaign_results(campaign)
+    return campaign, results, selectors.ab_comparisons(results)
+
+
+def _filters_from(data: Any) -> selectors.SegmentFilters:
+    raw = {key: data.get(key, "") for key in FILTER_FIELDS}
+    return selectors.SegmentFilters.from_json(raw)
+
+
+@shop_view(capability=Capability.CREATE_CAMPAIGNS)
+@require_GET
+def outreach(request: ShopRequest) -> HttpResponse:
+    """The page; with ?preview=1 the filters' count and a sample (nothing is saved)."""
+    extra: dict[str, Any] = {"form": request.GET}
+    if request.GET.get("preview") == "1":
+        try:
+            buyers = selectors.segment_buyers(
+                shop=shop_of(request.user), filters=_filters_from(request.GET)
+            )
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+            return _page(request, extra, status=400)
+        extra["preview_count"] = buyers.count()
+        extra["preview_sample"] = list(buyers[:20])
+    return _page(request, extra)
+
+
+@shop_view(capability=Capability.CREATE_CAMPAIGNS)
+@require_POST
+def save_segment(request: ShopRequest) -> HttpResponse:
+    try:
+        services.save_segment(
+            actor=request.user,
+            name=request.POST.get("name", ""),
+            filters=_filters_from(request.POST),
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return _page(request, {"form": request.POST}, status=400)
+    messages.success(request, _("Segment saved: its buyers are found again when sending."))
+    return redirect("outreach:outreach")
+
+
+@shop_view(capability=Capability.CREATE_CAMPAIGNS)
+@require_POST
+def new_campaign(request: ShopRequest) -> HttpResponse:
+    shop = shop_of(request.user)
+    data = request.POST
+    try:
+        if not data.get("segment"):
+            raise ValidationError(_("Choose a saved segment."))
+        # Another shop's segment (or none) is not found, as any object of another shop.
+        segment = get_object_or_404(Segment, shop=shop, pk=_int(data.get("segment"), 0))
+        try:
+            local = dt.datetime.fromisoformat(data.get("starts_at", ""))
+        except ValueError as exc:
+            raise ValidationError(_("Choose the start date and time.")) from exc
+        codes = ("en", "zh", "ru", "es", "pt", "fr")
+        texts = {code: data.get(f"text_{code}", "") for code in codes}
+        texts_b = {code: data.get(f"text_b_{code}", "") for code in codes}
+        services.create_campaign(
+            actor=request.user,
+            name=data.get("name", ""),
+            segment=segment,
+            texts=texts,
+            language_order=data.get("language_order", "").split(","),
+            starts_at=local.replace(tzinfo=ZoneInfo(shop.timezone)),
+            window_start=_int(data.get("window_start"), 9),
+            window_end=_int(data.get("window_end"), 21),
+            per_minute=_int(data.get("per_minute"), 20),
+            texts_b=texts_b,
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return _page(request, {"campaign_form": data}, status=400)
+    messages.success(request, _("Campaign scheduled."))
+    return redirect("outreach:outreach")
+
+
+def _int(value: Any, default: int) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(_("Enter whole numbers.")) from exc
+
+
+@shop_view(capability=Capability.CREATE_CAMPAIGNS)
+@require_POST
+def control(request: ShopRequest, campaign_id: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=campaign_id, shop=shop_of(request.user))
+    try:
+        services.control_campaign(
+            actor=request.user, campaign=campaign, action=request.POST.get("action", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return _page(request, {}, status=400)
+    return redirect("outreach:outreach")
