@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -91,7 +93,7 @@ def test_red_marks_feed_the_quality_report_per_product(shop, conv, after_agent, 
     )
     with pytest.raises(ValidationError, match="defect"):
         marks.add_mark(actor=after_agent, conversation=third, color="red", product_id=strip.pk)
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(shop.timezone))  # the shop's day
     rows = marks.quality_report(owner, start=today.replace(day=1), end=today)
     assert [(r.product, r.count) for r in rows] == [("Desk lamp", 2), ("Light strip", 1)]
     assert rows[0].defects == ["cracked base", "flickers"]
