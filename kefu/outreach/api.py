@@ -16,7 +16,7 @@ from pydantic import Field
 from kefu.accounts.access import api_user, shop_auth
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
-from kefu.core.schema_types import ErrorOut
+from kefu.core.schema_types import ErrorOut, Instant
 from kefu.outreach import selectors, services
 from kefu.outreach.models import Campaign, Segment
 
@@ -75,7 +75,7 @@ class CampaignIn(Schema):
         default={}, description="optional B variant per language: buyers split at random"
     )
     language_order: list[str] = Field(default=[], max_length=20)
-    starts_at: dt.datetime
+    starts_at: Instant
     window_start: int = Field(default=9, ge=0, le=23)
     window_end: int = Field(default=21, ge=1, le=24)
     per_minute: int = Field(default=20, ge=1, le=services.MAX_PER_MINUTE)

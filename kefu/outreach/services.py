@@ -117,6 +117,11 @@ def create_campaign(
         )
     if timezone.is_naive(starts_at):
         raise ValidationError(_("The start time needs a time zone."), code="start")
+    try:
+        # Stored in UTC: PostgreSQL refuses offsets past ±15:59 that ISO 8601 allows.
+        starts_at = starts_at.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise ValidationError(_("The start time is out of range."), code="start") from exc
     # The guard sees the text as the buyer reads it, placeholders filled with neutral words.
     guard_saved_texts(
         actor=actor,

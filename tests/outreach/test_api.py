@@ -65,3 +65,28 @@ def test_bad_campaigns_are_400_and_store_nothing(shop, owner):
     assert not Campaign.objects.exists()
     assert post(client, "/segments", {"name": "Empty", "filters": {}}).status_code == 400
     assert post(client, "/segments/preview", {"statuses": ["teleported"]}).status_code == 400
+
+
+def test_a_start_time_with_an_offset_postgresql_refuses_is_stored_as_its_instant(shop, owner):
+    from kefu.outreach.models import Campaign
+    from kefu.outreach.selectors import SegmentFilters
+    from kefu.outreach.services import save_segment
+
+    segment = save_segment(
+        actor=owner, name="paid", filters=SegmentFilters.from_json({"statuses": "paid"})
+    )
+    response = login_client(owner).post(
+        "/api/v1/outreach/campaigns",
+        json.dumps(
+            {
+                "name": "far east",
+                "segment_id": segment.pk,
+                "texts": {"en": "Hi {name}"},
+                "starts_at": "2030-12-24T09:49:10+23:30",
+            }
+        ),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.content
+    assert Campaign.objects.get().starts_at.isoformat() == "2030-12-23T10:19:10+00:00"
