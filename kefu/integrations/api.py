@@ -20,16 +20,16 @@ from kefu.conversations.intake_queue import enqueue_messages, intake_statuses, l
 from kefu.conversations.models import EntryPoint, Message
 from kefu.core.controls import loads_clean
 from kefu.core.schema_types import ErrorOut as Problem  # the API's one error shape
-from kefu.core.schema_types import Instant, field_errors, inline_json_schema
+from kefu.core.schema_types import Instant, field_errors
 from kefu.desk.intake import receive_buyer_message
 from kefu.desk.intake_queue import kick
 from kefu.integrations.webhook_auth import (
     RateLimitedProblem,
     signed_batch,
     signed_buyer_message,
+    signed_json_body,
     signed_webhook,
     webhook_shop,
-    with_retry_after,
 )
 
 router = Router(tags=["inbound"])
@@ -179,14 +179,7 @@ def _checked(data: Any) -> tuple[BuyerMessageIn | None, JsonResponse | None]:
         429: RateLimitedProblem,
     },
     summary="Receive a buyer's message from a marketplace",
-    openapi_extra=with_retry_after(
-        {
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": inline_json_schema(InboundMessage)}},
-            }
-        }
-    ),
+    openapi_extra=signed_json_body(InboundMessage),
 )
 def inbound_message(request: HttpRequest) -> HttpResponse:
     """Signed: `X-Kefu-Shop`, `X-Kefu-Timestamp` (unix seconds) and `X-Kefu-Signature:
@@ -251,14 +244,7 @@ def inbound_message(request: HttpRequest) -> HttpResponse:
         429: RateLimitedProblem,
     },
     summary="Receive up to 500 buyers' messages in one signed request",
-    openapi_extra=with_retry_after(
-        {
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": inline_json_schema(InboundBatchDoc)}},
-            }
-        }
-    ),
+    openapi_extra=signed_json_body(InboundBatchDoc),
 )
 def inbound_messages_batch(request: HttpRequest) -> HttpResponse:
     """Signed like the single webhook. Each message is checked on its own: the valid ones are
@@ -331,14 +317,7 @@ def inbound_messages_batch(request: HttpRequest) -> HttpResponse:
         429: RateLimitedProblem,
     },
     summary="Where queued buyer messages are: queued, processed (with the routing) or failed",
-    openapi_extra=with_retry_after(
-        {
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": inline_json_schema(InboundStatusQuery)}},
-            }
-        }
-    ),
+    openapi_extra=signed_json_body(InboundStatusQuery),
 )
 def inbound_messages_status(request: HttpRequest) -> HttpResponse:
     """Signed like the webhooks; a read, so a POST only because the signature covers a body.
@@ -441,14 +420,7 @@ class ProductAccepted(Schema):
         429: RateLimitedProblem,
     },
     summary="Create or update a product from a marketplace (signed)",
-    openapi_extra=with_retry_after(
-        {
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": inline_json_schema(InboundProduct)}},
-            }
-        }
-    ),
+    openapi_extra=signed_json_body(InboundProduct),
     operation_id="kefu_catalog_api_inbound_product",
 )
 def inbound_product(request: HttpRequest) -> HttpResponse:

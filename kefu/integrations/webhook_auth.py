@@ -11,10 +11,12 @@ from django.http import HttpRequest
 from ninja import Schema
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader
+from pydantic import BaseModel
 
 from kefu.accounts.models import Shop
 from kefu.core.controls import loads_clean
 from kefu.core.ratelimit import Limit, RateLimited, hit
+from kefu.core.schema_types import inline_json_schema
 from kefu.integrations.signing import (
     SHOP_HEADER,
     SIGNATURE_HEADER,
@@ -112,6 +114,13 @@ def with_retry_after(openapi_extra: dict[str, Any]) -> dict[str, Any]:
         "schema": {"type": "integer", "minimum": 1},
     }
     return {**openapi_extra, "responses": {429: {"headers": {"Retry-After": header}}}}
+
+
+def signed_json_body(schema: type[BaseModel]) -> dict[str, Any]:
+    """A signed webhook's `openapi_extra`: its JSON body inlined (the signature covers the raw
+    body, so the handler reads it itself) and the 429's `Retry-After` header."""
+    content = {"application/json": {"schema": inline_json_schema(schema)}}
+    return with_retry_after({"requestBody": {"required": True, "content": content}})
 
 
 signed_webhook = SignedWebhook()

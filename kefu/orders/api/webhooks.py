@@ -16,13 +16,13 @@ from pydantic import Field, ValidationError
 
 from kefu.accounts.models import Shop
 from kefu.core.controls import loads_clean
-from kefu.core.schema_types import Instant, field_errors, inline_json_schema
+from kefu.core.schema_types import Instant, field_errors
 from kefu.integrations.webhook_auth import (
     RateLimitedProblem,
+    signed_json_body,
     signed_webhook,
     webhook_shop,
     webhook_signed_at,
-    with_retry_after,
 )
 from kefu.orders.api.schemas import Problem
 from kefu.orders.inputs import ItemInput, OrderInput, ParcelInput
@@ -140,15 +140,6 @@ def _aware(*values: dt.datetime | None) -> bool:
     return all(v is None or v.tzinfo is not None for v in values)
 
 
-def _body_schema(schema: type[Schema]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": inline_json_schema(schema)}},
-        }
-    }
-
-
 @router.post(
     "/inbound",
     auth=signed_webhook,
@@ -161,7 +152,7 @@ def _body_schema(schema: type[Schema]) -> dict[str, Any]:
         429: RateLimitedProblem,
     },
     summary="Create or update an order from a marketplace (signed)",
-    openapi_extra=with_retry_after(_body_schema(OrderIn)),
+    openapi_extra=signed_json_body(OrderIn),
     operation_id="kefu_orders_api_inbound_order",
 )
 def inbound_order(request: HttpRequest) -> HttpResponse:
@@ -255,7 +246,7 @@ def inbound_order(request: HttpRequest) -> HttpResponse:
         429: RateLimitedProblem,
     },
     summary="Carrier tracking events for a parcel (signed)",
-    openapi_extra=with_retry_after(_body_schema(TrackingIn)),
+    openapi_extra=signed_json_body(TrackingIn),
     operation_id="kefu_orders_api_inbound_tracking",
 )
 def inbound_tracking(request: HttpRequest) -> HttpResponse:
