@@ -19,6 +19,7 @@ from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
 from kefu.care import calls as call_services
 from kefu.care import review_invites, review_selectors, reviews
+from kefu.care.listing import listed
 from kefu.care.models import Review, ReviewSource, ReviewTask
 from kefu.core.controls import loads_clean
 from kefu.core.schema_types import ErrorOut, Instant, field_errors, inline_json_schema
@@ -226,8 +227,13 @@ class TasksQuery(Schema):
 @router.get("/reviews/tasks", response=list[ReviewTaskOut])
 def review_tasks(request: HttpRequest, q: Query[TasksQuery]) -> list[ReviewTaskOut]:
     """Review tasks the caller may see (default: not closed), newest first (at most 300)."""
-    rows = review_selectors.visible_review_tasks(api_user(request), status=q.status)[:300]
-    return [_task_out(request, t) for t in rows]
+    return listed(
+        review_selectors.visible_review_tasks,
+        api_user(request),
+        q.dict(),
+        limit=300,
+        out=lambda t: _task_out(request, t),
+    )
 
 
 @router.get("/reviews/tasks/{task_id}", response=ReviewTaskOut)
@@ -274,8 +280,8 @@ class ReviewsQuery(Schema):
 @router.get("/reviews", response=list[ReviewOut])
 def review_list(request: HttpRequest, q: Query[ReviewsQuery]) -> list[ReviewOut]:
     """Reviews the caller may see, newest first (at most 500)."""
-    rows = review_selectors.visible_reviews(api_user(request), level=q.level)[:500]
-    return [_review_out(r) for r in rows]
+    user = api_user(request)
+    return listed(review_selectors.visible_reviews, user, q.dict(), limit=500, out=_review_out)
 
 
 class InvitationIn(Schema):
