@@ -76,7 +76,7 @@ def tmall_shop(capsys, tmp_path) -> Shop:
     """A Tmall shop made by the CLI: Lily (after-sale) owns the lamp, Max is in the call
     group, the fan has no owner; four delivered orders arrived by the order webhook."""
     assert main(["shop", "create", "--name", "天猫灯具", "--platform", "tmall", "--currency",
-                 "CNY", "--timezone", "Asia/Shanghai", "--slug", "tianmao", "--json"]) == 0  # fmt: skip
+                 "CNY", "--timezone", "Asia/Shanghai", "--slug", "tianmao"]) == 0  # fmt: skip
     assert main(["agent", "create", "--shop", "tianmao", "--login", "lily", "--groups",
                  "after_sale"]) == 0  # fmt: skip
     assert main(["agent", "create", "--shop", "tianmao", "--login", "max", "--groups",
@@ -128,7 +128,10 @@ def test_a_tmall_review_export_makes_tasks_and_calls_once(tmall_shop, capsys):
     assert "一般般，灯光有点暗" in body and "收到就坏了" not in body
     api = login_client(lily).get("/api/v1/care/reviews/tasks?status=")
     assert [t["review"]["external_id"] for t in api.json()] == ["TR-2"]
-    assert login_client(User.objects.get(username="max")).get("/api/v1/care/reviews/tasks").json() == []
+    assert (
+        login_client(User.objects.get(username="max")).get("/api/v1/care/reviews/tasks").json()
+        == []
+    )
     owner = User.objects.get(shop=tmall_shop, role="owner")
     assert len(login_client(owner).get("/api/v1/care/reviews/tasks").json()) == 3
     other = tasks.get(review__external_id="TR-4")
@@ -163,7 +166,9 @@ def test_the_shop_threshold_reads_tmall_scores(tmall_shop, capsys):
 def test_an_aliexpress_xlsx_export_with_a_bad_row_exits_3(shop, owner, product, tmp_path, capsys):
     with (FIXTURES / "aliexpress_reviews.csv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
-    rows.append(["AE-R4", "AE-4", "P-100", "Desk lamp", "six", "??", "2026-11-26 10:00:00", "Anna", "RU"])
+    rows.append(
+        ["AE-R4", "AE-4", "P-100", "Desk lamp", "six", "??", "2026-11-26 10:00:00", "Anna", "RU"]
+    )
     book = Workbook()
     for row in rows:
         book.active.append(row)
