@@ -141,14 +141,14 @@ class ReviewOut(Schema):
     product: str | None
 
 
-class StepOut(Schema):
+class ReviewStepOut(Schema):
     status: str
     note: str
     by: str | None
     at: dt.datetime
 
 
-class ScriptOut(Schema):
+class ReviewScriptOut(Schema):
     script_id: int
     title: str
     body: str
@@ -166,8 +166,8 @@ class ReviewTaskOut(Schema):
     compensation_kind: str
     compensation_amount: Decimal | None
     compensation_currency: str
-    steps: list[StepOut]
-    scripts: list[ScriptOut]
+    steps: list[ReviewStepOut]
+    scripts: list[ReviewScriptOut]
 
 
 def _review_out(r: Review) -> ReviewOut:
@@ -201,7 +201,7 @@ def _task_out(request: HttpRequest, task: ReviewTask, *, detail: bool = False) -
         compensation_amount=task.compensation_amount,
         compensation_currency=task.compensation_currency,
         steps=[
-            StepOut(
+            ReviewStepOut(
                 status=s.status,
                 note=s.note,
                 by=s.actor.name_for_buyers if s.actor else None,
@@ -212,7 +212,7 @@ def _task_out(request: HttpRequest, task: ReviewTask, *, detail: bool = False) -
         if detail
         else [],
         scripts=[
-            ScriptOut(script_id=s.script_id, title=s.title, body=s.body)
+            ReviewScriptOut(script_id=s.script_id, title=s.title, body=s.body)
             for s in review_selectors.review_scripts(task)
         ]
         if detail
