@@ -12,14 +12,12 @@ anything is stored. Importing the same file again changes nothing.
 from __future__ import annotations
 
 import logging
-import uuid
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 
@@ -29,7 +27,7 @@ from kefu.accounts.scoping import shop_of
 from kefu.care.models import ReviewSource
 from kefu.care.reviews import ReviewInput, parse_rating, store_review
 from kefu.core import tabular
-from kefu.core.filelimits import import_limits, too_large
+from kefu.core.filelimits import store_upload
 from kefu.core.tabular import IGNORE, ColumnsError, HeaderIndex, ImportFileError, open_source
 from kefu.orders.importers.mapping import RowError, parse_time
 
@@ -236,10 +234,6 @@ def import_reviews(
     return summary
 
 
-class UploadTooLarge(Exception):
-    pass
-
-
 def import_uploaded_reviews(
     *, actor: User, filename: str, data: Iterable[bytes]
 ) -> ReviewImportSummary:
@@ -248,22 +242,11 @@ def import_uploaded_reviews(
     or ReviewFileError (the file as a whole); nothing is stored then."""
     require(actor, Capability.MANAGE_SETTINGS)
     shop = shop_of(actor)
-    limits = import_limits()
-    folder = django_settings.DATA_DIR / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"reviews-{shop.pk}-{uuid.uuid4().hex}{Path(filename).suffix.lower()[:8]}"
-    size = 0
+    target, _size = store_upload(prefix=f"reviews-{shop.pk}", filename=filename, data=data)
     try:
-        with target.open("wb") as out:
-            for chunk in data:
-                size += len(chunk)
-                if size > limits.upload_bytes:
-                    raise UploadTooLarge(too_large(filename, size, limits.upload_bytes))
-                out.write(chunk)
-        try:
-            return import_reviews(shop=shop, path=target)
-        except (ImportFileError, ReviewFileError) as exc:
-            # The seller knows the file by its own name, not by the stored copy's.
-            raise ReviewFileError(str(exc).replace(target.name, filename)) from exc
+        return import_reviews(shop=shop, path=target)
+    except (ImportFileError, ReviewFileError) as exc:
+        # The seller knows the file by its own name, not by the stored copy's.
+        raise ReviewFileError(str(exc).replace(target.name, filename)) from exc
     finally:
         target.unlink(missing_ok=True)

@@ -21,7 +21,8 @@ from kefu.care import calls as call_services
 from kefu.care import review_invites, review_selectors, reviews
 from kefu.care.listing import Filter, read_filters
 from kefu.care.models import CompensationKind, ReviewLevel, ReviewTaskStatus
-from kefu.care.review_import import ReviewFileError, UploadTooLarge, import_uploaded_reviews
+from kefu.care.review_import import ReviewFileError, import_uploaded_reviews
+from kefu.core.filelimits import UploadTooLarge
 from kefu.core.tabular import ImportFileError
 from kefu.orders.selectors import access_order
 

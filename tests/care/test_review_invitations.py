@@ -34,6 +34,7 @@ def _invite(user: User, order: Order):
         "/api/v1/care/reviews/invitations",
         data=json.dumps({"order_id": order.pk}),
         content_type="application/json",
+        headers={"Accept-Language": "en"},
     )
 
 
