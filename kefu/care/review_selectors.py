@@ -1,13 +1,13 @@
 """Reads of reviews and review tasks, scoped to what the actor may see: the main account sees
 the shop's; a sub-account the reviews of its products, of orders it may see and of buyers
-whose conversations it serves, and the tasks it owns."""
+whose conversations it serves, and the tasks it owns; the call group the tasks sent to it."""
 
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from kefu.accounts.models import User
+from kefu.accounts.models import ServiceGroup, User
 from kefu.accounts.scoping import shop_of
 from kefu.automation.selectors import Suggestion, buyer_language, suggest_scripts
 from kefu.care.models import Review, ReviewTask
@@ -38,7 +38,11 @@ def visible_review_tasks(actor: User, *, status: str = "") -> QuerySet[ReviewTas
     """`status` "active" is every task not closed; "" every task."""
     qs = ReviewTask.objects.filter(shop=shop_of(actor))
     if not actor.is_owner:
-        qs = qs.filter(_review_scope(actor, "review__") | Q(owner=actor))
+        scope = _review_scope(actor, "review__") | Q(owner=actor)
+        if actor.in_outreach:
+            # The call group works the tasks sent to it, like its call list (R-42).
+            scope |= Q(group=ServiceGroup.OUTREACH)
+        qs = qs.filter(scope)
     if status == "active":
         qs = qs.exclude(status__in=CLOSED)
     elif status:

@@ -161,6 +161,11 @@ def test_the_shop_threshold_reads_tmall_scores(tmall_shop, capsys):
     assert Review.objects.get(external_id="TR-4").level == "negative"
     assert set(ReviewTask.objects.values_list("group", flat=True)) == {"outreach"}
     assert CallTask.objects.filter(shop=tmall_shop).count() == 1
+    # Max (call group, no products) now works the review tasks; Lily still sees only hers.
+    max_tasks = login_client(User.objects.get(username="max")).get("/api/v1/care/reviews/tasks")
+    assert sorted(t["review"]["external_id"] for t in max_tasks.json()) == ["TR-2", "TR-3", "TR-4"]
+    lily_tasks = login_client(User.objects.get(username="lily")).get("/api/v1/care/reviews/tasks")
+    assert [t["review"]["external_id"] for t in lily_tasks.json()] == ["TR-2"]
 
 
 def test_an_aliexpress_xlsx_export_with_a_bad_row_exits_3(shop, owner, product, tmp_path, capsys):
