@@ -11,6 +11,7 @@ from types import ModuleType
 
 from kefu.accounts import cli as accounts_cli
 from kefu.automation import cli as automation_cli
+from kefu.care import cli as care_cli
 from kefu.catalog import cli as catalog_cli
 from kefu.compliance import cli as compliance_cli
 from kefu.conversations import cli as conversations_cli
@@ -26,6 +27,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     demo_cli,
     orders_cli,
     catalog_cli,  # after orders: it adds `kefu import products` to orders' group
+    care_cli,  # after catalog: `kefu import reviews`
     conversations_cli,  # after orders: `kefu import` lists orders before messages
     automation_cli,
     compliance_cli,

@@ -27,6 +27,8 @@ ENTRY_MODULES = {
     "consumers",
     "mark_views",
     "widget_views",
+    "review_views",
+    "review_api",
     "ws_urls",
     "asgi",
     "celery",

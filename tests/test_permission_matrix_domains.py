@@ -44,11 +44,13 @@ from kefu.automation.scripts import ScriptInput, create_script
 from kefu.care.complaints import ComplaintInput, open_complaint
 from kefu.care.config import SettingsInput as CareSettingsInput
 from kefu.care.config import save_care_settings
-from kefu.care.models import CallTask, CareAlert
+from kefu.care.models import CallTask, CareAlert, ReviewTask
 from kefu.care.promises import PromiseInput, record_promise
 from kefu.care.returns import open_return
+from kefu.care.reviews import ReviewInput, store_review
 from kefu.care.services import CaseInput, save_case
 from kefu.care.watch import watch_shop
+from kefu.catalog.models import Product
 from kefu.compliance.models import ComplianceFinding
 from kefu.conversations.models import Buyer, Direction, Message
 from kefu.integrations.adapters import CallbackAdapter
@@ -397,6 +399,81 @@ def care_cases(w: World) -> list[Case]:
     ]
 
 
+def review_cases(w: World) -> list[Case]:
+    """Reviews (R-43) and the call sources: a sub-account sees the review tasks of its
+    products and conversations; invitations and revisit calls for the orders it may see."""
+    task, other = w.care["review_task"], w.care["other_review_task"]
+    invite, b, p = w.care["invite_order"], w.care["invite_buyer"], w.product.pk
+    api = {"api": True}
+    return [
+        Case("get", "/care/reviews/", allowed=EVERYONE),
+        Case("get", "/care/reviews/?status=all&level=negative", allowed=EVERYONE),
+        Case("get", "/care/reviews/import/", grant=MANAGE),
+        Case("post", "/care/reviews/import/", {"file": _review_upload}, grant=MANAGE),
+        Case("post", "/care/reviews/settings/", REVIEW_SETTINGS_FORM, grant=MANAGE),
+        Case("post", "/care/reviews/invite/", {"order": invite}, allowed=OWN, ours=True),
+        Case("get", f"/care/reviews/tasks/{task}/", allowed=OWN, ours=True),
+        Case("get", f"/care/reviews/tasks/{other}/", ours=True),
+        Case(
+            "post",
+            f"/care/reviews/tasks/{task}/",
+            {"status": "contacted", "note": "Called {who}"},
+            allowed=OWN,
+            ours=True,
+        ),
+        Case("post", "/care/calls/revisit/", {"buyer": b, "product": p}, allowed=OWN, ours=True),
+        Case("get", "/api/v1/care/reviews", allowed=EVERYONE, **api),
+        Case("get", "/api/v1/care/reviews/tasks?status=", allowed=EVERYONE, **api),
+        Case("get", f"/api/v1/care/reviews/tasks/{task}", allowed=OWN, ours=True, **api),
+        Case("get", f"/api/v1/care/reviews/tasks/{other}", ours=True, **api),
+        Case(
+            "post",
+            f"/api/v1/care/reviews/tasks/{task}/outcome",
+            {"status": "resolved", "note": "Refunded {who}", "compensation_kind": "refund"},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case(
+            "post",
+            "/api/v1/care/reviews/invitations",
+            {"order_id": invite},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+        Case("get", "/api/v1/care/reviews/settings", allowed=EVERYONE, **api),
+        Case("put", "/api/v1/care/reviews/settings", REVIEW_SETTINGS_JSON, grant=MANAGE, **api),
+        Case(
+            "post",
+            "/api/v1/care/calls/revisit",
+            {"buyer_id": b, "product_id": p},
+            allowed=OWN,
+            ours=True,
+            **api,
+        ),
+    ]
+
+
+def _review_upload() -> SimpleUploadedFile:
+    data = "评价ID,订单编号,评分,评价时间\nREV-UP,ORD-AURORA-LAMP,2,2026-11-20 10:00\n"
+    return SimpleUploadedFile("reviews.csv", data.encode("gbk"), content_type="text/csv")
+
+
+REVIEW_SETTINGS_FORM = {
+    "tmall_negative_at_most": "2",
+    "task_group": "outreach",
+    "invite_enabled": "on",
+    "invite_after_days": "5",
+}
+REVIEW_SETTINGS_JSON = {
+    "tmall_negative_at_most": 2,
+    "task_group": "outreach",
+    "invite_enabled": True,
+    "invite_after_days": 5,
+}
+
+
 CARE_SETTINGS_FORM = {
     "hours_aliexpress": "96",
     "hours_tmall": "48",
@@ -425,6 +502,7 @@ def cases(w: World) -> list[Case]:
     api = {"api": True}
     return [
         *care_cases(w),
+        *review_cases(w),
         # --- the catalogue: every login reads it; settings rights change it -------------------
         Case("get", "/products/", allowed=EVERYONE),
         Case("get", "/products/?q=lamp&owner=none&main_push=0", allowed=EVERYONE),
@@ -1000,6 +1078,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
     )
     care = _care_world(shop, owner, pre_agent, conv, other_order, lamp_order)
     given_order = _delivered_order(shop, conv.buyer.external_id, product.external_id)
+    care |= _review_world(shop, product)
     care["return"] = open_return(
         actor=owner,
         order=given_order,
@@ -1041,6 +1120,8 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
             "OTHER-COMPLAINT": OWNER,
             "LILY-PROMISE": OWN,
             "LILY-RETURN": OWN,
+            "LILY-REVIEW": OWN,
+            "OTHER-REVIEW": OWNER,
             "Aurora Lights": EVERYONE,
             "AURORA-SCRIPT": EVERYONE,
             "AURORA-KW": EVERYONE,
@@ -1101,14 +1182,47 @@ def _care_world(
     }
 
 
-def _delivered_order(shop: Shop, buyer: str, product: str) -> Order:
+def _review_world(shop: Shop, product: Any) -> dict[str, int]:
+    """A negative review of Lily's lamp order (her task) and one of no order (the owner's);
+    a delivered order of her lamp for a buyer without complaints (to invite); the lamp runs
+    out three days after delivery, so that buyer is due a revisit too."""
+    Product.objects.filter(pk=product.pk).update(usage_cycle_days=3)
+    invite = _delivered_order(shop, "nina-buyer", product.external_id, "ORD-AURORA-INVITE")
+    now = timezone.now()
+    mine = store_review(
+        shop=shop,
+        data=ReviewInput(
+            external_id="REV-LILY",
+            posted_at=now,
+            rating=1,
+            text="LILY-REVIEW too dim",
+            order_external_id="ORD-AURORA-LAMP",
+        ),
+        source="webhook",
+    ).review
+    theirs = store_review(
+        shop=shop,
+        data=ReviewInput(external_id="REV-OTHER", posted_at=now, rating=3, text="OTHER-REVIEW"),
+        source="webhook",
+    ).review
+    return {
+        "review_task": ReviewTask.objects.get(review=mine).pk,
+        "other_review_task": ReviewTask.objects.get(review=theirs).pk,
+        "invite_order": invite.pk,
+        "invite_buyer": invite.buyer_id,
+    }
+
+
+def _delivered_order(
+    shop: Shop, buyer: str, product: str, external_id: str = "ORD-AURORA-GIVEN"
+) -> Order:
     """An order of Lily's product the marketplace reports delivered: its commitments count."""
     now = timezone.now()
     upsert_orders(
         shop=shop,
         inputs=[
             OrderInput(
-                external_id="ORD-AURORA-GIVEN",
+                external_id=external_id,
                 buyer_external_id=buyer,
                 status="TRADE_FINISHED",
                 total_amount=Decimal("20.00"),
@@ -1126,7 +1240,7 @@ def _delivered_order(shop: Shop, buyer: str, product: str) -> Order:
             )
         ],
     )
-    return Order.objects.get(shop=shop, external_id="ORD-AURORA-GIVEN")
+    return Order.objects.get(shop=shop, external_id=external_id)
 
 
 # --- running a case -------------------------------------------------------------------------
@@ -1313,6 +1427,9 @@ def test_every_grant_together_still_leaves_owner_only_work_to_the_owner(world):
         ("get", f"/care/complaints/{world.care['other_complaint']}/"),
         ("get", f"/api/v1/care/complaints/{world.care['other_complaint']}"),
         ("get", f"/care/alerts/{world.care['surge']}/"),
+        # The review of no order, no product and no buyer Lily serves.
+        ("get", f"/care/reviews/tasks/{world.care['other_review_task']}/"),
+        ("get", f"/api/v1/care/reviews/tasks/{world.care['other_review_task']}"),
     }
     for case in owner_only:
         assert_denied(world, client, case, "agent", set(case.denied))
@@ -1329,6 +1446,7 @@ WEBHOOKS = (
     "/api/v1/orders/inbound",
     "/api/v1/orders/tracking/inbound",
     "/api/v1/catalog/inbound",
+    "/api/v1/inbound/reviews",
 )
 
 
@@ -1367,6 +1485,7 @@ PUBLIC = {
     "api/v1/orders/inbound": "order webhook, signed with the shop's secret",
     "api/v1/orders/tracking/inbound": "carrier tracking webhook, signed with the shop's secret",
     "api/v1/catalog/inbound": "product webhook, signed with the shop's secret",
+    "api/v1/inbound/reviews": "review webhook, signed with the shop's secret",
     "media/m/<str:token>.<str:extension>": "an image the shop sent buyers; the random token "
     "in the address is the key, as the marketplace fetches it without a login",
     "chat/<slug:slug>/": "the public chat widget buyers open on the shop's site",

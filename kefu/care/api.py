@@ -27,6 +27,7 @@ from kefu.care import feedback as feedback_services
 from kefu.care import promises as promise_services
 from kefu.care import returns as return_services
 from kefu.care import revisits as revisit_reads
+from kefu.care.listing import listed
 from kefu.care.models import CallTask, Case, Complaint, Feedback, Promise, ReturnRequest
 from kefu.conversations.selectors import access_conversation
 from kefu.core.schema_types import ErrorOut, Instant
@@ -84,8 +85,8 @@ class CasesQuery(Schema):
 
 @router.get("", response=list[CaseOut])
 def cases(request: HttpRequest, q: Query[CasesQuery]) -> list[CaseOut]:
-    user = api_user(request)
-    return [_case_out(c) for c in selectors.visible_cases(user, query=q.q, outcome=q.outcome)[:500]]
+    filters = {"query": q.q, "outcome": q.outcome}
+    return listed(selectors.visible_cases, api_user(request), filters, limit=500, out=_case_out)
 
 
 @router.post("", response={201: CaseOut, 404: ErrorOut})
@@ -208,8 +209,7 @@ class ComplaintsQuery(Schema):
 def complaints(request: HttpRequest, q: Query[ComplaintsQuery]) -> list[ComplaintOut]:
     """Complaints and disputes the caller may see, newest first (at most 500)."""
     user = api_user(request)
-    rows = selectors.visible_complaints(user, status=q.status, cause=q.cause, kind=q.kind)
-    return [_complaint_out(c) for c in rows[:500]]
+    return listed(selectors.visible_complaints, user, q.dict(), limit=500, out=_complaint_out)
 
 
 @care_router.post("/complaints", response={201: ComplaintOut, 400: ErrorOut, 404: ErrorOut})
@@ -634,9 +634,13 @@ class ReturnsQuery(Schema):
 @care_router.get("/returns", response=list[ReturnOut])
 def returns(request: HttpRequest, q: Query[ReturnsQuery]) -> list[ReturnOut]:
     """Returns and exchanges the caller may see, newest first (at most 200)."""
-    user = api_user(request)
-    rows = selectors.visible_returns(user, status=q.status)[:200]
-    return [_return_out(r, _language(r)) for r in rows]
+    return listed(
+        selectors.visible_returns,
+        api_user(request),
+        q.dict(),
+        limit=200,
+        out=lambda r: _return_out(r, _language(r)),
+    )
 
 
 @care_router.post("/returns", response={201: ReturnOut, 400: ErrorOut, 404: ErrorOut})
@@ -743,8 +747,8 @@ class FeedbackQuery(Schema):
 @care_router.get("/feedback", response=list[FeedbackOut])
 def feedback(request: HttpRequest, q: Query[FeedbackQuery]) -> list[FeedbackOut]:
     """Buyers' feedback the caller may read, newest first (at most 500)."""
-    rows = selectors.visible_feedback(api_user(request), kind=q.kind)[:500]
-    return [_feedback_out(f) for f in rows]
+    user = api_user(request)
+    return listed(selectors.visible_feedback, user, q.dict(), limit=500, out=_feedback_out)
 
 
 @care_router.post("/feedback", response={201: FeedbackOut, 400: ErrorOut, 404: ErrorOut})
@@ -795,7 +799,7 @@ def _call_out(t: CallTask) -> CallTaskOut:
 @care_router.get("/calls", response=list[CallTaskOut])
 def call_tasks(request: HttpRequest) -> list[CallTaskOut]:
     """Open call tasks, soonest first: late shipments to explain, disputes near deadline."""
-    return [_call_out(t) for t in selectors.visible_call_tasks(api_user(request))[:300]]
+    return listed(selectors.visible_call_tasks, api_user(request), {}, limit=300, out=_call_out)
 
 
 @care_router.post("/calls/{task_id}/log", response={200: CallTaskOut, 400: ErrorOut})

@@ -488,6 +488,8 @@ class CallReason(models.TextChoices):
     LATE_SHIPMENT = "late_shipment", _("Late shipment: ask to accept a short delay")
     DISPUTE = "dispute", _("Dispute near its deadline")
     MANUAL = "manual", _("Added by hand")
+    NEGATIVE_REVIEW = "negative_review", _("Negative review: call the buyer")
+    REVISIT = "revisit", _("Revisit: the buyer is about to run out")
 
 
 class CallOutcome(models.TextChoices):
@@ -543,3 +545,153 @@ class CallLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} on {self.task_id}"
+
+
+# --- reviews (R-43) -------------------------------------------------------------------------
+
+
+class ReviewLevel(models.TextChoices):
+    POSITIVE = "positive", _("Positive 好评")
+    MEDIUM = "medium", _("Medium 中评")
+    NEGATIVE = "negative", _("Negative 差评")
+
+
+class ReviewSource(models.TextChoices):
+    IMPORT = "import", _("Imported file")
+    WEBHOOK = "webhook", _("Marketplace webhook")
+
+
+class Review(models.Model):
+    """A buyer's review of an order, as the marketplace shows it (imported or pushed)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    # The marketplace's review id (or, for an export without one, the order, product and
+    # time): the same review imported twice is one row.
+    external_id = models.CharField(max_length=120)
+    platform = models.CharField(max_length=20)
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    order_external_id = models.CharField(max_length=80, blank=True)
+    buyer = models.ForeignKey(
+        "conversations.Buyer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    buyer_name = models.CharField(max_length=120, blank=True)
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    product_external_id = models.CharField(max_length=80, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    level = models.CharField(max_length=10, choices=ReviewLevel.choices)
+    text = models.TextField(blank=True)
+    posted_at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=ReviewSource.choices)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-posted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "external_id"], name="review_once_per_shop")
+        ]
+        indexes = [models.Index(fields=["shop", "level", "-posted_at"], name="review_shop_level")]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class ReviewTaskStatus(models.TextChoices):
+    OPEN = "open", _("To contact 待联系")
+    CONTACTED = "contacted", _("Contacted 已联系")
+    REVIEW_UPDATED = "review_updated", _("Review updated 已追评/改评")
+    RESOLVED = "resolved", _("Resolved 已解决")
+
+
+class ReviewTask(models.Model):
+    """A medium or negative review for the after-sale or call group to handle: contact the
+    buyer, settle it (with compensation or not) and see whether the review changes."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="task")
+    group = models.CharField(max_length=12)
+    status = models.CharField(
+        max_length=16, choices=ReviewTaskStatus.choices, default=ReviewTaskStatus.OPEN
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    call = models.ForeignKey(
+        CallTask, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    compensation_kind = models.CharField(
+        max_length=16, choices=CompensationKind.choices, blank=True
+    )
+    compensation_amount = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    compensation_currency = models.CharField(max_length=3, blank=True)
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["closed_at", "-created_at", "-id"]
+        indexes = [models.Index(fields=["shop", "status"], name="review_task_status")]
+
+    def __str__(self) -> str:
+        return f"review task {self.pk}"
+
+
+class ReviewTaskStep(models.Model):
+    """One move of a review task, with who made it and when."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(ReviewTask, on_delete=models.CASCADE, related_name="steps")
+    status = models.CharField(max_length=16, choices=ReviewTaskStatus.choices)
+    note = models.CharField(max_length=300, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.status} on {self.task_id}"
+
+
+class ReviewSettings(models.Model):
+    """How a shop reads scores and who handles reviews; invitations after delivery."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="+")
+    # Tmall shows stars, not 中评/差评: a score at or below this counts as negative.
+    tmall_negative_at_most = models.PositiveSmallIntegerField(default=3)
+    task_group = models.CharField(max_length=12, default="after_sale")
+    invite_enabled = models.BooleanField(default=False)
+    invite_after_days = models.PositiveSmallIntegerField(default=3)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"review settings of {self.shop_id}"
+
+
+class ReviewInvitation(models.Model):
+    """An order whose buyer was asked for a review: once per order, however it was sent."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(
+        "conversations.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "order"], name="review_invitation_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation for {self.order_id}"

@@ -20,6 +20,8 @@ from kefu.care.models import (
     RETURN_DONE,
     AlertKind,
     CallLog,
+    CallOutcome,
+    CallReason,
     CallTask,
     CareAlert,
     Case,
@@ -411,3 +413,18 @@ def call_tally(actor: User, *, since: dt.datetime) -> list[tuple[str, dict[str, 
         row = tally.setdefault(name or username or "—", {})
         row[outcome] = row.get(outcome, 0) + 1
     return sorted(tally.items())
+
+
+UNSETTLED_CALLS = (CallOutcome.REFUSED, CallOutcome.NO_ANSWER)
+
+
+def late_call_marks(actor: User) -> dict[int, str]:
+    """order id -> the last outcome of its late-shipment call, for the orders whose buyer
+    refused the delay or did not answer: the risk board keeps them marked as such."""
+    rows = (
+        visible_call_tasks(actor)
+        .filter(reason=CallReason.LATE_SHIPMENT, last_outcome__in=UNSETTLED_CALLS)
+        .values_list("order_id", "last_outcome")
+    )
+    labels = dict(CallOutcome.choices)
+    return {order_id: str(labels[outcome]) for order_id, outcome in rows if order_id is not None}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from kefu.care import views
+from kefu.care import review_views, views
 
 app_name = "care"
 
@@ -30,4 +30,11 @@ urlpatterns = [
     path("care/feedback/", views.feedback_list, name="feedback"),
     path("care/feedback/new/", views.new_feedback, name="feedback_new"),
     path("care/settings/", views.care_settings, name="settings"),
+    # Reviews and the revisit call button.
+    path("care/reviews/", review_views.reviews_page, name="reviews"),
+    path("care/reviews/import/", review_views.import_reviews_page, name="reviews_import"),
+    path("care/reviews/settings/", review_views.review_settings, name="review_settings"),
+    path("care/reviews/invite/", review_views.invite, name="review_invite"),
+    path("care/reviews/tasks/<int:task_id>/", review_views.review_task, name="review_task"),
+    path("care/calls/revisit/", review_views.revisit_call, name="revisit_call"),
 ]

@@ -30,6 +30,7 @@ from kefu.care import feedback as feedback_services
 from kefu.care import promises as promise_services
 from kefu.care import returns as return_services
 from kefu.care import revisits as revisit_reads
+from kefu.care.listing import Filter, read_filters
 from kefu.care.models import (
     CallOutcome,
     CaseOutcome,
@@ -50,6 +51,21 @@ from kefu.desk.replies import RuleStop, send_reply
 from kefu.orders.models import Order
 from kefu.orders.selectors import access_order, order_of, visible_orders
 
+# The lists' filters (`kefu.care.listing`): the value the page shows, the one the selector gets.
+CASE_FILTERS = (
+    Filter("query", max_chars=200, param="q"),
+    Filter("outcome", tuple(CaseOutcome.values)),
+)
+COMPLAINT_FILTERS = (
+    Filter("status", ("active", *ComplaintStatus.values), default="active", everything="all"),
+    Filter("cause"),
+    Filter("kind", tuple(ComplaintKind.values)),
+)
+RETURN_FILTERS = (
+    Filter("status", ("open", *ReturnStatus.values), default="open", everything="all"),
+)
+FEEDBACK_FILTERS = (Filter("kind", tuple(FeedbackKind.values)),)
+
 
 def _date(raw: str | None, default: dt.date) -> dt.date:
     try:
@@ -62,11 +78,8 @@ def _date(raw: str | None, default: dt.date) -> dt.date:
 @require_GET
 def cases(request: ShopRequest) -> HttpResponse:
     user = request.user
-    query = request.GET.get("q", "").strip()[:200]
-    outcome = request.GET.get("outcome", "")
-    if outcome not in CaseOutcome.values:
-        outcome = ""
-    qs = selectors.visible_cases(user, query=query, outcome=outcome)
+    chosen = read_filters(request.GET, CASE_FILTERS)
+    qs = selectors.visible_cases(user, **chosen.query)
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
         rows = exports.case_rows(qs[:20_000])
@@ -77,7 +90,7 @@ def cases(request: ShopRequest) -> HttpResponse:
     return render(
         request,
         "care/cases.html",
-        {"cases": qs[:200], "q": query, "outcome": outcome, "outcomes": CaseOutcome.choices},
+        {"cases": qs[:200], **chosen.shown, "outcomes": CaseOutcome.choices},
     )
 
 
@@ -146,25 +159,15 @@ def _complaint_context(request: ShopRequest) -> dict[str, Any]:
 @require_GET
 def complaints(request: ShopRequest) -> HttpResponse:
     user = request.user
-    status = request.GET.get("status", "active")
-    if status not in (*ComplaintStatus.values, "active", "all"):
-        status = "active"
-    cause = request.GET.get("cause", "")[:40]
-    kind = request.GET.get("kind", "")
-    if kind not in ComplaintKind.values:
-        kind = ""
-    rows = selectors.visible_complaints(
-        user, status="" if status == "all" else status, cause=cause, kind=kind
-    )
+    chosen = read_filters(request.GET, COMPLAINT_FILTERS)
+    rows = selectors.visible_complaints(user, **chosen.query)
     return render(
         request,
         "care/complaints.html",
         {
             **_complaint_context(request),
             "complaints": rows[:300],
-            "status": status,
-            "cause": cause,
-            "kind": kind,
+            **chosen.shown,
             "alerts": [(a, selectors.alert_text(a)) for a in selectors.live_alerts(user)[:20]],
             "now": timezone.now(),
         },
@@ -558,14 +561,12 @@ def care_settings(request: ShopRequest) -> HttpResponse:
 @shop_view()
 @require_GET
 def returns_list(request: ShopRequest) -> HttpResponse:
-    status = request.GET.get("status", "open")
-    if status not in (*ReturnStatus.values, "open", "all"):
-        status = "open"
-    rows = selectors.visible_returns(request.user, status="" if status == "all" else status)
+    chosen = read_filters(request.GET, RETURN_FILTERS)
+    rows = selectors.visible_returns(request.user, **chosen.query)
     return render(
         request,
         "care/returns.html",
-        {"returns": rows[:300], "status": status, "statuses": ReturnStatus.choices},
+        {"returns": rows[:300], **chosen.shown, "statuses": ReturnStatus.choices},
     )
 
 
@@ -693,10 +694,8 @@ def revisits(request: ShopRequest) -> HttpResponse:
 @require_GET
 def feedback_list(request: ShopRequest) -> HttpResponse:
     user = request.user
-    kind = request.GET.get("kind", "")
-    if kind not in FeedbackKind.values:
-        kind = ""
-    qs = selectors.visible_feedback(user, kind=kind)
+    chosen = read_filters(request.GET, FEEDBACK_FILTERS)
+    qs = selectors.visible_feedback(user, **chosen.query)
     export = request.GET.get("export")
     if export in ("csv", "xlsx"):
         return spreadsheet_response(
@@ -709,7 +708,7 @@ def feedback_list(request: ShopRequest) -> HttpResponse:
     return render(
         request,
         "care/feedback.html",
-        {"items": qs[:300], "kind": kind, "kinds": FeedbackKind.choices},
+        {"items": qs[:300], **chosen.shown, "kinds": FeedbackKind.choices},
     )
 
 

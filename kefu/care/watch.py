@@ -26,7 +26,9 @@ from kefu.care.models import (
     ComplaintStatus,
     Promise,
     PromiseStatus,
+    ReviewSettings,
 )
+from kefu.care.review_invites import invite_delivered_orders
 from kefu.catalog.models import Product
 from kefu.conversations.models import Conversation, EntryPoint
 from kefu.orders.models import Order, OrderEvent, OrderEventKind, OrderFlag
@@ -290,6 +292,7 @@ def watch_shop(*, shop: Shop, now: dt.datetime | None = None) -> dict[str, int]:
         "deadlines": remind_deadlines(shop=shop, now=now),
         "promises": remind_promises(shop=shop, now=now),
         "calls": add_call_tasks(shop=shop, now=now),
+        "review_invitations": invite_delivered_orders(shop=shop, now=now),
     }
 
 
@@ -306,6 +309,7 @@ def shops_to_watch(*, now: dt.datetime | None = None) -> list[int]:
         .values_list("shop_id", flat=True)
     )
     ids |= set(Promise.objects.filter(status=PromiseStatus.OPEN).values_list("shop_id", flat=True))
+    ids |= set(ReviewSettings.objects.filter(invite_enabled=True).values_list("shop_id", flat=True))
     ids |= set(
         OrderEvent.objects.filter(
             kind=OrderEventKind.FLAG_ADDED, created_at__gte=since, data__flag=OrderFlag.DISPUTE_OPEN

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings as django_settings
 from django.utils.translation import gettext, gettext_lazy
 
 from kefu.accounts.models import Shop, User
@@ -29,7 +27,7 @@ from kefu.catalog.models import ImportKind
 from kefu.catalog.upserts import CHUNK, ProductInput, upsert_products
 from kefu.core import tabular
 from kefu.core.amounts import AmountError, parse_amount
-from kefu.core.filelimits import import_limits, too_large
+from kefu.core.filelimits import UploadTooLarge, store_upload
 from kefu.core.tabular import (
     IGNORE,
     ColumnsError,
@@ -545,33 +543,24 @@ def import_uploaded_products(
     """
     require(actor, Capability.MANAGE_SETTINGS)
     shop = shop_of(actor)
-    limits = import_limits()
-    folder = django_settings.DATA_DIR / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    suffix = Path(filename).suffix.lower()[:8]
-    target = folder / f"products-{shop.pk}-{uuid.uuid4().hex}{suffix}"
-    size = 0
     try:
-        with target.open("wb") as out:
-            for chunk in data:
-                size += len(chunk)
-                if size > limits.upload_bytes:
-                    raise UploadRefused(too_large(filename, size, limits.upload_bytes), status=413)
-                out.write(chunk)
-        try:
-            summary = import_products(
-                shop=shop,
-                path=target,
-                overrides=mapping,
-                remembered=remembered_mapping(shop, ImportKind.PRODUCTS),
-            )
-        except (ImportFileError, ProductFileError) as exc:
-            # The seller knows the file by its own name, not by the stored copy's.
-            raise ProductFileError(
-                str(exc).replace(target.name, filename),
-                headers=getattr(exc, "headers", ()),
-                missing=getattr(exc, "missing", ()),
-            ) from exc
+        target, _size = store_upload(prefix=f"products-{shop.pk}", filename=filename, data=data)
+    except UploadTooLarge as exc:
+        raise UploadRefused(str(exc), status=413) from exc
+    try:
+        summary = import_products(
+            shop=shop,
+            path=target,
+            overrides=mapping,
+            remembered=remembered_mapping(shop, ImportKind.PRODUCTS),
+        )
+    except (ImportFileError, ProductFileError) as exc:
+        # The seller knows the file by its own name, not by the stored copy's.
+        raise ProductFileError(
+            str(exc).replace(target.name, filename),
+            headers=getattr(exc, "headers", ()),
+            missing=getattr(exc, "missing", ()),
+        ) from exc
     finally:
         target.unlink(missing_ok=True)
     if mapping:

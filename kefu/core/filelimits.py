@@ -9,7 +9,9 @@ The limits are settings (`KEFU_IMPORT_*`, documented in docs/operations.md).
 from __future__ import annotations
 
 import re
+import uuid
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +62,32 @@ def check_file_size(path: Path, limits: ImportLimits) -> None:
     size = path.stat().st_size
     if size > limits.upload_bytes:
         raise FileLimitError(too_large(path.name, size, limits.upload_bytes))
+
+
+class UploadTooLarge(FileLimitError):
+    """An upload past `upload_bytes`: refused while it is written (HTTP 413)."""
+
+
+def store_upload(*, prefix: str, filename: str, data: Iterable[bytes]) -> tuple[Path, int]:
+    """Write an upload's byte chunks to KEFU_DATA_DIR/imports under a new name (keeping the
+    file's ending) and return the path and size; past the upload limit nothing is kept and
+    UploadTooLarge says so with the seller's own file name. The caller deletes the copy."""
+    limit = settings.KEFU_IMPORT_MAX_UPLOAD_BYTES
+    folder = settings.DATA_DIR / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{prefix}-{uuid.uuid4().hex}{Path(filename).suffix.lower()[:8]}"
+    size = 0
+    try:
+        with target.open("wb") as out:
+            for chunk in data:
+                size += len(chunk)
+                if size > limit:
+                    raise UploadTooLarge(too_large(filename, size, limit))
+                out.write(chunk)
+    except UploadTooLarge:
+        target.unlink(missing_ok=True)
+        raise
+    return target, size
 
 
 def too_many_rows(name: str, limit: int) -> str:

@@ -41,7 +41,9 @@ def import_group(sub: Any) -> Any:
     global import_subparsers, _import_parent
     if import_subparsers is None or _import_parent is not sub:
         _import_parent = sub
-        parser = sub.add_parser("import", help="import orders, products or messages from files")
+        parser = sub.add_parser(
+            "import", help="import orders, products, messages or reviews from files"
+        )
         import_subparsers = parser.add_subparsers(dest="import_kind", metavar="KIND")
         import_subparsers.required = True
     return import_subparsers

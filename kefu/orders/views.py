@@ -250,6 +250,8 @@ def risk_board(request: ShopRequest) -> HttpResponse:
             "at_risk": [r for r in rows if not r.missed],
             # Disputes near or past the marketplace's answer deadline (kefu.care, R-31).
             "dispute_deadlines": care_selectors.dispute_deadlines(user),
+            # Late-shipment calls refused or unanswered (kefu.care, R-42): marked on the rows.
+            "call_marks": care_selectors.late_call_marks(user),
         },
     )
 
