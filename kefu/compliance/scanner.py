@@ -125,20 +125,32 @@ _GROUPS: dict[str, tuple[pt.Pattern, ...]] = {
 
 _RULE_GROUPS = ("invoice", "card_fee", "free_shipping", "off_platform", "blame_courier")
 
-# Automaton values: ("cue", code) or ("at", group, pattern index, prefix length).
-_Token = tuple[str, str, int, int]
+# Automaton values, one per key, sorted by what the scan does with them:
+# (cue codes, pattern starts (group, index, length), concept starts (part, index, length),
+#  patterns whose required literal this key is (group, index)).
+_Value = tuple[
+    frozenset[str],
+    tuple[tuple[str, int, int], ...],
+    tuple[tuple[str, int, int], ...],
+    tuple[tuple[str, int], ...],
+]
 
 
 @lru_cache(maxsize=1)
 def _automaton() -> ahocorasick.Automaton:
-    by_key: dict[str, list[_Token]] = {}
-    for code, cues in pt.CUES.items():
-        for cue in cues:
-            by_key.setdefault(cue, []).append(("cue", code, -1, 0))
+    cues: dict[str, set[str]] = {}
+    ats: dict[str, list[tuple[str, int, int]]] = {}
+    concept_at: dict[str, list[tuple[str, int, int]]] = {}
+    needs: dict[str, set[tuple[str, int]]] = {}
+    for code, code_cues in pt.CUES.items():
+        for cue in code_cues:
+            cues.setdefault(cue, set()).add(code)
     for group, group_patterns in _GROUPS.items():
         for index, pattern in enumerate(group_patterns):
             for prefix in pattern.prefixes or ():
-                by_key.setdefault(prefix, []).append(("at", group, index, len(prefix)))
+                ats.setdefault(prefix, []).append((group, index, len(prefix)))
+            for literal in pattern.required or ():
+                needs.setdefault(literal, set()).add((group, index))
     for concept in cc.CONCEPTS:
         for part, lex in (
             ("act", concept.act),
@@ -149,12 +161,18 @@ def _automaton() -> ahocorasick.Automaton:
                 continue
             for index, (_regex, prefixes) in enumerate(lex.alternatives):
                 for prefix in prefixes:
-                    by_key.setdefault(prefix, []).append(
-                        ("concept", concept.code + ":" + part, index, len(prefix))
+                    concept_at.setdefault(prefix, []).append(
+                        (concept.code + ":" + part, index, len(prefix))
                     )
     automaton = ahocorasick.Automaton()
-    for key, tokens in by_key.items():
-        automaton.add_word(key, tuple(tokens))
+    for key in set(cues) | set(ats) | set(concept_at) | set(needs):
+        value: _Value = (
+            frozenset(cues.get(key, ())),
+            tuple(ats.get(key, ())),
+            tuple(concept_at.get(key, ())),
+            tuple(sorted(needs.get(key, ()))),
+        )
+        automaton.add_word(key, value)
     automaton.make_automaton()
     return automaton
 
@@ -167,6 +185,8 @@ class _Scan:
     cued: set[str]
     # group -> pattern index -> places the pattern's literal start occurs.
     by_group: dict[str, dict[int, list[int]]]
+    # (group, pattern index) of the patterns whose required literal occurs.
+    present: set[tuple[str, int]]
     scripts: frozenset[str]
     sentences: list[tuple[int, int]]
     # "code:act" / "code:topic" / "code:cancel" -> (start, alternative index) of each place
@@ -182,20 +202,24 @@ def _scan(text: str) -> _Scan:
     cued: set[str] = set()
     lexical: dict[str, list[tuple[int, int]]] = {}
     by_group: dict[str, dict[int, list[int]]] = {}
-    for end, tokens in _automaton().iter(text):
-        for kind, name, index, length in tokens:
-            if kind == "cue":
-                cued.add(name)
-            elif kind == "concept":  # where a concept's act, topic or cancel could start
-                lexical.setdefault(name, []).append((end - length + 1, index))
-            else:
-                by_group.setdefault(name, {}).setdefault(index, []).append(end - length + 1)
+    present: set[tuple[str, int]] = set()
+    for end, (cues, ats, concept_at, needs) in _automaton().iter(text):
+        if cues:
+            cued |= cues
+        for group, index, length in ats:
+            by_group.setdefault(group, {}).setdefault(index, []).append(end - length + 1)
+        for name, index, length in concept_at:
+            # Where a concept's act, topic or cancel could start.
+            lexical.setdefault(name, []).append((end - length + 1, index))
+        if needs:
+            present.update(needs)
     for places in lexical.values():
         places.sort()
     return _Scan(
         text=text,
         cued=cued,
         by_group=by_group,
+        present=present,
         scripts=_scripts(text),
         sentences=_sentences(text),
         lexical=lexical,
@@ -206,6 +230,21 @@ def _bounds(text: str, start: int, end: int, stops: str) -> tuple[int, int]:
     left = max((text.rfind(ch, 0, start) for ch in stops), default=-1) + 1
     rights = [i for i in (text.find(ch, end) for ch in stops) if i != -1]
     return left, min(rights, default=len(text))
+
+
+_CLAUSE_STOP = re.compile("[" + re.escape(_CLAUSE_END) + "]")
+
+
+@lru_cache(maxsize=16)
+def _clause_stops(text: str) -> list[int]:
+    return [m.start() for m in _CLAUSE_STOP.finditer(text)]
+
+
+def _clause_start(text: str, start: int) -> int:
+    """Where the clause holding offset `start` begins (just after the last stop before it)."""
+    stops = _clause_stops(text)
+    index = bisect_left(stops, start)
+    return stops[index - 1] + 1 if index else 0
 
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -314,7 +353,7 @@ def _applies(pattern: pt.Pattern, text: str, start: int, end: int) -> bool:
     if pattern.requires is not None and not pattern.requires.search(text):
         return False
     if pattern.negation is not None:
-        clause_start, _ = _bounds(text, start, end, _CLAUSE_END)
+        clause_start = _clause_start(text, start)
         window_start = max(clause_start, start - pattern.window)
         if pattern.negation.search(text, window_start, end):
             return False
@@ -350,8 +389,11 @@ _UNANCHORED: dict[str, tuple[int, ...]] = {
 def _hits(scan: _Scan, group: str) -> Iterator[tuple[int, int]]:
     text = scan.text
     patterns = _GROUPS[group]
+    present = scan.present
     for index in _UNANCHORED[group]:
         pattern = patterns[index]
+        if pattern.required is not None and (group, index) not in present:
+            continue
         if pattern.script in scan.scripts:
             for found in pattern.regex.finditer(text):
                 if found.end() > found.start() and _applies(pattern, text, *found.span()):
@@ -360,6 +402,8 @@ def _hits(scan: _Scan, group: str) -> Iterator[tuple[int, int]]:
     for index, starts in sorted(scan.by_group.get(group, {}).items()):
         pattern = patterns[index]
         if pattern.script not in scan.scripts:
+            continue
+        if pattern.required is not None and (group, index) not in present:
             continue
         match = pattern.regex.match
         for at in starts:
@@ -430,7 +474,7 @@ def _raw_hits(
     if "wait_patiently" in cued and refund_talk:
         for start, end in _hits(scan, "wait_patiently"):
             yield "wait_patiently", start, end
-    wanted = {c for c in _CONCEPT_CODES if pack.rule(c) is not None}
+    wanted = set(_concept_codes_of(pack))
     if not context.free_shipping:
         wanted.discard("free_shipping")
     if not refund_talk:
@@ -447,6 +491,18 @@ def _raw_hits(
         if code in ("refuse_to_ship", "stock_excuse"):
             code = ship_code
         yield "concept:" + code, start, end
+
+
+_PACK_CONCEPTS: dict[str, frozenset[str]] = {}
+
+
+def _concept_codes_of(pack: RulePack) -> frozenset[str]:
+    """The concept codes a pack has rules for (a pack version never changes its rules)."""
+    codes = _PACK_CONCEPTS.get(pack.version)
+    if codes is None:
+        codes = frozenset(c for c in _CONCEPT_CODES if pack.rule(c) is not None)
+        _PACK_CONCEPTS[pack.version] = codes
+    return codes
 
 
 _CONCEPT_CODES = frozenset(
