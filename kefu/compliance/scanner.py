@@ -265,6 +265,7 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
+_ECHO_LENGTH = 8
 _SENTENCE_SPLIT = re.compile(r"[。!?;\n]+|\.(?!\d)")
 
 
@@ -272,6 +273,10 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     spans = []
     start = 0
     for m in _SENTENCE_SPLIT.finditer(text):
+        if text[m.start()] == "?" and m.start() - start <= _ECHO_LENGTH and m.end() < len(text):
+            # A short question that only names the topic ("发票?", "Invoice?") belongs to the
+            # answer that follows: "发票?那得再给50块" is one statement about the invoice.
+            continue
         if m.start() > start:
             spans.append((start, m.start()))
         start = m.end()
@@ -322,7 +327,7 @@ def _concept_hits(scan: _Scan, wanted: set[str]) -> Iterator[tuple[str, int, int
     sentences = scan.sentences
     for concept in cc.CONCEPTS:
         code = concept.code
-        if code not in wanted or code + ":act" not in scan.lexical:
+        if concept.reports not in wanted or code + ":act" not in scan.lexical:
             continue
         topic = concept.topic
         if topic is not None and topic.rest is None and code + ":topic" not in scan.lexical:
@@ -346,7 +351,7 @@ def _concept_hits(scan: _Scan, wanted: set[str]) -> Iterator[tuple[str, int, int
                 scan, code + ":cancel", concept.cancel, s_start, s_end
             ):
                 continue
-            yield code, act.start(), act.end()
+            yield concept.reports, act.start(), act.end()
 
 
 def _applies(pattern: pt.Pattern, text: str, start: int, end: int) -> bool:
