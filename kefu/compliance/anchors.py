@@ -111,7 +111,7 @@ def required_literals(pattern: str) -> frozenset[str] | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         parsed = sre_parse.parse(pattern)
-    items = list(parsed.data)
+    items: list[tuple[Any, Any]] = list(parsed.data)
     if len(items) == 1 and items[0][0] is C.SUBPATTERN:
         items = list(items[0][1][-1])
     best: set[str] | None = None
