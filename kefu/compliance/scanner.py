@@ -21,6 +21,7 @@ import phonenumbers
 
 from kefu.compliance import concepts as cc
 from kefu.compliance import patterns as pt
+from kefu.compliance.anchors import literal_prefixes
 from kefu.compliance.packs import pack_for
 from kefu.compliance.rules import (
     DEFAULT_REFUND_DAYS,
@@ -136,6 +137,27 @@ _Value = tuple[
 ]
 
 
+def _needed(regex: re.Pattern[str]) -> frozenset[str]:
+    prefixes = literal_prefixes(regex.pattern)
+    if prefixes is None:
+        raise ValueError(f"{regex.pattern[:40]}: no literal start to gate it on")
+    return prefixes
+
+
+_REFUND_FLAG = "~refund_talk"
+_URL_FLAG = "~url"
+_ADDRESS_ZH_FLAG = "~address_zh"
+_FLAGS: dict[str, frozenset[str]] = {
+    _REFUND_FLAG: _needed(pt.REFUND_TALK),
+    # A link has a dot right before its top-level domain.
+    _URL_FLAG: frozenset("." + tld for tld in pt.URL_TLDS),
+    # A Chinese street address ends in a number and 号/栋/室...
+    _ADDRESS_ZH_FLAG: frozenset(
+        digit + unit for digit in "0123456789" for unit in ("号", "栋", "幢", "室", "单元", "弄")
+    ),
+}
+
+
 @lru_cache(maxsize=1)
 def _automaton() -> ahocorasick.Automaton:
     cues: dict[str, set[str]] = {}
@@ -145,6 +167,10 @@ def _automaton() -> ahocorasick.Automaton:
     for code, code_cues in pt.CUES.items():
         for cue in code_cues:
             cues.setdefault(cue, set()).add(code)
+    # Whole-message searches run only when the automaton saw a literal they need.
+    for flag, literals in _FLAGS.items():
+        for literal in literals:
+            cues.setdefault(literal, set()).add(flag)
     for group, group_patterns in _GROUPS.items():
         for index, pattern in enumerate(group_patterns):
             for prefix in pattern.prefixes or ():
@@ -440,6 +466,8 @@ def _privacy_hits(view: TextView, scan: _Scan) -> Iterator[tuple[int, int, bool]
     for span in _hits(scan, "privacy"):
         yield (*span, False)
     for regex in (pt.ADDRESS_ZH, pt.ADDRESS_EN):
+        if regex is pt.ADDRESS_ZH and _ADDRESS_ZH_FLAG not in scan.cued:
+            continue
         for m in regex.finditer(text):
             s_start, s_end = _sentence_bounds(text, m.start(), m.end())
             if not pt.PRIVACY_EXEMPT.search(text, s_start, s_end):
@@ -465,7 +493,7 @@ def _raw_hits(
             continue
         for start, end in _hits(scan, code):
             yield code, start, end
-    if "off_platform" in cued and pack.rule("off_platform") is not None:
+    if "off_platform" in cued and _URL_FLAG in cued and pack.rule("off_platform") is not None:
         for start, end in _offsite_link_hits(view, pack):
             yield "off_platform", start, end
     ship_code = "out_of_stock" if context.stock_available is False else "refuse_to_ship"
@@ -475,7 +503,9 @@ def _raw_hits(
         if context.stock_available is not None:
             for start, end in _hits(scan, "stock_excuse"):
                 yield ship_code, start, end
-    refund_talk = context.refund_talk or pt.REFUND_TALK.search(view.compact) is not None
+    refund_talk = context.refund_talk or (
+        _REFUND_FLAG in cued and pt.REFUND_TALK.search(view.compact) is not None
+    )
     if "wait_patiently" in cued and refund_talk:
         for start, end in _hits(scan, "wait_patiently"):
             yield "wait_patiently", start, end
