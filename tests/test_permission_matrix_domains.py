@@ -852,6 +852,13 @@ def cases(w: World) -> list[Case]:
         # --- compliance ---------------------------------------------------------------------
         Case("get", "/compliance/findings/", allowed=EVERYONE),  # a sub-account: its own
         Case("get", "/compliance/rules/", allowed=EVERYONE),
+        Case("get", "/compliance/shipping-policy/", grant=MANAGE),
+        Case(
+            "post",
+            "/compliance/shipping-policy/",
+            {"free_shipping": "on", "excluded_regions": "新疆\n西藏"},
+            grant=MANAGE,
+        ),
         Case(
             "post",
             "/api/v1/compliance/check",

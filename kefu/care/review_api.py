@@ -22,12 +22,12 @@ from kefu.care import review_invites, review_selectors, reviews
 from kefu.care.listing import listed
 from kefu.care.models import Review, ReviewSource, ReviewTask
 from kefu.core.controls import loads_clean
-from kefu.core.schema_types import ErrorOut, Instant, field_errors, inline_json_schema
+from kefu.core.schema_types import ErrorOut, Instant, field_errors
 from kefu.integrations.webhook_auth import (
     RateLimitedProblem,
+    signed_json_body,
     signed_webhook,
     webhook_shop,
-    with_retry_after,
 )
 from kefu.orders.selectors import access_order
 
@@ -67,14 +67,7 @@ class ReviewAccepted(Schema):
         429: RateLimitedProblem,
     },
     summary="Receive a buyer's review from a marketplace (signed)",
-    openapi_extra=with_retry_after(
-        {
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": inline_json_schema(InboundReview)}},
-            }
-        }
-    ),
+    openapi_extra=signed_json_body(InboundReview),
     operation_id="kefu_care_inbound_review",
 )
 def inbound_review(request: HttpRequest) -> HttpResponse:

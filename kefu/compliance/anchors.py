@@ -4,6 +4,11 @@ The scanner feeds these to its Aho-Corasick automaton: one pass over the message
 place a pattern could start, and the pattern is then tried only there (an anchored match)
 instead of being searched across the whole message. A pattern whose start is not a literal
 (a character range, an optional group) returns None and is searched the ordinary way.
+
+Prefixes are as long as the pattern allows (literals, small classes and groups whose branches
+are literals are followed, up to a bounded number of spellings): a one-character start such as
+"开" occurs in most compliant replies, "开不了" only where the pattern may match, so longer
+keys mean fewer anchored attempts that fail.
 """
 
 from __future__ import annotations
@@ -18,48 +23,102 @@ with warnings.catch_warnings():
     import sre_parse
 
 _MAX_CLASS = 12
+# Beyond this many spellings a prefix set stops growing (the automaton stays small).
+_MAX_PREFIXES = 48
+_MAX_LENGTH = 12
 _ZERO_WIDTH = {C.AT, C.ASSERT, C.ASSERT_NOT}
 
 
-def _first(items: list[tuple[Any, Any]]) -> set[str] | None:
+def _item(op: Any, arg: Any) -> tuple[set[str], bool] | None:
+    """(spellings of the item's start, whether each spelling is the whole item) or None."""
+    if op is C.LITERAL:
+        return {chr(arg)}, True
+    if op is C.SUBPATTERN:
+        return _seq(list(arg[-1]))
+    if op is C.BRANCH:
+        found: set[str] = set()
+        complete = True
+        for branch in arg[1]:
+            sub = _seq(list(branch))
+            if sub is None:
+                return None
+            found |= sub[0]
+            complete = complete and sub[1]
+        return found, complete
+    if op is C.IN:
+        chars = {chr(a) for o, a in arg if o is C.LITERAL}
+        if len(chars) == len(arg) and len(chars) <= _MAX_CLASS:
+            return chars, True
+        return None
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT) and arg[0] >= 1:
+        sub = _seq(list(arg[2]))
+        if sub is None:
+            return None
+        # Exactly once is the item itself; more repeats only extend what follows.
+        return sub[0], sub[1] and arg[0] == arg[1] == 1
+    return None
+
+
+def _seq(items: list[tuple[Any, Any]]) -> tuple[set[str], bool] | None:
+    """Literal starts of a sequence: leading zero-width items are skipped (the anchored match
+    still checks them), then items are concatenated while each is fully literal."""
     idx = 0
     while idx < len(items) and items[idx][0] in _ZERO_WIDTH:
         idx += 1
     if idx == len(items):
         return None
-    op, arg = items[idx]
-    if op is C.LITERAL:
-        text = chr(arg)
-        for next_op, next_arg in items[idx + 1 :]:
-            if next_op is not C.LITERAL:
-                break
-            text += chr(next_arg)
-        return {text}
-    if op is C.SUBPATTERN:
-        return _first(list(arg[-1]))
-    if op is C.BRANCH:
-        found: set[str] = set()
-        for branch in arg[1]:
-            sub = _first(list(branch))
-            if sub is None:
-                return None
-            found |= sub
-        return found
-    if op is C.IN:
-        chars = {chr(a) for o, a in arg if o is C.LITERAL}
-        if len(chars) == len(arg) and len(chars) <= _MAX_CLASS:
-            return chars
+    first = _item(*items[idx])
+    if first is None:
         return None
-    if op in (C.MAX_REPEAT, C.MIN_REPEAT) and arg[0] >= 1:
-        return _first(list(arg[2]))
-    return None
+    found, complete = first
+    idx += 1
+    while complete and idx < len(items):
+        nxt = _item(*items[idx])
+        if nxt is None:
+            return found, False
+        grown = {a + b for a in found for b in nxt[0]}
+        if len(grown) > _MAX_PREFIXES or max(map(len, grown)) > _MAX_LENGTH:
+            return found, False
+        found, complete = grown, nxt[1]
+        idx += 1
+    return found, complete and idx == len(items)
 
 
 def literal_prefixes(pattern: str) -> frozenset[str] | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         parsed = sre_parse.parse(pattern)
-    found = _first(list(parsed.data))
-    if not found or any(not prefix for prefix in found):
+    found = _seq(list(parsed.data))
+    if not found or any(not prefix for prefix in found[0]):
         return None
-    return frozenset(found)
+    return frozenset(found[0])
+
+
+def _spellings(op: Any, arg: Any) -> set[str] | None:
+    """Literal starts of one item that must occur (a repeat of at least one), else None."""
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT) and arg[0] == 0:
+        return None
+    found = _item(op, arg)
+    if found is None or any(not s for s in found[0]):
+        return None
+    return found[0]
+
+
+def required_literals(pattern: str) -> frozenset[str] | None:
+    """One set of literals of which every match contains at least one, chosen among the
+    pattern's top-level items after its start: the scanner tries a pattern only when one of
+    them occurs somewhere in the message (e.g. "…取消订单" in a refusal)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        parsed = sre_parse.parse(pattern)
+    items: list[tuple[Any, Any]] = list(parsed.data)
+    if len(items) == 1 and items[0][0] is C.SUBPATTERN:
+        items = list(items[0][1][-1])
+    best: set[str] | None = None
+    for op, arg in items[1:]:
+        found = _spellings(op, arg)
+        if found is None:
+            continue
+        if best is None or min(map(len, found)) > min(map(len, best)):
+            best = found
+    return frozenset(best) if best else None

@@ -42,6 +42,9 @@ class Concept:
     topic: Lexicon | None
     act: Lexicon
     cancel: Lexicon | None = None
+    # The code a hit is reported as: several concepts may back up one rule (a refusal phrased
+    # as an act alone, or as an order plus what is not done to it).
+    reports: str = ""
 
 
 def _alternatives(regex: str) -> list[str]:
@@ -80,12 +83,15 @@ def lexicon(regex: str) -> Lexicon:
     return Lexicon(alternatives=tuple(anchored), rest=re.compile("|".join(rest)) if rest else None)
 
 
-def _c(code: str, topic: str | None, act: str, cancel: str | None = None) -> Concept:
+def _c(
+    code: str, topic: str | None, act: str, cancel: str | None = None, *, reports: str = ""
+) -> Concept:
     concept = Concept(
         code=code,
         topic=lexicon(topic) if topic else None,
         act=lexicon(act),
         cancel=lexicon(cancel) if cancel else None,
+        reports=reports or code,
     )
     if concept.act.rest is not None:
         raise ValueError(f"every act of {code} needs a literal start")
@@ -101,6 +107,7 @@ BUYER_CHOICE = re.compile(
 
 _INVOICE_TOPIC = (
     r"发票|开票|[带要含]票|票的话|(?<![车门机彩邮股])票(?:据)?|\binvoices?\b|\bfapiao\b|"
+    r"品名|品项|开票名称|"
     r"\bvat receipts?\b|(?<!за )(?<!на )\bсч(?:е|ё)т(?:а|е|у|ом|ов)?\b|\bсчет-фактур\w*|"
     r"\bчек(?:а|и|ов)?\b|\bндс\b|\bдокумент\w*|\bfactura\w*"
 )
@@ -118,15 +125,20 @@ _INVOICE_ACT = (
     r"доплат\w*|дороже|\bналог\w*|"
     r"anadir|\bsube\b|\bmas\b|recargo|impuesto|\biva\b|"
     # other amount or part of it, other content
+    r"再(?:给|付|加|补)|多给|"
     r"按\d+给您开|开高|开多|多开|少开|一部分|一半|开\d+块|higher amount|\bpart of\b|\bhalf\b|"
+    r"\blower amount\b|\bdifferent (?:amount|name|description|item)\b|"
     r"instead of|\bas office supplies\b|"
-    r"побольше|\bчасть\b|половин|вместо|канцтовар|"
-    r"mas alto|\bparte\b|\bmitad\b|en lugar de|material de oficina"
+    r"побольше|\bчасть\b|половин|вместо|канцтовар|друг\w* (?:наименован|назван|сумм)\w*|"
+    r"mas alto|\bparte\b|\bmitad\b|en lugar de|material de oficina|"
+    r"otro (?:concepto|nombre|importe)|otra descripcion|"
+    # the content re-labelled: "开成办公用品", "写成耗材"
+    r"(?:开|写|改|填)(?:成|为)(?!您)"
 )
 _INVOICE_CANCEL = (
     r"不用|无需|不需要|不另|不加|不收|免费|含税价就是|已经含税|按实际|按实付|实付金额|"
     r"不能多开|不能少开|不能改|只能按|品名无法|一致|"
-    r"\bno extra\b|\bat no\b|already includes|\bincluded\b|\bexactly\b|\bactual\b|"
+    r"\bno extra\b|nothing extra|\bat no\b|already includes|\bincluded\b|\bexactly\b|\bactual\b|"
     r"can't change|can't put|has to match|must match|full amount|"
     r"без доплат|бесплатн|фактическ|реальн|на всю сумму|не можем (?:измен|помен)|"
     r"sin coste|sin cargo|ningun cargo|\bgratis\b|ya incluye|importe pagado|producto real|"
@@ -187,6 +199,16 @@ _REFUSAL_ACT = (
     r"(?:solicite|pida) el reembolso"
 )
 
+# An order and what is not done to it: "这单我们不接了", "we won't process this one".
+_ORDER_TOPIC = r"订单|这单|那单|这笔|单子|\borders?\b|this one|заказ\w*|pedido"
+_ORDER_REFUSAL = (
+    r"不接了|不做了|不出了|不发了|没法做|做不了|发不出去|没法发|"
+    r"not going to (?:fulfil|fulfill|process|ship|send)|"
+    r"won't (?:be )?(?:fulfil|fulfill|process|ship|send)|"
+    r"не будем|не станем|"
+    r"no (?:lo |la )?(?:vamos a|podemos) (?:preparar|procesar|enviar|despachar)"
+)
+
 _STOCK_EXCUSE = r"закончил\w*|нет в наличии|\bagotad[oa]\b|\bse (?:nos )?agoto\b"
 # Offering a way out (another colour, a restock date) is what R-28 asks for.
 ALTERNATIVE_OFFERED = re.compile(
@@ -194,11 +216,21 @@ ALTERNATIVE_OFFERED = re.compile(
     r"можем отправить|дождаться|podemos enviarle|esperar a la reposicion"
 )
 
+# A chat app's name followed by a handle: "LINE ID: abc", "TG：@deals", "Instagram @shop".
+_CHANNELS = (
+    r"(?<![a-z])(?:line|tg|telegram|instagram|insta|ig|facebook|fb|messenger|kakao(?:talk)?|"
+    r"whatsapp|viber|skype|snapchat|wechat|weixin|vx|wx|qq|телег\w*|телеграм\w*|"
+    r"инстаграм\w*|вайбер\w*|微信|威信|薇信|v信)"
+)
+_HANDLE = r"(?:\s*(?:id|号))?\s*(?::\s*@?|@)[a-z0-9][a-z0-9_.\-]{2,}"
+
 _OFF_ACT = (
+    _CHANNELS + _HANDLE + r"|" + _CHANNELS + r"[^.!?。\n]{0,12}?@[a-z0-9_.]{3,}|"
+    r"(?:威信|薇信)搜|"
     r"(?:加|➕|\+)v(?![a-z])|\bwhats ?app\b|\btelegram\b|телеграм\w*|вайбер|\bviber\b|"
     r"напрямую|(?:перевод\w*|переведите|оплатите)\s+(?:\w+\s+){0,2}?на (?:мою )?карту|"
     r"\bсбп\b|на мой номер|другой магазин|"
-    r"\bbizum\b|transferencia directa|fuera de la plataforma|otra tienda|agreguem?e|"
+    r"\bbizum\b|transferencia directa|fuera de la plataforma|otra tienda|agreguem?e|agregame|"
     r"escribame por|\bpaypal\b"
 )
 _OFF_CANCEL = (
@@ -208,21 +240,49 @@ _OFF_CANCEL = (
     r"no hacemos|siempre dentro|\bnunca\b|\bno\b"
 )
 
+# Carriers by name: sending the buyer to "顺丰" or "DHL" is sending them to the courier.
+_CARRIERS = (
+    r"顺丰|中通|圆通|韵达|申通|极兔|邮政|京东物流|德邦|黑猫|宅急便|"
+    r"\b(?:dhl|fedex|ups|usps|ems|tnt|gls|dpd|cainiao)\b|\bpost office\b|"
+    r"сдэк|\bпочт\w*|\bcdek\b|boxberry|\bcorreos\b|\bseur\b|\bmrw\b"
+)
 _COURIER_TOPIC = (
+    _CARRIERS + r"|"
     r"快递|物流|\bcourier\b|delivery company|shipping company|\bcarrier\b|"
     r"курьер\w*|служб\w* доставки|mensajeria|paqueteria|transportista"
 )
 _COURIER_ACT = (
-    r"管不了|没办法|怪|的事|投诉他们|去问|找他们|"
+    r"管不了|没办法|怪|的事|投诉他们|去问|找他们|打给他们|"
+    # sending the buyer to it: "您自己催一下快递", "请找中通客服", "得跟顺丰反映"
+    r"您(?:自己|直接|得|要|可以|就)*[^。!?;\n]{0,3}?(?:找|联系|联络|问|催|反映|打|投诉|理赔)|"
+    r"(?:请|要|得|去)(?:找|联系|联络|跟|和)|理赔|"
     r"\bfault\b|\bside\b|chase them|take it up|their problem|handled it badly|complain to them|"
+    r"you(?:'ll| will)? (?:have|need) to (?:file|contact|call|ask|talk|claim)|"
+    r"\bask (?:the |them|dhl|fedex|ups|ems)|talk to them|call them|file a claim|"
+    r"up to (?:the |them)|their responsibility|"
     r"\bвин\w*|обращайтесь к ним|\bсами\b|не поможем|ни при ч|"
-    r"\bculpa\b|cosa de|reclame a|llame usted|no podemos hacer nada"
+    r"\bзвоните\b|\bпишите\b|\bобращайтесь\b|вопрос к|зона ответственности|их ответственност|"
+    r"\bculpa\b|cosa de|reclame a|llame usted|no podemos hacer nada|"
+    r"hable con|reclam\w*|\bllame a\b|pregunte a|no depende de nosotros"
 )
 _COURIER_CANCEL = (
     r"我们已|我们来|我们会|不用您|给您补发|"
     r"\bnot (?:the|a) (?:courier|carrier)|\bwasn't the\b|"
     r"we(?:'ve| have| will|'ll) (?:contacted|contact|handle|follow)|we'll resend|"
     r"мы связались|сообщим|hemos contactado|le informaremos"
+)
+
+# Stalling in refund talk without the steps or the time: "慢慢等", "just sit tight".
+_STALL_ACT = (
+    r"慢慢等|等着吧|等着就|再等等|等就行|等就到|别着急|别急|别催|急也没用|"
+    r"sit tight|hang on and wait|\bjust wait\b|"
+    r"\bждите\b|\bпросто подождите\b|\bespere\b|no hay prisa|tenga calma"
+)
+# Saying what happens next, or when, is the compliant answer R-30 asks for.
+_STALL_CANCEL = (
+    r"我帮您|帮您查|帮您看|我查|我来查|工作日|到账|原路|"
+    r"\bi'll check|\bi will check|while i check|business days|"
+    r"проверю|рабоч|сейчас посмотрю|consulto|dias habiles|un momento"
 )
 
 _PATIENT_ACT = (
@@ -253,7 +313,10 @@ _PRIVACY_CANCEL = (
 # Each code's own negation vocabulary from the patterns counts sentence-wide too: a concept is a
 # coarser net than a pattern, so it must give way to the same words a pattern gives way to.
 _CARD_NEG_WORDS = pt.CARD_NEG.pattern + "|" + pt.CARD_EXEMPT
-_COURIER_NEG = r"\bisn't\b|\bwasn't\b|不是|并非"
+_COURIER_NEG = (
+    r"\bisn't\b|\bwasn't\b|不是|并非|不用您|无需您|don't need to|no need to|"
+    r"не нужно|no hace falta|no tiene que"
+)
 
 # Asking the buyer for a detail discloses nothing ("您的手机号是多少", "what is your address").
 _ASKING = (
@@ -269,10 +332,12 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("card_fee", _CARD_TOPIC, _CARD_ACT, _CARD_CANCEL + "|" + _CARD_NEG_WORDS),
     _c("free_shipping", _POSTAGE_TOPIC, _POSTAGE_ACT, _POSTAGE_CANCEL),
     _c("refuse_to_ship", None, _REFUSAL_ACT),
+    _c("refuse_order", _ORDER_TOPIC, _ORDER_REFUSAL, reports="refuse_to_ship"),
     _c("stock_excuse", None, _STOCK_EXCUSE),
     _c("off_platform", None, _OFF_ACT, _OFF_CANCEL),
     _c("blame_courier", _COURIER_TOPIC, _COURIER_ACT, _COURIER_CANCEL + "|" + _COURIER_NEG),
     _c("wait_patiently", None, _PATIENT_ACT),
+    _c("wait_stall", None, _STALL_ACT, _STALL_CANCEL, reports="wait_patiently"),
     _c(
         "privacy",
         _PRIVACY_TOPIC,
@@ -285,7 +350,11 @@ CONCEPTS: tuple[Concept, ...] = (
 # sentence explains or refuses the violation rather than committing it.
 SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
     "off_platform": re.compile(
-        r"骗|不要相信|别相信|不是我们|\bscam\b|\bfraud\b|never ask|мошенн|estafa"
+        r"骗|不要相信|别相信|不是我们|\bscam\b|\bfraud\b|never ask|мошенн|estafa|"
+        # warnings against impostors, and "pay only on the platform"
+        r"冒充|只在平台|claims? to be us|in our name|от нашего имени|en nuestro nombre|"
+        r"only (?:on|through|via) the platform|только через платформу|"
+        r"solo (?:dentro de|en|por) la plataforma"
     ),
     "invoice": re.compile(r"抬头|不能(?:改|多开|少开)|只能按|按实际|按实付"),
     "blame_courier": re.compile(r"不用您|我们(?:直接|来|会|已)"),

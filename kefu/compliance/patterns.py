@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kefu.compliance.anchors import literal_prefixes
+from kefu.compliance.anchors import literal_prefixes, required_literals
 
 # A gap that stays inside one sentence (commas allowed).
 G = r"[^。!?;\n]"
@@ -46,6 +46,9 @@ class Pattern:
     script: str = "any"
     # Every match starts with one of these (None: not a literal start; searched instead).
     prefixes: frozenset[str] | None = None
+    # Every match contains one of these further on (None: nothing literal to require); a
+    # message without any of them skips the pattern.
+    required: frozenset[str] | None = None
 
 
 def p(
@@ -62,6 +65,7 @@ def p(
     compiled = rx(pattern)
     return Pattern(
         prefixes=literal_prefixes(compiled.pattern),
+        required=required_literals(compiled.pattern),
         script="zh" if has_cjk and not has_latin else "en" if has_latin and not has_cjk else "any",
         regex=compiled,
         negation=negation,

@@ -21,6 +21,7 @@ import phonenumbers
 
 from kefu.compliance import concepts as cc
 from kefu.compliance import patterns as pt
+from kefu.compliance.anchors import literal_prefixes
 from kefu.compliance.packs import pack_for
 from kefu.compliance.rules import (
     DEFAULT_REFUND_DAYS,
@@ -125,20 +126,57 @@ _GROUPS: dict[str, tuple[pt.Pattern, ...]] = {
 
 _RULE_GROUPS = ("invoice", "card_fee", "free_shipping", "off_platform", "blame_courier")
 
-# Automaton values: ("cue", code) or ("at", group, pattern index, prefix length).
-_Token = tuple[str, str, int, int]
+# Automaton values, one per key, sorted by what the scan does with them:
+# (cue codes, pattern starts (group, index, length), concept starts (part, index, length),
+#  patterns whose required literal this key is (group, index)).
+_Value = tuple[
+    frozenset[str],
+    tuple[tuple[str, int, int], ...],
+    tuple[tuple[str, int, int], ...],
+    tuple[tuple[str, int], ...],
+]
+
+
+def _needed(regex: re.Pattern[str]) -> frozenset[str]:
+    prefixes = literal_prefixes(regex.pattern)
+    if prefixes is None:
+        raise ValueError(f"{regex.pattern[:40]}: no literal start to gate it on")
+    return prefixes
+
+
+_REFUND_FLAG = "~refund_talk"
+_URL_FLAG = "~url"
+_ADDRESS_ZH_FLAG = "~address_zh"
+_FLAGS: dict[str, frozenset[str]] = {
+    _REFUND_FLAG: _needed(pt.REFUND_TALK),
+    # A link has a dot right before its top-level domain.
+    _URL_FLAG: frozenset("." + tld for tld in pt.URL_TLDS),
+    # A Chinese street address ends in a number and 号/栋/室...
+    _ADDRESS_ZH_FLAG: frozenset(
+        digit + unit for digit in "0123456789" for unit in ("号", "栋", "幢", "室", "单元", "弄")
+    ),
+}
 
 
 @lru_cache(maxsize=1)
 def _automaton() -> ahocorasick.Automaton:
-    by_key: dict[str, list[_Token]] = {}
-    for code, cues in pt.CUES.items():
-        for cue in cues:
-            by_key.setdefault(cue, []).append(("cue", code, -1, 0))
+    cues: dict[str, set[str]] = {}
+    ats: dict[str, list[tuple[str, int, int]]] = {}
+    concept_at: dict[str, list[tuple[str, int, int]]] = {}
+    needs: dict[str, set[tuple[str, int]]] = {}
+    for code, code_cues in pt.CUES.items():
+        for cue in code_cues:
+            cues.setdefault(cue, set()).add(code)
+    # Whole-message searches run only when the automaton saw a literal they need.
+    for flag, literals in _FLAGS.items():
+        for literal in literals:
+            cues.setdefault(literal, set()).add(flag)
     for group, group_patterns in _GROUPS.items():
         for index, pattern in enumerate(group_patterns):
             for prefix in pattern.prefixes or ():
-                by_key.setdefault(prefix, []).append(("at", group, index, len(prefix)))
+                ats.setdefault(prefix, []).append((group, index, len(prefix)))
+            for literal in pattern.required or ():
+                needs.setdefault(literal, set()).add((group, index))
     for concept in cc.CONCEPTS:
         for part, lex in (
             ("act", concept.act),
@@ -149,12 +187,18 @@ def _automaton() -> ahocorasick.Automaton:
                 continue
             for index, (_regex, prefixes) in enumerate(lex.alternatives):
                 for prefix in prefixes:
-                    by_key.setdefault(prefix, []).append(
-                        ("concept", concept.code + ":" + part, index, len(prefix))
+                    concept_at.setdefault(prefix, []).append(
+                        (concept.code + ":" + part, index, len(prefix))
                     )
     automaton = ahocorasick.Automaton()
-    for key, tokens in by_key.items():
-        automaton.add_word(key, tuple(tokens))
+    for key in set(cues) | set(ats) | set(concept_at) | set(needs):
+        value: _Value = (
+            frozenset(cues.get(key, ())),
+            tuple(ats.get(key, ())),
+            tuple(concept_at.get(key, ())),
+            tuple(sorted(needs.get(key, ()))),
+        )
+        automaton.add_word(key, value)
     automaton.make_automaton()
     return automaton
 
@@ -167,6 +211,8 @@ class _Scan:
     cued: set[str]
     # group -> pattern index -> places the pattern's literal start occurs.
     by_group: dict[str, dict[int, list[int]]]
+    # (group, pattern index) of the patterns whose required literal occurs.
+    present: set[tuple[str, int]]
     scripts: frozenset[str]
     sentences: list[tuple[int, int]]
     # "code:act" / "code:topic" / "code:cancel" -> (start, alternative index) of each place
@@ -182,20 +228,24 @@ def _scan(text: str) -> _Scan:
     cued: set[str] = set()
     lexical: dict[str, list[tuple[int, int]]] = {}
     by_group: dict[str, dict[int, list[int]]] = {}
-    for end, tokens in _automaton().iter(text):
-        for kind, name, index, length in tokens:
-            if kind == "cue":
-                cued.add(name)
-            elif kind == "concept":  # where a concept's act, topic or cancel could start
-                lexical.setdefault(name, []).append((end - length + 1, index))
-            else:
-                by_group.setdefault(name, {}).setdefault(index, []).append(end - length + 1)
+    present: set[tuple[str, int]] = set()
+    for end, (cues, ats, concept_at, needs) in _automaton().iter(text):
+        if cues:
+            cued |= cues
+        for group, index, length in ats:
+            by_group.setdefault(group, {}).setdefault(index, []).append(end - length + 1)
+        for name, index, length in concept_at:
+            # Where a concept's act, topic or cancel could start.
+            lexical.setdefault(name, []).append((end - length + 1, index))
+        if needs:
+            present.update(needs)
     for places in lexical.values():
         places.sort()
     return _Scan(
         text=text,
         cued=cued,
         by_group=by_group,
+        present=present,
         scripts=_scripts(text),
         sentences=_sentences(text),
         lexical=lexical,
@@ -206,6 +256,21 @@ def _bounds(text: str, start: int, end: int, stops: str) -> tuple[int, int]:
     left = max((text.rfind(ch, 0, start) for ch in stops), default=-1) + 1
     rights = [i for i in (text.find(ch, end) for ch in stops) if i != -1]
     return left, min(rights, default=len(text))
+
+
+_CLAUSE_STOP = re.compile("[" + re.escape(_CLAUSE_END) + "]")
+
+
+@lru_cache(maxsize=16)
+def _clause_stops(text: str) -> list[int]:
+    return [m.start() for m in _CLAUSE_STOP.finditer(text)]
+
+
+def _clause_start(text: str, start: int) -> int:
+    """Where the clause holding offset `start` begins (just after the last stop before it)."""
+    stops = _clause_stops(text)
+    index = bisect_left(stops, start)
+    return stops[index - 1] + 1 if index else 0
 
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -226,6 +291,7 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
+_ECHO_LENGTH = 8
 _SENTENCE_SPLIT = re.compile(r"[。!?;\n]+|\.(?!\d)")
 
 
@@ -233,6 +299,10 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     spans = []
     start = 0
     for m in _SENTENCE_SPLIT.finditer(text):
+        if text[m.start()] == "?" and m.start() - start <= _ECHO_LENGTH and m.end() < len(text):
+            # A short question that only names the topic ("发票?", "Invoice?") belongs to the
+            # answer that follows: "发票?那得再给50块" is one statement about the invoice.
+            continue
         if m.start() > start:
             spans.append((start, m.start()))
         start = m.end()
@@ -283,7 +353,7 @@ def _concept_hits(scan: _Scan, wanted: set[str]) -> Iterator[tuple[str, int, int
     sentences = scan.sentences
     for concept in cc.CONCEPTS:
         code = concept.code
-        if code not in wanted or code + ":act" not in scan.lexical:
+        if concept.reports not in wanted or code + ":act" not in scan.lexical:
             continue
         topic = concept.topic
         if topic is not None and topic.rest is None and code + ":topic" not in scan.lexical:
@@ -307,14 +377,14 @@ def _concept_hits(scan: _Scan, wanted: set[str]) -> Iterator[tuple[str, int, int
                 scan, code + ":cancel", concept.cancel, s_start, s_end
             ):
                 continue
-            yield code, act.start(), act.end()
+            yield concept.reports, act.start(), act.end()
 
 
 def _applies(pattern: pt.Pattern, text: str, start: int, end: int) -> bool:
     if pattern.requires is not None and not pattern.requires.search(text):
         return False
     if pattern.negation is not None:
-        clause_start, _ = _bounds(text, start, end, _CLAUSE_END)
+        clause_start = _clause_start(text, start)
         window_start = max(clause_start, start - pattern.window)
         if pattern.negation.search(text, window_start, end):
             return False
@@ -350,8 +420,11 @@ _UNANCHORED: dict[str, tuple[int, ...]] = {
 def _hits(scan: _Scan, group: str) -> Iterator[tuple[int, int]]:
     text = scan.text
     patterns = _GROUPS[group]
+    present = scan.present
     for index in _UNANCHORED[group]:
         pattern = patterns[index]
+        if pattern.required is not None and (group, index) not in present:
+            continue
         if pattern.script in scan.scripts:
             for found in pattern.regex.finditer(text):
                 if found.end() > found.start() and _applies(pattern, text, *found.span()):
@@ -360,6 +433,8 @@ def _hits(scan: _Scan, group: str) -> Iterator[tuple[int, int]]:
     for index, starts in sorted(scan.by_group.get(group, {}).items()):
         pattern = patterns[index]
         if pattern.script not in scan.scripts:
+            continue
+        if pattern.required is not None and (group, index) not in present:
             continue
         match = pattern.regex.match
         for at in starts:
@@ -391,6 +466,8 @@ def _privacy_hits(view: TextView, scan: _Scan) -> Iterator[tuple[int, int, bool]
     for span in _hits(scan, "privacy"):
         yield (*span, False)
     for regex in (pt.ADDRESS_ZH, pt.ADDRESS_EN):
+        if regex is pt.ADDRESS_ZH and _ADDRESS_ZH_FLAG not in scan.cued:
+            continue
         for m in regex.finditer(text):
             s_start, s_end = _sentence_bounds(text, m.start(), m.end())
             if not pt.PRIVACY_EXEMPT.search(text, s_start, s_end):
@@ -416,7 +493,7 @@ def _raw_hits(
             continue
         for start, end in _hits(scan, code):
             yield code, start, end
-    if "off_platform" in cued and pack.rule("off_platform") is not None:
+    if "off_platform" in cued and _URL_FLAG in cued and pack.rule("off_platform") is not None:
         for start, end in _offsite_link_hits(view, pack):
             yield "off_platform", start, end
     ship_code = "out_of_stock" if context.stock_available is False else "refuse_to_ship"
@@ -426,11 +503,13 @@ def _raw_hits(
         if context.stock_available is not None:
             for start, end in _hits(scan, "stock_excuse"):
                 yield ship_code, start, end
-    refund_talk = context.refund_talk or pt.REFUND_TALK.search(view.compact) is not None
+    refund_talk = context.refund_talk or (
+        _REFUND_FLAG in cued and pt.REFUND_TALK.search(view.compact) is not None
+    )
     if "wait_patiently" in cued and refund_talk:
         for start, end in _hits(scan, "wait_patiently"):
             yield "wait_patiently", start, end
-    wanted = {c for c in _CONCEPT_CODES if pack.rule(c) is not None}
+    wanted = set(_concept_codes_of(pack))
     if not context.free_shipping:
         wanted.discard("free_shipping")
     if not refund_talk:
@@ -447,6 +526,18 @@ def _raw_hits(
         if code in ("refuse_to_ship", "stock_excuse"):
             code = ship_code
         yield "concept:" + code, start, end
+
+
+_PACK_CONCEPTS: dict[str, frozenset[str]] = {}
+
+
+def _concept_codes_of(pack: RulePack) -> frozenset[str]:
+    """The concept codes a pack has rules for (a pack version never changes its rules)."""
+    codes = _PACK_CONCEPTS.get(pack.version)
+    if codes is None:
+        codes = frozenset(c for c in _CONCEPT_CODES if pack.rule(c) is not None)
+        _PACK_CONCEPTS[pack.version] = codes
+    return codes
 
 
 _CONCEPT_CODES = frozenset(

@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, require
@@ -142,14 +143,19 @@ def set_shipping_policy(
         raise ValueError("actor belongs to another shop")
     regions = list(dict.fromkeys(r.strip() for r in excluded_regions if r.strip()))
     if len(regions) > MAX_REGIONS:
-        raise ValidationError(f"at most {MAX_REGIONS} excluded regions", code="regions")
+        raise ValidationError(
+            _("At most %(count)d excluded regions.") % {"count": MAX_REGIONS}, code="regions"
+        )
     if any(len(r) > MAX_REGION_LENGTH for r in regions):
         raise ValidationError(
-            f"a region name has at most {MAX_REGION_LENGTH} characters", code="regions"
+            _("A region name has at most %(count)d characters.") % {"count": MAX_REGION_LENGTH},
+            code="regions",
         )
     if regions and not free_shipping:
-        raise ValidationError("excluded regions only make sense with free shipping", code="regions")
-    policy, _ = ShippingPolicy.objects.update_or_create(
+        raise ValidationError(
+            _("Excluded regions only make sense with free shipping."), code="regions"
+        )
+    policy, _created = ShippingPolicy.objects.update_or_create(
         shop=shop,
         defaults={
             "free_shipping": free_shipping,

@@ -80,6 +80,12 @@ def _glued(folded: str, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
         prev_len = start - (runs[idx - 1][1] if idx else 0)
         next_len = (runs[idx + 1][0] if idx + 1 < len(runs) else len(folded)) - end
         prev_ch, next_ch = folded[start - 1], folded[end]
+        if prev_len > 1 and next_len > 1:
+            # The common case, ordinary punctuation and spaces between words: only spaces
+            # between Chinese characters are glue (the rules below, decided cheaply).
+            if folded[start:end].isspace() and _is_cjk(prev_ch) and _is_cjk(next_ch):
+                glued.append((start, end))
+            continue
         if _is_cjk(prev_ch) and _is_cjk(next_ch):
             # Chinese puts no spaces between words; punctuation between single characters
             # ("手，续，费") is a trick, between longer runs it ends a clause.

@@ -16,10 +16,7 @@ KNOWN_GAPS: dict[str, dict[str, tuple[float, float]]] = {
     "tuning": {},
     "holdout": {
         "blame_courier": (1.0, 0.947),
-        "invoice": (1.0, 0.938),
-        "off_platform": (1.0, 0.964),
-        "refuse_to_ship": (1.0, 0.957),
-        "wait_patiently": (1.0, 0.941),
+        "invoice": (1.0, 0.969),
     },
 }
 CODES = {

@@ -238,3 +238,45 @@ def test_a_verdict_is_the_same_from_the_cache_and_uncached():
     text = "新疆要补15元运费，加我微信"
     assert check_text(text, context=context) == judge(text, context=context)
     assert check_text(text, context=context) is check_text(text, context=context)
+
+
+def _codes(text: str, **context: object) -> set[str]:
+    return set(check_text(text, context=CheckContext(**context)).codes)  # type: ignore[arg-type]
+
+
+def test_a_short_question_joins_its_answer():
+    # "Invoice? Then 50 more": one statement about the invoice, whatever the punctuation.
+    assert "invoice" in _codes("发票？那要再付80块")
+    assert "invoice" in _codes("Invoice? That's 12 dollars more.")
+    # A longer question stays a sentence of its own: "另外付款后…" (besides, after payment) is
+    # not about the invoice asked about before it.
+    assert _codes("请问您开发票是需要公司抬头还是个人抬头？另外付款后我们24小时内发货") == set()
+
+
+def test_a_carrier_by_name_is_the_courier_and_the_shop_following_up_is_not_blame():
+    assert "blame_courier" in _codes("这个请您自己去找圆通问一下")
+    assert "blame_courier" in _codes("You need to call FedEx about that.")
+    assert _codes("我们已经联系圆通了，明天给您回复") == set()
+    assert _codes("We have contacted FedEx; you don't need to call them.") == set()
+
+
+def test_a_chat_handle_is_off_platform_but_a_warning_or_a_model_name_is_not():
+    assert "off_platform" in _codes("加我Telegram：@shop_deal 更优惠")
+    assert "off_platform" in _codes("Ping me on WhatsApp: shopdeals99")
+    assert (
+        _codes("Someone claims to be us on Telegram? It's a scam, pay only on the platform.")
+        == set()
+    )
+    assert _codes("这款音箱有LINE-IN接口") == set()
+
+
+def test_stalling_in_refund_talk_warns_but_a_next_step_does_not():
+    assert "wait_patiently" in _codes("退款的话您就慢慢等吧")
+    assert _codes("稍等，我帮您查一下退款到哪一步了") == set()
+    assert _codes("The refund goes back to your card within 5 business days, just wait.") == set()
+
+
+def test_refusing_an_order_is_refusing_to_ship():
+    assert "refuse_to_ship" in _codes("这单我们不做了，您退款吧", stock_available=True)
+    assert "out_of_stock" in _codes("这单我们不做了，您退款吧", stock_available=False)
+    assert _codes("这单我们优先做，今天发出", stock_available=True) == set()

@@ -67,3 +67,77 @@ def test_rules_page_lists_every_rule_of_the_pack(shop, owner, rival):
         assert rule.alternative_for(ship_by_hours=72, refund_days="3–20").zh in html
     tmall = login_client(rival).get("/compliance/rules/").content.decode()
     assert pack_for("tmall").version in tmall
+
+
+def test_owner_sets_the_shipping_policy_on_a_page_and_the_guard_uses_it(shop, owner):
+    client = login_client(owner)
+    page = client.get("/compliance/shipping-policy/")
+    assert page.status_code == 200 and 'name="free_shipping"' in page.content.decode()
+    assert "/compliance/shipping-policy/" in client.get("/settings/").content.decode()
+    # Before: no promise, so asking for postage is no free-shipping finding.
+    assert (
+        "free_shipping"
+        not in check_outgoing(
+            shop=shop,
+            actor=owner,
+            text="新疆要补10元邮费",
+            context=context_for_shop(shop),
+            source="reply",
+        ).codes
+    )
+    saved = client.post(
+        "/compliance/shipping-policy/",
+        {"free_shipping": "on", "excluded_regions": "新疆、西藏\n"},
+        follow=True,
+    )
+    assert saved.status_code == 200
+    form = saved.content.decode()
+    assert "新疆\n西藏" in form and "checked" in form
+    verdict = check_outgoing(
+        shop=shop,
+        actor=owner,
+        text="新疆要补10元邮费",
+        context=context_for_shop(shop),
+        source="reply",
+    )
+    assert "free_shipping" in verdict.codes
+    # The listing sets postage for the excluded regions: pointing at the page stays allowed.
+    assert (
+        "free_shipping"
+        not in check_outgoing(
+            shop=shop,
+            actor=owner,
+            text="新疆请按页面显示的运费支付",
+            context=context_for_shop(shop),
+            source="reply",
+        ).codes
+    )
+
+
+def test_bad_shipping_policy_is_a_400_with_the_reason_and_changes_nothing(shop, owner):
+    client = login_client(owner)
+    client.post("/compliance/shipping-policy/", {"free_shipping": "on"})
+    bad = client.post("/compliance/shipping-policy/", {"excluded_regions": "新疆"})
+    assert bad.status_code == 400
+    assert "只有设置包邮时才能填写不包邮地区" in bad.content.decode()
+    too_many = client.post(
+        "/compliance/shipping-policy/",
+        {"free_shipping": "on", "excluded_regions": "\n".join(f"区{i}" for i in range(41))},
+    )
+    assert too_many.status_code == 400 and "不包邮地区最多 40 个" in too_many.content.decode()
+    page = client.get("/compliance/shipping-policy/").content.decode()
+    assert "checked" in page and "区1" not in page
+
+
+def test_shipping_policy_page_in_english(shop, owner):
+    bad = login_client(owner).post(
+        "/compliance/shipping-policy/?lang=en", {"excluded_regions": "新疆"}
+    )
+    body = bad.content.decode()
+    assert bad.status_code == 400
+    assert "Excluded regions only make sense with free shipping." in body
+    assert "Shipping policy" in body
+
+
+def test_a_sub_account_without_the_grant_cannot_open_the_shipping_policy(shop, pre_agent):
+    assert login_client(pre_agent).get("/compliance/shipping-policy/").status_code == 403
