@@ -174,7 +174,12 @@ class BatchStore:
         records, in its order."""
         convs: list[Conversation] = []
         created: list[Conversation] = []
+        now = timezone.now()
         for item in items:
+            if item.incoming.sent_at is None:
+                # Received when stored, as message by message: later than the automatic
+                # replies to the buyer's message of the round before (which it answers).
+                item.at = now
             incoming = item.incoming
             group = group_for_entry_point(incoming.entry_point)
             product = self._products.get((item.shop.pk, incoming.product_external_id or ""))

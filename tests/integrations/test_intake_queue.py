@@ -4,6 +4,7 @@ what the synchronous webhook stores."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from typing import Any
@@ -457,3 +458,132 @@ def test_the_batch_webhook_stores_what_the_single_one_stores(no_worker):
     assert post_batch(batched, items).status_code == 202
     drain_intake()
     assert _snapshot(batched) == _snapshot(single)
+
+
+# --- equivalence of the set-based batch on a mixed workload --------------------------------
+
+
+def _closed_now(shop: Shop) -> None:
+    """Business hours only on another weekday: the shop is out of hours for the whole test."""
+    from django.utils import timezone
+
+    from kefu.automation.business_hours import Interval, local_moment
+    from kefu.automation.config import set_business_hours
+
+    owner = User.objects.get(shop=shop, role="owner")
+    today = local_moment(timezone.now(), shop.timezone).weekday()
+    nine, ten = dt.time(9), dt.time(10)
+    set_business_hours(actor=owner, intervals=[Interval((today + 3) % 7, nine, ten)], holidays=[])
+
+
+def _history(shop: Shop, agents: list[User]) -> None:
+    """Returning buyers: r-1's chat was resolved (the next message reopens it), r-2's agent
+    went offline (the next message moves it), r-3 still has its chat open."""
+    from kefu.accounts.services import set_intake_mode
+    from kefu.conversations.models import AgentPresence
+    from kefu.conversations.state import resolve_conversation
+
+    owner = User.objects.get(shop=shop, role="owner")
+    synchronous = Shop.objects.get(pk=shop.pk).intake_synchronous
+    set_intake_mode(actor=owner, synchronous=True)
+    for buyer in ("r-1", "r-2", "r-3"):
+        data = message(0, buyer, text="hi, a question from last week")
+        assert post_signed(Client(), shop, data).status_code == 201
+    r1 = Conversation.objects.get(shop=shop, buyer__external_id="r-1")
+    resolve_conversation(actor=r1.assignee, conversation=r1)
+    r2 = Conversation.objects.get(shop=shop, buyer__external_id="r-2")
+    AgentPresence.objects.filter(user=r2.assignee).update(is_online=False)
+    set_intake_mode(actor=owner, synchronous=synchronous)
+
+
+MIXED = [
+    # (buyer, entry point, text, sent_at offset in minutes or None)
+    (buyer, "order_detail" if n % 4 == 0 else "product_page", text, None if n % 9 else -n)
+    for n, (buyer, text) in enumerate(
+        [
+            ("r-1", "hello again, any news?"),
+            ("n-1", "Hello, is this in stock?"),
+            ("r-2", "Where is my parcel? tracking please"),
+            ("n-2", "refund"),
+            ("r-3", "coupon?"),
+            ("n-1", "Do you ship to Spain?"),
+            ("n-3", "Здравствуйте, есть в наличии?"),
+            ("r-1", "tracking number please"),
+            ("n-2", "hello again"),
+            ("n-3", "доставка в Москву?"),
+            ("n-4", "¿Tienen envío gratis?"),
+            ("r-2", "refund please"),
+        ]
+        * 3
+    )
+]
+
+
+def _mixed_snapshot(shop: Shop) -> dict[str, Any]:
+    from kefu.automation.models import AutomationHit, BuyerAutomationState
+    from kefu.conversations.models import AgentPresence, Buyer
+
+    snap = _snapshot(shop)
+    snap["hits"] = sorted(
+        (h.buyer.external_id, h.kind, h.keyword, h.buyer_replied_at is not None)
+        for h in AutomationHit.objects.filter(shop=shop).select_related("buyer")
+    )
+    snap["states"] = sorted(
+        (s.buyer.external_id, s.detected_language, s.detection_samples, s.out_of_hours_day)
+        for s in BuyerAutomationState.objects.filter(shop=shop).select_related("buyer")
+    )
+    snap["buyers"] = sorted(
+        (b.external_id, b.name, b.language, b.last_message_at is not None)
+        for b in Buyer.objects.filter(shop=shop)
+    )
+    # The maintained load counters agree with the chats each agent holds.
+    snap["loads"] = sorted(
+        (p.open_load, Conversation.objects.filter(assignee=p.user, status="open").count())
+        for p in AgentPresence.objects.filter(shop=shop)
+    )
+    return snap
+
+
+@pytest.mark.django_db
+def test_the_set_based_batch_stores_what_the_synchronous_path_stores(no_worker, monkeypatch):
+    """Several shops in one drain (lanes mix shops), new and returning buyers (a resolved
+    chat reopened, an offline agent's chat moved), keyword hits, welcome and out-of-hours
+    replies, languages detected: the set-based batch stores the same rows as the
+    synchronous path, message by message."""
+    from django.utils import timezone
+
+    pairs = []
+    for profile in ("open", "closed"):
+        direct, direct_agents = _seller(f"direct-{profile}")
+        queued, queued_agents = _seller(f"queued-{profile}")
+        synchronous_intake(direct)
+        for shop, agents in ((direct, direct_agents), (queued, queued_agents)):
+            if profile == "closed":
+                _closed_now(shop)
+            _history(shop, agents)
+        pairs.append((direct, queued))
+
+    def not_one_by_one(row):
+        raise AssertionError("the batch fell back to one message at a time")
+
+    monkeypatch.setattr(intake_queue, "_process", not_one_by_one)
+    start = timezone.now()
+    for n, (buyer, entry_point, text, minutes) in enumerate(MIXED):
+        over: dict[str, Any] = {"entry_point": entry_point, "text": text}
+        if minutes is not None:
+            over["sent_at"] = (start + dt.timedelta(minutes=minutes)).isoformat()
+        data = message(n + 1, buyer, **over)
+        for direct, queued in pairs:
+            assert post_signed(Client(), direct, data).status_code == 201
+            assert post_signed(Client(), queued, data).status_code == 202
+    assert drain_intake() == len(MIXED) * len(pairs)
+
+    for direct, queued in pairs:
+        want, got = _mixed_snapshot(direct), _mixed_snapshot(queued)
+        kinds = {kind for seq in want["events"].values() for kind in seq}
+        assert kinds >= {"created", "assigned", "reopened", "reassigned", "auto_message"}
+        automations = {kind for _, kind, _, _ in want["hits"]}
+        assert automations >= {"welcome", "keyword"}
+        assert got == want
+    closed_hits = {kind for _, kind, _, _ in _mixed_snapshot(pairs[1][0])["hits"]}
+    assert "out_of_hours" in closed_hits
