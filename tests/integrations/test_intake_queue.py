@@ -587,3 +587,51 @@ def test_the_set_based_batch_stores_what_the_synchronous_path_stores(no_worker, 
         assert got == want
     closed_hits = {kind for _, kind, _, _ in _mixed_snapshot(pairs[1][0])["hits"]}
     assert "out_of_hours" in closed_hits
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_on_different_lanes_share_the_agents_without_stalling(shop, no_worker):
+    """Every buyer routes to the same two agents, so both workers' batches change the same
+    presence rows: written once per batch in agent order, neither waits for the other's
+    whole batch nor deadlocks (PostgreSQL, where the workers really run at once)."""
+    from kefu.conversations.models import AgentPresence
+
+    agents = [
+        create_agent(actor=None, shop=shop, login=f"a{n}", groups=["pre_sale"], password=PASSWORD)[0]
+        for n in range(2)
+    ]
+    online(*agents)
+    buyers = [f"b-{n}" for n in range(40)]
+    items = [message(n, buyer) for n in range(5) for buyer in buyers]
+    for start in range(0, len(items), 50):
+        assert post_batch(shop, items[start : start + 50]).status_code == 202
+    lanes = sorted({lane_of(shop.pk, b) for b in buyers})
+    halves = [lanes[0::2], lanes[1::2]]
+    done: list[int] = []
+    failed: list[BaseException] = []
+
+    def work(mine: list[int]) -> None:
+        try:
+            done.append(intake_queue.drain(lanes=mine, batch=25, seconds=60))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            failed.append(exc)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=work, args=(half,)) for half in halves]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    assert not any(w.is_alive() for w in workers), "a worker stalled"
+    assert failed == []
+    assert sum(done) == len(items)
+    assert not IntakeMessage.objects.exists()
+    loads = {
+        p.user_id: p.open_load for p in AgentPresence.objects.filter(user__in=agents)
+    }
+    held = {
+        a.pk: Conversation.objects.filter(assignee=a, status="open").count() for a in agents
+    }
+    assert loads == held
+    assert sum(held.values()) == len(buyers)
