@@ -81,7 +81,9 @@ def _helper_work(pipeline: str, start_at: str, seconds: str) -> Row:
         if time.monotonic() - pinged > 20:
             _helper_online()  # the pings the agents' inbox sockets would send
             pinged = time.monotonic()
-        n = drain(seconds=min(5.0, max(0.1, deadline - time.monotonic())), set_based=pipeline == "set")
+        n = drain(
+            seconds=min(5.0, max(0.1, deadline - time.monotonic())), set_based=pipeline == "set"
+        )
         if n:
             processed += n
             last_at = time.time()
@@ -102,7 +104,9 @@ def _helper_count(prefix: str) -> Row:
     }
 
 
-def _run(backend: Backend, pipeline: str, workers: int, size: int, buyers: int, seconds: int) -> Row:
+def _run(
+    backend: Backend, pipeline: str, workers: int, size: int, buyers: int, seconds: int
+) -> Row:
     label = backend.label
     prefix = f"w{pipeline}{workers}-{label}-"
     filled = backend.helper(HELPER, "fill", prefix, str(size), str(buyers))

@@ -104,7 +104,12 @@ class Router:
         presence = agent.presence
         last = self.loads.assigned_at.get(agent.pk, presence.last_assigned_at)
         load = presence.open_load + self.loads.delta.get(agent.pk, 0)
-        return (load, 0 if last is None else 1, last or dt.datetime.min.replace(tzinfo=dt.UTC), agent.pk)
+        return (
+            load,
+            0 if last is None else 1,
+            last or dt.datetime.min.replace(tzinfo=dt.UTC),
+            agent.pk,
+        )
 
     def choose(self, shop: Shop, group: str, product: Product | None) -> tuple[User | None, str]:
         candidates = self._agents(shop, group)

@@ -597,7 +597,9 @@ def test_two_workers_on_different_lanes_share_the_agents_without_stalling(shop, 
     from kefu.conversations.models import AgentPresence
 
     agents = [
-        create_agent(actor=None, shop=shop, login=f"a{n}", groups=["pre_sale"], password=PASSWORD)[0]
+        create_agent(actor=None, shop=shop, login=f"a{n}", groups=["pre_sale"], password=PASSWORD)[
+            0
+        ]
         for n in range(2)
     ]
     online(*agents)
@@ -613,7 +615,7 @@ def test_two_workers_on_different_lanes_share_the_agents_without_stalling(shop, 
     def work(mine: list[int]) -> None:
         try:
             done.append(intake_queue.drain(lanes=mine, batch=25, seconds=60))
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             failed.append(exc)
         finally:
             connection.close()
@@ -627,11 +629,7 @@ def test_two_workers_on_different_lanes_share_the_agents_without_stalling(shop, 
     assert failed == []
     assert sum(done) == len(items)
     assert not IntakeMessage.objects.exists()
-    loads = {
-        p.user_id: p.open_load for p in AgentPresence.objects.filter(user__in=agents)
-    }
-    held = {
-        a.pk: Conversation.objects.filter(assignee=a, status="open").count() for a in agents
-    }
+    loads = {p.user_id: p.open_load for p in AgentPresence.objects.filter(user__in=agents)}
+    held = {a.pk: Conversation.objects.filter(assignee=a, status="open").count() for a in agents}
     assert loads == held
     assert sum(held.values()) == len(buyers)
