@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
 from kefu.accounts.models import Shop
 from kefu.automation import selectors
-from kefu.automation.business_hours import is_open, local_moment
+from kefu.automation.business_hours import Interval, is_open, local_moment
 from kefu.automation.buyer_language import update_detected_language
 from kefu.automation.buyer_state import locked_buyer_state
 from kefu.automation.coupons import buyer_facing_language, coupon_offer
@@ -26,6 +28,9 @@ from kefu.automation.outcomes import note_buyer_reply
 from kefu.conversations.media import ImageRefused, image_payload, publish_image
 from kefu.conversations.models import Buyer, Direction, Message, MessageKind
 from kefu.conversations.outbound import store_automatic_reply
+
+if TYPE_CHECKING:
+    from kefu.automation.auto_replies_batch import ReplyBatch
 
 log = logging.getLogger("kefu.automation")
 
@@ -71,9 +76,13 @@ def _reply_language(state: BuyerAutomationState, buyer: Buyer) -> str:
     return "zh-hans" if given.startswith("zh") else given[:2]
 
 
-def _welcome_due(conf: AutomationSettings, message: Message, text: str) -> bool:
+def _welcome_due(
+    conf: AutomationSettings, message: Message, text: str, batch: ReplyBatch | None
+) -> bool:
     if not (conf.welcome_enabled and text):
         return False
+    if batch is not None:
+        return batch.first_in_welcome_window(message)
     # R-07: the buyer's first message in the last 24 hours, across all their conversations
     # with this shop. A message exactly 24 h old is outside the window.
     earlier = Message.objects.filter(
@@ -92,11 +101,12 @@ def _out_of_hours_day(
     message: Message,
     shop: Shop,
     text: str,
+    lookups: Lookups,
 ) -> dt.date | None:
     """The shop-local day to record when an out-of-hours reply is due, else None."""
     if not (conf.out_of_hours_enabled and text):
         return None
-    schedule = selectors.schedule_of(shop)
+    schedule = lookups.schedule(shop)
     if not schedule:
         return None  # no schedule set: the shop has not said when it is closed
     local_day = local_moment(message.sent_at, shop.timezone).date()
@@ -106,7 +116,7 @@ def _out_of_hours_day(
         moment=message.sent_at,
         tz_name=shop.timezone,
         schedule=schedule,
-        holidays=selectors.holidays_of(shop, around=local_day),
+        holidays=lookups.holidays(shop, local_day),
     ):
         return None
     if conf.agent_quiet_minutes:
@@ -160,7 +170,40 @@ def _keyword_reply(trigger: Message, rule: KeywordRule, language: str) -> Messag
     return _auto_message(trigger=trigger, kind=MessageKind.TEXT, text=rule.text, payload=payload)
 
 
-def automatic_replies_for(*, message: Message) -> list[Message]:
+class Lookups:
+    """What every message of a shop reads the same: settings, business hours, holidays and the
+    live keyword set. The per-message path makes one per message; the intake worker keeps one
+    per batch, so a batch reads them once per shop (issue 15)."""
+
+    def __init__(self) -> None:
+        self._settings: dict[int, AutomationSettings] = {}
+        self._schedule: dict[int, list[Interval]] = {}
+        self._holidays: dict[tuple[int, dt.date], list[dt.date]] = {}
+        self._keywords: dict[int, selectors.LiveKeywords] = {}
+
+    def settings(self, shop: Shop) -> AutomationSettings:
+        if shop.pk not in self._settings:
+            self._settings[shop.pk] = selectors.settings_of(shop)
+        return self._settings[shop.pk]
+
+    def schedule(self, shop: Shop) -> list[Interval]:
+        if shop.pk not in self._schedule:
+            self._schedule[shop.pk] = selectors.schedule_of(shop)
+        return self._schedule[shop.pk]
+
+    def holidays(self, shop: Shop, day: dt.date) -> list[dt.date]:
+        key = (shop.pk, day)
+        if key not in self._holidays:
+            self._holidays[key] = selectors.holidays_of(shop, around=day)
+        return self._holidays[key]
+
+    def keywords(self, shop: Shop) -> selectors.LiveKeywords:
+        if shop.pk not in self._keywords:
+            self._keywords[shop.pk] = selectors.live_keywords(shop)
+        return self._keywords[shop.pk]
+
+
+def automatic_replies_for(*, message: Message, batch: ReplyBatch | None = None) -> list[Message]:
     """Decide and create the automatic replies to one stored buyer message (R-07, R-08).
 
     Call it inside message intake, in the same transaction that stored `message`, after the
@@ -173,15 +216,24 @@ def automatic_replies_for(*, message: Message) -> list[Message]:
     Also: records that the buyer answered earlier auto-replies and script uses of this
     conversation (R-14) and updates the buyer's detected language (R-11). Locks the buyer's
     automation row, so concurrent messages of one buyer are decided one after the other.
+
+    ``batch``: the intake worker's set-based batch, which locked the buyers' rows, noted the
+    buyer replies and read the welcome window for the whole batch; it saves the rows once.
     """
     if message.direction != Direction.BUYER:
         return []
     shop = message.shop
     replies: list[Message] = []
-    with transaction.atomic():
-        state = locked_buyer_state(shop=shop, buyer=message.buyer)
-        note_buyer_reply(message)
-        conf = selectors.settings_of(shop)
+    # In a batch, a failure rolls the whole batch back and the worker retries it per message.
+    with transaction.atomic() if batch is None else contextlib.nullcontext():
+        if batch is None:
+            lookups = Lookups()
+            state = locked_buyer_state(shop=shop, buyer=message.buyer)
+            note_buyer_reply(message)
+        else:
+            lookups = batch.lookups
+            state = batch.state_of(message.buyer_id)
+        conf = lookups.settings(shop)
         if message.kind == MessageKind.TEXT and message.text:
             update_detected_language(
                 state=state,
@@ -191,7 +243,7 @@ def automatic_replies_for(*, message: Message) -> list[Message]:
             )
         language = _reply_language(state, message.buyer)
         welcome_text = conf.welcome_for(language)
-        if _welcome_due(conf, message, welcome_text):
+        if _welcome_due(conf, message, welcome_text, batch):
             reply = _auto_message(
                 trigger=message,
                 kind=MessageKind.TEXT,
@@ -207,7 +259,7 @@ def automatic_replies_for(*, message: Message) -> list[Message]:
                 state.last_welcome_at = reply.sent_at
                 replies.append(reply)
         out_of_hours_text = conf.out_of_hours_for(language)
-        ooh_day = _out_of_hours_day(conf, state, message, shop, out_of_hours_text)
+        ooh_day = _out_of_hours_day(conf, state, message, shop, out_of_hours_text, lookups)
         if ooh_day is not None:
             reply = _auto_message(
                 trigger=message,
@@ -224,7 +276,7 @@ def automatic_replies_for(*, message: Message) -> list[Message]:
                 state.out_of_hours_day = ooh_day
                 replies.append(reply)
         if conf.keyword_replies_enabled and message.kind == MessageKind.TEXT and message.text:
-            live = selectors.live_keywords(shop)
+            live = lookups.keywords(shop)
             # A set below the minimum is never live; check anyway for rows written by hand.
             if len(live.rules) >= MIN_ACTIVE_RULES:
                 found = live.matcher.match(message.text)
@@ -236,7 +288,8 @@ def automatic_replies_for(*, message: Message) -> list[Message]:
                     if keyword_reply is not None:
                         _hit(kind=HitKind.KEYWORD, trigger=message, reply=keyword_reply, rule=rule)
                         replies.append(keyword_reply)
-        state.save()
+        if batch is None:
+            state.save()
     for reply in replies:
         log.info(
             "automation.auto_reply shop=%s conversation=%s kind=%s message=%s",

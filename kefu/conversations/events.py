@@ -6,6 +6,9 @@ down once. A row reaches agents' sockets only after the surrounding transaction 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kefu.accounts.models import User
@@ -19,6 +22,32 @@ from kefu.conversations.models import (
 )
 
 
+class _Deferred(threading.local):
+    rows: list[ConversationEvent] | None = None
+
+
+_deferred = _Deferred()
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Inside the block events are recorded in memory and written when it ends, with one
+    multi-row INSERT in the order they were recorded, then pushed after commit together. The
+    intake worker's batch uses it (issue 15); the conversations and messages the events name
+    must be saved before the block ends. Nothing is written when the block raises."""
+    outer = _deferred.rows
+    rows: list[ConversationEvent] = []
+    _deferred.rows = rows
+    try:
+        yield
+    finally:
+        _deferred.rows = outer
+    if rows:
+        ConversationEvent.objects.bulk_create(rows)
+        if realtime.CAN_PUSH_HERE:
+            realtime.publish_many_on_commit([row.pk for row in rows])
+
+
 def _record(
     conversation: Conversation,
     kind: EventKind,
@@ -28,6 +57,18 @@ def _record(
     **data: Any,
 ) -> ConversationEvent:
     can_push = realtime.CAN_PUSH_HERE
+    if _deferred.rows is not None:
+        event = ConversationEvent(
+            shop_id=conversation.shop_id,
+            conversation=conversation,
+            kind=kind,
+            actor=actor,
+            message=message,
+            data=data,
+            needs_relay=not can_push,
+        )
+        _deferred.rows.append(event)
+        return event
     event = ConversationEvent.objects.create(
         shop_id=conversation.shop_id,
         conversation=conversation,

@@ -59,6 +59,23 @@ def queue_delivery(message: Message) -> Outbox:
     return outbox
 
 
+def queue_deliveries(messages: list[Message]) -> list[Outbox]:
+    """``queue_delivery`` for many stored messages with one multi-row INSERT (the intake
+    worker's batch, issue 15); each row's delivery is enqueued after commit the same way."""
+    now = timezone.now()
+    rows = Outbox.objects.bulk_create(
+        [
+            Outbox(
+                shop_id=m.shop_id, message=m, channel=m.conversation.channel, next_attempt_at=now
+            )
+            for m in messages
+        ]
+    )
+    for row in rows:
+        _deliver_on_commit(row.pk)
+    return rows
+
+
 _batch = threading.local()
 
 

@@ -130,6 +130,12 @@ class _PendingPush(threading.local):
 _pending = _PendingPush()
 
 
+def publish_many_on_commit(event_ids: list[int]) -> None:
+    """``publish_on_commit`` for the events of a multi-row INSERT."""
+    for event_id in event_ids:
+        publish_on_commit(event_id)
+
+
 def publish_on_commit(event_id: int) -> None:
     """Push the event once the surrounding transaction commits, together with every other
     event of that transaction: one load and one send per transaction, not per event."""

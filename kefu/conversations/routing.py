@@ -42,7 +42,8 @@ def available_agents(*, shop: Shop, group: str, exclude_user_id: int | None = No
     if exclude_user_id is not None:
         qs = qs.exclude(pk=exclude_user_id)
     return list(
-        qs.order_by(
+        # With its presence: the intake batch ranks candidates by the counters it moves.
+        qs.select_related("presence").order_by(
             "presence__open_load", F("presence__last_assigned_at").asc(nulls_first=True), "pk"
         )
     )

@@ -60,6 +60,12 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _default_intake_workers() -> str:
+    from django.db import connection
+
+    return "2" if connection.vendor == "postgresql" else "1"
+
+
 def _run(args: argparse.Namespace) -> int:
     if not 1 <= args.web_processes <= 64:
         print("kefu run: --web-processes is 1 to 64", file=sys.stderr)
@@ -143,8 +149,9 @@ def _run(args: argparse.Namespace) -> int:
                 "--without-mingle",
             ],
             # Queued buyer messages (decisions §42): lanes keep one buyer's messages on one
-            # worker at a time. One process by default: two contend on the agents' load
-            # counters while their batches run (decisions §42); KEFU_INTAKE_WORKERS for more.
+            # worker at a time. Two processes on PostgreSQL: the set-based batch writes the
+            # agents' load counters once, in agent order, at its end (decisions §47); one on
+            # SQLite, which has one writer anyway. KEFU_INTAKE_WORKERS for another count.
             [
                 python,
                 "-m",
@@ -157,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
                 "--loglevel",
                 "INFO",
                 "--concurrency",
-                os.environ.get("KEFU_INTAKE_WORKERS", "1"),
+                os.environ.get("KEFU_INTAKE_WORKERS", _default_intake_workers()),
                 "--queues",
                 "intake",
                 "--without-gossip",

@@ -1,11 +1,14 @@
-"""The intake worker: stores, routes and answers the queued buyer messages (decisions §42).
+"""The intake worker: stores, routes and answers the queued buyer messages (decisions §42, §47).
 
 A lane's messages are processed in id order by one worker at a time: the worker locks the
 lane's row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite takes its one write lock for the
-whole transaction anyway), stores up to a batch of messages in one transaction — each in a
-savepoint, through the same ``receive_buyer_message`` the synchronous webhook calls, so both
-store the same rows — and deletes the rows it stored in that transaction. A crash before the
-commit leaves the rows for the next drain; the beat sweep runs one every few seconds.
+whole transaction anyway), stores up to a batch of messages in one transaction and deletes
+the rows it stored in that transaction. The batch is set-based (``intake_batch``: one buyer
+upsert, one locked read of the conversations, multi-row inserts, agent loads written once);
+when it raises, its savepoint rolls back and the same rows go one by one, each in a
+savepoint, through the ``receive_buyer_message`` the synchronous webhook calls, so one bad
+message costs the batch its speed, not the other messages. A crash before the commit leaves
+the rows for the next drain; the beat sweep runs one every few seconds.
 """
 
 from __future__ import annotations
@@ -26,11 +29,16 @@ from kefu.conversations.intake_queue import MAX_ATTEMPTS, ensure_lanes, waiting_
 from kefu.conversations.models import IntakeLane, IntakeMessage
 from kefu.conversations.outbound import deliveries_batched
 from kefu.desk.intake import receive_buyer_message
+from kefu.desk.intake_batch import process_batch
 
 log = logging.getLogger("kefu.intake")
 
 BATCH = 500
 SQLITE_PAUSE = 0.02
+# Seconds one message costs in a set-based batch, learned from the batches so far: a batch
+# takes as many messages as fit in ``batch_seconds()``.
+_per_message = 0.002
+MIN_SET_BATCH = 20
 
 
 def batch_seconds() -> float:
@@ -43,7 +51,13 @@ def batch_seconds() -> float:
     )
 
 
-def drain(*, lanes: Iterable[int] | None = None, batch: int = BATCH, seconds: float = 10.0) -> int:
+def drain(
+    *,
+    lanes: Iterable[int] | None = None,
+    batch: int = BATCH,
+    seconds: float = 10.0,
+    set_based: bool = True,
+) -> int:
     """Process waiting messages until the queue (or the given lanes) is empty, every lane is
     held by another worker, or ``seconds`` have passed. The number of messages stored."""
     ensure_lanes()
@@ -58,7 +72,7 @@ def drain(*, lanes: Iterable[int] | None = None, batch: int = BATCH, seconds: fl
             break
         progress = 0
         for lane in todo:
-            progress += drain_lane(lane, batch=batch)
+            progress += drain_lane(lane, batch=batch, set_based=set_based)
             if sqlite and time.monotonic() - working_since > batch_seconds():
                 # SQLite's busy handler lets whoever asks first take the freed write lock;
                 # step aside now and then so the webhook's INSERTs get in between batches.
@@ -71,12 +85,16 @@ def drain(*, lanes: Iterable[int] | None = None, batch: int = BATCH, seconds: fl
     return done
 
 
-def drain_lane(lane: int, *, batch: int = BATCH) -> int:
+def drain_lane(lane: int, *, batch: int = BATCH, set_based: bool = True) -> int:
     """One batch of one lane in one transaction; 0 when another worker holds the lane.
 
     The batch ends at ``batch`` messages or ``batch_seconds()``, whichever comes first; the
     rest of the lane waits for the next batch, in order."""
-    budget = time.monotonic() + batch_seconds()
+    global _per_message
+    started = time.monotonic()
+    budget = started + batch_seconds()
+    if set_based:
+        batch = max(MIN_SET_BATCH, min(batch, int(batch_seconds() / _per_message)))
     with transaction.atomic(), deliveries_batched():
         held = IntakeLane.objects.select_for_update(skip_locked=True).filter(number=lane).first()
         if held is None:
@@ -86,6 +104,12 @@ def drain_lane(lane: int, *, batch: int = BATCH) -> int:
             .select_related("shop")
             .order_by("id")[:batch]
         )
+        if set_based and rows:
+            done = _set_based(rows)
+            if done:
+                took = (time.monotonic() - started) / len(rows)
+                _per_message = 0.7 * _per_message + 0.3 * max(took, 0.0001)
+                return len(rows)
         stored: list[int] = []
         handled = 0
         for row in rows:
@@ -105,6 +129,22 @@ def drain_lane(lane: int, *, batch: int = BATCH) -> int:
         if stored:
             IntakeMessage.objects.filter(pk__in=stored).delete()
         return handled
+
+
+def _set_based(rows: list[IntakeMessage]) -> bool:
+    """The rows as one set-based batch in a savepoint; False (nothing kept) when it raised."""
+    try:
+        with transaction.atomic(), deliveries_batched():
+            result = process_batch(rows)
+    except Exception:
+        log.exception("intake_batch_failed lane=%s rows=%s, one by one", rows[0].lane, len(rows))
+        return False
+    for row, error in result.refused:
+        # Checked before it was queued; a rule that changed since refuses it for good.
+        _failed(row, error, final=True)
+    if result.stored:
+        IntakeMessage.objects.filter(pk__in=result.stored).delete()
+    return True
 
 
 def _process(row: IntakeMessage) -> None:

@@ -4,6 +4,7 @@ what the synchronous webhook stores."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from typing import Any
@@ -193,6 +194,7 @@ def test_status_is_per_shop(shop, other_shop, no_worker):
 @pytest.mark.django_db
 def test_a_message_failing_again_and_again_is_parked_not_lost(shop, no_worker, monkeypatch, capsys):
     post_signed(Client(), shop, message(1, "b-1"))
+    post_signed(Client(), shop, message(2, "b-1"))
     post_signed(Client(), shop, message(1, "b-2"))
 
     def broken(row):
@@ -200,14 +202,20 @@ def test_a_message_failing_again_and_again_is_parked_not_lost(shop, no_worker, m
             raise RuntimeError("the disk is full")
         return real(row)
 
-    real = intake_queue._process
+    def broken_batch(rows):
+        # The set-based batch fails with the bad row in it; the lane goes one by one.
+        if any(row.external_id == "m-b-1-1" for row in rows):
+            raise RuntimeError("the disk is full")
+        return real_batch(rows)
+
+    real, real_batch = intake_queue._process, intake_queue.process_batch
     monkeypatch.setattr(intake_queue, "_process", broken)
+    monkeypatch.setattr(intake_queue, "process_batch", broken_batch)
     for _ in range(intake_queue.MAX_ATTEMPTS + 1):
         drain_intake()
-    assert (
-        Message.objects.filter(external_id="m-b-1-2").exists()
-        or Message.objects.filter(external_id="m-b-2-1").exists()
-    )
+    # The rows batched with the failing one are stored, one by one.
+    assert Message.objects.filter(external_id="m-b-1-2").exists()
+    assert Message.objects.filter(external_id="m-b-2-1").exists()
     status = routing_of(shop, "m-b-1-1")
     assert status["status"] == "failed"
     assert "the disk is full" in status["error"]
@@ -450,3 +458,178 @@ def test_the_batch_webhook_stores_what_the_single_one_stores(no_worker):
     assert post_batch(batched, items).status_code == 202
     drain_intake()
     assert _snapshot(batched) == _snapshot(single)
+
+
+# --- equivalence of the set-based batch on a mixed workload --------------------------------
+
+
+def _closed_now(shop: Shop) -> None:
+    """Business hours only on another weekday: the shop is out of hours for the whole test."""
+    from django.utils import timezone
+
+    from kefu.automation.business_hours import Interval, local_moment
+    from kefu.automation.config import set_business_hours
+
+    owner = User.objects.get(shop=shop, role="owner")
+    today = local_moment(timezone.now(), shop.timezone).weekday()
+    nine, ten = dt.time(9), dt.time(10)
+    set_business_hours(actor=owner, intervals=[Interval((today + 3) % 7, nine, ten)], holidays=[])
+
+
+def _history(shop: Shop, agents: list[User]) -> None:
+    """Returning buyers: r-1's chat was resolved (the next message reopens it), r-2's agent
+    went offline (the next message moves it), r-3 still has its chat open."""
+    from kefu.accounts.services import set_intake_mode
+    from kefu.conversations.models import AgentPresence
+    from kefu.conversations.state import resolve_conversation
+
+    owner = User.objects.get(shop=shop, role="owner")
+    synchronous = Shop.objects.get(pk=shop.pk).intake_synchronous
+    set_intake_mode(actor=owner, synchronous=True)
+    for buyer in ("r-1", "r-2", "r-3"):
+        data = message(0, buyer, text="hi, a question from last week")
+        assert post_signed(Client(), shop, data).status_code == 201
+    r1 = Conversation.objects.get(shop=shop, buyer__external_id="r-1")
+    resolve_conversation(actor=r1.assignee, conversation=r1)
+    r2 = Conversation.objects.get(shop=shop, buyer__external_id="r-2")
+    AgentPresence.objects.filter(user=r2.assignee).update(is_online=False)
+    set_intake_mode(actor=owner, synchronous=synchronous)
+
+
+MIXED = [
+    # (buyer, entry point, text, sent_at offset in minutes or None)
+    (buyer, "order_detail" if n % 4 == 0 else "product_page", text, None if n % 9 else -n)
+    for n, (buyer, text) in enumerate(
+        [
+            ("r-1", "hello again, any news?"),
+            ("n-1", "Hello, is this in stock?"),
+            ("r-2", "Where is my parcel? tracking please"),
+            ("n-2", "refund"),
+            ("r-3", "coupon?"),
+            ("n-1", "Do you ship to Spain?"),
+            ("n-3", "Здравствуйте, есть в наличии?"),
+            ("r-1", "tracking number please"),
+            ("n-2", "hello again"),
+            ("n-3", "доставка в Москву?"),
+            ("n-4", "¿Tienen envío gratis?"),
+            ("r-2", "refund please"),
+        ]
+        * 3
+    )
+]
+
+
+def _mixed_snapshot(shop: Shop) -> dict[str, Any]:
+    from kefu.automation.models import AutomationHit, BuyerAutomationState
+    from kefu.conversations.models import AgentPresence, Buyer
+
+    snap = _snapshot(shop)
+    snap["hits"] = sorted(
+        (h.buyer.external_id, h.kind, h.keyword, h.buyer_replied_at is not None)
+        for h in AutomationHit.objects.filter(shop=shop).select_related("buyer")
+    )
+    snap["states"] = sorted(
+        (s.buyer.external_id, s.detected_language, s.detection_samples, s.out_of_hours_day)
+        for s in BuyerAutomationState.objects.filter(shop=shop).select_related("buyer")
+    )
+    snap["buyers"] = sorted(
+        (b.external_id, b.name, b.language, b.last_message_at is not None)
+        for b in Buyer.objects.filter(shop=shop)
+    )
+    # The maintained load counters agree with the chats each agent holds.
+    snap["loads"] = sorted(
+        (p.open_load, Conversation.objects.filter(assignee=p.user, status="open").count())
+        for p in AgentPresence.objects.filter(shop=shop)
+    )
+    return snap
+
+
+@pytest.mark.django_db
+def test_the_set_based_batch_stores_what_the_synchronous_path_stores(no_worker, monkeypatch):
+    """Several shops in one drain (lanes mix shops), new and returning buyers (a resolved
+    chat reopened, an offline agent's chat moved), keyword hits, welcome and out-of-hours
+    replies, languages detected: the set-based batch stores the same rows as the
+    synchronous path, message by message."""
+    from django.utils import timezone
+
+    pairs = []
+    for profile in ("open", "closed"):
+        direct, direct_agents = _seller(f"direct-{profile}")
+        queued, queued_agents = _seller(f"queued-{profile}")
+        synchronous_intake(direct)
+        for shop, agents in ((direct, direct_agents), (queued, queued_agents)):
+            if profile == "closed":
+                _closed_now(shop)
+            _history(shop, agents)
+        pairs.append((direct, queued))
+
+    def not_one_by_one(row):
+        raise AssertionError("the batch fell back to one message at a time")
+
+    monkeypatch.setattr(intake_queue, "_process", not_one_by_one)
+    start = timezone.now()
+    for n, (buyer, entry_point, text, minutes) in enumerate(MIXED):
+        over: dict[str, Any] = {"entry_point": entry_point, "text": text}
+        if minutes is not None:
+            over["sent_at"] = (start + dt.timedelta(minutes=minutes)).isoformat()
+        data = message(n + 1, buyer, **over)
+        for direct, queued in pairs:
+            assert post_signed(Client(), direct, data).status_code == 201
+            assert post_signed(Client(), queued, data).status_code == 202
+    assert drain_intake() == len(MIXED) * len(pairs)
+
+    for direct, queued in pairs:
+        want, got = _mixed_snapshot(direct), _mixed_snapshot(queued)
+        kinds = {kind for seq in want["events"].values() for kind in seq}
+        assert kinds >= {"created", "assigned", "reopened", "reassigned", "auto_message"}
+        automations = {kind for _, kind, _, _ in want["hits"]}
+        assert automations >= {"welcome", "keyword"}
+        assert got == want
+    closed_hits = {kind for _, kind, _, _ in _mixed_snapshot(pairs[1][0])["hits"]}
+    assert "out_of_hours" in closed_hits
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_on_different_lanes_share_the_agents_without_stalling(shop, no_worker):
+    """Every buyer routes to the same two agents, so both workers' batches change the same
+    presence rows: written once per batch in agent order, neither waits for the other's
+    whole batch nor deadlocks (PostgreSQL, where the workers really run at once)."""
+    from kefu.conversations.models import AgentPresence
+
+    agents = [
+        create_agent(actor=None, shop=shop, login=f"a{n}", groups=["pre_sale"], password=PASSWORD)[
+            0
+        ]
+        for n in range(2)
+    ]
+    online(*agents)
+    buyers = [f"b-{n}" for n in range(40)]
+    items = [message(n, buyer) for n in range(5) for buyer in buyers]
+    for start in range(0, len(items), 50):
+        assert post_batch(shop, items[start : start + 50]).status_code == 202
+    lanes = sorted({lane_of(shop.pk, b) for b in buyers})
+    halves = [lanes[0::2], lanes[1::2]]
+    done: list[int] = []
+    failed: list[BaseException] = []
+
+    def work(mine: list[int]) -> None:
+        try:
+            done.append(intake_queue.drain(lanes=mine, batch=25, seconds=60))
+        except BaseException as exc:
+            failed.append(exc)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=work, args=(half,)) for half in halves]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    assert not any(w.is_alive() for w in workers), "a worker stalled"
+    assert failed == []
+    assert sum(done) == len(items)
+    assert not IntakeMessage.objects.exists()
+    loads = {p.user_id: p.open_load for p in AgentPresence.objects.filter(user__in=agents)}
+    held = {a.pk: Conversation.objects.filter(assignee=a, status="open").count() for a in agents}
+    assert loads == held
+    assert sum(held.values()) == len(buyers)

@@ -1,0 +1,116 @@
+"""Automatic replies for a batch of buyer messages, decided as the per-message path decides them.
+
+The intake worker stores a batch of queued messages per transaction (issue 15). What
+``automatic_replies_for`` reads or writes once per message — the buyer's locked automation
+row, the "buyer answered" marks on earlier auto replies, the welcome window, the shop's
+settings, hours, holidays and keyword set — is done here once per batch (or once per round:
+the n-th message of every buyer in the batch), and the decision itself stays the one in
+``auto_replies``, so both paths answer the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from django.db.models import Q
+from django.utils import timezone
+
+from kefu.automation.auto_replies import WELCOME_WINDOW, Lookups
+from kefu.automation.models import AutomationHit, BuyerAutomationState
+from kefu.automation.outcomes import OUTCOME_WINDOW
+from kefu.conversations.models import Direction, Message
+
+_STATE_FIELDS = [
+    "detected_language",
+    "detected_confidence",
+    "detection_samples",
+    "language_override",
+    "override_by",
+    "last_welcome_at",
+    "out_of_hours_day",
+    "updated_at",
+]
+
+
+class ReplyBatch:
+    """One intake batch's automation bookkeeping; use inside the batch's transaction."""
+
+    def __init__(self) -> None:
+        self.lookups = Lookups()
+        self._states: dict[int, BuyerAutomationState] = {}
+        self._recent: dict[int, list[tuple[int, dt.datetime]]] = {}
+
+    def lock_states(self, buyers: Iterable[tuple[int, int]]) -> None:
+        """Lock (creating the missing ones) the automation rows of these (shop id, buyer id)
+        pairs with one read; held until the batch commits, like the per-message lock."""
+        wanted = dict((buyer_id, shop_id) for shop_id, buyer_id in buyers)
+        if not wanted:
+            return
+        found = self._locked(list(wanted))
+        missing = [b for b in wanted if b not in found]
+        if missing:
+            BuyerAutomationState.objects.bulk_create(
+                [BuyerAutomationState(buyer_id=b, shop_id=wanted[b]) for b in missing],
+                ignore_conflicts=True,  # a concurrent synchronous message created it first
+            )
+            found |= self._locked(missing)
+        self._states.update(found)
+
+    @staticmethod
+    def _locked(buyer_ids: list[int]) -> dict[int, BuyerAutomationState]:
+        rows = BuyerAutomationState.objects.select_for_update().filter(buyer_id__in=buyer_ids)
+        return {row.buyer_id: row for row in rows.order_by("buyer_id")}
+
+    def state_of(self, buyer_id: int) -> BuyerAutomationState:
+        return self._states[buyer_id]
+
+    def start_round(self, messages: Sequence[Message]) -> None:
+        """Before the automatic replies of stored buyer messages, at most one per buyer: mark
+        the auto replies they answer and read each buyer's messages of the welcome window."""
+        if not messages:
+            return
+        self._note_buyer_replies(messages)
+        earliest = min(m.sent_at for m in messages) - WELCOME_WINDOW
+        latest = max(m.sent_at for m in messages)
+        self._recent = {}
+        for buyer_id, pk, sent_at in Message.objects.filter(
+            buyer_id__in={m.buyer_id for m in messages},
+            direction=Direction.BUYER,
+            sent_at__gt=earliest,
+            sent_at__lte=latest,
+        ).values_list("buyer_id", "pk", "sent_at"):
+            self._recent.setdefault(buyer_id, []).append((pk, sent_at))
+
+    def first_in_welcome_window(self, message: Message) -> bool:
+        """R-07: no other message of the buyer in the 24 hours up to this one."""
+        since = message.sent_at - WELCOME_WINDOW
+        return not any(
+            pk != message.pk and since < at <= message.sent_at
+            for pk, at in self._recent.get(message.buyer_id, [])
+        )
+
+    def _note_buyer_replies(self, messages: Sequence[Message]) -> None:
+        # outcomes.note_buyer_reply for each message, with one read for all of them.
+        by_conversation = {m.conversation_id: m.sent_at for m in messages}
+        earliest = min(by_conversation.values()) - OUTCOME_WINDOW
+        marked: dict[dt.datetime, list[int]] = {}
+        for pk, conversation_id, created_at in AutomationHit.objects.filter(
+            Q(shop_id__in={m.shop_id for m in messages}),
+            conversation_id__in=list(by_conversation),
+            buyer_replied_at__isnull=True,
+            created_at__gte=earliest,
+        ).values_list("pk", "conversation_id", "created_at"):
+            at = by_conversation[conversation_id]
+            if at - OUTCOME_WINDOW <= created_at < at:
+                marked.setdefault(at, []).append(pk)
+        for at, pks in marked.items():
+            AutomationHit.objects.filter(pk__in=pks).update(buyer_replied_at=at)
+
+    def save_states(self) -> None:
+        """Write the buyers' automation rows once, at the end of the batch."""
+        if self._states:
+            now = timezone.now()
+            for state in self._states.values():
+                state.updated_at = now
+            BuyerAutomationState.objects.bulk_update(list(self._states.values()), _STATE_FIELDS)

@@ -1,0 +1,302 @@
+"""Storing and routing a batch of buyer messages set-based (issue 15, decisions §47).
+
+What ``intake.store_buyer_message`` does for one message, done for a batch of queued
+messages in one transaction: one buyer upsert per shop, one locked read of the batch's
+conversations, multi-row inserts of conversations and messages, and the agents' load
+counters kept in memory and written once at the end, in agent-id order — so two workers
+never wait on each other's presence rows in opposite orders, and a batch holds those rows
+only for its last statements. Messages are stored in *rounds* (the n-th message of every
+buyer of the batch): one buyer's messages keep their order and each sees what the one before
+it did, exactly as they would one after the other. Events are recorded through
+``events.deferred`` by the caller, in the same order as the per-message path records them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import F, Q
+from django.db.models.signals import post_save
+from django.utils import timezone
+
+from kefu.accounts.models import Shop, User
+from kefu.catalog.models import Product
+from kefu.conversations import events
+from kefu.conversations.assignment import is_available
+from kefu.conversations.buyers import upsert_buyers
+from kefu.conversations.intake import REOPEN_WINDOW, BuyerMessageIn
+from kefu.conversations.load import LIVE
+from kefu.conversations.models import (
+    AgentPresence,
+    Buyer,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+)
+from kefu.conversations.routing import available_agents, group_for_entry_point
+from kefu.conversations.text import preview
+
+_CONVERSATION_FIELDS = [
+    "status",
+    "opened_at",
+    "resolved_at",
+    "product",
+    "order_external_id",
+    "unread_count",
+    "waiting_since",
+    "last_message_at",
+    "last_message_preview",
+    "assignee",
+]
+
+
+@dataclass
+class Item:
+    """One queued message of the batch, checked; ``buyer_id`` once the buyers are upserted."""
+
+    row_id: int
+    shop: Shop
+    incoming: BuyerMessageIn
+    at: dt.datetime
+    buyer_id: int = 0
+
+
+class Loads:
+    """Agent load counters and last-assignment times changed by the batch, written once."""
+
+    def __init__(self) -> None:
+        self.delta: dict[int, int] = {}
+        self.assigned_at: dict[int, dt.datetime] = {}
+
+    def shift(self, user_id: int | None, delta: int) -> None:
+        if user_id is not None and delta:
+            self.delta[user_id] = self.delta.get(user_id, 0) + delta
+
+    def write(self) -> None:
+        # In agent-id order: every batch takes the presence locks in the same order.
+        for user_id in sorted(set(self.delta) | set(self.assigned_at)):
+            change: dict[str, object] = {}
+            if self.delta.get(user_id):
+                change["open_load"] = F("open_load") + self.delta[user_id]
+            if user_id in self.assigned_at:
+                change["last_assigned_at"] = self.assigned_at[user_id]
+            if change:
+                AgentPresence.objects.filter(user_id=user_id).update(**change)
+
+
+class Router:
+    """``routing.choose_agent`` with the group's candidates read once per batch and the load
+    counters moved in memory: the same least-loaded, then longest-idle, then id order."""
+
+    def __init__(self, loads: Loads) -> None:
+        self.loads = loads
+        self._candidates: dict[tuple[int, str], list[User]] = {}
+
+    def _agents(self, shop: Shop, group: str) -> list[User]:
+        key = (shop.pk, group)
+        if key not in self._candidates:
+            self._candidates[key] = available_agents(shop=shop, group=group)
+        return self._candidates[key]
+
+    def _rank(self, agent: User) -> tuple[int, int, dt.datetime, int]:
+        presence = agent.presence
+        last = self.loads.assigned_at.get(agent.pk, presence.last_assigned_at)
+        load = presence.open_load + self.loads.delta.get(agent.pk, 0)
+        return (
+            load,
+            0 if last is None else 1,
+            last or dt.datetime.min.replace(tzinfo=dt.UTC),
+            agent.pk,
+        )
+
+    def choose(self, shop: Shop, group: str, product: Product | None) -> tuple[User | None, str]:
+        candidates = self._agents(shop, group)
+        if not candidates:
+            return None, "no_agent_online"
+        if product is not None and product.owner_id is not None:
+            for agent in candidates:
+                if agent.pk == product.owner_id:
+                    return agent, "product_owner"
+        return min(candidates, key=self._rank), "least_busy"
+
+
+class BatchStore:
+    """The conversation side of one batch; call in order: ``prepare`` per shop, ``lock``,
+    ``store_round`` per round, ``finish``."""
+
+    def __init__(self) -> None:
+        self.now = timezone.now()
+        self.loads = Loads()
+        self.router = Router(self.loads)
+        self.buyers: dict[int, Buyer] = {}
+        self._products: dict[tuple[int, str], Product] = {}
+        self._live: dict[tuple[int, str], Conversation] = {}
+        self._touched: dict[int, Conversation] = {}
+        self._last_message: dict[int, dt.datetime] = {}
+
+    def prepare(self, shop: Shop, items: list[Item]) -> None:
+        """One buyer upsert and one product read for the shop's messages of the batch."""
+        ids = upsert_buyers(
+            shop=shop, seen=[(item.incoming.buyer, item.at) for item in items], live=True
+        )
+        for item in items:
+            item.buyer_id = ids[item.incoming.buyer.external_id]
+        wanted = {i.incoming.product_external_id for i in items if i.incoming.product_external_id}
+        if wanted:
+            for product in Product.objects.filter(shop=shop, external_id__in=wanted):
+                self._products[(shop.pk, product.external_id)] = product
+
+    def lock(self, buyer_ids: set[int]) -> None:
+        """The buyers' rows and one locked read of their live and recently resolved
+        conversations (``intake._live_conversation`` for all of them)."""
+        self.buyers = {b.pk: b for b in Buyer.objects.filter(pk__in=buyer_ids)}
+        rows = (
+            Conversation.objects.select_for_update(of=("self",))
+            .filter(buyer_id__in=buyer_ids)
+            .filter(
+                ~Q(status=ConversationStatus.RESOLVED)
+                | Q(resolved_at__gte=self.now - REOPEN_WINDOW)
+            )
+            .select_related("assignee__presence", "product")
+            .order_by("pk")
+        )
+        reopenable: dict[tuple[int, str], Conversation] = {}
+        for conv in rows:
+            key = (conv.buyer_id, conv.group)
+            if conv.status != ConversationStatus.RESOLVED:
+                self._live.setdefault(key, conv)
+            else:
+                best = reopenable.get(key)
+                if best is None or (conv.resolved_at or self.now) > (best.resolved_at or self.now):
+                    reopenable[key] = conv
+        for key, conv in reopenable.items():
+            self._live.setdefault(key, conv)
+
+    def store_round(self, items: list[Item]) -> list[tuple[Conversation, Message]]:
+        """Store one message per buyer, route, and record the events the per-message path
+        records, in its order."""
+        convs: list[Conversation] = []
+        created: list[Conversation] = []
+        now = timezone.now()
+        for item in items:
+            if item.incoming.sent_at is None:
+                # Received when stored, as message by message: later than the automatic
+                # replies to the buyer's message of the round before (which it answers).
+                item.at = now
+            incoming = item.incoming
+            group = group_for_entry_point(incoming.entry_point)
+            product = self._products.get((item.shop.pk, incoming.product_external_id or ""))
+            conv = self._live.get((item.buyer_id, group))
+            if conv is None:
+                conv = Conversation(
+                    shop=item.shop,
+                    buyer_id=item.buyer_id,
+                    channel=incoming.channel,
+                    entry_point=incoming.entry_point,
+                    group=group,
+                    status=ConversationStatus.OPEN,
+                    product=product,
+                    order_external_id=(incoming.order_external_id or "")[:80],
+                    last_message_at=item.at,
+                    opened_at=item.at,
+                )
+                self._live[(item.buyer_id, group)] = conv
+                created.append(conv)
+            convs.append(conv)
+        Conversation.objects.bulk_create(created)
+        fresh = {id(c) for c in created}
+        messages: list[Message] = []
+        for item, conv in zip(items, convs, strict=True):
+            incoming = item.incoming
+            conv.shop = item.shop
+            if id(conv) in fresh:
+                events.conversation_created(conv)
+            elif conv.status == ConversationStatus.RESOLVED:
+                conv.status = ConversationStatus.OPEN
+                conv.opened_at = item.at
+                conv.resolved_at = None
+                self.loads.shift(conv.assignee_id, +1)
+                events.conversation_reopened(conv, reason="buyer_message")
+            product = self._products.get((item.shop.pk, incoming.product_external_id or ""))
+            if product is not None and conv.product_id != product.pk:
+                conv.product = product
+            if incoming.order_external_id:
+                conv.order_external_id = incoming.order_external_id[:80]
+            messages.append(
+                Message(
+                    shop=item.shop,
+                    conversation=conv,
+                    buyer_id=item.buyer_id,
+                    direction=Direction.BUYER,
+                    text=incoming.text,
+                    external_id=incoming.external_id,
+                    sent_at=item.at,
+                )
+            )
+        Message.objects.bulk_create(messages)
+        out: list[tuple[Conversation, Message]] = []
+        for item, conv, message in zip(items, convs, messages, strict=True):
+            # A multi-row INSERT sends no post_save; its listeners (outreach opt-outs) expect it.
+            post_save.send(Message, instance=message, created=True, raw=False, using="default")
+            conv.status = ConversationStatus.OPEN
+            conv.unread_count += 1
+            if conv.waiting_since is None:
+                conv.waiting_since = item.at
+            if item.at >= conv.last_message_at:
+                conv.last_message_at = item.at
+                conv.last_message_preview = preview(item.incoming.text)
+            last = self._last_message.get(item.buyer_id)
+            if last is None or item.at > last:
+                self._last_message[item.buyer_id] = item.at
+            if conv.assignee is None or not is_available(conv.assignee):
+                self._route(conv, reason_prefix="" if conv.assignee is None else "offline_")
+            events.message_received(conv, message)
+            self._touched[conv.pk] = conv
+            out.append((conv, message))
+        return out
+
+    def _route(self, conv: Conversation, *, reason_prefix: str) -> None:
+        # assignment.route_conversation, with the load counters in memory.
+        agent, reason = self.router.choose(conv.shop, conv.group, conv.product)
+        previous = conv.assignee
+        live = conv.status in LIVE
+        if agent is None:
+            if previous is not None:
+                conv.assignee = None
+                if live:
+                    self.loads.shift(previous.pk, -1)
+                events.conversation_unassigned(
+                    conv, previous=previous, reason=reason_prefix + reason
+                )
+            return
+        if live and (previous.pk if previous else None) != agent.pk:
+            self.loads.shift(previous.pk if previous else None, -1)
+            self.loads.shift(agent.pk, +1)
+        conv.assignee = agent
+        self.loads.assigned_at[agent.pk] = timezone.now()
+        events.agent_assigned(conv, agent, reason=reason_prefix + reason, previous=previous)
+
+    def finish(self) -> None:
+        """Write the conversations, the buyers' last message times and the agents' loads."""
+        if self._touched:
+            Conversation.objects.bulk_update(list(self._touched.values()), _CONVERSATION_FIELDS)
+        later = []
+        for buyer_id, at in self._last_message.items():
+            buyer = self.buyers[buyer_id]
+            if buyer.last_message_at is None or buyer.last_message_at < at:
+                buyer.last_message_at = at
+                later.append(buyer)
+        if later:
+            Buyer.objects.bulk_update(later, ["last_message_at"])
+        self.loads.write()
+
+    def set_languages(self, languages: dict[int, str]) -> None:
+        """The buyers' languages where the batch's last message left another value than the
+        one written (the webhook's language, then detection, as message by message)."""
+        by_value: dict[str, list[int]] = {}
+        for buyer_id, language in languages.items():
+            by_value.setdefault(language, []).append(buyer_id)
+        for language, ids in by_value.items():
+            Buyer.objects.filter(pk__in=ids).update(language=language)

@@ -1,0 +1,140 @@
+"""The intake worker's set-based batch: queued buyer messages stored, routed and answered
+automatically for up to a batch per transaction, storing what the per-message path stores
+(issue 15, decisions §47).
+
+``kefu.conversations.intake_batch`` stores and routes (one buyer upsert per shop, one locked
+read of the conversations, multi-row inserts, agent loads written once); automation decides
+each message's replies with ``automatic_replies_for`` in batch mode (buyers' automation rows
+locked once, settings, hours, holidays and keyword set read once per shop); events and
+outbox rows go in with one multi-row INSERT each and are pushed in one go after commit.
+A failure anywhere raises: the worker rolls the batch back and does it message by message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from kefu.automation.auto_replies import automatic_replies_for
+from kefu.automation.auto_replies_batch import ReplyBatch
+from kefu.conversations import events
+from kefu.conversations.buyers import BuyerIn
+from kefu.conversations.intake import BuyerMessageIn, checked_message
+from kefu.conversations.intake_batch import BatchStore, Item
+from kefu.conversations.models import IntakeMessage, Message
+from kefu.conversations.outbound import queue_deliveries
+
+
+@dataclass
+class BatchResult:
+    stored: list[int] = field(default_factory=list)  # queue rows done (stored, or were already)
+    refused: list[tuple[IntakeMessage, str]] = field(default_factory=list)
+
+
+def incoming_of(row: IntakeMessage) -> BuyerMessageIn:
+    """A queued row as the message the webhook checked (raises ``ValidationError``)."""
+    data: dict[str, Any] = row.payload
+    buyer = data["buyer"]
+    sent_at = dt.datetime.fromisoformat(data["sent_at"]) if data.get("sent_at") else None
+    return checked_message(
+        BuyerMessageIn(
+            buyer=BuyerIn(
+                external_id=buyer["external_id"],
+                name=buyer.get("name", ""),
+                language=buyer.get("language", ""),
+                country=buyer.get("country", ""),
+            ),
+            text=data["text"],
+            entry_point=data["entry_point"],
+            channel=data["channel"],
+            external_id=row.external_id,
+            product_external_id=data.get("product_external_id"),
+            order_external_id=data.get("order_external_id"),
+            sent_at=sent_at,
+        )
+    )
+
+
+def process_batch(rows: list[IntakeMessage]) -> BatchResult:
+    """Store the rows' messages (in id order per buyer). Call inside a transaction that
+    rolls back as a whole when this raises."""
+    result = BatchResult()
+    now = timezone.now()
+    items: list[Item] = []
+    for row in rows:
+        try:
+            incoming = incoming_of(row)
+        except ValidationError as exc:
+            result.refused.append((row, "; ".join(exc.messages)))
+            continue
+        items.append(Item(row.pk, row.shop, incoming, incoming.sent_at or now))
+    by_shop: dict[int, list[Item]] = {}
+    for item in items:
+        by_shop.setdefault(item.shop.pk, []).append(item)
+    todo: list[Item] = []
+    for shop_items in by_shop.values():
+        shop = shop_items[0].shop
+        # A retried delivery stored by an earlier drain (or the synchronous path): done.
+        done = set(
+            Message.objects.filter(
+                shop=shop, external_id__in=[i.incoming.external_id for i in shop_items]
+            ).values_list("external_id", flat=True)
+        )
+        result.stored += [i.row_id for i in shop_items if i.incoming.external_id in done]
+        todo += [i for i in shop_items if i.incoming.external_id not in done]
+    if not todo:
+        return result
+    store = BatchStore()
+    replies = ReplyBatch()
+    with events.deferred():
+        for shop_id in by_shop:
+            mine = [i for i in todo if i.shop.pk == shop_id]
+            if mine:
+                store.prepare(mine[0].shop, mine)
+        store.lock({i.buyer_id for i in todo})
+        replies.lock_states((i.shop.pk, i.buyer_id) for i in todo)
+        language = {b.pk: b.language for b in store.buyers.values()}
+        written = dict(language)
+        sent: list[Message] = []
+        for round_items in _rounds(todo):
+            stored = store.store_round(round_items)
+            replies.start_round([message for _, message in stored])
+            for item, (conv, message) in zip(round_items, stored, strict=True):
+                buyer = store.buyers[item.buyer_id]
+                # What the buyer's row says at this message in the per-message path: the
+                # webhook's language, then what detection wrote back.
+                if item.incoming.buyer.language:
+                    language[buyer.pk] = item.incoming.buyer.language
+                buyer.language = language[buyer.pk]
+                message.shop, message.buyer, message.conversation = item.shop, buyer, conv
+                for reply in automatic_replies_for(message=message, batch=replies):
+                    reply.conversation = conv
+                    events.automatic_message_sent(
+                        conv, reply, automation=str(reply.payload.get("automation", ""))
+                    )
+                    sent.append(reply)
+                if buyer.language != language[buyer.pk]:
+                    written[buyer.pk] = language[buyer.pk] = buyer.language
+                result.stored.append(item.row_id)
+        queue_deliveries(sent)
+        store.finish()
+        replies.save_states()
+        store.set_languages({pk: lang for pk, lang in language.items() if written[pk] != lang})
+    return result
+
+
+def _rounds(items: list[Item]) -> list[list[Item]]:
+    """The n-th message of each buyer, per round, in queue order within a round."""
+    count: dict[int, int] = {}
+    rounds: list[list[Item]] = []
+    for item in sorted(items, key=lambda i: i.row_id):
+        n = count.get(item.buyer_id, 0)
+        count[item.buyer_id] = n + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(item)
+    return rounds
