@@ -535,6 +535,8 @@ class Soak:
         while time.monotonic() < deadline:
             with contextlib.suppress(RuntimeError):
                 counts = self.helper("count", PREFIX)
+                brief = {k: v for k, v in counts.items() if k != "outbox_message_ids"}
+                self.config.log(f"[soak] draining: {brief}")
                 if (
                     counts["processed"] >= self.config.messages
                     and counts["queue_left"] == 0
