@@ -9,7 +9,7 @@ The shape (issue 15 item 4):
 - Services of its own: on "postgres", a PostgreSQL cluster (initdb into the run's folder) and
   a redis-server on free ports, which the soak may restart; never the machine's shared ones.
   On "sqlite", the embedded defaults (SQLite file, SQLite broker), nothing to restart.
-- `kefu run` with the WSGI intake server (`--intake-port`, decisions §44): the sender posts
+- `kefu run` with the WSGI intake server (`--intake-port`, decisions §45): the sender posts
   to it; its web processes and the intake worker's processes are the ones killed.
 - A shop in the queued mode with online agents, the starter automatic replies on, and a
   callback URL served by this process, which counts every delivered reply.

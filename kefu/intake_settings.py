@@ -1,4 +1,4 @@
-"""Settings of the WSGI intake server (`kefu run --intake-port`, decisions §44).
+"""Settings of the WSGI intake server (`kefu run --intake-port`, decisions §45).
 
 The same settings as the workbench, minus what a signed webhook never uses: no sessions,
 CSRF, logins, messages or static files, and only the webhook routes (``kefu.intake_wsgi``).

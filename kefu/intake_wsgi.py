@@ -1,7 +1,7 @@
 """The WSGI intake server: only the signed inbound webhooks, for high message rates.
 
 `kefu run --intake-port PORT` serves this with gunicorn (threads, one process per core) beside
-the ASGI server, which keeps the pages, the API and the sockets (decisions §44). The webhook
+the ASGI server, which keeps the pages, the API and the sockets (decisions §45). The webhook
 handlers are the workbench's own (``kefu.integrations.api`` through ``kefu.api``): the same
 signature check, rate limits, answers and queue; only the middleware around them is thinner
 (``kefu.intake_settings``). Any other path is 404.

@@ -29,6 +29,7 @@ ENTRY_MODULES = {
     "widget_views",
     "ws_urls",
     "asgi",
+    "intake_wsgi",  # gunicorn loads it (kefu run --intake-port)
     "celery",
     "settings",
     "tasks",

@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
         default=0,
         metavar="PORT",
         help="also serve the signed webhooks on this port with the WSGI intake server "
-        "(gunicorn, threads; decisions §44); the main port keeps pages, API and sockets",
+        "(gunicorn, threads; decisions §45); the main port keeps pages, API and sockets",
     )
     run.add_argument(
         "--intake-processes",

@@ -1,4 +1,4 @@
-"""The WSGI intake server (`kefu run --intake-port`, decisions §44) answers the signed webhooks
+"""The WSGI intake server (`kefu run --intake-port`, decisions §45) answers the signed webhooks
 exactly as the workbench does, and nothing else: no pages, no session API, no static files.
 
 In process here, through Django's handler on the intake settings; tests/test_supervision.py
