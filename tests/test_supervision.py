@@ -123,7 +123,7 @@ def test_killed_web_and_worker_are_started_again(served):
     assert web and worker
 
     os.kill(web, signal.SIGKILL)
-    assert _wait(lambda: _healthy(port) and _child(proc.pid, "uvicorn") not in (0, web), 20)
+    assert _wait(lambda: _healthy(port) and _child(proc.pid, "uvicorn") not in (0, web), 45)
 
     os.kill(worker, signal.SIGKILL)
     assert _wait(lambda: _child(proc.pid, "celery -A kefu worker") not in (0, worker), 20)
