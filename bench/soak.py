@@ -594,7 +594,11 @@ def run(config: SoakConfig) -> dict[str, Any]:
         "faults": sent.faults,
     }
     outbox_ids = set(counts.get("outbox_message_ids", []))
-    result["lost"] = len(sent.acknowledged) - counts.get("processed", 0)
+    # Lost: answered 2xx, yet neither stored nor still waiting in the queue. A drain that ran
+    # out of time shows as left_in_queue, not as lost.
+    result["lost"] = (
+        len(sent.acknowledged) - counts.get("processed", 0) - counts.get("queue_left", 0)
+    )
     result["duplicated"] = (
         counts.get("processed", 0) - counts.get("distinct_processed", 0)
         + counts.get("taken_in_twice", 0)
