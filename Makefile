@@ -6,7 +6,7 @@ export KEFU_DATA_DIR ?= $(CURDIR)/var
 PG_URL ?= postgres://postgres@127.0.0.1:5432/kefu
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install install-dev serve test test-sqlite test-postgres lint typecheck bench services browser messages lock clean demo
+.PHONY: install install-dev serve test test-sqlite test-postgres lint typecheck bench bench-soak services browser messages lock clean demo
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -64,6 +64,11 @@ test-postgres: install-dev services
 # `make bench BENCH="push --backends sqlite --quick"`: one bench, one backend, small sizes.
 bench: install-dev services
 	$(BIN)/python -m bench $(BENCH)
+
+# The intake soak alone (bench/soak.py): it starts and restarts a PostgreSQL and a Redis of
+# its own, never the shared ones. `make bench-soak SOAK="--backends sqlite --quick"`.
+bench-soak: install-dev
+	$(BIN)/python -m bench soak $(SOAK)
 
 messages: install-dev
 	cd kefu && ../$(BIN)/django-admin compilemessages --ignore=.venv

@@ -3,7 +3,9 @@
 A bench is bench/bench_NAME.py. One that needs no database defines `run() -> list[Row]` and
 writes bench/results/NAME.json. One that does lists the backends it runs on in `BACKENDS` and
 defines `run_on(backend) -> list[Row]`; it is called once per backend with a migrated, empty
-database (bench.harness.open_backend) and writes bench/results/NAME-BACKEND.json.
+database (bench.harness.open_backend) and writes bench/results/NAME-BACKEND.json; with
+`OWN_SERVICES = True` it is called with the backend's label and brings its own database
+(bench_soak: a PostgreSQL and a Redis it may restart).
 """
 
 from __future__ import annotations
@@ -48,8 +50,12 @@ def main(argv: list[str]) -> int:
         for label in harness.selected_backends(supported):
             started = time.time()
             try:
-                with harness.open_backend(label, name) as backend:
-                    rows = module.run_on(backend)
+                if getattr(module, "OWN_SERVICES", False):
+                    # It starts (and restarts) services of its own: it gets the label only.
+                    rows = module.run_on(label)
+                else:
+                    with harness.open_backend(label, name) as backend:
+                        rows = module.run_on(backend)
             except harness.BenchFailed as exc:
                 # Kept, so the failure can be read; the other backends still run.
                 rows = exc.rows

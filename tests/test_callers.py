@@ -31,6 +31,7 @@ ENTRY_MODULES = {
     "review_api",
     "ws_urls",
     "asgi",
+    "intake_wsgi",  # gunicorn loads it (kefu run --intake-port)
     "celery",
     "settings",
     "tasks",

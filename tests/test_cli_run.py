@@ -37,3 +37,22 @@ def test_serving_beyond_this_machine_needs_a_configured_key(settings, capsys, mo
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"kefu run: serving on {host} needs KEFU_SECRET_KEY")
     assert started == []
+
+
+@pytest.mark.parametrize(
+    ("args", "refusal"),
+    [
+        (["--port", "8000", "--intake-port", "8000"], "--intake-port is a port of its own"),
+        (["--intake-port", "8001", "--intake-threads", "0"], "--intake-processes is 1 to 64"),
+        (["--intake-port", "8001", "--intake-processes", "2"], "needs KEFU_REDIS_URL"),
+    ],
+)
+def test_bad_intake_server_options_exit_2(settings, capsys, monkeypatch, args, refusal):
+    settings.REDIS_URL = ""
+    started: list[object] = []
+    monkeypatch.setattr("subprocess.Popen", lambda *a, **k: started.append(a))
+
+    assert main(["run", *args]) == 2
+
+    assert refusal in capsys.readouterr().err
+    assert started == []

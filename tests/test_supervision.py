@@ -7,12 +7,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,46 +18,24 @@ import httpx
 import psycopg
 import pytest
 
+from bench import soak
+from bench.harness import inbound_body, webhook_headers
+
 KEFU = Path(sys.executable).with_name("kefu")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
-def _wait(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.25)
-    return False
-
-
-def _child(parent: int, marker: str) -> int:
-    out = subprocess.run(  # noqa: S603
-        ["/usr/bin/pgrep", "-P", str(parent), "-f", marker],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    return int(out[0]) if out else 0
+# The process helpers are the soak's (bench/soak.py), which kills the same children.
+_free_port = soak.free_port
+_healthy = soak.healthy
+_wait = soak.wait_for
+_child = soak.child
 
 
 @dataclass
 class Served:
     proc: subprocess.Popen[bytes]
     port: int
+    intake_port: int  # the WSGI intake server (decisions §48)
     env: dict[str, str]
     # The server's own database: SQLite in the data dir, or a PostgreSQL database of its own
     # in the PostgreSQL pass (with Redis as broker and channel layer), never the test's.
@@ -95,7 +70,9 @@ def _drop_postgres_database(url: str) -> None:
 
 
 @pytest.fixture
-def served(tmp_path):
+def served(request, tmp_path):
+    # `indirect` True: `kefu run` with the WSGI intake server beside uvicorn.
+    with_intake = bool(getattr(request, "param", False))
     drop = ("DJANGO_SETTINGS_MODULE", "KEFU_DATABASE_URL", "KEFU_REDIS_URL")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["KEFU_DATA_DIR"] = str(tmp_path)
@@ -109,16 +86,29 @@ def served(tmp_path):
         redis = os.environ.get("KEFU_REDIS_URL", "redis://127.0.0.1:6379/15")
         env["KEFU_REDIS_URL"] = redis.rsplit("/", 1)[0] + "/7"
     subprocess.run([str(KEFU), "migrate"], env=env, check=True, capture_output=True)  # noqa: S603
-    port = _free_port()
+    port, intake_port = _free_port(), _free_port()
     proc = subprocess.Popen(  # noqa: S603
-        [str(KEFU), "run", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            str(KEFU),
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *(
+                ["--intake-port", str(intake_port), "--intake-processes", "1"]
+                if with_intake
+                else []
+            ),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        assert _wait(lambda: _healthy(port), 60), "kefu run never became healthy"
-        yield Served(proc, port, env, database_url, tmp_path)
+        up = lambda: _healthy(port) and (not with_intake or _healthy(intake_port))  # noqa: E731
+        assert _wait(up, 120), "kefu run never became healthy"
+        yield Served(proc, port, intake_port, env, database_url, tmp_path)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -130,6 +120,7 @@ def served(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("served", [True], indirect=True)
 def test_killed_web_and_worker_are_started_again(served):
     proc, port = served.proc, served.port
     web = _child(proc.pid, "uvicorn")
@@ -137,12 +128,54 @@ def test_killed_web_and_worker_are_started_again(served):
     assert web and worker
 
     os.kill(web, signal.SIGKILL)
-    assert _wait(lambda: _healthy(port) and _child(proc.pid, "uvicorn") not in (0, web), 20)
+    assert _wait(lambda: _healthy(port) and _child(proc.pid, "uvicorn") not in (0, web), 45)
 
     os.kill(worker, signal.SIGKILL)
     assert _wait(lambda: _child(proc.pid, "celery -A kefu worker") not in (0, worker), 20)
+
+    # The intake server's process: gunicorn's master starts another in its place.
+    master = _child(proc.pid, "gunicorn")
+    (intake,) = soak.children(master)
+    os.kill(intake, signal.SIGKILL)
+    assert _wait(lambda: soak.children(master) not in ([], [intake]), 20)
+    assert _wait(lambda: _healthy(served.intake_port), 30)
     assert proc.poll() is None  # the supervisor itself never stopped
     assert _healthy(port)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("served", [True], indirect=True)
+def test_the_intake_server_answers_the_webhook_like_the_workbench(served):
+    made = subprocess.run(  # noqa: S603
+        [str(KEFU), "shop", "create", "--name", "Hook Shop", "--platform", "tmall", "--json"],
+        env=served.env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    shop = json.loads(made.stdout)
+    answers = {}
+    for name, port in (("asgi", served.port), ("wsgi", served.intake_port)):
+        url = f"http://127.0.0.1:{port}/api/v1/inbound/messages"
+        body = inbound_body(f"hook-{name}", "buyer-1", "shop_page", "hello")
+        good = httpx.post(
+            url, content=body, headers=webhook_headers(shop["slug"], shop["webhook_secret"], body)
+        )
+        bad = httpx.post(url, content=body, headers=webhook_headers(shop["slug"], "forged", body))
+        page = httpx.get(f"http://127.0.0.1:{port}/login/")
+        answers[name] = (good.status_code, good.json()["status"], bad.status_code, bad.json())
+        answers[name + " page"] = page.status_code
+    assert (
+        answers["asgi"]
+        == answers["wsgi"]
+        == (202, "queued", 401, {"detail": "unknown shop or bad signature"})
+    )
+    # Pages stay on the workbench's port.
+    assert (answers["asgi page"], answers["wsgi page"]) == (200, 404)
+    stored = lambda: served.query(  # noqa: E731
+        "select count(*) from conversations_message where external_id like 'hook-%'"
+    )
+    assert _wait(lambda: stored() == (2,), 30), stored()
 
 
 def _run_state(served: Served) -> tuple[Any, ...]:

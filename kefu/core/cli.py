@@ -31,6 +31,28 @@ def register(sub: Any) -> None:
         help="web processes sharing the port (needs KEFU_REDIS_URL: sockets of one process "
         "hear events of the others only through Redis)",
     )
+    run.add_argument(
+        "--intake-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="also serve the signed webhooks on this port with the WSGI intake server "
+        "(gunicorn, threads; decisions §48); the main port keeps pages, API and sockets",
+    )
+    run.add_argument(
+        "--intake-processes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="intake server processes (default: one per core with KEFU_REDIS_URL, else 1)",
+    )
+    run.add_argument(
+        "--intake-threads",
+        type=int,
+        default=8,
+        metavar="N",
+        help="threads per intake process, each with its own database connection (default 8)",
+    )
     run.set_defaults(handler=_run)
 
     manage = sub.add_parser("manage", help="run a Django management command")
@@ -66,6 +88,44 @@ def _default_intake_workers() -> str:
     return "2" if connection.vendor == "postgresql" else "1"
 
 
+def _intake_command(args: argparse.Namespace) -> list[str] | str:
+    """The WSGI intake server's command (empty without --intake-port), or why it is refused."""
+    if not args.intake_port:
+        return []
+    if args.intake_port == args.port or not 1 <= args.intake_port <= 65535:
+        return "--intake-port is a port of its own (1 to 65535, not --port)"
+    processes = args.intake_processes or ((os.cpu_count() or 1) if settings.REDIS_URL else 1)
+    if not 1 <= processes <= 64 or not 1 <= args.intake_threads <= 256:
+        return "--intake-processes is 1 to 64 and --intake-threads 1 to 256"
+    if processes > 1 and not settings.REDIS_URL:
+        # Rate-limit counters live in each process's memory without Redis (decisions §26).
+        return "--intake-processes above 1 needs KEFU_REDIS_URL"
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "kefu.intake_wsgi:create_application()",
+        "--bind",
+        f"{args.host}:{args.intake_port}",
+        "--workers",
+        str(processes),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(args.intake_threads),
+        # A connector may hold its connection open between messages.
+        "--keep-alive",
+        "30",
+        "--graceful-timeout",
+        "20",
+        # Kefu decides which forwarded headers to believe (KEFU_TRUSTED_PROXIES), not gunicorn.
+        "--forwarded-allow-ips",
+        "",
+        "--log-level",
+        "warning",
+    ]
+
+
 def _run(args: argparse.Namespace) -> int:
     if not 1 <= args.web_processes <= 64:
         print("kefu run: --web-processes is 1 to 64", file=sys.stderr)
@@ -83,6 +143,10 @@ def _run(args: argparse.Namespace) -> int:
             "(a long random value kept secret; see docs/operations.md)",
             file=sys.stderr,
         )
+        return 2
+    intake = _intake_command(args)
+    if isinstance(intake, str):
+        print(f"kefu run: {intake}", file=sys.stderr)
         return 2
     call_command("collectstatic", interactive=False, verbosity=0)
     python = sys.executable
@@ -173,10 +237,14 @@ def _run(args: argparse.Namespace) -> int:
         ]
     names = ["web", "worker", "beat", "imports", "intake"]
     children = [Child(name, cmd, env) for name, cmd in zip(names, commands, strict=False)]
+    if intake:
+        children.append(Child("intake-web", intake, env))
     print(
         f"Kefu workbench on http://{args.host}:{args.port}/  "
         "(a process that stops is started again; Ctrl-C stops web, workers and beat)"
     )
+    if intake:
+        print(f"Signed webhooks also on http://{args.host}:{args.intake_port}/api/v1/inbound/")
     stopping = False
 
     def stop(*_: object) -> None:

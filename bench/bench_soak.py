@@ -1,0 +1,138 @@
+"""The intake soak (issue 15 item 4): `make bench BENCH=soak`.
+
+N messages (KEFU_BENCH_SOAK_MESSAGES, 100,000; 2,000 with --quick) at a target rate
+(KEFU_BENCH_SOAK_RATE, 400/s on PostgreSQL, 150/s on SQLite) from a resending sender to
+`kefu run` with two WSGI intake processes and two intake worker processes on a PostgreSQL
+cluster and a redis-server of the bench's own (bench/soak.py: the machine's shared services
+are never restarted). Mid-run: kill -9 a web process and the intake worker, restart Redis,
+restart PostgreSQL. Written to bench/results/soak-<backend>.json; fails on any message lost,
+doubled or left in the queue or the outbox.
+
+On "sqlite" (the embedded defaults, one intake process and one worker): the same kills;
+nothing to restart.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from bench import harness, soak
+from bench.harness import Row
+
+BACKENDS = ("postgres", "sqlite")
+# The bench brings its own PostgreSQL and Redis (bench/__main__.py gives it the label only).
+OWN_SERVICES = True
+AGENTS = 6
+
+
+# --- helper commands (a subprocess with Django set up on the soak's database) ------------------
+
+
+def _helper_prep(callback_url: str) -> Row:
+    from django.utils import timezone
+
+    from kefu.accounts.models import Shop
+    from kefu.accounts.services import create_agent
+    from kefu.automation.config import settings_for_update
+    from kefu.automation.starter import install_starter_set
+    from kefu.conversations.models import AgentPresence
+
+    created = harness.bench_shop(soak.SLUG, "Soak Shop")
+    shop = created.shop
+    now = timezone.now()
+    for i in range(AGENTS):
+        agent, _ = create_agent(
+            actor=None,
+            shop=shop,
+            login=f"soak-agent{i}",
+            groups=["pre_sale", "after_sale"],
+            password=harness.BENCH_PASSWORD,
+        )
+        AgentPresence.objects.create(
+            shop=shop, user=agent, is_online=True, last_seen_at=now, socket_count=1
+        )
+    # Every effect a message has: the starter welcome and keyword replies, delivered to the
+    # marketplace's callback (the soak's receiver).
+    install_starter_set(shop=shop)
+    conf = settings_for_update(shop)
+    conf.keyword_replies_enabled = True
+    conf.save()
+    # The soak measures loss, not the owner's limits: a resent burst must not be refused.
+    Shop.objects.filter(pk=shop.pk).update(
+        callback_url=callback_url,
+        callback_ping_at=now,
+        callback_ping_url=callback_url,
+        intake_per_minute=100_000_000,
+        intake_per_buyer_per_minute=100_000_000,
+    )
+    return {"secret": shop.webhook_secret}
+
+
+def _helper_count(prefix: str) -> Row:
+    from django.db.models import Count
+
+    from kefu.conversations.models import (
+        ConversationEvent,
+        IntakeMessage,
+        Message,
+        Outbox,
+    )
+
+    shop = {"shop__slug": soak.SLUG}
+    buyer = Message.objects.filter(**shop, direction="buyer", external_id__startswith=prefix)
+    outbox = Outbox.objects.filter(**shop)
+    taken_twice = (
+        ConversationEvent.objects.filter(**shop, kind="message_received")
+        .values("message_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    outbox_twice = outbox.values("message_id").annotate(n=Count("id")).filter(n__gt=1).count()
+    return {
+        "processed": buyer.count(),
+        "distinct_processed": buyer.values("external_id").distinct().count(),
+        "taken_in_twice": taken_twice,
+        "auto_replies": Message.objects.filter(**shop, direction="auto").count(),
+        "queue_left": IntakeMessage.objects.filter(**shop).count(),
+        "outbox_rows": outbox.count(),
+        "outbox_twice": outbox_twice,
+        "outbox_pending": outbox.filter(status="pending").count(),
+        "outbox_delivered": outbox.filter(status="delivered").count(),
+        "outbox_not_delivered": outbox.filter(status="not_delivered").count(),
+        "outbox_message_ids": list(
+            outbox.filter(status="delivered").values_list("message_id", flat=True)
+        ),
+    }
+
+
+# --- the bench -----------------------------------------------------------------------------------
+
+
+def run_on(label: str) -> list[Row]:
+    postgres = label == "postgres"
+    config = soak.SoakConfig(
+        backend=label,
+        messages=harness.knob("KEFU_BENCH_SOAK_MESSAGES", 100_000, quick=2_000),
+        rate=harness.knob("KEFU_BENCH_SOAK_RATE", 400 if postgres else 150),
+        concurrency=harness.knob("KEFU_BENCH_CONCURRENCY", 16),
+        buyers=harness.knob("KEFU_BENCH_BUYERS", 5_000, quick=500),
+        web_processes=2 if postgres else 1,
+        workers=2 if postgres else 1,
+        drain_seconds=harness.knob("KEFU_BENCH_SOAK_DRAIN_SECONDS", 900),
+        folder=harness.ROOT,  # replaced below
+    )
+    load_before = harness.loadavg()
+    with soak.folder(f"kefu-soak-{label}-") as where:
+        config.folder = where
+        result = soak.run(config)
+    row: dict[str, Any] = {"name": f"soak {label}", **result, "loadavg_1m": load_before}
+    wrong = soak.failures(result)
+    if wrong:
+        raise harness.BenchFailed([row], "; ".join(wrong))
+    return [row]
+
+
+if __name__ == "__main__":
+    sys.exit(harness.helper_main({"prep": _helper_prep, "count": _helper_count}, sys.argv[1:]))

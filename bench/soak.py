@@ -1,0 +1,644 @@
+"""The intake soak: many buyer messages through `kefu run` while its processes are killed and
+its PostgreSQL and Redis restarted; at the end nothing is lost and nothing is doubled.
+
+Used by bench/bench_soak.py (`make bench BENCH=soak`: 100,000 messages) and by
+tests/integrations/test_intake_soak.py (the short version in `make test`).
+
+The shape (issue 15 item 4):
+
+- Services of its own: on "postgres", a PostgreSQL cluster (initdb into the run's folder) and
+  a redis-server on free ports, which the soak may restart; never the machine's shared ones.
+  On "sqlite", the embedded defaults (SQLite file, SQLite broker), nothing to restart.
+- `kefu run` with the WSGI intake server (`--intake-port`, decisions §48): the sender posts
+  to it; its web processes and the intake worker's processes are the ones killed.
+- A shop in the queued mode with online agents, the starter automatic replies on, and a
+  callback URL served by this process, which counts every delivered reply.
+- A resending sender: each message at the target rate; whatever got no 2xx (a refused
+  connection, a 5xx while PostgreSQL restarts, a 429) is sent again until it gets one.
+- Faults at fractions of the acknowledged messages, each once: kill -9 a web process, kill -9
+  the intake worker (its main process and its pool), restart Redis, restart PostgreSQL.
+- The end: sent / acknowledged / processed / auto-replied / delivered, counted from the
+  database and the callback receiver; lost = acknowledged but not stored; duplicated = a
+  message stored, taken in or given an outbox row more than once; the queue and the outbox
+  must be empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+HELPER = "bench.bench_soak"
+SLUG = "soak-shop"
+PREFIX = "soak-"
+FAULTS = ("kill-web", "kill-worker", "restart-redis", "restart-postgres")
+
+
+# --- processes -----------------------------------------------------------------------------------
+# Shared with tests/test_supervision.py, which kills `kefu run`'s children the same way.
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float, step: float = 0.25) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def children(parent: int, marker: str = "") -> list[int]:
+    """The processes whose parent is `parent` (and whose command line holds `marker`)."""
+    command = ["/usr/bin/pgrep", "-P", str(parent), *(["-f", marker] if marker else [])]
+    out = subprocess.run(command, capture_output=True, text=True, check=False).stdout
+    return [int(x) for x in out.split()]
+
+
+def child(parent: int, marker: str) -> int:
+    """The first child of `parent` running `marker`, or 0."""
+    found = children(parent, marker)
+    return found[0] if found else 0
+
+
+def kill_tree(pid: int) -> None:
+    """kill -9 a process and its children (a Celery worker and its pool)."""
+    pool = children(pid)
+    for p in [pid, *pool]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p, signal.SIGKILL)
+
+
+# --- private PostgreSQL and Redis ---------------------------------------------------------------
+
+
+def _pg_bin() -> Path:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if versions:
+        return versions[-1]
+    found = shutil.which("initdb") or shutil.which("pg_ctl")
+    if not found:
+        raise RuntimeError("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
+    return Path(found).resolve().parent
+
+
+class PrivateServices:
+    """A PostgreSQL cluster and a redis-server of the soak's own, on free ports, restartable.
+
+    initdb refuses root: as root, the cluster belongs to the `postgres` user (runuser)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.pg_port = free_port()
+        self.redis_port = free_port()
+        self.pg_data = folder / "pg"
+        self.pg_sock = folder / "pgsock"
+        self.redis_proc: subprocess.Popen[bytes] | None = None
+        self.bin = _pg_bin()
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    @property
+    def database_url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.pg_port}/kefu_soak"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    def _pg(self, *args: str, timeout: float = 120) -> None:
+        done = subprocess.run(
+            [*self.as_postgres, str(self.bin / args[0]), *args[1:]],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed: {done.stderr[-2000:]}")
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for d in (self.pg_data, self.pg_sock):
+            d.mkdir(exist_ok=True)
+            if self.as_postgres:
+                shutil.chown(d, "postgres", "postgres")
+        if self.as_postgres:
+            # The postgres user reaches its folders through the run's folder.
+            self.folder.chmod(0o755)
+        self._pg("initdb", "-D", str(self.pg_data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
+        self.start_postgres()
+        port = str(self.pg_port)
+        self._pg("createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "kefu_soak")
+        self.start_redis()
+
+    def start_postgres(self) -> None:
+        options = (
+            f"-p {self.pg_port} -k {self.pg_sock} -c listen_addresses=127.0.0.1 "
+            # No OS crash is simulated: the restarts below are PostgreSQL's own.
+            "-c fsync=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._pg(
+            "pg_ctl", "-D", str(self.pg_data), "-o", options, "-l",
+            str(self.pg_data / "server.log"), "-w", "start",
+        )  # fmt: skip
+
+    def restart_postgres(self) -> None:
+        """An immediate stop (a crash: no checkpoint, recovery from the WAL), then a start."""
+        self._pg("pg_ctl", "-D", str(self.pg_data), "-m", "immediate", "-w", "stop")
+        time.sleep(1.0)
+        self.start_postgres()
+
+    def start_redis(self) -> None:
+        self.redis_proc = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        if not wait_for(self._redis_up, 20, 0.1):
+            raise RuntimeError("the soak's redis-server did not start")
+
+    def _redis_up(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def restart_redis(self) -> None:
+        """Redis keeps nothing (no RDB, no AOF): the broker's queued tasks are gone."""
+        self.stop_redis()
+        time.sleep(1.0)
+        self.start_redis()
+
+    def stop_redis(self) -> None:
+        if self.redis_proc is not None and self.redis_proc.poll() is None:
+            self.redis_proc.kill()
+            self.redis_proc.wait(timeout=10)
+        self.redis_proc = None
+
+    def stop(self) -> None:
+        self.stop_redis()
+        with contextlib.suppress(Exception):
+            self._pg("pg_ctl", "-D", str(self.pg_data), "-m", "immediate", "-w", "stop")
+
+
+# --- the callback receiver: the marketplace side of the outbox -----------------------------------
+
+
+class Receiver:
+    """An HTTP server taking the shop's signed outbound messages; counts each message id."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.deliveries: dict[int, int] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                doc = json.loads(self.rfile.read(length) or b"{}")
+                with receiver.lock:
+                    mid = int(doc.get("message_id", 0))
+                    receiver.deliveries[mid] = receiver.deliveries.get(mid, 0) + 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/kefu-callback"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class SoakConfig:
+    backend: str  # "postgres" (private PostgreSQL + Redis) or "sqlite" (embedded defaults)
+    messages: int
+    rate: float  # messages a second the sender aims at
+    folder: Path
+    concurrency: int = 16
+    buyers: int = 2000
+    web_processes: int = 2  # processes of the WSGI intake server
+    workers: int = 2  # processes of the intake worker (KEFU_INTAKE_WORKERS)
+    faults: tuple[str, ...] = FAULTS
+    # Fraction of the messages acknowledged when each fault strikes, in FAULTS order.
+    fault_at: tuple[float, ...] = (0.2, 0.35, 0.5, 0.7)
+    drain_seconds: float = 300.0
+    log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr))
+
+
+@dataclass
+class Sent:
+    attempts: int = 0
+    acknowledged: set[int] = field(default_factory=set)
+    statuses: dict[str, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    faults: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _sign(secret: str, body: bytes) -> dict[str, str]:
+    from bench.harness import webhook_headers
+
+    return webhook_headers(SLUG, secret, body)
+
+
+def _body(i: int, buyers: int) -> bytes:
+    from bench.harness import ENTRY_POINTS, TEXTS, inbound_body
+
+    return inbound_body(
+        f"{PREFIX}{i}",
+        f"sb{i % buyers}",
+        ENTRY_POINTS[i % len(ENTRY_POINTS)],
+        TEXTS[i % len(TEXTS)] + f" #{i}",
+    )
+
+
+class Soak:
+    def __init__(self, config: SoakConfig) -> None:
+        self.config = config
+        self.services: PrivateServices | None = None
+        self.receiver = Receiver()
+        self.server: subprocess.Popen[bytes] | None = None
+        self.env: dict[str, str] = {}
+        self.port = free_port()
+        self.intake_port = free_port()
+
+    # -- setup and teardown
+
+    def _environment(self) -> dict[str, str]:
+        keep = {k: v for k, v in os.environ.items() if not k.startswith(("KEFU_", "DJANGO_"))}
+        env = {
+            **keep,
+            "KEFU_DATA_DIR": str(self.config.folder / "data"),
+            "KEFU_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PYTHONUNBUFFERED": "1",
+            # Sockets are not what is soaked: the agents stay online and routable.
+            "KEFU_PRESENCE_GRACE_SECONDS": "86400",
+            "KEFU_ROUTING_GRACE_SECONDS": "86400",
+            "KEFU_INTAKE_WORKERS": str(self.config.workers),
+            # The sweeps that find what a killed process or a flushed broker left behind.
+            "KEFU_INTAKE_SWEEP_SECONDS": "2",
+            "KEFU_PUBLIC_URL": "http://127.0.0.1",
+        }
+        if self.services is not None:
+            env["KEFU_DATABASE_URL"] = self.services.database_url
+            env["KEFU_REDIS_URL"] = self.services.redis_url
+        return env
+
+    def _kefu(self, *args: str) -> str:
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("kefu")), *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"kefu {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    def helper(self, *args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", HELPER, *args],
+            cwd=ROOT,
+            env={**self.env, "DJANGO_SETTINGS_MODULE": "kefu.settings"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+        if done.returncode != 0 or not lines:
+            raise RuntimeError(f"soak helper {args[0]} failed:\n{done.stderr[-3000:]}")
+        return dict(json.loads(lines[-1][len("RESULT ") :]))
+
+    def start(self) -> str:
+        """Services, migrated database, the shop, `kefu run`; the shop's webhook secret."""
+        self.config.folder.mkdir(parents=True, exist_ok=True)
+        if self.config.backend == "postgres":
+            self.services = PrivateServices(self.config.folder / "services")
+            self.services.start()
+        self.env = self._environment()
+        started = time.perf_counter()
+        self._kefu("migrate")
+        prepared = self.helper("prep", self.receiver.url)
+        self.config.log(f"[soak] migrated and prepared in {time.perf_counter() - started:.1f}s")
+        self.start_server()
+        return str(prepared["secret"])
+
+    def start_server(self) -> None:
+        args = [
+            str(Path(sys.executable).with_name("kefu")),
+            "run",
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--intake-port", str(self.intake_port),
+            "--intake-processes", str(self.config.web_processes),
+        ]  # fmt: skip
+        self.log_file = (self.config.folder / "server.log").open("ab")
+        self.server = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        ready = wait_for(lambda: healthy(self.port) and healthy(self.intake_port), 120, 0.5)
+        if not ready:
+            raise RuntimeError(f"kefu run did not become healthy:\n{self.tail()}")
+
+    def tail(self, n: int = 3000) -> str:
+        try:
+            return (self.config.folder / "server.log").read_text(errors="replace")[-n:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.server is not None and self.server.poll() is None:
+            self.server.terminate()
+            try:
+                self.server.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.server.pid, signal.SIGKILL)
+                self.server.wait(timeout=10)
+        if self.server is not None:
+            self.log_file.close()
+        self.receiver.stop()
+        if self.services is not None:
+            self.services.stop()
+
+    # -- faults
+
+    def _intake_web(self) -> list[int]:
+        assert self.server is not None
+        master = child(self.server.pid, "gunicorn")
+        return children(master) if master else []
+
+    def _intake_worker(self) -> int:
+        assert self.server is not None
+        return child(self.server.pid, "intake@")
+
+    def fault(self, name: str) -> dict[str, Any]:
+        started = time.perf_counter()
+        detail: dict[str, Any] = {"fault": name}
+        if name == "kill-web":
+            web = self._intake_web()
+            assert web, "no intake web process to kill"
+            os.kill(web[0], signal.SIGKILL)
+            detail["pid"] = web[0]
+            # gunicorn's master starts another in its place.
+            back = wait_for(lambda: len(self._intake_web()) == self.config.web_processes, 60)
+        elif name == "kill-worker":
+            worker = self._intake_worker()
+            assert worker, "no intake worker to kill"
+            kill_tree(worker)
+            detail["pid"] = worker
+            # `kefu run`'s supervisor starts another in its place.
+            back = wait_for(lambda: self._intake_worker() not in (0, worker), 60)
+        elif name == "restart-redis" and self.services is not None:
+            self.services.restart_redis()
+            back = True
+        elif name == "restart-postgres" and self.services is not None:
+            self.services.restart_postgres()
+            back = True
+        else:
+            detail["skipped"] = "nothing to restart on the embedded defaults"
+            back = True
+        detail["seconds"] = round(time.perf_counter() - started, 2)
+        detail["recovered"] = back
+        self.config.log(f"[soak] fault {detail}")
+        return detail
+
+    # -- the sender
+
+    async def send(self, secret: str) -> Sent:
+        import httpx
+
+        cfg = self.config
+        sent = Sent()
+        url = f"http://127.0.0.1:{self.intake_port}/api/v1/inbound/messages"
+        todo: asyncio.Queue[int] = asyncio.Queue()
+        schedule = [(f, at) for f, at in zip(cfg.faults, cfg.fault_at, strict=False)]
+        started = time.perf_counter()
+        released = 0  # messages handed to the senders so far, at the target rate
+
+        async def pace() -> None:
+            nonlocal released
+            while released < cfg.messages:
+                due = min(cfg.messages, int((time.perf_counter() - started) * cfg.rate) + 1)
+                while released < due:
+                    todo.put_nowait(released)
+                    released += 1
+                await asyncio.sleep(0.01)
+
+        async def resend_later(i: int) -> None:
+            await asyncio.sleep(0.5)
+            todo.put_nowait(i)
+
+        limits = httpx.Limits(max_connections=cfg.concurrency)
+        pending_resends: set[asyncio.Task[None]] = set()
+        async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+
+            async def worker() -> None:
+                while len(sent.acknowledged) < cfg.messages:
+                    try:
+                        i = await asyncio.wait_for(todo.get(), timeout=0.2)
+                    except TimeoutError:
+                        continue
+                    body = _body(i, cfg.buyers)
+                    t0 = time.perf_counter()
+                    sent.attempts += 1
+                    try:
+                        r = await client.post(url, content=body, headers=_sign(secret, body))
+                        status = str(r.status_code)
+                    except httpx.HTTPError as exc:
+                        status = type(exc).__name__
+                    sent.latencies_ms.append((time.perf_counter() - t0) * 1000)
+                    sent.statuses[status] = sent.statuses.get(status, 0) + 1
+                    if status.startswith("2"):
+                        sent.acknowledged.add(i)
+                    else:
+                        task = asyncio.create_task(resend_later(i))
+                        pending_resends.add(task)
+                        task.add_done_callback(pending_resends.discard)
+
+            async def faults() -> None:
+                for name, at in schedule:
+                    while len(sent.acknowledged) < at * cfg.messages:
+                        await asyncio.sleep(0.1)
+                    sent.faults.append(await asyncio.to_thread(self.fault, name))
+
+            fault_task = asyncio.create_task(faults())
+            pacer = asyncio.create_task(pace())
+            await asyncio.gather(*(worker() for _ in range(cfg.concurrency)))
+            sent.seconds = time.perf_counter() - started
+            pacer.cancel()
+            await fault_task
+        return sent
+
+    # -- the end
+
+    def drained(self) -> dict[str, Any]:
+        """Wait until the queue and the outbox are empty (or the drain time is up)."""
+        deadline = time.monotonic() + self.config.drain_seconds
+        counts: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            with contextlib.suppress(RuntimeError):
+                counts = self.helper("count", PREFIX)
+                brief = {k: v for k, v in counts.items() if k != "outbox_message_ids"}
+                self.config.log(f"[soak] draining: {brief}")
+                if (
+                    counts["processed"] >= self.config.messages
+                    and counts["queue_left"] == 0
+                    and counts["outbox_pending"] == 0
+                ):
+                    break
+            time.sleep(2)
+        return counts
+
+
+def run(config: SoakConfig) -> dict[str, Any]:
+    """One soak; the counts, and `lost` / `duplicated` / `left` that must all be 0."""
+    soak = Soak(config)
+    try:
+        secret = soak.start()
+        config.log(
+            f"[soak {config.backend}] {config.messages} messages at {config.rate}/s to "
+            f"{config.web_processes} web + {config.workers} worker processes"
+        )
+        sent = asyncio.run(soak.send(secret))
+        config.log(f"[soak] all acknowledged in {sent.seconds:.1f}s; draining")
+        drain_started = time.perf_counter()
+        counts = soak.drained()
+        drain_s = time.perf_counter() - drain_started
+    except BaseException:
+        config.log(f"[soak] server log tail:\n{soak.tail()}")
+        raise
+    finally:
+        soak.stop()
+    from bench.harness import summary
+
+    delivered = {m: n for m, n in soak.receiver.deliveries.items() if m}
+    result: dict[str, Any] = {
+        "backend": config.backend,
+        "messages": config.messages,
+        "target_rate": config.rate,
+        "web_processes": config.web_processes,
+        "worker_processes": config.workers,
+        "sent_requests": sent.attempts,
+        "resent": sent.attempts - config.messages,
+        "acknowledged": len(sent.acknowledged),
+        "statuses": sent.statuses,
+        "send_seconds": round(sent.seconds, 1),
+        "acknowledged_per_s": round(len(sent.acknowledged) / sent.seconds, 1),
+        **summary(sent.latencies_ms, prefix="http_"),
+        "drain_seconds": round(drain_s, 1),
+        "processed": counts.get("processed", -1),
+        "auto_replied": counts.get("auto_replies", -1),
+        "outbox_rows": counts.get("outbox_rows", -1),
+        "outbox_delivered": counts.get("outbox_delivered", -1),
+        "callbacks_received": sum(delivered.values()),
+        # At-least-once delivery: a worker killed after the POST and before its commit posts
+        # again; the marketplace drops the repeat by its Idempotency-Key (the message id).
+        "callbacks_repeated": sum(n - 1 for n in delivered.values()),
+        "faults": sent.faults,
+    }
+    outbox_ids = set(counts.get("outbox_message_ids", []))
+    # Lost: answered 2xx, yet neither stored nor still waiting in the queue. A drain that ran
+    # out of time shows as left_in_queue, not as lost.
+    result["lost"] = (
+        len(sent.acknowledged) - counts.get("processed", 0) - counts.get("queue_left", 0)
+    )
+    result["duplicated"] = (
+        counts.get("processed", 0) - counts.get("distinct_processed", 0)
+        + counts.get("taken_in_twice", 0)
+        + counts.get("outbox_twice", 0)
+    )  # fmt: skip
+    result["left_in_queue"] = counts.get("queue_left", -1)
+    result["left_in_outbox"] = counts.get("outbox_pending", -1)
+    result["not_delivered"] = counts.get("outbox_not_delivered", -1)
+    result["delivered_not_received"] = len(outbox_ids - set(delivered))
+    return result
+
+
+def failures(result: dict[str, Any]) -> list[str]:
+    """What a soak result breaks: empty when nothing was lost, doubled or left behind."""
+    wrong = [
+        f"{key}={result[key]}"
+        for key in (
+            "lost",
+            "duplicated",
+            "left_in_queue",
+            "left_in_outbox",
+            "not_delivered",
+            "delivered_not_received",
+        )
+        if result[key] != 0
+    ]
+    if result["acknowledged"] != result["messages"]:
+        wrong.append(f"acknowledged={result['acknowledged']} of {result['messages']}")
+    wrong += [f"fault {f['fault']} not recovered" for f in result["faults"] if not f["recovered"]]
+    return wrong
+
+
+@contextlib.contextmanager
+def folder(prefix: str) -> Iterator[Path]:
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    # Run as root, the private PostgreSQL belongs to the postgres user, which must get in.
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
