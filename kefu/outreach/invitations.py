@@ -195,13 +195,12 @@ def invitation_for(
     *, shop: Shop, visitor: str | None, product: str = "", now: dt.datetime | None = None
 ) -> Invitation | None:
     """The invitation this browser may be shown on this page now: the newest active one for
-    the page, unless the browser was shown one within that invitation's cooling-off period."""
-    if not visitor:
-        return None
+    the page, unless the browser was shown one within that invitation's cooling-off period.
+    A first visit has no widget id yet (the page sets it): nothing was shown to it."""
     now = now or timezone.now()
     for invitation in Invitation.objects.filter(shop=shop, active=True).order_by("-created_at"):
         if _applies(invitation, product):
-            if _recently_shown(shop, visitor, invitation.cooling_off_hours, now):
+            if visitor and _recently_shown(shop, visitor, invitation.cooling_off_hours, now):
                 return None
             return invitation
     return None
