@@ -78,10 +78,11 @@ def _coupon(data: InvitationInput) -> dict[str, Any]:
     currency = data.coupon_currency.strip().upper()
     if currency != PERCENT and not (len(currency) == 3 and currency.isalpha()):
         raise ValidationError(
-            _("The coupon currency is a three-letter code, or % for a percentage."), code="coupon"
+            _("The coupon currency is a three-letter code, or the percent sign for a percentage."),
+            code="coupon",
         )
     if currency == PERCENT and data.coupon_value >= 100:
-        raise ValidationError(_("A percentage coupon is under 100%."), code="coupon")
+        raise ValidationError(_("A percentage coupon is under 100 percent."), code="coupon")
     if data.coupon_valid_until is None:
         raise ValidationError(_("A coupon needs its last valid day."), code="coupon")
     try:

@@ -90,7 +90,9 @@ def test_shown_once_per_cooling_off_accepted_and_converted(shop, owner):
     assert buyer.post(shown, {"product": "P-1"}).status_code == 204
     # A second tab, or the page opened again: the cooling-off period holds.
     assert buyer.post(shown, {"product": "P-1"}).status_code == 409
-    assert "Questions about this lamp" not in buyer.get("/chat/aurora/?product=P-1").content.decode()
+    assert (
+        "Questions about this lamp" not in buyer.get("/chat/aurora/?product=P-1").content.decode()
+    )
     # Another browser is another buyer.
     other = widget()
     other.get("/chat/aurora/?product=P-1")
@@ -148,18 +150,23 @@ def test_an_exit_intent_invitation_on_all_pages_speaks_the_buyers_language(shop,
 
 
 @pytest.mark.parametrize(
-    ("lang", "link", "done"),
+    ("lang", "text", "link", "done"),
     [
-        ("en", "No marketing messages, please", "no more marketing messages"),
-        ("zh-CN", "请勿向我发送营销消息", "不会再收到"),
-        ("ru", "Не присылайте мне рекламу", "больше не будете получать"),
-        ("es", "No quiero mensajes promocionales", "ya no recibirá"),
+        (
+            "en",
+            "Hello, is the lamp in stock?",
+            "No marketing messages, please",
+            "no more marketing",
+        ),
+        ("zh-CN", "你好，台灯有货吗？", "请勿向我发送营销消息", "不会再收到"),
+        ("ru", "Здравствуйте, лампа есть?", "Не присылайте мне рекламу", "больше не будете"),
+        ("es", "Hola, ¿tienen la lámpara?", "No quiero mensajes promocionales", "ya no recibirá"),
     ],
 )
-def test_the_widget_opt_out_stops_every_campaign(shop, owner, lang, link, done):
+def test_the_widget_opt_out_stops_every_campaign(shop, owner, lang, text, link, done):
     buyer = widget(lang)
     assert link in buyer.get("/chat/aurora/").content.decode()
-    assert buyer.post("/chat/aurora/send/", {"text": "Hello"}).status_code == 204
+    assert buyer.post("/chat/aurora/send/", {"text": text}).status_code == 204
     response = buyer.post("/chat/aurora/opt-out/")
     assert response.status_code == 200 and done in response.content.decode()
     opted = OptOut.objects.get()
