@@ -30,6 +30,7 @@ from kefu.conversations.models import (
 from kefu.conversations.outbound import conversation_for_outreach
 from kefu.orders.models import Order
 from kefu.outreach.models import CampaignStatus, OptOut, OutreachSettings, Recipient
+from kefu.outreach.selectors import ATTRIBUTION_WINDOW
 
 QUEUE_SIZE = 20
 MAX_IDLE_MINUTES = 24 * 60
@@ -57,15 +58,22 @@ def save_idle_minutes(*, actor: User, minutes: int) -> OutreachSettings:
 
 
 def outreach_is_quiet(shop: Shop, now: dt.datetime | None = None) -> bool:
-    """No buyer waits on the outreach group now and none wrote to it in the quiet minutes."""
+    """No buyer waits on the outreach group now and none wrote to it in the quiet minutes.
+
+    A buyer answering a campaign message (within the attribution window) counts as writing
+    to the outreach group whichever group their reply was routed to: the outreach agents
+    are the ones who follow it up."""
     now = now or timezone.now()
-    outreach = Conversation.objects.filter(shop=shop, group=ServiceGroup.OUTREACH)
-    if outreach.filter(status=ConversationStatus.OPEN).exists():
+    answering = Recipient.objects.filter(
+        shop=shop, message__isnull=False, sent_at__gt=now - ATTRIBUTION_WINDOW
+    ).values("buyer_id")
+    ours = Q(group=ServiceGroup.OUTREACH) | Q(buyer_id__in=answering)
+    if Conversation.objects.filter(ours, shop=shop, status=ConversationStatus.OPEN).exists():
         return False
     since = now - dt.timedelta(minutes=idle_minutes(shop))
     return not Message.objects.filter(
+        Q(conversation__group=ServiceGroup.OUTREACH) | Q(buyer_id__in=answering),
         shop=shop,
-        conversation__group=ServiceGroup.OUTREACH,
         direction=Direction.BUYER,
         sent_at__gt=since,
     ).exists()
