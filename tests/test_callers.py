@@ -27,6 +27,7 @@ ENTRY_MODULES = {
     "consumers",
     "mark_views",
     "widget_views",
+    "invitation_api",  # kefu.outreach: routes mounted beside the campaign API
     "ws_urls",
     "asgi",
     "celery",
