@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -67,6 +68,7 @@ def test_an_invitation_shown_accepted_and_converted(inviting_shop, live_asgi, br
     expect(invitation).to_be_visible(timeout=10_000)
     expect(invitation).to_contain_text("Questions about this lamp? Ask us now!")
     expect(invitation.locator(".coupon-card code")).to_have_text("LAMP5")
+    buyer.screenshot(path=str(settings.DATA_DIR / "invitation-widget-en.png"))
 
     buyer.locator("#invitation-accept").click()
     expect(invitation).to_have_count(0)
@@ -94,3 +96,8 @@ def test_an_invitation_shown_accepted_and_converted(inviting_shop, live_asgi, br
     expect(row.locator(".accepted")).to_have_text("1")
     expect(row.locator(".converted")).to_have_text("1")
     expect(row.locator(".orders")).to_have_text("1")
+    owner.screenshot(path=str(settings.DATA_DIR / "invitations-en.png"), full_page=True)
+    # The same figures in the Chinese interface.
+    owner.click("button[value=zh-hans]")
+    owner.goto(f"{live_asgi}/outreach/invitations/")
+    expect(owner.locator("h1")).to_contain_text("咨询邀请")
