@@ -26,6 +26,7 @@ from kefu.integrations import api as integrations_api
 from kefu.metrics import api as metrics_api
 from kefu.orders import api as orders_api
 from kefu.outreach import api as outreach_api
+from kefu.outreach import invitation_api
 
 _UNSAFE = {"post", "put", "patch", "delete"}
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
@@ -131,6 +132,7 @@ api.add_router("/metrics/cases", care_api.router)
 api.add_router("/care", care_api.care_router)
 api.add_router("/care", care_review_api.router)
 api.add_router("/outreach", outreach_api.router)
+api.add_router("/outreach", invitation_api.router)
 api.add_router("/metrics", metrics_api.router)
 
 

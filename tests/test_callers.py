@@ -29,6 +29,7 @@ ENTRY_MODULES = {
     "widget_views",
     "review_views",
     "review_api",
+    "invitation_api",  # kefu.outreach: routes mounted beside the campaign API
     "ws_urls",
     "asgi",
     "intake_wsgi",  # gunicorn loads it (kefu run --intake-port)

@@ -68,6 +68,7 @@ from kefu.orders.models import (
     OrderStatus,
 )
 from kefu.orders.upserts import upsert_orders
+from kefu.outreach.invitations import InvitationInput, save_invitation
 from kefu.outreach.selectors import SegmentFilters
 from kefu.outreach.services import create_campaign, save_segment
 from tests.conftest import login_client
@@ -711,6 +712,43 @@ def cases(w: World) -> list[Case]:
             ours=True,
             **api,
         ),
+        # --- outreach: chat invitations (campaigns right), quiet minutes (settings right) ---
+        Case("get", "/outreach/invitations/", grant=CAMPAIGNS),
+        Case(
+            "post",
+            "/outreach/invitations/new",
+            {"name": "I-{who}", "text_en": "Questions? Ask us!", "delay_seconds": "10"},
+            grant=CAMPAIGNS,
+        ),
+        Case(
+            "post",
+            f"/outreach/invitations/{w.invitation.pk}/switch",
+            {"active": "0"},
+            grant=CAMPAIGNS,
+            ours=True,
+        ),
+        Case("post", "/outreach/idle", {"idle_minutes": "7"}, grant=MANAGE),
+        # Only the outreach group (and the main account) takes buyers from the idle queues;
+        # this buyer is in none, so the main account is told so and nothing changes.
+        Case("post", f"/outreach/queue/{w.buyer.pk}/take", ours=True, writes=False),
+        Case("get", "/api/v1/outreach/invitations", grant=CAMPAIGNS, **api),
+        Case(
+            "post",
+            "/api/v1/outreach/invitations",
+            {"name": "I-{who}", "texts": {"en": "Questions? Ask us!"}},
+            grant=CAMPAIGNS,
+            **api,
+        ),
+        Case(
+            "put",
+            f"/api/v1/outreach/invitations/{w.invitation.pk}",
+            {"name": "I-{who}", "texts": {"ru": "Есть вопросы?"}, "active": False},
+            grant=CAMPAIGNS,
+            ours=True,
+            **api,
+        ),
+        Case("get", "/api/v1/outreach/idle", grant=MANAGE, **api),
+        Case("put", "/api/v1/outreach/idle", {"idle_minutes": 7}, grant=MANAGE, **api),
         # --- automation: pages --------------------------------------------------------------
         Case("get", "/automation/", grant=MANAGE),
         Case("get", "/automation/auto-replies/", allowed=EVERYONE),
@@ -949,6 +987,7 @@ class World:
     given_order: Order
     care: dict[str, int]
     campaign: Any
+    invitation: Any
     # Text only some roles may see, and who: every response is searched for the others.
     secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -1105,6 +1144,10 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
         language_order=["en"],
         starts_at=now + dt.timedelta(days=1),
     )
+    invitation = save_invitation(
+        actor=owner,
+        data=InvitationInput(name="AURORA-INVITATION", texts={"en": "Questions? Ask us!"}),
+    )
 
     return World(
         shop=shop,
@@ -1122,6 +1165,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
         given_order=given_order,
         care=care,
         campaign=campaign,
+        invitation=invitation,
         secrets={
             "LILY-COMPLAINT": OWN,
             "OTHER-COMPLAINT": OWNER,
@@ -1139,6 +1183,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
             "LILY-FINDING": OWN,
             "LILY-CASE": OWN,
             "AURORA-CAMPAIGN": OWNER,
+            "AURORA-INVITATION": OWNER,
             f'data-row="{pre_agent.pk}"': OWN,  # Lily's row of the metrics dashboard
             "LILY-QUICK-REPLY": ("agent",),
         },
@@ -1437,6 +1482,8 @@ def test_every_grant_together_still_leaves_owner_only_work_to_the_owner(world):
         # The review of no order, no product and no buyer Lily serves.
         ("get", f"/care/reviews/tasks/{world.care['other_review_task']}/"),
         ("get", f"/api/v1/care/reviews/tasks/{world.care['other_review_task']}"),
+        # The idle-time queues are the outreach group's (Lily is pre-sale), not a grant's.
+        ("post", f"/outreach/queue/{world.buyer.pk}/take"),
     }
     for case in owner_only:
         assert_denied(world, client, case, "agent", set(case.denied))
@@ -1498,6 +1545,12 @@ PUBLIC = {
     "chat/<slug:slug>/": "the public chat widget buyers open on the shop's site",
     "chat/<slug:slug>/send/": "the public chat widget: a buyer sends a message",
     "chat/<slug:slug>/messages/": "the public chat widget: a buyer polls for replies",
+    "chat/<slug:slug>/invitations/<int:invitation_id>/shown/": "the public chat widget: it "
+    "shows the shop's chat invitation to the browser holding its signed cookie",
+    "chat/<slug:slug>/invitations/<int:invitation_id>/accept/": "the public chat widget: that "
+    "browser accepts the invitation shown to it, opening its own chat",
+    "chat/<slug:slug>/opt-out/": "the public chat widget: the browser's buyer opts out of "
+    "marketing messages",
 }
 
 

@@ -446,8 +446,19 @@ def send_system_message(
     return message
 
 
-def conversation_for_outreach(*, shop: Shop, buyer: Buyer, group: str) -> Conversation:
-    """The buyer's live conversation of ``group``, or a new one waiting on the buyer."""
+def conversation_for_outreach(
+    *,
+    shop: Shop,
+    buyer: Buyer,
+    group: str,
+    channel: str | None = None,
+    entry_point: str | None = None,
+    reason: str = "outreach",
+) -> Conversation:
+    """The buyer's live conversation of ``group``, or a new one waiting on the buyer.
+
+    A widget invitation passes its own channel, entry point and reason (the conversation is
+    tagged with the invitation in its timeline); campaigns use the buyer's last channel."""
     if buyer.shop_id != shop.pk:
         raise PermissionDenied("buyer of another shop")
     conv = (
@@ -464,16 +475,15 @@ def conversation_for_outreach(*, shop: Shop, buyer: Buyer, group: str) -> Conver
             conv = Conversation.objects.create(
                 shop=shop,
                 buyer=buyer,
-                channel=last.channel if last else Channel.MARKETPLACE,
-                entry_point=EntryPoint.ORDER_LIST
-                if group == "after_sale"
-                else EntryPoint.SHOP_PAGE,
+                channel=channel or (last.channel if last else Channel.MARKETPLACE),
+                entry_point=entry_point
+                or (EntryPoint.ORDER_LIST if group == "after_sale" else EntryPoint.SHOP_PAGE),
                 group=group,
                 status=ConversationStatus.PENDING,
                 last_message_at=now,
                 opened_at=now,
             )
-            events.conversation_created(conv, reason="outreach")
+            events.conversation_created(conv, reason=reason)
     except IntegrityError:
         conv = (
             Conversation.objects.filter(shop=shop, buyer=buyer, group=group)

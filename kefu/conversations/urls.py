@@ -62,4 +62,15 @@ urlpatterns = [
     path("chat/<slug:slug>/", widget_views.chat, name="widget"),
     path("chat/<slug:slug>/send/", widget_views.send, name="widget_send"),
     path("chat/<slug:slug>/messages/", widget_views.messages, name="widget_messages"),
+    path(
+        "chat/<slug:slug>/invitations/<int:invitation_id>/shown/",
+        widget_views.invitation_shown,
+        name="widget_invitation_shown",
+    ),
+    path(
+        "chat/<slug:slug>/invitations/<int:invitation_id>/accept/",
+        widget_views.invitation_accept,
+        name="widget_invitation_accept",
+    ),
+    path("chat/<slug:slug>/opt-out/", widget_views.opt_out, name="widget_opt_out"),
 ]

@@ -26,6 +26,7 @@ from kefu.conversations.models import Conversation, MarkColor
 from kefu.conversations.presence import set_availability, set_takes_new_chats
 from kefu.desk import replies, reply_box
 from kefu.desk.setup import setup_checklist
+from kefu.outreach import idle
 
 
 def _filter(request: HttpRequest, user: User) -> selectors.InboxFilter:
@@ -93,6 +94,8 @@ def inbox(request: ShopRequest, conversation_id: int | None = None) -> HttpRespo
         "mark_choices": MarkColor.choices,
         "conv": None,
         "me": selectors.agent_state(user),
+        # Outreach agents, while no buyer waits on their group: their queues come first.
+        "idle_queues": idle.idle_queues(user),
     }
     if conversation_id is not None:
         conv = selectors.access_conversation(user, conversation_id)

@@ -27,6 +27,8 @@ from kefu.core.clientip import client_ip
 from kefu.core.ratelimit import Limit, Rule, rate_limited
 from kefu.desk.intake import receive_buyer_message
 from kefu.integrations.channels import Channel
+from kefu.outreach import invitations
+from kefu.outreach.models import Invitation, OptOut
 
 COOKIE_AGE = 60 * 60 * 24 * 180
 
@@ -192,6 +194,14 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
     shop = _request_shop(request, slug)
     buyer_id = widget_buyer_id(request.COOKIES, shop)
     messages = _buyer_messages(shop, buyer_id)
+    product = request.GET.get("product", "")[:80]
+    # An invitation only before the buyer has chatted; the widget shows it when its moment
+    # comes and asks the server first, which holds the cooling-off period.
+    invitation = (
+        None
+        if messages
+        else invitations.invitation_for(shop=shop, visitor=buyer_id, product=product)
+    )
     response = render(
         request,
         "conversations/widget.html",
@@ -201,6 +211,18 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
             "has_identity": buyer_id is not None,
             "questions": _question_menu(shop),
             "today": timezone.localdate(),
+            "product": product,
+            "invitation": invitation,
+            "invitation_text": (
+                invitations.invitation_text(invitation, request.LANGUAGE_CODE) if invitation else ""
+            ),
+            "invitation_coupon": (
+                invitations.coupon_preview(invitation, shop, request.LANGUAGE_CODE)
+                if invitation
+                else None
+            ),
+            "opted_out": buyer_id is not None
+            and OptOut.objects.filter(shop=shop, buyer__external_id=buyer_id).exists(),
         },
     )
     response["Content-Language"] = request.LANGUAGE_CODE
@@ -267,4 +289,77 @@ def messages(request: HttpRequest, slug: str) -> HttpResponse:
             ),
             "today": timezone.localdate(),
         },
+    )
+
+
+def _invitation(shop: Shop, invitation_id: int) -> Invitation:
+    found = Invitation.objects.filter(shop=shop, pk=invitation_id).first()
+    if found is None:
+        raise Http404("no such invitation")
+    return found
+
+
+@xframe_options_exempt
+@require_POST
+@rate_limited(BUYER_MESSAGES)
+def invitation_shown(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
+    """The widget is about to show the invitation: 204 to show it, 409 when this browser saw
+    one within the cooling-off period (another tab got there first)."""
+    shop = _request_shop(request, slug)
+    buyer_id = widget_buyer_id(request.COOKIES, shop)
+    if buyer_id is None:
+        return HttpResponse(status=400)
+    try:
+        invitations.record_shown(
+            shop=shop,
+            invitation=_invitation(shop, invitation_id),
+            visitor=buyer_id,
+            product=request.POST.get("product", ""),
+        )
+    except ValidationError:
+        return HttpResponse(status=409)
+    return HttpResponse(status=204)
+
+
+@xframe_options_exempt
+@require_POST
+@rate_limited(BUYER_MESSAGES, NEW_CHATS)
+def invitation_accept(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
+    """The buyer accepted: the chat opens with the invitation as the shop's first message."""
+    shop = _request_shop(request, slug)
+    buyer_id = widget_buyer_id(request.COOKIES, shop)
+    if buyer_id is None:
+        return HttpResponse(
+            pgettext("buyer", "Please reload the chat to start a conversation."), status=400
+        )
+    try:
+        invitations.accept_invitation(
+            shop=shop,
+            invitation=_invitation(shop, invitation_id),
+            visitor=buyer_id,
+            language=request.LANGUAGE_CODE,
+        )
+    except ValidationError:
+        return HttpResponse(
+            pgettext("buyer", "This invitation has expired. Write to us below."), status=409
+        )
+    response = HttpResponse(status=204)
+    response["HX-Trigger"] = "kefu:sent"
+    return response
+
+
+@xframe_options_exempt
+@require_POST
+@rate_limited(BUYER_MESSAGES)
+def opt_out(request: HttpRequest, slug: str) -> HttpResponse:
+    """The buyer's "no marketing messages" link: every campaign of the shop leaves them out."""
+    shop = _request_shop(request, slug)
+    buyer_id = widget_buyer_id(request.COOKIES, shop)
+    if buyer_id is None:
+        return HttpResponse(
+            pgettext("buyer", "Please reload the chat to start a conversation."), status=400
+        )
+    invitations.opt_out_from_widget(shop=shop, visitor=buyer_id, language=request.LANGUAGE_CODE)
+    return HttpResponse(
+        pgettext("buyer", "Done: you will get no more marketing messages from us."), status=200
     )

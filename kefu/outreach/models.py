@@ -98,3 +98,95 @@ class OptOut(models.Model):
 
     def __str__(self) -> str:
         return f"opt-out {self.buyer_id}"
+
+
+# --- Consultation invitations (R-38) and idle-time outreach ------------------------------
+
+
+class InvitationTrigger(models.TextChoices):
+    DELAY = "delay", _("After some seconds on the page")
+    EXIT = "exit", _("When the buyer is about to leave")
+
+
+class InvitationPlacement(models.TextChoices):
+    PRODUCT_PAGES = "product_pages", _("Product pages")
+    ALL_PAGES = "all_pages", _("All pages")
+    PRODUCTS = "products", _("Chosen products")
+
+
+class Invitation(models.Model):
+    """The widget inviting a browsing buyer to chat: text per language, optional coupon, when
+    and where it appears; every text passed the rule guard before it was saved."""
+
+    shop = models.ForeignKey("accounts.Shop", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    texts = models.JSONField(default=dict)
+    # {"code", "value", "currency", "min_spend", "valid_until"} as strings; {} for none.
+    coupon = models.JSONField(default=dict, blank=True)
+    trigger = models.CharField(
+        max_length=10, choices=InvitationTrigger.choices, default=InvitationTrigger.DELAY
+    )
+    delay_seconds = models.PositiveIntegerField(default=20)
+    placement = models.CharField(
+        max_length=16,
+        choices=InvitationPlacement.choices,
+        default=InvitationPlacement.PRODUCT_PAGES,
+    )
+    # Product external ids, for the "chosen products" placement.
+    products = models.JSONField(default=list, blank=True)
+    cooling_off_hours = models.PositiveIntegerField(default=24)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "name"], name="invitation_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InvitationDisplay(models.Model):
+    """One invitation shown to one browser (the widget's buyer id), and whether it was taken."""
+
+    shop = models.ForeignKey("accounts.Shop", on_delete=models.CASCADE, related_name="+")
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="displays")
+    # The widget cookie's buyer id ("w-…"): the browser, known before any Buyer row exists.
+    visitor = models.CharField(max_length=120)
+    product_external_id = models.CharField(max_length=80, blank=True)
+    shown_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    buyer = models.ForeignKey(
+        "conversations.Buyer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    conversation = models.ForeignKey(
+        "conversations.Conversation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["shop", "visitor", "-shown_at"], name="invitation_visitor"),
+            models.Index(fields=["invitation", "shown_at"], name="invitation_shown"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitation_id}:{self.visitor}"
+
+
+class OutreachSettings(models.Model):
+    """Per shop: how long the outreach group's inbox must be quiet before its agents see
+    their campaign and revisit queues first."""
+
+    shop = models.OneToOneField("accounts.Shop", on_delete=models.CASCADE, related_name="+")
+    idle_minutes = models.PositiveIntegerField(
+        _("quiet minutes before outreach queues"), default=10
+    )
+
+    def __str__(self) -> str:
+        return f"outreach settings {self.shop_id}"

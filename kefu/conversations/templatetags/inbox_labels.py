@@ -54,6 +54,7 @@ AUTOMATION_LABELS = {
     "payment_reminder": gettext_lazy("payment reminder"),
     "ask_to_pay": gettext_lazy("duty payment request"),
     "incident": gettext_lazy("incident notice"),
+    "invitation": gettext_lazy("chat invitation"),
 }
 
 # Why a conversation went to an agent or came back (`ConversationEvent.data.reason`). A
@@ -76,6 +77,7 @@ ROUTING_CHOICES = {
     "agent_reply": gettext_lazy("an agent replied"),
     "agent": gettext_lazy("reopened by an agent"),
     "outreach": gettext_lazy("the shop wrote first"),
+    "invitation": gettext_lazy("the buyer accepted a chat invitation"),
 }
 
 

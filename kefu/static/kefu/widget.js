@@ -51,5 +51,34 @@
       setTimeout(() => { button.textContent = label; }, 1500);
     });
   });
+  // A consultation invitation waits for its moment (seconds on the page, or the pointer
+  // leaving the page; the embedding page may also post "kefu:exit-intent"). The server is
+  // asked first: it refuses (409) when this browser saw one within the cooling-off period.
+  const invite = document.getElementById("widget-invitation");
+  if (invite) {
+    let asked = false;
+    const token = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+    const show = () => {
+      if (asked || !document.body.contains(invite)) return;
+      asked = true;
+      const body = new FormData();
+      body.append("product", invite.dataset.product || "");
+      fetch(invite.dataset.shownUrl, { method: "POST", body, headers: { "X-CSRFToken": token }, credentials: "same-origin" })
+        .then((r) => { if (r.status === 204) invite.hidden = false; else invite.remove(); });
+    };
+    if (invite.dataset.trigger === "exit") {
+      document.documentElement.addEventListener("mouseleave", (e) => { if (e.clientY <= 0) show(); });
+      window.addEventListener("message", (e) => { if (e.data === "kefu:exit-intent") show(); });
+    } else {
+      setTimeout(show, Math.max(0, parseInt(invite.dataset.delay || "0", 10)) * 1000);
+    }
+    document.getElementById("invitation-close").addEventListener("click", () => invite.remove());
+    document.body.addEventListener("kefu:sent", () => invite.remove());
+    invite.addEventListener("htmx:responseError", (e) => {
+      notice.textContent = (e.detail.xhr.responseText || "").trim() || root.dataset.sendFailed;
+      notice.hidden = false;
+      invite.remove();
+    });
+  }
   box.scrollTop = box.scrollHeight;
 })();
