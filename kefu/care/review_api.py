@@ -277,25 +277,28 @@ def review_list(request: HttpRequest, q: Query[ReviewsQuery]) -> list[ReviewOut]
     return listed(review_selectors.visible_reviews, user, q.dict(), limit=500, out=_review_out)
 
 
-class InvitationIn(Schema):
+class ReviewInvitationIn(Schema):
     order_id: int
 
 
-class InvitationOut(Schema):
+class ReviewInvitationOut(Schema):
     order_id: int
     message_id: int | None
     sent_at: dt.datetime
 
 
-@router.post("/reviews/invitations", response={201: InvitationOut, 400: ErrorOut, 404: ErrorOut})
-def invite(request: HttpRequest, payload: InvitationIn) -> Status[InvitationOut]:
+@router.post(
+    "/reviews/invitations", response={201: ReviewInvitationOut, 400: ErrorOut, 404: ErrorOut}
+)
+def invite(request: HttpRequest, payload: ReviewInvitationIn) -> Status[ReviewInvitationOut]:
     """Ask the order's buyer for a review: once per order, after delivery, with no complaint
     open; through the rule guard (400 with the reason otherwise)."""
     user = api_user(request)
     order = access_order(user, payload.order_id)
     sent = review_invites.invite_to_review(order=order, actor=user)
     return Status(
-        201, InvitationOut(order_id=order.pk, message_id=sent.message_id, sent_at=sent.sent_at)
+        201,
+        ReviewInvitationOut(order_id=order.pk, message_id=sent.message_id, sent_at=sent.sent_at),
     )
 
 

@@ -49,19 +49,13 @@ log = logging.getLogger("kefu.delivery")
 
 def queue_delivery(message: Message) -> Outbox:
     """The outbox row for ``message``; its delivery is enqueued once the transaction commits."""
-    outbox = Outbox.objects.create(
-        shop_id=message.shop_id,
-        message=message,
-        channel=message.conversation.channel,
-        next_attempt_at=timezone.now(),
-    )
-    _deliver_on_commit(outbox.pk)
-    return outbox
+    return queue_deliveries([message])[0]
 
 
 def queue_deliveries(messages: list[Message]) -> list[Outbox]:
-    """``queue_delivery`` for many stored messages with one multi-row INSERT (the intake
-    worker's batch, issue 15); each row's delivery is enqueued after commit the same way."""
+    """The outbox rows for stored messages, one multi-row INSERT (the intake worker's batch
+    stores many, issue 15); each row's delivery is enqueued once the transaction commits.
+    The one writer of the outbox (tests/compliance/test_every_path_guarded.py)."""
     now = timezone.now()
     rows = Outbox.objects.bulk_create(
         [

@@ -23,7 +23,7 @@ from kefu.outreach.models import Invitation, InvitationPlacement, InvitationTrig
 router = Router(auth=shop_auth, tags=["outreach"])
 
 
-class InvitationIn(Schema):
+class ConsultationInvitationIn(Schema):
     name: str = Field(min_length=1, max_length=120)
     texts: dict[str, str] = Field(description="invitation per language: en, zh, ru, es")
     trigger: InvitationTrigger = InvitationTrigger.DELAY
@@ -39,7 +39,7 @@ class InvitationIn(Schema):
     coupon_valid_until: dt.date | None = None
 
 
-class InvitationOut(Schema):
+class ConsultationInvitationOut(Schema):
     id: int
     name: str
     texts: dict[str, str]
@@ -66,7 +66,7 @@ class IdleOut(Schema):
     quiet: bool
 
 
-def _input(payload: InvitationIn) -> invitations.InvitationInput:
+def _input(payload: ConsultationInvitationIn) -> invitations.InvitationInput:
     return invitations.InvitationInput(
         name=payload.name,
         texts=payload.texts,
@@ -84,8 +84,10 @@ def _input(payload: InvitationIn) -> invitations.InvitationInput:
     )
 
 
-def _out(invitation: Invitation, figures: invitations.InvitationFigures) -> InvitationOut:
-    return InvitationOut(
+def _out(
+    invitation: Invitation, figures: invitations.InvitationFigures
+) -> ConsultationInvitationOut:
+    return ConsultationInvitationOut(
         id=invitation.pk,
         name=invitation.name,
         texts=invitation.texts,
@@ -104,12 +106,12 @@ def _out(invitation: Invitation, figures: invitations.InvitationFigures) -> Invi
     )
 
 
-def _one(invitation: Invitation) -> InvitationOut:
+def _one(invitation: Invitation) -> ConsultationInvitationOut:
     return _out(invitation, invitations.invitation_figures([invitation])[invitation.pk])
 
 
-@router.get("/invitations", response={200: list[InvitationOut], 403: ErrorOut})
-def list_invitations(request: HttpRequest) -> list[InvitationOut]:
+@router.get("/invitations", response={200: list[ConsultationInvitationOut], 403: ErrorOut})
+def list_invitations(request: HttpRequest) -> list[ConsultationInvitationOut]:
     """The shop's invitations with shown, accepted and converted (orders within 48 h)."""
     user = api_user(request)
     require(user, Capability.CREATE_CAMPAIGNS)
@@ -118,8 +120,12 @@ def list_invitations(request: HttpRequest) -> list[InvitationOut]:
     return [_out(i, figures[i.pk]) for i in found]
 
 
-@router.post("/invitations", response={201: InvitationOut, 400: ErrorOut, 403: ErrorOut})
-def create_invitation(request: HttpRequest, payload: InvitationIn) -> Status[InvitationOut]:
+@router.post(
+    "/invitations", response={201: ConsultationInvitationOut, 400: ErrorOut, 403: ErrorOut}
+)
+def create_invitation(
+    request: HttpRequest, payload: ConsultationInvitationIn
+) -> Status[ConsultationInvitationOut]:
     """Refused with 400 when a text breaks a platform rule or a setting is out of range."""
     user = api_user(request)
     invitation = invitations.save_invitation(actor=user, data=_input(payload))
@@ -128,11 +134,11 @@ def create_invitation(request: HttpRequest, payload: InvitationIn) -> Status[Inv
 
 @router.put(
     "/invitations/{invitation_id}",
-    response={200: InvitationOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: ConsultationInvitationOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
 )
 def update_invitation(
-    request: HttpRequest, invitation_id: int, payload: InvitationIn
-) -> InvitationOut:
+    request: HttpRequest, invitation_id: int, payload: ConsultationInvitationIn
+) -> ConsultationInvitationOut:
     user = api_user(request)
     require(user, Capability.CREATE_CAMPAIGNS)
     invitation = get_object_or_404(Invitation, pk=invitation_id, shop=shop_of(user))
