@@ -26,6 +26,7 @@ Language = Literal["en", "ru", "es", "zh-hans"]
 
 
 class RuleIn(Schema):
+    kind: Kind
     texts: dict[Language, str] = Field(max_length=4)
     fallback_language: Language = "en"
     days: int = Field(default=0, ge=0, le=followups.MAX_DAYS)
@@ -58,15 +59,15 @@ def rules(request: HttpRequest) -> list[RuleOut]:
     return [_rule_out(r) for r in FollowUpRule.objects.filter(shop=shop_of(api_user(request)))]
 
 
-@router.put("/follow-ups/rules/{kind}", response={200: RuleOut, 400: ErrorOut, 403: ErrorOut})
+@router.put("/follow-ups/rules", response={200: RuleOut, 400: ErrorOut, 403: ErrorOut})
 @needs(Capability.MANAGE_SETTINGS)
-def save_rule(request: HttpRequest, kind: Kind, payload: RuleIn) -> RuleOut:
+def save_rule(request: HttpRequest, payload: RuleIn) -> RuleOut:
     """Create or change the rule of one kind; its texts pass the rule guard (400 on a
     block). Main account, or a sub-account allowed to change settings."""
     saved = followups.save_rule(
         actor=api_user(request),
         data=followups.RuleInput(
-            kind=kind,
+            kind=payload.kind,
             texts={str(k): v for k, v in payload.texts.items()},
             fallback_language=payload.fallback_language,
             days=payload.days,

@@ -56,7 +56,9 @@ def order_webhook(
         "paid_amount": "30.00",
         "placed_at": paid.isoformat(),
         "paid_at": paid.isoformat(),
-        "items": [{"product_external_id": "P-1", "title": "Tea", "quantity": 1, "unit_price": "30"}],
+        "items": [
+            {"product_external_id": "P-1", "title": "Tea", "quantity": 1, "unit_price": "30"}
+        ],
     }
     if delivered:
         payload["delivered_at"] = delivered.isoformat()
@@ -90,24 +92,31 @@ def test_the_owner_sets_rules_on_the_page_and_the_api_and_the_rules_guard_them(
     assert rule.active and set(rule.texts) == {"en", "ru"}
     api = login_client(owner)
     saved = api.put(
-        "/api/v1/care/follow-ups/rules/after_days",
-        {"texts": {"en": "How is the tea? A review helps other buyers."}, "days": 10},
+        "/api/v1/care/follow-ups/rules",
+        {
+            "kind": "after_days",
+            "texts": {"en": "How is the tea? A review helps other buyers."},
+            "days": 10,
+        },
         content_type="application/json",
     )
     assert saved.status_code == 200, saved.content
     assert saved.json()["days"] == 10
     # A text that breaks a platform rule is refused, and nothing changes.
     refused = api.put(
-        "/api/v1/care/follow-ups/rules/at_delivery",
-        {"texts": {"en": "Delivered! Add me on WeChat kf8866 for a coupon."}},
+        "/api/v1/care/follow-ups/rules",
+        {
+            "kind": "at_delivery",
+            "texts": {"en": "Delivered! Add me on WeChat kf8866 for a coupon."},
+        },
         content_type="application/json",
     )
     assert refused.status_code == 400
     assert not FollowUpRule.objects.filter(kind="at_delivery").exists()
     # The fallback language must have a text; days only 1..90.
     no_fallback = api.put(
-        "/api/v1/care/follow-ups/rules/at_delivery",
-        {"texts": {"ru": "Доставлено!"}, "fallback_language": "en"},
+        "/api/v1/care/follow-ups/rules",
+        {"kind": "at_delivery", "texts": {"ru": "Доставлено!"}, "fallback_language": "en"},
         content_type="application/json",
     )
     assert no_fallback.status_code == 400
@@ -121,8 +130,8 @@ def test_the_owner_sets_rules_on_the_page_and_the_api_and_the_rules_guard_them(
     assert agent.post("/care/follow-ups/", {"kind": "at_delivery"}).status_code == 403
     assert (
         agent.put(
-            "/api/v1/care/follow-ups/rules/at_delivery",
-            {"texts": {"en": "Hi"}},
+            "/api/v1/care/follow-ups/rules",
+            {"kind": "at_delivery", "texts": {"en": "Hi"}},
             content_type="application/json",
         ).status_code
         == 403

@@ -9,8 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from kefu.care.calls import add_call_tasks
+from kefu.care.complaints import ComplaintInput, open_complaint
 from kefu.care.followups import RuleInput, save_quiet_hours, save_rule
 from kefu.care.models import CallTask, Case, Revisit
 from kefu.care.revisit_actions import revisit_subject, send_revisit
@@ -51,9 +54,8 @@ def due_revisit(shop, owner, pre_agent):
     """A 30-day tea delivered 28 days ago: due a revisit now (3 days' lead)."""
     add_product(shop, "TEA", "Green tea", usage_cycle_days=30, owner=pre_agent)
     now = timezone.now()
-    _order(
-        shop, "T-1", "ivan", placed=now - dt.timedelta(days=33), delivered=now - dt.timedelta(days=28)
-    )
+    delivered = now - dt.timedelta(days=28)
+    _order(shop, "T-1", "ivan", placed=now - dt.timedelta(days=33), delivered=delivered)
     save_rule(actor=owner, data=RuleInput(kind="revisit", texts=SCRIPT))
     # Whatever the hour the suite runs at: no quiet hours.
     save_quiet_hours(actor=owner, quiet_from=0, quiet_until=0, business_hours_only=False)
@@ -61,9 +63,7 @@ def due_revisit(shop, owner, pre_agent):
     return row
 
 
-def test_one_click_sends_the_revisit_script_in_the_buyers_language_once(
-    shop, owner, due_revisit
-):
+def test_one_click_sends_the_revisit_script_in_the_buyers_language_once(shop, owner, due_revisit):
     client = login_client(owner)
     form = {"order": due_revisit.order_id, "product": due_revisit.product_id, "way": "message"}
     response = client.post("/care/revisits/act/", form)
@@ -82,9 +82,7 @@ def test_one_click_sends_the_revisit_script_in_the_buyers_language_once(
     assert Message.objects.filter(payload__automation="revisit").count() == 1
 
 
-def test_an_opted_out_buyer_is_shown_never_messaged_and_can_be_called(
-    shop, owner, due_revisit
-):
+def test_an_opted_out_buyer_is_shown_never_messaged_and_can_be_called(shop, owner, due_revisit):
     buyer_says(shop, "退订", buyer="ivan")
     assert OptOut.objects.filter(buyer__external_id="ivan").exists()
     (row,) = revisit_table(owner)
@@ -107,9 +105,7 @@ def test_an_opted_out_buyer_is_shown_never_messaged_and_can_be_called(
     assert Revisit.objects.get().call_task == task
 
 
-def test_revisits_come_first_on_the_call_list_while_the_inbox_is_quiet(
-    shop, owner, due_revisit
-):
+def test_revisits_come_first_on_the_call_list_while_the_inbox_is_quiet(shop, owner, due_revisit):
     client = login_client(owner)
     client.post(
         "/care/revisits/act/",
@@ -117,8 +113,6 @@ def test_revisits_come_first_on_the_call_list_while_the_inbox_is_quiet(
     )
     # A late shipment to explain: paid 66 h ago, ship-by in 6 h.
     _order(shop, "LATE-1", "olga", placed=timezone.now() - dt.timedelta(hours=66))
-    from kefu.care.calls import add_call_tasks
-
     add_call_tasks(shop=shop)
     quiet = client.get("/care/calls/").content.decode()
     assert "data-inbox-quiet" in quiet
@@ -181,14 +175,10 @@ def test_quiet_hours_and_an_open_complaint_refuse_the_message(shop, owner, due_r
     # 23:30 in Shanghai.
     night = dt.datetime(2026, 12, 1, 15, 30, tzinfo=dt.UTC)
     api = login_client(owner)
-    from django.core.exceptions import ValidationError
-
     with pytest.raises(ValidationError) as quiet:
         send_revisit(actor=owner, order=order, product=product, now=night)
     assert "08:00" in str(quiet.value)
     save_quiet_hours(actor=owner, quiet_from=0, quiet_until=0, business_hours_only=False)
-    from kefu.care.complaints import ComplaintInput, open_complaint
-
     open_complaint(actor=owner, data=ComplaintInput(cause="quality"), order=order)
     refused = api.post(
         "/api/v1/care/revisits/send",
