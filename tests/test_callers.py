@@ -27,6 +27,8 @@ ENTRY_MODULES = {
     "consumers",
     "mark_views",
     "widget_views",
+    "followup_views",
+    "followup_api",
     "ws_urls",
     "asgi",
     "celery",

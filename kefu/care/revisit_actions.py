@@ -257,7 +257,7 @@ def save_revisit_case(*, actor: User, revisit: Revisit) -> Case:
             data=CaseInput(
                 title=_("Revisit of %(product)s led to order %(order)s")
                 % {"product": revisit.product.title[:80], "order": second.external_id[:60]},
-                event=_("%(way)s on %(date)s, order %(first)s ran out.")
+                event=_("Revisited on %(date)s (%(way)s): order %(first)s was running out.")
                 % {
                     "way": way,
                     "date": revisit.at.date().isoformat(),
