@@ -25,7 +25,7 @@ Kind = Literal["after_purchase", "at_delivery", "after_days", "revisit"]
 Language = Literal["en", "ru", "es", "zh-hans"]
 
 
-class RuleIn(Schema):
+class FollowUpRuleIn(Schema):
     kind: Kind
     texts: dict[Language, str] = Field(max_length=4)
     fallback_language: Language = "en"
@@ -33,7 +33,7 @@ class RuleIn(Schema):
     active: bool = True
 
 
-class RuleOut(Schema):
+class FollowUpRuleOut(Schema):
     kind: str
     days: int
     texts: dict[str, str]
@@ -42,8 +42,8 @@ class RuleOut(Schema):
     active_since: dt.datetime
 
 
-def _rule_out(r: FollowUpRule) -> RuleOut:
-    return RuleOut(
+def _follow_up_rule_out(r: FollowUpRule) -> FollowUpRuleOut:
+    return FollowUpRuleOut(
         kind=r.kind,
         days=r.days,
         texts={str(k): str(v) for k, v in r.texts.items()},
@@ -53,15 +53,16 @@ def _rule_out(r: FollowUpRule) -> RuleOut:
     )
 
 
-@router.get("/follow-ups/rules", response=list[RuleOut])
-def rules(request: HttpRequest) -> list[RuleOut]:
+@router.get("/follow-ups/rules", response=list[FollowUpRuleOut])
+def rules(request: HttpRequest) -> list[FollowUpRuleOut]:
     """The shop's follow-up rules (kinds never saved are absent)."""
-    return [_rule_out(r) for r in FollowUpRule.objects.filter(shop=shop_of(api_user(request)))]
+    saved = FollowUpRule.objects.filter(shop=shop_of(api_user(request)))
+    return [_follow_up_rule_out(r) for r in saved]
 
 
-@router.put("/follow-ups/rules", response={200: RuleOut, 400: ErrorOut, 403: ErrorOut})
+@router.put("/follow-ups/rules", response={200: FollowUpRuleOut, 400: ErrorOut, 403: ErrorOut})
 @needs(Capability.MANAGE_SETTINGS)
-def save_rule(request: HttpRequest, payload: RuleIn) -> RuleOut:
+def save_rule(request: HttpRequest, payload: FollowUpRuleIn) -> FollowUpRuleOut:
     """Create or change the rule of one kind; its texts pass the rule guard (400 on a
     block). Main account, or a sub-account allowed to change settings."""
     saved = followups.save_rule(
@@ -74,28 +75,28 @@ def save_rule(request: HttpRequest, payload: RuleIn) -> RuleOut:
             active=payload.active,
         ),
     )
-    return _rule_out(saved)
+    return _follow_up_rule_out(saved)
 
 
-class QuietHoursIO(Schema):
+class FollowUpQuietHoursIO(Schema):
     quiet_from: int = Field(ge=0, le=23)
     quiet_until: int = Field(ge=0, le=23)
     business_hours_only: bool = False
 
 
-@router.get("/follow-ups/quiet-hours", response=QuietHoursIO)
-def quiet_hours(request: HttpRequest) -> QuietHoursIO:
+@router.get("/follow-ups/quiet-hours", response=FollowUpQuietHoursIO)
+def quiet_hours(request: HttpRequest) -> FollowUpQuietHoursIO:
     conf = followups.follow_up_settings(shop_of(api_user(request)))
-    return QuietHoursIO(
+    return FollowUpQuietHoursIO(
         quiet_from=conf.quiet_from,
         quiet_until=conf.quiet_until,
         business_hours_only=conf.business_hours_only,
     )
 
 
-@router.put("/follow-ups/quiet-hours", response={200: QuietHoursIO, 403: ErrorOut})
+@router.put("/follow-ups/quiet-hours", response={200: FollowUpQuietHoursIO, 403: ErrorOut})
 @needs(Capability.MANAGE_SETTINGS)
-def save_quiet_hours(request: HttpRequest, payload: QuietHoursIO) -> QuietHoursIO:
+def save_quiet_hours(request: HttpRequest, payload: FollowUpQuietHoursIO) -> FollowUpQuietHoursIO:
     """Shop-local hours without follow-up or revisit messages (a message due then waits)."""
     followups.save_quiet_hours(
         actor=api_user(request),
@@ -135,12 +136,13 @@ def follow_ups(request: HttpRequest) -> list[FollowUpOut]:
     ]
 
 
-class RevisitIn(Schema):
-    order_id: int = Field(ge=1)
-    product_id: int = Field(ge=1)
+class RevisitActionIn(Schema):
+    # Ids are 64-bit rows: a larger number names nothing (and would overflow the query).
+    order_id: int = Field(ge=1, le=2**63 - 1)
+    product_id: int = Field(ge=1, le=2**63 - 1)
 
 
-class RevisitOut(Schema):
+class RevisitActionOut(Schema):
     id: int
     way: str
     buyer: str
@@ -151,8 +153,8 @@ class RevisitOut(Schema):
     at: dt.datetime
 
 
-def _revisit_out(r: Revisit) -> RevisitOut:
-    return RevisitOut(
+def _revisit_out(r: Revisit) -> RevisitActionOut:
+    return RevisitActionOut(
         id=r.pk,
         way=r.way,
         buyer=str(r.buyer),
@@ -165,9 +167,9 @@ def _revisit_out(r: Revisit) -> RevisitOut:
 
 
 @router.post(
-    "/revisits/send", response={201: RevisitOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+    "/revisits/send", response={201: RevisitActionOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 )
-def send_revisit(request: HttpRequest, payload: RevisitIn) -> Status[RevisitOut]:
+def send_revisit(request: HttpRequest, payload: RevisitActionIn) -> Status[RevisitActionOut]:
     """Send the shop's revisit script to the buyer of a revisit-table row (rule guard and
     outbox, the buyer's language). 400 when the buyer opted out, has an open complaint, it is
     quiet hours, there is no script, or the rule guard blocks it."""
@@ -180,9 +182,9 @@ def send_revisit(request: HttpRequest, payload: RevisitIn) -> Status[RevisitOut]
 
 
 @router.post(
-    "/revisits/call", response={201: RevisitOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+    "/revisits/call", response={201: RevisitActionOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 )
-def call_revisit(request: HttpRequest, payload: RevisitIn) -> Status[RevisitOut]:
+def call_revisit(request: HttpRequest, payload: RevisitActionIn) -> Status[RevisitActionOut]:
     """Put the buyer of a revisit-table row on the call group's list."""
     user = api_user(request)
     order, product = revisit_actions.revisit_subject(
@@ -192,12 +194,12 @@ def call_revisit(request: HttpRequest, payload: RevisitIn) -> Status[RevisitOut]
     return Status(201, _revisit_out(called))
 
 
-class ResultsQuery(Schema):
+class RevisitResultsQuery(Schema):
     days: int = Field(default=30, ge=1, le=365)
 
 
-class RevisitResultOut(Schema):
-    revisit: RevisitOut
+class RevisitResultRowOut(Schema):
+    revisit: RevisitActionOut
     replied: bool
     second_order_external_id: str | None
     case_id: int | None
@@ -207,11 +209,11 @@ class RevisitResultsOut(Schema):
     revisits: int
     replied: int
     reordered: int
-    rows: list[RevisitResultOut]
+    rows: list[RevisitResultRowOut]
 
 
 @router.get("/revisits/results", response=RevisitResultsOut)
-def revisit_results(request: HttpRequest, q: Query[ResultsQuery]) -> RevisitResultsOut:
+def revisit_results(request: HttpRequest, q: Query[RevisitResultsQuery]) -> RevisitResultsOut:
     """Revisits of the last `days`: replied, and reordered within 7 days."""
     since = timezone.now() - dt.timedelta(days=q.days)
     rows, totals = revisit_actions.revisit_results(api_user(request), since=since)
@@ -220,7 +222,7 @@ def revisit_results(request: HttpRequest, q: Query[ResultsQuery]) -> RevisitResu
         replied=totals.replied,
         reordered=totals.reordered,
         rows=[
-            RevisitResultOut(
+            RevisitResultRowOut(
                 revisit=_revisit_out(x.revisit),
                 replied=x.replied,
                 second_order_external_id=x.second_order.external_id if x.second_order else None,
@@ -231,14 +233,16 @@ def revisit_results(request: HttpRequest, q: Query[ResultsQuery]) -> RevisitResu
     )
 
 
-class CaseRef(Schema):
+class RevisitCaseOut(Schema):
     case_id: int
 
 
-@router.post("/revisits/{revisit_id}/case", response={201: CaseRef, 400: ErrorOut, 404: ErrorOut})
-def revisit_case(request: HttpRequest, revisit_id: int) -> Status[CaseRef]:
+@router.post(
+    "/revisits/{revisit_id}/case", response={201: RevisitCaseOut, 400: ErrorOut, 404: ErrorOut}
+)
+def revisit_case(request: HttpRequest, revisit_id: int) -> Status[RevisitCaseOut]:
     """Save a revisit that led to a second sale to the case archive."""
     user = api_user(request)
     found = revisit_reads.access_revisit(user, revisit_id)
     case = revisit_actions.save_revisit_case(actor=user, revisit=found)
-    return Status(201, CaseRef(case_id=case.pk))
+    return Status(201, RevisitCaseOut(case_id=case.pk))
