@@ -295,3 +295,27 @@ def test_the_beat_task_runs_each_shop_with_rules(shop, owner, settings):
     order_webhook(shop, "T-1")
     assert tasks.follow_ups_all_shops() == 1
     assert FollowUp.objects.get().status == "sent"
+
+
+def test_an_imported_file_plans_its_follow_ups_at_once(shop, owner, tmp_path):
+    from kefu.orders.importers.run import import_orders
+
+    base = timezone.now()
+    save_rule(
+        actor=owner,
+        data=RuleInput(kind="after_purchase", texts=THANKS),
+        now=base - dt.timedelta(days=1),
+    )
+    paid = (base - dt.timedelta(hours=2)).astimezone(zoneinfo.ZoneInfo("Asia/Shanghai"))
+    stamp = paid.strftime("%Y/%m/%d %H:%M")
+    export = tmp_path / "taobao.csv"
+    export.write_text(
+        "订单编号,买家会员名,总金额,买家实际支付金额,订单状态,订单创建时间,订单付款时间,宝贝标题,宝贝总数量\n"
+        f"TB-9,王芳,99.00,99.00,等待卖家发货,{stamp},{stamp},台灯,1\n",
+        encoding="utf-8",
+    )
+    summary = import_orders(shop=shop, path=export)
+    assert any("follow-up" in note for note in summary.notes), summary.notes
+    assert FollowUp.objects.get().order.external_id == "TB-9"
+    import_orders(shop=shop, path=export)
+    assert FollowUp.objects.count() == 1
