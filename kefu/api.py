@@ -15,6 +15,7 @@ from ninja.openapi.schema import OpenAPISchema
 from kefu.accounts import api as accounts_api
 from kefu.automation import api as automation_api
 from kefu.care import api as care_api
+from kefu.care import followup_api as care_followup_api
 from kefu.care import review_api as care_review_api
 from kefu.catalog import api as catalog_api
 from kefu.compliance import api as compliance_api
@@ -131,6 +132,7 @@ api.add_router("/compliance", compliance_api.router)
 api.add_router("/metrics/cases", care_api.router)
 api.add_router("/care", care_api.care_router)
 api.add_router("/care", care_review_api.router)
+api.add_router("/care", care_followup_api.router)
 api.add_router("/outreach", outreach_api.router)
 api.add_router("/outreach", invitation_api.router)
 api.add_router("/metrics", metrics_api.router)

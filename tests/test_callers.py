@@ -30,6 +30,8 @@ ENTRY_MODULES = {
     "review_views",
     "review_api",
     "invitation_api",  # kefu.outreach: routes mounted beside the campaign API
+    "followup_views",
+    "followup_api",
     "ws_urls",
     "asgi",
     "intake_wsgi",  # gunicorn loads it (kefu run --intake-port)

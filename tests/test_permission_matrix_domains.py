@@ -44,13 +44,17 @@ from kefu.automation.scripts import ScriptInput, create_script
 from kefu.care.complaints import ComplaintInput, open_complaint
 from kefu.care.config import SettingsInput as CareSettingsInput
 from kefu.care.config import save_care_settings
+from kefu.care.followups import RuleInput as FollowUpRuleInput
+from kefu.care.followups import save_quiet_hours, save_rule
 from kefu.care.models import CallTask, CareAlert, ReviewTask
 from kefu.care.promises import PromiseInput, record_promise
 from kefu.care.returns import open_return
 from kefu.care.reviews import ReviewInput, store_review
+from kefu.care.revisit_actions import call_for_revisit
 from kefu.care.services import CaseInput, save_case
 from kefu.care.watch import watch_shop
 from kefu.catalog.models import Product
+from kefu.catalog.services import ProductData, create_product
 from kefu.compliance.models import ComplianceFinding
 from kefu.conversations.models import Buyer, Direction, Message
 from kefu.integrations.adapters import CallbackAdapter
@@ -310,6 +314,7 @@ def care_cases(w: World) -> list[Case]:
             **api,
         ),
         Case("get", "/api/v1/care/revisits?lead=5", allowed=EVERYONE, **api),
+        *followup_cases(w),
         Case("get", "/care/returns/new/", allowed=EVERYONE),
         Case("get", f"/care/returns/new/?conversation={c}", allowed=OWN, ours=True),
         Case(
@@ -1123,6 +1128,7 @@ def world(shop, owner, pre_agent, after_agent, product, rival, monkeypatch) -> W
         data=CaseInput(title="LILY-CASE cracked lamp", event="Lamp arrived cracked"),
     )
     care = _care_world(shop, owner, pre_agent, conv, other_order, lamp_order)
+    care |= _revisit_world(shop, owner, pre_agent)
     given_order = _delivered_order(shop, conv.buyer.external_id, product.external_id)
     care |= _review_world(shop, product)
     care["return"] = open_return(
@@ -1263,6 +1269,102 @@ def _review_world(shop: Shop, product: Any) -> dict[str, int]:
         "invite_order": invite.pk,
         "invite_buyer": invite.buyer_id,
     }
+
+
+def followup_cases(w: World) -> list[Case]:
+    """Follow-ups and revisits (issue 16 §6-7): the rules are a shop setting; a revisit row
+    is acted on by those who see its order (Lily's tea)."""
+    tea, tea_order, done = w.care["tea"], w.care["tea_order"], w.care["revisit"]
+    row = {"order": tea_order, "product": tea}
+    row_json = {"order_id": tea_order, "product_id": tea}
+    api = {"api": True}
+    rule_form = {"kind": "at_delivery", "active": "on", "fallback_language": "en"}
+    rule_form["text_en"] = "Arrived, {who}?"
+    return [
+        Case("get", "/care/follow-ups/", allowed=EVERYONE),
+        Case("post", "/care/follow-ups/", rule_form, grant=MANAGE),
+        Case(
+            "post",
+            "/care/follow-ups/",
+            {"form": "quiet", "quiet_from": "22", "quiet_until": "7"},
+            grant=MANAGE,
+        ),
+        Case("post", "/care/revisits/act/", row | {"way": "call"}, allowed=OWN, ours=True),
+        Case("post", "/care/revisits/act/", row | {"way": "message"}, allowed=OWN, ours=True),
+        Case("post", f"/care/revisits/{done}/case/", {}, allowed=OWN, ours=True),
+        Case("get", "/api/v1/care/follow-ups", allowed=EVERYONE, **api),
+        Case("get", "/api/v1/care/follow-ups/rules", allowed=EVERYONE, **api),
+        Case(
+            "put",
+            "/api/v1/care/follow-ups/rules",
+            {"kind": "after_days", "texts": {"en": "A review, {who}?"}, "days": 9},
+            grant=MANAGE,
+            **api,
+        ),
+        Case("get", "/api/v1/care/follow-ups/quiet-hours", allowed=EVERYONE, **api),
+        Case(
+            "put",
+            "/api/v1/care/follow-ups/quiet-hours",
+            {"quiet_from": 23, "quiet_until": 8},
+            grant=MANAGE,
+            **api,
+        ),
+        Case("post", "/api/v1/care/revisits/send", row_json, allowed=OWN, ours=True, **api),
+        Case("post", "/api/v1/care/revisits/call", row_json, allowed=OWN, ours=True, **api),
+        Case("get", "/api/v1/care/revisits/results", allowed=EVERYONE, **api),
+        Case("post", f"/api/v1/care/revisits/{done}/case", {}, allowed=OWN, ours=True, **api),
+    ]
+
+
+def _revisit_world(shop: Shop, owner: User, lily: User) -> dict[str, int]:
+    """Lily's 30-day tea: one buyer due a revisit now, another revisited by phone yesterday
+    who ordered again since (a second sale to save as a case); a revisit script, no quiet
+    hours (the cases run at any hour)."""
+    tea = create_product(
+        actor=owner,
+        data=ProductData(
+            external_id="TEA-30", title="Tea 30 days", owner=lily, usage_cycle_days=30
+        ),
+    )
+    now = timezone.now()
+
+    def tea_order(external_id: str, buyer: str, placed: dt.datetime, delivered: bool) -> Order:
+        upsert_orders(
+            shop=shop,
+            inputs=[
+                OrderInput(
+                    external_id=external_id,
+                    buyer_external_id=buyer,
+                    buyer_name="Tea buyer",
+                    status="TRADE_FINISHED" if delivered else "WAIT_SELLER_SEND_GOODS",
+                    currency="USD",
+                    total_amount=Decimal("9"),
+                    paid_amount=Decimal("9"),
+                    placed_at=placed,
+                    paid_at=placed,
+                    delivered_at=placed + dt.timedelta(days=5) if delivered else None,
+                    items=(
+                        ItemInput(
+                            title="Tea",
+                            quantity=1,
+                            unit_price=Decimal("9"),
+                            product_external_id="TEA-30",
+                        ),
+                    ),
+                )
+            ],
+        )
+        return Order.objects.get(shop=shop, external_id=external_id)
+
+    due = tea_order("TEA-1", "tea-1", now - dt.timedelta(days=33), delivered=True)
+    called = tea_order("TEA-2", "tea-2", now - dt.timedelta(days=34), delivered=True)
+    save_rule(actor=owner, data=FollowUpRuleInput(kind="revisit", texts={"en": "More tea?"}))
+    save_quiet_hours(actor=owner, quiet_from=0, quiet_until=0, business_hours_only=False)
+    revisit = call_for_revisit(
+        actor=owner, order=called, product=tea, now=now - dt.timedelta(days=1)
+    )
+    tea_order("TEA-3", "tea-2", now - dt.timedelta(hours=12), delivered=False)
+    return {"tea": tea.pk, "tea_order": due.pk, "revisit": revisit.pk}
 
 
 def _delivered_order(

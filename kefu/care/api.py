@@ -698,6 +698,9 @@ class RevisitOut(Schema):
     delivered_on: dt.date
     runs_out_on: dt.date
     days_left: int
+    order_id: int
+    opted_out: bool
+    revisited: str
 
 
 class RevisitQuery(Schema):

@@ -12,8 +12,16 @@ class CareConfig(AppConfig):
 
     def after_import(self, *, shop: Any) -> str:
         """`kefu.core.after_import`: disputes in an imported file are complaints at once (the
-        minute watch catches the order webhook's)."""
+        minute watch catches the order webhook's); its payments and deliveries get their
+        follow-ups planned at once (sent by the five-minute task, outside quiet hours)."""
+        from kefu.care.followups import plan_follow_ups
         from kefu.care.watch import open_new_disputes
 
         opened = open_new_disputes(shop=shop)
-        return f"{opened} dispute(s) opened as complaints" if opened else ""
+        planned = plan_follow_ups(shop=shop)
+        notes = []
+        if opened:
+            notes.append(f"{opened} dispute(s) opened as complaints")
+        if planned:
+            notes.append(f"{planned} follow-up(s) planned")
+        return "; ".join(notes)

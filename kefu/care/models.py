@@ -695,3 +695,133 @@ class ReviewInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"invitation for {self.order_id}"
+
+
+# --- follow-ups (R-33, R-48) and revisits sent (R-34) ----------------------------------------
+
+
+class FollowUpKind(models.TextChoices):
+    AFTER_PURCHASE = "after_purchase", _("Right after purchase 下单后")
+    AT_DELIVERY = "at_delivery", _("At delivery 签收时")
+    AFTER_DAYS = "after_days", _("N days after delivery 签收N天后")
+    # Not sent by an order event: the script the revisit table's one click sends.
+    REVISIT = "revisit", _("Revisit script 回访话术")
+
+
+class FollowUpRule(models.Model):
+    """A message the shop sends on an order event, with a text per language (R-33, R-48)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=FollowUpKind.choices)
+    # Days after delivery, for the "after N days" rule (a review invitation where allowed).
+    days = models.PositiveIntegerField(default=0)
+    # {"en": "...", "ru": "..."}: the buyer's language, else the fallback's text.
+    texts = models.JSONField(default=dict)
+    fallback_language = models.CharField(max_length=10, default="en")
+    active = models.BooleanField(default=True)
+    # Only events after this moment are followed up: a new rule does not message old orders.
+    active_since = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "kind"], name="follow_up_rule_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of shop {self.shop_id}"
+
+
+class FollowUpSettings(models.Model):
+    """The shop's quiet hours for follow-ups and revisits (shop-local hours): a message due
+    inside them waits for their end; with `business_hours_only` it also waits for opening."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="+")
+    quiet_from = models.PositiveSmallIntegerField(default=21)
+    quiet_until = models.PositiveSmallIntegerField(default=9)
+    business_hours_only = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"follow-up settings of {self.shop}"
+
+
+class FollowUpStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting 待发送")
+    SENT = "sent", _("Sent 已发送")
+    SKIPPED = "skipped", _("Not sent 未发送")
+
+
+class FollowUp(models.Model):
+    """One follow-up of one order: written once per (order, kind), sent when due."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=FollowUpKind.choices)
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="+")
+    buyer = models.ForeignKey("conversations.Buyer", on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=8, choices=FollowUpStatus.choices, default=FollowUpStatus.PENDING
+    )
+    # Why it waits or was not sent: quiet_hours, complaint_open, opted_out, blocked, expired.
+    reason = models.CharField(max_length=20, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    message = models.ForeignKey(
+        "conversations.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="follow_up_once_per_order")
+        ]
+        indexes = [models.Index(fields=["shop", "status", "due_at"], name="follow_up_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of order {self.order_id}"
+
+
+class RevisitWay(models.TextChoices):
+    MESSAGE = "message", _("Message sent 已发消息")
+    CALL = "call", _("Call task 已建电话任务")
+
+
+class Revisit(models.Model):
+    """A revisit the team made from the revisit table (one per delivered order and product):
+    a script sent or a call task; its results are read from later messages and orders."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
+    buyer = models.ForeignKey("conversations.Buyer", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    # The delivered order whose product is running out.
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="+")
+    way = models.CharField(max_length=8, choices=RevisitWay.choices)
+    message = models.ForeignKey(
+        "conversations.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    call_task = models.ForeignKey(
+        CallTask, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The case it was saved as, with the second sale it led to (R-52).
+    case = models.OneToOneField(
+        Case, on_delete=models.SET_NULL, null=True, blank=True, related_name="revisit"
+    )
+    second_order = models.ForeignKey(
+        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "product"], name="revisit_once_per_order")
+        ]
+        indexes = [models.Index(fields=["shop", "at"], name="revisit_recent")]
+
+    def __str__(self) -> str:
+        return f"revisit of order {self.order_id}"

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import Max
+from django.http import Http404
 from django.utils import timezone
 
-from kefu.accounts.models import User
+from kefu.accounts.models import Shop, User
 from kefu.accounts.scoping import shop_of
+from kefu.care.models import CallReason, CallTask, Revisit
 from kefu.catalog.models import Product
+from kefu.conversations.models import Conversation, ConversationStatus
 from kefu.orders.models import OrderItem
 from kefu.orders.selectors import visible_orders
+from kefu.outreach.models import OptOut
 
 DEFAULT_LEAD_DAYS = 3
 GRACE_DAYS = 14
@@ -35,6 +39,9 @@ class RevisitRow:
     delivered_on: dt.date
     runs_out_on: dt.date
     days_left: int
+    order_id: int = 0
+    opted_out: bool = False  # the buyer asked for no more messages (kefu.outreach)
+    revisited: str = ""  # "message" or "call" once the team revisited this row
 
 
 def revisit_table(
@@ -122,10 +129,63 @@ def revisit_table(
                 product_id=product_id,
                 product=item.product.title if item.product else item.title,
                 order_external_id=item.order.external_id,
+                order_id=item.order.pk,
                 delivered_on=delivered_on,
                 runs_out_on=runs_out,
                 days_left=(runs_out - today).days,
             )
         )
     rows.sort(key=lambda r: (r.runs_out_on, r.buyer, r.product))
-    return rows[:MAX_ROWS]
+    rows = rows[:MAX_ROWS]
+    opted = set(
+        OptOut.objects.filter(shop=shop, buyer_id__in={r.buyer_id for r in rows}).values_list(
+            "buyer_id", flat=True
+        )
+    )
+    done = {
+        (order_id, product_id): way
+        for order_id, product_id, way in Revisit.objects.filter(
+            shop=shop, order_id__in={r.order_id for r in rows}
+        ).values_list("order_id", "product_id", "way")
+    }
+    return [
+        replace(
+            r,
+            opted_out=r.buyer_id in opted,
+            revisited=done.get((r.order_id, r.product_id), ""),
+        )
+        for r in rows
+    ]
+
+
+def inbox_is_quiet(shop: Shop) -> bool:
+    """No buyer is waiting for the shop's reply: the quiet hours of the inbox, when the call
+    group and agents turn to revisits (R-34)."""
+    return not (
+        Conversation.objects.filter(shop=shop, waiting_since__isnull=False)
+        .exclude(status=ConversationStatus.RESOLVED)
+        .exists()
+    )
+
+
+def call_queue(actor: User, tasks: list[CallTask]) -> tuple[list[CallTask], bool]:
+    """The call list in working order: while the inbox is quiet revisits come first, else
+    after the calls that cannot wait (late shipments, disputes). Reads only."""
+    quiet = inbox_is_quiet(shop_of(actor))
+    revisits = [t for t in tasks if t.reason == CallReason.REVISIT]
+    others = [t for t in tasks if t.reason != CallReason.REVISIT]
+    return (revisits + others if quiet else others + revisits), quiet
+
+
+def access_revisit(actor: User, revisit_id: int) -> Revisit:
+    """A revisit of an order the actor may see (404 otherwise)."""
+    found = (
+        Revisit.objects.filter(
+            shop=shop_of(actor), pk=revisit_id, order__in=visible_orders(actor).values("pk")
+        )
+        .select_related("order", "product", "buyer", "message", "message__conversation")
+        .first()
+    )
+    if found is None:
+        raise Http404("no such revisit")
+    return found

@@ -47,7 +47,9 @@ def shop_today(shop: Shop) -> dt.date:
 def visible_cases(actor: User, *, query: str = "", outcome: str = "") -> QuerySet[Case]:
     """The owner sees every case; a sub-account its own and those it saved."""
     shop = shop_of(actor)
-    qs = Case.objects.filter(shop=shop).select_related("agent", "conversation")
+    qs = Case.objects.filter(shop=shop).select_related(
+        "agent", "conversation", "revisit__order", "revisit__second_order"
+    )
     if not has_capability(actor, Capability.SEE_ALL):
         qs = qs.filter(Q(agent=actor) | Q(created_by=actor))
     if query:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from kefu.care import review_views, views
+from kefu.care import followup_views, review_views, views
 
 app_name = "care"
 
@@ -25,7 +25,10 @@ urlpatterns = [
     path("care/returns/new/", views.new_return, name="return_new"),
     path("care/returns/<int:return_id>/", views.return_detail, name="return"),
     path("care/returns/<int:return_id>/send/", views.send_return_script, name="return_send"),
-    path("care/revisits/", views.revisits, name="revisits"),
+    path("care/revisits/", followup_views.revisits, name="revisits"),
+    path("care/revisits/act/", followup_views.revisit_act, name="revisit_act"),
+    path("care/revisits/<int:revisit_id>/case/", followup_views.revisit_case, name="revisit_case"),
+    path("care/follow-ups/", followup_views.follow_ups, name="follow_ups"),
     path("care/calls/", views.calls, name="calls"),
     path("care/feedback/", views.feedback_list, name="feedback"),
     path("care/feedback/new/", views.new_feedback, name="feedback_new"),

@@ -29,7 +29,6 @@ from kefu.care import complaints as complaint_services
 from kefu.care import feedback as feedback_services
 from kefu.care import promises as promise_services
 from kefu.care import returns as return_services
-from kefu.care import revisits as revisit_reads
 from kefu.care.listing import Filter, read_filters
 from kefu.care.models import (
     CallOutcome,
@@ -44,6 +43,7 @@ from kefu.care.models import (
     ReturnStatus,
     Severity,
 )
+from kefu.care.revisits import call_queue
 from kefu.conversations.models import Conversation
 from kefu.conversations.selectors import access_conversation
 from kefu.core.spreadsheets import spreadsheet_response
@@ -675,18 +675,6 @@ def send_return_script(request: ShopRequest, return_id: int) -> HttpResponse:
     return redirect("care:return", found.pk)
 
 
-# --- revisits (R-34) ------------------------------------------------------------------------
-
-
-@shop_view()
-@require_GET
-def revisits(request: ShopRequest) -> HttpResponse:
-    raw = request.GET.get("lead", "")
-    lead = int(raw) if raw.isdigit() and int(raw) <= 60 else revisit_reads.DEFAULT_LEAD_DAYS
-    rows = revisit_reads.revisit_table(request.user, lead_days=lead)
-    return render(request, "care/revisits.html", {"rows": rows, "lead": lead})
-
-
 # --- buyers' feedback (R-40) ----------------------------------------------------------------
 
 
@@ -768,11 +756,14 @@ def calls(request: ShopRequest) -> HttpResponse:
             messages.success(request, _("Call logged."))
             return redirect("care:calls")
     now = timezone.now()
+    # While no buyer waits in the inbox, revisits come first (R-34).
+    tasks, inbox_quiet = call_queue(user, list(selectors.visible_call_tasks(user)[:300]))
     return render(
         request,
         "care/calls.html",
         {
-            "tasks": selectors.visible_call_tasks(user)[:300],
+            "tasks": tasks,
+            "inbox_quiet": inbox_quiet,
             "outcomes": CallOutcome.choices,
             "tally": selectors.call_tally(user, since=now - dt.timedelta(days=7)),
             "outcome_labels": dict(CallOutcome.choices),

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
+from kefu.care.selectors import promise_board
 from kefu.core.durations import format_duration
 from kefu.core.spreadsheets import spreadsheet_response
 from kefu.metrics import charts, config, exports, labels, refresh, selectors
@@ -188,6 +189,8 @@ def inspection(request: ShopRequest) -> HttpResponse:
         "metrics/inspection.html",
         {
             "data": data,
+            # Promises are checked as they stand now, whatever day is inspected.
+            "promises": promise_board(user),
             "day": day,
             "previous_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),

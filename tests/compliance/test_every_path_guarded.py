@@ -9,12 +9,16 @@ send through the unattended paths with a violating text.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from kefu.automation.keyword_rules import KeywordRuleInput, save_keyword_rules
+from kefu.care.followups import RuleInput, run_follow_ups, save_quiet_hours, save_rule
+from kefu.care.models import FollowUp
 from kefu.compliance.models import ComplianceFinding
 from kefu.compliance.services import set_shipping_policy
 from kefu.conversations.buyers import BuyerIn
@@ -164,3 +168,25 @@ def test_an_automatic_reply_that_became_a_violation_is_not_sent(shop, owner):
     assert not Outbox.objects.exists()
     finding = ComplianceFinding.objects.get(source="keyword_reply", blocked=True)
     assert finding.code == "free_shipping"
+
+
+@pytest.mark.django_db
+def test_a_follow_up_that_became_a_violation_is_not_sent(shop, owner):
+    # Saved while the shop promised nothing about postage; then the shop ships free.
+    base = timezone.now()
+    save_rule(
+        actor=owner,
+        data=RuleInput(
+            kind="after_purchase", texts={"en": "Thanks! Remote regions please top up 15 yuan."}
+        ),
+        now=base - dt.timedelta(days=1),
+    )
+    save_quiet_hours(actor=owner, quiet_from=0, quiet_until=0, business_hours_only=False)
+    make_order(shop, "F-1", buyer="ann", placed_at=base - dt.timedelta(hours=1))
+    set_shipping_policy(shop=shop, actor=owner, free_shipping=True)
+    result = run_follow_ups(shop=shop, now=base)
+    assert (result["sent"], result["skipped"]) == (0, 1)
+    assert FollowUp.objects.get().reason == "blocked"
+    assert not Message.objects.filter(direction="auto").exists()
+    assert not Outbox.objects.exists()
+    assert ComplianceFinding.objects.filter(source="system", blocked=True).exists()
