@@ -23,7 +23,11 @@ from kefu.automation.models import AutomationSettings
 from kefu.automation.saved_texts import guard_saved_texts
 from kefu.automation.selectors import settings_of
 from kefu.conversations.models import CAMPAIGN_AUTOMATION, Buyer, Direction, Message
-from kefu.conversations.outbound import conversation_for_outreach, send_system_message
+from kefu.conversations.outbound import (
+    conversation_for_outreach,
+    deliveries_batched,
+    send_system_message,
+)
 from kefu.outreach import offers
 from kefu.outreach.caps import send_budget
 from kefu.outreach.models import (
@@ -271,13 +275,16 @@ def send_campaign_step(*, campaign: Campaign, now: dt.datetime | None = None) ->
         .iterator(chunk_size=500)
     )
     sent = 0
-    for buyer in candidates:
-        if sent >= budget:
-            break
-        if not _in_window(campaign, buyer, now):
-            continue
-        if _send_one(campaign, buyer, now, context):
-            sent += 1
+    # One delivery task for the step's messages, not one broker write each (a row whose task
+    # is lost with a killed worker stays pending and the outbox sweeper sends it).
+    with deliveries_batched():
+        for buyer in candidates:
+            if sent >= budget:
+                break
+            if not _in_window(campaign, buyer, now):
+                continue
+            if _send_one(campaign, buyer, now, context):
+                sent += 1
     return sent
 
 
