@@ -136,9 +136,16 @@ def test_an_offer_is_guarded_and_checked_like_the_text(shop, owner):
     with pytest.raises(ValidationError):
         make_campaign(owner, seg, offer=OfferIn(product_external_id="NO-SUCH"))
     with pytest.raises(ValidationError):
-        make_campaign(owner, seg, offer=OfferIn(coupon_code="X", coupon_value=Decimal("150"),
-                                                coupon_currency="%",
-                                                coupon_valid_until=dt.date(2026, 12, 1)))  # fmt: skip
+        make_campaign(
+            owner,
+            seg,
+            offer=OfferIn(
+                coupon_code="X",
+                coupon_value=Decimal("150"),
+                coupon_currency="%",
+                coupon_valid_until=dt.date(2026, 12, 1),
+            ),
+        )
     with pytest.raises(ValidationError):  # a coupon without its last day
         make_campaign(owner, seg, offer=OfferIn(coupon_code="X", coupon_value=Decimal("5")))
     with pytest.raises(ValidationError):
@@ -195,9 +202,12 @@ def test_the_throttle_never_exceeds_the_marketplace_cap(shop, owner):
     # The shop's next day (16:00 UTC is midnight in Shanghai) frees the daily cap again;
     # Moscow is at 19:00 then, outside the 10-11 window, so a wider window is used.
     other = make_campaign(
-        owner, segment(owner, "all", statuses="paid"), per_minute=2, window_start=0,
+        owner,
+        segment(owner, "all", statuses="paid"),
+        per_minute=2,
+        window_start=0,
         window_end=24,
-    )  # fmt: skip
+    )
     assert services.send_campaign_step(campaign=other, now=T + dt.timedelta(hours=9)) == 2
     # A campaign throttle lower than the cap is the limit.
     assert Recipient.objects.filter(campaign=other).count() == 2
@@ -205,9 +215,13 @@ def test_the_throttle_never_exceeds_the_marketplace_cap(shop, owner):
 
 def test_only_the_main_account_sets_caps_and_bad_caps_are_400(shop, owner):
     agent = create_agent(
-        actor=None, shop=shop, login="oscar", groups=["outreach"], password=PASSWORD,
+        actor=None,
+        shop=shop,
+        login="oscar",
+        groups=["outreach"],
+        password=PASSWORD,
         display_name="Oscar",
-    )[0]  # fmt: skip
+    )[0]
     with pytest.raises(PermissionDenied):
         caps.set_marketplace_cap(actor=agent, platform="aliexpress", per_minute=5, per_day=None)
     client = login_client(owner)
@@ -228,9 +242,13 @@ def test_only_the_main_account_sets_caps_and_bad_caps_are_400(shop, owner):
 
 def _outreach_agent(shop):
     agent = create_agent(
-        actor=None, shop=shop, login="oscar", groups=["outreach"], password=PASSWORD,
+        actor=None,
+        shop=shop,
+        login="oscar",
+        groups=["outreach"],
+        password=PASSWORD,
         display_name="Oscar",
-    )[0]  # fmt: skip
+    )[0]
     online(agent)
     return agent
 
@@ -241,9 +259,12 @@ def test_a_reply_through_the_webhook_lands_with_the_outreach_group(shop, owner, 
     synchronous_intake(shop)
     order(shop, "R1", "rita", country="RU")
     campaign = make_campaign(
-        owner, segment(owner, statuses="paid"), window_start=0, window_end=24,
+        owner,
+        segment(owner, statuses="paid"),
+        window_start=0,
+        window_end=24,
         starts_at=dt.datetime(2020, 1, 1, tzinfo=UTC),
-    )  # fmt: skip
+    )
     assert services.send_campaign_step(campaign=campaign) == 1
     (recipient,) = Recipient.objects.filter(campaign=campaign).select_related("message")
     campaign_conversation = recipient.message.conversation
@@ -277,8 +298,13 @@ def test_a_message_long_after_the_campaign_or_after_an_agent_wrote_goes_by_the_p
     synchronous_intake(shop)
     order(shop, "R2", "sasha", country="RU")
     order(shop, "R3", "tanya", country="RU")
-    campaign = make_campaign(owner, segment(owner, statuses="paid"), window_start=0,
-                             window_end=24, starts_at=dt.datetime(2020, 1, 1, tzinfo=UTC))  # fmt: skip
+    campaign = make_campaign(
+        owner,
+        segment(owner, statuses="paid"),
+        window_start=0,
+        window_end=24,
+        starts_at=dt.datetime(2020, 1, 1, tzinfo=UTC),
+    )
     long_ago = dt.datetime.now(UTC) - dt.timedelta(days=3)
     services.send_campaign_step(campaign=campaign, now=long_ago)
     Message.objects.filter(payload__campaign_id=campaign.pk).update(sent_at=long_ago)
@@ -322,13 +348,18 @@ def test_seven_day_attribution_in_the_reporting_currency(shop, owner):
             shop=shop,
             inputs=[
                 OrderInput(
-                    external_id=ext, buyer_external_id=buyer, status="paid",
-                    total_amount=Decimal(amount), paid_amount=Decimal(amount), currency=currency,
-                    placed_at=placed, paid_at=placed + dt.timedelta(minutes=1),
+                    external_id=ext,
+                    buyer_external_id=buyer,
+                    status="paid",
+                    total_amount=Decimal(amount),
+                    paid_amount=Decimal(amount),
+                    currency=currency,
+                    placed_at=placed,
+                    paid_at=placed + dt.timedelta(minutes=1),
                     items=(ItemInput(title="Lamp", quantity=1, unit_price=Decimal(amount)),),
                 )
             ],
-        )  # fmt: skip
+        )
 
     ruble_order("S1", "semyon", 5, "1000.00")  # 48 h and 7 days: 11.00 USD
     ruble_order("S2", "semyon", 72, "2000.00")  # 7 days only: 22.00 USD
@@ -361,8 +392,7 @@ def test_a_later_campaign_does_not_take_an_order_the_earlier_one_covers_in_7_day
     services.send_campaign_step(campaign=first, now=T)
     services.send_campaign_step(campaign=second, now=T + dt.timedelta(days=3))
     # Placed 1 h after the second message: the second's within 48 h, the first's within 7 days.
-    order(shop, "E1", "eva", amount="40.00", placed=T + dt.timedelta(days=3, hours=1),
-          country="RU")  # fmt: skip
+    order(shop, "E1", "eva", amount="40.00", placed=T + dt.timedelta(days=3, hours=1), country="RU")
     (r1,) = results.campaign_results(first)
     (r2,) = results.campaign_results(second)
     assert (r1.orders_paid, r1.orders_paid_7d) == (0, 1)
@@ -378,9 +408,12 @@ def test_campaign_messages_never_count_in_the_automation_share(shop, owner):
     order(shop, "Z1", "zoya", country="RU", placed=now - dt.timedelta(days=30))
     buyer_says(shop, "Do you ship to Kazan?", buyer="zoya", sent_at=now - dt.timedelta(hours=1))
     campaign = make_campaign(
-        owner, segment(owner, statuses="paid"), window_start=0, window_end=24,
+        owner,
+        segment(owner, statuses="paid"),
+        window_start=0,
+        window_end=24,
         starts_at=now - dt.timedelta(days=1),
-    )  # fmt: skip
+    )
     assert services.send_campaign_step(campaign=campaign) == 1
     order(shop, "Z2", "zoya", amount="80.00", placed=dt.datetime.now(UTC), country="RU")
     (row,) = results.campaign_results(campaign)
