@@ -76,7 +76,7 @@ def checked_offer(*, shop: Shop, offer: OfferIn) -> CampaignOffer | None:
             raise ValidationError(_("A percentage off is less than 100."), code="coupon")
     elif len(currency) != 3 or not currency.isalpha():
         raise ValidationError(
-            _("The currency is a 3-letter code such as USD, or % for a percentage."),
+            _("The currency is a 3-letter code such as USD, or a percent sign for a percentage."),
             code="coupon",
         )
     spend = offer.coupon_min_spend
