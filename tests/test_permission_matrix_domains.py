@@ -633,6 +633,10 @@ def cases(w: World) -> list[Case]:
             ours=True,
             **api,
         ),
+        # The marketplace's caps: the main account only, even with the campaigns right.
+        Case("post", "/outreach/caps", {"platform": "aliexpress", "cap_per_minute": "9"}),
+        Case("get", "/api/v1/outreach/caps", grant=CAMPAIGNS, **api),
+        Case("post", "/api/v1/outreach/caps", {"platform": "aliexpress", "per_minute": 9}, **api),
         # --- automation: pages --------------------------------------------------------------
         Case("get", "/automation/", grant=MANAGE),
         Case("get", "/automation/auto-replies/", allowed=EVERYONE),
