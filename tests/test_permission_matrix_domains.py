@@ -1317,6 +1317,9 @@ def test_every_grant_together_still_leaves_owner_only_work_to_the_owner(world):
         ("get", f"/care/complaints/{world.care['other_complaint']}/"),
         ("get", f"/api/v1/care/complaints/{world.care['other_complaint']}"),
         ("get", f"/care/alerts/{world.care['surge']}/"),
+        # The marketplace's caps: the main account answers for the marketplace account.
+        ("post", "/outreach/caps"),
+        ("post", "/api/v1/outreach/caps"),
     }
     for case in owner_only:
         assert_denied(world, client, case, "agent", set(case.denied))
