@@ -754,6 +754,10 @@ def cases(w: World) -> list[Case]:
         ),
         Case("get", "/api/v1/outreach/idle", grant=MANAGE, **api),
         Case("put", "/api/v1/outreach/idle", {"idle_minutes": 7}, grant=MANAGE, **api),
+        # The marketplace's caps: the main account only, even with the campaigns right.
+        Case("post", "/outreach/caps", {"platform": "aliexpress", "cap_per_minute": "9"}),
+        Case("get", "/api/v1/outreach/caps", grant=CAMPAIGNS, **api),
+        Case("post", "/api/v1/outreach/caps", {"platform": "aliexpress", "per_minute": 9}, **api),
         # --- automation: pages --------------------------------------------------------------
         Case("get", "/automation/", grant=MANAGE),
         Case("get", "/automation/auto-replies/", allowed=EVERYONE),
@@ -1586,6 +1590,9 @@ def test_every_grant_together_still_leaves_owner_only_work_to_the_owner(world):
         ("get", f"/api/v1/care/reviews/tasks/{world.care['other_review_task']}"),
         # The idle-time queues are the outreach group's (Lily is pre-sale), not a grant's.
         ("post", f"/outreach/queue/{world.buyer.pk}/take"),
+        # The marketplace's caps: the main account answers for the marketplace account.
+        ("post", "/outreach/caps"),
+        ("post", "/api/v1/outreach/caps"),
     }
     for case in owner_only:
         assert_denied(world, client, case, "agent", set(case.denied))

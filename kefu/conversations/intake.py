@@ -20,6 +20,7 @@ from kefu.conversations import events, load
 from kefu.conversations.assignment import is_available, route_conversation
 from kefu.conversations.buyers import BuyerIn, checked_buyer, upsert_buyers
 from kefu.conversations.models import (
+    CAMPAIGN_AUTOMATION,
     Buyer,
     Conversation,
     ConversationStatus,
@@ -34,6 +35,9 @@ from kefu.integrations.channels import Channel
 # A buyer writing again soon after resolution continues the same thread (metrics measure
 # the first response from the reopening).
 REOPEN_WINDOW = timedelta(days=7)
+# A buyer's message this soon after a campaign message, with nothing from the shop since but
+# in that conversation, is a reply to the campaign (the outreach results' "replied" window).
+CAMPAIGN_REPLY_WINDOW = timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,38 @@ def _live_conversation(shop: Shop, buyer_id: int, group: str, now: datetime) -> 
     return conv
 
 
+def campaign_reply_group(shop: Shop, buyer_id: int, at: datetime) -> str | None:
+    """The group of the campaign conversation this message answers, or None.
+
+    A marketplace chat does not say which message a buyer answers, so: the shop's latest
+    message to the buyer (a person's or an automatic one) is in a conversation that got a
+    campaign message in the 48 h before this one. The reply then goes to that conversation's
+    group (outreach when the shop has outreach agents) whatever page the buyer wrote from;
+    once a person wrote to the buyer elsewhere, or after 48 h, the page decides again.
+    """
+    last = (
+        Message.objects.filter(
+            shop=shop,
+            buyer_id=buyer_id,
+            direction__in=(Direction.AGENT, Direction.AUTO),
+            sent_at__lte=at,
+        )
+        .order_by("-sent_at", "-id")
+        .values_list("conversation_id", "conversation__group")
+        .first()
+    )
+    if last is None:
+        return None
+    answered = Message.objects.filter(
+        conversation_id=last[0],
+        direction=Direction.AUTO,
+        payload__automation=CAMPAIGN_AUTOMATION,
+        sent_at__gte=at - CAMPAIGN_REPLY_WINDOW,
+        sent_at__lte=at,
+    ).exists()
+    return str(last[1]) if answered else None
+
+
 def store_buyer_message(*, shop: Shop, incoming: BuyerMessageIn) -> tuple[Conversation, Message]:
     """Store a checked message and route its conversation. Call inside a transaction.
 
@@ -133,7 +169,7 @@ def store_buyer_message(*, shop: Shop, incoming: BuyerMessageIn) -> tuple[Conver
         if incoming.product_external_id
         else None
     )
-    group = group_for_entry_point(incoming.entry_point)
+    group = campaign_reply_group(shop, buyer_id, at) or group_for_entry_point(incoming.entry_point)
     conv = _live_conversation(shop, buyer_id, group, now)
     if conv is None:
         conv = Conversation.objects.create(

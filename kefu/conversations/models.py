@@ -114,6 +114,11 @@ class Direction(models.TextChoices):
     SYSTEM = "system", _("System")
 
 
+# ``payload["automation"]`` of an outreach campaign's message (kefu.outreach): the intake
+# recognises a reply to it, the metrics leave it out of the service figures.
+CAMPAIGN_AUTOMATION = "campaign"
+
+
 class MessageKind(models.TextChoices):
     TEXT = "text", _("Text")
     IMAGE = "image", _("Image")

@@ -22,7 +22,13 @@ from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from kefu.accounts.models import Shop
-from kefu.conversations.models import Buyer, ConversationEvent, Message
+from kefu.conversations.models import (
+    CAMPAIGN_AUTOMATION,
+    Buyer,
+    ConversationEvent,
+    Direction,
+    Message,
+)
 from kefu.metrics import compute
 from kefu.metrics.compute import COUNTER_FIELDS, Counters, ShopRules
 from kefu.metrics.config import rules_fingerprint, shop_rules
@@ -56,14 +62,21 @@ class BuyerRows:
 
 def load_buyer_rows(*, shop: Shop, buyer_ids: Sequence[int]) -> dict[int, BuyerRows]:
     rows: dict[int, BuyerRows] = defaultdict(BuyerRows)
-    msgs = Message.objects.filter(shop=shop, buyer_id__in=buyer_ids).values_list(
-        "buyer_id",
-        "id",
-        "conversation_id",
-        "conversation__group",
-        "direction",
-        "sent_at",
-        "author_id",
+    # An outreach campaign's message is the shop writing first, not a reply: it must not make
+    # a buyer's earlier message "answered automatically" (automation share) nor count for the
+    # service figures at all (docs/guide/outreach.md, results kept apart).
+    msgs = (
+        Message.objects.filter(shop=shop, buyer_id__in=buyer_ids)
+        .exclude(direction=Direction.AUTO, payload__automation=CAMPAIGN_AUTOMATION)
+        .values_list(
+            "buyer_id",
+            "id",
+            "conversation_id",
+            "conversation__group",
+            "direction",
+            "sent_at",
+            "author_id",
+        )
     )
     for buyer_id, mid, conv_id, group, direction, sent_at, author_id in msgs:
         rows[buyer_id].messages.append(

@@ -17,8 +17,10 @@ from kefu.accounts.access import api_user, shop_auth
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
 from kefu.core.schema_types import ErrorOut, Instant
-from kefu.outreach import selectors, services
+from kefu.metrics.config import shop_rules
+from kefu.outreach import caps, results, selectors, services
 from kefu.outreach.models import Campaign, Segment
+from kefu.outreach.offers import OfferIn
 
 router = Router(auth=shop_auth, tags=["outreach"])
 
@@ -67,6 +69,15 @@ class SegmentOut(Schema):
     buyers: int
 
 
+class OfferSchema(Schema):
+    product_external_id: str = Field(default="", max_length=80)
+    coupon_code: str = Field(default="", max_length=40)
+    coupon_value: Decimal | None = Field(default=None, gt=0, max_digits=10, decimal_places=2)
+    coupon_currency: str = Field(default="", max_length=3, description="ISO code, or %")
+    coupon_min_spend: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    coupon_valid_until: dt.date | None = None
+
+
 class CampaignIn(Schema):
     name: str = Field(min_length=1, max_length=120)
     segment_id: int
@@ -79,6 +90,9 @@ class CampaignIn(Schema):
     window_start: int = Field(default=9, ge=0, le=23)
     window_end: int = Field(default=21, ge=1, le=24)
     per_minute: int = Field(default=20, ge=1, le=services.MAX_PER_MINUTE)
+    offer: OfferSchema | None = Field(
+        default=None, description="optional: a coupon or a product card, not both"
+    )
 
 
 class CampaignOut(Schema):
@@ -93,6 +107,7 @@ class CampaignOut(Schema):
     window_start: int
     window_end: int
     per_minute: int
+    offer: OfferSchema | None
 
 
 class ControlIn(Schema):
@@ -112,11 +127,42 @@ class CampaignVariantOut(Schema):
     opted_out: int
     orders_placed: int
     orders_paid: int
-    gmv: Decimal
+    gmv: Decimal = Field(description="paid within 48 h, in `currency`")
+    orders_placed_7d: int
+    orders_paid_7d: int
+    gmv_7d: Decimal = Field(description="paid within 7 days, in `currency`")
+    currency: str = Field(description="the metrics' reporting currency")
+    unconverted_orders: int = Field(description="paid orders without an exchange rate")
+
+
+class CapIn(Schema):
+    platform: str = Field(min_length=1, max_length=20)
+    per_minute: int | None = Field(default=None, ge=1, le=caps.MAX_CAP)
+    per_day: int | None = Field(default=None, ge=1, le=caps.MAX_CAP)
+
+
+class CapOut(Schema):
+    platform: str
+    per_minute: int | None
+    per_day: int | None
 
 
 def _filters(payload: FiltersIn) -> selectors.SegmentFilters:
     return selectors.SegmentFilters.from_json(payload.dict())
+
+
+def _offer_out(c: Campaign) -> OfferSchema | None:
+    offer = getattr(c, "offer", None)
+    if offer is None:
+        return None
+    return OfferSchema(
+        product_external_id=offer.product.external_id if offer.product else "",
+        coupon_code=offer.coupon_code,
+        coupon_value=offer.coupon_value,
+        coupon_currency=offer.coupon_currency,
+        coupon_min_spend=offer.coupon_min_spend,
+        coupon_valid_until=offer.coupon_valid_until,
+    )
 
 
 def _campaign_out(c: Campaign) -> CampaignOut:
@@ -132,6 +178,7 @@ def _campaign_out(c: Campaign) -> CampaignOut:
         window_start=c.window_start,
         window_end=c.window_end,
         per_minute=c.per_minute,
+        offer=_offer_out(c),
     )
 
 
@@ -183,7 +230,11 @@ def create_segment(request: HttpRequest, payload: SegmentIn) -> Status[SegmentOu
 def campaigns(request: HttpRequest) -> list[CampaignOut]:
     user = api_user(request)
     require(user, Capability.CREATE_CAMPAIGNS)
-    found = Campaign.objects.filter(shop=shop_of(user)).order_by("-created_at")[:200]
+    found = (
+        Campaign.objects.filter(shop=shop_of(user))
+        .select_related("offer__product")
+        .order_by("-created_at")[:200]
+    )
     return [_campaign_out(c) for c in found]
 
 
@@ -205,6 +256,7 @@ def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status[Campaig
         window_end=payload.window_end,
         per_minute=payload.per_minute,
         texts_b=payload.texts_b,
+        offer=OfferIn(**payload.offer.dict()) if payload.offer else None,
     )
     return Status(201, _campaign_out(campaign))
 
@@ -214,11 +266,16 @@ def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status[Campaig
     response={200: list[CampaignVariantOut], 403: ErrorOut, 404: ErrorOut},
 )
 def campaign_results(request: HttpRequest, campaign_id: int) -> list[CampaignVariantOut]:
-    """Per language variant; orders count within 48 h of the message, earliest touch wins."""
+    """Per language variant; orders count within 48 h (and 7 days) of the message, earliest
+    touch wins; GMV in the metrics' reporting currency."""
     user = api_user(request)
     require(user, Capability.CREATE_CAMPAIGNS)
     campaign = get_object_or_404(Campaign, pk=campaign_id, shop=shop_of(user))
-    return [CampaignVariantOut(**vars(v)) for v in selectors.campaign_results(campaign)]
+    rules = shop_rules(shop=campaign.shop)
+    found = results.campaign_results(
+        campaign, reporting_currency=rules.reporting_currency, rates=rules.rates
+    )
+    return [CampaignVariantOut(**vars(v)) for v in found]
 
 
 @router.post(
@@ -233,3 +290,27 @@ def control_campaign(request: HttpRequest, campaign_id: int, payload: ControlIn)
     return _campaign_out(
         services.control_campaign(actor=user, campaign=campaign, action=payload.action)
     )
+
+
+@router.get("/caps", response={200: list[CapOut], 403: ErrorOut})
+def marketplace_caps(request: HttpRequest) -> list[CapOut]:
+    """The marketplace caps the owner set; campaigns never send past them."""
+    user = api_user(request)
+    require(user, Capability.CREATE_CAMPAIGNS)
+    return [
+        CapOut(platform=c.platform, per_minute=c.per_minute, per_day=c.per_day)
+        for c in caps.marketplace_caps(shop=shop_of(user))
+    ]
+
+
+@router.post("/caps", response={200: CapOut, 400: ErrorOut, 403: ErrorOut})
+def set_marketplace_cap(request: HttpRequest, payload: CapIn) -> CapOut:
+    """Main account only: what the marketplace allows per minute and per day (null: no cap)."""
+    user = api_user(request)
+    cap = caps.set_marketplace_cap(
+        actor=user,
+        platform=payload.platform,
+        per_minute=payload.per_minute,
+        per_day=payload.per_day,
+    )
+    return CapOut(platform=cap.platform, per_minute=cap.per_minute, per_day=cap.per_day)

@@ -30,7 +30,7 @@ from kefu.conversations.models import (
 from kefu.conversations.outbound import conversation_for_outreach
 from kefu.orders.models import Order
 from kefu.outreach.models import CampaignStatus, OptOut, OutreachSettings, Recipient
-from kefu.outreach.selectors import ATTRIBUTION_WINDOW
+from kefu.outreach.results import ATTRIBUTION_WINDOW
 
 QUEUE_SIZE = 20
 MAX_IDLE_MINUTES = 24 * 60

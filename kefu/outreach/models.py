@@ -190,3 +190,55 @@ class OutreachSettings(models.Model):
 
     def __str__(self) -> str:
         return f"outreach settings {self.shop_id}"
+
+
+# --- issue 17 (rest): what a campaign message carries, and the marketplace's caps -------------
+
+
+class CampaignOffer(models.Model):
+    """An optional coupon or product card a campaign's message carries (one per campaign,
+    every variant): the coupon is written in the buyer's language, the card is the product's.
+    Guarded with the text when the campaign is scheduled and when each message is sent."""
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="offer")
+    shop = models.ForeignKey("accounts.Shop", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(
+        "catalog.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    coupon_code = models.CharField(max_length=40, blank=True)
+    coupon_value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    # An ISO currency, or "%" for a percentage off (kefu.automation.coupons.PERCENT).
+    coupon_currency = models.CharField(max_length=3, blank=True)
+    coupon_min_spend = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    coupon_valid_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(product__isnull=True) | models.Q(coupon_code=""),
+                name="offer_coupon_or_card",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"offer {self.campaign_id}"
+
+
+class MarketplaceCap(models.Model):
+    """What the marketplace lets one shop send unprompted (the owner copies it from the
+    marketplace's rules): no campaign throttle goes past it."""
+
+    shop = models.ForeignKey("accounts.Shop", on_delete=models.CASCADE, related_name="+")
+    platform = models.CharField(max_length=20)
+    per_minute = models.PositiveIntegerField(null=True, blank=True)
+    # Per the shop's calendar day (its time zone).
+    per_day = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "platform"], name="marketplace_cap_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}: {self.per_minute}/min {self.per_day}/day"

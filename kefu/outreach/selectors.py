@@ -1,10 +1,8 @@
-"""Reads of the outreach domain: which buyers a segment holds now, and a campaign's results."""
+"""Reads of the outreach domain: which buyers a segment holds now (results: `results`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,16 +17,10 @@ from kefu.accounts.models import Shop
 from kefu.conversations.models import (
     Buyer,
     ConversationMark,
-    Direction,
     MarkColor,
-    Message,
-    OutboxStatus,
 )
 from kefu.orders.models import Order, OrderItem, OrderStatus
-from kefu.outreach.models import Campaign, OptOut, Recipient
-
-# How long after a campaign message an order counts as the campaign's (docs/guide/outreach.md).
-ATTRIBUTION_WINDOW = dt.timedelta(hours=48)
+from kefu.outreach.models import OptOut
 
 # One zone per country, the most populous where a country has several: a campaign's window
 # is "around 10:00 where the buyer lives", not to the minute. Unknown countries use the shop's.
@@ -238,116 +230,3 @@ def segment_buyers(*, shop: Shop, filters: SegmentFilters) -> QuerySet[Buyer]:
         )
         buyers = buyers.exclude(Exists(complaints))
     return buyers.order_by("pk")
-
-
-@dataclass
-class VariantResult:
-    language: str
-    variant: str = "A"
-    targeted: int = 0
-    sent: int = 0
-    blocked: int = 0
-    delivered: int = 0
-    not_delivered: int = 0
-    not_delivered_reasons: dict[str, int] = field(default_factory=dict)
-    replied: int = 0
-    opted_out: int = 0
-    orders_placed: int = 0
-    orders_paid: int = 0
-    gmv: Decimal = Decimal("0")
-
-
-def campaign_results(campaign: Campaign) -> list[VariantResult]:
-    """Per language variant. An order counts for this campaign when the buyer placed it within
-    48 h after this campaign's message and no earlier campaign message of the shop to the
-    same buyer also covers it (the earliest qualifying touch wins, so no order counts twice).
-    GMV is the paid amount, in the order's currency as imported (the reporting currency)."""
-    rows: dict[str, VariantResult] = {}
-    recipients = list(
-        Recipient.objects.filter(campaign=campaign).select_related("message", "message__outbox")
-    )
-    opted = set(OptOut.objects.filter(campaign=campaign).values_list("buyer_id", flat=True))
-    buyer_ids = [r.buyer_id for r in recipients if r.message is not None]
-    # Every campaign touch of these buyers, to find the earliest one covering an order.
-    touches: dict[int, list[tuple[dt.datetime, int]]] = defaultdict(list)
-    for buyer_id, sent_at, campaign_id in Recipient.objects.filter(
-        shop_id=campaign.shop_id, buyer_id__in=buyer_ids, message__isnull=False
-    ).values_list("buyer_id", "sent_at", "campaign_id"):
-        touches[buyer_id].append((sent_at, campaign_id))
-    for r in recipients:
-        row = rows.setdefault(
-            f"{r.language}:{r.variant}", VariantResult(language=r.language, variant=r.variant)
-        )
-        row.targeted += 1
-        if r.blocked:
-            row.blocked += 1
-        if r.message is None:
-            continue
-        row.sent += 1
-        outbox = getattr(r.message, "outbox", None)
-        if outbox is not None and outbox.status == OutboxStatus.DELIVERED:
-            row.delivered += 1
-        elif outbox is not None and outbox.status == OutboxStatus.NOT_DELIVERED:
-            row.not_delivered += 1
-            reason = outbox.reason or "unknown"
-            row.not_delivered_reasons[reason] = row.not_delivered_reasons.get(reason, 0) + 1
-        end = r.sent_at + ATTRIBUTION_WINDOW
-        if Message.objects.filter(
-            shop_id=campaign.shop_id,
-            buyer_id=r.buyer_id,
-            direction=Direction.BUYER,
-            sent_at__gt=r.sent_at,
-            sent_at__lte=end,
-        ).exists():
-            row.replied += 1
-        if r.buyer_id in opted:
-            row.opted_out += 1
-        for order in Order.objects.filter(
-            shop_id=campaign.shop_id, buyer_id=r.buyer_id, placed_at__gte=r.sent_at,
-            placed_at__lte=end,
-        ):  # fmt: skip
-            covering = [
-                t
-                for t in touches[r.buyer_id]
-                if t[0] <= order.placed_at <= t[0] + ATTRIBUTION_WINDOW
-            ]
-            if min(covering)[1] != campaign.pk:
-                continue
-            row.orders_placed += 1
-            if order.paid_at is not None:
-                row.orders_paid += 1
-                row.gmv += order.paid_amount or Decimal("0")
-    return sorted(rows.values(), key=lambda v: (v.language, v.variant))
-
-
-@dataclass(frozen=True)
-class ABComparison:
-    language: str
-    measure: str  # "replied" or "orders_paid", per message sent
-    rate_a: float
-    rate_b: float
-    difference: float  # rate_b - rate_a
-    z: float
-    more_than_noise: bool  # |z| > 1.96: a difference this large by chance under 5 % of the time
-
-
-def ab_comparisons(results: list[VariantResult]) -> list[ABComparison]:
-    """Two-proportion z-test of variant B against A, per language that has both."""
-    by_lang: dict[str, dict[str, VariantResult]] = defaultdict(dict)
-    for r in results:
-        by_lang[r.language][r.variant] = r
-    out = []
-    for lang, pair in sorted(by_lang.items()):
-        a, b = pair.get("A"), pair.get("B")
-        if a is None or b is None or not a.sent or not b.sent:
-            continue
-        for measure in ("replied", "orders_paid"):
-            hits_a, hits_b = getattr(a, measure), getattr(b, measure)
-            rate_a, rate_b = hits_a / a.sent, hits_b / b.sent
-            pooled = (hits_a + hits_b) / (a.sent + b.sent)
-            spread = math.sqrt(pooled * (1 - pooled) * (1 / a.sent + 1 / b.sent))
-            z = (rate_b - rate_a) / spread if spread else 0.0
-            out.append(
-                ABComparison(lang, measure, rate_a, rate_b, rate_b - rate_a, z, abs(z) > 1.96)
-            )
-    return out

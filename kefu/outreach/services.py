@@ -8,6 +8,7 @@ import hashlib
 import logging
 import re
 import string
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,10 +19,25 @@ from django.utils.translation import gettext as _
 from kefu.accounts.models import ServiceGroup, Shop, User
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
+from kefu.automation.models import AutomationSettings
 from kefu.automation.saved_texts import guard_saved_texts
-from kefu.conversations.models import Buyer, Direction, Message
-from kefu.conversations.outbound import conversation_for_outreach, send_system_message
-from kefu.outreach.models import Campaign, CampaignStatus, OptOut, Recipient, Segment
+from kefu.automation.selectors import settings_of
+from kefu.conversations.models import CAMPAIGN_AUTOMATION, Buyer, Direction, Message
+from kefu.conversations.outbound import (
+    conversation_for_outreach,
+    deliveries_batched,
+    send_system_message,
+)
+from kefu.outreach import offers
+from kefu.outreach.caps import send_budget
+from kefu.outreach.models import (
+    Campaign,
+    CampaignOffer,
+    CampaignStatus,
+    OptOut,
+    Recipient,
+    Segment,
+)
 from kefu.outreach.selectors import SegmentFilters, buyer_zone, segment_buyers
 
 log = logging.getLogger("kefu.outreach")
@@ -82,9 +98,11 @@ def create_campaign(
     window_end: int = 21,
     per_minute: int = 20,
     texts_b: dict[str, str] | None = None,
+    offer: offers.OfferIn | None = None,
 ) -> Campaign:
     """A campaign ready to send from ``starts_at``; every variant passes the rule guard first
-    (refused here, where the owner can reword it, rather than dropped per buyer)."""
+    (refused here, where the owner can reword it, rather than dropped per buyer), with the
+    coupon or product card the message carries as each language's buyer would read it."""
     require(actor, Capability.CREATE_CAMPAIGNS)
     shop = shop_of(actor)
     if segment.shop_id != shop.pk:
@@ -122,6 +140,7 @@ def create_campaign(
         starts_at = starts_at.astimezone(dt.UTC)
     except OverflowError as exc:
         raise ValidationError(_("The start time is out of range."), code="start") from exc
+    extra = offers.checked_offer(shop=shop, offer=offer) if offer is not None else None
     # The guard sees the text as the buyer reads it, placeholders filled with neutral words.
     guard_saved_texts(
         actor=actor,
@@ -131,9 +150,43 @@ def create_campaign(
                 *variants.items(),
                 *((f"{lang} B", text) for lang, text in b_variants.items()),
             ]
-        ],
+        ]
+        + offers.guard_texts(extra, list(variants), settings_of(shop)),
         source="system",
     )
+    with transaction.atomic():
+        campaign = _create(
+            shop,
+            actor,
+            name,
+            segment,
+            variants,
+            b_variants,
+            order,
+            starts_at,
+            window_start,
+            window_end,
+            per_minute,
+        )
+        if extra is not None:
+            extra.campaign = campaign
+            extra.save()
+    return campaign
+
+
+def _create(
+    shop: Shop,
+    actor: User,
+    name: str,
+    segment: Segment,
+    variants: dict[str, str],
+    b_variants: dict[str, str],
+    order: list[str],
+    starts_at: dt.datetime,
+    window_start: int,
+    window_end: int,
+    per_minute: int,
+) -> Campaign:
     return Campaign.objects.create(
         shop=shop,
         name=name,
@@ -200,15 +253,10 @@ def _in_window(campaign: Campaign, buyer: Buyer, now: dt.datetime) -> bool:
     return campaign.window_start <= local.hour < campaign.window_end
 
 
-def _sent_last_minute(shop: Shop, now: dt.datetime) -> int:
-    return Recipient.objects.filter(
-        shop=shop, sent_at__gt=now - dt.timedelta(minutes=1), message__isnull=False
-    ).count()
-
-
 def send_campaign_step(*, campaign: Campaign, now: dt.datetime | None = None) -> int:
     """Send to the segment's buyers not reached yet whose local time is inside the window, as
-    many as the shop's per-minute throttle leaves (every campaign of the shop shares it).
+    many as the shop's per-minute throttle leaves (every campaign of the shop shares it),
+    never past the marketplace's caps (``kefu.outreach.caps``).
     Safe to run again, concurrently or after a crash: the unique recipient row is written in
     the message's transaction."""
     now = now or timezone.now()
@@ -216,9 +264,10 @@ def send_campaign_step(*, campaign: Campaign, now: dt.datetime | None = None) ->
     if campaign.status != CampaignStatus.SCHEDULED or campaign.starts_at > now:
         return 0
     shop = campaign.shop
-    budget = campaign.per_minute - _sent_last_minute(shop, now)
+    budget = send_budget(shop=shop, per_minute=campaign.per_minute, now=now)
     if budget <= 0:
         return 0
+    context = _SendContext.of(campaign)
     filters = SegmentFilters.from_json(campaign.segment.filters)
     candidates = (
         segment_buyers(shop=shop, filters=filters)
@@ -226,24 +275,53 @@ def send_campaign_step(*, campaign: Campaign, now: dt.datetime | None = None) ->
         .iterator(chunk_size=500)
     )
     sent = 0
-    for buyer in candidates:
-        if sent >= budget:
-            break
-        if not _in_window(campaign, buyer, now):
-            continue
-        if _send_one(campaign, buyer, now):
-            sent += 1
+    # One delivery task for the step's messages, not one broker write each (a row whose task
+    # is lost with a killed worker stays pending and the outbox sweeper sends it).
+    with deliveries_batched():
+        for buyer in candidates:
+            if sent >= budget:
+                break
+            if not _in_window(campaign, buyer, now):
+                continue
+            if _send_one(campaign, buyer, now, context):
+                sent += 1
     return sent
 
 
-def _send_one(campaign: Campaign, buyer: Buyer, now: dt.datetime) -> bool:
+@dataclass(frozen=True)
+class _SendContext:
+    """What every message of one step shares, read once per step rather than per buyer."""
+
+    group: str
+    offer: CampaignOffer | None
+    conf: AutomationSettings
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> _SendContext:
+        shop = campaign.shop
+        # Replies land with the outreach group when the shop has one, else with pre-sale.
+        has_group = shop.members.filter(in_outreach=True, is_active=True).exists()
+        return cls(
+            group=ServiceGroup.OUTREACH if has_group else ServiceGroup.PRE_SALE,
+            offer=CampaignOffer.objects.filter(campaign=campaign)
+            .select_related("product", "shop")
+            .first(),
+            conf=settings_of(shop),
+        )
+
+
+def _send_one(campaign: Campaign, buyer: Buyer, now: dt.datetime, context: _SendContext) -> bool:
     shop = campaign.shop
     language = choose_language(campaign, buyer)
     variant = choose_variant(campaign, buyer, language)
     texts = campaign.texts_b if variant == "B" else campaign.texts
-    # Replies land with the outreach group when the shop has one, else with pre-sale.
-    has_group = shop.members.filter(in_outreach=True, is_active=True).exists()
-    group = ServiceGroup.OUTREACH if has_group else ServiceGroup.PRE_SALE
+    group = context.group
+    parts = offers.message_parts(
+        intro=render_text(texts[language], buyer=buyer, shop=shop),
+        offer=context.offer,
+        language=language,
+        conf=context.conf,
+    )
     try:
         with transaction.atomic():
             recipient = Recipient.objects.create(
@@ -257,10 +335,16 @@ def _send_one(campaign: Campaign, buyer: Buyer, now: dt.datetime) -> bool:
             conversation = conversation_for_outreach(shop=shop, buyer=buyer, group=group)
             message = send_system_message(
                 conversation=conversation,
-                text=render_text(texts[language], buyer=buyer, shop=shop),
-                automation="campaign",
+                text=parts.text,
+                automation=CAMPAIGN_AUTOMATION,
                 dedupe_key=f"campaign:{campaign.pk}:buyer:{buyer.pk}",
-                payload={"campaign_id": campaign.pk, "language": language, "variant": variant},
+                kind=parts.kind,
+                payload={
+                    **parts.payload,
+                    "campaign_id": campaign.pk,
+                    "language": language,
+                    "variant": variant,
+                },
             )
             recipient.message = message
             recipient.blocked = message is None

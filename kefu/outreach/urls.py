@@ -24,4 +24,5 @@ urlpatterns = [
         invitation_views.take_from_queue,
         name="take_from_queue",
     ),
+    path("outreach/caps", views.set_cap, name="set_cap"),
 ]

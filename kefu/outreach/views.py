@@ -4,6 +4,8 @@ schedule a campaign, pause/resume/cancel it, read its results per language varia
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,10 +17,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kefu.accounts.access import ShopRequest, shop_view
+from kefu.accounts.models import Platform
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
-from kefu.outreach import selectors, services
+from kefu.metrics.config import shop_rules
+from kefu.outreach import caps, results, selectors, services
 from kefu.outreach.models import Campaign, Segment
+from kefu.outreach.offers import OfferIn
 
 FILTER_FIELDS = (
     "statuses", "placed_from", "placed_to", "unpaid_within_hours", "delivered_from",
@@ -30,20 +35,28 @@ FILTER_FIELDS = (
 def _page(request: ShopRequest, extra: dict[str, Any], status: int = 200) -> HttpResponse:
     shop = shop_of(request.user)
     campaigns = list(
-        Campaign.objects.filter(shop=shop).select_related("segment").order_by("-created_at")[:20]
+        Campaign.objects.filter(shop=shop)
+        .select_related("segment", "offer__product")
+        .order_by("-created_at")[:20]
     )
+    rules = shop_rules(shop=shop)
     context = {
         "segments": Segment.objects.filter(shop=shop).order_by("name"),
-        "campaigns": [_with_results(c) for c in campaigns],
+        "campaigns": [_with_results(c, rules.reporting_currency, rules.rates) for c in campaigns],
+        "caps": caps.marketplace_caps(shop=shop),
+        "platforms": Platform.choices,
+        "shop_platform": shop.platform,
         "form": {},
         **extra,
     }
     return render(request, "outreach/outreach.html", context, status=status)
 
 
-def _with_results(campaign: Campaign) -> tuple[Campaign, list[Any], list[Any]]:
-    results = selectors.campaign_results(campaign)
-    return campaign, results, selectors.ab_comparisons(results)
+def _with_results(
+    campaign: Campaign, currency: str, rates: Mapping[str, Decimal]
+) -> tuple[Campaign, list[Any], list[Any]]:
+    found = results.campaign_results(campaign, reporting_currency=currency, rates=rates)
+    return campaign, found, results.ab_comparisons(found)
 
 
 def _filters_from(data: Any) -> selectors.SegmentFilters:
@@ -113,12 +126,38 @@ def new_campaign(request: ShopRequest) -> HttpResponse:
             window_end=_int(data.get("window_end"), 21),
             per_minute=_int(data.get("per_minute"), 20),
             texts_b=texts_b,
+            offer=_offer_from(data),
         )
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
         return _page(request, {"campaign_form": data}, status=400)
     messages.success(request, _("Campaign scheduled."))
     return redirect("outreach:outreach")
+
+
+def _offer_from(data: Any) -> OfferIn:
+    def amount(key: str) -> Decimal | None:
+        raw = (data.get(key) or "").strip()
+        if not raw:
+            return None
+        try:
+            return Decimal(raw)
+        except InvalidOperation as exc:
+            raise ValidationError(_("The coupon's value and minimum spend are amounts.")) from exc
+
+    until = (data.get("coupon_valid_until") or "").strip()
+    try:
+        valid_until = dt.date.fromisoformat(until) if until else None
+    except ValueError as exc:
+        raise ValidationError(_("Dates are YYYY-MM-DD.")) from exc
+    return OfferIn(
+        product_external_id=(data.get("offer_product") or "")[:80],
+        coupon_code=(data.get("coupon_code") or "")[:40],
+        coupon_value=amount("coupon_value"),
+        coupon_currency=(data.get("coupon_currency") or "")[:3],
+        coupon_min_spend=amount("coupon_min_spend"),
+        coupon_valid_until=valid_until,
+    )
 
 
 def _int(value: Any, default: int) -> int:
@@ -141,4 +180,23 @@ def control(request: ShopRequest, campaign_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, "; ".join(exc.messages))
         return _page(request, {}, status=400)
+    return redirect("outreach:outreach")
+
+
+@shop_view(capability=Capability.CREATE_CAMPAIGNS)
+@require_POST
+def set_cap(request: ShopRequest) -> HttpResponse:
+    """The marketplace's caps (main account only: the service refuses a sub-account, 403)."""
+    data = request.POST
+    try:
+        caps.set_marketplace_cap(
+            actor=request.user,
+            platform=data.get("platform", ""),
+            per_minute=_int(data.get("cap_per_minute"), 0) or None,
+            per_day=_int(data.get("cap_per_day"), 0) or None,
+        )
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return _page(request, {}, status=400)
+    messages.success(request, _("Marketplace caps saved: no campaign sends past them."))
     return redirect("outreach:outreach")

@@ -14,7 +14,7 @@ from kefu.conversations.models import Message, OutboxStatus
 from kefu.desk.marks import add_mark
 from kefu.orders.inputs import ItemInput, OrderInput
 from kefu.orders.upserts import upsert_orders
-from kefu.outreach import selectors, services
+from kefu.outreach import results, selectors, services
 from kefu.outreach.models import CampaignStatus, OptOut, Recipient
 from kefu.outreach.selectors import SegmentFilters
 from tests.helpers import buyer_says
@@ -171,7 +171,7 @@ def test_an_opt_out_reply_stops_every_campaign(shop, owner, reply):
     second = make_campaign(owner, seg, name="Double 12")
     assert services.send_campaign_step(campaign=second, now=t) == 1
     assert not Recipient.objects.filter(campaign=second, buyer__external_id="anna").exists()
-    result = {r.language: r for r in selectors.campaign_results(first)}
+    result = {r.language: r for r in results.campaign_results(first)}
     assert result["en"].opted_out == 1 and result["en"].replied == 1
 
 
@@ -199,8 +199,8 @@ def test_orders_are_attributed_once_to_the_earliest_touch(shop, owner):
     services.send_campaign_step(campaign=second, now=t + dt.timedelta(minutes=5))
     order(shop, "A2", "carla", amount="80.00", placed=t + dt.timedelta(hours=3), country="RU")
     order(shop, "A3", "carla", amount="9.00", placed=t + dt.timedelta(hours=60), country="RU")
-    r1 = selectors.campaign_results(first)[0]
-    r2 = selectors.campaign_results(second)[0]
+    r1 = results.campaign_results(first)[0]
+    r2 = results.campaign_results(second)[0]
     assert (r1.orders_placed, r1.orders_paid, r1.gmv) == (1, 1, Decimal("80.00"))
     assert (r2.orders_placed, r2.gmv) == (0, Decimal("0"))
     assert r1.sent == 1 and r1.targeted == 1
@@ -218,7 +218,7 @@ def test_campaign_orders_stay_out_of_guided_gmv(shop, owner):
         shop, "Is there a Double 11 coupon?", buyer="dana", sent_at=t + dt.timedelta(hours=1)
     )
     order(shop, "Q2", "dana", amount="80.00", placed=t + dt.timedelta(hours=2), country="RU")
-    assert selectors.campaign_results(campaign)[0].gmv == Decimal("80.00")
+    assert results.campaign_results(campaign)[0].gmv == Decimal("80.00")
     refresh.rebuild_shop(shop=shop)
     total = metrics.report(shop=shop, start=dt.date(2026, 11, 9), end=dt.date(2026, 11, 12)).total
     assert total["messages_received"] == 1
@@ -272,7 +272,7 @@ def test_results_say_what_the_outbox_delivered(shop, owner, monkeypatch):
         CallbackAdapter, "transport", httpx.MockTransport(lambda r: httpx.Response(200))
     )
     assert deliver_outbox_row(outbox_id=second.message.outbox.pk) == OutboxStatus.DELIVERED
-    (result,) = selectors.campaign_results(campaign)
+    (result,) = results.campaign_results(campaign)
     assert (result.sent, result.delivered, result.not_delivered) == (2, 1, 1)
     assert result.not_delivered_reasons == {"no_callback_url": 1}
 
@@ -293,9 +293,9 @@ def test_ab_split_is_random_fixed_per_buyer_and_compared(shop, owner):
     for r in Recipient.objects.filter(campaign=campaign).select_related("message"):
         assert r.message.text.endswith(r.variant)
         assert services.choose_variant(campaign, r.buyer, "en") == r.variant
-    results = selectors.campaign_results(campaign)
-    assert [(r.language, r.variant) for r in results] == [("en", "A"), ("en", "B")]
-    comparisons = selectors.ab_comparisons(results)
+    found = results.campaign_results(campaign)
+    assert [(r.language, r.variant) for r in found] == [("en", "A"), ("en", "B")]
+    comparisons = results.ab_comparisons(found)
     assert {c.measure for c in comparisons} == {"replied", "orders_paid"}
     assert not any(c.more_than_noise for c in comparisons)  # nobody replied or ordered
 
