@@ -407,9 +407,9 @@ def care_cases(w: World) -> list[Case]:
 
 def review_cases(w: World) -> list[Case]:
     """Reviews (R-43) and the call sources: a sub-account sees the review tasks of its
-    products and conversations; invitations and revisit calls for the orders it may see."""
+    products and conversations; invitations for the orders it may see."""
     task, other = w.care["review_task"], w.care["other_review_task"]
-    invite, b, p = w.care["invite_order"], w.care["invite_buyer"], w.product.pk
+    invite = w.care["invite_order"]
     api = {"api": True}
     return [
         Case("get", "/care/reviews/", allowed=EVERYONE),
@@ -427,7 +427,6 @@ def review_cases(w: World) -> list[Case]:
             allowed=OWN,
             ours=True,
         ),
-        Case("post", "/care/calls/revisit/", {"buyer": b, "product": p}, allowed=OWN, ours=True),
         Case("get", "/api/v1/care/reviews", allowed=EVERYONE, **api),
         Case("get", "/api/v1/care/reviews/tasks?status=", allowed=EVERYONE, **api),
         Case("get", f"/api/v1/care/reviews/tasks/{task}", allowed=OWN, ours=True, **api),
@@ -450,14 +449,6 @@ def review_cases(w: World) -> list[Case]:
         ),
         Case("get", "/api/v1/care/reviews/settings", allowed=EVERYONE, **api),
         Case("put", "/api/v1/care/reviews/settings", REVIEW_SETTINGS_JSON, grant=MANAGE, **api),
-        Case(
-            "post",
-            "/api/v1/care/calls/revisit",
-            {"buyer_id": b, "product_id": p},
-            allowed=OWN,
-            ours=True,
-            **api,
-        ),
     ]
 
 
@@ -1271,7 +1262,6 @@ def _review_world(shop: Shop, product: Any) -> dict[str, int]:
         "review_task": ReviewTask.objects.get(review=mine).pk,
         "other_review_task": ReviewTask.objects.get(review=theirs).pk,
         "invite_order": invite.pk,
-        "invite_buyer": invite.buyer_id,
     }
 
 

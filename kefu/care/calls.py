@@ -6,16 +6,13 @@ agent logs each call. Reached or agreed closes the task; no answer or refused le
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from kefu.accounts.models import Shop, User
-from kefu.accounts.scoping import shop_of
 from kefu.care.config import care_settings
 from kefu.care.models import (
     CallLog,
@@ -28,8 +25,6 @@ from kefu.care.models import (
     ReviewTaskStatus,
     ReviewTaskStep,
 )
-from kefu.care.revisits import revisit_table
-from kefu.orders.models import Order
 from kefu.orders.selectors import risk_board
 
 CLOSING = (CallOutcome.REACHED, CallOutcome.AGREED)
@@ -128,29 +123,3 @@ def _review_contacted(task: CallTask, *, actor: User, now: dt.datetime) -> None:
             actor=actor,
             at=now,
         )
-
-
-def add_revisit_call(*, actor: User, buyer_id: int, product_id: int) -> tuple[CallTask, bool]:
-    """A buyer of the actor's revisit table becomes a call task, once per run-out date; to be
-    called by the end of that day in the shop's time zone. Http404 when not on the table."""
-    row = next(
-        (r for r in revisit_table(actor) if r.buyer_id == buyer_id and r.product_id == product_id),
-        None,
-    )
-    if row is None:
-        raise Http404("this buyer is not due a revisit of that product")
-    shop = shop_of(actor)
-    tz = zoneinfo.ZoneInfo(shop.timezone)
-    end_of_day = dt.datetime.combine(row.runs_out_on, dt.time(23, 59), tzinfo=tz)
-    now = timezone.now()
-    return CallTask.objects.get_or_create(
-        shop=shop,
-        key=f"revisit:{buyer_id}:{product_id}:{row.runs_out_on.isoformat()}",
-        defaults={
-            "reason": CallReason.REVISIT,
-            "order": Order.objects.filter(shop=shop, external_id=row.order_external_id).first(),
-            "buyer_id": buyer_id,
-            "call_by": max(end_of_day, now),
-            "created_at": now,
-        },
-    )

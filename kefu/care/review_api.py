@@ -17,7 +17,6 @@ from pydantic import Field, ValidationError
 from kefu.accounts.access import api_user, needs, shop_auth
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
-from kefu.care import calls as call_services
 from kefu.care import review_invites, review_selectors, reviews
 from kefu.care.listing import listed
 from kefu.care.models import Review, ReviewSource, ReviewTask
@@ -332,27 +331,3 @@ def save_review_settings(request: HttpRequest, payload: ReviewSettingsIO) -> Rev
         actor=api_user(request), data=reviews.ReviewSettingsInput(**payload.dict())
     )
     return _settings_out(request)
-
-
-class RevisitCallIn(Schema):
-    buyer_id: int
-    product_id: int
-
-
-class RevisitCallOut(Schema):
-    task_id: int
-    call_by: dt.datetime
-    created: bool
-
-
-@router.post("/calls/revisit", response={200: RevisitCallOut, 201: RevisitCallOut, 404: ErrorOut})
-def revisit_call(request: HttpRequest, payload: RevisitCallIn) -> Status[RevisitCallOut]:
-    """Put a buyer of the revisit table on the call list (once per run-out date); 404 when
-    the buyer is not due a revisit of that product for the caller."""
-    task, created = call_services.add_revisit_call(
-        actor=api_user(request), buyer_id=payload.buyer_id, product_id=payload.product_id
-    )
-    return Status(
-        201 if created else 200,
-        RevisitCallOut(task_id=task.pk, call_by=task.call_by, created=created),
-    )

@@ -17,7 +17,6 @@ from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.models import ServiceGroup
 from kefu.accounts.permissions import Capability, has_capability
 from kefu.accounts.scoping import shop_of
-from kefu.care import calls as call_services
 from kefu.care import review_invites, review_selectors, reviews
 from kefu.care.listing import Filter, read_filters
 from kefu.care.models import CompensationKind, ReviewLevel, ReviewTaskStatus
@@ -173,20 +172,3 @@ def invite(request: ShopRequest) -> HttpResponse:
     else:
         messages.success(request, _("Review invitation sent."))
     return redirect(_back(request, reverse("care:reviews")))
-
-
-@shop_view()
-@require_POST
-def revisit_call(request: ShopRequest) -> HttpResponse:
-    """Put a buyer of the revisit table on the call list (the revisit table's button)."""
-    buyer_id, product_id = _int(request.POST.get("buyer")), _int(request.POST.get("product"))
-    if buyer_id is None or product_id is None:
-        raise Http404("no such revisit")
-    _task, created = call_services.add_revisit_call(
-        actor=request.user, buyer_id=buyer_id, product_id=product_id
-    )
-    if created:
-        messages.success(request, _("Added to the call list."))
-    else:
-        messages.info(request, _("This buyer is already on the call list."))
-    return redirect("care:calls")

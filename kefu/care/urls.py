@@ -39,5 +39,4 @@ urlpatterns = [
     path("care/reviews/settings/", review_views.review_settings, name="review_settings"),
     path("care/reviews/invite/", review_views.invite, name="review_invite"),
     path("care/reviews/tasks/<int:task_id>/", review_views.review_task, name="review_task"),
-    path("care/calls/revisit/", review_views.revisit_call, name="revisit_call"),
 ]

@@ -1,5 +1,5 @@
 """Calls from revisits and the risk board (R-42): a buyer of the revisit table becomes a
-call once per run-out date, for the sub-account of the product; a late-shipment call refused
+call once per order and product, for the sub-account of the product; a late-shipment call refused
 or unanswered stays marked on the risk board."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from kefu.care.calls import log_call
 from kefu.care.models import CallReason, CallTask
 from kefu.care.watch import watch_shop
 from kefu.catalog.models import Product
+from kefu.orders.models import Order
 from tests.care.test_reviews import _delivered
 from tests.conftest import login_client
 from tests.helpers import post_order_signed
@@ -24,27 +25,25 @@ pytestmark = pytest.mark.django_db
 def test_a_revisit_becomes_a_call_once(shop, owner, pre_agent, after_agent, product):
     Product.objects.filter(pk=product.pk).update(usage_cycle_days=30)
     _delivered(shop, "AE-R", "P-100", "vera", days_ago=28)  # runs out in about 2 days
-    from kefu.conversations.models import Buyer
-
-    buyer_id = Buyer.objects.get(shop=shop, external_id="b-vera").pk
-    form = {"buyer": buyer_id, "product": product.pk}
+    order = Order.objects.get(shop=shop, external_id="AE-R")
+    form = {"order": order.pk, "product": product.pk, "way": "call"}
 
     page = login_client(pre_agent).get("/care/revisits/")
     assert "vera" in page.content.decode()
-    made = login_client(pre_agent).post("/care/calls/revisit/", form)
+    made = login_client(pre_agent).post("/care/revisits/act/", form)
     again = login_client(pre_agent).post(
-        "/api/v1/care/calls/revisit",
-        data=json.dumps({"buyer_id": buyer_id, "product_id": product.pk}),
+        "/api/v1/care/revisits/call",
+        data=json.dumps({"order_id": order.pk, "product_id": product.pk}),
         content_type="application/json",
     )
     # Max serves neither the product nor the buyer: not his revisit.
-    refused = login_client(after_agent).post("/care/calls/revisit/", form)
+    refused = login_client(after_agent).post("/care/revisits/act/", form)
 
-    assert made.status_code == 302 and made["Location"].endswith("/care/calls/")
-    assert again.status_code == 200 and again.json()["created"] is False
+    assert made.status_code == 302 and made["Location"].endswith("/care/revisits/")
+    assert again.status_code == 400  # already revisited: one call per order and product
     assert refused.status_code == 404
     task = CallTask.objects.get(reason=CallReason.REVISIT)
-    assert task.order.external_id == "AE-R" and task.buyer_id == buyer_id
+    assert task.order.external_id == "AE-R" and task.buyer_id == order.buyer_id
     assert task.call_by > timezone.now()
     calls = login_client(pre_agent).get("/api/v1/care/calls").json()
     assert [c["reason"] for c in calls] == ["revisit"]
