@@ -43,9 +43,10 @@ services:
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || (mkdir -p /var/lib/redis /var/log/redis && redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log && sleep 1)
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
 
-# Debian's Chromium for the browser tests (no browser downloads exist here).
+# Debian's Chromium for the browser tests (no browser downloads exist here), with a CJK font so
+# Chinese pages and screenshots render (a Chromium installed without it shows empty boxes).
 browser:
-	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
+	@(test -x /usr/bin/chromium && test -d /usr/share/fonts/opentype/noto) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
 
 lint: install-dev
 	$(BIN)/ruff check kefu tests bench
