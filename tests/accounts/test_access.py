@@ -36,6 +36,12 @@ PUBLIC_PAGES: dict[str, str] = {
     "kefu.conversations.widget_views.chat": "the public chat widget buyers open",
     "kefu.conversations.widget_views.send": "the public chat widget: a buyer sends",
     "kefu.conversations.widget_views.messages": "the public chat widget: a buyer polls",
+    "kefu.conversations.widget_views.invitation_shown": "the public chat widget: an invitation "
+    "is about to show (for the browser holding the widget's signed cookie)",
+    "kefu.conversations.widget_views.invitation_accept": "the public chat widget: the buyer "
+    "accepts an invitation",
+    "kefu.conversations.widget_views.opt_out": "the public chat widget: the buyer opts out of "
+    "marketing messages",
     "kefu.conversations.views.media_file": "an image the shop sent buyers, behind a random "
     "token; marketplaces fetch it without a login (decisions §31)",
 }
