@@ -13,12 +13,14 @@
    Counted: messages stored, routed and auto-replied in that window, per second.
 
 Knobs: KEFU_BENCH_WORKER_SECONDS (60), KEFU_BENCH_BUYERS (500),
-KEFU_BENCH_WORKER_MESSAGES (queue size for `set`, 60000; `rows` gets a tenth).
+KEFU_BENCH_WORKER_MESSAGES (queue size for `set`, 60000; `rows` gets a tenth),
+KEFU_BENCH_PIPELINES (`rows,set`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -174,7 +176,8 @@ def run_on(backend: Backend) -> list[Row]:
             "rows_per_s": round(raw_n / raw["one_s"]),
         },
     ]
-    for pipeline in ("rows", "set"):
+    pipelines = os.environ.get("KEFU_BENCH_PIPELINES", "rows,set").split(",")
+    for pipeline in pipelines:
         for workers in (1, 2):
             n = size if pipeline == "set" else max(size // 10, 500)
             rows.append(_run(backend, pipeline, workers, n, buyers, seconds))
