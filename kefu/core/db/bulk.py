@@ -387,7 +387,7 @@ def insert_instances(objs: Sequence[models.Model], *, now: dt.datetime) -> None:
     stamped = [
         f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
-    related = [f for f in fields if f.is_relation]
+    related: list[Any] = [f for f in fields if f.is_relation]  # ForeignKey: is_cached
     rows = []
     for obj in objs:
         for f in stamped:
