@@ -19,6 +19,7 @@ KEFU_BENCH_PIPELINES (`rows,set`).
 
 from __future__ import annotations
 
+import cProfile
 import json
 import os
 import random
@@ -95,7 +96,8 @@ def _helper_work(pipeline: str, start_at: str, seconds: str) -> Row:
 
 
 def _helper_profile(pipeline: str, batches: str) -> Row:
-    """A few drains of the worker in this process: SQL statements (COPY not counted: it
+    """A few drains of the worker in this process: SQL statements (an executemany counts its
+    rows; COPY is not counted: it
     bypasses Django's cursor wrapper) and the process's CPU time per message — CPU time,
     unlike a rate, hardly moves with the load of a shared machine."""
     from django.db import connection
@@ -110,17 +112,25 @@ def _helper_profile(pipeline: str, batches: str) -> Row:
         statements += len(params) if many and params else 1
         return execute(sql, params, many, context)
 
-    drain(seconds=1.0, set_based=pipeline == "set")  # language models and caches load
+    drain(seconds=0.3, set_based=pipeline == "set")  # language models and caches load
     processed = 0
-    cpu = time.process_time()
+    cpu, wall = time.process_time(), time.perf_counter()
+    # KEFU_BENCH_CPROFILE=FILE: a cProfile of the measured drains, for pstats.
+    profile = cProfile.Profile() if os.environ.get("KEFU_BENCH_CPROFILE") else None
+    if profile is not None:
+        profile.enable()
     with connection.execute_wrapper(counting):
         for _ in range(int(batches)):
             processed += drain(seconds=2.0, set_based=pipeline == "set")
-    cpu = time.process_time() - cpu
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(os.environ["KEFU_BENCH_CPROFILE"])
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     return {
         "processed": processed,
         "statements_per_msg": round(statements / processed, 2) if processed else None,
         "cpu_ms_per_msg": round(cpu * 1000 / processed, 2) if processed else None,
+        "wall_ms_per_msg": round(wall * 1000 / processed, 2) if processed else None,
     }
 
 
