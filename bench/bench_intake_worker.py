@@ -13,12 +13,15 @@
    Counted: messages stored, routed and auto-replied in that window, per second.
 
 Knobs: KEFU_BENCH_WORKER_SECONDS (60), KEFU_BENCH_BUYERS (500),
-KEFU_BENCH_WORKER_MESSAGES (queue size for `set`, 60000; `rows` gets a tenth).
+KEFU_BENCH_WORKER_MESSAGES (queue size for `set`, 60000; `rows` gets a tenth),
+KEFU_BENCH_PIPELINES (`rows,set`).
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
+import os
 import random
 import subprocess
 import sys
@@ -90,6 +93,45 @@ def _helper_work(pipeline: str, start_at: str, seconds: str) -> Row:
         else:
             break
     return {"processed": processed, "began": began, "last_at": last_at}
+
+
+def _helper_profile(pipeline: str, batches: str) -> Row:
+    """A few drains of the worker in this process: SQL statements (an executemany counts its
+    rows; COPY is not counted: it
+    bypasses Django's cursor wrapper) and the process's CPU time per message — CPU time,
+    unlike a rate, hardly moves with the load of a shared machine."""
+    from django.db import connection
+
+    from kefu.desk.intake_queue import drain
+
+    _helper_online()
+    statements = 0
+
+    def counting(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        nonlocal statements
+        statements += len(params) if many and params else 1
+        return execute(sql, params, many, context)
+
+    drain(seconds=0.3, set_based=pipeline == "set")  # language models and caches load
+    processed = 0
+    cpu, wall = time.process_time(), time.perf_counter()
+    # KEFU_BENCH_CPROFILE=FILE: a cProfile of the measured drains, for pstats.
+    profile = cProfile.Profile() if os.environ.get("KEFU_BENCH_CPROFILE") else None
+    if profile is not None:
+        profile.enable()
+    with connection.execute_wrapper(counting):
+        for _ in range(int(batches)):
+            processed += drain(seconds=2.0, set_based=pipeline == "set")
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(os.environ["KEFU_BENCH_CPROFILE"])
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return {
+        "processed": processed,
+        "statements_per_msg": round(statements / processed, 2) if processed else None,
+        "cpu_ms_per_msg": round(cpu * 1000 / processed, 2) if processed else None,
+        "wall_ms_per_msg": round(wall * 1000 / processed, 2) if processed else None,
+    }
 
 
 def _helper_count(prefix: str) -> Row:
@@ -174,10 +216,22 @@ def run_on(backend: Backend) -> list[Row]:
             "rows_per_s": round(raw_n / raw["one_s"]),
         },
     ]
-    for pipeline in ("rows", "set"):
+    pipelines = os.environ.get("KEFU_BENCH_PIPELINES", "rows,set").split(",")
+    for pipeline in pipelines:
         for workers in (1, 2):
             n = size if pipeline == "set" else max(size // 10, 500)
             rows.append(_run(backend, pipeline, workers, n, buyers, seconds))
+    if "set" in pipelines:
+        prefix = f"wprofile-{backend.label}-"
+        backend.helper(HELPER, "fill", prefix, "5000", str(buyers))
+        profile = backend.helper(HELPER, "profile", "set", "6")
+        rows.append(
+            {
+                "name": f"intake_worker set profile {backend.label}",
+                **profile,
+                "loadavg_1m": harness.loadavg(),
+            }
+        )
     if any(row.get("failed") for row in rows):
         raise harness.BenchFailed(rows, "messages failed in the worker")
     return rows
@@ -192,6 +246,7 @@ if __name__ == "__main__":
                 "fill": _helper_fill,
                 "work": _helper_work,
                 "count": _helper_count,
+                "profile": _helper_profile,
                 "online": _helper_online,
             },
             sys.argv[1:],

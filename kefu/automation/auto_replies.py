@@ -43,8 +43,19 @@ def _auto_message(
     kind: str,
     text: str,
     payload: dict[str, object],
+    batch: ReplyBatch | None,
 ) -> Message | None:
-    return store_automatic_reply(trigger=trigger, kind=kind, text=text, payload=dict(payload))
+    if batch is None:
+        return store_automatic_reply(trigger=trigger, kind=kind, text=text, payload=dict(payload))
+    # The batch inserts its replies together, at the end of each round.
+    return store_automatic_reply(
+        trigger=trigger,
+        kind=kind,
+        text=text,
+        payload=dict(payload),
+        checks=batch.checks,
+        save=False,
+    )
 
 
 def _hit(
@@ -52,9 +63,10 @@ def _hit(
     kind: str,
     trigger: Message,
     reply: Message,
+    batch: ReplyBatch | None,
     rule: KeywordRule | None = None,
 ) -> AutomationHit:
-    return AutomationHit.objects.create(
+    hit = AutomationHit(
         shop_id=trigger.shop_id,
         kind=kind,
         conversation_id=trigger.conversation_id,
@@ -65,6 +77,11 @@ def _hit(
         keyword=rule.keyword if rule is not None else "",
         created_at=reply.sent_at,
     )
+    if batch is None:
+        hit.save(force_insert=True)
+    else:
+        batch.add(reply, hit)
+    return hit
 
 
 def _reply_language(state: BuyerAutomationState, buyer: Buyer) -> str:
@@ -132,7 +149,9 @@ def _out_of_hours_day(
     return local_day
 
 
-def _keyword_reply(trigger: Message, rule: KeywordRule, language: str) -> Message | None:
+def _keyword_reply(
+    trigger: Message, rule: KeywordRule, language: str, batch: ReplyBatch | None
+) -> Message | None:
     payload: dict[str, object] = {
         "automation": HitKind.KEYWORD.value,
         "rule_id": rule.pk,
@@ -149,7 +168,9 @@ def _keyword_reply(trigger: Message, rule: KeywordRule, language: str) -> Messag
             log.exception("keyword_image_unavailable rule=%s", rule.pk)
             return None
         payload["image"] = image_payload(media)
-        return _auto_message(trigger=trigger, kind=MessageKind.IMAGE, text="", payload=payload)
+        return _auto_message(
+            trigger=trigger, kind=MessageKind.IMAGE, text="", payload=payload, batch=batch
+        )
     if rule.reply_type == ReplyType.COUPON:
         if rule.coupon_value is None:
             return None  # the model's constraint forbids it; a person answers instead
@@ -166,8 +187,12 @@ def _keyword_reply(trigger: Message, rule: KeywordRule, language: str) -> Messag
         )
         payload["coupon"] = offer.fields
         text = offer.text
-        return _auto_message(trigger=trigger, kind=MessageKind.COUPON, text=text, payload=payload)
-    return _auto_message(trigger=trigger, kind=MessageKind.TEXT, text=rule.text, payload=payload)
+        return _auto_message(
+            trigger=trigger, kind=MessageKind.COUPON, text=text, payload=payload, batch=batch
+        )
+    return _auto_message(
+        trigger=trigger, kind=MessageKind.TEXT, text=rule.text, payload=payload, batch=batch
+    )
 
 
 class Lookups:
@@ -253,9 +278,10 @@ def automatic_replies_for(*, message: Message, batch: ReplyBatch | None = None) 
                     "rule_id": None,
                     "reply_to": message.pk,
                 },
+                batch=batch,
             )
             if reply is not None:  # None: the rule guard blocked it
-                _hit(kind=HitKind.WELCOME, trigger=message, reply=reply)
+                _hit(kind=HitKind.WELCOME, trigger=message, reply=reply, batch=batch)
                 state.last_welcome_at = reply.sent_at
                 replies.append(reply)
         out_of_hours_text = conf.out_of_hours_for(language)
@@ -270,9 +296,10 @@ def automatic_replies_for(*, message: Message, batch: ReplyBatch | None = None) 
                     "rule_id": None,
                     "reply_to": message.pk,
                 },
+                batch=batch,
             )
             if reply is not None:  # None: the rule guard blocked it
-                _hit(kind=HitKind.OUT_OF_HOURS, trigger=message, reply=reply)
+                _hit(kind=HitKind.OUT_OF_HOURS, trigger=message, reply=reply, batch=batch)
                 state.out_of_hours_day = ooh_day
                 replies.append(reply)
         if conf.keyword_replies_enabled and message.kind == MessageKind.TEXT and message.text:
@@ -283,13 +310,21 @@ def automatic_replies_for(*, message: Message, batch: ReplyBatch | None = None) 
                 if found is not None:
                     rule = live.rules[found.rule_id]
                     keyword_reply = _keyword_reply(
-                        message, rule, buyer_facing_language(language, conf)
+                        message, rule, buyer_facing_language(language, conf), batch
                     )
                     if keyword_reply is not None:
-                        _hit(kind=HitKind.KEYWORD, trigger=message, reply=keyword_reply, rule=rule)
+                        _hit(
+                            kind=HitKind.KEYWORD,
+                            trigger=message,
+                            reply=keyword_reply,
+                            batch=batch,
+                            rule=rule,
+                        )
                         replies.append(keyword_reply)
         if batch is None:
             state.save()
+        else:
+            return replies  # saved, and logged, with the batch's round (``ReplyBatch.flush``)
     for reply in replies:
         log.info(
             "automation.auto_reply shop=%s conversation=%s kind=%s message=%s",

@@ -11,6 +11,7 @@ the n-th message of every buyer in the batch), and the decision itself stays the
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Sequence
 
 from django.db.models import Q
@@ -19,14 +20,18 @@ from django.utils import timezone
 from kefu.automation.auto_replies import WELCOME_WINDOW, Lookups
 from kefu.automation.models import AutomationHit, BuyerAutomationState
 from kefu.automation.outcomes import OUTCOME_WINDOW
+from kefu.compliance.services import UnattendedChecks
 from kefu.conversations.models import Direction, Message
+from kefu.core.db.bulk import insert_instances, update_instances
+
+log = logging.getLogger("kefu.automation")
 
 _STATE_FIELDS = [
     "detected_language",
     "detected_confidence",
     "detection_samples",
     "language_override",
-    "override_by",
+    "override_by_id",
     "last_welcome_at",
     "out_of_hours_day",
     "updated_at",
@@ -38,6 +43,9 @@ class ReplyBatch:
 
     def __init__(self) -> None:
         self.lookups = Lookups()
+        self.checks = UnattendedChecks()
+        self._replies: list[Message] = []
+        self._hits: list[AutomationHit] = []
         self._states: dict[int, BuyerAutomationState] = {}
         self._recent: dict[int, list[tuple[int, dt.datetime]]] = {}
 
@@ -107,10 +115,33 @@ class ReplyBatch:
         for at, pks in marked.items():
             AutomationHit.objects.filter(pk__in=pks).update(buyer_replied_at=at)
 
+    def add(self, reply: Message, hit: AutomationHit) -> None:
+        """An automatic reply decided and its hit, both unsaved until ``flush``."""
+        self._replies.append(reply)
+        self._hits.append(hit)
+
+    def flush(self) -> None:
+        """Insert the round's automatic replies and their hits (two statements), before
+        anything reads them: their events and outbox rows, the next round's buyer replies."""
+        if not self._replies:
+            return
+        now = timezone.now()
+        insert_instances(self._replies, now=now)
+        insert_instances(self._hits, now=now)
+        for reply in self._replies:
+            log.info(
+                "automation.auto_reply shop=%s conversation=%s kind=%s message=%s",
+                reply.shop_id,
+                reply.conversation_id,
+                reply.payload.get("automation"),
+                reply.pk,
+            )
+        self._replies, self._hits = [], []
+
     def save_states(self) -> None:
         """Write the buyers' automation rows once, at the end of the batch."""
         if self._states:
             now = timezone.now()
             for state in self._states.values():
                 state.updated_at = now
-            BuyerAutomationState.objects.bulk_update(list(self._states.values()), _STATE_FIELDS)
+            update_instances(list(self._states.values()), _STATE_FIELDS)

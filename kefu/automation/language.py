@@ -59,8 +59,11 @@ def _script_counts(text: str) -> tuple[int, int, int, int]:
     return han, cyr, latin, letters
 
 
+@lru_cache(maxsize=4096)
 def detect(text: str, languages: frozenset[str]) -> Detection | None:
-    """The most likely language among `languages`, or None when the text says too little."""
+    """The most likely language among `languages`, or None when the text says too little.
+    Kept per text: buyers send the same short texts ("在吗", "hi") again and again, and the
+    intake worker detects hundreds per batch (decisions §47); a `Detection` is immutable."""
     han, cyr, latin, letters = _script_counts(text)
     if letters < MIN_LETTERS and han == 0:
         return None

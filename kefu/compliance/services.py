@@ -56,6 +56,7 @@ def context_for_shop(
     language: str | None = None,
     ship_by_hours: int | None = None,
     refund_days: str | None = None,
+    shipping_policy: ShippingPolicy | None = None,
 ) -> CheckContext:
     """The check context of a shop; a product under discussion fills what is not given.
 
@@ -65,7 +66,8 @@ def context_for_shop(
     postage there, so pointing at the postage the page shows stays allowed (R-44).
 
     `ship_by_hours` and `refund_days` are the shop's own promises (its order settings, read
-    by the caller): the suggested wording promises them; without them, the defaults."""
+    by the caller): the suggested wording promises them; without them, the defaults.
+    `shipping_policy`: the shop's, when the caller read it already."""
     if product is not None and product.shop_id != shop.pk:
         raise ValueError("product belongs to another shop")
     if any(p.shop_id != shop.pk for p in order_products):
@@ -78,7 +80,7 @@ def context_for_shop(
         shipping_free = all(p.free_shipping for p in order_products)
         regional_postage = any(p.free_shipping_excluded_regions for p in order_products)
     else:
-        policy = shipping_policy_of(shop)
+        policy = shipping_policy or shipping_policy_of(shop)
         shipping_free = policy.free_shipping
         regional_postage = bool(policy.excluded_regions)
     if free_shipping is None:
@@ -98,6 +100,21 @@ def context_for_shop(
     )
 
 
+class UnattendedChecks:
+    """What `check_unattended` reads of a shop, read once for many checks: the intake
+    worker's batch checks hundreds of automatic replies per transaction (issue 15), and the
+    shop's shipping policy cannot change inside it. The verdicts themselves are cached by
+    `check_text`; the findings are still recorded per check."""
+
+    def __init__(self) -> None:
+        self._policies: dict[int, ShippingPolicy] = {}
+
+    def shipping_policy(self, shop: Shop) -> ShippingPolicy:
+        if shop.pk not in self._policies:
+            self._policies[shop.pk] = shipping_policy_of(shop)
+        return self._policies[shop.pk]
+
+
 def check_unattended(
     *,
     shop: Shop,
@@ -105,14 +122,17 @@ def check_unattended(
     source: str,
     conversation_id: int | None,
     product: Product | None = None,
+    checks: UnattendedChecks | None = None,
 ) -> Verdict:
     """Check a message the shop sends without a person at the keyboard (automatic replies,
     payment reminders, ask-to-pay, incident broadcasts, campaigns): one `check_outgoing`
     like every reply, with the shop's own context. The caller must not send on a block; a
-    warning is recorded and the message goes out, as nobody is there to confirm it."""
+    warning is recorded and the message goes out, as nobody is there to confirm it.
+    `checks`: the shop's context read once for a batch of checks."""
     if product is not None and product.shop_id != shop.pk:
         product = None
-    context = context_for_shop(shop, product=product)
+    policy = checks.shipping_policy(shop) if checks is not None and product is None else None
+    context = context_for_shop(shop, product=product, shipping_policy=policy)
     return check_outgoing(
         shop=shop,
         actor=None,

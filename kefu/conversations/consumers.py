@@ -49,6 +49,12 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
     async def inbox_event(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "event", **message["event"]})
 
+    async def inbox_events(self, message: dict[str, Any]) -> None:
+        # A transaction's events for this agent, coalesced into one channel-layer message
+        # (realtime._coalesced); the browser still gets one frame per event, in order.
+        for event in message["events"]:
+            await self.send_json({"type": "event", **event})
+
 
 # Every id the widget issues starts with this; marketplace buyers' ids never reach a cookie.
 WIDGET_ID_PREFIX = "w-"
@@ -96,3 +102,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     async def widget_message(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "message", **message["message"]})
+
+    async def widget_messages(self, message: dict[str, Any]) -> None:
+        for item in message["messages"]:
+            await self.send_json({"type": "message", **item})

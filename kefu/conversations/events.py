@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.utils import timezone
+
 from kefu.accounts.models import User
 from kefu.conversations import realtime
 from kefu.conversations.models import (
@@ -20,6 +22,7 @@ from kefu.conversations.models import (
     EventKind,
     Message,
 )
+from kefu.core.db.bulk import insert_instances
 
 
 class _Deferred(threading.local):
@@ -43,7 +46,7 @@ def deferred() -> Iterator[None]:
     finally:
         _deferred.rows = outer
     if rows:
-        ConversationEvent.objects.bulk_create(rows)
+        insert_instances(rows, now=timezone.now())
         if realtime.CAN_PUSH_HERE:
             realtime.publish_many_on_commit([row.pk for row in rows])
 

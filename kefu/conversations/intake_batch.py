@@ -37,18 +37,19 @@ from kefu.conversations.models import (
 )
 from kefu.conversations.routing import available_agents, group_for_entry_point
 from kefu.conversations.text import preview
+from kefu.core.db.bulk import insert_instances, update_instances
 
 _CONVERSATION_FIELDS = [
     "status",
     "opened_at",
     "resolved_at",
-    "product",
+    "product_id",
     "order_external_id",
     "unread_count",
     "waiting_since",
     "last_message_at",
     "last_message_preview",
-    "assignee",
+    "assignee_id",
 ]
 
 
@@ -205,7 +206,7 @@ class BatchStore:
                 self._live[(item.buyer_id, group)] = conv
                 created.append(conv)
             convs.append(conv)
-        Conversation.objects.bulk_create(created)
+        insert_instances(created, now=now)
         fresh = {id(c) for c in created}
         messages: list[Message] = []
         for item, conv in zip(items, convs, strict=True):
@@ -235,7 +236,7 @@ class BatchStore:
                     sent_at=item.at,
                 )
             )
-        Message.objects.bulk_create(messages)
+        insert_instances(messages, now=now)
         out: list[tuple[Conversation, Message]] = []
         for item, conv, message in zip(items, convs, messages, strict=True):
             # A multi-row INSERT sends no post_save; its listeners (outreach opt-outs) expect it.
@@ -281,7 +282,7 @@ class BatchStore:
     def finish(self) -> None:
         """Write the conversations, the buyers' last message times and the agents' loads."""
         if self._touched:
-            Conversation.objects.bulk_update(list(self._touched.values()), _CONVERSATION_FIELDS)
+            update_instances(list(self._touched.values()), _CONVERSATION_FIELDS)
         later = []
         for buyer_id, at in self._last_message.items():
             buyer = self.buyers[buyer_id]
@@ -289,7 +290,7 @@ class BatchStore:
                 buyer.last_message_at = at
                 later.append(buyer)
         if later:
-            Buyer.objects.bulk_update(later, ["last_message_at"])
+            update_instances(later, ["last_message_at"])
         self.loads.write()
 
     def set_languages(self, languages: dict[int, str]) -> None:

@@ -38,6 +38,7 @@ from kefu.conversations.models import (
     OutboxStatus,
 )
 from kefu.conversations.text import clean_text, preview
+from kefu.core.db.bulk import insert_instances
 from kefu.integrations.adapters import Outbound, adapter_for
 from kefu.integrations.channels import Channel
 
@@ -57,14 +58,11 @@ def queue_deliveries(messages: list[Message]) -> list[Outbox]:
     stores many, issue 15); each row's delivery is enqueued once the transaction commits.
     The one writer of the outbox (tests/compliance/test_every_path_guarded.py)."""
     now = timezone.now()
-    rows = Outbox.objects.bulk_create(
-        [
-            Outbox(
-                shop_id=m.shop_id, message=m, channel=m.conversation.channel, next_attempt_at=now
-            )
-            for m in messages
-        ]
-    )
+    rows = [
+        Outbox(shop_id=m.shop_id, message=m, channel=m.conversation.channel, next_attempt_at=now)
+        for m in messages
+    ]
+    insert_instances(rows, now=now)
     for row in rows:
         _deliver_on_commit(row.pk)
     return rows
@@ -338,13 +336,21 @@ _AUTOMATION_SOURCE = {"keyword": "keyword_reply", "welcome": "welcome", "out_of_
 
 
 def store_automatic_reply(
-    *, trigger: Message, kind: str, text: str, payload: dict[str, Any]
+    *,
+    trigger: Message,
+    kind: str,
+    text: str,
+    payload: dict[str, Any],
+    checks: guard.UnattendedChecks | None = None,
+    save: bool = True,
 ) -> Message | None:
     """An automatic answer to a buyer's message (welcome, out of hours, keyword), stored.
     It leaves the conversation waiting for a person; ``queue_automatic_replies`` sends it.
 
     The text was checked when it was saved; it is checked again here because the rules or the
-    shop's context may have changed since. None (nothing stored) when the guard blocks it."""
+    shop's context may have changed since. None (nothing stored) when the guard blocks it.
+    The intake worker's batch passes its ``checks`` and ``save=False``: it gets the unsaved
+    row and inserts the batch's replies together (decisions §47)."""
     if text.strip():
         verdict = guard.check_unattended(
             shop=trigger.shop,
@@ -352,6 +358,7 @@ def store_automatic_reply(
             source=_AUTOMATION_SOURCE.get(str(payload.get("automation")), "welcome"),
             conversation_id=trigger.conversation_id,
             product=trigger.conversation.product,
+            checks=checks,
         )
         if verdict.blocked:
             log.warning(
@@ -360,7 +367,7 @@ def store_automatic_reply(
                 ",".join(sorted(verdict.codes)),
             )
             return None
-    return Message.objects.create(
+    reply = Message(
         shop_id=trigger.shop_id,
         conversation_id=trigger.conversation_id,
         buyer_id=trigger.buyer_id,
@@ -371,6 +378,9 @@ def store_automatic_reply(
         sent_at=max(timezone.now(), trigger.sent_at),
         payload=payload,
     )
+    if save:
+        reply.save(force_insert=True)
+    return reply
 
 
 def queue_automatic_replies(conversation: Conversation, replies: list[Message]) -> None:

@@ -90,6 +90,30 @@ def _messages_for(events: list[ConversationEvent]) -> list[tuple[str, dict[str, 
     return out
 
 
+# A group's messages of one transaction go as one channel-layer message of these types.
+_BATCHED = {
+    "inbox.event": ("inbox.events", "event"),
+    "widget.message": ("widget.messages", "message"),
+}
+
+
+def _coalesced(messages: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """One channel-layer message per recipient group, holding that group's messages in
+    order: an intake batch pushes hundreds of events per transaction, and each group_send
+    is a Redis round trip per group (decisions §47). A group with one message gets it as is."""
+    by_group: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for group, message in messages:
+        by_group.setdefault((group, message["type"]), []).append(message)
+    out: list[tuple[str, dict[str, Any]]] = []
+    for (group, kind), batch in by_group.items():
+        if len(batch) == 1 or kind not in _BATCHED:
+            out.extend((group, m) for m in batch)
+            continue
+        batched, field = _BATCHED[kind]
+        out.append((group, {"type": batched, field + "s": [m[field] for m in batch]}))
+    return out
+
+
 def _load(event_ids: list[int]) -> list[ConversationEvent]:
     return list(
         ConversationEvent.objects.filter(pk__in=event_ids)
@@ -107,7 +131,7 @@ def publish(event_ids: list[int]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    messages = _messages_for(_load(event_ids))
+    messages = _coalesced(_messages_for(_load(event_ids)))
     if messages:
         # One bridge into the event loop for all of them: outside a running loop each
         # async_to_sync call builds a thread and a loop (and, with Redis, a connection).
@@ -166,6 +190,6 @@ async def publish_async(event_ids: list[int]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    messages = await database_sync_to_async(lambda: _messages_for(_load(event_ids)))()
+    messages = await database_sync_to_async(lambda: _coalesced(_messages_for(_load(event_ids))))()
     for group, message in messages:
         await layer.group_send(group, message)

@@ -120,6 +120,7 @@ def process_batch(rows: list[IntakeMessage]) -> BatchResult:
                 if buyer.language != language[buyer.pk]:
                     written[buyer.pk] = language[buyer.pk] = buyer.language
                 result.stored.append(item.row_id)
+            replies.flush()
         queue_deliveries(sent)
         store.finish()
         replies.save_states()

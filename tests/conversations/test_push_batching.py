@@ -56,3 +56,50 @@ def test_a_rolled_back_transaction_pushes_nothing_and_the_next_one_pushes_its_ow
 
     assert len(pushes) == 1
     assert pushes[0] == list(ConversationEvent.objects.order_by("pk").values_list("pk", flat=True))
+
+
+def test_an_agent_socket_gets_every_event_of_the_transaction_in_order_from_one_push(
+    shop, pre_agent, monkeypatch
+):
+    import json
+
+    from asgiref.sync import async_to_sync
+    from asgiref.testing import ApplicationCommunicator
+    from channels.db import database_sync_to_async
+    from channels.layers import get_channel_layer
+
+    from kefu.conversations.consumers import AgentConsumer
+
+    online(pre_agent)
+    layer = get_channel_layer()
+    sends: list[str] = []
+    original = layer.group_send
+
+    async def counting(group: str, message: dict) -> None:
+        sends.append(group)
+        await original(group, message)
+
+    monkeypatch.setattr(layer, "group_send", counting)
+
+    async def scenario() -> list[dict]:
+        scope = {"type": "websocket", "path": "/ws/inbox/", "headers": [], "user": pre_agent}
+        socket = ApplicationCommunicator(AgentConsumer.as_asgi(), scope)
+        await socket.send_input({"type": "websocket.connect"})
+        assert (await socket.receive_output(5))["type"] == "websocket.accept"
+        await database_sync_to_async(buyer_says)(shop, buyer="b-1")
+        frames = []
+        while not await socket.receive_nothing(timeout=0.5):
+            frames.append(json.loads((await socket.receive_output(5))["text"]))
+        await socket.send_input({"type": "websocket.disconnect", "code": 1000})
+        await socket.wait(5)
+        return frames
+
+    frames = async_to_sync(scenario)()
+
+    events = list(ConversationEvent.objects.order_by("pk").values_list("pk", "kind"))
+    assert len(events) >= 3
+    assert [(f["type"], f["id"], f["kind"]) for f in frames] == [
+        ("event", pk, kind) for pk, kind in events
+    ]
+    # One channel-layer message for the agent's group, not one per event.
+    assert sends.count(realtime.user_group(pre_agent.pk)) == 1

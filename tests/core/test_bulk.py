@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from kefu.conversations.models import Buyer
-from kefu.core.db.bulk import Table
+from kefu.core.db.bulk import Table, insert_instances, update_instances
 from kefu.orders.models import Order, OrderEvent, OrderStatus
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -87,6 +87,47 @@ def test_update_sets_the_columns_of_each_row(shop, buyer):
     second.refresh_from_db()
     assert (first.status, first.flags, first.updated_at) == ("paid", ["oversold"], later)
     assert (second.status, second.flags) == ("shipped", [])
+
+
+def test_joined_update_sets_nulls_json_and_times_of_each_row(shop, buyer):
+    first = insert_order(shop, buyer, "J-1", paid_at=NOW)
+    second = insert_order(shop, buyer, "J-2")
+    later = NOW + dt.timedelta(hours=1)
+
+    # A NULL in the first row, JSON and a time: one UPDATE … FROM (VALUES …) on PostgreSQL.
+    Table(Order).update_joined(
+        ("status", "paid_at", "flags", "updated_at"),
+        [("paid", None, ["oversold"], later, first.pk), ("shipped", later, [], later, second.pk)],
+    )
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.paid_at, first.flags, first.updated_at) == (
+        "paid",
+        None,
+        ["oversold"],
+        later,
+    )
+    assert (second.status, second.paid_at, second.flags) == ("shipped", later, [])
+
+
+def test_inserted_instances_get_their_ids_in_order_and_read_back_as_saved(shop):
+    buyers = [Buyer(shop=shop, external_id=f"bulk-{n}", first_seen_at=NOW) for n in range(3)]
+
+    insert_instances(buyers, now=NOW)
+
+    stored = list(Buyer.objects.filter(external_id__startswith="bulk-").order_by("pk"))
+    assert [b.pk for b in buyers] == [b.pk for b in stored]
+    assert [b.external_id for b in stored] == ["bulk-0", "bulk-1", "bulk-2"]
+    assert all(b.shop_id == shop.pk and b.first_seen_at == NOW for b in stored)
+
+    buyers[0].language, buyers[2].language = "en", "zh-hans"
+    update_instances([buyers[0], buyers[2]], ["language"])
+    assert list(
+        Buyer.objects.filter(pk__in=[b.pk for b in buyers])
+        .order_by("pk")
+        .values_list("language", flat=True)
+    ) == ["en", buyers[1].language, "zh-hans"]
 
 
 def test_a_duplicate_raises_djangos_integrity_error(shop, buyer):
