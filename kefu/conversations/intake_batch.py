@@ -25,9 +25,15 @@ from kefu.catalog.models import Product
 from kefu.conversations import events
 from kefu.conversations.assignment import is_available
 from kefu.conversations.buyers import upsert_buyers
-from kefu.conversations.intake import REOPEN_WINDOW, BuyerMessageIn
+from kefu.conversations.intake import (
+    CAMPAIGN_REPLY_WINDOW,
+    REOPEN_WINDOW,
+    BuyerMessageIn,
+    campaign_reply_group,
+)
 from kefu.conversations.load import LIVE
 from kefu.conversations.models import (
+    CAMPAIGN_AUTOMATION,
     AgentPresence,
     Buyer,
     Conversation,
@@ -136,6 +142,7 @@ class BatchStore:
         self._live: dict[tuple[int, str], Conversation] = {}
         self._touched: dict[int, Conversation] = {}
         self._last_message: dict[int, dt.datetime] = {}
+        self._campaign_buyers: set[int] = set()
 
     def prepare(self, shop: Shop, items: list[Item]) -> None:
         """One buyer upsert and one product read for the shop's messages of the batch."""
@@ -149,10 +156,23 @@ class BatchStore:
             for product in Product.objects.filter(shop=shop, external_id__in=wanted):
                 self._products[(shop.pk, product.external_id)] = product
 
-    def lock(self, buyer_ids: set[int]) -> None:
+    def lock(self, buyer_ids: set[int], *, earliest: dt.datetime | None = None) -> None:
         """The buyers' rows and one locked read of their live and recently resolved
-        conversations (``intake._live_conversation`` for all of them)."""
+        conversations (``intake._live_conversation`` for all of them); ``earliest`` is the
+        batch's first message time, for the campaign replies' window."""
         self.buyers = {b.pk: b for b in Buyer.objects.filter(pk__in=buyer_ids)}
+        # Only a buyer a campaign wrote to within the window can be answering one; the
+        # per-message rule (``campaign_reply_group``) then runs for those buyers alone, so a
+        # batch without campaign traffic pays one query for it.
+        since = min(earliest or self.now, self.now) - CAMPAIGN_REPLY_WINDOW
+        self._campaign_buyers = set(
+            Message.objects.filter(
+                buyer_id__in=buyer_ids,
+                direction=Direction.AUTO,
+                payload__automation=CAMPAIGN_AUTOMATION,
+                sent_at__gte=since,
+            ).values_list("buyer_id", flat=True)
+        )
         rows = (
             Conversation.objects.select_for_update(of=("self",))
             .filter(buyer_id__in=buyer_ids)
@@ -187,7 +207,11 @@ class BatchStore:
                 # replies to the buyer's message of the round before (which it answers).
                 item.at = now
             incoming = item.incoming
-            group = group_for_entry_point(incoming.entry_point)
+            group = (
+                campaign_reply_group(item.shop, item.buyer_id, item.at)
+                if item.buyer_id in self._campaign_buyers
+                else None
+            ) or group_for_entry_point(incoming.entry_point)
             product = self._products.get((item.shop.pk, incoming.product_external_id or ""))
             conv = self._live.get((item.buyer_id, group))
             if conv is None:

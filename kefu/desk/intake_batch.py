@@ -95,7 +95,7 @@ def process_batch(rows: list[IntakeMessage]) -> BatchResult:
             mine = [i for i in todo if i.shop.pk == shop_id]
             if mine:
                 store.prepare(mine[0].shop, mine)
-        store.lock({i.buyer_id for i in todo})
+        store.lock({i.buyer_id for i in todo}, earliest=min(i.at for i in todo))
         replies.lock_states((i.shop.pk, i.buyer_id) for i in todo)
         language = {b.pk: b.language for b in store.buyers.values()}
         written = dict(language)
