@@ -14,7 +14,7 @@ from kefu.accounts.models import Shop
 from kefu.accounts.selectors import owner_of
 from kefu.care.complaints import ComplaintChange, ComplaintInput, open_complaint, update_complaint
 from kefu.care.feedback import save_feedback
-from kefu.care.followups import RuleInput, save_rule
+from kefu.care.followups import LOOKBACK, RuleInput, plan_follow_ups, save_rule
 from kefu.care.models import ComplaintStatus, FeedbackKind, FollowUpKind, ReviewSource
 from kefu.care.promises import PromiseInput, record_promise
 from kefu.care.returns import StepInput, advance_return, open_return
@@ -138,13 +138,15 @@ def load(*, shop: Shop, rng: random.Random) -> None:
             source=ReviewSource.IMPORT,
         )
 
-    # Follow-up rules in both languages the owner writes in.
+    # Follow-up rules in both languages the owner writes in, switched on three days ago so
+    # the planner picks up the demo's recent payments and deliveries (its lookback).
     for kind, days, en, zh in FOLLOW_UPS:
         save_rule(
             actor=owner,
             data=RuleInput(kind=kind, days=days, texts={"en": en, "zh-hans": zh}),
-            now=now,
+            now=now - LOOKBACK,
         )
+    plan_follow_ups(shop=shop, now=now)
 
     # A usage cycle on what the delivered orders hold, so the revisit table has rows.
     product_ids = {
