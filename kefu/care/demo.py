@@ -58,8 +58,7 @@ FOLLOW_UPS = [
     (
         FollowUpKind.AFTER_DAYS,
         7,
-        "Hi {name}, how is your new light after a week? Tips and spare parts are one message "
-        "away.",
+        "Hi {name}, how is your new light after a week? Tips and spare parts are one message away.",
         "{name}您好，新灯用了一周感觉如何？如需使用建议或配件，随时联系我们。",
     ),
 ]
@@ -163,7 +162,7 @@ def load(*, shop: Shop, rng: random.Random) -> None:
         )
 
     # What buyers said about the products.
-    for conv, (kind, text) in zip(
+    for conv, (feedback_kind, text) in zip(
         picked[6:],
         [
             (FeedbackKind.SUGGESTION, "Please sell a longer USB-C cable with the desk lamp."),
@@ -171,4 +170,4 @@ def load(*, shop: Shop, rng: random.Random) -> None:
         ],
         strict=False,
     ):
-        save_feedback(actor=owner, conversation=conv, kind=kind, text=text)
+        save_feedback(actor=owner, conversation=conv, kind=feedback_kind, text=text)
