@@ -59,3 +59,34 @@ def test_demo_history_is_not_a_wall_of_undelivered_replies():
     assert Message.objects.filter(shop=shop, direction="agent").exists()
     assert not Outbox.objects.filter(shop=shop).exists()
     assert 'id="undelivered-notice"' not in owner.get("/inbox/").content.decode()
+
+
+def test_demo_care_and_outreach_pages_have_something_to_show():
+    """A seller trying the demo finds the after-sale and outreach pages filled, in both
+    languages (decided by the account's interface language)."""
+    load_demo()
+    owner = Client()
+    assert owner.login(username="aurora-owner", password=DEMO_PASSWORD)
+    pages = {
+        "/care/complaints/": ["运输破损", "关税清关"],  # causes, in either language
+        "/care/promises/": ["Call the buyer back about the customs refund"],
+        "/care/returns/": ["Wrong colour temperature"],
+        "/care/reviews/": ["Arrived broken", "shipping took almost a month", "质量很好"],
+        "/care/calls/": ["8031"],
+        "/care/follow-ups/": ["thank you for your order", "感谢您在", "新灯用了一周"],
+        "/care/revisits/": ["/care/revisits/act/"],  # a row to act on
+        "/care/feedback/": ["longer USB-C cable"],
+        "/outreach/": ["Warm-white lamps are in", "Weekend thank-you"],
+        "/outreach/invitations/": ["Questions about the lamp?", "AURORA5"],
+    }
+    for language in ("en", "zh-hans"):
+        owner.post("/language/", {"language": language, "next": "/"})
+        for url, expected in pages.items():
+            html = owner.get(url).content.decode()
+            for text in expected:
+                assert text in html, (language, url, text)
+    # The sent campaign's results have a row per language and variant.
+    html = owner.get("/outreach/").content.decode()
+    assert "Nothing sent yet." not in html.split("Warm-white lamps are in")[1]
+    # The demo's sample messages never went anywhere, campaigns included.
+    assert not Outbox.objects.exists()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from django.apps import AppConfig
@@ -25,3 +26,8 @@ class CareConfig(AppConfig):
         if planned:
             notes.append(f"{planned} follow-up(s) planned")
         return "; ".join(notes)
+
+    def load_demo(self, *, shop: Any, rng: random.Random) -> None:
+        from kefu.care import demo
+
+        demo.load(shop=shop, rng=rng)

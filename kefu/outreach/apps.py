@@ -1,4 +1,12 @@
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from kefu.accounts.models import Shop
 
 
 class OutreachConfig(AppConfig):
@@ -15,3 +23,8 @@ class OutreachConfig(AppConfig):
         from kefu.outreach.services import on_message_saved
 
         post_save.connect(on_message_saved, sender=Message, dispatch_uid="outreach-opt-out")
+
+    def load_demo(self, *, shop: Shop, rng: random.Random) -> None:
+        from kefu.outreach import demo
+
+        demo.load(shop=shop, rng=rng)
