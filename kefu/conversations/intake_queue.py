@@ -8,6 +8,7 @@ so a message answered 2xx is never lost and the table empties itself (decisions 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import zlib
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from kefu.accounts.models import Shop
+from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.intake import BuyerMessageIn
 from kefu.conversations.models import IntakeLane, IntakeMessage, Message
 
@@ -51,6 +53,27 @@ def payload_of(incoming: BuyerMessageIn) -> dict[str, Any]:
         "order_external_id": incoming.order_external_id,
         "sent_at": incoming.sent_at.isoformat() if incoming.sent_at else None,
     }
+
+
+def message_of(row: IntakeMessage) -> BuyerMessageIn:
+    """A queued row back as the message the webhook checked (``payload_of``'s inverse)."""
+    data: dict[str, Any] = row.payload
+    buyer = data["buyer"]
+    return BuyerMessageIn(
+        buyer=BuyerIn(
+            external_id=buyer["external_id"],
+            name=buyer.get("name", ""),
+            language=buyer.get("language", ""),
+            country=buyer.get("country", ""),
+        ),
+        text=data["text"],
+        entry_point=data["entry_point"],
+        channel=data["channel"],
+        external_id=row.external_id,
+        product_external_id=data.get("product_external_id"),
+        order_external_id=data.get("order_external_id"),
+        sent_at=dt.datetime.fromisoformat(data["sent_at"]) if data.get("sent_at") else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,7 @@ A failure anywhere raises: the worker rolls the batch back and does it message b
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -22,9 +20,9 @@ from django.utils import timezone
 from kefu.automation.auto_replies import automatic_replies_for
 from kefu.automation.auto_replies_batch import ReplyBatch
 from kefu.conversations import events
-from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.intake import BuyerMessageIn, checked_message
 from kefu.conversations.intake_batch import BatchStore, Item
+from kefu.conversations.intake_queue import message_of
 from kefu.conversations.models import IntakeMessage, Message
 from kefu.conversations.outbound import queue_deliveries
 
@@ -37,26 +35,7 @@ class BatchResult:
 
 def incoming_of(row: IntakeMessage) -> BuyerMessageIn:
     """A queued row as the message the webhook checked (raises ``ValidationError``)."""
-    data: dict[str, Any] = row.payload
-    buyer = data["buyer"]
-    sent_at = dt.datetime.fromisoformat(data["sent_at"]) if data.get("sent_at") else None
-    return checked_message(
-        BuyerMessageIn(
-            buyer=BuyerIn(
-                external_id=buyer["external_id"],
-                name=buyer.get("name", ""),
-                language=buyer.get("language", ""),
-                country=buyer.get("country", ""),
-            ),
-            text=data["text"],
-            entry_point=data["entry_point"],
-            channel=data["channel"],
-            external_id=row.external_id,
-            product_external_id=data.get("product_external_id"),
-            order_external_id=data.get("order_external_id"),
-            sent_at=sent_at,
-        )
-    )
+    return checked_message(message_of(row))
 
 
 def process_batch(rows: list[IntakeMessage]) -> BatchResult:

@@ -13,19 +13,16 @@ the rows for the next drain; the beat sweep runs one every few seconds.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from kefu.conversations.buyers import BuyerIn
-from kefu.conversations.intake_queue import MAX_ATTEMPTS, ensure_lanes, waiting_lanes
+from kefu.conversations.intake_queue import MAX_ATTEMPTS, ensure_lanes, message_of, waiting_lanes
 from kefu.conversations.models import IntakeLane, IntakeMessage
 from kefu.conversations.outbound import deliveries_batched
 from kefu.desk.intake import receive_buyer_message
@@ -148,26 +145,19 @@ def _set_based(rows: list[IntakeMessage]) -> bool:
 
 
 def _process(row: IntakeMessage) -> None:
-    data: dict[str, Any] = row.payload
-    buyer = data["buyer"]
-    sent_at = dt.datetime.fromisoformat(data["sent_at"]) if data.get("sent_at") else None
+    m = message_of(row)
     # A savepoint per message: one that fails rolls back alone and the batch goes on.
     with transaction.atomic():
         receive_buyer_message(
             shop=row.shop,
-            buyer=BuyerIn(
-                external_id=buyer["external_id"],
-                name=buyer.get("name", ""),
-                language=buyer.get("language", ""),
-                country=buyer.get("country", ""),
-            ),
-            text=data["text"],
-            entry_point=data["entry_point"],
-            channel=data["channel"],
-            external_id=row.external_id,
-            product_external_id=data.get("product_external_id"),
-            order_external_id=data.get("order_external_id"),
-            sent_at=sent_at,
+            buyer=m.buyer,
+            text=m.text,
+            entry_point=m.entry_point,
+            channel=m.channel,
+            external_id=m.external_id,
+            product_external_id=m.product_external_id,
+            order_external_id=m.order_external_id,
+            sent_at=m.sent_at,
         )
 
 
