@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import zoneinfo
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,18 @@ from kefu.care.models import ReviewSource
 from kefu.care.reviews import ReviewInput, parse_rating, store_review
 from kefu.core import tabular
 from kefu.core.filelimits import store_upload
-from kefu.core.tabular import IGNORE, ColumnsError, HeaderIndex, ImportFileError, open_source
+from kefu.core.tabular import (
+    IGNORE,
+    ColumnsError,
+    HeaderIndex,
+    ImportFileError,
+    RowTally,
+    open_source,
+)
 from kefu.orders.importers.mapping import RowError, parse_time
 
 log = logging.getLogger("kefu.care")
 
-MAX_REJECTIONS_KEPT = 200
 
 # Kefu field -> headers of the exports (淘宝/天猫 评价管理, AliExpress Feedback).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -161,22 +167,8 @@ def record_to_input(
 
 
 @dataclass
-class ReviewImportSummary:
-    file_format: str = ""
-    encoding: str = ""
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
+class ReviewImportSummary(RowTally):
     tasks: int = 0
-    rejections: list[tuple[int, str]] = field(default_factory=list)
-    unknown_columns: list[str] = field(default_factory=list)
-
-    def reject(self, row: int, reason: str) -> None:
-        self.rejected += 1
-        if len(self.rejections) < MAX_REJECTIONS_KEPT:
-            self.rejections.append((row, reason))
 
 
 def import_reviews(

@@ -34,13 +34,13 @@ from kefu.core.tabular import (
     HeaderIndex,
     ImportFileError,
     Record,
+    RowTally,
     header_key,
     open_source,
 )
 
 log = logging.getLogger("kefu.catalog")
 
-MAX_REJECTIONS_KEPT = 200
 
 # Kefu field -> headers seen in exports (Taobao/Tmall 淘宝助理 names, its English field names,
 # AliExpress product list headers). Matching ignores case, spaces and punctuation.
@@ -395,24 +395,10 @@ def record_to_input(
 
 
 @dataclass
-class ProductImportSummary:
-    file_format: str = ""
-    encoding: str = ""
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    rejections: list[tuple[int, str]] = field(default_factory=list)
+class ProductImportSummary(RowTally):
     notes: list[tuple[int, str]] = field(default_factory=list)
-    unknown_columns: list[str] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
     headers: list[str] = field(default_factory=list)
-
-    def reject(self, row: int, reason: str) -> None:
-        self.rejected += 1
-        if len(self.rejections) < MAX_REJECTIONS_KEPT:
-            self.rejections.append((row, reason))
 
 
 ProgressCallback = Callable[[int, int, ProductImportSummary], None]

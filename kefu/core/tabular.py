@@ -548,3 +548,28 @@ def open_source(path: Path, *, wanted_format: str | None = None) -> Source:
     else:
         source.rows = _xls_rows(path, progress, limits)
     return source
+
+
+# A file of 200k bad rows must not keep 200k reasons: the first ones tell the seller enough.
+MAX_REJECTIONS_KEPT = 200
+
+
+@dataclass
+class RowTally:
+    """What an import did with a file's rows; each importer's summary adds its own fields.
+    Every row counts once: created, updated, unchanged or rejected (decisions §28)."""
+
+    file_format: str = ""
+    encoding: str = ""
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejections: list[tuple[int, str]] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+
+    def reject(self, row: int, reason: str) -> None:
+        self.rejected += 1
+        if len(self.rejections) < MAX_REJECTIONS_KEPT:
+            self.rejections.append((row, reason))

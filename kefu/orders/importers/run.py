@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 
 from kefu.accounts.models import Shop
 from kefu.core.after_import import after_import
-from kefu.core.tabular import ImportFileError, open_source
+from kefu.core.tabular import ImportFileError, RowTally, open_source
 from kefu.orders.importers.mapping import (
     AMOUNT_FIELDS,
     ColumnMap,
@@ -35,25 +35,15 @@ from kefu.orders.upserts import upsert_orders
 log = logging.getLogger("kefu.orders")
 
 IMPORT_CHUNK = 1000
-MAX_REJECTIONS_KEPT = 200
 MAX_IGNORED_KEPT = 100
 MAX_HEADERS_KEPT = 200
 
 
 @dataclass
-class ImportSummary:
-    file_format: str = ""
-    encoding: str = ""
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
+class ImportSummary(RowTally):
     # Rows of an order an earlier row of the same file already named (an order's item lines,
     # or the same order exported twice): merged into that order, not counted as another one.
     merged: int = 0
-    rejected: int = 0
-    rejections: list[tuple[int, str]] = field(default_factory=list)
-    unknown_columns: list[str] = field(default_factory=list)
     # Every column (or JSONL field) not read, as "name (why)"; see `ColumnMap.ignored`.
     ignored: list[str] = field(default_factory=list)
     # What the seller must know although every row was stored (no amount, no payment time).
@@ -87,11 +77,6 @@ class ImportSummary:
                     "unpaid in the figures. Map your payment-time column to paid_at."
                 )
             )
-
-    def reject(self, row: int, reason: str) -> None:
-        self.rejected += 1
-        if len(self.rejections) < MAX_REJECTIONS_KEPT:
-            self.rejections.append((row, reason))
 
 
 ProgressCallback = Any  # Callable[[int, int, ImportSummary], None]
