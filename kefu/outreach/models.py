@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -59,6 +60,12 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def sending(self) -> bool:
+        """Started and neither paused nor cancelled: the segment is re-read at each send step,
+        so a running campaign has no "finished" state."""
+        return self.status == CampaignStatus.SCHEDULED and self.starts_at <= timezone.now()
 
 
 class Recipient(models.Model):
