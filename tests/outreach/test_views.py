@@ -25,7 +25,7 @@ def test_the_page_counts_saves_schedules_and_pauses(shop, owner):
     assert campaign.starts_at.utcoffset().total_seconds() == 0  # stored in UTC
     assert campaign.starts_at.hour == 0  # 08:00 in the shop's Shanghai time
     # Its start has passed: it is sending (the segment is re-read at every step).
-    assert "D11 <span class=\"muted\">· Big · 发送中" in client.get("/outreach/").content.decode()
+    assert 'D11 <span class="muted">· Big · 发送中' in client.get("/outreach/").content.decode()
     client.post(f"/outreach/campaigns/{campaign.pk}/control", {"action": "pause"})
     campaign.refresh_from_db()
     assert campaign.status == "paused"
