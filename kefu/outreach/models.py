@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kefu.accounts.models import Platform
+
 
 class Segment(models.Model):
     """A saved audience: the filters are kept, the buyers are found again at send time."""
@@ -249,3 +251,10 @@ class MarketplaceCap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}: {self.per_minute}/min {self.per_day}/day"
+
+    @property
+    def platform_label(self) -> str:
+        """The marketplace by name ("AliExpress", "天猫"), the stored code if it is not one."""
+        if self.platform in Platform.values:
+            return str(Platform(self.platform).label)
+        return self.platform

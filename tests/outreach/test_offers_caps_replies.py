@@ -236,6 +236,8 @@ def test_only_the_main_account_sets_caps_and_bad_caps_are_400(shop, owner):
     assert client.get("/api/v1/outreach/caps").json() == [
         {"platform": "aliexpress", "per_minute": 5, "per_day": 500}
     ]
+    # The page names the marketplace as the seller knows it.
+    assert "<li>AliExpress: " in client.get("/outreach/").content.decode()
 
 
 # --- replies --------------------------------------------------------------------------------
