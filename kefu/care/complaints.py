@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from kefu.accounts.models import Shop, User
@@ -333,3 +334,17 @@ def update_complaint(*, actor: User, complaint: Complaint, change: ComplaintChan
                     shop=shop, complaint=complaint, dismissed_at__isnull=True
                 ).update(dismissed_at=timezone.now())
     return complaint
+
+
+def has_open_complaint(*, shop: Shop, buyer_id: int | None, order_id: int | None = None) -> bool:
+    """A complaint of the buyer (or of the order) is not resolved: no follow-up, revisit or
+    review invitation goes out meanwhile."""
+    who = Q(buyer_id=buyer_id)
+    if order_id is not None:
+        who |= Q(order_id=order_id)
+    return (
+        Complaint.objects.filter(shop=shop)
+        .filter(who)
+        .exclude(status=ComplaintStatus.RESOLVED)
+        .exists()
+    )

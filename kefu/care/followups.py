@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,9 +29,8 @@ from kefu.automation.business_hours import is_open
 from kefu.automation.models import ScriptLanguage
 from kefu.automation.saved_texts import guard_saved_texts
 from kefu.automation.selectors import buyer_language, holidays_of, schedule_of
+from kefu.care.complaints import has_open_complaint
 from kefu.care.models import (
-    Complaint,
-    ComplaintStatus,
     FollowUp,
     FollowUpKind,
     FollowUpRule,
@@ -42,6 +40,7 @@ from kefu.care.models import (
 from kefu.conversations.models import Buyer, Message
 from kefu.conversations.outbound import conversation_for_outreach, send_system_message
 from kefu.orders.models import Order, OrderStatus
+from kefu.orders.rules import in_quiet_hours
 from kefu.orders.selectors import visible_orders
 from kefu.outreach.models import OptOut
 from kefu.outreach.services import render_text
@@ -156,11 +155,12 @@ def is_quiet(shop: Shop, moment: dt.datetime, conf: FollowUpSettings | None = No
     """Whether `moment` is in the shop's quiet hours (shop-local, wrapping midnight), or
     outside its business hours when follow-ups keep to them. Equal bounds: never quiet."""
     conf = conf or follow_up_settings(shop)
-    hour = moment.astimezone(zoneinfo.ZoneInfo(shop.timezone)).hour
-    start, end = conf.quiet_from, conf.quiet_until
-    # A span that wraps midnight (21 → 9) is quiet after its start or before its end.
-    wraps = start > end
-    quiet = (hour >= start or hour < end) if wraps else start <= hour < end
+    quiet = in_quiet_hours(
+        moment=moment,
+        timezone_name=shop.timezone,
+        start=dt.time(conf.quiet_from),
+        end=dt.time(conf.quiet_until),
+    )
     if quiet or not conf.business_hours_only:
         return quiet
     schedule = schedule_of(shop)
@@ -254,18 +254,6 @@ def text_for(rule: FollowUpRule, buyer: Buyer) -> tuple[str, str]:
 def buyer_opted_out(buyer_id: int) -> bool:
     """The buyer asked for no more messages (an opt-out word, kefu.outreach)."""
     return OptOut.objects.filter(buyer_id=buyer_id).exists()
-
-
-def has_open_complaint(*, shop: Shop, buyer_id: int, order_id: int | None = None) -> bool:
-    who = Q(buyer_id=buyer_id)
-    if order_id is not None:
-        who |= Q(order_id=order_id)
-    return (
-        Complaint.objects.filter(shop=shop)
-        .filter(who)
-        .exclude(status=ComplaintStatus.RESOLVED)
-        .exists()
-    )
 
 
 def send_message_to_buyer(

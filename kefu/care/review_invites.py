@@ -9,13 +9,13 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kefu.accounts.models import Platform, ServiceGroup, Shop, User
 from kefu.automation.selectors import buyer_language
-from kefu.care.models import Complaint, ComplaintStatus, Review, ReviewInvitation
+from kefu.care.complaints import has_open_complaint
+from kefu.care.models import Review, ReviewInvitation
 from kefu.care.reviews import review_settings
 from kefu.conversations.outbound import conversation_for_outreach, send_system_message
 from kefu.orders.config import order_settings
@@ -51,13 +51,7 @@ def why_not_invite(order: Order) -> str:
         return _("This order's buyer was already invited.")
     if Review.objects.filter(shop_id=order.shop_id, order=order).exists():
         return _("This order already has a review.")
-    open_complaint = (
-        Complaint.objects.filter(shop_id=order.shop_id)
-        .filter(Q(order=order) | Q(buyer_id=order.buyer_id))
-        .exclude(status=ComplaintStatus.RESOLVED)
-        .exists()
-    )
-    if open_complaint:
+    if has_open_complaint(shop=order.shop, buyer_id=order.buyer_id, order_id=order.pk):
         return _("A complaint of this buyer is open: no review invitation until it is resolved.")
     return ""
 

@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from kefu.accounts.models import User
 from kefu.accounts.scoping import shop_of
 from kefu.care.calls import CLOSING
+from kefu.care.complaints import has_open_complaint
 from kefu.care.followups import (
     buyer_opted_out,
     follow_up_settings,
-    has_open_complaint,
     is_quiet,
     next_allowed,
     send_message_to_buyer,
