@@ -115,17 +115,7 @@ class Table:
         if not rows:
             return
         conn = self._connection()
-        unknown = set(columns) - set(self.columns)
-        if unknown:
-            raise ValueError(f"{self.model.__name__} has no column {', '.join(sorted(unknown))}")
-        rest = [f for f in self.fields if f.attname not in columns]
-        tail = []
-        for field in rest:
-            value = self._default(field, now)
-            if value is _REQUIRED:
-                raise ValueError(f"{self.model.__name__}.{field.attname} needs a value")
-            prep = self._preparer(conn, field)
-            tail.append(value if prep is None or value is None else prep(value))
+        rest, tail = self._tail(conn, columns, now)
         prepare = self._preparers(conn, [self._by_name[n] for n in columns])
         params = []
         for row in rows:
