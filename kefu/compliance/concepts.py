@@ -109,7 +109,7 @@ _INVOICE_TOPIC = (
     r"发票|开票|[带要含]票|票的话|(?<![车门机彩邮股])票(?:据)?|\binvoices?\b|\bfapiao\b|"
     r"品名|品项|开票名称|"
     r"\bvat receipts?\b|(?<!за )(?<!на )\bсч(?:е|ё)т(?:а|е|у|ом|ов)?\b|\bсчет-фактур\w*|"
-    r"\bчек(?:а|и|ов)?\b|\bндс\b|\bдокумент\w*|\bfactura\w*"
+    r"\bчек(?:а|и|ов|ом|у|е)?\b|\bндс\b|\bдокумент\w*|\bfactura\w*"
 )
 _INVOICE_ACT = (
     # refusing
@@ -121,12 +121,16 @@ _INVOICE_ACT = (
     r"se emite|se dan?)\b|"
     # charging extra for it
     r"加(?:点|\d|钱|税|个点)|补(?:点|\d)?税|另外?(?:算|付|加|收)|另算|贵|税费|税钱|税差|"
-    r"%|\bextra\b|\bmore\b|on top|\badd (?:the )?(?:tax|vat)|"
+    r"%|\bextra\b|\bmore\b|on top|\badd (?:the )?(?:tax|vat)|\b(?:goes|go|will go) up\b|"
+    # who pays: the tax "您这边出", "由您承担"
+    r"(?:您|你|亲|买家)(?:这边|那边|自己)?来?(?:出|承担)(?![货发具])|"
+    r"(?:您|你|亲|买家)(?:这边|那边|自己)来?(?:付|支付)|由(?:您|你|买家)来?(?:出|付|承担)|"
     r"доплат\w*|дороже|\bналог\w*|"
     r"anadir|\bsube\b|\bmas\b|recargo|impuesto|\biva\b|"
     # other amount or part of it, other content
     r"再(?:给|付|加|补)|多给|"
-    r"按\d+给您开|开高|开多|多开|少开|一部分|一半|开\d+块|higher amount|\bpart of\b|\bhalf\b|"
+    r"按\d+给您开|按[\d一二三四五六七八九]+(?:\.\d)?折|开高|开多|多开|少开|一部分|一半|开\d+块|"
+    r"higher amount|\bpart of\b|\bhalf\b|"
     r"\blower amount\b|\bdifferent (?:amount|name|description|item)\b|"
     r"instead of|\bas office supplies\b|"
     r"побольше|\bчасть\b|половин|вместо|канцтовар|друг\w* (?:наименован|назван|сумм)\w*|"
@@ -248,22 +252,27 @@ _CARRIERS = (
 )
 _COURIER_TOPIC = (
     _CARRIERS + r"|"
-    r"快递|物流|\bcourier\b|delivery company|shipping company|\bcarrier\b|"
+    r"快递|物流|承运|派送员|送货员|\bcourier\b|delivery company|shipping company|\bcarrier\b|"
+    r"\bdelivery (?:driver|man|guy|person)\b|\bdriver\b|\bpostman\b|"
+    r"repartidor|agencia de transporte|empresa de (?:transporte|mensajeria)|\bcartero\b|"
+    r"почтальон\w*|"
     r"курьер\w*|служб\w* доставки|mensajeria|paqueteria|transportista"
 )
 _COURIER_ACT = (
     r"管不了|没办法|怪|的事|投诉他们|去问|找他们|打给他们|"
     # sending the buyer to it: "您自己催一下快递", "请找中通客服", "得跟顺丰反映"
     r"您(?:自己|直接|得|要|可以|就)*[^。!?;\n]{0,3}?(?:找|联系|联络|问|催|反映|打|投诉|理赔)|"
-    r"(?:请|要|得|去)(?:找|联系|联络|跟|和)|理赔|"
+    r"(?:请|要|得|去)(?:找|联系|联络|跟|和)|理赔|索赔|"
     r"\bfault\b|\bside\b|chase them|take it up|their problem|handled it badly|complain to them|"
     r"you(?:'ll| will)? (?:have|need) to (?:file|contact|call|ask|talk|claim)|"
     r"\bask (?:the |them|dhl|fedex|ups|ems)|talk to them|call them|file a claim|"
-    r"up to (?:the |them)|their responsibility|"
+    r"up to (?:the |them)|their responsibility|\bbetween you and\b|"
+    r"\bask (?:him|her|the driver)\b|\b(?:contact|call) (?:him|her)\b|"
     r"\bвин\w*|обращайтесь к ним|\bсами\b|не поможем|ни при ч|"
     r"\bзвоните\b|\bпишите\b|\bобращайтесь\b|вопрос к|зона ответственности|их ответственност|"
     r"\bculpa\b|cosa de|reclame a|llame usted|no podemos hacer nada|"
-    r"hable con|reclam\w*|\bllame a\b|pregunte a|no depende de nosotros"
+    r"hable con|tiene que (?:resolver|reclamar|hablar|llamar|contactar)|resolver(?:lo)? con|"
+    r"reclam\w*|\bllame a\b|pregunte a|no depende de nosotros"
 )
 _COURIER_CANCEL = (
     r"我们已|我们来|我们会|不用您|给您补发|"
@@ -362,6 +371,23 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
         r"请用|下单的?帐?账?号|付款的?帐?账?号|客服电话|客服热线|\bhotline\b|customer service"
     ),
 }
+
+# An agent restating the buyer's question before answering it ("您是想问发票需要另外付钱吗？",
+# "Do you mean the card price is higher?") repeats the ask; it offers nothing. Only a sentence
+# that opens with such a frame and ends in a question mark is let through: a question that
+# proposes the violation itself ("开发票要加6个点可以吗？") has no restating frame.
+ECHO_QUESTION = re.compile(
+    r"您是想问|你是想问|您是问|你是问|您是说|你是说|您的意思是|你的意思是|您问的是|您想问的是|"
+    r"您是想了解|您是想确认|您是指|请问您是说|"
+    r"\b(?:you're|you are|are you) asking\b|\bdo you mean\b|\byou mean\b|\bis your question\b|"
+    r"\byou(?:'d like| would like| want) to know\b|"
+    r"\bвы спрашиваете\b|\bвы имеете в виду\b|\bвы хотите узнать\b|\bваш вопрос\b|"
+    r"\bвы интересуетесь\b|"
+    r"\bpregunta (?:si|usted si)\b|\bquiere saber si\b|\bse refiere a\b|\bsu pregunta es\b|"
+    r"\bme pregunta si\b"
+)
+# How far into the sentence the frame may start ("亲，您是想问…", "Just to check: do you mean…").
+ECHO_FRAME_WITHIN = 16
 
 # The extortion pattern of R-44: "I bought with my other account, send me the address and
 # phone". Judged on what the buyer wrote, folded like every outgoing text.

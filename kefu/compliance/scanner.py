@@ -562,6 +562,15 @@ def _in_scope(
 ) -> bool:
     """False when the sentence holding a hit says the compliant thing instead (see concepts)."""
     s_start, s_end = _sentence_of(sentences, span[0])
+    if (
+        text[s_end : s_end + 1] == "?"
+        and text.find("?", s_start, s_end) == -1
+        and cc.ECHO_QUESTION.search(text, s_start, min(s_end, s_start + cc.ECHO_FRAME_WITHIN))
+    ):
+        # The agent restates the buyer's question; the answer is the next sentence's. Only a
+        # question of its own: "您是想问这个吗？" joined to the answer after it (a short question
+        # joins its answer) is not a restatement of that answer.
+        return False
     scope = cc.SCOPE_CANCEL.get(code)
     if scope is not None and scope.search(text, s_start, s_end):
         return False

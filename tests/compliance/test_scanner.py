@@ -280,3 +280,30 @@ def test_refusing_an_order_is_refusing_to_ship():
     assert "refuse_to_ship" in _codes("这单我们不做了，您退款吧", stock_available=True)
     assert "out_of_stock" in _codes("这单我们不做了，您退款吧", stock_available=False)
     assert _codes("这单我们优先做，今天发出", stock_available=True) == set()
+
+
+def test_restating_the_buyers_question_is_not_an_offer():
+    # The agent repeats the ask before answering it: nothing is offered.
+    assert _codes("您是想问发票需要另外付钱吗？") == set()
+    assert _codes("您是想问发票需要另外付钱吗？不用的，按实付金额开。") == set()
+    assert _codes("Are you asking if paying by card costs extra? It doesn't.") == set()
+    assert _codes("¿Pregunta si la factura tiene un recargo? No, es gratis.") == set()
+    # A question that proposes the violation has no restating frame and stays a violation;
+    # so does an answer that commits it after the restated question.
+    assert "invoice" in _codes("开发票要加6个点可以吗？")
+    assert "invoice" in _codes("您是想问发票要不要加钱吗？开发票要加6个点。")
+    # The frame must open a question: stated as a fact it lets nothing through.
+    assert "invoice" in _codes("您是说要发票，发票要另外加6个点。")
+
+
+def test_an_invoice_rate_a_discounted_amount_or_a_tax_the_buyer_pays_is_an_invoice_violation():
+    assert "invoice" in _codes("亲，专票另收5%，普票免费")
+    assert "invoice" in _codes("发票可以开，不过得按九折的金额开")
+    assert "invoice" in _codes("开票可以，税点您这边出，3个点")
+    assert "invoice" in _codes("С чеком цена будет дороже на 50 рублей.")
+    assert _codes("发票按您实付的金额开，不加任何费用") == set()
+    assert _codes("普票专票都免费开，税点我们承担") == set()
+
+
+def test_a_short_restating_question_does_not_excuse_the_answer_it_joins():
+    assert "invoice" in _codes("您是想问这个吗？开发票的话要多付30元，可以吗？")
