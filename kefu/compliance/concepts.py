@@ -386,6 +386,13 @@ ECHO_QUESTION = re.compile(
     r"\bpregunta (?:si|usted si)\b|\bquiere saber si\b|\bse refiere a\b|\bsu pregunta es\b|"
     r"\bme pregunta si\b"
 )
+# ...unless the answer right after it agrees: "您的意思是发票开高一点吗？可以的。" grants the ask.
+ECHO_AGREED = re.compile(
+    r"\s*(?:可以|行的|行啊|行,|没问题|好的|是的|当然|能的|能开|"
+    r"yes\b|sure\b|of course|ok\b|okay\b|we can(?!'|not| not)\b|"
+    # Spanish "sí" folds to "si" ("if"): only as a word of its own before a stop or comma.
+    r"да\b|конечно|можно|si(?=\s*[,.!])|claro|por supuesto|vale\b|podemos\b)"
+)
 # How far into the sentence the frame may start ("亲，您是想问…", "Just to check: do you mean…").
 ECHO_FRAME_WITHIN = 16
 

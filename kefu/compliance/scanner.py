@@ -566,10 +566,12 @@ def _in_scope(
         text[s_end : s_end + 1] == "?"
         and text.find("?", s_start, s_end) == -1
         and cc.ECHO_QUESTION.search(text, s_start, min(s_end, s_start + cc.ECHO_FRAME_WITHIN))
+        and not cc.ECHO_AGREED.match(text, s_end + 1)
     ):
         # The agent restates the buyer's question; the answer is the next sentence's. Only a
         # question of its own: "您是想问这个吗？" joined to the answer after it (a short question
-        # joins its answer) is not a restatement of that answer.
+        # joins its answer) is not a restatement of that answer; and "可以的" right after it
+        # grants what was restated.
         return False
     scope = cc.SCOPE_CANCEL.get(code)
     if scope is not None and scope.search(text, s_start, s_end):

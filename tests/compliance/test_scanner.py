@@ -307,3 +307,10 @@ def test_an_invoice_rate_a_discounted_amount_or_a_tax_the_buyer_pays_is_an_invoi
 
 def test_a_short_restating_question_does_not_excuse_the_answer_it_joins():
     assert "invoice" in _codes("您是想问这个吗？开发票的话要多付30元，可以吗？")
+
+
+def test_agreeing_right_after_a_restated_question_grants_it():
+    assert "invoice" in _codes("您的意思是发票金额开高一点吗？可以的，没问题。")
+    assert "invoice" in _codes("Do you mean a higher amount on the invoice? Sure, we can do that.")
+    assert "invoice" in _codes("¿Se refiere a poner otro concepto en la factura? Sí, claro.")
+    assert _codes("您的意思是发票金额开高一点吗？这个不行，只能按实付金额开。") == set()
