@@ -37,6 +37,8 @@ from kefu.care.models import (
     FollowUpSettings,
     FollowUpStatus,
 )
+from kefu.care.review_invites import invite_to_review
+from kefu.care.review_invites import why_not_code as review_invite_code
 from kefu.conversations.models import Buyer, Message
 from kefu.conversations.outbound import conversation_for_outreach, send_system_message
 from kefu.orders.models import Order, OrderStatus
@@ -292,6 +294,8 @@ def _send_one(f: FollowUp, rule: FollowUpRule, now: dt.datetime) -> bool:
         )
         if not claimed:
             return False
+        if f.kind == FollowUpKind.AFTER_DAYS:
+            return _send_review_invitation(f, text, language)
         message = send_message_to_buyer(
             shop=f.shop,
             buyer=f.buyer,
@@ -306,6 +310,26 @@ def _send_one(f: FollowUp, rule: FollowUpRule, now: dt.datetime) -> bool:
             )
             return False
         FollowUp.objects.filter(pk=f.pk).update(message=message)
+    return True
+
+
+def _send_review_invitation(f: FollowUp, text: str, language: str) -> bool:
+    """The "N days after delivery" rule asks for a review: through `invite_to_review`, so
+    that its once-per-order rule holds whichever path (this rule, the review sweep, an agent)
+    comes first. Called with the row claimed, inside its transaction."""
+    try:
+        invitation = invite_to_review(
+            order=f.order,
+            text=render_text(text, buyer=f.buyer, shop=f.shop),
+            payload={"follow_up": f.kind, "language": language},
+        )
+    except ValidationError as exc:
+        reason = "blocked" if exc.code == "blocked" else str(exc.code or "invited")
+        FollowUp.objects.filter(pk=f.pk).update(
+            status=FollowUpStatus.SKIPPED, reason=reason[:20], sent_at=None
+        )
+        return False
+    FollowUp.objects.filter(pk=f.pk).update(message=invitation.message)
     return True
 
 
@@ -332,6 +356,12 @@ def send_due_follow_ups(*, shop: Shop, now: dt.datetime | None = None) -> dict[s
             reason = "order_closed"
         elif buyer_opted_out(f.buyer_id):
             reason = "opted_out"
+        elif f.kind == FollowUpKind.AFTER_DAYS and review_invite_code(f.order) in (
+            "invited",
+            "reviewed",
+        ):
+            # Once per order whichever path asks: the review sweep or an agent came first.
+            reason = review_invite_code(f.order)
         if reason:
             _skip(f, reason)
             tally["skipped"] += 1
