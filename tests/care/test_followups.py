@@ -14,14 +14,14 @@ from django.utils import timezone
 
 from kefu.care import tasks
 from kefu.care.complaints import ComplaintChange, ComplaintInput, open_complaint, update_complaint
-from kefu.care.followups import RuleInput, run_follow_ups, save_quiet_hours, save_rule
+from kefu.care.followups import RuleInput, run_follow_ups, save_rule
 from kefu.care.models import FollowUp, FollowUpRule, ReviewInvitation
 from kefu.care.watch import watch_shop
 from kefu.conversations.models import Message, Outbox
 from kefu.orders.models import Order
 from kefu.outreach.models import OptOut
 from tests.conftest import login_client
-from tests.helpers import buyer_says, post_order_signed
+from tests.helpers import buyer_says, post_order_signed, set_quiet_hours
 
 pytestmark = pytest.mark.django_db
 
@@ -189,7 +189,7 @@ def test_quiet_hours_defer_the_message_to_their_end_in_the_shops_time(shop, owne
         data=RuleInput(kind="after_purchase", texts=THANKS),
         now=base - dt.timedelta(days=1),
     )
-    save_quiet_hours(actor=owner, quiet_from=22, quiet_until=8, business_hours_only=False)
+    set_quiet_hours(owner, "22:00", "08:00")
     order_webhook(shop, "Q-1")
     night = shop_hour(base, 23)  # 23:00 in Shanghai
     deferred = run_follow_ups(shop=shop, now=night)
@@ -297,7 +297,7 @@ def test_the_beat_task_runs_each_shop_with_rules(shop, owner, settings):
         data=RuleInput(kind="after_purchase", texts=THANKS),
         now=timezone.now() - dt.timedelta(days=1),
     )
-    save_quiet_hours(actor=owner, quiet_from=0, quiet_until=0, business_hours_only=False)
+    set_quiet_hours(owner, "00:00", "00:00")
     order_webhook(shop, "T-1")
     assert tasks.follow_ups_all_shops() == 1
     assert FollowUp.objects.get().status == "sent"
