@@ -186,3 +186,19 @@ def keyword_replies_only(owner: User, rules: list[Any]) -> None:
         keyword_replies_enabled=True,
     )
     save_keyword_rules(actor=owner, rules=rules)
+
+
+def set_quiet_hours(owner: User, start: str, end: str) -> None:
+    """The owner sets the shop's one quiet hours (the order settings page's service), as
+    "HH:MM" shop-local; the same time twice: never quiet."""
+    import datetime as dt
+
+    from kefu.orders.config import update_order_settings
+
+    assert owner.shop is not None
+    update_order_settings(
+        actor=owner,
+        shop=owner.shop,
+        quiet_start=dt.time.fromisoformat(start),
+        quiet_end=dt.time.fromisoformat(end),
+    )

@@ -45,7 +45,7 @@ from kefu.care.complaints import ComplaintInput, open_complaint
 from kefu.care.config import SettingsInput as CareSettingsInput
 from kefu.care.config import save_care_settings
 from kefu.care.followups import RuleInput as FollowUpRuleInput
-from kefu.care.followups import save_quiet_hours, save_rule
+from kefu.care.followups import save_rule
 from kefu.care.models import CallTask, CareAlert, ReviewTask
 from kefu.care.promises import PromiseInput, record_promise
 from kefu.care.returns import open_return
@@ -76,7 +76,7 @@ from kefu.outreach.invitations import InvitationInput, save_invitation
 from kefu.outreach.selectors import SegmentFilters
 from kefu.outreach.services import create_campaign, save_segment
 from tests.conftest import login_client
-from tests.helpers import buyer_says, online
+from tests.helpers import buyer_says, online, set_quiet_hours
 from tests.test_permission_matrix import cases as inbox_cases
 from tests.test_permission_matrix import world as inbox_world  # noqa: F401 - a fixture
 from tests.url_routes import all_routes
@@ -1280,7 +1280,7 @@ def followup_cases(w: World) -> list[Case]:
         Case(
             "post",
             "/care/follow-ups/",
-            {"form": "quiet", "quiet_from": "22", "quiet_until": "7"},
+            {"form": "quiet", "business_hours_only": "on"},
             grant=MANAGE,
         ),
         Case("post", "/care/revisits/act/", row | {"way": "call"}, allowed=OWN, ours=True),
@@ -1299,7 +1299,7 @@ def followup_cases(w: World) -> list[Case]:
         Case(
             "put",
             "/api/v1/care/follow-ups/quiet-hours",
-            {"quiet_from": 23, "quiet_until": 8},
+            {"business_hours_only": True},
             grant=MANAGE,
             **api,
         ),
@@ -1353,7 +1353,7 @@ def _revisit_world(shop: Shop, owner: User, lily: User) -> dict[str, int]:
     due = tea_order("TEA-1", "tea-1", now - dt.timedelta(days=33), delivered=True)
     called = tea_order("TEA-2", "tea-2", now - dt.timedelta(days=34), delivered=True)
     save_rule(actor=owner, data=FollowUpRuleInput(kind="revisit", texts={"en": "More tea?"}))
-    save_quiet_hours(actor=owner, quiet_from=0, quiet_until=0, business_hours_only=False)
+    set_quiet_hours(owner, "00:00", "00:00")
     revisit = call_for_revisit(
         actor=owner, order=called, product=tea, now=now - dt.timedelta(days=1)
     )

@@ -9,15 +9,16 @@ from typing import Literal
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from kefu.accounts.access import api_user, needs, shop_auth
+from kefu.accounts.models import Shop
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
 from kefu.care import followups, revisit_actions
 from kefu.care import revisits as revisit_reads
 from kefu.care.models import FollowUpRule, Revisit
-from kefu.core.schema_types import ErrorOut
+from kefu.core.schema_types import ErrorOut, LocalTime
 
 router = Router(auth=shop_auth, tags=["care"])
 
@@ -78,33 +79,43 @@ def save_rule(request: HttpRequest, payload: FollowUpRuleIn) -> FollowUpRuleOut:
     return _follow_up_rule_out(saved)
 
 
-class FollowUpQuietHoursIO(Schema):
-    quiet_from: int = Field(ge=0, le=23)
-    quiet_until: int = Field(ge=0, le=23)
+class FollowUpHoursOut(Schema):
+    quiet_start: LocalTime
+    quiet_end: LocalTime
+    business_hours_only: bool
+
+
+class FollowUpHoursIn(Schema):
+    # The quiet hours themselves are the shop's one setting (PATCH /api/v1/orders/settings):
+    # a payload still naming them here is refused, not silently dropped.
+    model_config = ConfigDict(extra="forbid")
+
     business_hours_only: bool = False
 
 
-@router.get("/follow-ups/quiet-hours", response=FollowUpQuietHoursIO)
-def quiet_hours(request: HttpRequest) -> FollowUpQuietHoursIO:
-    conf = followups.follow_up_settings(shop_of(api_user(request)))
-    return FollowUpQuietHoursIO(
-        quiet_from=conf.quiet_from,
-        quiet_until=conf.quiet_until,
-        business_hours_only=conf.business_hours_only,
+def _hours_out(shop: Shop) -> FollowUpHoursOut:
+    start, end = followups.quiet_hours_of(shop)
+    return FollowUpHoursOut(
+        quiet_start=start,
+        quiet_end=end,
+        business_hours_only=followups.follow_up_settings(shop).business_hours_only,
     )
 
 
-@router.put("/follow-ups/quiet-hours", response={200: FollowUpQuietHoursIO, 403: ErrorOut})
+@router.get("/follow-ups/quiet-hours", response=FollowUpHoursOut)
+def quiet_hours(request: HttpRequest) -> FollowUpHoursOut:
+    """The shop's quiet hours (read here; set with PATCH /api/v1/orders/settings) and whether
+    follow-ups and revisits also wait for business hours."""
+    return _hours_out(shop_of(api_user(request)))
+
+
+@router.put("/follow-ups/quiet-hours", response={200: FollowUpHoursOut, 403: ErrorOut})
 @needs(Capability.MANAGE_SETTINGS)
-def save_quiet_hours(request: HttpRequest, payload: FollowUpQuietHoursIO) -> FollowUpQuietHoursIO:
-    """Shop-local hours without follow-up or revisit messages (a message due then waits)."""
-    followups.save_quiet_hours(
-        actor=api_user(request),
-        quiet_from=payload.quiet_from,
-        quiet_until=payload.quiet_until,
-        business_hours_only=payload.business_hours_only,
-    )
-    return payload
+def save_quiet_hours(request: HttpRequest, payload: FollowUpHoursIn) -> FollowUpHoursOut:
+    """Whether follow-up and revisit messages also wait for the shop's business hours."""
+    user = api_user(request)
+    followups.save_follow_up_settings(actor=user, business_hours_only=payload.business_hours_only)
+    return _hours_out(shop_of(user))
 
 
 class FollowUpOut(Schema):

@@ -34,14 +34,8 @@ def _save_from_form(request: ShopRequest) -> None:
     post = request.POST
     user = request.user
     if post.get("form") == "quiet":
-        start, end = _int(post.get("quiet_from")), _int(post.get("quiet_until"))
-        if start is None or end is None:
-            raise ValidationError(_("Quiet hours are whole hours from 0 to 23."))
-        followups.save_quiet_hours(
-            actor=user,
-            quiet_from=start,
-            quiet_until=end,
-            business_hours_only=post.get("business_hours_only") == "on",
+        followups.save_follow_up_settings(
+            actor=user, business_hours_only=post.get("business_hours_only") == "on"
         )
         return
     kind = post.get("kind", "")
@@ -95,6 +89,7 @@ def follow_ups(request: ShopRequest) -> HttpResponse:
             "rules": rules,
             "languages": ScriptLanguage.choices,
             "quiet": followups.follow_up_settings(shop),
+            "quiet_hours": followups.quiet_hours_of(shop),
             "recent": followups.visible_follow_ups(user),
             "can_edit": has_capability(user, Capability.MANAGE_SETTINGS),
         },

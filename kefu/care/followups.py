@@ -37,8 +37,11 @@ from kefu.care.models import (
     FollowUpSettings,
     FollowUpStatus,
 )
+from kefu.care.review_invites import invite_to_review
+from kefu.care.review_invites import why_not_code as review_invite_code
 from kefu.conversations.models import Buyer, Message
 from kefu.conversations.outbound import conversation_for_outreach, send_system_message
+from kefu.orders.config import order_settings
 from kefu.orders.models import Order, OrderStatus
 from kefu.orders.rules import in_quiet_hours
 from kefu.orders.selectors import visible_orders
@@ -129,38 +132,39 @@ def save_rule(*, actor: User, data: RuleInput, now: dt.datetime | None = None) -
 
 
 def follow_up_settings(shop: Shop) -> FollowUpSettings:
-    """The shop's quiet hours; an unsaved default (21:00-09:00) until the owner saves them."""
+    """Whether follow-ups also keep to business hours; an unsaved default until saved."""
     found = FollowUpSettings.objects.filter(shop=shop).first()
     return found if found is not None else FollowUpSettings(shop=shop)
 
 
-def save_quiet_hours(
-    *, actor: User, quiet_from: int, quiet_until: int, business_hours_only: bool
-) -> FollowUpSettings:
+def save_follow_up_settings(*, actor: User, business_hours_only: bool) -> FollowUpSettings:
+    """The quiet hours themselves are the shop's one setting, changed on the order settings
+    page (`kefu.orders.config.update_order_settings`)."""
     require(actor, Capability.MANAGE_SETTINGS)
-    if not (0 <= quiet_from <= 23 and 0 <= quiet_until <= 23):
-        raise ValidationError(_("Quiet hours are whole hours from 0 to 23."), code="hours")
     conf, _created = FollowUpSettings.objects.update_or_create(
-        shop=shop_of(actor),
-        defaults={
-            "quiet_from": quiet_from,
-            "quiet_until": quiet_until,
-            "business_hours_only": business_hours_only,
-        },
+        shop=shop_of(actor), defaults={"business_hours_only": business_hours_only}
     )
     return conf
 
 
-def is_quiet(shop: Shop, moment: dt.datetime, conf: FollowUpSettings | None = None) -> bool:
+def quiet_hours_of(shop: Shop) -> tuple[dt.time, dt.time]:
+    """The shop's one quiet hours setting (shop-local, may wrap midnight): payment reminders,
+    review invitations, follow-ups and revisits all keep to it."""
+    conf = order_settings(shop=shop)
+    return conf.quiet_start, conf.quiet_end
+
+
+def is_quiet(
+    shop: Shop,
+    moment: dt.datetime,
+    conf: FollowUpSettings | None = None,
+    hours: tuple[dt.time, dt.time] | None = None,
+) -> bool:
     """Whether `moment` is in the shop's quiet hours (shop-local, wrapping midnight), or
     outside its business hours when follow-ups keep to them. Equal bounds: never quiet."""
     conf = conf or follow_up_settings(shop)
-    quiet = in_quiet_hours(
-        moment=moment,
-        timezone_name=shop.timezone,
-        start=dt.time(conf.quiet_from),
-        end=dt.time(conf.quiet_until),
-    )
+    start, end = hours or quiet_hours_of(shop)
+    quiet = in_quiet_hours(moment=moment, timezone_name=shop.timezone, start=start, end=end)
     if quiet or not conf.business_hours_only:
         return quiet
     schedule = schedule_of(shop)
@@ -178,16 +182,18 @@ def is_quiet(shop: Shop, moment: dt.datetime, conf: FollowUpSettings | None = No
 def next_allowed(
     shop: Shop, moment: dt.datetime, conf: FollowUpSettings | None = None
 ) -> dt.datetime:
-    """The first moment at or after `moment` outside the quiet hours (whole shop-local hours;
-    a week of closed days gives up and returns the week's end)."""
+    """The first moment at or after `moment` outside the quiet hours (shop-local hours at the
+    quiet end's minute, so a window ending 08:30 lets go at 08:30; a week of closed days gives
+    up and returns the week's end)."""
     conf = conf or follow_up_settings(shop)
-    if not is_quiet(shop, moment, conf):
+    hours = quiet_hours_of(shop)
+    if not is_quiet(shop, moment, conf, hours):
         return moment
     tz = zoneinfo.ZoneInfo(shop.timezone)
-    local = moment.astimezone(tz).replace(minute=0, second=0, microsecond=0)
+    local = moment.astimezone(tz).replace(minute=hours[1].minute, second=0, microsecond=0)
     for step in range(1, 24 * 8):
         candidate = (local + dt.timedelta(hours=step)).astimezone(dt.UTC)
-        if not is_quiet(shop, candidate, conf):
+        if not is_quiet(shop, candidate, conf, hours):
             return candidate
     return moment + dt.timedelta(days=7)
 
@@ -292,6 +298,8 @@ def _send_one(f: FollowUp, rule: FollowUpRule, now: dt.datetime) -> bool:
         )
         if not claimed:
             return False
+        if f.kind == FollowUpKind.AFTER_DAYS:
+            return _send_review_invitation(f, text, language)
         message = send_message_to_buyer(
             shop=f.shop,
             buyer=f.buyer,
@@ -306,6 +314,26 @@ def _send_one(f: FollowUp, rule: FollowUpRule, now: dt.datetime) -> bool:
             )
             return False
         FollowUp.objects.filter(pk=f.pk).update(message=message)
+    return True
+
+
+def _send_review_invitation(f: FollowUp, text: str, language: str) -> bool:
+    """The "N days after delivery" rule asks for a review: through `invite_to_review`, so
+    that its once-per-order rule holds whichever path (this rule, the review sweep, an agent)
+    comes first. Called with the row claimed, inside its transaction."""
+    try:
+        invitation = invite_to_review(
+            order=f.order,
+            text=render_text(text, buyer=f.buyer, shop=f.shop),
+            payload={"follow_up": f.kind, "language": language},
+        )
+    except ValidationError as exc:
+        reason = "blocked" if exc.code == "blocked" else str(exc.code or "invited")
+        FollowUp.objects.filter(pk=f.pk).update(
+            status=FollowUpStatus.SKIPPED, reason=reason[:20], sent_at=None
+        )
+        return False
+    FollowUp.objects.filter(pk=f.pk).update(message=invitation.message)
     return True
 
 
@@ -332,6 +360,12 @@ def send_due_follow_ups(*, shop: Shop, now: dt.datetime | None = None) -> dict[s
             reason = "order_closed"
         elif buyer_opted_out(f.buyer_id):
             reason = "opted_out"
+        elif f.kind == FollowUpKind.AFTER_DAYS and review_invite_code(f.order) in (
+            "invited",
+            "reviewed",
+        ):
+            # Once per order whichever path asks: the review sweep or an agent came first.
+            reason = review_invite_code(f.order)
         if reason:
             _skip(f, reason)
             tally["skipped"] += 1

@@ -734,12 +734,11 @@ class FollowUpRule(models.Model):
 
 
 class FollowUpSettings(models.Model):
-    """The shop's quiet hours for follow-ups and revisits (shop-local hours): a message due
-    inside them waits for their end; with `business_hours_only` it also waits for opening."""
+    """How follow-ups and revisits keep to the shop's hours: the shop's one quiet hours
+    setting (orders' OrderSettings.quiet_start/quiet_end) always; with `business_hours_only`
+    a message also waits for opening."""
 
     shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="+")
-    quiet_from = models.PositiveSmallIntegerField(default=21)
-    quiet_until = models.PositiveSmallIntegerField(default=9)
     business_hours_only = models.BooleanField(default=False)
 
     def __str__(self) -> str:

@@ -43,29 +43,56 @@ def invitation_text(*, platform: str, language: str) -> str:
     return texts["zh-hans"] if language.lower().startswith("zh") else texts["en"]
 
 
-def why_not_invite(order: Order) -> str:
-    """Why this order's buyer may not be asked for a review now; "" when they may."""
+def why_not_code(order: Order) -> str:
+    """The once-per-order rule every review invitation keeps, whichever path sends it (an
+    agent, the review sweep, the follow-up rule "N days after delivery"): a code for why this
+    order's buyer may not be asked now ("not_delivered", "invited", "reviewed",
+    "complaint_open"); "" when they may."""
     if order.delivered_at is None:
-        return _("The order is not delivered yet.")
+        return "not_delivered"
     if ReviewInvitation.objects.filter(shop_id=order.shop_id, order=order).exists():
-        return _("This order's buyer was already invited.")
+        return "invited"
     if Review.objects.filter(shop_id=order.shop_id, order=order).exists():
-        return _("This order already has a review.")
+        return "reviewed"
     if has_open_complaint(shop=order.shop, buyer_id=order.buyer_id, order_id=order.pk):
-        return _("A complaint of this buyer is open: no review invitation until it is resolved.")
+        return "complaint_open"
     return ""
 
 
-def invite_to_review(*, order: Order, actor: User | None = None) -> ReviewInvitation:
+def why_not_invite(order: Order) -> str:
+    """Why this order's buyer may not be asked for a review now; "" when they may."""
+    reasons = {
+        "not_delivered": _("The order is not delivered yet."),
+        "invited": _("This order's buyer was already invited."),
+        "reviewed": _("This order already has a review."),
+        "complaint_open": _(
+            "A complaint of this buyer is open: no review invitation until it is resolved."
+        ),
+    }
+    code = why_not_code(order)
+    return reasons[code] if code else ""
+
+
+def invite_to_review(
+    *,
+    order: Order,
+    actor: User | None = None,
+    text: str = "",
+    payload: dict[str, object] | None = None,
+) -> ReviewInvitation:
     """Ask the order's buyer for a review (``order`` comes from `access_order` when an agent
-    asks). ValidationError says why not; a text the rule guard blocks is refused too."""
+    asks). ValidationError says why not (its code is `why_not_code`'s); a text the rule guard
+    blocks is refused too. `text`: the follow-up rule's own wording (the shop's invitation
+    otherwise); the once-per-order rule and the message's dedupe key are the same for all."""
     if actor is not None and (actor.shop_id is None or actor.shop_id != order.shop_id):
         raise PermissionDenied("not your shop's order")
-    reason = why_not_invite(order)
-    if reason:
-        raise ValidationError(reason, code="not_now")
+    code = why_not_code(order)
+    if code:
+        raise ValidationError(why_not_invite(order) or code, code=code)
     shop = order.shop
-    text = invitation_text(platform=shop.platform, language=buyer_language(order.buyer) or "en")
+    text = text or invitation_text(
+        platform=shop.platform, language=buyer_language(order.buyer) or "en"
+    )
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -73,7 +100,7 @@ def invite_to_review(*, order: Order, actor: User | None = None) -> ReviewInvita
                     shop=shop, order=order, sent_by=actor, sent_at=timezone.now()
                 )
         except IntegrityError as exc:
-            raise ValidationError(_("This order's buyer was already invited."), "sent") from exc
+            raise ValidationError(_("This order's buyer was already invited."), "invited") from exc
         conversation = conversation_for_outreach(
             shop=shop, buyer=order.buyer, group=ServiceGroup.AFTER_SALE
         )
@@ -82,7 +109,7 @@ def invite_to_review(*, order: Order, actor: User | None = None) -> ReviewInvita
             text=text,
             automation="review_invitation",
             dedupe_key=f"review-invitation:{order.pk}",
-            payload={"order_external_id": order.external_id},
+            payload={"order_external_id": order.external_id, **(payload or {})},
         )
         if message is None:
             # Blocked by the rule guard (the finding is recorded): nothing is kept, so the

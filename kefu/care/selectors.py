@@ -204,6 +204,34 @@ def promise_board(
     )
 
 
+def promises_due_on(
+    actor: User, *, day: dt.date, now: dt.datetime | None = None
+) -> tuple[dt.datetime, PromiseBoard]:
+    """The promises overdue and due soon as of the end of `day` in the shop's time zone (as of
+    now for today): those made by then and still open then, even if kept or broken since —
+    what an owner inspecting that day would have seen. Returns (that moment, the board)."""
+    shop = shop_of(actor)
+    now = now or timezone.now()
+    end = dt.datetime.combine(
+        day + dt.timedelta(days=1), dt.time(0), tzinfo=zoneinfo.ZoneInfo(shop.timezone)
+    )
+    moment = min(end, now)
+    soon = moment + dt.timedelta(hours=care_settings(shop=shop).promise_due_soon_hours)
+    open_then = list(
+        visible_promises(actor)
+        .filter(created_at__lte=moment, due_at__lte=soon)
+        .filter(Q(status=PromiseStatus.OPEN) | Q(closed_at__gt=moment))
+        .select_related("owner")
+        .order_by("due_at", "pk")[:500]
+    )
+    return moment, PromiseBoard(
+        overdue=[p for p in open_then if p.due_at <= moment],
+        due_soon=[p for p in open_then if p.due_at > moment],
+        later=[],
+        closed=[],
+    )
+
+
 @dataclass(frozen=True)
 class PromiseTally:
     agent: str

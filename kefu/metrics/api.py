@@ -15,6 +15,7 @@ from kefu.accounts.access import api_user, needs, shop_auth
 from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
+from kefu.care.selectors import promises_due_on
 from kefu.core.schema_types import ErrorOut
 from kefu.metrics import config, refresh, selectors
 from kefu.metrics.models import FxRate
@@ -208,8 +209,20 @@ class RedMarkOut(Schema):
     label: str
 
 
+class InspectionPromiseOut(Schema):
+    id: int
+    what: str
+    buyer: str | None
+    owner: str | None
+    due_at: str
+    overdue: bool
+    status: str  # as it stands now (kept or broken since, or still open)
+
+
 class InspectionOut(Schema):
     date: str
+    promises_as_of: str
+    promises: list[InspectionPromiseOut]
     slow_reply_minutes: int
     figures: dict[str, Any]
     slow_replies: list[SlowReplyOut]
@@ -224,8 +237,23 @@ def inspection(request: HttpRequest, q: Query[InspectionQuery]) -> InspectionOut
     user = api_user(request)
     day = q.date or selectors.today(shop_of(user))
     data = selectors.inspection(user, day=day)
+    as_of, board = promises_due_on(user, day=day)
     return InspectionOut(
         date=day.isoformat(),
+        promises_as_of=as_of.isoformat(),
+        promises=[
+            InspectionPromiseOut(
+                id=p.pk,
+                what=p.what,
+                buyer=str(p.buyer) if p.buyer_id else None,
+                owner=p.owner.username if p.owner else None,
+                due_at=p.due_at.isoformat(),
+                overdue=overdue,
+                status=p.status,
+            )
+            for overdue, rows in ((True, board.overdue), (False, board.due_soon))
+            for p in rows
+        ],
         slow_reply_minutes=data.threshold_minutes,
         figures=data.figures,
         slow_replies=[

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
-from kefu.care.selectors import promise_board
+from kefu.care.selectors import promises_due_on
 from kefu.core.durations import format_duration
 from kefu.core.spreadsheets import spreadsheet_response
 from kefu.metrics import charts, config, exports, labels, refresh, selectors
@@ -184,13 +184,15 @@ def inspection(request: ShopRequest) -> HttpResponse:
     shop = shop_of(user)
     day = _date(request.GET.get("date"), selectors.today(shop))
     data = selectors.inspection(user, day=day)
+    as_of, promises = promises_due_on(user, day=day)
     return render(
         request,
         "metrics/inspection.html",
         {
             "data": data,
-            # Promises are checked as they stand now, whatever day is inspected.
-            "promises": promise_board(user),
+            # Promises as they stood at the end of the inspected day.
+            "promises": promises,
+            "promises_as_of": as_of,
             "day": day,
             "previous_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),

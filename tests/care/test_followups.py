@@ -6,6 +6,7 @@ all through the rule guard and the outbox."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
 
 import pytest
@@ -13,13 +14,14 @@ from django.utils import timezone
 
 from kefu.care import tasks
 from kefu.care.complaints import ComplaintChange, ComplaintInput, open_complaint, update_complaint
-from kefu.care.followups import RuleInput, run_follow_ups, save_quiet_hours, save_rule
-from kefu.care.models import FollowUp, FollowUpRule
+from kefu.care.followups import RuleInput, run_follow_ups, save_rule
+from kefu.care.models import FollowUp, FollowUpRule, ReviewInvitation
+from kefu.care.watch import watch_shop
 from kefu.conversations.models import Message, Outbox
 from kefu.orders.models import Order
 from kefu.outreach.models import OptOut
 from tests.conftest import login_client
-from tests.helpers import buyer_says, post_order_signed
+from tests.helpers import buyer_says, post_order_signed, set_quiet_hours
 
 pytestmark = pytest.mark.django_db
 
@@ -187,7 +189,7 @@ def test_quiet_hours_defer_the_message_to_their_end_in_the_shops_time(shop, owne
         data=RuleInput(kind="after_purchase", texts=THANKS),
         now=base - dt.timedelta(days=1),
     )
-    save_quiet_hours(actor=owner, quiet_from=22, quiet_until=8, business_hours_only=False)
+    set_quiet_hours(owner, "22:00", "08:00")
     order_webhook(shop, "Q-1")
     night = shop_hour(base, 23)  # 23:00 in Shanghai
     deferred = run_follow_ups(shop=shop, now=night)
@@ -264,7 +266,11 @@ def test_the_review_invitation_goes_n_days_after_delivery_and_old_ones_expire(sh
     at = shop_hour(base, 14)
     assert run_follow_ups(shop=shop, now=at)["planned"] == 0  # 6 days: not yet
     assert run_follow_ups(shop=shop, now=at + dt.timedelta(days=1))["sent"] == 1
-    assert sent_texts(shop) == ["A review would help us."]
+    # Sent as the order's one review invitation, in the rule's words.
+    invitation = Message.objects.get(shop=shop, payload__automation="review_invitation")
+    assert invitation.text == "A review would help us."
+    assert invitation.payload["follow_up"] == "after_days"
+    assert ReviewInvitation.objects.filter(order__external_id="R-1").count() == 1
     # A follow-up held past a week (a complaint open all along) is dropped, never sent late.
     order_webhook(
         shop,
@@ -291,7 +297,7 @@ def test_the_beat_task_runs_each_shop_with_rules(shop, owner, settings):
         data=RuleInput(kind="after_purchase", texts=THANKS),
         now=timezone.now() - dt.timedelta(days=1),
     )
-    save_quiet_hours(actor=owner, quiet_from=0, quiet_until=0, business_hours_only=False)
+    set_quiet_hours(owner, "00:00", "00:00")
     order_webhook(shop, "T-1")
     assert tasks.follow_ups_all_shops() == 1
     assert FollowUp.objects.get().status == "sent"
@@ -319,3 +325,103 @@ def test_an_imported_file_plans_its_follow_ups_at_once(shop, owner, tmp_path):
     assert FollowUp.objects.get().order.external_id == "TB-9"
     import_orders(shop=shop, path=export)
     assert FollowUp.objects.count() == 1
+
+
+def _both_review_paths_on(shop, owner) -> None:
+    """The follow-up rule "review invitation 2 days after delivery" and the reviews page's
+    invitation sweep after 2 days, both switched on by the owner."""
+    save_rule(
+        actor=owner,
+        data=RuleInput(kind="after_days", days=2, texts={"en": "Please review your tea."}),
+        now=timezone.now() - dt.timedelta(days=20),
+    )
+    saved = login_client(owner).put(
+        "/api/v1/care/reviews/settings",
+        data=json.dumps(
+            {
+                "tmall_negative_at_most": 3,
+                "task_group": "after_sale",
+                "invite_enabled": True,
+                "invite_after_days": 2,
+            }
+        ),
+        content_type="application/json",
+    )
+    assert saved.status_code == 200, saved.content
+
+
+def review_invitations_to(order: Order) -> list[str]:
+    return list(
+        Message.objects.filter(
+            shop=order.shop, buyer_id=order.buyer_id, payload__automation="review_invitation"
+        ).values_list("text", flat=True)
+    )
+
+
+@pytest.mark.parametrize("first", ["sweep", "follow_up"])
+def test_a_buyer_gets_one_review_invitation_per_order_whichever_path_fires(shop, owner, first):
+    _both_review_paths_on(shop, owner)
+    base = timezone.now()
+    order_webhook(
+        shop, "RV-1", paid=base - dt.timedelta(days=6), delivered=base - dt.timedelta(days=3)
+    )
+    order = Order.objects.get(external_id="RV-1")
+    at = shop_hour(base, 14)  # outside the shop's quiet hours
+
+    steps = [
+        lambda: watch_shop(shop=shop, now=at)["review_invitations"],
+        lambda: run_follow_ups(shop=shop, now=at)["sent"],
+    ]
+    if first == "follow_up":
+        steps.reverse()
+    assert [step() for step in steps] == [1, 0]
+    # Both again, later: nothing more.
+    assert watch_shop(shop=shop, now=at + dt.timedelta(hours=1))["review_invitations"] == 0
+    assert run_follow_ups(shop=shop, now=at + dt.timedelta(hours=1))["sent"] == 0
+
+    texts = review_invitations_to(order)
+    assert len(texts) == 1
+    assert ReviewInvitation.objects.filter(order=order).count() == 1
+    assert Outbox.objects.filter(message__payload__automation="review_invitation").count() == 1
+    follow_up = FollowUp.objects.get(order=order, kind="after_days")
+    if first == "sweep":
+        assert "Please review" not in texts[0]  # the shop's own invitation went
+        assert (follow_up.status, follow_up.reason) == ("skipped", "invited")
+        page = login_client(owner).get("/care/follow-ups/", headers={"Accept-Language": "en"})
+        assert "already invited to review this order" in page.content.decode()
+    else:
+        assert texts == ["Please review your tea."]
+        assert follow_up.status == "sent"
+
+
+def test_the_follow_up_review_invitation_keeps_the_once_per_order_rule(shop, owner):
+    """Not before delivery (the rule only plans delivered orders), never while a complaint
+    is open, not when the order already has an invitation an agent sent."""
+    _both_review_paths_on(shop, owner)
+    base = timezone.now()
+    paid, delivered = base - dt.timedelta(days=6), base - dt.timedelta(days=3)
+    order_webhook(shop, "RV-2", paid=paid, delivered=delivered)
+    order_webhook(shop, "RV-3", buyer="b-3", paid=paid, delivered=delivered)
+    by_agent = login_client(owner).post(
+        "/api/v1/care/reviews/invitations",
+        data=json.dumps({"order_id": Order.objects.get(external_id="RV-2").pk}),
+        content_type="application/json",
+    )
+    assert by_agent.status_code == 201, by_agent.content
+    complaint = open_complaint(
+        actor=owner,
+        data=ComplaintInput(cause="quality"),
+        order=Order.objects.get(external_id="RV-3"),
+    )
+    at = shop_hour(base, 14)
+    assert run_follow_ups(shop=shop, now=at)["sent"] == 0
+    assert FollowUp.objects.get(order__external_id="RV-2").reason == "invited"
+    assert FollowUp.objects.get(order__external_id="RV-3").reason == "complaint_open"
+    update_complaint(
+        actor=owner,
+        complaint=complaint,
+        change=ComplaintChange(status="resolved", resolution="kept"),
+    )
+    assert run_follow_ups(shop=shop, now=at + dt.timedelta(minutes=5))["sent"] == 1
+    assert len(review_invitations_to(Order.objects.get(external_id="RV-2"))) == 1
+    assert len(review_invitations_to(Order.objects.get(external_id="RV-3"))) == 1

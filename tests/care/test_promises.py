@@ -23,6 +23,7 @@ from kefu.care.selectors import live_alerts, promise_board, promise_offer, promi
 from kefu.conversations.models import Direction, Message
 from kefu.desk.replies import send_reply
 from kefu.orders.models import Order
+from tests.conftest import login_client
 from tests.helpers import buyer_says, online, post_order_signed
 from tests.orders.factories import make_order
 
@@ -178,3 +179,46 @@ def test_the_7_day_return_and_repair_count_from_delivery(shop, owner, product):
     assert repair.due_at == order.delivered_at + dt.timedelta(days=90)
     with pytest.raises(ValidationError):
         record_order_commitment(actor=owner, order=order, kind="return_window")
+
+
+def test_the_inspection_shows_promises_as_they_stood_on_the_inspected_day(
+    shop, owner, pre_agent, product
+):
+    """Shop in Shanghai (UTC+8). Inspecting a past day shows the promises open at its end in
+    the shop's time, including those kept since; the page and the API agree."""
+    online(pre_agent)
+    conv = buyer_says(shop, "Invoice?", product="P-100").conversation
+    with time_machine.travel(NOW, tick=False):  # Mon 30 Nov, 10:00 in Shanghai
+
+        def promise(what: str, due: dt.datetime):
+            data = PromiseInput(what=what, due_at=due)
+            return record_promise(actor=pre_agent, conversation=conv, data=data)
+
+        invoice = promise("Send the invoice", _local(2026, 11, 30, 15, 0))
+        # Due 06:00 on 1 Dec in Shanghai: still 30 Nov in UTC, yet not overdue on 30 Nov.
+        parcel = promise("Ship the parcel", _local(2026, 12, 1, 6, 0))
+        refund = promise("Refund the fee", _local(2026, 12, 1, 20, 0))
+    with time_machine.travel(_local(2026, 12, 2, 14, 0), tick=False):
+        close_promise(actor=pre_agent, promise=refund, kept=True)
+        close_promise(actor=pre_agent, promise=parcel, kept=True)
+        client = login_client(owner)
+
+        def inspected(day: str) -> tuple[list[int], list[int], dict]:
+            api = client.get(f"/api/v1/metrics/inspection?date={day}").json()
+            page = client.get(f"/metrics/inspection/?date={day}", headers={"Accept-Language": "en"})
+            html = page.content.decode()
+            rows = [(p["id"], p["overdue"]) for p in api["promises"]]
+            for pk, _overdue in rows:
+                assert f'data-promise="{pk}"' in html
+            overdue = [pk for pk, late in rows if late]
+            return overdue, [pk for pk, late in rows if not late], api
+
+        overdue, soon, api = inspected("2026-11-30")
+        assert api["promises_as_of"] == "2026-12-01T00:00:00+08:00"  # the end of 30 Nov, shop time
+        assert (overdue, soon) == ([invoice.pk], [parcel.pk, refund.pk])
+        overdue, soon, api = inspected("2026-12-01")
+        assert (overdue, soon) == ([invoice.pk, parcel.pk, refund.pk], [])
+        statuses = {p["id"]: p["status"] for p in api["promises"]}
+        assert statuses[refund.pk] == "kept"  # as it stands now
+        overdue, soon, _api = inspected("2026-12-02")  # today: as of now
+        assert (overdue, soon) == ([invoice.pk], [])

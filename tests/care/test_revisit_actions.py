@@ -14,14 +14,14 @@ from django.utils import timezone
 
 from kefu.care.calls import add_call_tasks
 from kefu.care.complaints import ComplaintInput, open_complaint
-from kefu.care.followups import RuleInput, save_quiet_hours, save_rule
+from kefu.care.followups import RuleInput, save_rule
 from kefu.care.models import CallTask, Case, Revisit
 from kefu.care.revisit_actions import revisit_subject, send_revisit
 from kefu.care.revisits import revisit_table
 from kefu.conversations.models import Message, Outbox
 from kefu.outreach.models import OptOut
 from tests.conftest import login_client
-from tests.helpers import add_product, buyer_says, post_order_signed
+from tests.helpers import add_product, buyer_says, post_order_signed, set_quiet_hours
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def due_revisit(shop, owner, pre_agent):
     _order(shop, "T-1", "ivan", placed=now - dt.timedelta(days=33), delivered=delivered)
     save_rule(actor=owner, data=RuleInput(kind="revisit", texts=SCRIPT))
     # Whatever the hour the suite runs at: no quiet hours.
-    save_quiet_hours(actor=owner, quiet_from=0, quiet_until=0, business_hours_only=False)
+    set_quiet_hours(owner, "00:00", "00:00")
     (row,) = revisit_table(owner)
     return row
 
@@ -171,14 +171,14 @@ def test_quiet_hours_and_an_open_complaint_refuse_the_message(shop, owner, due_r
     order, product = revisit_subject(
         owner, order_id=due_revisit.order_id, product_id=due_revisit.product_id
     )
-    save_quiet_hours(actor=owner, quiet_from=22, quiet_until=8, business_hours_only=False)
+    set_quiet_hours(owner, "22:00", "08:00")
     # 23:30 in Shanghai.
     night = dt.datetime(2026, 12, 1, 15, 30, tzinfo=dt.UTC)
     api = login_client(owner)
     with pytest.raises(ValidationError) as quiet:
         send_revisit(actor=owner, order=order, product=product, now=night)
     assert "08:00" in str(quiet.value)
-    save_quiet_hours(actor=owner, quiet_from=0, quiet_until=0, business_hours_only=False)
+    set_quiet_hours(owner, "00:00", "00:00")
     open_complaint(actor=owner, data=ComplaintInput(cause="quality"), order=order)
     refused = api.post(
         "/api/v1/care/revisits/send",

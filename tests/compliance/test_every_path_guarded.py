@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from kefu.automation.keyword_rules import KeywordRuleInput, save_keyword_rules
-from kefu.care.followups import RuleInput, run_follow_ups, save_quiet_hours, save_rule
+from kefu.care.followups import RuleInput, run_follow_ups, save_rule
 from kefu.care.models import FollowUp
 from kefu.compliance.models import ComplianceFinding
 from kefu.compliance.services import set_shipping_policy
@@ -27,7 +27,7 @@ from kefu.conversations.outbound import send_system_message
 from kefu.desk.intake import receive_buyer_message
 from kefu.orders import incidents, selectors
 from kefu.orders.models import IncidentBroadcast
-from tests.helpers import buyer_says
+from tests.helpers import buyer_says, set_quiet_hours
 from tests.orders.factories import make_order
 
 KEFU = Path(__file__).resolve().parents[2] / "kefu"
@@ -185,7 +185,7 @@ def test_a_follow_up_that_became_a_violation_is_not_sent(shop, owner):
         ),
         now=base - dt.timedelta(days=1),
     )
-    save_quiet_hours(actor=owner, quiet_from=0, quiet_until=0, business_hours_only=False)
+    set_quiet_hours(owner, "00:00", "00:00")
     make_order(shop, "F-1", buyer="ann", placed_at=base - dt.timedelta(hours=1))
     set_shipping_policy(shop=shop, actor=owner, free_shipping=True)
     result = run_follow_ups(shop=shop, now=base)
