@@ -22,8 +22,8 @@ from kefu.accounts.scoping import shop_of
 from kefu.automation.models import AutomationSettings
 from kefu.automation.saved_texts import guard_saved_texts
 from kefu.automation.selectors import settings_of
-from kefu.conversations.models import CAMPAIGN_AUTOMATION, Buyer, Direction, Message
 from kefu.compliance.services import UnattendedChecks
+from kefu.conversations.models import CAMPAIGN_AUTOMATION, Buyer, Direction, Message
 from kefu.conversations.outbound import (
     OutreachMessage,
     deliveries_batched,
