@@ -260,8 +260,10 @@ def test_ab_invitation_split_per_browser_measured_and_compared(shop, owner):
     page.force_login(owner)
     body = page.get("/outreach/invitations/").content.decode()
     assert f'data-invitation-ab="{invitation.pk}"' in body
-    assert f"B: {seen['B']} shown, {seen['B']} accepted, 1 converted" in body
-    assert 'data-measure="accepted"' in body and "more than noise" in body
+    assert f'data-variant="B" data-figures="{seen["B"]}/{seen["B"]}/1"' in body
+    assert f'data-variant="A" data-figures="{seen["A"]}/0/0"' in body
+    assert 'data-measure="accepted" data-more-than-noise="1"' in body
+    assert 'data-measure="converted" data-more-than-noise="0"' in body
 
 
 def test_an_invitation_without_a_second_text_has_no_ab(shop, owner):
