@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -38,7 +39,7 @@ from kefu.conversations.models import (
     OutboxStatus,
 )
 from kefu.conversations.text import clean_text, preview
-from kefu.core.db.bulk import insert_instances
+from kefu.core.db.bulk import Table, insert_instances
 from kefu.integrations.adapters import Outbound, adapter_for
 from kefu.integrations.channels import Channel
 
@@ -495,3 +496,131 @@ def conversation_for_outreach(
             .get()
         )
     return conv
+
+
+@dataclass(frozen=True)
+class OutreachMessage:
+    """One buyer's message of a set-based outreach send (``send_outreach_messages``)."""
+
+    buyer_id: int
+    text: str
+    dedupe_key: str
+    kind: str = MessageKind.TEXT
+    payload: dict[str, Any] | None = None
+
+
+_CONVERSATIONS: Table | None = None
+
+
+def send_outreach_messages(
+    *,
+    shop: Shop,
+    group: str,
+    automation: str,
+    items: Sequence[OutreachMessage],
+    checks: guard.UnattendedChecks | None = None,
+) -> list[Message | None]:
+    """``conversation_for_outreach`` and ``send_system_message`` for many buyers of one shop
+    at once, storing what they store: a live conversation of ``group`` per buyer (created
+    waiting on the buyer when missing, on the buyer's last channel), the message, its outbox
+    row and the timeline events, each with one multi-row statement for all buyers (a campaign
+    step sends thousands; one buyer at a time cost ~17 statements each).
+
+    Every text goes through the rule guard; a blocked one is neither stored nor sent (None in
+    its place, the finding recorded). One message per buyer in ``items``. Call inside a
+    transaction: a concurrent run that stored the same live conversation or dedupe key first
+    raises ``IntegrityError`` and the caller rolls the whole set back."""
+    global _CONVERSATIONS
+    if not items:
+        return []
+    buyer_ids = [item.buyer_id for item in items]
+    if len(set(buyer_ids)) != len(buyer_ids):
+        raise ValueError("one message per buyer")
+    now = timezone.now()
+    checks = checks or guard.UnattendedChecks()
+    live = {
+        c.buyer_id: c
+        for c in Conversation.objects.filter(shop=shop, buyer_id__in=buyer_ids, group=group)
+        .exclude(status=ConversationStatus.RESOLVED)
+        .select_related("product")
+    }
+    missing = [pk for pk in buyer_ids if pk not in live]
+    last_channel: dict[int, str] = {}
+    if missing:
+        # Oldest first, so each buyer's last conversation is the one kept.
+        for buyer_id, channel in (
+            Conversation.objects.filter(shop=shop, buyer_id__in=missing)
+            .order_by("last_message_at", "pk")
+            .values_list("buyer_id", "channel")
+        ):
+            last_channel[buyer_id] = channel
+    texts = {item.buyer_id: clean_text(item.text) for item in items}
+    created = [
+        Conversation(
+            shop=shop,
+            buyer_id=buyer_id,
+            channel=last_channel.get(buyer_id, Channel.MARKETPLACE),
+            entry_point=EntryPoint.ORDER_LIST if group == "after_sale" else EntryPoint.SHOP_PAGE,
+            group=group,
+            status=ConversationStatus.PENDING,
+            last_message_at=now,
+            last_message_preview=preview(texts[buyer_id]),
+            opened_at=now,
+        )
+        for buyer_id in missing
+    ]
+    sent: list[Message | None] = []
+    with events.deferred():
+        insert_instances(created, now=now)
+        for conv in created:
+            live[conv.buyer_id] = conv
+            events.conversation_created(conv, reason="outreach")
+        messages: list[Message] = []
+        for item in items:
+            conv = live[item.buyer_id]
+            text = texts[item.buyer_id]
+            if text.strip():
+                verdict = guard.check_unattended(
+                    shop=shop,
+                    text=text,
+                    source="system",
+                    conversation_id=conv.pk,
+                    product=conv.product,
+                    checks=checks,
+                )
+                if verdict.blocked:
+                    log.warning(
+                        "system_message_blocked conversation=%s automation=%s codes=%s",
+                        conv.pk,
+                        automation,
+                        ",".join(sorted(verdict.codes)),
+                    )
+                    sent.append(None)
+                    continue
+            message = Message(
+                shop_id=shop.pk,
+                conversation=conv,
+                buyer_id=item.buyer_id,
+                direction=Direction.AUTO,
+                kind=item.kind,
+                text=text,
+                external_id=f"kefu:{item.dedupe_key}"[:120],
+                sent_at=now,
+                payload={"automation": automation, **(item.payload or {})},
+            )
+            messages.append(message)
+            sent.append(message)
+        insert_instances(messages, now=now)
+        queue_deliveries(messages)
+        fresh = {id(conv) for conv in created}
+        touched = [m for m in messages if id(m.conversation) not in fresh]
+        if touched:
+            if _CONVERSATIONS is None:
+                _CONVERSATIONS = Table(Conversation)
+            _CONVERSATIONS.update_joined(
+                ["last_message_at", "last_message_preview"],
+                [[now, preview(m.text), m.conversation_id] for m in touched],
+            )
+        for message in messages:
+            events.automatic_message_sent(message.conversation, message, automation=automation)
+    return sent

@@ -202,6 +202,10 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
         if messages
         else invitations.invitation_for(shop=shop, visitor=buyer_id, product=product)
     )
+    # A first visit gets its widget id now, so the invitation's A/B text is the one the
+    # browser keeps on every later page.
+    new_id = f"{WIDGET_ID_PREFIX}{uuid.uuid4().hex}" if buyer_id is None else None
+    variant = invitations.invitation_variant(invitation, buyer_id or new_id) if invitation else "A"
     response = render(
         request,
         "conversations/widget.html",
@@ -214,7 +218,9 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
             "product": product,
             "invitation": invitation,
             "invitation_text": (
-                invitations.invitation_text(invitation, request.LANGUAGE_CODE) if invitation else ""
+                invitations.invitation_text(invitation, request.LANGUAGE_CODE, variant)
+                if invitation
+                else ""
             ),
             "invitation_coupon": (
                 invitations.coupon_preview(invitation, shop, request.LANGUAGE_CODE)
@@ -226,8 +232,7 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
         },
     )
     response["Content-Language"] = request.LANGUAGE_CODE
-    if buyer_id is None:
-        new_id = f"{WIDGET_ID_PREFIX}{uuid.uuid4().hex}"
+    if new_id is not None:
         value = signing.get_cookie_signer(salt=WIDGET_COOKIE_SALT + shop.slug).sign(new_id)
         # Framed on the seller's own site the widget is a third party: its cookie must be
         # SameSite=None to be sent there, which browsers allow only with Secure (HTTPS).

@@ -26,6 +26,10 @@ router = Router(auth=shop_auth, tags=["outreach"])
 class ConsultationInvitationIn(Schema):
     name: str = Field(min_length=1, max_length=120)
     texts: dict[str, str] = Field(description="invitation per language: en, zh, ru, es")
+    texts_b: dict[str, str] = Field(
+        default={},
+        description="a second text per language for an A/B test, in the same languages",
+    )
     trigger: InvitationTrigger = InvitationTrigger.DELAY
     delay_seconds: int = Field(default=20, ge=0, le=invitations.MAX_DELAY_SECONDS)
     placement: InvitationPlacement = InvitationPlacement.PRODUCT_PAGES
@@ -39,10 +43,27 @@ class ConsultationInvitationIn(Schema):
     coupon_valid_until: dt.date | None = None
 
 
+class InvitationVariantOut(Schema):
+    variant: str
+    shown: int
+    accepted: int
+    converted: int
+
+
+class InvitationComparisonOut(Schema):
+    measure: str = Field(description="accepted or converted, per invitation shown")
+    rate_a: float
+    rate_b: float
+    difference: float = Field(description="rate_b - rate_a")
+    z: float
+    more_than_noise: bool = Field(description="|z| > 1.96 (two-proportion z-test)")
+
+
 class ConsultationInvitationOut(Schema):
     id: int
     name: str
     texts: dict[str, str]
+    texts_b: dict[str, str]
     coupon: dict[str, Any]
     trigger: str
     delay_seconds: int
@@ -55,6 +76,8 @@ class ConsultationInvitationOut(Schema):
     converted: int
     orders: int
     gmv: Decimal
+    variants: list[InvitationVariantOut]
+    comparisons: list[InvitationComparisonOut]
 
 
 class IdleIn(Schema):
@@ -70,6 +93,7 @@ def _input(payload: ConsultationInvitationIn) -> invitations.InvitationInput:
     return invitations.InvitationInput(
         name=payload.name,
         texts=payload.texts,
+        texts_b=payload.texts_b,
         trigger=payload.trigger,
         delay_seconds=payload.delay_seconds,
         placement=payload.placement,
@@ -91,6 +115,7 @@ def _out(
         id=invitation.pk,
         name=invitation.name,
         texts=invitation.texts,
+        texts_b=invitation.texts_b,
         coupon=invitation.coupon,
         trigger=invitation.trigger,
         delay_seconds=invitation.delay_seconds,
@@ -103,6 +128,23 @@ def _out(
         converted=figures.converted,
         orders=figures.orders,
         gmv=figures.gmv,
+        variants=[
+            InvitationVariantOut(
+                variant=v.variant, shown=v.shown, accepted=v.accepted, converted=v.converted
+            )
+            for v in figures.variants
+        ],
+        comparisons=[
+            InvitationComparisonOut(
+                measure=c.measure,
+                rate_a=c.rate_a,
+                rate_b=c.rate_b,
+                difference=c.difference,
+                z=c.z,
+                more_than_noise=c.more_than_noise,
+            )
+            for c in figures.comparisons
+        ],
     )
 
 

@@ -83,6 +83,7 @@ def new_invitation(request: ShopRequest) -> HttpResponse:
             data=invitations.InvitationInput(
                 name=data.get("name", ""),
                 texts={code: data.get(f"text_{code}", "") for code in invitations.LANGUAGES},
+                texts_b={code: data.get(f"text_b_{code}", "") for code in invitations.LANGUAGES},
                 trigger=data.get("trigger", InvitationTrigger.DELAY),
                 delay_seconds=_number(data.get("delay_seconds"), 20),
                 placement=data.get("placement", InvitationPlacement.PRODUCT_PAGES),

@@ -9,7 +9,8 @@ orders within 48 h of the acceptance are the invitation's conversions.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -36,6 +37,7 @@ from kefu.outreach.models import (
     InvitationPlacement,
     InvitationTrigger,
 )
+from kefu.outreach.results import ABComparison, compare_rates
 from kefu.outreach.services import record_opt_out
 
 # Orders within this long after an acceptance are the invitation's conversions.
@@ -60,6 +62,8 @@ class InvitationInput:
     coupon_currency: str = ""
     coupon_min_spend: Decimal | None = None
     coupon_valid_until: dt.date | None = None
+    # A second text per language for an A/B test (the same languages as `texts`), or none.
+    texts_b: dict[str, str] = field(default_factory=dict)
 
 
 def _language(code: str) -> str:
@@ -127,7 +131,13 @@ def save_invitation(
             % {"codes": ", ".join(sorted(unknown))},
             code="language",
         )
-    if any(len(t) > 500 for t in texts.values()):
+    texts_b = {_language(k): v.strip() for k, v in data.texts_b.items() if v and v.strip()}
+    if texts_b and set(texts_b) != set(texts):
+        # A browser in the B half reads B in its own language, never A in its place.
+        raise ValidationError(
+            _("The second (B) text needs the same languages as the first (A) one."), code="ab"
+        )
+    if any(len(t) > 500 for t in [*texts.values(), *texts_b.values()]):
         raise ValidationError(_("An invitation is at most 500 characters."), code="too_long")
     if data.trigger not in InvitationTrigger.values:
         raise ValidationError(_("Choose when the invitation appears."), code="trigger")
@@ -151,11 +161,17 @@ def save_invitation(
         raise ValidationError(_("At most 200 products."), code="products")
     coupon = _coupon(data)
     guard_saved_texts(
-        actor=actor, texts=[(lang, text) for lang, text in texts.items()], source="system"
+        actor=actor,
+        texts=[
+            *((lang, text) for lang, text in texts.items()),
+            *((f"{lang} B", text) for lang, text in texts_b.items()),
+        ],
+        source="system",
     )
     fields = {
         "name": name,
         "texts": texts,
+        "texts_b": texts_b,
         "coupon": coupon,
         "trigger": data.trigger,
         "delay_seconds": data.delay_seconds,
@@ -228,6 +244,7 @@ def record_shown(
             shop=shop,
             invitation=invitation,
             visitor=visitor[:120],
+            variant=invitation_variant(invitation, visitor[:120]),
             product_external_id=product,
             shown_at=now,
         )
@@ -250,14 +267,25 @@ def _offer(invitation: Invitation, shop: Shop, language: str) -> dict[str, Any] 
     return {"text": offer.text, "fields": offer.fields}
 
 
-def invitation_text(invitation: Invitation, language: str) -> str:
-    """The text in the buyer's language, else the shop's first language that has one."""
+def invitation_variant(invitation: Invitation, visitor: str | None) -> str:
+    """A or B, at random but fixed per (invitation, browser): every page, tab and reload of
+    one browser shows it the same text, and its acceptance counts for that text."""
+    if not invitation.texts_b or not visitor:
+        return "A"
+    digest = hashlib.sha256(f"invitation:{invitation.pk}:{visitor}".encode()).digest()
+    return "B" if digest[0] & 1 else "A"
+
+
+def invitation_text(invitation: Invitation, language: str, variant: str = "A") -> str:
+    """The variant's text in the buyer's language, else the shop's first language that has
+    one (both variants have the same languages)."""
+    texts = invitation.texts_b if variant == "B" and invitation.texts_b else invitation.texts
     code = _language(language)
-    if code in invitation.texts:
-        return str(invitation.texts[code])
+    if code in texts:
+        return str(texts[code])
     for fallback in LANGUAGES:
-        if fallback in invitation.texts:
-            return str(invitation.texts[fallback])
+        if fallback in texts:
+            return str(texts[fallback])
     return ""
 
 
@@ -303,8 +331,8 @@ def accept_invitation(
         reason="invitation",
     )
     offer = _offer(invitation, shop, code)
-    text = invitation_text(invitation, code)
-    payload: dict[str, Any] = {"invitation_id": invitation.pk}
+    text = invitation_text(invitation, code, display.variant)
+    payload: dict[str, Any] = {"invitation_id": invitation.pk, "variant": display.variant}
     if offer is not None:
         text = f"{text}\n{offer['text']}"
         payload["coupon"] = offer["fields"]
@@ -324,6 +352,14 @@ def accept_invitation(
 
 
 @dataclass(frozen=True)
+class VariantFigures:
+    variant: str
+    shown: int
+    accepted: int
+    converted: int
+
+
+@dataclass(frozen=True)
 class InvitationFigures:
     invitation_id: int
     shown: int
@@ -331,39 +367,63 @@ class InvitationFigures:
     converted: int
     orders: int
     gmv: Decimal
+    # Per text (A, and B when the invitation has one), and B against A: accepted per shown
+    # and converted per shown, with the campaigns' significance test.
+    variants: tuple[VariantFigures, ...] = ()
+    comparisons: tuple[ABComparison, ...] = ()
+
+
+def _comparisons(variants: dict[str, VariantFigures]) -> tuple[ABComparison, ...]:
+    a, b = variants.get("A"), variants.get("B")
+    if a is None or b is None or not a.shown or not b.shown:
+        return ()
+    return tuple(
+        compare_rates(
+            language="",
+            measure=measure,
+            hits_a=getattr(a, measure),
+            n_a=a.shown,
+            hits_b=getattr(b, measure),
+            n_b=b.shown,
+        )
+        for measure in ("accepted", "converted")
+    )
 
 
 def invitation_figures(invitations: QuerySet[Invitation] | list[Invitation]) -> dict[int, Any]:
     """Shown, accepted, converted (an accepted display whose buyer placed an order within 48 h
-    after accepting) per invitation; each order counts once, for the earliest acceptance."""
+    after accepting) per invitation and per text; each order counts once, for the earliest
+    acceptance."""
     ids = [i.pk for i in invitations]
-    shown = dict(
-        InvitationDisplay.objects.filter(invitation_id__in=ids)
-        .values("invitation_id")
+    with_b = {i.pk for i in invitations if i.texts_b}
+    shown: dict[tuple[int, str], int] = {
+        (invitation_id, variant): n
+        for invitation_id, variant, n in InvitationDisplay.objects.filter(invitation_id__in=ids)
+        .values("invitation_id", "variant")
         .annotate(n=Count("pk"))
-        .values_list("invitation_id", "n")
-    )
-    accepted: list[tuple[dt.datetime, int, int]] = [
-        (at, invitation_id, buyer_id)
-        for invitation_id, at, buyer_id in InvitationDisplay.objects.filter(
+        .values_list("invitation_id", "variant", "n")
+    }
+    accepted: list[tuple[dt.datetime, int, str, int]] = [
+        (at, invitation_id, variant, buyer_id)
+        for invitation_id, variant, at, buyer_id in InvitationDisplay.objects.filter(
             invitation_id__in=ids, accepted_at__isnull=False, buyer__isnull=False
         )
         .order_by("accepted_at", "pk")
-        .values_list("invitation_id", "accepted_at", "buyer_id")
+        .values_list("invitation_id", "variant", "accepted_at", "buyer_id")
         if at is not None
     ]
     orders: dict[int, list[tuple[int, dt.datetime, Decimal]]] = {}
     for pk, buyer_id, placed_at, paid in Order.objects.filter(
-        buyer_id__in={b for _at, _i, b in accepted}
+        buyer_id__in={b for _at, _i, _v, b in accepted}
     ).values_list("pk", "buyer_id", "placed_at", "paid_amount"):
         orders.setdefault(buyer_id, []).append((pk, placed_at, paid or Decimal(0)))
     claimed: set[int] = set()
-    accepted_n: dict[int, int] = {}
-    converted: dict[int, int] = {}
+    accepted_n: dict[tuple[int, str], int] = {}
+    converted: dict[tuple[int, str], int] = {}
     order_count: dict[int, int] = {}
     gmv: dict[int, Decimal] = {}
-    for at, key, buyer_id in accepted:
-        accepted_n[key] = accepted_n.get(key, 0) + 1
+    for at, key, variant, buyer_id in accepted:
+        accepted_n[key, variant] = accepted_n.get((key, variant), 0) + 1
         hits = [
             (pk, paid)
             for pk, placed_at, paid in orders.get(buyer_id, [])
@@ -371,21 +431,34 @@ def invitation_figures(invitations: QuerySet[Invitation] | list[Invitation]) -> 
         ]
         if not hits:
             continue
-        converted[key] = converted.get(key, 0) + 1
+        converted[key, variant] = converted.get((key, variant), 0) + 1
         order_count[key] = order_count.get(key, 0) + len(hits)
         gmv[key] = gmv.get(key, Decimal(0)) + sum((paid for _pk, paid in hits), Decimal(0))
         claimed.update(pk for pk, _paid in hits)
-    return {
-        i: InvitationFigures(
+    out = {}
+    for i in ids:
+        # A variant stays listed once shown, even after its B text is taken away.
+        names = sorted({"A", *(("B",) if i in with_b else ()), *(v for k, v in shown if k == i)})
+        variants = {
+            v: VariantFigures(
+                variant=v,
+                shown=shown.get((i, v), 0),
+                accepted=accepted_n.get((i, v), 0),
+                converted=converted.get((i, v), 0),
+            )
+            for v in names
+        }
+        out[i] = InvitationFigures(
             invitation_id=i,
-            shown=shown.get(i, 0),
-            accepted=accepted_n.get(i, 0),
-            converted=converted.get(i, 0),
+            shown=sum(f.shown for f in variants.values()),
+            accepted=sum(f.accepted for f in variants.values()),
+            converted=sum(f.converted for f in variants.values()),
             orders=order_count.get(i, 0),
             gmv=gmv.get(i, Decimal(0)),
+            variants=tuple(variants.values()),
+            comparisons=_comparisons(variants),
         )
-        for i in ids
-    }
+    return out
 
 
 def switch_invitation(*, actor: User, invitation: Invitation, active: bool) -> Invitation:

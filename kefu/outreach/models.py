@@ -130,6 +130,8 @@ class Invitation(models.Model):
     shop = models.ForeignKey("accounts.Shop", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(_("name"), max_length=120)
     texts = models.JSONField(default=dict)
+    # The second (B) text per language for an A/B test, in the same languages; {} for none.
+    texts_b = models.JSONField(default=dict, blank=True)
     # {"code", "value", "currency", "min_spend", "valid_until"} as strings; {} for none.
     coupon = models.JSONField(default=dict, blank=True)
     trigger = models.CharField(
@@ -164,6 +166,8 @@ class InvitationDisplay(models.Model):
     invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="displays")
     # The widget cookie's buyer id ("w-…"): the browser, known before any Buyer row exists.
     visitor = models.CharField(max_length=120)
+    # The text this browser was shown: A, or B when the invitation has a second text.
+    variant = models.CharField(max_length=1, default="A")
     product_external_id = models.CharField(max_length=80, blank=True)
     shown_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)

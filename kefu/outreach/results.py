@@ -206,8 +206,20 @@ class ABComparison:
     more_than_noise: bool  # |z| > 1.96: a difference this large by chance under 5 % of the time
 
 
+def compare_rates(
+    *, language: str, measure: str, hits_a: int, n_a: int, hits_b: int, n_b: int
+) -> ABComparison:
+    """Two-proportion z-test of B's rate against A's (both n above zero): campaigns per
+    language and measure, consultation invitations per measure."""
+    rate_a, rate_b = hits_a / n_a, hits_b / n_b
+    pooled = (hits_a + hits_b) / (n_a + n_b)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+    z = (rate_b - rate_a) / spread if spread else 0.0
+    return ABComparison(language, measure, rate_a, rate_b, rate_b - rate_a, z, abs(z) > 1.96)
+
+
 def ab_comparisons(results: list[VariantResult]) -> list[ABComparison]:
-    """Two-proportion z-test of variant B against A, per language that has both."""
+    """Variant B against A, per language that has both, per message sent."""
     by_lang: dict[str, dict[str, VariantResult]] = defaultdict(dict)
     for r in results:
         by_lang[r.language][r.variant] = r
@@ -217,12 +229,14 @@ def ab_comparisons(results: list[VariantResult]) -> list[ABComparison]:
         if a is None or b is None or not a.sent or not b.sent:
             continue
         for measure in ("replied", "orders_paid"):
-            hits_a, hits_b = getattr(a, measure), getattr(b, measure)
-            rate_a, rate_b = hits_a / a.sent, hits_b / b.sent
-            pooled = (hits_a + hits_b) / (a.sent + b.sent)
-            spread = math.sqrt(pooled * (1 - pooled) * (1 / a.sent + 1 / b.sent))
-            z = (rate_b - rate_a) / spread if spread else 0.0
             out.append(
-                ABComparison(lang, measure, rate_a, rate_b, rate_b - rate_a, z, abs(z) > 1.96)
+                compare_rates(
+                    language=lang,
+                    measure=measure,
+                    hits_a=getattr(a, measure),
+                    n_a=a.sent,
+                    hits_b=getattr(b, measure),
+                    n_b=b.sent,
+                )
             )
     return out

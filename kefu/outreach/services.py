@@ -22,12 +22,14 @@ from kefu.accounts.scoping import shop_of
 from kefu.automation.models import AutomationSettings
 from kefu.automation.saved_texts import guard_saved_texts
 from kefu.automation.selectors import settings_of
+from kefu.compliance.services import UnattendedChecks
 from kefu.conversations.models import CAMPAIGN_AUTOMATION, Buyer, Direction, Message
 from kefu.conversations.outbound import (
-    conversation_for_outreach,
+    OutreachMessage,
     deliveries_batched,
-    send_system_message,
+    send_outreach_messages,
 )
+from kefu.core.db.bulk import Table
 from kefu.outreach import offers
 from kefu.outreach.caps import send_budget
 from kefu.outreach.models import (
@@ -253,12 +255,18 @@ def _in_window(campaign: Campaign, buyer: Buyer, now: dt.datetime) -> bool:
     return campaign.window_start <= local.hour < campaign.window_end
 
 
+# Buyers per transaction: a round's conversations, messages, outbox rows, events and
+# recipient rows go in with one multi-row statement each, and a killed worker loses at most
+# a round that then rolls back whole (tests/outreach/test_killed_worker.py sets it lower).
+SEND_ROUND = 500
+
+
 def send_campaign_step(*, campaign: Campaign, now: dt.datetime | None = None) -> int:
     """Send to the segment's buyers not reached yet whose local time is inside the window, as
     many as the shop's per-minute throttle leaves (every campaign of the shop shares it),
     never past the marketplace's caps (``kefu.outreach.caps``).
-    Safe to run again, concurrently or after a crash: the unique recipient row is written in
-    the message's transaction."""
+    Set-based, a round of buyers per transaction; safe to run again, concurrently or after a
+    crash: the unique recipient rows are written in the messages' transaction."""
     now = now or timezone.now()
     campaign.refresh_from_db()
     if campaign.status != CampaignStatus.SCHEDULED or campaign.starts_at > now:
@@ -269,22 +277,28 @@ def send_campaign_step(*, campaign: Campaign, now: dt.datetime | None = None) ->
         return 0
     context = _SendContext.of(campaign)
     filters = SegmentFilters.from_json(campaign.segment.filters)
+    # Opt-outs and open complaints are left out by the segment's query, read now.
     candidates = (
         segment_buyers(shop=shop, filters=filters)
         .exclude(pk__in=Recipient.objects.filter(campaign=campaign).values("buyer_id"))
-        .iterator(chunk_size=500)
+        .only("pk", "shop_id", "external_id", "name", "language", "country")
+        .iterator(chunk_size=SEND_ROUND)
     )
     sent = 0
-    # One delivery task for the step's messages, not one broker write each (a row whose task
-    # is lost with a killed worker stays pending and the outbox sweeper sends it).
-    with deliveries_batched():
-        for buyer in candidates:
-            if sent >= budget:
-                break
-            if not _in_window(campaign, buyer, now):
-                continue
-            if _send_one(campaign, buyer, now, context):
-                sent += 1
+    picked = 0
+    batch: list[Buyer] = []
+    for buyer in candidates:
+        if picked >= budget:
+            break
+        if not _in_window(campaign, buyer, now):
+            continue
+        batch.append(buyer)
+        picked += 1
+        if len(batch) >= SEND_ROUND:
+            sent += _send_round(campaign, batch, now, context)
+            batch = []
+    if batch:
+        sent += _send_round(campaign, batch, now, context)
     return sent
 
 
@@ -295,6 +309,7 @@ class _SendContext:
     group: str
     offer: CampaignOffer | None
     conf: AutomationSettings
+    checks: UnattendedChecks
 
     @classmethod
     def of(cls, campaign: Campaign) -> _SendContext:
@@ -307,36 +322,59 @@ class _SendContext:
             .select_related("product", "shop")
             .first(),
             conf=settings_of(shop),
+            checks=UnattendedChecks(),
         )
 
 
-def _send_one(campaign: Campaign, buyer: Buyer, now: dt.datetime, context: _SendContext) -> bool:
-    shop = campaign.shop
-    language = choose_language(campaign, buyer)
-    variant = choose_variant(campaign, buyer, language)
-    texts = campaign.texts_b if variant == "B" else campaign.texts
-    group = context.group
-    parts = offers.message_parts(
-        intro=render_text(texts[language], buyer=buyer, shop=shop),
-        offer=context.offer,
-        language=language,
-        conf=context.conf,
-    )
-    try:
-        with transaction.atomic():
-            recipient = Recipient.objects.create(
-                shop=shop,
-                campaign=campaign,
-                buyer=buyer,
-                language=language,
-                variant=variant,
-                sent_at=now,
+_RECIPIENTS = Table(Recipient)
+
+
+def _send_round(
+    campaign: Campaign, buyers: list[Buyer], now: dt.datetime, context: _SendContext
+) -> int:
+    """One transaction for the round's buyers. A concurrent run that reached some of them
+    first makes the round's insert fail as a whole: the round is rolled back and tried again
+    without them."""
+    for _attempt in range(3):
+        try:
+            # One delivery task for the round's messages, enqueued on commit (a row whose
+            # task is lost with a killed worker stays pending and the outbox sweeper sends it).
+            with transaction.atomic(), deliveries_batched():
+                return _write_round(campaign, buyers, now, context)
+        except IntegrityError:
+            reached = set(
+                Recipient.objects.filter(
+                    campaign=campaign, buyer_id__in=[b.pk for b in buyers]
+                ).values_list("buyer_id", flat=True)
             )
-            conversation = conversation_for_outreach(shop=shop, buyer=buyer, group=group)
-            message = send_system_message(
-                conversation=conversation,
+            buyers = [b for b in buyers if b.pk not in reached]
+            if not buyers:
+                return 0
+    log.warning("campaign_round_conflict campaign=%s buyers=%s", campaign.pk, len(buyers))
+    return 0  # the next step sends to them
+
+
+def _write_round(
+    campaign: Campaign, buyers: list[Buyer], now: dt.datetime, context: _SendContext
+) -> int:
+    shop = campaign.shop
+    items = []
+    chosen = []
+    for buyer in buyers:
+        language = choose_language(campaign, buyer)
+        variant = choose_variant(campaign, buyer, language)
+        texts = campaign.texts_b if variant == "B" else campaign.texts
+        parts = offers.message_parts(
+            intro=render_text(texts[language], buyer=buyer, shop=shop),
+            offer=context.offer,
+            language=language,
+            conf=context.conf,
+        )
+        chosen.append((language, variant))
+        items.append(
+            OutreachMessage(
+                buyer_id=buyer.pk,
                 text=parts.text,
-                automation=CAMPAIGN_AUTOMATION,
                 dedupe_key=f"campaign:{campaign.pk}:buyer:{buyer.pk}",
                 kind=parts.kind,
                 payload={
@@ -346,12 +384,25 @@ def _send_one(campaign: Campaign, buyer: Buyer, now: dt.datetime, context: _Send
                     "variant": variant,
                 },
             )
-            recipient.message = message
-            recipient.blocked = message is None
-            recipient.save(update_fields=["message", "blocked"])
-    except IntegrityError:
-        return False  # sent by a concurrent run
-    return message is not None
+        )
+    messages = send_outreach_messages(
+        shop=shop,
+        group=context.group,
+        automation=CAMPAIGN_AUTOMATION,
+        items=items,
+        checks=context.checks,
+    )
+    _RECIPIENTS.insert(
+        ["shop_id", "campaign_id", "buyer_id", "language", "variant", "message_id", "blocked",
+         "sent_at"],
+        [
+            [shop.pk, campaign.pk, buyer.pk, language, variant,
+             message.pk if message else None, message is None, now]
+            for buyer, (language, variant), message in zip(buyers, chosen, messages, strict=True)
+        ],
+        now=now,
+    )  # fmt: skip
+    return sum(1 for message in messages if message is not None)
 
 
 # --- opt-out --------------------------------------------------------------------------------

@@ -38,10 +38,11 @@ WRITERS = {
     "post_agent_message",
     "store_automatic_reply",
     "send_system_message",
+    "send_outreach_messages",
 }
 GUARDS = {"check_outgoing", "check_unattended", "_guard", "ensure_saveable", "guard_saved_texts"}
 # Writers that guard themselves (checked below); their callers need not.
-SELF_GUARDED = {"store_automatic_reply", "send_system_message"}
+SELF_GUARDED = {"store_automatic_reply", "send_system_message", "send_outreach_messages"}
 # Sends only messages a self-guarded writer stored: automatic replies come from
 # store_automatic_reply, which stores nothing the guard blocks.
 SENDS_GUARDED = {
@@ -114,6 +115,7 @@ def test_every_caller_of_a_message_writer_goes_through_the_guard():
         "post_agent_message",
         "queue_automatic_replies",
         "send_system_message",
+        "send_outreach_messages",
     }
     assert not unguarded
 

@@ -86,3 +86,27 @@ def test_the_page_refuses_a_blocked_text_with_the_reason(shop, owner):
     assert Invitation.objects.get().coupon["currency"] == "%"
     page = client.get("/outreach/invitations/").content.decode()
     assert "Good" in page and "HI5" in page
+
+
+def test_an_ab_invitation_over_the_api(shop, owner):
+    client = login_client(owner)
+    refused = send(
+        client,
+        "post",
+        "/invitations",
+        {"name": "AB", "texts": {"en": "Ask us!", "ru": "Спросите нас!"},
+         "texts_b": {"en": "Chat now!"}},
+    )  # fmt: skip
+    assert refused.status_code == 400 and refused.json()["detail"]
+    assert not Invitation.objects.exists()
+    created = send(
+        client,
+        "post",
+        "/invitations",
+        {"name": "AB", "texts": {"en": "Ask us!"}, "texts_b": {"en": "Chat now!"}},
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["texts_b"] == {"en": "Chat now!"}
+    assert [(v["variant"], v["shown"]) for v in body["variants"]] == [("A", 0), ("B", 0)]
+    assert body["comparisons"] == []  # nothing shown yet: nothing to compare

@@ -189,3 +189,88 @@ def test_the_widget_opt_out_stops_every_campaign(shop, owner, lang, text, link, 
     assert services.send_campaign_step(campaign=campaign) == 0
     assert not Recipient.objects.exists()
     assert link not in buyer.get("/chat/aurora/").content.decode()
+
+
+def test_ab_invitation_split_per_browser_measured_and_compared(shop, owner):
+    add_product(shop, "P-1", "Desk lamp")
+    with pytest.raises(ValidationError):  # B needs A's languages, every one of them
+        invite(owner, name="Half", texts_b={"en": "Chat with us about this lamp!"})
+    with pytest.raises(ValidationError):  # B passes the rule guard like A
+        invite(owner, name="Bad B", texts={"en": "Ask us!"}, texts_b={"en": "加我微信私下交易"})
+    invitation = invite(
+        owner,
+        texts={"en": "Questions? Ask us (A)"},
+        texts_b={"en": "Chat with us now (B)"},
+    )
+    seen = {"A": 0, "B": 0}
+    browsers = []
+    for n in range(40):
+        # Forty buyers on forty addresses (the widget limits new chats per address).
+        browser = Client(headers={"accept-language": "en"}, REMOTE_ADDR=f"10.1.0.{n + 1}")
+        first = browser.get("/chat/aurora/?product=P-1").content.decode()
+        variant = "B" if "Chat with us now (B)" in first else "A"
+        assert ("Questions? Ask us (A)" in first) == (variant == "A")
+        # The same browser keeps its text on the next page.
+        again = browser.get("/chat/aurora/?product=P-1").content.decode()
+        assert ("Chat with us now (B)" in again) == (variant == "B")
+        assert (
+            browser.post(
+                f"/chat/aurora/invitations/{invitation.pk}/shown/", {"product": "P-1"}
+            ).status_code
+            == 204
+        )
+        seen[variant] += 1
+        browsers.append((browser, variant))
+    assert min(seen.values()) >= 8  # random halves, not everyone in one
+    displays = InvitationDisplay.objects.filter(invitation=invitation)
+    assert {d.variant for d in displays} == {"A", "B"}
+    # Every B browser accepts, no A browser does; one B buyer orders within 48 h.
+    for browser, variant in browsers:
+        if variant == "B":
+            assert (
+                browser.post(f"/chat/aurora/invitations/{invitation.pk}/accept/").status_code == 204
+            )
+    accepted = displays.filter(accepted_at__isnull=False)
+    assert {d.variant for d in accepted} == {"B"}
+    first_message = Message.objects.filter(conversation=accepted.first().conversation).get()
+    assert first_message.text == "Chat with us now (B)" and first_message.payload["variant"] == "B"
+    one = accepted.first()
+    order_webhook(shop, "AB-1", one.buyer.external_id, one.accepted_at + dt.timedelta(hours=2))
+
+    figures = invitations.invitation_figures([invitation])[invitation.pk]
+    by_variant = {v.variant: v for v in figures.variants}
+    assert (by_variant["A"].shown, by_variant["A"].accepted, by_variant["A"].converted) == (
+        seen["A"],
+        0,
+        0,
+    )
+    assert (by_variant["B"].shown, by_variant["B"].accepted, by_variant["B"].converted) == (
+        seen["B"],
+        seen["B"],
+        1,
+    )
+    assert (figures.shown, figures.accepted, figures.converted) == (40, seen["B"], 1)
+    comparisons = {c.measure: c for c in figures.comparisons}
+    assert set(comparisons) == {"accepted", "converted"}
+    # Everyone against no one: far more than noise; one order against none: within it.
+    assert comparisons["accepted"].more_than_noise and comparisons["accepted"].difference == 1.0
+    assert not comparisons["converted"].more_than_noise
+
+    page = Client()
+    page.force_login(owner)
+    body = page.get("/outreach/invitations/").content.decode()
+    assert f'data-invitation-ab="{invitation.pk}"' in body
+    assert f'data-variant="B" data-figures="{seen["B"]}/{seen["B"]}/1"' in body
+    assert f'data-variant="A" data-figures="{seen["A"]}/0/0"' in body
+    assert 'data-measure="accepted" data-more-than-noise="1"' in body
+    assert 'data-measure="converted" data-more-than-noise="0"' in body
+
+
+def test_an_invitation_without_a_second_text_has_no_ab(shop, owner):
+    invitation = invite(owner)
+    browser = widget()
+    browser.get("/chat/aurora/?product=P-9")
+    browser.post(f"/chat/aurora/invitations/{invitation.pk}/shown/", {"product": "P-9"})
+    figures = invitations.invitation_figures([invitation])[invitation.pk]
+    assert [(v.variant, v.shown) for v in figures.variants] == [("A", 1)]
+    assert figures.comparisons == ()

@@ -33,6 +33,9 @@ from django.conf import settings
 settings.DATABASES["default"]["NAME"] = sys.argv[1]
 import django
 django.setup()
+from kefu.outreach import services
+# Small rounds (a transaction each), so the kill lands between two of them or inside one.
+services.SEND_ROUND = 5
 from kefu.outreach.tasks import send_due_campaigns
 send_due_campaigns()
 print("finished")
