@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 
+from django.db.models import Max
 from django.utils import timezone
 
 from kefu.automation.auto_replies import WELCOME_WINDOW, Lookups
@@ -86,11 +87,20 @@ class ReplyBatch:
         self._recent = {}
         buyers = list(set(buyer_ids))
         if buyers:
-            for buyer_id, pk, sent_at in Message.objects.filter(
-                buyer_id__in=buyers,
-                direction=Direction.BUYER,
-                sent_at__gt=earliest - WELCOME_WINDOW,
-            ).values_list("buyer_id", "pk", "sent_at"):
+            mine = Message.objects.filter(buyer_id__in=buyers, direction=Direction.BUYER)
+            # Every message of the batch is at ``earliest`` or later, so of the stored ones
+            # up to ``earliest`` only each buyer's latest can decide a welcome: one row per
+            # buyer, not the buyer's whole day (pk 0: never one of the batch's messages).
+            for row in (
+                mine.filter(sent_at__gt=earliest - WELCOME_WINDOW, sent_at__lte=earliest)
+                .values("buyer_id")
+                .annotate(last=Max("sent_at"))
+            ):
+                self._recent.setdefault(row["buyer_id"], []).append((0, row["last"]))
+            # Stored ones after it (a sender's own later time) are kept as they are.
+            for buyer_id, pk, sent_at in mine.filter(sent_at__gt=earliest).values_list(
+                "buyer_id", "pk", "sent_at"
+            ):
                 self._recent.setdefault(buyer_id, []).append((pk, sent_at))
         self._open_hits = {}
         conversations = list(set(conversation_ids))
