@@ -22,8 +22,10 @@ message took before the queue.
 
 The push to agents' sockets is bench_push. Knobs: KEFU_BENCH_MESSAGES (2000),
 KEFU_BENCH_CONCURRENCY (16), KEFU_BENCH_BUYERS (500), KEFU_BENCH_INTAKE_SECONDS (45),
-KEFU_BENCH_QUEUE_MESSAGES (6000 per webhook), KEFU_BENCH_BATCH (50),
-KEFU_BENCH_INTAKE_WORKERS (1).
+KEFU_BENCH_QUEUE_MESSAGES (6000 per webhook), KEFU_BENCH_QUEUE_BATCH_MESSAGES (the batch
+webhook's, default the same), KEFU_BENCH_BATCH (50), KEFU_BENCH_INTAKE_WORKERS (1),
+KEFU_BENCH_INTAKE_WSGI (1: the queued webhooks go to the WSGI intake server of
+`kefu run --intake-port`, decisions §48), KEFU_BENCH_DB_SUFFIX (harness).
 """
 
 from __future__ import annotations
@@ -440,6 +442,7 @@ def run_on(backend: Backend) -> list[Row]:
     label = backend.label
     queue_n = harness.knob("KEFU_BENCH_QUEUE_MESSAGES", 6000, quick=300)
     batch = harness.knob("KEFU_BENCH_BATCH", 50)
+    batch_n = harness.knob("KEFU_BENCH_QUEUE_BATCH_MESSAGES", queue_n)
     workers = harness.knob("KEFU_BENCH_INTAKE_WORKERS", 1)
     prepared = backend.helper(HELPER, "prep")
     secret = str(prepared["secret"])
@@ -473,14 +476,14 @@ def run_on(backend: Backend) -> list[Row]:
                     counts = backend.helper(HELPER, "count", prefix)
             else:
                 counts = backend.helper(HELPER, "count", prefix)
-            for kind, per in (("single", 1), ("batch", batch)):
+            for kind, per, size in (("single", 1, queue_n), ("batch", batch, batch_n)):
                 queued_rows.append(
                     _queued_run(
                         backend,
-                        server.base,
+                        server.intake_base,
                         queue_secret,
                         kind,
-                        queue_n,
+                        size,
                         concurrency,
                         buyers,
                         per,

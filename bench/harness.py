@@ -180,7 +180,9 @@ class Backend:
         self.label = label
         self.web_processes = BACKENDS[label]
         self.tmp = tmp
-        self.database = f"kefu_bench_{bench}" if self.on_postgres else None
+        # KEFU_BENCH_DB_SUFFIX: a database of one's own when several people bench at once.
+        suffix = os.environ.get("KEFU_BENCH_DB_SUFFIX", "")
+        self.database = f"kefu_bench_{bench}{suffix}" if self.on_postgres else None
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("KEFU_", "DJANGO_"))}
         # The bench's own knobs reach its helpers; the caller's database and Redis do not.
         self.env.update({k: v for k, v in os.environ.items() if k.startswith("KEFU_BENCH_")})
@@ -295,6 +297,10 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws_base = f"ws://127.0.0.1:{self.port}"
+        # KEFU_BENCH_INTAKE_WSGI=1: also the WSGI intake server (`--intake-port`, decisions
+        # §48); `intake_base` is where signed webhooks go (the ASGI server without it).
+        self.intake_port = free_port() if os.environ.get("KEFU_BENCH_INTAKE_WSGI") == "1" else 0
+        self.intake_base = f"http://127.0.0.1:{self.intake_port}" if self.intake_port else self.base
         self.log_path = backend.tmp / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -327,6 +333,7 @@ class Server:
                 str(self.port),
                 "--web-processes",
                 str(self.backend.web_processes),
+                *(["--intake-port", str(self.intake_port)] if self.intake_port else []),
             ],
             cwd=ROOT,
             env=self.backend.env,
@@ -339,7 +346,10 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.tail()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base}/healthz", timeout=5).status_code == 200:
+                if all(
+                    httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+                    for base in {self.base, self.intake_base}
+                ):
                     return
             time.sleep(0.3)
         raise RuntimeError(f"server not healthy in {timeout}s:\n{self.tail()}")

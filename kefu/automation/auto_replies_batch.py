@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 
-from django.db.models import Q
+from django.db.models import Max
 from django.utils import timezone
 
 from kefu.automation.auto_replies import WELCOME_WINDOW, Lookups
@@ -48,6 +48,8 @@ class ReplyBatch:
         self._hits: list[AutomationHit] = []
         self._states: dict[int, BuyerAutomationState] = {}
         self._recent: dict[int, list[tuple[int, dt.datetime]]] = {}
+        self._open_hits: dict[int, list[tuple[int, dt.datetime]]] = {}
+        self._answered: list[tuple[int, dt.datetime]] = []
 
     def lock_states(self, buyers: Iterable[tuple[int, int]]) -> None:
         """Lock (creating the missing ones) the automation rows of these (shop id, buyer id)
@@ -73,22 +75,49 @@ class ReplyBatch:
     def state_of(self, buyer_id: int) -> BuyerAutomationState:
         return self._states[buyer_id]
 
+    def read_history(
+        self, *, buyer_ids: Iterable[int], conversation_ids: Iterable[int], earliest: dt.datetime
+    ) -> None:
+        """Once per batch, after the buyers' automation rows and conversations are locked:
+        the buyers' messages of the welcome window and the conversations' automatic replies
+        and script uses not yet answered, back from ``earliest`` (the batch's first message
+        time). The rounds then keep both in memory: what a round stores is added, what it
+        answers is marked (decisions §55). While the batch holds those locks no other
+        intake can add to either, so each round sees what a read per round would."""
+        self._recent = {}
+        buyers = list(set(buyer_ids))
+        if buyers:
+            mine = Message.objects.filter(buyer_id__in=buyers, direction=Direction.BUYER)
+            # Every message of the batch is at ``earliest`` or later, so of the stored ones
+            # up to ``earliest`` only each buyer's latest can decide a welcome: one row per
+            # buyer, not the buyer's whole day (pk 0: never one of the batch's messages).
+            for row in (
+                mine.filter(sent_at__gt=earliest - WELCOME_WINDOW, sent_at__lte=earliest)
+                .values("buyer_id")
+                .annotate(last=Max("sent_at"))
+            ):
+                self._recent.setdefault(row["buyer_id"], []).append((0, row["last"]))
+            # Stored ones after it (a sender's own later time) are kept as they are.
+            for buyer_id, pk, sent_at in mine.filter(sent_at__gt=earliest).values_list(
+                "buyer_id", "pk", "sent_at"
+            ):
+                self._recent.setdefault(buyer_id, []).append((pk, sent_at))
+        self._open_hits = {}
+        conversations = list(set(conversation_ids))
+        if conversations:
+            for pk, conversation_id, created_at in AutomationHit.objects.filter(
+                conversation_id__in=conversations,
+                buyer_replied_at__isnull=True,
+                created_at__gte=earliest - OUTCOME_WINDOW,
+            ).values_list("pk", "conversation_id", "created_at"):
+                self._open_hits.setdefault(conversation_id, []).append((pk, created_at))
+
     def start_round(self, messages: Sequence[Message]) -> None:
         """Before the automatic replies of stored buyer messages, at most one per buyer: mark
-        the auto replies they answer and read each buyer's messages of the welcome window."""
-        if not messages:
-            return
-        self._note_buyer_replies(messages)
-        earliest = min(m.sent_at for m in messages) - WELCOME_WINDOW
-        latest = max(m.sent_at for m in messages)
-        self._recent = {}
-        for buyer_id, pk, sent_at in Message.objects.filter(
-            buyer_id__in={m.buyer_id for m in messages},
-            direction=Direction.BUYER,
-            sent_at__gt=earliest,
-            sent_at__lte=latest,
-        ).values_list("buyer_id", "pk", "sent_at"):
-            self._recent.setdefault(buyer_id, []).append((pk, sent_at))
+        the auto replies they answer and add them to their buyers' welcome window."""
+        for message in messages:
+            self._note_buyer_reply(message)
+            self._recent.setdefault(message.buyer_id, []).append((message.pk, message.sent_at))
 
     def first_in_welcome_window(self, message: Message) -> bool:
         """R-07: no other message of the buyer in the 24 hours up to this one."""
@@ -98,22 +127,19 @@ class ReplyBatch:
             for pk, at in self._recent.get(message.buyer_id, [])
         )
 
-    def _note_buyer_replies(self, messages: Sequence[Message]) -> None:
-        # outcomes.note_buyer_reply for each message, with one read for all of them.
-        by_conversation = {m.conversation_id: m.sent_at for m in messages}
-        earliest = min(by_conversation.values()) - OUTCOME_WINDOW
-        marked: dict[dt.datetime, list[int]] = {}
-        for pk, conversation_id, created_at in AutomationHit.objects.filter(
-            Q(shop_id__in={m.shop_id for m in messages}),
-            conversation_id__in=list(by_conversation),
-            buyer_replied_at__isnull=True,
-            created_at__gte=earliest,
-        ).values_list("pk", "conversation_id", "created_at"):
-            at = by_conversation[conversation_id]
+    def _note_buyer_reply(self, message: Message) -> None:
+        # outcomes.note_buyer_reply, on the hits kept in memory; written in ``save_states``.
+        at = message.sent_at
+        waiting = self._open_hits.get(message.conversation_id)
+        if not waiting:
+            return
+        left = []
+        for pk, created_at in waiting:
             if at - OUTCOME_WINDOW <= created_at < at:
-                marked.setdefault(at, []).append(pk)
-        for at, pks in marked.items():
-            AutomationHit.objects.filter(pk__in=pks).update(buyer_replied_at=at)
+                self._answered.append((pk, at))
+            else:
+                left.append((pk, created_at))
+        self._open_hits[message.conversation_id] = left
 
     def add(self, reply: Message, hit: AutomationHit) -> None:
         """An automatic reply decided and its hit, both unsaved until ``flush``."""
@@ -128,6 +154,8 @@ class ReplyBatch:
         now = timezone.now()
         insert_instances(self._replies, now=now)
         insert_instances(self._hits, now=now)
+        for hit in self._hits:  # the next rounds' buyer messages may answer them
+            self._open_hits.setdefault(hit.conversation_id, []).append((hit.pk, hit.created_at))
         for reply in self._replies:
             log.info(
                 "automation.auto_reply shop=%s conversation=%s kind=%s message=%s",
@@ -139,7 +167,14 @@ class ReplyBatch:
         self._replies, self._hits = [], []
 
     def save_states(self) -> None:
-        """Write the buyers' automation rows once, at the end of the batch."""
+        """Write the buyers' automation rows and the answered marks once, at the end of the
+        batch."""
+        if self._answered:
+            update_instances(
+                [AutomationHit(pk=pk, buyer_replied_at=at) for pk, at in self._answered],
+                ["buyer_replied_at"],
+            )
+            self._answered = []
         if self._states:
             now = timezone.now()
             for state in self._states.values():

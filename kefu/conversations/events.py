@@ -33,11 +33,14 @@ _deferred = _Deferred()
 
 
 @contextmanager
-def deferred() -> Iterator[None]:
+def deferred(*, push_from_memory: bool = False) -> Iterator[None]:
     """Inside the block events are recorded in memory and written when it ends, with one
     multi-row INSERT in the order they were recorded, then pushed after commit together. The
     intake worker's batch uses it (issue 15); the conversations and messages the events name
-    must be saved before the block ends. Nothing is written when the block raises."""
+    must be saved before the block ends. Nothing is written when the block raises.
+
+    ``push_from_memory``: the caller's conversation objects carry their buyer, assignee and
+    product as written, so the push is built from the events' objects, not read back."""
     outer = _deferred.rows
     rows: list[ConversationEvent] = []
     _deferred.rows = rows
@@ -47,7 +50,9 @@ def deferred() -> Iterator[None]:
         _deferred.rows = outer
     if rows:
         insert_instances(rows, now=timezone.now())
-        if realtime.CAN_PUSH_HERE:
+        if realtime.CAN_PUSH_HERE and push_from_memory:
+            realtime.publish_events_on_commit(rows)
+        elif realtime.CAN_PUSH_HERE:
             realtime.publish_many_on_commit([row.pk for row in rows])
 
 

@@ -195,6 +195,10 @@ class BatchStore:
         for key, conv in reopenable.items():
             self._live.setdefault(key, conv)
 
+    def conversation_ids(self) -> list[int]:
+        """The stored conversations ``lock`` found for the batch's buyers."""
+        return [conv.pk for conv in self._live.values()]
+
     def store_round(self, items: list[Item]) -> list[tuple[Conversation, Message]]:
         """Store one message per buyer, route, and record the events the per-message path
         records, in its order."""
@@ -236,6 +240,8 @@ class BatchStore:
         for item, conv in zip(items, convs, strict=True):
             incoming = item.incoming
             conv.shop = item.shop
+            # The live push is built from these objects after commit (events.deferred).
+            conv.buyer = self.buyers[item.buyer_id]
             if id(conv) in fresh:
                 events.conversation_created(conv)
             elif conv.status == ConversationStatus.RESOLVED:

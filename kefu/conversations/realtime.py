@@ -7,6 +7,7 @@ web process relays (see relay.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import threading
@@ -40,21 +41,24 @@ def widget_group(shop_id: int, buyer_external_id: str) -> str:
 
 
 def _messages_for(events: list[ConversationEvent]) -> list[tuple[str, dict[str, Any]]]:
+    """The channel-layer messages of these events. They may be rows just read back or the
+    intake batch's own objects (``publish_events_on_commit``): values go out as the database
+    gives them back — plain strings, times in UTC — so both read the same."""
     out: list[tuple[str, dict[str, Any]]] = []
     for event in events:
         conv = event.conversation
         payload = {
             "id": event.pk,
-            "kind": event.kind,
+            "kind": str(event.kind),
             "conversation_id": conv.pk,
-            "status": conv.status,
+            "status": str(conv.status),
             "unread": conv.unread_count,
             "group": conv.group,
             "assignee": conv.assignee.username if conv.assignee else None,
             "buyer": conv.buyer.name or conv.buyer.external_id,
             "preview": conv.last_message_preview,
             "message_id": event.message_id,
-            "direction": event.message.direction if event.message else None,
+            "direction": str(event.message.direction) if event.message else None,
         }
         agent_msg = {"type": "inbox.event", "event": payload}
         recipients = {owners_group(conv.shop_id)}
@@ -80,9 +84,9 @@ def _messages_for(events: list[ConversationEvent]) -> list[tuple[str, dict[str, 
                         "message": {
                             "id": msg.pk,
                             "text": msg.text,
-                            "direction": msg.direction,
+                            "direction": str(msg.direction),
                             "author": msg.author.name_for_buyers if msg.author else "",
-                            "sent_at": msg.sent_at.isoformat(),
+                            "sent_at": msg.sent_at.astimezone(dt.UTC).isoformat(),
                         },
                     },
                 )
@@ -128,10 +132,14 @@ def _load(event_ids: list[int]) -> list[ConversationEvent]:
 
 
 def publish(event_ids: list[int]) -> None:
+    _send(_load(event_ids))
+
+
+def _send(events: list[ConversationEvent]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    messages = _coalesced(_messages_for(_load(event_ids)))
+    messages = _coalesced(_messages_for(events))
     if messages:
         # One bridge into the event loop for all of them: outside a running loop each
         # async_to_sync call builds a thread and a loop (and, with Redis, a connection).
@@ -148,40 +156,63 @@ async def _send_all(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> N
 
 class _PendingPush(threading.local):
     ids: list[int] | None = None
+    # Events whose objects already hold what the push says (the intake batch's).
+    loaded: list[ConversationEvent] | None = None
     flush: Callable[[], None] | None = None
 
 
 _pending = _PendingPush()
 
 
+def publish_events_on_commit(events: list[ConversationEvent]) -> None:
+    """``publish_on_commit`` for saved events whose conversation (with its buyer, assignee
+    and product) and message objects are the ones the transaction wrote, as the intake
+    batch's are: the push is built from them instead of reading the rows back (that read
+    was ~15 % of the batch's time, decisions §55). The objects must not change after the
+    transaction commits."""
+    if events:
+        _add_pending(events, loaded=True)
+
+
 def publish_many_on_commit(event_ids: list[int]) -> None:
     """``publish_on_commit`` for the events of a multi-row INSERT."""
-    for event_id in event_ids:
-        publish_on_commit(event_id)
+    if event_ids:
+        _add_pending(event_ids, loaded=False)
 
 
 def publish_on_commit(event_id: int) -> None:
     """Push the event once the surrounding transaction commits, together with every other
     event of that transaction: one load and one send per transaction, not per event."""
+    _add_pending([event_id], loaded=False)
+
+
+def _add_pending(entries: list[Any], *, loaded: bool) -> None:
+    """Add events (objects or ids) to the current transaction's push, registering the
+    commit callback that sends it once per transaction."""
     connection = transaction.get_connection()
-    pending = _pending.ids
     if (
-        pending is not None
+        _pending.ids is not None
+        and _pending.loaded is not None
         and connection.in_atomic_block
         and any(entry[1] is _pending.flush for entry in connection.run_on_commit)
     ):
-        pending.append(event_id)
+        (_pending.loaded if loaded else _pending.ids).extend(entries)
         return
     # A new transaction, or the last one rolled back and took its callback with it.
-    ids = [event_id]
+    ids: list[int] = [] if loaded else list(entries)
+    objects: list[ConversationEvent] = list(entries) if loaded else []
 
     def flush() -> None:
         if _pending.ids is ids:
-            _pending.ids = _pending.flush = None
-        publish(ids)
+            _pending.ids = _pending.loaded = _pending.flush = None
+        if not objects:
+            publish(ids)
+            return
+        # In the order of the rows, as a read back would give them.
+        _send(sorted(objects + (_load(ids) if ids else []), key=lambda e: e.pk))
 
-    _pending.ids, _pending.flush = ids, flush
-    transaction.on_commit(flush)
+    _pending.ids, _pending.loaded, _pending.flush = ids, objects, flush
+    transaction.on_commit(flush)  # runs at once outside a transaction
 
 
 async def publish_async(event_ids: list[int]) -> None:

@@ -69,13 +69,18 @@ def process_batch(rows: list[IntakeMessage]) -> BatchResult:
         return result
     store = BatchStore()
     replies = ReplyBatch()
-    with events.deferred():
+    with events.deferred(push_from_memory=True):
         for shop_id in by_shop:
             mine = [i for i in todo if i.shop.pk == shop_id]
             if mine:
                 store.prepare(mine[0].shop, mine)
         store.lock({i.buyer_id for i in todo}, earliest=min(i.at for i in todo))
         replies.lock_states((i.shop.pk, i.buyer_id) for i in todo)
+        replies.read_history(
+            buyer_ids=(i.buyer_id for i in todo),
+            conversation_ids=store.conversation_ids(),
+            earliest=min(i.at for i in todo),
+        )
         language = {b.pk: b.language for b in store.buyers.values()}
         written = dict(language)
         sent: list[Message] = []

@@ -633,3 +633,41 @@ def test_two_workers_on_different_lanes_share_the_agents_without_stalling(shop, 
     held = {a.pk: Conversation.objects.filter(assignee=a, status="open").count() for a in agents}
     assert loads == held
     assert sum(held.values()) == len(buyers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_batch_pushes_what_a_read_back_of_its_events_would_say(
+    no_worker, monkeypatch, django_assert_num_queries
+):
+    """The batch builds its live push from the objects it wrote instead of reading the
+    events back: agents' and buyers' sockets get the same messages, in the same order,
+    for new, reopened and moved chats, automatic replies and a buyer's own send time in
+    another zone."""
+    from django.utils import timezone
+
+    from kefu.conversations import realtime
+
+    shop, agents = _seller("pushed")
+    _history(shop, agents)
+    before = ConversationEvent.objects.order_by("pk").last().pk
+    monkeypatch.setattr(realtime, "CAN_PUSH_HERE", True)
+    sent: list[list[Any]] = []
+    monkeypatch.setattr(realtime, "_send", lambda events: sent.append(list(events)))
+    east = dt.timezone(dt.timedelta(hours=8))
+    for n, (buyer, entry_point, text, minutes) in enumerate(MIXED):
+        over: dict[str, Any] = {"entry_point": entry_point, "text": text}
+        if minutes is not None:
+            at = (timezone.now() + dt.timedelta(minutes=minutes)).astimezone(east)
+            over["sent_at"] = at.isoformat()
+        assert post_signed(Client(), shop, message(n + 1, buyer, **over)).status_code == 202
+    assert drain_intake() == len(MIXED)
+
+    pushed = [event for batch in sent for event in batch]
+    stored = realtime._load([event.pk for event in pushed])
+    # Every event of the batch was pushed (the outbox's delivery events push on their own).
+    batch_events = ConversationEvent.objects.filter(pk__gt=before).exclude(kind__startswith="deliv")
+    assert {e.pk for e in stored} >= set(batch_events.values_list("pk", flat=True))
+    assert {e.kind for e in stored} >= {"created", "reopened", "reassigned", "auto_message"}
+    with django_assert_num_queries(0):  # built from the batch's objects, nothing re-read
+        from_memory = realtime._messages_for(pushed)
+    assert from_memory == realtime._messages_for(stored)

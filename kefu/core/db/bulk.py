@@ -387,7 +387,9 @@ def insert_instances(objs: Sequence[models.Model], *, now: dt.datetime) -> None:
             if getattr(obj, f.attname) is None and f.is_cached(obj):
                 target = getattr(obj, f.name)
                 if target is not None:
-                    setattr(obj, f.attname, target.pk)
+                    # Through the relation, as Model.save does: setting the id column
+                    # alone would drop the cached object (the push reads it, §55).
+                    setattr(obj, f.name, target)
         rows.append([getattr(obj, f.attname) for f in fields])
     ids = table.insert_returning(table.columns, rows, now=now)
     db = router.db_for_write(model)
