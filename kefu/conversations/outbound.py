@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -394,6 +394,61 @@ def queue_automatic_replies(conversation: Conversation, replies: list[Message]) 
         )
 
 
+def _blocked_by_guard(
+    shop: Shop,
+    conversation: Conversation,
+    text: str,
+    automation: str,
+    checks: guard.UnattendedChecks | None = None,
+) -> bool:
+    """The rule guard's verdict on a system message; a block is recorded and logged."""
+    if not text.strip():
+        return False
+    verdict = guard.check_unattended(
+        shop=shop,
+        text=text,
+        source="system",
+        conversation_id=conversation.pk,
+        product=conversation.product,
+        checks=checks,
+    )
+    if verdict.blocked:
+        log.warning(
+            "system_message_blocked conversation=%s automation=%s codes=%s",
+            conversation.pk,
+            automation,
+            ",".join(sorted(verdict.codes)),
+        )
+    return verdict.blocked
+
+
+def _system_message(
+    conversation: Conversation,
+    text: str,
+    automation: str,
+    dedupe_key: str,
+    kind: str,
+    payload: dict[str, Any] | None,
+    now: datetime,
+) -> Message:
+    """The unsaved row of a system message (its ``external_id`` is the once-per-shop key)."""
+    return Message(
+        shop_id=conversation.shop_id,
+        conversation=conversation,
+        buyer_id=conversation.buyer_id,
+        direction=Direction.AUTO,
+        kind=kind,
+        text=text,
+        external_id=f"kefu:{dedupe_key}"[:120],
+        sent_at=now,
+        payload={"automation": automation, **(payload or {})},
+    )
+
+
+def _outreach_entry_point(group: str) -> str:
+    return EntryPoint.ORDER_LIST if group == "after_sale" else EntryPoint.SHOP_PAGE
+
+
 def send_system_message(
     *,
     conversation: Conversation,
@@ -411,36 +466,15 @@ def send_system_message(
     block nothing is stored or sent (the finding is recorded) and None is returned.
     """
     text = clean_text(text)
-    if text.strip():
-        verdict = guard.check_unattended(
-            shop=conversation.shop,
-            text=text,
-            source="system",
-            conversation_id=conversation.pk,
-            product=conversation.product,
-        )
-        if verdict.blocked:
-            log.warning(
-                "system_message_blocked conversation=%s automation=%s codes=%s",
-                conversation.pk,
-                automation,
-                ",".join(sorted(verdict.codes)),
-            )
-            return None
+    if _blocked_by_guard(conversation.shop, conversation, text, automation):
+        return None
     now = timezone.now()
     try:
         with transaction.atomic():
-            message = Message.objects.create(
-                shop_id=conversation.shop_id,
-                conversation=conversation,
-                buyer_id=conversation.buyer_id,
-                direction=Direction.AUTO,
-                kind=kind,
-                text=text,
-                external_id=f"kefu:{dedupe_key}"[:120],
-                sent_at=now,
-                payload={"automation": automation, **(payload or {})},
+            message = _system_message(
+                conversation, text, automation, dedupe_key, kind, payload, now
             )
+            message.save(force_insert=True)
             queue_delivery(message)
             Conversation.objects.filter(pk=conversation.pk).update(
                 last_message_at=now, last_message_preview=preview(text)
@@ -481,8 +515,7 @@ def conversation_for_outreach(
                 shop=shop,
                 buyer=buyer,
                 channel=channel or (last.channel if last else Channel.MARKETPLACE),
-                entry_point=entry_point
-                or (EntryPoint.ORDER_LIST if group == "after_sale" else EntryPoint.SHOP_PAGE),
+                entry_point=entry_point or _outreach_entry_point(group),
                 group=group,
                 status=ConversationStatus.PENDING,
                 last_message_at=now,
@@ -560,7 +593,7 @@ def send_outreach_messages(
             shop=shop,
             buyer_id=buyer_id,
             channel=last_channel.get(buyer_id, Channel.MARKETPLACE),
-            entry_point=EntryPoint.ORDER_LIST if group == "after_sale" else EntryPoint.SHOP_PAGE,
+            entry_point=_outreach_entry_point(group),
             group=group,
             status=ConversationStatus.PENDING,
             last_message_at=now,
@@ -579,34 +612,11 @@ def send_outreach_messages(
         for item in items:
             conv = live[item.buyer_id]
             text = texts[item.buyer_id]
-            if text.strip():
-                verdict = guard.check_unattended(
-                    shop=shop,
-                    text=text,
-                    source="system",
-                    conversation_id=conv.pk,
-                    product=conv.product,
-                    checks=checks,
-                )
-                if verdict.blocked:
-                    log.warning(
-                        "system_message_blocked conversation=%s automation=%s codes=%s",
-                        conv.pk,
-                        automation,
-                        ",".join(sorted(verdict.codes)),
-                    )
-                    sent.append(None)
-                    continue
-            message = Message(
-                shop_id=shop.pk,
-                conversation=conv,
-                buyer_id=item.buyer_id,
-                direction=Direction.AUTO,
-                kind=item.kind,
-                text=text,
-                external_id=f"kefu:{item.dedupe_key}"[:120],
-                sent_at=now,
-                payload={"automation": automation, **(item.payload or {})},
+            if _blocked_by_guard(shop, conv, text, automation, checks):
+                sent.append(None)
+                continue
+            message = _system_message(
+                conv, text, automation, item.dedupe_key, item.kind, item.payload, now
             )
             messages.append(message)
             sent.append(message)
