@@ -57,7 +57,7 @@ def revisit_table(
 ) -> list[RevisitRow]:
     """Buyers due a revisit today in the shop's time zone, soonest to run out first.
 
-    One query does the work (decisions §55): a delivery is due when its shop day lies between
+    One query does the work (decisions §57): a delivery is due when its shop day lies between
     `today - cycle - GRACE_DAYS` and `today - cycle + lead` for its product's cycle, so each
     cycle reads only the orders delivered in that window of days (the index on the delivery
     time), and a delivery is the buyer's last of the product when no order of it by the same

@@ -1,4 +1,4 @@
-"""The revisit table's one-query read (decisions §55) gives the rows the rule gives when
+"""The revisit table's one-query read (decisions §57) gives the rows the rule gives when
 applied the straightforward way, buyer by buyer and product by product in Python: the buyer's
 last delivery of a product with a usage cycle is due from `runs_out - lead` to `runs_out +
 GRACE_DAYS` in the shop's days, unless the buyer ordered the product again after it.
