@@ -80,11 +80,11 @@ def revisit_table(
     window = Q()
     for cycle, pks in by_cycle.items():
         first = today - dt.timedelta(days=cycle + GRACE_DAYS)
-        last = today - dt.timedelta(days=cycle - lead_days)
+        final = today - dt.timedelta(days=cycle - lead_days)
         window |= Q(
             product_id__in=pks,
             order__delivered_at__gte=_local_midnight(first, tz),
-            order__delivered_at__lt=_local_midnight(last + dt.timedelta(days=1), tz),
+            order__delivered_at__lt=_local_midnight(final + dt.timedelta(days=1), tz),
         )
     later = OrderItem.objects.filter(
         shop=shop,
@@ -107,8 +107,9 @@ def revisit_table(
         "order__buyer__external_id",
         "order__buyer__language",
     )
-    # One row per buyer and product: two items of the product in the last order (two SKUs),
-    # or two orders placed and delivered at the same instant, are one revisit.
+    # One row per buyer and product: two items of the product in one order (linked by SKU
+    # under two titles), or two orders placed and delivered at the same instant, are one
+    # revisit: the latest order's.
     last: dict[tuple[int, int], tuple[Any, ...]] = {}
     for row in found:
         key = (row[2], row[1])
