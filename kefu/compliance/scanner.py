@@ -303,16 +303,34 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 _ECHO_LENGTH = 8
+# The same for words: "Need an invoice?", "Счёт нужен?", "¿Necesita factura?".
+_ECHO_WORDS = 4
+_ECHO_WORDS_LENGTH = 24
 _SENTENCE_SPLIT = re.compile(r"[。!?;\n]+|\.(?!\d)")
+
+
+def _short_question(question: str) -> bool:
+    if len(question) <= _ECHO_LENGTH:
+        return True
+    return (
+        len(question) <= _ECHO_WORDS_LENGTH
+        and len(question.split()) <= _ECHO_WORDS
+        and _CJK.search(question) is None
+    )
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
     spans = []
     start = 0
     for m in _SENTENCE_SPLIT.finditer(text):
-        if text[m.start()] == "?" and m.start() - start <= _ECHO_LENGTH and m.end() < len(text):
-            # A short question that only names the topic ("发票?", "Invoice?") belongs to the
-            # answer that follows: "发票?那得再给50块" is one statement about the invoice.
+        if (
+            text[m.start()] == "?"
+            and m.end() < len(text)
+            and _short_question(text[start : m.start()])
+        ):
+            # A short question that only names the topic ("发票?", "Invoice?", "Need an
+            # invoice?") belongs to the answer that follows: "发票?那得再给50块" and "Need an
+            # invoice? That'll be 15 yuan extra." are each one statement about the invoice.
             continue
         if m.start() > start:
             spans.append((start, m.start()))
