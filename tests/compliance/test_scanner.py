@@ -342,3 +342,45 @@ def test_we_shipped_it_is_not_the_shop_following_up_with_the_courier():
 def test_paying_more_or_tax_points_for_an_invoice_is_an_invoice_violation():
     assert "invoice" in _codes("开发票的话得多付2个点")
     assert _codes("发票不用多付，按实付金额开") == set()
+
+
+def _prefiltered_regexes() -> list[re.Pattern[str]]:
+    from kefu.compliance import concepts as cc
+
+    regexes = [pattern.regex for patterns in _GROUPS.values() for pattern in patterns]
+    for concept in cc.CONCEPTS:
+        for lex in (concept.act, concept.topic, concept.cancel):
+            if lex is not None:
+                regexes.extend(regex for regex, _prefixes in lex.alternatives)
+    return regexes
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        # Python's \b, \d, \w and \s are Unicode; RE2's are ASCII: the widening must cover both.
+        "счёт выставим, доплата не нужна",
+        "发票加３个点",
+        "ｗｅｃｈａｔ：ａｂｃ１２３",
+        "please\u00a0pay\u2003the\u3000postage",
+        "退款请耐心等待，快递的问题您去问物流",
+    ],
+)
+def test_the_prefilter_never_rules_out_a_regex_that_matches(extra):
+    from kefu.compliance.scanner import _automaton
+
+    regexes = _prefiltered_regexes()
+    prefilter = _automaton().prefilter
+    texts = [build_view(extra).compact] + [
+        build_view(e.text).compact for split in ("tuning", "holdout") for e in load(split)
+    ]
+    for text in texts:
+        live = prefilter.live(text)
+        missed = [r.pattern for i, r in enumerate(regexes) if i not in live and r.search(text)]
+        assert not missed, (text, missed)
+
+
+def test_a_message_too_long_for_the_prefilter_is_still_judged():
+    filler = "亲，您好，这款台灯今天有现货。" * 400
+    assert len(filler) > 4000
+    assert "invoice" in _codes(filler + "发票要另外加6个点")
