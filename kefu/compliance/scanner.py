@@ -23,7 +23,6 @@ from kefu.compliance import concepts as cc
 from kefu.compliance import patterns as pt
 from kefu.compliance.anchors import literal_prefixes
 from kefu.compliance.packs import pack_for
-from kefu.compliance.prefilter import Prefilter
 from kefu.compliance.rules import (
     DEFAULT_REFUND_DAYS,
     DEFAULT_SHIP_BY_HOURS,
@@ -128,13 +127,12 @@ _GROUPS: dict[str, tuple[pt.Pattern, ...]] = {
 _RULE_GROUPS = ("invoice", "card_fee", "free_shipping", "off_platform", "blame_courier")
 
 # Automaton values, one per key, sorted by what the scan does with them:
-# (cue codes, patterns starting with the key (group, index, prefilter id), concept alternatives
-#  starting with it ("code:part", index, prefilter id), patterns whose required literal this
-#  key is (group, index)).
+# (cue codes, patterns starting with the key (group, index), concept alternatives starting with
+#  it ("code:part", index), patterns whose required literal this key is (group, index)).
 _Value = tuple[
     frozenset[str],
-    tuple[tuple[str, int, int], ...],
-    tuple[tuple[str, int, int], ...],
+    tuple[tuple[str, int], ...],
+    tuple[tuple[str, int], ...],
     tuple[tuple[str, int], ...],
 ]
 
@@ -167,32 +165,14 @@ class _Automaton:
 
     matcher: ahocorasick_rs.AhoCorasick
     values: tuple[_Value, ...]
-    # Which patterns and concept alternatives can match a message at all.
-    prefilter: Prefilter
-    # Prefilter id of each pattern without a literal start, by (group, index).
-    unanchored_ids: dict[tuple[str, int], int]
-
-
-class _Everything:
-    """Every prefilter id: a message too long for the prefilter skips nothing."""
-
-    def __contains__(self, _id: object) -> bool:
-        return True
-
-
-_EVERYTHING = _Everything()
-# RE2's DFA for the set is bounded in memory; past this length the prefilter is not asked.
-_PREFILTER_MAX_CHARS = 4000
 
 
 @lru_cache(maxsize=1)
 def _automaton() -> _Automaton:
     cues: dict[str, set[str]] = {}
-    ats: dict[str, list[tuple[str, int, int]]] = {}
-    concept_at: dict[str, list[tuple[str, int, int]]] = {}
+    ats: dict[str, list[tuple[str, int]]] = {}
+    concept_at: dict[str, list[tuple[str, int]]] = {}
     needs: dict[str, set[tuple[str, int]]] = {}
-    regexes: list[str] = []
-    unanchored_ids: dict[tuple[str, int], int] = {}
     for code, code_cues in pt.CUES.items():
         for cue in code_cues:
             cues.setdefault(cue, set()).add(code)
@@ -202,12 +182,8 @@ def _automaton() -> _Automaton:
             cues.setdefault(literal, set()).add(flag)
     for group, group_patterns in _GROUPS.items():
         for index, pattern in enumerate(group_patterns):
-            pid = len(regexes)
-            regexes.append(pattern.regex.pattern)
-            if pattern.prefixes is None:
-                unanchored_ids[(group, index)] = pid
             for prefix in pattern.prefixes or ():
-                ats.setdefault(prefix, []).append((group, index, pid))
+                ats.setdefault(prefix, []).append((group, index))
             for literal in pattern.required or ():
                 needs.setdefault(literal, set()).add((group, index))
     for concept in cc.CONCEPTS:
@@ -218,13 +194,9 @@ def _automaton() -> _Automaton:
         ):
             if lex is None:
                 continue
-            for index, (regex, prefixes) in enumerate(lex.alternatives):
-                pid = len(regexes)
-                regexes.append(regex.pattern)
+            for index, (_regex, prefixes) in enumerate(lex.alternatives):
                 for prefix in prefixes:
-                    concept_at.setdefault(prefix, []).append(
-                        (concept.code + ":" + part, index, pid)
-                    )
+                    concept_at.setdefault(prefix, []).append((concept.code + ":" + part, index))
     keys = sorted(set(cues) | set(ats) | set(concept_at) | set(needs))
     values = tuple(
         (
@@ -236,7 +208,7 @@ def _automaton() -> _Automaton:
         for key in keys
     )
     # Every occurrence, overlapping ones included: "给您发" and "您" both count.
-    return _Automaton(ahocorasick_rs.AhoCorasick(keys), values, Prefilter(regexes), unanchored_ids)
+    return _Automaton(ahocorasick_rs.AhoCorasick(keys), values)
 
 
 @dataclass(slots=True)
@@ -254,8 +226,6 @@ class _Scan:
     # "code:act" / "code:topic" / "code:cancel" -> (start, alternative index) of each place
     # an alternative of that concept part could start.
     lexical: dict[str, list[tuple[int, int]]]
-    # Prefilter ids of the patterns that can match the message at all.
-    live: set[int] | _Everything
 
 
 def warm_up() -> None:
@@ -269,22 +239,15 @@ def _scan(text: str) -> _Scan:
     present: set[tuple[str, int]] = set()
     automaton = _automaton()
     values = automaton.values
-    # A pattern or concept alternative the prefilter rules out is not even placed: most
-    # literal starts in a compliant reply begin nothing that can match.
-    live: set[int] | _Everything = (
-        automaton.prefilter.live(text) if len(text) <= _PREFILTER_MAX_CHARS else _EVERYTHING
-    )
     for key, start, _end in automaton.matcher.find_matches_as_indexes(text, overlapping=True):
         cues, ats, concept_at, needs = values[key]
         if cues:
             cued |= cues
-        for group, index, pid in ats:
-            if pid in live:
-                by_group.setdefault(group, []).append((index, start))
-        for name, index, pid in concept_at:
-            if pid in live:
-                # Where a concept's act, topic or cancel could start.
-                lexical.setdefault(name, []).append((start, index))
+        for group, index in ats:
+            by_group.setdefault(group, []).append((index, start))
+        for name, index in concept_at:
+            # Where a concept's act, topic or cancel could start.
+            lexical.setdefault(name, []).append((start, index))
         if needs:
             present.update(needs)
     for places in lexical.values():
@@ -297,7 +260,6 @@ def _scan(text: str) -> _Scan:
         scripts=_scripts(text),
         sentences=_sentences(text),
         lexical=lexical,
-        live=live,
     )
 
 
@@ -488,12 +450,9 @@ def _hits(scan: _Scan, group: str) -> Iterator[tuple[int, int]]:
     text = scan.text
     patterns = _GROUPS[group]
     present = scan.present
-    unanchored_ids = _automaton().unanchored_ids
     for index in _UNANCHORED[group]:
         pattern = patterns[index]
         if pattern.required is not None and (group, index) not in present:
-            continue
-        if unanchored_ids[(group, index)] not in scan.live:
             continue
         if pattern.script in scan.scripts:
             for found in pattern.regex.finditer(text):
