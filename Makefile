@@ -54,13 +54,19 @@ lint: install-dev
 	$(BIN)/mypy kefu
 	$(BIN)/lint-imports
 
-test: install-dev services browser lint test-sqlite test-postgres
+# The two suites run side by side, one per core, each printing when it ends (decisions §56).
+test: install-dev services browser lint
+	@echo "running the SQLite and PostgreSQL suites side by side; each prints when it ends"
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: install-dev
+	@echo "== SQLite suite =="
 	$(BIN)/python -m pytest
 
+# A data directory of its own, so it can run beside the SQLite suite.
 test-postgres: install-dev services
-	KEFU_DATABASE_URL=$(PG_URL) KEFU_REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest
+	@echo "== PostgreSQL + Redis suite =="
+	KEFU_DATA_DIR=$(KEFU_DATA_DIR)/postgres KEFU_DATABASE_URL=$(PG_URL) KEFU_REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest
 
 # `make bench BENCH="push --backends sqlite --quick"`: one bench, one backend, small sizes.
 bench: install-dev services

@@ -290,10 +290,12 @@ def free_port() -> int:
 
 
 class Server:
-    """`kefu run --no-worker` on a free port of 127.0.0.1, as a context manager."""
+    """`kefu run --no-worker` on a free port of 127.0.0.1, as a context manager; with
+    `worker=True` its worker and beat too, so queued webhooks are stored as in production."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, *, worker: bool = False) -> None:
         self.backend = backend
+        self.worker = worker
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws_base = f"ws://127.0.0.1:{self.port}"
@@ -326,7 +328,7 @@ class Server:
             [
                 KEFU,
                 "run",
-                "--no-worker",
+                *([] if self.worker else ["--no-worker"]),
                 "--host",
                 "127.0.0.1",
                 "--port",

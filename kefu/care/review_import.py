@@ -14,18 +14,20 @@ from __future__ import annotations
 import logging
 import zoneinfo
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from kefu.accounts.models import Shop, User
 from kefu.accounts.permissions import Capability, require
 from kefu.accounts.scoping import shop_of
 from kefu.care.models import ReviewSource
 from kefu.care.reviews import ReviewInput, parse_rating, store_review
+from kefu.catalog.column_mappings import remember_mapping, remembered_mapping
+from kefu.catalog.models import ImportKind
 from kefu.core import tabular
 from kefu.core.filelimits import store_upload
 from kefu.core.tabular import (
@@ -80,6 +82,18 @@ KNOWN_UNUSED = (
 _HEADERS = HeaderIndex(COLUMN_ALIASES, KNOWN_UNUSED)
 auto_field = _HEADERS.auto_field
 
+# The fields as the upload page's mapping form names them.
+FIELD_LABELS = {
+    "external_id": gettext_lazy("Review id"),
+    "order_external_id": gettext_lazy("Order number"),
+    "product_external_id": gettext_lazy("Product id"),
+    "rating": gettext_lazy("Score"),
+    "level_label": gettext_lazy("Level (好评/中评/差评)"),
+    "text": gettext_lazy("Review text"),
+    "posted_at": gettext_lazy("Review time"),
+    "buyer_name": gettext_lazy("Buyer name"),
+}
+
 
 class ReviewFileError(ColumnsError):
     """The file as a whole cannot be imported as reviews (one clear sentence)."""
@@ -90,9 +104,16 @@ def parse_map_option(value: str) -> dict[str, str]:
     return tabular.parse_map_option(value, FIELDS, ReviewFileError)
 
 
-def build_columns(headers: Sequence[str], overrides: dict[str, str] | None) -> dict[str, str]:
-    """{header: field} for the file; refuses a file without the columns a review needs."""
+def build_columns(
+    headers: Sequence[str],
+    overrides: dict[str, str] | None,
+    remembered: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """{header: field} for the file; refuses a file without the columns a review needs.
+    `overrides` (this file's mapping) must name columns the file has; `remembered` (the
+    shop's saved mapping) applies to the headers the file has and loses to `overrides`."""
     overrides = overrides or {}
+    chosen = {**(remembered or {}), **overrides}
     present = [h for h in headers if h]
     missing_columns = [c for c in overrides if c not in present]
     if missing_columns:
@@ -103,7 +124,7 @@ def build_columns(headers: Sequence[str], overrides: dict[str, str] | None) -> d
         )
     by_header: dict[str, str] = {}
     for header in present:
-        target = overrides.get(header) or auto_field(header)
+        target = chosen.get(header) or auto_field(header)
         if target and target != IGNORE and target not in by_header.values():
             by_header[header] = target
     taken = set(by_header.values())
@@ -169,6 +190,7 @@ def record_to_input(
 @dataclass
 class ReviewImportSummary(RowTally):
     tasks: int = 0
+    headers: list[str] = field(default_factory=list)
 
 
 def import_reviews(
@@ -177,6 +199,7 @@ def import_reviews(
     path: Any,
     file_format: str | None = None,
     overrides: dict[str, str] | None = None,
+    remembered: dict[str, str] | None = None,
 ) -> ReviewImportSummary:
     """Import a review file row by row. Raises `ImportFileError` or `ReviewFileError` when the
     file as a whole cannot be used; nothing is stored then."""
@@ -188,9 +211,12 @@ def import_reviews(
     for row, record, problem in src.rows:
         if record is not None and "__headers__" in record:
             headers = [h for h in record["__headers__"] if h]
-            columns = build_columns(headers, overrides)
-            summary.unknown_columns = [h for h in headers if auto_field(h) is None]
-            summary.unknown_columns = [h for h in summary.unknown_columns if h not in columns]
+            columns = build_columns(headers, overrides, remembered)
+            summary.headers = headers
+            decided = {**(remembered or {}), **(overrides or {})}
+            summary.unknown_columns = [
+                h for h in headers if auto_field(h) is None and h not in decided
+            ]
             continue
         summary.rows += 1
         if record is None:
@@ -227,18 +253,38 @@ def import_reviews(
 
 
 def import_uploaded_reviews(
-    *, actor: User, filename: str, data: Iterable[bytes]
+    *,
+    actor: User,
+    filename: str,
+    data: Iterable[bytes],
+    mapping: dict[str, str] | None = None,
 ) -> ReviewImportSummary:
     """The upload page: the file is copied under KEFU_DATA_DIR/imports, imported while the
     page waits (review exports are small) and deleted. Raises UploadTooLarge, ImportFileError
-    or ReviewFileError (the file as a whole); nothing is stored then."""
+    or ReviewFileError (the file as a whole, with its headers for the mapping form); nothing
+    is stored then. The shop's remembered review column mapping applies; `mapping` (the
+    page's mapping form) wins over it and is remembered once the file's columns are accepted."""
     require(actor, Capability.MANAGE_SETTINGS)
     shop = shop_of(actor)
     target, _size = store_upload(prefix=f"reviews-{shop.pk}", filename=filename, data=data)
     try:
-        return import_reviews(shop=shop, path=target)
+        summary = import_reviews(
+            shop=shop,
+            path=target,
+            overrides=mapping,
+            remembered=remembered_mapping(shop, ImportKind.REVIEWS),
+        )
     except (ImportFileError, ReviewFileError) as exc:
         # The seller knows the file by its own name, not by the stored copy's.
-        raise ReviewFileError(str(exc).replace(target.name, filename)) from exc
+        raise ReviewFileError(
+            str(exc).replace(target.name, filename),
+            headers=getattr(exc, "headers", ()),
+            missing=getattr(exc, "missing", ()),
+        ) from exc
     finally:
         target.unlink(missing_ok=True)
+    # A mapping under which every row was refused (a text column mapped as the time …) is not
+    # remembered: nothing of that upload is kept, the mapping included.
+    if mapping and not (summary.rows and summary.rejected == summary.rows):
+        remember_mapping(actor=actor, kind=ImportKind.REVIEWS, mapping=mapping)
+    return summary

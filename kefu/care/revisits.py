@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, replace
+from typing import Any
 
-from django.db.models import Max
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -20,7 +21,7 @@ from kefu.care.models import CallReason, CallTask, Revisit
 from kefu.catalog.models import Product
 from kefu.conversations.models import Conversation, ConversationStatus
 from kefu.orders.models import OrderItem
-from kefu.orders.selectors import visible_orders
+from kefu.orders.selectors import sees_all_orders, visible_orders
 from kefu.outreach.models import OptOut
 
 DEFAULT_LEAD_DAYS = 3
@@ -44,92 +45,98 @@ class RevisitRow:
     revisited: str = ""  # "message" or "call" once the team revisited this row
 
 
+def _local_midnight(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+
+
 def revisit_table(
     actor: User,
     *,
     lead_days: int = DEFAULT_LEAD_DAYS,
     now: dt.datetime | None = None,
 ) -> list[RevisitRow]:
-    """Buyers due a revisit today in the shop's time zone, soonest to run out first."""
+    """Buyers due a revisit today in the shop's time zone, soonest to run out first.
+
+    One query does the work (decisions §57): a delivery is due when its shop day lies between
+    `today - cycle - GRACE_DAYS` and `today - cycle + lead` for its product's cycle, so each
+    cycle reads only the orders delivered in that window of days (the index on the delivery
+    time), and a delivery is the buyer's last of the product when no order of it by the same
+    buyer was placed or delivered after it (NOT EXISTS on the buyer's orders)."""
     shop = shop_of(actor)
     tz = zoneinfo.ZoneInfo(shop.timezone)
     today = (now or timezone.now()).astimezone(tz).date()
-    cycles: dict[int, int] = {
-        pk: days
-        for pk, days in Product.objects.filter(shop=shop, usage_cycle_days__gt=0).values_list(
-            "pk", "usage_cycle_days"
-        )
+    products: dict[int, tuple[int, str]] = {
+        pk: (days, title)
+        for pk, days, title in Product.objects.filter(
+            shop=shop, usage_cycle_days__gt=0
+        ).values_list("pk", "usage_cycle_days", "title")
         if days
     }
-    if not cycles:
+    if not products:
         return []
-    longest = max(cycles.values())
-    # Deliveries old enough to run out between today - grace and today + lead: bounded by the
-    # longest cycle, so the scan stays within a window of recent orders.
-    earliest = dt.datetime.combine(
-        today - dt.timedelta(days=longest + GRACE_DAYS + 1), dt.time(0), tzinfo=tz
-    )
-    items = (
-        OrderItem.objects.filter(
-            shop=shop,
-            product_id__in=list(cycles),
-            order__in=visible_orders(actor).values("pk"),
-            order__placed_at__gte=earliest,
+    by_cycle: dict[int, list[int]] = {}
+    for pk, (days, _title) in products.items():
+        by_cycle.setdefault(days, []).append(pk)
+    window = Q()
+    for cycle, pks in by_cycle.items():
+        first = today - dt.timedelta(days=cycle + GRACE_DAYS)
+        final = today - dt.timedelta(days=cycle - lead_days)
+        window |= Q(
+            product_id__in=pks,
+            order__delivered_at__gte=_local_midnight(first, tz),
+            order__delivered_at__lt=_local_midnight(final + dt.timedelta(days=1), tz),
         )
-        .values("order__buyer_id", "product_id")
-        .annotate(last_delivered=Max("order__delivered_at"), last_placed=Max("order__placed_at"))
+    later = OrderItem.objects.filter(
+        shop=shop,
+        product_id=OuterRef("product_id"),
+        order__buyer_id=OuterRef("order__buyer_id"),
+    ).filter(
+        Q(order__placed_at__gt=OuterRef("order__placed_at"))
+        | Q(order__delivered_at__gt=OuterRef("order__delivered_at"))
     )
-    due: list[tuple[int, int, dt.datetime]] = []
-    for row in items:
-        delivered = row["last_delivered"]
-        if delivered is None:
-            continue
-        cycle = cycles[row["product_id"]]
-        delivered_on = delivered.astimezone(tz).date()
-        runs_out = delivered_on + dt.timedelta(days=cycle)
-        if (
-            not runs_out - dt.timedelta(days=lead_days)
-            <= today
-            <= runs_out + dt.timedelta(days=GRACE_DAYS)
-        ):
-            continue
-        due.append((row["order__buyer_id"], row["product_id"], delivered))
-    if not due:
-        return []
-    # The delivered order itself, and whether the buyer ordered the product again after it.
-    details: dict[tuple[int, int, dt.datetime | None], OrderItem] = {
-        (i.order.buyer_id, i.product_id or 0, i.order.delivered_at): i
-        for i in OrderItem.objects.filter(
-            shop=shop,
-            product_id__in={p for _b, p, _d in due},
-            order__buyer_id__in={b for b, _p, _d in due},
-            order__placed_at__gte=earliest,
-        ).select_related("order", "order__buyer", "product")
-    }
-    latest_placed: dict[tuple[int, int], dt.datetime] = {}
-    for (buyer_id, product_id, _delivered), item in details.items():
-        key = (buyer_id, product_id)
-        latest_placed[key] = max(latest_placed.get(key, item.order.placed_at), item.order.placed_at)
+    items = OrderItem.objects.filter(shop=shop).filter(window)
+    if not sees_all_orders(actor):
+        items = items.filter(order__in=visible_orders(actor).values("pk"))
+    found = items.filter(~Exists(later)).values_list(
+        "order_id",
+        "product_id",
+        "order__buyer_id",
+        "order__delivered_at",
+        "order__external_id",
+        "order__buyer__name",
+        "order__buyer__external_id",
+        "order__buyer__language",
+    )
+    # One row per buyer and product: two items of the product in one order (linked by SKU
+    # under two titles), or two orders placed and delivered at the same instant, are one
+    # revisit: the latest order's.
+    last: dict[tuple[int, int], tuple[Any, ...]] = {}
+    for row in found:
+        key = (row[2], row[1])
+        if key not in last or row[0] > last[key][0]:
+            last[key] = row
     rows: list[RevisitRow] = []
-    for buyer_id, product_id, delivered in due:
-        found = details.get((buyer_id, product_id, delivered))
-        if found is None:
-            continue
-        item = found
-        if latest_placed[(buyer_id, product_id)] > item.order.placed_at:
-            continue  # bought again since: nothing to revisit
+    for (
+        order_id,
+        product_id,
+        buyer_id,
+        delivered,
+        external_id,
+        name,
+        buyer_ext,
+        lang,
+    ) in last.values():
         delivered_on = delivered.astimezone(tz).date()
-        runs_out = delivered_on + dt.timedelta(days=cycles[product_id])
-        buyer = item.order.buyer
+        runs_out = delivered_on + dt.timedelta(days=products[product_id][0])
         rows.append(
             RevisitRow(
                 buyer_id=buyer_id,
-                buyer=str(buyer),
-                language=buyer.language,
+                buyer=name or buyer_ext,
+                language=lang,
                 product_id=product_id,
-                product=item.product.title if item.product else item.title,
-                order_external_id=item.order.external_id,
-                order_id=item.order.pk,
+                product=products[product_id][1],
+                order_external_id=external_id,
+                order_id=order_id,
                 delivered_on=delivered_on,
                 runs_out_on=runs_out,
                 days_left=(runs_out - today).days,

@@ -1,5 +1,5 @@
 """Care jobs: beat runs `watch_all_shops` every minute (disputes opened by the marketplace,
-complaint surges, dispute deadlines, promises due) and `follow_ups_all_shops` every five
+complaint surges, dispute deadlines, promises due) and `follow_ups_all_shops` every minute
 (follow-ups of order events); one task per shop, each idempotent."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def follow_ups_shop(shop_id: int) -> dict[str, int]:
 
 @shared_task(name="care.follow_ups_all_shops", ignore_result=True)
 def follow_ups_all_shops() -> int:
-    """Beat, every five minutes: plan and send each shop's follow-ups (idempotent)."""
+    """Beat, every minute: plan and send each shop's follow-ups (idempotent)."""
     shops = followups.shops_with_follow_ups()
     for shop_id in shops:
         follow_ups_shop.delay(shop_id)

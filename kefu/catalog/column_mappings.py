@@ -106,6 +106,43 @@ def remember_mapping(*, actor: User, kind: str, mapping: Mapping[str, str]) -> d
     return merged
 
 
+def mapping_page_context(
+    *,
+    shop: Shop,
+    kind: str,
+    headers: Sequence[str],
+    chosen: Mapping[str, str],
+    refused: bool,
+    auto: AutoField,
+    labels: Mapping[str, object],
+    action: str,
+) -> dict[str, object]:
+    """What an upload page's mapping form and remembered-mapping card show
+    (catalog/_column_mapping.html, catalog/_remembered_mapping.html): the file's columns when
+    it was `refused` or one of its headers is not recognised, and the shop's remembered mapping
+    for `kind`. `labels` are the importer's fields as the form names them."""
+    remembered = remembered_mapping(shop, kind)
+    rows = column_rows(headers, {**remembered, **chosen}, auto)
+    if not refused and all(r.recognised for r in rows):
+        rows = []
+    return {
+        "column_rows": rows,
+        "field_options": [(f, f"{label} ({f})") for f, label in labels.items()],
+        "remembered": remembered_labels(remembered, labels),
+        "mapping_action": action,
+    }
+
+
+def remembered_labels(
+    remembered: Mapping[str, str], labels: Mapping[str, object]
+) -> list[tuple[str, str]]:
+    """The remembered mapping as (header, field label) lines for the page."""
+    return [
+        (header, str(labels[target]) if target in labels else gettext("ignored"))
+        for header, target in remembered.items()
+    ]
+
+
 def forget_mapping(*, actor: User, kind: str) -> bool:
     """Clear the shop's remembered mapping for `kind`; False when there was none."""
     require(actor, Capability.MANAGE_SETTINGS)

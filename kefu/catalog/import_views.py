@@ -6,8 +6,6 @@ An entry module like `views`: it shows what the import left unlinked, which the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -16,41 +14,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kefu.accounts.access import ShopRequest, shop_view
-from kefu.accounts.models import User
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
 from kefu.catalog import importers
 from kefu.catalog.column_mappings import (
     MappingRefused,
-    column_rows,
     forget_mapping,
     mapping_from_form,
-    remembered_mapping,
+    mapping_page_context,
 )
 from kefu.catalog.importers import ProductFileError, UploadRefused, import_uploaded_products
 from kefu.catalog.models import ImportKind
 from kefu.orders.selectors import unlinked_items_for
-
-
-def _mapping_context(
-    user: User, headers: Sequence[str], chosen: dict[str, str], refused: bool
-) -> dict[str, object]:
-    """The mapping form for the file just uploaded (when its columns were `refused`, or one
-    of them is not recognised) and the shop's remembered mapping."""
-    remembered = remembered_mapping(shop_of(user), ImportKind.PRODUCTS)
-    rows = column_rows(headers, {**remembered, **chosen}, importers.auto_field)
-    if not refused and all(r.recognised for r in rows):
-        rows = []
-    labels = importers.FIELD_LABELS
-    return {
-        "column_rows": rows,
-        "field_options": [(f, f"{label} ({f})") for f, label in labels.items()],
-        "remembered": [
-            (header, str(labels[target]) if target in labels else _("ignored"))
-            for header, target in remembered.items()
-        ],
-        "mapping_action": reverse("products_import"),
-    }
 
 
 @shop_view(capability=Capability.MANAGE_SETTINGS)
@@ -96,6 +71,17 @@ def import_products_page(request: ShopRequest) -> HttpResponse:
                 headers = list(getattr(exc, "headers", []))
                 refused = True
                 status = 400
-    context.update(_mapping_context(user, headers, chosen, refused))
+    context.update(
+        mapping_page_context(
+            shop=shop_of(user),
+            kind=ImportKind.PRODUCTS,
+            headers=headers,
+            chosen=chosen,
+            refused=refused,
+            auto=importers.auto_field,
+            labels=importers.FIELD_LABELS,
+            action=reverse("products_import"),
+        )
+    )
     context["unlinked"] = unlinked_items_for(user)
     return render(request, "catalog/import.html", context, status=status)

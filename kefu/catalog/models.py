@@ -70,13 +70,15 @@ class Product(models.Model):
 class ImportKind(models.TextChoices):
     ORDERS = "orders", _("orders")
     PRODUCTS = "products", _("products")
+    REVIEWS = "reviews", _("reviews")
 
 
 class ColumnMapping(models.Model):
     """A shop's remembered column mapping for one kind of import: the seller mapped their
     file's headers on the upload page once, and the next upload of that kind uses it.
 
-    Kept in the catalogue, the lowest domain both importers (orders and products) reach."""
+    Kept in the catalogue, the lowest domain every importer (orders, products, reviews)
+    reaches."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=ImportKind.choices)

@@ -139,6 +139,8 @@ class Order(models.Model):
             models.Index(fields=["shop", "status", "ship_by"], name="order_status_shipby"),
             models.Index(fields=["shop", "buyer", "-placed_at"], name="order_buyer"),
             models.Index(fields=["shop", "status", "placed_at"], name="order_status_placed"),
+            # The revisit table reads the orders delivered within a window of days (care).
+            models.Index(fields=["shop", "delivered_at"], name="order_delivered"),
         ]
 
     def __str__(self) -> str:

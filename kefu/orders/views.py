@@ -30,6 +30,7 @@ from kefu.catalog.column_mappings import (
     column_rows,
     forget_mapping,
     mapping_from_form,
+    remembered_labels,
     remembered_mapping,
 )
 from kefu.catalog.models import ImportKind
@@ -342,16 +343,9 @@ def _mapping_context(user: Any, run: ImportRun | None) -> dict[str, object]:
     return {
         "column_rows": rows,
         "field_options": [(f, f"{label} ({f})") for f, label in mapping.FIELD_LABELS.items()],
-        "remembered": _remembered_labels(remembered, mapping.FIELD_LABELS),
+        "remembered": remembered_labels(remembered, mapping.FIELD_LABELS),
         "mapping_action": reverse("orders_import"),
     }
-
-
-def _remembered_labels(remembered: dict[str, str], labels: dict[str, Any]) -> list[tuple[str, str]]:
-    return [
-        (header, str(labels[target]) if target in labels else _("ignored"))
-        for header, target in remembered.items()
-    ]
 
 
 @shop_view(capability=Capability.MANAGE_SETTINGS)

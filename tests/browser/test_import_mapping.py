@@ -1,6 +1,6 @@
 """In the browser: an order export with a column Kefu does not know is mapped on the result
 page, its rows import, and the next upload of that layout imports without a question; the
-same on the product page. No page names a command-line flag."""
+same on the product and review pages. No page names a command-line flag."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
+from kefu.care.models import Review
 from kefu.catalog.models import Product
 from kefu.orders.models import Order
 from tests.browser.support import aurora_with_agent, in_thread, signed_in_page
@@ -83,3 +84,47 @@ def test_products_mapped_on_the_page(shop, live_asgi, browser):
     expect(page.locator("#product-import-result")).to_contain_text("created 1", timeout=10_000)
     product = in_thread(lambda: Product.objects.get(external_id="P-1"))
     assert (product.title, product.price, product.currency) == ("Lampe", Decimal("15.34"), "EUR")
+
+
+def test_reviews_mapped_on_the_page_then_imported_without_a_question(shop, live_asgi, browser):
+    header = "Bewertung Nr,Bestellung,Sterne,Kommentar,Datum\n"
+    page = signed_in_page(browser, live_asgi, "owner")
+    page.goto(f"{live_asgi}/care/reviews/import/")
+    first = _file("bewertungen.csv", header + "R-1,DE-1,1,kaputt,2026-11-25 10:00\n")
+    page.set_input_files("form.import-form input[name=file]", first)
+    page.locator("form.import-form button.primary").click()
+
+    mapping = page.locator("#column-mapping")
+    expect(mapping).to_be_visible(timeout=10_000)
+    expect(page.locator("body")).to_contain_text("no review time column")
+    expect(page.locator("body")).not_to_contain_text("--map")
+    for column, field in (
+        ("Bewertung Nr", "external_id"),
+        ("Bestellung", "order_external_id"),
+        ("Sterne", "rating"),
+        ("Kommentar", "text"),
+        ("Datum", "posted_at"),
+    ):
+        mapping.locator(f'select[aria-label="{column}"]').select_option(field)
+    mapping.locator("input[name=file]").set_input_files(first)
+    mapping.get_by_role("button", name="Import with this mapping").click()
+
+    expect(page.locator("#review-import-result")).to_contain_text("created 1", timeout=10_000)
+    expect(page.locator("#review-import-result")).to_contain_text("review tasks 1")
+    review = in_thread(lambda: Review.objects.get(external_id="R-1"))
+    assert (review.rating, review.level, review.text) == (1, "negative", "kaputt")
+
+    # The next export of that layout: no question; the page shows what it remembers.
+    page.goto(f"{live_asgi}/care/reviews/import/")
+    expect(page.locator("#remembered-mapping")).to_contain_text("Datum → Review time")
+    page.set_input_files(
+        "form.import-form input[name=file]",
+        _file("bewertungen-2.csv", header + "R-2,DE-2,5,super,2026-11-26 09:00\n"),
+    )
+    page.locator("form.import-form button.primary").click()
+    expect(page.locator("#review-import-result")).to_contain_text("created 1", timeout=10_000)
+    expect(page.locator("#column-mapping")).to_have_count(0)
+    assert in_thread(lambda: Review.objects.get(external_id="R-2").level) == "positive"
+
+    page.get_by_role("button", name="Forget this mapping").click()
+    expect(page.locator("#remembered-mapping")).to_have_count(0)
