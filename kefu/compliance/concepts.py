@@ -121,6 +121,8 @@ _INVOICE_ACT = (
     r"se emite|se dan?)\b|"
     # charging extra for it
     r"加(?:点|\d|钱|税|个点)|补(?:点|\d)?税|另外?(?:算|付|加|收)|另算|贵|税费|税钱|税差|"
+    # paying more, tax points, an amount added: "得多付3个点", "add 20 yuan"
+    r"多付|[0123456789]个点|\badd [0123456789]|"
     r"%|\bextra\b|\bmore\b|on top|\badd (?:the )?(?:tax|vat)|\b(?:goes|go|will go) up\b|"
     # who pays: the tax "您这边出", "由您承担"
     r"(?:您|你|亲|买家)(?:这边|那边|自己)?来?(?:出|承担)(?![货发具])|"
@@ -275,7 +277,7 @@ _COURIER_ACT = (
     r"reclam\w*|\bllame a\b|pregunte a|no depende de nosotros"
 )
 _COURIER_CANCEL = (
-    r"我们已|我们来|我们会|不用您|给您补发|"
+    pt.WE_FOLLOW_UP + r"|不用您|给您补发|"
     r"\bnot (?:the|a) (?:courier|carrier)|\bwasn't the\b|"
     r"we(?:'ve| have| will|'ll) (?:contacted|contact|handle|follow)|we'll resend|"
     r"мы связались|сообщим|hemos contactado|le informaremos"
@@ -366,7 +368,7 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
         r"solo (?:dentro de|en|por) la plataforma"
     ),
     "invoice": re.compile(r"抬头|不能(?:改|多开|少开)|只能按|按实际|按实付"),
-    "blame_courier": re.compile(r"不用您|我们(?:直接|来|会|已)"),
+    "blame_courier": re.compile(r"不用您|" + pt.WE_FOLLOW_UP),
     "privacy": re.compile(
         r"请用|下单的?帐?账?号|付款的?帐?账?号|客服电话|客服热线|\bhotline\b|customer service"
     ),

@@ -537,6 +537,13 @@ URL = rx(r"(?:https?://)?(?:[a-z0-9-]+\.)+(?:" + "|".join(URL_TLDS) + r")\b(?:/[
 
 # ---------------------------------------------------------------- style warnings (R-30)
 _COURIER = r"(?:快递公司|快递员|快递小哥|快递|物流公司|物流|派件员)"
+# The shop taking the follow-up over ("我们已经联系快递", "我们会帮您催件", "快递那边我们来处理"):
+# "we" plus a follow-up act. "我们已经发货了" alone is not one: "we shipped it, go and ask the
+# courier" is the very deflection R-30 forbids.
+WE_FOLLOW_UP = (
+    r"我们(?:直接|来|会|已经?|正在|马上|这边)[^。!?;\n]{0,6}?(?:联系|联络|催|跟进|反馈|核实|查|"
+    r"处理|登记|补发|重发|申请|理赔|沟通|投诉|协调|对接|追|问|安排|赔|答复|回复|告诉|通知)"
+)
 BLAME_COURIER = (
     p(
         _COURIER + G + r"{0,6}?(?:的问题|的原因|的错|的责任|搞的|弄的|造成的|自己的问题|"
@@ -552,7 +559,7 @@ BLAME_COURIER = (
     p(
         r"(?:请您?|您|你|亲)(?:自己|自行|直接|可以|就|去)*(?:找|联系|问|问问|投诉|打电话给)"
         r"(?:一下)?" + _COURIER,
-        negation=rx(r"我们(?:会|来|已|正在|马上)"),
+        negation=rx(WE_FOLLOW_UP),
     ),
     p(
         r"\b(?:courier|carrier|delivery company|shipping company|post office|logistics company|"

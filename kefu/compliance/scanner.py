@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
-import ahocorasick
+import ahocorasick_rs
 import phonenumbers
 
 from kefu.compliance import concepts as cc
@@ -127,12 +127,12 @@ _GROUPS: dict[str, tuple[pt.Pattern, ...]] = {
 _RULE_GROUPS = ("invoice", "card_fee", "free_shipping", "off_platform", "blame_courier")
 
 # Automaton values, one per key, sorted by what the scan does with them:
-# (cue codes, pattern starts (group, index, length), concept starts (part, index, length),
-#  patterns whose required literal this key is (group, index)).
+# (cue codes, patterns starting with the key (group, index), concept alternatives starting with
+#  it ("code:part", index), patterns whose required literal this key is (group, index)).
 _Value = tuple[
     frozenset[str],
-    tuple[tuple[str, int, int], ...],
-    tuple[tuple[str, int, int], ...],
+    tuple[tuple[str, int], ...],
+    tuple[tuple[str, int], ...],
     tuple[tuple[str, int], ...],
 ]
 
@@ -158,11 +158,20 @@ _FLAGS: dict[str, frozenset[str]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _Automaton:
+    """Every literal the scan looks for, in one Aho-Corasick automaton, and per literal (by
+    its index in the automaton) what an occurrence means."""
+
+    matcher: ahocorasick_rs.AhoCorasick
+    values: tuple[_Value, ...]
+
+
 @lru_cache(maxsize=1)
-def _automaton() -> ahocorasick.Automaton:
+def _automaton() -> _Automaton:
     cues: dict[str, set[str]] = {}
-    ats: dict[str, list[tuple[str, int, int]]] = {}
-    concept_at: dict[str, list[tuple[str, int, int]]] = {}
+    ats: dict[str, list[tuple[str, int]]] = {}
+    concept_at: dict[str, list[tuple[str, int]]] = {}
     needs: dict[str, set[tuple[str, int]]] = {}
     for code, code_cues in pt.CUES.items():
         for cue in code_cues:
@@ -174,7 +183,7 @@ def _automaton() -> ahocorasick.Automaton:
     for group, group_patterns in _GROUPS.items():
         for index, pattern in enumerate(group_patterns):
             for prefix in pattern.prefixes or ():
-                ats.setdefault(prefix, []).append((group, index, len(prefix)))
+                ats.setdefault(prefix, []).append((group, index))
             for literal in pattern.required or ():
                 needs.setdefault(literal, set()).add((group, index))
     for concept in cc.CONCEPTS:
@@ -187,20 +196,19 @@ def _automaton() -> ahocorasick.Automaton:
                 continue
             for index, (_regex, prefixes) in enumerate(lex.alternatives):
                 for prefix in prefixes:
-                    concept_at.setdefault(prefix, []).append(
-                        (concept.code + ":" + part, index, len(prefix))
-                    )
-    automaton = ahocorasick.Automaton()
-    for key in set(cues) | set(ats) | set(concept_at) | set(needs):
-        value: _Value = (
+                    concept_at.setdefault(prefix, []).append((concept.code + ":" + part, index))
+    keys = sorted(set(cues) | set(ats) | set(concept_at) | set(needs))
+    values = tuple(
+        (
             frozenset(cues.get(key, ())),
             tuple(ats.get(key, ())),
             tuple(concept_at.get(key, ())),
             tuple(sorted(needs.get(key, ()))),
         )
-        automaton.add_word(key, value)
-    automaton.make_automaton()
-    return automaton
+        for key in keys
+    )
+    # Every occurrence, overlapping ones included: "给您发" and "您" both count.
+    return _Automaton(ahocorasick_rs.AhoCorasick(keys), values)
 
 
 @dataclass(slots=True)
@@ -209,8 +217,8 @@ class _Scan:
 
     text: str
     cued: set[str]
-    # group -> pattern index -> places the pattern's literal start occurs.
-    by_group: dict[str, dict[int, list[int]]]
+    # group -> (pattern index, place) for each place a pattern's literal start occurs.
+    by_group: dict[str, list[tuple[int, int]]]
     # (group, pattern index) of the patterns whose required literal occurs.
     present: set[tuple[str, int]]
     scripts: frozenset[str]
@@ -227,16 +235,19 @@ def warm_up() -> None:
 def _scan(text: str) -> _Scan:
     cued: set[str] = set()
     lexical: dict[str, list[tuple[int, int]]] = {}
-    by_group: dict[str, dict[int, list[int]]] = {}
+    by_group: dict[str, list[tuple[int, int]]] = {}
     present: set[tuple[str, int]] = set()
-    for end, (cues, ats, concept_at, needs) in _automaton().iter(text):
+    automaton = _automaton()
+    values = automaton.values
+    for key, start, _end in automaton.matcher.find_matches_as_indexes(text, overlapping=True):
+        cues, ats, concept_at, needs = values[key]
         if cues:
             cued |= cues
-        for group, index, length in ats:
-            by_group.setdefault(group, {}).setdefault(index, []).append(end - length + 1)
-        for name, index, length in concept_at:
+        for group, index in ats:
+            by_group.setdefault(group, []).append((index, start))
+        for name, index in concept_at:
             # Where a concept's act, topic or cancel could start.
-            lexical.setdefault(name, []).append((end - length + 1, index))
+            lexical.setdefault(name, []).append((start, index))
         if needs:
             present.update(needs)
     for places in lexical.values():
@@ -292,16 +303,34 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 _ECHO_LENGTH = 8
+# The same for words: "Need an invoice?", "Счёт нужен?", "¿Necesita factura?".
+_ECHO_WORDS = 4
+_ECHO_WORDS_LENGTH = 24
 _SENTENCE_SPLIT = re.compile(r"[。!?;\n]+|\.(?!\d)")
+
+
+def _short_question(question: str) -> bool:
+    if len(question) <= _ECHO_LENGTH:
+        return True
+    return (
+        len(question) <= _ECHO_WORDS_LENGTH
+        and len(question.split()) <= _ECHO_WORDS
+        and _CJK.search(question) is None
+    )
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
     spans = []
     start = 0
     for m in _SENTENCE_SPLIT.finditer(text):
-        if text[m.start()] == "?" and m.start() - start <= _ECHO_LENGTH and m.end() < len(text):
-            # A short question that only names the topic ("发票?", "Invoice?") belongs to the
-            # answer that follows: "发票?那得再给50块" is one statement about the invoice.
+        if (
+            text[m.start()] == "?"
+            and m.end() < len(text)
+            and _short_question(text[start : m.start()])
+        ):
+            # A short question that only names the topic ("发票?", "Invoice?", "Need an
+            # invoice?") belongs to the answer that follows: "发票?那得再给50块" and "Need an
+            # invoice? That'll be 15 yuan extra." are each one statement about the invoice.
             continue
         if m.start() > start:
             spans.append((start, m.start()))
@@ -430,15 +459,18 @@ def _hits(scan: _Scan, group: str) -> Iterator[tuple[int, int]]:
                 if found.end() > found.start() and _applies(pattern, text, *found.span()):
                     yield found.start(), found.end()
     # Only the patterns whose literal start the automaton saw, only at those places.
-    for index, starts in sorted(scan.by_group.get(group, {}).items()):
-        pattern = patterns[index]
-        if pattern.script not in scan.scripts:
-            continue
-        if pattern.required is not None and (group, index) not in present:
-            continue
-        match = pattern.regex.match
-        for at in starts:
-            m = match(text, at)
+    scripts = scan.scripts
+    last = -1
+    live = False
+    for index, at in sorted(scan.by_group.get(group, ())):
+        if index != last:
+            last = index
+            pattern = patterns[index]
+            live = pattern.script in scripts and (
+                pattern.required is None or (group, index) in present
+            )
+        if live:
+            m = pattern.regex.match(text, at)
             if m is not None and m.end() > at and _applies(pattern, text, at, m.end()):
                 yield at, m.end()
 

@@ -314,3 +314,31 @@ def test_agreeing_right_after_a_restated_question_grants_it():
     assert "invoice" in _codes("Do you mean a higher amount on the invoice? Sure, we can do that.")
     assert "invoice" in _codes("¿Se refiere a poner otro concepto en la factura? Sí, claro.")
     assert _codes("您的意思是发票金额开高一点吗？这个不行，只能按实付金额开。") == set()
+
+
+def test_a_question_of_a_few_words_joins_its_answer():
+    # Latin and Cyrillic questions are measured in words: "Need a fapiao?" only names the
+    # topic the answer after it is about.
+    assert "invoice" in _codes("Need a fapiao? Add 20 yuan and it's yours.")
+    assert "invoice" in _codes("Счёт нужен? Тогда доплата 300 рублей.")
+    assert "invoice" in _codes("¿Quiere factura? Son 5 euros más.")
+    assert _codes("Need an invoice? It's free, for the amount you paid.") == set()
+    # A real question of its own stays apart from what follows it.
+    assert (
+        _codes("Which company name should go on the invoice? We add extra padding for free.")
+        == set()
+    )
+
+
+def test_we_shipped_it_is_not_the_shop_following_up_with_the_courier():
+    # "We have shipped, go and ask the courier" is the deflection R-30 forbids; only "we" plus
+    # a follow-up act (contact, chase, check, resend...) takes the courier off the buyer.
+    assert "blame_courier" in _codes("您去找物流问问吧，我们这边已经发出了")
+    assert "blame_courier" in _codes("我們已經寄出了，您自己問快遞吧")
+    assert _codes("我们已经发货了，物流慢的话我们会帮您催") == set()
+    assert _codes("您先别急，快递那边我们马上核实") == set()
+
+
+def test_paying_more_or_tax_points_for_an_invoice_is_an_invoice_violation():
+    assert "invoice" in _codes("开发票的话得多付2个点")
+    assert _codes("发票不用多付，按实付金额开") == set()
