@@ -21,12 +21,7 @@ from kefu.care import review_import, review_invites, review_selectors, reviews
 from kefu.care.listing import Filter, read_filters
 from kefu.care.models import CompensationKind, ReviewLevel, ReviewTaskStatus
 from kefu.care.review_import import ReviewFileError, import_uploaded_reviews
-from kefu.catalog.column_mappings import (
-    MappingRefused,
-    forget_mapping,
-    mapping_from_form,
-    mapping_page_context,
-)
+from kefu.catalog.mapped_upload import MappedUpload, mapped_upload_page
 from kefu.catalog.models import ImportKind
 from kefu.core.filelimits import UploadTooLarge
 from kefu.core.tabular import ImportFileError
@@ -138,59 +133,21 @@ def import_reviews_page(request: ShopRequest) -> HttpResponse:
     """The review file upload, with the column mapping form of the other upload pages
     (catalog.column_mappings): a file whose columns Kefu cannot use, or with a header it does
     not recognise, is shown column by column to map; the mapping is remembered per shop."""
-    user = request.user
-    context: dict[str, object] = {"summary": None, "filename": ""}
-    status = 200
-    headers: list[str] = []
-    chosen: dict[str, str] = {}
-    refused = False
-    if request.method == "POST" and request.POST.get("action") == "forget":
-        if forget_mapping(actor=user, kind=ImportKind.REVIEWS):
-            messages.success(request, _("The remembered column mapping was cleared."))
-        return redirect("care:reviews_import")
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        if upload is None:
-            messages.error(request, _("Choose a review file."))
-            status = 400
-        else:
-            context["filename"] = upload.name
-            try:
-                chosen = mapping_from_form(
-                    request.POST.getlist("header"),
-                    request.POST.getlist("field"),
-                    review_import.FIELDS,
-                    review_import.auto_field,
-                )
-                summary = import_uploaded_reviews(
-                    actor=user,
-                    filename=upload.name or "upload",
-                    data=upload.chunks(),
-                    mapping=chosen or None,
-                )
-                context["summary"] = summary
-                headers = summary.headers
-            except UploadTooLarge as exc:
-                messages.error(request, str(exc))
-                status = 413
-            except (ReviewFileError, ImportFileError, MappingRefused) as exc:
-                messages.error(request, str(exc))
-                headers = list(getattr(exc, "headers", []))
-                refused = True
-                status = 400
-    context.update(
-        mapping_page_context(
-            shop=shop_of(user),
-            kind=ImportKind.REVIEWS,
-            headers=headers,
-            chosen=chosen,
-            refused=refused,
-            auto=review_import.auto_field,
-            labels=review_import.FIELD_LABELS,
-            action=reverse("care:reviews_import"),
-        )
+    upload = MappedUpload(
+        kind=ImportKind.REVIEWS,
+        fields=review_import.FIELDS,
+        auto=review_import.auto_field,
+        labels=review_import.FIELD_LABELS,
+        run=lambda actor, name, data, mapping: import_uploaded_reviews(
+            actor=actor, filename=name, data=data, mapping=mapping
+        ),
+        refusals=(ReviewFileError, ImportFileError),
+        rejections=(UploadTooLarge,),
+        no_file=_("Choose a review file."),
+        url_name="care:reviews_import",
+        template="care/review_import.html",
     )
-    return render(request, "care/review_import.html", context, status=status)
+    return mapped_upload_page(request, request.user, upload)
 
 
 def _back(request: ShopRequest, default: str) -> str:
