@@ -139,6 +139,9 @@ class Order(models.Model):
             models.Index(fields=["shop", "status", "ship_by"], name="order_status_shipby"),
             models.Index(fields=["shop", "buyer", "-placed_at"], name="order_buyer"),
             models.Index(fields=["shop", "status", "placed_at"], name="order_status_placed"),
+            # Covers the outreach segments' per-buyer spend and order count, read from the
+            # index alone (decisions §56): 4–9 s → under 1 s over 1M orders on PostgreSQL.
+            models.Index(fields=["shop", "buyer", "paid_amount"], name="order_buyer_paid"),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -186,10 +186,18 @@ def segment_buyers(*, shop: Shop, filters: SegmentFilters) -> QuerySet[Buyer]:
             shop=shop, order__buyer=OuterRef("pk"), product__external_id__in=filters.products
         )
         buyers = buyers.filter(Exists(items))
-    if filters.min_spend is not None:
-        buyers = buyers.annotate(spend=Sum("orders__paid_amount", default=Decimal("0"))).filter(
-            spend__gte=filters.min_spend
+    if filters.min_spend:
+        # One grouped pass over the shop's orders, joined back as a set (decisions §56): an
+        # annotation grouped the buyers by all their columns and took 3.5–7.6 s over 1M
+        # orders. A minimum of 0 selects everyone (no paid amount is negative).
+        spenders = (
+            Order.objects.filter(shop=shop)
+            .values("buyer")
+            .annotate(spend=Sum("paid_amount"))
+            .filter(spend__gte=filters.min_spend)
+            .values("buyer")
         )
+        buyers = buyers.filter(pk__in=spenders)
     if filters.languages:
         buyers = buyers.filter(language__in=filters.languages)
     if filters.countries:
@@ -200,16 +208,16 @@ def segment_buyers(*, shop: Shop, filters: SegmentFilters) -> QuerySet[Buyer]:
     if filters.chatted_without_order:
         buyers = buyers.filter(last_message_at__isnull=False).exclude(Exists(orders))
     if filters.never_reordered:
-        # Bought exactly once (two orders placed at the same moment are two orders).
-        order_count = (
-            Order.objects.filter(shop=shop, buyer=OuterRef("pk"))
+        # Bought exactly once (two orders placed at the same moment are two orders): the
+        # buyers of one order, in one grouped pass, not a count per buyer (10.9 s at 1M).
+        once = (
+            Order.objects.filter(shop=shop)
             .values("buyer")
-            .annotate(n=Count("pk"))
-            .values("n")
+            .annotate(n=Count("*"))
+            .filter(n=1)
+            .values("buyer")
         )
-        buyers = buyers.annotate(
-            order_count=Subquery(order_count, output_field=IntegerField())
-        ).filter(order_count=1)
+        buyers = buyers.filter(pk__in=once)
     if filters.marks:
         colours = [m for m in filters.marks if m in MarkColor.values and m != MarkColor.LABEL]
         labels = [m for m in filters.marks if m not in colours]

@@ -57,9 +57,7 @@ class Marketplace:
         return httpx.Response(self.answers.get(buyer, 200))
 
 
-def _campaign_rows(
-    shop, owner, buyers: int, prefix: str = "c", country: str = "RU"
-) -> list[int]:
+def _campaign_rows(shop, owner, buyers: int, prefix: str = "c", country: str = "RU") -> list[int]:
     """A campaign's messages stored through its step, their delivery not yet run."""
     Shop.objects.filter(pk=shop.pk).update(callback_url="https://marketplace.example/kefu")
     for i in range(buyers):
@@ -115,9 +113,7 @@ def test_a_reply_queued_behind_a_campaign_leaves_with_the_next_batch(
     assert [b for b, _ in marketplace.requests].count("waiting") == 1
 
 
-def test_failures_wait_out_their_backoff_and_keep_their_reasons(
-    shop, owner, monkeypatch, settings
-):
+def test_failures_wait_out_their_backoff_and_keep_their_reasons(shop, owner, monkeypatch, settings):
     settings.KEFU_OUTBOX_MAX_ATTEMPTS = 2
     marketplace = Marketplace(monkeypatch, {"c1": 503, "c2": 422})
     ids = _campaign_rows(shop, owner, 3)
@@ -131,9 +127,7 @@ def test_failures_wait_out_their_backoff_and_keep_their_reasons(
     unreachable, refused = by_buyer["c1"], by_buyer["c2"]
     assert (unreachable.status, unreachable.attempts) == (OutboxStatus.PENDING, 1)
     assert "503" in unreachable.last_error
-    assert (
-        dt.timedelta(seconds=14) < unreachable.next_attempt_at - start < dt.timedelta(seconds=20)
-    )
+    assert dt.timedelta(seconds=14) < unreachable.next_attempt_at - start < dt.timedelta(seconds=20)
     assert (refused.status, refused.reason) == (OutboxStatus.NOT_DELIVERED, "refused")
     assert ConversationEvent.objects.filter(
         kind="delivery_failed", message=refused.message
@@ -155,9 +149,7 @@ def test_failures_wait_out_their_backoff_and_keep_their_reasons(
     assert result.not_delivered_reasons == {"refused": 1, "gave_up": 1}
 
 
-def test_a_crash_mid_batch_resends_only_what_was_sent_with_the_same_key(
-    shop, owner, monkeypatch
-):
+def test_a_crash_mid_batch_resends_only_what_was_sent_with_the_same_key(shop, owner, monkeypatch):
     marketplace = Marketplace(monkeypatch)
     ids = _campaign_rows(shop, owner, 20)
     marketplace.die_after = 7
