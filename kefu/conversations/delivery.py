@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -48,7 +48,7 @@ _BACKOFF_STEPS = 8
 
 
 def backoff_seconds(attempts: int) -> int:
-    return min(15 * 2 ** max(attempts - 1, 0), 3600)
+    return int(min(15 * 2 ** max(attempts - 1, 0), 3600))
 
 
 _OUTBOX: Table | None = None
@@ -74,10 +74,10 @@ def claim(*, now: datetime, limit: int, bulk: bool, ids: Sequence[int] | None = 
     postgres = conn.vendor == "postgresql"
     # The new next attempt, by the attempt count before the claim; every value a parameter.
     steps = [
-        conn.ops.adapt_datetimefield_value(now + timezone.timedelta(seconds=backoff_seconds(n + 1)))
+        conn.ops.adapt_datetimefield_value(now + timedelta(seconds=backoff_seconds(n + 1)))
         for n in range(_BACKOFF_STEPS)
     ]
-    cap = conn.ops.adapt_datetimefield_value(now + timezone.timedelta(seconds=3600))
+    cap = conn.ops.adapt_datetimefield_value(now + timedelta(seconds=3600))
     cast = "::timestamptz" if postgres else ""
     case = (
         "CASE "
