@@ -206,3 +206,24 @@ def test_two_workers_claim_different_rows_without_waiting(shop, owner, monkeypat
         worker.join()
     assert len(claims["a"]) == 12 and len(claims["b"]) == 8
     assert sorted(claims["a"] + claims["b"]) == sorted(ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrading_puts_waiting_campaign_messages_behind_replies(
+    shop, owner, pre_agent, monkeypatch
+):
+    from django.db.migrations.executor import MigrationExecutor
+
+    monkeypatch.setattr(outbound, "_enqueue_deliveries", lambda ids: None)
+    campaign = _campaign_rows(shop, owner, 3)
+    online(pre_agent)
+    conv = buyer_says(shop, "Where is my parcel?", buyer="waiting").conversation
+    reply = replies.send_reply(actor=pre_agent, conversation=conv, text="It left today.")
+    before = [("conversations", "0007_intake_queue")]
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        MigrationExecutor(connection).migrate(before)  # the rows as an older Kefu stored them
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+    assert set(Outbox.objects.filter(pk__in=campaign).values_list("bulk", flat=True)) == {True}
+    assert Outbox.objects.get(message=reply).bulk is False

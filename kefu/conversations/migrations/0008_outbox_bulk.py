@@ -3,6 +3,15 @@
 from django.db import migrations, models
 
 
+def mark_pending_campaign_rows(apps, schema_editor):
+    # A campaign's message carries its campaign in the payload; the ones still waiting in
+    # the outbox leave after service messages from now on, like new ones (decisions §56).
+    Outbox = apps.get_model("conversations", "Outbox")
+    Outbox.objects.filter(status="pending", message__payload__campaign_id__isnull=False).update(
+        bulk=True
+    )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -24,4 +33,5 @@ class Migration(migrations.Migration):
             model_name='outbox',
             index=models.Index(fields=['status', 'bulk', 'next_attempt_at'], name='outbox_due'),
         ),
+        migrations.RunPython(mark_pending_campaign_rows, migrations.RunPython.noop),
     ]
