@@ -9,7 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,6 +55,8 @@ class SegmentFilters:
     delivered_to: dt.date | None = None
     products: tuple[str, ...] = ()
     min_spend: Decimal | None = None
+    # What the buyer paid for their latest order (placed last), e.g. big last baskets.
+    last_order_min: Decimal | None = None
     languages: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
     contacted_within_days: int | None = None
@@ -73,6 +76,9 @@ class SegmentFilters:
         for key in ("placed_from", "placed_to", "delivered_from", "delivered_to"):
             data[key] = data[key].isoformat() if data[key] else None
         data["min_spend"] = str(self.min_spend) if self.min_spend is not None else None
+        data["last_order_min"] = (
+            str(self.last_order_min) if self.last_order_min is not None else None
+        )
         data["statuses"] = list(self.statuses)
         data["products"] = list(self.products)
         data["languages"] = list(self.languages)
@@ -119,15 +125,19 @@ class SegmentFilters:
             raise ValidationError(
                 _("Unknown order status: %(s)s") % {"s": ", ".join(sorted(unknown))}, code="status"
             )
-        spend = data.get("min_spend")
-        min_spend = None
-        if spend not in (None, ""):
+
+        def amount(key: str) -> Decimal | None:
+            value = data.get(key)
+            if value in (None, ""):
+                return None
             try:
-                min_spend = Decimal(str(spend))
+                spend = Decimal(str(value))
             except ArithmeticError as exc:
                 raise ValidationError(_("The spend must be an amount."), code="spend") from exc
-            if not min_spend.is_finite() or min_spend < 0:
+            if not spend.is_finite() or spend < 0:
                 raise ValidationError(_("The spend must be an amount."), code="spend")
+            return spend
+
         return cls(
             statuses=statuses,
             placed_from=date("placed_from"),
@@ -136,7 +146,8 @@ class SegmentFilters:
             delivered_from=date("delivered_from"),
             delivered_to=date("delivered_to"),
             products=words("products"),
-            min_spend=min_spend,
+            min_spend=amount("min_spend"),
+            last_order_min=amount("last_order_min"),
             languages=tuple(w.lower() for w in words("languages", 10)),
             countries=tuple(w.upper() for w in words("countries", 2)),
             contacted_within_days=number("contacted_within_days"),
@@ -198,6 +209,25 @@ def segment_buyers(*, shop: Shop, filters: SegmentFilters) -> QuerySet[Buyer]:
             .values("buyer")
         )
         buyers = buyers.filter(pk__in=spenders)
+    if filters.last_order_min:
+        # Each buyer's latest order (placed last; the later id on a tie), ranked in one pass
+        # over the (shop, buyer, -placed_at) index rather than a lookup per buyer.
+        latest = (
+            Order.objects.filter(shop=shop)
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("buyer_id")],
+                    order_by=[F("placed_at").desc(), F("id").desc()],
+                )
+            )
+            .filter(rank=1)
+            .values("pk")
+        )
+        # The amount is checked outside the ranking: inside, it would rank only the orders
+        # that pass it, and a buyer's earlier big order would count as their latest.
+        paid = Order.objects.filter(pk__in=latest, paid_amount__gte=filters.last_order_min)
+        buyers = buyers.filter(pk__in=paid.values("buyer_id"))
     if filters.languages:
         buyers = buyers.filter(language__in=filters.languages)
     if filters.countries:

@@ -5,6 +5,8 @@ and a buyer who only chatted — counted by hand."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.utils import translation
 
@@ -69,3 +71,19 @@ def test_spend_and_never_reordered_count_the_buyers_the_rule_names(shop):
     assert _count(shop, never_reordered="1", countries="RU") == 1  # unpaid
     assert _count(shop, never_reordered="1", min_spend="500") == 1  # later
     assert _count(shop, min_spend="500", statuses="placed") == 0
+
+
+def test_last_order_paid_reads_each_buyers_latest_order(shop):
+    # "two": 300 on Nov 1, then 250 placed later; "late": a big order, then a small one;
+    # "unpaid": latest order not paid yet; "single": one order of 260.
+    order(shop, "L1", "two", amount="300.00", placed=dt.datetime(2026, 11, 1, 2, tzinfo=dt.UTC))
+    order(shop, "L2", "two", amount="250.00", placed=dt.datetime(2026, 11, 5, 2, tzinfo=dt.UTC))
+    order(shop, "L3", "late", amount="900.00", placed=dt.datetime(2026, 11, 1, 2, tzinfo=dt.UTC))
+    order(shop, "L4", "late", amount="20.00", placed=dt.datetime(2026, 11, 9, 2, tzinfo=dt.UTC))
+    order(shop, "L5", "single", amount="260.00")
+    _webhook(shop, "L6", "unpaid", "placed", "700.00", None)
+    assert _count(shop, last_order_min="250") == 2  # two (250), single (260)
+    assert _count(shop, last_order_min="255") == 1  # single
+    assert _count(shop, last_order_min="21") == 2  # late's latest is 20
+    assert _count(shop, last_order_min="0") == 4  # no minimum: everyone
+    assert _count(shop, last_order_min="250", min_spend="500") == 1  # two: 550 in all
