@@ -247,10 +247,13 @@ class Outbox(models.Model):
     next_attempt_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A campaign's message: delivered after every due service message (replies, automatic
+    # replies, reminders), so a 100,000-buyer campaign never holds a reply up (decisions §59).
+    bulk = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["status", "bulk", "next_attempt_at"], name="outbox_due"),
             models.Index(fields=["shop", "status"], name="outbox_shop_status"),
         ]
 

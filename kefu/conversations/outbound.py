@@ -12,10 +12,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,12 +24,10 @@ from kefu.accounts.models import Shop, User
 from kefu.compliance import services as guard
 from kefu.conversations import events, load
 from kefu.conversations.assignment import assign_to
-from kefu.conversations.media import with_absolute_urls
 from kefu.conversations.models import (
     Buyer,
     Conversation,
     ConversationStatus,
-    DeliveryReason,
     Direction,
     EntryPoint,
     Message,
@@ -40,7 +37,6 @@ from kefu.conversations.models import (
 )
 from kefu.conversations.text import clean_text, preview
 from kefu.core.db.bulk import Table, insert_instances
-from kefu.integrations.adapters import Outbound, adapter_for
 from kefu.integrations.channels import Channel
 
 log = logging.getLogger("kefu.delivery")
@@ -54,13 +50,21 @@ def queue_delivery(message: Message) -> Outbox:
     return queue_deliveries([message])[0]
 
 
-def queue_deliveries(messages: list[Message]) -> list[Outbox]:
+def queue_deliveries(messages: list[Message], *, bulk: bool = False) -> list[Outbox]:
     """The outbox rows for stored messages, one multi-row INSERT (the intake worker's batch
     stores many, issue 15); each row's delivery is enqueued once the transaction commits.
-    The one writer of the outbox (tests/compliance/test_every_path_guarded.py)."""
+    The one writer of the outbox (tests/compliance/test_every_path_guarded.py).
+
+    ``bulk``: a campaign's messages, delivered after every due service message."""
     now = timezone.now()
     rows = [
-        Outbox(shop_id=m.shop_id, message=m, channel=m.conversation.channel, next_attempt_at=now)
+        Outbox(
+            shop_id=m.shop_id,
+            message=m,
+            channel=m.conversation.channel,
+            next_attempt_at=now,
+            bulk=bulk,
+        )
         for m in messages
     ]
     insert_instances(rows, now=now)
@@ -114,77 +118,6 @@ def _enqueue_deliveries(outbox_ids: list[int]) -> None:
         log.exception("outbox_enqueue_failed ids=%s", outbox_ids)
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(15 * 2 ** max(attempts - 1, 0), 3600))
-
-
-def _outbound(message: Message, channel: str) -> Outbound:
-    return Outbound(
-        shop=message.shop,
-        channel=channel,
-        message_id=message.pk,
-        conversation_id=message.conversation_id,
-        buyer_external_id=message.buyer.external_id,
-        kind=message.kind,
-        text=message.text,
-        payload=with_absolute_urls(message.payload),
-        sent_at=message.sent_at,
-    )
-
-
-def deliver_outbox_row(*, outbox_id: int) -> str:
-    """Deliver one outbox row; returns its status afterwards.
-
-    The row is claimed by bumping its attempt time inside a locked transaction, so a second
-    worker holding the same id finds it not due and leaves it alone.
-    """
-    now = timezone.now()
-    with transaction.atomic():
-        row = (
-            Outbox.objects.select_for_update(of=("self",))
-            .filter(pk=outbox_id, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
-            .first()
-        )
-        if row is None:
-            return "skipped"
-        row.attempts += 1
-        row.next_attempt_at = now + backoff(row.attempts)
-        row.save(update_fields=["attempts", "next_attempt_at"])
-    row = Outbox.objects.select_related(
-        "message__shop", "message__buyer", "message__conversation"
-    ).get(pk=outbox_id)
-    result = adapter_for(row.channel).deliver(_outbound(row.message, row.channel))
-    if result.ok:
-        row.status = OutboxStatus.DELIVERED
-        row.reason = ""
-        row.delivered_at = timezone.now()
-        row.last_error = ""
-    elif not result.retry:
-        row.status = OutboxStatus.NOT_DELIVERED
-        row.reason = result.reason or DeliveryReason.REFUSED
-        row.last_error = result.error
-    elif row.attempts >= settings.KEFU_OUTBOX_MAX_ATTEMPTS:
-        row.status = OutboxStatus.NOT_DELIVERED
-        row.reason = DeliveryReason.GAVE_UP
-        row.last_error = result.error
-    else:
-        row.last_error = result.error
-    row.save(update_fields=["status", "reason", "delivered_at", "last_error"])
-    log.info(
-        "outbox_delivery id=%s status=%s reason=%s attempts=%s error=%s",
-        row.pk,
-        row.status,
-        row.reason,
-        row.attempts,
-        result.error,
-    )
-    if row.status == OutboxStatus.NOT_DELIVERED:
-        events.delivery_failed(
-            row.message.conversation, row.message, reason=row.reason, error=result.error
-        )
-    return str(row.status)
-
-
 def retry_delivery(*, actor: User, message: Message) -> Outbox:
     """Send a message that was not delivered again, e.g. after the owner saved a callback URL.
 
@@ -225,14 +158,6 @@ def retry_delivery(*, actor: User, message: Message) -> Outbox:
         transaction.on_commit(lambda: _enqueue_delivery(outbox_id))
     log.info("outbox_retry id=%s by=%s previous=%s", row.pk, actor.pk, previous)
     return row
-
-
-def due_outbox_ids(*, limit: int = 200) -> list[int]:
-    return list(
-        Outbox.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=timezone.now())
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
 
 
 # --- agents' replies -------------------------------------------------------------------------
@@ -621,7 +546,7 @@ def send_outreach_messages(
             messages.append(message)
             sent.append(message)
         insert_instances(messages, now=now)
-        queue_deliveries(messages)
+        queue_deliveries(messages, bulk=True)
         fresh = {id(conv) for conv in created}
         touched = [m for m in messages if id(m.conversation) not in fresh]
         if touched:

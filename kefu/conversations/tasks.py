@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from kefu.conversations import load, outbound, presence
+from kefu.conversations import delivery, load, presence
 
 
 @shared_task(ignore_result=True)
@@ -30,20 +30,16 @@ def move_conversations_of_absent_agent(agent_id: int, reason: str) -> int:
 @shared_task(ignore_result=True)
 def deliver_outbox(outbox_id: int) -> str:
     """Retries are scheduled on the row itself (next_attempt_at), picked up by the sweeper."""
-    return outbound.deliver_outbox_row(outbox_id=outbox_id)
+    return delivery.deliver_outbox_row(outbox_id=outbox_id)
 
 
 @shared_task(ignore_result=True)
 def deliver_outbox_rows(outbox_ids: list[int]) -> int:
-    """The rows one transaction queued (the intake worker's batch): one task for all."""
-    for outbox_id in outbox_ids:
-        outbound.deliver_outbox_row(outbox_id=outbox_id)
-    return len(outbox_ids)
+    """The rows one transaction queued (the intake worker's batch, a campaign round): claimed
+    and recorded a batch at a time, waiting service rows first."""
+    return delivery.deliver_rows(outbox_ids)
 
 
 @shared_task(ignore_result=True)
 def deliver_due_outbox() -> int:
-    ids = outbound.due_outbox_ids()
-    for outbox_id in ids:
-        outbound.deliver_outbox_row(outbox_id=outbox_id)
-    return len(ids)
+    return delivery.deliver_due()

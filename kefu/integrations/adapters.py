@@ -48,12 +48,19 @@ class DeliveryResult:
 class DeliveryAdapter(Protocol):
     def deliver(self, outbound: Outbound) -> DeliveryResult: ...
 
+    def deliver_many(self, outbounds: list[Outbound]) -> list[DeliveryResult]:
+        """One result per message, in order (the outbox delivers in batches)."""
+        ...
+
 
 class WidgetAdapter:
     """The widget reads from Kefu itself: a committed message is delivered."""
 
     def deliver(self, outbound: Outbound) -> DeliveryResult:
         return DeliveryResult(ok=True)
+
+    def deliver_many(self, outbounds: list[Outbound]) -> list[DeliveryResult]:
+        return [DeliveryResult(ok=True) for _ in outbounds]
 
 
 class CallbackAdapter:
@@ -66,6 +73,24 @@ class CallbackAdapter:
     transport: httpx.BaseTransport | None = None  # tests plug a mock transport in here
 
     def deliver(self, outbound: Outbound) -> DeliveryResult:
+        return self.deliver_many([outbound])[0]
+
+    def deliver_many(self, outbounds: list[Outbound]) -> list[DeliveryResult]:
+        """The marketplace callback takes one message per request, so a batch is one POST
+        each — over one client, whose kept-alive connection spares a TLS handshake per
+        message. An unexpected error fails its message only (retried), not the batch."""
+        with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
+            results = []
+            for outbound in outbounds:
+                try:
+                    results.append(self._post(client, outbound))
+                except Exception as exc:  # a bad payload must not cost the others their send
+                    results.append(
+                        DeliveryResult(ok=False, retry=True, error=f"{type(exc).__name__}: {exc}")
+                    )
+            return results
+
+    def _post(self, client: httpx.Client, outbound: Outbound) -> DeliveryResult:
         shop = outbound.shop
         if not shop.callback_url:
             # Not connected to the marketplace: the buyer cannot see this message.
@@ -90,8 +115,7 @@ class CallbackAdapter:
             "Idempotency-Key": f"kefu-message-{outbound.message_id}",
         }
         try:
-            with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
-                response = client.post(shop.callback_url, content=body, headers=headers)
+            response = client.post(shop.callback_url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             return DeliveryResult(ok=False, retry=True, error=f"{type(exc).__name__}: {exc}")
         if response.status_code < 300:

@@ -141,6 +141,9 @@ class Order(models.Model):
             models.Index(fields=["shop", "status", "placed_at"], name="order_status_placed"),
             # The revisit table reads the orders delivered within a window of days (care).
             models.Index(fields=["shop", "delivered_at"], name="order_delivered"),
+            # Covers the outreach segments' per-buyer spend and order count, read from the
+            # index alone (decisions §59): 4–9 s → under 1 s over 1M orders on PostgreSQL.
+            models.Index(fields=["shop", "buyer", "paid_amount"], name="order_buyer_paid"),
         ]
 
     def __str__(self) -> str:

@@ -36,6 +36,9 @@ class FiltersIn(Schema):
     delivered_to: dt.date | None = None
     products: list[str] = Field(default=[], max_length=200)
     min_spend: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
+    last_order_min: Decimal | None = Field(
+        default=None, ge=0, max_digits=14, decimal_places=2, description="latest order paid ≥"
+    )
     languages: list[str] = Field(default=[], max_length=20)
     countries: list[str] = Field(default=[], max_length=250)
     contacted_within_days: int | None = Field(default=None, ge=1, le=100_000)

@@ -9,7 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,6 +55,8 @@ class SegmentFilters:
     delivered_to: dt.date | None = None
     products: tuple[str, ...] = ()
     min_spend: Decimal | None = None
+    # What the buyer paid for their latest order (placed last), e.g. big last baskets.
+    last_order_min: Decimal | None = None
     languages: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
     contacted_within_days: int | None = None
@@ -73,6 +76,9 @@ class SegmentFilters:
         for key in ("placed_from", "placed_to", "delivered_from", "delivered_to"):
             data[key] = data[key].isoformat() if data[key] else None
         data["min_spend"] = str(self.min_spend) if self.min_spend is not None else None
+        data["last_order_min"] = (
+            str(self.last_order_min) if self.last_order_min is not None else None
+        )
         data["statuses"] = list(self.statuses)
         data["products"] = list(self.products)
         data["languages"] = list(self.languages)
@@ -119,15 +125,19 @@ class SegmentFilters:
             raise ValidationError(
                 _("Unknown order status: %(s)s") % {"s": ", ".join(sorted(unknown))}, code="status"
             )
-        spend = data.get("min_spend")
-        min_spend = None
-        if spend not in (None, ""):
+
+        def amount(key: str) -> Decimal | None:
+            value = data.get(key)
+            if value in (None, ""):
+                return None
             try:
-                min_spend = Decimal(str(spend))
+                spend = Decimal(str(value))
             except ArithmeticError as exc:
                 raise ValidationError(_("The spend must be an amount."), code="spend") from exc
-            if not min_spend.is_finite() or min_spend < 0:
+            if not spend.is_finite() or spend < 0:
                 raise ValidationError(_("The spend must be an amount."), code="spend")
+            return spend
+
         return cls(
             statuses=statuses,
             placed_from=date("placed_from"),
@@ -136,7 +146,8 @@ class SegmentFilters:
             delivered_from=date("delivered_from"),
             delivered_to=date("delivered_to"),
             products=words("products"),
-            min_spend=min_spend,
+            min_spend=amount("min_spend"),
+            last_order_min=amount("last_order_min"),
             languages=tuple(w.lower() for w in words("languages", 10)),
             countries=tuple(w.upper() for w in words("countries", 2)),
             contacted_within_days=number("contacted_within_days"),
@@ -186,10 +197,37 @@ def segment_buyers(*, shop: Shop, filters: SegmentFilters) -> QuerySet[Buyer]:
             shop=shop, order__buyer=OuterRef("pk"), product__external_id__in=filters.products
         )
         buyers = buyers.filter(Exists(items))
-    if filters.min_spend is not None:
-        buyers = buyers.annotate(spend=Sum("orders__paid_amount", default=Decimal("0"))).filter(
-            spend__gte=filters.min_spend
+    if filters.min_spend:
+        # One grouped pass over the shop's orders, joined back as a set (decisions §59): an
+        # annotation grouped the buyers by all their columns and took 3.5–7.6 s over 1M
+        # orders. A minimum of 0 selects everyone (no paid amount is negative).
+        spenders = (
+            Order.objects.filter(shop=shop)
+            .values("buyer")
+            .annotate(spend=Sum("paid_amount"))
+            .filter(spend__gte=filters.min_spend)
+            .values("buyer")
         )
+        buyers = buyers.filter(pk__in=spenders)
+    if filters.last_order_min:
+        # Each buyer's latest order (placed last; the later id on a tie), ranked in one pass
+        # over the (shop, buyer, -placed_at) index rather than a lookup per buyer.
+        latest = (
+            Order.objects.filter(shop=shop)
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("buyer_id")],
+                    order_by=[F("placed_at").desc(), F("id").desc()],
+                )
+            )
+            .filter(rank=1)
+            .values("pk")
+        )
+        # The amount is checked outside the ranking: inside, it would rank only the orders
+        # that pass it, and a buyer's earlier big order would count as their latest.
+        paid = Order.objects.filter(pk__in=latest, paid_amount__gte=filters.last_order_min)
+        buyers = buyers.filter(pk__in=paid.values("buyer_id"))
     if filters.languages:
         buyers = buyers.filter(language__in=filters.languages)
     if filters.countries:
@@ -200,16 +238,16 @@ def segment_buyers(*, shop: Shop, filters: SegmentFilters) -> QuerySet[Buyer]:
     if filters.chatted_without_order:
         buyers = buyers.filter(last_message_at__isnull=False).exclude(Exists(orders))
     if filters.never_reordered:
-        # Bought exactly once (two orders placed at the same moment are two orders).
-        order_count = (
-            Order.objects.filter(shop=shop, buyer=OuterRef("pk"))
+        # Bought exactly once (two orders placed at the same moment are two orders): the
+        # buyers of one order, in one grouped pass, not a count per buyer (10.9 s at 1M).
+        once = (
+            Order.objects.filter(shop=shop)
             .values("buyer")
-            .annotate(n=Count("pk"))
-            .values("n")
+            .annotate(n=Count("*"))
+            .filter(n=1)
+            .values("buyer")
         )
-        buyers = buyers.annotate(
-            order_count=Subquery(order_count, output_field=IntegerField())
-        ).filter(order_count=1)
+        buyers = buyers.filter(pk__in=once)
     if filters.marks:
         colours = [m for m in filters.marks if m in MarkColor.values and m != MarkColor.LABEL]
         labels = [m for m in filters.marks if m not in colours]

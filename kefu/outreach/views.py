@@ -27,8 +27,9 @@ from kefu.outreach.offers import OfferIn
 
 FILTER_FIELDS = (
     "statuses", "placed_from", "placed_to", "unpaid_within_hours", "delivered_from",
-    "delivered_to", "products", "min_spend", "languages", "countries", "contacted_within_days",
-    "chatted_without_order", "never_reordered", "marks", "include_complaints",
+    "delivered_to", "products", "min_spend", "last_order_min", "languages", "countries",
+    "contacted_within_days", "chatted_without_order", "never_reordered", "marks",
+    "include_complaints",
 )  # fmt: skip
 
 

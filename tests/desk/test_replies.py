@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from kefu.conversations import outbound, state
+from kefu.conversations.delivery import deliver_outbox_row
 from kefu.conversations.models import Conversation, Message, Outbox
-from kefu.conversations.outbound import deliver_outbox_row
 from kefu.desk import replies
 from kefu.integrations import adapters
 from kefu.integrations.signing import sign

@@ -260,7 +260,7 @@ def test_results_say_what_the_outbox_delivered(shop, owner, monkeypatch):
     import httpx
 
     from kefu.accounts.models import Shop
-    from kefu.conversations.outbound import deliver_outbox_row
+    from kefu.conversations.delivery import deliver_outbox_row
     from kefu.integrations.adapters import CallbackAdapter
 
     order(shop, "D1", "del1", country="RU")

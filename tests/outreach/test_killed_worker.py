@@ -17,8 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from kefu.conversations.models import Message, Outbox, OutboxStatus
-from kefu.conversations.outbound import due_outbox_ids
-from kefu.conversations.tasks import deliver_outbox_rows
+from kefu.conversations.tasks import deliver_due_outbox
 from kefu.outreach.models import Campaign, Recipient
 from kefu.outreach.tasks import send_due_campaigns
 from tests.outreach.test_campaigns import make_campaign, order, segment
@@ -91,7 +90,7 @@ def test_a_worker_killed_mid_campaign_leaves_every_buyer_exactly_one_message(sho
     # The messages whose delivery task died with the worker are still in the outbox, pending:
     # the sweeper sends them; none is lost, none goes twice.
     assert Outbox.objects.filter(message__payload__campaign_id=campaign.pk).count() == BUYERS
-    while ids := due_outbox_ids():
-        deliver_outbox_rows(ids)
+    while deliver_due_outbox():
+        pass
     assert not Outbox.objects.filter(status=OutboxStatus.PENDING).exists()
     assert Campaign.objects.get(pk=campaign.pk).status == "scheduled"
