@@ -69,9 +69,3 @@ def read(slug: str, *, stamp: str | None = None) -> Copy | None:
             _copies.clear()
             _copies[slug] = copy
     return copy
-
-
-def forget() -> None:
-    """Drop every copy (tests, and a process that wants a clean start)."""
-    with _lock:
-        _copies.clear()

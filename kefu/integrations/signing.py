@@ -13,8 +13,6 @@ import time
 
 from django.conf import settings
 
-from kefu.accounts.models import Shop
-
 PREFIX = "sha256="
 SHOP_HEADER = "X-Kefu-Shop"
 SIGNATURE_HEADER = "X-Kefu-Signature"
@@ -71,22 +69,6 @@ def signature_matches(*, secret: str | None, signature: str, timestamp: int, bod
         return False
     expected = sign(secret or "x" * 64, body, timestamp=timestamp)
     return hmac.compare_digest(expected, signature.strip()) and secret is not None
-
-
-def verify_shop_signature(
-    *, slug: str | None, signature: str | None, timestamp: int, body: bytes
-) -> Shop | None:
-    """The shop named by ``slug`` when ``signature`` signs ``timestamp`` and ``body`` with its
-    secret, else None. An unknown shop and a wrong signature look the same to the caller.
-    (The webhooks keep the shop per process instead: ``kefu.integrations.webhook_auth``.)
-    """
-    if not slug or not signature or not signature.startswith(PREFIX):
-        return None
-    shop = Shop.objects.filter(slug=slug).first()
-    secret = shop.webhook_secret if shop else None
-    if not signature_matches(secret=secret, signature=signature, timestamp=timestamp, body=body):
-        return None
-    return shop
 
 
 def as_datetime(timestamp: int) -> dt.datetime:
