@@ -270,6 +270,10 @@ KEFU_INTAKE_BATCH_MAX_BYTES = 2 * 1024 * 1024
 KEFU_INTAKE_BATCH_SECONDS = float(os.environ.get("KEFU_INTAKE_BATCH_SECONDS", "0"))
 # A signed webhook is accepted this long either side of its X-Kefu-Timestamp (decisions §25).
 KEFU_WEBHOOK_MAX_AGE_SECONDS = int(os.environ.get("KEFU_WEBHOOK_MAX_AGE_SECONDS", "300"))
+# The signed webhooks keep each shop's secret and limits per process (decisions §60): dropped
+# at once when any shop changes (a stamp), and at the latest after this many seconds.
+KEFU_SHOP_CACHE_SECONDS = float(os.environ.get("KEFU_SHOP_CACHE_SECONDS", "60"))
+KEFU_SHOP_CACHE_SIZE = 10_000
 KEFU_PRESENCE_GRACE_SECONDS = int(os.environ.get("KEFU_PRESENCE_GRACE_SECONDS", "90"))
 # New chats go only to agents with an open inbox whose last ping is this recent (pings come
 # every 25 s); a closed browser stops new chats at once, its open ones move after the grace.

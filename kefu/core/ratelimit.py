@@ -12,12 +12,14 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Concatenate, ParamSpec, cast
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+
+from kefu.core import stamps
 
 P = ParamSpec("P")
 
@@ -57,6 +59,98 @@ def hit(scope: str, key: str, limit: Limit, *, now: float | None = None) -> int 
     if count <= limit.count:
         return None
     return max(1, math.ceil((window + 1) * limit.seconds - now))
+
+
+@dataclass(frozen=True)
+class Count:
+    """One counter a request counts against: `scope` and `key` name it, `limit` bounds it."""
+
+    scope: str
+    key: str
+    limit: Limit
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What `hit_all` did. `over` is the index of the first count over its limit (the counts
+    after it were not counted) and `wait` its seconds to wait; both None when all are within.
+    `fenced` is True when the fence's stamp had moved: nothing was counted and `stamp` is
+    its value now."""
+
+    over: int | None
+    wait: int | None
+    stamp: str | None = None
+    fenced: bool = False
+
+
+# Count each counter in order, stopping at the first over its limit, exactly as calls of `hit`
+# one after the other would; first, when a fence is given, check its stamp and count nothing
+# if it moved. One round trip instead of three commands per counter and one for the stamp.
+# KEYS: the fence's stamp key (or "") then the counters' keys; ARGV: a fresh token for a
+# missing stamp, the expected stamp (or ""), then per counter its limit and its time to live.
+_HIT_ALL = """
+local stamp = false
+if KEYS[1] ~= "" then
+  redis.call('SET', KEYS[1], ARGV[1], 'NX')
+  stamp = redis.call('GET', KEYS[1])
+  if ARGV[2] ~= "" and stamp ~= ARGV[2] then
+    return {-1, 0, stamp}
+  end
+end
+for i = 2, #KEYS do
+  local n = redis.call('INCR', KEYS[i])
+  if n == 1 then
+    redis.call('EXPIRE', KEYS[i], tonumber(ARGV[2 * i]))
+  end
+  if n > tonumber(ARGV[2 * i - 1]) then
+    return {i - 1, n, stamp}
+  end
+end
+return {0, 0, stamp}
+"""
+_scripts: dict[int, object] = {}
+
+
+def hit_all(
+    counts: Sequence[Count], *, fence: tuple[str, str] | None = None, now: float | None = None
+) -> Counted:
+    """Count one event against each of `counts`, in order, stopping at the first over its
+    limit; with `fence` (a stamp's name and the value the caller's copy was taken under),
+    count nothing when the stamp moved. On Redis one atomic script call does it all."""
+    now = time.time() if now is None else now
+    windows = [int(now // c.limit.seconds) for c in counts]
+    keys = [f"rl:{c.scope}:{c.key}:{w}" for c, w in zip(counts, windows, strict=True)]
+    client = stamps.redis_client()
+    if client is not None:
+        script = _scripts.get(id(client))
+        if script is None:
+            script = _scripts[id(client)] = client.register_script(_HIT_ALL)
+        args: list[object] = [stamps.new_token(), fence[1] if fence else ""]
+        for c in counts:
+            args += [c.limit.count, c.limit.seconds + 1]
+        stamp_key = stamps.redis_key(fence[0]) if fence else ""
+        index, _, raw = script(  # type: ignore[operator]
+            keys=[stamp_key, *(cache.make_key(k) for k in keys)], args=args
+        )
+        stamp = raw.decode() if isinstance(raw, bytes) else None
+        if index == -1:
+            return Counted(None, None, stamp=stamp, fenced=True)
+        if index == 0:
+            return Counted(None, None, stamp=stamp)
+        over = int(index) - 1
+    else:
+        stamp = stamps.current(fence[0]) if fence else None
+        if fence and stamp != fence[1]:
+            return Counted(None, None, stamp=stamp, fenced=True)
+        for i, (c, key) in enumerate(zip(counts, keys, strict=True)):
+            if _incr(key, c.limit.seconds + 1) > c.limit.count:
+                over = i
+                break
+        else:
+            return Counted(None, None, stamp=stamp)
+    seconds = counts[over].limit.seconds
+    wait = max(1, math.ceil((windows[over] + 1) * seconds - now))
+    return Counted(over, wait, stamp=stamp)
 
 
 def _too_many(request: HttpRequest, exc: RateLimited) -> HttpResponse:

@@ -16,7 +16,12 @@ from pydantic import Field, ValidationError
 from kefu.catalog.upserts import ProductInput, upsert_products
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.intake import BuyerMessageIn, checked_message
-from kefu.conversations.intake_queue import enqueue_messages, intake_statuses, lane_of
+from kefu.conversations.intake_queue import (
+    enqueue_message,
+    enqueue_messages,
+    intake_statuses,
+    lane_of,
+)
 from kefu.conversations.models import EntryPoint, Message
 from kefu.core.controls import loads_clean
 from kefu.core.schema_types import ErrorOut as Problem  # the API's one error shape
@@ -215,7 +220,7 @@ def inbound_message(request: HttpRequest) -> HttpResponse:
             {**_routing(result.message), "duplicate": not result.created, "status": "processed"},
             status=201 if result.created else 200,
         )
-    (queued,) = enqueue_messages(shop=shop, messages=[incoming])
+    queued = enqueue_message(shop=shop, message=incoming)
     if queued.message is not None:
         return JsonResponse(
             {**_routing(queued.message), "duplicate": True, "status": "processed"}, status=200
