@@ -351,3 +351,13 @@ def test_the_shop_saying_it_cannot_follow_up_or_the_buyer_asking_is_still_a_defl
     assert "blame_courier" in _codes("我们已经发货了，你问快递吧")
     assert "blame_courier" in _codes("我们联系不上快递，您自己联系快递吧")
     assert _codes("我们这边马上帮您联系快递，您不用找快递") == set()
+
+
+def test_paying_more_tax_points_and_an_added_amount_count_only_when_asked_of_the_buyer():
+    # A refund of what the buyer overpaid, a price a few points lower, free samples added:
+    # next to an invoice, none of them charges for it.
+    assert _codes("发票会开的，您多付的运费我们退给您") == set()
+    assert _codes("发票随货寄出，这款比上个月便宜了3个点") == set()
+    assert _codes("We'll add 2 free samples, and the invoice will be sent by email.") == set()
+    assert "invoice" in _codes("开票可以，税点您这边出，3个点")
+    assert "invoice" in _codes("Want a fapiao? Add 30 yuan and we'll issue it.")
