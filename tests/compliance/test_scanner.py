@@ -351,6 +351,7 @@ def test_the_shop_saying_it_cannot_follow_up_or_the_buyer_asking_is_still_a_defl
     assert "blame_courier" in _codes("我们已经发货了，你问快递吧")
     assert "blame_courier" in _codes("我们联系不上快递，您自己联系快递吧")
     assert _codes("我们这边马上帮您联系快递，您不用找快递") == set()
+    assert _codes("我们这边，马上帮您联系快递") == set()
 
 
 def test_paying_more_tax_points_and_an_added_amount_count_only_when_asked_of_the_buyer():
