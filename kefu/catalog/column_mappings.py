@@ -64,11 +64,17 @@ def column_rows(
 
 
 def mapping_from_form(
-    headers: Sequence[str], targets: Sequence[str], fields: Iterable[str], auto: AutoField
+    headers: Sequence[str],
+    targets: Sequence[str],
+    fields: Iterable[str],
+    auto: AutoField,
+    remembered: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The page's mapping form as {header: field}: one select per header of the file, a
-    field or "-" (not read). Only the choices that differ from what Kefu reads by itself are
-    kept, so the remembered mapping holds the seller's decisions and nothing else."""
+    field or "-" (not read). Only the choices that differ from what Kefu reads by itself, or
+    from the shop's `remembered` mapping, are kept, so the remembered mapping holds the
+    seller's decisions and nothing else."""
+    remembered = remembered or {}
     allowed = set(fields)
     mapping: dict[str, str] = {}
     for header, target in zip(headers, targets, strict=False):
@@ -80,8 +86,10 @@ def mapping_from_form(
                 gettext("%(field)s is not a field Kefu imports") % {"field": target[:40]}
             )
         # What Kefu reads by itself is left out; "-" for a column it did not recognise is
-        # kept, so the form does not ask about that column again.
-        if target == auto(header):
+        # kept, so the form does not ask about that column again. Going back to what Kefu
+        # reads by itself from a remembered choice is kept too: left out, the remembered
+        # choice would still win and the seller could not undo it on the form.
+        if target == auto(header) and remembered.get(header, target) == target:
             continue
         mapping[header] = target
     return mapping

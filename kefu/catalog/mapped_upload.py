@@ -25,6 +25,7 @@ from kefu.catalog.column_mappings import (
     forget_mapping,
     mapping_from_form,
     mapping_page_context,
+    remembered_mapping,
 )
 
 
@@ -81,7 +82,11 @@ def mapped_upload_page(
             try:
                 fields = request.POST.getlist("field")
                 chosen = mapping_from_form(
-                    request.POST.getlist("header"), fields, upload.fields, upload.auto
+                    request.POST.getlist("header"),
+                    fields,
+                    upload.fields,
+                    upload.auto,
+                    remembered_mapping(shop_of(user), upload.kind),
                 )
                 summary = upload.run(user, file.name or "upload", file.chunks(), chosen or None)
                 context["summary"] = summary

@@ -121,8 +121,10 @@ _INVOICE_ACT = (
     r"se emite|se dan?)\b|"
     # charging extra for it
     r"加(?:点|\d|钱|税|个点)|补(?:点|\d)?税|另外?(?:算|付|加|收)|另算|贵|税费|税钱|税差|"
-    # paying more, tax points, an amount added: "得多付3个点", "add 20 yuan"
-    r"多付|[0123456789]个点|\badd [0123456789]|"
+    # paying more, tax points, an amount added: "得多付3个点", "add 20 yuan". Each asked of
+    # the buyer: "您多付的运费我们退", "便宜了3个点" and "add 2 free samples" charge nothing.
+    r"(?:要|得|需要?|还要|再)多付|税点?[^。!?;]{0,8}?[0123456789]个点|"
+    r"\badd [0123456789][0123456789.,]* ?(?:yuan|rmb|usd|dollars?|euros?|eur|percent)\b|"
     r"%|\bextra\b|\bmore\b|on top|\badd (?:the )?(?:tax|vat)|\b(?:goes|go|will go) up\b|"
     # who pays: the tax "您这边出", "由您承担"
     r"(?:您|你|亲|买家)(?:这边|那边|自己)?来?(?:出|承担)(?![货发具])|"

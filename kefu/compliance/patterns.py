@@ -539,10 +539,13 @@ URL = rx(r"(?:https?://)?(?:[a-z0-9-]+\.)+(?:" + "|".join(URL_TLDS) + r")\b(?:/[
 _COURIER = r"(?:快递公司|快递员|快递小哥|快递|物流公司|物流|派件员)"
 # The shop taking the follow-up over ("我们已经联系快递", "我们会帮您催件", "快递那边我们来处理"):
 # "we" plus a follow-up act. "我们已经发货了" alone is not one: "we shipped it, go and ask the
-# courier" is the very deflection R-30 forbids.
+# courier" is the very deflection R-30 forbids. The act stays in the shop's own clause (no
+# comma between, but for "我们这边,": in "我们已经发货了,你问快递吧" the asking is the buyer's)
+# and is not one the shop says it cannot do ("我们这边查不到", "我们联系不上快递").
 WE_FOLLOW_UP = (
-    r"我们(?:直接|来|会|已经?|正在|马上|这边)[^。!?;\n]{0,6}?(?:联系|联络|催|跟进|反馈|核实|查|"
+    r"我们(?:这边,)?(?:直接|来|会|已经?|正在|马上|这边)[^。!?;,\n]{0,6}?(?:联系|联络|催|跟进|反馈|核实|查|"
     r"处理|登记|补发|重发|申请|理赔|沟通|投诉|协调|对接|追|问|安排|赔|答复|回复|告诉|通知)"
+    r"(?![不没])"
 )
 BLAME_COURIER = (
     p(

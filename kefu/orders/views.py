@@ -367,6 +367,7 @@ def import_orders(request: ShopRequest) -> HttpResponse:
                 request.POST.getlist("field"),
                 mapping.FIELDS,
                 mapping.auto_field,
+                remembered_mapping(shop_of(user), ImportKind.ORDERS),
             )
         except MappingRefused as exc:
             messages.error(request, str(exc))

@@ -192,3 +192,48 @@ def test_a_sub_account_without_the_settings_right_cannot_map_or_clear(shop, owne
     )  # fmt: skip
     assert response.status_code == 403
     assert not ColumnMapping.objects.exists()
+
+
+def test_a_remembered_choice_can_be_set_back_to_what_kefu_reads_by_itself(shop, owner, product):
+    for order in ("CN-1", "CN-2"):
+        _delivered(shop, order)
+    client = _en(owner)
+    with_level = ["评价ID", "订单编号", "评分", "评价", "评价内容", "评价时间", "国家"]
+    upload = "\n".join([",".join(with_level), "R-1,CN-1,1,差评,坏了,2026-11-25 10:00,CN"]).encode()
+    # The seller has the score column ignored (the level column is read instead).
+    response = client.post(
+        "/care/reviews/import/",
+        {
+            "file": SimpleUploadedFile("a.csv", upload),
+            "header": with_level,
+            "field": ["external_id", "order_external_id", "-", "level_label", "text",
+                      "posted_at", "-"],
+        },
+    )  # fmt: skip
+    assert response.status_code == 200, response.content.decode()[:800]
+    assert ColumnMapping.objects.get(shop=shop, kind="reviews").mapping == {
+        "评分": "-",
+        "国家": "-",
+    }
+
+    # A later export without the level column: refused, the score shown as ignored.
+    headers = ["评价ID", "订单编号", "评分", "评价内容", "评价时间"]
+    later = "\n".join([",".join(headers), "R-2,CN-2,5,很好,2026-11-26 09:00"]).encode()
+    response = client.post("/care/reviews/import/", {"file": SimpleUploadedFile("b.csv", later)})
+    assert response.status_code == 400
+    assert "no score and no level column" in response.content.decode()
+
+    # The seller sets the score column back to Score on the form: the file imports with it,
+    # and the shop's mapping now reads it as the score.
+    response = client.post(
+        "/care/reviews/import/",
+        {
+            "file": SimpleUploadedFile("b.csv", later),
+            "header": headers,
+            "field": ["external_id", "order_external_id", "rating", "text", "posted_at"],
+        },
+    )
+    assert response.status_code == 200, response.content.decode()[:800]
+    assert "created 1" in response.content.decode()
+    assert Review.objects.get(shop=shop, external_id="R-2").rating == 5
+    assert ColumnMapping.objects.get(shop=shop, kind="reviews").mapping["评分"] == "rating"

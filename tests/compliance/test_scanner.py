@@ -342,3 +342,23 @@ def test_we_shipped_it_is_not_the_shop_following_up_with_the_courier():
 def test_paying_more_or_tax_points_for_an_invoice_is_an_invoice_violation():
     assert "invoice" in _codes("开发票的话得多付2个点")
     assert _codes("发票不用多付，按实付金额开") == set()
+
+
+def test_the_shop_saying_it_cannot_follow_up_or_the_buyer_asking_is_still_a_deflection():
+    # The follow-up act must be the shop's, in its own clause, and one it says it does: "we
+    # can't find it, ask the courier yourself" and "we shipped, you ask the courier" deflect.
+    assert "blame_courier" in _codes("我们这边查不到，您自己去问快递吧")
+    assert "blame_courier" in _codes("我们已经发货了，你问快递吧")
+    assert "blame_courier" in _codes("我们联系不上快递，您自己联系快递吧")
+    assert _codes("我们这边马上帮您联系快递，您不用找快递") == set()
+    assert _codes("我们这边，马上帮您联系快递") == set()
+
+
+def test_paying_more_tax_points_and_an_added_amount_count_only_when_asked_of_the_buyer():
+    # A refund of what the buyer overpaid, a price a few points lower, free samples added:
+    # next to an invoice, none of them charges for it.
+    assert _codes("发票会开的，您多付的运费我们退给您") == set()
+    assert _codes("发票随货寄出，这款比上个月便宜了3个点") == set()
+    assert _codes("We'll add 2 free samples, and the invoice will be sent by email.") == set()
+    assert "invoice" in _codes("开票可以，税点您这边出，3个点")
+    assert "invoice" in _codes("Want a fapiao? Add 30 yuan and we'll issue it.")

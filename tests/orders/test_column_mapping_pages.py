@@ -184,3 +184,33 @@ def test_an_order_run_that_stored_nothing_never_reads_as_done(
     assert "the other rows were stored" not in page
     recent = page[page.index('id="recent-imports"') :]
     assert "nothing imported" in recent and "Done" not in recent
+
+
+def test_orders_a_remembered_choice_can_be_set_back_to_what_kefu_reads_by_itself(
+    shop, owner, django_capture_on_commit_callbacks
+):
+    client = _en(owner)
+    capture = django_capture_on_commit_callbacks
+    ignoring_status = ["external_id", "buyer_external_id", "total_amount", "-", "-"]
+    run, _ = _upload_orders(
+        client,
+        capture,
+        _orders_csv("B-1,anna,15.00,Finished,x"),
+        header=ORDER_HEADERS,
+        field=ignoring_status,
+    )
+    assert run.status == "done", run.error
+    assert ColumnMapping.objects.get(shop=shop, kind="orders").mapping["Order Status"] == "-"
+
+    # The seller reads the status column again: the choice is kept and used.
+    reading_status = ["external_id", "buyer_external_id", "total_amount", "status", "-"]
+    run, _ = _upload_orders(
+        client,
+        capture,
+        _orders_csv("B-2,boris,20.00,Finished,y"),
+        header=ORDER_HEADERS,
+        field=reading_status,
+    )
+    assert run.status == "done", run.error
+    assert ColumnMapping.objects.get(shop=shop, kind="orders").mapping["Order Status"] == "status"
+    assert run.mapping["Order Status"] == "status"
