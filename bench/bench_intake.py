@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import subprocess
 import sys
@@ -49,7 +50,8 @@ HELPER = "bench.bench_intake"
 INTAKE_SLUG = "bench-intake"
 QUEUE_SLUG = "bench-queue"
 RAW_SLUG = "bench-raw"
-INTAKE_AGENTS = 4
+# Agents online in each shop: KEFU_BENCH_AGENTS (the push bench has 1,000 sockets).
+INTAKE_AGENTS = int(os.environ.get("KEFU_BENCH_AGENTS", "4"))
 
 
 # --- helper commands (a subprocess with Django set up on the backend) -------------------------
