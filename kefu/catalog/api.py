@@ -36,6 +36,7 @@ class ProductOut(Schema):
     external_id: str
     sku: str
     title: str
+    category: str = Field(description="the seller's category label; empty when none")
     price: Decimal = Field(description="a decimal string such as 19.90; 0 when unknown")
     currency: str
     stock: int
@@ -61,6 +62,7 @@ def _out(product: Product) -> ProductOut:
         external_id=product.external_id,
         sku=product.sku,
         title=product.title,
+        category=product.category,
         price=product.price,
         currency=product.currency,
         stock=product.stock,
@@ -87,6 +89,9 @@ class ProductPatch(Schema):
     external_id: str | None = Field(default=None, max_length=80)
     sku: str | None = Field(default=None, max_length=80, description="the seller's code, 商家编码")
     title: str | None = Field(default=None, max_length=300)
+    category: str | None = Field(
+        default=None, max_length=100, description='the seller\'s category label; "" clears it'
+    )
     price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     currency: str | None = Field(default=None, max_length=3)
     stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)

@@ -17,6 +17,10 @@ class Product(models.Model):
     # The seller's own code (商家编码): order exports carry it, so order items link by it.
     sku = models.CharField(_("SKU / 商家编码"), max_length=80, blank=True)
     title = models.CharField(_("title"), max_length=300)
+    # The seller's own label for the kind of product ("面霜", "Lamps"): free text, matched
+    # exactly by the outreach "bought from category" filter. Not the marketplace's numeric
+    # category id (宝贝类目), which no seller reads.
+    category = models.CharField(_("category"), max_length=100, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -61,6 +65,8 @@ class Product(models.Model):
         indexes = [
             models.Index(fields=["shop", "sku"], name="product_sku"),
             models.Index(fields=["shop", "title"], name="product_title"),
+            # The segment page lists the shop's categories; the filter looks products up by it.
+            models.Index(fields=["shop", "category"], name="product_category"),
         ]
 
     def __str__(self) -> str:

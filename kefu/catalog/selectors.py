@@ -84,6 +84,18 @@ def products_of(
     return products.order_by("title", "pk")
 
 
+def categories_of(shop: Shop) -> list[str]:
+    """The categories the shop's products carry, sorted, for choosing one (the product form's
+    suggestions, the segment page's filter)."""
+    return list(
+        Product.objects.filter(shop=shop)
+        .exclude(category="")
+        .order_by("category")
+        .values_list("category", flat=True)
+        .distinct()
+    )
+
+
 def possible_owners(shop: Shop) -> QuerySet[User]:
     """The logins that may manage products: the shop's sub-accounts (R-02)."""
     return User.objects.filter(shop=shop, role=Role.AGENT).order_by("username")
@@ -132,6 +144,7 @@ LABELS = {
     "external_id": gettext_lazy("Platform product id"),
     "sku": gettext_lazy("SKU"),
     "title": gettext_lazy("Title"),
+    "category": gettext_lazy("Category"),
     "url": gettext_lazy("Web link"),
     "image_url": gettext_lazy("Main image"),
     "shelf_life": gettext_lazy("Shelf life"),

@@ -34,6 +34,7 @@ TEXT_LIMITS = {
     "external_id": 80,
     "sku": 80,
     "title": 300,
+    "category": 100,
     "url": 200,
     "image_url": 500,
     "shelf_life": 200,
@@ -52,6 +53,8 @@ class ProductData:
     external_id: str
     title: str
     sku: str = ""
+    # The seller's own label; the outreach "bought from category" filter matches it.
+    category: str = ""
     price: Decimal | str = Decimal("0")
     currency: str = ""
     stock: int = 0
@@ -77,6 +80,7 @@ def input_of(product: Product) -> ProductData:
         external_id=product.external_id,
         title=product.title,
         sku=product.sku,
+        category=product.category,
         price=product.price,
         currency=product.currency,
         stock=product.stock,

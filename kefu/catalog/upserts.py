@@ -54,6 +54,7 @@ _COLUMNS = (
     "external_id",
     "sku",
     "title",
+    "category",
     "owner_id",
     "price",
     "currency",
@@ -78,6 +79,7 @@ class ProductInput:
     row: int | None = None
     sku: str | None = None
     title: str | None = None
+    category: str | None = None
     price: Decimal | None = None
     currency: str | None = None
     stock: int | None = None
@@ -116,6 +118,7 @@ class _Row(LoadedRow):
     external_id: str
     sku: str
     title: str
+    category: str
     owner_id: int | None
     price: Decimal
     currency: str
@@ -152,6 +155,11 @@ def _check(inp: ProductInput) -> str:
         return gettext("empty title")
     if inp.sku is not None and len(inp.sku) > 80:
         return gettext("SKU longer than 80 characters")
+    # Refused, not cut: two long labels cut alike would merge two categories in segments.
+    if inp.category is not None and len(inp.category.strip()) > _TEXT_LIMITS["category"]:
+        return gettext("category longer than %(limit)s characters") % {
+            "limit": _TEXT_LIMITS["category"]
+        }
     if inp.price is not None and (
         not inp.price.is_finite() or inp.price < 0 or inp.price >= MAX_PRICE
     ):
@@ -196,6 +204,8 @@ def _apply(row: _Row, inp: ProductInput, owner_id: int | None) -> set[str]:
         put("title", inp.title.strip()[:300])
     if inp.sku is not None:
         put("sku", inp.sku.strip())
+    if inp.category is not None:
+        put("category", inp.category.strip())
     if inp.price is not None:
         put("price", inp.price.quantize(Decimal("0.01")))
     if inp.currency:

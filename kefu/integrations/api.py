@@ -387,6 +387,9 @@ class InboundProduct(Schema):
     external_id: str = Field(min_length=1, max_length=80)
     sku: str | None = Field(default=None, max_length=80, description="SKU / 商家编码")
     title: str | None = Field(default=None, min_length=1, max_length=300)
+    category: str | None = Field(
+        default=None, max_length=100, description='the seller\'s category label; "" clears it'
+    )
     price: Price | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
     stock: int | None = Field(default=None, ge=0, le=2_000_000_000)
@@ -448,6 +451,7 @@ def inbound_product(request: HttpRequest) -> HttpResponse:
         external_id=payload.external_id,
         sku=payload.sku,
         title=payload.title,
+        category=payload.category,
         price=payload.price,
         currency=payload.currency,
         stock=payload.stock,

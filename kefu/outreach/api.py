@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -35,6 +35,11 @@ class FiltersIn(Schema):
     delivered_from: dt.date | None = None
     delivered_to: dt.date | None = None
     products: list[str] = Field(default=[], max_length=200)
+    categories: list[Annotated[str, Field(max_length=selectors.MAX_CATEGORY_LENGTH)]] = Field(
+        default=[],
+        max_length=selectors.MAX_CATEGORIES,
+        description="bought at least one product of one of these categories (exact labels)",
+    )
     min_spend: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     last_order_min: Decimal | None = Field(
         default=None, ge=0, max_digits=14, decimal_places=2, description="latest order paid ≥"

@@ -39,6 +39,11 @@ COUNTRY_ZONES = {
 }  # fmt: skip
 
 
+# Product.category's length; how many categories one segment may name.
+MAX_CATEGORY_LENGTH = 100
+MAX_CATEGORIES = 50
+
+
 def buyer_zone(buyer: Buyer, shop: Shop) -> ZoneInfo:
     return ZoneInfo(COUNTRY_ZONES.get(buyer.country.upper(), shop.timezone))
 
@@ -54,6 +59,8 @@ class SegmentFilters:
     delivered_from: dt.date | None = None
     delivered_to: dt.date | None = None
     products: tuple[str, ...] = ()
+    # Bought at least one product of one of these categories (the seller's labels, exact).
+    categories: tuple[str, ...] = ()
     min_spend: Decimal | None = None
     # What the buyer paid for their latest order (placed last), e.g. big last baskets.
     last_order_min: Decimal | None = None
@@ -81,6 +88,7 @@ class SegmentFilters:
         )
         data["statuses"] = list(self.statuses)
         data["products"] = list(self.products)
+        data["categories"] = list(self.categories)
         data["languages"] = list(self.languages)
         data["countries"] = list(self.countries)
         data["marks"] = list(self.marks)
@@ -119,6 +127,24 @@ class SegmentFilters:
                 value = value.split(",")
             return tuple(sorted({str(v).strip()[:limit] for v in value if str(v).strip()}))
 
+        def categories() -> tuple[str, ...]:
+            # Checked, not cut: a label cut short would match a different category.
+            value = data.get("categories") or ()
+            if isinstance(value, str):
+                value = value.split(",")
+            found = {str(v).strip() for v in value if str(v).strip()}
+            if any(len(c) > MAX_CATEGORY_LENGTH for c in found):
+                raise ValidationError(
+                    _("A category is at most %(n)s characters.") % {"n": MAX_CATEGORY_LENGTH},
+                    code="category",
+                )
+            if len(found) > MAX_CATEGORIES:
+                raise ValidationError(
+                    _("Choose at most %(n)s categories.") % {"n": MAX_CATEGORIES},
+                    code="category",
+                )
+            return tuple(sorted(found))
+
         statuses = words("statuses")
         unknown = set(statuses) - set(OrderStatus.values)
         if unknown:
@@ -146,6 +172,7 @@ class SegmentFilters:
             delivered_from=date("delivered_from"),
             delivered_to=date("delivered_to"),
             products=words("products"),
+            categories=categories(),
             min_spend=amount("min_spend"),
             last_order_min=amount("last_order_min"),
             languages=tuple(w.lower() for w in words("languages", 10)),
@@ -195,6 +222,11 @@ def segment_buyers(*, shop: Shop, filters: SegmentFilters) -> QuerySet[Buyer]:
     if filters.products:
         items = OrderItem.objects.filter(
             shop=shop, order__buyer=OuterRef("pk"), product__external_id__in=filters.products
+        )
+        buyers = buyers.filter(Exists(items))
+    if filters.categories:
+        items = OrderItem.objects.filter(
+            shop=shop, order__buyer=OuterRef("pk"), product__category__in=filters.categories
         )
         buyers = buyers.filter(Exists(items))
     if filters.min_spend:

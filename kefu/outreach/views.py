@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -20,6 +20,7 @@ from kefu.accounts.access import ShopRequest, shop_view
 from kefu.accounts.models import Platform
 from kefu.accounts.permissions import Capability
 from kefu.accounts.scoping import shop_of
+from kefu.catalog.selectors import categories_of
 from kefu.metrics.config import shop_rules
 from kefu.outreach import caps, results, selectors, services
 from kefu.outreach.models import Campaign, Segment
@@ -27,8 +28,8 @@ from kefu.outreach.offers import OfferIn
 
 FILTER_FIELDS = (
     "statuses", "placed_from", "placed_to", "unpaid_within_hours", "delivered_from",
-    "delivered_to", "products", "min_spend", "last_order_min", "languages", "countries",
-    "contacted_within_days", "chatted_without_order", "never_reordered", "marks",
+    "delivered_to", "products", "categories", "min_spend", "last_order_min", "languages",
+    "countries", "contacted_within_days", "chatted_without_order", "never_reordered", "marks",
     "include_complaints",
 )  # fmt: skip
 
@@ -41,6 +42,8 @@ def _page(request: ShopRequest, extra: dict[str, Any], status: int = 200) -> Htt
         .order_by("-created_at")[:20]
     )
     rules = shop_rules(shop=shop)
+    form = extra.get("form")
+    chosen: list[str] = form.getlist("categories") if isinstance(form, QueryDict) else []
     context = {
         "segments": Segment.objects.filter(shop=shop).order_by("name"),
         "campaigns": [_with_results(c, rules.reporting_currency, rules.rates) for c in campaigns],
@@ -48,6 +51,9 @@ def _page(request: ShopRequest, extra: dict[str, Any], status: int = 200) -> Htt
         "platforms": Platform.choices,
         "shop_platform": shop.platform,
         "form": {},
+        # A chosen category no product carries any more still shows, selected.
+        "categories": sorted({*categories_of(shop), *chosen}),
+        "chosen_categories": chosen,
         **extra,
     }
     return render(request, "outreach/outreach.html", context, status=status)
@@ -60,8 +66,14 @@ def _with_results(
     return campaign, found, results.ab_comparisons(found)
 
 
+# Filters a form sends as several values (a multiple select).
+LIST_FIELDS = ("categories",)
+
+
 def _filters_from(data: Any) -> selectors.SegmentFilters:
     raw = {key: data.get(key, "") for key in FILTER_FIELDS}
+    for key in LIST_FIELDS:
+        raw[key] = data.getlist(key) if isinstance(data, QueryDict) else data.get(key, "")
     return selectors.SegmentFilters.from_json(raw)
 
 
