@@ -41,7 +41,7 @@ from kefu.conversations.models import (
     Direction,
     Message,
 )
-from kefu.conversations.routing import available_agents, group_for_entry_point
+from kefu.conversations.routing import available_agent_loads, group_for_entry_point
 from kefu.conversations.text import preview
 from kefu.core.db.bulk import insert_instances, update_instances
 
@@ -95,38 +95,47 @@ class Loads:
 
 class Router:
     """``routing.choose_agent`` with the group's candidates read once per batch and the load
-    counters moved in memory: the same least-loaded, then longest-idle, then id order."""
+    counters moved in memory: the same least-loaded, then longest-idle, then id order. The
+    candidates are plain rows; only a chosen agent becomes a ``User`` (read once per batch)."""
 
     def __init__(self, loads: Loads) -> None:
         self.loads = loads
-        self._candidates: dict[tuple[int, str], list[User]] = {}
+        self._candidates: dict[tuple[int, str], list[tuple[int, int, dt.datetime | None]]] = {}
+        self._users: dict[int, User] = {}
 
-    def _agents(self, shop: Shop, group: str) -> list[User]:
+    def _agents(self, shop: Shop, group: str) -> list[tuple[int, int, dt.datetime | None]]:
         key = (shop.pk, group)
         if key not in self._candidates:
-            self._candidates[key] = available_agents(shop=shop, group=group)
+            self._candidates[key] = available_agent_loads(shop=shop, group=group)
         return self._candidates[key]
 
-    def _rank(self, agent: User) -> tuple[int, int, dt.datetime, int]:
-        presence = agent.presence
-        last = self.loads.assigned_at.get(agent.pk, presence.last_assigned_at)
-        load = presence.open_load + self.loads.delta.get(agent.pk, 0)
+    def _rank(
+        self, candidate: tuple[int, int, dt.datetime | None]
+    ) -> tuple[int, int, dt.datetime, int]:
+        user_id, open_load, last_assigned_at = candidate
+        last = self.loads.assigned_at.get(user_id, last_assigned_at)
+        load = open_load + self.loads.delta.get(user_id, 0)
         return (
             load,
             0 if last is None else 1,
             last or dt.datetime.min.replace(tzinfo=dt.UTC),
-            agent.pk,
+            user_id,
         )
+
+    def _user(self, user_id: int) -> User:
+        if user_id not in self._users:
+            self._users[user_id] = User.objects.get(pk=user_id)
+        return self._users[user_id]
 
     def choose(self, shop: Shop, group: str, product: Product | None) -> tuple[User | None, str]:
         candidates = self._agents(shop, group)
         if not candidates:
             return None, "no_agent_online"
         if product is not None and product.owner_id is not None:
-            for agent in candidates:
-                if agent.pk == product.owner_id:
-                    return agent, "product_owner"
-        return min(candidates, key=self._rank), "least_busy"
+            for candidate in candidates:
+                if candidate[0] == product.owner_id:
+                    return self._user(candidate[0]), "product_owner"
+        return self._user(min(candidates, key=self._rank)[0]), "least_busy"
 
 
 class BatchStore:
