@@ -14,6 +14,7 @@ it did, exactly as they would one after the other. Events are recorded through
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from dataclasses import dataclass
 
 from django.db.models import F, Q
@@ -93,6 +94,10 @@ class Loads:
                 AgentPresence.objects.filter(user_id=user_id).update(**change)
 
 
+# Agents read as `User` together when the batch router needs one it has not read yet.
+USER_READ = 64
+
+
 class Router:
     """``routing.choose_agent`` with the group's candidates read once per batch and the load
     counters moved in memory: the same least-loaded, then longest-idle, then id order. The
@@ -122,9 +127,14 @@ class Router:
             user_id,
         )
 
-    def _user(self, user_id: int) -> User:
+    def _user(self, user_id: int, candidates: list[tuple[int, int, dt.datetime | None]]) -> User:
         if user_id not in self._users:
-            self._users[user_id] = User.objects.get(pk=user_id)
+            # The agents ranked next are the ones the batch's next messages go to (least
+            # loaded first): read them with this one, one query per USER_READ picks instead
+            # of one per agent chosen.
+            ahead = heapq.nsmallest(USER_READ, candidates, key=self._rank)
+            wanted = {user_id} | {c[0] for c in ahead if c[0] not in self._users}
+            self._users.update(User.objects.in_bulk(wanted))
         return self._users[user_id]
 
     def choose(self, shop: Shop, group: str, product: Product | None) -> tuple[User | None, str]:
@@ -134,8 +144,8 @@ class Router:
         if product is not None and product.owner_id is not None:
             for candidate in candidates:
                 if candidate[0] == product.owner_id:
-                    return self._user(candidate[0]), "product_owner"
-        return self._user(min(candidates, key=self._rank)[0]), "least_busy"
+                    return self._user(candidate[0], candidates), "product_owner"
+        return self._user(min(candidates, key=self._rank)[0], candidates), "least_busy"
 
 
 class BatchStore:
