@@ -202,3 +202,29 @@ def set_quiet_hours(owner: User, start: str, end: str) -> None:
         quiet_start=dt.time.fromisoformat(start),
         quiet_end=dt.time.fromisoformat(end),
     )
+
+
+def save_review_settings(
+    owner: User,
+    *,
+    tmall_negative_at_most: int = 3,
+    task_group: str = "after_sale",
+    invite_enabled: bool = True,
+    invite_after_days: int = 2,
+) -> None:
+    """The owner saves the reviews page's settings through the API (asserted saved)."""
+    from tests.conftest import login_client
+
+    saved = login_client(owner).put(
+        "/api/v1/care/reviews/settings",
+        data=json.dumps(
+            {
+                "tmall_negative_at_most": tmall_negative_at_most,
+                "task_group": task_group,
+                "invite_enabled": invite_enabled,
+                "invite_after_days": invite_after_days,
+            }
+        ),
+        content_type="application/json",
+    )
+    assert saved.status_code == 200, saved.content

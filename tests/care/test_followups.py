@@ -21,7 +21,7 @@ from kefu.conversations.models import Message, Outbox
 from kefu.orders.models import Order
 from kefu.outreach.models import OptOut
 from tests.conftest import login_client
-from tests.helpers import buyer_says, post_order_signed, set_quiet_hours
+from tests.helpers import buyer_says, post_order_signed, save_review_settings, set_quiet_hours
 
 pytestmark = pytest.mark.django_db
 
@@ -335,19 +335,7 @@ def _both_review_paths_on(shop, owner) -> None:
         data=RuleInput(kind="after_days", days=2, texts={"en": "Please review your tea."}),
         now=timezone.now() - dt.timedelta(days=20),
     )
-    saved = login_client(owner).put(
-        "/api/v1/care/reviews/settings",
-        data=json.dumps(
-            {
-                "tmall_negative_at_most": 3,
-                "task_group": "after_sale",
-                "invite_enabled": True,
-                "invite_after_days": 2,
-            }
-        ),
-        content_type="application/json",
-    )
-    assert saved.status_code == 200, saved.content
+    save_review_settings(owner)
 
 
 def review_invitations_to(order: Order) -> list[str]:

@@ -24,7 +24,7 @@ from tests.care.test_reviews import (  # noqa: F401 - fixtures
     tmall_shop,
 )
 from tests.conftest import login_client
-from tests.helpers import post_order_signed
+from tests.helpers import post_order_signed, save_review_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -93,19 +93,7 @@ def test_an_invitation_goes_once_after_delivery_and_never_during_a_complaint(sho
 
 def test_the_watch_invites_tmall_buyers_to_five_stars_outside_quiet_hours(tmall_shop):  # noqa: F811
     owner = User.objects.get(shop=tmall_shop, role="owner")
-    saved = login_client(owner).put(
-        "/api/v1/care/reviews/settings",
-        data=json.dumps(
-            {
-                "tmall_negative_at_most": 3,
-                "task_group": "after_sale",
-                "invite_enabled": True,
-                "invite_after_days": 2,
-            }
-        ),
-        content_type="application/json",
-    )
-    assert saved.status_code == 200, saved.content
+    save_review_settings(owner)
     open_complaint(
         actor=owner,
         conversation=None,

@@ -30,7 +30,7 @@ from kefu.cli import main
 from kefu.integrations.signing import signed_headers
 from kefu.orders import cli as orders_cli
 from tests.conftest import login_client
-from tests.helpers import post_order_signed
+from tests.helpers import post_order_signed, save_review_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -140,19 +140,13 @@ def test_a_tmall_review_export_makes_tasks_and_calls_once(tmall_shop, capsys):
 
 def test_the_shop_threshold_reads_tmall_scores(tmall_shop, capsys):
     owner = User.objects.get(shop=tmall_shop, role="owner")
-    saved = login_client(owner).put(
-        "/api/v1/care/reviews/settings",
-        data=json.dumps(
-            {
-                "tmall_negative_at_most": 2,
-                "task_group": "outreach",
-                "invite_enabled": False,
-                "invite_after_days": 3,
-            }
-        ),
-        content_type="application/json",
+    save_review_settings(
+        owner,
+        tmall_negative_at_most=2,
+        task_group="outreach",
+        invite_enabled=False,
+        invite_after_days=3,
     )
-    assert saved.status_code == 200, saved.content
 
     code, out = _import(FIXTURES / "tmall_reviews_gbk.csv", "tianmao", capsys)
 
