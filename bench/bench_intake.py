@@ -210,22 +210,28 @@ def _helper_raw(size: str) -> Row:
 # --- intake over HTTP ------------------------------------------------------------------------
 
 
-async def _intake(
-    base: str, secret: str, prefix: str, n: int, concurrency: int, buyers: int, limit_s: float
-) -> dict[str, Any]:
-    import httpx
-
-    rng = random.Random(7)
-    url = f"{base}/api/v1/inbound/messages"
-    bodies = [
+def _bodies(prefix: str, n: int, buyers: int, *, seed: int, buyer_tag: str) -> list[bytes]:
+    """N signed-webhook bodies: buyers and entry points drawn from a seeded generator, so
+    every run and backend sends the same messages."""
+    rng = random.Random(seed)
+    return [
         harness.inbound_body(
             f"{prefix}{i}",
-            f"buyer{rng.randrange(buyers)}",
+            f"{buyer_tag}{rng.randrange(buyers)}",
             rng.choice(harness.ENTRY_POINTS),
             rng.choice(harness.TEXTS) + f" #{i}",
         )
         for i in range(n)
     ]
+
+
+async def _intake(
+    base: str, secret: str, prefix: str, n: int, concurrency: int, buyers: int, limit_s: float
+) -> dict[str, Any]:
+    import httpx
+
+    url = f"{base}/api/v1/inbound/messages"
+    bodies = _bodies(prefix, n, buyers, seed=7, buyer_tag="buyer")
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     failures: list[str] = []
@@ -289,18 +295,7 @@ async def _send_queued(
     """N messages to the queued shop: one per request (batch 1) or `batch` per request."""
     import httpx
 
-    rng = random.Random(11)
-    docs = [
-        json.loads(
-            harness.inbound_body(
-                f"{prefix}{i}",
-                f"qbuyer{rng.randrange(buyers)}",
-                rng.choice(harness.ENTRY_POINTS),
-                rng.choice(harness.TEXTS) + f" #{i}",
-            )
-        )
-        for i in range(n)
-    ]
+    docs = [json.loads(b) for b in _bodies(prefix, n, buyers, seed=11, buyer_tag="qbuyer")]
     if batch == 1:
         url = f"{base}/api/v1/inbound/messages"
         bodies = [json.dumps(d, ensure_ascii=False).encode() for d in docs]
@@ -423,16 +418,7 @@ def _send_single_processes(
     import multiprocessing
 
     processes = max(1, min(harness.knob("KEFU_BENCH_SENDERS", 2), concurrency))
-    rng = random.Random(11)
-    bodies = [
-        harness.inbound_body(
-            f"{prefix}{i}",
-            f"qbuyer{rng.randrange(buyers)}",
-            rng.choice(harness.ENTRY_POINTS),
-            rng.choice(harness.TEXTS) + f" #{i}",
-        )
-        for i in range(n)
-    ]
+    bodies = _bodies(prefix, n, buyers, seed=11, buyer_tag="qbuyer")
     out: Any = multiprocessing.Queue()
     deadline = time.monotonic() + limit_s
     started_wall, started = time.time(), time.perf_counter()
