@@ -101,7 +101,8 @@ USER_READ = 64
 class Router:
     """``routing.choose_agent`` with the group's candidates read once per batch and the load
     counters moved in memory: the same least-loaded, then longest-idle, then id order. The
-    candidates are plain rows; only a chosen agent becomes a ``User`` (read once per batch)."""
+    candidates are plain rows; only chosen agents become ``User``s, read with the ones ranked
+    next (``USER_READ`` at a time)."""
 
     def __init__(self, loads: Loads) -> None:
         self.loads = loads
@@ -134,7 +135,9 @@ class Router:
             # of one per agent chosen.
             ahead = heapq.nsmallest(USER_READ, candidates, key=self._rank)
             wanted = {user_id} | {c[0] for c in ahead if c[0] not in self._users}
-            self._users.update(User.objects.in_bulk(wanted))
+            # With their presence, as the conversations' assignees are read: a later round
+            # of the batch asks whether the agent is still available.
+            self._users.update(User.objects.select_related("presence").in_bulk(wanted))
         return self._users[user_id]
 
     def choose(self, shop: Shop, group: str, product: Product | None) -> tuple[User | None, str]:

@@ -49,7 +49,12 @@ def available_agents(*, shop: Shop, group: str, exclude_user_id: int | None = No
     """Logins of the group that take new chats and are at their inbox now — available, with
     an open socket that pinged within the routing grace (a count left by a crashed web
     process goes stale with its pings) — least loaded first, then longest idle."""
-    return list(_available(shop=shop, group=group, exclude_user_id=exclude_user_id))
+    # With its presence: assignment asks whether the chosen agent is available.
+    return list(
+        _available(shop=shop, group=group, exclude_user_id=exclude_user_id).select_related(
+            "presence"
+        )
+    )
 
 
 def available_agent_loads(*, shop: Shop, group: str) -> list[tuple[int, int, dt.datetime | None]]:
