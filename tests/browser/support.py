@@ -6,6 +6,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from playwright.sync_api import expect
+
 from kefu.accounts.models import Shop, User
 from kefu.accounts.services import create_agent, create_shop
 from tests.conftest import PASSWORD
@@ -34,15 +36,25 @@ def aurora_with_agent(*, login: str, group: str, display_name: str) -> tuple[Sho
     return shop, agent
 
 
+def sign_in(page: Any, base: str, login: str, password: str = PASSWORD, language: str = "") -> None:
+    """Log `page` in and, given a language, switch the UI to it.
+
+    Each step waits for the page it leads to: the login page has language buttons of its own,
+    so clicking one before the workbench has loaded would race the login form's submission."""
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", login)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    expect(page.locator(".lang-form")).to_be_attached()
+    if language:
+        page.click(f".lang-form button[value={language}]")
+        expect(page.locator("html")).to_have_attribute("lang", language)
+
+
 def signed_in_page(browser: Any, base: str, login: str, *, english: bool = True) -> Any:
     """A fresh browser page logged in as `login` (switched to the English UI by default)."""
     page = browser.new_context(locale="en-US").new_page()
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", login)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    if english:
-        page.click("button[value=en]")
+    sign_in(page, base, login, language="en" if english else "")
     return page
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from kefu.care.complaints import ComplaintChange, ComplaintInput, open_complaint, update_complaint
 from kefu.care.watch import watch_shop
-from tests.browser.support import aurora_with_agent
+from tests.browser.support import aurora_with_agent, sign_in
 from tests.conftest import PASSWORD
 from tests.helpers import add_product, buyer_says, online
 
@@ -56,11 +56,7 @@ def test_the_cause_charts_are_drawn_in_both_languages(
     complaints, live_asgi, browser, language, names
 ):
     page = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{live_asgi}/login/")
-    page.fill("input[name=username]", "owner")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.click(f".lang-form button[value={language}]")
+    sign_in(page, live_asgi, "owner", PASSWORD, language)
     page.goto(f"{live_asgi}/care/complaints/analysis/")
     page.wait_for_selector("[data-chart=weeks][data-chart-drawn]", timeout=15_000)
     causes = page.locator("[data-chart=causes]")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from kefu.conversations.buyers import BuyerIn
-from kefu.conversations.models import AgentPresence
 from kefu.desk.intake import receive_buyer_message
 from tests.browser.support import aurora_with_agent, signed_in_page
+from tests.helpers import online
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,14 +19,16 @@ NAME = "Olga" + "x" * 116
 @pytest.fixture
 def conversation(transactional_db):
     shop, agent = aurora_with_agent(login="max", group="after_sale", display_name="Max")
-    AgentPresence.objects.create(shop=shop, user=agent, is_online=True)
-    return receive_buyer_message(
+    online(agent)  # the inbox is open, so the chat is routed to Max as it arrives
+    received = receive_buyer_message(
         shop=shop,
         buyer=BuyerIn(external_id="b-" + "7" * 100, name=NAME),
         entry_point="order_detail",
         text=WORD,
         order_external_id="8" * 80,
-    ).conversation
+    )
+    assert received.conversation.assignee == agent
+    return received.conversation
 
 
 def overflow(page) -> int:

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 
 from kefu.demo.seed import load_demo
+from tests.browser.support import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -49,11 +50,7 @@ def demo(transactional_db):
 
 def _dashboard(browser, base: str, language: str):
     page = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", "aurora-owner")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.click(f".lang-form button[value={language}]")
+    sign_in(page, base, "aurora-owner", DEMO_PASSWORD, language)
     page.goto(f"{base}/metrics/?by=day")
     page.wait_for_selector("[data-chart=times][data-chart-drawn]", timeout=15_000)
     return page

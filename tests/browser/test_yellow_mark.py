@@ -9,9 +9,10 @@ import pytest
 from playwright.sync_api import expect
 
 from kefu.conversations.buyers import BuyerIn
-from kefu.conversations.models import AgentPresence, Conversation, Message
+from kefu.conversations.models import Conversation, Message
 from kefu.desk.intake import receive_buyer_message
 from tests.browser.support import aurora_with_agent, in_thread, signed_in_page
+from tests.helpers import online
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,14 +20,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def conversation(transactional_db):
     shop, agent = aurora_with_agent(login="max", group="after_sale", display_name="Max")
-    AgentPresence.objects.create(shop=shop, user=agent, is_online=True)
-    return receive_buyer_message(
+    online(agent)  # the inbox is open, so the chat is routed to Max as it arrives
+    received = receive_buyer_message(
         shop=shop,
         buyer=BuyerIn(external_id="b-1", name="Olga"),
         entry_point="order_detail",
         text="My parcel was lost, please send it again",
         order_external_id="8001",
-    ).conversation
+    )
+    assert received.conversation.assignee == agent
+    return received.conversation
 
 
 def test_yellow_mark_blocks_resolution_until_the_new_number_is_sent(
