@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 from kefu.compliance import patterns as pt
 from kefu.compliance.corpus import load
 from kefu.compliance.packs import PACKS, pack_for
+from kefu.compliance.prescan import GROUPS
 from kefu.compliance.rules import Severity
-from kefu.compliance.scanner import _GROUPS, CheckContext, check_text
+from kefu.compliance.scanner import CheckContext, check_text
 from kefu.compliance.textview import build_view
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -176,7 +177,7 @@ def test_view_offsets_map_back_to_folded_characters(text):
 
 def test_anchored_matching_finds_what_a_full_search_finds():
     texts = [e.text for split in ("tuning", "holdout") for e in load(split)]
-    for group, group_patterns in _GROUPS.items():
+    for group, group_patterns in GROUPS.items():
         for index, pattern in enumerate(group_patterns):
             if pattern.prefixes is None:
                 continue
@@ -191,7 +192,7 @@ def test_anchored_matching_finds_what_a_full_search_finds():
 
 
 def test_most_patterns_are_anchored_and_every_code_has_cues():
-    patterns = [p for group in _GROUPS.values() for p in group]
+    patterns = [p for group in GROUPS.values() for p in group]
     assert sum(p.prefixes is None for p in patterns) <= 5
     for rule in {r.code: r for p in PACKS.values() for r in p.rules}.values():
         if rule.code not in {"privacy", "out_of_stock", "refuse_to_ship"}:

@@ -1,0 +1,162 @@
+"""The scan's one pass: every literal the guard looks for, in one Aho-Corasick automaton.
+
+The pass finds which rule codes have a cue in the message, where each targeted pattern and each
+concept alternative could start, and which whole-message searches are worth running at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import ahocorasick_rs
+
+from kefu.compliance import concepts as cc
+from kefu.compliance import patterns as pt
+from kefu.compliance.anchors import literal_prefixes
+from kefu.compliance.sentences import scripts_of, split_sentences
+
+GROUPS: dict[str, tuple[pt.Pattern, ...]] = {
+    "invoice": pt.INVOICE,
+    "card_fee": pt.CARD_FEE,
+    "free_shipping": pt.FREE_SHIPPING,
+    "off_platform": pt.OFF_PLATFORM,
+    "blame_courier": pt.BLAME_COURIER,
+    "refuse_to_ship": pt.REFUSE_TO_SHIP,
+    "stock_excuse": pt.STOCK_EXCUSE,
+    "privacy": pt.PRIVACY,
+    "wait_patiently": pt.WAIT_PATIENTLY,
+}
+
+# Automaton values, one per key, sorted by what the scan does with them:
+# (cue codes, patterns starting with the key (group, index), concept alternatives starting with
+#  it ("code:part", index), patterns whose required literal this key is (group, index)).
+_Value = tuple[
+    frozenset[str],
+    tuple[tuple[str, int], ...],
+    tuple[tuple[str, int], ...],
+    tuple[tuple[str, int], ...],
+]
+
+
+def _needed(regex: re.Pattern[str]) -> frozenset[str]:
+    prefixes = literal_prefixes(regex.pattern)
+    if prefixes is None:
+        raise ValueError(f"{regex.pattern[:40]}: no literal start to gate it on")
+    return prefixes
+
+
+REFUND_FLAG = "~refund_talk"
+URL_FLAG = "~url"
+ADDRESS_ZH_FLAG = "~address_zh"
+_FLAGS: dict[str, frozenset[str]] = {
+    REFUND_FLAG: _needed(pt.REFUND_TALK),
+    # A link has a dot right before its top-level domain.
+    URL_FLAG: frozenset("." + tld for tld in pt.URL_TLDS),
+    # A Chinese street address ends in a number and 号/栋/室...
+    ADDRESS_ZH_FLAG: frozenset(
+        digit + unit for digit in "0123456789" for unit in ("号", "栋", "幢", "室", "单元", "弄")
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Automaton:
+    """Every literal the scan looks for, in one Aho-Corasick automaton, and per literal (by
+    its index in the automaton) what an occurrence means."""
+
+    matcher: ahocorasick_rs.AhoCorasick
+    values: tuple[_Value, ...]
+
+
+@lru_cache(maxsize=1)
+def automaton() -> Automaton:
+    cues: dict[str, set[str]] = {}
+    ats: dict[str, list[tuple[str, int]]] = {}
+    concept_at: dict[str, list[tuple[str, int]]] = {}
+    needs: dict[str, set[tuple[str, int]]] = {}
+    for code, code_cues in pt.CUES.items():
+        for cue in code_cues:
+            cues.setdefault(cue, set()).add(code)
+    # Whole-message searches run only when the automaton saw a literal they need.
+    for flag, literals in _FLAGS.items():
+        for literal in literals:
+            cues.setdefault(literal, set()).add(flag)
+    for group, group_patterns in GROUPS.items():
+        for index, pattern in enumerate(group_patterns):
+            for prefix in pattern.prefixes or ():
+                ats.setdefault(prefix, []).append((group, index))
+            for literal in pattern.required or ():
+                needs.setdefault(literal, set()).add((group, index))
+    for concept in cc.CONCEPTS:
+        for part, lex in (
+            ("act", concept.act),
+            ("topic", concept.topic),
+            ("cancel", concept.cancel),
+        ):
+            if lex is None:
+                continue
+            for index, (_regex, prefixes) in enumerate(lex.alternatives):
+                for prefix in prefixes:
+                    concept_at.setdefault(prefix, []).append((concept.code + ":" + part, index))
+    keys = sorted(set(cues) | set(ats) | set(concept_at) | set(needs))
+    values = tuple(
+        (
+            frozenset(cues.get(key, ())),
+            tuple(ats.get(key, ())),
+            tuple(concept_at.get(key, ())),
+            tuple(sorted(needs.get(key, ()))),
+        )
+        for key in keys
+    )
+    # Every occurrence, overlapping ones included: "给您发" and "您" both count.
+    return Automaton(ahocorasick_rs.AhoCorasick(keys), values)
+
+
+@dataclass(slots=True)
+class Scan:
+    """What one Aho-Corasick pass found: cued codes and candidate starts per pattern."""
+
+    text: str
+    cued: set[str]
+    # group -> (pattern index, place) for each place a pattern's literal start occurs.
+    by_group: dict[str, list[tuple[int, int]]]
+    # (group, pattern index) of the patterns whose required literal occurs.
+    present: set[tuple[str, int]]
+    scripts: frozenset[str]
+    sentences: list[tuple[int, int]]
+    # "code:act" / "code:topic" / "code:cancel" -> (start, alternative index) of each place
+    # an alternative of that concept part could start.
+    lexical: dict[str, list[tuple[int, int]]]
+
+
+def scan(text: str) -> Scan:
+    cued: set[str] = set()
+    lexical: dict[str, list[tuple[int, int]]] = {}
+    by_group: dict[str, list[tuple[int, int]]] = {}
+    present: set[tuple[str, int]] = set()
+    built = automaton()
+    values = built.values
+    for key, start, _end in built.matcher.find_matches_as_indexes(text, overlapping=True):
+        cues, ats, concept_at, needs = values[key]
+        if cues:
+            cued |= cues
+        for group, index in ats:
+            by_group.setdefault(group, []).append((index, start))
+        for name, index in concept_at:
+            # Where a concept's act, topic or cancel could start.
+            lexical.setdefault(name, []).append((start, index))
+        if needs:
+            present.update(needs)
+    for places in lexical.values():
+        places.sort()
+    return Scan(
+        text=text,
+        cued=cued,
+        by_group=by_group,
+        present=present,
+        scripts=scripts_of(text),
+        sentences=split_sentences(text),
+        lexical=lexical,
+    )

@@ -1,0 +1,120 @@
+"""Where sentences and clauses begin and end, and which scripts a text is written in."""
+
+from __future__ import annotations
+
+import re
+import sys
+from bisect import bisect_left, bisect_right
+from functools import lru_cache
+
+_SENTENCE_END = "。!?;\n"
+_CLAUSE_END = _SENTENCE_END + ","
+
+
+def _bounds(text: str, start: int, end: int, stops: str) -> tuple[int, int]:
+    left = max((text.rfind(ch, 0, start) for ch in stops), default=-1) + 1
+    rights = [i for i in (text.find(ch, end) for ch in stops) if i != -1]
+    return left, min(rights, default=len(text))
+
+
+_CLAUSE_STOP = re.compile("[" + re.escape(_CLAUSE_END) + "]")
+
+
+@lru_cache(maxsize=16)
+def _clause_stops(text: str) -> list[int]:
+    return [m.start() for m in _CLAUSE_STOP.finditer(text)]
+
+
+def clause_start(text: str, start: int) -> int:
+    """Where the clause holding offset `start` begins (just after the last stop before it)."""
+    stops = _clause_stops(text)
+    index = bisect_left(stops, start)
+    return stops[index - 1] + 1 if index else 0
+
+
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Sentence around a span; an English full stop counts, a decimal point does not."""
+    sentences = cached_sentences(text)
+    left, first_end = sentence_of(sentences, start)
+    last_start, right = sentence_of(sentences, max(start, end - 1))
+    if first_end > left and right > last_start:
+        return left, right
+    # The span starts or ends on a stop itself: look the bounds up the long way.
+    left, right = _bounds(text, start, end, _SENTENCE_END)
+    for m in re.finditer(r"\.(?!\d)", text):
+        if m.start() < start:
+            left = max(left, m.end())
+        elif m.start() >= end:
+            right = min(right, m.start())
+            break
+    return left, right
+
+
+_ECHO_LENGTH = 8
+# The same for words: "Need an invoice?", "Счёт нужен?", "¿Necesita factura?".
+_ECHO_WORDS = 4
+_ECHO_WORDS_LENGTH = 24
+_SENTENCE_SPLIT = re.compile(r"[。!?;\n]+|\.(?!\d)")
+
+
+def _short_question(question: str) -> bool:
+    if len(question) <= _ECHO_LENGTH:
+        return True
+    return (
+        len(question) <= _ECHO_WORDS_LENGTH
+        and len(question.split()) <= _ECHO_WORDS
+        and _CJK.search(question) is None
+    )
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    spans = []
+    start = 0
+    for m in _SENTENCE_SPLIT.finditer(text):
+        if (
+            text[m.start()] == "?"
+            and m.end() < len(text)
+            and _short_question(text[start : m.start()])
+        ):
+            # A short question that only names the topic ("发票?", "Invoice?", "Need an
+            # invoice?") belongs to the answer that follows: "发票?那得再给50块" and "Need an
+            # invoice? That'll be 15 yuan extra." are each one statement about the invoice.
+            continue
+        if m.start() > start:
+            spans.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+@lru_cache(maxsize=16)
+def cached_sentences(text: str) -> list[tuple[int, int]]:
+    # One check asks for the sentence around many hits in the same text (str caches its hash).
+    return split_sentences(text)
+
+
+def sentence_of(sentences: list[tuple[int, int]], start: int) -> tuple[int, int]:
+    """The sentence holding offset `start` (binary search: long texts have many sentences)."""
+    index = bisect_right(sentences, (start, _LEN_MAX)) - 1
+    if index >= 0:
+        s_start, s_end = sentences[index]
+        if s_start <= start < s_end:
+            return s_start, s_end
+    return start, start
+
+
+_LEN_MAX = sys.maxsize
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN = re.compile(r"[a-z]{2}")
+
+
+def scripts_of(text: str) -> frozenset[str]:
+    found = {"any"}
+    if _CJK.search(text):
+        found.add("zh")
+    if _LATIN.search(text):
+        found.add("en")
+    return frozenset(found)
