@@ -12,7 +12,10 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.base-installed: requirements/base.txt pyproject.toml | $(BIN)/python
+# The rule guard's compiled modules (setup.py, mypyc): an edit to one of them builds again.
+GUARD_SOURCES := $(addprefix kefu/compliance/,textview.py sentences.py prescan.py hits.py scanner.py)
+
+$(VENV)/.base-installed: requirements/base.txt pyproject.toml setup.py $(GUARD_SOURCES) | $(BIN)/python
 	$(BIN)/pip install -q -r requirements/base.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
@@ -86,4 +89,4 @@ lock:
 	@echo "review /tmp/kefu-lock/bin/pip freeze and update requirements/*.txt"
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info kefu/compliance/*.so kefu/compliance/_compiled.json

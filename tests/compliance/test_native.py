@@ -1,0 +1,81 @@
+"""The rule guard's compiled build (setup.py, kefu.compliance.native)."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import kefu.compliance
+from kefu.compliance import native
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_setup_compiles_the_modules_the_loader_checks():
+    tree = ast.parse((ROOT / "setup.py").read_text())
+    assigned = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id == "GUARD_MODULES"
+    }
+    assert assigned["GUARD_MODULES"] == native.COMPILED
+
+
+@pytest.mark.skipif(
+    os.environ.get("KEFU_GUARD_INTERPRETED") == "1", reason="interpreted on purpose"
+)
+def test_the_guard_runs_compiled_and_current():
+    # `make install` / `pip install -e .` compile it; stale or missing shows here first.
+    assert kefu.compliance.BUILD == "compiled", native.stale_sources()
+    from kefu.compliance import scanner
+
+    assert not scanner.__file__.endswith(".py")
+
+
+def test_an_edited_source_is_noticed(tmp_path, monkeypatch):
+    for name in native.COMPILED:
+        shutil.copy(Path(native.__file__).parent / f"{name}.py", tmp_path / f"{name}.py")
+    stamp = {
+        name: hashlib.sha256((tmp_path / f"{name}.py").read_bytes()).hexdigest()
+        for name in native.COMPILED
+    }
+    (tmp_path / "_compiled.json").write_text(json.dumps(stamp))
+    monkeypatch.setattr(native, "_HERE", tmp_path)
+    assert native.stale_sources() == []
+    with (tmp_path / "hits.py").open("a") as f:
+        f.write("# edited after the build\n")
+    assert native.stale_sources() == ["hits"]
+    (tmp_path / "_compiled.json").unlink()
+    assert native.stale_sources() == list(native.COMPILED)
+
+
+def test_interpreted_on_request_gives_the_same_verdicts():
+    script = (
+        "import json, kefu.compliance as c\n"
+        "from kefu.compliance import scanner as s\n"
+        "ctx = s.CheckContext(free_shipping=True, recipient_is_paying_buyer=False)\n"
+        "texts = ['新疆要补15元运费，加我微信 kefu123', '发票可以开，金额和实付一致。', "
+        "'Pay by card and we add a 3% fee.', '收件人张三，电话13812345678']\n"
+        "print(json.dumps([c.BUILD, s.__file__.endswith('.py'), "
+        "[s.judge(t, context=ctx).as_dict() for t in texts]]))\n"
+    )
+    runs = {}
+    for flag in ("0", "1"):
+        env = {**os.environ, "KEFU_GUARD_INTERPRETED": flag}
+        out = subprocess.run(  # noqa: S603 (this interpreter, a fixed script)
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        )
+        runs[flag] = json.loads(out.stdout)
+    assert runs["1"][:2] == ["source", True] or runs["1"][:2] == ["interpreted", True]
+    assert runs["0"][2] == runs["1"][2]
+    assert any(v["verdict"] == "block" for v in runs["1"][2])
