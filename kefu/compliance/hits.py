@@ -14,7 +14,11 @@ from kefu.compliance import concepts as cc
 from kefu.compliance import patterns as pt
 from kefu.compliance.prescan import (
     ADDRESS_ZH_FLAG,
+    ALTERNATIVE_MASK,
+    ALTERNATIVE_SHIFT,
     GROUPS,
+    OFFSET_MASK,
+    PATTERN_SHIFT,
     REFUND_FLAG,
     URL_FLAG,
     Scan,
@@ -28,105 +32,172 @@ _PHONE_LIKE = re.compile(r"\d(?:[\s\-.()]*\d){6,}")
 _RULE_GROUPS = ("invoice", "card_fee", "free_shipping", "off_platform", "blame_courier")
 
 
-def _lexical_match(
-    scan: Scan, key: str, lex: cc.Lexicon, start: int, end: int
-) -> re.Match[str] | None:
-    """The first match of `lex` starting in [start, end) and ending by `end`."""
+class _Part:
+    """One concept part (act, topic or cancel) as the scan files it: read in the hot loop, so a
+    compiled class with typed fields instead of the data module's dataclass."""
+
+    def __init__(self, key: str, lex: cc.Lexicon | None) -> None:
+        self.key = key
+        self.present = lex is not None
+        self.alternatives: list[re.Pattern[str]] = (
+            [regex for regex, _prefixes in lex.alternatives] if lex is not None else []
+        )
+        self.rest: re.Pattern[str] | None = lex.rest if lex is not None else None
+
+
+class _ConceptPlan:
+    def __init__(self, concept: cc.Concept) -> None:
+        self.reports = concept.reports
+        self.act = _Part(concept.code + ":act", concept.act)
+        self.topic = _Part(concept.code + ":topic", concept.topic)
+        self.cancel = _Part(concept.code + ":cancel", concept.cancel)
+
+
+_CONCEPT_PLANS = [_ConceptPlan(concept) for concept in cc.CONCEPTS]
+
+
+def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[str] | None:
+    """The first match of the part's lexicon starting in [start, end) and ending by `end`."""
     text = scan.text
-    places = scan.lexical.get(key, [])
-    i = bisect_left(places, (start, -1))
-    while i < len(places) and places[i][0] < end:
-        at, index = places[i]
-        m = lex.alternatives[index][0].match(text, at, end)
-        if m is not None and m.end() > m.start():
-            return m
-        i += 1
-    if lex.rest is not None:
-        return lex.rest.search(text, start, end)
+    places = scan.lexical.get(part.key)
+    if places is not None:
+        alternatives = part.alternatives
+        i = bisect_left(places, start << ALTERNATIVE_SHIFT)
+        n = len(places)
+        while i < n:
+            place = places[i]
+            at = place >> ALTERNATIVE_SHIFT
+            if at >= end:
+                break
+            m = alternatives[place & ALTERNATIVE_MASK].match(text, at, end)
+            if m is not None and m.end() > m.start():
+                return m
+            i += 1
+    rest = part.rest
+    if rest is not None:
+        return rest.search(text, start, end)
     return None
 
 
 def _concept_hits(scan: Scan, wanted: set[str]) -> Iterator[tuple[str, int, int]]:
     """(concept code, start, end) of each sentence where topic and act meet and nothing cancels."""
     sentences = scan.sentences
-    for concept in cc.CONCEPTS:
-        code = concept.code
-        if concept.reports not in wanted or code + ":act" not in scan.lexical:
+    lexical = scan.lexical
+    for plan in _CONCEPT_PLANS:
+        if plan.reports not in wanted:
             continue
-        topic = concept.topic
-        if topic is not None and topic.rest is None and code + ":topic" not in scan.lexical:
+        acts = lexical.get(plan.act.key)
+        if acts is None:
             continue
+        topic = plan.topic
+        if topic.present and topic.rest is None and topic.key not in lexical:
+            continue
+        cancel = plan.cancel
         done: set[tuple[int, int]] = set()
         # Acts are tried only where the automaton saw one of their literal starts; topic and
         # cancel are then looked for only in the sentence an act was found in.
-        for at, _index in scan.lexical[code + ":act"]:
-            s_start, s_end = sentence_of(sentences, at)
-            if (s_start, s_end) in done or s_start == s_end:
+        for place in acts:
+            bounds = sentence_of(sentences, place >> ALTERNATIVE_SHIFT)
+            s_start, s_end = bounds
+            if s_start == s_end or bounds in done:
                 continue
-            done.add((s_start, s_end))
-            act = _lexical_match(scan, code + ":act", concept.act, s_start, s_end)
+            done.add(bounds)
+            act = _lexical_match(scan, plan.act, s_start, s_end)
             if act is None:
                 continue
-            if concept.topic is not None and not _lexical_match(
-                scan, code + ":topic", concept.topic, s_start, s_end
-            ):
+            if topic.present and _lexical_match(scan, topic, s_start, s_end) is None:
                 continue
-            if concept.cancel is not None and _lexical_match(
-                scan, code + ":cancel", concept.cancel, s_start, s_end
-            ):
+            if cancel.present and _lexical_match(scan, cancel, s_start, s_end) is not None:
                 continue
-            yield concept.reports, act.start(), act.end()
+            yield plan.reports, act.start(), act.end()
 
 
-def _applies(pattern: pt.Pattern, text: str, start: int, end: int) -> bool:
-    if pattern.requires is not None and not pattern.requires.search(text):
+class _PatternPlan:
+    """One targeted pattern with what `_hits` reads of it, as a compiled class (see _Part)."""
+
+    def __init__(self, group: str, index: int, pattern: pt.Pattern) -> None:
+        self.key = (group, index)
+        self.regex = pattern.regex
+        self.negation = pattern.negation
+        self.conditional_ok = pattern.conditional_ok
+        self.exempt = pattern.exempt
+        self.requires = pattern.requires
+        self.window = pattern.window
+        self.script = pattern.script
+        self.gated = pattern.required is not None
+        self.anchored = pattern.prefixes is not None
+
+
+def _applies(
+    pattern: _PatternPlan, text: str, start: int, end: int, negated: dict[tuple[int, int], bool]
+) -> bool:
+    """`negated`: this pattern's negation searches so far in this text, by window (a pattern
+    whose literal start occurs several times in one clause asks about the same window)."""
+    requires = pattern.requires
+    if requires is not None and requires.search(text) is None:
         return False
-    if pattern.negation is not None:
-        window_start = max(clause_start(text, start), start - pattern.window)
-        if pattern.negation.search(text, window_start, end):
+    negation = pattern.negation
+    if negation is not None:
+        window = (max(clause_start(text, start), start - pattern.window), end)
+        found = negated.get(window)
+        if found is None:
+            found = negation.search(text, window[0], end) is not None
+            negated[window] = found
+        if found:
             return False
-    if pattern.conditional_ok or pattern.exempt is not None:
+    exempt = pattern.exempt
+    if pattern.conditional_ok or exempt is not None:
         s_start, s_end = sentence_bounds(text, start, end)
-        if pattern.conditional_ok and pt.CONDITIONAL.search(text, s_start, start):
+        if pattern.conditional_ok and pt.CONDITIONAL.search(text, s_start, start) is not None:
             return False
-        if pattern.exempt is not None and pattern.exempt.search(text, s_start, s_end):
+        if exempt is not None and exempt.search(text, s_start, s_end) is not None:
             return False
     return True
 
 
-# Per group, the patterns with no literal start: searched whatever the automaton found.
-_UNANCHORED: dict[str, tuple[int, ...]] = {
-    group: tuple(i for i, p in enumerate(patterns) if p.prefixes is None)
+_PLANS: dict[str, list[_PatternPlan]] = {
+    group: [_PatternPlan(group, index, pattern) for index, pattern in enumerate(patterns)]
     for group, patterns in GROUPS.items()
+}
+# Per group, the patterns with no literal start: searched whatever the automaton found.
+_UNANCHORED: dict[str, list[_PatternPlan]] = {
+    group: [plan for plan in plans if not plan.anchored] for group, plans in _PLANS.items()
 }
 
 
 def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
     text = scan.text
-    patterns = GROUPS[group]
     present = scan.present
-    for index in _UNANCHORED[group]:
-        pattern = patterns[index]
-        if pattern.required is not None and (group, index) not in present:
-            continue
-        if pattern.script in scan.scripts:
-            for found in pattern.regex.finditer(text):
-                if found.end() > found.start() and _applies(pattern, text, *found.span()):
-                    yield found.start(), found.end()
-    # Only the patterns whose literal start the automaton saw, only at those places.
     scripts = scan.scripts
+    for plan in _UNANCHORED[group]:
+        if plan.gated and plan.key not in present:
+            continue
+        if plan.script in scripts:
+            negated: dict[tuple[int, int], bool] = {}
+            for found in plan.regex.finditer(text):
+                start, end = found.span()
+                if end > start and _applies(plan, text, start, end, negated):
+                    yield start, end
+    # Only the patterns whose literal start the automaton saw, only at those places.
+    places = scan.by_group.get(group)
+    if places is None:
+        return
+    plans = _PLANS[group]
     last = -1
     live = False
-    for index, at in sorted(scan.by_group.get(group, ())):
+    plan = plans[0]
+    negated = {}
+    for place in sorted(places):
+        index = place >> PATTERN_SHIFT
+        at = place & OFFSET_MASK
         if index != last:
             last = index
-            pattern = patterns[index]
-            live = pattern.script in scripts and (
-                pattern.required is None or (group, index) in present
-            )
+            plan = plans[index]
+            live = plan.script in scripts and (not plan.gated or plan.key in present)
+            negated = {}
         if live:
-            m = pattern.regex.match(text, at)
-            if m is not None and m.end() > at and _applies(pattern, text, at, m.end()):
+            m = plan.regex.match(text, at)
+            if m is not None and m.end() > at and _applies(plan, text, at, m.end(), negated):
                 yield at, m.end()
 
 

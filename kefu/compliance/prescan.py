@@ -29,9 +29,19 @@ GROUPS: dict[str, tuple[pt.Pattern, ...]] = {
     "wait_patiently": pt.WAIT_PATIENTLY,
 }
 
+# A place is one int, not a tuple: a check records dozens of them (decisions: "The rule guard's
+# hot path is compiled with mypyc"). A pattern start is index << PATTERN_SHIFT | offset, so
+# sorting the ints sorts by (pattern index, offset); a concept alternative start is
+# offset << ALTERNATIVE_SHIFT | alternative index, sorting by (offset, alternative index).
+PATTERN_SHIFT = 32
+OFFSET_MASK = (1 << PATTERN_SHIFT) - 1
+ALTERNATIVE_SHIFT = 16
+ALTERNATIVE_MASK = (1 << ALTERNATIVE_SHIFT) - 1
+
 # Automaton values, one per key, sorted by what the scan does with them:
-# (cue codes, patterns starting with the key (group, index), concept alternatives starting with
-#  it ("code:part", index), patterns whose required literal this key is (group, index)).
+# (cue codes, patterns starting with the key (group, index << PATTERN_SHIFT), concept
+#  alternatives starting with it ("code:part", index), patterns whose required literal this key
+#  is (group, index)).
 _Value = tuple[
     frozenset[str],
     tuple[tuple[str, int], ...],
@@ -86,7 +96,7 @@ def automaton() -> Automaton:
     for group, group_patterns in GROUPS.items():
         for index, pattern in enumerate(group_patterns):
             for prefix in pattern.prefixes or ():
-                ats.setdefault(prefix, []).append((group, index))
+                ats.setdefault(prefix, []).append((group, index << PATTERN_SHIFT))
             for literal in pattern.required or ():
                 needs.setdefault(literal, set()).add((group, index))
     for concept in cc.CONCEPTS:
@@ -97,6 +107,8 @@ def automaton() -> Automaton:
         ):
             if lex is None:
                 continue
+            if len(lex.alternatives) > ALTERNATIVE_MASK:
+                raise ValueError(f"{concept.code}:{part}: too many alternatives to encode")
             for index, (_regex, prefixes) in enumerate(lex.alternatives):
                 for prefix in prefixes:
                     concept_at.setdefault(prefix, []).append((concept.code + ":" + part, index))
@@ -120,21 +132,21 @@ class Scan:
 
     text: str
     cued: set[str]
-    # group -> (pattern index, place) for each place a pattern's literal start occurs.
-    by_group: dict[str, list[tuple[int, int]]]
+    # group -> index << PATTERN_SHIFT | place, for each place a pattern's literal start occurs.
+    by_group: dict[str, list[int]]
     # (group, pattern index) of the patterns whose required literal occurs.
     present: set[tuple[str, int]]
     scripts: frozenset[str]
     sentences: list[tuple[int, int]]
-    # "code:act" / "code:topic" / "code:cancel" -> (start, alternative index) of each place
-    # an alternative of that concept part could start.
-    lexical: dict[str, list[tuple[int, int]]]
+    # "code:act" / "code:topic" / "code:cancel" -> start << ALTERNATIVE_SHIFT | alternative
+    # index, sorted, for each place an alternative of that concept part could start.
+    lexical: dict[str, list[int]]
 
 
 def scan(text: str) -> Scan:
     cued: set[str] = set()
-    lexical: dict[str, list[tuple[int, int]]] = {}
-    by_group: dict[str, list[tuple[int, int]]] = {}
+    lexical: dict[str, list[int]] = {}
+    by_group: dict[str, list[int]] = {}
     present: set[tuple[str, int]] = set()
     built = automaton()
     values = built.values
@@ -142,11 +154,20 @@ def scan(text: str) -> Scan:
         cues, ats, concept_at, needs = values[key]
         if cues:
             cued |= cues
-        for group, index in ats:
-            by_group.setdefault(group, []).append((index, start))
+        # get-then-append: setdefault would build an empty list for every place.
+        for group, base in ats:
+            places = by_group.get(group)
+            if places is None:
+                by_group[group] = [base | start]
+            else:
+                places.append(base | start)
         for name, index in concept_at:
             # Where a concept's act, topic or cancel could start.
-            lexical.setdefault(name, []).append((start, index))
+            spots = lexical.get(name)
+            if spots is None:
+                lexical[name] = [start << ALTERNATIVE_SHIFT | index]
+            else:
+                spots.append(start << ALTERNATIVE_SHIFT | index)
         if needs:
             present.update(needs)
     for places in lexical.values():

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from kefu.core.textnorm import normalize
 
-_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_ZERO_WIDTH_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_ZERO_WIDTH = re.compile("[" + _ZERO_WIDTH_CHARS + "]")
 # Whitespace, ASCII punctuation and symbols (after NFKC full-width punctuation is ASCII), CJK
 # and general punctuation; minus the marks that carry meaning in amounts, phones and handles.
 _SEPARATORS = re.compile(
@@ -108,7 +109,11 @@ def _glued(folded: str, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def build_view(text: str) -> TextView:
     folded = fold(text)
     runs = [m.span() for m in _SEPARATORS.finditer(folded)]
-    drops = sorted(_glued(folded, runs) + [m.span() for m in _ZERO_WIDTH.finditer(folded)])
+    drops = _glued(folded, runs)
+    # A regex scan for characters that are almost never there costs as much as the folding;
+    # `in` per character is a C loop each.
+    if any(ch in folded for ch in _ZERO_WIDTH_CHARS):
+        drops = sorted(drops + [m.span() for m in _ZERO_WIDTH.finditer(folded)])
     if not drops:
         return TextView(text, folded, folded, tuple(range(len(folded))))
     pieces: list[str] = []
