@@ -75,6 +75,7 @@ def _alternatives(regex: str) -> list[str]:
 def lexicon(regex: str) -> Lexicon:
     anchored, rest = [], []
     for alt in _alternatives(regex):
+        alt = pt.chat_spellings(alt)
         prefixes = literal_prefixes(alt)
         if prefixes is None:
             rest.append(alt)
@@ -106,21 +107,23 @@ BUYER_CHOICE = re.compile(
 )
 
 _INVOICE_TOPIC = (
-    r"发票|开票|[带要含]票|票的话|(?<![车门机彩邮股])票(?:据)?|\binvoices?\b|\bfapiao\b|"
+    r"发票|发漂|发飘|开票|[带要含]票|票的话|(?:开|写)到(?:[\d一二两三四五六七八九十]+[千百万块元]|\d{3,})|(?<![车门机彩邮股])票(?:据)?|\binvoices?\b|\bfapiao\b|"
     r"品名|品项|开票名称|"
     r"\bvat receipts?\b|(?<!за )(?<!на )\bсч(?:е|ё)т(?:а|е|у|ом|ов)?\b|\bсчет-фактур\w*|"
     r"\bчек(?:а|и|ов|ом|у|е)?\b|\bндс\b|\bдокумент\w*|\bfactura\w*"
 )
 _INVOICE_ACT = (
     # refusing
-    r"没办法开|开不了|开不出|不提供|没有提供|不开发票|没有发票|\bno invoices?\b|"
+    r"没办法开|开不了|开不出|出不(?:了|来)|开不出来|没得开|不提供|没有提供|不开发票|没有发票|"
+    r"\bno invoices?\b|"
     r"\bwithout (?:an? )?invoice|\bdon't do invoices\b|doesn't provide invoices|"
     r"\bне\s+(?:\w+\s+){0,2}?(?:выставля|выда|да[её]м|даем|дадим|предоставля|оформля|выписыва)\w*|"
     r"\bбез документов\b|"
     r"\bno\s+(?:\w+\s+){0,2}?(?:emitimos|damos|hacemos|ofrecemos|se puede dar|podemos dar|"
     r"se emite|se dan?)\b|"
     # charging extra for it
-    r"加(?:点|\d|钱|税|个点)|补(?:点|\d)?税|另外?(?:算|付|加|收)|另算|贵|税费|税钱|税差|"
+    r"加(?:点|\d|钱|税|个点)|补(?:点|个|\d)?税|百分之|\bpercent\b|процент\w*|por ciento|"
+    r"另外?(?:算|付|加|收)|另算|贵|税费|税钱|税差|"
     # paying more, tax points, an amount added: "得多付3个点", "add 20 yuan". Each asked of
     # the buyer: "您多付的运费我们退", "便宜了3个点" and "add 2 free samples" charge nothing.
     r"(?:要|得|需要?|还要|再)多付|税点?[^。!?;]{0,8}?[0123456789]个点|"
@@ -132,34 +135,51 @@ _INVOICE_ACT = (
     r"доплат\w*|дороже|\bналог\w*|"
     r"anadir|\bsube\b|\bmas\b|recargo|impuesto|\biva\b|"
     # other amount or part of it, other content
-    r"再(?:给|付|加|补)|多给|"
+    # "再给您优惠2个点" is a discount on the price, not another invoice amount.
+    r"再(?:给|付|加|补)(?!您?(?:优惠|便宜|减|打折|折扣|返))|多给|"
+    # the amount written differently: "多写点", "写高", and a price quoted with the invoice
+    r"多写|写高|写大|少写|写低|多填|填高|(?:带|含|开)票(?:的)?(?:价|价格)|"
+    # an amount other than what was paid: "开到两千，实际付款一千五", "even though you paid 420"
+    r"(?:开|写)到(?:[\d一二两三四五六七八九十]+[千百万块元]|\d{3,})|"
+    r"\b(?:even though|although|though|while) you (?:only )?paid\b|"
     r"按\d+给您开|按[\d一二三四五六七八九]+(?:\.\d)?折|开高|开多|多开|少开|一部分|一半|开\d+块|"
     r"higher amount|\bpart of\b|\bhalf\b|"
     r"\blower amount\b|\bdifferent (?:amount|name|description|item)\b|"
     r"instead of|\bas office supplies\b|"
     r"побольше|\bчасть\b|половин|вместо|канцтовар|друг\w* (?:наименован|назван|сумм)\w*|"
-    r"mas alto|\bparte\b|\bmitad\b|en lugar de|material de oficina|"
+    r"mas alto|(?:importe|monto|cantidad|valor) (?:mayor|menor|superior|inferior)|"
+    r"(?:mayor|menor) (?:importe|monto|cantidad)|\bparte\b|\bmitad\b|en lugar de|"
+    r"material de oficina|"
     r"otro (?:concepto|nombre|importe)|otra descripcion|"
     # the content re-labelled: "开成办公用品", "写成耗材"
     r"(?:开|写|改|填)(?:成|为)(?!您)"
 )
 _INVOICE_CANCEL = (
     r"不用|无需|不需要|不另|不加|不收|免费|含税价就是|已经含税|按实际|按实付|实付金额|"
-    r"不能多开|不能少开|不能改|只能按|品名无法|一致|"
+    r"不能多开|不能少开|不能改|只能按|品名无法|一致|(?:带|含)票价?(?:就是|也是|一样)|价格一样|同价|"
     r"\bno extra\b|nothing extra|\bat no\b|already includes|\bincluded\b|\bexactly\b|\bactual\b|"
     r"can't change|can't put|has to match|must match|full amount|"
     r"без доплат|бесплатн|фактическ|реальн|на всю сумму|не можем (?:измен|помен)|"
     r"sin coste|sin cargo|ningun cargo|\bgratis\b|ya incluye|importe pagado|producto real|"
-    r"no podemos cambiar"
+    r"no podemos cambiar|"
+    # the agent saying what the invoice cannot carry: "no puede llevar otro concepto"
+    r"no (?:puede|pueden|podemos|se puede) (?:llevar|poner|cambiar|modificar|tener|salir|ir)"
 )
 
 _CARD_TOPIC = (
     r"信用卡|花呗|分期|刷卡|白条|借记卡|\bcredit cards?\b|\bcard (?:payments?|price)\b|"
-    r"\bby card\b|\binstal?l?ments?\b|\bhuabei\b|карт(?:ой|ы|а|у)\b|кредитк\w*|рассрочк\w*|"
+    r"\bby card\b|\binstal?l?ments?\b|\bhuabei\b|\bcc\b|xyk|信用k|\bcuotas\b|meses sin intereses|"
+    r"карт(?:ой|ы|а|у)\b|кредитк\w*|рассрочк\w*|"
     r"\btarjeta\b|\ba plazos\b"
 )
 _CARD_ACT = (
-    r"加(?:\d|点|钱|收|价)|贵|高一?点|手续费|通道费|费率|改(?:个|下)?价|另外|%|多付|"
+    r"加(?:\d|点|钱|收|价)|加[一二两三四五六七八九十半]+个?点|贵|高一?点|手续费|通道费|费率|"
+    r"改(?:个|下)?价|另外|%|百分之|\bpercent\b|процент\w*|por ciento|多付|多收|多交|"
+    # who pays: "费用得您这边出", "the fee is on you", "комиссию оплачиваете вы"
+    r"(?:您|你|亲|买家)(?:这边|那边|自己)?来?(?:出|承担)(?![货发具示现])|由(?:您|你|买家)来?(?:出|付|承担)|"
+    r"\bon you\b|\byou (?:pay|cover) (?:it|that|them|the (?:fee|charge|commission|difference))\b|"
+    r"at your (?:own )?expense|оплачиваете вы|"
+    r"за ваш сч|por su cuenta|lo paga usted|"
     r"利息|做不了|"
     r"\bsurcharge\b|\bfees?\b|\bextra\b|\bmore\b|\bhigher\b|adjust the price|service charge|"
     r"комисси\w*|доплат\w*|\bвыше\b|дороже|"
@@ -176,21 +196,24 @@ _CARD_CANCEL = (
 
 _POSTAGE_TOPIC = (
     r"邮费|运费|快递费|邮资|包邮|\bshipping\b|\bpostage\b|\bfreight\b|\bdelivery\b|"
-    r"доставк\w*|\benvio\b"
+    r"доставк\w*|пересылк\w*|\benvio\b|\bportes?\b"
 )
 _POSTAGE_ACT = (
     r"补|加(?:\d|收|钱)|另付|另收|自理|您来?出|差价|支付|拍下|"
     r"\bpay\b|\btop up\b|\badd\b|\bextra\b|surcharge|\bcover\b|isn't covered|not covered|"
     r"not included|doesn't include|"
     r"доплат\w*|платн\w*|оплачива\w*|"
-    r"\bpagar\b|\babonar\b|suplemento|\bextra\b|no (?:esta )?incluid"
+    r"\bpagar\b|\babonar\b|suplemento|recargo|\bextra\b|no (?:esta )?incluid|no (?:incluye|cubre)|"
+    r"не входит|не включ"
 )
 _POSTAGE_CANCEL = (
     r"不用|无需|不需要|也包|都包|我们承担|由我们|不必|"
     r"no need|don't need|\bincluded\b|\bwe pay\b|nothing extra|we(?:'ve| have)? covered|"
     r"\bon us\b|free of charge|"
-    r"не нужно|бесплатн|"
-    r"no tiene que pagar|gratuit|\bgratis\b|no hace falta"
+    # "не бесплатная", "el envío gratis no incluye..." negate or carve out the promise.
+    r"не нужно|(?<!не )бесплатн|"
+    r"no tiene que pagar|\bsin (?:ningun )?(?:recargo|coste|costo|cargo)|(?<!no es )gratuit|"
+    r"\bgratis\b(?! no (?:incluye|cubre|aplica))|no hace falta"
 )
 # Where a listing sets postage per region itself, pointing at it is allowed (R-44).
 LISTING_POSTAGE = re.compile(
@@ -221,7 +244,9 @@ _STOCK_EXCUSE = r"закончил\w*|нет в наличии|\bagotad[oa]\b|\b
 # Offering a way out (another colour, a restock date) is what R-28 asks for.
 ALTERNATIVE_OFFERED = re.compile(
     r"可以换|换成|或者?等|到货|补货|\bwe can send\b|\bor (?:wait|ship when)\b|\brestock|"
-    r"можем отправить|дождаться|podemos enviarle|esperar a la reposicion"
+    r"можем отправить|дождаться|заменить|когда поступит|podemos enviarle|esperar a la reposicion|"
+    r"podemos cambiar\w*|cambiarlo|enviarlo cuando|cuando (?:llegue|vuelva|se reponga)|otro color|"
+    r"another colou?r|\bswitch (?:you|it)\b"
 )
 
 # A chat app's name followed by a handle: "LINE ID: abc", "TG：@deals", "Instagram @shop".
@@ -234,7 +259,7 @@ _HANDLE = r"(?:\s*(?:id|号))?\s*(?::\s*@?|@)[a-z0-9][a-z0-9_.\-]{2,}"
 
 _OFF_ACT = (
     _CHANNELS + _HANDLE + r"|" + _CHANNELS + r"[^.!?。\n]{0,12}?@[a-z0-9_.]{3,}|"
-    r"(?:威信|薇信)搜|"
+    r"(?:威信|薇信)搜|(?<![不别没])加(?:我|我们)?的?" + _CHANNELS + r"|"
     r"(?:加|➕|\+)v(?![a-z])|\bwhats ?app\b|\btelegram\b|телеграм\w*|вайбер|\bviber\b|"
     r"напрямую|(?:перевод\w*|переведите|оплатите)\s+(?:\w+\s+){0,2}?на (?:мою )?карту|"
     r"\bсбп\b|на мой номер|другой магазин|"
@@ -243,7 +268,8 @@ _OFF_ACT = (
 )
 _OFF_CANCEL = (
     r"不要|请勿|切勿|别|不是我们|骗|不能|不会|只在|"
-    r"\bscam\b|\bfraud\b|\bnever\b|\bdon't\b|\bavoid\b|"
+    r"\bscam\b|\bfraud\b|\bnever\b|\bdon't\b|\bavoid\b|\bcan't\b|\bcannot\b|\bwon't\b|\bunable\b|"
+    r"\bnot able\b|"
     r"\bне переводите\b|\bтолько через\b|\bне\b|"
     r"no hacemos|siempre dentro|\bnunca\b|\bno\b"
 )
@@ -265,7 +291,7 @@ _COURIER_TOPIC = (
 _COURIER_ACT = (
     r"管不了|没办法|怪|的事|投诉他们|去问|找他们|打给他们|"
     # sending the buyer to it: "您自己催一下快递", "请找中通客服", "得跟顺丰反映"
-    r"您(?:自己|直接|得|要|可以|就)*[^。!?;\n]{0,3}?(?:找|联系|联络|问|催|反映|打|投诉|理赔)|"
+    r"(?<![帮替给为])您(?:自己|直接|得|要|可以|就)*[^。!?;\n]{0,3}?(?:找|联系|联络|问|催|反映|打|投诉|理赔)|"
     r"(?:请|要|得|去)(?:找|联系|联络|跟|和)|理赔|索赔|"
     r"\bfault\b|\bside\b|chase them|take it up|their problem|handled it badly|complain to them|"
     r"you(?:'ll| will)? (?:have|need) to (?:file|contact|call|ask|talk|claim)|"
@@ -300,7 +326,7 @@ _STALL_CANCEL = (
 
 _PATIENT_ACT = (
     r"(?<!的)耐心等|наберитесь терпения|терпени\w*|tenga (?:un poco de )?paciencia|"
-    r"esperar con paciencia"
+    r"esperar con paciencia|(?<!su )(?<!tu )(?<!la )(?<!nuestra )\bpaciencia\b"
 )
 
 _PRIVACY_TOPIC = (
@@ -369,7 +395,8 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
         r"only (?:on|through|via) the platform|только через платформу|"
         r"solo (?:dentro de|en|por) la plataforma"
     ),
-    "invoice": re.compile(r"抬头|不能(?:改|多开|少开)|只能按|按实际|按实付"),
+    # "抬头" is asking for the invoice title, but "抬头金额" is the amount written on it.
+    "invoice": re.compile(r"抬头(?!金额)|不能(?:改|多开|少开)|只能按|按实际|按实付"),
     "blame_courier": re.compile(r"不用您|" + pt.WE_FOLLOW_UP),
     "privacy": re.compile(
         r"请用|下单的?帐?账?号|付款的?帐?账?号|客服电话|客服热线|\bhotline\b|customer service"

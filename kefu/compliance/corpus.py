@@ -2,7 +2,8 @@
 
 `tuning.jsonl` is what the patterns were tuned against; `holdout.jsonl` was written apart and
 only measured. Each line: {"text", "lang", "expected": [codes], optional "platform",
-optional "context": {CheckContext fields}}.
+optional "context": {CheckContext fields}, optional "batch" (when and how a group of replies was
+written, e.g. "2026-12-01-blind": written without reading the patterns, measured before tuning)}.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Example:
     context: CheckContext
     lang: str
     line: int
+    batch: str = ""
 
 
 @dataclass(slots=True)
@@ -75,6 +77,7 @@ def example_from(data: dict[str, Any], *, line: int) -> Example:
         context=CheckContext(platform=platform, **ctx),
         lang=str(data.get("lang", "")),
         line=line,
+        batch=str(data.get("batch", "")),
     )
 
 

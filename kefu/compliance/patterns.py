@@ -25,9 +25,25 @@ W = r"(?:[a-z']+\s+)"  # one English word and its space
 _RE_FLAGS = 0
 
 
+# Chat English drops the apostrophe ("we dont ship", "cant") and shortens "please" ("pls").
+# Patterns are written in the full spelling; every compiled pattern also accepts the short ones.
+_CONTRACTION = re.compile(r"\b(don|can|won|doesn|isn|aren|didn|wasn|couldn|haven|hasn)'t")
+_PLEASE = re.compile(r"\bplease\b")
+
+
+def chat_spellings(pattern: str) -> str:
+    """The pattern with "n't" also matching "nt" and "please" also "pls"/"plz"."""
+    pattern = _CONTRACTION.sub(r"\1'?t", pattern)
+    return _PLEASE.sub("(?:please|pls|plz)", pattern)
+
+
 def rx(pattern: str) -> re.Pattern[str]:
     """Compile a pattern; ``{G}`` and ``{EG}`` stand for the in-sentence gaps above."""
-    return re.compile(pattern.replace("{G}", G).replace("{EG}", EG), _RE_FLAGS)
+    return re.compile(chat_spellings(pattern.replace("{G}", G).replace("{EG}", EG)), _RE_FLAGS)
+
+
+# Amounts in Chinese number words as well as digits: "加一个点", "补二十", "百分之六".
+ZH_NUM = r"[\d.一二两三四五六七八九十百千半]+"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +127,11 @@ INVOICE = (
     # A rate named right after the invoice kind: "专票另收5%", "发票加3个点".
     p(
         r"(?:发票|专票|普票|增票|票)(?:的话)?(?:要|需要|得|需)?(?:另收|另加|加收|另付|另算|多收|加|收)"
-        r"取?[\d.]+ ?(?:%|个点|点)",
+        r"取?" + ZH_NUM + r" ?(?:%|个点|点)",
         negation=rx(r"不用|无需|不需要|不另|不加|不收|免"),
     ),
     p(
-        r"(?:加|补|另付){G}{0,4}?(?:税点|个?点税|[\d.]+个点|[\d.]+ ?%)"
+        r"(?:加|补|另付){G}{0,4}?(?:税点|个?点税|" + ZH_NUM + r"个点|[\d.]+ ?%)"
         r"{G}{0,6}?(?:开|发票|票)",
         negation=rx(r"不用|无需|不需要|不另|不加|不收|免"),
     ),
@@ -222,7 +238,7 @@ _CARD_WORDS = r"信用卡|花呗|分期|刷卡|白条|银行卡|借记卡|手续
 CARD_FEE = (
     p(
         r"(?:信用卡|花呗|分期|刷卡|白条|借记卡)" + G + r"{0,12}?(?:手续费|加收|另收|加价|费率|"
-        r"服务费|加[\d.]+ ?%|加[\d.]+个?点|多付|补差价|[\d.]+ ?%的?(?:手续费|费用)?)",
+        r"服务费|加[\d.]+ ?%|加" + ZH_NUM + r"个?点|多付|多收|补差价|[\d.]+ ?%的?(?:手续费|费用)?)",
         negation=_CARD_NEG,
         exempt=_CARD_EXEMPT,
     ),
@@ -237,7 +253,9 @@ CARD_FEE = (
         + G
         + r"{0,4}?(?:补|加|付|多付|承担)"
         + G
-        + r"{0,4}?(?:[\d.]+ ?%|[\d.]+个点)(?:的)?(?:手续费|费用|服务费)?",
+        + r"{0,4}?(?:[\d.]+ ?%|"
+        + ZH_NUM
+        + r"个点)(?:的)?(?:手续费|费用|服务费)?",
         negation=_CARD_NEG,
         exempt=_CARD_EXEMPT,
         requires=_CARD_WORDS,
@@ -378,14 +396,17 @@ _SHIP_REFUSAL_EXEMPT = (
 )
 REFUSE_TO_SHIP = (
     p(
-        r"(?:不|没法|无法|不能|不可以|暂时?不|拒绝)(?:能|可以|给您|会|再|帮您)?"
-        r"(?:发货|发出|寄出|安排发货|给您发|发|寄)"
-        r"(?!票|错|漏|重复|邮件|链接|图|照片|消息|信息|过来|给我|视频|语音|火|现|生|展|挥|言|表|布)",
+        r"(?:不|没法|没办法|没有办法|无法|不能|不可以|暂时?不|拒绝)(?:能|可以|给您|给|会|再|帮您)?"
+        r"(?:发货|发出|寄出|出货|安排发货|给您发|发|寄)"
+        r"(?!票|错|漏|重复|邮件|链接|图|照片|消息|信息|过来|给我|视频|语音|火|现|生|展|挥|言|表|布|"
+        # the courier or the postage, not whether it ships: "不发顺丰", "没办法发到付"
+        r"顺丰|京东|邮政|ems|包邮|免邮|到付)",
         conditional_ok=True,
         exempt=_SHIP_REFUSAL_EXEMPT,
     ),
     p(
-        r"(?:发不了|发不出|寄不了|寄不出|没法发|发货不了)",
+        # "发不了顺丰/包邮" is about the courier or the postage, not whether it ships.
+        r"(?:发不了|发不出|寄不了|寄不出|没法发|发货不了|出不了货)(?!包邮|免邮|顺丰|京东|邮政|ems|快递)",
         conditional_ok=True,
         exempt=_SHIP_REFUSAL_EXEMPT,
     ),
@@ -397,20 +418,30 @@ REFUSE_TO_SHIP = (
         r"(?:请|麻烦|您|亲|建议)(?:您|亲)?" + G + r"{0,6}?(?:取消订单|取消一下订单|把订单取消|"
         r"关闭订单|关闭交易|关掉订单|退款重拍|取消交易|拍下退款)",
         conditional_ok=True,
+        # "您不用取消订单" tells the buyer the opposite.
+        negation=rx(r"不用|无需|不需要|不必|没必要|别|不要|不会"),
+        window=8,
     ),
     p(
         r"\b(?:can't|cannot|can not|won't|will not|unable to|not able to|we don't|we do not|"
-        r"refuse to)\s+" + W + r"{0,2}?(?:ship|send|dispatch|deliver|post)\b"
+        r"refuse to)\s+" + W + r"{0,2}?(?:ship|send|dispatch|deliver|post|"
+        r"get (?:it|this|them|the order|your order) out)\b"
         r"(?!\s+(?:to (?:a )?(?:po box|p\.o\.)|the invoice|photos?|pictures?|e-?mails?|links?|"
         r"duplicates?|the wrong))",
         conditional_ok=True,
         exempt=_SHIP_REFUSAL_EXEMPT,
     ),
     p(
-        r"\b(?:please|kindly|you should|you can just|just|you'd better|better)\s+"
+        r"\b(?:please|kindly|you should|you can just|just|you'd better|better|best to|"
+        r"better to|you may want to|suggest you)\s+"
         + W
-        + r"{0,2}?(?:cancel|close)\s+(?:the |your |this )?(?:order|trade|purchase)",
+        + r"{0,2}?(?:cancel\b(?!\s+(?:the |your |this )?(?:return|refund|request|dispute|"
+        r"complaint|application|subscription))"
+        r"(?:\s+(?:the |your |this )?(?:order|trade|purchase))?|"
+        r"close\s+(?:the |your |this )?(?:order|trade|purchase))",
         conditional_ok=True,
+        negation=rx(_EN_NEG.replace(r"|free|waived?", "") + r"|\bno need\b"),
+        window=12,
     ),
     p(
         r"\b(?:ships?|dispatch(?:es)?|send (?:it )?out)\s+"
@@ -439,7 +470,8 @@ STOCK_EXCUSE = (
     ),
     p(
         r"\b(?:out of stock|sold out|no stock|no longer in stock|not in stock|no more stock|"
-        r"run out|ran out)\b",
+        r"run out|ran out|nothing left|none left|no more left|all gone|"
+        r"(?:size|colou?r|item|model|stock|one|ones) (?:is|are) (?:all )?gone)\b",
         negation=rx(r"\b(?:not|never|won't|isn't|aren't|no need to worry|nothing is)\b"),
     ),
 )
@@ -543,7 +575,8 @@ _COURIER = r"(?:快递公司|快递员|快递小哥|快递|物流公司|物流|�
 # comma between, but for "我们这边,": in "我们已经发货了,你问快递吧" the asking is the buyer's)
 # and is not one the shop says it cannot do ("我们这边查不到", "我们联系不上快递").
 WE_FOLLOW_UP = (
-    r"我们(?:这边,)?(?:直接|来|会|已经?|正在|马上|这边)[^。!?;,\n]{0,6}?(?:联系|联络|催|跟进|反馈|核实|查|"
+    r"(?:我们?(?:这边,?)?(?:直接|来|会|已经?|正在|马上|这边)|(?<![没无]法)(?<!没办法)(?<!不能)(?<!不会)(?:帮|替|给|为)您)"
+    r"[^。!?;,\n]{0,6}?(?:联系|联络|催|跟进|反馈|核实|查|"
     r"处理|登记|补发|重发|申请|理赔|沟通|投诉|协调|对接|追|问|安排|赔|答复|回复|告诉|通知)"
     r"(?![不没])"
 )

@@ -363,3 +363,43 @@ def test_paying_more_tax_points_and_an_added_amount_count_only_when_asked_of_the
     assert _codes("We'll add 2 free samples, and the invoice will be sent by email.") == set()
     assert "invoice" in _codes("开票可以，税点您这边出，3个点")
     assert "invoice" in _codes("Want a fapiao? Add 30 yuan and we'll issue it.")
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "code"),
+    [
+        # A discount on the price is not another invoice amount; adding points for it is.
+        ("发票可以正常开，下单再给您优惠2个点", {}, None),
+        ("发票可以开，不过要再加两个点", {}, "invoice"),
+        # Negation in the clause: telling the buyer not to cancel is the opposite of a refusal.
+        ("您不用取消订单，今天就给您发", {"stock_available": True}, None),
+        ("麻烦您取消订单吧", {"stock_available": True}, "refuse_to_ship"),
+        # Chat spellings: "dont", "cant", "pls".
+        (
+            "sorry we cant send it this week, pls cancel the order",
+            {"stock_available": True},
+            "refuse_to_ship",
+        ),
+        ("we dont issue invoices for clearance items", {}, "invoice"),
+        # Who pays: the buyer bearing the instalment fee, not the shop.
+        ("分期的手续费由您来出", {}, "card_fee"),
+        ("分期的手续费由我们来出", {}, None),
+        ("Installments are fine but the fee is on you.", {}, "card_fee"),
+        # Adding someone on a chat app, and saying the shop does not.
+        ("加我的Viber吧，发您实拍", {}, "off_platform"),
+        ("我们不加Viber，在这里聊就行", {}, None),
+        # A negated "free" is no promise kept.
+        (
+            "В Сочи доставка не бесплатная, доплатите 200 рублей",
+            {"free_shipping": True},
+            "free_shipping",
+        ),
+        ("Доставка бесплатная, доплачивать не нужно", {"free_shipping": True}, None),
+        # The shop chasing the courier for the buyer.
+        ("我帮您联系一下快递，今天给您回复", {}, None),
+        ("这个您得自己联系快递", {}, "blame_courier"),
+    ],
+)
+def test_general_mechanisms_of_the_blind_batch_tuning(text, context, code):
+    codes = check_text(text, context=CheckContext(**context)).codes
+    assert codes == ({code} if code else set()), codes
