@@ -215,8 +215,12 @@ def _run(args: argparse.Namespace) -> int:
             # Queued buyer messages (decisions §42): lanes keep one buyer's messages on one
             # worker at a time. Two processes on PostgreSQL: the set-based batch writes the
             # agents' load counters once, in agent order, at its end (decisions §47); one on
-            # SQLite, which has one writer anyway. KEFU_INTAKE_WORKERS for another count.
-            [
+            # SQLite, which has one writer anyway, and which polls the queue instead of
+            # reading kicks from the broker's SQLite file (decisions §61).
+            # KEFU_INTAKE_WORKERS for another count of Celery intake processes.
+            [python, "-m", "kefu.cli", "intake-worker"]
+            if settings.KEFU_INTAKE_POLL_SECONDS > 0
+            else [
                 python,
                 "-m",
                 "celery",

@@ -121,6 +121,71 @@ def test_answered_then_crashed_message_is_stored_by_the_sweep(shop, pre_agent, n
 
 
 @pytest.mark.django_db
+def test_the_polling_worker_stores_queued_messages_without_a_kick(
+    shop, pre_agent, settings, monkeypatch
+):
+    """SQLite's default (decisions §61): the webhook writes nothing to the broker and the
+    intake worker finds the messages by reading the queue."""
+    online(pre_agent)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.KEFU_INTAKE_POLL_SECONDS = 0.01
+    sent: list[Any] = []
+
+    class Broker:
+        def delay(self, *args: Any) -> None:
+            sent.append(args)
+
+        def apply_async(self, *args: Any, **kwargs: Any) -> None:
+            sent.append(args)
+
+    import kefu.desk.tasks as desk_tasks
+
+    monkeypatch.setattr(desk_tasks, "drain_intake", Broker())
+    single = [post_signed(Client(), shop, message(n, f"b-{n % 3}")) for n in range(4)]
+    batch = post_batch(shop, [message(n, f"b-{n % 3}") for n in range(4, 6)])
+    assert [a.status_code for a in single] + [batch.status_code] == [202] * 5
+    assert sent == []
+    assert not Message.objects.exists()
+    assert queue_state().waiting == 6
+
+    looks = 0
+
+    def should_stop() -> bool:
+        nonlocal looks
+        looks += 1
+        return looks > 3 and not IntakeMessage.objects.exists()
+
+    assert intake_queue.work(should_stop=should_stop) == 6
+    assert sent == []
+    assert queue_state().waiting == 0
+    assert Message.objects.filter(shop=shop, direction="buyer").count() == 6
+    for n in range(6):
+        assert routing_of(shop, f"m-b-{n % 3}-{n}")["assigned_agent"] == "lily"
+    # Each buyer's messages in the order they came.
+    texts = list(
+        Message.objects.filter(buyer__external_id="b-1", direction="buyer")
+        .order_by("id")
+        .values_list("text", flat=True)
+    )
+    assert texts == ["question 1 about the lamp", "question 4 about the lamp"]
+
+
+def test_kicks_and_the_sweep_only_without_a_polling_worker(monkeypatch, settings):
+    from kefu import celery as kefu_celery
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.KEFU_INTAKE_POLL_SECONDS = 0
+    assert not intake_queue.polling()
+    monkeypatch.delenv("KEFU_INTAKE_POLL_SECONDS", raising=False)
+    monkeypatch.delenv("KEFU_DATABASE_URL", raising=False)
+    assert kefu_celery._intake_polls()  # SQLite: the worker polls, no sweep
+    monkeypatch.setenv("KEFU_DATABASE_URL", "postgres://db/kefu")
+    assert not kefu_celery._intake_polls()
+    monkeypatch.setenv("KEFU_INTAKE_POLL_SECONDS", "0.1")
+    assert kefu_celery._intake_polls()
+
+
+@pytest.mark.django_db
 def test_batch_answers_per_item_and_queues_the_valid_ones(shop, pre_agent, no_worker):
     online(pre_agent)
     items: list[Any] = [
