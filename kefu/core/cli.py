@@ -49,9 +49,11 @@ def register(sub: Any) -> None:
     run.add_argument(
         "--intake-threads",
         type=int,
-        default=8,
+        default=0,
         metavar="N",
-        help="threads per intake process, each with its own database connection (default 8)",
+        help="threads per intake process, each with its own database connection (default 8 "
+        "with KEFU_REDIS_URL, else 32: on SQLite the waiting threads' INSERTs share one "
+        "transaction, so more threads make bigger groups)",
     )
     run.set_defaults(handler=_run)
 
@@ -95,7 +97,10 @@ def _intake_command(args: argparse.Namespace) -> list[str] | str:
     if args.intake_port == args.port or not 1 <= args.intake_port <= 65535:
         return "--intake-port is a port of its own (1 to 65535, not --port)"
     processes = args.intake_processes or ((os.cpu_count() or 1) if settings.REDIS_URL else 1)
-    if not 1 <= processes <= 64 or not 1 <= args.intake_threads <= 256:
+    # SQLite: one process, whose waiting threads insert in one group transaction while the
+    # intake worker holds the lock (decisions §61): the threads are the group's size.
+    threads = args.intake_threads or (8 if settings.REDIS_URL else 32)
+    if not 1 <= processes <= 64 or not 1 <= threads <= 256:
         return "--intake-processes is 1 to 64 and --intake-threads 1 to 256"
     if processes > 1 and not settings.REDIS_URL:
         # Rate-limit counters live in each process's memory without Redis (decisions §26).
@@ -112,7 +117,7 @@ def _intake_command(args: argparse.Namespace) -> list[str] | str:
         "--worker-class",
         "gthread",
         "--threads",
-        str(args.intake_threads),
+        str(threads),
         # A connector may hold its connection open between messages.
         "--keep-alive",
         "30",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -302,6 +303,66 @@ def test_lanes_are_stable_and_spread():
 
 
 # --- per-buyer order under concurrent delivery ---------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_webhook_threads_waiting_for_the_lock_insert_in_one_transaction(shop, monkeypatch):
+    """While another process holds SQLite's write lock (the intake worker's batch), the
+    request threads' INSERTs queue up; the first to get the lock inserts them all in one
+    transaction, and each thread returns its own id only after that commit (decisions §61)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the group insert is SQLite's")
+    import sqlite3
+
+    from kefu.conversations import intake_queue as queue
+    from kefu.conversations.buyers import BuyerIn
+    from kefu.conversations.intake import BuyerMessageIn
+    from kefu.core.db.sqlite.base import DatabaseWrapper
+
+    begins: list[int] = []
+    real_begin = DatabaseWrapper._begin_polled
+
+    def counted(self: DatabaseWrapper, timeout: float) -> None:
+        begins.append(1)
+        real_begin(self, timeout)
+
+    monkeypatch.setattr(DatabaseWrapper, "_begin_polled", counted)
+    worker = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    worker.execute("BEGIN IMMEDIATE")  # the other process's batch
+    answers: dict[str, int | None] = {}
+    errors: list[BaseException] = []
+
+    def insert(n: int) -> None:
+        m = BuyerMessageIn(
+            buyer=BuyerIn(external_id=f"b-{n}", name="", language="", country=""),
+            text=f"question {n}",
+            entry_point="product_page",
+            external_id=f"g-{n}",
+        )
+        try:
+            answers[f"g-{n}"] = queue.enqueue_message(shop=shop, message=m).intake_id
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=insert, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(queue._pending) < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(queue._pending) == 6
+    assert answers == {}  # nobody answers before the commit
+    worker.execute("COMMIT")
+    worker.close()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(begins) == 1
+    assert sorted(answers) == [f"g-{n}" for n in range(6)]
+    stored = dict(IntakeMessage.objects.values_list("external_id", "pk"))
+    assert stored == answers
 
 
 @pytest.mark.django_db(transaction=True)
