@@ -426,7 +426,8 @@ class Soak:
 
     def _intake_worker(self) -> int:
         assert self.server is not None
-        return child(self.server.pid, "intake@")
+        # A Celery intake worker (PostgreSQL) or the polling one (SQLite, decisions §62).
+        return child(self.server.pid, "intake@") or child(self.server.pid, "intake-worker")
 
     def fault(self, name: str) -> dict[str, Any]:
         started = time.perf_counter()

@@ -14,6 +14,15 @@ app.autodiscover_tasks()
 # The desk is not a Django app of its own (it has no models) but owns the intake worker.
 app.conf.include = ["kefu.desk.tasks"]
 
+
+def _intake_polls() -> bool:
+    """settings.KEFU_INTAKE_POLL_SECONDS > 0, read here: beat builds its schedule before
+    Django is set up. A polling intake worker finds what a dead web process left behind
+    itself; there is no Celery intake worker to sweep for (decisions §62)."""
+    default = "0" if os.environ.get("KEFU_DATABASE_URL") else "0.05"
+    return float(os.environ.get("KEFU_INTAKE_POLL_SECONDS", default)) > 0
+
+
 app.conf.beat_schedule = {
     "reassign-offline-agents": {
         "task": "kefu.conversations.tasks.reassign_offline_agents",
@@ -45,14 +54,15 @@ app.conf.beat_schedule = {
     "care-follow-ups": {"task": "care.follow_ups_all_shops", "schedule": 60.0},
     "outreach-campaigns": {"task": "outreach.send_due_campaigns", "schedule": 30.0},
     "metrics-refresh": {"task": "kefu.metrics.tasks.refresh_metrics", "schedule": 20.0},
-    # Picks up buyer messages a web process queued but could not hand to a worker (it died
-    # between its commit and the kick, or the broker was down): decisions §42.
-    "sweep-intake": {
-        "task": "intake.drain",
-        "schedule": float(os.environ.get("KEFU_INTAKE_SWEEP_SECONDS", "5")),
-    },
     "deliver-due-outbox": {
         "task": "kefu.conversations.tasks.deliver_due_outbox",
         "schedule": 15.0,
     },
 }
+if not _intake_polls():
+    # Picks up buyer messages a web process queued but could not hand to a worker (it died
+    # between its commit and the kick, or the broker was down): decisions §42.
+    app.conf.beat_schedule["sweep-intake"] = {
+        "task": "intake.drain",
+        "schedule": float(os.environ.get("KEFU_INTAKE_SWEEP_SECONDS", "5")),
+    }

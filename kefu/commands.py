@@ -17,6 +17,7 @@ from kefu.compliance import cli as compliance_cli
 from kefu.conversations import cli as conversations_cli
 from kefu.core import cli as core_cli
 from kefu.demo import cli as demo_cli
+from kefu.desk import cli as desk_cli
 from kefu.metrics import cli as metrics_cli
 from kefu.orders import cli as orders_cli
 
@@ -29,6 +30,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     catalog_cli,  # after orders: it adds `kefu import products` to orders' group
     care_cli,  # after catalog: `kefu import reviews`
     conversations_cli,  # after orders: `kefu import` lists orders before messages
+    desk_cli,  # `kefu intake-worker` after `kefu intake`
     automation_cli,
     compliance_cli,
     metrics_cli,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -169,9 +170,9 @@ def enqueue_message(*, shop: Shop, message: BuyerMessageIn) -> Queued:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
+    elif connection.vendor == "sqlite" and connection.get_autocommit():
+        row = _group_insert(sql, params)
     else:
-        # SQLite: through the process's fair write queue (kefu.core.db.sqlite), which waits
-        # for the write lock in BEGIN IMMEDIATE, not in the statement.
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
@@ -179,6 +180,71 @@ def enqueue_message(*, shop: Shop, message: BuyerMessageIn) -> Queued:
         return Queued(ext, int(row[0]), duplicate=False)
     (queued,) = enqueue_messages(shop=shop, messages=[message])
     return queued
+
+
+# --- group commit of the single webhook's INSERT on SQLite (decisions §62) ---------------
+# SQLite has one writer. While the intake worker's batch holds the write lock, every request
+# thread of the web process waits; one transaction each after that would give the web one
+# message per gap between two worker batches and thread. Instead the thread that gets the
+# process's write queue (kefu.core.db.sqlite) first inserts, in its one transaction, the
+# rows of every request thread waiting by then; each thread answers only after that commit.
+
+
+@dataclass
+class _Job:
+    params: list[Any]
+    done: bool = False
+    row: Any = None
+    error: BaseException | None = None
+
+
+_group = threading.Condition()
+_pending: list[_Job] = []
+_leading = False
+
+
+def _group_insert(sql: str, params: list[Any]) -> Any:
+    """Run the INSERT in a transaction shared with the other threads waiting to insert;
+    the row it returned (None: not inserted), once that transaction committed."""
+    global _leading
+    job = _Job(params)
+    with _group:
+        _pending.append(job)
+        while _leading and not job.done:
+            _group.wait()
+        if job.done:
+            if job.error is not None:
+                raise job.error
+            return job.row
+        _leading = True
+    jobs: list[_Job] = []
+    error: BaseException | None = None
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The write lock is ours now: take everyone who queued while we waited for it.
+            with _group:
+                jobs = list(_pending)
+                _pending.clear()
+            for each in jobs:
+                cursor.execute(sql, each.params)
+                each.row = cursor.fetchone()
+    except BaseException as exc:
+        error = exc
+    finally:
+        with _group:
+            _leading = False
+            if not jobs:
+                # The lock was not had (a timeout): this job fails, the others wait on.
+                _pending.remove(job)
+            for each in jobs:
+                each.done = True
+                if error is not None:
+                    each.error = error
+                    each.row = None
+            _group.notify_all()
+    if error is not None:
+        raise error
+    return job.row
 
 
 _sql: dict[str, str] = {}

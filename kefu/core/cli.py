@@ -49,9 +49,11 @@ def register(sub: Any) -> None:
     run.add_argument(
         "--intake-threads",
         type=int,
-        default=8,
+        default=0,
         metavar="N",
-        help="threads per intake process, each with its own database connection (default 8)",
+        help="threads per intake process, each with its own database connection (default 8 "
+        "with KEFU_REDIS_URL, else 32: on SQLite the waiting threads' INSERTs share one "
+        "transaction, so more threads make bigger groups)",
     )
     run.set_defaults(handler=_run)
 
@@ -95,7 +97,10 @@ def _intake_command(args: argparse.Namespace) -> list[str] | str:
     if args.intake_port == args.port or not 1 <= args.intake_port <= 65535:
         return "--intake-port is a port of its own (1 to 65535, not --port)"
     processes = args.intake_processes or ((os.cpu_count() or 1) if settings.REDIS_URL else 1)
-    if not 1 <= processes <= 64 or not 1 <= args.intake_threads <= 256:
+    # SQLite: one process, whose waiting threads insert in one group transaction while the
+    # intake worker holds the lock (decisions §62): the threads are the group's size.
+    threads = args.intake_threads or (8 if settings.REDIS_URL else 32)
+    if not 1 <= processes <= 64 or not 1 <= threads <= 256:
         return "--intake-processes is 1 to 64 and --intake-threads 1 to 256"
     if processes > 1 and not settings.REDIS_URL:
         # Rate-limit counters live in each process's memory without Redis (decisions §26).
@@ -112,7 +117,7 @@ def _intake_command(args: argparse.Namespace) -> list[str] | str:
         "--worker-class",
         "gthread",
         "--threads",
-        str(args.intake_threads),
+        str(threads),
         # A connector may hold its connection open between messages.
         "--keep-alive",
         "30",
@@ -215,8 +220,12 @@ def _run(args: argparse.Namespace) -> int:
             # Queued buyer messages (decisions §42): lanes keep one buyer's messages on one
             # worker at a time. Two processes on PostgreSQL: the set-based batch writes the
             # agents' load counters once, in agent order, at its end (decisions §47); one on
-            # SQLite, which has one writer anyway. KEFU_INTAKE_WORKERS for another count.
-            [
+            # SQLite, which has one writer anyway, and which polls the queue instead of
+            # reading kicks from the broker's SQLite file (decisions §62).
+            # KEFU_INTAKE_WORKERS for another count of Celery intake processes.
+            [python, "-m", "kefu.cli", "intake-worker"]
+            if settings.KEFU_INTAKE_POLL_SECONDS > 0
+            else [
                 python,
                 "-m",
                 "celery",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -118,6 +119,71 @@ def test_answered_then_crashed_message_is_stored_by_the_sweep(shop, pre_agent, n
     assert Message.objects.filter(shop=shop).count() == 6
     assert queue_state().waiting == 0
     assert routing_of(shop, "m-b-1-1")["assigned_agent"] == "lily"
+
+
+@pytest.mark.django_db
+def test_the_polling_worker_stores_queued_messages_without_a_kick(
+    shop, pre_agent, settings, monkeypatch
+):
+    """SQLite's default (decisions §62): the webhook writes nothing to the broker and the
+    intake worker finds the messages by reading the queue."""
+    online(pre_agent)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.KEFU_INTAKE_POLL_SECONDS = 0.01
+    sent: list[Any] = []
+
+    class Broker:
+        def delay(self, *args: Any) -> None:
+            sent.append(args)
+
+        def apply_async(self, *args: Any, **kwargs: Any) -> None:
+            sent.append(args)
+
+    import kefu.desk.tasks as desk_tasks
+
+    monkeypatch.setattr(desk_tasks, "drain_intake", Broker())
+    single = [post_signed(Client(), shop, message(n, f"b-{n % 3}")) for n in range(4)]
+    batch = post_batch(shop, [message(n, f"b-{n % 3}") for n in range(4, 6)])
+    assert [a.status_code for a in single] + [batch.status_code] == [202] * 5
+    assert sent == []
+    assert not Message.objects.exists()
+    assert queue_state().waiting == 6
+
+    looks = 0
+
+    def should_stop() -> bool:
+        nonlocal looks
+        looks += 1
+        return looks > 3 and not IntakeMessage.objects.exists()
+
+    assert intake_queue.work(should_stop=should_stop) == 6
+    assert sent == []
+    assert queue_state().waiting == 0
+    assert Message.objects.filter(shop=shop, direction="buyer").count() == 6
+    for n in range(6):
+        assert routing_of(shop, f"m-b-{n % 3}-{n}")["assigned_agent"] == "lily"
+    # Each buyer's messages in the order they came.
+    texts = list(
+        Message.objects.filter(buyer__external_id="b-1", direction="buyer")
+        .order_by("id")
+        .values_list("text", flat=True)
+    )
+    assert texts == ["question 1 about the lamp", "question 4 about the lamp"]
+
+
+def test_kicks_and_the_sweep_only_without_a_polling_worker(monkeypatch, settings):
+    from kefu import celery as kefu_celery
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.KEFU_INTAKE_POLL_SECONDS = 0
+    assert not intake_queue.polling()
+    monkeypatch.delenv("KEFU_INTAKE_POLL_SECONDS", raising=False)
+    monkeypatch.delenv("KEFU_DATABASE_URL", raising=False)
+    assert kefu_celery._intake_polls()  # SQLite: the worker polls, no sweep
+    monkeypatch.setenv("KEFU_DATABASE_URL", "postgres://db/kefu")
+    assert not kefu_celery._intake_polls()
+    monkeypatch.setenv("KEFU_INTAKE_POLL_SECONDS", "0.1")
+    assert kefu_celery._intake_polls()
 
 
 @pytest.mark.django_db
@@ -237,6 +303,66 @@ def test_lanes_are_stable_and_spread():
 
 
 # --- per-buyer order under concurrent delivery ---------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_webhook_threads_waiting_for_the_lock_insert_in_one_transaction(shop, monkeypatch):
+    """While another process holds SQLite's write lock (the intake worker's batch), the
+    request threads' INSERTs queue up; the first to get the lock inserts them all in one
+    transaction, and each thread returns its own id only after that commit (decisions §62)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the group insert is SQLite's")
+    import sqlite3
+
+    from kefu.conversations import intake_queue as queue
+    from kefu.conversations.buyers import BuyerIn
+    from kefu.conversations.intake import BuyerMessageIn
+    from kefu.core.db.sqlite.base import DatabaseWrapper
+
+    begins: list[int] = []
+    real_begin = DatabaseWrapper._begin_polled
+
+    def counted(self: DatabaseWrapper, timeout: float) -> None:
+        begins.append(1)
+        real_begin(self, timeout)
+
+    monkeypatch.setattr(DatabaseWrapper, "_begin_polled", counted)
+    worker = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    worker.execute("BEGIN IMMEDIATE")  # the other process's batch
+    answers: dict[str, int | None] = {}
+    errors: list[BaseException] = []
+
+    def insert(n: int) -> None:
+        m = BuyerMessageIn(
+            buyer=BuyerIn(external_id=f"b-{n}", name="", language="", country=""),
+            text=f"question {n}",
+            entry_point="product_page",
+            external_id=f"g-{n}",
+        )
+        try:
+            answers[f"g-{n}"] = queue.enqueue_message(shop=shop, message=m).intake_id
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=insert, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(queue._pending) < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(queue._pending) == 6
+    assert answers == {}  # nobody answers before the commit
+    worker.execute("COMMIT")
+    worker.close()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(begins) == 1
+    assert sorted(answers) == [f"g-{n}" for n in range(6)]
+    stored = dict(IntakeMessage.objects.values_list("external_id", "pk"))
+    assert stored == answers
 
 
 @pytest.mark.django_db(transaction=True)

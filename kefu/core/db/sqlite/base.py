@@ -4,17 +4,27 @@ Each ASGI request runs in its own thread with its own connection. When they all 
 write lock, SQLite's busy handler makes the losers sleep and retry, so a newcomer often wins
 over a thread that has waited for seconds: at 16 concurrent webhooks the median was 117 ms
 and the slowest 11 s. Threads of one process therefore queue on a Python lock before
-`BEGIN IMMEDIATE`; other processes (worker, beat) still meet SQLite's own lock and timeout.
+`BEGIN IMMEDIATE`; other processes (worker, beat) still meet SQLite's own lock.
+
+`BEGIN IMMEDIATE` itself is retried every millisecond rather than left to SQLite's busy
+handler, whose sleeps grow to 25 and then 100 ms: the intake worker steps aside for a few
+milliseconds between its batches (``kefu.desk.intake_queue``), and a waiter asleep for 25 ms
+missed that gap and the next batch took the lock again (decisions §62). The statements
+inside a transaction keep SQLite's own timeout.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from typing import Any
 
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
 
+# How often a waiting BEGIN IMMEDIATE asks again (SQLite's own handler: 1, 2, 5 … 100 ms).
+BEGIN_RETRY_SECONDS = 0.001
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -39,10 +49,33 @@ class DatabaseWrapper(base.DatabaseWrapper):
             raise OperationalError(f"database is locked (waited {timeout:g} s in this process)")
         self._holds_write_lock = True
         try:
-            super()._start_transaction_under_autocommit()  # type: ignore[misc]
+            self._begin_polled(timeout)
         except BaseException:
             self._release_write_lock()
             raise
+
+    def _begin_polled(self, timeout: float) -> None:
+        if getattr(self, "transaction_mode", None) != "IMMEDIATE":
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]
+            return
+        deadline = time.monotonic() + timeout
+        raw = self.connection
+        raw.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise OperationalError(
+                            f"database is locked (waited {timeout:g} s for BEGIN IMMEDIATE)"
+                        ) from exc
+                    time.sleep(BEGIN_RETRY_SECONDS)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
     def _release_write_lock(self) -> None:
         if self._holds_write_lock:
