@@ -1,9 +1,9 @@
 """The intake worker: stores, routes and answers the queued buyer messages (decisions §42, §47).
 
 A lane's messages are processed in id order by one worker at a time: the worker locks the
-lane's row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite takes its one write lock for the
-whole transaction anyway), stores up to a batch of messages in one transaction and deletes
-the rows it stored in that transaction. The batch is set-based (``intake_batch``: one buyer
+rows of up to ``LANES_PER_BATCH`` waiting lanes (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
+SQLite takes its one write lock for the whole transaction anyway), stores up to a batch of
+their messages in one transaction and deletes the rows it stored in that transaction. The batch is set-based (``intake_batch``: one buyer
 upsert, one locked read of the conversations, multi-row inserts, agent loads written once);
 when it raises, its savepoint rolls back and the same rows go one by one, each in a
 savepoint, through the ``receive_buyer_message`` the synchronous webhook calls, so one bad
