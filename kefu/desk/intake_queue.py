@@ -3,12 +3,13 @@
 A lane's messages are processed in id order by one worker at a time: the worker locks the
 rows of up to ``LANES_PER_BATCH`` waiting lanes (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
 SQLite takes its one write lock for the whole transaction anyway), stores up to a batch of
-their messages in one transaction and deletes the rows it stored in that transaction. The batch is set-based (``intake_batch``: one buyer
-upsert, one locked read of the conversations, multi-row inserts, agent loads written once);
-when it raises, its savepoint rolls back and the same rows go one by one, each in a
-savepoint, through the ``receive_buyer_message`` the synchronous webhook calls, so one bad
-message costs the batch its speed, not the other messages. A crash before the commit leaves
-the rows for the next drain; the beat sweep runs one every few seconds.
+their messages in one transaction and deletes the rows it stored in that transaction. The
+batch is set-based (``intake_batch``: one buyer upsert, one locked read of the
+conversations, multi-row inserts, agent loads written once); when it raises, its savepoint
+rolls back and the same rows go one by one, each in a savepoint, through the
+``receive_buyer_message`` the synchronous webhook calls, so one bad message costs the batch
+its speed, not the other messages. A crash before the commit leaves the rows for the next
+drain; the beat sweep runs one every few seconds.
 """
 
 from __future__ import annotations
