@@ -1,15 +1,14 @@
 """The intake worker: stores, routes and answers the queued buyer messages (decisions §42, §47).
 
 A lane's messages are processed in id order by one worker at a time: the worker locks the
-rows of up to ``LANES_PER_BATCH`` waiting lanes (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
-SQLite takes its one write lock for the whole transaction anyway), stores up to a batch of
-their messages in one transaction and deletes the rows it stored in that transaction. The
-batch is set-based (``intake_batch``: one buyer upsert, one locked read of the
-conversations, multi-row inserts, agent loads written once); when it raises, its savepoint
-rolls back and the same rows go one by one, each in a savepoint, through the
-``receive_buyer_message`` the synchronous webhook calls, so one bad message costs the batch
-its speed, not the other messages. A crash before the commit leaves the rows for the next
-drain; the beat sweep runs one every few seconds.
+lane's row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite takes its one write lock for the
+whole transaction anyway), stores up to a batch of messages in one transaction and deletes
+the rows it stored in that transaction. The batch is set-based (``intake_batch``: one buyer
+upsert, one locked read of the conversations, multi-row inserts, agent loads written once);
+when it raises, its savepoint rolls back and the same rows go one by one, each in a
+savepoint, through the ``receive_buyer_message`` the synchronous webhook calls, so one bad
+message costs the batch its speed, not the other messages. A crash before the commit leaves
+the rows for the next drain; the beat sweep runs one every few seconds.
 """
 
 from __future__ import annotations
@@ -37,11 +36,6 @@ SQLITE_PAUSE = 0.02
 # takes as many messages as fit in ``batch_seconds()``.
 _per_message = 0.002
 MIN_SET_BATCH = 20
-# Lanes one batch takes at most (those no other worker holds): a batch's fixed cost (~25
-# statements: locks, reads, the per-batch writes, the commit) is paid once for all of their
-# waiting messages — with a shallow queue, one lane alone holds a few messages and that cost
-# doubled the CPU per message — while two workers still find lanes to take side by side.
-LANES_PER_BATCH = 8
 
 
 def batch_seconds() -> float:
@@ -74,10 +68,8 @@ def drain(
         if not todo:
             break
         progress = 0
-        for start in range(0, len(todo), LANES_PER_BATCH):
-            progress += drain_lanes(
-                todo[start : start + LANES_PER_BATCH], batch=batch, set_based=set_based
-            )
+        for lane in todo:
+            progress += drain_lane(lane, batch=batch, set_based=set_based)
             if sqlite and time.monotonic() - working_since > batch_seconds():
                 # SQLite's busy handler lets whoever asks first take the freed write lock;
                 # step aside now and then so the webhook's INSERTs get in between batches.
@@ -91,32 +83,21 @@ def drain(
 
 
 def drain_lane(lane: int, *, batch: int = BATCH, set_based: bool = True) -> int:
-    """One batch of one lane; 0 when another worker holds the lane."""
-    return drain_lanes([lane], batch=batch, set_based=set_based)
+    """One batch of one lane in one transaction; 0 when another worker holds the lane.
 
-
-def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True) -> int:
-    """One batch of the messages of those of ``lanes`` no other worker holds, in one
-    transaction; 0 when another worker holds them all.
-
-    The batch takes the held lanes' first messages in id order, so each lane's (and each
-    buyer's) part is a prefix of it and the rest waits, in order, for the next batch. It ends
-    at ``batch`` messages or ``batch_seconds()``, whichever comes first."""
+    The batch ends at ``batch`` messages or ``batch_seconds()``, whichever comes first; the
+    rest of the lane waits for the next batch, in order."""
     global _per_message
     started = time.monotonic()
     budget = started + batch_seconds()
     if set_based:
         batch = max(MIN_SET_BATCH, min(batch, int(batch_seconds() / _per_message)))
     with transaction.atomic(), deliveries_batched():
-        held = list(
-            IntakeLane.objects.select_for_update(skip_locked=True)
-            .filter(number__in=lanes)
-            .values_list("number", flat=True)
-        )
-        if not held:
+        held = IntakeLane.objects.select_for_update(skip_locked=True).filter(number=lane).first()
+        if held is None:
             return 0
         rows = list(
-            IntakeMessage.objects.filter(lane__in=held, attempts__lt=MAX_ATTEMPTS)
+            IntakeMessage.objects.filter(lane=lane, attempts__lt=MAX_ATTEMPTS)
             .select_related("shop")
             .order_by("id")[:batch]
         )

@@ -637,19 +637,13 @@ def test_two_workers_on_different_lanes_share_the_agents_without_stalling(shop, 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_batch_pushes_what_a_read_back_of_its_events_would_say(
-    no_worker, monkeypatch, settings, django_assert_num_queries
+    no_worker, monkeypatch, django_assert_num_queries
 ):
     """The batch builds its live push from the objects it wrote instead of reading the
     events back: agents' and buyers' sockets get the same messages, in the same order,
     for new, reopened and moved chats, automatic replies and a buyer's own send time in
     another zone."""
     from django.utils import timezone
-
-    # One batch for the whole workload (a batch takes up to LANES_PER_BATCH lanes and is
-    # cut by time): the read back below gives each conversation as the last batch left it.
-    settings.KEFU_INTAKE_BATCH_SECONDS = 30.0
-    monkeypatch.setattr(intake_queue, "_per_message", 0.002)
-    monkeypatch.setattr(intake_queue, "LANES_PER_BATCH", LANES)
 
     from kefu.conversations import realtime
 
