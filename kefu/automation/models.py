@@ -28,6 +28,8 @@ class ScriptLanguage(models.TextChoices):
 
 
 ALL_LANGUAGES = ",".join(ScriptLanguage.values)
+# `TextChoices.values` builds a new list on every access; the intake batch asks per message.
+_LANGUAGE_CODES = frozenset(ScriptLanguage.values)
 
 
 def keyword_image_storage() -> Storage:
@@ -66,7 +68,7 @@ class AutomationSettings(models.Model):
         return f"automation settings of shop {self.shop_id}"
 
     def language_list(self) -> list[str]:
-        return [code for code in self.languages.split(",") if code in ScriptLanguage.values]
+        return [code for code in self.languages.split(",") if code in _LANGUAGE_CODES]
 
     def welcome_for(self, language: str) -> str:
         return (self.welcome_translations.get(language) or self.welcome_text).strip()

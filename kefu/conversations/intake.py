@@ -62,12 +62,17 @@ class IntakeResult:
     auto_replies: list[Message] = field(default_factory=list)
 
 
+# `TextChoices.values` builds a new list on every access: a set, once, for a check per message.
+_ENTRY_POINTS = frozenset(EntryPoint.values)
+_CHANNELS = frozenset(Channel.values)
+
+
 def checked_message(incoming: BuyerMessageIn) -> BuyerMessageIn:
     """The message with its text cleaned, or ``ValidationError`` naming what is wrong."""
     text = clean_text(incoming.text)
-    if incoming.entry_point not in EntryPoint.values:
+    if incoming.entry_point not in _ENTRY_POINTS:
         raise ValidationError(f"unknown entry point {incoming.entry_point!r}", code="entry_point")
-    if incoming.channel not in Channel.values:
+    if incoming.channel not in _CHANNELS:
         raise ValidationError(f"unknown channel {incoming.channel!r}", code="channel")
     buyer = checked_buyer(incoming.buyer)
     if incoming.sent_at is not None and timezone.is_naive(incoming.sent_at):

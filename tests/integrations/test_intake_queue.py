@@ -797,3 +797,34 @@ def test_the_batch_pushes_what_a_read_back_of_its_events_would_say(
     with django_assert_num_queries(0):  # built from the batch's objects, nothing re-read
         from_memory = realtime._messages_for(pushed)
     assert from_memory == realtime._messages_for(stored)
+
+
+def test_a_web_process_kicks_the_worker_once_per_window_whatever_the_lanes(monkeypatch, settings):
+    """One task right away for the first message of a window, at most one deferred task for
+    the rest of it (draining every waiting lane, so other lanes' messages are covered), and
+    a task right away again once the window has passed (decisions §63)."""
+    from kefu.desk import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    now = [1000.0]
+    monkeypatch.setattr(intake_queue.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(intake_queue, "_next_kick", 0.0)
+    monkeypatch.setattr(intake_queue, "_deferred_until", 0.0)
+    sent: list[tuple[str, Any, float | None]] = []
+    monkeypatch.setattr(
+        tasks.drain_intake, "delay", lambda lanes: sent.append(("now", lanes, None))
+    )
+    monkeypatch.setattr(
+        tasks.drain_intake,
+        "apply_async",
+        lambda args, countdown: sent.append(("later", args[0], countdown)),
+    )
+    intake_queue.kick([3])
+    now[0] += 0.05
+    intake_queue.kick([7])
+    now[0] += 0.05
+    intake_queue.kick([9, 3])
+    assert sent == [("now", [3], None), ("later", None, pytest.approx(0.15))]
+    now[0] += 0.2
+    intake_queue.kick([5])
+    assert sent[2:] == [("now", [5], None)]
