@@ -806,6 +806,7 @@ def test_a_web_process_kicks_the_worker_once_per_window_whatever_the_lanes(monke
     from kefu.desk import tasks
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.KEFU_INTAKE_POLL_SECONDS = 0  # kicks are PostgreSQL's mode; SQLite's worker polls
     now = [1000.0]
     monkeypatch.setattr(intake_queue.time, "monotonic", lambda: now[0])
     monkeypatch.setattr(intake_queue, "_next_kick", 0.0)
