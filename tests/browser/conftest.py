@@ -12,8 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 # What a test waits for (a page answered, a push relayed, an htmx swap) takes seconds when the
-# two suites share two cores, as in CI: Playwright's 5 s default for `expect` failed there on
-# states that did come. A state that never comes still fails, only later.
+# two suites share two cores, as in CI: under that load Playwright's 5 s default for `expect`
+# failed on a state that did come (the promise offer after a reply). A state that never comes
+# still fails, only later.
 expect.set_options(timeout=15_000)
 
 CHROMIUM = "/usr/bin/chromium"
