@@ -30,7 +30,9 @@ class Socket(ApplicationCommunicator):  # type: ignore[misc]
         }
         super().__init__(app, scope)
 
-    async def connect(self, timeout: float = 3) -> bool:
+    async def connect(self, timeout: float = 10) -> bool:
+        # Generous: the answer (accept or close) comes as soon as the consumer has read the
+        # session and presence, which takes seconds only on a loaded machine.
         await self.send_input({"type": "websocket.connect"})
         reply = await self.receive_output(timeout)
         accepted = bool(reply["type"] == "websocket.accept")

@@ -9,6 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
+
+# What a test waits for (a page answered, a push relayed, an htmx swap) takes seconds when the
+# two suites share two cores, as in CI: under that load Playwright's 5 s default for `expect`
+# failed on a state that did come (the promise offer after a reply). A state that never comes
+# still fails, only later.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -22,19 +29,19 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live_asgi(transactional_db) -> Iterator[str]:
     import uvicorn
 
     from kefu.asgi import application
 
-    port = _free_port()
+    # The server is handed the bound socket: a port found free, closed and bound again later
+    # could meanwhile be taken (the PostgreSQL suite runs beside this one, and any outgoing
+    # connection picks an ephemeral port).
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    port = int(listener.getsockname()[1])
     config = uvicorn.Config(
         application,
         host="127.0.0.1",
@@ -44,7 +51,7 @@ def live_asgi(transactional_db) -> Iterator[str]:
         log_level="warning",
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
@@ -54,6 +61,7 @@ def live_asgi(transactional_db) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    listener.close()
 
 
 @pytest.fixture

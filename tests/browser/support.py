@@ -39,13 +39,14 @@ def aurora_with_agent(*, login: str, group: str, display_name: str) -> tuple[Sho
 def sign_in(page: Any, base: str, login: str, password: str = PASSWORD, language: str = "") -> None:
     """Log `page` in and, given a language, switch the UI to it.
 
-    Each step waits for the page it leads to: the login page has language buttons of its own,
-    so clicking one before the workbench has loaded would race the login form's submission."""
+    Each step waits for the page it leads to: the login page has language buttons of its own
+    (a `.lang-form` too), so the wait is for the workbench's top bar, which only a signed-in
+    page has; clicking a language before it had loaded would race the login's submission."""
     page.goto(f"{base}/login/")
     page.fill("input[name=username]", login)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
-    expect(page.locator(".lang-form")).to_be_attached()
+    expect(page.locator(".topbar .lang-form")).to_be_attached()
     if language:
         page.click(f".lang-form button[value={language}]")
         expect(page.locator("html")).to_have_attribute("lang", language)

@@ -18,7 +18,7 @@ from kefu.integrations.adapters import CallbackAdapter
 from kefu.outreach import services
 from kefu.outreach.models import Recipient
 from kefu.outreach.selectors import SegmentFilters
-from tests.browser.support import aurora_with_agent, signed_in_page
+from tests.browser.support import aurora_with_agent, sign_in
 from tests.helpers import buyer_says, post_order_signed
 from tests.outreach.test_campaigns import order
 
@@ -94,10 +94,10 @@ def test_the_results_show_a_row_per_language_and_variant(
     answered_campaign, live_asgi, browser, language, short
 ):
     answered, paid = answered_campaign
-    page = signed_in_page(browser, live_asgi, "owner", english=language == "en")
-    if language != "en":
-        page.click("button[value=zh-hans]")
-    page.set_viewport_size({"width": 1280, "height": 900})
+    # Signed in and switched to the language by the one helper, which waits until the page is
+    # in that language (the Chinese screenshot was never checked to be Chinese).
+    page = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(page, live_asgi, "owner", language=language)
     page.goto(f"{live_asgi}/outreach/")
     card = page.locator("section.card", has_text=NAME)
     rows = card.locator("table.campaign-results tbody tr")

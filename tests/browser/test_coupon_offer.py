@@ -51,7 +51,7 @@ def test_a_russian_buyer_gets_a_russian_widget_and_a_coupon_card(coupon_shop, li
     buyer.locator("#widget-text").press("Enter")
 
     card = buyer.locator(".coupon-card")
-    expect(card).to_be_visible(timeout=10_000)
+    expect(card).to_be_visible()
     expect(card.locator(".coupon-heading")).to_have_text("Купон")
     expect(card.locator(".coupon-value")).to_have_text("5,00 USD")
     expect(card).to_contain_text("Для заказов от 30,00 USD.")

@@ -44,31 +44,31 @@ def test_keyword_image_and_agent_attachment_show_in_the_buyer_widget(
     team, live_asgi, browser, tmp_path
 ):
     agent = signed_in_page(browser, live_asgi, "lily")
-    expect(agent.locator("#live-status")).to_have_class(re.compile("online"), timeout=10_000)
+    expect(agent.locator("#live-status")).to_have_class(re.compile("online"))
 
     buyer = browser.new_context(locale="en-US").new_page()
     buyer.goto(f"{live_asgi}/chat/aurora/")
     buyer.fill("#widget-text", "Do you have a size chart?")
     buyer.keyboard.press("Enter")
     pictures = buyer.locator("#messages .msg.shop img")
-    expect(pictures).to_have_count(1, timeout=10_000)
+    expect(pictures).to_have_count(1)
     expect(pictures.first).to_have_attribute("src", re.compile(r"^/media/m/[\w-]{32}\.png$"))
     buyer.wait_for_function(
         "() => [...document.querySelectorAll('#messages .msg.shop img')]"
         ".every(i => i.complete && i.naturalWidth === 120)"
     )
 
-    agent.locator(".conv-list li a").first.click(timeout=10_000)
+    agent.locator(".conv-list li a").first.click()
     expect(agent.locator("#messages .msg.auto img")).to_have_count(1)  # the thumbnail
     photo = tmp_path / "shipping-note.jpg"
     photo.write_bytes(image_bytes("JPEG", size=(64, 48), exif={0x013B: "Lily's phone"}))
     agent.set_input_files("#reply-image", str(photo))
     agent.fill("#reply-text", "Here is your shipping note.")
     agent.locator("#reply-form button[type=submit]").click()
-    expect(agent.locator("#messages .msg.agent img")).to_have_count(1, timeout=10_000)
+    expect(agent.locator("#messages .msg.agent img")).to_have_count(1)
     expect(agent.locator("#reply-text")).to_have_value("")
 
-    expect(pictures).to_have_count(2, timeout=10_000)
+    expect(pictures).to_have_count(2)
     expect(buyer.locator("#messages .msg.shop").last).to_contain_text("Here is your shipping note.")
     buyer.wait_for_function(
         "() => [...document.querySelectorAll('#messages .msg.shop img')]"

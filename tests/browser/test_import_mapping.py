@@ -37,7 +37,7 @@ def test_orders_mapped_on_the_page_then_imported_without_a_question(shop, live_a
     page.locator("form.import-form button.primary").click()
 
     mapping = page.locator("#column-mapping")
-    expect(mapping).to_be_visible(timeout=10_000)
+    expect(mapping).to_be_visible()
     expect(page.locator("#import-progress")).to_contain_text("no column for the buyer")
     expect(page.locator("body")).not_to_contain_text("--map")
     expect(mapping.locator('select[aria-label="Order ID"]')).to_have_value("external_id")
@@ -45,7 +45,7 @@ def test_orders_mapped_on_the_page_then_imported_without_a_question(shop, live_a
     mapping.locator("input[name=file]").set_input_files(first)
     mapping.get_by_role("button", name="Import with this mapping").click()
 
-    expect(page.locator("#import-progress")).to_contain_text("created 1", timeout=10_000)
+    expect(page.locator("#import-progress")).to_contain_text("created 1")
     order = in_thread(lambda: Order.objects.select_related("buyer").get(external_id="B-1"))
     assert (order.buyer.external_id, order.total_amount) == ("anna", Decimal("15.34"))
 
@@ -57,7 +57,7 @@ def test_orders_mapped_on_the_page_then_imported_without_a_question(shop, live_a
         _file("orders-2.csv", HEADER + "B-2,boris,20.00,Finished\n"),
     )
     page.locator("form.import-form button.primary").click()
-    expect(page.locator("#import-progress")).to_contain_text("created 1", timeout=10_000)
+    expect(page.locator("#import-progress")).to_contain_text("created 1")
     expect(page.locator("#column-mapping")).to_have_count(0)
     assert in_thread(lambda: Order.objects.get(external_id="B-2").buyer.external_id) == "boris"
 
@@ -74,14 +74,14 @@ def test_products_mapped_on_the_page(shop, live_asgi, browser):
     page.locator("form.import-form button.primary").click()
 
     mapping = page.locator("#column-mapping")
-    expect(mapping).to_be_visible(timeout=10_000)
+    expect(mapping).to_be_visible()
     expect(page.locator("body")).not_to_contain_text("--map")
     mapping.locator('select[aria-label="Artikel"]').select_option("title")
     mapping.locator('select[aria-label="Preis"]').select_option("price")
     mapping.locator("input[name=file]").set_input_files(upload)
     mapping.get_by_role("button", name="Import with this mapping").click()
 
-    expect(page.locator("#product-import-result")).to_contain_text("created 1", timeout=10_000)
+    expect(page.locator("#product-import-result")).to_contain_text("created 1")
     product = in_thread(lambda: Product.objects.get(external_id="P-1"))
     assert (product.title, product.price, product.currency) == ("Lampe", Decimal("15.34"), "EUR")
 
@@ -95,7 +95,7 @@ def test_reviews_mapped_on_the_page_then_imported_without_a_question(shop, live_
     page.locator("form.import-form button.primary").click()
 
     mapping = page.locator("#column-mapping")
-    expect(mapping).to_be_visible(timeout=10_000)
+    expect(mapping).to_be_visible()
     expect(page.locator("body")).to_contain_text("no review time column")
     expect(page.locator("body")).not_to_contain_text("--map")
     for column, field in (
@@ -109,7 +109,7 @@ def test_reviews_mapped_on_the_page_then_imported_without_a_question(shop, live_
     mapping.locator("input[name=file]").set_input_files(first)
     mapping.get_by_role("button", name="Import with this mapping").click()
 
-    expect(page.locator("#review-import-result")).to_contain_text("created 1", timeout=10_000)
+    expect(page.locator("#review-import-result")).to_contain_text("created 1")
     expect(page.locator("#review-import-result")).to_contain_text("review tasks 1")
     review = in_thread(lambda: Review.objects.get(external_id="R-1"))
     assert (review.rating, review.level, review.text) == (1, "negative", "kaputt")
@@ -122,7 +122,7 @@ def test_reviews_mapped_on_the_page_then_imported_without_a_question(shop, live_
         _file("bewertungen-2.csv", header + "R-2,DE-2,5,super,2026-11-26 09:00\n"),
     )
     page.locator("form.import-form button.primary").click()
-    expect(page.locator("#review-import-result")).to_contain_text("created 1", timeout=10_000)
+    expect(page.locator("#review-import-result")).to_contain_text("created 1")
     expect(page.locator("#column-mapping")).to_have_count(0)
     assert in_thread(lambda: Review.objects.get(external_id="R-2").level) == "positive"
 

@@ -26,7 +26,7 @@ def test_widget_message_reaches_the_agent_live_and_the_reply_reaches_the_buyer(
 ):
 
     agent = signed_in_page(browser, live_asgi, "lily")
-    expect(agent.locator("#live-status")).to_have_class(re.compile("online"), timeout=10_000)
+    expect(agent.locator("#live-status")).to_have_class(re.compile("online"))
     expect(agent.locator(".conv-list")).to_contain_text("No conversations here.")
 
     buyer = browser.new_context(locale="es-ES").new_page()
@@ -38,21 +38,19 @@ def test_widget_message_reaches_the_agent_live_and_the_reply_reaches_the_buyer(
 
     # No reload: the socket event refreshes the agent's inbox list.
     row = agent.locator(".conv-list li", has_text="María")
-    expect(row).to_contain_text("blanco cálido", timeout=10_000)
+    expect(row).to_contain_text("blanco cálido")
     expect(row.locator(".badge")).to_have_text("1")
     row.locator("a").click()
     expect(agent.locator("#messages")).to_contain_text("blanco cálido")
     # Opening it is not the read: the page posts that, and the list's badge goes.
-    expect(agent.locator(".conv-list li", has_text="María").locator(".badge")).to_have_count(
-        0, timeout=10_000
-    )
+    expect(agent.locator(".conv-list li", has_text="María").locator(".badge")).to_have_count(0)
     unread = in_thread(lambda: list(Conversation.objects.values_list("unread_count", flat=True)))
     assert unread == [0]
     agent.fill("#reply-text", "Sí, la tenemos en blanco cálido.")
     agent.keyboard.press("Enter")
     expect(agent.locator("#messages")).to_contain_text("Sí, la tenemos")
 
-    expect(buyer.locator("#messages")).to_contain_text("Sí, la tenemos", timeout=10_000)
+    expect(buyer.locator("#messages")).to_contain_text("Sí, la tenemos")
     expect(buyer.locator("#messages")).to_contain_text("Lily")
     directions = in_thread(
         lambda: list(Message.objects.order_by("pk").values_list("direction", flat=True))

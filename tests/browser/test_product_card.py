@@ -37,7 +37,7 @@ def team(transactional_db):
 
 def test_agent_sends_a_suggested_product_and_both_sides_see_the_card(team, live_asgi, browser):
     agent = signed_in_page(browser, live_asgi, "lily")
-    expect(agent.locator("#live-status")).to_have_class(re.compile("online"), timeout=10_000)
+    expect(agent.locator("#live-status")).to_have_class(re.compile("online"))
 
     buyer = browser.new_context(locale="en-US").new_page()
     buyer.goto(f"{live_asgi}/chat/aurora/")
@@ -45,19 +45,19 @@ def test_agent_sends_a_suggested_product_and_both_sides_see_the_card(team, live_
     buyer.keyboard.press("Enter")
     expect(buyer.locator("#messages")).to_contain_text("lamp shades")
 
-    agent.locator(".conv-list li a").first.click(timeout=10_000)
+    agent.locator(".conv-list li a").first.click()
     expect(agent.locator("#messages")).to_contain_text("lamp shades")
     agent.fill("#reply-text", "A draft the card must not wipe")
     suggestion = agent.locator("#orders-panel .related-products li[data-product='P-200']")
-    expect(suggestion).to_contain_text("Lamp shade", timeout=10_000)
+    expect(suggestion).to_contain_text("Lamp shade")
     suggestion.get_by_role("button", name=re.compile("Send")).click()
 
     card = agent.locator("#messages .msg.agent .product-card")
-    expect(card).to_contain_text("Lamp shade", timeout=10_000)
+    expect(card).to_contain_text("Lamp shade")
     expect(card).to_contain_text("12.50 USD")
     expect(card.locator("a.open")).to_have_attribute("href", SHADE_URL)
     expect(agent.locator("#reply-text")).to_have_value("A draft the card must not wipe")
 
     buyer_card = buyer.locator("#messages .msg.shop .product-card")
-    expect(buyer_card).to_contain_text("Lamp shade", timeout=10_000)
+    expect(buyer_card).to_contain_text("Lamp shade")
     expect(buyer_card.locator("a.open")).to_have_attribute("href", SHADE_URL)
