@@ -93,7 +93,9 @@ def order_facts(user: User, conv: Conversation) -> OrderFacts:
         tracking_url=(first.url or universal_tracking_url(first.parcel.tracking_number))
         if first
         else None,
-        order_month=card.order.placed_at.date() if card.order.placed_at else None,
+        order_month=card.order.placed_at.astimezone(ZoneInfo(conv.shop.timezone)).date()
+        if card.order.placed_at
+        else None,
         arrival_date=max(arrived).astimezone(ZoneInfo(conv.shop.timezone)).date()
         if arrived
         else None,

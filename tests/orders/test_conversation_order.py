@@ -131,3 +131,27 @@ def test_scripts_never_fill_in_another_order_than_the_named_one(shop, product, a
 
     assert facts.order_id is None  # a gap, not MAXS-1
     assert facts.tracking_numbers == ()
+
+
+def test_the_order_month_a_script_names_is_the_shops_month(shop, product, pre_agent):
+    """An order placed at 01:30 on 1 March in Shanghai (17:30 on 28 February in UTC) is the
+    buyer's March order in the script."""
+    import datetime as dt
+
+    from kefu.orders.facts import order_facts
+
+    assert shop.timezone == "Asia/Shanghai"
+    online(pre_agent)
+    make_order(
+        shop,
+        "MARCH-1",
+        buyer="ivan",
+        products=[product],
+        placed_at=dt.datetime(2026, 2, 28, 17, 30, tzinfo=dt.UTC),
+    )
+    conv = buyer_says(shop, "Where is my order?", buyer="ivan", order="MARCH-1").conversation
+
+    facts = order_facts(pre_agent, conv)
+
+    assert facts.order_id == "MARCH-1"
+    assert facts.order_month == dt.date(2026, 3, 1)
