@@ -109,6 +109,8 @@ BUYER_CHOICE = re.compile(
 _INVOICE_TOPIC = (
     r"发票|发漂|发飘|开票|[带要含]票|票的话|(?:开|写)到(?:[\d一二两三四五六七八九十]+[千百万块元]|\d{3,})|(?<![车门机彩邮股])票(?:据)?|\binvoices?\b|\bfapiao\b|"
     r"品名|品项|开票名称|"
+    # "开成劳保用品,好报销": what is reimbursed is the invoice, even unnamed.
+    r"报销|"
     r"\bvat receipts?\b|(?<!за )(?<!на )\bсч(?:е|ё)т(?:а|е|у|ом|ов)?\b|\bсчет-фактур\w*|"
     r"\bчек(?:а|и|ов|ом|у|е)?\b|\bндс\b|\bдокумент\w*|\bfactura\w*"
 )
@@ -170,7 +172,7 @@ _CARD_TOPIC = (
     r"信用卡|花呗|分期|刷卡|白条|借记卡|\bcredit cards?\b|\bcard (?:payments?|price)\b|"
     r"\bby card\b|\binstal?l?ments?\b|\bhuabei\b|\bcc\b|xyk|信用k|\bcuotas\b|meses sin intereses|"
     r"карт(?:ой|ы|а|у)\b|кредитк\w*|рассрочк\w*|"
-    r"\btarjeta\b|\ba plazos\b"
+    r"\btarjeta\b|\ba plazos\b|" + pt.CARD_SCHEMES
 )
 _CARD_ACT = (
     r"加(?:\d|点|钱|收|价)|加[一二两三四五六七八九十半]+个?点|贵|高一?点|手续费|通道费|费率|"
@@ -191,7 +193,10 @@ _CARD_CANCEL = (
     r"\bwe (?:cover|pay)\b|\bnever add\b|"
     r"stays the same|same price|pre-?authori|"
     r"без комисси|не меняется|та же|"
-    r"sin (?:ningun )?recargo|\bel mismo\b|mismo precio"
+    r"sin (?:ningun )?recargo|\bel mismo\b|mismo precio|"
+    # the buyer's bank charges it and the shop adds nothing: "комиссию берет ваш банк"
+    r"ваш банк|\byour bank\b|\bsu banco\b|\btu banco\b|您的?(?:发卡)?银行收|"
+    r"ничего не (?:добавл|доплач|берем)\w*|we (?:don't|do not) add|no (?:anadimos|cobramos)"
 )
 
 _POSTAGE_TOPIC = (
@@ -199,21 +204,25 @@ _POSTAGE_TOPIC = (
     r"доставк\w*|пересылк\w*|\benvio\b|\bportes?\b"
 )
 _POSTAGE_ACT = (
-    r"补|加(?:\d|收|钱)|另付|另收|自理|您来?出|差价|支付|拍下|"
+    r"补|加(?:\d|收|钱)|另付|另收|自理|您来?出|差价|支付|拍下|" + pt.WHO_PAYS_ZH + "|"
     r"\bpay\b|\btop up\b|\badd\b|\bextra\b|surcharge|\bcover\b|isn't covered|not covered|"
-    r"not included|doesn't include|"
+    r"not included|doesn't include|(?:isn't|is not|not|aren't|are not) free\b|"
+    r"\bcosts?\b[^.!?;]{0,30}?\bmore\b|\b(?:paid|pay|charged|billed) separately\b|"
     r"доплат\w*|платн\w*|оплачива\w*|"
-    r"\bpagar\b|\babonar\b|suplemento|recargo|\bextra\b|no (?:esta )?incluid|no (?:incluye|cubre)|"
+    r"\bpagar(?:lo|la|los|las)?\b|\babonar(?:lo|la|los|las)?\b|suplemento|"
+    r"(?:pagar|abonar|cobrar)\w* aparte|no (?:es|son) gratis|\bcuesta\b[^.!?;]{0,30}?\bmas\b|"
+    r"recargo|\bextra\b|no (?:esta )?incluid|no (?:incluye|cubre)|"
     r"не входит|не включ"
 )
 _POSTAGE_CANCEL = (
     r"不用|无需|不需要|也包|都包|我们承担|由我们|不必|"
     r"no need|don't need|\bincluded\b|\bwe pay\b|nothing extra|we(?:'ve| have)? covered|"
-    r"\bon us\b|free of charge|"
+    r"\bon us\b|free of charge|\b(?:is|are) (?:also )?free\b|\bfree (?:as well|too)\b|"
+    r"\bno (?:extra|additional) (?:charges?|costs?|fees?)\b|"
     # "не бесплатная", "el envío gratis no incluye..." negate or carve out the promise.
     r"не нужно|(?<!не )бесплатн|"
     r"no tiene que pagar|\bsin (?:ningun )?(?:recargo|coste|costo|cargo)|(?<!no es )gratuit|"
-    r"\bgratis\b(?! no (?:incluye|cubre|aplica))|no hace falta"
+    r"(?<!no es )(?<!no son )\bgratis\b(?! no (?:incluye|cubre|aplica))|no hace falta"
 )
 # Where a listing sets postage per region itself, pointing at it is allowed (R-44).
 LISTING_POSTAGE = re.compile(
@@ -246,7 +255,9 @@ ALTERNATIVE_OFFERED = re.compile(
     r"可以换|换成|或者?等|到货|补货|\bwe can send\b|\bor (?:wait|ship when)\b|\brestock|"
     r"можем отправить|дождаться|заменить|когда поступит|podemos enviarle|esperar a la reposicion|"
     r"podemos cambiar\w*|cambiarlo|enviarlo cuando|cuando (?:llegue|vuelva|se reponga)|otro color|"
-    r"another colou?r|\bswitch (?:you|it)\b"
+    r"another colou?r|\bswitch (?:you|it)\b|back in stock|next (?:shipment|batch)|"
+    r"поставк\w*|поступлени\w*|как только (?:поступит|появится|придет)|"
+    r"repondr\w*|reponemos|reposicion|en cuanto (?:llegue|tengamos|vuelva)"
 )
 
 # A chat app's name followed by a handle: "LINE ID: abc", "TG：@deals", "Instagram @shop".
@@ -260,8 +271,13 @@ _HANDLE = r"(?:\s*(?:id|号))?\s*(?::\s*@?|@)[a-z0-9][a-z0-9_.\-]{2,}"
 _OFF_ACT = (
     _CHANNELS + _HANDLE + r"|" + _CHANNELS + r"[^.!?。\n]{0,12}?@[a-z0-9_.]{3,}|"
     r"(?:威信|薇信)搜|(?<![不别没])加(?:我|我们)?的?" + _CHANNELS + r"|"
-    r"(?:加|➕|\+)v(?![a-z])|\bwhats ?app\b|\btelegram\b|телеграм\w*|вайбер|\bviber\b|"
-    r"напрямую|(?:перевод\w*|переведите|оплатите)\s+(?:\w+\s+){0,2}?на (?:мою )?карту|"
+    r"(?:加|➕|\+)(?:个|下|一下)?v(?![a-z])|"
+    # leaving the platform said outright: "以后不走平台", "без площадки", "outside the app"
+    r"不走平台|绕(?:开|过)平台|平台外|不(?:用|必)在平台|без площадки|мимо площадки|"
+    r"в обход площадки|минуя площадку|вне площадки|outside the (?:app|platform)|"
+    r"off the platform|skip the platform|\bwhats ?app\b|\btelegram\b|телеграм\w*|вайбер|\bviber\b|"
+    r"напрямую|(?:перевод\w*|переведите|оплатите|скиньте)\s+(?:\w+\s+){0,2}?на (?:мою )?"
+    r"(?:карту|сбер\w*|тинькофф\w*|т-банк\w*|альфа-?банк\w*|киви|qiwi|юмани|юmoney)|"
     r"\bсбп\b|на мой номер|другой магазин|"
     r"\bbizum\b|transferencia directa|fuera de la plataforma|otra tienda|agreguem?e|agregame|"
     r"escribame por|\bpaypal\b"
@@ -313,7 +329,8 @@ _COURIER_CANCEL = (
 
 # Stalling in refund talk without the steps or the time: "慢慢等", "just sit tight".
 _STALL_ACT = (
-    r"慢慢等|等着吧|等着就|再等等|等就行|等就到|别着急|别急|别催|急也没用|"
+    r"慢慢等|等[着著]吧|等[着著]就|再等等|等就行|等就到|别[着著]急|别急|别催|急也没用|"
+    r"早晚会|迟早会|总会到|eventually|sooner or later|когда-нибудь|en algun momento|"
     r"sit tight|hang on and wait|\bjust wait\b|"
     r"\bждите\b|\bпросто подождите\b|\bespere\b|no hay prisa|tenga calma"
 )
@@ -321,7 +338,7 @@ _STALL_ACT = (
 _STALL_CANCEL = (
     r"我帮您|帮您查|帮您看|我查|我来查|工作日|到账|原路|"
     r"\bi'll check|\bi will check|while i check|business days|"
-    r"проверю|рабоч|сейчас посмотрю|consulto|dias habiles|un momento"
+    r"проверю|рабоч|сейчас посмотрю|consulto|dias habiles|(?<!alg)un momento"
 )
 
 _PATIENT_ACT = (

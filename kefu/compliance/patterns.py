@@ -44,6 +44,18 @@ def rx(pattern: str) -> re.Pattern[str]:
 
 # Amounts in Chinese number words as well as digits: "加一个点", "补二十", "百分之六".
 ZH_NUM = r"[\d.一二两三四五六七八九十百千半]+"
+# A percentage in English as "3%", "3 percent" or "three per cent".
+EN_PERCENT = (
+    r"(?:[\d.]+ ?%|(?:[\d.]+|one|two|three|four|five|six|seven|eight|nine|ten|half a) ?"
+    r"(?:percent|per cent)\b)"
+)
+# Who pays, asked of the buyer: "要您自己付", "由买家承担", "您这边出" (not "您付的运费我们退").
+WHO_PAYS_ZH = (
+    r"(?:(?:您|你|亲|买家)(?:这边|那边|自己)来?|(?:要|得|需要?|请|由)(?:您|你|亲|买家)"
+    r"(?:这边|那边|自己)?来?)(?:出|付|承担|支付)(?![货发具示现])"
+)
+# Card schemes name the card as well as "credit card" does.
+CARD_SCHEMES = r"\bvisa\b|mastercard|\bamex\b|unionpay|银联"
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +246,9 @@ CARD_EXEMPT = _CARD_EXEMPT = (
     r"(?:由|是)?(?:我们|店铺|商家|卖家|本店|店里)(?:来)?(?:承担|出|付|包)|"
     r"\bwe(?:'ll| will)? (?:cover|pay|absorb)\b|\bon us\b|\b(?:covered|paid|borne) by us\b"
 )
-_CARD_WORDS = r"信用卡|花呗|分期|刷卡|白条|银行卡|借记卡|手续费|\bcards?\b|instal|\bhuabei\b"
+_CARD_WORDS = (
+    r"信用卡|花呗|分期|刷卡|白条|银行卡|借记卡|手续费|\bcards?\b|instal|\bhuabei\b|" + CARD_SCHEMES
+)
 CARD_FEE = (
     p(
         r"(?:信用卡|花呗|分期|刷卡|白条|借记卡)" + G + r"{0,12}?(?:手续费|加收|另收|加价|费率|"
@@ -263,7 +277,7 @@ CARD_FEE = (
     p(
         r"\b(?:credit cards?|card payments?|paying by card|pay by card|instal?l?ments?|"
         r"installment plan|huabei|debit cards?)\b" + EG + r"{0,40}?(?:\bfees?\b|surcharge|"
-        r"\bextra\b|\badditional\b|add(?:ed)?\s+[\d.]+ ?%|plus\s+[\d.]+ ?%|[\d.]+ ?%)",
+        r"\bextra\b|\badditional\b|add(?:ed)?\s+[\d.]+ ?%|plus\s+[\d.]+ ?%|" + EN_PERCENT + ")",
         negation=_CARD_NEG,
         exempt=_CARD_EXEMPT,
     ),
@@ -277,11 +291,13 @@ CARD_FEE = (
         exempt=_CARD_EXEMPT,
     ),
     p(
-        r"\b(?:please|kindly|you need to|you have to|you must|you'll need to|you will need to)\s+"
+        # asked of the buyer, or announced by the shop: "we'll need to add a processing fee"
+        r"\b(?:(?:please|kindly|you need to|you have to|you must|you'll need to|you will need to)"
+        r"\s+|we(?:'ll| will)? (?:need to|have to|must) (?=add|charge)|we (?=add|charge))"
         + W
-        + r"{0,3}?(?:add|pay|cover)\s+"
+        + r"{0,3}?(?:add|pay|cover|charge)\s+"
         + W
-        + r"{0,3}?(?:[\d.]+ ?%|(?:card|processing|transaction|handling|bank) fees?)",
+        + r"{0,3}?(?:" + EN_PERCENT + "|(?:card|processing|transaction|handling|bank) fees?)",
         negation=_CARD_NEG,
         exempt=_CARD_EXEMPT,
         requires=_CARD_WORDS + r"|processing|transaction|bank fee",
@@ -360,7 +376,7 @@ FREE_SHIPPING = (
     ),
     p(
         r"(?:邮费|运费|快递费)" + G + r"{0,6}?(?:自理|到付|另算|另付|需要?您|您来?(?:出|付|承担)|"
-        r"买家承担)",
+        r"买家承担|" + WHO_PAYS_ZH + ")",
         negation=_SHIP_NEG,
     ),
     p(r"(?:不包邮|不免邮|不免运费)"),
@@ -465,7 +481,8 @@ STOCK_EXCUSE = (
         requires=r"没货|缺货|断货|库存|卖完|售罄|没有货|货源",
     ),
     p(
-        r"(?:没货|缺货|断货|卖完了?|售罄|没有货|没库存|库存不足|无货)",
+        r"(?:没货|缺货|断货|卖完了?|售罄|没有货|没库存|库存不足|无货|库存没了|没有库存|"
+        r"补不上货?|补不到货|进不到货)",
         negation=rx(r"不会|不缺|不会断|不用担心|有货|现货充足|不是"),
     ),
     p(
@@ -489,11 +506,11 @@ OFF_PLATFORM = (
         negation=_OFF_NEG,
     ),
     p(
-        r"(?:私下|线下|直接)" + G + r"{0,4}?(?:交易|转账|付款|打款|汇款|支付|买卖)",
+        r"(?:私下|线下|直接)" + G + r"{0,4}?(?:交易|转[账帐]|付款|打款|汇款|支付|买卖)",
         negation=_OFF_NEG,
     ),
     p(
-        r"(?:转账|打款|汇款|转钱)(?:给我|到我|给店主|到(?:我们的?)?(?:支付宝|银行卡|账户|卡上))",
+        r"(?:转[账帐]|打款|汇款|转钱)(?:给我|到我|给店主|到(?:我们的?)?(?:支付宝|银行卡|账户|卡上))",
         negation=_OFF_NEG,
     ),
     p(
