@@ -55,7 +55,7 @@ WHO_PAYS_ZH = (
     r"(?:这边|那边|自己)?来?)(?:出|付|承担|支付)(?![货发具示现])"
 )
 # Card schemes name the card as well as "credit card" does.
-CARD_SCHEMES = r"\bvisa\b|mastercard|\bamex\b|unionpay|银联"
+CARD_SCHEMES = r"(?<![a-z])(?:visa|amex)(?![a-z])|mastercard|unionpay|银联|万事达"
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,7 +481,7 @@ STOCK_EXCUSE = (
         requires=r"没货|缺货|断货|库存|卖完|售罄|没有货|货源",
     ),
     p(
-        r"(?:没货|缺货|断货|卖完了?|售罄|没有货|没库存|库存不足|无货|库存没了|没有库存|"
+        r"(?:没货|缺货|断货|卖完了?|售罄|没有货|没库存|库存不足|无货|断码|库存没了|没有库存|"
         r"补不上货?|补不到货|进不到货)",
         negation=rx(r"不会|不缺|不会断|不用担心|有货|现货充足|不是"),
     ),
