@@ -297,7 +297,9 @@ CARD_FEE = (
         + W
         + r"{0,3}?(?:add|pay|cover|charge)\s+"
         + W
-        + r"{0,3}?(?:" + EN_PERCENT + "|(?:card|processing|transaction|handling|bank) fees?)",
+        + r"{0,3}?(?:"
+        + EN_PERCENT
+        + "|(?:card|processing|transaction|handling|bank) fees?)",
         negation=_CARD_NEG,
         exempt=_CARD_EXEMPT,
         requires=_CARD_WORDS + r"|processing|transaction|bank fee",

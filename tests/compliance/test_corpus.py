@@ -14,14 +14,15 @@ GATE = 0.97
 # fall below these numbers, and an entry must go once the code clears the gate.
 # The 2026-12-01 blind batch (written without reading the patterns) opened these hold-out gaps;
 # tuning on its tuning half closed the tuning file's but not these (guide, "Sixth round"). The
-# figures are the hold-out's after that tuning.
+# figures are the hold-out's after that tuning, raised where the seventh round's tuning replies
+# (batch "2026-12-01-tune2") lifted them (free_shipping, off_platform).
 KNOWN_GAPS: dict[str, dict[str, tuple[float, float]]] = {
     "tuning": {},
     "holdout": {
         "card_fee": (1.0, 0.946),
-        "free_shipping": (0.972, 0.897),
+        "free_shipping": (0.973, 0.923),
         "invoice": (0.957, 0.898),
-        "off_platform": (0.957, 0.9),
+        "off_platform": (0.958, 0.92),
         "out_of_stock": (0.929, 0.867),
         "refuse_to_ship": (1.0, 0.939),
         "wait_patiently": (1.0, 0.952),
