@@ -283,10 +283,17 @@ def selected_backends(supported: tuple[str, ...]) -> list[str]:
 # --- the server ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports of 127.0.0.1. All are held open until every one is chosen:
+    a port closed before the next is asked for can be handed out again, and two servers told
+    the same port answer for each other."""
+    with contextlib.ExitStack() as held:
+        ports = []
+        for _ in range(count):
+            s = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            s.bind(("127.0.0.1", 0))
+            ports.append(int(s.getsockname()[1]))
+        return ports
 
 
 class Server:
@@ -296,12 +303,13 @@ class Server:
     def __init__(self, backend: Backend, *, worker: bool = False) -> None:
         self.backend = backend
         self.worker = worker
-        self.port = free_port()
+        self.port, self.intake_port = free_ports(2)
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws_base = f"ws://127.0.0.1:{self.port}"
         # KEFU_BENCH_INTAKE_WSGI=1: also the WSGI intake server (`--intake-port`, decisions
         # §48); `intake_base` is where signed webhooks go (the ASGI server without it).
-        self.intake_port = free_port() if os.environ.get("KEFU_BENCH_INTAKE_WSGI") == "1" else 0
+        if os.environ.get("KEFU_BENCH_INTAKE_WSGI") != "1":
+            self.intake_port = 0
         self.intake_base = f"http://127.0.0.1:{self.intake_port}" if self.intake_port else self.base
         self.log_path = backend.tmp / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None

@@ -43,6 +43,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from bench.harness import free_ports
+
 ROOT = Path(__file__).resolve().parents[1]
 HELPER = "bench.bench_soak"
 SLUG = "soak-shop"
@@ -52,12 +54,6 @@ FAULTS = ("kill-web", "kill-worker", "restart-redis", "restart-postgres")
 
 # --- processes -----------------------------------------------------------------------------------
 # Shared with tests/test_supervision.py, which kills `kefu run`'s children the same way.
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def healthy(port: int) -> bool:
@@ -118,8 +114,7 @@ class PrivateServices:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.pg_port = free_port()
-        self.redis_port = free_port()
+        self.pg_port, self.redis_port = free_ports(2)
         self.pg_data = folder / "pg"
         self.pg_sock = folder / "pgsock"
         self.redis_proc: subprocess.Popen[bytes] | None = None
@@ -306,8 +301,7 @@ class Soak:
         self.receiver = Receiver()
         self.server: subprocess.Popen[bytes] | None = None
         self.env: dict[str, str] = {}
-        self.port = free_port()
-        self.intake_port = free_port()
+        self.port, self.intake_port = free_ports(2)
 
     # -- setup and teardown
 

@@ -23,7 +23,9 @@ def _intake_polls() -> bool:
     return float(os.environ.get("KEFU_INTAKE_POLL_SECONDS", default)) > 0
 
 
-app.conf.beat_schedule = {
+# Built whole, then set once: reading app.conf (as `app.conf.beat_schedule[k] = v` does) loads
+# Django's settings at import, before the WSGI intake server has chosen its own (decisions §48).
+_schedule: dict[str, dict[str, object]] = {
     "reassign-offline-agents": {
         "task": "kefu.conversations.tasks.reassign_offline_agents",
         "schedule": 30.0,
@@ -62,7 +64,8 @@ app.conf.beat_schedule = {
 if not _intake_polls():
     # Picks up buyer messages a web process queued but could not hand to a worker (it died
     # between its commit and the kick, or the broker was down): decisions §42.
-    app.conf.beat_schedule["sweep-intake"] = {
+    _schedule["sweep-intake"] = {
         "task": "intake.drain",
         "schedule": float(os.environ.get("KEFU_INTAKE_SWEEP_SECONDS", "5")),
     }
+app.conf.beat_schedule = _schedule

@@ -19,13 +19,12 @@ import psycopg
 import pytest
 
 from bench import soak
-from bench.harness import inbound_body, webhook_headers
+from bench.harness import free_ports, inbound_body, webhook_headers
 
 KEFU = Path(sys.executable).with_name("kefu")
 
 
 # The process helpers are the soak's (bench/soak.py), which kills the same children.
-_free_port = soak.free_port
 _healthy = soak.healthy
 _wait = soak.wait_for
 _child = soak.child
@@ -86,7 +85,7 @@ def served(request, tmp_path):
         redis = os.environ.get("KEFU_REDIS_URL", "redis://127.0.0.1:6379/15")
         env["KEFU_REDIS_URL"] = redis.rsplit("/", 1)[0] + "/7"
     subprocess.run([str(KEFU), "migrate"], env=env, check=True, capture_output=True)  # noqa: S603
-    port, intake_port = _free_port(), _free_port()
+    port, intake_port = free_ports(2)  # distinct: the same port twice served one for the other
     proc = subprocess.Popen(  # noqa: S603
         [
             str(KEFU),

@@ -103,3 +103,25 @@ def test_the_server_keeps_its_database_connections_and_loads_its_own_settings(mo
     # gunicorn's environment may name the workbench's settings; the server takes its own.
     assert os.environ["DJANGO_SETTINGS_MODULE"] == SETTINGS_MODULE
     assert callable(application)
+
+
+@pytest.mark.parametrize("database_url", ["", "postgres://postgres@127.0.0.1:5432/kefu"])
+def test_importing_the_intake_app_leaves_the_settings_to_choose(database_url):
+    """gunicorn imports `kefu.intake_wsgi` (and with it the Celery app) before the intake
+    settings are chosen; if that import loads Django's settings, the intake server serves the
+    whole workbench with the workbench's settings. Checked on both intake modes: SQLite's
+    polling worker and PostgreSQL's kicks, whose beat schedule differs."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEFU_DATABASE", "DJANGO"))}
+    env["DJANGO_SETTINGS_MODULE"] = "kefu.settings"
+    if database_url:
+        env["KEFU_DATABASE_URL"] = database_url
+    probe = (
+        "import kefu.intake_wsgi\nfrom django.conf import settings\nprint(settings.configured)\n"
+    )
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
