@@ -10,6 +10,7 @@ deployment setting (decisions §26).
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -51,11 +52,19 @@ def _incr(key: str, timeout: int) -> int:
         return 1
 
 
+def _counter_key(scope: str, key: str, window: int) -> str:
+    # Keys come from outside (a buyer id may be 10,000 characters of any script): a long or
+    # unusual one is counted under its digest, so every cache backend takes the key.
+    if len(key) > 64 or not (key.isascii() and key.isprintable()) or " " in key:
+        key = "sha1-" + hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
+    return f"rl:{scope}:{key}:{window}"
+
+
 def hit(scope: str, key: str, limit: Limit, *, now: float | None = None) -> int | None:
     """Count one event; the seconds to wait if it is over the limit, else None."""
     now = time.time() if now is None else now
     window = int(now // limit.seconds)
-    count = _incr(f"rl:{scope}:{key}:{window}", limit.seconds + 1)
+    count = _incr(_counter_key(scope, key, window), limit.seconds + 1)
     if count <= limit.count:
         return None
     return max(1, math.ceil((window + 1) * limit.seconds - now))
@@ -119,7 +128,7 @@ def hit_all(
     count nothing when the stamp moved. On Redis one atomic script call does it all."""
     now = time.time() if now is None else now
     windows = [int(now // c.limit.seconds) for c in counts]
-    keys = [f"rl:{c.scope}:{c.key}:{w}" for c, w in zip(counts, windows, strict=True)]
+    keys = [_counter_key(c.scope, c.key, w) for c, w in zip(counts, windows, strict=True)]
     client = stamps.redis_client()
     if client is not None:
         script = _scripts.get(id(client))

@@ -67,3 +67,17 @@ def test_a_moved_fence_counts_nothing_and_says_where_it_is(rate_clock):
     # Nothing was counted: under the stamp as it is now, the one allowed event still passes.
     assert hit_all(counts, fence=("test-fence", fenced.stamp or "")).over is None
     assert hit_all(counts, fence=("test-fence", fenced.stamp or "")).over == 0
+
+
+def test_a_buyer_id_of_any_length_and_script_is_counted_on_its_own(rate_clock, recwarn):
+    """Buyer ids come from outside: 10,000 characters, Thai, spaces. Each is still a counter
+    of its own, and no cache backend is handed a key it refuses."""
+    from django.core.cache import CacheKeyWarning
+
+    ids = ["y" * 10_000, "y" * 9_999, "ก ำกำ", "ก ำก", "b 1"]
+    for buyer in ids:
+        counts = [Count("t-buyer", buyer, Limit(2, 60))]
+        assert [hit_all(counts).over for _ in range(3)] == [None, None, 0]
+        assert hit("u-buyer", buyer, Limit(1, 60)) is None
+        assert hit("u-buyer", buyer, Limit(1, 60)) is not None
+    assert not [w for w in recwarn if issubclass(w.category, CacheKeyWarning)]
