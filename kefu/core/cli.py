@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-import signal
 import sys
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 
-from kefu.core.supervisor import Child, supervise
+from kefu.core.supervisor import Child, supervise, until_signalled
 
 
 def register(sub: Any) -> None:
@@ -254,13 +253,5 @@ def _run(args: argparse.Namespace) -> int:
     )
     if intake:
         print(f"Signed webhooks also on http://{args.host}:{args.intake_port}/api/v1/inbound/")
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    supervise(children, should_stop=lambda: stopping)
+    supervise(children, should_stop=until_signalled())
     return 0

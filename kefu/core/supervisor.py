@@ -8,6 +8,7 @@ spin; one that ran a while starts again at once.
 from __future__ import annotations
 
 import logging
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +38,20 @@ class Child:
 
     def backoff(self) -> float:
         return min(MAX_BACKOFF_SECONDS, 2.0 ** max(self.failures - 1, 0))
+
+
+def until_signalled() -> Callable[[], bool]:
+    """A ``should_stop`` that turns true on SIGTERM or SIGINT (installed now), so a
+    long-running command finishes its current step and stops cleanly."""
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return lambda: stopping
 
 
 def supervise(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import signal
 from typing import Any
+
+from kefu.core.supervisor import until_signalled
 
 
 def register(sub: Any) -> None:
@@ -28,17 +29,9 @@ def register(sub: Any) -> None:
 def run_intake_worker(args: argparse.Namespace) -> int:
     from kefu.desk.intake_queue import work
 
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     if args.poll is not None and args.poll <= 0:
         from django.core.management.base import CommandError
 
         raise CommandError("--poll is a number of seconds above 0")
-    work(poll=args.poll, should_stop=lambda: stopping)
+    work(poll=args.poll, should_stop=until_signalled())
     return 0
