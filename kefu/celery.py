@@ -15,12 +15,12 @@ app.autodiscover_tasks()
 app.conf.include = ["kefu.desk.tasks"]
 
 
-def _intake_polls() -> bool:
-    """settings.KEFU_INTAKE_POLL_SECONDS > 0, read here: beat builds its schedule before
-    Django is set up. A polling intake worker finds what a dead web process left behind
-    itself; there is no Celery intake worker to sweep for (decisions §62)."""
+def intake_poll_seconds() -> float:
+    """KEFU_INTAKE_POLL_SECONDS (decisions §62): 0.05 s on SQLite, 0 (Celery kicks) on
+    PostgreSQL unless set. Read from the environment, here, because beat builds its schedule
+    before Django is set up; kefu.settings takes its setting from this too."""
     default = "0" if os.environ.get("KEFU_DATABASE_URL") else "0.05"
-    return float(os.environ.get("KEFU_INTAKE_POLL_SECONDS", default)) > 0
+    return float(os.environ.get("KEFU_INTAKE_POLL_SECONDS", default))
 
 
 # Built whole, then set once: reading app.conf (as `app.conf.beat_schedule[k] = v` does) loads
@@ -61,9 +61,10 @@ _schedule: dict[str, dict[str, object]] = {
         "schedule": 15.0,
     },
 }
-if not _intake_polls():
+if not intake_poll_seconds() > 0:
     # Picks up buyer messages a web process queued but could not hand to a worker (it died
-    # between its commit and the kick, or the broker was down): decisions §42.
+    # between its commit and the kick, or the broker was down): decisions §42. A polling
+    # intake worker finds those itself; there is no Celery intake worker to sweep for.
     _schedule["sweep-intake"] = {
         "task": "intake.drain",
         "schedule": float(os.environ.get("KEFU_INTAKE_SWEEP_SECONDS", "5")),

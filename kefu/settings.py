@@ -11,6 +11,8 @@ from typing import Any
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from kefu.celery import intake_poll_seconds
+
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("KEFU_DATA_DIR", Path.cwd() / "var")).resolve()
 DATABASE_URL = os.environ.get("KEFU_DATABASE_URL", "")
@@ -270,11 +272,9 @@ KEFU_INTAKE_BATCH_MAX_BYTES = 2 * 1024 * 1024
 KEFU_INTAKE_BATCH_SECONDS = float(os.environ.get("KEFU_INTAKE_BATCH_SECONDS", "0"))
 # Above 0: the intake worker polls the queue table this often when it is empty, and the web
 # processes send it no Celery kick (decisions §62). The default on SQLite, where a kick is a
-# write to the broker's own SQLite file; 0 (kicks through Redis) on PostgreSQL. Mirrored in
+# write to the broker's own SQLite file; 0 (kicks through Redis) on PostgreSQL. Read by
 # kefu.celery, whose beat schedule is built before Django is set up.
-KEFU_INTAKE_POLL_SECONDS = float(
-    os.environ.get("KEFU_INTAKE_POLL_SECONDS", "0" if DATABASE_URL else "0.05")
-)
+KEFU_INTAKE_POLL_SECONDS = intake_poll_seconds()
 # A signed webhook is accepted this long either side of its X-Kefu-Timestamp (decisions §25).
 KEFU_WEBHOOK_MAX_AGE_SECONDS = int(os.environ.get("KEFU_WEBHOOK_MAX_AGE_SECONDS", "300"))
 # The signed webhooks keep each shop's secret and limits per process (decisions §60): dropped
