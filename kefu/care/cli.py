@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from kefu.care.review_import import ReviewFileError, import_reviews, parse_map_option
+from kefu.catalog.models import ImportKind
 from kefu.core.tabular import ImportFileError
 from kefu.orders import cli as orders_cli
 
@@ -26,10 +27,14 @@ def register(sub: Any) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    shop, overrides = orders_cli.import_target(args, parse_map_option)
+    target = orders_cli.import_target(args, parse_map_option, ImportKind.REVIEWS)
     try:
         summary = import_reviews(
-            shop=shop, path=args.file, file_format=args.format, overrides=overrides
+            shop=target.shop,
+            path=args.file,
+            file_format=args.format,
+            overrides=target.overrides,
+            remembered=target.remembered,
         )
     except (ImportFileError, ReviewFileError) as exc:
         raise orders_cli.refused(exc) from exc

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from kefu.catalog.importers import ProductFileError, import_products, parse_map_option
+from kefu.catalog.models import ImportKind
 from kefu.core.tabular import ImportFileError
 from kefu.orders import cli as orders_cli
 from kefu.orders.selectors import unlinked_items
@@ -31,11 +32,17 @@ def register(sub: Any) -> None:
 
 
 def _import_products(args: argparse.Namespace) -> int:
-    shop, overrides = orders_cli.import_target(args, parse_map_option)
+    target = orders_cli.import_target(args, parse_map_option, ImportKind.PRODUCTS)
+    shop = target.shop
     bar = orders_cli.ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
         summary = import_products(
-            shop=shop, path=args.file, file_format=args.format, overrides=overrides, progress=bar
+            shop=shop,
+            path=args.file,
+            file_format=args.format,
+            overrides=target.overrides,
+            remembered=target.remembered,
+            progress=bar,
         )
     except (ImportFileError, ProductFileError) as exc:
         bar.close()

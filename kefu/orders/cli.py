@@ -17,12 +17,15 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from django.core.management.base import CommandError
 
 from kefu.accounts.models import Shop
 from kefu.accounts.selectors import shop_by_slug
+from kefu.catalog.column_mappings import remembered_mapping
+from kefu.catalog.models import ImportKind
 from kefu.core.tabular import ColumnsError, ImportFileError
 from kefu.orders.importers.mapping import MappingError, parse_map_option
 from kefu.orders.importers.run import import_orders
@@ -73,22 +76,44 @@ def add_import_arguments(parser: Any, *, file_help: str, handler: Any) -> None:
         metavar="COL=FIELD,...",
         help="map your column headers to Kefu fields (FIELD '-' ignores a column)",
     )
+    parser.add_argument(
+        "--no-remembered",
+        action="store_true",
+        help="do not apply the column mapping the shop remembered on the upload page",
+    )
     parser.add_argument("--format", choices=["csv", "xlsx", "jsonl"], default=None)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=handler)
 
 
+@dataclass(frozen=True)
+class ImportTarget:
+    shop: Shop
+    overrides: dict[str, str] | None  # --map: must name columns the file has
+    remembered: dict[str, str]  # the upload page's mapping; applies where the file has the column
+
+
 def import_target(
-    args: argparse.Namespace, parse_map: Callable[[str], dict[str, str]]
-) -> tuple[Shop, dict[str, str] | None]:
-    """The shop named by --shop and the --map overrides; a CommandError names what is wrong."""
+    args: argparse.Namespace, parse_map: Callable[[str], dict[str, str]], kind: str
+) -> ImportTarget:
+    """The shop named by --shop, the --map overrides and the shop's remembered mapping of
+    `kind` (a seller who mapped a layout on the upload page gets the same reading from a
+    scheduled terminal import); a CommandError names what is wrong."""
     shop = shop_by_slug(args.shop)
     if shop is None:
         raise CommandError(f"no shop with slug {args.shop!r}")
     try:
-        return shop, (parse_map(args.map) if args.map else None)
+        overrides = parse_map(args.map) if args.map else None
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
+    remembered = {} if args.no_remembered else remembered_mapping(shop, kind)
+    if remembered:
+        print(
+            f"applying the shop's remembered column mapping ({len(remembered)} columns; "
+            "--map wins over it, --no-remembered ignores it)",
+            file=sys.stderr,
+        )
+    return ImportTarget(shop=shop, overrides=overrides, remembered=remembered)
 
 
 def refused(exc: Exception) -> CommandError:
@@ -127,11 +152,18 @@ class ProgressBar:
 
 
 def _import_orders(args: argparse.Namespace) -> int:
-    shop, overrides = import_target(args, parse_map_option)
+    target = import_target(args, parse_map_option, ImportKind.ORDERS)
+    shop = target.shop
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
+        # The orders reader has one mapping: a remembered header the file lacks changes
+        # nothing there, so the two are combined as the upload page combines them.
         summary = import_orders(
-            shop=shop, path=args.file, file_format=args.format, overrides=overrides, progress=bar
+            shop=shop,
+            path=args.file,
+            file_format=args.format,
+            overrides={**target.remembered, **(target.overrides or {})} or None,
+            progress=bar,
         )
     except (ImportFileError, MappingError) as exc:
         bar.close()

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from kefu.care.models import Review, ReviewTask
 from kefu.catalog.models import ColumnMapping
+from kefu.cli import main
+from kefu.orders import cli as orders_cli
 from tests.conftest import login_client
 from tests.helpers import post_order_signed
 
@@ -56,7 +58,9 @@ def _delivered(shop, external_id: str) -> None:
 MAPPED = ["external_id", "order_external_id", "rating", "text", "posted_at", "-"]
 
 
-def test_reviews_mapped_on_the_page_then_the_next_upload_needs_no_mapping(shop, owner, product):
+def test_reviews_mapped_on_the_page_then_the_next_upload_needs_no_mapping(
+    shop, owner, product, tmp_path, capsys, monkeypatch
+):
     for order in ("DE-1", "DE-2", "DE-3"):
         _delivered(shop, order)
     client = _en(owner)
@@ -110,6 +114,14 @@ def test_reviews_mapped_on_the_page_then_the_next_upload_needs_no_mapping(shop, 
     assert 'id="column-mapping"' not in response.content.decode()
     assert Review.objects.get(shop=shop, external_id="R-2").level == "positive"
 
+    # 3b. So does the terminal import of that layout (a scheduled `kefu import reviews`).
+    export = tmp_path / "bewertungen.csv"
+    export.write_text(",".join(HEADERS) + "\nR-4,DE-3,2,naja,2026-11-26 11:00,DE\n")
+    monkeypatch.setattr(orders_cli, "import_subparsers", None)
+    assert main(["import", "reviews", str(export), "--shop", "aurora"]) == 0
+    assert "created 1" in capsys.readouterr().out
+    assert Review.objects.get(shop=shop, external_id="R-4").order.external_id == "DE-3"
+
     # 4. The page shows the remembered mapping and clears it; the layout is refused again.
     page = client.get("/care/reviews/import/").content.decode()
     assert "Datum → Review time" in page
@@ -121,6 +133,7 @@ def test_reviews_mapped_on_the_page_then_the_next_upload_needs_no_mapping(shop, 
     )
     assert response.status_code == 400
     assert not Review.objects.filter(external_id="R-3").exists()
+    assert Review.objects.filter(shop=shop).count() == 3
 
 
 def test_a_bad_review_mapping_is_refused_and_nothing_is_stored(shop, owner, product):

@@ -214,3 +214,55 @@ def test_orders_a_remembered_choice_can_be_set_back_to_what_kefu_reads_by_itself
     assert run.status == "done", run.error
     assert ColumnMapping.objects.get(shop=shop, kind="orders").mapping["Order Status"] == "status"
     assert run.mapping["Order Status"] == "status"
+
+
+def test_the_terminal_import_reads_a_layout_as_the_page_mapped_it(
+    shop, owner, django_capture_on_commit_callbacks, tmp_path, capsys, monkeypatch
+):
+    """A seller who mapped a layout on the upload page and then schedules `kefu import` for
+    the same files gets the same reading, without repeating the mapping as --map."""
+    from kefu.cli import main
+    from kefu.orders import cli as orders_cli
+
+    client = _en(owner)
+    # The page: one order file and one product file mapped, the choices remembered.
+    _upload_orders(
+        client,
+        django_capture_on_commit_callbacks,
+        _orders_csv("B-1,anna,15.00,Awaiting shipment,x"),
+        header=ORDER_HEADERS,
+        field=["external_id", "buyer_external_id", "total_amount", "status", "-"],
+    )
+    client.post(
+        "/products/import/",
+        {
+            "file": _products_csv("Lampe,P-1,15.00"),
+            "header": ["Artikel", "Artikelnummer", "Preis"],
+            "field": ["title", "external_id", "price"],
+        },
+    )
+    orders_file = tmp_path / "bestellungen.csv"
+    orders_file.write_text(",".join(ORDER_HEADERS) + "\nB-2,berta,9.50,Shipped,y\n")
+    products_file = tmp_path / "artikel.csv"
+    products_file.write_text("Artikel,Artikelnummer,Preis\nBirne,P-2,3.50\n")
+
+    monkeypatch.setattr(orders_cli, "import_subparsers", None)
+    assert main(["import", "orders", str(orders_file), "--shop", "aurora", "--quiet"]) == 0
+    monkeypatch.setattr(orders_cli, "import_subparsers", None)
+    assert main(["import", "products", str(products_file), "--shop", "aurora", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "applying the shop's remembered column mapping (2 columns" in err
+    assert "applying the shop's remembered column mapping (3 columns" in err
+    order = Order.objects.get(shop=shop, external_id="B-2")
+    assert (order.buyer.external_id, order.total_amount) == ("berta", Decimal("9.50"))
+    assert Product.objects.get(shop=shop, external_id="P-2").title == "Birne"
+
+    # --no-remembered reads the file as Kefu does by itself: no buyer column, refused whole.
+    monkeypatch.setattr(orders_cli, "import_subparsers", None)
+    orders_file.write_text(",".join(ORDER_HEADERS) + "\nB-3,carla,1.00,Shipped,z\n")
+    code = main(
+        ["import", "orders", str(orders_file), "--shop", "aurora", "--quiet", "--no-remembered"]
+    )
+    assert code == 2
+    assert "no column for the buyer" in capsys.readouterr().err
+    assert not Order.objects.filter(shop=shop, external_id="B-3").exists()
