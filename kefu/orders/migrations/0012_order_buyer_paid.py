@@ -2,8 +2,13 @@
 
 from django.db import migrations, models
 
+from kefu.core.db.migration_ops import AddIndexOnline
+
 
 class Migration(migrations.Migration):
+    # The index is built CONCURRENTLY on PostgreSQL (orders stay writable during the upgrade),
+    # which cannot run inside a transaction.
+    atomic = False
 
     dependencies = [
         ('accounts', '0006_intake_synchronous'),
@@ -12,7 +17,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='order',
             index=models.Index(fields=['shop', 'buyer', 'paid_amount'], name='order_buyer_paid'),
         ),
