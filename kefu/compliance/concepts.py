@@ -135,7 +135,7 @@ _INVOICE_ACT = (
     # charging extra for it
     r"加(?:点|\d|钱|税|个点)|加[一二两三四五六七八九十半几]+个?点|补(?:点|个|\d)?税|"
     # a price that differs with the invoice: "含税价每件多15块"
-    r"多[\d一二两三四五六七八九十几]+(?:块|元|个点|%)|"
+    r"(?:每件|每个|每单|价格|价)多[\d一二两三四五六七八九十几]+(?:块|元|个点|%)|"
     r"百分之|\bpercent\b|процент\w*|por ciento|"
     r"另外?(?:算|付|加|收)|另算|贵|税费|税钱|税差|"
     # paying more, tax points, an amount added: "得多付3个点", "add 20 yuan". Each asked of
@@ -188,7 +188,14 @@ _INVOICE_CANCEL = (
 _CARD_TOPIC = (
     r"信用卡|信用咔|花呗|分期|刷卡|白条|借记卡|\bcredit cards?\b|"
     # the card named by how it is used: "用卡付款", "卡付", "using ur card"
-    r"(?:用|拿)卡|卡(?:付|支付)|\b(?:using|use|with|by) (?:a |your |ur |the )?(?:credit |debit )?card\b|"
+    r"(?:用|拿)卡|卡(?:付|支付)|"
+    # spelled out: an optional word would leave "by "/"with " as the automaton key
+    + "|".join(
+        rf"\b{verb} {det}card\b"
+        for verb in ("using", "use", "with", "by", "pay with", "paying with")
+        for det in ("", "a ", "your ", "ur ", "the ")
+    )
+    + r"|"
     r"\bcard (?:payments?|price)\b|"
     r"\bby card\b|\binstal?l?ments?\b|\bhuabei\b|\bcc\b|xyk|信用k|\bcuotas\b|meses sin intereses|"
     r"карт(?:ой|ы|а|у)\b|кредитк\w*|рассрочк\w*|"
@@ -230,7 +237,9 @@ _POSTAGE_TOPIC = (
     r"доставк\w*|пересылк\w*|\bпочт\w*|отправк\w*|\benvio\b|\bportes?\b|\btransporte\b"
 )
 _POSTAGE_ACT = (
-    r"补|加(?:\d|收|钱|[一二两三四五六七八九十几]+(?:块|元|毛))|另付|另收|自理|您来?出|差价|支付|拍下|" + pt.WHO_PAYS_ZH + "|"
+    r"补|加(?:\d|收|钱|[一二两三四五六七八九十几]+(?:块|元|毛))|另付|另收|自理|您来?出|差价|支付|拍下|"
+    + pt.WHO_PAYS_ZH
+    + "|"
     r"\bpay\b|\btop up\b|\badd\b|\bextra\b|surcharge|\bcover\b|isn't covered|not covered|"
     # an amount more, or a difference to make up: "another $6", "the postage difference"
     r"\banother (?:[$€¥]\d|\d+ ?(?:usd|dollars?|euros?|yuan|rmb|bucks))|\bseparate order\b|"
@@ -290,17 +299,21 @@ _ORDER_REFUSAL = (
 )
 
 _STOCK_EXCUSE = (
-    r"закончил\w*|нет в наличии|\bagotad[oa]\b|\bse (?:nos )?agoto\b|"
+    r"закончил\w*|нет в наличии|\bagotad[oa]\b|\bse agoto\b|\bse nos agoto\b|"
     r"卖光|卖没了|没得货|\bnothing left\b|\bnone left\b|больше нет|не осталось|распродан\w*|"
-    r"\bno (?:nos )?qued(?:a|an)\b|\bsin (?:stock|existencias)\b|\bse (?:nos )?acab(?:o|aron)\b"
+    # spelled out, not "(?:nos )?": an optional word would leave "no "/"se " as the
+    # automaton key, which most Spanish replies contain
+    r"\bno qued(?:a|an)\b|\bno nos qued(?:a|an)\b|\bsin (?:stock|existencias)\b|"
+    r"\bse acab(?:o|aron)\b|\bse nos acab(?:o|aron)\b"
 )
 # Offering a way out (another colour, a restock date) is what R-28 asks for.
 ALTERNATIVE_OFFERED = re.compile(
     r"可以换|换成|或者?等|(?<!不)(?<!没)到货|补货|"
     # a date it comes back: "后天到", "到了立刻给您发"
     r"(?:明天|后天|下周|周[一二三四五六日]|\d+号|月底|月初)(?:就|会)?到|到了(?:立刻|马上|就|第一时间)|"
-    r"se lo cambiamos|(?<!no )\btenemos (?:en|el|la|otro|otra)\b|\bllega(?:ra)? (?:el|la|manana|en)\b|"
-    r"\bswap\b|\breplace (?:it|with)\b|\bexchange\b|\b(?:new|next|fresh) (?:batch|shipment|stock)\b|"
+    r"se lo cambiamos|(?<!no )\btenemos (?:en|el|la|otro|otra)\b|"
+    r"\bllega(?:ra)? (?:el|la|manana|en)\b|\bswap\b|\breplace (?:it|with)\b|\bexchange\b|"
+    r"\b(?:new|next|fresh) (?:batch|shipment|stock)\b|"
     r"\bwe can send\b|\bor (?:wait|ship when)\b|\brestock|"
     r"можем отправить|дождаться|заменить|когда поступит|podemos enviarle|esperar a la reposicion|"
     r"podemos cambiar\w*|cambiarlo|enviarlo cuando|cuando (?:llegue|vuelva|se reponga)|otro color|"
@@ -313,7 +326,7 @@ ALTERNATIVE_OFFERED = re.compile(
 _CHANNELS = (
     r"(?<![a-z])(?:line|tg|telegram|instagram|insta|ig|facebook|fb|messenger|kakao(?:talk)?|"
     r"whatsapp|viber|skype|snapchat|wechat|weixin|vx|wx|qq|телег\w*|телеграм\w*|"
-    r"инстаграм\w*|вайбер\w*|вотсап\w*|ватсап\w*|вацап\w*|вк(?![а-я])|вконтакте|"
+    r"инстаграм\w*|вайбер\w*|вотсап\w*|ватсап\w*|вацап\w*|вконтакте|"
     # WeChat and its homophones and work edition; Facebook as Taiwan writes it
     r"(?:[微威薇徽]|v)[信心芯]|企微|企业微信|脸书|粉专|粉丝专页)"
 )
@@ -325,9 +338,11 @@ _OFF_ACT = (
     r"(?:私讯|私信|私聊|私我|密我)(?:我|我们)?的?" + _CHANNELS + r"|"
     # writing there: "напишите в вотсап", "лучше в вк напишите"
     r"\b(?:на|в|во) (?:вк|вконтакте|вотсап\w*|ватсап\w*|вацап\w*)\b|вотсап\w*|ватсап\w*|"
-    # an e-mail address for the order or the payment: "邮箱发给我…付款方式", "un correo … transferencia"
+    # an e-mail address for the order or the payment: "邮箱发给我…付款方式",
+    # "un correo … transferencia"
     # (the post office is not: "por correo", "почтой")
-    r"(?:邮箱|e-?mail|(?:un|al|su|mi|nuestro) correo|(?:пишите|напишите|электронн\w*) (?:на )?почт\w*)"
+    r"(?:邮箱|email|e-mail|(?:un|al|su|mi|nuestro) correo|"
+    r"(?:пишите|напишите|электронн\w*) (?:на )?почт\w*)"
     r"[^。!?;\n]{0,40}?(?:付款方式|付款信息|转账|报价|收款|\bpay(?:ment)? (?:details|info)|"
     r"\btransfer\b|\bbank details|transferencia|datos (?:de pago|bancarios)|\bpago|"
     r"оформим заказ|заказ напрямую|оплат|перевод)|"
@@ -359,7 +374,8 @@ _CARRIERS = (
     r"顺丰|中通|圆通|韵达|申通|极兔|邮政|京东物流|德邦|黑猫|宅急便|"
     r"\b(?:dhl|fedex|ups|usps|ems|tnt|gls|dpd|cainiao)\b|\bpost office\b|"
     # "пишите на почту" is e-mail, not the post office
-    r"сдэк|(?<!пишите на )(?<!электронную )(?<!электронной )\bпочт\w*|\bcdek\b|boxberry|\bcorreos\b|\bseur\b|\bmrw\b"
+    r"сдэк|(?<!пишите на )(?<!электронную )(?<!электронной )\bпочт\w*|"
+    r"\bcdek\b|boxberry|\bcorreos\b|\bseur\b|\bmrw\b"
 )
 _COURIER_TOPIC = (
     _CARRIERS + r"|"
@@ -409,7 +425,13 @@ _STALL_CANCEL = (
 
 # Thanking the buyer for patience asks for none: "谢谢您耐心等候", "спасибо за терпение".
 _PATIENCE_THANKED = (
-    r"(?:感谢|谢谢|多谢)(?:您|你|亲)?的?耐心|спасибо за терпени|благодар\w* за терпени|"
+    # spelled out so the automaton keys on "谢谢您的耐心", not on every "谢谢"
+    "|".join(
+        t + w + "耐心"
+        for t in ("感谢", "谢谢", "多谢")
+        for w in ("", "您", "你", "亲", "的", "您的", "你的", "亲的")
+    )
+    + r"|спасибо за терпени|благодар\w* за терпени|"
     r"gracias por (?:su|tu) paciencia|thanks? (?:you )?for (?:your )?patience"
 )
 _PATIENT_ACT = (
@@ -486,9 +508,13 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
         r"solo (?:dentro de|en|por) la plataforma"
     ),
     # "抬头" is asking for the invoice title, but "抬头金额" is the amount written on it.
-    "invoice": re.compile(r"抬头(?!金额)|不能(?:改|多开|少开)|不能按(?!实)|只能按|只能全额|按实际|按实付"),
+    "invoice": re.compile(
+        r"抬头(?!金额)|不能(?:改|多开|少开)|不能按(?!实)|只能按|只能全额|按实际|按实付"
+    ),
     # the fee said to be nothing: "手续费为零", "costs nothing extra"
-    "card_fee": re.compile(r"手续费(?:为|是)(?:零|0)|零手续费|0手续费|\bcosts? nothing\b|nothing extra"),
+    "card_fee": re.compile(
+        r"手续费(?:为|是)(?:零|0)|零手续费|0手续费|\bcosts? nothing\b|nothing extra"
+    ),
     "blame_courier": re.compile(r"不用您|" + pt.WE_FOLLOW_UP),
     "privacy": re.compile(
         r"请用|下单的?帐?账?号|付款的?帐?账?号|客服电话|客服热线|\bhotline\b|customer service"

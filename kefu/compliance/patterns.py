@@ -239,7 +239,9 @@ INVOICE = (
 # ---------------------------------------------------------------- card_fee (R-23)
 CARD_NEG = _CARD_NEG = rx(
     r"免|不收|不另|不加|不用|无需|不需要?|无额外|没有|无手续费|0手续费|零手续费|我们承担|店铺承担|"
-    r"商家承担|卖家承担|我们来承担|我们出|不会|" + _EN_NEG + r"|\bnothing\b|\bwe (?:cover|pay|absorb)\b"
+    r"商家承担|卖家承担|我们来承担|我们出|不会|"
+    + _EN_NEG
+    + r"|\bnothing\b|\bwe (?:cover|pay|absorb)\b"
     r"|\bat no\b|\bno extra\b|\bincluded\b"
 )
 CARD_EXEMPT = _CARD_EXEMPT = (
@@ -411,14 +413,15 @@ FREE_SHIPPING = (
 _SHIP_REFUSAL_EXEMPT = (
     r"未付款|没付款|没有付款|付款前|付款之前|拍下前|\buntil (?:you |the )?(?:pay|payment)|"
     r"\bbefore (?:you pay|payment|the payment)|\bunpaid\b|"
-    # a carrier named or offered: "顺丰发不了,给您发圆通可以吗", "can't ship with DHL, FedEx instead?"
-    # is about which courier, not whether it ships
+    # a carrier named or offered ("顺丰发不了,给您发圆通可以吗", "can't ship with DHL, FedEx
+    # instead?") is about which courier, not whether it ships
     r"(?:发|寄|走|改|换|用)(?:成|寄|发)?(?:顺丰|中通|圆通|韵达|申通|极兔|邮政|京东|德邦|ems)|"
     r"\b(?:by|via|with) (?:dhl|fedex|ups|usps|ems|tnt|gls|dpd|sf express|cainiao)\b"
 )
 _SHIP_VERB = (
-    r"\b(?:ships?|dispatch(?:es)?|send (?:it )?out|go(?:es)? out|leaves?|"
-    r"be (?:shipped|sent|dispatched|sent out))\s+"
+    # each spelled out: an optional part would leave "go"/"be " as the automaton key
+    r"\b(?:ships?|dispatch(?:es)?|send (?:it )?out|go out|goes out|leaves?|"
+    r"be shipped|be sent|be dispatched)\s+"
 )
 _ABOUT = r"(?:about |around |approximately |roughly |at least )?"
 REFUSE_TO_SHIP = (
@@ -474,13 +477,17 @@ REFUSE_TO_SHIP = (
     p(
         _SHIP_VERB
         + W
-        + r"{0,2}?(?:in|within|after)\s+" + _ABOUT + r"(?:\d+|a few|several|one|two|three|four|"
+        + r"{0,2}?(?:in|within|after)\s+"
+        + _ABOUT
+        + r"(?:\d+|a few|several|one|two|three|four|"
         r"a couple of)\s+weeks?",
     ),
     p(
         _SHIP_VERB
         + W
-        + r"{0,2}?(?:in|within|after)\s+" + _ABOUT + r"(?:[4-9]|[1-9]\d|four|five|six|seven|"
+        + r"{0,2}?(?:in|within|after)\s+"
+        + _ABOUT
+        + r"(?:[4-9]|[1-9]\d|four|five|six|seven|"
         r"eight|nine|ten|fourteen|twenty|thirty|several)\s+days?",
     ),
     p(r"\b(?:next|in a) month\b(?=" + EG + r"{0,20}\b(?:ship|send|dispatch))"),
