@@ -279,13 +279,18 @@ _REFUSAL_ACT = (
     r"no (?:vamos a|podemos) (?:enviar|despachar|mandar)\w*|no (?:lo|la) (?:vamos a|podemos) "
     r"(?:enviar|despachar|mandar)\w*|\bcancel\w*lo\b|\bcancele\b|cierre el pedido|"
     r"(?:solicite|pida) (?:el reembolso|la cancelacion)|"
-    # not within the promised time: "через две недели", "no sale hasta dentro de quince días"
-    r"(?:отправ|отгруз)\w*[^.!?;]{0,25}?через (?:\d+|две|три|четыре|пять|несколько|пару) "
-    r"(?:недел\w*|месяц\w*)|"
-    r"через (?:\d+|две|три|четыре|пять|несколько|пару) (?:недел\w*|месяц\w*)[^.!?;]{0,25}?"
-    r"отправ\w*|"
-    r"no (?:sale|saldra|se envia|se enviara|enviamos|lo enviamos|podemos enviar\w*)"
-    r"[^.!?;]{0,15}?\bhasta\b"
+    # not shipping before a date: "no sale hasta…", spelled out so that no key is just "no "
+    r"\bno sale\b[^.!?;]{0,15}?\bhasta\b|\bno saldra\b[^.!?;]{0,15}?\bhasta\b|"
+    r"\bno se envia\w*[^.!?;]{0,15}?\bhasta\b|\bno enviamos\b[^.!?;]{0,15}?\bhasta\b|"
+    r"\bno lo enviamos\b[^.!?;]{0,15}?\bhasta\b"
+)
+# Not within the promised time: "отправить сможем только через две недели". The delay is the
+# act (keyed on "через"), the sending its topic, so a reply that only says "отправим" tries
+# nothing.
+_DELAY_TOPIC = r"отправ\w*|отгруз\w*|\bsale\b|\bsaldra\b|\benvi\w*|\bmand\w*"
+_DELAY_ACT = (
+    r"через (?:\d+|две|три|четыре|пять|несколько|пару) (?:недел\w*|месяц\w*)|"
+    r"\bhasta dentro de\b|dentro de (?:\d+|dos|tres|quince|varias) semanas"
 )
 
 # An order and what is not done to it: "这单我们不接了", "we won't process this one".
@@ -482,6 +487,7 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("free_shipping", _POSTAGE_TOPIC, _POSTAGE_ACT, _POSTAGE_CANCEL),
     _c("refuse_to_ship", None, _REFUSAL_ACT),
     _c("refuse_order", _ORDER_TOPIC, _ORDER_REFUSAL, reports="refuse_to_ship"),
+    _c("ship_delay", _DELAY_TOPIC, _DELAY_ACT, reports="refuse_to_ship"),
     _c("stock_excuse", None, _STOCK_EXCUSE),
     _c("off_platform", None, _OFF_ACT, _OFF_CANCEL),
     _c("blame_courier", _COURIER_TOPIC, _COURIER_ACT, _COURIER_CANCEL + "|" + _COURIER_NEG),
