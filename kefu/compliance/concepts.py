@@ -133,7 +133,7 @@ _INVOICE_ACT = (
     r"\bno\s+(?:\w+\s+){0,2}?(?:emitimos|damos|hacemos|ofrecemos|se puede dar|podemos dar|"
     r"se emite|se dan?)\b|"
     # charging extra for it
-    r"加(?:点|\d|钱|税|个点)|加[一二两三四五六七八九十半几]+个?点|补(?:点|个|\d)?税|"
+    r"加(?:点|\d|钱|税|个点|[一二两三四五六七八九十半几]+个?点)|补(?:点|个|\d)?税|"
     # a price that differs with the invoice: "含税价每件多15块"
     r"(?:每件|每个|每单|价格|价)多[\d一二两三四五六七八九十几]+(?:块|元|个点|%)|"
     r"百分之|\bpercent\b|процент\w*|por ciento|"
@@ -188,7 +188,7 @@ _INVOICE_CANCEL = (
 _CARD_TOPIC = (
     r"信用卡|信用咔|花呗|分期|刷卡|白条|借记卡|\bcredit cards?\b|"
     # the card named by how it is used: "用卡付款", "卡付", "using ur card"
-    r"(?:用|拿)卡|卡(?:付|支付)|"
+    r"(?:用卡|拿卡|卡付|卡支付)|"
     # spelled out: an optional word would leave "by "/"with " as the automaton key
     + "|".join(
         rf"\b{verb} {det}card\b"
@@ -436,8 +436,8 @@ _PATIENCE_THANKED = (
         for t in ("感谢", "谢谢", "多谢")
         for w in ("", "您", "你", "亲", "的", "您的", "你的", "亲的")
     )
-    + r"|спасибо за терпени|благодар\w* за терпени|"
-    r"gracias por (?:su|tu) paciencia|thanks? (?:you )?for (?:your )?patience"
+    # keyed on the patience, not on "thanks"/"gracias por" that most replies end with
+    + r"|за терпени|por su paciencia|por tu paciencia|for your patience|for the patience"
 )
 _PATIENT_ACT = (
     r"(?<!的)耐心等|наберитесь терпения|терпени\w*|tenga (?:un poco de )?paciencia|"
