@@ -107,7 +107,14 @@ BUYER_CHOICE = re.compile(
 )
 
 _INVOICE_TOPIC = (
-    r"发票|发漂|发飘|开票|[带要含]票|票的话|(?:开|写)到(?:[\d一二两三四五六七八九十]+[千百万块元]|\d{3,})|(?<![车门机彩邮股])票(?:据)?|\binvoices?\b|\bfapiao\b|"
+    r"发票|发漂|发飘|开票|[带要含]票|票的话|"
+    # chat spellings and the tax-included price: "开piao", "fa票", "含税价每件多15块"
+    r"(?:开|发|fa)piao|fa票|含税|"
+    r"(?:开|写)到(?:[\d一二两三四五六七八九十]+[千百万块元]|\d{3,})|(?<![车门机彩邮股])票(?:据)?|"
+    # Latin words glued to Chinese ("invoice可以开") have no \b between them.
+    r"(?<![a-z])invoices?(?![a-z])|(?<![a-z])fapiao(?![a-z])|"
+    # a receipt, but not "upon receipt of the goods"
+    r"(?<!upon )(?<!on )(?<!of )\breceipts?\b|"
     r"品名|品项|开票名称|"
     # "开成劳保用品,好报销": what is reimbursed is the invoice, even unnamed.
     r"报销|"
@@ -117,6 +124,8 @@ _INVOICE_TOPIC = (
 _INVOICE_ACT = (
     # refusing
     r"没办法开|开不了|开不出|出不(?:了|来)|开不出来|没得开|不提供|没有提供|不开发票|没有发票|"
+    # "这个月票额用完了不开", "要等下个月": refused now, or put off
+    r"不开(?:了|的|哦|啊|呢|哈)?(?=[,。!?;]|$)(?![^。!?;]*(?:可以|能|正常)开)|(?:票额|额度|票)用完|(?:等|到)下个?月|"
     r"\bno invoices?\b|"
     r"\bwithout (?:an? )?invoice|\bdon't do invoices\b|doesn't provide invoices|"
     r"\bне\s+(?:\w+\s+){0,2}?(?:выставля|выда|да[её]м|даем|дадим|предоставля|оформля|выписыва)\w*|"
@@ -124,7 +133,10 @@ _INVOICE_ACT = (
     r"\bno\s+(?:\w+\s+){0,2}?(?:emitimos|damos|hacemos|ofrecemos|se puede dar|podemos dar|"
     r"se emite|se dan?)\b|"
     # charging extra for it
-    r"加(?:点|\d|钱|税|个点)|补(?:点|个|\d)?税|百分之|\bpercent\b|процент\w*|por ciento|"
+    r"加(?:点|\d|钱|税|个点|[一二两三四五六七八九十半几]+个?点)|补(?:点|个|\d)?税|"
+    # a price that differs with the invoice: "含税价每件多15块"
+    r"(?:每件|每个|每单|价格|价)多[\d一二两三四五六七八九十几]+(?:块|元|个点|%)|"
+    r"百分之|\bpercent\b|процент\w*|por ciento|"
     r"另外?(?:算|付|加|收)|另算|贵|税费|税钱|税差|"
     # paying more, tax points, an amount added: "得多付3个点", "add 20 yuan". Each asked of
     # the buyer: "您多付的运费我们退", "便宜了3个点" and "add 2 free samples" charge nothing.
@@ -147,8 +159,12 @@ _INVOICE_ACT = (
     r"按\d+给您开|按[\d一二三四五六七八九]+(?:\.\d)?折|开高|开多|多开|少开|一部分|一半|开\d+块|"
     r"higher amount|\bpart of\b|\bhalf\b|"
     r"\blower amount\b|\bdifferent (?:amount|name|description|item)\b|"
-    r"instead of|\bas office supplies\b|"
+    r"instead of|\bas office supplies\b|\bnot the actual\b|"
+    # the item re-labelled: "the invoice will list it as ..."
+    r"\b(?:list|lists|listed|show|shows|label|labels|labelled|labeled|mark|marked|describe|"
+    r"described) (?:it|them|this|that|the \w+) as\b|"
     r"побольше|\bчасть\b|половин|вместо|канцтовар|друг\w* (?:наименован|назван|сумм)\w*|"
+    r"(?:меньш|больш|завышен|заниж)\w* сумм\w*|сумм\w* (?:меньше|больше)|"
     r"mas alto|(?:importe|monto|cantidad|valor) (?:mayor|menor|superior|inferior)|"
     r"(?:mayor|menor) (?:importe|monto|cantidad)|\bparte\b|\bmitad\b|en lugar de|"
     r"material de oficina|"
@@ -158,8 +174,9 @@ _INVOICE_ACT = (
 )
 _INVOICE_CANCEL = (
     r"不用|无需|不需要|不另|不加|不收|免费|含税价就是|已经含税|按实际|按实付|实付金额|"
-    r"不能多开|不能少开|不能改|只能按|品名无法|一致|(?:带|含)票价?(?:就是|也是|一样)|价格一样|同价|"
-    r"\bno extra\b|nothing extra|\bat no\b|already includes|\bincluded\b|\bexactly\b|\bactual\b|"
+    r"不能多开|不能少开|不能改|只能按|不能按(?!实)|只能全额|品名无法|一致|(?:带|含)票价?(?:就是|也是|一样)|价格一样|同价|"
+    r"\bno extra\b|nothing extra|\bat no\b|already includes|\bincluded\b|\bexactly\b|"
+    r"(?<!not the )\bactual\b|"
     r"can't change|can't put|has to match|must match|full amount|"
     r"без доплат|бесплатн|фактическ|реальн|на всю сумму|не можем (?:измен|помен)|"
     r"sin coste|sin cargo|ningun cargo|\bgratis\b|ya incluye|importe pagado|producto real|"
@@ -169,13 +186,29 @@ _INVOICE_CANCEL = (
 )
 
 _CARD_TOPIC = (
-    r"信用卡|花呗|分期|刷卡|白条|借记卡|\bcredit cards?\b|\bcard (?:payments?|price)\b|"
+    r"信用卡|信用咔|花呗|分期|刷卡|白条|借记卡|\bcredit cards?\b|"
+    # the card named by how it is used: "用卡付款", "卡付", "using ur card"
+    r"(?:用卡|拿卡|卡付|卡支付)|"
+    # spelled out: an optional word would leave "by "/"with " as the automaton key
+    + "|".join(
+        rf"\b{verb} {det}card\b"
+        for verb in ("using", "use", "with", "by", "pay with", "paying with")
+        for det in ("", "a ", "your ", "ur ", "the ")
+    )
+    + r"|"
+    r"\bcard (?:payments?|price)\b|"
     r"\bby card\b|\binstal?l?ments?\b|\bhuabei\b|\bcc\b|xyk|信用k|\bcuotas\b|meses sin intereses|"
     r"карт(?:ой|ы|а|у)\b|кредитк\w*|рассрочк\w*|"
     r"\btarjeta\b|\ba plazos\b|" + pt.CARD_SCHEMES
 )
 _CARD_ACT = (
-    r"加(?:\d|点|钱|收|价)|加[一二两三四五六七八九十半]+个?点|贵|高一?点|手续费|通道费|费率|"
+    r"加(?:\d|点|钱|收|价)|加[一二两三四五六七八九十半]+个?点|贵|"
+    # another way of paying has its own, lower price: "支付宝余额付是258", "balance it's $49"
+    r"(?:余额|现金|支付宝|储蓄卡)(?:付款?|支付)?(?:的话)?(?:价格?(?:是|为|就是)?|是|为|就是)\d|"
+    r"\b(?:balance|cash|debit|wallet)\b[^.!?;]{0,20}?(?:it's|it is|is|costs?|only|just) ?"
+    r"(?:[$€¥]\d|\d+(?:\.\d+)? ?(?:usd|dollars?|euros?|yuan|rmb|rub))|"
+    r"\badd(?:s|ed|ing)? [$€¥]?\d|"
+    r"高一?点|手续费|通道费|费率|"
     r"改(?:个|下)?价|另外|%|百分之|\bpercent\b|процент\w*|por ciento|多付|多收|多交|"
     # who pays: "费用得您这边出", "the fee is on you", "комиссию оплачиваете вы"
     r"(?:您|你|亲|买家)(?:这边|那边|自己)?来?(?:出|承担)(?![货发具示现])|由(?:您|你|买家)来?(?:出|付|承担)|"
@@ -201,26 +234,34 @@ _CARD_CANCEL = (
 
 _POSTAGE_TOPIC = (
     r"邮费|运费|快递费|邮资|包邮|\bshipping\b|\bpostage\b|\bfreight\b|\bdelivery\b|"
-    r"доставк\w*|пересылк\w*|\benvio\b|\bportes?\b"
+    r"доставк\w*|пересылк\w*|\bпочт\w*|отправк\w*|\benvio\b|\bportes?\b|\btransporte\b"
 )
 _POSTAGE_ACT = (
-    r"补|加(?:\d|收|钱)|另付|另收|自理|您来?出|差价|支付|拍下|" + pt.WHO_PAYS_ZH + "|"
+    r"补|加(?:\d|收|钱|[一二两三四五六七八九十几]+(?:块|元|毛))|另付|另收|自理|您来?出|差价|支付|拍下|"
+    + pt.WHO_PAYS_ZH
+    + "|"
     r"\bpay\b|\btop up\b|\badd\b|\bextra\b|surcharge|\bcover\b|isn't covered|not covered|"
+    # an amount more, or a difference to make up: "another $6", "the postage difference"
+    r"\banother (?:[$€¥]\d|\d+ ?(?:usd|dollars?|euros?|yuan|rmb|bucks))|\bseparate order\b|"
+    r"(?:postage|shipping|delivery|freight|price) difference|\bpay the difference\b|"
     r"not included|doesn't include|(?:isn't|is not|not|aren't|are not) free\b|"
     r"\bcosts?\b[^.!?;]{0,30}?\bmore\b|\b(?:paid|pay|charged|billed) separately\b|"
     r"доплат\w*|платн\w*|оплачива\w*|"
     r"\bpagar(?:lo|la|los|las)?\b|\babonar(?:lo|la|los|las)?\b|suplemento|"
     r"(?:pagar|abonar|cobrar)\w* aparte|no (?:es|son) gratis|\bcuesta\b[^.!?;]{0,30}?\bmas\b|"
     r"recargo|\bextra\b|no (?:esta )?incluid|no (?:incluye|cubre)|"
+    r"\b(?:lo|la|los|las) (?:paga|abona|cubre) usted\b|\ba su cargo\b|"
     r"не входит|не включ"
 )
 _POSTAGE_CANCEL = (
     r"不用|无需|不需要|也包|都包|我们承担|由我们|不必|"
     r"no need|don't need|\bincluded\b|\bwe pay\b|nothing extra|we(?:'ve| have)? covered|"
+    r"\bwe(?:'ll| will)? (?:cover|pay for|absorb)\b|nothing (?:more|else|further) to pay|"
     r"\bon us\b|free of charge|\b(?:is|are) (?:also )?free\b|\bfree (?:as well|too)\b|"
-    r"\bno (?:extra|additional) (?:charges?|costs?|fees?)\b|"
+    r"\bno (?:extra|additional) (?:charges?|costs?|fees?|postage|shipping)\b|"
     # "не бесплатная", "el envío gratis no incluye..." negate or carve out the promise.
-    r"не нужно|(?<!не )бесплатн|"
+    # "Бесплатная доставка не на ваш город" carves the region out of the promise.
+    r"не нужн\w*|(?<!не )бесплатн[а-я]*(?![а-я])(?!\s+(?:доставка\s+)?не\b)|"
     r"no tiene que pagar|\bsin (?:ningun )?(?:recargo|coste|costo|cargo)|(?<!no es )gratuit|"
     r"(?<!no es )(?<!no son )\bgratis\b(?! no (?:incluye|cubre|aplica))|no hace falta"
 )
@@ -233,26 +274,52 @@ _REFUSAL_ACT = (
     r"一周后才能发|下周才能发|天后才能发|交易关了|关了交易|"
     r"not sending|won't go out|not going out|won't be shipping|not shipping|cancel and reorder|"
     r"\bне (?:будем|можем|сможем) отправ\w*|\bотправить не (?:можем|сможем|получится)|"
-    r"не получится|\bотмените\b|\bзакройте\b|оформите возврат|"
-    r"no (?:vamos a|podemos) (?:enviar|despachar)\w*|no (?:lo|la) (?:vamos a|podemos) "
-    r"(?:enviar|despachar)\w*|\bcancel\w*lo\b|\bcancele\b|cierre el pedido|"
-    r"(?:solicite|pida) el reembolso"
+    r"\bне отправим\b|"
+    r"не получится|\bотмените\b|\bзакройте\b|оформите (?:возврат|отмену)|"
+    r"no (?:vamos a|podemos) (?:enviar|despachar|mandar)\w*|no (?:lo|la) (?:vamos a|podemos) "
+    r"(?:enviar|despachar|mandar)\w*|\bcancel\w*lo\b|\bcancele\b|cierre el pedido|"
+    r"(?:solicite|pida) (?:el reembolso|la cancelacion)|"
+    # not shipping before a date: "no sale hasta…", spelled out so that no key is just "no "
+    r"\bno sale\b[^.!?;]{0,15}?\bhasta\b|\bno saldra\b[^.!?;]{0,15}?\bhasta\b|"
+    r"\bno se envia\w*[^.!?;]{0,15}?\bhasta\b|\bno enviamos\b[^.!?;]{0,15}?\bhasta\b|"
+    r"\bno lo enviamos\b[^.!?;]{0,15}?\bhasta\b"
+)
+# Not within the promised time: "отправить сможем только через две недели". The delay is the
+# act (keyed on "через"), the sending its topic, so a reply that only says "отправим" tries
+# nothing.
+_DELAY_TOPIC = r"отправ\w*|отгруз\w*|\bsale\b|\bsaldra\b|\benvi\w*|\bmand\w*"
+_DELAY_ACT = (
+    r"через (?:\d+|две|три|четыре|пять|несколько|пару) (?:недел\w*|месяц\w*)|"
+    r"\bhasta dentro de\b|dentro de (?:\d+|dos|tres|quince|varias) semanas"
 )
 
 # An order and what is not done to it: "这单我们不接了", "we won't process this one".
 _ORDER_TOPIC = r"订单|这单|那单|这笔|单子|\borders?\b|this one|заказ\w*|pedido"
 _ORDER_REFUSAL = (
-    r"不接了|不做了|不出了|不发了|没法做|做不了|发不出去|没法发|"
+    r"不接了|不做了|不出了|不发了|没法做|做不了|发不出去|没法发|不想(?:发|做|接)|不打算(?:发|做)|"
     r"not going to (?:fulfil|fulfill|process|ship|send)|"
     r"won't (?:be )?(?:fulfil|fulfill|process|ship|send)|"
     r"не будем|не станем|"
     r"no (?:lo |la )?(?:vamos a|podemos) (?:preparar|procesar|enviar|despachar)"
 )
 
-_STOCK_EXCUSE = r"закончил\w*|нет в наличии|\bagotad[oa]\b|\bse (?:nos )?agoto\b"
+_STOCK_EXCUSE = (
+    r"закончил\w*|нет в наличии|\bagotad[oa]\b|\bse agoto\b|\bse nos agoto\b|"
+    r"卖光|卖没了|没得货|\bnothing left\b|\bnone left\b|больше нет|не осталось|распродан\w*|"
+    # spelled out, not "(?:nos )?": an optional word would leave "no "/"se " as the
+    # automaton key, which most Spanish replies contain
+    r"\bno qued(?:a|an)\b|\bno nos qued(?:a|an)\b|\bsin (?:stock|existencias)\b|"
+    r"\bse acab(?:o|aron)\b|\bse nos acab(?:o|aron)\b"
+)
 # Offering a way out (another colour, a restock date) is what R-28 asks for.
 ALTERNATIVE_OFFERED = re.compile(
-    r"可以换|换成|或者?等|到货|补货|\bwe can send\b|\bor (?:wait|ship when)\b|\brestock|"
+    r"可以换|换成|或者?等|(?<!不)(?<!没)到货|补货|"
+    # a date it comes back: "后天到", "到了立刻给您发"
+    r"(?:明天|后天|下周|周[一二三四五六日]|\d+号|月底|月初)(?:就|会)?到|到了(?:立刻|马上|就|第一时间)|"
+    r"se lo cambiamos|(?<!no )\btenemos (?:en|el|la|otro|otra)\b|"
+    r"\bllega(?:ra)? (?:el|la|manana|en)\b|\bswap\b|\breplace (?:it|with)\b|\bexchange\b|"
+    r"\b(?:new|next|fresh) (?:batch|shipment|stock)\b|"
+    r"\bwe can send\b|\bor (?:wait|ship when)\b|\brestock|"
     r"можем отправить|дождаться|заменить|когда поступит|podemos enviarle|esperar a la reposicion|"
     r"podemos cambiar\w*|cambiarlo|enviarlo cuando|cuando (?:llegue|vuelva|se reponga)|otro color|"
     r"another colou?r|\bswitch (?:you|it)\b|back in stock|next (?:shipment|batch)|"
@@ -264,13 +331,28 @@ ALTERNATIVE_OFFERED = re.compile(
 _CHANNELS = (
     r"(?<![a-z])(?:line|tg|telegram|instagram|insta|ig|facebook|fb|messenger|kakao(?:talk)?|"
     r"whatsapp|viber|skype|snapchat|wechat|weixin|vx|wx|qq|телег\w*|телеграм\w*|"
-    r"инстаграм\w*|вайбер\w*|微信|威信|薇信|v信)"
+    r"инстаграм\w*|вайбер\w*|вотсап\w*|ватсап\w*|вацап\w*|вконтакте|"
+    # WeChat and its homophones and work edition; Facebook as Taiwan writes it
+    r"(?:[微威薇徽]|v)[信心芯]|企微|企业微信|脸书|粉专|粉丝专页)"
 )
 _HANDLE = r"(?:\s*(?:id|号))?\s*(?::\s*@?|@)[a-z0-9][a-z0-9_.\-]{2,}"
 
 _OFF_ACT = (
     _CHANNELS + _HANDLE + r"|" + _CHANNELS + r"[^.!?。\n]{0,12}?@[a-z0-9_.]{3,}|"
-    r"(?:威信|薇信)搜|(?<![不别没])加(?:我|我们)?的?" + _CHANNELS + r"|"
+    r"(?:威信|薇信)搜|(?<![不别没])加(?:我|我们|个|一下|下)?的?" + _CHANNELS + r"|"
+    r"(?:私讯|私信|私聊|私我|密我)(?:我|我们)?的?" + _CHANNELS + r"|"
+    # writing there: "напишите в вотсап", "лучше в вк напишите"
+    r"\b(?:на|в|во) (?:вк|вконтакте|вотсап\w*|ватсап\w*|вацап\w*)\b|вотсап\w*|ватсап\w*|"
+    # an e-mail address for the order or the payment: "邮箱发给我…付款方式",
+    # "un correo … transferencia"
+    # (the post office is not: "por correo", "почтой")
+    r"(?:邮箱|email|e-mail|(?:un|al|su|mi|nuestro) correo|"
+    r"(?:пишите|напишите|электронн\w*) (?:на )?почт\w*)"
+    r"[^。!?;\n]{0,40}?(?:付款方式|付款信息|转账|报价|收款|\bpay(?:ment)? (?:details|info)|"
+    r"\btransfer\b|\bbank details|transferencia|datos (?:de pago|bancarios)|\bpago|"
+    r"оформим заказ|заказ напрямую|оплат|перевод)|"
+    r"(?:our|my) own (?:website|site|web ?shop|online store)\b|"
+    r"\b(?:our|my) (?:website|web ?shop)\b|"
     r"(?:加|➕|\+)(?:个|下|一下)?v(?![a-z])|"
     # leaving the platform said outright: "以后不走平台", "без площадки", "outside the app"
     r"不走平台|绕(?:开|过)平台|平台外|不(?:用|必)在平台|без площадки|мимо площадки|"
@@ -280,7 +362,9 @@ _OFF_ACT = (
     r"(?:карту|сбер\w*|тинькофф\w*|т-банк\w*|альфа-?банк\w*|киви|qiwi|юмани|юmoney)|"
     r"\bсбп\b|на мой номер|другой магазин|"
     r"\bbizum\b|transferencia directa|fuera de la plataforma|otra tienda|agreguem?e|agregame|"
-    r"escribame por|\bpaypal\b"
+    r"escribame por|"
+    # PayPal is a checkout method on some platforms; paying a person through it is not
+    r"paypal (?:friends|f&f|ff|directly)|(?:my|our) paypal|paypal\.me"
 )
 _OFF_CANCEL = (
     r"不要|请勿|切勿|别|不是我们|骗|不能|不会|只在|"
@@ -294,7 +378,9 @@ _OFF_CANCEL = (
 _CARRIERS = (
     r"顺丰|中通|圆通|韵达|申通|极兔|邮政|京东物流|德邦|黑猫|宅急便|"
     r"\b(?:dhl|fedex|ups|usps|ems|tnt|gls|dpd|cainiao)\b|\bpost office\b|"
-    r"сдэк|\bпочт\w*|\bcdek\b|boxberry|\bcorreos\b|\bseur\b|\bmrw\b"
+    # "пишите на почту" is e-mail, not the post office
+    r"сдэк|(?<!пишите на )(?<!электронную )(?<!электронной )\bпочт\w*|"
+    r"\bcdek\b|boxberry|\bcorreos\b|\bseur\b|\bmrw\b"
 )
 _COURIER_TOPIC = (
     _CARRIERS + r"|"
@@ -305,7 +391,8 @@ _COURIER_TOPIC = (
     r"курьер\w*|служб\w* доставки|mensajeria|paqueteria|transportista"
 )
 _COURIER_ACT = (
-    r"管不了|没办法|怪|的事|投诉他们|去问|找他们|打给他们|"
+    # "没办法发顺丰,发中通可以吗" is the shop's choice of carrier, not blame
+    r"管不了|没办法(?![发寄走用])|怪|的事|投诉他们|去问|找他们|打给他们|"
     # sending the buyer to it: "您自己催一下快递", "请找中通客服", "得跟顺丰反映"
     r"(?<![帮替给为])您(?:自己|直接|得|要|可以|就)*[^。!?;\n]{0,3}?(?:找|联系|联络|问|催|反映|打|投诉|理赔)|"
     r"(?:请|要|得|去)(?:找|联系|联络|跟|和)|理赔|索赔|"
@@ -341,6 +428,17 @@ _STALL_CANCEL = (
     r"проверю|рабоч|сейчас посмотрю|consulto|dias habiles|(?<!alg)un momento"
 )
 
+# Thanking the buyer for patience asks for none: "谢谢您耐心等候", "спасибо за терпение".
+_PATIENCE_THANKED = (
+    # spelled out so the automaton keys on "谢谢您的耐心", not on every "谢谢"
+    "|".join(
+        t + w + "耐心"
+        for t in ("感谢", "谢谢", "多谢")
+        for w in ("", "您", "你", "亲", "的", "您的", "你的", "亲的")
+    )
+    # keyed on the patience, not on "thanks"/"gracias por" that most replies end with
+    + r"|за терпени|por su paciencia|por tu paciencia|for your patience|for the patience"
+)
 _PATIENT_ACT = (
     r"(?<!的)耐心等|наберитесь терпения|терпени\w*|tenga (?:un poco de )?paciencia|"
     r"esperar con paciencia|(?<!su )(?<!tu )(?<!la )(?<!nuestra )\bpaciencia\b"
@@ -389,10 +487,11 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("free_shipping", _POSTAGE_TOPIC, _POSTAGE_ACT, _POSTAGE_CANCEL),
     _c("refuse_to_ship", None, _REFUSAL_ACT),
     _c("refuse_order", _ORDER_TOPIC, _ORDER_REFUSAL, reports="refuse_to_ship"),
+    _c("ship_delay", _DELAY_TOPIC, _DELAY_ACT, reports="refuse_to_ship"),
     _c("stock_excuse", None, _STOCK_EXCUSE),
     _c("off_platform", None, _OFF_ACT, _OFF_CANCEL),
     _c("blame_courier", _COURIER_TOPIC, _COURIER_ACT, _COURIER_CANCEL + "|" + _COURIER_NEG),
-    _c("wait_patiently", None, _PATIENT_ACT),
+    _c("wait_patiently", None, _PATIENT_ACT, _PATIENCE_THANKED),
     _c("wait_stall", None, _STALL_ACT, _STALL_CANCEL, reports="wait_patiently"),
     _c(
         "privacy",
@@ -407,13 +506,21 @@ CONCEPTS: tuple[Concept, ...] = (
 SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
     "off_platform": re.compile(
         r"骗|不要相信|别相信|不是我们|\bscam\b|\bfraud\b|never ask|мошенн|estafa|"
+        # paying on the platform asked for, private payment warned against
+        r"(?:请|只)在平台|没有?保障|不受保护|\bnot protected\b|"
         # warnings against impostors, and "pay only on the platform"
         r"冒充|只在平台|claims? to be us|in our name|от нашего имени|en nuestro nombre|"
         r"only (?:on|through|via) the platform|только через платформу|"
         r"solo (?:dentro de|en|por) la plataforma"
     ),
     # "抬头" is asking for the invoice title, but "抬头金额" is the amount written on it.
-    "invoice": re.compile(r"抬头(?!金额)|不能(?:改|多开|少开)|只能按|按实际|按实付"),
+    "invoice": re.compile(
+        r"抬头(?!金额)|不能(?:改|多开|少开)|不能按(?!实)|只能按|只能全额|按实际|按实付"
+    ),
+    # the fee said to be nothing: "手续费为零", "costs nothing extra"
+    "card_fee": re.compile(
+        r"手续费(?:为|是)(?:零|0)|零手续费|0手续费|\bcosts? nothing\b|nothing extra"
+    ),
     "blame_courier": re.compile(r"不用您|" + pt.WE_FOLLOW_UP),
     "privacy": re.compile(
         r"请用|下单的?帐?账?号|付款的?帐?账?号|客服电话|客服热线|\bhotline\b|customer service"

@@ -239,7 +239,9 @@ INVOICE = (
 # ---------------------------------------------------------------- card_fee (R-23)
 CARD_NEG = _CARD_NEG = rx(
     r"免|不收|不另|不加|不用|无需|不需要?|无额外|没有|无手续费|0手续费|零手续费|我们承担|店铺承担|"
-    r"商家承担|卖家承担|我们来承担|我们出|不会|" + _EN_NEG + r"|\bwe (?:cover|pay|absorb)\b"
+    r"商家承担|卖家承担|我们来承担|我们出|不会|"
+    + _EN_NEG
+    + r"|\bnothing\b|\bwe (?:cover|pay|absorb)\b"
     r"|\bat no\b|\bno extra\b|\bincluded\b"
 )
 CARD_EXEMPT = _CARD_EXEMPT = (
@@ -361,7 +363,7 @@ ADDRESS_EN = rx(
 _SHIP_NEG = rx(
     r"不用|无需|不需要?|不必|免|包邮|不收|不会|没有|不另|不加|也包|都包|我们承担|我们出|"
     + _EN_NEG
-    + r"|\bwe(?:'ll| will)? (?:pay|cover|absorb)\b|\bon us\b|\bincluded\b"
+    + r"|\bnothing\b|\bwe(?:'ll| will)? (?:pay|cover|absorb)\b|\bon us\b|\bincluded\b"
 )
 _REMOTE = r"(?:新疆|西藏|偏远|青海|内蒙古?|宁夏|甘肃|海南|港澳台|香港|澳门|台湾|海外|边远)"
 FREE_SHIPPING = (
@@ -410,11 +412,21 @@ FREE_SHIPPING = (
 # ---------------------------------------------------------------- refuse_to_ship (R-26)
 _SHIP_REFUSAL_EXEMPT = (
     r"未付款|没付款|没有付款|付款前|付款之前|拍下前|\buntil (?:you |the )?(?:pay|payment)|"
-    r"\bbefore (?:you pay|payment|the payment)|\bunpaid\b"
+    r"\bbefore (?:you pay|payment|the payment)|\bunpaid\b|"
+    # a carrier named or offered ("顺丰发不了,给您发圆通可以吗", "can't ship with DHL, FedEx
+    # instead?") is about which courier, not whether it ships
+    r"(?:发|寄|走|改|换|用)(?:成|寄|发)?(?:顺丰|中通|圆通|韵达|申通|极兔|邮政|京东|德邦|ems)|"
+    r"\b(?:by|via|with) (?:dhl|fedex|ups|usps|ems|tnt|gls|dpd|sf express|cainiao)\b"
 )
+_SHIP_VERB = (
+    # each spelled out: an optional part would leave "go"/"be " as the automaton key
+    r"\b(?:ships?|dispatch(?:es)?|send (?:it )?out|go out|goes out|leaves?|"
+    r"be shipped|be sent|be dispatched)\s+"
+)
+_ABOUT = r"(?:about |around |approximately |roughly |at least )?"
 REFUSE_TO_SHIP = (
     p(
-        r"(?:不|没法|没办法|没有办法|无法|不能|不可以|暂时?不|拒绝)(?:能|可以|给您|给|会|再|帮您)?"
+        r"(?:不|没法|没办法|没有办法|无法|不能|不可以|暂时?不|拒绝)(?:能|可以|给您|给|会|再|帮您|想|打算)?"
         r"(?:发货|发出|寄出|出货|安排发货|给您发|发|寄)"
         r"(?!票|错|漏|重复|邮件|链接|图|照片|消息|信息|过来|给我|视频|语音|火|现|生|展|挥|言|表|布|"
         # the courier or the postage, not whether it ships: "不发顺丰", "没办法发到付"
@@ -430,7 +442,7 @@ REFUSE_TO_SHIP = (
     ),
     p(
         r"(?:要|得|需要|至少){G}{0,4}?(?:(?:[4-9]|[1-9]\d|[四五六七八九十]+)个?(?:天|日)|半个月|"
-        r"(?:一|两|1|2)个?(?:周|星期|礼拜|月))(?:以?后|之后)?(?:才(?:能)?|再)(?:发|寄|安排)",
+        r"(?:一|两|1|2)个?(?:周|星期|礼拜|月))(?:以?后|之后)?(?:才(?:能)?|再)(?:发|寄|安排|出货|出)",
     ),
     p(
         r"(?:请|麻烦|您|亲|建议)(?:您|亲)?" + G + r"{0,6}?(?:取消订单|取消一下订单|把订单取消|"
@@ -461,17 +473,22 @@ REFUSE_TO_SHIP = (
         negation=rx(_EN_NEG.replace(r"|free|waived?", "") + r"|\bno need\b"),
         window=12,
     ),
+    # "only go out in about two weeks": the verb and an approximate amount of time.
     p(
-        r"\b(?:ships?|dispatch(?:es)?|send (?:it )?out)\s+"
+        _SHIP_VERB
         + W
-        + r"{0,2}?(?:in|within|after)\s+(?:\d+|a few|several|one|two|three|four|a couple of)"
-        r"\s+weeks?",
+        + r"{0,2}?(?:in|within|after)\s+"
+        + _ABOUT
+        + r"(?:\d+|a few|several|one|two|three|four|"
+        r"a couple of)\s+weeks?",
     ),
     p(
-        r"\b(?:ships?|dispatch(?:es)?|send (?:it )?out)\s+"
+        _SHIP_VERB
         + W
-        + r"{0,2}?(?:in|within|after)\s+(?:[4-9]|[1-9]\d|four|five|six|seven|eight|nine|ten|"
-        r"fourteen|twenty|thirty|several)\s+days?",
+        + r"{0,2}?(?:in|within|after)\s+"
+        + _ABOUT
+        + r"(?:[4-9]|[1-9]\d|four|five|six|seven|"
+        r"eight|nine|ten|fourteen|twenty|thirty|several)\s+days?",
     ),
     p(r"\b(?:next|in a) month\b(?=" + EG + r"{0,20}\b(?:ship|send|dispatch))"),
 )
@@ -502,7 +519,7 @@ _OFF_NEG = rx(
 )
 OFF_PLATFORM = (
     p(
-        r"(?:微信|威信|薇信|徽信|v信|扣扣|企鹅号|私聊我|"
+        r"(?:微信|威信|薇信|徽信|v信|薇心|微心|威心|企微|扣扣|企鹅号|私聊我|"
         r"(?<![a-z0-9])(?:vx|wx|weixin|wechat|whats ?app|telegram|qq|skype|viber|line id)"
         r"(?![a-z0-9-]))",
         negation=_OFF_NEG,
@@ -543,7 +560,9 @@ OFF_PLATFORM = (
         negation=_OFF_NEG,
     ),
     p(
-        r"\b(?:bank transfer|western union|paypal|moneygram|venmo|zelle|cash app)\b",
+        # PayPal alone is a checkout method on AliExpress; paying a person by it is matched
+        # where the payment goes ("via paypal", "to my paypal").
+        r"\b(?:bank transfer|western union|moneygram|venmo|zelle|cash app)\b",
         negation=_OFF_NEG,
     ),
     p(
@@ -719,6 +738,10 @@ CUES: dict[str, tuple[str, ...]] = {
         "run out",
         "ran out",
         "month",
+        "week",
+        "go out",
+        "goes out",
+        "leave",
     ),
     "off_platform": (
         "微信",
@@ -726,6 +749,10 @@ CUES: dict[str, tuple[str, ...]] = {
         "薇信",
         "徽信",
         "v信",
+        "薇心",
+        "微心",
+        "威心",
+        "企微",
         "扣扣",
         "企鹅",
         "私聊",

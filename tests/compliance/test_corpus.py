@@ -15,16 +15,17 @@ GATE = 0.97
 # The 2026-12-01 blind batch (written without reading the patterns) opened these hold-out gaps;
 # tuning on its tuning half closed the tuning file's but not these (guide, "Sixth round"). The
 # figures are the hold-out's after that tuning, raised where the seventh round's tuning replies
-# (batch "2026-12-01-tune2") lifted them (free_shipping, off_platform).
+# (batch "2026-12-01-tune2") lifted them (free_shipping, off_platform) and again where the
+# eighth round's (batch "2026-12-01-tune3") did (free_shipping, invoice, off_platform,
+# out_of_stock; refuse_to_ship cleared the gate and left the list).
 KNOWN_GAPS: dict[str, dict[str, tuple[float, float]]] = {
     "tuning": {},
     "holdout": {
         "card_fee": (1.0, 0.946),
-        "free_shipping": (0.973, 0.923),
-        "invoice": (0.957, 0.898),
-        "off_platform": (0.958, 0.92),
-        "out_of_stock": (0.929, 0.867),
-        "refuse_to_ship": (1.0, 0.939),
+        "free_shipping": (1.0, 0.923),
+        "invoice": (0.957, 0.918),
+        "off_platform": (0.979, 0.94),
+        "out_of_stock": (0.933, 0.933),
         "wait_patiently": (1.0, 0.952),
     },
 }
