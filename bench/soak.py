@@ -615,6 +615,7 @@ class Soak:
         """The messages from `senders` processes (their share each), faults fired from here
         as the acknowledged count passes each fault's fraction."""
         import multiprocessing
+        import queue
 
         cfg = self.config
         units = plan_units(cfg)
@@ -652,8 +653,15 @@ class Soak:
                 name, _ = schedule.pop(0)
                 sent.faults.append(self.fault(name))
                 continue
-            with contextlib.suppress(Exception):
+            try:
                 results.append(out.get(timeout=0.1))
+            except queue.Empty:
+                if not any(proc.is_alive() for proc in procs):
+                    # A sender died without its counts (they are put just before it ends).
+                    with contextlib.suppress(queue.Empty):
+                        results.append(out.get(timeout=5))
+                        continue
+                    raise RuntimeError("a sender process ended without its counts") from None
         sent.seconds = time.perf_counter() - started
         for proc in procs:
             proc.join(timeout=30)
