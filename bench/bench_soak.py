@@ -1,15 +1,17 @@
 """The intake soak (issue 15 item 4): `make bench BENCH=soak`.
 
-N messages (KEFU_BENCH_SOAK_MESSAGES, 100,000; 2,000 with --quick) at a target rate
-(KEFU_BENCH_SOAK_RATE, 400/s on PostgreSQL, 150/s on SQLite) from a resending sender to
-`kefu run` with two WSGI intake processes and two intake worker processes on a PostgreSQL
-cluster and a redis-server of the bench's own (bench/soak.py: the machine's shared services
-are never restarted). Mid-run: kill -9 a web process and the intake worker, restart Redis,
-restart PostgreSQL. Written to bench/results/soak-<backend>.json; fails on any message lost,
-doubled or left in the queue or the outbox.
+N messages (KEFU_BENCH_SOAK_MESSAGES, 100,000; 10,000 with --quick) at a target rate
+(KEFU_BENCH_SOAK_RATE, 1,500/s on PostgreSQL, 500/s on SQLite) from two resending sender
+processes (KEFU_BENCH_SENDERS; KEFU_BENCH_CONCURRENCY connections in all, 64 / 32), a quarter
+of the messages through the batch webhook 50 a request (KEFU_BENCH_SOAK_BATCH_PERCENT), to
+`kefu run` with two WSGI intake processes and two Celery intake worker processes on a
+PostgreSQL cluster and a redis-server of the bench's own (bench/soak.py: the machine's shared
+services are never restarted). Mid-run: kill -9 a web process and the intake worker, restart
+Redis, restart PostgreSQL. Written to bench/results/soak-<backend>.json; fails on any message
+lost, doubled or left in the queue or the outbox.
 
-On "sqlite" (the embedded defaults, one intake process and one worker): the same kills;
-nothing to restart.
+On "sqlite" (the embedded defaults: one intake process of 32 threads and the polling
+`kefu intake-worker`, decisions §62): the same kills; nothing to restart.
 """
 
 from __future__ import annotations
@@ -114,13 +116,17 @@ def run_on(label: str) -> list[Row]:
     postgres = label == "postgres"
     config = soak.SoakConfig(
         backend=label,
-        messages=harness.knob("KEFU_BENCH_SOAK_MESSAGES", 100_000, quick=2_000),
-        rate=harness.knob("KEFU_BENCH_SOAK_RATE", 400 if postgres else 150),
-        concurrency=harness.knob("KEFU_BENCH_CONCURRENCY", 16),
-        buyers=harness.knob("KEFU_BENCH_BUYERS", 5_000, quick=500),
+        messages=harness.knob("KEFU_BENCH_SOAK_MESSAGES", 100_000, quick=10_000),
+        rate=harness.knob("KEFU_BENCH_SOAK_RATE", 1_500 if postgres else 500),
+        concurrency=harness.knob("KEFU_BENCH_CONCURRENCY", 64 if postgres else 32),
+        senders=harness.knob("KEFU_BENCH_SENDERS", 2),
+        # A quarter of the messages through the batch webhook (50 a request), as a connector
+        # would send them; the rest one per request.
+        batch_share=harness.knob("KEFU_BENCH_SOAK_BATCH_PERCENT", 25) / 100,
+        buyers=harness.knob("KEFU_BENCH_BUYERS", 5_000, quick=1_000),
         web_processes=2 if postgres else 1,
         workers=2 if postgres else 1,
-        drain_seconds=harness.knob("KEFU_BENCH_SOAK_DRAIN_SECONDS", 900),
+        drain_seconds=harness.knob("KEFU_BENCH_SOAK_DRAIN_SECONDS", 600),
         folder=harness.ROOT,  # replaced below
     )
     load_before = harness.loadavg()

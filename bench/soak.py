@@ -13,8 +13,11 @@ The shape (issue 15 item 4):
   to it; its web processes and the intake worker's processes are the ones killed.
 - A shop in the queued mode with online agents, the starter automatic replies on, and a
   callback URL served by this process, which counts every delivered reply.
-- A resending sender: each message at the target rate; whatever got no 2xx (a refused
-  connection, a 5xx while PostgreSQL restarts, a 429) is sent again until it gets one.
+- Resending senders: processes of threads with keep-alive `http.client` connections (one
+  asyncio `httpx` process managed ~60 requests a second in bench_intake), each its share of the
+  messages at the target rate, some as batches to `/messages/batch`; whatever got no 2xx (a
+  refused or reset connection, a 5xx while PostgreSQL restarts, a 429) or a batch item not
+  accepted is sent again until it is.
 - Faults at fractions of the acknowledged messages, each once: kill -9 a web process, kill -9
   the intake worker (its main process and its pool), restart Redis, restart PostgreSQL.
 - The end: sent / acknowledged / processed / auto-replied / delivered, counted from the
@@ -25,7 +28,6 @@ The shape (issue 15 item 4):
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -256,7 +258,12 @@ class SoakConfig:
     messages: int
     rate: float  # messages a second the sender aims at
     folder: Path
-    concurrency: int = 16
+    concurrency: int = 16  # connections in all, shared by the sender processes
+    senders: int = 2  # sender processes (one Python process tops out below the target rate)
+    # Share of the messages sent through the batch webhook, in requests of `batch_size`;
+    # the rest one per request to the single webhook.
+    batch_share: float = 0.0
+    batch_size: int = 50
     buyers: int = 2000
     web_processes: int = 2  # processes of the WSGI intake server
     workers: int = 2  # processes of the intake worker (KEFU_INTAKE_WORKERS)
@@ -264,15 +271,20 @@ class SoakConfig:
     # Fraction of the messages acknowledged when each fault strikes, in FAULTS order.
     fault_at: tuple[float, ...] = (0.2, 0.35, 0.5, 0.7)
     drain_seconds: float = 300.0
-    log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr))
+    log: Callable[[str], None] = field(
+        default=lambda line: print(time.strftime("%H:%M:%S ") + line, file=sys.stderr)
+    )
 
 
 @dataclass
 class Sent:
-    attempts: int = 0
+    attempts: int = 0  # requests, single and batch
+    batch_requests: int = 0
+    resent_messages: int = 0
     acknowledged: set[int] = field(default_factory=set)
     statuses: dict[str, int] = field(default_factory=dict)
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)  # single webhook
+    batch_latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
     faults: list[dict[str, Any]] = field(default_factory=list)
 
@@ -291,6 +303,149 @@ def _body(i: int, buyers: int) -> bytes:
         f"sb{i % buyers}",
         ENTRY_POINTS[i % len(ENTRY_POINTS)],
         TEXTS[i % len(TEXTS)] + f" #{i}",
+    )
+
+
+def plan_units(cfg: SoakConfig) -> list[tuple[int, ...]]:
+    """The requests to make, in order: a batch of `batch_size` message numbers or a single
+    one. Blocks of `batch_size` go to the batch webhook spread evenly at `batch_share`."""
+    units: list[tuple[int, ...]] = []
+    size = max(1, cfg.batch_size)
+    for block, first in enumerate(range(0, cfg.messages, size)):
+        numbers = tuple(range(first, min(cfg.messages, first + size)))
+        if int((block + 1) * cfg.batch_share) > int(block * cfg.batch_share):
+            units.append(numbers)
+        else:
+            units += [(i,) for i in numbers]
+    return units
+
+
+def _request(numbers: tuple[int, ...], buyers: int, batch: bool) -> tuple[str, bytes]:
+    if not batch:
+        return "/api/v1/inbound/messages", _body(numbers[0], buyers)
+    docs = [json.loads(_body(i, buyers)) for i in numbers]
+    body = json.dumps({"messages": docs}, ensure_ascii=False).encode()
+    return "/api/v1/inbound/messages/batch", body
+
+
+def _sender_process(
+    port: int,
+    secret: str,
+    units: list[tuple[int, ...]],
+    buyers: int,
+    rate: float,
+    threads: int,
+    counters: Any,
+    slot: int,
+    out: Any,
+) -> None:
+    """One sender process: `threads` keep-alive `http.client` connections post its units at
+    `rate` messages a second; whatever gets no 2xx (or a batch item not accepted) is sent
+    again half a second later, on a fresh connection after a network error, until it does.
+    `counters[slot]` is its acknowledged count, read by the parent to time the faults."""
+    import heapq
+    import http.client
+    import queue
+
+    total = sum(len(u) for u in units)
+    todo: queue.Queue[tuple[tuple[int, ...], bool]] = queue.Queue()
+    later: list[tuple[float, int, tuple[int, ...], bool]] = []  # (due, tie, unit, batch)
+    lock = threading.Lock()
+    acknowledged: set[int] = set()
+    statuses: dict[str, int] = {}
+    latencies: list[float] = []
+    batch_latencies: list[float] = []
+    tally = {"attempts": 0, "batch_requests": 0, "resent": 0, "tie": 0}
+    started = time.perf_counter()
+
+    def pace() -> None:
+        released = 0
+        for unit in units:
+            released += len(unit)
+            wait = released / rate - (time.perf_counter() - started)
+            if wait > 0:
+                time.sleep(wait)
+            todo.put((unit, len(unit) > 1))
+
+    def again(unit: tuple[int, ...], batch: bool) -> None:
+        tally["tie"] += 1
+        tally["resent"] += len(unit)
+        heapq.heappush(later, (time.monotonic() + 0.5, tally["tie"], unit, batch))
+
+    def next_unit() -> tuple[tuple[int, ...], bool] | None:
+        with lock:
+            if later and later[0][0] <= time.monotonic():
+                _, _, unit, batch = heapq.heappop(later)
+                return unit, batch
+        try:
+            return todo.get(timeout=0.05)
+        except queue.Empty:
+            return None
+
+    def thread() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        while True:
+            with lock:
+                if len(acknowledged) >= total:
+                    break
+            got = next_unit()
+            if got is None:
+                continue
+            unit, batch = got
+            path, body = _request(unit, buyers, batch)
+            headers = _sign(secret, body)
+            t0 = time.perf_counter()
+            accepted: list[int] = []
+            try:
+                connection.request("POST", path, body, headers)
+                answer = connection.getresponse()
+                text = answer.read()
+                status = str(answer.status)
+                if status.startswith("2"):
+                    if batch:
+                        results = json.loads(text)["results"]
+                        accepted = [unit[r["index"]] for r in results if r["status"] != "rejected"]
+                    else:
+                        accepted = list(unit)
+            except (OSError, http.client.HTTPException) as exc:
+                status = type(exc).__name__
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+            took = (time.perf_counter() - t0) * 1000
+            with lock:
+                tally["attempts"] += 1
+                tally["batch_requests"] += batch
+                (batch_latencies if batch else latencies).append(took)
+                statuses[status] = statuses.get(status, 0) + 1
+                acknowledged.update(accepted)
+                counters[slot] = len(acknowledged)
+                missing = tuple(i for i in unit if i not in acknowledged)
+                if missing:
+                    # A batch item refused alone goes again on its own.
+                    if batch and accepted:
+                        for i in missing:
+                            again((i,), False)
+                    else:
+                        again(missing, batch and len(missing) > 1)
+        connection.close()
+
+    pacer = threading.Thread(target=pace, daemon=True)
+    pacer.start()
+    pool = [threading.Thread(target=thread) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    out.put(
+        {
+            "attempts": tally["attempts"],
+            "batch_requests": tally["batch_requests"],
+            "resent_messages": tally["resent"],
+            "acknowledged": sorted(acknowledged),
+            "statuses": statuses,
+            "latencies_ms": latencies,
+            "batch_latencies_ms": batch_latencies,
+        }
     )
 
 
@@ -456,69 +611,73 @@ class Soak:
 
     # -- the sender
 
-    async def send(self, secret: str) -> Sent:
-        import httpx
+    def send(self, secret: str) -> Sent:
+        """The messages from `senders` processes (their share each), faults fired from here
+        as the acknowledged count passes each fault's fraction."""
+        import multiprocessing
+        import queue
 
         cfg = self.config
-        sent = Sent()
-        url = f"http://127.0.0.1:{self.intake_port}/api/v1/inbound/messages"
-        todo: asyncio.Queue[int] = asyncio.Queue()
-        schedule = [(f, at) for f, at in zip(cfg.faults, cfg.fault_at, strict=False)]
+        units = plan_units(cfg)
+        processes = max(1, min(cfg.senders, len(units)))
+        # fork: the sender needs nothing of this process but the plan (no Django is set up).
+        context = multiprocessing.get_context("fork")
+        counters = context.Array("q", processes, lock=False)
+        out: Any = context.Queue()
         started = time.perf_counter()
-        released = 0  # messages handed to the senders so far, at the target rate
-
-        async def pace() -> None:
-            nonlocal released
-            while released < cfg.messages:
-                due = min(cfg.messages, int((time.perf_counter() - started) * cfg.rate) + 1)
-                while released < due:
-                    todo.put_nowait(released)
-                    released += 1
-                await asyncio.sleep(0.01)
-
-        async def resend_later(i: int) -> None:
-            await asyncio.sleep(0.5)
-            todo.put_nowait(i)
-
-        limits = httpx.Limits(max_connections=cfg.concurrency)
-        pending_resends: set[asyncio.Task[None]] = set()
-        async with httpx.AsyncClient(limits=limits, timeout=10) as client:
-
-            async def worker() -> None:
-                while len(sent.acknowledged) < cfg.messages:
-                    try:
-                        i = await asyncio.wait_for(todo.get(), timeout=0.2)
-                    except TimeoutError:
+        procs = [
+            context.Process(
+                target=_sender_process,
+                args=(
+                    self.intake_port,
+                    secret,
+                    units[k::processes],
+                    cfg.buyers,
+                    cfg.rate / processes,
+                    max(1, cfg.concurrency // processes),
+                    counters,
+                    k,
+                    out,
+                ),
+                daemon=True,
+            )
+            for k in range(processes)
+        ]
+        for proc in procs:
+            proc.start()
+        sent = Sent()
+        schedule = list(zip(cfg.faults, cfg.fault_at, strict=False))
+        results: list[dict[str, Any]] = []
+        while len(results) < processes:
+            if schedule and sum(counters) >= schedule[0][1] * cfg.messages:
+                name, _ = schedule.pop(0)
+                sent.faults.append(self.fault(name))
+                continue
+            try:
+                results.append(out.get(timeout=0.1))
+            except queue.Empty:
+                if not any(proc.is_alive() for proc in procs):
+                    # A sender died without its counts (they are put just before it ends).
+                    with contextlib.suppress(queue.Empty):
+                        results.append(out.get(timeout=5))
                         continue
-                    body = _body(i, cfg.buyers)
-                    t0 = time.perf_counter()
-                    sent.attempts += 1
-                    try:
-                        r = await client.post(url, content=body, headers=_sign(secret, body))
-                        status = str(r.status_code)
-                    except httpx.HTTPError as exc:
-                        status = type(exc).__name__
-                    sent.latencies_ms.append((time.perf_counter() - t0) * 1000)
-                    sent.statuses[status] = sent.statuses.get(status, 0) + 1
-                    if status.startswith("2"):
-                        sent.acknowledged.add(i)
-                    else:
-                        task = asyncio.create_task(resend_later(i))
-                        pending_resends.add(task)
-                        task.add_done_callback(pending_resends.discard)
-
-            async def faults() -> None:
-                for name, at in schedule:
-                    while len(sent.acknowledged) < at * cfg.messages:
-                        await asyncio.sleep(0.1)
-                    sent.faults.append(await asyncio.to_thread(self.fault, name))
-
-            fault_task = asyncio.create_task(faults())
-            pacer = asyncio.create_task(pace())
-            await asyncio.gather(*(worker() for _ in range(cfg.concurrency)))
-            sent.seconds = time.perf_counter() - started
-            pacer.cancel()
-            await fault_task
+                    raise RuntimeError("a sender process ended without its counts") from None
+        sent.seconds = time.perf_counter() - started
+        for proc in procs:
+            proc.join(timeout=30)
+        # A fault due after the last acknowledgement (a tiny run) still strikes, so that every
+        # fault asked for is felt and its recovery checked.
+        for name, _ in schedule:
+            sent.faults.append(self.fault(name))
+        for r in results:
+            sent.attempts += r["attempts"]
+            sent.batch_requests += r["batch_requests"]
+            sent.resent_messages += r["resent_messages"]
+            sent.acknowledged.update(r["acknowledged"])
+            for k, v in r["statuses"].items():
+                sent.statuses[k] = sent.statuses.get(k, 0) + v
+            sent.latencies_ms += r["latencies_ms"]
+            sent.batch_latencies_ms += r["batch_latencies_ms"]
         return sent
 
     # -- the end
@@ -551,7 +710,7 @@ def run(config: SoakConfig) -> dict[str, Any]:
             f"[soak {config.backend}] {config.messages} messages at {config.rate}/s to "
             f"{config.web_processes} web + {config.workers} worker processes"
         )
-        sent = asyncio.run(soak.send(secret))
+        sent = soak.send(secret)
         config.log(f"[soak] all acknowledged in {sent.seconds:.1f}s; draining")
         drain_started = time.perf_counter()
         counts = soak.drained()
@@ -570,13 +729,18 @@ def run(config: SoakConfig) -> dict[str, Any]:
         "target_rate": config.rate,
         "web_processes": config.web_processes,
         "worker_processes": config.workers,
+        "sender_processes": config.senders,
+        "batch_share": config.batch_share,
+        "batch_size": config.batch_size,
         "sent_requests": sent.attempts,
-        "resent": sent.attempts - config.messages,
+        "batch_requests": sent.batch_requests,
+        "resent": sent.resent_messages,
         "acknowledged": len(sent.acknowledged),
         "statuses": sent.statuses,
         "send_seconds": round(sent.seconds, 1),
         "acknowledged_per_s": round(len(sent.acknowledged) / sent.seconds, 1),
         **summary(sent.latencies_ms, prefix="http_"),
+        **(summary(sent.batch_latencies_ms, prefix="batch_http_") if sent.batch_requests else {}),
         "drain_seconds": round(drain_s, 1),
         "processed": counts.get("processed", -1),
         "auto_replied": counts.get("auto_replies", -1),
@@ -636,4 +800,6 @@ def folder(prefix: str) -> Iterator[Path]:
     try:
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        # KEFU_SOAK_KEEP=1 keeps the run's folder (server log, PostgreSQL log) to read after.
+        if os.environ.get("KEFU_SOAK_KEEP") != "1":
+            shutil.rmtree(path, ignore_errors=True)
