@@ -103,11 +103,6 @@ def drain(
     return done
 
 
-def drain_lane(lane: int, *, batch: int = BATCH, set_based: bool = True) -> int:
-    """One batch of one lane in one transaction; 0 when another worker holds the lane."""
-    return drain_lanes([lane], batch=batch, set_based=set_based)
-
-
 def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True) -> int:
     """One batch of the messages of those of ``lanes`` no other worker holds, in one
     transaction; 0 when another worker holds them all (or they are empty).
