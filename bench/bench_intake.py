@@ -105,9 +105,17 @@ def _helper_online() -> Row:
 
     from kefu.conversations.models import AgentPresence
 
-    n = AgentPresence.objects.filter(shop__slug__in=[INTAKE_SLUG, QUEUE_SLUG]).update(
-        last_seen_at=timezone.now()
-    )
+    now = timezone.now()
+    n = 0
+    # One agent per statement, as each agent's own socket pings: one UPDATE of all the rows
+    # locks them in the table's order while a worker's batch locks them in agent order, and
+    # the two deadlocked (a repeat of decisions §65's run died of it).
+    for pk in (
+        AgentPresence.objects.filter(shop__slug__in=[INTAKE_SLUG, QUEUE_SLUG])
+        .order_by("user_id")
+        .values_list("pk", flat=True)
+    ):
+        n += AgentPresence.objects.filter(pk=pk).update(last_seen_at=now)
     return {"agents": n}
 
 

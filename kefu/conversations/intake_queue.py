@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from kefu.accounts.models import Shop
@@ -166,10 +166,7 @@ def enqueue_message(*, shop: Shop, message: BuyerMessageIn) -> Queued:
     ]
     sql = _insert_new_sql()
     if connection.vendor == "postgresql" and connection.get_autocommit():
-        # One statement in autocommit: its own transaction, no BEGIN/COMMIT round trips.
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
+        row = _insert_autocommit(sql, params)
     elif connection.vendor == "sqlite" and connection.get_autocommit():
         row = _group_insert(sql, params)
     else:
@@ -180,6 +177,26 @@ def enqueue_message(*, shop: Shop, message: BuyerMessageIn) -> Queued:
         return Queued(ext, int(row[0]), duplicate=False)
     (queued,) = enqueue_messages(shop=shop, messages=[message])
     return queued
+
+
+def _insert_autocommit(sql: str, params: list[Any]) -> Any:
+    """One statement in autocommit: its own transaction, no BEGIN/COMMIT round trips.
+
+    The intake server keeps its connections without a health check per request; when the
+    kept one turns out dead (PostgreSQL restarted), the INSERT runs once more on a new one.
+    That is safe to repeat: had the first one committed before the connection died, the
+    second inserts nothing and the retry's reads answer the queued id."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except (OperationalError, InterfaceError):
+        if connection.is_usable():
+            raise  # a live connection: the statement itself failed
+        connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 # --- group commit of the single webhook's INSERT on SQLite (decisions §62) ---------------

@@ -19,7 +19,7 @@ from kefu.accounts.services import create_agent, create_shop
 from kefu.automation.config import settings_for_update
 from kefu.automation.starter import install_starter_set
 from kefu.cli import main as kefu
-from kefu.conversations.intake_queue import LANES, lane_of, queue_state
+from kefu.conversations.intake_queue import LANES, ensure_lanes, lane_of, queue_state
 from kefu.conversations.models import (
     Conversation,
     ConversationEvent,
@@ -28,6 +28,7 @@ from kefu.conversations.models import (
     Outbox,
 )
 from kefu.desk import intake_queue
+from kefu.desk.intake_queue import MIN_SET_BATCH as MIN_BATCH
 from kefu.desk.tasks import drain_intake
 from kefu.integrations.signing import signed_headers
 from tests.conftest import PASSWORD
@@ -300,6 +301,154 @@ def intake_cli(capsys) -> tuple[int, int, int]:
 def test_lanes_are_stable_and_spread():
     assert lane_of(1, "buyer-7") == lane_of(1, " buyer-7 ")
     assert len({lane_of(1, f"b-{n}") for n in range(200)}) == LANES
+
+
+def _buyers_in_lanes(shop: Shop, count: int, per_lane: int) -> dict[int, list[str]]:
+    """Buyer ids of ``count`` different lanes, ``per_lane`` of each."""
+    lanes: dict[int, list[str]] = {}
+    n = 0
+    while sum(len(b) for b in lanes.values()) < count * per_lane:
+        buyer, n = f"b-{n}", n + 1
+        lane = lane_of(shop.pk, buyer)
+        if lane in lanes and len(lanes[lane]) < per_lane:
+            lanes[lane].append(buyer)
+        elif lane not in lanes and len(lanes) < count:
+            lanes[lane] = [buyer]
+    return lanes
+
+
+def test_one_batch_takes_a_prefix_of_each_lane_it_holds(shop, pre_agent, no_worker):
+    """A batch over several lanes stores, for each lane, its oldest waiting messages and
+    nothing after them: what is left of a lane (and of each buyer) waits in order."""
+    online(pre_agent)
+    lanes = _buyers_in_lanes(shop, 3, 2)
+    items = [message(n, b) for n in range(6) for buyers in lanes.values() for b in buyers]
+    assert post_batch(shop, items).status_code == 202
+    queued = {
+        lane: list(
+            IntakeMessage.objects.filter(lane=lane).order_by("id").values_list("pk", "external_id")
+        )
+        for lane in lanes
+    }
+
+    ensure_lanes()
+    assert intake_queue.drain_lanes(sorted(lanes), batch=MIN_BATCH) > 0
+
+    stored = set(
+        Message.objects.filter(shop=shop, direction="buyer").values_list("external_id", flat=True)
+    )
+    taken = {lane: [ext for _, ext in rows if ext in stored] for lane, rows in queued.items()}
+    assert sum(len(t) for t in taken.values()) == len(stored)
+    for lane, rows in queued.items():
+        # A prefix: the stored ones are the lane's first, in queue order.
+        assert taken[lane] == [ext for _, ext in rows[: len(taken[lane])]]
+    if connection.vendor == "postgresql":
+        # Several lanes in one batch, whole lanes first (SQLite takes one lane per batch).
+        assert len(stored) == MIN_BATCH
+        assert sorted(len(t) for t in taken.values()) == [0, 8, 12]
+    assert IntakeMessage.objects.count() == len(items) - len(stored)
+    intake_queue.drain()
+    assert Message.objects.filter(shop=shop, direction="buyer").count() == len(items)
+    for buyers in lanes.values():
+        for buyer in buyers:
+            order = list(
+                Message.objects.filter(shop=shop, buyer__external_id=buyer, direction="buyer")
+                .order_by("id")
+                .values_list("external_id", flat=True)
+            )
+            assert order == [f"m-{buyer}-{n}" for n in range(6)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_queue_is_read_through_its_index_whatever_the_statistics_say(shop, no_worker):
+    """Autovacuum is off: the statistics are those of the last ANALYZE (here a queue a
+    twentieth of its size). The lanes' read is still a scan of the (lane, id) index that
+    stops at each lane's share, also for a lane with nothing waiting — not a bitmap scan of
+    every waiting row plus a sort, nor a walk of the primary key through the whole queue —
+    and the batch's own queries plan as usual afterwards."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    from django.db import transaction
+
+    table = IntakeMessage._meta.db_table
+    fill = (
+        f"INSERT INTO {table} (shop_id, external_id, lane, payload, received_at, attempts, "  # noqa: S608
+        "last_error) SELECT %s, %s || g, g %% 16, '{}'::jsonb, now(), 0, '' "
+        "FROM generate_series(1, %s) g"
+    )
+    with connection.cursor() as cursor:
+        # ANALYZEd with 60 rows a lane, then the queue grows: the planner reckons each lane's
+        # rows are spread through the table, so walking the primary key looks cheap.
+        cursor.execute(fill, [shop.pk, "early-", 960])
+        cursor.execute(f"ANALYZE {table}")
+        cursor.execute(fill, [shop.pk, "late-", 20000])
+    lanes, empty = [3, 9], 12
+    IntakeMessage.objects.filter(lane=empty).delete()
+    plans: list[str] = []
+
+    def explain(execute, sql, params, many, context):
+        if "CROSS JOIN LATERAL" in sql:
+            raw = context["cursor"].cursor  # psycopg's own: not through this wrapper again
+            raw.execute("EXPLAIN " + sql, params)
+            plans.append("\n".join(row[0] for row in raw.fetchall()))
+        return execute(sql, params, many, context)
+
+    with transaction.atomic(), connection.execute_wrapper(explain):
+        ids = intake_queue._first_ids([*lanes, empty], 20)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('enable_bitmapscan'), current_setting('enable_seqscan'),"
+                " current_setting('enable_sort')"
+            )
+            after = cursor.fetchone()
+    # The head of one lane's queue: a batch fills from one lane while it has enough.
+    lane = IntakeMessage.objects.get(pk=ids[0]).lane
+    assert lane in lanes
+    head = IntakeMessage.objects.filter(lane=lane).order_by("id").values_list("pk", flat=True)
+    assert ids == list(head[:20])
+    assert after == ("on", "on", "on")
+    (plan,) = plans
+    assert "Index Scan using intake_lane_order" in plan and "Index Cond: ((lane >=" in plan
+    assert "Bitmap" not in plan and "Seq Scan on" not in plan
+    # The one sort is of the ids read, not of a lane's whole queue.
+    assert [line for line in plan.splitlines() if "Sort Key" in line] == [
+        next(line for line in plan.splitlines() if "Sort Key: l.n" in line)
+    ]
+    assert "pkey" not in plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_postgresql_dropped_is_replaced_for_the_single_webhook(shop):
+    """The intake server keeps its connections with no `SELECT 1` before each request: the
+    single webhook's INSERT on a connection PostgreSQL closed (a restart) runs again on a
+    new one, and the message is queued once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a server-side connection to drop")
+    import psycopg
+
+    from kefu.conversations.buyers import BuyerIn
+    from kefu.conversations.intake import BuyerMessageIn
+    from kefu.conversations.intake_queue import enqueue_message
+
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    incoming = BuyerMessageIn(
+        buyer=BuyerIn(external_id="b-1", name="Olga", language="en", country=""),
+        text="still there?",
+        entry_point="product_page",
+        external_id="after-restart",
+    )
+
+    queued = enqueue_message(shop=shop, message=incoming)
+
+    assert queued.intake_id is not None and not queued.duplicate
+    assert connection.connection.info.backend_pid != pid
+    assert list(IntakeMessage.objects.values_list("external_id", flat=True)) == ["after-restart"]
 
 
 # --- per-buyer order under concurrent delivery ---------------------------------------------
@@ -763,7 +912,7 @@ def test_two_workers_on_different_lanes_share_the_agents_without_stalling(shop, 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_batch_pushes_what_a_read_back_of_its_events_would_say(
-    no_worker, monkeypatch, django_assert_num_queries
+    no_worker, monkeypatch, settings, django_assert_num_queries
 ):
     """The batch builds its live push from the objects it wrote instead of reading the
     events back: agents' and buyers' sockets get the same messages, in the same order,
@@ -773,6 +922,10 @@ def test_the_batch_pushes_what_a_read_back_of_its_events_would_say(
 
     from kefu.conversations import realtime
 
+    # One batch per group of lanes for the whole workload (a batch takes an equal share of
+    # each lane it holds, cut by time): the read back below gives each conversation as the
+    # last batch left it, which is what its one batch pushed.
+    settings.KEFU_INTAKE_BATCH_SECONDS = 30.0
     shop, agents = _seller("pushed")
     _history(shop, agents)
     before = ConversationEvent.objects.order_by("pk").last().pk
