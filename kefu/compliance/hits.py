@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterator
+from typing import Final
 
 import phonenumbers
 
@@ -28,8 +29,13 @@ from kefu.compliance.sentences import clause_start, sentence_bounds, sentence_of
 from kefu.compliance.textview import TextView
 from kefu.compliance.verdict import CheckContext
 
-_PHONE_LIKE = re.compile(r"\d(?:[\s\-.()]*\d){6,}")
-_RULE_GROUPS = ("invoice", "card_fee", "free_shipping", "off_platform", "blame_courier")
+# Final module globals: mypyc keeps them in C statics instead of looking them up by name in the
+# module's dict on every use (decisions: "The rule guard's hot path is compiled with mypyc").
+_PHONE_LIKE: Final = re.compile(r"\d(?:[\s\-.()]*\d){6,}")
+# Every address and phone regex below needs a digit; text without one skips them all.
+_DIGIT: Final = re.compile(r"\d")
+_CONDITIONAL: Final = pt.CONDITIONAL
+_RULE_GROUPS: Final = ("invoice", "card_fee", "free_shipping", "off_platform", "blame_courier")
 
 
 class _Part:
@@ -53,7 +59,7 @@ class _ConceptPlan:
         self.cancel = _Part(concept.code + ":cancel", concept.cancel)
 
 
-_CONCEPT_PLANS = [_ConceptPlan(concept) for concept in cc.CONCEPTS]
+_CONCEPT_PLANS: Final = [_ConceptPlan(concept) for concept in cc.CONCEPTS]
 
 
 def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[str] | None:
@@ -93,15 +99,15 @@ def _concept_hits(scan: Scan, wanted: set[str]) -> Iterator[tuple[str, int, int]
         if topic.present and topic.rest is None and topic.key not in lexical:
             continue
         cancel = plan.cancel
-        done: set[tuple[int, int]] = set()
+        # Sentences tried, by their start (sentences do not overlap): ints, not tuples.
+        done: set[int] = set()
         # Acts are tried only where the automaton saw one of their literal starts; topic and
         # cancel are then looked for only in the sentence an act was found in.
         for place in acts:
-            bounds = sentence_of(sentences, place >> ALTERNATIVE_SHIFT)
-            s_start, s_end = bounds
-            if s_start == s_end or bounds in done:
+            s_start, s_end = sentence_of(sentences, place >> ALTERNATIVE_SHIFT)
+            if s_start == s_end or s_start in done:
                 continue
-            done.add(bounds)
+            done.add(s_start)
             act = _lexical_match(scan, plan.act, s_start, s_end)
             if act is None:
                 continue
@@ -115,8 +121,11 @@ def _concept_hits(scan: Scan, wanted: set[str]) -> Iterator[tuple[str, int, int]
 class _PatternPlan:
     """One targeted pattern with what `_hits` reads of it, as a compiled class (see _Part)."""
 
-    def __init__(self, group: str, index: int, pattern: pt.Pattern) -> None:
+    def __init__(self, group: str, index: int, pattern: pt.Pattern, negation_id: int) -> None:
         self.key = (group, index)
+        # Patterns of a group share negation regexes: one id per distinct regex, so a window's
+        # answer is reused by every pattern asking the same regex about the same window.
+        self.negation_id = negation_id
         self.regex = pattern.regex
         self.negation = pattern.negation
         self.conditional_ok = pattern.conditional_ok
@@ -129,38 +138,54 @@ class _PatternPlan:
 
 
 def _applies(
-    pattern: _PatternPlan, text: str, start: int, end: int, negated: dict[tuple[int, int], bool]
+    pattern: _PatternPlan, text: str, start: int, end: int, negated: dict[int, bool]
 ) -> bool:
-    """`negated`: this pattern's negation searches so far in this text, by window (a pattern
-    whose literal start occurs several times in one clause asks about the same window)."""
+    """`negated`: the group's negation searches so far in this text, by regex and window (a
+    pattern whose literal start occurs several times in one clause asks about the same window,
+    and patterns of a group share their negation regexes)."""
     requires = pattern.requires
     if requires is not None and requires.search(text) is None:
         return False
     negation = pattern.negation
     if negation is not None:
-        window = (max(clause_start(text, start), start - pattern.window), end)
+        w_start = max(clause_start(text, start), start - pattern.window)
+        # One int per (regex, window): offsets are below len(text) + 1.
+        size = len(text) + 1
+        window = (pattern.negation_id * size + w_start) * size + end
         found = negated.get(window)
         if found is None:
-            found = negation.search(text, window[0], end) is not None
+            found = negation.search(text, w_start, end) is not None
             negated[window] = found
         if found:
             return False
     exempt = pattern.exempt
     if pattern.conditional_ok or exempt is not None:
         s_start, s_end = sentence_bounds(text, start, end)
-        if pattern.conditional_ok and pt.CONDITIONAL.search(text, s_start, start) is not None:
+        if pattern.conditional_ok and _CONDITIONAL.search(text, s_start, start) is not None:
             return False
         if exempt is not None and exempt.search(text, s_start, s_end) is not None:
             return False
     return True
 
 
-_PLANS: dict[str, list[_PatternPlan]] = {
-    group: [_PatternPlan(group, index, pattern) for index, pattern in enumerate(patterns)]
-    for group, patterns in GROUPS.items()
+def _plans(group: str, patterns: tuple[pt.Pattern, ...]) -> list[_PatternPlan]:
+    ids: dict[int, int] = {}
+    return [
+        _PatternPlan(
+            group,
+            index,
+            pattern,
+            ids.setdefault(id(pattern.negation), len(ids)) if pattern.negation is not None else 0,
+        )
+        for index, pattern in enumerate(patterns)
+    ]
+
+
+_PLANS: Final[dict[str, list[_PatternPlan]]] = {
+    group: _plans(group, patterns) for group, patterns in GROUPS.items()
 }
 # Per group, the patterns with no literal start: searched whatever the automaton found.
-_UNANCHORED: dict[str, list[_PatternPlan]] = {
+_UNANCHORED: Final[dict[str, list[_PatternPlan]]] = {
     group: [plan for plan in plans if not plan.anchored] for group, plans in _PLANS.items()
 }
 
@@ -169,11 +194,11 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
     text = scan.text
     present = scan.present
     scripts = scan.scripts
+    negated: dict[int, bool] = {}
     for plan in _UNANCHORED[group]:
         if plan.gated and plan.key not in present:
             continue
         if plan.script in scripts:
-            negated: dict[tuple[int, int], bool] = {}
             for found in plan.regex.finditer(text):
                 start, end = found.span()
                 if end > start and _applies(plan, text, start, end, negated):
@@ -186,7 +211,6 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
     last = -1
     live = False
     plan = plans[0]
-    negated = {}
     for place in sorted(places):
         index = place >> PATTERN_SHIFT
         at = place & OFFSET_MASK
@@ -194,7 +218,6 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
             last = index
             plan = plans[index]
             live = plan.script in scripts and (not plan.gated or plan.key in present)
-            negated = {}
         if live:
             m = plan.regex.match(text, at)
             if m is not None and m.end() > at and _applies(plan, text, at, m.end(), negated):
@@ -223,6 +246,9 @@ def privacy_hits(view: TextView, scan: Scan) -> Iterator[tuple[int, int, bool]]:
     text = view.compact
     for span in _hits(scan, "privacy"):
         yield (*span, False)
+    if _DIGIT.search(view.folded) is None:
+        # No digit (the compact view drops only separators): no address number, no phone.
+        return
     for regex in (pt.ADDRESS_ZH, pt.ADDRESS_EN):
         if regex is pt.ADDRESS_ZH and ADDRESS_ZH_FLAG not in scan.cued:
             continue
@@ -244,14 +270,16 @@ def raw_hits(
 ) -> Iterator[tuple[str, int, int]]:
     """(code, start, end) in compact coordinates, before scope and context filters."""
     cued = scan.cued
+    # The pack's rules by code: a dict lookup instead of an interpreted method call per code.
+    rules = pack.by_code
     for code in _RULE_GROUPS:
-        if code not in cued or pack.rule(code) is None:
+        if code not in cued or code not in rules:
             continue
         if code == "free_shipping" and not context.free_shipping:
             continue
         for start, end in _hits(scan, code):
             yield code, start, end
-    if "off_platform" in cued and URL_FLAG in cued and pack.rule("off_platform") is not None:
+    if "off_platform" in cued and URL_FLAG in cued and "off_platform" in rules:
         for start, end in _offsite_link_hits(view, pack):
             yield "off_platform", start, end
     ship_code = "out_of_stock" if context.stock_available is False else "refuse_to_ship"
@@ -274,7 +302,7 @@ def raw_hits(
         wanted.discard("wait_patiently")
     if context.recipient_is_paying_buyer is not False:
         wanted.discard("privacy")
-    if pack.rule(ship_code) is not None:
+    if ship_code in rules:
         wanted.add("refuse_to_ship")
         if context.stock_available is not None:
             wanted.add("stock_excuse")

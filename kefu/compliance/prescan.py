@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
 import ahocorasick_rs
 
@@ -33,10 +34,12 @@ GROUPS: dict[str, tuple[pt.Pattern, ...]] = {
 # hot path is compiled with mypyc"). A pattern start is index << PATTERN_SHIFT | offset, so
 # sorting the ints sorts by (pattern index, offset); a concept alternative start is
 # offset << ALTERNATIVE_SHIFT | alternative index, sorting by (offset, alternative index).
-PATTERN_SHIFT = 32
-OFFSET_MASK = (1 << PATTERN_SHIFT) - 1
-ALTERNATIVE_SHIFT = 16
-ALTERNATIVE_MASK = (1 << ALTERNATIVE_SHIFT) - 1
+# Final literals: mypyc inlines them where they are used instead of reading a module global
+# (a dict lookup and an unboxing) on every shift and mask in the hot loops.
+PATTERN_SHIFT: Final = 32
+OFFSET_MASK: Final = 0xFFFFFFFF  # (1 << PATTERN_SHIFT) - 1
+ALTERNATIVE_SHIFT: Final = 16
+ALTERNATIVE_MASK: Final = 0xFFFF  # (1 << ALTERNATIVE_SHIFT) - 1
 
 # Automaton values, one per key, sorted by what the scan does with them:
 # (cue codes, patterns starting with the key (group, index << PATTERN_SHIFT), concept
@@ -57,9 +60,9 @@ def _needed(regex: re.Pattern[str]) -> frozenset[str]:
     return prefixes
 
 
-REFUND_FLAG = "~refund_talk"
-URL_FLAG = "~url"
-ADDRESS_ZH_FLAG = "~address_zh"
+REFUND_FLAG: Final = "~refund_talk"
+URL_FLAG: Final = "~url"
+ADDRESS_ZH_FLAG: Final = "~address_zh"
 _FLAGS: dict[str, frozenset[str]] = {
     REFUND_FLAG: _needed(pt.REFUND_TALK),
     # A link has a dot right before its top-level domain.

@@ -65,11 +65,22 @@ class TextView:
     original: str
     folded: str  # same length as original
     compact: str  # folded minus glue separators
-    origin: tuple[int, ...]  # compact index -> original index
+    # compact index -> original index; None when nothing was dropped (the identity): most
+    # replies, and the map is read only for a finding's span.
+    mapped: tuple[int, ...] | None
+
+    @property
+    def origin(self) -> tuple[int, ...]:
+        """compact index -> original index, for every index."""
+        mapped = self.mapped
+        return tuple(range(len(self.compact))) if mapped is None else mapped
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a half-open compact span onto the original text."""
-        return self.origin[start], self.origin[end - 1] + 1
+        mapped = self.mapped
+        if mapped is None:
+            return start, end
+        return mapped[start], mapped[end - 1] + 1
 
 
 def _glued(folded: str, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -115,7 +126,7 @@ def build_view(text: str) -> TextView:
     if any(ch in folded for ch in _ZERO_WIDTH_CHARS):
         drops = sorted(drops + [m.span() for m in _ZERO_WIDTH.finditer(folded)])
     if not drops:
-        return TextView(text, folded, folded, tuple(range(len(folded))))
+        return TextView(text, folded, folded, None)
     pieces: list[str] = []
     origin: list[int] = []
     cursor = 0
