@@ -13,8 +13,23 @@ from kefu.conversations import presence, realtime
 
 WIDGET_COOKIE_SALT = "kefu.widget.buyer"
 
+# Channel-layer pushes: their handlers only write to the socket.
+PUSH_TYPES = frozenset({"inbox.event", "inbox.events", "widget.message", "widget.messages"})
 
-class AgentConsumer(AsyncJsonWebsocketConsumer):
+
+class _PushesWithoutDatabase(AsyncJsonWebsocketConsumer):
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels runs close_old_connections before every handler, through the process's
+        # one thread-sensitive sync thread: with 1,000 sockets each push queued there behind
+        # the others (decisions §64). A push touches no database; the handlers that do use
+        # database_sync_to_async, which closes old connections itself.
+        if message["type"] in PUSH_TYPES:
+            await getattr(self, message["type"].replace(".", "_"))(message)
+            return
+        await super().dispatch(message)
+
+
+class AgentConsumer(_PushesWithoutDatabase):
     """Pushes inbox events to a signed-in agent; its heartbeats keep the agent online."""
 
     joined: list[str]
@@ -80,7 +95,7 @@ def widget_buyer_id(cookies: dict[str, str], shop: Shop) -> str | None:
     return value if value.startswith(WIDGET_ID_PREFIX) else None
 
 
-class WidgetConsumer(AsyncJsonWebsocketConsumer):
+class WidgetConsumer(_PushesWithoutDatabase):
     """Pushes the shop's replies to the buyer holding the widget's signed cookie."""
 
     group: str | None = None

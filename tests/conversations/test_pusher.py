@@ -109,3 +109,41 @@ def test_a_push_from_a_worker_thread_reaches_the_socket_in_commit_order(
     events = list(ConversationEvent.objects.order_by("pk").values_list("pk", "kind"))
     assert len(events) >= 4
     assert [(f["id"], f["kind"]) for f in frames] == events
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_push_reaches_the_socket_without_a_trip_through_the_sync_thread(pre_agent, monkeypatch):
+    """Channels closes old database connections before each handler through the process's
+    one sync thread; a push needs no database and skips it (decisions §64)."""
+    import channels.consumer
+
+    hops: list[str] = []
+    original = channels.consumer.aclose_old_connections
+
+    async def counting() -> None:
+        hops.append("hop")
+        await original()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counting)
+
+    async def scenario() -> dict:
+        scope = {"type": "websocket", "path": "/ws/inbox/", "headers": [], "user": pre_agent}
+        socket = ApplicationCommunicator(AgentConsumer.as_asgi(), scope)
+        await socket.send_input({"type": "websocket.connect"})
+        assert (await socket.receive_output(5))["type"] == "websocket.accept"
+        connected = len(hops)
+        layer = get_channel_layer()
+        await layer.group_send(
+            realtime.user_group(pre_agent.pk),
+            {"type": "inbox.events", "events": [{"id": 1, "kind": "created"}]},
+        )
+        frame = json.loads((await socket.receive_output(5))["text"])
+        assert len(hops) == connected
+        await socket.send_input({"type": "websocket.disconnect", "code": 1000})
+        await socket.wait(5)
+        return frame
+
+    frame = async_to_sync(scenario)()
+
+    assert frame == {"type": "events", "events": [{"type": "event", "id": 1, "kind": "created"}]}
+    assert hops  # the connect still went through it
