@@ -255,11 +255,6 @@ class _Pusher:
 _pusher = _Pusher()
 
 
-def wait_for_pushes(timeout: float = 5.0) -> bool:
-    """Block until this process's pusher has sent what was submitted (tests, benches)."""
-    return _pusher.wait(timeout)
-
-
 _SEND_MANY = """
 local n = tonumber(ARGV[1])
 local expiry = ARGV[2]

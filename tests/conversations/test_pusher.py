@@ -93,7 +93,7 @@ def test_a_push_from_a_worker_thread_reaches_the_socket_in_commit_order(
         thread = threading.Thread(target=worker)
         thread.start()
         await asyncio.to_thread(thread.join, 30)
-        assert await asyncio.to_thread(realtime.wait_for_pushes, 10)
+        assert await asyncio.to_thread(realtime._pusher.wait, 10)
         written = await database_sync_to_async(ConversationEvent.objects.count)()
         frames: list[dict] = []
         while len(frames) < written:
