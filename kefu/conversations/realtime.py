@@ -185,6 +185,8 @@ async def _send_all(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> N
 # Transactions whose push is still waiting; beyond this (Redis gone) new ones are dropped and
 # logged, as a failed push was: the event rows stay and the pages read them.
 PUSH_BACKLOG = 10_000
+# How long a committing thread waits for its push to be out before it goes on without it.
+PUSH_WAIT_SECONDS = 2.0
 _SENTINEL = None
 
 
@@ -192,20 +194,28 @@ class _Pusher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid = 0
-        self._queue: queue.SimpleQueue[tuple[Any, list[tuple[str, dict[str, Any]]]] | None]
+        self._queue: queue.SimpleQueue[
+            tuple[Any, list[tuple[str, dict[str, Any]]], threading.Event] | None
+        ]
         self._queue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
         self._waiting = 0
 
     def submit(self, layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """Send on the pusher's loop and wait (at most PUSH_WAIT_SECONDS) until it is out: a
+        thread that went straight on to its next batch kept the GIL from the pusher, which
+        then waited up to the interpreter's switch interval at each of its round trips."""
         self._ensure_started()
         with self._idle:
             if self._waiting >= PUSH_BACKLOG:
                 log.warning("push_dropped groups=%s backlog=%s", len(messages), self._waiting)
                 return
             self._waiting += 1
-        self._queue.put((layer, messages))
+        sent = threading.Event()
+        self._queue.put((layer, messages, sent))
+        if not sent.wait(PUSH_WAIT_SECONDS):
+            log.warning("push_slow groups=%s", len(messages))
 
     def wait(self, timeout: float = 5.0) -> bool:
         """Until every push submitted so far has been sent (tests, shutdown); False on timeout."""
@@ -240,12 +250,13 @@ class _Pusher:
             item = pending.get()
             if item is _SENTINEL:
                 break
-            layer, messages = item
+            layer, messages, sent = item
             try:
                 loop.run_until_complete(_send_many(layer, messages))
             except Exception:  # best effort, as every push: the rows stay
                 log.exception("push_failed groups=%s", len(messages))
             finally:
+                sent.set()
                 with self._idle:
                     self._waiting -= 1
                     if self._waiting == 0:
