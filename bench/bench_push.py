@@ -20,7 +20,8 @@ owner push, send -> assignee push and send -> answer; messages/s answered and pu
 stored without its push arriving is `missed`, one never stored `unstored`; either fails the run.
 
 Knobs: KEFU_BENCH_PUSH_SOCKETS (50), KEFU_BENCH_PUSH_RATES ("5,20" messages/s),
-KEFU_BENCH_PUSH_SECONDS (20 per rate), KEFU_BENCH_PUSH_BATCH (1).
+KEFU_BENCH_PUSH_SECONDS (20 per rate), KEFU_BENCH_PUSH_BATCH (1; "1,50" runs every rate with
+each).
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ class Inbox:
     assignee_of: dict[int, str] = field(default_factory=dict)
     assignee_at: dict[int, float] = field(default_factory=dict)
     drops: int = 0
+    frames: int = 0
     sockets: list[Any] = field(default_factory=list)
     readers: list[asyncio.Task[None]] = field(default_factory=list)
     closing: bool = False
@@ -141,16 +143,19 @@ class Inbox:
         with contextlib.suppress(Exception):
             async for raw in ws:
                 now = time.time()  # wall clock: compared with the stored messages' times
-                msg = json.loads(raw)
-                if msg.get("type") != "event" or msg.get("kind") != "message_received":
-                    continue
-                message_id = int(msg["message_id"])
-                if username == self.owner:
-                    self.owner_at.setdefault(message_id, now)
-                    if msg.get("assignee"):
-                        self.assignee_of.setdefault(message_id, str(msg["assignee"]))
-                if msg.get("assignee") == username:
-                    self.assignee_at.setdefault(message_id, now)
+                frame = json.loads(raw)
+                self.frames += 1
+                # A transaction's events come in one "events" frame (decisions §67).
+                for msg in frame["events"] if frame.get("type") == "events" else [frame]:
+                    if msg.get("type") != "event" or msg.get("kind") != "message_received":
+                        continue
+                    message_id = int(msg["message_id"])
+                    if username == self.owner:
+                        self.owner_at.setdefault(message_id, now)
+                        if msg.get("assignee"):
+                            self.assignee_of.setdefault(message_id, str(msg["assignee"]))
+                    if msg.get("assignee") == username:
+                        self.assignee_at.setdefault(message_id, now)
         if not self.closing:
             self.drops += 1
 
@@ -193,12 +198,20 @@ async def _send_at_rate(
         )
 
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    # Requests beyond the pool wait here, not in httpx's pool, whose queue costs the client
+    # CPU per waiting request on every hand-over: at 700 single requests/s it stalled the
+    # whole load generator, sockets included.
+    in_flight = asyncio.Semaphore(64)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
         start = time.perf_counter()
 
         async def one(first: int) -> None:
-            nonlocal errors
             await asyncio.sleep(max(0.0, start + first / rate - time.perf_counter()))
+            async with in_flight:
+                await post(first)
+
+        async def post(first: int) -> None:
+            nonlocal errors
             ids = list(range(first, min(n, first + batch)))
             if single:
                 body = doc(first)
@@ -286,18 +299,20 @@ async def _measure(backend: Backend, server: Server, prep: Row, rates: list[floa
         file=sys.stderr,
     )
     seconds = harness.knob("KEFU_BENCH_PUSH_SECONDS", 20, quick=5)
-    batch = harness.knob("KEFU_BENCH_PUSH_BATCH", 1)
+    # "1,50": every rate through the single webhook, then through the batch webhook.
+    batches = [int(b) for b in os.environ.get("KEFU_BENCH_PUSH_BATCH", "1").split(",")]
     secret = str(prep["secret"])
     # Warm-up (not measured): first connections, lazy imports, the worker's caches.
     warm, _ = await _send_at_rate(server, secret, "warm", 5, 1, 1)
     await _wait_for_pushes(inbox, 0, len(warm))
     rows: list[Row] = []
     try:
-        for rate in rates:
+        for batch, rate in [(b, r) for b in batches for r in rates]:
             drops_before = inbox.drops
+            frames_before = inbox.frames
             pushed_before = len(inbox.owner_at)
             load_before = harness.loadavg()
-            tag = f"r{rate:g}"
+            tag = f"r{rate:g}b{batch}"
             sent, errors = await _send_at_rate(server, secret, tag, rate, seconds, batch)
             await _wait_for_pushes(inbox, pushed_before, len(sent))
             ids = (await asyncio.to_thread(backend.helper, HELPER, "ids", tag + "-"))["ids"]
@@ -305,10 +320,14 @@ async def _measure(backend: Backend, server: Server, prep: Row, rates: list[floa
             row.update(
                 errors=errors,
                 socket_drops=inbox.drops - drops_before,
+                frames=inbox.frames - frames_before,
                 online=online,
                 loadavg_1m=load_before,
+                loadavg_1m_after=harness.loadavg(),
             )
             rows.append(row)
+            # Each rate's row as soon as it is measured: a later rate that fails keeps it.
+            print(f"[push {backend.label}] ROW {json.dumps(row)}", file=sys.stderr)
     finally:
         await inbox.close()
     return rows

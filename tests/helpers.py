@@ -228,3 +228,8 @@ def save_review_settings(
         content_type="application/json",
     )
     assert saved.status_code == 200, saved.content
+
+
+def inbox_events(frame: dict) -> list[dict]:
+    """The events an inbox socket frame carries: one "event", or a transaction's "events"."""
+    return list(frame["events"]) if frame["type"] == "events" else [frame]

@@ -7,15 +7,21 @@ web process relays (see relay.py).
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import datetime as dt
 import hashlib
 import logging
+import os
+import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from django.db import transaction
 
@@ -140,10 +146,25 @@ def _send(events: list[ConversationEvent]) -> None:
     if layer is None:
         return
     messages = _coalesced(_messages_for(events))
-    if messages:
-        # One bridge into the event loop for all of them: outside a running loop each
-        # async_to_sync call builds a thread and a loop (and, with Redis, a connection).
-        async_to_sync(_send_all)(layer, messages)
+    if not messages:
+        return
+    if isinstance(layer, RedisChannelLayer) and _no_outer_loop():
+        # A worker (the intake batch, Celery, the WSGI intake server): the process's pusher
+        # sends it, in commit order, while this thread goes on (decisions §67).
+        _pusher.submit(layer, messages)
+        return
+    # One bridge into the event loop for all of them: inside the ASGI server that is the
+    # server's own loop and its connections.
+    async_to_sync(_send_all)(layer, messages)
+
+
+def _no_outer_loop() -> bool:
+    """True when async_to_sync would build a thread, a loop and (with Redis) a connection for
+    this call: a thread that is not running under the ASGI server's sync_to_async."""
+    local = SyncToAsync.threadlocal
+    return getattr(local, "main_event_loop_pid", None) != os.getpid() or (
+        getattr(local, "main_event_loop", None) is None
+    )
 
 
 async def _send_all(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
@@ -152,6 +173,164 @@ async def _send_all(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> N
             await layer.group_send(group, message)
         except Exception:  # a push is best effort; the row stays and pages re-read it
             log.exception("push_failed group=%s", group)
+
+
+# --- the worker's pusher (decisions §67) ------------------------------------------------------
+# Outside the ASGI server a push used to be async_to_sync(group_send) per group: a new thread,
+# event loop and Redis connection per transaction, then four round trips per recipient group,
+# all while the intake worker's next batch waited. The pusher is one thread per process with
+# one loop and one connection pool; it takes a transaction's messages from a queue, in commit
+# order, and sends them with a constant number of round trips however many groups they reach.
+
+# Transactions whose push is still waiting; beyond this (Redis gone) new ones are dropped and
+# logged, as a failed push was: the event rows stay and the pages read them.
+PUSH_BACKLOG = 10_000
+# How long a committing thread waits for its push to be out before it goes on without it.
+PUSH_WAIT_SECONDS = 2.0
+_SENTINEL = None
+
+
+class _Pusher:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._queue: queue.SimpleQueue[
+            tuple[Any, list[tuple[str, dict[str, Any]]], threading.Event] | None
+        ]
+        self._queue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Condition()
+        self._waiting = 0
+
+    def submit(self, layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """Send on the pusher's loop and wait (at most PUSH_WAIT_SECONDS) until it is out: a
+        thread that went straight on to its next batch kept the GIL from the pusher, which
+        then waited up to the interpreter's switch interval at each of its round trips."""
+        self._ensure_started()
+        with self._idle:
+            if self._waiting >= PUSH_BACKLOG:
+                log.warning("push_dropped groups=%s backlog=%s", len(messages), self._waiting)
+                return
+            self._waiting += 1
+        sent = threading.Event()
+        self._queue.put((layer, messages, sent))
+        if not sent.wait(PUSH_WAIT_SECONDS):
+            log.warning("push_slow groups=%s", len(messages))
+
+    def wait(self, timeout: float = 5.0) -> bool:
+        """Until every push submitted so far has been sent (tests, shutdown); False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._waiting == 0, timeout=timeout)
+
+    def _ensure_started(self) -> None:
+        pid = os.getpid()
+        if self._pid == pid and self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._pid == pid and self._thread is not None and self._thread.is_alive():
+                return
+            # A forked child (Celery's prefork pool) has the parent's objects, not its thread.
+            self._queue = queue.SimpleQueue()
+            with self._idle:
+                self._waiting = 0
+            self._thread = threading.Thread(target=self._run, name="kefu-pusher", daemon=True)
+            self._pid = pid
+            self._thread.start()
+            if not self._registered:
+                atexit.register(self.wait)
+                self._registered = True
+
+    _registered = False
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        pending = self._queue
+        while True:
+            item = pending.get()
+            if item is _SENTINEL:
+                break
+            layer, messages, sent = item
+            try:
+                loop.run_until_complete(_send_many(layer, messages))
+            except Exception:  # best effort, as every push: the rows stay
+                log.exception("push_failed groups=%s", len(messages))
+            finally:
+                sent.set()
+                with self._idle:
+                    self._waiting -= 1
+                    if self._waiting == 0:
+                        self._idle.notify_all()
+
+
+_pusher = _Pusher()
+
+
+_SEND_MANY = """
+local n = tonumber(ARGV[1])
+local expiry = ARGV[2]
+local over = 0
+for i = 1, n do
+    local key = KEYS[i]
+    if redis.call('ZCOUNT', key, '-inf', '+inf') < tonumber(ARGV[3 * i]) then
+        redis.call('ZADD', key, ARGV[3 * i + 1], ARGV[3 * i + 2])
+        redis.call('EXPIRE', key, expiry)
+    else
+        over = over + 1
+    end
+end
+return over
+"""
+
+
+async def _send_many(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """What ``group_send`` of each (group, message) does, in order, in two round trips per
+    Redis host: one pipeline reads every group's members, one script adds each message to
+    its channels' keys. One web process's sockets share one key, so a batch reaching 300
+    agents was 300 sends of four round trips each; the scores keep the messages of one key
+    in this order (a single group_send scores by the clock too)."""
+    by_host: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    for group, message in messages:
+        by_host.setdefault(layer.consistent_hash(group), []).append((group, message))
+    for host, items in by_host.items():
+        connection = layer.connection(host)
+        groups = list(dict.fromkeys(group for group, _ in items))
+        now = time.time()
+        pipe = connection.pipeline(transaction=False)
+        for group in groups:
+            key = layer._group_key(group)
+            pipe.zremrangebyscore(key, min=0, max=int(now) - layer.group_expiry)
+            pipe.zrange(key, 0, -1)
+        read = await pipe.execute()
+        members = {g: [m.decode() for m in read[2 * i + 1]] for i, g in enumerate(groups)}
+        # (key, capacity, message) per channel key of each message, on each key's host.
+        entries: dict[int, list[tuple[str, int, bytes]]] = {}
+        for group, message in items:
+            if not members[group]:
+                continue
+            keys_of, message_of, capacity_of = layer._map_channel_keys_to_connection(
+                members[group], message
+            )
+            for index, keys in keys_of.items():
+                entries.setdefault(index, []).extend(
+                    (key, capacity_of[key], message_of[key]) for key in keys
+                )
+        for index, triples in entries.items():
+            target = layer.connection(index)
+            # What group_send does before adding: drop the keys' expired messages.
+            expire = target.pipeline(transaction=False)
+            cutoff = int(time.time()) - int(layer.expiry)
+            for key in dict.fromkeys(key for key, _, _ in triples):
+                expire.zremrangebyscore(key, min=0, max=cutoff)
+            await expire.execute()
+            start = time.time()
+            args: list[Any] = [len(triples), int(layer.expiry)]
+            for i, (_key, capacity, payload) in enumerate(triples):
+                # A microsecond apart: BZPOPMIN pops them in this order.
+                args += [capacity, start + i * 1e-6, payload]
+            over = await target.eval(_SEND_MANY, len(triples), *[k for k, _, _ in triples], *args)
+            if over:
+                log.info("push_over_capacity channels=%s of %s", over, len(triples))
 
 
 class _PendingPush(threading.local):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from kefu.desk import intake_queue
 
 
 @shared_task(name="intake.drain", ignore_result=True)
 def drain_intake(lanes: list[int] | None = None) -> int:
-    """Store the queued buyer messages of these lanes (all lanes from the beat sweep)."""
-    return intake_queue.drain(lanes=lanes)
+    """Store the queued buyer messages of these lanes (all lanes from the beat sweep), then
+    keep looking a moment for the next ones (not when run inline, as in tests)."""
+    linger = 0.0 if settings.CELERY_TASK_ALWAYS_EAGER else intake_queue.LINGER_SECONDS
+    return intake_queue.drain(lanes=lanes, linger=linger)

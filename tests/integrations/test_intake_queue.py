@@ -982,3 +982,38 @@ def test_a_web_process_kicks_the_worker_once_per_window_whatever_the_lanes(monke
     now[0] += 0.2
     intake_queue.kick([5])
     assert sent[2:] == [("now", [5], None)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("linger", [0.0, 1.0])
+def test_a_lingering_drain_takes_a_message_queued_after_the_queue_emptied(
+    shop, pre_agent, no_worker, monkeypatch, linger
+):
+    """A Celery drain keeps looking a moment after the queue empties (decisions §67): a
+    message queued then is stored by it, not left for the next kick; without linger the
+    drain returns at the first empty look."""
+    online(pre_agent)
+    assert post_batch(shop, [message(1), message(2, "b-2")]).status_code == 202
+    looks = {"empty": 0}
+    real = intake_queue.waiting_lanes
+
+    def watching() -> list[int]:
+        lanes = real()
+        if not lanes:
+            looks["empty"] += 1
+            if looks["empty"] == 2:
+                # Arrives while the worker lingers (without, it returned at the first look).
+                assert post_signed(Client(), shop, message(3, "b-3")).status_code == 202
+        return lanes
+
+    monkeypatch.setattr(intake_queue, "waiting_lanes", watching)
+
+    stored = intake_queue.drain(linger=linger)
+
+    if linger:
+        assert stored == 3
+        assert Message.objects.filter(shop=shop, external_id="m-b-3-3").exists()
+        assert queue_state().waiting == 0
+    else:
+        assert stored == 2
+        assert looks["empty"] == 1

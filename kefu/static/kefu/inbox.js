@@ -46,7 +46,11 @@
     }
   }
   let timer = null;
-  kefu.socket("/ws/inbox/", (ev) => {
+  // A transaction's events come as one "events" frame, a lone event as an "event" frame.
+  kefu.socket("/ws/inbox/", (frame) => {
+    for (const ev of frame.type === "events" ? frame.events : [frame]) onEvent(ev);
+  }, onState);
+  function onEvent(ev) {
     if (ev.type !== "event") return;
     if (ev.conversation_id === openId) {
       if (ev.kind === "delivery_failed" && ev.message_id) redrawMessage(ev.message_id);
@@ -56,13 +60,14 @@
     notify(ev);
     clearTimeout(timer);
     timer = setTimeout(refreshList, 150);  // many events at a peak → one list refresh
-  }, (online) => {
+  }
+  function onState(online) {
     if (!status) return;
     status.classList.toggle("online", online);
     const label = status.querySelector(".label");
     label.textContent = online ? label.dataset.online : label.dataset.offline;
     if (online) { refreshList(); refreshConversation(); }
-  });
+  }
 
   // A product card sent or an order chosen in the sidebar: show it without touching the
   // reply being drafted (the sidebar and scripts re-read themselves on kefu:order-chosen).
