@@ -20,6 +20,7 @@ WSGI_APPLICATION = "kefu.intake_wsgi.application"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "kefu.core.middleware.RequestIdMiddleware",
+    "kefu.core.middleware.UnavailableMiddleware",
     "kefu.core.controls.ControlCharacterMiddleware",
     # Refusals a connector reads (a text over the limit) come in the language it asks for.
     "kefu.core.middleware.UserLanguageMiddleware",

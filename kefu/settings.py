@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "kefu.core.middleware.ContentSecurityPolicyMiddleware",
     "kefu.core.middleware.RequestIdMiddleware",
+    "kefu.core.middleware.UnavailableMiddleware",
     "kefu.core.controls.ControlCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

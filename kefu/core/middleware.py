@@ -10,7 +10,8 @@ import zoneinfo
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone, translation
 
 from kefu.core.clientip import client_ip
@@ -129,6 +130,53 @@ class RequestIdMiddleware:
             client_ip(request),
             exc_info=exception,
         )
+
+
+# What a database or Redis that is down or restarting raises: the request did nothing durable
+# (its transaction rolled back), so the caller may simply send it again.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+try:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    _UNAVAILABLE += (RedisConnectionError, RedisTimeoutError)
+except ImportError:  # pragma: no cover - redis is a dependency; the embedded mode never raises it
+    pass
+
+RETRY_AFTER_SECONDS = 2
+
+
+class UnavailableMiddleware:
+    """A request that failed because the database or Redis is unreachable (a restart, a
+    failover, SQLite busy past its timeout) answers 503 with `Retry-After`, not 500: a
+    marketplace connector or a load balancer then retries instead of reporting a bug, and
+    the webhook guide promises that a message without a 2xx may be sent again."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, _UNAVAILABLE):
+            return None
+        log.warning(
+            "service_unavailable request_id=%s method=%s path=%s error=%s: %s",
+            getattr(request, "request_id", "-"),
+            request.method,
+            request.path,
+            type(exception).__name__,
+            str(exception)[:200],
+        )
+        detail = translation.gettext("The service is briefly unavailable. Please try again.")
+        response: HttpResponse
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": detail}, status=503)
+        else:
+            response = HttpResponse(detail, status=503, content_type="text/plain; charset=utf-8")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
 
 class RequestSizeMiddleware:
