@@ -204,7 +204,8 @@ _CARD_TOPIC = (
     )
     + r"|"
     r"\bcard (?:payments?|price)\b|"
-    r"\bw/ ?card\b|\bw/ ?(?:a|your|ur) card\b|\bby card\b|\binstal?l?ments?\b|\bhuabei\b|\bcc\b|xyk|信用k|\bcuotas\b|meses sin intereses|"
+    r"\bw/ ?card\b|\bw/ ?(?:a|your|ur) card\b|"
+    r"\bby card\b|\binstal?l?ments?\b|\bhuabei\b|\bcc\b|xyk|信用k|\bcuotas\b|meses sin intereses|"
     r"карт(?:ой|ы|а|у)\b|кредитк\w*|рассрочк\w*|"
     r"\btarjeta\b|\ba plazos\b|" + pt.CARD_SCHEMES
 )
@@ -283,7 +284,8 @@ _POSTAGE_CANCEL = (
     # "не бесплатная", "el envío gratis no incluye..." negate or carve out the promise.
     # "Бесплатная доставка не на ваш город" carves the region out of the promise.
     r"не нужн\w*|(?<!не )бесплатн[а-я]*(?![а-я])(?!\s+(?:доставка\s+)?не\b)|"
-    r"\bno (?:extra |additional )?(?:shipping|postage|delivery|freight) (?:difference|charges?|fees?|costs?)\b|"
+    r"\bno (?:extra |additional )?(?:shipping|postage|delivery|freight) "
+    r"(?:difference|charges?|fees?|costs?)\b|"
     r"free shipping everywhere|no hay que pagar|no hay (?:ninguna )?diferencia|"
     r"no tiene que pagar|\bsin (?:ningun )?(?:recargo|coste|costo|cargo)|(?<!no es )gratuit|"
     r"(?<!no es )(?<!no son )\bgratis\b(?! no (?:incluye|cubre|aplica))|no hace falta"
@@ -501,7 +503,7 @@ _PRIVACY_CANCEL = (
 
 # Each code's own negation vocabulary from the patterns counts sentence-wide too: a concept is a
 # coarser net than a pattern, so it must give way to the same words a pattern gives way to.
-_CARD_NEG_WORDS = pt.CARD_NEG.pattern + "|" + pt.CARD_EXEMPT
+_CARD_NEG_WORDS = pt.CARD_NEG_WORDS + "|" + pt.CARD_EXEMPT
 _COURIER_NEG = (
     r"\bisn't\b|\bwasn't\b|不是|并非|不用您|无需您|don't need to|no need to|"
     r"не нужно|no hace falta|no tiene que"
@@ -555,13 +557,13 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
     ),
     # "抬头" is asking for the invoice title, but "抬头金额" is the amount written on it.
     "invoice": re.compile(
-        _ANSWERED_NO
-        + r"|抬头(?!金额)|不能(?:改|多开|少开)|不能按(?!实)|只能按|只能全额|按实际|按实付"
+        _ANSWERED_NO + r"|抬头(?!金额)|不能(?:改|多开|少开)|不能按(?!实)|只能按|只能全额|"
+        r"按实际|按实付"
     ),
     # the fee said to be nothing: "手续费为零", "costs nothing extra"
     "card_fee": re.compile(
-        _ANSWERED_NO
-        + r"|手续费(?:为|是)(?:零|0)|零手续费|0手续费|\bcosts? nothing\b|nothing extra|"
+        _ANSWERED_NO + r"|手续费(?:为|是)(?:零|0)|零手续费|0手续费|"
+        r"\bcosts? nothing\b|nothing extra|"
         # the fee is not the buyer's concern, or not added: "跟您没关系", "不额外加价"
         r"(?:跟|和|与)(?:您|你|亲)(?:没|无)关|不额外(?:加|收)"
     ),

@@ -237,12 +237,32 @@ INVOICE = (
 )
 
 # ---------------------------------------------------------------- card_fee (R-23)
-CARD_NEG = _CARD_NEG = rx(
-    r"免|不收|不另|不额外|不加|(?<!储蓄卡就)(?<!借记卡就)(?<!余额就)(?<!现金就)(?<!支付宝就)不用|无需|不需要?|无额外|没有|无手续费|0手续费|零手续费|我们承担|店铺承担|"
-    r"商家承担|卖家承担|我们来承担|我们出|不会|"
-    + _EN_NEG
-    + r"|\bnothing\b|\bwe (?:cover|pay|absorb)\b"
+# The card-fee negation in words, as the concepts read it (split at its alternatives, each keyed
+# on its own literal start by the automaton).
+CARD_NEG_WORDS = (
+    r"免|不收|不另|不额外|不加|(?<!储蓄卡就)(?<!借记卡就)(?<!余额就)(?<!现金就)(?<!支付宝就)不用|"
+    r"无需|不需要?|无额外|没有|无手续费|0手续费|零手续费|我们承担|店铺承担|商家承担|卖家承担|"
+    r"我们来承担|我们出|不会|" + _EN_NEG + r"|\bnothing\b|\bwe (?:cover|pay|absorb)\b"
     r"|\bat no\b|\bno extra\b|\bincluded\b"
+)
+# The same words as the patterns search them in a window before each hit. Every alternative
+# starts with a literal character (a word edge is checked by a look-behind after the first
+# letter: "n(?<!\wn)o" is "\bno"), so the regex engine skips to those characters instead of
+# trying ~35 alternatives at every position; "\bat no\b" and "\bno extra\b" are covered by
+# "\bno\b"; the chat spellings ("dont", "cant") are written in. It finds a match in exactly
+# the windows CARD_NEG_WORDS does (checked on 100,009 windows of the corpus replies).
+CARD_NEG = _CARD_NEG = rx(
+    r"免|不收|不另|不额外|不加|不(?<!储蓄卡就不)(?<!借记卡就不)(?<!余额就不)(?<!现金就不)(?<!支付宝就不)用|"
+    r"无需|不需要?|无额外|没有|无手续费|0手续费|零手续费|我们承担|店铺承担|商家承担|卖家承担|"
+    r"我们来承担|我们出|不会|"
+    r"n(?:'t\b|(?<!\wn)(?:o|ot|ever|or|othing)\b)|"
+    r"w(?<!\ww)(?:ithout|on'?t|ill not|aived?|e (?:cover|pay|absorb))\b|"
+    r"d(?<!\wd)(?:on'?t|o not|oesn'?t|oes not)\b|"
+    r"c(?<!\wc)(?:an'?t|annot)\b|"
+    r"i(?<!\wi)(?:sn'?t|ncluded)\b|"
+    r"a(?<!\wa)(?:ren'?t|t no)\b|"
+    r"z(?<!\wz)ero\b|"
+    r"f(?<!\wf)ree\b"
 )
 CARD_EXEMPT = _CARD_EXEMPT = (
     r"(?:由|是)?(?:我们|店铺|商家|卖家|本店|店里)(?:来)?(?:承担|出|付|包|吸收)|"
@@ -250,6 +270,12 @@ CARD_EXEMPT = _CARD_EXEMPT = (
 )
 _CARD_WORDS = (
     r"信用卡|花呗|分期|刷卡|白条|银行卡|借记卡|手续费|\bcards?\b|instal|\bhuabei\b|" + CARD_SCHEMES
+)
+_FOR_CARD = (
+    W
+    + r"{0,3}?(?:for|on|when|if|with)\s+"
+    + W
+    + r"{0,3}?(?:credit cards?|cards?|instal?l?ments?|paying by card|card payments?|huabei)\b"
 )
 CARD_FEE = (
     p(
@@ -283,12 +309,16 @@ CARD_FEE = (
         negation=_CARD_NEG,
         exempt=_CARD_EXEMPT,
     ),
+    # A fee, or a rate, for paying by card. Two patterns: the words are keyed by the automaton;
+    # the rate starts with a digit, which the regex engine scans for itself (searched as one
+    # pattern, no position could be skipped: every place was tried for all three starts).
     p(
-        r"(?:\bfees?\b|surcharge|[\d.]+ ?%)\s+"
-        + W
-        + r"{0,3}?(?:for|on|when|if|with)\s+"
-        + W
-        + r"{0,3}?(?:credit cards?|cards?|instal?l?ments?|paying by card|card payments?|huabei)\b",
+        r"(?:\bfees?\b|surcharge)\s+" + _FOR_CARD,
+        negation=_CARD_NEG,
+        exempt=_CARD_EXEMPT,
+    ),
+    p(
+        r"[\d.]+ ?%\s+" + _FOR_CARD,
         negation=_CARD_NEG,
         exempt=_CARD_EXEMPT,
     ),
