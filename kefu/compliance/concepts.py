@@ -158,8 +158,9 @@ _INVOICE_ACT = (
     r"\b(?:even though|although|though|while) you (?:only )?paid\b|"
     # a sum of its own: "可以给您开800", "只能开500"
     r"开\d{3,}|"
-    # a receipt instead of the invoice ("可以开收据给您", "只能给收据"), not "发票和收据都能开"
-    r"(?<![和及与跟])收据(?![和及与跟都])|"
+    # a receipt instead of the invoice ("可以开收据给您", "只能给收据"), not "收据在包裹里"
+    r"(?:只能|只有|只)(?:给您?|开)?收据|(?:可以|给您)(?:开|给)收据|开(?:个|张)收据|收据给您|"
+    r"发票(?:就)?算了|"
     # the price changes with the invoice: "开票的话价格就不一样了", "含税价是1180"
     r"价格?就?(?:不一样|不同)|含税价(?:是|为)\d|"
     r"[$€¥]\d[\d.,]* (?:fee|charge|surcharge)\b|\b(?:fee|charge) of [$€¥]?\d|"
@@ -219,7 +220,9 @@ _CARD_ACT = (
     r"高一?点|手续费|通道费|费率|"
     # a price of its own for the card, or paying another way is cheaper: "刷卡价和现金价不一样",
     # "刷卡价比较高，汇款的话便宜一点", a difference to order: "补拍一个5元的差价链接"
-    r"价(?:格)?(?:不一样|不同)|(?:比较|更|偏)高|便宜(?:一?点|些)|差价|补拍|"
+    # (the card's price, not its limit: "额度比较高"; another way cheaper, not a card discount)
+    r"价(?:格)?(?:不一样|不同)|价(?:格)?(?:会)?(?:比较|更|偏)高|(?:比较|更|偏)贵|"
+    r"(?:汇款|转账|现金|余额|支付宝|储蓄卡|借记卡)[^。!?;,]{0,6}?便宜|差价|补拍|"
     # passed on to the buyer: "这部分我们转给买家负担"
     r"(?:转给|转嫁给?|算到|算在)(?:您|你|亲|买家)|(?:您|你|买家)(?:来|自己)?负担|"
     r"\bprocessing (?:charge|fee)|\bhandling (?:charge|fee)|\btransaction (?:charge|fee)|"
@@ -259,7 +262,7 @@ _POSTAGE_ACT = (
     # a sum on top, or a promise that does not reach the buyer: "for yours it's +$10",
     # "free shipping doesn't apply there", "is only for the main cities"
     r"\+ ?[$€¥]\d|(?:doesn't|does not|won't|will not|isn't|is not) (?:apply|applicable|valid)\b|"
-    r"\bonly (?:for|to|in|within) (?:the )?(?:main|major|big|mainland|certain|some)\b|"
+    r"\bfree shipping (?:is )?only (?:for|to|in|within)\b|"
     r"\bpay (?:the )?[$€¥]\d[\d.,]* difference\b|"
     r"\bpague\b|\babone\b|\bdiferencia\b|"
     r"\bpay\b|\btop up\b|\badd\b|\bextra\b|surcharge|\bcover\b|isn't covered|not covered|"
@@ -379,7 +382,8 @@ _OFF_ACT = (
     r"(?:our|my) own (?:website|site|web ?shop|online store)\b|"
     # an own site or mini-program to order on: "您去官网下单", "我们有自己的小程序",
     # "Закажите на нашем сайте", "comprar en nuestra web"
-    r"官网(?:下单|购买|订购|买|更便宜|便宜|优惠)|(?:去|到|上)(?:我们的?)?(?:官网|小程序|独立站)|"
+    # (not "到官网查询真伪": checking authenticity on the brand's site is no trade)
+    r"官网(?:下单|购买|订购|买|更便宜|便宜|优惠)|(?:去|到|上)(?:我们的?)?(?:小程序|独立站)|"
     r"(?:自己的|我们的|我家的?)(?:小程序|独立站|商城)|小程序(?:里|上)?(?:下单|购买)|"
     r"на нашем сайте|на наш сайт|через (?:наш|мой) сайт|"
     r"en nuestra (?:web|pagina|tienda online)|en nuestro (?:sitio|sitio web)|"
