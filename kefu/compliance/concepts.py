@@ -156,6 +156,14 @@ _INVOICE_ACT = (
     # an amount other than what was paid: "开到两千，实际付款一千五", "even though you paid 420"
     r"(?:开|写)到(?:[\d一二两三四五六七八九十]+[千百万块元]|\d{3,})|"
     r"\b(?:even though|although|though|while) you (?:only )?paid\b|"
+    # a sum of its own: "可以给您开800", "只能开500"
+    r"开\d{3,}|"
+    # a receipt instead of the invoice ("可以开收据给您", "只能给收据"), not "收据在包裹里"
+    r"(?:只能|只有|只)(?:给您?|开)?收据|(?:可以|给您)(?:开|给)收据|开(?:个|张)收据|收据给您|"
+    r"发票(?:就)?算了|"
+    # the price changes with the invoice: "开票的话价格就不一样了", "含税价是1180"
+    r"价格?就?(?:不一样|不同)|含税价(?:是|为)\d|"
+    r"[$€¥]\d[\d.,]* (?:fee|charge|surcharge)\b|\b(?:fee|charge) of [$€¥]?\d|"
     r"按\d+给您开|按[\d一二三四五六七八九]+(?:\.\d)?折|开高|开多|多开|少开|一部分|一半|开\d+块|"
     r"higher amount|\bpart of\b|\bhalf\b|"
     r"\blower amount\b|\bdifferent (?:amount|name|description|item)\b|"
@@ -197,6 +205,7 @@ _CARD_TOPIC = (
     )
     + r"|"
     r"\bcard (?:payments?|price)\b|"
+    r"\bw/ ?card\b|\bw/ ?(?:a|your|ur) card\b|"
     r"\bby card\b|\binstal?l?ments?\b|\bhuabei\b|\bcc\b|xyk|信用k|\bcuotas\b|meses sin intereses|"
     r"карт(?:ой|ы|а|у)\b|кредитк\w*|рассрочк\w*|"
     r"\btarjeta\b|\ba plazos\b|" + pt.CARD_SCHEMES
@@ -205,10 +214,18 @@ _CARD_ACT = (
     r"加(?:\d|点|钱|收|价)|加[一二两三四五六七八九十半]+个?点|贵|"
     # another way of paying has its own, lower price: "支付宝余额付是258", "balance it's $49"
     r"(?:余额|现金|支付宝|储蓄卡)(?:付款?|支付)?(?:的话)?(?:价格?(?:是|为|就是)?|是|为|就是)\d|"
-    r"\b(?:balance|cash|debit|wallet)\b[^.!?;]{0,20}?(?:it's|it is|is|costs?|only|just) ?"
+    r"\b(?:balance|cash|debit|wallet|transfer)\b[^.!?;]{0,20}?(?:it's|it is|is|costs?|only|just) ?"
     r"(?:[$€¥]\d|\d+(?:\.\d+)? ?(?:usd|dollars?|euros?|yuan|rmb|rub))|"
     r"\badd(?:s|ed|ing)? [$€¥]?\d|"
     r"高一?点|手续费|通道费|费率|"
+    # a price of its own for the card, or paying another way is cheaper: "刷卡价和现金价不一样",
+    # "刷卡价比较高，汇款的话便宜一点", a difference to order: "补拍一个5元的差价链接"
+    # (the card's price, not its limit: "额度比较高"; another way cheaper, not a card discount)
+    r"价(?:格)?(?:不一样|不同)|价(?:格)?(?:会)?(?:比较|更|偏)高|(?:比较|更|偏)贵|"
+    r"(?:汇款|转账|现金|余额|支付宝|储蓄卡|借记卡)[^。!?;,]{0,6}?便宜|差价|补拍|"
+    # passed on to the buyer: "这部分我们转给买家负担"
+    r"(?:转给|转嫁给?|算到|算在)(?:您|你|亲|买家)|(?:您|你|买家)(?:来|自己)?负担|"
+    r"\bprocessing (?:charge|fee)|\bhandling (?:charge|fee)|\btransaction (?:charge|fee)|"
     r"改(?:个|下)?价|另外|%|百分之|\bpercent\b|процент\w*|por ciento|多付|多收|多交|"
     # who pays: "费用得您这边出", "the fee is on you", "комиссию оплачиваете вы"
     r"(?:您|你|亲|买家)(?:这边|那边|自己)?来?(?:出|承担)(?![货发具示现])|由(?:您|你|买家)来?(?:出|付|承担)|"
@@ -221,7 +238,9 @@ _CARD_ACT = (
     r"recargo|comision|\bsube\b|mas caro|\bmas\b"
 )
 _CARD_CANCEL = (
-    r"不收|免息|免手续|不另收|我们承担|由我们|不加|不用|价格不变|价格一样|和页面一致|不会因为|无额外|没有额外|"
+    r"不收|免息|免手续|零利率|0利率|不另收|不额外|我们承担|(?:我们|店铺|商家)吸收|"
+    # the fee is the shop's business: "跟您没关系"
+    r"(?:跟|和|与)(?:您|你|亲)(?:没|无)关|由我们|不加|(?<!储蓄卡就)(?<!借记卡就)(?<!余额就)(?<!现金就)(?<!支付宝就)不用|价格不变|价格一样|和页面一致|不会因为|无额外|没有额外|"
     r"\bno extra\b|\bno (?:\w+ )?(?:fees?|surcharge)\b|\bat no\b|"
     r"\bwe (?:cover|pay)\b|\bnever add\b|"
     r"stays the same|same price|pre-?authori|"
@@ -240,6 +259,12 @@ _POSTAGE_ACT = (
     r"补|加(?:\d|收|钱|[一二两三四五六七八九十几]+(?:块|元|毛))|另付|另收|自理|您来?出|差价|支付|拍下|"
     + pt.WHO_PAYS_ZH
     + "|"
+    # a sum on top, or a promise that does not reach the buyer: "for yours it's +$10",
+    # "free shipping doesn't apply there", "is only for the main cities"
+    r"\+ ?[$€¥]\d|(?:doesn't|does not|won't|will not|isn't|is not) (?:apply|applicable|valid)\b|"
+    r"\bfree shipping (?:is )?only (?:for|to|in|within)\b|"
+    r"\bpay (?:the )?[$€¥]\d[\d.,]* difference\b|"
+    r"\bpague\b|\babone\b|\bdiferencia\b|"
     r"\bpay\b|\btop up\b|\badd\b|\bextra\b|surcharge|\bcover\b|isn't covered|not covered|"
     # an amount more, or a difference to make up: "another $6", "the postage difference"
     r"\banother (?:[$€¥]\d|\d+ ?(?:usd|dollars?|euros?|yuan|rmb|bucks))|\bseparate order\b|"
@@ -248,7 +273,7 @@ _POSTAGE_ACT = (
     r"\bcosts?\b[^.!?;]{0,30}?\bmore\b|\b(?:paid|pay|charged|billed) separately\b|"
     r"доплат\w*|платн\w*|оплачива\w*|"
     r"\bpagar(?:lo|la|los|las)?\b|\babonar(?:lo|la|los|las)?\b|suplemento|"
-    r"(?:pagar|abonar|cobrar)\w* aparte|no (?:es|son) gratis|\bcuesta\b[^.!?;]{0,30}?\bmas\b|"
+    r"(?:pag|abon|cobr)\w* aparte|no (?:es|son) gratis|\bcuesta\b[^.!?;]{0,30}?\bmas\b|"
     r"recargo|\bextra\b|no (?:esta )?incluid|no (?:incluye|cubre)|"
     r"\b(?:lo|la|los|las) (?:paga|abona|cubre) usted\b|\ba su cargo\b|"
     r"не входит|не включ"
@@ -262,6 +287,9 @@ _POSTAGE_CANCEL = (
     # "не бесплатная", "el envío gratis no incluye..." negate or carve out the promise.
     # "Бесплатная доставка не на ваш город" carves the region out of the promise.
     r"не нужн\w*|(?<!не )бесплатн[а-я]*(?![а-я])(?!\s+(?:доставка\s+)?не\b)|"
+    r"\bno (?:extra |additional )?(?:shipping|postage|delivery|freight) "
+    r"(?:difference|charges?|fees?|costs?)\b|"
+    r"free shipping everywhere|no hay que pagar|no hay (?:ninguna )?diferencia|"
     r"no tiene que pagar|\bsin (?:ningun )?(?:recargo|coste|costo|cargo)|(?<!no es )gratuit|"
     r"(?<!no es )(?<!no son )\bgratis\b(?! no (?:incluye|cubre|aplica))|no hace falta"
 )
@@ -313,7 +341,7 @@ _STOCK_EXCUSE = (
 )
 # Offering a way out (another colour, a restock date) is what R-28 asks for.
 ALTERNATIVE_OFFERED = re.compile(
-    r"可以换|换成|或者?等|(?<!不)(?<!没)到货|补货|"
+    r"可以换|换成|或者?等|要不要换|换一下|换个|(?:同款|其他|别的)[^。!?;]{0,6}有(?:现)?货|(?<!不)(?<!没)到货|补货|"
     # a date it comes back: "后天到", "到了立刻给您发"
     r"(?:明天|后天|下周|周[一二三四五六日]|\d+号|月底|月初)(?:就|会)?到|到了(?:立刻|马上|就|第一时间)|"
     r"se lo cambiamos|(?<!no )\btenemos (?:en|el|la|otro|otra)\b|"
@@ -352,6 +380,19 @@ _OFF_ACT = (
     r"\btransfer\b|\bbank details|transferencia|datos (?:de pago|bancarios)|\bpago|"
     r"оформим заказ|заказ напрямую|оплат|перевод)|"
     r"(?:our|my) own (?:website|site|web ?shop|online store)\b|"
+    # an own site or mini-program to order on: "您去官网下单", "我们有自己的小程序",
+    # "Закажите на нашем сайте", "comprar en nuestra web"
+    # (not "到官网查询真伪": checking authenticity on the brand's site is no trade)
+    r"官网(?:下单|购买|订购|买|更便宜|便宜|优惠)|(?:去|到|上)(?:我们的?)?(?:小程序|独立站)|"
+    r"(?:自己的|我们的|我家的?)(?:小程序|独立站|商城)|小程序(?:里|上)?(?:下单|购买)|"
+    r"на нашем сайте|на наш сайт|через (?:наш|мой) сайт|"
+    r"en nuestra (?:web|pagina|tienda online)|en nuestro (?:sitio|sitio web)|"
+    # the phone instead of the chat: "打我电话…私下处理", "call me at", "payment over the phone"
+    r"(?:打|加|拨)我(?:的)?(?:电话|手机)|私下(?:处理|解决|联系|沟通|聊)|"
+    r"\bcall me (?:at|on)\b|\b(?:pay|payment|paying) over the phone\b|"
+    # a price of its own for a transfer: "汇款的话可以算您便宜一点", "bank transfer price"
+    r"(?:汇款|转账|转帐)[^。!?;]{0,8}?(?:便宜|优惠|打折)|"
+    r"\bbank transfer price\b|\btransfer (?:is|it's) cheaper\b|"
     r"\b(?:our|my) (?:website|web ?shop)\b|"
     r"(?:加|➕|\+)(?:个|下|一下)?v(?![a-z])|"
     # leaving the platform said outright: "以后不走平台", "без площадки", "outside the app"
@@ -367,7 +408,7 @@ _OFF_ACT = (
     r"paypal (?:friends|f&f|ff|directly)|(?:my|our) paypal|paypal\.me"
 )
 _OFF_CANCEL = (
-    r"不要|请勿|切勿|别|不是我们|骗|不能|不会|只在|"
+    r"不要|请勿|切勿|别|不是我们|骗|不能|不会|只在|(?:不用|不需要|无需|没必要)加|"
     r"\bscam\b|\bfraud\b|\bnever\b|\bdon't\b|\bavoid\b|\bcan't\b|\bcannot\b|\bwon't\b|\bunable\b|"
     r"\bnot able\b|"
     r"\bне переводите\b|\bтолько через\b|\bне\b|"
@@ -416,7 +457,7 @@ _COURIER_CANCEL = (
 
 # Stalling in refund talk without the steps or the time: "慢慢等", "just sit tight".
 _STALL_ACT = (
-    r"慢慢等|等[着著]吧|等[着著]就|再等等|等就行|等就到|别[着著]急|别急|别催|急也没用|"
+    r"慢慢等|先等等|等等吧|先等[着著]|等[着著]吧|等[着著]就|再等等|等就行|等就到|别[着著]急|别急|别催|急也没用|"
     r"早晚会|迟早会|总会到|eventually|sooner or later|когда-нибудь|en algun momento|"
     r"sit tight|hang on and wait|\bjust wait\b|"
     r"\bждите\b|\bпросто подождите\b|\bespere\b|no hay prisa|tenga calma"
@@ -466,7 +507,7 @@ _PRIVACY_CANCEL = (
 
 # Each code's own negation vocabulary from the patterns counts sentence-wide too: a concept is a
 # coarser net than a pattern, so it must give way to the same words a pattern gives way to.
-_CARD_NEG_WORDS = pt.CARD_NEG.pattern + "|" + pt.CARD_EXEMPT
+_CARD_NEG_WORDS = pt.CARD_NEG_WORDS + "|" + pt.CARD_EXEMPT
 _COURIER_NEG = (
     r"\bisn't\b|\bwasn't\b|不是|并非|不用您|无需您|don't need to|no need to|"
     r"не нужно|no hace falta|no tiene que"
@@ -503,7 +544,12 @@ CONCEPTS: tuple[Concept, ...] = (
 
 # Said anywhere in the sentence holding a hit of any kind (pattern or concept), these mean the
 # sentence explains or refuses the violation rather than committing it.
+# A short question joins its answer into one sentence ("您问要不要补运费？不用补的，包邮"): an
+# answer that opens with "no need" right after the question mark refuses the charge asked about.
+_ANSWERED_NO = r"\?(?:亲,?)?(?:不用|不需要|无需|不必)(?!担心)"
+
 SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
+    "free_shipping": re.compile(_ANSWERED_NO),
     "off_platform": re.compile(
         r"骗|不要相信|别相信|不是我们|\bscam\b|\bfraud\b|never ask|мошенн|estafa|"
         # paying on the platform asked for, private payment warned against
@@ -515,11 +561,15 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
     ),
     # "抬头" is asking for the invoice title, but "抬头金额" is the amount written on it.
     "invoice": re.compile(
-        r"抬头(?!金额)|不能(?:改|多开|少开)|不能按(?!实)|只能按|只能全额|按实际|按实付"
+        _ANSWERED_NO + r"|抬头(?!金额)|不能(?:改|多开|少开)|不能按(?!实)|只能按|只能全额|"
+        r"按实际|按实付"
     ),
     # the fee said to be nothing: "手续费为零", "costs nothing extra"
     "card_fee": re.compile(
-        r"手续费(?:为|是)(?:零|0)|零手续费|0手续费|\bcosts? nothing\b|nothing extra"
+        _ANSWERED_NO + r"|手续费(?:为|是)(?:零|0)|零手续费|0手续费|"
+        r"\bcosts? nothing\b|nothing extra|"
+        # the fee is not the buyer's concern, or not added: "跟您没关系", "不额外加价"
+        r"(?:跟|和|与)(?:您|你|亲)(?:没|无)关|不额外(?:加|收)"
     ),
     "blame_courier": re.compile(r"不用您|" + pt.WE_FOLLOW_UP),
     "privacy": re.compile(
@@ -532,7 +582,7 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
 # that opens with such a frame and ends in a question mark is let through: a question that
 # proposes the violation itself ("开发票要加6个点可以吗？") has no restating frame.
 ECHO_QUESTION = re.compile(
-    r"您是想问|你是想问|您是问|你是问|您是说|你是说|您的意思是|你的意思是|您问的是|您想问的是|"
+    r"您是想问|你是想问|您是问|你是问|您问(?!问|一下)|你问(?!问|一下)|您是说|你是说|您的意思是|你的意思是|您问的是|您想问的是|"
     r"您是想了解|您是想确认|您是指|请问您是说|"
     r"\b(?:you're|you are|are you) asking\b|\bdo you mean\b|\byou mean\b|\bis your question\b|"
     r"\byou(?:'d like| would like| want) to know\b|"
