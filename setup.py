@@ -20,17 +20,22 @@ HERE = Path(__file__).resolve().parent
 # Keep in step with kefu/compliance/native.py (COMPILED); a test checks they agree.
 GUARD_MODULES = ("textview", "sentences", "prescan", "hits", "scanner")
 SOURCES = [f"kefu/compliance/{name}.py" for name in GUARD_MODULES]
+# The interpreted modules the compiled ones import: their types (a pattern tuple's length, a
+# dataclass's fields) are baked into the build, so an edit there makes the build stale too.
+# Keep in step with kefu/compliance/native.py (STAMPED).
+STAMPED = (*GUARD_MODULES, "patterns", "concepts", "anchors", "rules", "verdict", "packs")
 
 
 class _BuildWithStamp(build_ext):
-    """Also records each compiled source's hash next to the build, so that an editable install
-    whose sources changed after the build runs the sources instead (kefu.compliance.native)."""
+    """Also records the hash of each compiled source and of what it imports next to the build,
+    so that an editable install whose sources changed after the build runs the sources
+    instead (kefu.compliance.native)."""
 
     def run(self) -> None:
         super().run()
         stamp = {
-            name: hashlib.sha256((HERE / src).read_bytes()).hexdigest()
-            for name, src in zip(GUARD_MODULES, SOURCES, strict=True)
+            name: hashlib.sha256((HERE / f"kefu/compliance/{name}.py").read_bytes()).hexdigest()
+            for name in STAMPED
         }
         body = json.dumps(stamp, indent=1, sort_keys=True) + "\n"
         root = HERE if self.inplace else Path(self.build_lib)

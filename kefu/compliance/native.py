@@ -22,8 +22,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-# Keep in step with setup.py (GUARD_MODULES).
+# Keep in step with setup.py (GUARD_MODULES, STAMPED).
 COMPILED = ("textview", "sentences", "prescan", "hits", "scanner")
+# The compiled modules and the interpreted ones they import: the build bakes in the latter's
+# types (a pattern tuple's length), so a pattern added after the build would fail at import
+# with a TypeError instead of running the sources.
+STAMPED = (*COMPILED, "patterns", "concepts", "anchors", "rules", "verdict", "packs")
 _PACKAGE = "kefu.compliance"
 _HERE = Path(__file__).resolve().parent
 
@@ -35,14 +39,14 @@ def _built(name: str) -> bool:
 
 
 def stale_sources() -> list[str]:
-    """The compiled modules whose source is not the one they were built from."""
+    """The guard's modules whose source is not the one the build was made from."""
     try:
         stamp = json.loads((_HERE / "_compiled.json").read_text())
     except (OSError, ValueError):
         stamp = {}
     return [
         name
-        for name in COMPILED
+        for name in STAMPED
         if stamp.get(name) != hashlib.sha256((_HERE / (name + ".py")).read_bytes()).hexdigest()
     ]
 

@@ -29,6 +29,17 @@ def test_setup_compiles_the_modules_the_loader_checks():
         and node.targets[0].id == "GUARD_MODULES"
     }
     assert assigned["GUARD_MODULES"] == native.COMPILED
+    stamped = next(
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id == "STAMPED"
+    )
+    # (*GUARD_MODULES, "patterns", ...): the names after the star are the imported modules.
+    assert isinstance(stamped, ast.Tuple)
+    extra = tuple(ast.literal_eval(e) for e in stamped.elts if not isinstance(e, ast.Starred))
+    assert (*native.COMPILED, *extra) == native.STAMPED
 
 
 @pytest.mark.skipif(
@@ -43,11 +54,11 @@ def test_the_guard_runs_compiled_and_current():
 
 
 def test_an_edited_source_is_noticed(tmp_path, monkeypatch):
-    for name in native.COMPILED:
+    for name in native.STAMPED:
         shutil.copy(Path(native.__file__).parent / f"{name}.py", tmp_path / f"{name}.py")
     stamp = {
         name: hashlib.sha256((tmp_path / f"{name}.py").read_bytes()).hexdigest()
-        for name in native.COMPILED
+        for name in native.STAMPED
     }
     (tmp_path / "_compiled.json").write_text(json.dumps(stamp))
     monkeypatch.setattr(native, "_HERE", tmp_path)
@@ -55,8 +66,12 @@ def test_an_edited_source_is_noticed(tmp_path, monkeypatch):
     with (tmp_path / "hits.py").open("a") as f:
         f.write("# edited after the build\n")
     assert native.stale_sources() == ["hits"]
+    # A pattern added to the data is a stale build too (the build typed the pattern tuples).
+    with (tmp_path / "patterns.py").open("a") as f:
+        f.write("# a pattern added after the build\n")
+    assert native.stale_sources() == ["hits", "patterns"]
     (tmp_path / "_compiled.json").unlink()
-    assert native.stale_sources() == list(native.COMPILED)
+    assert native.stale_sources() == list(native.STAMPED)
 
 
 def test_interpreted_on_request_gives_the_same_verdicts():
