@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.signals import post_save
 from django.utils import timezone
 
@@ -151,6 +152,18 @@ class Router:
         return self._user(min(candidates, key=self._rank)[0], candidates), "least_busy"
 
 
+def by_shop(buyers: Iterable[Buyer]) -> Q:
+    """``shop = … AND buyer_id IN (…)`` per shop of these buyers, OR-ed: a filter on a
+    table's ``shop_id`` and ``buyer_id`` that its (shop, buyer, …) indexes serve."""
+    ids: dict[int, list[int]] = {}
+    for buyer in buyers:
+        ids.setdefault(buyer.shop_id, []).append(buyer.pk)
+    scope = Q(pk__in=[])
+    for shop_id, buyer_ids in sorted(ids.items()):
+        scope |= Q(shop_id=shop_id, buyer_id__in=sorted(buyer_ids))
+    return scope
+
+
 class BatchStore:
     """The conversation side of one batch; call in order: ``prepare`` per shop, ``lock``,
     ``store_round`` per round, ``finish``."""
@@ -183,21 +196,30 @@ class BatchStore:
         conversations (``intake._live_conversation`` for all of them); ``earliest`` is the
         batch's first message time, for the campaign replies' window."""
         self.buyers = {b.pk: b for b in Buyer.objects.filter(pk__in=buyer_ids)}
+        # Scoped by shop, so the reads below go through the (shop, buyer, …) indexes and
+        # visit the rows of the window, not every stored message of each buyer.
+        scope = by_shop(self.buyers.values())
         # Only a buyer a campaign wrote to within the window can be answering one; the
         # per-message rule (``campaign_reply_group``) then runs for those buyers alone, so a
-        # batch without campaign traffic pays one query for it.
+        # batch without campaign traffic pays one query for it. One EXISTS per buyer through
+        # the partial index of campaign messages (``msg_campaign_buyer_time``, decisions
+        # §67): a probe per buyer, not a walk through its stored messages.
         since = min(earliest or self.now, self.now) - CAMPAIGN_REPLY_WINDOW
+        campaign = Message.objects.filter(
+            shop_id=OuterRef("shop_id"),
+            buyer_id=OuterRef("pk"),
+            direction=Direction.AUTO,
+            sent_at__gte=since,
+            payload__automation=CAMPAIGN_AUTOMATION,
+        )
         self._campaign_buyers = set(
-            Message.objects.filter(
-                buyer_id__in=buyer_ids,
-                direction=Direction.AUTO,
-                payload__automation=CAMPAIGN_AUTOMATION,
-                sent_at__gte=since,
-            ).values_list("buyer_id", flat=True)
+            Buyer.objects.filter(pk__in=list(self.buyers))
+            .filter(Exists(campaign))
+            .values_list("pk", flat=True)
         )
         rows = (
             Conversation.objects.select_for_update(of=("self",))
-            .filter(buyer_id__in=buyer_ids)
+            .filter(scope)
             .filter(
                 ~Q(status=ConversationStatus.RESOLVED)
                 | Q(resolved_at__gte=self.now - REOPEN_WINDOW)
