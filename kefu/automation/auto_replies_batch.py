@@ -21,7 +21,6 @@ from kefu.automation.auto_replies import WELCOME_WINDOW, Lookups
 from kefu.automation.models import AutomationHit, BuyerAutomationState
 from kefu.automation.outcomes import OUTCOME_WINDOW
 from kefu.compliance.services import UnattendedChecks
-from kefu.conversations.intake_batch import by_shop
 from kefu.conversations.models import Buyer, Direction, Message
 from kefu.core.db.bulk import insert_instances, update_instances
 
@@ -109,10 +108,11 @@ class ReplyBatch:
                 # subquery twice).
                 if last is not None:
                     self._recent.setdefault(buyer_id, []).append((0, last))
-            # Stored ones after it (a sender's own later time) are kept as they are: a range
-            # of the same index per buyer.
+            # Stored ones after it (a sender's own later time) are kept as they are. By buyer
+            # alone: scoped by shop as well, PostgreSQL without statistics walked the shop's
+            # whole range of (shop, buyer, sent_at) for ``sent_at`` (decisions §67).
             for buyer_id, pk, sent_at in Message.objects.filter(
-                by_shop(rows.values()), direction=Direction.BUYER, sent_at__gt=earliest
+                buyer_id__in=list(rows), direction=Direction.BUYER, sent_at__gt=earliest
             ).values_list("buyer_id", "pk", "sent_at"):
                 self._recent.setdefault(buyer_id, []).append((pk, sent_at))
         self._open_hits = {}
