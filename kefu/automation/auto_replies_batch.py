@@ -14,14 +14,14 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from kefu.automation.auto_replies import WELCOME_WINDOW, Lookups
 from kefu.automation.models import AutomationHit, BuyerAutomationState
 from kefu.automation.outcomes import OUTCOME_WINDOW
 from kefu.compliance.services import UnattendedChecks
-from kefu.conversations.models import Direction, Message
+from kefu.conversations.models import Buyer, Direction, Message
 from kefu.core.db.bulk import insert_instances, update_instances
 
 log = logging.getLogger("kefu.automation")
@@ -76,7 +76,7 @@ class ReplyBatch:
         return self._states[buyer_id]
 
     def read_history(
-        self, *, buyer_ids: Iterable[int], conversation_ids: Iterable[int], earliest: dt.datetime
+        self, *, buyers: Iterable[Buyer], conversation_ids: Iterable[int], earliest: dt.datetime
     ) -> None:
         """Once per batch, after the buyers' automation rows and conversations are locked:
         the buyers' messages of the welcome window and the conversations' automatic replies
@@ -85,22 +85,35 @@ class ReplyBatch:
         answers is marked (decisions §55). While the batch holds those locks no other
         intake can add to either, so each round sees what a read per round would."""
         self._recent = {}
-        buyers = list(set(buyer_ids))
-        if buyers:
-            mine = Message.objects.filter(buyer_id__in=buyers, direction=Direction.BUYER)
+        rows = {b.pk: b for b in buyers}
+        if rows:
             # Every message of the batch is at ``earliest`` or later, so of the stored ones
             # up to ``earliest`` only each buyer's latest can decide a welcome: one row per
-            # buyer, not the buyer's whole day (pk 0: never one of the batch's messages).
-            for row in (
-                mine.filter(sent_at__gt=earliest - WELCOME_WINDOW, sent_at__lte=earliest)
-                .values("buyer_id")
-                .annotate(last=Max("sent_at"))
+            # buyer (pk 0: never one of the batch's messages), read as a correlated
+            # ``ORDER BY sent_at DESC LIMIT 1`` per buyer down the (shop, buyer, sent_at)
+            # index — not a MAX over the buyer's whole window (decisions §69).
+            latest = Message.objects.filter(
+                shop_id=OuterRef("shop_id"),
+                buyer_id=OuterRef("pk"),
+                direction=Direction.BUYER,
+                sent_at__gt=earliest - WELCOME_WINDOW,
+                sent_at__lte=earliest,
+            ).order_by("-sent_at")
+            for buyer_id, last in (
+                Buyer.objects.filter(pk__in=list(rows))
+                .annotate(last=Subquery(latest.values("sent_at")[:1]))
+                .values_list("pk", "last")
             ):
-                self._recent.setdefault(row["buyer_id"], []).append((0, row["last"]))
-            # Stored ones after it (a sender's own later time) are kept as they are.
-            for buyer_id, pk, sent_at in mine.filter(sent_at__gt=earliest).values_list(
-                "buyer_id", "pk", "sent_at"
-            ):
+                # None: no message in the window (not filtered in SQL, which would run the
+                # subquery twice).
+                if last is not None:
+                    self._recent.setdefault(buyer_id, []).append((0, last))
+            # Stored ones after it (a sender's own later time) are kept as they are. By buyer
+            # alone: scoped by shop as well, PostgreSQL without statistics walked the shop's
+            # whole range of (shop, buyer, sent_at) for ``sent_at`` (decisions §69).
+            for buyer_id, pk, sent_at in Message.objects.filter(
+                buyer_id__in=list(rows), direction=Direction.BUYER, sent_at__gt=earliest
+            ).values_list("buyer_id", "pk", "sent_at"):
                 self._recent.setdefault(buyer_id, []).append((pk, sent_at))
         self._open_hits = {}
         conversations = list(set(conversation_ids))

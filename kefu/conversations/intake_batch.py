@@ -17,7 +17,7 @@ import datetime as dt
 import heapq
 from dataclasses import dataclass
 
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.signals import post_save
 from django.utils import timezone
 
@@ -185,18 +185,28 @@ class BatchStore:
         self.buyers = {b.pk: b for b in Buyer.objects.filter(pk__in=buyer_ids)}
         # Only a buyer a campaign wrote to within the window can be answering one; the
         # per-message rule (``campaign_reply_group``) then runs for those buyers alone, so a
-        # batch without campaign traffic pays one query for it.
+        # batch without campaign traffic pays one query for it. One EXISTS per buyer through
+        # the partial index of campaign messages (``msg_campaign_buyer_time``, decisions
+        # §69): a probe per buyer, not a walk through its stored messages.
         since = min(earliest or self.now, self.now) - CAMPAIGN_REPLY_WINDOW
+        campaign = Message.objects.filter(
+            shop_id=OuterRef("shop_id"),
+            buyer_id=OuterRef("pk"),
+            direction=Direction.AUTO,
+            sent_at__gte=since,
+            payload__automation=CAMPAIGN_AUTOMATION,
+        )
         self._campaign_buyers = set(
-            Message.objects.filter(
-                buyer_id__in=buyer_ids,
-                direction=Direction.AUTO,
-                payload__automation=CAMPAIGN_AUTOMATION,
-                sent_at__gte=since,
-            ).values_list("buyer_id", flat=True)
+            Buyer.objects.filter(pk__in=list(self.buyers))
+            .filter(Exists(campaign))
+            .values_list("pk", flat=True)
         )
         rows = (
             Conversation.objects.select_for_update(of=("self",))
+            # By buyer alone (a buyer is a row of one shop): through the buyer_id index, a
+            # few conversations per buyer. Scoped by shop as well, PostgreSQL without
+            # statistics (autovacuum off) read the shop's every conversation version through
+            # conversations' shop_id index instead (decisions §69).
             .filter(buyer_id__in=buyer_ids)
             .filter(
                 ~Q(status=ConversationStatus.RESOLVED)

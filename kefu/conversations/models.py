@@ -160,6 +160,13 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["conversation", "sent_at"], name="msg_timeline"),
             models.Index(fields=["shop", "buyer", "sent_at"], name="msg_buyer_time"),
+            # The campaign messages alone, for the intake's campaign-reply check
+            # (decisions §69): a probe per buyer, not a walk through its messages.
+            models.Index(
+                fields=["shop", "buyer", "sent_at"],
+                condition=Q(direction="auto", payload__automation="campaign"),
+                name="msg_campaign_buyer_time",
+            ),
         ]
 
     def __str__(self) -> str:

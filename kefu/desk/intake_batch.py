@@ -77,7 +77,7 @@ def process_batch(rows: list[IntakeMessage]) -> BatchResult:
         store.lock({i.buyer_id for i in todo}, earliest=min(i.at for i in todo))
         replies.lock_states((i.shop.pk, i.buyer_id) for i in todo)
         replies.read_history(
-            buyer_ids=(i.buyer_id for i in todo),
+            buyers=store.buyers.values(),
             conversation_ids=store.conversation_ids(),
             earliest=min(i.at for i in todo),
         )
