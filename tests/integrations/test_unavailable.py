@@ -30,6 +30,14 @@ def _message(ext: str) -> dict[str, object]:
     }
 
 
+def _post(server: str, shop, body: dict[str, object], language: str = "en"):
+    client = Client(headers={"Accept-Language": language})
+    if server == "intake":
+        with ON_INTAKE:
+            return post_signed(client, shop, body)
+    return post_signed(client, shop, body)
+
+
 def _down(exc: BaseException):
     def fail(**kwargs: object) -> None:
         raise exc
@@ -50,24 +58,20 @@ def test_a_webhook_that_meets_a_down_service_answers_503_and_stores_nothing(
     shop, monkeypatch, failure, server
 ):
     monkeypatch.setattr(integrations_api, "enqueue_message", _down(failure))
-    if server == "intake":
-        with ON_INTAKE:
-            response = post_signed(Client(), shop, _message("m-1"))
-    else:
-        response = post_signed(Client(), shop, _message("m-1"))
+    response = _post(server, shop, _message("m-1"))
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "2"
     assert response.json() == {"detail": "The service is briefly unavailable. Please try again."}
+    # In the language the connector asks for, as every refusal of the webhooks.
+    assert _post(server, shop, _message("m-1"), language="zh-hans").json() == {
+        "detail": "服务暂时不可用，请稍后重试。"
+    }
     assert not IntakeMessage.objects.filter(shop=shop).exists()
     assert not Message.objects.filter(shop=shop).exists()
 
     # The connector's resend, once the service is back, is taken in as usual.
     monkeypatch.undo()
-    if server == "intake":
-        with ON_INTAKE:
-            again = post_signed(Client(), shop, _message("m-1"))
-    else:
-        again = post_signed(Client(), shop, _message("m-1"))
+    again = _post(server, shop, _message("m-1"))
     assert again.status_code == 202
     assert Message.objects.filter(shop=shop, external_id="m-1").count() == 1
 
