@@ -113,8 +113,14 @@ def drain(
                 # for the lock, get in between two batches (decisions §62).
                 time.sleep(SQLITE_PAUSE)
         if progress == 0:
-            # Every waiting lane is held by another worker (or only failed rows are left).
-            break
+            # Nothing taken: the queue is empty (PostgreSQL looks through every lane), every
+            # waiting lane is held by another worker, or only failed rows are left. Linger
+            # as for an empty queue.
+            if time.monotonic() >= idle_until:
+                break
+            wanted = None
+            time.sleep(LOOK_SECONDS)
+            continue
         done += progress
         idle_until = time.monotonic() + linger
     return done

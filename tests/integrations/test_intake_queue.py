@@ -995,18 +995,17 @@ def test_a_lingering_drain_takes_a_message_queued_after_the_queue_emptied(
     online(pre_agent)
     assert post_batch(shop, [message(1), message(2, "b-2")]).status_code == 202
     looks = {"empty": 0}
-    real = intake_queue.waiting_lanes
+    real_sleep = intake_queue.time.sleep
 
-    def watching() -> list[int]:
-        lanes = real()
-        if not lanes:
+    def watching(seconds: float) -> None:
+        if seconds == intake_queue.LOOK_SECONDS:  # the queue looked empty; the worker lingers
             looks["empty"] += 1
-            if looks["empty"] == 2:
+            if looks["empty"] == 1:
                 # Arrives while the worker lingers (without, it returned at the first look).
                 assert post_signed(Client(), shop, message(3, "b-3")).status_code == 202
-        return lanes
+        real_sleep(seconds)
 
-    monkeypatch.setattr(intake_queue, "waiting_lanes", watching)
+    monkeypatch.setattr(intake_queue.time, "sleep", watching)
 
     stored = intake_queue.drain(linger=linger)
 
@@ -1016,4 +1015,4 @@ def test_a_lingering_drain_takes_a_message_queued_after_the_queue_emptied(
         assert queue_state().waiting == 0
     else:
         assert stored == 2
-        assert looks["empty"] == 1
+        assert looks["empty"] == 0
