@@ -37,8 +37,9 @@ DATABASES = {
         # server's CPU per webhook): a connection PostgreSQL dropped (a restart) is noticed by
         # the statement that fails on it instead. The single webhook's INSERT then runs once
         # more on a new connection (``intake_queue.enqueue_message``); any other request on
-        # it fails with 500 (nothing committed, so nothing answered 2xx is lost) and Django
-        # closes the connection after it, so the thread's next request opens a new one.
+        # it fails with 503 (UnavailableMiddleware; nothing committed, so nothing answered
+        # 2xx is lost) and Django closes the connection after it, so the thread's next
+        # request opens a new one.
         "CONN_HEALTH_CHECKS": False,
     }
 }

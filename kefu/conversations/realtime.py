@@ -187,7 +187,6 @@ async def _send_all(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> N
 PUSH_BACKLOG = 10_000
 # How long a committing thread waits for its push to be out before it goes on without it.
 PUSH_WAIT_SECONDS = 2.0
-_SENTINEL = None
 
 
 class _Pusher:
@@ -195,7 +194,7 @@ class _Pusher:
         self._lock = threading.Lock()
         self._pid = 0
         self._queue: queue.SimpleQueue[
-            tuple[Any, list[tuple[str, dict[str, Any]]], threading.Event] | None
+            tuple[Any, list[tuple[str, dict[str, Any]]], threading.Event]
         ]
         self._queue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -247,10 +246,7 @@ class _Pusher:
         asyncio.set_event_loop(loop)
         pending = self._queue
         while True:
-            item = pending.get()
-            if item is _SENTINEL:
-                break
-            layer, messages, sent = item
+            layer, messages, sent = pending.get()
             try:
                 loop.run_until_complete(_send_many(layer, messages))
             except Exception:  # best effort, as every push: the rows stay

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone, translation
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from kefu.core.clientip import client_ip
 
@@ -134,14 +136,7 @@ class RequestIdMiddleware:
 
 # What a database or Redis that is down or restarting raises: the request did nothing durable
 # (its transaction rolled back), so the caller may simply send it again.
-_UNAVAILABLE: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
-try:
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-
-    _UNAVAILABLE += (RedisConnectionError, RedisTimeoutError)
-except ImportError:  # pragma: no cover - redis is a dependency; the embedded mode never raises it
-    pass
+_UNAVAILABLE = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 RETRY_AFTER_SECONDS = 2
 

@@ -98,12 +98,6 @@ def drain(
             # queue ever held (dead ones too) each time; an empty lane costs its index probe.
             todo = sorted(wanted) if wanted is not None else list(range(LANES))
             groups = [todo[n : n + LANES_PER_BATCH] for n in range(0, len(todo), LANES_PER_BATCH)]
-        if not todo:
-            if time.monotonic() >= idle_until:
-                break
-            wanted = None
-            time.sleep(LOOK_SECONDS)
-            continue
         progress = 0
         for group in groups:
             did = drain_lanes(group, batch=batch, set_based=set_based)
@@ -114,8 +108,8 @@ def drain(
                 time.sleep(SQLITE_PAUSE)
         if progress == 0:
             # Nothing taken: the queue is empty (PostgreSQL looks through every lane), every
-            # waiting lane is held by another worker, or only failed rows are left. Linger
-            # as for an empty queue.
+            # waiting lane is held by another worker, or only failed rows are left; all of
+            # them count as an empty queue, which the drain lingers on.
             if time.monotonic() >= idle_until:
                 break
             wanted = None
