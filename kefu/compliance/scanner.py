@@ -17,6 +17,7 @@ from functools import lru_cache
 from kefu.compliance import concepts as cc
 from kefu.compliance import prescan
 from kefu.compliance.hits import privacy_hits, raw_hits
+from kefu.compliance.model import findings_behind
 from kefu.compliance.packs import pack_for
 from kefu.compliance.rules import Severity
 from kefu.compliance.sentences import sentence_of
@@ -122,6 +123,8 @@ def judge(text: str, *, context: CheckContext) -> Verdict:
                     ),
                 )
             )
+    # The n-gram model speaks only where the rules were silent, and only warns.
+    findings.extend(findings_behind(text, view, scan, context, pack, spans))
     findings.sort(key=lambda f: (f.start, f.code))
     if any(f.severity is Severity.BLOCK for f in findings):
         verdict: VerdictName = "block"

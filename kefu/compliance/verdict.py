@@ -47,6 +47,10 @@ class Finding:
     rule: Rule
     # The rule's suggested wording with the shop's promises filled in.
     alternative: Bilingual
+    # "rules", or "model": the n-gram model behind the rules (kefu/compliance/model.py), which
+    # only warns and always says why in `reason` (the phrases that pushed it).
+    source: str = "rules"
+    reason: Bilingual | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -59,6 +63,8 @@ class Finding:
             "explanation": self.rule.explanation.as_dict(),
             "alternative": self.alternative.as_dict(),
             "penalty": self.rule.penalty.as_dict(),
+            "source": self.source,
+            "reason": None if self.reason is None else self.reason.as_dict(),
         }
 
 

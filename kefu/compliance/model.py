@@ -1,0 +1,275 @@
+"""A small character n-gram model behind the rules (issue 14: "it may decide only together with
+an explanation a seller can read").
+
+Per code a linear model (logistic regression) over the binary character 1–4-grams of the
+guard's compact view, trained offline on the tuning split only (`bench/guard_model.py`) and
+shipped as `model.json`: per n-gram one weight per code, a bias and a threshold per code. The
+threshold is above every compliant tuning reply's cross-validated score among the replies the
+rules let through, so the model speaks only where the rules were silent and it is sure.
+
+It runs only behind the rules and only on topic: a code the rules already found, a code whose
+context does not apply (free shipping, stock, refund talk) or a code with no cue or topic word
+in the one prescan pass is never scored. Its findings warn, never block (decisions: "A model
+behind the rules"), and name the phrases that pushed the score.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from kefu.compliance import patterns as pt
+from kefu.compliance.prescan import Scan
+from kefu.compliance.rules import Bilingual, RulePack, Severity
+from kefu.compliance.textview import TextView
+from kefu.compliance.verdict import CheckContext, Finding
+
+MODEL_PATH = Path(__file__).parent / "model.json"
+# KEFU_GUARD_MODEL=0 turns the model off (the rules alone, as before it shipped): a way back
+# without a release if its warnings turn out wrong in a shop, and the bench's "before".
+ENABLED = os.environ.get("KEFU_GUARD_MODEL", "1") != "0"
+NGRAM_MAX = 4
+# How many of the strongest phrases an explanation names.
+EXPLAIN_TOP = 3
+
+
+def ngrams(text: str) -> list[str]:
+    """The distinct character 1–4-grams of a compact view: the model's features (training uses
+    this same function, so the features cannot drift apart)."""
+    seen: dict[str, None] = {}
+    size = len(text)
+    for start in range(size):
+        for n in range(1, NGRAM_MAX + 1):
+            if start + n > size:
+                break
+            seen[text[start : start + n]] = None
+    return list(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeModel:
+    code: str
+    bias: float
+    threshold: float
+    # What the reply "reads like", in the seller's words (zh, en).
+    reads_like: tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    version: str
+    codes: tuple[CodeModel, ...]
+    # n-gram -> one weight per code, in the order of `codes`.
+    weights: dict[str, tuple[float, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelHit:
+    code: str
+    score: float
+    # Compact-view spans of the strongest phrases in reading order (at most EXPLAIN_TOP
+    # n-grams at distinct places), and the phrase holding the strongest one: the finding's span.
+    spans: tuple[tuple[int, int], ...]
+    strongest: tuple[int, int]
+    phrases: tuple[str, ...]
+    reads_like: tuple[str, str]
+
+
+@lru_cache(maxsize=1)
+def load_model(path: Path = MODEL_PATH) -> Model:
+    """Read the shipped weights once per process (a check never loads anything)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    codes = tuple(
+        CodeModel(
+            code=entry["code"],
+            bias=float(entry["bias"]),
+            threshold=float(entry["threshold"]),
+            reads_like=(entry["reads_like"]["zh"], entry["reads_like"]["en"]),
+        )
+        for entry in data["codes"]
+    )
+    weights = {gram: tuple(float(w) for w in ws) for gram, ws in data["weights"].items()}
+    return Model(version=str(data["version"]), codes=codes, weights=weights)
+
+
+def gated_codes(
+    compact: str,
+    cued: Iterable[str],
+    lexical: Iterable[str],
+    context: CheckContext,
+    *,
+    found: Iterable[str] = (),
+    enforced: Iterable[str] | None = None,
+    candidates: Iterable[str] | None = None,
+) -> list[str]:
+    """The codes the model may score: on topic, in context, enforced, not already found.
+
+    "On topic": the prescan pass saw the code's cue or one of its concept topic words. The same
+    gate chose the training threshold (bench/guard_model.py), so it is part of the model."""
+    cued_set = set(cued)
+    lexical_set = set(lexical)
+    done = set(found)
+    allowed = None if enforced is None else set(enforced)
+    out = []
+    names = [e.code for e in load_model().codes] if candidates is None else list(candidates)
+    for code in names:
+        if code in done or (allowed is not None and code not in allowed):
+            continue
+        if code == "free_shipping" and not context.free_shipping:
+            continue
+        if code == "out_of_stock":
+            # Out of stock is the refusal family's code when stock is known to be gone.
+            if context.stock_available is not False:
+                continue
+            if not (
+                "refuse_to_ship" in cued_set
+                or "refuse_to_ship:topic" in lexical_set
+                or "refuse_to_ship:act" in lexical_set
+            ):
+                continue
+            out.append(code)
+            continue
+        if code == "wait_patiently" and not (
+            context.refund_talk or pt.REFUND_TALK.search(compact) is not None
+        ):
+            continue
+        if code in cued_set or f"{code}:topic" in lexical_set:
+            out.append(code)
+    return out
+
+
+def score(compact: str, codes: Iterable[str]) -> dict[str, float]:
+    """The raw linear score per code (for training checks and tests)."""
+    model = load_model()
+    index = {entry.code: i for i, entry in enumerate(model.codes)}
+    wanted = [(code, index[code]) for code in codes if code in index]
+    totals = {code: model.codes[i].bias for code, i in wanted}
+    for gram in ngrams(compact):
+        ws = model.weights.get(gram)
+        if ws is not None:
+            for code, i in wanted:
+                totals[code] += ws[i]
+    return totals
+
+
+def hits(compact: str, codes: list[str]) -> list[ModelHit]:
+    """The model's findings among ``codes`` (already gated) for one compact view."""
+    if not codes:
+        return []
+    model = load_model()
+    index = {entry.code: i for i, entry in enumerate(model.codes)}
+    weights = model.weights
+    # One pass over the n-grams for every gated code; each distinct n-gram counts once (the
+    # features are binary) and remembers its first place for the explanation.
+    first: dict[str, int] = {}
+    size = len(compact)
+    for start in range(size):
+        for n in range(1, NGRAM_MAX + 1):
+            if start + n > size:
+                break
+            gram = compact[start : start + n]
+            if gram not in first and gram in weights:
+                first[gram] = start
+    out = []
+    for code in codes:
+        i = index[code]
+        entry = model.codes[i]
+        total = entry.bias
+        pushes: list[tuple[float, str]] = []
+        for gram in first:
+            w = weights[gram][i]
+            total += w
+            if w > 0 and len(gram) > 1:
+                pushes.append((w, gram))
+        if total <= entry.threshold:
+            continue
+        pushes.sort(reverse=True)
+        # The strongest n-grams at distinct places: three overlapping grams of one word
+        # would show the seller one phrase where the model had more to say.
+        top: list[tuple[int, int]] = []
+        for _, gram in pushes:
+            at = (first[gram], first[gram] + len(gram))
+            if all(at[1] <= s or at[0] >= e for s, e in top):
+                top.append(at)
+                if len(top) == EXPLAIN_TOP:
+                    break
+        if not top:
+            continue  # nothing a seller could be shown: the model may not decide alone
+        spans = _phrases(top)
+        lead = top[0][0]
+        strongest = next(span for span in spans if span[0] <= lead < span[1])
+        out.append(
+            ModelHit(
+                code=code,
+                score=total,
+                spans=tuple(spans),
+                strongest=strongest,
+                phrases=tuple(compact[s:e] for s, e in spans),
+                reads_like=entry.reads_like,
+            )
+        )
+    return out
+
+
+def _phrases(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching n-grams shown as one phrase, in reading order."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def findings_behind(
+    text: str,
+    view: TextView,
+    scan: Scan,
+    context: CheckContext,
+    pack: RulePack,
+    found: Iterable[str],
+) -> list[Finding]:
+    """The model's warnings for codes the rules did not find in this message (see module doc)."""
+    if not ENABLED:
+        return []
+    codes = gated_codes(
+        view.compact, scan.cued, scan.lexical, context, found=found, enforced=pack.by_code
+    )
+    if not codes:
+        return []
+    out = []
+    for hit in hits(view.compact, codes):
+        rule = pack.rule(hit.code)
+        if rule is None:
+            continue
+        start, end = view.span(*hit.strongest)
+        quoted = [text[s:e] for s, e in (view.span(*span) for span in hit.spans)]
+        zh_like, en_like = hit.reads_like
+        out.append(
+            Finding(
+                code=hit.code,
+                # A statistical reading warns; only a rule blocks (decisions: "A model behind
+                # the rules").
+                severity=Severity.WARN,
+                start=start,
+                end=end,
+                match=text[start:end],
+                rule=rule,
+                alternative=rule.alternative_for(
+                    ship_by_hours=context.ship_by_hours, refund_days=context.refund_days
+                ),
+                source="model",
+                reason=Bilingual(
+                    zh=f"规则未命中，但模型判断这句{zh_like}：「{'」「'.join(quoted)}」。请按建议改写，或确认无误后发送。",
+                    en=f"No rule matched, but the model says this {en_like}: "
+                    + ", ".join(f"'{q}'" for q in quoted)
+                    + ". Reword as suggested, or send if it is fine.",
+                ),
+            )
+        )
+    return out
