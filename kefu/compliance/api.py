@@ -83,6 +83,10 @@ class HitOut(Schema):
     explanation: Texts
     alternative: Texts
     penalty: PenaltyOut
+    # "model": found by the n-gram model behind the rules (it only warns); `reason` names the
+    # phrases that made it speak.
+    source: str = "rules"
+    reason: Texts | None = None
 
 
 class VerdictOut(Schema):

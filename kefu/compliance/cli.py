@@ -108,6 +108,11 @@ def _describe(verdict: Verdict) -> str:
             f"span {f.start}-{f.end}: {f.match!r}",
             f"    why:     {rule.explanation.en}",
             f"             {rule.explanation.zh}",
+        ]
+        if f.reason is not None:
+            # A finding of the model behind the rules: which phrases made it speak.
+            lines += [f"    model:   {f.reason.en}", f"             {f.reason.zh}"]
+        lines += [
             f"    instead: {f.alternative.en}",
             f"             {f.alternative.zh}",
             f"    risk:    {rule.penalty.text.en}",

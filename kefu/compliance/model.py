@@ -92,7 +92,7 @@ def load_model(path: Path = MODEL_PATH) -> Model:
         )
         for entry in data["codes"]
     )
-    weights = {gram: tuple(float(w) for w in ws) for gram, ws in data["weights"].items()}
+    weights = {gram: tuple(ws) for gram, ws in data["weights"].items()}
     return Model(version=str(data["version"]), codes=codes, weights=weights)
 
 
@@ -142,18 +142,32 @@ def gated_codes(
     return out
 
 
+def _columns(compact: str) -> tuple[list[str], list[tuple[float, ...]]]:
+    """The model's n-grams present in ``compact`` and, per code, their weights (one column
+    per code, in the order of the model's codes).
+
+    Set operations and zip run in C; a loop per n-gram in Python cost ~2-3x as much (bench,
+    docs/benchmarks.md "Tenth accuracy round"). Each distinct n-gram counts once: the features
+    are binary."""
+    weights = load_model().weights
+    size = len(compact)
+    grams = set(compact)
+    for n in range(2, NGRAM_MAX + 1):
+        grams.update([compact[i : i + n] for i in range(size - n + 1)])
+    present = list(weights.keys() & grams)
+    return present, list(zip(*[weights[gram] for gram in present], strict=True))
+
+
 def score(compact: str, codes: Iterable[str]) -> dict[str, float]:
-    """The raw linear score per code (for training checks and tests)."""
+    """The raw linear score per code, the bias included (what a threshold is compared with)."""
     model = load_model()
-    index = {entry.code: i for i, entry in enumerate(model.codes)}
-    wanted = [(code, index[code]) for code in codes if code in index]
-    totals = {code: model.codes[i].bias for code, i in wanted}
-    for gram in ngrams(compact):
-        ws = model.weights.get(gram)
-        if ws is not None:
-            for code, i in wanted:
-                totals[code] += ws[i]
-    return totals
+    _, columns = _columns(compact)
+    wanted = set(codes)
+    out = {}
+    for i, entry in enumerate(model.codes):
+        if entry.code in wanted:
+            out[entry.code] = entry.bias + (sum(columns[i]) if columns else 0.0)
+    return out
 
 
 def hits(compact: str, codes: list[str]) -> list[ModelHit]:
@@ -162,31 +176,23 @@ def hits(compact: str, codes: list[str]) -> list[ModelHit]:
         return []
     model = load_model()
     index = {entry.code: i for i, entry in enumerate(model.codes)}
-    weights = model.weights
-    # One pass over the n-grams for every gated code; each distinct n-gram counts once (the
-    # features are binary) and remembers its first place for the explanation.
-    first: dict[str, int] = {}
-    size = len(compact)
-    for start in range(size):
-        for n in range(1, NGRAM_MAX + 1):
-            if start + n > size:
-                break
-            gram = compact[start : start + n]
-            if gram not in first and gram in weights:
-                first[gram] = start
+    present, columns = _columns(compact)
+    if not present:
+        return []
     out = []
     for code in codes:
         i = index[code]
         entry = model.codes[i]
-        total = entry.bias
-        pushes: list[tuple[float, str]] = []
-        for gram in first:
-            w = weights[gram][i]
-            total += w
-            if w > 0 and len(gram) > 1:
-                pushes.append((w, gram))
+        total = entry.bias + sum(columns[i])
         if total <= entry.threshold:
             continue
+        # Only a finding pays for its explanation: the n-grams that pushed it, and where.
+        pushes = [
+            (column, gram)
+            for column, gram in zip(columns[i], present, strict=True)
+            if column > 0 and len(gram) > 1
+        ]
+        first = {gram: compact.find(gram) for _, gram in pushes}
         pushes.sort(reverse=True)
         # The strongest n-grams at distinct places: three overlapping grams of one word
         # would show the seller one phrase where the model had more to say.

@@ -17,13 +17,14 @@ GATE = 0.97
 # figures are the hold-out's after that tuning, raised where the seventh round's tuning replies
 # (batch "2026-12-01-tune2") lifted them (free_shipping, off_platform) and again where the
 # eighth round's (batch "2026-12-01-tune3") did (free_shipping, invoice, off_platform,
-# out_of_stock; refuse_to_ship cleared the gate and left the list).
+# out_of_stock; refuse_to_ship cleared the gate and left the list), and where the tenth round's
+# n-gram model behind the rules (trained on the tuning split only) did (invoice).
 KNOWN_GAPS: dict[str, dict[str, tuple[float, float]]] = {
     "tuning": {},
     "holdout": {
         "card_fee": (1.0, 0.946),
         "free_shipping": (1.0, 0.923),
-        "invoice": (0.957, 0.918),
+        "invoice": (0.959, 0.959),
         "off_platform": (0.979, 0.94),
         "out_of_stock": (0.933, 0.933),
         "wait_patiently": (1.0, 0.952),
