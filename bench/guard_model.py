@@ -33,7 +33,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 
 CODES = ("card_fee", "free_shipping", "invoice", "off_platform", "out_of_stock", "wait_patiently")
 READS_LIKE = {
-    "card_fee": ("像是要买家为刷卡付款多付钱", "reads like asking the buyer to pay more for a card"),
+    "card_fee": (
+        "像是要买家为刷卡付款多付钱",
+        "reads like asking the buyer to pay more for a card",
+    ),
     "free_shipping": (
         "像是包邮商品另收邮费",
         "reads like charging postage on a free-shipping listing",
@@ -124,7 +127,9 @@ def _thresholds(idx, scores, examples, gates, rules) -> dict[str, float]:
             for i in idx
             if code in gates[i] and code not in rules[i] and code not in examples[i].expected
         ]
-        positives = [scores[code][i] for i in idx if code in gates[i] and code in examples[i].expected]
+        positives = [
+            scores[code][i] for i in idx if code in gates[i] and code in examples[i].expected
+        ]
         out[code] = max(negatives) if negatives else 0.0
         caught = sum(1 for s in positives if s > out[code])
         print(

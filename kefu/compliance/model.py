@@ -110,10 +110,11 @@ def gated_codes(
 
     "On topic": the prescan pass saw the code's cue or one of its concept topic words. The same
     gate chose the training threshold (bench/guard_model.py), so it is part of the model."""
-    cued_set = set(cued)
-    lexical_set = set(lexical)
-    done = set(found)
-    allowed = None if enforced is None else set(enforced)
+    # The scan's own sets and the pack's dict are used as they are: no copies per check.
+    cued_set = cued if isinstance(cued, (set, frozenset)) else set(cued)
+    lexical_set = lexical if isinstance(lexical, (set, frozenset, dict)) else set(lexical)
+    done = found if isinstance(found, (set, frozenset, dict)) else set(found)
+    allowed = enforced if enforced is None or isinstance(enforced, (set, dict)) else set(enforced)
     out = []
     names = [e.code for e in load_model().codes] if candidates is None else list(candidates)
     for code in names:
@@ -133,12 +134,14 @@ def gated_codes(
                 continue
             out.append(code)
             continue
+        if code not in cued_set and f"{code}:topic" not in lexical_set:
+            continue
+        # The refund-talk search last: a regex over the text, needed only on a stall topic.
         if code == "wait_patiently" and not (
             context.refund_talk or pt.REFUND_TALK.search(compact) is not None
         ):
             continue
-        if code in cued_set or f"{code}:topic" in lexical_set:
-            out.append(code)
+        out.append(code)
     return out
 
 

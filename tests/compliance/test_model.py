@@ -4,8 +4,7 @@ read")."""
 
 import pytest
 
-from kefu.compliance import model
-from kefu.compliance import prescan
+from kefu.compliance import model, prescan
 from kefu.compliance.packs import pack_for
 from kefu.compliance.rules import Severity
 from kefu.compliance.scanner import CheckContext, judge
