@@ -1,7 +1,7 @@
 """Train and measure the rule guard's n-gram model behind the rules (kefu/compliance/model.py).
 
-    python -m bench.guard_model train      # fit on the tuning split, write model.json
-    python -m bench.guard_model cv         # 5-fold estimate on the tuning split
+    python -m bench.guard_model train      # fit on the tuning split, write model.json; prints
+                                           # the 5-fold out-of-fold figures per code
     python -m bench.guard_model replay OLD.json ...  # blind batches against the rules of the day
     python -m bench.guard_model holdout    # per-code figures on the hold-out, aggregate only
 
@@ -172,24 +172,6 @@ def train(path: Path | None = None) -> None:
     print(f"wrote {target} ({len(weights)} n-grams, {target.stat().st_size // 1024} KiB)")
 
 
-def cv() -> None:
-    """Rules plus model on each tuning fold, with thresholds from the other folds only."""
-    from sklearn.model_selection import KFold
-
-    examples, compact, gates, rules = _examples()
-    idx = list(range(len(examples)))
-    scores = _out_of_fold(idx, compact, examples)
-    added = {code: [0, 0] for code in CODES}  # true, false
-    for train, test in KFold(FOLDS, shuffle=True, random_state=SEED + 1).split(idx):
-        inner = [idx[k] for k in train]
-        th = _thresholds(inner, scores, examples, gates, rules)
-        for k in test:
-            for code in CODES:
-                if code in gates[k] and code not in rules[k] and scores[code][k] > th[code]:
-                    added[code][0 if code in examples[k].expected else 1] += 1
-    print("added behind the rules on held-out folds (true, false):", added)
-
-
 def replay(files: list[str]) -> None:
     examples, compact, gates, _rules = _examples()
     totals = {code: [0, 0, 0, 0] for code in CODES}
@@ -240,8 +222,6 @@ def main(argv: list[str]) -> int:
     command = argv[0] if argv else ""
     if command == "train":
         train()
-    elif command == "cv":
-        cv()
     elif command == "replay":
         replay(argv[1:])
     elif command == "holdout":
