@@ -2,13 +2,17 @@
 compliant replies ok (issue 14: "it may decide only together with an explanation a seller can
 read")."""
 
+import json
+
 import pytest
 
 from kefu.compliance import model, prescan
+from kefu.compliance.models import ComplianceFinding
 from kefu.compliance.packs import pack_for
 from kefu.compliance.rules import Severity
 from kefu.compliance.scanner import CheckContext, judge
 from kefu.compliance.textview import build_view
+from tests.conftest import login_client
 
 # Written for this test, not taken from either corpus split: a card fee said as a higher price,
 # which no card-fee pattern reads.
@@ -113,3 +117,31 @@ def test_the_shipped_model_covers_the_six_gap_codes_with_a_threshold_each():
     }
     assert all(entry.reads_like[0] and entry.reads_like[1] for entry in loaded.codes)
     assert loaded.version.startswith("tuning-")
+
+
+@pytest.mark.django_db
+def test_the_api_shows_the_model_finding_and_records_it_as_a_warning(shop, pre_agent):
+    client = login_client(pre_agent)
+    body = client.post(
+        "/api/v1/compliance/check",
+        data=json.dumps({"text": CARD_PRICE, "record": True, "source": "reply"}),
+        content_type="application/json",
+    ).json()
+    assert body["verdict"] == "warn"
+    (finding,) = body["findings"]
+    assert finding["code"] == "card_fee"
+    assert finding["source"] == "model"
+    assert finding["severity"] == "warn"
+    assert set(finding["reason"]) == {"zh", "en"}
+    assert finding["match"] in finding["reason"]["zh"]
+    # A recorded check puts it on the owner's daily page like any warning: not a block.
+    row = ComplianceFinding.objects.get()
+    assert (row.code, row.severity, row.blocked) == ("card_fee", "warn", False)
+    # A rule's finding says where it came from too.
+    rules_body = client.post(
+        "/api/v1/compliance/check",
+        data=json.dumps({"text": "我们不开发票", "platform": "tmall"}),
+        content_type="application/json",
+    ).json()
+    assert [f["source"] for f in rules_body["findings"]] == ["rules"]
+    assert rules_body["findings"][0]["reason"] is None
