@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.migrated import migrated_sqlite
+
 KEFU = Path(sys.executable).with_name("kefu")
 
 
@@ -40,7 +42,8 @@ def test_kefu_import_help_lists_orders_before_messages(tmp_path):
 
 
 def test_a_command_that_reaches_the_database_runs(tmp_path):
-    assert _kefu("migrate", data_dir=tmp_path).returncode == 0
+    migrated_sqlite(tmp_path, os.environ)
+    assert _kefu("migrate", data_dir=tmp_path).returncode == 0  # nothing left to apply
 
     result = _kefu("import", "orders", str(tmp_path / "x.csv"), "--shop", "nope", data_dir=tmp_path)
 

@@ -20,6 +20,7 @@ import pytest
 
 from bench import soak
 from bench.harness import free_ports, inbound_body, webhook_headers
+from tests.migrated import migrated_postgres, migrated_sqlite
 
 KEFU = Path(sys.executable).with_name("kefu")
 
@@ -52,14 +53,11 @@ class Served:
         return tuple(row)
 
 
-def _own_postgres_database(url: str) -> str:
-    """A fresh database beside the one in `url`, for the server under test."""
-    name = f"kefu_supervision_{os.getpid()}"
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as db:
-        db.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        db.execute(f'CREATE DATABASE "{name}"')
-    return url.rsplit("/", 1)[0] + "/" + name
+def _own_postgres_database(url: str, env: dict[str, str]) -> str:
+    """A migrated database beside the one in `url`, for the server under test."""
+    own = url.rsplit("/", 1)[0] + f"/kefu_supervision_{os.getpid()}"
+    migrated_postgres(own, env)
+    return own
 
 
 def _drop_postgres_database(url: str) -> None:
@@ -80,11 +78,12 @@ def served(request, tmp_path):
     env["KEFU_IMPORT_SWEEP_SECONDS"] = "2"
     database_url = None
     if os.environ.get("KEFU_DATABASE_URL"):
-        database_url = _own_postgres_database(os.environ["KEFU_DATABASE_URL"])
-        env["KEFU_DATABASE_URL"] = database_url
         redis = os.environ.get("KEFU_REDIS_URL", "redis://127.0.0.1:6379/15")
         env["KEFU_REDIS_URL"] = redis.rsplit("/", 1)[0] + "/7"
-    subprocess.run([str(KEFU), "migrate"], env=env, check=True, capture_output=True)  # noqa: S603
+        database_url = _own_postgres_database(os.environ["KEFU_DATABASE_URL"], env)
+        env["KEFU_DATABASE_URL"] = database_url
+    else:
+        migrated_sqlite(tmp_path, env)
     port, intake_port = free_ports(2)  # distinct: the same port twice served one for the other
     proc = subprocess.Popen(  # noqa: S603
         [

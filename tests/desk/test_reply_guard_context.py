@@ -129,3 +129,18 @@ def test_the_reply_box_shows_the_verdict_while_typing_and_records_nothing(shop, 
     assert empty.status_code == 200 and not empty.content.decode().strip()
     assert not ComplianceFinding.objects.exists()
     assert not Message.objects.filter(direction="agent").exists()
+
+
+def test_the_reply_box_says_why_the_model_warns(shop, agent):
+    """A warning of the n-gram model behind the rules shows its phrases, in the agent's
+    language, beside the rule's compliant wording."""
+    from tests.conftest import login_client
+
+    conv = buyer_says(shop, "能刷信用卡吗", buyer="b-10", entry_point="shop_page").conversation
+    client = login_client(agent)
+    url = f"/inbox/{conv.pk}/reply/check/"
+    for language, said in (("zh-hans", "「刷卡的话」"), ("en", "'刷卡的话'")):
+        client.post("/language/", {"language": language})
+        body = client.post(url, {"text": "刷卡的话价格要上浮一点"}, HTTP_HX_REQUEST="true")
+        assert said in body.content.decode()
+    assert not ComplianceFinding.objects.exists()

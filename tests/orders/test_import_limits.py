@@ -15,6 +15,7 @@ import pytest
 from kefu.core.tabular import ImportFileError
 from kefu.orders.importers.run import import_orders
 from kefu.orders.models import Order
+from tests.migrated import migrated_sqlite
 
 KEFU = Path(sys.executable).with_name("kefu")
 HEADER = "订单编号,买家会员名,订单状态,总金额,订单付款时间,宝贝标题,商品ID,宝贝总数量,物流单号"
@@ -283,14 +284,16 @@ def kefu_env(tmp_path_factory) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["KEFU_DATA_DIR"] = str(data_dir)
     env["KEFU_IMPORT_MAX_UPLOAD_BYTES"] = str(4 * 2**20)
-    for args in (
-        ["migrate"],
-        ["shop", "create", "--name", "Limits", "--platform", "taobao", "--slug", "limits"],
-    ):
-        done = subprocess.run(  # noqa: S603 - our own command
-            [str(KEFU), *args], env=env, capture_output=True, timeout=300, check=False
-        )
-        assert done.returncode == 0, done.stderr
+    migrated_sqlite(data_dir, env)
+    create = ["shop", "create", "--name", "Limits", "--platform", "taobao", "--slug", "limits"]
+    done = subprocess.run(  # noqa: S603 - our own command
+        [str(KEFU), *create],
+        env=env,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
     return env
 
 

@@ -1,0 +1,83 @@
+"""Migrated databases for tests that start `kefu` in a process of their own.
+
+`kefu migrate` on an empty database replays every migration (~20–50 s on the 2-core machine,
+most of it Django rendering model states), and several such tests each did it again. The
+first caller of a run migrates a template once, with the real command; later callers get a
+copy: the file for the embedded SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL. The
+command itself is still what made the schema.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+import psycopg
+
+KEFU = Path(sys.executable).with_name("kefu")
+SQLITE_FILE = "kefu.sqlite3"
+_ENGINE_ENV = ("DJANGO_SETTINGS_MODULE", "KEFU_DATABASE_URL", "KEFU_REDIS_URL")
+
+_lock = threading.Lock()
+_sqlite_template: Path | None = None
+_postgres_templates: dict[str, str] = {}
+
+
+def _migrate(env: Mapping[str, str]) -> None:
+    done = subprocess.run(  # noqa: S603 - our own command
+        [str(KEFU), "migrate"], env=dict(env), capture_output=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _embedded_env(env: Mapping[str, str], data_dir: Path) -> dict[str, str]:
+    out = {k: v for k, v in env.items() if k not in _ENGINE_ENV}
+    out["KEFU_DATA_DIR"] = str(data_dir)
+    return out
+
+
+def migrated_sqlite(data_dir: Path, env: Mapping[str, str]) -> None:
+    """Give `data_dir` the embedded database as `kefu migrate` leaves it."""
+    global _sqlite_template
+    with _lock:
+        if _sqlite_template is None:
+            folder = Path(tempfile.mkdtemp(prefix="kefu-migrated-"))
+            atexit.register(shutil.rmtree, folder, True)
+            _migrate(_embedded_env(env, folder))
+            _sqlite_template = folder
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # The command closed its connections, so the write-ahead log was folded into the file.
+    shutil.copyfile(_sqlite_template / SQLITE_FILE, data_dir / SQLITE_FILE)
+
+
+def _admin(url: str) -> str:
+    return url.rsplit("/", 1)[0] + "/postgres"
+
+
+def _drop(admin: str, name: str) -> None:
+    with psycopg.connect(admin, autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrated_postgres(url: str, env: Mapping[str, str]) -> None:
+    """Create the database `url` names, as `kefu migrate` leaves a new one."""
+    admin, name = _admin(url), url.rsplit("/", 1)[1]
+    with _lock:
+        template = _postgres_templates.get(admin)
+        if template is None:
+            template = f"{name}_template"
+            with psycopg.connect(admin, autocommit=True) as db:
+                db.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+                db.execute(f'CREATE DATABASE "{template}"')
+            atexit.register(_drop, admin, template)
+            _migrate({**env, "KEFU_DATABASE_URL": url.rsplit("/", 1)[0] + "/" + template})
+            _postgres_templates[admin] = template
+    with psycopg.connect(admin, autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        db.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
