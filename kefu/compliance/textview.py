@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from kefu.core.textnorm import normalize
 
@@ -117,7 +119,37 @@ def _glued(folded: str, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return glued
 
 
+_Parts = tuple[str, str, tuple[int, ...] | None]
+
+
+def _native() -> Callable[[str, dict[int, str]], _Parts] | None:
+    """The C twin of `_parts` (_fastview.c), in a compiled build only: the sources run the
+    Python below, so a build and its sources can be compared (tests/compliance)."""
+    import kefu.compliance
+
+    if kefu.compliance.BUILD != "compiled":
+        return None
+    try:
+        from kefu.compliance._fastview import build
+    except ImportError:
+        return None
+    return build
+
+
+_NATIVE: Final = _native()
+
+
 def build_view(text: str) -> TextView:
+    native = _NATIVE
+    if native is not None:
+        # One C pass; per character it reads the same fold table.
+        folded, compact, mapped = native(text, _FOLD)
+        return TextView(text, folded, compact, mapped)
+    folded, compact, mapped = _parts(text)
+    return TextView(text, folded, compact, mapped)
+
+
+def _parts(text: str) -> _Parts:
     folded = fold(text)
     runs = [m.span() for m in _SEPARATORS.finditer(folded)]
     drops = _glued(folded, runs)
@@ -126,7 +158,7 @@ def build_view(text: str) -> TextView:
     if any(ch in folded for ch in _ZERO_WIDTH_CHARS):
         drops = sorted(drops + [m.span() for m in _ZERO_WIDTH.finditer(folded)])
     if not drops:
-        return TextView(text, folded, folded, None)
+        return folded, folded, None
     pieces: list[str] = []
     origin: list[int] = []
     cursor = 0
@@ -137,4 +169,4 @@ def build_view(text: str) -> TextView:
         cursor = max(cursor, end)
     pieces.append(folded[cursor:])
     origin.extend(range(cursor, len(folded)))
-    return TextView(text, folded, "".join(pieces), tuple(origin))
+    return folded, "".join(pieces), tuple(origin)

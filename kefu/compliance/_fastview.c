@@ -1,0 +1,223 @@
+/* The rule guard's folded, de-spaced text view in one C pass (decisions: "The rule guard's
+ * text view and sentence split in C").
+ *
+ * The same computation as kefu/compliance/textview.py (build_view) and sentences.py
+ * (split_sentences, scripts_of), which stay the reference and the fallback: a machine without
+ * this build runs them, and tests compare both on every corpus text and every BMP character.
+ * Folding one character is still decided in Python (the fold table's __missing__); this
+ * module only remembers each answer for the BMP, so a check never leaves C for a character it
+ * has seen.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+/* folded + 1 per BMP code point; 0: not asked yet. */
+static uint32_t fold_cache[0x10000];
+
+static int
+fold_char(PyObject *table, Py_UCS4 c, Py_UCS4 *out)
+{
+    if (c < 0x10000 && fold_cache[c]) {
+        *out = fold_cache[c] - 1;
+        return 0;
+    }
+    PyObject *key = PyLong_FromUnsignedLong(c);
+    if (key == NULL)
+        return -1;
+    PyObject *value = PyObject_GetItem(table, key);
+    Py_DECREF(key);
+    if (value == NULL)
+        return -1;
+    if (!PyUnicode_Check(value) || PyUnicode_GET_LENGTH(value) != 1) {
+        Py_DECREF(value);
+        PyErr_SetString(PyExc_ValueError, "the fold table must map a character to one character");
+        return -1;
+    }
+    Py_UCS4 folded = PyUnicode_READ_CHAR(value, 0);
+    Py_DECREF(value);
+    if (c < 0x10000)
+        fold_cache[c] = folded + 1;
+    *out = folded;
+    return 0;
+}
+
+/* textview._SEPARATORS, one character: \s, ASCII punctuation minus # $ % + @, and the ranges. */
+static inline int
+is_separator(Py_UCS4 c)
+{
+    if (c < 0x80) {
+        switch (c) {
+        case '!': case '"': case '&': case '\'': case '(': case ')': case '*': case ',':
+        case '-': case '.': case '/': case ':': case ';': case '<': case '=': case '>':
+        case '?': case '[': case '\\': case ']': case '^': case '_': case '`': case '{':
+        case '|': case '}': case '~':
+            return 1;
+        default:
+            return Py_UNICODE_ISSPACE(c);
+        }
+    }
+    if ((c >= 0xa1 && c <= 0xa4) || (c >= 0xa6 && c <= 0xbf) || (c >= 0x2010 && c <= 0x2027) ||
+        (c >= 0x2030 && c <= 0x205e) || (c >= 0x3000 && c <= 0x303f) || c == 0x30fb ||
+        c == 0xff5e)
+        return 1;
+    return Py_UNICODE_ISSPACE(c);
+}
+
+static inline int
+is_cjk(Py_UCS4 c)
+{
+    return (c >= 0x3400 && c <= 0x9fff) || (c >= 0xf900 && c <= 0xfaff);
+}
+
+static inline int
+is_zero_width(Py_UCS4 c)
+{
+    return c == 0x200b || c == 0x200c || c == 0x200d || c == 0x2060 || c == 0xfeff || c == 0xad;
+}
+
+static inline int
+is_ascii_alpha(Py_UCS4 c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int
+all_space(const Py_UCS4 *buf, Py_ssize_t start, Py_ssize_t end)
+{
+    for (Py_ssize_t i = start; i < end; i++)
+        if (!Py_UNICODE_ISSPACE(buf[i]))
+            return 0;
+    return 1;
+}
+
+/* build(text, table) -> (folded, compact, mapped or None), as textview.build_view. */
+static PyObject *
+fastview_build(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyUnicode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "build(text: str, table)");
+        return NULL;
+    }
+    PyObject *text = args[0], *table = args[1];
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *result = NULL, *folded = NULL, *compact = NULL, *mapped = NULL;
+    /* buf: the folded text; runs: separator runs as (start, end); keep: 0 where dropped. */
+    Py_UCS4 *buf = PyMem_Malloc(sizeof(Py_UCS4) * (n + 1));
+    Py_ssize_t *runs = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (n + 1));
+    char *drop = PyMem_Calloc(n + 1, 1);
+    if (buf == NULL || runs == NULL || drop == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int changed = 0, any_zero_width = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (fold_char(table, c, &buf[i]) < 0)
+            goto done;
+        changed |= buf[i] != c;
+        any_zero_width |= is_zero_width(buf[i]);
+    }
+    Py_ssize_t nruns = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        if (!is_separator(buf[i])) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        while (i < n && is_separator(buf[i]))
+            i++;
+        runs[2 * nruns] = start;
+        runs[2 * nruns + 1] = i;
+        nruns++;
+    }
+    int dropped = 0;
+    /* textview._glued */
+    for (Py_ssize_t idx = 0; idx < nruns; idx++) {
+        Py_ssize_t start = runs[2 * idx], end = runs[2 * idx + 1];
+        if (start == 0 || end == n)
+            continue;
+        Py_ssize_t prev_len = start - (idx ? runs[2 * idx - 1] : 0);
+        Py_ssize_t next_len = (idx + 1 < nruns ? runs[2 * idx + 2] : n) - end;
+        Py_UCS4 prev_ch = buf[start - 1], next_ch = buf[end];
+        int glue;
+        if (prev_len > 1 && next_len > 1)
+            glue = is_cjk(prev_ch) && is_cjk(next_ch) && all_space(buf, start, end);
+        else if (is_cjk(prev_ch) && is_cjk(next_ch))
+            glue = all_space(buf, start, end) || prev_len == 1 || next_len == 1;
+        else
+            glue = prev_len == 1 && next_len == 1 && is_ascii_alpha(prev_ch) &&
+                   is_ascii_alpha(next_ch);
+        if (glue) {
+            memset(drop + start, 1, end - start);
+            dropped = 1;
+        }
+    }
+    if (any_zero_width) {
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (is_zero_width(buf[i])) {
+                drop[i] = 1;
+                dropped = 1;
+            }
+    }
+    if (changed) {
+        folded = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, n);
+        if (folded == NULL)
+            goto done;
+    }
+    else {
+        folded = Py_NewRef(text);
+    }
+    if (!dropped) {
+        result = PyTuple_Pack(3, folded, folded, Py_None);
+        goto done;
+    }
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!drop[i])
+            kept++;
+    mapped = PyTuple_New(kept);
+    if (mapped == NULL)
+        goto done;
+    Py_ssize_t j = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (drop[i])
+            continue;
+        PyObject *index = PyLong_FromSsize_t(i);
+        if (index == NULL)
+            goto done;
+        PyTuple_SET_ITEM(mapped, j, index);
+        buf[j++] = buf[i];
+    }
+    compact = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, kept);
+    if (compact == NULL)
+        goto done;
+    result = PyTuple_Pack(3, folded, compact, mapped);
+done:
+    Py_XDECREF(folded);
+    Py_XDECREF(compact);
+    Py_XDECREF(mapped);
+    PyMem_Free(buf);
+    PyMem_Free(runs);
+    PyMem_Free(drop);
+    return result;
+}
+
+static PyMethodDef fastview_methods[] = {
+    {"build", (PyCFunction)(void (*)(void))fastview_build, METH_FASTCALL,
+     "build(text, table) -> (folded, compact, mapped or None)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef fastview_module = {
+    PyModuleDef_HEAD_INIT, "kefu.compliance._fastview",
+    "The rule guard's text view in one C pass (see textview.py).", -1, fastview_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__fastview(void)
+{
+    return PyModule_Create(&fastview_module);
+}

@@ -1,0 +1,3 @@
+"""Types of the C extension built from _fastview.c (see textview.py, its Python twin)."""
+
+def build(text: str, table: dict[int, str], /) -> tuple[str, str, tuple[int, ...] | None]: ...
