@@ -15,6 +15,7 @@
 /* folded + 1 per BMP code point; 0: not asked yet. */
 static uint32_t fold_cache[0x10000];
 
+
 static int
 fold_char(PyObject *table, Py_UCS4 c, Py_UCS4 *out)
 {
@@ -95,6 +96,7 @@ all_space(const Py_UCS4 *buf, Py_ssize_t start, Py_ssize_t end)
 static PyObject *
 fastview_build(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
+    (void)module;
     if (nargs != 2 || !PyUnicode_Check(args[0])) {
         PyErr_SetString(PyExc_TypeError, "build(text: str, table)");
         return NULL;
@@ -205,7 +207,236 @@ done:
     return result;
 }
 
+/* sentences._short_question */
+static int
+short_question(int kind, const void *data, Py_ssize_t start, Py_ssize_t end)
+{
+    Py_ssize_t len = end - start;
+    if (len <= 8)
+        return 1;
+    if (len > 24)
+        return 0;
+    Py_ssize_t words = 0;
+    int in_word = 0;
+    for (Py_ssize_t i = start; i < end; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= 0x3400 && c <= 0x9fff)
+            return 0;
+        if (Py_UNICODE_ISSPACE(c))
+            in_word = 0;
+        else if (!in_word) {
+            in_word = 1;
+            words++;
+        }
+    }
+    return words <= 4;
+}
+
+static inline int
+is_sentence_end(Py_UCS4 c)
+{
+    return c == 0x3002 || c == '!' || c == '?' || c == ';' || c == '\n';
+}
+
+static int
+append_span(PyObject *spans, Py_ssize_t start, Py_ssize_t end)
+{
+    PyObject *span = Py_BuildValue("(nn)", start, end);
+    if (span == NULL)
+        return -1;
+    int rc = PyList_Append(spans, span);
+    Py_DECREF(span);
+    return rc;
+}
+
+/* sentences(text) -> [(start, end)], as sentences.split_sentences. */
+static PyObject *
+fastview_sentences(PyObject *module, PyObject *text)
+{
+    (void)module;
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "sentences(text: str)");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *spans = PyList_New(0);
+    if (spans == NULL)
+        return NULL;
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        /* _SENTENCE_SPLIT: a run of [。!?;\n], or "." not followed by a digit. */
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        Py_ssize_t m_end;
+        if (is_sentence_end(c)) {
+            m_end = i + 1;
+            while (m_end < n && is_sentence_end(PyUnicode_READ(kind, data, m_end)))
+                m_end++;
+        }
+        else if (c == '.' && !(i + 1 < n && Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, i + 1)))) {
+            m_end = i + 1;
+        }
+        else {
+            i++;
+            continue;
+        }
+        if (c == '?' && m_end < n && short_question(kind, data, start, i)) {
+            /* A short question joins the answer after it (sentences.split_sentences). */
+            i = m_end;
+            continue;
+        }
+        if (i > start && append_span(spans, start, i) < 0) {
+            Py_DECREF(spans);
+            return NULL;
+        }
+        start = m_end;
+        i = m_end;
+    }
+    if (start < n && append_span(spans, start, n) < 0) {
+        Py_DECREF(spans);
+        return NULL;
+    }
+    return spans;
+}
+
+/* scripts(text) -> 1 if it has a CJK character (U+3400..U+9FFF) | 2 if two a-z in a row. */
+static PyObject *
+fastview_scripts(PyObject *module, PyObject *text)
+{
+    (void)module;
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "scripts(text: str)");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    long found = 0;
+    int prev_latin = 0;
+    for (Py_ssize_t i = 0; i < n && found != 3; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        int latin = c >= 'a' && c <= 'z';
+        if (latin && prev_latin)
+            found |= 2;
+        else if (c >= 0x3400 && c <= 0x9fff)
+            found |= 1;
+        prev_latin = latin;
+    }
+    return PyLong_FromLong(found);
+}
+
+static int
+append_to(PyObject *lists, PyObject *name, long long place)
+{
+    PyObject *value = PyLong_FromLongLong(place);
+    if (value == NULL)
+        return -1;
+    PyObject *list = PyDict_GetItemWithError(lists, name);
+    int rc;
+    if (list != NULL) {
+        rc = PyList_Append(list, value);
+    }
+    else if (PyErr_Occurred()) {
+        rc = -1;
+    }
+    else {
+        list = PyList_New(1);
+        if (list == NULL) {
+            Py_DECREF(value);
+            return -1;
+        }
+        PyList_SET_ITEM(list, 0, Py_NewRef(value));
+        rc = PyDict_SetItem(lists, name, list);
+        Py_DECREF(list);
+    }
+    Py_DECREF(value);
+    return rc;
+}
+
+/* collect(matches, values) -> (cued, by_group, lexical, present), as the loop of prescan.scan
+ * over the automaton's (key, start, end) matches; values[key] is (cue codes, pattern starts
+ * (group, base), concept starts (name, index), required literals (group, index)). */
+static PyObject *
+fastview_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyList_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "collect(matches: list, values: tuple)");
+        return NULL;
+    }
+    PyObject *matches = args[0], *values = args[1];
+    PyObject *cued = PySet_New(NULL), *by_group = PyDict_New(), *lexical = PyDict_New();
+    PyObject *present = PySet_New(NULL);
+    if (cued == NULL || by_group == NULL || lexical == NULL || present == NULL)
+        goto fail;
+    Py_ssize_t nvalues = PyTuple_GET_SIZE(values);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(matches); i++) {
+        PyObject *match = PyList_GET_ITEM(matches, i);
+        if (!PyTuple_Check(match) || PyTuple_GET_SIZE(match) < 2) {
+            PyErr_SetString(PyExc_TypeError, "a match is (key, start, end)");
+            goto fail;
+        }
+        Py_ssize_t key = PyLong_AsSsize_t(PyTuple_GET_ITEM(match, 0));
+        long long start = PyLong_AsLongLong(PyTuple_GET_ITEM(match, 1));
+        if (PyErr_Occurred())
+            goto fail;
+        if (key < 0 || key >= nvalues) {
+            PyErr_SetString(PyExc_IndexError, "automaton key out of range");
+            goto fail;
+        }
+        PyObject *value = PyTuple_GET_ITEM(values, key);
+        PyObject *cues = PyTuple_GET_ITEM(value, 0), *ats = PyTuple_GET_ITEM(value, 1);
+        PyObject *concept_at = PyTuple_GET_ITEM(value, 2), *needs = PyTuple_GET_ITEM(value, 3);
+        if (PySet_GET_SIZE(cues) && _PySet_Update(cued, cues) < 0)
+            goto fail;
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(ats); j++) {
+            PyObject *at = PyTuple_GET_ITEM(ats, j);
+            long long base = PyLong_AsLongLong(PyTuple_GET_ITEM(at, 1));
+            if (base == -1 && PyErr_Occurred())
+                goto fail;
+            if (append_to(by_group, PyTuple_GET_ITEM(at, 0), base | start) < 0)
+                goto fail;
+        }
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(concept_at); j++) {
+            PyObject *at = PyTuple_GET_ITEM(concept_at, j);
+            long long index = PyLong_AsLongLong(PyTuple_GET_ITEM(at, 1));
+            if (index == -1 && PyErr_Occurred())
+                goto fail;
+            /* prescan.ALTERNATIVE_SHIFT */
+            if (append_to(lexical, PyTuple_GET_ITEM(at, 0), start << 16 | index) < 0)
+                goto fail;
+        }
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(needs); j++)
+            if (PySet_Add(present, PyTuple_GET_ITEM(needs, j)) < 0)
+                goto fail;
+    }
+    PyObject *name, *places;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(lexical, &pos, &name, &places))
+        if (PyList_Sort(places) < 0)
+            goto fail;
+    PyObject *result = PyTuple_Pack(4, cued, by_group, lexical, present);
+    Py_DECREF(cued);
+    Py_DECREF(by_group);
+    Py_DECREF(lexical);
+    Py_DECREF(present);
+    return result;
+fail:
+    Py_XDECREF(cued);
+    Py_XDECREF(by_group);
+    Py_XDECREF(lexical);
+    Py_XDECREF(present);
+    return NULL;
+}
+
 static PyMethodDef fastview_methods[] = {
+    {"collect", (PyCFunction)(void (*)(void))fastview_collect, METH_FASTCALL,
+     "collect(matches, values) -> (cued, by_group, lexical, present), as prescan.scan"},
+    {"sentences", (PyCFunction)fastview_sentences, METH_O,
+     "sentences(text) -> [(start, end)], as sentences.split_sentences"},
+    {"scripts", (PyCFunction)fastview_scripts, METH_O,
+     "scripts(text) -> 1 (CJK) | 2 (Latin), as sentences.scripts_of"},
     {"build", (PyCFunction)(void (*)(void))fastview_build, METH_FASTCALL,
      "build(text, table) -> (folded, compact, mapped or None)"},
     {NULL, NULL, 0, NULL},
@@ -214,6 +445,7 @@ static PyMethodDef fastview_methods[] = {
 static struct PyModuleDef fastview_module = {
     PyModuleDef_HEAD_INIT, "kefu.compliance._fastview",
     "The rule guard's text view in one C pass (see textview.py).", -1, fastview_methods,
+    NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC

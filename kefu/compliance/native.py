@@ -73,6 +73,21 @@ class _FromSource(importlib.abc.MetaPathFinder):
         )
 
 
+_selected: list[str] = []
+
+
+def fast_module() -> ModuleType | None:
+    """The C extension (_fastview) when the guard runs its compiled build, else None: the
+    sources run the extension's pure-Python twins, so compiled and interpreted verdicts can be
+    compared (tests/compliance/test_native.py)."""
+    if _selected != ["compiled"]:
+        return None
+    try:
+        return importlib.import_module(f"{_PACKAGE}._fastview")
+    except ImportError:
+        return None
+
+
 def select_build() -> str:
     """ "compiled", "interpreted" (no build), or "source" (a build ignored); called once by the
     package's __init__, before any guard module is imported."""
@@ -83,6 +98,7 @@ def select_build() -> str:
     else:
         stale = stale_sources()
         if not stale:
+            _selected[:] = ["compiled"]
             return "compiled"
         reason = (
             f"the rule guard's compiled build is older than {', '.join(stale)}.py; running the "

@@ -12,8 +12,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 
+from kefu.compliance import native
 from kefu.core.textnorm import normalize
 
 _ZERO_WIDTH_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
@@ -125,25 +126,18 @@ _Parts = tuple[str, str, tuple[int, ...] | None]
 def _native() -> Callable[[str, dict[int, str]], _Parts] | None:
     """The C twin of `_parts` (_fastview.c), in a compiled build only: the sources run the
     Python below, so a build and its sources can be compared (tests/compliance)."""
-    import kefu.compliance
-
-    if kefu.compliance.BUILD != "compiled":
-        return None
-    try:
-        from kefu.compliance._fastview import build
-    except ImportError:
-        return None
-    return build
+    fast = native.fast_module()
+    return None if fast is None else cast(Callable[[str, dict[int, str]], _Parts], fast.build)
 
 
 _NATIVE: Final = _native()
 
 
 def build_view(text: str) -> TextView:
-    native = _NATIVE
-    if native is not None:
+    built = _NATIVE
+    if built is not None:
         # One C pass; per character it reads the same fold table.
-        folded, compact, mapped = native(text, _FOLD)
+        folded, compact, mapped = built(text, _FOLD)
         return TextView(text, folded, compact, mapped)
     folded, compact, mapped = _parts(text)
     return TextView(text, folded, compact, mapped)
