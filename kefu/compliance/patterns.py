@@ -387,8 +387,10 @@ ADDRESS_ZH = rx(
     r"[\u4e00-\u9fff]{2,8}?(?:省|自治区|市(?![场面价民])|区|县)[\u4e00-\u9fff\w-]{0,30}?"
     r"\d+(?:号楼|号|栋|幢|室|单元|弄)"
 )
+# "\b\d{1,5}" written as a digit not after a word character: a regex opening with a digit class
+# lets `re` skip to the next digit instead of trying every position (decisions §68).
 ADDRESS_EN = rx(
-    r"\b\d{1,5}\s+(?:[a-z]+\s+){1,4}(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|"
+    r"\d(?<!\w\d)\d{0,4}\s+(?:[a-z]+\s+){1,4}(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|"
     r"boulevard|blvd|way|court|ct)\b"
 )
 
