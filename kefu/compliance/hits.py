@@ -108,15 +108,19 @@ def _concept_hits(scan: Scan, wanted: set[str]) -> Iterator[tuple[str, int, int]
             continue
         topic_places = lexical.get(topic.key)
         cancel = plan.cancel
-        # Sentences tried, by their start (sentences do not overlap): ints, not tuples.
-        done: set[int] = set()
+        # End of the last sentence tried: the places are sorted and sentences do not overlap,
+        # so a place before it lies in that sentence, tried already (no lookup needed).
+        tried_to = -1
         # Acts are tried only where the automaton saw one of their literal starts; topic and
         # cancel are then looked for only in the sentence an act was found in.
         for place in acts:
-            s_start, s_end = sentence_of(sentences, place >> ALTERNATIVE_SHIFT)
-            if s_start == s_end or s_start in done:
+            at = place >> ALTERNATIVE_SHIFT
+            if at < tried_to:
                 continue
-            done.add(s_start)
+            s_start, s_end = sentence_of(sentences, at)
+            if s_start == s_end:
+                continue
+            tried_to = s_end
             if topic.present and topic.rest is None and not _placed(topic_places, s_start, s_end):
                 # No literal start of the topic in this sentence: its lookup would find nothing,
                 # so the act's regexes need not be tried here either.
