@@ -107,6 +107,15 @@ def cached_sentences(text: str) -> list[tuple[int, int]]:
 
 def sentence_of(sentences: list[tuple[int, int]], start: int) -> tuple[int, int]:
     """The sentence holding offset `start` (binary search: long texts have many sentences)."""
+    if len(sentences) <= _LINEAR:
+        # A reply has a few sentences: walking them costs less than the search's key tuple
+        # and tuple comparisons (the same answer: the last sentence starting at or before).
+        for s_start, s_end in sentences:
+            if s_start > start:
+                break
+            if start < s_end:
+                return s_start, s_end
+        return start, start
     index = bisect_right(sentences, (start, _LEN_MAX)) - 1
     if index >= 0:
         s_start, s_end = sentences[index]
@@ -116,6 +125,7 @@ def sentence_of(sentences: list[tuple[int, int]], start: int) -> tuple[int, int]
 
 
 _LEN_MAX = sys.maxsize
+_LINEAR: Final = 8
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
