@@ -25,7 +25,8 @@ SOURCES = [f"kefu/compliance/{name}.py" for name in GUARD_MODULES]
 # Keep in step with kefu/compliance/native.py (STAMPED).
 STAMPED = (*GUARD_MODULES, "patterns", "concepts", "anchors", "rules", "verdict", "packs")
 # Plain C extensions of the guard (kefu/compliance/NAME.c), built and stamped with the mypyc
-# modules; each has a pure-Python twin the sources run (decisions: "text view in C").
+# modules; each has a pure-Python twin the sources run (decisions: "The rule guard's text
+# view, sentence split and scan bookkeeping in C").
 # Keep in step with kefu/compliance/native.py (NATIVE).
 NATIVE = ("_fastview",)
 

@@ -1,9 +1,10 @@
-/* The rule guard's folded, de-spaced text view in one C pass (decisions: "The rule guard's
- * text view and sentence split in C").
+/* The rule guard's per-character and per-hit loops in C (decisions: "The rule guard's text
+ * view, sentence split and scan bookkeeping in C").
  *
- * The same computation as kefu/compliance/textview.py (build_view) and sentences.py
- * (split_sentences, scripts_of), which stay the reference and the fallback: a machine without
- * this build runs them, and tests compare both on every corpus text and every BMP character.
+ * The same computation as kefu/compliance/textview.py (_parts), sentences.py
+ * (_split_sentences, scripts_of) and prescan.py (_collect), which stay the reference and the
+ * fallback: the sources run them, and tests compare both on every corpus text and every BMP
+ * character.
  * Folding one character is still decided in Python (the fold table's __missing__); this
  * module only remembers each answer for the BMP, so a check never leaves C for a character it
  * has seen.
