@@ -387,12 +387,25 @@ fastview_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             goto fail;
         }
         PyObject *value = PyTuple_GET_ITEM(values, key);
+        if (!PyTuple_Check(value) || PyTuple_GET_SIZE(value) != 4) {
+            PyErr_SetString(PyExc_TypeError, "an automaton value is a 4-tuple");
+            goto fail;
+        }
         PyObject *cues = PyTuple_GET_ITEM(value, 0), *ats = PyTuple_GET_ITEM(value, 1);
         PyObject *concept_at = PyTuple_GET_ITEM(value, 2), *needs = PyTuple_GET_ITEM(value, 3);
+        if (!PyAnySet_Check(cues) || !PyTuple_Check(ats) || !PyTuple_Check(concept_at) ||
+            !PyTuple_Check(needs)) {
+            PyErr_SetString(PyExc_TypeError, "an automaton value is (set, tuple, tuple, tuple)");
+            goto fail;
+        }
         if (PySet_GET_SIZE(cues) && _PySet_Update(cued, cues) < 0)
             goto fail;
         for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(ats); j++) {
             PyObject *at = PyTuple_GET_ITEM(ats, j);
+            if (!PyTuple_Check(at) || PyTuple_GET_SIZE(at) != 2) {
+                PyErr_SetString(PyExc_TypeError, "a pattern start is (group, base)");
+                goto fail;
+            }
             long long base = PyLong_AsLongLong(PyTuple_GET_ITEM(at, 1));
             if (base == -1 && PyErr_Occurred())
                 goto fail;
@@ -401,6 +414,10 @@ fastview_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(concept_at); j++) {
             PyObject *at = PyTuple_GET_ITEM(concept_at, j);
+            if (!PyTuple_Check(at) || PyTuple_GET_SIZE(at) != 2) {
+                PyErr_SetString(PyExc_TypeError, "a concept start is (name, index)");
+                goto fail;
+            }
             long long index = PyLong_AsLongLong(PyTuple_GET_ITEM(at, 1));
             if (index == -1 && PyErr_Occurred())
                 goto fail;
