@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
@@ -24,6 +24,11 @@ SOURCES = [f"kefu/compliance/{name}.py" for name in GUARD_MODULES]
 # dataclass's fields) are baked into the build, so an edit there makes the build stale too.
 # Keep in step with kefu/compliance/native.py (STAMPED).
 STAMPED = (*GUARD_MODULES, "patterns", "concepts", "anchors", "rules", "verdict", "packs")
+# Plain C extensions of the guard (kefu/compliance/NAME.c), built and stamped with the mypyc
+# modules; each has a pure-Python twin the sources run (decisions: "The rule guard's text
+# view, sentence split and scan bookkeeping in C").
+# Keep in step with kefu/compliance/native.py (NATIVE).
+NATIVE = ("_fastview",)
 
 
 class _BuildWithStamp(build_ext):
@@ -37,6 +42,9 @@ class _BuildWithStamp(build_ext):
             name: hashlib.sha256((HERE / f"kefu/compliance/{name}.py").read_bytes()).hexdigest()
             for name in STAMPED
         }
+        for name in NATIVE:
+            source = HERE / f"kefu/compliance/{name}.c"
+            stamp[name + ".c"] = hashlib.sha256(source.read_bytes()).hexdigest()
         body = json.dumps(stamp, indent=1, sort_keys=True) + "\n"
         root = HERE if self.inplace else Path(self.build_lib)
         target = root / "kefu/compliance/_compiled.json"
@@ -49,7 +57,15 @@ def _ext_modules() -> list[object]:
         return []
     from mypyc.build import mypycify
 
-    return list(
+    native = [
+        Extension(
+            f"kefu.compliance.{name}",
+            [f"kefu/compliance/{name}.c"],
+            extra_compile_args=["-O2"],
+        )
+        for name in NATIVE
+    ]
+    return native + list(
         mypycify(
             # Not the project's mypy settings: their Django plugin and stubs are not in the
             # isolated build environment, and `make lint` type-checks the code anyway. Imports

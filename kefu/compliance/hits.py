@@ -85,6 +85,14 @@ def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[st
     return None
 
 
+def _placed(places: list[int] | None, start: int, end: int) -> bool:
+    """Whether a concept part has a literal start in [start, end) (places as in Scan.lexical)."""
+    if places is None:
+        return False
+    i = bisect_left(places, start << ALTERNATIVE_SHIFT)
+    return i < len(places) and places[i] >> ALTERNATIVE_SHIFT < end
+
+
 def _concept_hits(scan: Scan, wanted: set[str]) -> Iterator[tuple[str, int, int]]:
     """(concept code, start, end) of each sentence where topic and act meet and nothing cancels."""
     sentences = scan.sentences
@@ -98,16 +106,25 @@ def _concept_hits(scan: Scan, wanted: set[str]) -> Iterator[tuple[str, int, int]
         topic = plan.topic
         if topic.present and topic.rest is None and topic.key not in lexical:
             continue
+        topic_places = lexical.get(topic.key)
         cancel = plan.cancel
-        # Sentences tried, by their start (sentences do not overlap): ints, not tuples.
-        done: set[int] = set()
+        # End of the last sentence tried: the places are sorted and sentences do not overlap,
+        # so a place before it lies in that sentence, tried already (no lookup needed).
+        tried_to = -1
         # Acts are tried only where the automaton saw one of their literal starts; topic and
         # cancel are then looked for only in the sentence an act was found in.
         for place in acts:
-            s_start, s_end = sentence_of(sentences, place >> ALTERNATIVE_SHIFT)
-            if s_start == s_end or s_start in done:
+            at = place >> ALTERNATIVE_SHIFT
+            if at < tried_to:
                 continue
-            done.add(s_start)
+            s_start, s_end = sentence_of(sentences, at)
+            if s_start == s_end:
+                continue
+            tried_to = s_end
+            if topic.present and topic.rest is None and not _placed(topic_places, s_start, s_end):
+                # No literal start of the topic in this sentence: its lookup would find nothing,
+                # so the act's regexes need not be tried here either.
+                continue
             act = _lexical_match(scan, plan.act, s_start, s_end)
             if act is None:
                 continue

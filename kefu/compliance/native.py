@@ -28,6 +28,9 @@ COMPILED = ("textview", "sentences", "prescan", "hits", "scanner")
 # types (a pattern tuple's length), so a pattern added after the build would fail at import
 # with a TypeError instead of running the sources.
 STAMPED = (*COMPILED, "patterns", "concepts", "anchors", "rules", "verdict", "packs")
+# Plain C extensions (NAME.c beside the sources), built and stamped with the compiled modules
+# and used only by a compiled build; the sources run their pure-Python twins.
+NATIVE = ("_fastview",)
 _PACKAGE = "kefu.compliance"
 _HERE = Path(__file__).resolve().parent
 
@@ -44,10 +47,13 @@ def stale_sources() -> list[str]:
         stamp = json.loads((_HERE / "_compiled.json").read_text())
     except (OSError, ValueError):
         stamp = {}
+    sources = [(name, name + ".py") for name in STAMPED] + [
+        (name + ".c", name + ".c") for name in NATIVE
+    ]
     return [
         name
-        for name in STAMPED
-        if stamp.get(name) != hashlib.sha256((_HERE / (name + ".py")).read_bytes()).hexdigest()
+        for name, source in sources
+        if stamp.get(name) != hashlib.sha256((_HERE / source).read_bytes()).hexdigest()
     ]
 
 
@@ -67,16 +73,32 @@ class _FromSource(importlib.abc.MetaPathFinder):
         )
 
 
+_selected: list[str] = []
+
+
+def fast_module() -> ModuleType | None:
+    """The C extension (_fastview) when the guard runs its compiled build, else None: the
+    sources run the extension's pure-Python twins, so compiled and interpreted verdicts can be
+    compared (tests/compliance/test_native.py)."""
+    if _selected != ["compiled"]:
+        return None
+    try:
+        return importlib.import_module(f"{_PACKAGE}._fastview")
+    except ImportError:
+        return None
+
+
 def select_build() -> str:
     """ "compiled", "interpreted" (no build), or "source" (a build ignored); called once by the
     package's __init__, before any guard module is imported."""
-    if not all(_built(name) for name in COMPILED):
+    if not all(_built(name) for name in (*COMPILED, *NATIVE)):
         return "interpreted"
     if os.environ.get("KEFU_GUARD_INTERPRETED") == "1":
         reason = None
     else:
         stale = stale_sources()
         if not stale:
+            _selected[:] = ["compiled"]
             return "compiled"
         reason = (
             f"the rule guard's compiled build is older than {', '.join(stale)}.py; running the "

@@ -200,8 +200,8 @@ INVOICE = (
         conditional_ok=True,
     ),
     p(
-        r"\b(?:invoices?|fapiao)\b" + EG + r"{0,30}?(?:\bextra\b|\badditional\b|surcharge|"
-        r"\badd\b|\bplus\b|\bcosts?\b|tax point)",
+        r"\b(?:invoices?|fapiao)\b" + EG + r"{0,30}?(?:e(?<!\we)xtra\b|a(?<!\wa)dditional\b|"
+        r"surcharge|a(?<!\wa)dd\b|p(?<!\wp)lus\b|c(?<!\wc)osts?\b|tax point)",
         negation=rx(_EN_NEG + r"|\bincluded\b"),
     ),
     p(
@@ -219,8 +219,9 @@ INVOICE = (
         negation=rx(_EN_NEG + r"|\bexactly\b"),
     ),
     p(
-        r"\b(?:invoices?|fapiao)\b" + EG + r"{0,25}?(?:\bhigher\b|\bbigger\b|\blarger\b|"
-        r"\binflated?\b|more than (?:you |the )?paid|\blower amount\b|\bsmaller amount\b)",
+        r"\b(?:invoices?|fapiao)\b" + EG + r"{0,25}?(?:h(?<!\wh)igher\b|b(?<!\wb)igger\b|"
+        r"l(?<!\wl)arger\b|i(?<!\wi)nflated?\b|more than (?:you |the )?paid|"
+        r"l(?<!\wl)ower amount\b|s(?<!\ws)maller amount\b)",
         negation=rx(_EN_NEG + r"|\bexactly\b"),
     ),
     p(
@@ -304,8 +305,10 @@ CARD_FEE = (
     ),
     p(
         r"\b(?:credit cards?|card payments?|paying by card|pay by card|instal?l?ments?|"
-        r"installment plan|huabei|debit cards?)\b" + EG + r"{0,40}?(?:\bfees?\b|surcharge|"
-        r"\bextra\b|\badditional\b|add(?:ed)?\s+[\d.]+ ?%|plus\s+[\d.]+ ?%|" + EN_PERCENT + ")",
+        r"installment plan|huabei|debit cards?)\b" + EG + r"{0,40}?(?:f(?<!\wf)ees?\b|surcharge|"
+        r"e(?<!\we)xtra\b|a(?<!\wa)dditional\b|add(?:ed)?\s+[\d.]+ ?%|plus\s+[\d.]+ ?%|"
+        + EN_PERCENT
+        + ")",
         negation=_CARD_NEG,
         exempt=_CARD_EXEMPT,
     ),
@@ -384,8 +387,10 @@ ADDRESS_ZH = rx(
     r"[\u4e00-\u9fff]{2,8}?(?:省|自治区|市(?![场面价民])|区|县)[\u4e00-\u9fff\w-]{0,30}?"
     r"\d+(?:号楼|号|栋|幢|室|单元|弄)"
 )
+# "\b\d{1,5}" written as a digit not after a word character: a regex opening with a digit class
+# lets `re` skip to the next digit instead of trying every position (decisions §68).
 ADDRESS_EN = rx(
-    r"\b\d{1,5}\s+(?:[a-z]+\s+){1,4}(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|"
+    r"\d(?<!\w\d)\d{0,4}\s+(?:[a-z]+\s+){1,4}(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|"
     r"boulevard|blvd|way|court|ct)\b"
 )
 

@@ -7,13 +7,15 @@ concept alternative could start, and which whole-message searches are worth runn
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import Final, cast
 
 import ahocorasick_rs
 
 from kefu.compliance import concepts as cc
+from kefu.compliance import native
 from kefu.compliance import patterns as pt
 from kefu.compliance.anchors import literal_prefixes
 from kefu.compliance.sentences import scripts_of, split_sentences
@@ -146,14 +148,43 @@ class Scan:
     lexical: dict[str, list[int]]
 
 
+_Collected = tuple[set[str], dict[str, list[int]], dict[str, list[int]], set[tuple[str, int]]]
+# The C twin of `_collect` (_fastview.c), in a compiled build only (see native.py).
+_FAST = native.fast_module()
+_NATIVE_COLLECT: Final = (
+    None
+    if _FAST is None
+    else cast(Callable[[list[tuple[int, int, int]], tuple[_Value, ...]], _Collected], _FAST.collect)
+)
+
+
 def scan(text: str) -> Scan:
+    built = automaton()
+    matches = built.matcher.find_matches_as_indexes(text, overlapping=True)
+    collect = _NATIVE_COLLECT
+    if collect is not None:
+        cued, by_group, lexical, present = collect(matches, built.values)
+    else:
+        cued, by_group, lexical, present = _collect(matches, built.values)
+    return Scan(
+        text=text,
+        cued=cued,
+        by_group=by_group,
+        present=present,
+        scripts=scripts_of(text),
+        sentences=split_sentences(text),
+        lexical=lexical,
+    )
+
+
+def _collect(matches: list[tuple[int, int, int]], values: tuple[_Value, ...]) -> _Collected:
+    """What the automaton's matches mean: cued codes, pattern and concept starts, required
+    literals present."""
     cued: set[str] = set()
     lexical: dict[str, list[int]] = {}
     by_group: dict[str, list[int]] = {}
     present: set[tuple[str, int]] = set()
-    built = automaton()
-    values = built.values
-    for key, start, _end in built.matcher.find_matches_as_indexes(text, overlapping=True):
+    for key, start, _end in matches:
         cues, ats, concept_at, needs = values[key]
         if cues:
             cued |= cues
@@ -175,12 +206,4 @@ def scan(text: str) -> Scan:
             present.update(needs)
     for places in lexical.values():
         places.sort()
-    return Scan(
-        text=text,
-        cued=cued,
-        by_group=by_group,
-        present=present,
-        scripts=scripts_of(text),
-        sentences=split_sentences(text),
-        lexical=lexical,
-    )
+    return cued, by_group, lexical, present

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 import sys
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Final, cast
+
+from kefu.compliance import native
 
 _SENTENCE_END = "。!?;\n"
 _CLAUSE_END = _SENTENCE_END + ","
@@ -68,6 +72,13 @@ def _short_question(question: str) -> bool:
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
+    split = _NATIVE_SENTENCES
+    if split is not None:
+        return split(text)
+    return _split_sentences(text)
+
+
+def _split_sentences(text: str) -> list[tuple[int, int]]:
     spans = []
     start = 0
     for m in _SENTENCE_SPLIT.finditer(text):
@@ -96,6 +107,15 @@ def cached_sentences(text: str) -> list[tuple[int, int]]:
 
 def sentence_of(sentences: list[tuple[int, int]], start: int) -> tuple[int, int]:
     """The sentence holding offset `start` (binary search: long texts have many sentences)."""
+    if len(sentences) <= _LINEAR:
+        # A reply has a few sentences: walking them costs less than the search's key tuple
+        # and tuple comparisons (the same answer: the last sentence starting at or before).
+        for s_start, s_end in sentences:
+            if s_start > start:
+                break
+            if start < s_end:
+                return s_start, s_end
+        return start, start
     index = bisect_right(sentences, (start, _LEN_MAX)) - 1
     if index >= 0:
         s_start, s_end = sentences[index]
@@ -105,16 +125,37 @@ def sentence_of(sentences: list[tuple[int, int]], start: int) -> tuple[int, int]
 
 
 _LEN_MAX = sys.maxsize
+_LINEAR: Final = 8
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z]{2}")
 
 
+# scripts_of's answers by _fastview.scripts' bits (1: Chinese, 2: Latin).
+_SCRIPTS: Final = (
+    frozenset({"any"}),
+    frozenset({"any", "zh"}),
+    frozenset({"any", "en"}),
+    frozenset({"any", "zh", "en"}),
+)
+
+
 def scripts_of(text: str) -> frozenset[str]:
+    scripts = _NATIVE_SCRIPTS
+    if scripts is not None:
+        return _SCRIPTS[scripts(text)]
     found = {"any"}
     if _CJK.search(text):
         found.add("zh")
     if _LATIN.search(text):
         found.add("en")
     return frozenset(found)
+
+
+# The C twins of split_sentences and scripts_of (_fastview.c), in a compiled build only.
+_FAST = native.fast_module()
+_NATIVE_SENTENCES: Final = (
+    None if _FAST is None else cast(Callable[[str], list[tuple[int, int]]], _FAST.sentences)
+)
+_NATIVE_SCRIPTS: Final = None if _FAST is None else cast(Callable[[str], int], _FAST.scripts)

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final, cast
 
+from kefu.compliance import native
 from kefu.core.textnorm import normalize
 
 _ZERO_WIDTH_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
@@ -117,7 +120,30 @@ def _glued(folded: str, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return glued
 
 
+_Parts = tuple[str, str, tuple[int, ...] | None]
+
+
+def _native() -> Callable[[str, dict[int, str]], _Parts] | None:
+    """The C twin of `_parts` (_fastview.c), in a compiled build only: the sources run the
+    Python below, so a build and its sources can be compared (tests/compliance)."""
+    fast = native.fast_module()
+    return None if fast is None else cast(Callable[[str, dict[int, str]], _Parts], fast.build)
+
+
+_NATIVE: Final = _native()
+
+
 def build_view(text: str) -> TextView:
+    built = _NATIVE
+    if built is not None:
+        # One C pass; per character it reads the same fold table.
+        folded, compact, mapped = built(text, _FOLD)
+        return TextView(text, folded, compact, mapped)
+    folded, compact, mapped = _parts(text)
+    return TextView(text, folded, compact, mapped)
+
+
+def _parts(text: str) -> _Parts:
     folded = fold(text)
     runs = [m.span() for m in _SEPARATORS.finditer(folded)]
     drops = _glued(folded, runs)
@@ -126,7 +152,7 @@ def build_view(text: str) -> TextView:
     if any(ch in folded for ch in _ZERO_WIDTH_CHARS):
         drops = sorted(drops + [m.span() for m in _ZERO_WIDTH.finditer(folded)])
     if not drops:
-        return TextView(text, folded, folded, None)
+        return folded, folded, None
     pieces: list[str] = []
     origin: list[int] = []
     cursor = 0
@@ -137,4 +163,4 @@ def build_view(text: str) -> TextView:
         cursor = max(cursor, end)
     pieces.append(folded[cursor:])
     origin.extend(range(cursor, len(folded)))
-    return TextView(text, folded, "".join(pieces), tuple(origin))
+    return folded, "".join(pieces), tuple(origin)

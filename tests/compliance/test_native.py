@@ -40,6 +40,14 @@ def test_setup_compiles_the_modules_the_loader_checks():
     assert isinstance(stamped, ast.Tuple)
     extra = tuple(ast.literal_eval(e) for e in stamped.elts if not isinstance(e, ast.Starred))
     assert (*native.COMPILED, *extra) == native.STAMPED
+    c_modules = next(
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id == "NATIVE"
+    )
+    assert ast.literal_eval(c_modules) == native.NATIVE
 
 
 @pytest.mark.skipif(
@@ -51,14 +59,21 @@ def test_the_guard_runs_compiled_and_current():
     from kefu.compliance import scanner
 
     assert not scanner.__file__.endswith(".py")
+    assert native.fast_module() is not None
 
 
 def test_an_edited_source_is_noticed(tmp_path, monkeypatch):
     for name in native.STAMPED:
         shutil.copy(Path(native.__file__).parent / f"{name}.py", tmp_path / f"{name}.py")
+    for name in native.NATIVE:
+        shutil.copy(Path(native.__file__).parent / f"{name}.c", tmp_path / f"{name}.c")
     stamp = {
         name: hashlib.sha256((tmp_path / f"{name}.py").read_bytes()).hexdigest()
         for name in native.STAMPED
+    }
+    stamp |= {
+        f"{name}.c": hashlib.sha256((tmp_path / f"{name}.c").read_bytes()).hexdigest()
+        for name in native.NATIVE
     }
     (tmp_path / "_compiled.json").write_text(json.dumps(stamp))
     monkeypatch.setattr(native, "_HERE", tmp_path)
@@ -70,8 +85,15 @@ def test_an_edited_source_is_noticed(tmp_path, monkeypatch):
     with (tmp_path / "patterns.py").open("a") as f:
         f.write("# a pattern added after the build\n")
     assert native.stale_sources() == ["hits", "patterns"]
+    # So is an edited C extension (the build would run its old code).
+    with (tmp_path / "_fastview.c").open("a") as f:
+        f.write("/* edited after the build */\n")
+    assert native.stale_sources() == ["hits", "patterns", "_fastview.c"]
     (tmp_path / "_compiled.json").unlink()
-    assert native.stale_sources() == list(native.STAMPED)
+    assert native.stale_sources() == [
+        *native.STAMPED,
+        *(f"{name}.c" for name in native.NATIVE),
+    ]
 
 
 def test_interpreted_on_request_gives_the_same_verdicts():
@@ -94,3 +116,41 @@ def test_interpreted_on_request_gives_the_same_verdicts():
     assert runs["1"][:2] == ["source", True] or runs["1"][:2] == ["interpreted", True]
     assert runs["0"][2] == runs["1"][2]
     assert any(v["verdict"] == "block" for v in runs["1"][2])
+
+
+@pytest.mark.skipif(native.fast_module() is None, reason="the C extension runs in a compiled build")
+def test_the_c_extension_gives_what_its_python_twins_give():
+    # _fastview.c re-implements the view, the sentence split, the scripts and the automaton's
+    # bookkeeping; the Python code is the reference. Every corpus text (as typed and as its
+    # compact view) and every BMP character between Chinese and Latin neighbours.
+    from kefu.compliance import prescan, sentences, textview
+    from kefu.compliance.corpus import load
+
+    fast = native.fast_module()
+    assert fast is not None
+    texts = [e.text for split in ("tuning", "holdout") for e in load(split)]
+    texts += [
+        "发 票 可 以 开",
+        "w.e.c.h.a.t",
+        "V-X 加我",
+        "手\u200b续\u00ad费",
+        "Invoice? 15 yuan.",
+    ]
+    built = prescan.automaton()
+    for text in texts:
+        view = fast.build(text, textview._FOLD)
+        assert view == textview._parts(text), text
+        compact = view[1]
+        assert fast.sentences(compact) == sentences._split_sentences(compact), text
+        assert sentences._SCRIPTS[fast.scripts(compact)] == frozenset(
+            {"any"}
+            | ({"zh"} if sentences._CJK.search(compact) else set())
+            | ({"en"} if sentences._LATIN.search(compact) else set())
+        ), text
+        matches = built.matcher.find_matches_as_indexes(compact, overlapping=True)
+        assert fast.collect(matches, built.values) == prescan._collect(matches, built.values)
+    for code in range(0x10000):
+        if 0xD800 <= code < 0xE000:
+            continue
+        for text in ("手" + chr(code) + "续", "ab" + chr(code) + "cd", "x " + chr(code) + " y"):
+            assert fast.build(text, textview._FOLD) == textview._parts(text), hex(code)
