@@ -4,7 +4,8 @@
  * The same computation as kefu/compliance/textview.py (_parts), sentences.py
  * (_split_sentences, scripts_of) and prescan.py (_collect), which stay the reference and the
  * fallback: the sources run them, and tests compare both on every corpus text and every BMP
- * character.
+ * character. The n-gram model's scores likewise (model.py _sums; decisions: "The n-gram
+ * model's features and sums in C").
  * Folding one character is still decided in Python (the fold table's __missing__); this
  * module only remembers each answer for the BMP, so a check never leaves C for a character it
  * has seen.
@@ -448,7 +449,353 @@ fail:
     return NULL;
 }
 
+/* The n-gram model's features and scores (model.py: _sums, the reference).
+ *
+ * ngram_table(weights, ncodes) turns the model's {n-gram: (weight per code)} into a capsule
+ * holding an open-addressing hash table, once per process (model.load_model). ngram_sums(text,
+ * table) then finds the distinct 1-4-grams of the compact view that the model knows, in the
+ * order of their first occurrence (start, then length: model.ngrams' order), and adds each
+ * one's weights per code in that order, starting from 0.0: the additions model._sums makes,
+ * so the sums are the same doubles, not merely close ones.
+ */
+
+#define GRAM_MAX 4
+/* Codes per model: the sums stay on the stack. */
+#define CODES_MAX 64
+/* Pads a key shorter than GRAM_MAX: not a code point, so "a" and "a\0" stay apart. */
+#define GRAM_PAD 0xFFFFFFFFu
+#define TABLE_CAPSULE "kefu.compliance._fastview.ngram_table"
+
+typedef struct {
+    uint32_t tag;   /* the hash's high half: most misses never touch an entry */
+    uint32_t entry; /* 1 + index into entries; 0: empty */
+} gram_slot;
+
+typedef struct {
+    Py_ssize_t ncodes, nentries;
+    uint64_t mask; /* nslots - 1 */
+    int shift;     /* 64 - log2(nslots): a slot is the hash's top bits */
+    gram_slot *slots;
+    /* Per entry: its key, then ncodes doubles (one cache line for six codes). */
+    char *entries;
+    size_t stride;
+} gram_table;
+
+/* An n-gram's key: its code points, GRAM_PAD after its end, two to a word (kept in registers:
+ * an array of four 32-bit code points read back as two 64-bit words stalls every lookup). */
+typedef struct {
+    uint64_t a, b;
+} gram_key;
+
+static inline gram_key
+make_key(const Py_UCS4 c[GRAM_MAX], Py_ssize_t len)
+{
+    uint64_t k[GRAM_MAX];
+    for (Py_ssize_t i = 0; i < GRAM_MAX; i++)
+        k[i] = i < len ? c[i] : GRAM_PAD;
+    return (gram_key){k[0] | k[1] << 32, k[2] | k[3] << 32};
+}
+
+static inline uint64_t
+gram_hash(gram_key key)
+{
+    /* Multiplicative (Fibonacci) hashing: the top bits mix every bit of the key, and are the
+     * slot; the tag is taken from below them. Two multiplies: the lookups are the cost. */
+    return (key.a ^ key.b * 0xC2B2AE3D27D4EB4Full) * 0x9E3779B97F4A7C15ull;
+}
+
+static inline gram_key *
+entry_key(const gram_table *t, Py_ssize_t index)
+{
+    return (gram_key *)(t->entries + (size_t)index * t->stride);
+}
+
+static inline double *
+entry_weights(const gram_table *t, Py_ssize_t index)
+{
+    return (double *)(t->entries + (size_t)index * t->stride + sizeof(gram_key));
+}
+
+static inline int
+same_key(const gram_key *x, gram_key y)
+{
+    return x->a == y.a && x->b == y.b;
+}
+
+static inline uint64_t
+slot_of(const gram_table *t, uint64_t h)
+{
+    return h >> t->shift;
+}
+
+static inline uint32_t
+tag_of(uint64_t h)
+{
+    return (uint32_t)(h >> 8);
+}
+
+/* The entry index of key, or -1. */
+static inline Py_ssize_t
+gram_find(const gram_table *t, gram_key key, uint64_t h)
+{
+    uint32_t tag = tag_of(h);
+    for (uint64_t i = slot_of(t, h);; i = (i + 1) & t->mask) {
+        const gram_slot *slot = &t->slots[i];
+        if (slot->entry == 0)
+            return -1;
+        if (slot->tag == tag && same_key(entry_key(t, slot->entry - 1), key))
+            return slot->entry - 1;
+    }
+}
+
+static void
+gram_table_free(PyObject *capsule)
+{
+    gram_table *t = PyCapsule_GetPointer(capsule, TABLE_CAPSULE);
+    if (t == NULL)
+        return;
+    PyMem_RawFree(t->slots);
+    PyMem_RawFree(t->entries);
+    PyMem_RawFree(t);
+}
+
+/* ngram_table(weights: dict[str, tuple[float, ...]], ncodes) -> capsule */
+static PyObject *
+fastview_ngram_table(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyDict_Check(args[0]) || !PyLong_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "ngram_table(weights: dict, ncodes: int)");
+        return NULL;
+    }
+    PyObject *weights = args[0];
+    Py_ssize_t ncodes = PyLong_AsSsize_t(args[1]);
+    if (ncodes == -1 && PyErr_Occurred())
+        return NULL;
+    if (ncodes < 1 || ncodes > CODES_MAX) {
+        PyErr_SetString(PyExc_ValueError, "ncodes must be 1..64");
+        return NULL;
+    }
+    Py_ssize_t nentries = PyDict_GET_SIZE(weights);
+    if (nentries >= (Py_ssize_t)1 << 30) {
+        PyErr_SetString(PyExc_ValueError, "too many n-grams");
+        return NULL;
+    }
+    uint64_t nslots = 16;
+    /* At most half full: a probe rarely goes past its first slot or two. */
+    while (nslots < (uint64_t)nentries * 2)
+        nslots <<= 1;
+    gram_table *t = PyMem_RawCalloc(1, sizeof(gram_table));
+    if (t == NULL)
+        return PyErr_NoMemory();
+    t->ncodes = ncodes;
+    t->nentries = nentries;
+    t->mask = nslots - 1;
+    t->shift = 64;
+    for (uint64_t size = nslots; size > 1; size >>= 1)
+        t->shift--;
+    t->stride = sizeof(gram_key) + sizeof(double) * (size_t)ncodes;
+    t->slots = PyMem_RawCalloc(nslots, sizeof(gram_slot));
+    t->entries = PyMem_RawCalloc(nentries ? nentries : 1, t->stride);
+    if (t->slots == NULL || t->entries == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    PyObject *gram, *ws;
+    Py_ssize_t pos = 0, index = 0;
+    while (PyDict_Next(weights, &pos, &gram, &ws)) {
+        if (!PyUnicode_Check(gram) || PyUnicode_GET_LENGTH(gram) < 1 ||
+            PyUnicode_GET_LENGTH(gram) > GRAM_MAX) {
+            PyErr_SetString(PyExc_ValueError, "an n-gram is a str of 1 to 4 characters");
+            goto fail;
+        }
+        PyObject *seq = PySequence_Fast(ws, "the weights of an n-gram are a sequence");
+        if (seq == NULL)
+            goto fail;
+        if (PySequence_Fast_GET_SIZE(seq) != ncodes) {
+            Py_DECREF(seq);
+            PyErr_SetString(PyExc_ValueError, "an n-gram needs one weight per code");
+            goto fail;
+        }
+        Py_UCS4 chars[GRAM_MAX] = {0};
+        Py_ssize_t len = PyUnicode_GET_LENGTH(gram);
+        for (Py_ssize_t k = 0; k < len; k++)
+            chars[k] = PyUnicode_READ_CHAR(gram, k);
+        gram_key key = make_key(chars, len);
+        *entry_key(t, index) = key;
+        double *w = entry_weights(t, index);
+        for (Py_ssize_t c = 0; c < ncodes; c++) {
+            w[c] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, c));
+            if (w[c] == -1.0 && PyErr_Occurred()) {
+                Py_DECREF(seq);
+                goto fail;
+            }
+        }
+        Py_DECREF(seq);
+        uint64_t h = gram_hash(key);
+        uint64_t i = slot_of(t, h);
+        while (t->slots[i].entry != 0)
+            i = (i + 1) & t->mask;
+        t->slots[i].tag = tag_of(h);
+        t->slots[i].entry = (uint32_t)(index + 1);
+        index++;
+    }
+    PyObject *capsule = PyCapsule_New(t, TABLE_CAPSULE, gram_table_free);
+    if (capsule == NULL)
+        goto fail;
+    return capsule;
+fail:
+    PyMem_RawFree(t->slots);
+    PyMem_RawFree(t->entries);
+    PyMem_RawFree(t);
+    return NULL;
+}
+
+/* ngram_sums(text, table) -> per code the sum of the weights of the distinct model n-grams in
+ * text (tuple of floats), or None when the text has none of them; as model._sums.
+ *
+ * The table does not fit in the first-level cache, so each lookup would wait for memory in
+ * turn; three passes over the text's n-grams let the loads overlap: hash every n-gram and
+ * prefetch its slot, then find each one's candidate entry and prefetch it, then (in the
+ * reference's order) confirm, skip repeats and add. */
+static PyObject *
+fastview_ngram_sums(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyUnicode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "ngram_sums(text: str, table)");
+        return NULL;
+    }
+    const gram_table *t = PyCapsule_GetPointer(args[1], TABLE_CAPSULE);
+    if (t == NULL)
+        return NULL;
+    PyObject *text = args[0];
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    /* Per n-gram in (start, length) order: its hash, then its candidate entry (-1: none).
+     * seen: the entries already counted (a feature is binary), a set of index + 1 at most
+     * half full. A reply of a few hundred characters stays on the stack. */
+    enum { LOCAL_GRAMS = 1024 };
+    uint64_t local_hash[LOCAL_GRAMS];
+    int32_t local_entry[LOCAL_GRAMS];
+    uint32_t local_seen[2 * LOCAL_GRAMS];
+    Py_ssize_t ngrams = n * GRAM_MAX;
+    uint64_t seen_size = 64;
+    while (seen_size < (uint64_t)ngrams * 2)
+        seen_size <<= 1;
+    uint64_t *hashes = local_hash;
+    int32_t *entries = local_entry;
+    uint32_t *seen = local_seen;
+    if (ngrams > LOCAL_GRAMS) {
+        hashes = PyMem_Malloc(sizeof(uint64_t) * ngrams);
+        entries = PyMem_Malloc(sizeof(int32_t) * ngrams);
+        seen = PyMem_Calloc(seen_size, sizeof(uint32_t));
+        if (hashes == NULL || entries == NULL || seen == NULL) {
+            PyMem_Free(hashes);
+            PyMem_Free(entries);
+            PyMem_Free(seen);
+            return PyErr_NoMemory();
+        }
+    }
+    else {
+        memset(seen, 0, seen_size * sizeof(uint32_t));
+    }
+    /* Pass 1: hash each n-gram (k = start * GRAM_MAX + length - 1; past the end: none). */
+    for (Py_ssize_t start = 0; start < n; start++) {
+        Py_UCS4 chars[GRAM_MAX];
+        for (Py_ssize_t j = 0; j < GRAM_MAX; j++)
+            chars[j] = start + j < n ? PyUnicode_READ(kind, data, start + j) : 0;
+        for (Py_ssize_t len = 1; len <= GRAM_MAX; len++) {
+            Py_ssize_t k = start * GRAM_MAX + len - 1;
+            if (start + len > n) {
+                entries[k] = -1;
+                continue;
+            }
+            uint64_t h = gram_hash(make_key(chars, len));
+            hashes[k] = h;
+            entries[k] = 0;
+            __builtin_prefetch(&t->slots[slot_of(t, h)]);
+        }
+    }
+    /* Pass 2: the first slot whose tag matches (a key compare in pass 3 confirms it). */
+    for (Py_ssize_t k = 0; k < ngrams; k++) {
+        if (entries[k] < 0)
+            continue;
+        uint64_t h = hashes[k];
+        uint32_t tag = tag_of(h);
+        int32_t candidate = -1;
+        for (uint64_t i = slot_of(t, h);; i = (i + 1) & t->mask) {
+            const gram_slot *slot = &t->slots[i];
+            if (slot->entry == 0)
+                break;
+            if (slot->tag == tag) {
+                candidate = (int32_t)slot->entry - 1;
+                __builtin_prefetch(entry_key(t, candidate));
+                break;
+            }
+        }
+        entries[k] = candidate;
+    }
+    /* Pass 3: in the reference's order, confirm, skip repeats and add. */
+    double sums[CODES_MAX];
+    Py_ssize_t ncodes = t->ncodes;
+    for (Py_ssize_t c = 0; c < ncodes; c++)
+        sums[c] = 0.0;
+    Py_ssize_t found = 0;
+    for (Py_ssize_t k = 0; k < ngrams; k++) {
+        if (entries[k] < 0)
+            continue;
+        Py_ssize_t start = k / GRAM_MAX, len = k % GRAM_MAX + 1;
+        Py_UCS4 chars[GRAM_MAX] = {0};
+        for (Py_ssize_t j = 0; j < len; j++)
+            chars[j] = PyUnicode_READ(kind, data, start + j);
+        gram_key key = make_key(chars, len);
+        Py_ssize_t index = entries[k];
+        if (!same_key(entry_key(t, index), key)) {
+            /* Two n-grams with one tag (rare): the whole probe decides. */
+            index = gram_find(t, key, hashes[k]);
+            if (index < 0)
+                continue;
+        }
+        uint32_t mark = (uint32_t)index + 1;
+        uint64_t at = (mark * 0x9E3779B1u) & (seen_size - 1);
+        while (seen[at] != 0 && seen[at] != mark)
+            at = (at + 1) & (seen_size - 1);
+        if (seen[at] == mark)
+            continue;
+        seen[at] = mark;
+        found++;
+        const double *w = entry_weights(t, index);
+        for (Py_ssize_t c = 0; c < ncodes; c++)
+            sums[c] += w[c];
+    }
+    if (seen != local_seen) {
+        PyMem_Free(hashes);
+        PyMem_Free(entries);
+        PyMem_Free(seen);
+    }
+    if (found == 0)
+        Py_RETURN_NONE;
+    PyObject *result = PyTuple_New(ncodes);
+    if (result == NULL)
+        return NULL;
+    for (Py_ssize_t c = 0; c < ncodes; c++) {
+        PyObject *value = PyFloat_FromDouble(sums[c]);
+        if (value == NULL) {
+            Py_DECREF(result);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(result, c, value);
+    }
+    return result;
+}
+
 static PyMethodDef fastview_methods[] = {
+    {"ngram_table", (PyCFunction)(void (*)(void))fastview_ngram_table, METH_FASTCALL,
+     "ngram_table(weights, ncodes) -> the model's weights as a hash table (a capsule)"},
+    {"ngram_sums", (PyCFunction)(void (*)(void))fastview_ngram_sums, METH_FASTCALL,
+     "ngram_sums(text, table) -> the weight sum per code or None, as model._sums"},
     {"collect", (PyCFunction)(void (*)(void))fastview_collect, METH_FASTCALL,
      "collect(matches, values) -> (cued, by_group, lexical, present), as prescan.scan"},
     {"sentences", (PyCFunction)fastview_sentences, METH_O,

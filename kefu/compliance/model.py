@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, reduce
+from operator import add
 from pathlib import Path
+from typing import cast
 
+from kefu.compliance import native
 from kefu.compliance import patterns as pt
 from kefu.compliance.prescan import Scan
 from kefu.compliance.rules import Bilingual, RulePack, Severity
@@ -35,6 +38,9 @@ ENABLED = os.environ.get("KEFU_GUARD_MODEL", "1") != "0"
 NGRAM_MAX = 4
 # How many of the strongest phrases an explanation names.
 EXPLAIN_TOP = 3
+# The C twin of `_sums` (_fastview.c), in a compiled build only (see native.py).
+_FAST = native.fast_module()
+_Sums = Callable[[str, object], tuple[float, ...] | None]
 
 
 def ngrams(text: str) -> list[str]:
@@ -65,6 +71,11 @@ class Model:
     codes: tuple[CodeModel, ...]
     # n-gram -> one weight per code, in the order of `codes`.
     weights: dict[str, tuple[float, ...]]
+    # code -> its place in `codes`.
+    index: dict[str, int]
+    # The weights as the C extension's hash table (_fastview.ngram_table), or None where the
+    # sources run (no build, a stale one, or KEFU_GUARD_INTERPRETED=1).
+    table: object | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +104,14 @@ def load_model(path: Path = MODEL_PATH) -> Model:
         for entry in data["codes"]
     )
     weights = {gram: tuple(ws) for gram, ws in data["weights"].items()}
-    return Model(version=str(data["version"]), codes=codes, weights=weights)
+    table = None if _FAST is None else _FAST.ngram_table(weights, len(codes))
+    return Model(
+        version=str(data["version"]),
+        codes=codes,
+        weights=weights,
+        index={entry.code: i for i, entry in enumerate(codes)},
+        table=table,
+    )
 
 
 def gated_codes(
@@ -116,7 +134,7 @@ def gated_codes(
     done = found if isinstance(found, (set, frozenset, dict)) else set(found)
     allowed = enforced if enforced is None or isinstance(enforced, (set, dict)) else set(enforced)
     out = []
-    names = [e.code for e in load_model().codes] if candidates is None else list(candidates)
+    names: Iterable[str] = load_model().index if candidates is None else list(candidates)
     for code in names:
         if code in done or (allowed is not None and code not in allowed):
             continue
@@ -146,30 +164,57 @@ def gated_codes(
 
 
 def _columns(compact: str) -> tuple[list[str], list[tuple[float, ...]]]:
-    """The model's n-grams present in ``compact`` and, per code, their weights (one column
-    per code, in the order of the model's codes).
+    """The model's n-grams present in ``compact`` in the order of their first occurrence (the
+    order of `ngrams`) and, per code, their weights (one column per code, in the order of the
+    model's codes).
 
     Set operations and zip run in C; a loop per n-gram in Python cost ~2-3x as much (bench,
     docs/benchmarks.md "Tenth accuracy round"). Each distinct n-gram counts once: the features
-    are binary."""
+    are binary. The order is fixed because floating-point addition is not associative: a set's
+    order (which follows the per-process string hash) gave scores differing in the last bits
+    from one process to the next, and the C twin could not have matched them."""
     weights = load_model().weights
     size = len(compact)
     grams = set(compact)
     for n in range(2, NGRAM_MAX + 1):
         grams.update([compact[i : i + n] for i in range(size - n + 1)])
-    present = list(weights.keys() & grams)
+    # A gram first occurs at its first start (str.find) and, there, at its own length.
+    present = sorted(weights.keys() & grams, key=lambda gram: (compact.find(gram), len(gram)))
     return present, list(zip(*[weights[gram] for gram in present], strict=True))
+
+
+def _sums(compact: str) -> tuple[float, ...] | None:
+    """Per code (in the order of the model's codes) the weights of the model's n-grams in
+    ``compact`` added one by one from 0.0 in the order of `_columns`, or None when it has none.
+
+    The reference for the C twin (_fastview.ngram_sums), which makes the same additions in the
+    same order, so both give the same doubles (tests/compliance/test_native.py). reduce(add)
+    and not sum(): Python 3.12's sum() of floats compensates its rounding, which would make the
+    reference depend on the interpreter's version."""
+    _, columns = _columns(compact)
+    if not columns:
+        return None
+    return tuple(reduce(add, column, 0.0) for column in columns)
+
+
+def sums(compact: str) -> tuple[float, ...] | None:
+    """`_sums`, in C where the guard runs its compiled build (one pass over the text finds the
+    n-grams and adds every code's weights: a few µs instead of ~60)."""
+    table = load_model().table
+    if table is None or _FAST is None:
+        return _sums(compact)
+    return cast(_Sums, _FAST.ngram_sums)(compact, table)
 
 
 def score(compact: str, codes: Iterable[str]) -> dict[str, float]:
     """The raw linear score per code, the bias included (what a threshold is compared with)."""
     model = load_model()
-    _, columns = _columns(compact)
+    totals = sums(compact)
     wanted = set(codes)
     out = {}
     for i, entry in enumerate(model.codes):
         if entry.code in wanted:
-            out[entry.code] = entry.bias + (sum(columns[i]) if columns else 0.0)
+            out[entry.code] = entry.bias + (totals[i] if totals is not None else 0.0)
     return out
 
 
@@ -178,18 +223,22 @@ def hits(compact: str, codes: list[str]) -> list[ModelHit]:
     if not codes:
         return []
     model = load_model()
-    index = {entry.code: i for i, entry in enumerate(model.codes)}
-    present, columns = _columns(compact)
-    if not present:
+    totals = sums(compact)
+    if totals is None:
         return []
     out = []
+    explained: tuple[list[str], list[tuple[float, ...]]] | None = None
     for code in codes:
-        i = index[code]
+        i = model.index[code]
         entry = model.codes[i]
-        total = entry.bias + sum(columns[i])
+        total = entry.bias + totals[i]
         if total <= entry.threshold:
             continue
-        # Only a finding pays for its explanation: the n-grams that pushed it, and where.
+        # Only a finding (rare) pays for the n-grams themselves: its explanation names them.
+        if explained is None:
+            explained = _columns(compact)
+        present, columns = explained
+        # The n-grams that pushed it, and where.
         pushes = [
             (column, gram)
             for column, gram in zip(columns[i], present, strict=True)
