@@ -3,6 +3,9 @@ compliant replies ok (issue 14: "it may decide only together with an explanation
 read")."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -145,3 +148,32 @@ def test_the_api_shows_the_model_finding_and_records_it_as_a_warning(shop, pre_a
     ).json()
     assert [f["source"] for f in rules_body["findings"]] == ["rules"]
     assert rules_body["findings"][0]["reason"] is None
+
+
+def test_a_score_does_not_depend_on_the_process_string_hash():
+    # The weights are added in the order the n-grams first occur. They were once added in a
+    # set's order, which follows the per-process string hash: this doubled reply then scored
+    # 4.2058 +- 4e-15 against a threshold of 4.2058, so whether the model warned depended on
+    # PYTHONHASHSEED. The sources (the reference) run here; the C twin is compared with them in
+    # test_native.py.
+    script = (
+        "import kefu.compliance\n"
+        "from kefu.compliance import model\n"
+        "from kefu.compliance.textview import build_view\n"
+        "t = '偏遠地區需要加收郵資，麻煩您補一下。偏遠地區需要加收郵資，麻煩您補一下'\n"
+        "print(repr(model.score(build_view(t).compact, ['free_shipping'])['free_shipping']))\n"
+    )
+    scores = set()
+    for seed in ("1", "3", "7"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "KEFU_GUARD_INTERPRETED": "1"}
+        out = subprocess.run(  # noqa: S603 (this interpreter, a fixed script)
+            [sys.executable, "-W", "ignore", "-c", script],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        scores.add(out.stdout.strip())
+    assert len(scores) == 1
+    (threshold,) = [e.threshold for e in model.load_model().codes if e.code == "free_shipping"]
+    assert float(scores.pop()) == threshold  # not above it: no warning

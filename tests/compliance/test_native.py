@@ -154,3 +154,36 @@ def test_the_c_extension_gives_what_its_python_twins_give():
             continue
         for text in ("手" + chr(code) + "续", "ab" + chr(code) + "cd", "x " + chr(code) + " y"):
             assert fast.build(text, textview._FOLD) == textview._parts(text), hex(code)
+
+
+@pytest.mark.skipif(native.fast_module() is None, reason="the C extension runs in a compiled build")
+def test_the_model_sums_in_c_are_the_python_reference_to_the_bit():
+    # _fastview.ngram_sums finds the model's n-grams and adds their weights; model._sums is the
+    # reference. Equal doubles, not close ones: a score exactly at a threshold must fall on the
+    # same side. Every corpus text's compact view, plus texts outside the BMP, with NUL,
+    # U+FFFF, repeats, one character and none.
+    from kefu.compliance import model
+    from kefu.compliance.corpus import load
+    from kefu.compliance.textview import build_view
+
+    fast = native.fast_module()
+    assert fast is not None
+    loaded = model.load_model()
+    assert loaded.table is not None
+    texts = [build_view(e.text).compact for split in ("tuning", "holdout") for e in load(split)]
+    texts += ["", "卡", "\x00卡\x00", "刷卡\uffff加价", "😀刷卡😀加价😀", "刷卡加价" * 200]
+    gram = next(iter(loaded.weights))
+    texts += [gram, gram * 3, gram + "\x00", "\x00" + gram]
+    for text in texts:
+        assert fast.ngram_sums(text, loaded.table) == model._sums(text), text
+    # A table of a few n-grams: present, absent, and one that is a prefix of another.
+    table = fast.ngram_table({"ab": (1.0, 0.5), "abc": (0.25, -2.0), "x": (0.1, 0.2)}, 2)
+    assert fast.ngram_sums("zzz", table) is None
+    assert fast.ngram_sums("ab", table) == (1.0, 0.5)
+    assert fast.ngram_sums("abcab x", table) == (1.0 + 0.25 + 0.1, 0.5 + -2.0 + 0.2)
+    with pytest.raises(ValueError, match="one weight per code"):
+        fast.ngram_table({"ab": (1.0,)}, 2)
+    with pytest.raises(ValueError, match="1 to 4"):
+        fast.ngram_table({"abcde": (1.0,)}, 1)
+    with pytest.raises(ValueError, match="PyCapsule"):
+        fast.ngram_sums("ab", object())
