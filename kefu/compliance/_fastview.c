@@ -684,37 +684,48 @@ fastview_ngram_sums(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     uint64_t seen_size = 64;
     while (seen_size < (uint64_t)ngrams * 2)
         seen_size <<= 1;
+    /* The text's code points, GRAM_PAD after its end: keys without a branch per length. */
+    uint32_t local_chars[LOCAL_GRAMS / GRAM_MAX + GRAM_MAX];
     uint64_t *hashes = local_hash;
     int32_t *entries = local_entry;
     uint32_t *seen = local_seen;
+    uint32_t *chars = local_chars;
     if (ngrams > LOCAL_GRAMS) {
         hashes = PyMem_Malloc(sizeof(uint64_t) * ngrams);
         entries = PyMem_Malloc(sizeof(int32_t) * ngrams);
         seen = PyMem_Calloc(seen_size, sizeof(uint32_t));
-        if (hashes == NULL || entries == NULL || seen == NULL) {
+        chars = PyMem_Malloc(sizeof(uint32_t) * (n + GRAM_MAX));
+        if (hashes == NULL || entries == NULL || seen == NULL || chars == NULL) {
             PyMem_Free(hashes);
             PyMem_Free(entries);
             PyMem_Free(seen);
+            PyMem_Free(chars);
             return PyErr_NoMemory();
         }
     }
     else {
         memset(seen, 0, seen_size * sizeof(uint32_t));
     }
+    for (Py_ssize_t i = 0; i < n; i++)
+        chars[i] = PyUnicode_READ(kind, data, i);
+    for (Py_ssize_t i = n; i < n + GRAM_MAX; i++)
+        chars[i] = GRAM_PAD;
     /* Pass 1: hash each n-gram (k = start * GRAM_MAX + length - 1; past the end: none). */
+    const uint64_t pad = GRAM_PAD;
     for (Py_ssize_t start = 0; start < n; start++) {
-        Py_UCS4 chars[GRAM_MAX];
-        for (Py_ssize_t j = 0; j < GRAM_MAX; j++)
-            chars[j] = start + j < n ? PyUnicode_READ(kind, data, start + j) : 0;
+        const uint32_t *c = chars + start;
+        uint64_t two = c[0] | (uint64_t)c[1] << 32;
+        gram_key keys[GRAM_MAX] = {
+            {c[0] | pad << 32, pad | pad << 32},
+            {two, pad | pad << 32},
+            {two, c[2] | pad << 32},
+            {two, c[2] | (uint64_t)c[3] << 32},
+        };
         for (Py_ssize_t len = 1; len <= GRAM_MAX; len++) {
             Py_ssize_t k = start * GRAM_MAX + len - 1;
-            if (start + len > n) {
-                entries[k] = -1;
-                continue;
-            }
-            uint64_t h = gram_hash(make_key(chars, len));
+            uint64_t h = gram_hash(keys[len - 1]);
             hashes[k] = h;
-            entries[k] = 0;
+            entries[k] = start + len > n ? -1 : 0;
             __builtin_prefetch(&t->slots[slot_of(t, h)]);
         }
     }
@@ -747,10 +758,7 @@ fastview_ngram_sums(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (entries[k] < 0)
             continue;
         Py_ssize_t start = k / GRAM_MAX, len = k % GRAM_MAX + 1;
-        Py_UCS4 chars[GRAM_MAX] = {0};
-        for (Py_ssize_t j = 0; j < len; j++)
-            chars[j] = PyUnicode_READ(kind, data, start + j);
-        gram_key key = make_key(chars, len);
+        gram_key key = make_key(chars + start, len);
         Py_ssize_t index = entries[k];
         if (!same_key(entry_key(t, index), key)) {
             /* Two n-grams with one tag (rare): the whole probe decides. */
@@ -774,6 +782,7 @@ fastview_ngram_sums(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyMem_Free(hashes);
         PyMem_Free(entries);
         PyMem_Free(seen);
+        PyMem_Free(chars);
     }
     if (found == 0)
         Py_RETURN_NONE;
