@@ -515,9 +515,7 @@ def test_sqlite_webhook_threads_waiting_for_the_lock_insert_in_one_transaction(s
 
 
 @pytest.mark.django_db(transaction=True)
-def test_postgresql_webhook_threads_waiting_behind_an_insert_share_the_next_one(
-    shop, monkeypatch
-):
+def test_postgresql_webhook_threads_waiting_behind_an_insert_share_the_next_one(shop, monkeypatch):
     """While one request thread's INSERT is on its way (here: held by another session's
     uncommitted row with the same id), the other threads of the process queue up; the next
     to lead inserts them all in one statement, each answers only after that commit, and the
