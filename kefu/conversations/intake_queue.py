@@ -166,7 +166,7 @@ def enqueue_message(*, shop: Shop, message: BuyerMessageIn) -> Queued:
     ]
     sql = _insert_new_sql()
     if connection.vendor == "postgresql" and connection.get_autocommit():
-        row = _group_insert(params, _insert_group_postgresql)
+        row = _group_insert(params, _insert_group_postgresql, leaders=GROUP_LEADERS_POSTGRESQL)
     elif connection.vendor == "sqlite" and connection.get_autocommit():
         row = _group_insert(params, _insert_group_sqlite)
     else:
@@ -205,8 +205,8 @@ def _autocommit_rows(sql: str, params: list[Any]) -> list[Any]:
 # message per gap between two worker batches and thread. Instead the thread that gets the
 # process's write queue (kefu.core.db.sqlite) first inserts, in its one transaction, the
 # rows of every request thread waiting by then; each thread answers only after that commit.
-# PostgreSQL: while one thread's INSERT is on its way to the disk (a WAL flush per commit,
-# several ms), the process's other request threads queue behind it; the next one to lead
+# PostgreSQL: while a process's INSERTs are on their way to the disk (a WAL flush per
+# commit, several ms), its other request threads queue behind them; the next one to lead
 # inserts all of them in one multi-row statement, one commit (decisions §70). Nobody waits
 # for a group to fill: a thread alone inserts alone at once.
 
@@ -214,6 +214,7 @@ def _autocommit_rows(sql: str, params: list[Any]) -> list[Any]:
 @dataclass
 class _Job:
     params: list[Any]
+    taken: bool = False
     done: bool = False
     row: Any = None
     error: BaseException | None = None
@@ -221,38 +222,46 @@ class _Job:
 
 _group = threading.Condition()
 _pending: list[_Job] = []
-_leading = False
+_leading = 0
 # Rows in one statement at most; more waiting threads make the next group.
 GROUP_MOST = 64
+# PostgreSQL: two groups on their way at once, so a thread arriving just after one started
+# waits at most for the other's end, not for a whole commit before its own begins; SQLite's
+# writer is one at a time whatever the threads do.
+GROUP_LEADERS_POSTGRESQL = 2
 
 
-def _group_insert(params: list[Any], run: Callable[[Callable[[], list[_Job]]], None]) -> Any:
+def _group_insert(
+    params: list[Any], run: Callable[[Callable[[], list[_Job]]], None], *, leaders: int = 1
+) -> Any:
     """Insert `params`' row together with the other threads waiting to insert; the row the
     INSERT returned (None: not inserted), once its transaction committed.
 
-    `run(take)` inserts a group: it calls `take()` when it is ready to write (SQLite: with
-    the write lock held, so everyone who queued while it waited comes along) and sets each
-    taken job's `row`, or raises, which fails every job it took."""
+    At most `leaders` groups are on their way at once; a thread arriving while they all are
+    waits for the next group. `run(take)` inserts a group: it calls `take()` when it is ready
+    to write (SQLite: with the write lock held, so everyone who queued while it waited comes
+    along) and sets each taken job's `row`, or raises, which fails every job it took."""
     global _leading
     job = _Job(params)
     with _group:
         _pending.append(job)
-        while _leading and not job.done:
+        while (job.taken or _leading >= leaders) and not job.done:
             _group.wait()
         if job.done:
             if job.error is not None:
                 raise job.error
             return job.row
-        _leading = True
-    jobs: list[_Job] = []
+        _leading += 1
+        jobs: list[_Job] = []
+        if leaders > 1:
+            # Taken as it leads: another thread may become a leader as soon as the lock is
+            # let go, and must not find these still waiting.
+            _take_locked(job, jobs)
 
     def take() -> list[_Job]:
-        with _group:
-            # This thread's own job first, then whoever waits, up to GROUP_MOST rows.
-            others = [j for j in _pending if j is not job][: GROUP_MOST - 1]
-            jobs[:] = [job, *others]
-            for each in jobs:
-                _pending.remove(each)
+        if not jobs:
+            with _group:
+                _take_locked(job, jobs)
         return jobs
 
     error: BaseException | None = None
@@ -262,7 +271,7 @@ def _group_insert(params: list[Any], run: Callable[[Callable[[], list[_Job]]], N
         error = exc
     finally:
         with _group:
-            _leading = False
+            _leading -= 1
             if not jobs:
                 # Nothing was taken (the lock was not had: a timeout): this job fails, the
                 # others wait on.
@@ -278,6 +287,15 @@ def _group_insert(params: list[Any], run: Callable[[Callable[[], list[_Job]]], N
     if job.error is not None:
         raise job.error  # its row alone failed (``_insert_group_postgresql``)
     return job.row
+
+
+def _take_locked(job: _Job, jobs: list[_Job]) -> None:
+    """Into `jobs`: `job` first, then whoever waits, up to GROUP_MOST rows (`_group` held)."""
+    others = [j for j in _pending if j is not job][: GROUP_MOST - 1]
+    jobs[:] = [job, *others]
+    for each in jobs:
+        each.taken = True
+        _pending.remove(each)
 
 
 def _insert_group_sqlite(take: Callable[[], list[_Job]]) -> None:

@@ -515,11 +515,11 @@ def test_sqlite_webhook_threads_waiting_for_the_lock_insert_in_one_transaction(s
 
 
 @pytest.mark.django_db(transaction=True)
-def test_postgresql_webhook_threads_waiting_behind_an_insert_share_the_next_one(shop, monkeypatch):
-    """While one request thread's INSERT is on its way (here: held by another session's
-    uncommitted row with the same id), the other threads of the process queue up; the next
-    to lead inserts them all in one statement, each answers only after that commit, and the
-    same id twice in one group is queued once (decisions §70)."""
+def test_postgresql_webhook_threads_waiting_behind_inserts_share_the_next_one(shop, monkeypatch):
+    """While a process's INSERTs are on their way (here: two, held by another session's
+    uncommitted rows with their ids), its other request threads queue up; the next to lead
+    inserts them all in one statement, each answers only after that commit, and the same id
+    twice in one group is queued once (decisions §70)."""
     if connection.vendor != "postgresql":
         pytest.skip("the multi-row group insert is PostgreSQL's")
     import psycopg
@@ -540,12 +540,13 @@ def test_postgresql_webhook_threads_waiting_behind_an_insert_share_the_next_one(
     params.pop("cursor_factory", None)
     params.pop("context", None)
     other = psycopg.connect(**params)
-    # Another session's uncommitted row with the first thread's id: its INSERT waits.
-    other.execute(
-        "INSERT INTO conversations_intakemessage (shop_id, external_id, lane, payload, "
-        "received_at, attempts, last_error) VALUES (%s, 'g-0', 0, '{}', now(), 0, '')",
-        [shop.pk],
-    )
+    # Another session's uncommitted rows with the first two threads' ids: their INSERTs wait.
+    for held in ("g-0", "g-1"):
+        other.execute(
+            "INSERT INTO conversations_intakemessage (shop_id, external_id, lane, payload, "
+            "received_at, attempts, last_error) VALUES (%s, %s, 0, '{}', now(), 0, '')",
+            [shop.pk, held],
+        )
     answers: dict[int, Any] = {}
     errors: list[BaseException] = []
     ids = ["g-0", "g-1", "g-2", "g-dup", "g-dup", "g-3"]
@@ -564,25 +565,27 @@ def test_postgresql_webhook_threads_waiting_behind_an_insert_share_the_next_one(
         finally:
             connection.close()
 
-    first = threading.Thread(target=insert, args=(0,))
-    first.start()
     deadline = time.monotonic() + 10
-    while not statements and time.monotonic() < deadline:
+    leaders = [threading.Thread(target=insert, args=(n,)) for n in (0, 1)]
+    for t in leaders:
+        t.start()
+    while len(statements) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
-    threads = [threading.Thread(target=insert, args=(n,)) for n in range(1, 6)]
+    assert queue.GROUP_LEADERS_POSTGRESQL == 2
+    threads = [threading.Thread(target=insert, args=(n,)) for n in range(2, 6)]
     for t in threads:
         t.start()
-    while len(queue._pending) < 5 and time.monotonic() < deadline:
+    while len(queue._pending) < 4 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert len(queue._pending) == 5
+    assert len(queue._pending) == 4
     assert answers == {}  # nobody answers before their commit
-    other.rollback()  # the first thread's INSERT goes ahead
+    other.rollback()  # the first two INSERTs go ahead
     other.close()
-    for t in [first, *threads]:
+    for t in [*leaders, *threads]:
         t.join()
     assert errors == []
-    # One statement for the first thread, one for the five that waited behind it.
-    assert statements == [7, 5 * 5]
+    # One statement each for the first two threads, one for the four that waited.
+    assert statements == [7, 7, 4 * 5]
     stored = dict(IntakeMessage.objects.values_list("external_id", "pk"))
     assert sorted(stored) == ["g-0", "g-1", "g-2", "g-3", "g-dup"]
     for n, ext in enumerate(ids):
