@@ -98,7 +98,6 @@ class Loads:
             if change:
                 AgentPresence.objects.filter(user_id=user_id).update(**change)
 
-
     def _changes(self, user_id: int) -> bool:
         return bool(self.delta.get(user_id)) or user_id in self.assigned_at
 

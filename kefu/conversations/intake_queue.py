@@ -23,6 +23,7 @@ from kefu.accounts.models import Shop
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.intake import BuyerMessageIn
 from kefu.conversations.models import IntakeLane, IntakeMessage, Message
+from kefu.core.db.probe import rows_by_key
 
 # Lanes partition the buyers of all shops; a lane is processed by one worker at a time. More
 # lanes than workers so a slow lane (a long batch) does not hold the others up.
@@ -89,32 +90,17 @@ class Queued:
 
 
 def stored_message_ids(*, shop_id: int, external_ids: Sequence[str]) -> dict[str, int]:
-    """The shop's stored messages among ``external_ids``: external id -> message id.
-
-    On PostgreSQL one probe per id of the ``(shop, external_id)`` unique index (a ``LATERAL
-    … LIMIT 1`` per id, which the planner keeps as a nested loop). ``shop_id = … AND
-    external_id IN (…)`` was planned, on these never-analysed tables (autovacuum off), as a
-    bitmap scan of the ``shop_id`` index: every stored message of the shop for each batch
-    of ids (decisions §70). SQLite takes the unique index for the plain form."""
-    wanted = sorted({e for e in external_ids if e is not None})
-    if not wanted:
-        return {}
-    if connection.vendor != "postgresql":
-        return dict(
-            Message.objects.filter(shop_id=shop_id, external_id__in=wanted).values_list(
-                "external_id", "pk"
-            )
+    """The shop's stored messages among ``external_ids``: external id -> message id, one
+    probe of the ``(shop, external_id)`` index per id (``rows_by_key``, decisions §70)."""
+    return dict(
+        rows_by_key(
+            Message,
+            shop_id=shop_id,
+            key="external_id",
+            values=external_ids,
+            columns=("external_id", "pk"),
         )
-    table = Message._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT m.external_id, m.id FROM unnest(%s::text[]) AS e(ext) "  # noqa: S608
-            f"CROSS JOIN LATERAL (SELECT id, external_id FROM {table} "
-            "WHERE shop_id = %s AND external_id = e.ext AND external_id IS NOT NULL "
-            "LIMIT 1) m",
-            [wanted, shop_id],
-        )
-        return {ext: pk for ext, pk in cursor.fetchall()}
+    )
 
 
 def enqueue_messages(*, shop: Shop, messages: Sequence[BuyerMessageIn]) -> list[Queued]:

@@ -61,9 +61,7 @@ def process_batch(rows: list[IntakeMessage]) -> BatchResult:
         done = set(
             stored_message_ids(
                 shop_id=shop.pk,
-                external_ids=[
-                    i.incoming.external_id for i in shop_items if i.incoming.external_id
-                ],
+                external_ids=[i.incoming.external_id for i in shop_items if i.incoming.external_id],
             )
         )
         result.stored += [i.row_id for i in shop_items if i.incoming.external_id in done]
