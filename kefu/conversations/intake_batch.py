@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
@@ -108,7 +109,7 @@ class Loads:
         locked first, in agent-id order (``ORDER BY … FOR UPDATE``), so two batches still
         take them in the same order; the UPDATE then finds them held."""
         table = AgentPresence._meta.db_table
-        rows: list[object] = []
+        rows: list[Any] = []
         for user_id in users:
             rows += [user_id, self.delta.get(user_id, 0), self.assigned_at.get(user_id)]
         values = ", ".join(["(%s::bigint, %s::integer, %s::timestamptz)"] * len(users))

@@ -43,7 +43,9 @@ def rows_by_key(
     quote = conn.ops.quote_name
 
     def column(name: str) -> str:
-        return quote((meta.pk if name == "pk" else meta.get_field(name)).column)
+        field = meta.pk if name == "pk" else meta.get_field(name)
+        assert isinstance(field, models.Field)  # noqa: S101 - a concrete column, by contract
+        return quote(field.column)
 
     names = ", ".join(f"r.{column(c)}" for c in columns)
     inner = ", ".join(dict.fromkeys(column(c) for c in columns))
