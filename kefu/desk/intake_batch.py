@@ -25,6 +25,7 @@ from kefu.conversations.intake_batch import BatchStore, Item
 from kefu.conversations.intake_queue import message_of, stored_message_ids
 from kefu.conversations.models import IntakeMessage, Message
 from kefu.conversations.outbound import queue_deliveries
+from kefu.core.db.bulk import id_pool
 
 
 @dataclass
@@ -70,7 +71,7 @@ def process_batch(rows: list[IntakeMessage]) -> BatchResult:
         return result
     store = BatchStore()
     replies = ReplyBatch()
-    with events.deferred(push_from_memory=True):
+    with id_pool(), events.deferred(push_from_memory=True):
         for shop_id in by_shop:
             mine = [i for i in todo if i.shop.pk == shop_id]
             if mine:

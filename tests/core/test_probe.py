@@ -50,3 +50,21 @@ def test_the_id_sequence_is_looked_up_once_and_ids_keep_coming(shop):
     assert max(b.pk for b in first) < min(b.pk for b in second)
     stored = dict(Buyer.objects.filter(shop=shop).values_list("external_id", "pk"))
     assert stored == {b.external_id: b.pk for b in first + second}
+
+
+def test_ids_from_the_pool_keep_increasing_across_inserts(shop):
+    from kefu.core.db.bulk import id_pool
+
+    with id_pool():
+        rounds = [
+            [Buyer(shop=shop, external_id=f"r{r}-{i}", first_seen_at=NOW) for i in range(n)]
+            for r, n in enumerate((3, 40, 1, 100))
+        ]
+        for buyers in rounds:
+            insert_instances(buyers, now=NOW)
+    ids = [b.pk for buyers in rounds for b in buyers]
+
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 144
+    stored = dict(Buyer.objects.filter(shop=shop).values_list("external_id", "pk"))
+    assert stored == {b.external_id: b.pk for buyers in rounds for b in buyers}
