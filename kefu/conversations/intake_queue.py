@@ -23,6 +23,7 @@ from kefu.accounts.models import Shop
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.intake import BuyerMessageIn
 from kefu.conversations.models import IntakeLane, IntakeMessage, Message
+from kefu.core.db.probe import rows_by_key
 
 # Lanes partition the buyers of all shops; a lane is processed by one worker at a time. More
 # lanes than workers so a slow lane (a long batch) does not hold the others up.
@@ -88,6 +89,20 @@ class Queued:
     message: Message | None = None
 
 
+def stored_message_ids(*, shop_id: int, external_ids: Sequence[str]) -> dict[str, int]:
+    """The shop's stored messages among ``external_ids``: external id -> message id, one
+    probe of the ``(shop, external_id)`` index per id (``rows_by_key``, decisions §73)."""
+    return dict(
+        rows_by_key(
+            Message,
+            shop_id=shop_id,
+            key="external_id",
+            values=external_ids,
+            columns=("external_id", "pk"),
+        )
+    )
+
+
 def enqueue_messages(*, shop: Shop, messages: Sequence[BuyerMessageIn]) -> list[Queued]:
     """Insert checked messages into the queue, idempotent on (shop, external_id).
 
@@ -98,12 +113,17 @@ def enqueue_messages(*, shop: Shop, messages: Sequence[BuyerMessageIn]) -> list[
     ids = [m.external_id for m in messages if m.external_id is not None]
     if len(ids) != len(messages):
         raise ValueError("a queued message needs its external_id")
-    stored = {
-        m.external_id: m
-        for m in Message.objects.filter(shop=shop, external_id__in=ids).select_related(
-            "conversation__assignee"
-        )
-    }
+    found = stored_message_ids(shop_id=shop.pk, external_ids=ids)
+    stored = (
+        {
+            m.external_id: m
+            for m in Message.objects.filter(pk__in=list(found.values())).select_related(
+                "conversation__assignee"
+            )
+        }
+        if found
+        else {}
+    )
     fresh: dict[str, BuyerMessageIn] = {}
     for m in messages:
         assert m.external_id is not None  # noqa: S101 - checked above
