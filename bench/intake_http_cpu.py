@@ -8,6 +8,8 @@ so the sender is not the limit on a shared 2-core machine), for SECONDS; PIDS ar
 server's worker processes (comma-separated), whose user+system CPU time is read from /proc
 before and after. One JSON row on stdout: answers per second, HTTP p50/p99, **server CPU ms
 per request** (the figure that hardly moves with the machine's load) and the load average.
+With `KEFU_BENCH_PG_DB=NAME` also the CPU of that database's PostgreSQL backends per request
+(every backend of the database: run one server's load at a time).
 Used for issue 15's HTTP side (decisions §60); the rows are in
 bench/results/intake-http-cpu.json.
 """
@@ -36,6 +38,32 @@ def _server_cpu(pids: list[int]) -> float:
             fields = handle.read().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def _pg_backends(database: str) -> list[int]:
+    """The PostgreSQL backends serving `database` (their titles say so)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                title = handle.read().decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres: ") and f" {database} " in title:
+            pids.append(int(entry))
+    return pids
+
+
+def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = _server_cpu([pid])
+        except OSError:
+            continue
+    return out
 
 
 def _client(
@@ -84,6 +112,8 @@ def main(argv: list[str]) -> int:
     out: Any = mp.Queue()
     deadline = time.time() + float(seconds)
     load = harness.loadavg()
+    database = os.environ.get("KEFU_BENCH_PG_DB", "")
+    pg_before = _cpu_by_pid(_pg_backends(database)) if database else {}
     cpu_before, started = _server_cpu(server), time.time()
     clients = [
         mp.Process(target=_client, args=(i, int(port), slug, secret, deadline, run, out))
@@ -95,6 +125,8 @@ def main(argv: list[str]) -> int:
     for c in clients:
         c.join()
     elapsed, cpu = time.time() - started, _server_cpu(server) - cpu_before
+    pg_after = _cpu_by_pid(_pg_backends(database)) if database else {}
+    pg_cpu = sum(t - pg_before.get(pid, 0.0) for pid, t in pg_after.items())
     sent = sum(r[0]["sent"] for r in results)
     latencies = [x for r in results for x in r[1]]
     row = {
@@ -105,6 +137,11 @@ def main(argv: list[str]) -> int:
         "answered_per_s": round(sent / elapsed, 1),
         **harness.summary(latencies),
         "server_cpu_ms_per_request": round(1000 * cpu / max(sent, 1), 2),
+        **(
+            {"postgres_cpu_ms_per_request": round(1000 * pg_cpu / max(sent, 1), 2)}
+            if database
+            else {}
+        ),
         "loadavg_1m_before": load,
         "loadavg_1m_after": harness.loadavg(),
     }

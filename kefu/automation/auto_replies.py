@@ -265,6 +265,8 @@ def automatic_replies_for(*, message: Message, batch: ReplyBatch | None = None) 
                 buyer=message.buyer,
                 text=message.text,
                 languages=frozenset(conf.language_list()),
+                # The batch writes each buyer's last language once (``set_languages``).
+                write=batch is None,
             )
         language = _reply_language(state, message.buyer)
         welcome_text = conf.welcome_for(language)

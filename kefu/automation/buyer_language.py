@@ -17,9 +17,16 @@ LANGUAGE_SETTLED_AFTER = 3  # agreeing detections after which a buyer's language
 
 
 def update_detected_language(
-    *, state: BuyerAutomationState, buyer: Buyer, text: str, languages: frozenset[str]
+    *,
+    state: BuyerAutomationState,
+    buyer: Buyer,
+    text: str,
+    languages: frozenset[str],
+    write: bool = True,
 ) -> None:
-    """Feed one buyer text to the detector; `state` is locked by the caller, who saves it."""
+    """Feed one buyer text to the detector; `state` is locked by the caller, who saves it.
+    ``write=False``: the buyer's new language is set on ``buyer`` only; the caller writes it
+    (the intake batch, once per buyer at the end of the batch, decisions §73)."""
     if state.language_override:
         return
     settled = state.detection_samples >= LANGUAGE_SETTLED_AFTER and state.detected_confidence >= 0.9
@@ -38,7 +45,8 @@ def update_detected_language(
     else:
         return
     if buyer.language != state.language:
-        Buyer.objects.filter(pk=buyer.pk).update(language=state.language)
+        if write:
+            Buyer.objects.filter(pk=buyer.pk).update(language=state.language)
         buyer.language = state.language
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from kefu.accounts.models import Shop
 from kefu.conversations.models import Buyer
 from kefu.core.db.bulk import Table
+from kefu.core.db.probe import rows_by_key
 
 _BUYERS = Table(Buyer)
 _FACTS = (("name", 120), ("language", 10), ("country", 2))
@@ -79,7 +80,10 @@ def upsert_buyers(
     columns = ("external_id", "id", "name", "language", "country")
     found = {
         row[0]: list(row)
-        for row in Buyer.objects.filter(shop=shop, external_id__in=wanted).values_list(*columns)
+        # One probe of the (shop, external_id) index per buyer (decisions §73).
+        for row in rows_by_key(
+            Buyer, shop_id=shop.pk, key="external_id", values=wanted, columns=columns
+        )
     }
     missing = [
         (shop.pk, ext, b.name, b.language, b.country, at)
@@ -95,9 +99,13 @@ def upsert_buyers(
         )
         created = {
             row[0]: list(row)
-            for row in Buyer.objects.filter(
-                shop=shop, external_id__in=[m[1] for m in missing]
-            ).values_list(*columns)
+            for row in rows_by_key(
+                Buyer,
+                shop_id=shop.pk,
+                key="external_id",
+                values=[m[1] for m in missing],
+                columns=columns,
+            )
         }
         found.update(created)
     changes = []
@@ -111,5 +119,6 @@ def upsert_buyers(
                 dirty = True
         if dirty:
             changes.append((row[2], row[3], row[4], row[1]))
-    _BUYERS.update(("name", "language", "country"), changes)
+    # One statement on PostgreSQL, not one UPDATE per changed buyer.
+    _BUYERS.update_joined(("name", "language", "country"), changes)
     return {ext: row[1] for ext, row in found.items()}

@@ -12,17 +12,18 @@ import datetime as dt
 import json
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from kefu.accounts.models import Shop
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.intake import BuyerMessageIn
 from kefu.conversations.models import IntakeLane, IntakeMessage, Message
+from kefu.core.db.probe import rows_by_key
 
 # Lanes partition the buyers of all shops; a lane is processed by one worker at a time. More
 # lanes than workers so a slow lane (a long batch) does not hold the others up.
@@ -88,6 +89,20 @@ class Queued:
     message: Message | None = None
 
 
+def stored_message_ids(*, shop_id: int, external_ids: Sequence[str]) -> dict[str, int]:
+    """The shop's stored messages among ``external_ids``: external id -> message id, one
+    probe of the ``(shop, external_id)`` index per id (``rows_by_key``, decisions §73)."""
+    return dict(
+        rows_by_key(
+            Message,
+            shop_id=shop_id,
+            key="external_id",
+            values=external_ids,
+            columns=("external_id", "pk"),
+        )
+    )
+
+
 def enqueue_messages(*, shop: Shop, messages: Sequence[BuyerMessageIn]) -> list[Queued]:
     """Insert checked messages into the queue, idempotent on (shop, external_id).
 
@@ -98,12 +113,17 @@ def enqueue_messages(*, shop: Shop, messages: Sequence[BuyerMessageIn]) -> list[
     ids = [m.external_id for m in messages if m.external_id is not None]
     if len(ids) != len(messages):
         raise ValueError("a queued message needs its external_id")
-    stored = {
-        m.external_id: m
-        for m in Message.objects.filter(shop=shop, external_id__in=ids).select_related(
-            "conversation__assignee"
-        )
-    }
+    found = stored_message_ids(shop_id=shop.pk, external_ids=ids)
+    stored = (
+        {
+            m.external_id: m
+            for m in Message.objects.filter(pk__in=list(found.values())).select_related(
+                "conversation__assignee"
+            )
+        }
+        if found
+        else {}
+    )
     fresh: dict[str, BuyerMessageIn] = {}
     for m in messages:
         assert m.external_id is not None  # noqa: S101 - checked above
@@ -166,9 +186,9 @@ def enqueue_message(*, shop: Shop, message: BuyerMessageIn) -> Queued:
     ]
     sql = _insert_new_sql()
     if connection.vendor == "postgresql" and connection.get_autocommit():
-        row = _insert_autocommit(sql, params)
+        row = _group_insert(params, _insert_group_postgresql, leaders=GROUP_LEADERS_POSTGRESQL)
     elif connection.vendor == "sqlite" and connection.get_autocommit():
-        row = _group_insert(sql, params)
+        row = _group_insert(params, _insert_group_sqlite)
     else:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -179,7 +199,7 @@ def enqueue_message(*, shop: Shop, message: BuyerMessageIn) -> Queued:
     return queued
 
 
-def _insert_autocommit(sql: str, params: list[Any]) -> Any:
+def _autocommit_rows(sql: str, params: list[Any]) -> list[Any]:
     """One statement in autocommit: its own transaction, no BEGIN/COMMIT round trips.
 
     The intake server keeps its connections without a health check per request; when the
@@ -189,27 +209,32 @@ def _insert_autocommit(sql: str, params: list[Any]) -> Any:
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchone()
+            return list(cursor.fetchall())
     except (OperationalError, InterfaceError):
         if connection.is_usable():
             raise  # a live connection: the statement itself failed
         connection.close()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        return list(cursor.fetchall())
 
 
-# --- group commit of the single webhook's INSERT on SQLite (decisions §62) ---------------
+# --- group commit of the single webhook's INSERT (decisions §62, §72) --------------------
 # SQLite has one writer. While the intake worker's batch holds the write lock, every request
 # thread of the web process waits; one transaction each after that would give the web one
 # message per gap between two worker batches and thread. Instead the thread that gets the
 # process's write queue (kefu.core.db.sqlite) first inserts, in its one transaction, the
 # rows of every request thread waiting by then; each thread answers only after that commit.
+# PostgreSQL: while a process's INSERTs are on their way to the disk (a WAL flush per
+# commit, several ms), its other request threads queue behind them; the next one to lead
+# inserts all of them in one multi-row statement, one commit (decisions §72). Nobody waits
+# for a group to fill: a thread alone inserts alone at once.
 
 
 @dataclass
 class _Job:
     params: list[Any]
+    taken: bool = False
     done: bool = False
     row: Any = None
     error: BaseException | None = None
@@ -217,41 +242,59 @@ class _Job:
 
 _group = threading.Condition()
 _pending: list[_Job] = []
-_leading = False
+_leading = 0
+# Rows in one statement at most; more waiting threads make the next group.
+GROUP_MOST = 64
+# PostgreSQL: two groups on their way at once, so a thread arriving just after one started
+# waits at most for the other's end, not for a whole commit before its own begins; SQLite's
+# writer is one at a time whatever the threads do.
+GROUP_LEADERS_POSTGRESQL = 2
 
 
-def _group_insert(sql: str, params: list[Any]) -> Any:
-    """Run the INSERT in a transaction shared with the other threads waiting to insert;
-    the row it returned (None: not inserted), once that transaction committed."""
+def _group_insert(
+    params: list[Any], run: Callable[[Callable[[], list[_Job]]], None], *, leaders: int = 1
+) -> Any:
+    """Insert `params`' row together with the other threads waiting to insert; the row the
+    INSERT returned (None: not inserted), once its transaction committed.
+
+    At most `leaders` groups are on their way at once; a thread arriving while they all are
+    waits for the next group. `run(take)` inserts a group: it calls `take()` when it is ready
+    to write (SQLite: with the write lock held, so everyone who queued while it waited comes
+    along) and sets each taken job's `row`, or raises, which fails every job it took."""
     global _leading
     job = _Job(params)
     with _group:
         _pending.append(job)
-        while _leading and not job.done:
+        while (job.taken or _leading >= leaders) and not job.done:
             _group.wait()
         if job.done:
             if job.error is not None:
                 raise job.error
             return job.row
-        _leading = True
-    jobs: list[_Job] = []
+        _leading += 1
+        jobs: list[_Job] = []
+        if leaders > 1:
+            # Taken as it leads: another thread may become a leader as soon as the lock is
+            # let go, and must not find these still waiting.
+            _take_locked(job, jobs)
+
+    def take() -> list[_Job]:
+        if not jobs:
+            with _group:
+                _take_locked(job, jobs)
+        return jobs
+
     error: BaseException | None = None
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            # The write lock is ours now: take everyone who queued while we waited for it.
-            with _group:
-                jobs = list(_pending)
-                _pending.clear()
-            for each in jobs:
-                cursor.execute(sql, each.params)
-                each.row = cursor.fetchone()
+        run(take)
     except BaseException as exc:
         error = exc
     finally:
         with _group:
-            _leading = False
+            _leading -= 1
             if not jobs:
-                # The lock was not had (a timeout): this job fails, the others wait on.
+                # Nothing was taken (the lock was not had: a timeout): this job fails, the
+                # others wait on.
                 _pending.remove(job)
             for each in jobs:
                 each.done = True
@@ -261,7 +304,58 @@ def _group_insert(sql: str, params: list[Any]) -> Any:
             _group.notify_all()
     if error is not None:
         raise error
+    if job.error is not None:
+        raise job.error  # its row alone failed (``_insert_group_postgresql``)
     return job.row
+
+
+def _take_locked(job: _Job, jobs: list[_Job]) -> None:
+    """Into `jobs`: `job` first, then whoever waits, up to GROUP_MOST rows (`_group` held)."""
+    others = [j for j in _pending if j is not job][: GROUP_MOST - 1]
+    jobs[:] = [job, *others]
+    for each in jobs:
+        each.taken = True
+        _pending.remove(each)
+
+
+def _insert_group_sqlite(take: Callable[[], list[_Job]]) -> None:
+    """The group in one transaction, a statement per row, once the write lock is ours."""
+    sql = _insert_new_sql()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for each in take():
+            cursor.execute(sql, each.params)
+            each.row = cursor.fetchone()
+
+
+def _insert_group_postgresql(take: Callable[[], list[_Job]]) -> None:
+    """The group in one statement in autocommit (one transaction, one WAL flush). Should it
+    fail for a reason other than the connection (one row PostgreSQL refuses), each row is
+    inserted alone, so only that row's request fails."""
+    jobs = take()
+    if len(jobs) == 1:
+        (only,) = jobs
+        rows = _autocommit_rows(_insert_new_sql(), only.params)
+        only.row = rows[0] if rows else None
+        return
+    params = [value for each in jobs for value in each.params[:5]]
+    try:
+        returned = _autocommit_rows(_insert_group_sql(len(jobs)), params)
+    except DatabaseError:
+        if not connection.is_usable():
+            raise
+        for each in jobs:
+            try:
+                rows = _autocommit_rows(_insert_new_sql(), each.params)
+                each.row = rows[0] if rows else None
+            except DatabaseError as exc:
+                each.error = exc
+        return
+    ids = {(int(shop_id), ext): pk for pk, shop_id, ext in returned}
+    for each in jobs:
+        # The same (shop, external_id) twice in a group: the first row is the one inserted;
+        # the others find it queued (``enqueue_messages``), as a retry would.
+        pk = ids.pop((int(each.params[0]), each.params[1]), None)
+        each.row = (pk,) if pk is not None else None
 
 
 _sql: dict[str, str] = {}
@@ -281,6 +375,23 @@ def _insert_new_sql() -> str:
             "ON CONFLICT (shop_id, external_id) DO NOTHING RETURNING id"
         )
     return _sql[vendor]
+
+
+def _insert_group_sql(n: int) -> str:
+    """``_insert_new_sql`` for n rows at once on PostgreSQL, built once per size."""
+    key = f"group-{n}"
+    if key not in _sql:
+        values = ", ".join(["(%s::bigint, %s::text, %s::int, %s::text, %s::timestamptz)"] * n)
+        _sql[key] = (
+            f"INSERT INTO {IntakeMessage._meta.db_table} "  # noqa: S608 - names from models
+            "(shop_id, external_id, lane, payload, received_at, attempts, last_error) "
+            "SELECT v.shop_id, v.external_id, v.lane, v.payload::jsonb, v.received_at, 0, '' "
+            f"FROM (VALUES {values}) AS v (shop_id, external_id, lane, payload, received_at) "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {Message._meta.db_table} m "
+            "WHERE m.shop_id = v.shop_id AND m.external_id = v.external_id) "
+            "ON CONFLICT (shop_id, external_id) DO NOTHING RETURNING id, shop_id, external_id"
+        )
+    return _sql[key]
 
 
 def _insert(shop: Shop, messages: list[BuyerMessageIn]) -> dict[str, int]:

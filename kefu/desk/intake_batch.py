@@ -22,9 +22,10 @@ from kefu.automation.auto_replies_batch import ReplyBatch
 from kefu.conversations import events
 from kefu.conversations.intake import BuyerMessageIn, checked_message
 from kefu.conversations.intake_batch import BatchStore, Item
-from kefu.conversations.intake_queue import message_of
+from kefu.conversations.intake_queue import message_of, stored_message_ids
 from kefu.conversations.models import IntakeMessage, Message
 from kefu.conversations.outbound import queue_deliveries
+from kefu.core.db.bulk import id_pool
 
 
 @dataclass
@@ -59,9 +60,10 @@ def process_batch(rows: list[IntakeMessage]) -> BatchResult:
         shop = shop_items[0].shop
         # A retried delivery stored by an earlier drain (or the synchronous path): done.
         done = set(
-            Message.objects.filter(
-                shop=shop, external_id__in=[i.incoming.external_id for i in shop_items]
-            ).values_list("external_id", flat=True)
+            stored_message_ids(
+                shop_id=shop.pk,
+                external_ids=[i.incoming.external_id for i in shop_items if i.incoming.external_id],
+            )
         )
         result.stored += [i.row_id for i in shop_items if i.incoming.external_id in done]
         todo += [i for i in shop_items if i.incoming.external_id not in done]
@@ -69,7 +71,7 @@ def process_batch(rows: list[IntakeMessage]) -> BatchResult:
         return result
     store = BatchStore()
     replies = ReplyBatch()
-    with events.deferred(push_from_memory=True):
+    with id_pool(), events.deferred(push_from_memory=True):
         for shop_id in by_shop:
             mine = [i for i in todo if i.shop.pk == shop_id]
             if mine:
@@ -101,8 +103,9 @@ def process_batch(rows: list[IntakeMessage]) -> BatchResult:
                         conv, reply, automation=str(reply.payload.get("automation", ""))
                     )
                     sent.append(reply)
-                if buyer.language != language[buyer.pk]:
-                    written[buyer.pk] = language[buyer.pk] = buyer.language
+                # Detection's change stays in memory (``write=False``): written below,
+                # once per buyer, where the batch's last value differs from the row's.
+                language[buyer.pk] = buyer.language
                 result.stored.append(item.row_id)
             replies.flush()
         queue_deliveries(sent)

@@ -139,7 +139,10 @@ def test_the_reply_box_says_why_the_model_warns(shop, agent):
     conv = buyer_says(shop, "能刷信用卡吗", buyer="b-10", entry_point="shop_page").conversation
     client = login_client(agent)
     url = f"/inbox/{conv.pk}/reply/check/"
-    for language, said in (("zh-hans", "「刷卡的话」"), ("en", "'刷卡的话'")):
+    for language, said in (
+        ("zh-hans", "「刷卡的话」"),
+        ("en", "pay more for a card: &#x27;刷卡的话&#x27;"),
+    ):
         client.post("/language/", {"language": language})
         body = client.post(url, {"text": "刷卡的话价格要上浮一点"}, HTTP_HX_REQUEST="true")
         assert said in body.content.decode()

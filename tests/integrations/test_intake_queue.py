@@ -515,6 +515,86 @@ def test_sqlite_webhook_threads_waiting_for_the_lock_insert_in_one_transaction(s
 
 
 @pytest.mark.django_db(transaction=True)
+def test_postgresql_webhook_threads_waiting_behind_inserts_share_the_next_one(shop, monkeypatch):
+    """While a process's INSERTs are on their way (here: two, held by another session's
+    uncommitted rows with their ids), its other request threads queue up; the next to lead
+    inserts them all in one statement, each answers only after that commit, and the same id
+    twice in one group is queued once (decisions §72)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the multi-row group insert is PostgreSQL's")
+    import psycopg
+
+    from kefu.conversations import intake_queue as queue
+    from kefu.conversations.buyers import BuyerIn
+    from kefu.conversations.intake import BuyerMessageIn
+
+    statements: list[int] = []
+    real_rows = queue._autocommit_rows
+
+    def counted(sql: str, params: list[Any]) -> list[Any]:
+        statements.append(len(params))
+        return real_rows(sql, params)
+
+    monkeypatch.setattr(queue, "_autocommit_rows", counted)
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    other = psycopg.connect(**params)
+    # Another session's uncommitted rows with the first two threads' ids: their INSERTs wait.
+    for held in ("g-0", "g-1"):
+        other.execute(
+            "INSERT INTO conversations_intakemessage (shop_id, external_id, lane, payload, "
+            "received_at, attempts, last_error) VALUES (%s, %s, 0, '{}', now(), 0, '')",
+            [shop.pk, held],
+        )
+    answers: dict[int, Any] = {}
+    errors: list[BaseException] = []
+    ids = ["g-0", "g-1", "g-2", "g-dup", "g-dup", "g-3"]
+
+    def insert(n: int) -> None:
+        m = BuyerMessageIn(
+            buyer=BuyerIn(external_id=f"b-{n}", name="", language="", country=""),
+            text=f"question {n}",
+            entry_point="product_page",
+            external_id=ids[n],
+        )
+        try:
+            answers[n] = queue.enqueue_message(shop=shop, message=m)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    deadline = time.monotonic() + 10
+    leaders = [threading.Thread(target=insert, args=(n,)) for n in (0, 1)]
+    for t in leaders:
+        t.start()
+    while len(statements) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert queue.GROUP_LEADERS_POSTGRESQL == 2
+    threads = [threading.Thread(target=insert, args=(n,)) for n in range(2, 6)]
+    for t in threads:
+        t.start()
+    while len(queue._pending) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(queue._pending) == 4
+    assert answers == {}  # nobody answers before their commit
+    other.rollback()  # the first two INSERTs go ahead
+    other.close()
+    for t in [*leaders, *threads]:
+        t.join()
+    assert errors == []
+    # One statement each for the first two threads, one for the four that waited.
+    assert statements == [7, 7, 4 * 5]
+    stored = dict(IntakeMessage.objects.values_list("external_id", "pk"))
+    assert sorted(stored) == ["g-0", "g-1", "g-2", "g-3", "g-dup"]
+    for n, ext in enumerate(ids):
+        assert answers[n].intake_id == stored[ext]
+    assert sorted(answers[n].duplicate for n in (3, 4)) == [False, True]
+    assert not any(answers[n].duplicate for n in (0, 1, 2, 5))
+
+
+@pytest.mark.django_db(transaction=True)
 def test_each_buyers_messages_are_stored_in_order_under_concurrent_delivery(shop, pre_agent):
     """Eight connections deliver at once, each the messages of its own buyers in order; the
     worker (run by each request, as the eager test worker does) stores every buyer's

@@ -17,8 +17,10 @@ wrappers, so `connection.execute_wrapper` and `connection.queries` do not see it
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Self
 
@@ -47,6 +49,7 @@ _AS_IS = frozenset(
     }
 )
 _SQLITE_PARAMS = 32766  # SQLite >= 3.32 (Python 3.11 ships 3.40+)
+_SEQUENCES: dict[tuple[str, str], str] = {}  # (alias, table) -> its id sequence
 _REQUIRED = object()  # no default: a caller that leaves the column out made a mistake
 
 
@@ -159,12 +162,7 @@ class Table:
         pk = self.model._meta.pk
         table = conn.ops.quote_name(self.model._meta.db_table)
         if conn.vendor == "postgresql":
-            with conn.cursor() as cursor:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [self.model._meta.db_table, pk.column, len(rows)],
-                )
-                ids = sorted(r[0] for r in cursor.fetchall())
+            ids = self._draw(conn, len(rows))
             self._insert_with_ids(conn, columns, rows, ids, now)
             return ids
         rest, tail = self._tail(conn, columns, now)
@@ -192,6 +190,46 @@ class Table:
                 cursor.execute(sql, params)
                 ids += [r[0] for r in cursor.fetchall()]
         return ids
+
+    def _draw(self, conn: BaseDatabaseWrapper, n: int) -> list[int]:
+        """``n`` new ids of the table, increasing: from the ``id_pool`` when one is open
+        (refilled by doubling draws), else drawn for these rows alone."""
+        pool = _pool.ids
+        key = (conn.alias, self.model._meta.db_table)
+        if pool is None:
+            return self._nextval(conn, n)
+        held = pool.setdefault(key, [])
+        if len(held) < n:
+            # Each refill at least doubles the last: a batch of rounds draws a few times,
+            # not once per round; what is left when the pool closes is a gap.
+            _pool.size[key] = size = max(n - len(held), 2 * _pool.size.get(key, 32))
+            held += self._nextval(conn, size)
+        taken, pool[key] = held[:n], held[n:]
+        return taken
+
+    def _nextval(self, conn: BaseDatabaseWrapper, n: int) -> list[int]:
+        with conn.cursor() as cursor:
+            # The sequence by name, looked up once per process: `pg_get_serial_sequence` in
+            # the select list ran its catalog lookup once per id drawn (~10-20 us each, the
+            # intake batch's costliest statement by total time, decisions §73).
+            cursor.execute(
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                [self._sequence(conn, cursor), n],
+            )
+            return sorted(r[0] for r in cursor.fetchall())
+
+    def _sequence(self, conn: BaseDatabaseWrapper, cursor: Any) -> str:
+        """The name of the primary key's sequence (PostgreSQL), cached per database alias.
+        By name, not oid: a test database made again has a new oid, the same name."""
+        key = (conn.alias, self.model._meta.db_table)
+        name = _SEQUENCES.get(key)
+        if name is None:
+            cursor.execute(
+                "SELECT pg_get_serial_sequence(%s, %s)",
+                [self.model._meta.db_table, self.model._meta.pk.column],
+            )
+            name = _SEQUENCES[key] = cursor.fetchone()[0]
+        return name
 
     def _tail(
         self, conn: BaseDatabaseWrapper, columns: Sequence[str], now: dt.datetime
@@ -357,6 +395,31 @@ def model_defaults(
         for f in model._meta.concrete_fields
         if f.attname in columns and f.attname not in exclude
     }
+
+
+class _Pool(threading.local):
+    ids: dict[tuple[str, str], list[int]] | None = None
+    size: dict[tuple[str, str], int]
+
+
+_pool = _Pool()
+
+
+@contextlib.contextmanager
+def id_pool() -> Iterator[None]:
+    """Inside the block, ``insert_returning`` on PostgreSQL takes its ids from a pool per
+    table drawn ahead (a draw is a round trip; the intake batch inserts messages once per
+    round, ~10-20 draws a batch otherwise, decisions §73). Ids stay increasing in the order
+    rows are inserted; those not used when the block ends are never used (a sequence has
+    gaps anyway). Nested blocks share the outer pool."""
+    if _pool.ids is not None:
+        yield
+        return
+    _pool.ids, _pool.size = {}, {}
+    try:
+        yield
+    finally:
+        _pool.ids = None
 
 
 _TABLES: dict[type[models.Model], Table] = {}
