@@ -174,12 +174,8 @@ def _columns(compact: str) -> tuple[list[str], list[tuple[float, ...]]]:
     order (which follows the per-process string hash) gave scores differing in the last bits
     from one process to the next, and the C twin could not have matched them."""
     weights = load_model().weights
-    size = len(compact)
-    grams = set(compact)
-    for n in range(2, NGRAM_MAX + 1):
-        grams.update([compact[i : i + n] for i in range(size - n + 1)])
-    # A gram first occurs at its first start (str.find) and, there, at its own length.
-    present = sorted(weights.keys() & grams, key=lambda gram: (compact.find(gram), len(gram)))
+    # The features training saw, from the same function, in the same order.
+    present = [gram for gram in ngrams(compact) if gram in weights]
     return present, list(zip(*[weights[gram] for gram in present], strict=True))
 
 
