@@ -408,6 +408,9 @@ def _sender_process(
                 tally["accepted" if ok else "errors"] += 1
                 if not ok and len(failures) < 5:
                     failures.append(problem)
+                    # At once: a run whose drain then waits for a message never accepted
+                    # would otherwise end (killed) without saying why.
+                    print(f"[sender] not accepted: {problem}", file=sys.stderr, flush=True)
 
     pool = [threading.Thread(target=thread) for _ in range(threads)]
     for t in pool:
