@@ -1476,8 +1476,9 @@ def _fresh_baselines():
     _baselines.clear()
 
 
-def baseline(shop: Shop | None) -> dict[str, list[tuple[Any, ...]]]:
-    key = (shop.pk if shop else None, rows_written())
+def baseline(shop: Shop | None, written: int) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows as a case finds them, `written` being the counter now."""
+    key = (shop.pk if shop else None, written)
     if key not in _baselines:
         _baselines[key] = snapshot(shop)
     return _baselines[key]
@@ -1491,8 +1492,8 @@ def attempt(client: Client, case: Case, who: str = "x", *, shop: Shop | None = N
     when the counter moved; then they are compared in full, as a write may be harmless (a
     session) or undone by the request itself."""
     with transaction.atomic():
-        before = baseline(shop)
         written = rows_written()
+        before = baseline(shop, written)
         response = call(client, case, who)
         after = before if rows_written() == written else snapshot(shop)
         transaction.set_rollback(True)
