@@ -52,7 +52,10 @@ EN_PERCENT = (
 # Who pays, asked of the buyer: "要您自己付", "由买家承担", "您这边出" (not "您付的运费我们退").
 WHO_PAYS_ZH = (
     r"(?:(?:您|你|亲|买家)(?:这边|那边|自己)来?|(?:要|得|需要?|请|由)(?:您|你|亲|买家)"
-    r"(?:这边|那边|自己)?来?)(?:出|付|承担|支付)(?![货发具示现])"
+    r"(?:这边|那边|自己)?来?|"
+    # the modal after the payer: "您得自己出", "买家需要承担" (not "您付的运费我们退")
+    r"(?:您|你|亲|买家)(?:这边|那边)?(?:要|得|需要?|还得|还要)(?:自己)?来?)"
+    r"(?:出|付|承担|负担|支付)(?![货发具示现款])"
 )
 # Card schemes name the card as well as "credit card" does.
 CARD_SCHEMES = r"(?<![a-z])(?:visa|amex)(?![a-z])|mastercard|unionpay|银联|万事达"
@@ -436,7 +439,9 @@ FREE_SHIPPING = (
         negation=_SHIP_NEG,
     ),
     p(
-        r"\b(?:xinjiang|tibet|remote areas?|remote regions?|outlying)\b"
+        # the remote regions by name, as _REMOTE names them in Chinese
+        r"\b(?:xinjiang|tibet|remote areas?|remote regions?|outlying|qinghai|inner mongolia|"
+        r"ningxia|gansu|hainan|hong kong|macau|macao|taiwan)\b"
         + EG
         + r"{0,30}?(?:\bextra\b|\badditional\b|surcharge|\bcosts?\b|\bfees?\b|\bpay\b|\$\d|"
         r"\d+ ?(?:yuan|rmb|usd|dollars))",
@@ -536,8 +541,11 @@ STOCK_EXCUSE = (
     ),
     p(
         r"(?:没货|缺货|断货|卖完了?|售罄|没有货|没库存|库存不足|库存不够|无货|断码|库存没了|没有库存|"
+        # chat spellings of 没有: "木有货", "冇货"
+        r"木有货|冇货|"
         r"补不上货?|补不到货|进不到货)",
-        negation=rx(r"不会|不缺|不会断|不用担心|有货|现货充足|不是"),
+        # "有货" negates, but not inside the hit's own "没有货"/"木有货"
+        negation=rx(r"不会|不缺|不会断|不用担心|(?<![没木冇])有货|现货充足|不是"),
     ),
     p(
         r"\b(?:out of stock|sold out|no stock|no longer in stock|not in stock|no more stock|"
@@ -752,6 +760,15 @@ CUES: dict[str, tuple[str, ...]] = {
         "delivery",
         "xinjiang",
         "tibet",
+        "qinghai",
+        "mongolia",
+        "ningxia",
+        "gansu",
+        "hainan",
+        "hong kong",
+        "macau",
+        "macao",
+        "taiwan",
         "remote",
         "outlying",
     ),
