@@ -544,8 +544,9 @@ STOCK_EXCUSE = (
         # chat spellings of 没有: "木有货", "冇货"
         r"木有货|冇货|"
         r"补不上货?|补不到货|进不到货)",
-        # "有货" negates, but not inside the hit's own "没有货"/"木有货"
-        negation=rx(r"不会|不缺|不会断|不用担心|(?<![没木冇])有货|现货充足|不是"),
+        # "有货" negates, but not inside the hit's own "没有货"/"木有货" (the look-behind after
+        # the literal start, so the regex engine still skips to "有": decisions §68)
+        negation=rx(r"不会|不缺|不会断|不用担心|有(?<![没木冇]有)货|现货充足|不是"),
     ),
     p(
         r"\b(?:out of stock|sold out|no stock|no longer in stock|not in stock|no more stock|"
