@@ -270,7 +270,9 @@ CARD_NEG = _CARD_NEG = rx(
 )
 CARD_EXEMPT = _CARD_EXEMPT = (
     r"(?:由|是)?(?:我们|店铺|商家|卖家|本店|店里)(?:来)?(?:承担|出|付|包|吸收)|"
-    r"\bwe(?:'ll| will)? (?:cover|pay|absorb)\b|\bon us\b|\b(?:covered|paid|borne) by us\b"
+    r"\bwe(?:'ll| will)? (?:cover|pay|absorb)\b|\bon us\b|\b(?:covered|paid|borne) by us\b|"
+    # the fee is someone else's, not added by the shop: "手续费是花呗收的，不是我们加的"
+    r"不是(?:我们|店里|店铺|商家)(?:加|收)"
 )
 _CARD_WORDS = (
     r"信用卡|花呗|分期|刷卡|白条|银行卡|借记卡|手续费|\bcards?\b|instal|\bhuabei\b|" + CARD_SCHEMES
@@ -417,8 +419,8 @@ FREE_SHIPPING = (
         negation=_SHIP_NEG,
     ),
     p(
-        r"(?:邮费|运费|快递费)" + G + r"{0,6}?(?:自理|到付|另算|另付|需要?您|您来?(?:出|付|承担)|"
-        r"买家承担|" + WHO_PAYS_ZH + ")",
+        r"(?:邮费|运费|快递费)" + G + r"{0,6}?(?:自理|到付|另算|另计|另付|需要?您|"
+        r"您来?(?:出|付|承担)|买家承担|" + WHO_PAYS_ZH + ")",
         negation=_SHIP_NEG,
     ),
     p(r"(?:不包邮|不免邮|不免运费)"),
@@ -558,7 +560,7 @@ STOCK_EXCUSE = (
 
 # ---------------------------------------------------------------- off_platform (R-27)
 _OFF_NEG = rx(
-    r"不要|请勿|切勿|勿|别|不会|不能|不可以|不支持|禁止|严禁|不用|不加|不允许|不接受|谨防|小心|警惕|"
+    r"不要|请勿|切勿|勿|别|不会|不能|不可以|不支持|禁止|严禁|不用|不加|不允许|不接受|谨防|小心|警惕|没有|"
     r"只在|只能|不提供|\bavoid\b|\bbeware\b|\bonly\b|" + _EN_NEG
 )
 OFF_PLATFORM = (
