@@ -115,9 +115,11 @@ _INVOICE_TOPIC = (
     r"(?<![a-z])invoices?(?![a-z])|(?<![a-z])fapiao(?![a-z])|"
     # a receipt, but not "upon receipt of the goods"
     r"(?<!upon )(?<!on )(?<!of )\breceipts?\b|"
-    r"品名|品项|开票名称|"
-    # "开成劳保用品,好报销": what is reimbursed is the invoice, even unnamed.
-    r"报销|"
+    r"品名|品项|品类|开票名称|"
+    # "开成劳保用品,好报销": what is reimbursed is the invoice, even unnamed ("报帐" too).
+    r"报销|报帐|报账|"
+    # chat shorthand for 发票 after a verb: "开fp", "要fp"
+    r"(?:开|要|带|含)fp(?![a-z])|"
     r"\bvat receipts?\b|(?<!за )(?<!на )\bсч(?:е|ё)т(?:а|е|у|ом|ов)?\b|\bсчет-фактур\w*|"
     r"\bчек(?:а|и|ов|ом|у|е)?\b|\bндс\b|\bдокумент\w*|\bfactura\w*"
 )
@@ -125,7 +127,13 @@ _INVOICE_ACT = (
     # refusing
     r"没办法开|开不了|开不出|出不(?:了|来)|开不出来|没得开|不提供|没有提供|不开发票|没有发票|"
     # "这个月票额用完了不开", "要等下个月": refused now, or put off
-    r"不开(?:了|的|哦|啊|呢|哈)?(?=[,。!?;]|$)(?![^。!?;]*(?:可以|能|正常)开)|(?:票额|额度|票)用完|(?:等|到)下个?月|"
+    r"不开(?:了|的|哦|啊|呢|哈)?(?=[,。!?;]|$)(?![^。!?;]*(?:可以|能|正常)开)|"
+    # "发票这块暂时不支持哈": not supported, said at the end of the clause
+    r"不支持(?:的|哦|啊|呢|哈|了|亲)*(?=[,。!?;~]|$)|不给(?:您|你)?开|"
+    # a short "Invoice?" answered with a refusal for the item: "Not for this item"
+    r"\bnot for (?:this|these|that|those|the|discounted|sale|clearance|promo)\b|"
+    # not the full amount, or at a price other than the one paid: "开不了全款", "按成本价开"
+    r"(?:开不了|开不出|不能开|没法开|无法开|不开)全(?:款|额|部)|按(?:成本|进货|进价|出厂|底)价?|(?:票额|额度|票)用完|(?:等|到)下个?月|"
     r"\bno invoices?\b|"
     r"\bwithout (?:an? )?invoice|\bdon't do invoices\b|doesn't provide invoices|"
     r"\bне\s+(?:\w+\s+){0,2}?(?:выставля|выда|да[её]м|даем|дадим|предоставля|оформля|выписыва)\w*|"
@@ -144,8 +152,12 @@ _INVOICE_ACT = (
     r"\badd [0123456789][0123456789.,]* ?(?:yuan|rmb|usd|dollars?|euros?|eur|percent)\b|"
     r"%|\bextra\b|\bmore\b|on top|\badd (?:the )?(?:tax|vat)|\b(?:goes|go|will go) up\b|"
     # who pays: the tax "您这边出", "由您承担"
-    r"(?:您|你|亲|买家)(?:这边|那边|自己)?来?(?:出|承担)(?![货发具])|"
+    r"(?:您|你|亲|买家)(?:这边|那边|自己)?(?:要|得|需要?)?(?:自己)?(?:另外|额外)?来?(?:出|承担|负担)(?![货发具])|"
     r"(?:您|你|亲|买家)(?:这边|那边|自己)来?(?:付|支付)|由(?:您|你|买家)来?(?:出|付|承担)|"
+    # only on some orders: "满500才开", "only available for orders over 500"
+    r"满[\d一二两三四五六七八九十百千]+(?:元|块)?(?:以上)?才|"
+    r"\bonly (?:available|possible|issued|provided|offered) (?:for|on|with|above|over|if)\b|"
+    r"\bno (?:\w+ (?:or|and|nor) )(?:invoices?|fapiao)\b|"
     r"доплат\w*|дороже|\bналог\w*|"
     r"anadir|\bsube\b|\bmas\b|recargo|impuesto|\biva\b|"
     # other amount or part of it, other content
@@ -156,6 +168,9 @@ _INVOICE_ACT = (
     # an amount other than what was paid: "开到两千，实际付款一千五", "even though you paid 420"
     r"(?:开|写)到(?:[\d一二两三四五六七八九十]+[千百万块元]|\d{3,})|"
     r"\b(?:even though|although|though|while) you (?:only )?paid\b|"
+    r"\b(?:pay|cover) the (?:tax|vat)\b|\btax difference\b|每张(?:少|多)|"
+    r"\b(?:say|says|read|reads|state|states) [\"'“]?(?:consulting|services?|office supplies|"
+    r"stationery|materials|software|consumables)\b|"
     # a sum of its own: "可以给您开800", "只能开500"
     r"开\d{3,}|"
     # a receipt instead of the invoice ("可以开收据给您", "只能给收据"), not "收据在包裹里"
@@ -167,7 +182,8 @@ _INVOICE_ACT = (
     r"按\d+给您开|按[\d一二三四五六七八九]+(?:\.\d)?折|开高|开多|多开|少开|一部分|一半|开\d+块|"
     r"higher amount|\bpart of\b|\bhalf\b|"
     r"\blower amount\b|\bdifferent (?:amount|name|description|item)\b|"
-    r"instead of|\bas office supplies\b|\bnot the actual\b|"
+    r"instead of|\bas office supplies\b|\bnot the actual\b|\bnot (?:the )?full amount\b|"
+    r"\bonly (?:the )?(?:item|goods|product)(?:'s)? (?:price|cost|value)\b|"
     # the item re-labelled: "the invoice will list it as ..."
     r"\b(?:list|lists|listed|show|shows|label|labels|labelled|labeled|mark|marked|describe|"
     r"described) (?:it|them|this|that|the \w+) as\b|"
@@ -182,10 +198,14 @@ _INVOICE_ACT = (
 )
 _INVOICE_CANCEL = (
     r"不用|无需|不需要|不另|不加|不收|免费|含税价就是|已经含税|按实际|按实付|实付金额|"
-    r"不能多开|不能少开|不能改|只能按|不能按(?!实)|只能全额|品名无法|一致|(?:带|含)票价?(?:就是|也是|一样)|价格一样|同价|"
+    r"不能多开|不能少开|不能改|只能按(?=实|您?实际|付款|支付|订单|您付)|不能按(?!实)|"
+    # refusing the re-labelling: "没法改成别的", "类目跟着商品走"
+    r"(?:没法|无法|没办法|不可以|不能)(?:帮您|给您)?(?:改|换|开成|写成)|跟着?商品走|随商品|只能全额|品名无法|一致|(?:带|含)票价?(?:就是|也是|一样)|价格一样|同价|"
     r"\bno extra\b|nothing extra|\bat no\b|already includes|\bincluded\b|\bexactly\b|"
     r"(?<!not the )\bactual\b|"
-    r"can't change|can't put|has to match|must match|full amount|"
+    r"\b(?:can't|cannot|can not|won't|will not|not allowed to) (?:change|put|list|label|mark|"
+    r"write|show|describe)\b|has to match|must match|\bmatch(?:es)? (?:the|what)\b|"
+    r"(?<!not the )(?<!not )full amount|"
     r"без доплат|бесплатн|фактическ|реальн|на всю сумму|не можем (?:измен|помен)|"
     r"sin coste|sin cargo|ningun cargo|\bgratis\b|ya incluye|importe pagado|producto real|"
     r"no podemos cambiar|"
@@ -216,24 +236,27 @@ _CARD_ACT = (
     r"(?:余额|现金|支付宝|储蓄卡)(?:付款?|支付)?(?:的话)?(?:价格?(?:是|为|就是)?|是|为|就是)\d|"
     r"\b(?:balance|cash|debit|wallet|transfer)\b[^.!?;]{0,20}?(?:it's|it is|is|costs?|only|just) ?"
     r"(?:[$€¥]\d|\d+(?:\.\d+)? ?(?:usd|dollars?|euros?|yuan|rmb|rub))|"
-    r"\badd(?:s|ed|ing)? [$€¥]?\d|"
+    r"\badd(?:s|ed|ing)? [$€¥]?\d|\binstead of [$€¥]?\d|"
     r"高一?点|手续费|通道费|费率|"
     # a price of its own for the card, or paying another way is cheaper: "刷卡价和现金价不一样",
     # "刷卡价比较高，汇款的话便宜一点", a difference to order: "补拍一个5元的差价链接"
     # (the card's price, not its limit: "额度比较高"; another way cheaper, not a card discount)
     r"价(?:格)?(?:不一样|不同)|价(?:格)?(?:会)?(?:比较|更|偏)高|(?:比较|更|偏)贵|"
+    r"价(?:格|钱)?(?:要|会|就|得)(?:稍|略)?(?:高|贵)|往上(?:调|加|涨|提)|上调|涨价|"
     r"(?:汇款|转账|现金|余额|支付宝|储蓄卡|借记卡)[^。!?;,]{0,6}?便宜|差价|补拍|"
     # passed on to the buyer: "这部分我们转给买家负担"
     r"(?:转给|转嫁给?|算到|算在)(?:您|你|亲|买家)|(?:您|你|买家)(?:来|自己)?负担|"
     r"\bprocessing (?:charge|fee)|\bhandling (?:charge|fee)|\btransaction (?:charge|fee)|"
-    r"改(?:个|下)?价|另外|%|百分之|\bpercent\b|процент\w*|por ciento|多付|多收|多交|"
+    r"改(?:个|下)?价|另外|%|百分之|\bpercent\b|процент\w*|por ciento|多付|多收|多交|多给|"
     # who pays: "费用得您这边出", "the fee is on you", "комиссию оплачиваете вы"
-    r"(?:您|你|亲|买家)(?:这边|那边|自己)?来?(?:出|承担)(?![货发具示现])|由(?:您|你|买家)来?(?:出|付|承担)|"
+    r"(?:您|你|亲|买家)(?:这边|那边|自己)?来?(?:出|承担|负担)(?![货发具示现])|由(?:您|你|买家)来?(?:出|付|承担)|"
+    r"自付|"
     r"\bon you\b|\byou (?:pay|cover) (?:it|that|them|the (?:fee|charge|commission|difference))\b|"
     r"at your (?:own )?expense|оплачиваете вы|"
     r"за ваш сч|por su cuenta|lo paga usted|"
     r"利息|做不了|"
     r"\bsurcharge\b|\bfees?\b|\bextra\b|\bmore\b|\bhigher\b|adjust the price|service charge|"
+    r"\b(?:goes|go|will go|going) up\b|"
     r"комисси\w*|доплат\w*|\bвыше\b|дороже|"
     r"recargo|comision|\bsube\b|mas caro|\bmas\b"
 )
@@ -243,8 +266,8 @@ _CARD_CANCEL = (
     r"(?:跟|和|与)(?:您|你|亲)(?:没|无)关|由我们|不加|(?<!储蓄卡就)(?<!借记卡就)(?<!余额就)(?<!现金就)(?<!支付宝就)不用|价格不变|价格一样|和页面一致|不会因为|无额外|没有额外|"
     r"\bno extra\b|\bno (?:\w+ )?(?:fees?|surcharge)\b|\bat no\b|"
     r"\bwe (?:cover|pay)\b|\bnever add\b|"
-    r"stays the same|same price|pre-?authori|"
-    r"без комисси|не меняется|та же|"
+    r"stays the same|same price|pre-?authori|价格都一样|"
+    r"без (?:\w+ )?(?:комисси|доплат|наценк|переплат)|не меняется|та же|"
     r"sin (?:ningun )?recargo|\bel mismo\b|mismo precio|"
     # the buyer's bank charges it and the shop adds nothing: "комиссию берет ваш банк"
     r"ваш банк|\byour bank\b|\bsu banco\b|\btu banco\b|您的?(?:发卡)?银行收|"
@@ -265,7 +288,13 @@ _POSTAGE_ACT = (
     r"\bfree shipping (?:is )?only (?:for|to|in|within)\b|"
     r"\bpay (?:the )?[$€¥]\d[\d.,]* difference\b|"
     r"\bpague\b|\babone\b|\bdiferencia\b|"
-    r"\bpay\b|\btop up\b|\badd\b|\bextra\b|surcharge|\bcover\b|isn't covered|not covered|"
+    # an amount more: "send 10 yuan more for the delivery fee"
+    r"(?:yuan|rmb|usd|dollars?|euros?|bucks|kuai) more\b|"
+    r"\bmore for (?:the )?(?:shipping|postage|delivery|freight)\b|"
+    r"\bpay\b|\btop up\b|\btop-ups?\b|\badd\b|\bextra\b|surcharge|\bcover\b|isn't covered|"
+    r"not covered|另计|"
+    # a charge with its sum: "a small delivery charge of 10 yuan"
+    r"\b(?:charge|fee|cost) of [$€¥]?\d|"
     # an amount more, or a difference to make up: "another $6", "the postage difference"
     r"\banother (?:[$€¥]\d|\d+ ?(?:usd|dollars?|euros?|yuan|rmb|bucks))|\bseparate order\b|"
     r"(?:postage|shipping|delivery|freight|price) difference|\bpay the difference\b|"
@@ -273,16 +302,20 @@ _POSTAGE_ACT = (
     r"\bcosts?\b[^.!?;]{0,30}?\bmore\b|\b(?:paid|pay|charged|billed) separately\b|"
     r"доплат\w*|платн\w*|оплачива\w*|"
     r"\bpagar(?:lo|la|los|las)?\b|\babonar(?:lo|la|los|las)?\b|suplemento|"
-    r"(?:pag|abon|cobr)\w* aparte|no (?:es|son) gratis|\bcuesta\b[^.!?;]{0,30}?\bmas\b|"
+    r"(?:pag|abon|cobr)\w*(?: \w+){0,3}? (?:aparte|por separado)|no (?:es|son) gratis|"
+    r"no (?:es|son) gratuit\w*|"
+    r"\bcuesta\b[^.!?;]{0,30}?\bmas\b|"
     r"recargo|\bextra\b|no (?:esta )?incluid|no (?:incluye|cubre)|"
-    r"\b(?:lo|la|los|las) (?:paga|abona|cubre) usted\b|\ba su cargo\b|"
+    r"\b(?:lo|la|los|las) (?:paga|abona|cubre) usted\b|\ba su cargo\b|\bpor su cuenta\b|"
     r"не входит|не включ"
 )
 _POSTAGE_CANCEL = (
     r"不用|无需|不需要|也包|都包|我们承担|由我们|不必|"
-    r"no need|don't need|\bincluded\b|\bwe pay\b|nothing extra|we(?:'ve| have)? covered|"
+    r"no need|don't need|(?<!n't )(?<!not )\bincluded\b|\bwe pay\b|nothing extra|"
+    r"we(?:'ve| have)? covered|"
     r"\bwe(?:'ll| will)? (?:cover|pay for|absorb)\b|nothing (?:more|else|further) to pay|"
     r"\bon us\b|free of charge|\b(?:is|are) (?:also )?free\b|\bfree (?:as well|too)\b|"
+    r"\b(?:paid|covered|borne) by us\b|nothing to (?:top up|pay|add)\b|"
     r"\bno (?:extra|additional) (?:charges?|costs?|fees?|postage|shipping)\b|"
     # "не бесплатная", "el envío gratis no incluye..." negate or carve out the promise.
     # "Бесплатная доставка не на ваш город" carves the region out of the promise.
@@ -337,7 +370,10 @@ _STOCK_EXCUSE = (
     # spelled out, not "(?:nos )?": an optional word would leave "no "/"se " as the
     # automaton key, which most Spanish replies contain
     r"\bno qued(?:a|an)\b|\bno nos qued(?:a|an)\b|\bsin (?:stock|existencias)\b|"
-    r"\bse acab(?:o|aron)\b|\bse nos acab(?:o|aron)\b"
+    r"\bse acab(?:o|aron)\b|\bse nos acab(?:o|aron)\b|"
+    r"\bya no (?:tenemos|hay|queda|quedan)\b|\bsold the last\b|"
+    r"\blast one (?:is|was|has been) sold\b|"
+    r"库存清零|清空了库存|卖断"
 )
 # Offering a way out (another colour, a restock date) is what R-28 asks for.
 ALTERNATIVE_OFFERED = re.compile(
@@ -369,6 +405,10 @@ _OFF_ACT = (
     _CHANNELS + _HANDLE + r"|" + _CHANNELS + r"[^.!?。\n]{0,12}?@[a-z0-9_.]{3,}|"
     r"(?:威信|薇信)搜|(?<![不别没])加(?:我|我们|个|一下|下)?的?" + _CHANNELS + r"|"
     r"(?:私讯|私信|私聊|私我|密我)(?:我|我们)?的?" + _CHANNELS + r"|"
+    # a private link or price outside the listing: "我发你个内部链接", "私发链接"
+    r"内部链接|私发链接|私人链接|"
+    # buying from the agent instead of the listing: "下次直接找我拿货"
+    r"直接(?:找|跟|联系)我(?:拿货|买|下单|订|进货)|"
     # writing there: "напишите в вотсап", "лучше в вк напишите"
     r"\b(?:на|в|во) (?:вк|вконтакте|вотсап\w*|ватсап\w*|вацап\w*)\b|вотсап\w*|ватсап\w*|"
     # an e-mail address for the order or the payment: "邮箱发给我…付款方式",
@@ -398,14 +438,18 @@ _OFF_ACT = (
     # leaving the platform said outright: "以后不走平台", "без площадки", "outside the app"
     r"不走平台|绕(?:开|过)平台|平台外|不(?:用|必)在平台|без площадки|мимо площадки|"
     r"в обход площадки|минуя площадку|вне площадки|outside the (?:app|platform)|"
-    r"off the platform|skip the platform|\bwhats ?app\b|\btelegram\b|телеграм\w*|вайбер|\bviber\b|"
+    r"off the platform|off the app|skip the platform|\bdm me\b|\bpm me\b|"
+    r"\bwhats ?app\b|\btelegram\b|телеграм\w*|вайбер|\bviber\b|"
     r"напрямую|(?:перевод\w*|переведите|оплатите|скиньте)\s+(?:\w+\s+){0,2}?на (?:мою )?"
     r"(?:карту|сбер\w*|тинькофф\w*|т-банк\w*|альфа-?банк\w*|киви|qiwi|юмани|юmoney)|"
     r"\bсбп\b|на мой номер|другой магазин|"
     r"\bbizum\b|transferencia directa|fuera de la plataforma|otra tienda|agreguem?e|agregame|"
     r"escribame por|"
     # PayPal is a checkout method on some platforms; paying a person through it is not
-    r"paypal (?:friends|f&f|ff|directly)|(?:my|our) paypal|paypal\.me"
+    r"paypal (?:friends|f&f|ff|directly|amigos|familia)|(?:my|our) paypal|paypal\.me|"
+    r"(?:pasame|pasa|enviame|mandame|transfiereme|hazme) el (?:dinero|pago)|"
+    # the shop's own channel to follow and order in: "关注我们的公众号，里面下单"
+    r"关注(?:我们|我|本店|店铺)?的?(?:公众号|视频号|微信|抖音号)|公众号(?:里|上)?(?:下单|购买|买|优惠)"
 )
 _OFF_CANCEL = (
     r"不要|请勿|切勿|别|不是我们|骗|不能|不会|只在|(?:不用|不需要|无需|没必要)加|"
@@ -459,7 +503,8 @@ _COURIER_CANCEL = (
 _STALL_ACT = (
     r"慢慢等|先等等|等等吧|先等[着著]|等[着著]吧|等[着著]就|再等等|等就行|等就到|别[着著]急|别急|别催|急也没用|"
     r"早晚会|迟早会|总会到|eventually|sooner or later|когда-нибудь|en algun momento|"
-    r"sit tight|hang on and wait|\bjust wait\b|"
+    r"sit tight|hang on and wait|\bjust wait\b|\bgive it (?:some )?time\b|\bkeep calm\b|"
+    r"耐住性子|耐着性子|沉住气|"
     r"\bждите\b|\bпросто подождите\b|\bespere\b|no hay prisa|tenga calma"
 )
 # Saying what happens next, or when, is the compliant answer R-30 asks for.
@@ -478,11 +523,14 @@ _PATIENCE_THANKED = (
         for w in ("", "您", "你", "亲", "的", "您的", "你的", "亲的")
     )
     # keyed on the patience, not on "thanks"/"gracias por" that most replies end with
-    + r"|за терпени|por su paciencia|por tu paciencia|for your patience|for the patience"
+    + r"|за терпени|por su paciencia|por tu paciencia|for your patience|for the patience|"
+    r"for waiting patiently|for being patient"
 )
 _PATIENT_ACT = (
     r"(?<!的)耐心等|наберитесь терпения|терпени\w*|tenga (?:un poco de )?paciencia|"
-    r"esperar con paciencia|(?<!su )(?<!tu )(?<!la )(?<!nuestra )\bpaciencia\b"
+    r"esperar con paciencia|(?<!su )(?<!tu )(?<!la )(?<!nuestra )\bpaciencia\b|"
+    # English: "hold on patiently", "wait patiently", "be patient"
+    r"\bpatiently\b|\bbe patient\b|\bhave patience\b|\bpatience please\b|потерпи\w*"
 )
 
 _PRIVACY_TOPIC = (
@@ -557,11 +605,16 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
         # warnings against impostors, and "pay only on the platform"
         r"冒充|只在平台|claims? to be us|in our name|от нашего имени|en nuestro nombre|"
         r"only (?:on|through|via) the platform|только через платформу|"
-        r"solo (?:dentro de|en|por) la plataforma"
+        r"solo (?:dentro de|en|por) la plataforma|"
+        # someone else asking, reported: "if someone asks you to pay outside..., report it"
+        r"\bif (?:someone|anyone|anybody|somebody)\b|\breport (?:it|them|this|that|him|her)\b|"
+        r"如果有人|若有人|举报|если кто-то|сообщите нам|si alguien|denuncie"
     ),
     # "抬头" is asking for the invoice title, but "抬头金额" is the amount written on it.
     "invoice": re.compile(
-        _ANSWERED_NO + r"|抬头(?!金额)|不能(?:改|多开|少开)|不能按(?!实)|只能按|只能全额|"
+        _ANSWERED_NO + r"|抬头(?!金额)|不能(?:改|多开|少开)|不能按(?!实)|"
+        # "只能按实付开" is the rule; "只能按成本价开" is another amount
+        r"只能按(?=实|您?实际|付款|支付|订单|您付)|只能全额|"
         r"按实际|按实付"
     ),
     # the fee said to be nothing: "手续费为零", "costs nothing extra"

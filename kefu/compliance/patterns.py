@@ -52,7 +52,10 @@ EN_PERCENT = (
 # Who pays, asked of the buyer: "要您自己付", "由买家承担", "您这边出" (not "您付的运费我们退").
 WHO_PAYS_ZH = (
     r"(?:(?:您|你|亲|买家)(?:这边|那边|自己)来?|(?:要|得|需要?|请|由)(?:您|你|亲|买家)"
-    r"(?:这边|那边|自己)?来?)(?:出|付|承担|支付)(?![货发具示现])"
+    r"(?:这边|那边|自己)?来?|"
+    # the modal after the payer: "您得自己出", "买家需要承担" (not "您付的运费我们退")
+    r"(?:您|你|亲|买家)(?:这边|那边)?(?:要|得|需要?|还得|还要)(?:自己)?来?)"
+    r"(?:出|付|承担|负担|支付)(?![货发具示现款])"
 )
 # Card schemes name the card as well as "credit card" does.
 CARD_SCHEMES = r"(?<![a-z])(?:visa|amex)(?![a-z])|mastercard|unionpay|银联|万事达"
@@ -267,7 +270,9 @@ CARD_NEG = _CARD_NEG = rx(
 )
 CARD_EXEMPT = _CARD_EXEMPT = (
     r"(?:由|是)?(?:我们|店铺|商家|卖家|本店|店里)(?:来)?(?:承担|出|付|包|吸收)|"
-    r"\bwe(?:'ll| will)? (?:cover|pay|absorb)\b|\bon us\b|\b(?:covered|paid|borne) by us\b"
+    r"\bwe(?:'ll| will)? (?:cover|pay|absorb)\b|\bon us\b|\b(?:covered|paid|borne) by us\b|"
+    # the fee is someone else's, not added by the shop: "手续费是花呗收的，不是我们加的"
+    r"不是(?:我们|店里|店铺|商家)(?:加|收)"
 )
 _CARD_WORDS = (
     r"信用卡|花呗|分期|刷卡|白条|银行卡|借记卡|手续费|\bcards?\b|instal|\bhuabei\b|" + CARD_SCHEMES
@@ -414,8 +419,8 @@ FREE_SHIPPING = (
         negation=_SHIP_NEG,
     ),
     p(
-        r"(?:邮费|运费|快递费)" + G + r"{0,6}?(?:自理|到付|另算|另付|需要?您|您来?(?:出|付|承担)|"
-        r"买家承担|" + WHO_PAYS_ZH + ")",
+        r"(?:邮费|运费|快递费)" + G + r"{0,6}?(?:自理|到付|另算|另计|另付|需要?您|"
+        r"您来?(?:出|付|承担)|买家承担|" + WHO_PAYS_ZH + ")",
         negation=_SHIP_NEG,
     ),
     p(r"(?:不包邮|不免邮|不免运费)"),
@@ -436,7 +441,9 @@ FREE_SHIPPING = (
         negation=_SHIP_NEG,
     ),
     p(
-        r"\b(?:xinjiang|tibet|remote areas?|remote regions?|outlying)\b"
+        # the remote regions by name, as _REMOTE names them in Chinese
+        r"\b(?:xinjiang|tibet|remote areas?|remote regions?|outlying|qinghai|inner mongolia|"
+        r"ningxia|gansu|hainan|hong kong|macau|macao|taiwan)\b"
         + EG
         + r"{0,30}?(?:\bextra\b|\badditional\b|surcharge|\bcosts?\b|\bfees?\b|\bpay\b|\$\d|"
         r"\d+ ?(?:yuan|rmb|usd|dollars))",
@@ -536,8 +543,12 @@ STOCK_EXCUSE = (
     ),
     p(
         r"(?:没货|缺货|断货|卖完了?|售罄|没有货|没库存|库存不足|库存不够|无货|断码|库存没了|没有库存|"
+        # chat spellings of 没有: "木有货", "冇货"
+        r"木有货|冇货|"
         r"补不上货?|补不到货|进不到货)",
-        negation=rx(r"不会|不缺|不会断|不用担心|有货|现货充足|不是"),
+        # "有货" negates, but not inside the hit's own "没有货"/"木有货" (the look-behind after
+        # the literal start, so the regex engine still skips to "有": decisions §68)
+        negation=rx(r"不会|不缺|不会断|不用担心|有(?<![没木冇]有)货|现货充足|不是"),
     ),
     p(
         r"\b(?:out of stock|sold out|no stock|no longer in stock|not in stock|no more stock|"
@@ -549,7 +560,7 @@ STOCK_EXCUSE = (
 
 # ---------------------------------------------------------------- off_platform (R-27)
 _OFF_NEG = rx(
-    r"不要|请勿|切勿|勿|别|不会|不能|不可以|不支持|禁止|严禁|不用|不加|不允许|不接受|谨防|小心|警惕|"
+    r"不要|请勿|切勿|勿|别|不会|不能|不可以|不支持|禁止|严禁|不用|不加|不允许|不接受|谨防|小心|警惕|没有|"
     r"只在|只能|不提供|\bavoid\b|\bbeware\b|\bonly\b|" + _EN_NEG
 )
 OFF_PLATFORM = (
@@ -752,6 +763,15 @@ CUES: dict[str, tuple[str, ...]] = {
         "delivery",
         "xinjiang",
         "tibet",
+        "qinghai",
+        "mongolia",
+        "ningxia",
+        "gansu",
+        "hainan",
+        "hong kong",
+        "macau",
+        "macao",
+        "taiwan",
         "remote",
         "outlying",
     ),

@@ -18,15 +18,17 @@ GATE = 0.97
 # (batch "2026-12-01-tune2") lifted them (free_shipping, off_platform) and again where the
 # eighth round's (batch "2026-12-01-tune3") did (free_shipping, invoice, off_platform,
 # out_of_stock; refuse_to_ship cleared the gate and left the list), and where the tenth round's
-# n-gram model behind the rules (trained on the tuning split only) did (invoice).
+# n-gram model behind the rules (trained on the tuning split only) did (invoice), and where the
+# eleventh accuracy round's tuning batches ("2026-12-01-tune5", blind, and "…-tune5b") did (invoice
+# precision, out_of_stock).
 KNOWN_GAPS: dict[str, dict[str, tuple[float, float]]] = {
     "tuning": {},
     "holdout": {
         "card_fee": (1.0, 0.946),
         "free_shipping": (1.0, 0.923),
-        "invoice": (0.959, 0.959),
+        "invoice": (0.979, 0.959),
         "off_platform": (0.979, 0.94),
-        "out_of_stock": (0.933, 0.933),
+        "out_of_stock": (0.938, 1.0),
         "wait_patiently": (1.0, 0.952),
     },
 }

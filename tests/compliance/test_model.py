@@ -18,9 +18,10 @@ from kefu.compliance.textview import build_view
 from tests.conftest import login_client
 
 # Written for this test, not taken from either corpus split: a card fee said as a higher price,
-# which no card-fee pattern reads.
+# which no card-fee pattern reads. ("单价要高两块" was the second one until the eleventh accuracy
+# round taught the rules "价要高"; "上浮" is still the model's alone.)
 CARD_PRICE = "刷卡的话价格要上浮一点"
-CARD_PRICE_2 = "用信用卡支付的话单价要高两块"
+CARD_PRICE_2 = "用信用卡支付的话单价上浮两块"
 
 
 @pytest.mark.parametrize("text", [CARD_PRICE, CARD_PRICE_2])
@@ -155,7 +156,8 @@ def test_a_score_does_not_depend_on_the_process_string_hash():
     # set's order, which follows the per-process string hash: this doubled reply then scored
     # 4.2058 +- 4e-15 against a threshold of 4.2058, so whether the model warned depended on
     # PYTHONHASHSEED. The sources (the reference) run here; the C twin is compared with them in
-    # test_native.py.
+    # test_native.py. Retrained in the eleventh accuracy round, the model scores this reply well
+    # above the threshold (it warns); what must hold is one score, to the bit, in every process.
     script = (
         "import kefu.compliance\n"
         "from kefu.compliance import model\n"
@@ -176,4 +178,4 @@ def test_a_score_does_not_depend_on_the_process_string_hash():
         scores.add(out.stdout.strip())
     assert len(scores) == 1
     (threshold,) = [e.threshold for e in model.load_model().codes if e.code == "free_shipping"]
-    assert float(scores.pop()) == threshold  # not above it: no warning
+    assert float(scores.pop()) > threshold
