@@ -301,22 +301,17 @@ def findings_behind(
         rule = pack.rule(hit.code)
         if rule is None:
             continue
-        start, end = view.span(*hit.strongest)
         quoted = [text[s:e] for s, e in (view.span(*span) for span in hit.spans)]
         zh_like, en_like = hit.reads_like
         out.append(
-            Finding(
-                code=hit.code,
+            Finding.of(
+                rule,
+                text,
+                view.span(*hit.strongest),
+                context,
                 # A statistical reading warns; only a rule blocks (decisions: "A model behind
                 # the rules").
                 severity=Severity.WARN,
-                start=start,
-                end=end,
-                match=text[start:end],
-                rule=rule,
-                alternative=rule.alternative_for(
-                    ship_by_hours=context.ship_by_hours, refund_days=context.refund_days
-                ),
                 source="model",
                 reason=Bilingual(
                     zh=f"规则未命中，但模型判断这句{zh_like}：「{'」「'.join(quoted)}」。请按建议改写，或确认无误后发送。",
