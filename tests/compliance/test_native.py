@@ -207,5 +207,8 @@ def test_the_model_sums_in_c_are_the_python_reference_to_the_bit():
     assert fast.ngram_table({"a\U0001f600": (1.0,)}, 1) is None
     assert fast.ngram_table({"\uffff": (1.0,)}, 1) is None
     assert fast.ngram_sums("a\U0001f600b\uffffab", table) == (1.0, 0.5)
+    # An odd number of codes: the table pads each entry's weights with a 0.0 nobody reads.
+    odd = fast.ngram_table({"ab": (1.0, 0.5, -0.25), "b": (0.125, 0.0, 2.0)}, 3)
+    assert fast.ngram_sums("abab", odd) == (1.0 + 0.125, 0.5 + 0.0, -0.25 + 2.0)
     # Each call counts a repeated n-gram once, and the next call counts it again.
     assert fast.ngram_sums("abab", table) == fast.ngram_sums("ab", table) == (1.0, 0.5)
