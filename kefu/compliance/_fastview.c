@@ -352,6 +352,7 @@ typedef struct {
     PyObject **needs; /* per key, NULL when it is no pattern's required literal */
     name_plan groups, lexical;
     /* Scratch per call: (name id, place) per filed place, then the places by name. */
+    int busy; /* a call is using the scratch (see fastview_collect) */
     Py_ssize_t capacity;
     uint32_t *rec_id;
     uint64_t *rec_place;
@@ -606,14 +607,24 @@ fastview_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *matches = args[0], *values = args[1];
-    if (the_plan == NULL || the_plan->values != values) {
-        collect_plan *plan = collect_plan_build(values);
-        if (plan == NULL)
+    /* The kept plan's scratch serves one call at a time. Making the result's lists and dicts
+     * can run a collection, so finalizers (Python code, which may switch threads) and through
+     * them another collect() can run in the middle of a call: such a call finds the plan busy
+     * and builds a plan of its own for itself, and a busy plan is never replaced or freed. */
+    collect_plan *plan = the_plan, *own = NULL;
+    if (plan == NULL || plan->busy || plan->values != values) {
+        collect_plan *fresh = collect_plan_build(values);
+        if (fresh == NULL)
             return NULL;
-        collect_plan_free(the_plan);
-        the_plan = plan;
+        if (the_plan != NULL && the_plan->busy) {
+            own = plan = fresh;
+        }
+        else {
+            collect_plan_free(the_plan);
+            the_plan = plan = fresh;
+        }
     }
-    collect_plan *plan = the_plan;
+    plan->busy = 1;
     PyObject *cued = PySet_New(NULL), *present = PySet_New(NULL);
     PyObject *by_group = NULL, *lexical = NULL, *result = NULL;
     Py_ssize_t ngroup_names = 0, nlexical_names = 0;
@@ -692,6 +703,8 @@ done:
         plan->groups.filed[plan->groups.order[k]] = 0;
     for (Py_ssize_t k = 0; k < nlexical_names; k++)
         plan->lexical.filed[plan->lexical.order[k]] = 0;
+    plan->busy = 0;
+    collect_plan_free(own);
     Py_XDECREF(cued);
     Py_XDECREF(by_group);
     Py_XDECREF(lexical);

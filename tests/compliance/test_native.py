@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import hashlib
 import json
 import os
@@ -164,6 +165,28 @@ def test_the_c_extension_gives_what_its_python_twins_give():
     assert fast.collect(matches, built.values) == prescan._collect(matches, built.values)
     with pytest.raises(IndexError):
         fast.collect([(2, 0, 1)], other)
+    # A collection in the middle of a call (while it makes its sets, dicts and lists) may run
+    # Python code that calls collect() again: that call builds a plan of its own, and neither
+    # answer is disturbed. gc callbacks are such code; a threshold of 1 runs them at once.
+    calls = [(few, other), (matches, built.values)]
+    inner: list[tuple[object, object]] = []
+
+    def again(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and len(inner) < len(calls):
+            args = calls[len(inner)]
+            inner.append((fast.collect(*args), prescan._collect(*args)))
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(again)
+    gc.set_threshold(1)
+    try:
+        outer = fast.collect(matches, built.values)
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(again)
+    assert len(inner) == len(calls)
+    assert all(got == want for got, want in inner)
+    assert outer == prescan._collect(matches, built.values)
     for code in range(0x10000):
         if 0xD800 <= code < 0xE000:
             continue
