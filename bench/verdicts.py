@@ -1,9 +1,11 @@
 """Every verdict the rule guard gives on the labelled corpus and variants of it, as one file.
 
 `python -m bench.verdicts OUT.json` writes, for each (text, context) pair, the verdict and its
-findings (code, severity, span). Run it before and after a change that should only make the
-guard faster, then `python -m bench.verdicts --compare BEFORE.json AFTER.json`: any pair whose
-verdict differs is printed and the exit code is 1.
+findings (code, severity, span); `python -m bench.verdicts --full OUT.json` the whole
+`Verdict.as_dict()` instead (matches, source, the model's reasons, alternatives). Run it
+before and after a change that should only make the guard faster, then
+`python -m bench.verdicts --compare BEFORE.json AFTER.json`: any pair whose verdict differs is
+printed and the exit code is 1.
 
 The texts: both corpus splits as written, plus generated variants that move the text through
 the folding and glue paths (upper case, full-width, traditional characters, spelled-out
@@ -75,13 +77,16 @@ def pairs() -> Iterator[tuple[str, Any]]:
             yield text, context
 
 
-def snapshot() -> dict[str, Any]:
+def snapshot(*, full: bool = False) -> dict[str, Any]:
     from kefu.compliance.scanner import judge
 
     out: dict[str, Any] = {}
     for text, context in pairs():
         verdict = judge(text, context=context)
         key = hashlib.sha256(repr((text, context)).encode()).hexdigest()
+        if full:
+            out[key] = [text, repr(context), verdict.as_dict()]
+            continue
         out[key] = [
             text,
             repr(context),
@@ -107,10 +112,13 @@ def main(argv: list[str]) -> int:
             print(json.dumps([before.get(key), after.get(key)], ensure_ascii=False))
         print(f"{len(before)} pairs before, {len(after)} after, {len(differ)} differ")
         return 1 if differ else 0
-    result = snapshot()
+    full = argv[:1] == ["--full"]
+    if full:
+        argv = argv[1:]
+    result = snapshot(full=full)
     with open(argv[0], "w") as f:
         json.dump(result, f, ensure_ascii=False)
-    flagged = sum(1 for v in result.values() if v[2] != "ok")
+    flagged = sum(1 for v in result.values() if (v[2]["verdict"] if full else v[2]) != "ok")
     print(f"{len(result)} pairs, {flagged} not ok -> {argv[0]}")
     return 0
 

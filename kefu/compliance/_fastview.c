@@ -328,65 +328,152 @@ fastview_scripts(PyObject *module, PyObject *text)
     return PyLong_FromLong(found);
 }
 
-static int
-append_to(PyObject *lists, PyObject *name, long long place)
+/* What collect() does with each automaton key, read once from the values tuple into flat C
+ * arrays: per key its cue set and required literals (Python objects, borrowed from the tuple),
+ * and its pattern and concept starts as (name id, base) pairs; the names (groups, concept
+ * parts) are numbered so a match files its places into C buffers, not into dicts of lists of
+ * Python ints one append at a time. Built for the last values tuple seen and kept with a
+ * reference to it: the tuple and everything in it are immutable, so the plan stays true. */
+typedef struct {
+    Py_ssize_t count;   /* names */
+    PyObject **names;   /* borrowed from the values tuple */
+    Py_ssize_t *offset; /* per key, nkeys + 1: its pairs are [offset[key], offset[key + 1]) */
+    uint32_t *id;       /* per pair: the name's number */
+    uint64_t *base;     /* per pair: the pattern's base, or the alternative's index */
+    /* Scratch per call: places filed per name, and the names in order of first filing. */
+    Py_ssize_t *filed;
+    Py_ssize_t *order;
+} name_plan;
+
+typedef struct {
+    PyObject *values; /* strong reference: the plan is this tuple's */
+    Py_ssize_t nkeys;
+    PyObject **cues;  /* per key, NULL when it cues nothing */
+    PyObject **needs; /* per key, NULL when it is no pattern's required literal */
+    name_plan groups, lexical;
+    /* Scratch per call: (name id, place) per filed place, then the places by name. */
+    int busy; /* a call is using the scratch (see fastview_collect) */
+    Py_ssize_t capacity;
+    uint32_t *rec_id;
+    uint64_t *rec_place;
+    uint64_t *grouped;
+} collect_plan;
+
+static collect_plan *the_plan;
+
+static void
+name_plan_free(name_plan *p)
 {
-    PyObject *value = PyLong_FromLongLong(place);
-    if (value == NULL)
-        return -1;
-    PyObject *list = PyDict_GetItemWithError(lists, name);
-    int rc;
-    if (list != NULL) {
-        rc = PyList_Append(list, value);
-    }
-    else if (PyErr_Occurred()) {
-        rc = -1;
-    }
-    else {
-        list = PyList_New(1);
-        if (list == NULL) {
-            Py_DECREF(value);
-            return -1;
-        }
-        PyList_SET_ITEM(list, 0, Py_NewRef(value));
-        rc = PyDict_SetItem(lists, name, list);
-        Py_DECREF(list);
-    }
-    Py_DECREF(value);
-    return rc;
+    PyMem_Free(p->names);
+    PyMem_Free(p->offset);
+    PyMem_Free(p->id);
+    PyMem_Free(p->base);
+    PyMem_Free(p->filed);
+    PyMem_Free(p->order);
 }
 
-/* collect(matches, values) -> (cued, by_group, lexical, present), as the loop of prescan.scan
- * over the automaton's (key, start, end) matches; values[key] is (cue codes, pattern starts
- * (group, base), concept starts (name, index), required literals (group, index)). */
-static PyObject *
-fastview_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+static void
+collect_plan_free(collect_plan *plan)
 {
-    (void)module;
-    if (nargs != 2 || !PyList_Check(args[0]) || !PyTuple_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "collect(matches: list, values: tuple)");
+    if (plan == NULL)
+        return;
+    Py_XDECREF(plan->values);
+    PyMem_Free(plan->cues);
+    PyMem_Free(plan->needs);
+    name_plan_free(&plan->groups);
+    name_plan_free(&plan->lexical);
+    PyMem_Free(plan->rec_id);
+    PyMem_Free(plan->rec_place);
+    PyMem_Free(plan->grouped);
+    PyMem_Free(plan);
+}
+
+/* Number the names of part `part` (1: pattern starts, 2: concept starts) of every key. */
+static int
+name_plan_build(name_plan *p, PyObject *values, int part, const char *what)
+{
+    Py_ssize_t nkeys = PyTuple_GET_SIZE(values), npairs = 0;
+    for (Py_ssize_t key = 0; key < nkeys; key++)
+        npairs += PyTuple_GET_SIZE(PyTuple_GET_ITEM(PyTuple_GET_ITEM(values, key), part));
+    p->offset = PyMem_Malloc(sizeof(Py_ssize_t) * (nkeys + 1));
+    p->id = PyMem_Malloc(sizeof(uint32_t) * (npairs + 1));
+    p->base = PyMem_Malloc(sizeof(uint64_t) * (npairs + 1));
+    p->names = PyMem_Malloc(sizeof(PyObject *) * (npairs + 1));
+    PyObject *ids = PyDict_New();
+    if (p->offset == NULL || p->id == NULL || p->base == NULL || p->names == NULL || ids == NULL) {
+        Py_XDECREF(ids);
+        if (!PyErr_Occurred())
+            PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t pair = 0;
+    for (Py_ssize_t key = 0; key < nkeys; key++) {
+        p->offset[key] = pair;
+        PyObject *starts = PyTuple_GET_ITEM(PyTuple_GET_ITEM(values, key), part);
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(starts); j++, pair++) {
+            PyObject *at = PyTuple_GET_ITEM(starts, j);
+            if (!PyTuple_Check(at) || PyTuple_GET_SIZE(at) != 2) {
+                PyErr_SetString(PyExc_TypeError, what);
+                goto fail;
+            }
+            PyObject *name = PyTuple_GET_ITEM(at, 0);
+            long long base = PyLong_AsLongLong(PyTuple_GET_ITEM(at, 1));
+            if (base == -1 && PyErr_Occurred())
+                goto fail;
+            if (base < 0) {
+                PyErr_SetString(PyExc_ValueError, "a start's base or index is not negative");
+                goto fail;
+            }
+            PyObject *known = PyDict_GetItemWithError(ids, name);
+            if (known == NULL) {
+                if (PyErr_Occurred())
+                    goto fail;
+                known = PyLong_FromSsize_t(p->count);
+                if (known == NULL || PyDict_SetItem(ids, name, known) < 0) {
+                    Py_XDECREF(known);
+                    goto fail;
+                }
+                Py_DECREF(known);
+                p->names[p->count] = name;
+                p->id[pair] = (uint32_t)p->count++;
+            }
+            else {
+                p->id[pair] = (uint32_t)PyLong_AsSsize_t(known);
+            }
+            p->base[pair] = (uint64_t)base;
+        }
+    }
+    p->offset[nkeys] = pair;
+    Py_DECREF(ids);
+    p->filed = PyMem_Calloc(p->count + 1, sizeof(Py_ssize_t));
+    p->order = PyMem_Malloc(sizeof(Py_ssize_t) * (p->count + 1));
+    if (p->filed == NULL || p->order == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+fail:
+    Py_DECREF(ids);
+    return -1;
+}
+
+static collect_plan *
+collect_plan_build(PyObject *values)
+{
+    collect_plan *plan = PyMem_Calloc(1, sizeof(collect_plan));
+    if (plan == NULL) {
+        PyErr_NoMemory();
         return NULL;
     }
-    PyObject *matches = args[0], *values = args[1];
-    PyObject *cued = PySet_New(NULL), *by_group = PyDict_New(), *lexical = PyDict_New();
-    PyObject *present = PySet_New(NULL);
-    if (cued == NULL || by_group == NULL || lexical == NULL || present == NULL)
+    plan->values = Py_NewRef(values);
+    Py_ssize_t nkeys = plan->nkeys = PyTuple_GET_SIZE(values);
+    plan->cues = PyMem_Calloc(nkeys + 1, sizeof(PyObject *));
+    plan->needs = PyMem_Calloc(nkeys + 1, sizeof(PyObject *));
+    if (plan->cues == NULL || plan->needs == NULL) {
+        PyErr_NoMemory();
         goto fail;
-    Py_ssize_t nvalues = PyTuple_GET_SIZE(values);
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(matches); i++) {
-        PyObject *match = PyList_GET_ITEM(matches, i);
-        if (!PyTuple_Check(match) || PyTuple_GET_SIZE(match) < 2) {
-            PyErr_SetString(PyExc_TypeError, "a match is (key, start, end)");
-            goto fail;
-        }
-        Py_ssize_t key = PyLong_AsSsize_t(PyTuple_GET_ITEM(match, 0));
-        long long start = PyLong_AsLongLong(PyTuple_GET_ITEM(match, 1));
-        if (PyErr_Occurred())
-            goto fail;
-        if (key < 0 || key >= nvalues) {
-            PyErr_SetString(PyExc_IndexError, "automaton key out of range");
-            goto fail;
-        }
+    }
+    for (Py_ssize_t key = 0; key < nkeys; key++) {
         PyObject *value = PyTuple_GET_ITEM(values, key);
         if (!PyTuple_Check(value) || PyTuple_GET_SIZE(value) != 4) {
             PyErr_SetString(PyExc_TypeError, "an automaton value is a 4-tuple");
@@ -399,54 +486,230 @@ fastview_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_TypeError, "an automaton value is (set, tuple, tuple, tuple)");
             goto fail;
         }
-        if (PySet_GET_SIZE(cues) && _PySet_Update(cued, cues) < 0)
-            goto fail;
-        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(ats); j++) {
-            PyObject *at = PyTuple_GET_ITEM(ats, j);
-            if (!PyTuple_Check(at) || PyTuple_GET_SIZE(at) != 2) {
-                PyErr_SetString(PyExc_TypeError, "a pattern start is (group, base)");
-                goto fail;
-            }
-            long long base = PyLong_AsLongLong(PyTuple_GET_ITEM(at, 1));
-            if (base == -1 && PyErr_Occurred())
-                goto fail;
-            if (append_to(by_group, PyTuple_GET_ITEM(at, 0), base | start) < 0)
-                goto fail;
-        }
-        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(concept_at); j++) {
-            PyObject *at = PyTuple_GET_ITEM(concept_at, j);
-            if (!PyTuple_Check(at) || PyTuple_GET_SIZE(at) != 2) {
-                PyErr_SetString(PyExc_TypeError, "a concept start is (name, index)");
-                goto fail;
-            }
-            long long index = PyLong_AsLongLong(PyTuple_GET_ITEM(at, 1));
-            if (index == -1 && PyErr_Occurred())
-                goto fail;
-            /* prescan.ALTERNATIVE_SHIFT */
-            if (append_to(lexical, PyTuple_GET_ITEM(at, 0), start << 16 | index) < 0)
-                goto fail;
-        }
-        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(needs); j++)
-            if (PySet_Add(present, PyTuple_GET_ITEM(needs, j)) < 0)
-                goto fail;
+        plan->cues[key] = PySet_GET_SIZE(cues) ? cues : NULL;
+        plan->needs[key] = PyTuple_GET_SIZE(needs) ? needs : NULL;
     }
-    PyObject *name, *places;
-    Py_ssize_t pos = 0;
-    while (PyDict_Next(lexical, &pos, &name, &places))
-        if (PyList_Sort(places) < 0)
-            goto fail;
-    PyObject *result = PyTuple_Pack(4, cued, by_group, lexical, present);
-    Py_DECREF(cued);
-    Py_DECREF(by_group);
-    Py_DECREF(lexical);
-    Py_DECREF(present);
-    return result;
+    if (name_plan_build(&plan->groups, values, 1, "a pattern start is (group, base)") < 0 ||
+        name_plan_build(&plan->lexical, values, 2, "a concept start is (name, index)") < 0)
+        goto fail;
+    return plan;
 fail:
+    collect_plan_free(plan);
+    return NULL;
+}
+
+static int
+compare_places(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void
+sort_places(uint64_t *places, Py_ssize_t n)
+{
+    if (n > 16) {
+        qsort(places, (size_t)n, sizeof(uint64_t), compare_places);
+        return;
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        uint64_t x = places[i];
+        Py_ssize_t j = i;
+        for (; j > 0 && places[j - 1] > x; j--)
+            places[j] = places[j - 1];
+        places[j] = x;
+    }
+}
+
+static int
+reserve_records(collect_plan *plan, Py_ssize_t need)
+{
+    if (need <= plan->capacity)
+        return 0;
+    Py_ssize_t capacity = plan->capacity ? plan->capacity : 256;
+    while (capacity < need)
+        capacity *= 2;
+    uint32_t *ids = PyMem_Realloc(plan->rec_id, sizeof(uint32_t) * capacity);
+    if (ids != NULL)
+        plan->rec_id = ids;
+    uint64_t *places = PyMem_Realloc(plan->rec_place, sizeof(uint64_t) * capacity);
+    if (places != NULL)
+        plan->rec_place = places;
+    uint64_t *grouped = PyMem_Realloc(plan->grouped, sizeof(uint64_t) * capacity);
+    if (grouped != NULL)
+        plan->grouped = grouped;
+    if (ids == NULL || places == NULL || grouped == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    plan->capacity = capacity;
+    return 0;
+}
+
+/* The places filed in records [from, to) as {name: sorted list of ints}, names in the order
+ * they were first filed; resets the name plan's scratch. */
+static PyObject *
+places_by_name(collect_plan *plan, name_plan *p, Py_ssize_t from, Py_ssize_t to,
+               Py_ssize_t norder)
+{
+    PyObject *out = PyDict_New();
+    if (out == NULL)
+        goto done;
+    /* filed[id] becomes where the id's places start in `grouped`, then where the next goes. */
+    Py_ssize_t at = from;
+    for (Py_ssize_t k = 0; k < norder; k++) {
+        Py_ssize_t id = p->order[k], n = p->filed[id];
+        p->filed[id] = at;
+        at += n;
+    }
+    for (Py_ssize_t r = from; r < to; r++)
+        plan->grouped[p->filed[plan->rec_id[r]]++] = plan->rec_place[r];
+    Py_ssize_t begin = from;
+    for (Py_ssize_t k = 0; k < norder; k++) {
+        Py_ssize_t id = p->order[k], end = p->filed[id];
+        sort_places(plan->grouped + begin, end - begin);
+        PyObject *list = PyList_New(end - begin);
+        if (list == NULL)
+            goto fail;
+        for (Py_ssize_t i = begin; i < end; i++) {
+            PyObject *place = PyLong_FromUnsignedLongLong(plan->grouped[i]);
+            if (place == NULL) {
+                Py_DECREF(list);
+                goto fail;
+            }
+            PyList_SET_ITEM(list, i - begin, place);
+        }
+        int rc = PyDict_SetItem(out, p->names[id], list);
+        Py_DECREF(list);
+        if (rc < 0)
+            goto fail;
+        begin = end;
+    }
+    goto done;
+fail:
+    Py_CLEAR(out);
+done:
+    for (Py_ssize_t k = 0; k < norder; k++)
+        p->filed[p->order[k]] = 0;
+    return out;
+}
+
+/* collect(matches, values) -> (cued, by_group, lexical, present), as prescan._collect over the
+ * automaton's (key, start, end) matches; values[key] is (cue codes, pattern starts
+ * (group, base), concept starts (name, index), required literals (group, index)). Both the
+ * pattern and the concept starts come back sorted. */
+static PyObject *
+fastview_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyList_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "collect(matches: list, values: tuple)");
+        return NULL;
+    }
+    PyObject *matches = args[0], *values = args[1];
+    /* The kept plan's scratch serves one call at a time. Making the result's lists and dicts
+     * can run a collection, so finalizers (Python code, which may switch threads) and through
+     * them another collect() can run in the middle of a call: such a call finds the plan busy
+     * and builds a plan of its own for itself, and a busy plan is never replaced or freed. */
+    collect_plan *plan = the_plan, *own = NULL;
+    if (plan == NULL || plan->busy || plan->values != values) {
+        collect_plan *fresh = collect_plan_build(values);
+        if (fresh == NULL)
+            return NULL;
+        if (the_plan != NULL && the_plan->busy) {
+            own = plan = fresh;
+        }
+        else {
+            collect_plan_free(the_plan);
+            the_plan = plan = fresh;
+        }
+    }
+    plan->busy = 1;
+    PyObject *cued = PySet_New(NULL), *present = PySet_New(NULL);
+    PyObject *by_group = NULL, *lexical = NULL, *result = NULL;
+    Py_ssize_t ngroup_names = 0, nlexical_names = 0;
+    if (cued == NULL || present == NULL)
+        goto done;
+    /* Records: the pattern starts from the front, then the concept starts from `split`. */
+    Py_ssize_t nmatches = PyList_GET_SIZE(matches), ngroup = 0, nlexical = 0;
+    for (Py_ssize_t i = 0; i < nmatches; i++) {
+        PyObject *match = PyList_GET_ITEM(matches, i);
+        if (!PyTuple_Check(match) || PyTuple_GET_SIZE(match) < 2) {
+            PyErr_SetString(PyExc_TypeError, "a match is (key, start, end)");
+            goto done;
+        }
+        Py_ssize_t key = PyLong_AsSsize_t(PyTuple_GET_ITEM(match, 0));
+        if (key == -1 && PyErr_Occurred())
+            goto done;
+        if (key < 0 || key >= plan->nkeys) {
+            PyErr_SetString(PyExc_IndexError, "automaton key out of range");
+            goto done;
+        }
+        ngroup += plan->groups.offset[key + 1] - plan->groups.offset[key];
+        nlexical += plan->lexical.offset[key + 1] - plan->lexical.offset[key];
+    }
+    Py_ssize_t split = ngroup;
+    if (reserve_records(plan, ngroup + nlexical) < 0)
+        goto done;
+    ngroup = 0;
+    nlexical = 0;
+    for (Py_ssize_t i = 0; i < nmatches; i++) {
+        PyObject *match = PyList_GET_ITEM(matches, i);
+        Py_ssize_t key = PyLong_AsSsize_t(PyTuple_GET_ITEM(match, 0));
+        long long start = PyLong_AsLongLong(PyTuple_GET_ITEM(match, 1));
+        if (start == -1 && PyErr_Occurred())
+            goto done;
+        if (start < 0 || start >= (1LL << 32)) {
+            PyErr_SetString(PyExc_ValueError, "a match starts outside 0..2**32");
+            goto done;
+        }
+        if (plan->cues[key] != NULL && _PySet_Update(cued, plan->cues[key]) < 0)
+            goto done;
+        name_plan *g = &plan->groups;
+        for (Py_ssize_t j = g->offset[key]; j < g->offset[key + 1]; j++) {
+            uint32_t id = g->id[j];
+            if (g->filed[id]++ == 0)
+                g->order[ngroup_names++] = id;
+            plan->rec_id[ngroup] = id;
+            plan->rec_place[ngroup++] = g->base[j] | (uint64_t)start;
+        }
+        name_plan *x = &plan->lexical;
+        for (Py_ssize_t j = x->offset[key]; j < x->offset[key + 1]; j++) {
+            uint32_t id = x->id[j];
+            if (x->filed[id]++ == 0)
+                x->order[nlexical_names++] = id;
+            plan->rec_id[split + nlexical] = id;
+            /* prescan.ALTERNATIVE_SHIFT */
+            plan->rec_place[split + nlexical++] = (uint64_t)start << 16 | x->base[j];
+        }
+        PyObject *needs = plan->needs[key];
+        if (needs != NULL)
+            for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(needs); j++)
+                if (PySet_Add(present, PyTuple_GET_ITEM(needs, j)) < 0)
+                    goto done;
+    }
+    by_group = places_by_name(plan, &plan->groups, 0, split, ngroup_names);
+    ngroup_names = 0;
+    if (by_group == NULL)
+        goto done;
+    lexical = places_by_name(plan, &plan->lexical, split, split + nlexical, nlexical_names);
+    nlexical_names = 0;
+    if (lexical == NULL)
+        goto done;
+    result = PyTuple_Pack(4, cued, by_group, lexical, present);
+done:
+    /* On an error part way, the scratch counts go back to zero for the next call. */
+    for (Py_ssize_t k = 0; k < ngroup_names; k++)
+        plan->groups.filed[plan->groups.order[k]] = 0;
+    for (Py_ssize_t k = 0; k < nlexical_names; k++)
+        plan->lexical.filed[plan->lexical.order[k]] = 0;
+    plan->busy = 0;
+    collect_plan_free(own);
     Py_XDECREF(cued);
     Py_XDECREF(by_group);
     Py_XDECREF(lexical);
     Py_XDECREF(present);
-    return NULL;
+    return result;
 }
 
 /* The n-gram model's features and scores (model.py: _sums, the reference).
@@ -462,64 +725,50 @@ fail:
 #define GRAM_MAX 4
 /* Codes per model: the sums stay on the stack. */
 #define CODES_MAX 64
-/* Pads a key shorter than GRAM_MAX: not a code point, so "a" and "a\0" stay apart. */
-#define GRAM_PAD 0xFFFFFFFFu
+/* A key is an n-gram's code points as four 16-bit lanes, GRAM_PAD after its end: U+FFFF is a
+ * noncharacter, so "a" and "a" + padding stay apart from every real n-gram. A table whose
+ * n-grams hold U+FFFF or a character above it cannot be keyed so (ngram_table gives None and
+ * the Python sums run); in a text, an n-gram holding one is not in the table. */
+#define GRAM_PAD 0xFFFFu
 #define TABLE_CAPSULE "kefu.compliance._fastview.ngram_table"
 
 typedef struct {
-    uint32_t tag;   /* the hash's high half: most misses never touch an entry */
+    uint32_t tag;   /* bits of the hash below the slot's: most misses never touch an entry */
     uint32_t entry; /* 1 + index into entries; 0: empty */
 } gram_slot;
+
+typedef struct {
+    uint64_t key;
+    /* The ngram_sums call that last counted this entry: a feature is binary, so an n-gram
+     * repeated in one text counts once. Kept in the entry's cache line, which the lookup
+     * reads anyway (no per-call "seen" set to clear). */
+    uint32_t stamp;
+    uint32_t unused;
+    double weights[]; /* ncodes: with six codes an entry is one 64-byte line */
+} gram_entry;
 
 typedef struct {
     Py_ssize_t ncodes, nentries;
     uint64_t mask; /* nslots - 1 */
     int shift;     /* 64 - log2(nslots): a slot is the hash's top bits */
+    uint32_t stamp; /* this call's stamp; entries' stamps are older */
     gram_slot *slots;
-    /* Per entry: its key, then ncodes doubles (one cache line for six codes). */
     char *entries;
     size_t stride;
 } gram_table;
 
-/* An n-gram's key: its code points, GRAM_PAD after its end, two to a word (kept in registers:
- * an array of four 32-bit code points read back as two 64-bit words stalls every lookup). */
-typedef struct {
-    uint64_t a, b;
-} gram_key;
-
-static inline gram_key
-make_key(const Py_UCS4 c[GRAM_MAX], Py_ssize_t len)
-{
-    uint64_t k[GRAM_MAX];
-    for (Py_ssize_t i = 0; i < GRAM_MAX; i++)
-        k[i] = i < len ? c[i] : GRAM_PAD;
-    return (gram_key){k[0] | k[1] << 32, k[2] | k[3] << 32};
-}
-
 static inline uint64_t
-gram_hash(gram_key key)
+gram_hash(uint64_t key)
 {
-    /* Multiplicative (Fibonacci) hashing: the top bits mix every bit of the key, and are the
-     * slot; the tag is taken from below them. Two multiplies: the lookups are the cost. */
-    return (key.a ^ key.b * 0xC2B2AE3D27D4EB4Full) * 0x9E3779B97F4A7C15ull;
+    /* Fold the high lanes into the low ones, then multiplicative (Fibonacci) hashing: the
+     * product's top bits are the slot, the bits below them the tag. */
+    return (key ^ key >> 32) * 0x9E3779B97F4A7C15ull;
 }
 
-static inline gram_key *
-entry_key(const gram_table *t, Py_ssize_t index)
+static inline gram_entry *
+entry_at(const gram_table *t, Py_ssize_t index)
 {
-    return (gram_key *)(t->entries + (size_t)index * t->stride);
-}
-
-static inline double *
-entry_weights(const gram_table *t, Py_ssize_t index)
-{
-    return (double *)(t->entries + (size_t)index * t->stride + sizeof(gram_key));
-}
-
-static inline int
-same_key(const gram_key *x, gram_key y)
-{
-    return x->a == y.a && x->b == y.b;
+    return (gram_entry *)(t->entries + (size_t)index * t->stride);
 }
 
 static inline uint64_t
@@ -534,16 +783,23 @@ tag_of(uint64_t h)
     return (uint32_t)(h >> 8);
 }
 
+/* The key of the n-gram of `len` lanes at the start of the 64-bit word `lanes`. */
+static inline uint64_t
+key_of(uint64_t lanes, Py_ssize_t len)
+{
+    return len >= GRAM_MAX ? lanes : lanes | ~0ull << (16 * len);
+}
+
 /* The entry index of key, or -1. */
 static inline Py_ssize_t
-gram_find(const gram_table *t, gram_key key, uint64_t h)
+gram_find(const gram_table *t, uint64_t key, uint64_t h)
 {
     uint32_t tag = tag_of(h);
     for (uint64_t i = slot_of(t, h);; i = (i + 1) & t->mask) {
         const gram_slot *slot = &t->slots[i];
         if (slot->entry == 0)
             return -1;
-        if (slot->tag == tag && same_key(entry_key(t, slot->entry - 1), key))
+        if (slot->tag == tag && entry_at(t, slot->entry - 1)->key == key)
             return slot->entry - 1;
     }
 }
@@ -559,7 +815,8 @@ gram_table_free(PyObject *capsule)
     PyMem_RawFree(t);
 }
 
-/* ngram_table(weights: dict[str, tuple[float, ...]], ncodes) -> capsule */
+/* ngram_table(weights: dict[str, tuple[float, ...]], ncodes) -> capsule, or None when an
+ * n-gram holds a character at or above U+FFFF (see GRAM_PAD). */
 static PyObject *
 fastview_ngram_table(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -594,7 +851,9 @@ fastview_ngram_table(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     t->shift = 64;
     for (uint64_t size = nslots; size > 1; size >>= 1)
         t->shift--;
-    t->stride = sizeof(gram_key) + sizeof(double) * (size_t)ncodes;
+    /* An even number of weights (the last one 0.0 when ncodes is odd): ngram_sums adds two
+     * codes a step. */
+    t->stride = sizeof(gram_entry) + sizeof(double) * (size_t)(ncodes + (ncodes & 1));
     t->slots = PyMem_RawCalloc(nslots, sizeof(gram_slot));
     t->entries = PyMem_RawCalloc(nentries ? nentries : 1, t->stride);
     if (t->slots == NULL || t->entries == NULL) {
@@ -617,22 +876,33 @@ fastview_ngram_table(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_ValueError, "an n-gram needs one weight per code");
             goto fail;
         }
-        Py_UCS4 chars[GRAM_MAX] = {0};
         Py_ssize_t len = PyUnicode_GET_LENGTH(gram);
-        for (Py_ssize_t k = 0; k < len; k++)
-            chars[k] = PyUnicode_READ_CHAR(gram, k);
-        gram_key key = make_key(chars, len);
-        *entry_key(t, index) = key;
-        double *w = entry_weights(t, index);
+        uint64_t lanes = ~0ull;
+        int keyable = 1;
+        for (Py_ssize_t k = 0; k < len; k++) {
+            Py_UCS4 c = PyUnicode_READ_CHAR(gram, k);
+            keyable &= c < GRAM_PAD;
+            lanes &= ~((uint64_t)GRAM_PAD << (16 * k));
+            lanes |= (uint64_t)(c & GRAM_PAD) << (16 * k);
+        }
+        if (!keyable) {
+            Py_DECREF(seq);
+            PyMem_RawFree(t->slots);
+            PyMem_RawFree(t->entries);
+            PyMem_RawFree(t);
+            Py_RETURN_NONE;
+        }
+        gram_entry *entry = entry_at(t, index);
+        entry->key = lanes;
         for (Py_ssize_t c = 0; c < ncodes; c++) {
-            w[c] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, c));
-            if (w[c] == -1.0 && PyErr_Occurred()) {
+            entry->weights[c] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, c));
+            if (entry->weights[c] == -1.0 && PyErr_Occurred()) {
                 Py_DECREF(seq);
                 goto fail;
             }
         }
         Py_DECREF(seq);
-        uint64_t h = gram_hash(key);
+        uint64_t h = gram_hash(lanes);
         uint64_t i = slot_of(t, h);
         while (t->slots[i].entry != 0)
             i = (i + 1) & t->mask;
@@ -655,7 +925,7 @@ fail:
  * text (tuple of floats), or None when the text has none of them; as model._sums.
  *
  * The table does not fit in the first-level cache, so each lookup would wait for memory in
- * turn; three passes over the text's n-grams let the loads overlap: hash every n-gram and
+ * turn; three passes over the text's n-grams let the loads overlap: key every n-gram and
  * prefetch its slot, then find each one's candidate entry and prefetch it, then (in the
  * reference's order) confirm, skip repeats and add. */
 static PyObject *
@@ -666,74 +936,73 @@ fastview_ngram_sums(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "ngram_sums(text: str, table)");
         return NULL;
     }
-    const gram_table *t = PyCapsule_GetPointer(args[1], TABLE_CAPSULE);
+    gram_table *t = PyCapsule_GetPointer(args[1], TABLE_CAPSULE);
     if (t == NULL)
         return NULL;
     PyObject *text = args[0];
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    /* Per n-gram in (start, length) order: its hash, then its candidate entry (-1: none).
-     * seen: the entries already counted (a feature is binary), a set of index + 1 at most
-     * half full. A reply of a few hundred characters stays on the stack. */
+    /* Per n-gram in (start, length) order (k = start * GRAM_MAX + length - 1): its key, then
+     * its candidate entry (-1: none). A reply of a few hundred characters stays on the stack. */
     enum { LOCAL_GRAMS = 1024 };
-    uint64_t local_hash[LOCAL_GRAMS];
+    uint64_t local_keys[LOCAL_GRAMS];
     int32_t local_entry[LOCAL_GRAMS];
-    uint32_t local_seen[2 * LOCAL_GRAMS];
+    /* The text's code points as lanes, GRAM_PAD past its end (and for a character that no key
+     * holds): keys without a branch per length. */
+    uint16_t local_lanes[LOCAL_GRAMS / GRAM_MAX + GRAM_MAX];
     Py_ssize_t ngrams = n * GRAM_MAX;
-    uint64_t seen_size = 64;
-    while (seen_size < (uint64_t)ngrams * 2)
-        seen_size <<= 1;
-    /* The text's code points, GRAM_PAD after its end: keys without a branch per length. */
-    uint32_t local_chars[LOCAL_GRAMS / GRAM_MAX + GRAM_MAX];
-    uint64_t *hashes = local_hash;
+    uint64_t *keys = local_keys;
     int32_t *entries = local_entry;
-    uint32_t *seen = local_seen;
-    uint32_t *chars = local_chars;
+    uint16_t *lanes = local_lanes;
     if (ngrams > LOCAL_GRAMS) {
-        hashes = PyMem_Malloc(sizeof(uint64_t) * ngrams);
+        keys = PyMem_Malloc(sizeof(uint64_t) * ngrams);
         entries = PyMem_Malloc(sizeof(int32_t) * ngrams);
-        seen = PyMem_Calloc(seen_size, sizeof(uint32_t));
-        chars = PyMem_Malloc(sizeof(uint32_t) * (n + GRAM_MAX));
-        if (hashes == NULL || entries == NULL || seen == NULL || chars == NULL) {
-            PyMem_Free(hashes);
+        lanes = PyMem_Malloc(sizeof(uint16_t) * (n + GRAM_MAX));
+        if (keys == NULL || entries == NULL || lanes == NULL) {
+            PyMem_Free(keys);
             PyMem_Free(entries);
-            PyMem_Free(seen);
-            PyMem_Free(chars);
+            PyMem_Free(lanes);
             return PyErr_NoMemory();
         }
     }
-    else {
-        memset(seen, 0, seen_size * sizeof(uint32_t));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        lanes[i] = c < GRAM_PAD ? (uint16_t)c : (uint16_t)GRAM_PAD;
     }
-    for (Py_ssize_t i = 0; i < n; i++)
-        chars[i] = PyUnicode_READ(kind, data, i);
     for (Py_ssize_t i = n; i < n + GRAM_MAX; i++)
-        chars[i] = GRAM_PAD;
-    /* Pass 1: hash each n-gram (k = start * GRAM_MAX + length - 1; past the end: none). */
-    const uint64_t pad = GRAM_PAD;
+        lanes[i] = (uint16_t)GRAM_PAD;
+    /* A new stamp for this call; when the counter wraps, every entry's is cleared. */
+    if (++t->stamp == 0) {
+        for (Py_ssize_t e = 0; e < t->nentries; e++)
+            entry_at(t, e)->stamp = 0;
+        t->stamp = 1;
+    }
+    const uint32_t stamp = t->stamp;
+    /* Pass 1: key each n-gram and prefetch its slot. An n-gram running past the text's end or
+     * over a character no key holds (a GRAM_PAD lane) is in no table. */
     for (Py_ssize_t start = 0; start < n; start++) {
-        const uint32_t *c = chars + start;
-        uint64_t two = c[0] | (uint64_t)c[1] << 32;
-        gram_key keys[GRAM_MAX] = {
-            {c[0] | pad << 32, pad | pad << 32},
-            {two, pad | pad << 32},
-            {two, c[2] | pad << 32},
-            {two, c[2] | (uint64_t)c[3] << 32},
-        };
+        const uint16_t *c = lanes + start;
+        uint64_t word = (uint64_t)c[0] | (uint64_t)c[1] << 16 | (uint64_t)c[2] << 32 |
+                        (uint64_t)c[3] << 48;
         for (Py_ssize_t len = 1; len <= GRAM_MAX; len++) {
             Py_ssize_t k = start * GRAM_MAX + len - 1;
-            uint64_t h = gram_hash(keys[len - 1]);
-            hashes[k] = h;
-            entries[k] = start + len > n ? -1 : 0;
-            __builtin_prefetch(&t->slots[slot_of(t, h)]);
+            if (c[len - 1] == GRAM_PAD) {
+                for (; len <= GRAM_MAX; len++)
+                    entries[start * GRAM_MAX + len - 1] = -1;
+                break;
+            }
+            uint64_t key = key_of(word, len);
+            keys[k] = key;
+            entries[k] = 0;
+            __builtin_prefetch(&t->slots[slot_of(t, gram_hash(key))]);
         }
     }
     /* Pass 2: the first slot whose tag matches (a key compare in pass 3 confirms it). */
     for (Py_ssize_t k = 0; k < ngrams; k++) {
         if (entries[k] < 0)
             continue;
-        uint64_t h = hashes[k];
+        uint64_t h = gram_hash(keys[k]);
         uint32_t tag = tag_of(h);
         int32_t candidate = -1;
         for (uint64_t i = slot_of(t, h);; i = (i + 1) & t->mask) {
@@ -742,7 +1011,7 @@ fastview_ngram_sums(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 break;
             if (slot->tag == tag) {
                 candidate = (int32_t)slot->entry - 1;
-                __builtin_prefetch(entry_key(t, candidate));
+                __builtin_prefetch(entry_at(t, candidate));
                 break;
             }
         }
@@ -750,39 +1019,39 @@ fastview_ngram_sums(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     /* Pass 3: in the reference's order, confirm, skip repeats and add. */
     double sums[CODES_MAX];
-    Py_ssize_t ncodes = t->ncodes;
-    for (Py_ssize_t c = 0; c < ncodes; c++)
+    Py_ssize_t ncodes = t->ncodes, lanes_of_sums = ncodes + (ncodes & 1);
+    for (Py_ssize_t c = 0; c < lanes_of_sums; c++)
         sums[c] = 0.0;
     Py_ssize_t found = 0;
     for (Py_ssize_t k = 0; k < ngrams; k++) {
         if (entries[k] < 0)
             continue;
-        Py_ssize_t start = k / GRAM_MAX, len = k % GRAM_MAX + 1;
-        gram_key key = make_key(chars + start, len);
-        Py_ssize_t index = entries[k];
-        if (!same_key(entry_key(t, index), key)) {
+        uint64_t key = keys[k];
+        gram_entry *entry = entry_at(t, entries[k]);
+        if (entry->key != key) {
             /* Two n-grams with one tag (rare): the whole probe decides. */
-            index = gram_find(t, key, hashes[k]);
+            Py_ssize_t index = gram_find(t, key, gram_hash(key));
             if (index < 0)
                 continue;
+            entry = entry_at(t, index);
         }
-        uint32_t mark = (uint32_t)index + 1;
-        uint64_t at = (mark * 0x9E3779B1u) & (seen_size - 1);
-        while (seen[at] != 0 && seen[at] != mark)
-            at = (at + 1) & (seen_size - 1);
-        if (seen[at] == mark)
+        if (entry->stamp == stamp)
             continue;
-        seen[at] = mark;
+        entry->stamp = stamp;
         found++;
-        const double *w = entry_weights(t, index);
-        for (Py_ssize_t c = 0; c < ncodes; c++)
+        /* Two codes a step (the table pads its weights to an even count with zeros): the
+         * compiler adds each pair in one instruction, each code still its own sum in the
+         * reference's order. */
+        const double *w = entry->weights;
+        for (Py_ssize_t c = 0; c < lanes_of_sums; c += 2) {
             sums[c] += w[c];
+            sums[c + 1] += w[c + 1];
+        }
     }
-    if (seen != local_seen) {
-        PyMem_Free(hashes);
+    if (keys != local_keys) {
+        PyMem_Free(keys);
         PyMem_Free(entries);
-        PyMem_Free(seen);
-        PyMem_Free(chars);
+        PyMem_Free(lanes);
     }
     if (found == 0)
         Py_RETURN_NONE;
@@ -802,11 +1071,11 @@ fastview_ngram_sums(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef fastview_methods[] = {
     {"ngram_table", (PyCFunction)(void (*)(void))fastview_ngram_table, METH_FASTCALL,
-     "ngram_table(weights, ncodes) -> the model's weights as a hash table (a capsule)"},
+     "ngram_table(weights, ncodes) -> the model's weights as a hash table (a capsule) or None"},
     {"ngram_sums", (PyCFunction)(void (*)(void))fastview_ngram_sums, METH_FASTCALL,
      "ngram_sums(text, table) -> the weight sum per code or None, as model._sums"},
     {"collect", (PyCFunction)(void (*)(void))fastview_collect, METH_FASTCALL,
-     "collect(matches, values) -> (cued, by_group, lexical, present), as prescan.scan"},
+     "collect(matches, values) -> (cued, by_group, lexical, present), as prescan._collect"},
     {"sentences", (PyCFunction)fastview_sentences, METH_O,
      "sentences(text) -> [(start, end)], as sentences.split_sentences"},
     {"scripts", (PyCFunction)fastview_scripts, METH_O,

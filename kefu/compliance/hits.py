@@ -228,7 +228,8 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
     last = -1
     live = False
     plan = plans[0]
-    for place in sorted(places):
+    # Sorted by the scan: by pattern, then offset.
+    for place in places:
         index = place >> PATTERN_SHIFT
         at = place & OFFSET_MASK
         if index != last:

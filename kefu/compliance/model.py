@@ -114,6 +114,11 @@ def load_model(path: Path = MODEL_PATH) -> Model:
     )
 
 
+# code -> "code:topic", its concept topic's key in Scan.lexical: built once per code, not
+# formatted again for every code of every check.
+_TOPIC_KEYS: dict[str, str] = {}
+
+
 def gated_codes(
     compact: str,
     cued: Iterable[str],
@@ -152,7 +157,10 @@ def gated_codes(
                 continue
             out.append(code)
             continue
-        if code not in cued_set and f"{code}:topic" not in lexical_set:
+        topic = _TOPIC_KEYS.get(code)
+        if topic is None:
+            topic = _TOPIC_KEYS[code] = f"{code}:topic"
+        if code not in cued_set and topic not in lexical_set:
             continue
         # The refund-talk search last: a regex over the text, needed only on a stall topic.
         if code == "wait_patiently" and not (
@@ -196,7 +204,11 @@ def _sums(compact: str) -> tuple[float, ...] | None:
 def sums(compact: str) -> tuple[float, ...] | None:
     """`_sums`, in C where the guard runs its compiled build (one pass over the text finds the
     n-grams and adds every code's weights: a few µs instead of ~60)."""
-    table = load_model().table
+    return _model_sums(load_model(), compact)
+
+
+def _model_sums(model: Model, compact: str) -> tuple[float, ...] | None:
+    table = model.table
     if table is None or _FAST is None:
         return _sums(compact)
     return cast(_Sums, _FAST.ngram_sums)(compact, table)
@@ -219,7 +231,7 @@ def hits(compact: str, codes: list[str]) -> list[ModelHit]:
     if not codes:
         return []
     model = load_model()
-    totals = sums(compact)
+    totals = _model_sums(model, compact)
     if totals is None:
         return []
     out = []
@@ -301,22 +313,17 @@ def findings_behind(
         rule = pack.rule(hit.code)
         if rule is None:
             continue
-        start, end = view.span(*hit.strongest)
         quoted = [text[s:e] for s, e in (view.span(*span) for span in hit.spans)]
         zh_like, en_like = hit.reads_like
         out.append(
-            Finding(
-                code=hit.code,
+            Finding.of(
+                rule,
+                text,
+                view.span(*hit.strongest),
+                context,
                 # A statistical reading warns; only a rule blocks (decisions: "A model behind
                 # the rules").
                 severity=Severity.WARN,
-                start=start,
-                end=end,
-                match=text[start:end],
-                rule=rule,
-                alternative=rule.alternative_for(
-                    ship_by_hours=context.ship_by_hours, refund_days=context.refund_days
-                ),
                 source="model",
                 reason=Bilingual(
                     zh=f"规则未命中，但模型判断这句{zh_like}：「{'」「'.join(quoted)}」。请按建议改写，或确认无误后发送。",

@@ -137,7 +137,8 @@ class Scan:
 
     text: str
     cued: set[str]
-    # group -> index << PATTERN_SHIFT | place, for each place a pattern's literal start occurs.
+    # group -> index << PATTERN_SHIFT | place, for each place a pattern's literal start occurs,
+    # sorted.
     by_group: dict[str, list[int]]
     # (group, pattern index) of the patterns whose required literal occurs.
     present: set[tuple[str, int]]
@@ -204,6 +205,10 @@ def _collect(matches: list[tuple[int, int, int]], values: tuple[_Value, ...]) ->
                 spots.append(start << ALTERNATIVE_SHIFT | index)
         if needs:
             present.update(needs)
+    # Sorted: concept starts by (offset, alternative), pattern starts by (pattern, offset), the
+    # order the targeted checks walk them in.
     for places in lexical.values():
+        places.sort()
+    for places in by_group.values():
         places.sort()
     return cued, by_group, lexical, present

@@ -109,20 +109,8 @@ def judge(text: str, *, context: CheckContext) -> Verdict:
         rule = pack.rule(code)
         if rule is None:
             continue
-        for start, end in _merge(found):
-            findings.append(
-                Finding(
-                    code=code,
-                    severity=rule.severity,
-                    start=start,
-                    end=end,
-                    match=text[start:end],
-                    rule=rule,
-                    alternative=rule.alternative_for(
-                        ship_by_hours=context.ship_by_hours, refund_days=context.refund_days
-                    ),
-                )
-            )
+        for span in _merge(found):
+            findings.append(Finding.of(rule, text, span, context))
     # The n-gram model speaks only where the rules were silent, and only warns.
     findings.extend(findings_behind(text, view, scan, context, pack, spans))
     findings.sort(key=lambda f: (f.start, f.code))

@@ -52,6 +52,37 @@ class Finding:
     source: str = "rules"
     reason: Bilingual | None = None
 
+    @classmethod
+    def of(
+        cls,
+        rule: Rule,
+        text: str,
+        span: tuple[int, int],
+        context: CheckContext,
+        *,
+        severity: Severity | None = None,
+        source: str = "rules",
+        reason: Bilingual | None = None,
+    ) -> Finding:
+        """`rule` found at ``text[start:end]`` (original coordinates), its suggested wording
+        filled with the shop's promises from `context`: the one constructor the rules' loop
+        (scanner.judge) and the model (model.findings_behind) share, so both fill the same
+        fields the same way. `severity` defaults to the rule's own."""
+        start, end = span
+        return cls(
+            code=rule.code,
+            severity=rule.severity if severity is None else severity,
+            start=start,
+            end=end,
+            match=text[start:end],
+            rule=rule,
+            alternative=rule.alternative_for(
+                ship_by_hours=context.ship_by_hours, refund_days=context.refund_days
+            ),
+            source=source,
+            reason=reason,
+        )
+
     def as_dict(self) -> dict[str, object]:
         return {
             "code": self.code,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import hashlib
 import json
 import os
@@ -149,6 +150,48 @@ def test_the_c_extension_gives_what_its_python_twins_give():
         ), text
         matches = built.matcher.find_matches_as_indexes(compact, overlapping=True)
         assert fast.collect(matches, built.values) == prescan._collect(matches, built.values)
+    # The C keeps a plan of the last values tuple it was given: another tuple, then the
+    # automaton's again, each get their own answer.
+    other = (
+        (frozenset({"card_fee"}), (("card_fee", 2 << prescan.PATTERN_SHIFT),), (), ()),
+        (frozenset(), (("invoice", 0),), (("invoice:act", 3), ("invoice:act", 1)), (("x", 1),)),
+    )
+    few = [(1, 7, 9), (0, 4, 5), (1, 2, 3)]
+    assert fast.collect(few, other) == prescan._collect(few, other)
+    assert fast.collect(few, other)[2] == {
+        "invoice:act": [2 << 16 | 1, 2 << 16 | 3, 7 << 16 | 1, 7 << 16 | 3]
+    }
+    matches = built.matcher.find_matches_as_indexes(texts[0], overlapping=True)
+    assert fast.collect(matches, built.values) == prescan._collect(matches, built.values)
+    with pytest.raises(IndexError):
+        fast.collect([(2, 0, 1)], other)
+    # A collection in the middle of a call (while it makes its sets, dicts and lists) may run
+    # Python code that calls collect() again: that call builds a plan of its own, and neither
+    # answer is disturbed. gc callbacks are such code; a threshold of 1 runs them at once.
+    # The re-entering call with another values tuple, then with the same one.
+    for call in ((few, other), (matches, built.values)):
+        inner: list[tuple[object, object]] = []
+
+        def again(
+            phase: str,
+            info: dict[str, int],
+            call: tuple[object, object] = call,
+            inner: list[tuple[object, object]] = inner,
+        ) -> None:
+            if phase == "start":
+                inner.append((fast.collect(*call), prescan._collect(*call)))
+
+        threshold = gc.get_threshold()
+        gc.callbacks.append(again)
+        gc.set_threshold(1)
+        try:
+            outer = fast.collect(matches, built.values)
+        finally:
+            gc.set_threshold(*threshold)
+            gc.callbacks.remove(again)
+        assert inner, "no collection ran during the call"
+        assert all(got == want for got, want in inner)
+        assert outer == prescan._collect(matches, built.values)
     for code in range(0x10000):
         if 0xD800 <= code < 0xE000:
             continue
@@ -187,3 +230,13 @@ def test_the_model_sums_in_c_are_the_python_reference_to_the_bit():
         fast.ngram_table({"abcde": (1.0,)}, 1)
     with pytest.raises(ValueError, match="PyCapsule"):
         fast.ngram_sums("ab", object())
+    # Keys are four 16-bit lanes: a table with an n-gram at or above U+FFFF is not built (the
+    # Python sums run); such a character in a text only keeps its n-grams out.
+    assert fast.ngram_table({"a\U0001f600": (1.0,)}, 1) is None
+    assert fast.ngram_table({"\uffff": (1.0,)}, 1) is None
+    assert fast.ngram_sums("a\U0001f600b\uffffab", table) == (1.0, 0.5)
+    # An odd number of codes: the table pads each entry's weights with a 0.0 nobody reads.
+    odd = fast.ngram_table({"ab": (1.0, 0.5, -0.25), "b": (0.125, 0.0, 2.0)}, 3)
+    assert fast.ngram_sums("abab", odd) == (1.0 + 0.125, 0.5 + 0.0, -0.25 + 2.0)
+    # Each call counts a repeated n-gram once, and the next call counts it again.
+    assert fast.ngram_sums("abab", table) == fast.ngram_sums("ab", table) == (1.0, 0.5)
