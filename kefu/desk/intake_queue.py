@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
@@ -46,12 +45,6 @@ SQLITE_PAUSE = 0.005
 # takes as many messages as fit in ``batch_seconds()``.
 _per_message = 0.002
 MIN_SET_BATCH = 20
-# On PostgreSQL, (messages, seconds) of the last set-based batches, from which a batch's fixed
-# cost and its cost per message are told apart (``set_batch_size``).
-_recent: deque[tuple[int, float]] = deque(maxlen=32)
-# The last cost per message that fit told: kept while the batches are all of one size (a deep
-# queue takes full batches), which leaves the fit nothing to tell the two costs apart by.
-_marginal: float | None = None
 # Lanes one PostgreSQL batch takes at most (those no other worker holds). A batch's fixed
 # cost (lane locks, the per-batch reads and writes, the commit: ~25 statements) is paid once
 # for all of their waiting messages: with a shallow queue one lane holds a few messages and
@@ -137,9 +130,8 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
     global _per_message
     started = time.monotonic()
     budget = started + batch_seconds()
-    postgresql = connection.vendor == "postgresql"
     if set_based:
-        batch = set_batch_size(batch, postgresql=postgresql)
+        batch = max(MIN_SET_BATCH, min(batch, int(batch_seconds() / _per_message)))
     with transaction.atomic(), deliveries_batched():
         held = list(
             IntakeLane.objects.select_for_update(skip_locked=True)
@@ -152,11 +144,8 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
         if set_based and rows:
             done = _set_based(rows)
             if done:
-                elapsed = time.monotonic() - started
-                took = elapsed / len(rows)
+                took = (time.monotonic() - started) / len(rows)
                 _per_message = 0.7 * _per_message + 0.3 * max(took, 0.0001)
-                if postgresql:
-                    _recent.append((len(rows), elapsed))
                 return len(rows)
         stored: list[int] = []
         handled = 0
@@ -177,49 +166,6 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
         if stored:
             IntakeMessage.objects.filter(pk__in=stored).delete()
         return handled
-
-
-def set_batch_size(batch: int, *, postgresql: bool) -> int:
-    """How many messages the next set-based batch takes at most.
-
-    SQLite: as many as fit in ``batch_seconds()`` at the learned cost per message, the
-    batch's fixed cost included (its one writer holds the lock that long).
-
-    PostgreSQL: as many as the per-message part of the cost fits in ``batch_seconds()``,
-    the batch's fixed cost (lane locks, the routing read of every online agent, the loads,
-    the commit: ~25 statements) left out, told apart by a least-squares line through the
-    last batches' sizes and times (``marginal_cost``). Dividing the budget by the whole cost
-    per message shrank the batch to MIN_SET_BATCH whenever that fixed cost neared the budget
-    (a loaded machine, 1,000 agents online: ~0.15 s), which made the fixed cost most of every
-    message's: two workers then stored ~140 messages/s, the queue grew at 200/s and the
-    push waited seconds behind it (decisions §75). The batch still takes only what waits."""
-    global _marginal
-    per_message = _per_message
-    if postgresql:
-        _marginal = marginal_cost(_recent) or _marginal
-        per_message = _marginal or per_message
-    return max(MIN_SET_BATCH, min(batch, int(batch_seconds() / per_message)))
-
-
-def marginal_cost(samples: Iterable[tuple[int, float]]) -> float | None:
-    """Seconds per message of the line ``seconds = fixed + cost * messages`` fitted to the
-    batches' (messages, seconds); None while they are too few or too alike in size to tell
-    the two apart, or the fit is not a cost (batches of one size took longer when smaller)."""
-    points = list(samples)
-    if len(points) < 8:
-        return None
-    sizes = [n for n, _ in points]
-    if max(sizes) < 2 * min(sizes):
-        return None
-    mean_n = sum(sizes) / len(points)
-    mean_t = sum(t for _, t in points) / len(points)
-    var = sum((n - mean_n) ** 2 for n in sizes)
-    cov = sum((n - mean_n) * (t - mean_t) for n, t in points)
-    cost = cov / var
-    # Never below a tenth of the whole cost per message the batches show: a noisy fit must
-    # not turn into batches far past the budget.
-    floor = 0.1 * sum(t for _, t in points) / max(sum(sizes), 1)
-    return max(cost, floor) if cost > 0 else None
 
 
 def _waiting(lanes: list[int], batch: int) -> list[IntakeMessage]:
