@@ -26,8 +26,15 @@ class _PushesWithoutDatabase(AsyncJsonWebsocketConsumer):
         # one thread-sensitive sync thread: with 1,000 sockets each push queued there behind
         # the others (decisions §67). A push touches no database; the handlers that do use
         # database_sync_to_async, which closes old connections itself.
-        if message["type"] in PUSH_TYPES:
-            await getattr(self, message["type"].replace(".", "_"))(message)
+        kind = message["type"]
+        if kind == realtime.BUNDLE:
+            # The worker's pusher sends a transaction's pushes to one web process's sockets
+            # as one bundle, handed to each of them: this socket's own part, in order.
+            for item in realtime.bundled_for(message, self.channel_name):
+                await self.dispatch(item)
+            return
+        if kind in PUSH_TYPES:
+            await getattr(self, kind.replace(".", "_"))(message)
             return
         await super().dispatch(message)
 

@@ -278,55 +278,77 @@ end
 return over
 """
 
+# One channel-layer message carrying a transaction's pushes for every channel of one Redis
+# channel key (one web process's sockets share one key): {"type": BUNDLE, "pushes": {channel:
+# [message, ...]}}, addressed to all those channels (``__asgi_channel__``). The process's
+# receive loop pops and decodes it once and hands the same dict to each of its consumers,
+# which take their own list (``bundled_for``). Decisions §77.
+BUNDLE = "push.bundle"
+
+
+def bundled_for(bundle: dict[str, Any], channel: str) -> list[dict[str, Any]]:
+    """The messages of a bundle for one channel, in the order they were sent."""
+    pushes: dict[str, list[dict[str, Any]]] = bundle.get("pushes", {})
+    return pushes.get(channel, [])
+
 
 async def _send_many(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
-    """What ``group_send`` of each (group, message) does, in order, in two round trips per
-    Redis host: one pipeline reads every group's members, one script adds each message to
-    its channels' keys. One web process's sockets share one key, so a batch reaching 300
-    agents was 300 sends of four round trips each; the scores keep the messages of one key
-    in this order (a single group_send scores by the clock too)."""
-    by_host: dict[int, list[tuple[str, dict[str, Any]]]] = {}
-    for group, message in messages:
-        by_host.setdefault(layer.consistent_hash(group), []).append((group, message))
-    for host, items in by_host.items():
-        connection = layer.connection(host)
-        groups = list(dict.fromkeys(group for group, _ in items))
+    """What ``group_send`` of each (group, message) does, in order, in three round trips per
+    Redis host, and one channel-layer message per channel key. One pipeline reads every
+    group's members; each channel key (a web process's sockets share one) then gets one
+    bundle holding, per channel, the messages of the groups it is in, in the order given.
+
+    ``group_send`` per group put one entry per group on the web process's key: a batch
+    reaching 300 agents was 300 entries, and the web process's receive loop pops entries one
+    at a time, four Redis round trips each (a quarter of its time at 1,000 sockets,
+    decisions §77); a bundle is one entry per key per transaction however many groups."""
+    by_host: dict[int, list[str]] = {}
+    for group in dict.fromkeys(group for group, _ in messages):
+        by_host.setdefault(layer.consistent_hash(group), []).append(group)
+    members: dict[str, list[str]] = {}
+    for host, groups in by_host.items():
         now = time.time()
-        pipe = connection.pipeline(transaction=False)
+        pipe = layer.connection(host).pipeline(transaction=False)
         for group in groups:
             key = layer._group_key(group)
             pipe.zremrangebyscore(key, min=0, max=int(now) - layer.group_expiry)
             pipe.zrange(key, 0, -1)
         read = await pipe.execute()
-        members = {g: [m.decode() for m in read[2 * i + 1]] for i, g in enumerate(groups)}
-        # (key, capacity, message) per channel key of each message, on each key's host.
-        entries: dict[int, list[tuple[str, int, bytes]]] = {}
-        for group, message in items:
-            if not members[group]:
-                continue
-            keys_of, message_of, capacity_of = layer._map_channel_keys_to_connection(
-                members[group], message
-            )
-            for index, keys in keys_of.items():
-                entries.setdefault(index, []).extend(
-                    (key, capacity_of[key], message_of[key]) for key in keys
-                )
-        for index, triples in entries.items():
-            target = layer.connection(index)
-            # What group_send does before adding: drop the keys' expired messages.
-            expire = target.pipeline(transaction=False)
-            cutoff = int(time.time()) - int(layer.expiry)
-            for key in dict.fromkeys(key for key, _, _ in triples):
-                expire.zremrangebyscore(key, min=0, max=cutoff)
-            await expire.execute()
-            start = time.time()
-            args: list[Any] = [len(triples), int(layer.expiry)]
-            for i, (_key, capacity, payload) in enumerate(triples):
-                # A microsecond apart: BZPOPMIN pops them in this order.
-                args += [capacity, start + i * 1e-6, payload]
-            over = await target.eval(_SEND_MANY, len(triples), *[k for k, _, _ in triples], *args)
-            if over:
-                log.info("push_over_capacity channels=%s of %s", over, len(triples))
+        members.update({g: [m.decode() for m in read[2 * i + 1]] for i, g in enumerate(groups)})
+    # Channel key -> channel -> its messages in the order given; each key's host and capacity.
+    bundles: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    key_host: dict[str, int] = {}
+    key_capacity: dict[str, int] = {}
+    for group, message in messages:
+        for channel in members[group]:
+            # As channels_redis maps a channel to its key (_map_channel_keys_to_connection).
+            local = layer.non_local_name(channel) if "!" in channel else channel
+            key = layer.prefix + local
+            if key not in key_host:
+                key_host[key] = layer.consistent_hash(local)
+                key_capacity[key] = layer.get_capacity(channel)
+            bundles.setdefault(key, {}).setdefault(channel, []).append(message)
+    entries: dict[int, list[tuple[str, int, bytes]]] = {}
+    for key, pushes in bundles.items():
+        payload = layer.serialize(
+            {"type": BUNDLE, "__asgi_channel__": list(pushes), "pushes": pushes}
+        )
+        entries.setdefault(key_host[key], []).append((key, key_capacity[key], payload))
+    for index, triples in entries.items():
+        target = layer.connection(index)
+        # What group_send does before adding: drop the keys' expired messages.
+        expire = target.pipeline(transaction=False)
+        cutoff = int(time.time()) - int(layer.expiry)
+        for key, _, _ in triples:
+            expire.zremrangebyscore(key, min=0, max=cutoff)
+        await expire.execute()
+        start = time.time()
+        args: list[Any] = [len(triples), int(layer.expiry)]
+        for i, (_key, capacity, payload) in enumerate(triples):
+            args += [capacity, start + i * 1e-6, payload]
+        over = await target.eval(_SEND_MANY, len(triples), *[k for k, _, _ in triples], *args)
+        if over:
+            log.info("push_over_capacity keys=%s of %s", over, len(triples))
 
 
 class _PendingPush(threading.local):
