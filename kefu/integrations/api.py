@@ -31,6 +31,7 @@ from kefu.desk.intake import receive_buyer_message
 from kefu.desk.intake_queue import kick
 from kefu.integrations.webhook_auth import (
     RateLimitedProblem,
+    parsed_body,
     signed_batch,
     signed_buyer_message,
     signed_json_body,
@@ -210,7 +211,7 @@ def single_message(shop: Shop, body: bytes) -> tuple[int, dict[str, Any]]:
     Shared by the route above and the lean intake app (``kefu.intake_wsgi``), which renders
     the answer itself without Django's handler."""
     try:
-        data = loads_clean(body)
+        data = parsed_body(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return 400, {"detail": "body is not JSON"}
     incoming, refusal = _checked(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from typing import Any
 
 from django.conf import settings
@@ -144,10 +145,26 @@ def _signing_shop(
     raise HttpError(401, "unknown shop or bad signature")  # pragma: no cover - see the loop
 
 
+_parsed = threading.local()
+
+
+def parsed_body(body: bytes) -> Any:
+    """``loads_clean(body)``, once per body: the per-buyer limit reads the buyer from the
+    body before the handler reads the message from it. The thread keeps the last body
+    parsed and its data (identity, not equality: the same request's bytes object); a body
+    that is not JSON raises as ``loads_clean`` does, every time. Callers only read the data."""
+    last = getattr(_parsed, "last", None)
+    if last is not None and last[0] is body:
+        return last[1]
+    data = loads_clean(body)
+    _parsed.last = (body, data)
+    return data
+
+
 def _buyer_of(body: bytes) -> str | None:
     """The buyer's external id in a message webhook; None for a body the operation refuses."""
     try:
-        data = loads_clean(body)
+        data = parsed_body(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
     buyer = data.get("buyer") if isinstance(data, dict) else None
