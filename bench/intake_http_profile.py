@@ -1,8 +1,9 @@
 """The WSGI intake app's CPU per single-message webhook in process, without an HTTP server.
 
 `python -m bench.intake_http_profile [N]` (with the backend's KEFU_* environment; the
-database migrated) calls the intake server's Django WSGI handler (`kefu.intake_wsgi`, intake
-settings) directly with N pre-signed new messages (after 100 for warm-up) for the shop
+database migrated) calls the intake server's WSGI application (`kefu.intake_wsgi`, intake
+settings: the lean single-webhook path, or Django's handler with `KEFU_INTAKE_LEAN=0`)
+directly with N pre-signed new messages (after 100 for warm-up) for the shop
 "bench-profile" (created on first use) and prints its CPU and wall ms per request;
 `KEFU_BENCH_PROFILE=1` adds a cProfile listing. The queued rows are deleted at the end.
 Used for issue 15's HTTP side (decisions §60).

@@ -6,6 +6,13 @@ handlers are the workbench's own (``kefu.integrations.api`` through ``kefu.api``
 signature check, rate limits, answers and queue; only the middleware around them is thinner
 (``kefu.intake_settings``). Any other path is 404.
 
+The single-message webhook, the one sent thousands of times a second, is answered by
+`LeanIntake` in front of Django's handler (decisions §78): the same functions (signature and
+limits, parsing and checks, the queue) without the handler, URL resolver, middleware chain,
+ninja operation and response objects around them, whose CPU was most of the request's. Every
+other request, and any the lean path cannot answer exactly as Django would (a query string, a
+cookie, an unknown host, a body over the webhook's limit, ...), goes to Django's handler.
+
 gunicorn loads it as ``kefu.intake_wsgi:create_application()``; the routes are
 ``kefu.intake_urls``.
 """
@@ -13,19 +20,269 @@ gunicorn loads it as ``kefu.intake_wsgi:create_application()``; the routes are
 from __future__ import annotations
 
 import gc
+import io
+import json
 import os
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http.client import responses
+from typing import Any
 
-from django.core.handlers.wsgi import WSGIHandler
+from django.conf import settings
+from django.core import signals
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
+from django.middleware.security import SecurityMiddleware
+from django.utils import translation
+from django.utils.log import log_response
 
 SETTINGS_MODULE = "kefu.intake_settings"
 
+# What a WSGI server passes and calls (PEP 3333), kept loose: gunicorn and granian differ.
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
 
-def create_application() -> WSGIHandler:
+SINGLE_PATH = "/api/v1/inbound/messages"
+# The environ values Django's request-wide decisions read for this route: the host check
+# (CommonMiddleware's `get_host`), HTTPS (`is_secure`, the SSL redirect, HSTS) and the
+# language of refusals (UserLanguageMiddleware). A query string or a cookie would add more
+# (`?lang=`, the language cookie, the query's control characters): such requests go to Django.
+_CONTEXT_KEYS = (
+    "HTTP_HOST",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "wsgi.url_scheme",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_ACCEPT_LANGUAGE",
+)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _environ_key(header: str) -> str:
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What the middleware chain decides from a request's host, scheme and Accept-Language:
+    its language and the security headers it adds to every answer."""
+
+    language: str
+    security_headers: tuple[tuple[str, str], ...]
+
+
+class LeanIntake:
+    """`POST /api/v1/inbound/messages` answered without Django's handler; all else through it.
+
+    The answer is the route's own: `verified_shop` (what the route's auth class calls) then
+    `single_message` (what the route's view calls), rendered as `JsonResponse` would; a
+    refusal or error raised on the way goes through the API's exception handlers and the
+    middleware's `process_exception`, as it would in the handler. The headers the middleware
+    adds (security, `X-Request-ID`, `Content-Language`, `Content-Length`) are added here in
+    the same order, from what Django's own middleware decided for the request's host, scheme
+    and language (computed once per distinct combination, through Django's functions)."""
+
+    def __init__(self, django: WSGIHandler) -> None:
+        # Imported here: the API (and with it the models) only once Django is set up.
+        from kefu.api import api
+        from kefu.core.middleware import RequestIdMiddleware, UnavailableMiddleware
+        from kefu.intake_urls import server_error
+        from kefu.integrations.api import single_message
+        from kefu.integrations.signing import SHOP_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+        from kefu.integrations.webhook_auth import verified_shop
+
+        self.django = django
+        self.api = api
+        self.single_message = single_message
+        self.verified_shop = verified_shop
+        self.server_error = server_error
+        self.shop_key = _environ_key(SHOP_HEADER)
+        self.signature_key = _environ_key(SIGNATURE_HEADER)
+        self.timestamp_key = _environ_key(TIMESTAMP_HEADER)
+        self.most = settings.KEFU_MAX_INBOUND_BODY_BYTES
+
+        def unused(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
+            raise AssertionError("the lean path calls no view through middleware")
+
+        self.security = SecurityMiddleware(unused)
+        # process_exception runs bottom-up in Django's chain: Unavailable, then RequestId.
+        self.on_exception = [
+            UnavailableMiddleware(unused).process_exception,
+            RequestIdMiddleware(unused).process_exception,
+        ]
+        self.contexts: dict[tuple[Any, ...], _Context | None] = {}
+        # Only the settings the lean path reproduces; anything else in the chain (another
+        # middleware, a denied user agent, www redirects, a smaller upload limit) and every
+        # request goes through Django.
+        from kefu import intake_settings
+
+        self.enabled = (
+            os.environ.get("KEFU_INTAKE_LEAN", "1") != "0"
+            and list(settings.MIDDLEWARE) == intake_settings.MIDDLEWARE
+            and not settings.DISALLOWED_USER_AGENTS
+            and not settings.PREPEND_WWW
+            and self.most <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            and self.most <= settings.KEFU_IMPORT_MAX_UPLOAD_BYTES
+            and (
+                not settings.SECURE_PROXY_SSL_HEADER
+                or settings.SECURE_PROXY_SSL_HEADER[0] == "HTTP_X_FORWARDED_PROTO"
+            )
+        )
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        length = self._length(environ) if self.enabled else None
+        context = self._context(environ) if length is not None else None
+        if context is None:
+            return self.django(environ, start_response)
+        signals.request_started.send(sender=WSGIHandler, environ=environ)
+        try:
+            body = environ["wsgi.input"].read(length) if length else b""
+            given = environ.get("HTTP_X_REQUEST_ID", "")
+            request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+            translation.activate(context.language)
+            try:
+                status, headers, content = self._answer(environ, body, request_id)
+            finally:
+                translation.deactivate()
+        finally:
+            signals.request_finished.send(sender=WSGIHandler)
+        headers_present = {name.lower() for name, _ in headers}
+        if "content-length" not in headers_present:
+            headers.append(("Content-Length", str(len(content))))
+        if "content-language" not in headers_present:
+            headers.append(("Content-Language", context.language))
+        if "x-request-id" not in headers_present:
+            headers.append(("X-Request-ID", request_id))
+        headers.extend(h for h in context.security_headers if h[0].lower() not in headers_present)
+        start_response(f"{status} {responses.get(status, 'Unknown Status Code')}", headers)
+        return [content]
+
+    def _length(self, environ: Environ) -> int | None:
+        """The body's length when the lean path takes the request, else None."""
+        if (
+            environ.get("PATH_INFO") != SINGLE_PATH
+            or environ.get("REQUEST_METHOD") != "POST"
+            or environ.get("QUERY_STRING")
+            or environ.get("HTTP_COOKIE")
+        ):
+            return None
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        # Larger: Django refuses it (the webhook's 413, or the upload limit's) as it always has.
+        return length if 0 <= length <= self.most else None
+
+    def _context(self, environ: Environ) -> _Context | None:
+        key = tuple(environ.get(name) for name in _CONTEXT_KEYS)
+        try:
+            return self.contexts[key]
+        except KeyError:
+            pass
+        context = self._decide(key)
+        if len(self.contexts) > 1024:  # hosts and languages a sender makes up
+            self.contexts.clear()
+        self.contexts[key] = context
+        return context
+
+    def _decide(self, key: tuple[Any, ...]) -> _Context | None:
+        """What Django's middleware decides for a request with these values, asked of Django's
+        own middleware; None when it would not let the request reach the view (a host not in
+        ALLOWED_HOSTS, a redirect to HTTPS)."""
+        from kefu.core.middleware import UserLanguageMiddleware
+
+        environ = {name: value for name, value in zip(_CONTEXT_KEYS, key, strict=True)}
+        environ = {k: v for k, v in environ.items() if v is not None}
+        environ.update(REQUEST_METHOD="POST", PATH_INFO=SINGLE_PATH, **{"wsgi.input": io.BytesIO()})
+        environ.setdefault("wsgi.url_scheme", "http")
+        environ.setdefault("SERVER_NAME", "")
+        environ.setdefault("SERVER_PORT", "80")
+        request = WSGIRequest(environ)
+        try:
+            request.get_host()
+        except DisallowedHost:
+            return None
+        if self.security.process_request(request) is not None:
+            return None
+        blank = HttpResponse()
+        before = set(blank.headers)
+        self.security.process_response(request, blank)
+        added = tuple((k, v) for k, v in blank.items() if k not in before)
+        return _Context(UserLanguageMiddleware._language(request), added)
+
+    def _answer(
+        self, environ: Environ, body: bytes, request_id: str
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        try:
+            shop, _ = self.verified_shop(
+                body,
+                signature=environ.get(self.signature_key),
+                timestamp=environ.get(self.timestamp_key),
+                slug=environ.get(self.shop_key),
+                per_buyer=True,
+            )
+            status, answer = self.single_message(shop, body)
+        except Exception as exc:
+            request = self._request(environ, body, request_id)
+            response = self._refusal(request, exc)
+            # As the handler logs every answer of 400 and above (once: the 500 path did).
+            log_response(
+                "%s: %s", response.reason_phrase, request.path, response=response, request=request
+            )
+            return response.status_code, list(response.items()), response.content
+        # As JsonResponse renders it.
+        content = json.dumps(answer, cls=DjangoJSONEncoder).encode()
+        if status >= 400:
+            request = self._request(environ, body, request_id)
+            logged = HttpResponse(status=status)
+            log_response(
+                "%s: %s", logged.reason_phrase, request.path, response=logged, request=request
+            )
+        return status, [("Content-Type", "application/json")], content
+
+    @staticmethod
+    def _request(environ: Environ, body: bytes, request_id: str) -> WSGIRequest:
+        """The Django request, for the paths that hand one to Django's code (refusals, logs)."""
+        request = WSGIRequest({**environ, "wsgi.input": io.BytesIO(body)})
+        request.request_id = request_id  # type: ignore[attr-defined]
+        return request
+
+    def _refusal(self, request: WSGIRequest, exc: Exception) -> HttpResponse:
+        """The answer Django's handler gives when the route raises `exc`: the API's handler
+        for it (401, 413, 429, ...), else the middleware's (503), else the 500 page."""
+        try:
+            return self.api.on_exception(request, exc)
+        except Exception:  # noqa: S110 - not the API's: the middleware's, below
+            pass
+        for handler in self.on_exception:
+            response = handler(request, exc)
+            if response is not None:
+                return response
+        signals.got_request_exception.send(sender=None, request=request)
+        response = self.server_error(request)
+        log_response(
+            "%s: %s",
+            responses[500],
+            request.path,
+            response=response,
+            request=request,
+            exception=exc,
+        )
+        return response
+
+
+def create_application() -> LeanIntake:
     """The WSGI application on the intake settings, whatever DJANGO_SETTINGS_MODULE said."""
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
     from django.core.wsgi import get_wsgi_application
 
-    application = get_wsgi_application()
+    application = LeanIntake(get_wsgi_application())
     # What start-up built (Django, the models, the API's schemas: ~180,000 objects) lives as
     # long as the process. Left to the collector, each full collection walked all of it while
     # every request thread of the process waited: ~200 ms on the 2-core machine, the slow

@@ -165,3 +165,18 @@ def test_a_history_line_with_a_nul_byte_is_imported_and_the_others_too(shop, tmp
     texts = sorted(Message.objects.values_list("text", flat=True))
     assert texts == ["Hello", "Is it in stock?", "Thanks"]
     assert Buyer.objects.get(shop=shop).external_id == "ivan"
+
+
+def test_a_body_is_cleaned_whichever_way_json_writes_a_control_character():
+    # loads_clean skips the walk for a body with no escape or DEL that could hold one: the
+    # result must be the walk's for every character, escaped (ASCII) or raw, key or value.
+    from kefu.core.controls import clean_data, loads_clean
+
+    for code in [*range(0x300), 0x2028, 0xFEFF, 0x1F600]:
+        ch = chr(code)
+        for ascii_only in (True, False):
+            raw = json.dumps({f"k{ch}": [f"a{ch}b", {"x": ch}]}, ensure_ascii=ascii_only)
+            assert loads_clean(raw.encode()) == clean_data(json.loads(raw)), (hex(code), raw)
+    for raw in (rb'{"a": "\b\f\t\n\r"}', rb'{"a": "\u007F\u001f"}', b'{"a": "\x7f"}'):
+        assert loads_clean(raw) == clean_data(json.loads(raw))
+    assert loads_clean(rb'{"a": "x\u0000y"}') == {"a": "xy"}

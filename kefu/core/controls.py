@@ -35,9 +35,19 @@ def clean_data(value: Any) -> Any:
     return value
 
 
+# How a control character can be written inside a JSON string: `json.loads` refuses the raw
+# C0 characters there, so only an escape (`\u00XX`, `\b`, `\f`) or a raw DEL brings one in.
+_MAY_HOLD_CONTROLS = re.compile(rb"\\u00|\\b|\\f|\x7f")
+
+
 def loads_clean(raw: bytes | str) -> Any:
-    """``json.loads``, then the rule; for bodies whose signature is checked on the raw bytes."""
-    return clean_data(json.loads(raw))
+    """``json.loads``, then the rule; for bodies whose signature is checked on the raw bytes.
+
+    A body with none of the ways to write a control character in JSON is not walked again
+    (most webhooks: the walk was about half the parse's cost); any other body is."""
+    data = json.loads(raw)
+    encoded = raw.encode() if isinstance(raw, str) else raw
+    return clean_data(data) if _MAY_HOLD_CONTROLS.search(encoded) else data
 
 
 def _clean_querydict(data: QueryDict) -> QueryDict:

@@ -13,6 +13,7 @@ from django.utils import translation
 from ninja import Router, Schema
 from pydantic import Field, ValidationError
 
+from kefu.accounts.models import Shop
 from kefu.catalog.upserts import ProductInput, upsert_products
 from kefu.conversations.buyers import BuyerIn
 from kefu.conversations.intake import BuyerMessageIn, checked_message
@@ -30,6 +31,7 @@ from kefu.desk.intake import receive_buyer_message
 from kefu.desk.intake_queue import kick
 from kefu.integrations.webhook_auth import (
     RateLimitedProblem,
+    parsed_body,
     signed_batch,
     signed_buyer_message,
     signed_json_body,
@@ -139,16 +141,19 @@ def _routing(message: Message) -> dict[str, Any]:
     }
 
 
-def _checked(data: Any) -> tuple[BuyerMessageIn | None, JsonResponse | None]:
-    """One message of a webhook body, checked; or the 4xx that refuses it."""
+def _checked(data: Any) -> tuple[BuyerMessageIn | None, tuple[int, dict[str, Any]] | None]:
+    """One message of a webhook body, checked; or the 4xx (status, answer) that refuses it."""
     try:
         payload = InboundMessage.model_validate(data)
     except ValidationError as exc:
-        return None, _problem(400, "invalid message", errors=field_errors(exc.errors()))
+        return None, (400, {"detail": "invalid message", "errors": field_errors(exc.errors())})
     if len(payload.text) > settings.KEFU_MAX_MESSAGE_CHARS:
-        return None, _problem(413, f"text longer than {settings.KEFU_MAX_MESSAGE_CHARS} characters")
+        return None, (
+            413,
+            {"detail": f"text longer than {settings.KEFU_MAX_MESSAGE_CHARS} characters"},
+        )
     if payload.sent_at is not None and payload.sent_at.tzinfo is None:
-        return None, _problem(400, "sent_at needs a time zone offset")
+        return None, (400, {"detail": "sent_at needs a time zone offset"})
     try:
         incoming = checked_message(
             BuyerMessageIn(
@@ -167,7 +172,7 @@ def _checked(data: Any) -> tuple[BuyerMessageIn | None, JsonResponse | None]:
             )
         )
     except DjangoValidationError as exc:
-        return None, _problem(400, "; ".join(exc.messages))
+        return None, (400, {"detail": "; ".join(exc.messages)})
     return incoming, None
 
 
@@ -196,11 +201,19 @@ def inbound_message(request: HttpRequest) -> HttpResponse:
     is queued, and 200 with the stored ids once processed. A shop in synchronous mode
     (`intake_synchronous`) stores and routes before answering: 201 with the routing.
     """
-    shop = webhook_shop(request)
+    status, answer = single_message(webhook_shop(request), request.body)
+    return JsonResponse(answer, status=status)
+
+
+def single_message(shop: Shop, body: bytes) -> tuple[int, dict[str, Any]]:
+    """The single webhook's work once the signature is checked: the status and JSON answer.
+
+    Shared by the route above and the lean intake app (``kefu.intake_wsgi``), which renders
+    the answer itself without Django's handler."""
     try:
-        data = loads_clean(request.body)
+        data = parsed_body(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        return _problem(400, "body is not JSON")
+        return 400, {"detail": "body is not JSON"}
     incoming, refusal = _checked(data)
     if refusal is not None:
         return refusal
@@ -216,26 +229,21 @@ def inbound_message(request: HttpRequest) -> HttpResponse:
             order_external_id=incoming.order_external_id,
             sent_at=incoming.sent_at,
         )
-        return JsonResponse(
+        return (
+            201 if result.created else 200,
             {**_routing(result.message), "duplicate": not result.created, "status": "processed"},
-            status=201 if result.created else 200,
         )
     queued = enqueue_message(shop=shop, message=incoming)
     if queued.message is not None:
-        return JsonResponse(
-            {**_routing(queued.message), "duplicate": True, "status": "processed"}, status=200
-        )
+        return 200, {**_routing(queued.message), "duplicate": True, "status": "processed"}
     assert queued.intake_id is not None  # noqa: S101 - queued or stored, never neither
     kick([lane_of(shop.pk, incoming.buyer.external_id)])
-    return JsonResponse(
-        {
-            "id": queued.intake_id,
-            "external_id": queued.external_id,
-            "status": "queued",
-            "duplicate": queued.duplicate,
-        },
-        status=202,
-    )
+    return 202, {
+        "id": queued.intake_id,
+        "external_id": queued.external_id,
+        "status": "queued",
+        "duplicate": queued.duplicate,
+    }
 
 
 @router.post(
@@ -274,7 +282,7 @@ def inbound_messages_batch(request: HttpRequest) -> HttpResponse:
     for index, item in enumerate(body.messages):
         incoming, refusal = _checked(item)
         if refusal is not None:
-            detail = json.loads(refusal.content)
+            detail = refusal[1]
             ext = item.get("external_id") if isinstance(item, dict) else None
             ext = ext if isinstance(ext, str) else None
             results.append({"index": index, "external_id": ext, "status": "rejected", **detail})

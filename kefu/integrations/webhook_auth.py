@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from typing import Any
 
 from django.conf import settings
@@ -51,25 +52,41 @@ class SignedWebhook(APIKeyHeader):
         self.batch = batch
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Shop:
-        body = request.body
-        # Refuse an oversized body before hashing it, as the webhooks always have.
-        most = (
-            settings.KEFU_INTAKE_BATCH_MAX_BYTES
-            if self.batch
-            else settings.KEFU_MAX_INBOUND_BODY_BYTES
+        shop, timestamp = verified_shop(
+            request.body,
+            signature=key,
+            timestamp=request.headers.get(TIMESTAMP_HEADER),
+            slug=request.headers.get(SHOP_HEADER),
+            per_buyer=self.per_buyer,
+            batch=self.batch,
         )
-        if len(body) > most:
-            raise HttpError(413, f"body larger than {most} bytes")
-        try:
-            timestamp = signing_time(request.headers.get(TIMESTAMP_HEADER))
-        except StaleSignature as exc:
-            raise HttpError(401, str(exc)) from exc
-        slug = request.headers.get(SHOP_HEADER)
-        if not slug or not key or not key.startswith(PREFIX):
-            raise HttpError(401, "unknown shop or bad signature")
-        shop = _signing_shop(slug, key, timestamp, body, per_buyer=self.per_buyer)
         request.kefu_signed_at = as_datetime(timestamp)  # type: ignore[attr-defined]
         return shop
+
+
+def verified_shop(
+    body: bytes,
+    *,
+    signature: str | None,
+    timestamp: str | None,
+    slug: str | None,
+    per_buyer: bool,
+    batch: bool = False,
+) -> tuple[Shop, int]:
+    """The shop that signed `body` and the signing time (unix seconds), counted against its
+    limits; `HttpError` 401/413 or `RateLimited` otherwise. The check of `SignedWebhook`,
+    callable without a Django request (the lean intake app, ``kefu.intake_wsgi``)."""
+    # Refuse an oversized body before hashing it, as the webhooks always have.
+    most = settings.KEFU_INTAKE_BATCH_MAX_BYTES if batch else settings.KEFU_MAX_INBOUND_BODY_BYTES
+    if len(body) > most:
+        raise HttpError(413, f"body larger than {most} bytes")
+    try:
+        signed_at = signing_time(timestamp)
+    except StaleSignature as exc:
+        raise HttpError(401, str(exc)) from exc
+    if not slug or not signature or not signature.startswith(PREFIX):
+        raise HttpError(401, "unknown shop or bad signature")
+    return _signing_shop(slug, signature, signed_at, body, per_buyer=per_buyer), signed_at
 
 
 def _signing_shop(
@@ -128,10 +145,26 @@ def _signing_shop(
     raise HttpError(401, "unknown shop or bad signature")  # pragma: no cover - see the loop
 
 
+_parsed = threading.local()
+
+
+def parsed_body(body: bytes) -> Any:
+    """``loads_clean(body)``, once per body: the per-buyer limit reads the buyer from the
+    body before the handler reads the message from it. The thread keeps the last body
+    parsed and its data (identity, not equality: the same request's bytes object); a body
+    that is not JSON raises as ``loads_clean`` does, every time. Callers only read the data."""
+    last = getattr(_parsed, "last", None)
+    if last is not None and last[0] is body:
+        return last[1]
+    data = loads_clean(body)
+    _parsed.last = (body, data)
+    return data
+
+
 def _buyer_of(body: bytes) -> str | None:
     """The buyer's external id in a message webhook; None for a body the operation refuses."""
     try:
-        data = loads_clean(body)
+        data = parsed_body(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
     buyer = data.get("buyer") if isinstance(data, dict) else None
