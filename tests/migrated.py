@@ -5,11 +5,15 @@ most of it Django rendering model states), and several such tests each did it ag
 first caller of a run migrates a template once, with the real command; later callers get a
 copy: the file for the embedded SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL. The
 command itself is still what made the schema.
+
+Also the one place such tests take the `kefu` command (`KEFU`) and an environment of their
+own without the suite's engine (`embedded_env`) from.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import subprocess
 import sys
@@ -20,9 +24,11 @@ from pathlib import Path
 
 import psycopg
 
+# The venv's own `kefu`, whatever the PATH says.
 KEFU = Path(sys.executable).with_name("kefu")
 SQLITE_FILE = "kefu.sqlite3"
-_ENGINE_ENV = ("DJANGO_SETTINGS_MODULE", "KEFU_DATABASE_URL", "KEFU_REDIS_URL")
+# What points a process at the suite's settings and databases.
+ENGINE_ENV = ("DJANGO_SETTINGS_MODULE", "KEFU_DATABASE_URL", "KEFU_REDIS_URL")
 
 _lock = threading.Lock()
 _sqlite_template: Path | None = None
@@ -36,8 +42,10 @@ def _migrate(env: Mapping[str, str]) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def _embedded_env(env: Mapping[str, str], data_dir: Path) -> dict[str, str]:
-    out = {k: v for k, v in env.items() if k not in _ENGINE_ENV}
+def embedded_env(data_dir: Path, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`env` (this process's by default) without the suite's engine: `kefu` started with it
+    uses the embedded defaults in `data_dir`, never the suite's databases."""
+    out = {k: v for k, v in (os.environ if env is None else env).items() if k not in ENGINE_ENV}
     out["KEFU_DATA_DIR"] = str(data_dir)
     return out
 
@@ -49,7 +57,7 @@ def migrated_sqlite(data_dir: Path, env: Mapping[str, str]) -> None:
         if _sqlite_template is None:
             folder = Path(tempfile.mkdtemp(prefix="kefu-migrated-"))
             atexit.register(shutil.rmtree, folder, True)
-            _migrate(_embedded_env(env, folder))
+            _migrate(embedded_env(folder, env))
             _sqlite_template = folder
     data_dir.mkdir(parents=True, exist_ok=True)
     # The command closed its connections, so the write-ahead log was folded into the file.

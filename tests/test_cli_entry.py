@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.migrated import migrated_sqlite
-
-KEFU = Path(sys.executable).with_name("kefu")
+from tests.migrated import KEFU, embedded_env, migrated_sqlite
 
 
 def _kefu(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     # The embedded defaults in a directory of the test's own: never the suite's databases.
-    drop = ("DJANGO_SETTINGS_MODULE", "KEFU_DATABASE_URL", "KEFU_REDIS_URL")
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env["KEFU_DATA_DIR"] = str(data_dir)
     return subprocess.run(  # noqa: S603 - our own command
-        [str(KEFU), *args], capture_output=True, text=True, timeout=120, env=env, check=False
+        [str(KEFU), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=embedded_env(data_dir),
+        check=False,
     )
 
 

@@ -9,7 +9,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,7 @@ import pytest
 
 from bench import soak
 from bench.harness import free_ports, inbound_body, webhook_headers
-from tests.migrated import migrated_postgres, migrated_sqlite
-
-KEFU = Path(sys.executable).with_name("kefu")
-
+from tests.migrated import KEFU, embedded_env, migrated_postgres, migrated_sqlite
 
 # The process helpers are the soak's (bench/soak.py), which kills the same children.
 _healthy = soak.healthy
@@ -70,9 +66,7 @@ def _drop_postgres_database(url: str) -> None:
 def served(request, tmp_path):
     # `indirect` True: `kefu run` with the WSGI intake server beside uvicorn.
     with_intake = bool(getattr(request, "param", False))
-    drop = ("DJANGO_SETTINGS_MODULE", "KEFU_DATABASE_URL", "KEFU_REDIS_URL")
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env["KEFU_DATA_DIR"] = str(tmp_path)
+    env = embedded_env(tmp_path)
     # An import silent for 8 s lost its worker; the sweep looks every 2 s.
     env["KEFU_IMPORT_STALE_SECONDS"] = "8"
     env["KEFU_IMPORT_SWEEP_SECONDS"] = "2"

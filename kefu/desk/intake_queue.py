@@ -231,9 +231,11 @@ def _first_ids(lanes: list[int], batch: int) -> list[int]:
             [ordered, MAX_ATTEMPTS, batch, batch],
         )
         ids = [row[0] for row in cursor.fetchall()]
-        if not ids:
-            # Nothing waiting: the caller's transaction ends now, and the settings with it.
-            return ids
+        # Restored even when nothing is waiting: the batch's atomic block may be a savepoint
+        # in a caller's transaction (an eager drain inside a test's or a request's), and
+        # releasing a savepoint keeps `set_config(…, true)` until that transaction ends. Left
+        # off, every later query of it was planned with sorts and scans "disabled", whose
+        # huge cost estimates switched on JIT compilation (~0.5 s a query, decisions §79).
         cursor.execute(
             "SELECT set_config('enable_seqscan', %s, true), "
             "set_config('enable_bitmapscan', %s, true), set_config('enable_sort', %s, true)",

@@ -1096,3 +1096,22 @@ def test_a_lingering_drain_takes_a_message_queued_after_the_queue_emptied(
     else:
         assert stored == 2
         assert looks["empty"] == 0
+
+
+@pytest.mark.django_db
+def test_a_drain_that_finds_nothing_leaves_the_planner_settings_of_the_callers_transaction():
+    """An eager drain runs inside its caller's transaction (the batch's atomic block is then a
+    savepoint, and releasing it keeps `set_config(…, true)`): a look at empty lanes must put
+    the planner's switches back too, or every later query of the caller's transaction is
+    planned with scans and sorts disabled (decisions §79)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    ensure_lanes()
+    IntakeMessage.objects.all().delete()
+    assert intake_queue.drain_lanes([0, 1, 2]) == 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('enable_seqscan'), current_setting('enable_bitmapscan'),"
+            " current_setting('enable_sort')"
+        )
+        assert cursor.fetchone() == ("on", "on", "on")

@@ -4,7 +4,6 @@ process reading them stays small."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import zipfile
@@ -15,9 +14,8 @@ import pytest
 from kefu.core.tabular import ImportFileError
 from kefu.orders.importers.run import import_orders
 from kefu.orders.models import Order
-from tests.migrated import migrated_sqlite
+from tests.migrated import KEFU, embedded_env, migrated_sqlite
 
-KEFU = Path(sys.executable).with_name("kefu")
 HEADER = "订单编号,买家会员名,订单状态,总金额,订单付款时间,宝贝标题,商品ID,宝贝总数量,物流单号"
 ROW = "{n},buyer-{n},交易成功,10.00,2024-11-11 10:00:00,Lamp,P-1,1,"
 
@@ -280,9 +278,7 @@ def _kefu_peak(args: list[str], env: dict[str, str]) -> tuple[int, str, float]:
 def kefu_env(tmp_path_factory) -> dict[str, str]:
     """An installation of its own (embedded SQLite) with one shop, as `kefu` sees it."""
     data_dir = tmp_path_factory.mktemp("limits")
-    drop = ("DJANGO_SETTINGS_MODULE", "KEFU_DATABASE_URL", "KEFU_REDIS_URL")
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env["KEFU_DATA_DIR"] = str(data_dir)
+    env = embedded_env(data_dir)
     env["KEFU_IMPORT_MAX_UPLOAD_BYTES"] = str(4 * 2**20)
     migrated_sqlite(data_dir, env)
     create = ["shop", "create", "--name", "Limits", "--platform", "taobao", "--slug", "limits"]
