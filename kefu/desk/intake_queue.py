@@ -343,12 +343,14 @@ def work(
 # after the failed claim, and the flag's drain, starting after that claim, keeps looking at
 # every lane for LINGER_SECONDS > KICK_SECONDS after it starts. A flag whose task was lost (a
 # worker killed with it prefetched, the broker restarted) expires after
-# DRAIN_PENDING_SECONDS; until then the beat sweep drains.
+# DRAIN_PENDING_SECONDS; the beat sweep (``sweep``) then sends a drain, as it does for the
+# messages of a web process that died between its commit and its kick.
 KICK_SECONDS = 0.2
 DRAIN_PENDING_KEY = "intake:drain-pending"
-# Longer than a pending drain normally waits for a worker slot (a running drain ends within
-# its 10 s plus the linger); should one wait longer, one more is sent per expiry: still bounded.
-DRAIN_PENDING_SECONDS = 30
+# How long a lost drain task can hold the kicks up. A pending drain that waits longer for a
+# worker slot (the running ones drain for up to 10 s each, then linger) gets one more drain
+# sent beside it per expiry: still bounded.
+DRAIN_PENDING_SECONDS = 10
 _kick_lock = threading.Lock()
 _next_kick = 0.0
 _deferred_until = 0.0
@@ -430,3 +432,17 @@ def kick(lanes: Iterable[int]) -> None:
         # flag goes, or no kick would send a task until it expired.
         drain_started()
         log.exception("intake_kick_failed lanes=%s", wanted)
+
+
+def sweep() -> bool:
+    """The beat sweep: a drain of every lane unless one is pending; True when it sent one."""
+    from kefu.desk.tasks import drain_intake
+
+    if not claim_drain():
+        return False
+    try:
+        drain_intake.delay(None)
+    except Exception:
+        drain_started()
+        raise
+    return True

@@ -17,3 +17,10 @@ def drain_intake(lanes: list[int] | None = None) -> int:
     # this one's reads (decisions §79).
     intake_queue.drain_started()
     return intake_queue.drain(lanes=lanes, linger=linger)
+
+
+@shared_task(name="intake.sweep", ignore_result=True)
+def sweep_intake() -> bool:
+    """The beat's backstop (on the default queue, so it never waits behind drains): a drain
+    of every lane unless one is pending. True when it sent one."""
+    return intake_queue.sweep()

@@ -1196,3 +1196,21 @@ def test_a_kick_the_broker_refused_leaves_no_flag_behind(shop, pre_agent, broker
     assert broker == [None]
     assert drain_intake(broker.pop(0)) == 2
     assert stored_texts(shop) == ["question 1 about the lamp", "question 2 about the lamp"]
+
+
+@pytest.mark.django_db
+def test_the_sweep_sends_a_drain_only_when_none_is_pending(shop, pre_agent, broker, no_worker):
+    """The beat's sweep went straight to the intake queue every 5 s and piled up behind drains
+    busy for a whole run; now it is a kick of every lane from the default queue."""
+    from kefu.desk.tasks import sweep_intake
+
+    online(pre_agent)
+    # A web process died between its commit and its kick: only the sweep knows.
+    assert post_signed(Client(), shop, message(1)).status_code == 202
+    assert broker == []
+    assert sweep_intake() is True
+    assert sweep_intake() is False  # the first one's drain is still pending
+    assert broker == [None]
+    assert drain_intake(broker.pop(0)) == 1
+    assert sweep_intake() is True  # that drain started: the next sweep sends again
+    assert stored_texts(shop) == ["question 1 about the lamp"]
