@@ -64,9 +64,11 @@ _schedule: dict[str, dict[str, object]] = {
 if not intake_poll_seconds() > 0:
     # Picks up buyer messages a web process queued but could not hand to a worker (it died
     # between its commit and the kick, or the broker was down): decisions §42. A polling
-    # intake worker finds those itself; there is no Celery intake worker to sweep for.
+    # intake worker finds those itself; there is no Celery intake worker to sweep for. The
+    # sweep sends a drain only when none is pending (decisions §80): sent straight to the
+    # intake queue every 5 s, sweeps piled up behind drains busy for the whole of a long run.
     _schedule["sweep-intake"] = {
-        "task": "intake.drain",
+        "task": "intake.sweep",
         "schedule": float(os.environ.get("KEFU_INTAKE_SWEEP_SECONDS", "5")),
     }
 app.conf.beat_schedule = _schedule

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.core.cache import BaseCache, caches
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
@@ -330,10 +331,65 @@ def work(
 # window's end, which starts after the message committed and so sees it; the deferred task
 # drains every waiting lane, so it covers the lanes of every message of its window. The beat
 # sweep only catches what a dead process left behind.
+#
+# With Redis, a task is sent only when none is pending (decisions §80): the kick sets
+# DRAIN_PENDING_KEY with NX and sends only if it set it; the drain deletes it before its first
+# read of the queue. Windows alone still sent ~5 tasks a second per web process while each
+# running drain takes far longer than 0.2 s (it drains, then lingers 1 s): at 1,000
+# messages/s hundreds of drains piled up in the broker and each, once started, lingered its
+# second on an empty queue. Why a skipped kick loses no message: a kick that finds the flag
+# set runs after its message committed, and the flag's drain has not started yet (it deletes
+# the flag before its first read), so that drain's reads come after the commit. A deferred
+# kick that finds the flag set marks its window covered, so the window's later kicks skip
+# without asking Redis: their messages commit before the window's end, at most KICK_SECONDS
+# after the failed claim, and the flag's drain, starting after that claim, keeps looking at
+# every lane for LINGER_SECONDS > KICK_SECONDS after it starts. A flag whose task was lost (a
+# worker killed with it prefetched, the broker restarted) expires after
+# DRAIN_PENDING_SECONDS; the beat sweep (``sweep``) then sends a drain, as it does for the
+# messages of a web process that died between its commit and its kick.
 KICK_SECONDS = 0.2
+DRAIN_PENDING_KEY = "intake:drain-pending"
+# How long a lost drain task can hold the kicks up. A pending drain that waits longer for a
+# worker slot (the running ones drain for up to 10 s each, then linger) gets one more drain
+# sent beside it per expiry: still bounded.
+DRAIN_PENDING_SECONDS = 10
 _kick_lock = threading.Lock()
 _next_kick = 0.0
 _deferred_until = 0.0
+
+if LINGER_SECONDS <= KICK_SECONDS:  # pragma: no cover - a guard on the constants above
+    raise RuntimeError("a skipped deferred kick relies on LINGER_SECONDS > KICK_SECONDS")
+
+
+def _pending_flag() -> BaseCache | None:
+    """The cache holding the drain-pending flag: Redis, shared by the web processes and the
+    workers; None without Redis (one process's memory cannot tell another's drain started)."""
+    return caches["default"] if settings.REDIS_URL else None
+
+
+def claim_drain() -> bool:
+    """True when the caller should send a drain task: it set the pending flag (or there is no
+    flag to set, or Redis did not answer: a task too many is safe, one too few is not)."""
+    flag = _pending_flag()
+    if flag is None:
+        return True
+    try:
+        return bool(flag.add(DRAIN_PENDING_KEY, 1, DRAIN_PENDING_SECONDS))
+    except Exception:
+        log.exception("intake_drain_flag_failed")
+        return True
+
+
+def drain_started() -> None:
+    """Called by a drain before its first read of the queue: kicks from now on send a task."""
+    flag = _pending_flag()
+    if flag is None:
+        return
+    try:
+        flag.delete(DRAIN_PENDING_KEY)
+    except Exception:
+        # Left set, it expires after DRAIN_PENDING_SECONDS; the sweep drains meanwhile.
+        log.exception("intake_drain_flag_failed")
 
 
 def kick(lanes: Iterable[int]) -> None:
@@ -358,12 +414,37 @@ def kick(lanes: Iterable[int]) -> None:
         elif _deferred_until < allowed:
             defer = True
             _deferred_until = allowed
+    if not (send_now or defer):
+        return
+    flagged = _pending_flag() is not None
+    if not claim_drain():
+        # A drain is pending and has not started: its reads come after this commit. A skipped
+        # immediate kick leaves the window's deferred task to the window's next kick, which
+        # asks again; a skipped deferred one covers the window (see above).
+        return
     try:
         if send_now:
-            drain_intake.delay(wanted)
-        elif defer:
+            # Every lane when flagged: kicks skipped while this task waits may be in others.
+            drain_intake.delay(None if flagged else wanted)
+        else:
             # Every waiting lane: later messages of this window may be in other lanes.
             drain_intake.apply_async((None,), countdown=max(allowed - now, 0.01))
     except Exception:
-        # The broker is down: the messages are committed and the sweep will find them.
+        # The broker is down: the messages are committed and the sweep will find them; the
+        # flag goes, or no kick would send a task until it expired.
+        drain_started()
         log.exception("intake_kick_failed lanes=%s", wanted)
+
+
+def sweep() -> bool:
+    """The beat sweep: a drain of every lane unless one is pending; True when it sent one."""
+    from kefu.desk.tasks import drain_intake
+
+    if not claim_drain():
+        return False
+    try:
+        drain_intake.delay(None)
+    except Exception:
+        drain_started()
+        raise
+    return True

@@ -1040,6 +1040,7 @@ def test_a_web_process_kicks_the_worker_once_per_window_whatever_the_lanes(monke
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.KEFU_INTAKE_POLL_SECONDS = 0  # kicks are PostgreSQL's mode; SQLite's worker polls
+    settings.REDIS_URL = ""  # the windows alone; the pending flag: the tests below
     now = [1000.0]
     monkeypatch.setattr(intake_queue.time, "monotonic", lambda: now[0])
     monkeypatch.setattr(intake_queue, "_next_kick", 0.0)
@@ -1115,3 +1116,124 @@ def test_a_drain_that_finds_nothing_leaves_the_planner_settings_of_the_callers_t
             " current_setting('enable_sort')"
         )
         assert cursor.fetchone() == ("on", "on", "on")
+
+
+@pytest.fixture
+def broker(monkeypatch, settings):
+    """Kicks as on PostgreSQL + Redis, into a list standing for the Celery intake queue, and
+    every kick one that would send a task (no window): the worst case for piled-up drains.
+    The drain-pending flag is in the default cache: Redis with the PostgreSQL + Redis
+    settings, this process's memory otherwise (the one process plays web and worker here)."""
+    from django.core.cache import caches
+
+    from kefu.desk import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.KEFU_INTAKE_POLL_SECONDS = 0
+    settings.REDIS_URL = settings.REDIS_URL or "redis://the-flag-is-in-locmem"
+    monkeypatch.setattr(intake_queue, "KICK_SECONDS", 0.0)
+    monkeypatch.setattr(intake_queue, "LINGER_SECONDS", 0.0)  # the test runs the drains
+    monkeypatch.setattr(intake_queue, "_next_kick", 0.0)
+    monkeypatch.setattr(intake_queue, "_deferred_until", 0.0)
+    import kefu.integrations.api as inbound_api
+
+    # The webhook's own kick, whatever an earlier test's `no_worker` left in its module.
+    monkeypatch.setattr(inbound_api, "kick", intake_queue.kick)
+    flag = caches["default"]
+    flag.delete(intake_queue.DRAIN_PENDING_KEY)
+    queued: list[Any] = []
+    monkeypatch.setattr(tasks.drain_intake, "delay", lambda lanes: queued.append(lanes))
+    monkeypatch.setattr(
+        tasks.drain_intake, "apply_async", lambda args, countdown: queued.append(args[0])
+    )
+    yield queued
+    flag.delete(intake_queue.DRAIN_PENDING_KEY)
+
+
+def stored_texts(shop: Shop) -> list[str]:
+    return list(
+        Message.objects.filter(shop=shop, external_id__startswith="m-")
+        .order_by("id")
+        .values_list("text", flat=True)
+    )
+
+
+@pytest.mark.django_db
+def test_many_kicks_for_one_lane_leave_one_drain_pending_and_no_message_behind(
+    shop, pre_agent, broker, monkeypatch
+):
+    """A kick while a drain is pending (sent, not started) sends nothing; the drain clears
+    the flag before its first read, so it sees every message kicked for before it started,
+    and a message committed after its last look gets a drain of its own (decisions §80)."""
+    online(pre_agent)
+    lane = lane_of(shop.pk, "b-kick")
+    for n in range(1, 31):
+        assert post_signed(Client(), shop, message(n, "b-kick")).status_code == 202
+        intake_queue.kick([lane])  # a second kick for the same lane and message
+    # 60 kicks, each of which would have sent a drain: one is pending.
+    assert broker == [None]
+
+    real_drain = intake_queue.drain
+    late = {"posted": False}
+
+    def drain_then_a_message_arrives(**kwargs: Any) -> int:
+        done = real_drain(**kwargs)
+        # After the drain's last look, before its task returns: the flag was cleared when
+        # the drain started, so this kick must send the next drain.
+        assert post_signed(Client(), shop, message(31, "b-kick")).status_code == 202
+        late["posted"] = True
+        return done
+
+    monkeypatch.setattr(intake_queue, "drain", drain_then_a_message_arrives)
+    assert drain_intake(broker.pop(0)) == 30
+    assert late["posted"]
+    assert broker == [None]  # the late message's drain, and only it
+    assert queue_state().waiting == 1
+
+    monkeypatch.setattr(intake_queue, "drain", real_drain)
+    for _ in range(10):
+        intake_queue.kick([lane])  # while that one is pending: nothing more
+    assert broker == [None]
+    assert drain_intake(broker.pop(0)) == 1
+    assert broker == []
+    assert queue_state().waiting == 0
+    # Every message stored once, in the buyer's order.
+    assert stored_texts(shop) == [f"question {n} about the lamp" for n in range(1, 32)]
+
+
+@pytest.mark.django_db
+def test_a_kick_the_broker_refused_leaves_no_flag_behind(shop, pre_agent, broker, monkeypatch):
+    """Had the flag stayed set with no task behind it, every kick would be skipped until it
+    expired; the next kick sends instead."""
+    from kefu.desk import tasks
+
+    online(pre_agent)
+
+    def refused(lanes: Any) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.drain_intake, "delay", refused)
+    assert post_signed(Client(), shop, message(1)).status_code == 202  # committed, answered
+    monkeypatch.setattr(tasks.drain_intake, "delay", lambda lanes: broker.append(lanes))
+    assert post_signed(Client(), shop, message(2)).status_code == 202
+    assert broker == [None]
+    assert drain_intake(broker.pop(0)) == 2
+    assert stored_texts(shop) == ["question 1 about the lamp", "question 2 about the lamp"]
+
+
+@pytest.mark.django_db
+def test_the_sweep_sends_a_drain_only_when_none_is_pending(shop, pre_agent, broker, no_worker):
+    """The beat's sweep went straight to the intake queue every 5 s and piled up behind drains
+    busy for a whole run; now it is a kick of every lane from the default queue."""
+    from kefu.desk.tasks import sweep_intake
+
+    online(pre_agent)
+    # A web process died between its commit and its kick: only the sweep knows.
+    assert post_signed(Client(), shop, message(1)).status_code == 202
+    assert broker == []
+    assert sweep_intake() is True
+    assert sweep_intake() is False  # the first one's drain is still pending
+    assert broker == [None]
+    assert drain_intake(broker.pop(0)) == 1
+    assert sweep_intake() is True  # that drain started: the next sweep sends again
+    assert stored_texts(shop) == ["question 1 about the lamp"]
