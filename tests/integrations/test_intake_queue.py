@@ -60,9 +60,11 @@ def post_batch(shop: Shop, messages: list[Any], *, client: Client | None = None)
 def no_worker(monkeypatch):
     """The web process answers and then dies before any worker hears of the message: the
     only way left to the message is the sweep."""
-    monkeypatch.setattr(intake_queue, "kick", lambda lanes: None)
+    # The webhook's module imported first: imported after the patch below, it would bind the
+    # patched `kick` by name, and monkeypatch would "restore" that no-op for every later test.
     import kefu.integrations.api as inbound_api
 
+    monkeypatch.setattr(intake_queue, "kick", lambda lanes: None)
     monkeypatch.setattr(inbound_api, "kick", lambda lanes: None)
 
 
@@ -1137,8 +1139,7 @@ def broker(monkeypatch, settings):
     monkeypatch.setattr(intake_queue, "_deferred_until", 0.0)
     import kefu.integrations.api as inbound_api
 
-    # The webhook's own kick, whatever an earlier test's `no_worker` left in its module.
-    monkeypatch.setattr(inbound_api, "kick", intake_queue.kick)
+    assert inbound_api.kick is intake_queue.kick  # no earlier test left a patched kick behind
     flag = caches["default"]
     flag.delete(intake_queue.DRAIN_PENDING_KEY)
     queued: list[Any] = []
