@@ -380,8 +380,9 @@ def claim_drain() -> bool:
         return True
 
 
-def drain_started() -> None:
-    """Called by a drain before its first read of the queue: kicks from now on send a task."""
+def release_drain_claim() -> None:
+    """Take the pending flag away, so that kicks from now on send a task: by a drain before its
+    first read of the queue, and by a sender whose task the broker refused."""
     flag = _pending_flag()
     if flag is None:
         return
@@ -432,7 +433,7 @@ def kick(lanes: Iterable[int]) -> None:
     except Exception:
         # The broker is down: the messages are committed and the sweep will find them; the
         # flag goes, or no kick would send a task until it expired.
-        drain_started()
+        release_drain_claim()
         log.exception("intake_kick_failed lanes=%s", wanted)
 
 
@@ -445,6 +446,6 @@ def sweep() -> bool:
     try:
         drain_intake.delay(None)
     except Exception:
-        drain_started()
+        release_drain_claim()
         raise
     return True

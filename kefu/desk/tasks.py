@@ -15,7 +15,7 @@ def drain_intake(lanes: list[int] | None = None) -> int:
     linger = 0.0 if settings.CELERY_TASK_ALWAYS_EAGER else intake_queue.LINGER_SECONDS
     # Before the first read: a kick after this sends the next drain, one before it is seen by
     # this one's reads (decisions §80).
-    intake_queue.drain_started()
+    intake_queue.release_drain_claim()
     return intake_queue.drain(lanes=lanes, linger=linger)
 
 
