@@ -124,9 +124,9 @@ def run(
     threads = max(1, min(connections, len(requests)))
     with tempfile.TemporaryDirectory(prefix="kefu-wrk-") as tmp:
         folder = Path(tmp)
-        started_cpu = time.process_time()
+        started_cpu = time.thread_time()
         write_requests(folder, requests, threads)
-        prep_cpu_s += time.process_time() - started_cpu
+        prep_cpu_s += time.thread_time() - started_cpu
         command = [
             WRK,
             f"--threads={threads}",
