@@ -6,7 +6,7 @@ export KEFU_DATA_DIR ?= $(CURDIR)/var
 PG_URL ?= postgres://postgres@127.0.0.1:5432/kefu
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install install-dev serve test test-sqlite test-postgres lint typecheck bench bench-soak services browser messages lock clean demo
+.PHONY: install install-dev serve test test-sqlite test-postgres lint typecheck bench bench-soak services browser loadgen messages lock clean demo
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -51,6 +51,11 @@ services:
 browser:
 	@(test -x /usr/bin/chromium && test -d /usr/share/fonts/opentype/noto) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
 
+# Debian's wrk, the bench's C load generator (bench/wrk_sender.py, decisions §82): on the
+# 2-core machine a Python sender's CPU is taken from the server it measures.
+loadgen:
+	@test -x /usr/bin/wrk || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+
 lint: install-dev
 	$(BIN)/ruff check kefu tests bench
 	$(BIN)/ruff format --check kefu tests bench
@@ -58,7 +63,7 @@ lint: install-dev
 	$(BIN)/lint-imports
 
 # The two suites run side by side, one per core, each printing when it ends (decisions §56).
-test: install-dev services browser lint
+test: install-dev services browser loadgen lint
 	@echo "running the SQLite and PostgreSQL suites side by side; each prints when it ends"
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
@@ -72,7 +77,7 @@ test-postgres: install-dev services
 	KEFU_DATA_DIR=$(KEFU_DATA_DIR)/postgres KEFU_DATABASE_URL=$(PG_URL) KEFU_REDIS_URL=$(REDIS_URL) $(BIN)/python -m pytest
 
 # `make bench BENCH="push --backends sqlite --quick"`: one bench, one backend, small sizes.
-bench: install-dev services
+bench: install-dev services loadgen
 	$(BIN)/python -m bench $(BENCH)
 
 # The intake soak alone (bench/soak.py): it starts and restarts a PostgreSQL and a Redis of

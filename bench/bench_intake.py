@@ -25,9 +25,13 @@ KEFU_BENCH_CONCURRENCY (16), KEFU_BENCH_BUYERS (500), KEFU_BENCH_INTAKE_SECONDS 
 KEFU_BENCH_QUEUE_MESSAGES (6000 per webhook), KEFU_BENCH_QUEUE_BATCH_MESSAGES (the batch
 webhook's, default the same), KEFU_BENCH_BATCH (50), KEFU_BENCH_INTAKE_WORKERS (1),
 KEFU_BENCH_INTAKE_WSGI (1: the queued webhooks go to the WSGI intake server of
-`kefu run --intake-port`, decisions §48), KEFU_BENCH_SENDERS (2: the single webhook's sender
-processes, each with concurrency/SENDERS threads; 1: one asyncio httpx process, as before),
-KEFU_BENCH_DB_SUFFIX (harness).
+`kefu run --intake-port`, decisions §48), KEFU_BENCH_SENDER (wrk: the single webhook's
+messages from Debian's wrk, signed before the run, one connection per wrk thread
+(bench/wrk_sender.py, decisions §82); python: from Python processes as below),
+KEFU_BENCH_SENDERS (with KEFU_BENCH_SENDER=python, 2: sender processes, each with
+concurrency/SENDERS threads; 1: one asyncio httpx process, as before),
+KEFU_BENCH_DB_SUFFIX (harness). Each single-webhook row records the sender's own CPU
+(sender_cpu_s, sender_cpu_ms_per_request).
 """
 
 from __future__ import annotations
@@ -421,7 +425,10 @@ def _sender_process(
         t.start()
     for t in pool:
         t.join()
-    out.put((tally, latencies, failures))
+    # This process's own user + system CPU (all its threads): the sender's cost, which on
+    # the 2-core machine comes out of the server's (decisions §82).
+    times = os.times()
+    out.put((tally, latencies, failures, times.user + times.system))
 
 
 def _send_single_processes(
@@ -433,10 +440,15 @@ def _send_single_processes(
     import multiprocessing
 
     processes = max(1, min(harness.knob("KEFU_BENCH_SENDERS", 2), concurrency))
+    # thread_time, not process_time: this process also runs the PostgreSQL-connection watcher
+    # (harness.PgConnections), whose CPU is not the sender's.
+    prep_started = time.thread_time()
     bodies = _bodies(prefix, n, buyers, seed=11, buyer_tag="qbuyer")
+    prep_cpu_s = time.thread_time() - prep_started
     out: Any = multiprocessing.Queue()
     deadline = time.monotonic() + limit_s
     started_wall, started = time.time(), time.perf_counter()
+    parent_started = time.thread_time()
     senders = [
         multiprocessing.Process(
             target=_sender_process,
@@ -458,6 +470,96 @@ def _send_single_processes(
         "started_wall": started_wall,
         "latencies": [x for r in results for x in r[1]],
         "failures": [f for r in results for f in r[2]][:5],
+        "sender_cpu_s": sum(r[3] for r in results) + time.thread_time() - parent_started,
+        "sender_prep_cpu_s": prep_cpu_s,
+        "sender_detail": {"processes": processes, "threads": concurrency // processes},
+    }
+
+
+def _send_single_wrk(
+    base: str, secret: str, prefix: str, n: int, concurrency: int, buyers: int, limit_s: float
+) -> dict[str, Any]:
+    """The single webhook from wrk (bench/wrk_sender.py): the same bodies and headers as
+    `_sender_process` sends, signed here before the run, over `concurrency` connections.
+
+    The signatures are made before the run, so a run longer than the server's replay window
+    (KEFU_WEBHOOK_MAX_AGE_SECONDS, 300 s) would be refused late in it: counted as errors."""
+    from bench import wrk_sender
+
+    path = "/api/v1/inbound/messages"
+    prep_started = time.thread_time()
+    bodies = _bodies(prefix, n, buyers, seed=11, buyer_tag="qbuyer")
+    requests = [
+        wrk_sender.raw_request(
+            base,
+            path,
+            {"Content-Type": "application/json", **harness.webhook_headers(QUEUE_SLUG, secret, b)},
+            b,
+        )
+        for b in bodies
+    ]
+    prep_cpu_s = time.thread_time() - prep_started
+    parent_started = time.thread_time()
+    run = wrk_sender.run(base + path, requests, concurrency, limit_s, prep_cpu_s=prep_cpu_s)
+    parent_cpu_s = time.thread_time() - parent_started - (run.prep_cpu_s - prep_cpu_s)
+    tally = run.tally
+    failures = [
+        f"{code}: {count} requests" + (" (no answer)" if code == 0 else "")
+        for code, count in sorted(tally.statuses.items())
+        if not 200 <= code <= 299
+    ]
+    if not run.finished:
+        failures.append(f"wrk stopped at the limit with {len(tally.unanswered(n))} unanswered")
+    for problem in failures:
+        print(f"[sender] not accepted: {problem}", file=sys.stderr, flush=True)
+    return {
+        "requests": tally.attempts,
+        "accepted": len(tally.acknowledged),
+        "errors": n - len(tally.acknowledged),
+        "seconds": run.seconds,
+        "started_wall": run.started_wall,
+        "latencies": tally.latencies_ms,
+        "failures": failures[:5],
+        "sender_cpu_s": run.cpu_s + parent_cpu_s,
+        "sender_prep_cpu_s": run.prep_cpu_s,
+        "sender_detail": {
+            "threads": run.threads,
+            "connections": run.threads,
+            "wrk_cpu_s": round(run.cpu_s, 3),
+            "wrk_report": run.wrk_summary,
+            "latency_source": "per request, timed in the Lua script (request() to response());"
+            " wrk's own percentiles are coordinated-omission corrected: wrk_report",
+        },
+    }
+
+
+SENDERS = ("python", "wrk")
+
+
+def _single_sender() -> str:
+    """The single webhook's sender: KEFU_BENCH_SENDER=wrk (default) or python (decisions §82)."""
+    chosen = os.environ.get("KEFU_BENCH_SENDER", "wrk")
+    if chosen not in SENDERS:
+        raise SystemExit(f"KEFU_BENCH_SENDER is one of {', '.join(SENDERS)}; got {chosen!r}")
+    if chosen == "wrk":
+        from bench import wrk_sender
+
+        if not wrk_sender.available():
+            raise SystemExit("KEFU_BENCH_SENDER=wrk needs wrk: `make loadgen` (make bench does)")
+        return "wrk"
+    return "http.client processes" if harness.knob("KEFU_BENCH_SENDERS", 2) > 1 else "httpx asyncio"
+
+
+def _sender_cost(sent: dict[str, Any]) -> Row:
+    """The sender's own CPU over the run, in all and per request (absent for the httpx one)."""
+    if "sender_cpu_s" not in sent:
+        return {}
+    requests = max(1, sent["requests"])
+    return {
+        "sender_cpu_s": round(sent["sender_cpu_s"], 3),
+        "sender_cpu_ms_per_request": round(sent["sender_cpu_s"] * 1000 / requests, 4),
+        "sender_prep_cpu_s": round(sent["sender_prep_cpu_s"], 3),
+        "sender_detail": sent["sender_detail"],
     }
 
 
@@ -491,7 +593,10 @@ def _queued_run(
     ]
     time.sleep(3)  # the workers' Django and language models load before the first message
     load_before = harness.loadavg()
-    if batch == 1 and harness.knob("KEFU_BENCH_SENDERS", 2) > 1:
+    sender = _single_sender() if batch == 1 else "httpx asyncio"
+    if sender == "wrk":
+        sent = _send_single_wrk(base, secret, prefix, n, concurrency, buyers, timeout)
+    elif sender == "http.client processes":
         sent = _send_single_processes(base, secret, prefix, n, concurrency, buyers, timeout)
     else:
         sent = asyncio.run(
@@ -522,9 +627,8 @@ def _queued_run(
         "concurrency": concurrency,
         "workers": workers,
         "buyers": buyers,
-        "sender": "http.client processes"
-        if batch == 1 and harness.knob("KEFU_BENCH_SENDERS", 2) > 1
-        else "httpx asyncio",
+        "sender": sender,
+        **_sender_cost(sent),
         "answer_seconds": round(sent["seconds"], 2),
         "answered_msgs_per_s": round(sent["accepted"] / sent["seconds"], 1),
         "processed_seconds": round(processed_s, 2),
