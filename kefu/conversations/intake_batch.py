@@ -79,10 +79,18 @@ class Loads:
     def __init__(self) -> None:
         self.delta: dict[int, int] = {}
         self.assigned_at: dict[int, dt.datetime] = {}
+        # Every agent whose counter or time moved, in order (repeats allowed): the router
+        # re-ranks exactly these instead of every candidate at each choice.
+        self.changed: list[int] = []
 
     def shift(self, user_id: int | None, delta: int) -> None:
         if user_id is not None and delta:
             self.delta[user_id] = self.delta.get(user_id, 0) + delta
+            self.changed.append(user_id)
+
+    def assigned(self, user_id: int, at: dt.datetime) -> None:
+        self.assigned_at[user_id] = at
+        self.changed.append(user_id)
 
     def write(self) -> None:
         # In agent-id order: every batch takes the presence locks in the same order.
@@ -131,27 +139,93 @@ class Loads:
 # Agents read as `User` together when the batch router needs one it has not read yet.
 USER_READ = 64
 
+_Candidate = tuple[int, int, dt.datetime | None]
+_Rank = tuple[int, int, dt.datetime, int]
+
+
+class _Ranking:
+    """One group's candidates with a heap of (rank, user id) kept current by the agents whose
+    loads moved: a choice is the heap's top instead of ranking every candidate — with a
+    thousand agents online that ranking was a thousand key calls per message routed (decisions
+    §83). The heap may hold outdated entries; an entry whose rank is no longer its agent's is
+    dropped when it reaches the top, and every change pushes the agent's current rank, so the
+    top valid entry is the least ranked candidate.
+
+    ``complete`` is False when only the first ``limit`` candidates in rank order were read
+    (``available_agent_loads(limit=…)``), and product owners asked for: then the top is the answer
+    only while some of those first candidates are untouched (each change of a read agent only
+    raises its rank, and an agent not read ranks after every one of them) and no agent
+    outside them lost load (an unread agent whose rank went down could now be first)."""
+
+    def __init__(self, rows: list[_Candidate], *, limit: int | None):
+        self.complete = limit is None or len(rows) < limit
+        self.first = len(rows)
+        self.rows: dict[int, _Candidate] = {row[0]: row for row in rows}
+        self.asked: set[int] = set()  # product owners looked up beyond the first rows
+        self.heap: list[tuple[_Rank, int]] = []
+        self.seen = 0  # how far into ``Loads.changed`` this heap has taken
+        self.touched: set[int] = set()
+        self.stale = False
+
 
 class Router:
     """``routing.choose_agent`` with the group's candidates read once per batch and the load
     counters moved in memory: the same least-loaded, then longest-idle, then id order. The
     candidates are plain rows; only chosen agents become ``User``s, read with the ones ranked
-    next (``USER_READ`` at a time)."""
+    next (``USER_READ`` at a time). Told how many messages the batch may route
+    (``expect``), a group's read stops at the n + 1 least ranked candidates, which is all n
+    choices can reach (a product's owner is looked up apart); it reads them all when a
+    change in the batch could break that (``_Ranking``)."""
 
     def __init__(self, loads: Loads) -> None:
         self.loads = loads
-        self._candidates: dict[tuple[int, str], list[tuple[int, int, dt.datetime | None]]] = {}
+        self._rankings: dict[tuple[int, str], _Ranking] = {}
         self._users: dict[int, User] = {}
+        self._limit: int | None = None
 
-    def _agents(self, shop: Shop, group: str) -> list[tuple[int, int, dt.datetime | None]]:
+    def expect(self, messages: int) -> None:
+        """The batch routes at most this many more conversations (a message routes its
+        conversation at most once)."""
+        self._limit = (self._limit or 1) + messages
+
+    def _ranking(self, shop: Shop, group: str) -> _Ranking:
         key = (shop.pk, group)
-        if key not in self._candidates:
-            self._candidates[key] = available_agent_loads(shop=shop, group=group)
-        return self._candidates[key]
+        ranking = self._rankings.get(key)
+        if ranking is None or ranking.stale:
+            ranking = self._read(shop, group, limit=None if ranking else self._limit)
+            self._rankings[key] = ranking
+        self._catch_up(ranking)
+        if ranking.stale:
+            ranking = self._rankings[key] = self._read(shop, group, limit=None)
+            self._catch_up(ranking)
+        return ranking
 
-    def _rank(
-        self, candidate: tuple[int, int, dt.datetime | None]
-    ) -> tuple[int, int, dt.datetime, int]:
+    def _read(self, shop: Shop, group: str, *, limit: int | None) -> _Ranking:
+        ranking = _Ranking(available_agent_loads(shop=shop, group=group, limit=limit), limit=limit)
+        ranking.heap = [(self._rank(row), row[0]) for row in ranking.rows.values()]
+        heapq.heapify(ranking.heap)
+        # What moved before this read is in the ranks already; later changes are caught up.
+        ranking.seen = len(self.loads.changed)
+        if not ranking.complete:
+            ranking.touched = {pk for pk in self.loads.changed if pk in ranking.rows}
+            if any(d < 0 and pk not in ranking.rows for pk, d in self.loads.delta.items()):
+                ranking.stale = True
+        return ranking
+
+    def _catch_up(self, ranking: _Ranking) -> None:
+        changed = self.loads.changed
+        for user_id in changed[ranking.seen :]:
+            row = ranking.rows.get(user_id)
+            if row is not None:
+                heapq.heappush(ranking.heap, (self._rank(row), user_id))
+                ranking.touched.add(user_id)
+            elif not ranking.complete and self.loads.delta.get(user_id, 0) < 0:
+                ranking.stale = True
+        ranking.seen = len(changed)
+        if not ranking.complete and len(ranking.touched) >= ranking.first:
+            ranking.stale = True
+
+    def _rank(self, candidate: _Candidate) -> _Rank:
         user_id, open_load, last_assigned_at = candidate
         last = self.loads.assigned_at.get(user_id, last_assigned_at)
         load = open_load + self.loads.delta.get(user_id, 0)
@@ -162,27 +236,40 @@ class Router:
             user_id,
         )
 
-    def _user(self, user_id: int, candidates: list[tuple[int, int, dt.datetime | None]]) -> User:
+    def _first(self, ranking: _Ranking) -> int:
+        heap = ranking.heap
+        while heap[0][0] != self._rank(ranking.rows[heap[0][1]]):
+            heapq.heappop(heap)  # outdated: the agent's current rank was pushed when it moved
+        return heap[0][1]
+
+    def _user(self, user_id: int, ranking: _Ranking) -> User:
         if user_id not in self._users:
             # The agents ranked next are the ones the batch's next messages go to (least
             # loaded first): read them with this one, one query per USER_READ picks instead
-            # of one per agent chosen.
-            ahead = heapq.nsmallest(USER_READ, candidates, key=self._rank)
-            wanted = {user_id} | {c[0] for c in ahead if c[0] not in self._users}
+            # of one per agent chosen. (An outdated heap entry only makes the guess worse.)
+            ahead = heapq.nsmallest(USER_READ, ranking.heap)
+            wanted = {user_id} | {pk for _, pk in ahead if pk not in self._users}
             # With their presence, as the conversations' assignees are read: a later round
             # of the batch asks whether the agent is still available.
             self._users.update(User.objects.select_related("presence").in_bulk(wanted))
         return self._users[user_id]
 
     def choose(self, shop: Shop, group: str, product: Product | None) -> tuple[User | None, str]:
-        candidates = self._agents(shop, group)
-        if not candidates:
+        ranking = self._ranking(shop, group)
+        if not ranking.rows:
             return None, "no_agent_online"
         if product is not None and product.owner_id is not None:
-            for candidate in candidates:
-                if candidate[0] == product.owner_id:
-                    return self._user(candidate[0], candidates), "product_owner"
-        return self._user(min(candidates, key=self._rank)[0], candidates), "least_busy"
+            if product.owner_id in ranking.rows:
+                return self._user(product.owner_id, ranking), "product_owner"
+            if not ranking.complete and product.owner_id not in ranking.asked:
+                # Not among the first rows read: whether the owner is a candidate at all. An
+                # agent beyond those ranks after each of them, so the heap stays right.
+                ranking.asked.add(product.owner_id)
+                for row in available_agent_loads(shop=shop, group=group, only=product.owner_id):
+                    ranking.rows[row[0]] = row
+                    heapq.heappush(ranking.heap, (self._rank(row), row[0]))
+                    return self._user(row[0], ranking), "product_owner"
+        return self._user(self._first(ranking), ranking), "least_busy"
 
 
 class BatchStore:
@@ -202,6 +289,7 @@ class BatchStore:
 
     def prepare(self, shop: Shop, items: list[Item]) -> None:
         """One buyer upsert and one product read for the shop's messages of the batch."""
+        self.router.expect(len(items))
         ids = upsert_buyers(
             shop=shop, seen=[(item.incoming.buyer, item.at) for item in items], live=True
         )
@@ -372,7 +460,7 @@ class BatchStore:
             self.loads.shift(previous.pk if previous else None, -1)
             self.loads.shift(agent.pk, +1)
         conv.assignee = agent
-        self.loads.assigned_at[agent.pk] = timezone.now()
+        self.loads.assigned(agent.pk, timezone.now())
         events.agent_assigned(conv, agent, reason=reason_prefix + reason, previous=previous)
 
     def finish(self) -> None:

@@ -292,6 +292,23 @@ def bundled_for(bundle: dict[str, Any], channel: str) -> list[dict[str, Any]]:
     return pushes.get(channel, [])
 
 
+def channel_key(layer: Any, channel: str) -> tuple[str, int, int]:
+    """The Redis key a channel's messages wait in, its host's index and its capacity, as
+    channels_redis 4.x files a channel (``RedisChannelLayer._map_channel_keys_to_connection``;
+    a process's specific channels ``prefix…!<id>`` share the key of their part before ``!``).
+
+    A copy of that mapping, not a call: channels_redis has no public way to put one message
+    on a key for several channels other than ``group_send`` of one group, which is the
+    per-group entry §77 replaced, and its own mapping method also builds and serialises a
+    message per key. The copy uses the layer's public attributes (``prefix``,
+    ``non_local_name``, ``consistent_hash``, ``get_capacity``); requirements keep
+    channels_redis below 5, and ``test_the_pusher_files_a_channel_where_channels_redis_does``
+    compares it with channels_redis's own method, so an upgrade that files channels
+    elsewhere fails that test rather than losing pushes."""
+    local = layer.non_local_name(channel) if "!" in channel else channel
+    return layer.prefix + local, layer.consistent_hash(local), layer.get_capacity(channel)
+
+
 async def _send_many(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
     """What ``group_send`` of each (group, message) does, in order, in three round trips per
     Redis host, and one channel-layer message per channel key. One pipeline reads every
@@ -319,14 +336,15 @@ async def _send_many(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> 
     bundles: dict[str, dict[str, list[dict[str, Any]]]] = {}
     key_host: dict[str, int] = {}
     key_capacity: dict[str, int] = {}
+    key_of: dict[str, str] = {}
     for group, message in messages:
         for channel in members[group]:
-            # As channels_redis maps a channel to its key (_map_channel_keys_to_connection).
-            local = layer.non_local_name(channel) if "!" in channel else channel
-            key = layer.prefix + local
-            if key not in key_host:
-                key_host[key] = layer.consistent_hash(local)
-                key_capacity[key] = layer.get_capacity(channel)
+            key = key_of.get(channel)
+            if key is None:
+                key, host, capacity = channel_key(layer, channel)
+                key_of[channel] = key
+                key_host.setdefault(key, host)
+                key_capacity.setdefault(key, capacity)
             bundles.setdefault(key, {}).setdefault(channel, []).append(message)
     entries: dict[int, list[tuple[str, int, bytes]]] = {}
     for key, pushes in bundles.items():

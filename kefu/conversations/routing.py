@@ -57,15 +57,19 @@ def available_agents(*, shop: Shop, group: str, exclude_user_id: int | None = No
     )
 
 
-def available_agent_loads(*, shop: Shop, group: str) -> list[tuple[int, int, dt.datetime | None]]:
+def available_agent_loads(
+    *, shop: Shop, group: str, limit: int | None = None, only: int | None = None
+) -> list[tuple[int, int, dt.datetime | None]]:
     """The same agents in the same order as (user id, open load, last assigned at): what
     the intake batch ranks by. Plain rows, because a shop with a thousand agents online
-    would otherwise build two thousand model instances for every batch of a few messages."""
-    return list(
-        _available(shop=shop, group=group).values_list(
-            "pk", "presence__open_load", "presence__last_assigned_at"
-        )
-    )
+    would otherwise build two thousand model instances for every batch of a few messages.
+    ``limit``: the first that many only (a batch of n messages reaches at most the first
+    n + 1, decisions §83); ``only``: that one agent, if available."""
+    qs = _available(shop=shop, group=group)
+    if only is not None:
+        qs = qs.filter(pk=only)
+    rows = qs.values_list("pk", "presence__open_load", "presence__last_assigned_at")
+    return list(rows if limit is None else rows[:limit])
 
 
 def choose_agent(

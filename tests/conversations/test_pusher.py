@@ -158,3 +158,26 @@ def test_a_push_reaches_the_socket_without_a_trip_through_the_sync_thread(pre_ag
 
     assert frame == {"type": "events", "events": [{"type": "event", "id": 1, "kind": "created"}]}
     assert hops  # the connect still went through it
+
+
+def test_the_pusher_files_a_channel_where_channels_redis_does():
+    """``realtime.channel_key`` copies channels_redis's mapping of a channel to its Redis key,
+    host and capacity (no public call gives it): for process-specific and plain channels,
+    over two hosts and a capacity per pattern, it agrees with the library's own method."""
+    layer = RedisChannelLayer(
+        hosts=["redis://127.0.0.1:1/0", "redis://127.0.0.1:2/0"],
+        prefix="kefu-test",
+        capacity=50,
+        channel_capacity={"inbox*": 7},
+    )
+    channels = [f"specific.p{p}!c{n}" for p in range(6) for n in range(3)]
+    channels += [f"inbox.agent{n}" for n in range(5)] + ["widget.x", "specific.p1!other"]
+    by_host, _, capacities = layer._map_channel_keys_to_connection(channels, {"type": "x"})
+    theirs = {key: (host, capacities[key]) for host, keys in by_host.items() for key in keys}
+    ours: dict[str, tuple[int, int]] = {}
+    for channel in channels:
+        key, host, capacity = realtime.channel_key(layer, channel)
+        assert ours.setdefault(key, (host, capacity)) == (host, capacity)
+    assert ours == theirs
+    assert len({host for host, _ in ours.values()}) == 2  # both hosts used
+    assert {capacity for _, capacity in ours.values()} == {7, 50}
