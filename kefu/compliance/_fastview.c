@@ -13,6 +13,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <string.h>
 
 /* folded + 1 per BMP code point; 0: not asked yet. */
 static uint32_t fold_cache[0x10000];
@@ -598,6 +599,9 @@ done:
  * automaton's (key, start, end) matches; values[key] is (cue codes, pattern starts
  * (group, base), concept starts (name, index), required literals (group, index)). Both the
  * pattern and the concept starts come back sorted. */
+static PyObject *collect_matches(PyObject *values, Py_ssize_t nmatches, const Py_ssize_t *mkey,
+                                 const Py_ssize_t *mstart);
+
 static PyObject *
 fastview_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -607,6 +611,42 @@ fastview_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *matches = args[0], *values = args[1];
+    Py_ssize_t nmatches = PyList_GET_SIZE(matches);
+    Py_ssize_t *mkey = PyMem_Malloc(sizeof(Py_ssize_t) * (2 * nmatches + 1));
+    if (mkey == NULL)
+        return PyErr_NoMemory();
+    Py_ssize_t *mstart = mkey + nmatches;
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < nmatches; i++) {
+        PyObject *match = PyList_GET_ITEM(matches, i);
+        if (!PyTuple_Check(match) || PyTuple_GET_SIZE(match) < 2) {
+            PyErr_SetString(PyExc_TypeError, "a match is (key, start, end)");
+            goto done;
+        }
+        Py_ssize_t key = PyLong_AsSsize_t(PyTuple_GET_ITEM(match, 0));
+        if (key == -1 && PyErr_Occurred())
+            goto done;
+        long long start = PyLong_AsLongLong(PyTuple_GET_ITEM(match, 1));
+        if (start == -1 && PyErr_Occurred())
+            goto done;
+        if (start < 0 || start >= (1LL << 32)) {
+            PyErr_SetString(PyExc_ValueError, "a match starts outside 0..2**32");
+            goto done;
+        }
+        mkey[i] = key;
+        mstart[i] = (Py_ssize_t)start;
+    }
+    result = collect_matches(values, nmatches, mkey, mstart);
+done:
+    PyMem_Free(mkey);
+    return result;
+}
+
+/* The filing of collect() over matches already read into C: key and start per match. */
+static PyObject *
+collect_matches(PyObject *values, Py_ssize_t nmatches, const Py_ssize_t *mkey,
+                const Py_ssize_t *mstart)
+{
     /* The kept plan's scratch serves one call at a time. Making the result's lists and dicts
      * can run a collection, so finalizers (Python code, which may switch threads) and through
      * them another collect() can run in the middle of a call: such a call finds the plan busy
@@ -631,16 +671,9 @@ fastview_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (cued == NULL || present == NULL)
         goto done;
     /* Records: the pattern starts from the front, then the concept starts from `split`. */
-    Py_ssize_t nmatches = PyList_GET_SIZE(matches), ngroup = 0, nlexical = 0;
+    Py_ssize_t ngroup = 0, nlexical = 0;
     for (Py_ssize_t i = 0; i < nmatches; i++) {
-        PyObject *match = PyList_GET_ITEM(matches, i);
-        if (!PyTuple_Check(match) || PyTuple_GET_SIZE(match) < 2) {
-            PyErr_SetString(PyExc_TypeError, "a match is (key, start, end)");
-            goto done;
-        }
-        Py_ssize_t key = PyLong_AsSsize_t(PyTuple_GET_ITEM(match, 0));
-        if (key == -1 && PyErr_Occurred())
-            goto done;
+        Py_ssize_t key = mkey[i];
         if (key < 0 || key >= plan->nkeys) {
             PyErr_SetString(PyExc_IndexError, "automaton key out of range");
             goto done;
@@ -654,15 +687,8 @@ fastview_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     ngroup = 0;
     nlexical = 0;
     for (Py_ssize_t i = 0; i < nmatches; i++) {
-        PyObject *match = PyList_GET_ITEM(matches, i);
-        Py_ssize_t key = PyLong_AsSsize_t(PyTuple_GET_ITEM(match, 0));
-        long long start = PyLong_AsLongLong(PyTuple_GET_ITEM(match, 1));
-        if (start == -1 && PyErr_Occurred())
-            goto done;
-        if (start < 0 || start >= (1LL << 32)) {
-            PyErr_SetString(PyExc_ValueError, "a match starts outside 0..2**32");
-            goto done;
-        }
+        Py_ssize_t key = mkey[i];
+        uint64_t start = (uint64_t)mstart[i];
         if (plan->cues[key] != NULL && _PySet_Update(cued, plan->cues[key]) < 0)
             goto done;
         name_plan *g = &plan->groups;
@@ -671,7 +697,7 @@ fastview_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             if (g->filed[id]++ == 0)
                 g->order[ngroup_names++] = id;
             plan->rec_id[ngroup] = id;
-            plan->rec_place[ngroup++] = g->base[j] | (uint64_t)start;
+            plan->rec_place[ngroup++] = g->base[j] | start;
         }
         name_plan *x = &plan->lexical;
         for (Py_ssize_t j = x->offset[key]; j < x->offset[key + 1]; j++) {
@@ -680,7 +706,7 @@ fastview_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 x->order[nlexical_names++] = id;
             plan->rec_id[split + nlexical] = id;
             /* prescan.ALTERNATIVE_SHIFT */
-            plan->rec_place[split + nlexical++] = (uint64_t)start << 16 | x->base[j];
+            plan->rec_place[split + nlexical++] = start << 16 | x->base[j];
         }
         PyObject *needs = plan->needs[key];
         if (needs != NULL)
@@ -709,6 +735,256 @@ done:
     Py_XDECREF(by_group);
     Py_XDECREF(lexical);
     Py_XDECREF(present);
+    return result;
+}
+
+/* The scan's Aho-Corasick automaton over code points (prescan.automaton, whose
+ * ahocorasick-rs matcher stays the reference): automaton(keys) builds it once per process
+ * into a capsule, scan_collect(text, automaton, values) runs it over the compact view's own
+ * characters and files every occurrence, overlapping ones included, straight into collect()'s
+ * plan: no UTF-8 copy of the text, no (key, start, end) tuple per match. */
+#define AC_CAPSULE "kefu.compliance._fastview.automaton"
+
+typedef struct {
+    uint64_t edge; /* (state + 1) << 21 | code point; 0: empty slot */
+    uint32_t to;
+    uint32_t unused;
+} ac_slot;
+
+typedef struct {
+    Py_ssize_t nstates;
+    uint64_t mask;
+    ac_slot *slots;
+    uint32_t *fail;  /* longest proper suffix that is a state */
+    uint32_t *out;   /* nearest state on the fail chain (this one included) ending a key; 0: none */
+    uint32_t *next_out; /* out[fail[state]]: the next key ending on the same chain */
+    int32_t *key;    /* the key ending at this state, or -1 */
+    uint32_t *depth; /* characters from the root */
+} ac_automaton;
+
+static inline uint64_t
+ac_hash(uint64_t edge)
+{
+    edge *= 0x9E3779B97F4A7C15ull;
+    return edge ^ (edge >> 29);
+}
+
+static inline int64_t
+ac_goto(const ac_automaton *a, uint32_t state, Py_UCS4 c)
+{
+    uint64_t edge = ((uint64_t)state + 1) << 21 | c;
+    for (uint64_t i = ac_hash(edge) & a->mask;; i = (i + 1) & a->mask) {
+        const ac_slot *slot = &a->slots[i];
+        if (slot->edge == edge)
+            return slot->to;
+        if (slot->edge == 0)
+            return -1;
+    }
+}
+
+static void
+ac_free(ac_automaton *a)
+{
+    if (a == NULL)
+        return;
+    PyMem_Free(a->slots);
+    PyMem_Free(a->fail);
+    PyMem_Free(a->out);
+    PyMem_Free(a->next_out);
+    PyMem_Free(a->key);
+    PyMem_Free(a->depth);
+    PyMem_Free(a);
+}
+
+static void
+ac_capsule_free(PyObject *capsule)
+{
+    ac_free(PyCapsule_GetPointer(capsule, AC_CAPSULE));
+}
+
+/* automaton(keys) -> capsule; keys a tuple of distinct non-empty strs, a match's key is its
+ * index there (ahocorasick_rs.AhoCorasick(keys)'s numbering). */
+static PyObject *
+fastview_automaton(PyObject *module, PyObject *keys)
+{
+    (void)module;
+    if (!PyTuple_Check(keys)) {
+        PyErr_SetString(PyExc_TypeError, "automaton(keys: tuple[str, ...])");
+        return NULL;
+    }
+    Py_ssize_t nkeys = PyTuple_GET_SIZE(keys), total = 1;
+    for (Py_ssize_t k = 0; k < nkeys; k++) {
+        PyObject *key = PyTuple_GET_ITEM(keys, k);
+        if (!PyUnicode_Check(key) || PyUnicode_GET_LENGTH(key) == 0) {
+            PyErr_SetString(PyExc_ValueError, "an automaton key is a non-empty str");
+            return NULL;
+        }
+        total += PyUnicode_GET_LENGTH(key);
+    }
+    if (total >= (1LL << 31) || nkeys >= (1LL << 31)) {
+        PyErr_SetString(PyExc_ValueError, "too many keys for the automaton");
+        return NULL;
+    }
+    uint64_t nslots = 16;
+    while (nslots < (uint64_t)total * 2)
+        nslots <<= 1;
+    ac_automaton *a = PyMem_Calloc(1, sizeof(ac_automaton));
+    /* Per state while building: first child and next sibling, for the breadth-first pass. */
+    uint32_t *child = NULL, *sibling = NULL, *queue = NULL;
+    Py_UCS4 *label = NULL;
+    if (a == NULL)
+        return PyErr_NoMemory();
+    a->mask = nslots - 1;
+    a->slots = PyMem_Calloc(nslots, sizeof(ac_slot));
+    a->fail = PyMem_Calloc(total, sizeof(uint32_t));
+    a->out = PyMem_Calloc(total, sizeof(uint32_t));
+    a->next_out = PyMem_Calloc(total, sizeof(uint32_t));
+    a->key = PyMem_Malloc(total * sizeof(int32_t));
+    a->depth = PyMem_Calloc(total, sizeof(uint32_t));
+    child = PyMem_Calloc(total, sizeof(uint32_t));
+    sibling = PyMem_Calloc(total, sizeof(uint32_t));
+    queue = PyMem_Malloc(total * sizeof(uint32_t));
+    label = PyMem_Malloc(total * sizeof(Py_UCS4));
+    if (a->slots == NULL || a->fail == NULL || a->out == NULL || a->next_out == NULL ||
+        a->key == NULL || a->depth == NULL || child == NULL || sibling == NULL ||
+        queue == NULL || label == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    a->key[0] = -1;
+    a->nstates = 1;
+    for (Py_ssize_t k = 0; k < nkeys; k++) {
+        PyObject *key = PyTuple_GET_ITEM(keys, k);
+        int kind = PyUnicode_KIND(key);
+        const void *data = PyUnicode_DATA(key);
+        uint32_t state = 0;
+        for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(key); i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            int64_t to = ac_goto(a, state, c);
+            if (to < 0) {
+                uint32_t fresh = (uint32_t)a->nstates++;
+                uint64_t edge = ((uint64_t)state + 1) << 21 | c;
+                uint64_t j = ac_hash(edge) & a->mask;
+                while (a->slots[j].edge != 0)
+                    j = (j + 1) & a->mask;
+                a->slots[j].edge = edge;
+                a->slots[j].to = fresh;
+                a->key[fresh] = -1;
+                a->depth[fresh] = a->depth[state] + 1;
+                label[fresh] = c;
+                sibling[fresh] = child[state];
+                child[state] = fresh;
+                to = fresh;
+            }
+            state = (uint32_t)to;
+        }
+        if (a->key[state] != -1) {
+            PyErr_SetString(PyExc_ValueError, "an automaton key occurs twice");
+            goto fail;
+        }
+        a->key[state] = (int32_t)k;
+    }
+    /* Breadth first, so a state's fail target (shallower) is done before it. */
+    Py_ssize_t head = 0, tail = 0;
+    for (uint32_t v = child[0]; v != 0; v = sibling[v]) {
+        a->fail[v] = 0;
+        queue[tail++] = v;
+    }
+    while (head < tail) {
+        uint32_t u = queue[head++];
+        uint32_t f = a->fail[u];
+        a->next_out[u] = a->out[f];
+        a->out[u] = a->key[u] >= 0 ? u : a->out[f];
+        for (uint32_t v = child[u]; v != 0; v = sibling[v]) {
+            uint32_t g = f;
+            int64_t to;
+            for (;;) {
+                to = ac_goto(a, g, label[v]);
+                if (to >= 0 || g == 0)
+                    break;
+                g = a->fail[g];
+            }
+            a->fail[v] = to >= 0 ? (uint32_t)to : 0;
+            queue[tail++] = v;
+        }
+    }
+    PyMem_Free(child);
+    PyMem_Free(sibling);
+    PyMem_Free(queue);
+    PyMem_Free(label);
+    PyObject *capsule = PyCapsule_New(a, AC_CAPSULE, ac_capsule_free);
+    if (capsule == NULL)
+        ac_free(a);
+    return capsule;
+fail:
+    PyMem_Free(child);
+    PyMem_Free(sibling);
+    PyMem_Free(queue);
+    PyMem_Free(label);
+    ac_free(a);
+    return NULL;
+}
+
+/* scan_collect(text, automaton, values) -> collect(matches, values) for the automaton's
+ * overlapping matches in text (the same set ahocorasick-rs finds; collect's result does not
+ * depend on their order). */
+static PyObject *
+fastview_scan_collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyTuple_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "scan_collect(text: str, automaton, values: tuple)");
+        return NULL;
+    }
+    const ac_automaton *a = PyCapsule_GetPointer(args[1], AC_CAPSULE);
+    if (a == NULL)
+        return NULL;
+    PyObject *text = args[0];
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n >= (1LL << 32)) {
+        PyErr_SetString(PyExc_ValueError, "a text of 2**32 characters or more");
+        return NULL;
+    }
+    /* Matches on the stack for a reply; a long text grows them on the heap. Per call, not
+     * shared: collect_matches may run Python code (a collection's finalizers) that scans. */
+    Py_ssize_t local[2 * 256];
+    Py_ssize_t capacity = 256, count = 0;
+    Py_ssize_t *mkey = local, *mstart = local + 256, *heap = NULL;
+    uint32_t state = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        for (;;) {
+            int64_t to = ac_goto(a, state, c);
+            if (to >= 0) {
+                state = (uint32_t)to;
+                break;
+            }
+            if (state == 0)
+                break;
+            state = a->fail[state];
+        }
+        for (uint32_t s = a->out[state]; s != 0; s = a->next_out[s]) {
+            if (count == capacity) {
+                Py_ssize_t *grown = PyMem_Malloc(sizeof(Py_ssize_t) * 4 * capacity);
+                if (grown == NULL) {
+                    PyMem_Free(heap);
+                    return PyErr_NoMemory();
+                }
+                memcpy(grown, mkey, sizeof(Py_ssize_t) * count);
+                memcpy(grown + 2 * capacity, mstart, sizeof(Py_ssize_t) * count);
+                PyMem_Free(heap);
+                heap = mkey = grown;
+                mstart = grown + 2 * capacity;
+                capacity *= 2;
+            }
+            mkey[count] = a->key[s];
+            mstart[count++] = i + 1 - (Py_ssize_t)a->depth[s];
+        }
+    }
+    PyObject *result = collect_matches(args[2], count, mkey, mstart);
+    PyMem_Free(heap);
     return result;
 }
 
@@ -1074,6 +1350,10 @@ static PyMethodDef fastview_methods[] = {
      "ngram_table(weights, ncodes) -> the model's weights as a hash table (a capsule) or None"},
     {"ngram_sums", (PyCFunction)(void (*)(void))fastview_ngram_sums, METH_FASTCALL,
      "ngram_sums(text, table) -> the weight sum per code or None, as model._sums"},
+    {"automaton", (PyCFunction)fastview_automaton, METH_O,
+     "automaton(keys) -> the scan's Aho-Corasick automaton over code points (a capsule)"},
+    {"scan_collect", (PyCFunction)(void (*)(void))fastview_scan_collect, METH_FASTCALL,
+     "scan_collect(text, automaton, values) -> collect() of the automaton's matches in text"},
     {"collect", (PyCFunction)(void (*)(void))fastview_collect, METH_FASTCALL,
      "collect(matches, values) -> (cued, by_group, lexical, present), as prescan._collect"},
     {"sentences", (PyCFunction)fastview_sentences, METH_O,

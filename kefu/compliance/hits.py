@@ -13,6 +13,7 @@ import phonenumbers
 
 from kefu.compliance import concepts as cc
 from kefu.compliance import patterns as pt
+from kefu.compliance.anchors import required_literals
 from kefu.compliance.prescan import (
     ADDRESS_ZH_FLAG,
     ALTERNATIVE_MASK,
@@ -38,6 +39,34 @@ _CONDITIONAL: Final = pt.CONDITIONAL
 _RULE_GROUPS: Final = ("invoice", "card_fee", "free_shipping", "off_platform", "blame_courier")
 
 
+# A regex's required literals are checked before it runs only when there are few of them: each
+# is one str.find over the place's range, and a failed regex call costs about as much as ten.
+_MAX_REQUIRED: Final = 6
+
+
+def _required(regex: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Literals of which every match of `regex` contains one (anchors.required_literals), or
+    None when there is no such short list. A regex that folds case matches other spellings
+    than its literals, so it gets none."""
+    if regex.flags & re.IGNORECASE or "(?" in regex.pattern.replace("(?:", "").replace(
+        "(?=", ""
+    ).replace("(?!", "").replace("(?<", ""):
+        return None
+    found = required_literals(regex.pattern)
+    if found is None or len(found) > _MAX_REQUIRED:
+        return None
+    return tuple(sorted(found))
+
+
+def _has_any(text: str, literals: tuple[str, ...], start: int, end: int) -> bool:
+    """Whether one of `literals` lies wholly inside text[start:end]."""
+    # A loop, not any() over a generator: compiled, the loop makes no generator object per call.
+    for literal in literals:  # noqa: SIM110
+        if text.find(literal, start, end) != -1:
+            return True
+    return False
+
+
 class _Part:
     """One concept part (act, topic or cancel) as the scan files it: read in the hot loop, so a
     compiled class with typed fields instead of the data module's dataclass."""
@@ -48,6 +77,12 @@ class _Part:
         self.alternatives: list[re.Pattern[str]] = (
             [regex for regex, _prefixes in lex.alternatives] if lex is not None else []
         )
+        # Per alternative, what its match must contain besides its literal start (the place
+        # the scan found): where none of it lies between the place and the sentence's end, the
+        # alternative cannot match there and its regex is not run.
+        self.required: list[tuple[str, ...] | None] = [
+            _required(regex) for regex in self.alternatives
+        ]
         self.rest: re.Pattern[str] | None = lex.rest if lex is not None else None
 
 
@@ -68,6 +103,7 @@ def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[st
     places = scan.lexical.get(part.key)
     if places is not None:
         alternatives = part.alternatives
+        required = part.required
         i = bisect_left(places, start << ALTERNATIVE_SHIFT)
         n = len(places)
         while i < n:
@@ -75,9 +111,12 @@ def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[st
             at = place >> ALTERNATIVE_SHIFT
             if at >= end:
                 break
-            m = alternatives[place & ALTERNATIVE_MASK].match(text, at, end)
-            if m is not None and m.end() > m.start():
-                return m
+            index = place & ALTERNATIVE_MASK
+            need = required[index]
+            if need is None or _has_any(text, need, at, end):
+                m = alternatives[index].match(text, at, end)
+                if m is not None and m.end() > m.start():
+                    return m
             i += 1
     rest = part.rest
     if rest is not None:
@@ -152,6 +191,8 @@ class _PatternPlan:
         self.script = pattern.script
         self.gated = pattern.required is not None
         self.anchored = pattern.prefixes is not None
+        # What a match starting at a place must contain after it (see _Part.required).
+        self.after = _required(pattern.regex)
 
 
 def _applies(
@@ -237,6 +278,9 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
             plan = plans[index]
             live = plan.script in scripts and (not plan.gated or plan.key in present)
         if live:
+            after = plan.after
+            if after is not None and not _has_any(text, after, at, len(text)):
+                continue
             m = plan.regex.match(text, at)
             if m is not None and m.end() > at and _applies(plan, text, at, m.end(), negated):
                 yield at, m.end()

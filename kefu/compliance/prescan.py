@@ -83,6 +83,14 @@ class Automaton:
 
     matcher: ahocorasick_rs.AhoCorasick
     values: tuple[_Value, ...]
+    # The same keys in _fastview's automaton (a capsule), in a compiled build only: it runs on
+    # the compact view's own characters and files the places in C (no UTF-8 copy of the text,
+    # no match tuples); the ahocorasick-rs matcher stays the reference the sources run.
+    native: object | None
+
+
+# The C extension (_fastview.c), in a compiled build only (see native.py).
+_FAST = native.fast_module()
 
 
 @lru_cache(maxsize=1)
@@ -128,7 +136,8 @@ def automaton() -> Automaton:
         for key in keys
     )
     # Every occurrence, overlapping ones included: "给您发" and "您" both count.
-    return Automaton(ahocorasick_rs.AhoCorasick(keys), values)
+    native = None if _FAST is None else _FAST.automaton(tuple(keys))
+    return Automaton(ahocorasick_rs.AhoCorasick(keys), values, native)
 
 
 @dataclass(slots=True)
@@ -150,22 +159,22 @@ class Scan:
 
 
 _Collected = tuple[set[str], dict[str, list[int]], dict[str, list[int]], set[tuple[str, int]]]
-# The C twin of `_collect` (_fastview.c), in a compiled build only (see native.py).
-_FAST = native.fast_module()
-_NATIVE_COLLECT: Final = (
+# The C twin of the matcher and `_collect` together (_fastview.c), in a compiled build only
+# (see native.py).
+_NATIVE_SCAN_COLLECT: Final = (
     None
     if _FAST is None
-    else cast(Callable[[list[tuple[int, int, int]], tuple[_Value, ...]], _Collected], _FAST.collect)
+    else cast(Callable[[str, object, tuple[_Value, ...]], _Collected], _FAST.scan_collect)
 )
 
 
 def scan(text: str) -> Scan:
     built = automaton()
-    matches = built.matcher.find_matches_as_indexes(text, overlapping=True)
-    collect = _NATIVE_COLLECT
-    if collect is not None:
-        cued, by_group, lexical, present = collect(matches, built.values)
+    scan_collect = _NATIVE_SCAN_COLLECT
+    if scan_collect is not None and built.native is not None:
+        cued, by_group, lexical, present = scan_collect(text, built.native, built.values)
     else:
+        matches = built.matcher.find_matches_as_indexes(text, overlapping=True)
         cued, by_group, lexical, present = _collect(matches, built.values)
     return Scan(
         text=text,

@@ -240,3 +240,47 @@ def test_the_model_sums_in_c_are_the_python_reference_to_the_bit():
     assert fast.ngram_sums("abab", odd) == (1.0 + 0.125, 0.5 + 0.0, -0.25 + 2.0)
     # Each call counts a repeated n-gram once, and the next call counts it again.
     assert fast.ngram_sums("abab", table) == fast.ngram_sums("ab", table) == (1.0, 0.5)
+
+
+@pytest.mark.skipif(native.fast_module() is None, reason="no compiled build")
+def test_c_automaton_finds_what_the_reference_matcher_finds():
+    """scan_collect (the C automaton over the compact view) files exactly what collect files
+    for ahocorasick-rs's overlapping matches, on every corpus text and texts of each str
+    width; and on keys that are suffixes and prefixes of each other, every occurrence."""
+    import ahocorasick_rs
+
+    from kefu.compliance import prescan, textview
+    from kefu.compliance.corpus import load
+
+    fast = native.fast_module()
+    assert fast is not None
+    built = prescan.automaton()
+    assert built.native is not None
+    texts = [e.text for split in ("tuning", "holdout") for e in load(split)]
+    texts += ["", "加我微信", "发票开不了\U0001f600发票", "invoice fee, wechat: kefu123"]
+    for text in texts:
+        compact = fast.build(text, textview._FOLD)[1]
+        matches = built.matcher.find_matches_as_indexes(compact, overlapping=True)
+        assert fast.scan_collect(compact, built.native, built.values) == prescan._collect(
+            matches, built.values
+        ), text
+    # Nested keys: every key of a chain of suffixes is reported, at its own start.
+    keys = ("abcd", "bcd", "cd", "d", "bc", "abx", "\U0001f600d", "您", "给您发")
+    values = tuple((frozenset(), (), (("k", i),), ()) for i in range(len(keys)))
+    automaton = fast.automaton(keys)
+    reference = ahocorasick_rs.AhoCorasick(list(keys))
+    for text in ("abcdabxabcd", "aabcbcdd", "\U0001f600d给您发您", "xyz", "ababcd"):
+        matches = reference.find_matches_as_indexes(text, overlapping=True)
+        got = fast.scan_collect(text, automaton, values)
+        assert got == prescan._collect(matches, values), text
+    assert fast.scan_collect("abcd", automaton, values)[2] == {
+        "k": [0 << 16 | 0, 1 << 16 | 1, 1 << 16 | 4, 2 << 16 | 2, 3 << 16 | 3]
+    }
+    with pytest.raises(ValueError, match="non-empty"):
+        fast.automaton(("a", ""))
+    with pytest.raises(ValueError, match="twice"):
+        fast.automaton(("a", "a"))
+    # A long text grows the matches past the stack's buffer.
+    long_text = "abcd" * 500
+    matches = reference.find_matches_as_indexes(long_text, overlapping=True)
+    assert fast.scan_collect(long_text, automaton, values) == prescan._collect(matches, values)
