@@ -129,6 +129,10 @@ _INVOICE_ACT = (
     # "这个月票额用完了不开", "要等下个月": refused now, or put off
     r"不开(?:了|的|哦|啊|呢|哈)?(?=[,。!?;]|$)(?![^。!?;]*(?:可以|能|正常)开)|"
     # "发票这块暂时不支持哈": not supported, said at the end of the clause
+    # (a named type refused is not the invoice refused: "这个发票类型我们不支持", "专票暂不支持"
+    # — the rule asks for an invoice, not every kind; a small-scale taxpayer cannot issue 专票)
+    r"(?<!类型)(?<!种类)(?<!专票)(?<!类型我们)(?<!种类我们)(?<!专票我们)(?<!类型暂时)(?<!专票暂时)"
+    r"(?<!类型暂)(?<!专票暂)"
     r"不支持(?:的|哦|啊|呢|哈|了|亲)*(?=[,。!?;~]|$)|不给(?:您|你)?开|"
     # a short "Invoice?" answered with a refusal for the item: "Not for this item"
     r"\bnot for (?:this|these|that|those|the|discounted|sale|clearance|promo)\b|"
@@ -136,6 +140,9 @@ _INVOICE_ACT = (
     r"(?:开不了|开不出|不能开|没法开|无法开|不开)全(?:款|额|部)|按(?:成本|进货|进价|出厂|底)价?|(?:票额|额度|票)用完|(?:等|到)下个?月|"
     r"\bno invoices?\b|"
     r"\bwithout (?:an? )?invoice|\bdon't do invoices\b|doesn't provide invoices|"
+    # the refusal as what the shop does not do: "invoices aren't something we do for sale items"
+    r"\b(?:isn't|aren't|is not|are not|not) (?:something|anything|a thing) (?:that )?we "
+    r"(?:do|offer|provide|issue|give)\b|"
     r"\bне\s+(?:\w+\s+){0,2}?(?:выставля|выда|да[её]м|даем|дадим|предоставля|оформля|выписыва)\w*|"
     r"\bбез документов\b|"
     r"\bno\s+(?:\w+\s+){0,2}?(?:emitimos|damos|hacemos|ofrecemos|se puede dar|podemos dar|"
@@ -173,6 +180,10 @@ _INVOICE_ACT = (
     r"stationery|materials|software|consumables)\b|"
     # a sum of its own: "可以给您开800", "只能开500"
     r"开\d{3,}|"
+    # ...and in Chinese numerals, capped: "只能开两百", "最多开一千"
+    r"(?:只能|只可以|最多|只)开(?:[\d一二两三四五六七八九十]+[千百万]|\d{2,})(?![张份])|"
+    # the rest of the amount booked as something else: "剩下的算运费", "其余的开成服务费"
+    r"(?:剩下|剩余|其余|余下)的?(?:部分|金额|钱)?(?:算|记|开成|写成|当)|"
     # a receipt instead of the invoice ("可以开收据给您", "只能给收据"), not "收据在包裹里"
     r"(?:只能|只有|只)(?:给您?|开)?收据|(?:可以|给您)(?:开|给)收据|开(?:个|张)收据|收据给您|"
     r"发票(?:就)?算了|"
@@ -251,6 +262,10 @@ _CARD_ACT = (
     # who pays: "费用得您这边出", "the fee is on you", "комиссию оплачиваете вы"
     r"(?:您|你|亲|买家)(?:这边|那边|自己)?来?(?:出|承担|负担)(?![货发具示现])|由(?:您|你|买家)来?(?:出|付|承担)|"
     r"自付|"
+    # the buyer making up a sum: "需要您补一下分期的钱", "您再补个差"
+    r"(?:您|你|亲|买家)(?:这边|那边|自己)?(?:要|得|需要?)?(?:再|另外)?补(?!发|寄|货)|"
+    # the price raised for the card: "用花呗的话价格得提一点"
+    r"价(?:格|钱)?(?:要|会|就|得)?(?:稍微?|略)?(?:提|调高)(?:一点|一些|点|高)?|"
     r"\bon you\b|\byou (?:pay|cover) (?:it|that|them|the (?:fee|charge|commission|difference))\b|"
     r"at your (?:own )?expense|оплачиваете вы|"
     r"за ваш сч|por su cuenta|lo paga usted|"
@@ -275,6 +290,8 @@ _CARD_CANCEL = (
 )
 
 _POSTAGE_TOPIC = (
+    # the courier with a sum is its charge: "青海这边快递要多出12块"
+    r"快递(?:要|得|会|就)?(?:多|另|再)?[^。!?;,]{0,4}?(?:\d+|[一二两三四五六七八九十几]+)(?:块|元)|"
     r"邮费|运费|快递费|邮资|包邮|\bshipping\b|\bpostage\b|\bfreight\b|\bdelivery\b|"
     r"доставк\w*|пересылк\w*|\bпочт\w*|отправк\w*|\benvio\b|\bportes?\b|\btransporte\b"
 )
@@ -287,7 +304,11 @@ _POSTAGE_ACT = (
     r"\+ ?[$€¥]\d|(?:doesn't|does not|won't|will not|isn't|is not) (?:apply|applicable|valid)\b|"
     r"\bfree shipping (?:is )?only (?:for|to|in|within)\b|"
     r"\bpay (?:the )?[$€¥]\d[\d.,]* difference\b|"
-    r"\bpague\b|\babone\b|\bdiferencia\b|"
+    r"\bpague(?:n|lo|la|los|las)?\b|\babone(?:n|lo|la|los|las)?\b|\bdiferencia\b|"
+    # a sum more: "son 6€ mas de envio", "cuesta 7 euros adicionales", "多出12块"
+    r"(?:€|\$|¥|euros?|yuan(?:es)?|rmb|usd|dolares|pesos) ?(?:mas|adicional\w*)\b|"
+    r"\bmas de (?:envio|portes?|transporte)\b|\badicional(?:es)?\b|\badditional\b|"
+    r"多(?:出|收|付|给|加)[\d一二两三四五六七八九十几]+(?:块|元)|"
     # an amount more: "send 10 yuan more for the delivery fee"
     r"(?:yuan|rmb|usd|dollars?|euros?|bucks|kuai) more\b|"
     r"\bmore for (?:the )?(?:shipping|postage|delivery|freight)\b|"
@@ -324,6 +345,7 @@ _POSTAGE_CANCEL = (
     r"(?:difference|charges?|fees?|costs?)\b|"
     r"free shipping everywhere|no hay que pagar|no hay (?:ninguna )?diferencia|"
     r"no tiene que pagar|\bsin (?:ningun )?(?:recargo|coste|costo|cargo)|(?<!no es )gratuit|"
+    r"\bningun (?:recargo|coste|costo|cargo)\b|"
     r"(?<!no es )(?<!no son )\bgratis\b(?! no (?:incluye|cubre|aplica))|no hace falta"
 )
 # Where a listing sets postage per region itself, pointing at it is allowed (R-44).
@@ -387,6 +409,8 @@ ALTERNATIVE_OFFERED = re.compile(
     r"можем отправить|дождаться|заменить|когда поступит|podemos enviarle|esperar a la reposicion|"
     r"podemos cambiar\w*|cambiarlo|enviarlo cuando|cuando (?:llegue|vuelva|se reponga)|otro color|"
     r"another colou?r|\bswitch (?:you|it)\b|back in stock|next (?:shipment|batch)|"
+    r"\bwhen (?:it's|it is|they're|they are|it comes|they come) back\b|"
+    r"\bback (?:next|on|by|tomorrow)\b|\b(?:would you like|do you want|how about) the \w+ one\b|"
     r"поставк\w*|поступлени\w*|как только (?:поступит|появится|придет)|"
     r"repondr\w*|reponemos|reposicion|en cuanto (?:llegue|tengamos|vuelva)"
 )
@@ -397,7 +421,7 @@ _CHANNELS = (
     r"whatsapp|viber|skype|snapchat|wechat|weixin|vx|wx|qq|телег\w*|телеграм\w*|"
     r"инстаграм\w*|вайбер\w*|вотсап\w*|ватсап\w*|вацап\w*|вконтакте|"
     # WeChat and its homophones and work edition; Facebook as Taiwan writes it
-    r"(?:[微威薇徽]|v)[信心芯]|企微|企业微信|脸书|粉专|粉丝专页)"
+    r"(?:[微威薇徽维卫]|v)[信心芯]|卫星|企微|企业微信|脸书|粉专|粉丝专页)"
 )
 _HANDLE = r"(?:\s*(?:id|号))?\s*(?::\s*@?|@)[a-z0-9][a-z0-9_.\-]{2,}"
 
@@ -435,6 +459,15 @@ _OFF_ACT = (
     r"\bbank transfer price\b|\btransfer (?:is|it's) cheaper\b|"
     r"\b(?:our|my) (?:website|web ?shop)\b|"
     r"(?:加|➕|\+)(?:个|下|一下)?v(?![a-z])|"
+    # a QQ or WeChat number given bare: "+q 2233445566", "qq 12345678", "加个q 5566778"
+    r"(?:加|➕|\+) ?(?:个|下|一下)?(?:q|qq|扣扣) ?:? ?\d{5,}|(?<![a-z])qq ?:? ?\d{5,}|"
+    # the shop on another marketplace, or "it's cheaper over there"
+    r"(?:nuestra tienda|nuestro perfil|nuestra cuenta) (?:de|en) (?:mercado ?libre|amazon|ebay|"
+    r"shopee|temu|wallapop|aliexpress)|(?:our|my) (?:store|shop|page) on (?:amazon|ebay|shopee|"
+    r"temu|etsy|mercado ?libre|lazada|wildberries|ozon)|наш\w* магазин\w* (?:на|в) (?:ozon|озон\w*|"
+    r"wildberries|вайлдберриз|avito|авито)|"
+    r"(?:ahi|alli|alla) (?:sale|es|esta|cuesta|lo tiene\w*) mas barat\w*|\b(?:it's|it is|they're) "
+    r"cheaper (?:there|over there)\b|там дешевле|(?:那边|那里|那儿)(?:会|要)?(?:更|还)?便宜|"
     # leaving the platform said outright: "以后不走平台", "без площадки", "outside the app"
     r"不走平台|绕(?:开|过)平台|平台外|不(?:用|必)在平台|без площадки|мимо площадки|"
     r"в обход площадки|минуя площадку|вне площадки|outside the (?:app|platform)|"
@@ -524,13 +557,15 @@ _PATIENCE_THANKED = (
     )
     # keyed on the patience, not on "thanks"/"gracias por" that most replies end with
     + r"|за терпени|por su paciencia|por tu paciencia|for your patience|for the patience|"
-    r"for waiting patiently|for being patient"
+    r"for waiting patiently|for being patient|что (?:вы )?терпеливо"
 )
 _PATIENT_ACT = (
     r"(?<!的)耐心等|наберитесь терпения|терпени\w*|tenga (?:un poco de )?paciencia|"
     r"esperar con paciencia|(?<!su )(?<!tu )(?<!la )(?<!nuestra )\bpaciencia\b|"
     # English: "hold on patiently", "wait patiently", "be patient"
-    r"\bpatiently\b|\bbe patient\b|\bhave patience\b|\bpatience please\b|потерпи\w*"
+    r"\bpatiently\b|\bbe patient\b|\bhave patience\b|\bpatience please\b|потерпи\w*|"
+    # the adverb: "подождите терпеливо", "терпеливо ждите"
+    r"терпелив\w*"
 )
 
 _PRIVACY_TOPIC = (
@@ -636,7 +671,7 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
 # proposes the violation itself ("开发票要加6个点可以吗？") has no restating frame.
 ECHO_QUESTION = re.compile(
     r"您是想问|你是想问|您是问|你是问|您问(?!问|一下)|你问(?!问|一下)|您是说|你是说|您的意思是|你的意思是|您问的是|您想问的是|"
-    r"您是想了解|您是想确认|您是指|请问您是说|"
+    r"您是想了解|您是想确认|您是指|请问您是说|您说的|你说的|您指的|你指的|"
     r"\b(?:you're|you are|are you) asking\b|\bdo you mean\b|\byou mean\b|\bis your question\b|"
     r"\byou(?:'d like| would like| want) to know\b|"
     r"\bвы спрашиваете\b|\bвы имеете в виду\b|\bвы хотите узнать\b|\bваш вопрос\b|"

@@ -132,6 +132,8 @@ INVOICE = (
         r"(?:发票|开票){G}{0,4}?(?:开不了|开不出|不能开|没法开|无法开|不开|不提供|提供不了|"
         r"不给开?|没有(?!问题|关系|收到|寄到|到)|不支持)",
         conditional_ok=True,
+        # a named type refused, not the invoice: "这个发票类型我们不支持", "专票暂不支持"
+        exempt=r"(?:类型|种类|专票)(?:我们|这边)?(?:暂时|暂)?(?:都|也)?不支持",
     ),
     # Charging extra for it.
     p(
@@ -571,7 +573,9 @@ OFF_PLATFORM = (
         negation=_OFF_NEG,
         # the channel named, then refused: "微信我们是不加的", "line就不用了"
         exempt=r"(?:微信|qq|vx|wx|whats ?app|telegram|line)(?:我们|我|号)?(?:是|都|也|就)?"
-        r"(?:不加|不用|不能加|不可以加|加不了|不支持|不方便)",
+        r"(?:不加|不用|不能加|不可以加|加不了|不支持|不方便)|"
+        # ...or refused before it: "微信支付在平台里选就行，不用加我们微信"
+        r"(?:不用|不需要|无需|没必要|不必)(?:再)?加(?:我|我们)?的?(?:微信|qq|vx|wx|v信)",
     ),
     p(
         r"(?:私下|线下|直接)" + G + r"{0,4}?(?:交易|转[账帐]|付款|打款|汇款|支付|买卖)",
