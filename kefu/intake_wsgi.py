@@ -1,6 +1,6 @@
 """The WSGI intake server: only the signed inbound webhooks, for high message rates.
 
-`kefu run --intake-port PORT` serves this with gunicorn (threads, one process per core) beside
+`kefu run --intake-port PORT` serves this with granian (threads, one process per core) beside
 the ASGI server, which keeps the pages, the API and the sockets (decisions §48). The webhook
 handlers are the workbench's own (``kefu.integrations.api`` through ``kefu.api``): the same
 signature check, rate limits, answers and queue; only the middleware around them is thinner
@@ -13,7 +13,7 @@ ninja operation and response objects around them, whose CPU was most of the requ
 other request, and any the lean path cannot answer exactly as Django would (a query string, a
 cookie, an unknown host, a body over the webhook's limit, ...), goes to Django's handler.
 
-gunicorn loads it as ``kefu.intake_wsgi:create_application()``; the routes are
+granian loads it as ``kefu.intake_wsgi:create_application`` (a factory); the routes are
 ``kefu.intake_urls``.
 """
 
