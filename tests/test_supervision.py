@@ -130,7 +130,9 @@ def test_killed_web_and_worker_are_started_again(served):
     (intake,) = soak.children(master)
     os.kill(intake, signal.SIGKILL)
     assert _wait(lambda: soak.children(master) not in ([], [intake]), 20)
-    assert _wait(lambda: _healthy(served.intake_port), 30)
+    # A fresh interpreter (granian spawns its workers), not a fork: up to a minute on a loaded
+    # 2-core machine.
+    assert _wait(lambda: _healthy(served.intake_port), 60)
     assert proc.poll() is None  # the supervisor itself never stopped
     assert _healthy(port)
 

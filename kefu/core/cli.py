@@ -110,7 +110,7 @@ def _intake_command(args: argparse.Namespace) -> list[str] | str:
         sys.executable,
         "-m",
         "granian",
-        "kefu.intake_wsgi:create_application",
+        "kefu.intake_wsgi:served_application",
         "--factory",
         "--interface",
         "wsgi",
@@ -125,6 +125,10 @@ def _intake_command(args: argparse.Namespace) -> list[str] | str:
         str(threads),
         "--runtime-threads",
         "1",
+        # granian ends a thread idle this long (its most, 10 minutes); the thread's database
+        # connections close with it (kefu.intake_wsgi.served_application).
+        "--blocking-threads-idle-timeout",
+        "600",
         "--http",
         "1",
         "--no-ws",
