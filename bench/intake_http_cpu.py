@@ -2,8 +2,8 @@
 
 `python -m bench.intake_http_cpu PORT SLUG SECRET SECONDS PIDS [LABEL]` sends pre-signed new
 messages to `POST /api/v1/inbound/messages` of a running WSGI intake server (`kefu run
---intake-port`, or gunicorn on `kefu.intake_wsgi`) from 2 client processes x 16 threads with
-keep-alive connections (plain `http.client`: far cheaper per request than an asyncio client,
+--intake-port`, or any WSGI server on `kefu.intake_wsgi`) from 2 client processes x 16 threads
+with keep-alive connections (plain `http.client`: far cheaper per request than an asyncio client,
 so the sender is not the limit on a shared 2-core machine), for SECONDS; PIDS are the
 server's worker processes (comma-separated), whose user+system CPU time is read from /proc
 before and after. One JSON row on stdout: answers per second, HTTP p50/p99, **server CPU ms

@@ -570,7 +570,7 @@ class Soak:
 
     def _intake_web(self) -> list[int]:
         assert self.server is not None
-        master = child(self.server.pid, "gunicorn")
+        master = child(self.server.pid, "granian")
         return children(master) if master else []
 
     def _intake_worker(self) -> int:
@@ -586,7 +586,7 @@ class Soak:
             assert web, "no intake web process to kill"
             os.kill(web[0], signal.SIGKILL)
             detail["pid"] = web[0]
-            # gunicorn's master starts another in its place.
+            # granian's main process starts another in its place.
             back = wait_for(lambda: len(self._intake_web()) == self.config.web_processes, 60)
         elif name == "kill-worker":
             worker = self._intake_worker()

@@ -1,6 +1,6 @@
 """The WSGI intake server: only the signed inbound webhooks, for high message rates.
 
-`kefu run --intake-port PORT` serves this with gunicorn (threads, one process per core) beside
+`kefu run --intake-port PORT` serves this with granian (threads, one process per core) beside
 the ASGI server, which keeps the pages, the API and the sockets (decisions §48). The webhook
 handlers are the workbench's own (``kefu.integrations.api`` through ``kefu.api``): the same
 signature check, rate limits, answers and queue; only the middleware around them is thinner
@@ -13,7 +13,7 @@ ninja operation and response objects around them, whose CPU was most of the requ
 other request, and any the lean path cannot answer exactly as Django would (a query string, a
 cookie, an unknown host, a body over the webhook's limit, ...), goes to Django's handler.
 
-gunicorn loads it as ``kefu.intake_wsgi:create_application()``; the routes are
+granian loads it as ``kefu.intake_wsgi:create_application`` (a factory); the routes are
 ``kefu.intake_urls``.
 """
 
@@ -24,6 +24,9 @@ import io
 import json
 import os
 import re
+import signal
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -291,3 +294,69 @@ def create_application() -> LeanIntake:
     gc.collect()
     gc.freeze()
     return application
+
+
+def served_application() -> StartResponse:
+    """What `kefu run`'s granian loads in each of its worker processes: `create_application()`,
+    a watch on the process that started the worker, and each request thread's database
+    connections closed when granian ends the thread (decisions §81)."""
+    application = create_application()
+    threading.Thread(
+        target=_leave_with_parent,
+        args=(os.getppid(), os.getpid()),
+        name="kefu-parent-watch",
+        daemon=True,
+    ).start()
+    ended = _ThreadEnd()
+
+    def serve(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if ended.closer is None:
+            ended.closer = _CloseOnThreadEnd()
+        return application(environ, start_response)
+
+    return serve
+
+
+class _ThreadEnd(threading.local):
+    closer: _CloseOnThreadEnd | None = None
+
+
+class _CloseOnThreadEnd:
+    """Closes the database connections of the thread it was made on when that thread ends.
+
+    granian's request threads are not a fixed pool: one idle for
+    `--blocking-threads-idle-timeout` ends and a later request starts another. Django keeps a
+    connection per thread; that of an ended thread stayed open until a garbage collection
+    happened to find it (measured: 8 PostgreSQL connections more after each idle spell). This
+    object lives only in its thread's local storage, so it goes, and closes them, as the
+    thread does."""
+
+    def __init__(self) -> None:
+        from django.db import connections
+
+        self.wrappers = [connections[alias] for alias in connections]
+
+    def __del__(self) -> None:
+        for wrapper in self.wrappers:
+            try:
+                # Possibly run by another thread: closing is this object's only use of it.
+                wrapper.inc_thread_sharing()
+                wrapper.close()
+            except Exception:  # noqa: S110 - a connection already broken is closed enough
+                pass
+
+
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _leave_with_parent(parent: int, me: int) -> None:
+    """Stop this worker once the process that started it is gone. granian's workers outlive a
+    main process killed with SIGKILL and go on serving (each on a listening socket of its own)
+    beside the server `kefu run` starts again, unreachable by its Ctrl-C; gunicorn's workers
+    left when their master went, and so do these: SIGTERM, granian's graceful stop of the
+    worker (what it serves is finished), then an exit should that not end it."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os.kill(me, signal.SIGTERM)
+    time.sleep(30)
+    os._exit(1)

@@ -34,7 +34,7 @@ ENTRY_MODULES = {
     "followup_api",
     "ws_urls",
     "asgi",
-    "intake_wsgi",  # gunicorn loads it (kefu run --intake-port)
+    "intake_wsgi",  # granian loads it (kefu run --intake-port)
     "celery",
     "settings",
     "tasks",

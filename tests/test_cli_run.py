@@ -82,4 +82,4 @@ def test_the_intake_worker_polls_on_sqlite_and_is_celery_with_kicks(settings, mo
     else:
         assert "celery -A kefu worker --hostname intake@%h" in intake
     web = commands["intake-web"]
-    assert web[web.index("--threads") + 1] == "32"
+    assert web[web.index("--blocking-threads") + 1] == "32"

@@ -104,29 +104,49 @@ def _intake_command(args: argparse.Namespace) -> list[str] | str:
     if processes > 1 and not settings.REDIS_URL:
         # Rate-limit counters live in each process's memory without Redis (decisions §26).
         return "--intake-processes above 1 needs KEFU_REDIS_URL"
+    # granian (decisions §81): its HTTP handling is Rust, where gunicorn's pure-Python parsing
+    # was a fifth of the intake server's CPU per webhook.
     return [
         sys.executable,
         "-m",
-        "gunicorn",
-        "kefu.intake_wsgi:create_application()",
-        "--bind",
-        f"{args.host}:{args.intake_port}",
+        "granian",
+        "kefu.intake_wsgi:served_application",
+        "--factory",
+        "--interface",
+        "wsgi",
+        "--host",
+        args.host,
+        "--port",
+        str(args.intake_port),
         "--workers",
         str(processes),
-        "--worker-class",
-        "gthread",
-        "--threads",
+        # The WSGI application's threads per process; one Rust I/O thread beside them.
+        "--blocking-threads",
         str(threads),
-        # A connector may hold its connection open between messages.
-        "--keep-alive",
-        "30",
-        "--graceful-timeout",
+        "--runtime-threads",
+        "1",
+        # granian ends a thread idle this long (its most, 10 minutes); the thread's database
+        # connections close with it (kefu.intake_wsgi.served_application).
+        "--blocking-threads-idle-timeout",
+        "600",
+        "--http",
+        "1",
+        "--no-ws",
+        # A worker that dies (kill -9, out of memory) is started again by granian's main
+        # process after a second, its socket's share taken by the others meanwhile; should
+        # granian's main process give up (a worker dying again within 5.5 s of its respawn),
+        # `kefu run`'s supervision starts the whole server again.
+        "--respawn-failed-workers",
+        "--respawn-interval",
+        "1",
+        # On SIGTERM/SIGINT the workers finish what they serve for up to 20 s.
+        "--workers-kill-timeout",
         "20",
-        # Kefu decides which forwarded headers to believe (KEFU_TRUSTED_PROXIES), not gunicorn.
-        "--forwarded-allow-ips",
-        "",
+        # granian passes no forwarded header into REMOTE_ADDR or the scheme: Kefu decides
+        # which to believe (KEFU_TRUSTED_PROXIES). Keep-alive is on, idle connections closed
+        # after granian's 30 s header read timeout.
         "--log-level",
-        "warning",
+        "error",
     ]
 
 

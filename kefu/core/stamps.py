@@ -33,11 +33,13 @@ def new_token() -> str:
     return secrets.token_hex(8)
 
 
-def redis_client() -> Any | None:
+def redis_client(backend: Any = None) -> Any | None:
     """The cache's Redis client, one per process (Django builds a new client object, with its
-    table of response callbacks, on every cache call); None when the cache is not Redis."""
+    table of response callbacks, on every cache call); None when the cache is not Redis.
+    `backend`: the cache backend the caller already looked up (each use of the `cache` proxy
+    looks it up again, in a thread-local table)."""
     global _client, _client_pid
-    backend: Any = getattr(cache, "_cache", None)
+    backend = getattr(backend if backend is not None else cache, "_cache", None)
     if backend is None or not hasattr(backend, "get_client"):
         return None
     pid = os.getpid()
@@ -49,9 +51,9 @@ def redis_client() -> Any | None:
     return _client
 
 
-def redis_key(name: str) -> str:
+def redis_key(name: str, backend: Any = None) -> str:
     """The Redis key of a stamp: inside the cache's key prefix, so a cache flush drops it."""
-    return str(cache.make_key(f"stamp:{name}"))
+    return str((backend if backend is not None else cache).make_key(f"stamp:{name}"))
 
 
 def _path(name: str) -> os.PathLike[str]:

@@ -81,3 +81,47 @@ def test_a_buyer_id_of_any_length_and_script_is_counted_on_its_own(rate_clock, r
         assert hit("u-buyer", buyer, Limit(1, 60)) is None
         assert hit("u-buyer", buyer, Limit(1, 60)) is not None
     assert not [w for w in recwarn if issubclass(w.category, CacheKeyWarning)]
+
+
+def test_counts_from_many_threads_share_one_counter(rate_clock):
+    """Each thread counts on a connection of its own (decisions §81): the limit still holds
+    over all of them, exactly."""
+    import threading
+
+    limit = Limit(100, 60)
+    outcomes: list[int | None] = []
+    lock = threading.Lock()
+
+    def count() -> None:
+        for _ in range(25):
+            over = hit_all([Count("t-threads", "s", limit)]).over
+            with lock:
+                outcomes.append(over)
+
+    threads = [threading.Thread(target=count) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert outcomes.count(None) == 100 and outcomes.count(0) == 100
+
+
+def test_a_redis_that_lost_its_scripts_and_connections_still_counts(rate_clock):
+    """A Redis restarted between two calls has neither the script nor the thread's
+    connection: the call reconnects, loads the script again and counts."""
+    client = stamps.redis_client()
+    if client is None:
+        pytest.skip("the counters are in the process's memory without Redis")
+    counts = [Count("t-restart", "s", Limit(2, 60))]
+    assert hit_all(counts).over is None
+
+    # This thread's own connection only: the Redis server is shared with other processes.
+    from kefu.core.ratelimit import _own
+
+    _own.conn.send_command("CLIENT", "ID")
+    client.client_kill_filter(_id=_own.conn.read_response())
+    client.script_flush()
+
+    assert hit_all(counts).over is None
+    assert hit_all(counts).over == 0

@@ -2,7 +2,7 @@
 exactly as the workbench does, and nothing else: no pages, no session API, no static files.
 
 In process here, through Django's handler on the intake settings; tests/test_supervision.py
-runs the real gunicorn beside uvicorn and compares both ports' answers."""
+runs the real granian beside uvicorn and compares both ports' answers."""
 
 from __future__ import annotations
 
@@ -102,14 +102,14 @@ def test_the_server_keeps_its_database_connections_and_loads_its_own_settings(mo
     assert connection.settings_dict["CONN_MAX_AGE"] == 0
     monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "kefu.settings")
     application = create_application()
-    # gunicorn's environment may name the workbench's settings; the server takes its own.
+    # The server's environment may name the workbench's settings; the server takes its own.
     assert os.environ["DJANGO_SETTINGS_MODULE"] == SETTINGS_MODULE
     assert callable(application)
 
 
 @pytest.mark.parametrize("database_url", ["", "postgres://postgres@127.0.0.1:5432/kefu"])
 def test_importing_the_intake_app_leaves_the_settings_to_choose(database_url):
-    """gunicorn imports `kefu.intake_wsgi` (and with it the Celery app) before the intake
+    """The server imports `kefu.intake_wsgi` (and with it the Celery app) before the intake
     settings are chosen; if that import loads Django's settings, the intake server serves the
     whole workbench with the workbench's settings. Checked on both intake modes: SQLite's
     polling worker and PostgreSQL's kicks, whose beat schedule differs."""
