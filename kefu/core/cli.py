@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
         default=0,
         metavar="PORT",
         help="also serve the signed webhooks on this port with the WSGI intake server "
-        "(gunicorn, threads; decisions §48); the main port keeps pages, API and sockets",
+        "(granian, threads; decisions §48, §81); the main port keeps pages, API and sockets",
     )
     run.add_argument(
         "--intake-processes",
