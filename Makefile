@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 # The rule guard's compiled modules (setup.py, mypyc): an edit to one of them builds again.
-GUARD_SOURCES := $(addprefix kefu/compliance/,textview.py sentences.py prescan.py hits.py scanner.py _fastview.c)
+GUARD_SOURCES := $(addprefix kefu/compliance/,textview.py sentences.py prescan.py hits.py model.py scanner.py _fastview.c)
 
 $(VENV)/.base-installed: requirements/base.txt pyproject.toml setup.py $(GUARD_SOURCES) | $(BIN)/python
 	$(BIN)/pip install -q -r requirements/base.txt

@@ -18,7 +18,7 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 # Keep in step with kefu/compliance/native.py (COMPILED); a test checks they agree.
-GUARD_MODULES = ("textview", "sentences", "prescan", "hits", "scanner")
+GUARD_MODULES = ("textview", "sentences", "prescan", "hits", "model", "scanner")
 SOURCES = [f"kefu/compliance/{name}.py" for name in GUARD_MODULES]
 # The interpreted modules the compiled ones import: their types (a pattern tuple's length, a
 # dataclass's fields) are baked into the build, so an edit there makes the build stale too.

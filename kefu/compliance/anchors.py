@@ -122,3 +122,27 @@ def required_literals(pattern: str) -> frozenset[str] | None:
         if best is None or min(map(len, found)) > min(map(len, best)):
             best = found
     return frozenset(best) if best else None
+
+
+def required_literal_sets(pattern: str) -> list[frozenset[str]]:
+    """Every set of literals of which every match contains one, one per top-level item after
+    the pattern's start (leading zero-width items and the first item that consumes text are the
+    start, which the scan's place already holds): a match must contain a literal of *each*
+    set, so the scanner skips a pattern at a place where one set has none after it. "invoice is
+    not available" needs "is"/"are" and "not"/"unavailable" after "invoice": `required_literals`
+    picks one set, this gives both (decisions §87)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        parsed = sre_parse.parse(pattern)
+    items: list[tuple[Any, Any]] = list(parsed.data)
+    if len(items) == 1 and items[0][0] is C.SUBPATTERN:
+        items = list(items[0][1][-1])
+    idx = 0
+    while idx < len(items) and items[idx][0] in _ZERO_WIDTH:
+        idx += 1
+    out: list[frozenset[str]] = []
+    for op, arg in items[idx + 1 :]:
+        found = _spellings(op, arg)
+        if found:
+            out.append(frozenset(found))
+    return out

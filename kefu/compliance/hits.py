@@ -13,7 +13,7 @@ import phonenumbers
 
 from kefu.compliance import concepts as cc
 from kefu.compliance import patterns as pt
-from kefu.compliance.anchors import required_literals
+from kefu.compliance.anchors import literal_prefixes, required_literal_sets, required_literals
 from kefu.compliance.prescan import (
     ADDRESS_ZH_FLAG,
     ALTERNATIVE_MASK,
@@ -42,20 +42,48 @@ _RULE_GROUPS: Final = ("invoice", "card_fee", "free_shipping", "off_platform", "
 # A regex's required literals are checked before it runs only when there are few of them: each
 # is one str.find over the place's range, and a failed regex call costs about as much as ten.
 _MAX_REQUIRED: Final = 6
+# At most this many literals over all of a regex's sets (decisions §87).
+_MAX_REQUIRED_TOTAL: Final = 12
+
+_Required = tuple[tuple[str, ...], ...]
 
 
-def _required(regex: re.Pattern[str]) -> tuple[str, ...] | None:
-    """Literals of which every match of `regex` contains one (anchors.required_literals), or
-    None when there is no such short list. A regex that folds case matches other spellings
-    than its literals, so it gets none."""
+def _required(regex: re.Pattern[str]) -> _Required | None:
+    """Sets of literals of which every match of `regex` contains one literal of each
+    (anchors.required_literals, and anchors.required_literal_sets for the items after the
+    start), the rarest first; or None when there is no such short list. A regex that folds case
+    matches other spellings than its literals, so it gets none.
+
+    Several sets and not one: an English pattern usually starts with its topic word, which the
+    place already holds, and fails on a later word ("invoice is" + "not"/"unavailable"); one set
+    chosen by length was often the start itself, so the regex ran (~8,000 instructions a failed
+    try) where a later set would have skipped it for a few str.find calls."""
     if regex.flags & re.IGNORECASE or "(?" in regex.pattern.replace("(?:", "").replace(
         "(?=", ""
     ).replace("(?!", "").replace("(?<", ""):
         return None
+    sets: list[frozenset[str]] = []
     found = required_literals(regex.pattern)
-    if found is None or len(found) > _MAX_REQUIRED:
-        return None
-    return tuple(sorted(found))
+    if found is not None and len(found) <= _MAX_REQUIRED:
+        sets.append(found)
+    # One-character sets are mostly the start's own later characters (always there) or common
+    # letters: a find each for almost no skips.
+    for extra in required_literal_sets(regex.pattern):
+        if len(extra) <= _MAX_REQUIRED and min(map(len, extra)) >= 2 and extra not in sets:
+            sets.append(extra)
+    # The literal start itself lies at every place the scan files: a find that always succeeds.
+    start = literal_prefixes(regex.pattern)
+    sets = [literals for literals in sets if literals != start]
+    chosen: list[tuple[str, ...]] = []
+    total = 0
+    # Rarest first (the longest shortest literal): the first set with none after the place
+    # ends the check.
+    for literals in sorted(sets, key=lambda lits: (-min(map(len, lits)), sorted(lits))):
+        if total + len(literals) > _MAX_REQUIRED_TOTAL:
+            continue
+        chosen.append(tuple(sorted(literals)))
+        total += len(literals)
+    return tuple(chosen) if chosen else None
 
 
 def _has_any(text: str, literals: tuple[str, ...], start: int, end: int) -> bool:
@@ -65,6 +93,14 @@ def _has_any(text: str, literals: tuple[str, ...], start: int, end: int) -> bool
         if text.find(literal, start, end) != -1:
             return True
     return False
+
+
+def _has_all(text: str, required: _Required, start: int, end: int) -> bool:
+    """Whether each set of `required` has a literal wholly inside text[start:end]."""
+    for literals in required:  # noqa: SIM110
+        if not _has_any(text, literals, start, end):
+            return False
+    return True
 
 
 class _Part:
@@ -80,9 +116,7 @@ class _Part:
         # Per alternative, what its match must contain besides its literal start (the place
         # the scan found): where none of it lies between the place and the sentence's end, the
         # alternative cannot match there and its regex is not run.
-        self.required: list[tuple[str, ...] | None] = [
-            _required(regex) for regex in self.alternatives
-        ]
+        self.required: list[_Required | None] = [_required(regex) for regex in self.alternatives]
         self.rest: re.Pattern[str] | None = lex.rest if lex is not None else None
 
 
@@ -113,7 +147,7 @@ def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[st
                 break
             index = place & ALTERNATIVE_MASK
             need = required[index]
-            if need is None or _has_any(text, need, at, end):
+            if need is None or _has_all(text, need, at, end):
                 m = alternatives[index].match(text, at, end)
                 if m is not None and m.end() > m.start():
                     return m
@@ -279,7 +313,7 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
             live = plan.script in scripts and (not plan.gated or plan.key in present)
         if live:
             after = plan.after
-            if after is not None and not _has_any(text, after, at, len(text)):
+            if after is not None and not _has_all(text, after, at, len(text)):
                 continue
             m = plan.regex.match(text, at)
             if m is not None and m.end() > at and _applies(plan, text, at, m.end(), negated):

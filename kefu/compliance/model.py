@@ -31,7 +31,9 @@ from kefu.compliance.rules import Bilingual, RulePack, Severity
 from kefu.compliance.textview import TextView
 from kefu.compliance.verdict import CheckContext, Finding
 
-MODEL_PATH = Path(__file__).parent / "model.json"
+# Beside the interpreted `native` module: compiled with mypyc (setup.py), this module has no
+# __file__ while it is imported.
+MODEL_PATH = Path(native.__file__).parent / "model.json"
 # KEFU_GUARD_MODEL=0 turns the model off (the rules alone, as before it shipped): a way back
 # without a release if its warnings turn out wrong in a shop, and the bench's "before".
 ENABLED = os.environ.get("KEFU_GUARD_MODEL", "1") != "0"

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 
 # Keep in step with setup.py (GUARD_MODULES, STAMPED).
-COMPILED = ("textview", "sentences", "prescan", "hits", "scanner")
+COMPILED = ("textview", "sentences", "prescan", "hits", "model", "scanner")
 # The compiled modules and the interpreted ones they import: the build bakes in the latter's
 # types (a pattern tuple's length), so a pattern added after the build would fail at import
 # with a TypeError instead of running the sources.
