@@ -548,8 +548,8 @@ _STALL_ACT = (
     r"sit tight|hang on and wait|\bjust wait\b|\bgive it (?:some )?time\b|\bkeep calm\b|"
     r"耐住性子|耐着性子|沉住气|"
     # "it cannot be hurried": "急不来", "急不得", "催不来", "催也没用", and more days asked for
-    # without a date: "您多等几天"
-    r"急不(?:来|得|了)|催不(?:来|得|了)|催也没用|多等(?:几|两|一|些)天|"
+    # with no number: "您多等几天" (a number is a time: "包邮的，就是要多等两天" is delivery)
+    r"急不(?:来|得|了)|催不(?:来|得|了)|催也没用|多等(?:几|些)天|"
     # English idioms of enduring the wait: "bear with us and wait", "bear with me"
     r"\bbear with (?:us|me)\b|"
     r"\bждите\b|\bпросто подождите\b|\bespere\b|no hay prisa|tenga calma"
