@@ -126,6 +126,10 @@ _INVOICE_TOPIC = (
 _INVOICE_ACT = (
     # refusing
     r"没办法开|开不了|开不出|出不(?:了|来)|开不出来|没得开|不提供|没有提供|不开发票|没有发票|"
+    # the refusal as what cannot be provided, in either script ("沒辦法提供發票" folds to this):
+    # "没办法提供", "无法出具", "不能给您开具", "提供不了"
+    r"(?:没办法|没法|无法|不能|不方便)(?:给您|为您|帮您|给你|帮你)?(?:提供|出具|开具)|"
+    r"(?:提供|出具|开具)不(?:了|出来)|"
     # "这个月票额用完了不开", "要等下个月": refused now, or put off
     r"不开(?:了|的|哦|啊|呢|哈)?(?=[,。!?;]|$)(?![^。!?;]*(?:可以|能|正常)开)|"
     # "发票这块暂时不支持哈": not supported, said at the end of the clause
@@ -204,6 +208,11 @@ _INVOICE_ACT = (
     r"(?:mayor|menor) (?:importe|monto|cantidad)|\bparte\b|\bmitad\b|en lugar de|"
     r"material de oficina|"
     r"otro (?:concepto|nombre|importe)|otra descripcion|"
+    # the content restricted to something else: "发票上只能写办公用品", "写不了具体型号"
+    # ("只能开" alone is left out: "只能开普票" names a type, and amounts are matched above)
+    r"(?:只能|只可以|只)(?:写|填|开成|写成|填成)(?!实|按|您?实际|商品|订单)|"
+    r"(?:写|填|开)不了(?:具体|实际|真实)?的?(?:型号|品名|名称|商品名|规格)|"
+    r"(?:不能|没法|无法|没办法)(?:写|填|开)(?:具体|实际|真实)的?(?:型号|品名|名称|商品名|规格)|"
     # the content re-labelled: "开成办公用品", "写成耗材"
     r"(?:开|写|改|填)(?:成|为)(?!您)"
 )
@@ -538,12 +547,18 @@ _STALL_ACT = (
     r"早晚会|迟早会|总会到|eventually|sooner or later|когда-нибудь|en algun momento|"
     r"sit tight|hang on and wait|\bjust wait\b|\bgive it (?:some )?time\b|\bkeep calm\b|"
     r"耐住性子|耐着性子|沉住气|"
+    # "it cannot be hurried": "急不来", "急不得", "催不来", "催也没用", and more days asked for
+    # with no number: "您多等几天" (a number is a time: "包邮的，就是要多等两天" is delivery)
+    r"急不(?:来|得|了)|催不(?:来|得|了)|催也没用|多等(?:几|些)天|"
+    # English idioms of enduring the wait: "bear with us and wait", "bear with me"
+    r"\bbear with (?:us|me)\b|"
     r"\bждите\b|\bпросто подождите\b|\bespere\b|no hay prisa|tenga calma"
 )
 # Saying what happens next, or when, is the compliant answer R-30 asks for.
 _STALL_CANCEL = (
     r"我帮您|帮您查|帮您看|我查|我来查|工作日|到账|原路|"
     r"\bi'll check|\bi will check|while i check|business days|"
+    r"\bwhile (?:we|i) (?:check|look|confirm|chase|follow)|"
     r"проверю|рабоч|сейчас посмотрю|consulto|dias habiles|(?<!alg)un momento"
 )
 
@@ -632,7 +647,13 @@ CONCEPTS: tuple[Concept, ...] = (
 _ANSWERED_NO = r"\?(?:亲,?)?(?:不用|不需要|无需|不必)(?!担心)"
 
 SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
-    "free_shipping": re.compile(_ANSWERED_NO),
+    "free_shipping": re.compile(
+        _ANSWERED_NO + r"|"
+        # the region named as not charged: "西藏也不加钱", "新疆同样不收运费" — but not a
+        # condition or a refusal to ship: "不补运费的话发不了"
+        r"(?:也|都|一样|同样|照样)不(?:用|需要?)?(?:加|补|收|另付|多付|另收)|"
+        r"不(?:加|收|另收|多收)(?:钱|运费|邮费|差价)(?![^。!?;]{0,6}?(?:不发|发不了|的话|就不))"
+    ),
     "off_platform": re.compile(
         r"骗|不要相信|别相信|不是我们|\bscam\b|\bfraud\b|never ask|мошенн|estafa|"
         # paying on the platform asked for, private payment warned against
@@ -657,7 +678,12 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
         _ANSWERED_NO + r"|手续费(?:为|是)(?:零|0)|零手续费|0手续费|"
         r"\bcosts? nothing\b|nothing extra|"
         # the fee is not the buyer's concern, or not added: "跟您没关系", "不额外加价"
-        r"(?:跟|和|与)(?:您|你|亲)(?:没|无)关|不额外(?:加|收)"
+        r"(?:跟|和|与)(?:您|你|亲)(?:没|无)关|不额外(?:加|收)|"
+        # the buyer pays nothing more ("您这边不用加钱", "不用您多出钱"), or the fee is someone
+        # else's business ("手续费是平台的事", "由我们承担")
+        r"(?:不用|无需|不需要|不必)(?:您|你|亲)?(?:这边|那边)?(?:再|另外|额外)?"
+        r"(?:加钱|加价|多付|多出|另付|多交|补钱|出手续费|付手续费)|"
+        r"(?:是|归|由)(?:平台|我们|店铺|商家|本店)(?:的事|来?出|来?承担|来?负责|来?付)"
     ),
     "blame_courier": re.compile(r"不用您|" + pt.WE_FOLLOW_UP),
     "privacy": re.compile(

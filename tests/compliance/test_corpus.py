@@ -20,13 +20,48 @@ KNOWN_GAPS: dict[str, dict[str, tuple[float, float]]] = {
     "tuning": {},
     "holdout": {},
 }
-# The blind set of the thirteenth accuracy round (`blind13.jsonl`): 152 replies for the six codes
-# that were then below the gate, written before any hold-out text was read and kept out of the
-# tuning split and the model's training, as a second hold-out. Its floors are its first blind
-# figures (measured before the round's fixes, unchanged after them): a code may not fall below
-# them, and an entry goes once the code clears the gate, as with KNOWN_GAPS.
-BLIND_SPLIT = "blind13"
-BLIND_CODES = {
+# Blind sets kept apart from tuning and from the model's training, each gated like the hold-out
+# (>= 0.97 per code, support >= 10 per code). `floors` hold a code below the gate at its figures
+# when the set was first measured blind: a code may not fall below them, and an entry goes once
+# the code clears the gate, as with KNOWN_GAPS.
+# * blind13 (thirteenth accuracy round): 152 replies for the six codes then below the gate. Its
+#   six misses were read and fixed as classes in the fourteenth round, so it is now tuned against
+#   and held to the plain gate (guide, "Fourteenth accuracy round").
+# * blind14 (fourteenth accuracy round): 171 replies across all nine codes, written before
+#   blind13's misses or the patterns were opened; the unseen measure now. Its floors are the
+#   figures after that round's fixes (which came from blind13 alone and moved one blind14 figure
+#   up: card_fee precision 0.909 -> 1.000), so none is below its first blind pass.
+BLIND_SETS: dict[str, tuple[set[str], dict[str, tuple[float, float]]]] = {
+    "blind13": (
+        {"card_fee", "free_shipping", "invoice", "off_platform", "out_of_stock", "wait_patiently"},
+        {},
+    ),
+    "blind14": (
+        {
+            "blame_courier",
+            "card_fee",
+            "free_shipping",
+            "invoice",
+            "off_platform",
+            "out_of_stock",
+            "privacy",
+            "refuse_to_ship",
+            "wait_patiently",
+        },
+        {
+            "blame_courier": (0.875, 0.7),
+            "card_fee": (1.0, 0.769),
+            "free_shipping": (0.846, 0.846),
+            "invoice": (0.933, 1.0),
+            "off_platform": (0.818, 0.692),
+            "out_of_stock": (1.0, 0.769),
+            "privacy": (1.0, 0.9),
+            "refuse_to_ship": (1.0, 0.8),
+            "wait_patiently": (1.0, 0.538),
+        },
+    ),
+}
+CODES = {
     "card_fee",
     "free_shipping",
     "invoice",
@@ -94,31 +129,33 @@ def test_known_gaps_are_still_gaps(split):
     assert not closed
 
 
-def test_blind_set_is_apart_and_mixed():
-    blind = load(BLIND_SPLIT)
+@pytest.mark.parametrize("name", sorted(BLIND_SETS))
+def test_blind_set_is_apart_and_mixed(name):
+    codes, _ = BLIND_SETS[name]
+    blind = load(name)
     assert len(blind) >= 150
-    others = {e.text for split in SPLITS for e in load(split)}
+    others = {e.text for split in (*SPLITS, *BLIND_SETS) if split != name for e in load(split)}
     assert not {e.text for e in blind} & others
     assert {"zh-Hans", "zh-Hant", "en", "ru", "es"} <= {e.lang for e in blind}
     assert sum(1 for e in blind if not e.expected) >= 50  # hard negatives for each code
-    assert all(e.expected <= BLIND_CODES for e in blind)
+    assert all(e.expected <= codes for e in blind)
 
 
-def test_blind_set_precision_and_recall_per_code():
-    report = evaluate(BLIND_SPLIT, load(BLIND_SPLIT))
+@pytest.mark.parametrize("name", sorted(BLIND_SETS))
+def test_blind_set_precision_and_recall_per_code(name):
+    codes, floors = BLIND_SETS[name]
+    report = evaluate(name, load(name))
     rows = {row["code"]: row for row in report.as_rows()}
-    assert set(rows) == BLIND_CODES
+    assert set(rows) == codes
     failing = []
     for code, row in rows.items():
         assert row["support"] >= 10, row
-        floor_p, floor_r = BLIND_FLOORS.get(code, (GATE, GATE))
+        floor_p, floor_r = floors.get(code, (GATE, GATE))
         if row["precision"] < min(GATE, floor_p) or row["recall"] < min(GATE, floor_r):
             failing.append(row)
     misses = [(e.line, e.text, sorted(e.expected), sorted(found)) for e, found in report.misses]
     assert not failing, (failing, misses)
     # A floor the guard has since cleared must go, so the gate applies to that code again.
     assert not [
-        code
-        for code in BLIND_FLOORS
-        if rows[code]["precision"] >= GATE and rows[code]["recall"] >= GATE
+        code for code in floors if rows[code]["precision"] >= GATE and rows[code]["recall"] >= GATE
     ]

@@ -266,7 +266,7 @@ def test_c_automaton_finds_what_the_reference_matcher_finds():
     assert fast is not None
     built = prescan.automaton()
     assert built.native is not None
-    texts = [e.text for split in ("tuning", "holdout", "blind13") for e in load(split)]
+    texts = [e.text for split in ("tuning", "holdout", "blind13", "blind14") for e in load(split)]
     texts += ["", "加我微信", "发票开不了\U0001f600发票", "invoice fee, wechat: kefu123"]
     for text in texts:
         compact = fast.build(text, textview._FOLD)[1]

@@ -421,7 +421,7 @@ def test_required_literals_skip_only_regexes_that_cannot_match():
     ]
     skipped = 0
     several = 0
-    for entry in [e for split in ("tuning", "holdout", "blind13") for e in load(split)]:
+    for entry in [e for split in ("tuning", "holdout", "blind13", "blind14") for e in load(split)]:
         compact = build_view(entry.text).compact
         scan = prescan.scan(compact)
         for part in parts:
@@ -458,6 +458,7 @@ def test_required_literals_skip_only_regexes_that_cannot_match():
 
 
 FS = {"free_shipping": True}
+RT = {"refund_talk": True}
 
 
 @pytest.mark.parametrize(
@@ -510,5 +511,35 @@ FS = {"free_shipping": True}
     ],
 )
 def test_mechanisms_of_the_thirteenth_accuracy_round(text, context, code):
+    codes = check_text(text, context=CheckContext(**context)).codes
+    assert codes == ({code} if code else set()), codes
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "code"),
+    [
+        # Each class of blind13's misses (fourteenth accuracy round), in wording of its own
+        # (no corpus file has these), with a compliant counterpart.
+        # A refusal as what cannot be provided, in traditional script as well.
+        ("不好意思，本店無法出具發票", {}, "invoice"),
+        ("發票可以出具，金額照實付", {}, None),
+        # The content restricted to something else, or the real model refused.
+        ("票上只能填劳保用品哈", {}, "invoice"),
+        ("发票上只能写实际购买的商品名称", {}, None),
+        ("发票开不了真实品名，见谅", {}, "invoice"),
+        # "It cannot be hurried" as stalling, and the English "bear with me".
+        ("退款的事催不得，再等等看", RT, "wait_patiently"),
+        ("退款催不了银行，但我们今天已提交，3个工作日到账", RT, None),
+        ("Please bear with me on the refund, it'll get there.", RT, "wait_patiently"),
+        ("Bear with me while I check where your refund is.", RT, None),
+        # The buyer told they pay nothing more, or the fee is the shop's business.
+        ("分期没问题，手续费归我们出，您不用多付", {}, None),
+        ("分期没问题，手续费您这边出一下", {}, "card_fee"),
+        # A remote region said not to be charged; "not included" with a sum is still a charge.
+        ("青海同样不收运费，放心拍", FS, None),
+        ("青海也不包邮，得补12块", FS, "free_shipping"),
+    ],
+)
+def test_mechanisms_of_the_fourteenth_accuracy_round(text, context, code):
     codes = check_text(text, context=CheckContext(**context)).codes
     assert codes == ({code} if code else set()), codes
