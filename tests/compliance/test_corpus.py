@@ -62,20 +62,6 @@ BLIND_SETS: dict[str, tuple[set[str], dict[str, tuple[float, float]]]] = {
     ),
 }
 CODES = {
-    "card_fee",
-    "free_shipping",
-    "invoice",
-    "off_platform",
-    "out_of_stock",
-    "wait_patiently",
-}
-BLIND_FLOORS: dict[str, tuple[float, float]] = {
-    "card_fee": (0.941, 1.0),
-    "free_shipping": (0.947, 1.0),
-    "invoice": (1.0, 0.895),
-    "wait_patiently": (1.0, 0.857),
-}
-CODES = {
     "invoice",
     "card_fee",
     "privacy",
