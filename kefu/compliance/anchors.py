@@ -104,16 +104,22 @@ def _spellings(op: Any, arg: Any) -> set[str] | None:
     return found[0]
 
 
-def required_literals(pattern: str) -> frozenset[str] | None:
-    """One set of literals of which every match contains at least one, chosen among the
-    pattern's top-level items after its start: the scanner tries a pattern only when one of
-    them occurs somewhere in the message (e.g. "…取消订单" in a refusal)."""
+def _top_level_items(pattern: str) -> list[tuple[Any, Any]]:
+    """The pattern's top-level items, looking inside one group that wraps it all."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         parsed = sre_parse.parse(pattern)
     items: list[tuple[Any, Any]] = list(parsed.data)
     if len(items) == 1 and items[0][0] is C.SUBPATTERN:
         items = list(items[0][1][-1])
+    return items
+
+
+def required_literals(pattern: str) -> frozenset[str] | None:
+    """One set of literals of which every match contains at least one, chosen among the
+    pattern's top-level items after its start: the scanner tries a pattern only when one of
+    them occurs somewhere in the message (e.g. "…取消订单" in a refusal)."""
+    items = _top_level_items(pattern)
     best: set[str] | None = None
     for op, arg in items[1:]:
         found = _spellings(op, arg)
@@ -131,12 +137,7 @@ def required_literal_sets(pattern: str) -> list[frozenset[str]]:
     set, so the scanner skips a pattern at a place where one set has none after it. "invoice is
     not available" needs "is"/"are" and "not"/"unavailable" after "invoice": `required_literals`
     picks one set, this gives both (decisions §87)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        parsed = sre_parse.parse(pattern)
-    items: list[tuple[Any, Any]] = list(parsed.data)
-    if len(items) == 1 and items[0][0] is C.SUBPATTERN:
-        items = list(items[0][1][-1])
+    items = _top_level_items(pattern)
     idx = 0
     while idx < len(items) and items[idx][0] in _ZERO_WIDTH:
         idx += 1
