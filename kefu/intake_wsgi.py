@@ -13,7 +13,7 @@ ninja operation and response objects around them, whose CPU was most of the requ
 other request, and any the lean path cannot answer exactly as Django would (a query string, a
 cookie, an unknown host, a body over the webhook's limit, ...), goes to Django's handler.
 
-granian loads it as ``kefu.intake_wsgi:create_application`` (a factory); the routes are
+granian loads it as ``kefu.intake_wsgi:served_application`` (a factory); the routes are
 ``kefu.intake_urls``.
 """
 
@@ -48,6 +48,7 @@ SETTINGS_MODULE = "kefu.intake_settings"
 # What a WSGI server passes and calls (PEP 3333), kept loose: gunicorn and granian differ.
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
+WSGIApplication = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 SINGLE_PATH = "/api/v1/inbound/messages"
 # The environ values Django's request-wide decisions read for this route: the host check
@@ -296,7 +297,7 @@ def create_application() -> LeanIntake:
     return application
 
 
-def served_application() -> StartResponse:
+def served_application() -> WSGIApplication:
     """What `kefu run`'s granian loads in each of its worker processes: `create_application()`,
     a watch on the process that started the worker, and each request thread's database
     connections closed when granian ends the thread (decisions §81)."""
