@@ -573,6 +573,7 @@ def _queued_run(
     buyers: int,
     batch: int,
     workers: int,
+    server_pid: int | None = None,
 ) -> Row:
     """One queued run: W worker subprocesses drain while the sender sends; one row."""
     label = backend.label
@@ -594,6 +595,7 @@ def _queued_run(
     time.sleep(3)  # the workers' Django and language models load before the first message
     load_before = harness.loadavg()
     sender = _single_sender() if batch == 1 else "httpx asyncio"
+    watch = _cpu_watch(backend, server_pid, [p.pid for p in procs])
     if sender == "wrk":
         sent = _send_single_wrk(base, secret, prefix, n, concurrency, buyers, timeout)
     elif sender == "http.client processes":
@@ -609,6 +611,7 @@ def _queued_run(
         if proc.returncode != 0 or not lines:
             raise RuntimeError(f"intake worker failed ({proc.returncode}):\n{err[-3000:]}")
         results.append(json.loads(lines[-1][len("RESULT ") :]))
+    cpu = watch.stop()
     last = max((r["last_at"] or 0.0) for r in results)
     processed_s = last - sent["started_wall"]
     counts = backend.helper(HELPER, "count", prefix, QUEUE_SLUG)
@@ -641,9 +644,55 @@ def _queued_run(
         "conversations": counts["conversations"],
         "unassigned": counts["unassigned"],
         "queue_left": counts["queue_left"],
+        "cpu": _cpu_per_message(cpu, counts["stored"], sent),
         "loadavg_1m": load_before,
         "loadavg_1m_after": harness.loadavg(),
     }
+
+
+def _cpu_watch(backend: Backend, server_pid: int | None, workers: list[int]) -> harness.CpuWatch:
+    """CPU of each component over a queued run: the WSGI intake server (granian's processes),
+    the rest of `kefu run` (the ASGI server), the intake workers, this database's PostgreSQL
+    backends and the Redis server (shared with whatever else uses it)."""
+
+    def below_server() -> list[int]:
+        return harness.descendants(server_pid) if server_pid else []
+
+    def granian() -> list[int]:
+        pids = below_server()
+        main = [p for p in pids if "granian" in harness.cmdline(p)]
+        return sorted({*main, *(d for m in main for d in harness.descendants(m))})
+
+    def other_web() -> list[int]:
+        taken = set(granian())
+        return [p for p in below_server() if p not in taken]
+
+    def redis() -> list[int]:
+        return [
+            int(e)
+            for e in os.listdir("/proc")
+            if e.isdigit() and harness.cmdline(int(e)).startswith("redis-server")
+        ]
+
+    groups = {
+        "intake_server": granian,
+        "asgi_server": other_web,
+        "intake_workers": lambda: workers,
+        "postgres": (lambda: harness.pg_backends(backend.database)) if backend.database else list,
+        "redis": redis if backend.database else list,
+    }
+    return harness.CpuWatch(groups)
+
+
+def _cpu_per_message(cpu: Row, stored: int, sent: dict[str, Any]) -> Row:
+    """The watch's CPU seconds, and per message stored in ms, the sender's beside them."""
+    out = dict(cpu)
+    per = {k[: -len("_cpu_s")]: v for k, v in cpu.items() if k.endswith("_cpu_s")}
+    if "sender_cpu_s" in sent:
+        per["sender"] = sent["sender_cpu_s"]
+    for name, seconds in per.items():
+        out[f"{name}_ms_per_message"] = round(1000 * seconds / max(stored, 1), 3)
+    return out
 
 
 # --- one backend end to end -------------------------------------------------------------------
@@ -703,6 +752,7 @@ def run_on(backend: Backend) -> list[Row]:
                         buyers,
                         per,
                         workers,
+                        server.proc.pid if server.proc else None,
                     )
                 )
     finally:

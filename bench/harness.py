@@ -428,6 +428,123 @@ class PgConnections:
         self._thread.join(timeout=5)
 
 
+# --- CPU by component -------------------------------------------------------------------------
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process (all its threads, not its children)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    return children
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below `root` (not `root` itself)."""
+    children, out, todo = _children_map(), [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def pg_backends(database: str) -> list[int]:
+    """The PostgreSQL backends serving `database` (their process titles say so)."""
+    return [
+        pid
+        for pid in (int(e) for e in os.listdir("/proc") if e.isdigit())
+        if (title := cmdline(pid)).startswith("postgres: ") and f" {database} " in title
+    ]
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine since boot, from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    total = sum(fields[:8])  # guest time is already in user
+    tick = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / tick, total / tick
+
+
+class CpuWatch:
+    """CPU seconds spent by groups of processes over a stretch of time, sampled every 0.25 s.
+
+    `groups` maps a name to a function returning the group's pids now; a process that starts
+    during the watch counts from 0, one that ends counts to its last sample (at most 0.25 s
+    of it is missed). `stop()` returns {name: seconds} and the machine's busy share."""
+
+    def __init__(self, groups: Mapping[str, Callable[[], Sequence[int]]]) -> None:
+        self.groups = groups
+        self.first: dict[tuple[str, int], float] = {}
+        self.last: dict[tuple[str, int], float] = {}
+        self._stop = threading.Event()
+        self._sample(initial=True)
+        self.machine_start = machine_busy()
+        self.started = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _sample(self, *, initial: bool = False) -> None:
+        for name, pids in self.groups.items():
+            try:
+                found = pids()
+            except OSError:
+                continue
+            for pid in found:
+                try:
+                    cpu = process_cpu(pid)
+                except (OSError, ValueError, IndexError):
+                    continue
+                key = (name, pid)
+                if key not in self.first:
+                    self.first[key] = cpu if initial else 0.0
+                self.last[key] = cpu
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.25):
+            self._sample()
+
+    def stop(self) -> Row:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sample()
+        busy, total = machine_busy()
+        seconds = time.monotonic() - self.started
+        out: Row = {name: 0.0 for name in self.groups}
+        for key, cpu in self.last.items():
+            out[key[0]] += cpu - self.first[key]
+        machine = busy - self.machine_start[0]
+        return {
+            "seconds": round(seconds, 2),
+            **{f"{k}_cpu_s": round(v, 2) for k, v in out.items()},
+            "machine_busy_cpu_s": round(machine, 2),
+            "machine_busy_share": round(machine / max(total - self.machine_start[1], 1e-9), 3),
+        }
+
+
 # --- results ------------------------------------------------------------------------------------
 
 

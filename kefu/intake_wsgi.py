@@ -28,6 +28,7 @@ import signal
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.client import responses
@@ -35,11 +36,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signals
+from django.core.cache import caches, close_caches
 from django.core.exceptions import DisallowedHost
+from django.core.handlers.base import reset_urlconf
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import close_old_connections, connections, reset_queries
+from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse
 from django.middleware.security import SecurityMiddleware
+from django.urls import set_urlconf
 from django.utils import translation
 from django.utils.log import log_response
 
@@ -99,12 +105,13 @@ class LeanIntake:
         from kefu.intake_urls import server_error
         from kefu.integrations.api import single_message
         from kefu.integrations.signing import SHOP_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-        from kefu.integrations.webhook_auth import verified_shop
+        from kefu.integrations.webhook_auth import ParsedBody, verified_shop
 
         self.django = django
         self.api = api
         self.single_message = single_message
         self.verified_shop = verified_shop
+        self.parsed_body = ParsedBody
         self.server_error = server_error
         self.shop_key = _environ_key(SHOP_HEADER)
         self.signature_key = _environ_key(SIGNATURE_HEADER)
@@ -121,6 +128,8 @@ class LeanIntake:
             RequestIdMiddleware(unused).process_exception,
         ]
         self.contexts: dict[tuple[Any, ...], _Context | None] = {}
+        self.started_keys = _receiver_keys(signals.request_started, _STARTED)
+        self.finished_keys = _receiver_keys(signals.request_finished, _FINISHED)
         # Only the settings the lean path reproduces; anything else in the chain (another
         # middleware, a denied user agent, www redirects, a smaller upload limit) and every
         # request goes through Django.
@@ -144,7 +153,11 @@ class LeanIntake:
         context = self._context(environ) if length is not None else None
         if context is None:
             return self.django(environ, start_response)
-        signals.request_started.send(sender=WSGIHandler, environ=environ)
+        direct = self._only_djangos_receivers()
+        if direct:
+            _request_started()
+        else:
+            signals.request_started.send(sender=WSGIHandler, environ=environ)
         try:
             body = environ["wsgi.input"].read(length) if length else b""
             given = environ.get("HTTP_X_REQUEST_ID", "")
@@ -155,7 +168,10 @@ class LeanIntake:
             finally:
                 translation.deactivate()
         finally:
-            signals.request_finished.send(sender=WSGIHandler)
+            if direct:
+                _request_finished()
+            else:
+                signals.request_finished.send(sender=WSGIHandler)
         headers_present = {name.lower() for name, _ in headers}
         if "content-length" not in headers_present:
             headers.append(("Content-Length", str(len(content))))
@@ -166,6 +182,16 @@ class LeanIntake:
         headers.extend(h for h in context.security_headers if h[0].lower() not in headers_present)
         start_response(f"{status} {responses.get(status, 'Unknown Status Code')}", headers)
         return [content]
+
+    def _only_djangos_receivers(self) -> bool:
+        """Whether the request signals have Django's own receivers and no others: then the
+        lean path does their work itself (`_request_started`, `_request_finished`), without
+        the signals' dispatch (decisions §89). Any other receiver connected, now or later:
+        the signals are sent as the handler sends them."""
+        return (
+            tuple(r[0] for r in signals.request_started.receivers) == self.started_keys
+            and tuple(r[0] for r in signals.request_finished.receivers) == self.finished_keys
+        )
 
     def _length(self, environ: Environ) -> int | None:
         """The body's length when the lean path takes the request, else None."""
@@ -223,6 +249,8 @@ class LeanIntake:
     def _answer(
         self, environ: Environ, body: bytes, request_id: str
     ) -> tuple[int, list[tuple[str, str]], bytes]:
+        # One parse of the body for the per-buyer limit and the message (made when needed).
+        parsed = self.parsed_body(body)
         try:
             shop, _ = self.verified_shop(
                 body,
@@ -230,8 +258,9 @@ class LeanIntake:
                 timestamp=environ.get(self.timestamp_key),
                 slug=environ.get(self.shop_key),
                 per_buyer=True,
+                parsed=parsed,
             )
-            status, answer = self.single_message(shop, body)
+            status, answer = self.single_message(shop, parsed)
         except Exception as exc:
             request = self._request(environ, body, request_id)
             response = self._refusal(request, exc)
@@ -279,6 +308,41 @@ class LeanIntake:
             exception=exc,
         )
         return response
+
+
+# Django's own receivers of the request signals (connected by django.db, django.core.cache and
+# the handler's module), whose work `_request_started` / `_request_finished` do directly.
+_STARTED = (reset_queries, close_old_connections)
+_FINISHED = (close_old_connections, close_caches, reset_urlconf)
+
+
+def _receiver_keys(signal: Signal, expected: tuple[Callable[..., Any], ...]) -> tuple[Any, ...]:
+    """The signal's receiver keys when its receivers are exactly `expected` (in any order:
+    their work is independent); else a key no signal has (the lean path sends the signal)."""
+    live = []
+    for entry in signal.receivers:
+        ref = entry[1]
+        live.append(ref() if isinstance(ref, weakref.ReferenceType) else ref)
+    if len(live) != len(expected) or set(live) != set(expected):
+        return (object(),)
+    return tuple(entry[0] for entry in signal.receivers)
+
+
+def _request_started() -> None:
+    """`request_started`'s receivers: each connection's query log cleared (`reset_queries`),
+    a connection that errored or outlived CONN_MAX_AGE closed (`close_old_connections`)."""
+    for conn in connections.all(initialized_only=True):
+        conn.queries_log.clear()
+        conn.close_if_unusable_or_obsolete()
+
+
+def _request_finished() -> None:
+    """`request_finished`'s receivers: `close_old_connections`, `close_caches`,
+    `reset_urlconf`."""
+    for conn in connections.all(initialized_only=True):
+        conn.close_if_unusable_or_obsolete()
+    caches.close_all()
+    set_urlconf(None)
 
 
 def create_application() -> LeanIntake:

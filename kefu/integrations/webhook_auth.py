@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from typing import Any
 
 from django.conf import settings
@@ -52,6 +51,7 @@ class SignedWebhook(APIKeyHeader):
         self.batch = batch
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Shop:
+        body = ParsedBody(request.body)
         shop, timestamp = verified_shop(
             request.body,
             signature=key,
@@ -59,8 +59,11 @@ class SignedWebhook(APIKeyHeader):
             slug=request.headers.get(SHOP_HEADER),
             per_buyer=self.per_buyer,
             batch=self.batch,
+            parsed=body,
         )
         request.kefu_signed_at = as_datetime(timestamp)  # type: ignore[attr-defined]
+        # The per-buyer limit may have parsed the body: the view reads that parse.
+        request.kefu_body = body  # type: ignore[attr-defined]
         return shop
 
 
@@ -72,10 +75,12 @@ def verified_shop(
     slug: str | None,
     per_buyer: bool,
     batch: bool = False,
+    parsed: ParsedBody | None = None,
 ) -> tuple[Shop, int]:
     """The shop that signed `body` and the signing time (unix seconds), counted against its
     limits; `HttpError` 401/413 or `RateLimited` otherwise. The check of `SignedWebhook`,
-    callable without a Django request (the lean intake app, ``kefu.intake_wsgi``)."""
+    callable without a Django request (the lean intake app, ``kefu.intake_wsgi``). `parsed`
+    (of `body`) keeps the per-buyer limit's parse for the caller."""
     # Refuse an oversized body before hashing it, as the webhooks always have.
     most = settings.KEFU_INTAKE_BATCH_MAX_BYTES if batch else settings.KEFU_MAX_INBOUND_BODY_BYTES
     if len(body) > most:
@@ -86,11 +91,13 @@ def verified_shop(
         raise HttpError(401, str(exc)) from exc
     if not slug or not signature or not signature.startswith(PREFIX):
         raise HttpError(401, "unknown shop or bad signature")
-    return _signing_shop(slug, signature, signed_at, body, per_buyer=per_buyer), signed_at
+    if parsed is None:
+        parsed = ParsedBody(body)
+    return _signing_shop(slug, signature, signed_at, parsed, per_buyer=per_buyer), signed_at
 
 
 def _signing_shop(
-    slug: str, signature: str, timestamp: int, body: bytes, *, per_buyer: bool
+    slug: str, signature: str, timestamp: int, parsed: ParsedBody, *, per_buyer: bool
 ) -> Shop:
     """The shop whose secret signs the request, counted against its limits (and the buyer's);
     401 or 429 otherwise.
@@ -99,6 +106,7 @@ def _signing_shop(
     that does not match a copy is checked again against the shop read now (the seller may have
     rotated the secret), and the counting call refuses to count under a copy whose stamp has
     moved: the shop is read again and the signature checked again before anything counts."""
+    body = parsed.raw
     copy = shop_cache.cached(slug)
     fresh = copy is None
     if copy is None:
@@ -114,7 +122,7 @@ def _signing_shop(
             copy, fresh = shop_cache.read(slug), True
             continue
         assert copy is not None  # noqa: S101 - a matching signature needs a secret
-        buyer = _buyer_of(body) if per_buyer else None
+        buyer = _buyer_of(parsed) if per_buyer else None
         shop = copy.shop()
         counts = [Count("intake", str(shop.pk), Limit(shop.intake_per_minute, 60))]
         if buyer is not None:
@@ -145,26 +153,31 @@ def _signing_shop(
     raise HttpError(401, "unknown shop or bad signature")  # pragma: no cover - see the loop
 
 
-_parsed = threading.local()
+class ParsedBody:
+    """A webhook's raw body and its ``loads_clean`` parse, made at most once: the per-buyer
+    limit reads the buyer from it before the handler reads the message. The caller makes one
+    per request and hands it to both (decisions §89; it was a thread's last parse, §78).
+    Callers only read the data; a body that is not JSON raises as ``loads_clean`` does, every
+    time it is asked."""
+
+    __slots__ = ("_data", "_parsed", "raw")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self._parsed = False
+        self._data: Any = None
+
+    def data(self) -> Any:
+        if not self._parsed:
+            self._data = loads_clean(self.raw)
+            self._parsed = True
+        return self._data
 
 
-def parsed_body(body: bytes) -> Any:
-    """``loads_clean(body)``, once per body: the per-buyer limit reads the buyer from the
-    body before the handler reads the message from it. The thread keeps the last body
-    parsed and its data (identity, not equality: the same request's bytes object); a body
-    that is not JSON raises as ``loads_clean`` does, every time. Callers only read the data."""
-    last = getattr(_parsed, "last", None)
-    if last is not None and last[0] is body:
-        return last[1]
-    data = loads_clean(body)
-    _parsed.last = (body, data)
-    return data
-
-
-def _buyer_of(body: bytes) -> str | None:
+def _buyer_of(parsed: ParsedBody) -> str | None:
     """The buyer's external id in a message webhook; None for a body the operation refuses."""
     try:
-        data = parsed_body(body)
+        data = parsed.data()
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
     buyer = data.get("buyer") if isinstance(data, dict) else None
@@ -206,6 +219,12 @@ def webhook_shop(request: HttpRequest) -> Shop:
     shop = request.auth  # type: ignore[attr-defined]
     assert isinstance(shop, Shop)  # noqa: S101 - the auth class guarantees it
     return shop
+
+
+def webhook_body(request: HttpRequest) -> ParsedBody:
+    """The body `signed_webhook` verified for this request, with its parse if one was made."""
+    body = getattr(request, "kefu_body", None)
+    return body if isinstance(body, ParsedBody) else ParsedBody(request.body)
 
 
 def webhook_signed_at(request: HttpRequest) -> dt.datetime:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,10 +19,10 @@ from typing import Any
 import pytest
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import OperationalError, close_old_connections
+from django.db import OperationalError, close_old_connections, connections
 from django.test import RequestFactory, override_settings
 
-from kefu import intake_settings
+from kefu import intake_settings, intake_wsgi
 from kefu.conversations.models import IntakeMessage, Message
 from kefu.intake_wsgi import SINGLE_PATH, LeanIntake
 from kefu.integrations import api as integrations_api
@@ -273,3 +274,95 @@ def test_a_down_database_is_503_and_a_bug_500_as_in_the_handler(apps, shop, monk
     expected = "503" if isinstance(failure, OperationalError) else "500"
     assert answers[1]["status"].startswith(expected)
     assert apps.passed_on == 0
+
+
+def _variants() -> Iterator[Any]:
+    """Message bodies around every field's type and limits, accepted and refused."""
+    good = message("v-1", sent_at="2026-11-11T00:00:01+08:00", product_external_id="p-1")
+    yield good
+    yield {**good, "extra": 1, "buyer": {**good["buyer"], "extra": [1]}}
+    for key in list(good):
+        yield {k: v for k, v in good.items() if k != key}  # each field missing
+        for value in (None, 1, 1.5, True, "", "x" * 121, "x" * 81, [], {}, ["a"]):
+            yield {**good, key: value}
+    for key in ("external_id", "name", "language", "country"):
+        yield {**good, "buyer": {k: v for k, v in good["buyer"].items() if k != key}}
+        for value in (None, 7, "", "x" * 3, "x" * 11, "x" * 120, "x" * 121, [], {}):
+            yield {**good, "buyer": {**good["buyer"], key: value}}
+    for when in ("2026-11-11T00:00:01", "2026-11-11", "not a time", 1700000000, "1700000000"):
+        yield {**good, "sent_at": when}
+    for entry in ("search", "order_detail", "nowhere", "PRODUCT_PAGE"):
+        yield {**good, "entry_point": entry}
+    yield from (None, [], "text", 1, [good], {"buyer": "b-1"})
+
+
+def test_the_plain_models_accept_refuse_and_read_as_the_schema_does(monkeypatch):
+    """`_checked` validates with a plain pydantic copy of the message schema first (decisions
+    §89): every body gets the same message or the same refusal as through the ninja schema
+    alone."""
+    cases = list(_variants())
+    fast = [integrations_api._checked(data) for data in cases]
+    monkeypatch.setattr(integrations_api, "_PlainInboundMessage", integrations_api.InboundMessage)
+    through_schema = [integrations_api._checked(data) for data in cases]
+    assert fast == through_schema
+    accepted = sum(1 for incoming, _ in fast if incoming is not None)
+    assert 5 < accepted < len(cases) - 50  # both kinds are exercised
+
+
+def test_the_request_signals_work_is_done_directly_or_the_signals_are_sent(apps, shop):
+    """With only Django's receivers on the request signals the lean path does their work
+    itself; with any other receiver connected (here the fixture took Django's connection
+    closer off, and a receiver is added) it sends the signals as the handler does."""
+    got: list[tuple[str, Any]] = []
+
+    def started(sender: Any, **kwargs: Any) -> None:
+        got.append(("started", sender))
+
+    def finished(sender: Any, **kwargs: Any) -> None:
+        got.append(("finished", sender))
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        body = json.dumps(message("sig-1")).encode()
+        headers = signed_headers(slug=shop.slug, secret=shop.webhook_secret, body=body)
+        status, _, _ = call(apps.lean, body, headers)
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    assert status.startswith("202") and apps.passed_on == 0
+    assert got == [("started", WSGIHandler), ("finished", WSGIHandler)]
+    assert not apps.lean._only_djangos_receivers()
+    # Django's receivers back, and only them: the lean path's own work.
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+    try:
+        assert LeanIntake(WSGIHandler())._only_djangos_receivers()
+    finally:
+        signals.request_started.disconnect(close_old_connections)
+        signals.request_finished.disconnect(close_old_connections)
+
+
+def test_the_direct_request_work_clears_the_query_log_and_closes_an_aged_connection():
+    """`_request_started` / `_request_finished` do what Django's receivers do: the query log
+    cleared, a connection past CONN_MAX_AGE closed (on a thread's own connection, as a request
+    thread of the intake server has)."""
+    seen: list[Any] = []
+
+    def request_thread() -> None:
+        conn = connections["default"]
+        conn.ensure_connection()
+        conn.close_at = None  # not yet aged
+        conn.queries_log.append({"sql": "SELECT 1", "time": "0"})
+        intake_wsgi._request_started()
+        seen.append((len(conn.queries_log), conn.connection is not None))
+        intake_wsgi._request_finished()
+        seen.append(conn.connection is not None)  # kept: not aged
+        conn.close_at = time.monotonic() - 1
+        intake_wsgi._request_finished()
+        seen.append(conn.connection is None)  # aged: closed
+
+    thread = threading.Thread(target=request_thread)
+    thread.start()
+    thread.join()
+    assert seen == [(0, True), True, True]

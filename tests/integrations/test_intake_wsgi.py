@@ -6,14 +6,17 @@ runs the real granian beside uvicorn and compares both ports' answers."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import sqlite3
+import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client, override_settings
 
-from kefu import intake_settings
+from kefu import intake_settings, intake_wsgi
 from kefu.conversations.models import IntakeMessage, Message
 from kefu.intake_wsgi import SETTINGS_MODULE, create_application
 from kefu.integrations.signing import signed_headers
@@ -127,3 +130,45 @@ def test_importing_the_intake_app_leaves_the_settings_to_choose(database_url):
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_a_request_thread_closes_its_own_database_connection_when_it_ends(monkeypatch):
+    """granian ends a request thread idle for `--blocking-threads-idle-timeout`; the thread's
+    Django connection must close with it, not wait for a garbage collection (decisions §81)."""
+    seen: list[tuple[object, object]] = []
+
+    def app(environ: dict[str, object], start_response: object) -> list[bytes]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        # This thread's own wrapper and the driver's connection under it.
+        seen.append((connections["default"], connection.connection))
+        return [b""]
+
+    monkeypatch.setattr(intake_wsgi, "create_application", lambda: app)
+    monkeypatch.setattr(intake_wsgi, "_leave_with_parent", lambda parent, me: None)
+    serve = intake_wsgi.served_application()
+
+    def request_thread() -> None:
+        serve({}, None)
+        serve({}, None)  # the same thread's second request keeps the same connection
+
+    thread = threading.Thread(target=request_thread)
+    gc.disable()  # no collection may find the ended thread's wrapper first
+    try:
+        thread.start()
+        thread.join()
+        (wrapper, raw), again = seen
+        assert again == (wrapper, raw)
+        assert wrapper is not connections["default"]  # not this test's connection
+        # Closed when the thread ended, by the thread's own closer.
+        assert wrapper.connection is None
+        if connection.vendor == "postgresql":
+            assert raw.closed
+        else:
+            with pytest.raises(sqlite3.ProgrammingError):
+                raw.execute("SELECT 1")
+    finally:
+        gc.enable()
+    # The test's own connection is untouched.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
