@@ -147,3 +147,14 @@ def required_literal_sets(pattern: str) -> list[frozenset[str]]:
         if found:
             out.append(frozenset(found))
     return out
+
+
+def max_width(pattern: str, flags: int = 0) -> int:
+    """The most characters one match of `pattern` can span (an unbounded repeat gives a number
+    past any text's length). Lookarounds count for nothing: they consume no text, and no
+    literal above is ever taken from inside one, so every required literal of a match lies
+    within this many characters of the match's start."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        parsed = sre_parse.parse(pattern, flags)
+    return int(parsed.getwidth()[1])

@@ -13,7 +13,12 @@ import phonenumbers
 
 from kefu.compliance import concepts as cc
 from kefu.compliance import patterns as pt
-from kefu.compliance.anchors import literal_prefixes, required_literal_sets, required_literals
+from kefu.compliance.anchors import (
+    literal_prefixes,
+    max_width,
+    required_literal_sets,
+    required_literals,
+)
 from kefu.compliance.prescan import (
     ADDRESS_ZH_FLAG,
     ALTERNATIVE_MASK,
@@ -117,6 +122,11 @@ class _Part:
         # the scan found): where none of it lies between the place and the sentence's end, the
         # alternative cannot match there and its regex is not run.
         self.required: list[_Required | None] = [_required(regex) for regex in self.alternatives]
+        # Per alternative, the most characters a match spans: its required literals lie within
+        # that many characters of the place, not anywhere up to the sentence's end.
+        self.width: list[int] = [
+            max_width(regex.pattern, regex.flags) for regex in self.alternatives
+        ]
         self.rest: re.Pattern[str] | None = lex.rest if lex is not None else None
 
 
@@ -138,6 +148,7 @@ def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[st
     if places is not None:
         alternatives = part.alternatives
         required = part.required
+        width = part.width
         i = bisect_left(places, start << ALTERNATIVE_SHIFT)
         n = len(places)
         while i < n:
@@ -147,7 +158,7 @@ def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[st
                 break
             index = place & ALTERNATIVE_MASK
             need = required[index]
-            if need is None or _has_all(text, need, at, end):
+            if need is None or _has_all(text, need, at, min(end, at + width[index])):
                 m = alternatives[index].match(text, at, end)
                 if m is not None and m.end() > m.start():
                     return m
@@ -227,6 +238,8 @@ class _PatternPlan:
         self.anchored = pattern.prefixes is not None
         # What a match starting at a place must contain after it (see _Part.required).
         self.after = _required(pattern.regex)
+        # The most characters a match spans (see _Part.width).
+        self.width = max_width(pattern.regex.pattern, pattern.regex.flags)
 
 
 def _applies(
@@ -313,7 +326,7 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
             live = plan.script in scripts and (not plan.gated or plan.key in present)
         if live:
             after = plan.after
-            if after is not None and not _has_all(text, after, at, len(text)):
+            if after is not None and not _has_all(text, after, at, min(len(text), at + plan.width)):
                 continue
             m = plan.regex.match(text, at)
             if m is not None and m.end() > at and _applies(plan, text, at, m.end(), negated):
