@@ -67,8 +67,9 @@ def _required(regex: re.Pattern[str], shortest: int = 2) -> _Required | None:
 
     `shortest`: the shortest literal a set may hold. One-character sets are mostly the start's
     own later characters (always there after a place) or common letters: a find each for almost
-    no skips. A pattern with no literal start (searched over the whole text) has no place, and
-    there a rare character such as "%" is worth a find."""
+    no skips; a Chinese character is no common letter ("点" in "加…个点"), so it counts. A
+    pattern with no literal start (searched over the whole text) has no place, and there a rare
+    character such as "%" is worth a find."""
     if regex.flags & re.IGNORECASE or "(?" in regex.pattern.replace("(?:", "").replace(
         "(?=", ""
     ).replace("(?!", "").replace("(?<", ""):
@@ -77,10 +78,10 @@ def _required(regex: re.Pattern[str], shortest: int = 2) -> _Required | None:
     found = required_literals(regex.pattern)
     if found is not None:
         found = shortest_literals(found)
-        if len(found) <= _MAX_REQUIRED and min(map(len, found)) >= shortest:
+        if len(found) <= _MAX_REQUIRED and _long_enough(found, shortest):
             sets.append(found)
     for extra in required_literal_sets(regex.pattern):
-        if len(extra) <= _MAX_REQUIRED and min(map(len, extra)) >= shortest and extra not in sets:
+        if len(extra) <= _MAX_REQUIRED and _long_enough(extra, shortest) and extra not in sets:
             sets.append(extra)
     # The literal start itself lies at every place the scan files: a find that always succeeds.
     start = literal_prefixes(regex.pattern)
@@ -97,6 +98,10 @@ def _required(regex: re.Pattern[str], shortest: int = 2) -> _Required | None:
         chosen.append(tuple(sorted(literals)))
         total += len(literals)
     return tuple(chosen) if chosen else None
+
+
+def _long_enough(literals: frozenset[str], shortest: int) -> bool:
+    return all(len(lit) >= shortest or "\u3400" <= lit <= "\u9fff" for lit in literals)
 
 
 def _has_any(text: str, literals: tuple[str, ...], start: int, end: int) -> bool:
