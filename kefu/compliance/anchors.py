@@ -29,17 +29,18 @@ _MAX_LENGTH = 12
 _ZERO_WIDTH = {C.AT, C.ASSERT, C.ASSERT_NOT}
 
 
-def _item(op: Any, arg: Any) -> tuple[set[str], bool] | None:
-    """(spellings of the item's start, whether each spelling is the whole item) or None."""
+def _item(op: Any, arg: Any, through: bool = False) -> tuple[set[str], bool] | None:
+    """(spellings of the item's start, whether each spelling is the whole item) or None.
+    `through`: see _seq."""
     if op is C.LITERAL:
         return {chr(arg)}, True
     if op is C.SUBPATTERN:
-        return _seq(list(arg[-1]))
+        return _seq(list(arg[-1]), through)
     if op is C.BRANCH:
         found: set[str] = set()
         complete = True
         for branch in arg[1]:
-            sub = _seq(list(branch))
+            sub = _seq(list(branch), through)
             if sub is None:
                 return None
             found |= sub[0]
@@ -51,7 +52,7 @@ def _item(op: Any, arg: Any) -> tuple[set[str], bool] | None:
             return chars, True
         return None
     if op in (C.MAX_REPEAT, C.MIN_REPEAT) and arg[0] >= 1:
-        sub = _seq(list(arg[2]))
+        sub = _seq(list(arg[2]), through)
         if sub is None:
             return None
         # Exactly once is the item itself; more repeats only extend what follows.
@@ -59,21 +60,29 @@ def _item(op: Any, arg: Any) -> tuple[set[str], bool] | None:
     return None
 
 
-def _seq(items: list[tuple[Any, Any]]) -> tuple[set[str], bool] | None:
+def _seq(items: list[tuple[Any, Any]], through: bool = False) -> tuple[set[str], bool] | None:
     """Literal starts of a sequence: leading zero-width items are skipped (the anchored match
-    still checks them), then items are concatenated while each is fully literal."""
+    still checks them), then items are concatenated while each is fully literal.
+
+    `through`: zero-width items after the start are skipped too, so "e(?<!\\we)xtra\\b" (a
+    word start written as a lookbehind) gives "extra": an assertion consumes nothing, so the
+    text a match consumes is still the literals on either side of it. Only the required-literal
+    sets use it; the scan's prefixes (its automaton's keys) stay as they were."""
     idx = 0
     while idx < len(items) and items[idx][0] in _ZERO_WIDTH:
         idx += 1
     if idx == len(items):
         return None
-    first = _item(*items[idx])
+    first = _item(*items[idx], through)
     if first is None:
         return None
     found, complete = first
     idx += 1
     while complete and idx < len(items):
-        nxt = _item(*items[idx])
+        if through and items[idx][0] in _ZERO_WIDTH:
+            idx += 1
+            continue
+        nxt = _item(*items[idx], through)
         if nxt is None:
             return found, False
         grown = {a + b for a in found for b in nxt[0]}
@@ -94,11 +103,11 @@ def literal_prefixes(pattern: str) -> frozenset[str] | None:
     return frozenset(found[0])
 
 
-def _spellings(op: Any, arg: Any) -> set[str] | None:
+def _spellings(op: Any, arg: Any, through: bool = False) -> set[str] | None:
     """Literal starts of one item that must occur (a repeat of at least one), else None."""
     if op in (C.MAX_REPEAT, C.MIN_REPEAT) and arg[0] == 0:
         return None
-    found = _item(op, arg)
+    found = _item(op, arg, through)
     if found is None or any(not s for s in found[0]):
         return None
     return found[0]
@@ -143,7 +152,26 @@ def required_literal_sets(pattern: str) -> list[frozenset[str]]:
         idx += 1
     out: list[frozenset[str]] = []
     for op, arg in items[idx + 1 :]:
-        found = _spellings(op, arg)
+        # Through assertions (see _seq): an English word start written as a lookbehind
+        # otherwise cuts every spelling to its first letter, too common to skip anything.
+        found = _spellings(op, arg, through=True)
         if found:
-            out.append(frozenset(found))
+            out.append(shortest_literals(frozenset(found)))
     return out
+
+
+def shortest_literals(literals: frozenset[str]) -> frozenset[str]:
+    """The same requirement in fewer finds: a text holding "additional" holds "add", so where
+    "add" is one of the spellings, "additional" need not be looked for."""
+    return frozenset(lit for lit in literals if not any(o != lit and o in lit for o in literals))
+
+
+def max_width(pattern: str, flags: int = 0) -> int:
+    """The most characters one match of `pattern` can span (an unbounded repeat gives a number
+    past any text's length). Lookarounds count for nothing: they consume no text, and no
+    literal above is ever taken from inside one, so every required literal of a match lies
+    within this many characters of the match's start."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        parsed = sre_parse.parse(pattern, flags)
+    return int(parsed.getwidth()[1])

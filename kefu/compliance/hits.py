@@ -13,7 +13,13 @@ import phonenumbers
 
 from kefu.compliance import concepts as cc
 from kefu.compliance import patterns as pt
-from kefu.compliance.anchors import literal_prefixes, required_literal_sets, required_literals
+from kefu.compliance.anchors import (
+    literal_prefixes,
+    max_width,
+    required_literal_sets,
+    required_literals,
+    shortest_literals,
+)
 from kefu.compliance.prescan import (
     ADDRESS_ZH_FLAG,
     ALTERNATIVE_MASK,
@@ -41,14 +47,14 @@ _RULE_GROUPS: Final = ("invoice", "card_fee", "free_shipping", "off_platform", "
 
 # A regex's required literals are checked before it runs only when there are few of them: each
 # is one str.find over the place's range, and a failed regex call costs about as much as ten.
-_MAX_REQUIRED: Final = 6
+_MAX_REQUIRED: Final = 8
 # At most this many literals over all of a regex's sets (decisions §87).
 _MAX_REQUIRED_TOTAL: Final = 12
 
 _Required = tuple[tuple[str, ...], ...]
 
 
-def _required(regex: re.Pattern[str]) -> _Required | None:
+def _required(regex: re.Pattern[str], shortest: int = 2) -> _Required | None:
     """Sets of literals of which every match of `regex` contains one literal of each
     (anchors.required_literals, and anchors.required_literal_sets for the items after the
     start), the rarest first; or None when there is no such short list. A regex that folds case
@@ -57,22 +63,30 @@ def _required(regex: re.Pattern[str]) -> _Required | None:
     Several sets and not one: an English pattern usually starts with its topic word, which the
     place already holds, and fails on a later word ("invoice is" + "not"/"unavailable"); one set
     chosen by length was often the start itself, so the regex ran (~8,000 instructions a failed
-    try) where a later set would have skipped it for a few str.find calls."""
+    try) where a later set would have skipped it for a few str.find calls.
+
+    `shortest`: the shortest literal a set may hold. One-character sets are mostly the start's
+    own later characters (always there after a place) or common letters: a find each for almost
+    no skips; a Chinese character is no common letter ("点" in "加…个点"), so it counts. A
+    pattern with no literal start (searched over the whole text) has no place, and there a rare
+    character such as "%" is worth a find."""
     if regex.flags & re.IGNORECASE or "(?" in regex.pattern.replace("(?:", "").replace(
         "(?=", ""
     ).replace("(?!", "").replace("(?<", ""):
         return None
     sets: list[frozenset[str]] = []
     found = required_literals(regex.pattern)
-    if found is not None and len(found) <= _MAX_REQUIRED:
-        sets.append(found)
-    # One-character sets are mostly the start's own later characters (always there) or common
-    # letters: a find each for almost no skips.
+    if found is not None:
+        found = shortest_literals(found)
+        if len(found) <= _MAX_REQUIRED and _long_enough(found, shortest):
+            sets.append(found)
     for extra in required_literal_sets(regex.pattern):
-        if len(extra) <= _MAX_REQUIRED and min(map(len, extra)) >= 2 and extra not in sets:
+        if len(extra) <= _MAX_REQUIRED and _long_enough(extra, shortest) and extra not in sets:
             sets.append(extra)
     # The literal start itself lies at every place the scan files: a find that always succeeds.
     start = literal_prefixes(regex.pattern)
+    if start is not None:
+        start = shortest_literals(start)
     sets = [literals for literals in sets if literals != start]
     chosen: list[tuple[str, ...]] = []
     total = 0
@@ -84,6 +98,10 @@ def _required(regex: re.Pattern[str]) -> _Required | None:
         chosen.append(tuple(sorted(literals)))
         total += len(literals)
     return tuple(chosen) if chosen else None
+
+
+def _long_enough(literals: frozenset[str], shortest: int) -> bool:
+    return all(len(lit) >= shortest or "\u3400" <= lit <= "\u9fff" for lit in literals)
 
 
 def _has_any(text: str, literals: tuple[str, ...], start: int, end: int) -> bool:
@@ -117,6 +135,11 @@ class _Part:
         # the scan found): where none of it lies between the place and the sentence's end, the
         # alternative cannot match there and its regex is not run.
         self.required: list[_Required | None] = [_required(regex) for regex in self.alternatives]
+        # Per alternative, the most characters a match spans: its required literals lie within
+        # that many characters of the place, not anywhere up to the sentence's end.
+        self.width: list[int] = [
+            max_width(regex.pattern, regex.flags) for regex in self.alternatives
+        ]
         self.rest: re.Pattern[str] | None = lex.rest if lex is not None else None
 
 
@@ -138,6 +161,7 @@ def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[st
     if places is not None:
         alternatives = part.alternatives
         required = part.required
+        width = part.width
         i = bisect_left(places, start << ALTERNATIVE_SHIFT)
         n = len(places)
         while i < n:
@@ -147,7 +171,7 @@ def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[st
                 break
             index = place & ALTERNATIVE_MASK
             need = required[index]
-            if need is None or _has_all(text, need, at, end):
+            if need is None or _has_all(text, need, at, min(end, at + width[index])):
                 m = alternatives[index].match(text, at, end)
                 if m is not None and m.end() > m.start():
                     return m
@@ -227,6 +251,11 @@ class _PatternPlan:
         self.anchored = pattern.prefixes is not None
         # What a match starting at a place must contain after it (see _Part.required).
         self.after = _required(pattern.regex)
+        # A pattern with no literal start: what any match must contain, so a text without it
+        # is not searched at all.
+        self.anywhere = None if self.anchored else _required(pattern.regex, shortest=1)
+        # The most characters a match spans (see _Part.width).
+        self.width = max_width(pattern.regex.pattern, pattern.regex.flags)
 
 
 def _applies(
@@ -290,6 +319,9 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
     for plan in _UNANCHORED[group]:
         if plan.gated and plan.key not in present:
             continue
+        anywhere = plan.anywhere
+        if anywhere is not None and not _has_all(text, anywhere, 0, len(text)):
+            continue
         if plan.script in scripts:
             for found in plan.regex.finditer(text):
                 start, end = found.span()
@@ -313,7 +345,7 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
             live = plan.script in scripts and (not plan.gated or plan.key in present)
         if live:
             after = plan.after
-            if after is not None and not _has_all(text, after, at, len(text)):
+            if after is not None and not _has_all(text, after, at, min(len(text), at + plan.width)):
                 continue
             m = plan.regex.match(text, at)
             if m is not None and m.end() > at and _applies(plan, text, at, m.end(), negated):

@@ -113,13 +113,15 @@ def judge(text: str, *, context: CheckContext) -> Verdict:
             findings.append(Finding.of(rule, text, span, context))
     # The n-gram model speaks only where the rules were silent, and only warns.
     findings.extend(findings_behind(text, view, scan, context, pack, spans))
-    findings.sort(key=lambda f: (f.start, f.code))
-    if any(f.severity is Severity.BLOCK for f in findings):
-        verdict: VerdictName = "block"
-    elif findings:
+    # Most replies have no finding: no sort key function and no generator built for them.
+    verdict: VerdictName = "ok"
+    if findings:
+        findings.sort(key=_finding_order)
         verdict = "warn"
-    else:
-        verdict = "ok"
+        for finding in findings:
+            if finding.severity is Severity.BLOCK:
+                verdict = "block"
+                break
     return Verdict(
         verdict=verdict,
         findings=tuple(findings),
@@ -127,6 +129,10 @@ def judge(text: str, *, context: CheckContext) -> Verdict:
         pack_version=pack.version,
         context=context,
     )
+
+
+def _finding_order(finding: Finding) -> tuple[int, str]:
+    return finding.start, finding.code
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -407,10 +407,12 @@ def test_general_mechanisms_of_the_blind_batch_tuning(text, context, code):
 
 def test_required_literals_skip_only_regexes_that_cannot_match():
     """hits skips a pattern or concept alternative at a place when one set of its required
-    literals has none after the place (within the sentence, for a concept): on every corpus
-    text, at every place the scan files, a regex that matches there has a literal of each set
-    in its match, so no skip changed an answer; and the skip is live (some places are
-    skipped, some only by a set after the first)."""
+    literals has none after the place within the regex's widest match (and within the
+    sentence, for a concept), and a pattern with no literal start when one set has none in the
+    text: on every corpus text, at every place the scan files, a regex that matches there has
+    a literal of each set in its match and is no longer than its width, so no skip changed an
+    answer; and the skip is live (some places are skipped, some only by a set after the first,
+    some only by the width)."""
     from kefu.compliance import hits, prescan
 
     parts = [
@@ -421,6 +423,7 @@ def test_required_literals_skip_only_regexes_that_cannot_match():
     ]
     skipped = 0
     several = 0
+    narrowed = 0
     for entry in [e for split in ("tuning", "holdout", "blind13", "blind14") for e in load(split)]:
         compact = build_view(entry.text).compact
         scan = prescan.scan(compact)
@@ -431,13 +434,17 @@ def test_required_literals_skip_only_regexes_that_cannot_match():
                 if need is None:
                     continue
                 m = part.alternatives[index].match(compact, at)
+                width = part.width[index]
                 if m is not None and m.end() > at:
+                    assert m.end() - at <= width, (part.key, compact)
                     for literals in need:
                         assert any(lit in m.group(0) for lit in literals), (part.key, compact)
                 else:
-                    skip = not hits._has_all(compact, need, at, len(compact))
+                    end = min(len(compact), at + width)
+                    skip = not hits._has_all(compact, need, at, end)
                     skipped += skip
-                    several += skip and hits._has_any(compact, need[0], at, len(compact))
+                    several += skip and hits._has_any(compact, need[0], at, end)
+                    narrowed += skip and hits._has_all(compact, need, at, len(compact))
         for group, places in scan.by_group.items():
             for place in places:
                 plan = hits._PLANS[group][place >> prescan.PATTERN_SHIFT]
@@ -446,15 +453,28 @@ def test_required_literals_skip_only_regexes_that_cannot_match():
                     continue
                 m = plan.regex.match(compact, at)
                 if m is not None and m.end() > at:
+                    assert m.end() - at <= plan.width, (plan.key, compact)
                     for literals in plan.after:
                         assert any(lit in m.group(0) for lit in literals), (plan.key, compact)
                 else:
-                    skip = not hits._has_all(compact, plan.after, at, len(compact))
+                    end = min(len(compact), at + plan.width)
+                    skip = not hits._has_all(compact, plan.after, at, end)
                     skipped += skip
-                    several += skip and hits._has_any(compact, plan.after[0], at, len(compact))
+                    several += skip and hits._has_any(compact, plan.after[0], at, end)
+                    narrowed += skip and hits._has_all(compact, plan.after, at, len(compact))
+        for plans in hits._UNANCHORED.values():
+            for plan in plans:
+                if plan.anywhere is None:
+                    continue
+                for m in plan.regex.finditer(compact):
+                    if m.end() > m.start():
+                        for literals in plan.anywhere:
+                            assert any(lit in m.group(0) for lit in literals), (plan.key, compact)
     assert skipped > 0
     # A later set skips places the first one would not have (decisions §87): live too.
     assert several > 0
+    # The widest match keeps a later literal out of reach (decisions §92): live too.
+    assert narrowed > 0
 
 
 FS = {"free_shipping": True}
