@@ -25,6 +25,9 @@ from tests.migrated import KEFU, embedded_env, migrated_postgres, migrated_sqlit
 _healthy = soak.healthy
 _wait = soak.wait_for
 _child = soak.child
+# The default queue's worker alone: "celery -A kefu worker" also matches the imports worker
+# (and the intake worker on PostgreSQL), one of which would pass for the restarted worker.
+MAIN_WORKER = "celery -A kefu worker --loglevel"
 
 
 @dataclass
@@ -62,23 +65,37 @@ def _drop_postgres_database(url: str) -> None:
         db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def served(request, tmp_path):
-    # `indirect` True: `kefu run` with the WSGI intake server beside uvicorn.
-    with_intake = bool(getattr(request, "param", False))
-    env = embedded_env(tmp_path)
+def _server_redis() -> str:
+    """The server's Redis database, never the suite's: its broker queues and flags outlive the
+    test. Database 7 unless KEFU_SUPERVISION_REDIS_URL names another (a second checkout
+    running this file at the same time needs one of its own)."""
+    own = os.environ.get("KEFU_SUPERVISION_REDIS_URL")
+    if own:
+        return own
+    redis = os.environ.get("KEFU_REDIS_URL", "redis://127.0.0.1:6379/15")
+    return redis.rsplit("/", 1)[0] + "/7"
+
+
+# One `kefu run` for the whole file: starting one (six interpreters, each loading Django) took
+# 35–55 s of a loaded 2-core machine's time, and stopping it 7–12 s. The tests run in the order
+# written: the webhook on a server nobody has touched, the import with its worker killed, then
+# the other kills. Each test still gets a server of its own when run alone.
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("served")
+    env = embedded_env(data_dir)
     # An import silent for 8 s lost its worker; the sweep looks every 2 s.
     env["KEFU_IMPORT_STALE_SECONDS"] = "8"
     env["KEFU_IMPORT_SWEEP_SECONDS"] = "2"
     database_url = None
     if os.environ.get("KEFU_DATABASE_URL"):
-        redis = os.environ.get("KEFU_REDIS_URL", "redis://127.0.0.1:6379/15")
-        env["KEFU_REDIS_URL"] = redis.rsplit("/", 1)[0] + "/7"
+        env["KEFU_REDIS_URL"] = _server_redis()
         database_url = _own_postgres_database(os.environ["KEFU_DATABASE_URL"], env)
         env["KEFU_DATABASE_URL"] = database_url
     else:
-        migrated_sqlite(tmp_path, env)
+        migrated_sqlite(data_dir, env)
     port, intake_port = free_ports(2)  # distinct: the same port twice served one for the other
+    # With the WSGI intake server beside uvicorn.
     proc = subprocess.Popen(  # noqa: S603
         [
             str(KEFU),
@@ -87,20 +104,19 @@ def served(request, tmp_path):
             "127.0.0.1",
             "--port",
             str(port),
-            *(
-                ["--intake-port", str(intake_port), "--intake-processes", "1"]
-                if with_intake
-                else []
-            ),
+            "--intake-port",
+            str(intake_port),
+            "--intake-processes",
+            "1",
         ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        up = lambda: _healthy(port) and (not with_intake or _healthy(intake_port))  # noqa: E731
+        up = lambda: _healthy(port) and _healthy(intake_port)  # noqa: E731
         assert _wait(up, 120), "kefu run never became healthy"
-        yield Served(proc, port, intake_port, env, database_url, tmp_path)
+        yield Served(proc, port, intake_port, env, database_url, data_dir)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -112,33 +128,6 @@ def served(request, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("served", [True], indirect=True)
-def test_killed_web_and_worker_are_started_again(served):
-    proc, port = served.proc, served.port
-    web = _child(proc.pid, "uvicorn")
-    worker = _child(proc.pid, "celery -A kefu worker")
-    assert web and worker
-
-    os.kill(web, signal.SIGKILL)
-    assert _wait(lambda: _healthy(port) and _child(proc.pid, "uvicorn") not in (0, web), 45)
-
-    os.kill(worker, signal.SIGKILL)
-    assert _wait(lambda: _child(proc.pid, "celery -A kefu worker") not in (0, worker), 20)
-
-    # The intake server's worker: granian's main process starts another in its place.
-    master = _child(proc.pid, "granian")
-    (intake,) = soak.children(master)
-    os.kill(intake, signal.SIGKILL)
-    assert _wait(lambda: soak.children(master) not in ([], [intake]), 20)
-    # A fresh interpreter (granian spawns its workers), not a fork: up to a minute on a loaded
-    # 2-core machine.
-    assert _wait(lambda: _healthy(served.intake_port), 60)
-    assert proc.poll() is None  # the supervisor itself never stopped
-    assert _healthy(port)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("served", [True], indirect=True)
 def test_the_intake_server_answers_the_webhook_like_the_workbench(served):
     made = subprocess.run(  # noqa: S603
         [str(KEFU), "shop", "create", "--name", "Hook Shop", "--platform", "tmall", "--json"],
@@ -233,3 +222,28 @@ def test_an_import_whose_worker_is_killed_resumes_and_finishes(served, tmp_path_
     assert _wait(lambda: _run_state(served)[0] == "done", 120), _run_state(served)
     status, _, attempts, stored = _run_state(served)
     assert (attempts, stored) == (2, n)
+
+
+@pytest.mark.slow
+def test_killed_web_and_worker_are_started_again(served):
+    proc, port = served.proc, served.port
+    web = _child(proc.pid, "uvicorn")
+    worker = _child(proc.pid, MAIN_WORKER)
+    assert web and worker
+
+    os.kill(web, signal.SIGKILL)
+    assert _wait(lambda: _healthy(port) and _child(proc.pid, "uvicorn") not in (0, web), 45)
+
+    os.kill(worker, signal.SIGKILL)
+    assert _wait(lambda: _child(proc.pid, MAIN_WORKER) not in (0, worker), 20)
+
+    # The intake server's worker: granian's main process starts another in its place.
+    master = _child(proc.pid, "granian")
+    (intake,) = soak.children(master)
+    os.kill(intake, signal.SIGKILL)
+    assert _wait(lambda: soak.children(master) not in ([], [intake]), 20)
+    # A fresh interpreter (granian spawns its workers), not a fork: up to a minute on a loaded
+    # 2-core machine.
+    assert _wait(lambda: _healthy(served.intake_port), 60)
+    assert proc.poll() is None  # the supervisor itself never stopped
+    assert _healthy(port)
