@@ -249,6 +249,13 @@ _INVOICE_CANCEL = (
     r"no (?:puede|pueden|podemos|se puede) (?:llevar|poner|cambiar|modificar|tener|salir|ir)"
 )
 
+# A sum with its currency or a percentage, as "plus" takes it: "plus $5", "un plus de 5 pavos"
+# ("plus 2 free samples" adds nothing to pay).
+_SUM = (
+    r"(?:[$€¥₽] ?\d|\d+(?:[.,]\d+)? ?"
+    r"(?:%|€|\$|euros?|usd|dollars?|bucks|pavos|yuan|rmb|kuai|руб|₽))"
+)
+
 _CARD_TOPIC = (
     r"信用卡|信用咔|花呗|分期|刷卡|白条|借记卡|\bcredit cards?\b|"
     # the card named by how it is used: "用卡付款", "卡付", "using ur card"
@@ -300,7 +307,7 @@ _CARD_ACT = (
     # a sum charged of the buyer: "我们要收您50服务费", "收你五十"
     r"收(?:您|你|亲)(?:[\d一二两三四五六七八九十百几]+|一?点)|服务费|"
     # a sum on top, in any language: "плюс триста рублей сверху", "plus $5", "un plus de 5"
-    r"\bплюс\b[^.!?;]{0,20}?(?:руб|₽|\d)|сверху|\bplus (?:de )?[$€¥]?\d|\bde mas\b|"
+    r"\bплюс\b[^.!?;]{0,20}?(?:руб|₽|%)|сверху|\bplus (?:de )?" + _SUM + r"|\bde mas\b|"
     r"\bsurcharge\b|\bfees?\b|\bextra\b|\bmore\b|\bhigher\b|adjust the price|service charge|"
     r"\b(?:goes|go|will go|going) up\b|"
     r"комисси\w*|доплат\w*|\bвыше\b|дороже|"
@@ -346,7 +353,7 @@ _POSTAGE_ACT = (
     r"\bmas de (?:envio|portes?|transporte)\b|\badicional(?:es)?\b|\badditional\b|"
     r"(?:多(?:出|收|付|给|加)|(?:要|得|需要?|再|还要)多)[\d一二两三四五六七八九十百几]+(?:块|元)|"
     # a sum on top in slang or as "plus": "un plus de 5 pavos", "плюс 300", "+5 bucks"
-    r"\bplus (?:de )?[$€¥]?\d|\bun plus de\b|\bплюс\b[^.!?;]{0,20}?(?:руб|₽|\d)|сверху|"
+    r"\bplus (?:de )?" + _SUM + r"|\bun plus de\b|\bплюс\b[^.!?;]{0,20}?(?:руб|₽)|сверху|"
     r"\bpavos\b|\bpelas\b|\bbucks\b|\bkuai\b|"
     # an amount more: "send 10 yuan more for the delivery fee"
     r"(?:yuan|rmb|usd|dollars?|euros?|bucks|kuai) more\b|"
@@ -506,7 +513,7 @@ _OFF_ACT = (
     # "帐号给您，转帐过来就好", and the platform's commission as the reason
     r"\b(?:wire|transfer|send|pay)\b[^.!?;]{0,25}?\b(?:straight|directly|right) (?:to|into)\b|"
     r"\b(?:to|into) (?:our|my) (?:bank )?account\b|"
-    r"(?:帐号|账号|卡号|账户|帐户)(?:发|给)(?:您|你)|转[账帐]过来(?!给)|"
+    r"(?:帐号|账号|卡号|账户|帐户)(?:发|给)(?:您|你)|转[账帐]过来(?:就好|就行|就可以|即可|吧|更便宜|便宜)|"
     r"平台(?:的)?(?:抽成|扣点|佣金|抽佣)(?:太|很|好|比较)?(?:高|多|贵|狠)|"
     # the buyer's own handle asked for: "Pásame tu wasap", "send me ur whatsapp"
     r"\bwasap\w*|\bguasap\w*|\bwhatsap\b|"
