@@ -671,7 +671,7 @@ _PATIENT_ACT = (
 )
 
 _PRIVACY_TOPIC = (
-    r"地址|电话|手机|收件人|收货人|寄给|寄到|送到|\baddress\b|\bphone\b|\brecipient\b|placed by|"
+    r"地址|电话|手机|收件人|收货人|寄给|\baddress\b|\bphone\b|\brecipient\b|placed by|"
     r"адрес\w*|телефон\w*|получател\w*|оформлен на|"
     r"direccion|destinatario|a nombre de|\bmovil\b|telefono"
 )

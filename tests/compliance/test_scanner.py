@@ -580,6 +580,8 @@ IN_STOCK = {"stock_available": True}
         # Details given as where the parcel went or whose surname is on it.
         ("那单已经寄到了杭州滨江区，收件人姓王", {"recipient_is_paying_buyer": False}, "privacy"),
         ("收件人姓名请用下单账号核对", {"recipient_is_paying_buyer": False}, None),
+        # ...but "寄到" names no detail on its own: where a parcel goes is no one's address.
+        ("寄到海南的也给您包邮", {"recipient_is_paying_buyer": False}, None),
         # The courier carrying the blame in slang or in Russian; the shop that has already
         # complained and will write back is following up.
         ("That's a FedEx thing, give them a ring.", {}, "blame_courier"),
