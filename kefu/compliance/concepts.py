@@ -84,6 +84,22 @@ def lexicon(regex: str) -> Lexicon:
     return Lexicon(alternatives=tuple(anchored), rest=re.compile("|".join(rest)) if rest else None)
 
 
+# A contrast after the compliant words, followed by a charge, starts what they do not cover: in
+# "分期免息是平台的，不过我们要收您50服务费" the interest-free offer cancels nothing after "不过";
+# in "信用卡不加钱，但是要等两天发货" nothing is charged after it, so the cancel stands.
+_GAP = r"(?:[^。.!?;\n]|\.(?=\d))*?"
+_CONTRAST_AFTER = (
+    r"(?!" + _GAP + r"(?:不过|但是|可是|只是|\bbut\b|\bhowever,|\bpero\b|\bsin embargo\b|"
+    r"\bно\b|\bоднако\b)" + _GAP + r"(?:收|加|付|补|费|点|\d|%|\bfees?\b|\bcharge|\bextra\b|"
+    r"\bpay|\bmore\b|cobr|comision|recargo|\bmas\b|комисси|доплат|плюс|сверху|дороже))"
+)
+
+
+def until_contrast(regex: str) -> str:
+    """Each alternative of a cancel regex, counted only when no contrast follows it."""
+    return "|".join(f"(?:{alt}){_CONTRAST_AFTER}" for alt in _alternatives(regex))
+
+
 def _c(
     code: str, topic: str | None, act: str, cancel: str | None = None, *, reports: str = ""
 ) -> Concept:
@@ -233,6 +249,13 @@ _INVOICE_CANCEL = (
     r"no (?:puede|pueden|podemos|se puede) (?:llevar|poner|cambiar|modificar|tener|salir|ir)"
 )
 
+# A sum with its currency or a percentage, as "plus" takes it: "plus $5", "un plus de 5 pavos"
+# ("plus 2 free samples" adds nothing to pay).
+_SUM = (
+    r"(?:[$€¥₽] ?\d|\d+(?:[.,]\d+)? ?"
+    r"(?:%|€|\$|euros?|usd|dollars?|bucks|pavos|yuan|rmb|kuai|руб|₽))"
+)
+
 _CARD_TOPIC = (
     r"信用卡|信用咔|花呗|分期|刷卡|白条|借记卡|\bcredit cards?\b|"
     # the card named by how it is used: "用卡付款", "卡付", "using ur card"
@@ -245,6 +268,8 @@ _CARD_TOPIC = (
     )
     + r"|"
     r"\bcard (?:payments?|price)\b|"
+    # the card priced with a sign: "card = +3%", "card: +5"
+    r"\bcards? ?(?:=|\+|:|->) ?\+?[$€¥]?\d|"
     r"\bw/ ?card\b|\bw/ ?(?:a|your|ur) card\b|"
     r"\bby card\b|\binstal?l?ments?\b|\bhuabei\b|\bcc\b|xyk|信用k|\bcuotas\b|meses sin intereses|"
     r"карт(?:ой|ы|а|у)\b|кредитк\w*|рассрочк\w*|"
@@ -279,6 +304,10 @@ _CARD_ACT = (
     r"at your (?:own )?expense|оплачиваете вы|"
     r"за ваш сч|por su cuenta|lo paga usted|"
     r"利息|做不了|"
+    # a sum charged of the buyer: "我们要收您50服务费", "收你五十"
+    r"收(?:您|你|亲)(?:[\d一二两三四五六七八九十百几]+|一?点)|服务费|"
+    # a sum on top, in any language: "плюс триста рублей сверху", "plus $5", "un plus de 5"
+    r"\bплюс\b[^.!?;]{0,20}?(?:руб|₽|%)|сверху|\bplus (?:de )?" + _SUM + r"|\bde mas\b|"
     r"\bsurcharge\b|\bfees?\b|\bextra\b|\bmore\b|\bhigher\b|adjust the price|service charge|"
     r"\b(?:goes|go|will go|going) up\b|"
     r"комисси\w*|доплат\w*|\bвыше\b|дороже|"
@@ -302,6 +331,11 @@ _POSTAGE_TOPIC = (
     # the courier with a sum is its charge: "青海这边快递要多出12块"
     r"快递(?:要|得|会|就)?(?:多|另|再)?[^。!?;,]{0,4}?(?:\d+|[一二两三四五六七八九十几]+)(?:块|元)|"
     r"邮费|运费|快递费|邮资|包邮|\bshipping\b|\bpostage\b|\bfreight\b|\bdelivery\b|"
+    # carriage named by its means, and islands or remote regions with a sum: "多一百块船运",
+    # "por el barco", "澎湖金门要多一百"
+    r"船运|海运|空运|过海|渡海|船费|\bbarco\b|\bferry\b|\bboat\b|паром\w*|"
+    r"(?:澎湖|金门|马祖|外岛|离岛|海岛|绿岛|兰屿|新疆|西藏|青海|内蒙|宁夏|甘肃|海南|偏远|边远)"
+    r"[^。!?;]{0,10}?(?:\d+|[一二两三四五六七八九十百几]+)(?:块|元)|"
     r"доставк\w*|пересылк\w*|\bпочт\w*|отправк\w*|\benvio\b|\bportes?\b|\btransporte\b"
 )
 _POSTAGE_ACT = (
@@ -317,7 +351,10 @@ _POSTAGE_ACT = (
     # a sum more: "son 6€ mas de envio", "cuesta 7 euros adicionales", "多出12块"
     r"(?:€|\$|¥|euros?|yuan(?:es)?|rmb|usd|dolares|pesos) ?(?:mas|adicional\w*)\b|"
     r"\bmas de (?:envio|portes?|transporte)\b|\badicional(?:es)?\b|\badditional\b|"
-    r"多(?:出|收|付|给|加)[\d一二两三四五六七八九十几]+(?:块|元)|"
+    r"(?:多(?:出|收|付|给|加)|(?:要|得|需要?|再|还要)多)[\d一二两三四五六七八九十百几]+(?:块|元)|"
+    # a sum on top in slang or as "plus": "un plus de 5 pavos", "плюс 300", "+5 bucks"
+    r"\bplus (?:de )?" + _SUM + r"|\bun plus de\b|\bплюс\b[^.!?;]{0,20}?(?:руб|₽)|сверху|"
+    r"\bpavos\b|\bpelas\b|\bbucks\b|\bkuai\b|"
     # an amount more: "send 10 yuan more for the delivery fee"
     r"(?:yuan|rmb|usd|dollars?|euros?|bucks|kuai) more\b|"
     r"\bmore for (?:the )?(?:shipping|postage|delivery|freight)\b|"
@@ -355,7 +392,11 @@ _POSTAGE_CANCEL = (
     r"free shipping everywhere|no hay que pagar|no hay (?:ninguna )?diferencia|"
     r"no tiene que pagar|\bsin (?:ningun )?(?:recargo|coste|costo|cargo)|(?<!no es )gratuit|"
     r"\bningun (?:recargo|coste|costo|cargo)\b|"
-    r"(?<!no es )(?<!no son )\bgratis\b(?! no (?:incluye|cubre|aplica))|no hace falta"
+    r"(?<!no es )(?<!no son )\bgratis\b(?! no (?:incluye|cubre|aplica))|no hace falta|"
+    # the buyer pays nothing: "you won't pay anything extra", "sin pagar portes"
+    r"\b(?:won't|will not|don't|do not|never|wont|dont) (?:have to |need to )?(?:pay|be charged)\b|"
+    r"\bsin (?:pagar|abonar)\b|не (?:нужно |надо )?(?:доплачивать|платить)|"
+    r"\b(?:applies|ships free|goes free) (?:to|for) [^.!?;]{0,20}?\b(?:too|as well|also)\b"
 )
 # Where a listing sets postage per region itself, pointing at it is allowed (R-44).
 LISTING_POSTAGE = re.compile(
@@ -364,6 +405,11 @@ LISTING_POSTAGE = re.compile(
 
 _REFUSAL_ACT = (
     r"一周后才能发|下周才能发|天后才能发|交易关了|关了交易|"
+    # queued past the promise: "这单得排到下周"; cancel if you cannot wait: "等不了就退了吧"
+    r"排到(?:下周|下个?月|月底|\d+号)|等不了(?:的话)?(?:就|您就)?(?:退|取消|申请退)|"
+    # Spanish "no sale" said alone, and cancelling asked as "anúlelo"
+    r"(?<!si )\bno sale\b(?=[,.!;]| y\b)|\banul(?:elo|ela|en|e)\b|\bcancel it yourself\b|"
+    r"\bcancel (?:it )?on your end\b|"
     r"not sending|won't go out|not going out|won't be shipping|not shipping|cancel and reorder|"
     r"\bне (?:будем|можем|сможем) отправ\w*|\bотправить не (?:можем|сможем|получится)|"
     r"\bне отправим\b|"
@@ -404,7 +450,15 @@ _STOCK_EXCUSE = (
     r"\bse acab(?:o|aron)\b|\bse nos acab(?:o|aron)\b|"
     r"\bya no (?:tenemos|hay|queda|quedan)\b|\bsold the last\b|"
     r"\blast one (?:is|was|has been) sold\b|"
-    r"库存清零|清空了库存|卖断"
+    r"库存清零|清空了库存|卖断|卖空|售空|"
+    # Russian and Spanish without "нет в наличии"/"agotado": "Разобрали всё", "Остатков ноль",
+    # "Nos quedamos sin unidades"
+    r"разобрали|раскупили|\bостатк\w* (?:ноль|нет|0)\b|\bноль остатк\w*|"
+    r"\bнет на складе\b|\bquedamos sin\b|\bsin unidades\b|\bfuera de stock\b|"
+    r"\bno (?:hay|tenemos|quedan) (?:unidades|existencias|stock)\b|"
+    r"\b(?:all|fresh|clean) out of\b|"
+    r"\bwe(?:'re| are) (?:all |completely )?out of (?:stock|these|this|those|that|it|them)\b|"
+    r"\bgone for good\b"
 )
 # Offering a way out (another colour, a restock date) is what R-28 asks for.
 ALTERNATIVE_OFFERED = re.compile(
@@ -452,7 +506,19 @@ _OFF_ACT = (
     r"[^。!?;\n]{0,40}?(?:付款方式|付款信息|转账|报价|收款|\bpay(?:ment)? (?:details|info)|"
     r"\btransfer\b|\bbank details|transferencia|datos (?:de pago|bancarios)|\bpago|"
     r"оформим заказ|заказ напрямую|оплат|перевод)|"
-    r"(?:our|my) own (?:website|site|web ?shop|online store)\b|"
+    r"(?:our|my) own (?:website|site|web ?shop|online store)\b|\b(?:our|my) site\b|"
+    # a site spelled out against link filters: "shopxyz dot com"
+    r"\bdot (?:com|net|org|shop|store|ru|es|cn|co)\b|"
+    # money sent straight to the shop's account: "wire the money straight to our account",
+    # "帐号给您，转帐过来就好", and the platform's commission as the reason
+    r"\b(?:wire|transfer|send|pay)\b[^.!?;]{0,25}?\b(?:straight|directly|right) (?:to|into)\b|"
+    r"\b(?:to|into) (?:our|my) (?:bank )?account\b|"
+    r"(?:帐号|账号|卡号|账户|帐户)(?:发|给)(?:您|你)|转[账帐]过来(?:就好|就行|就可以|即可|吧|更便宜|便宜)|"
+    r"平台(?:的)?(?:抽成|扣点|佣金|抽佣)(?:太|很|好|比较)?(?:高|多|贵|狠)|"
+    # the buyer's own handle asked for: "Pásame tu wasap", "send me ur whatsapp"
+    r"\bwasap\w*|\bguasap\w*|\bwhatsap\b|"
+    r"(?:pasame|dame|mandame|enviame) (?:tu|su) (?:numero|telefono|movil|telegram|insta\w*|ig)\b|"
+    r"\b(?:send|give|drop) me (?:your|ur) (?:number|whatsapp|wechat|line|telegram|ig|insta)\b|"
     # an own site or mini-program to order on: "您去官网下单", "我们有自己的小程序",
     # "Закажите на нашем сайте", "comprar en nuestra web"
     # (not "到官网查询真伪": checking authenticity on the brand's site is no trade)
@@ -497,7 +563,9 @@ _OFF_CANCEL = (
     r"不要|请勿|切勿|别|不是我们|骗|不能|不会|只在|(?:不用|不需要|无需|没必要)加|"
     r"\bscam\b|\bfraud\b|\bnever\b|\bdon't\b|\bavoid\b|\bcan't\b|\bcannot\b|\bwon't\b|\bunable\b|"
     r"\bnot able\b|"
-    r"\bне переводите\b|\bтолько через\b|\bне\b|"
+    r"\bне переводите\b|\bтолько через\b|\bне\b|\bнет\b|"
+    # the channel named to send the buyer back here: "все вопросы здесь в чате"
+    r"здесь в чате|в этом чате|\bhere in (?:the |this )?chat\b|en este chat|aqui en el chat|"
     r"no hacemos|siempre dentro|\bnunca\b|\bno\b"
 )
 
@@ -515,7 +583,8 @@ _COURIER_TOPIC = (
     r"\bdelivery (?:driver|man|guy|person)\b|\bdriver\b|\bpostman\b|"
     r"repartidor|agencia de transporte|empresa de (?:transporte|mensajeria)|\bcartero\b|"
     r"почтальон\w*|"
-    r"курьер\w*|служб\w* доставки|mensajeria|paqueteria|transportista"
+    r"курьер\w*|служб\w* доставки|mensajeria|paqueteria|transportista|"
+    r"перевозчик\w*|транспортн\w* компани\w*"
 )
 _COURIER_ACT = (
     # "没办法发顺丰,发中通可以吗" is the shop's choice of carrier, not blame
@@ -532,13 +601,22 @@ _COURIER_ACT = (
     r"\bзвоните\b|\bпишите\b|\bобращайтесь\b|вопрос к|зона ответственности|их ответственност|"
     r"\bculpa\b|cosa de|reclame a|llame usted|no podemos hacer nada|"
     r"hable con|tiene que (?:resolver|reclamar|hablar|llamar|contactar)|resolver(?:lo)? con|"
-    r"reclam\w*|\bllame a\b|pregunte a|no depende de nosotros"
+    r"reclam\w*|\bllame a\b|pregunte a|no depende de nosotros|"
+    # "a DHL thing", "give them a call", "not much we can do"; "Спросите в СДЭК"
+    r"\b(?:a|their) (?:\w+ )?thing\b|\bgive them a (?:call|ring|shout)\b|"
+    r"\b(?:not much|nothing) (?:we|i) can do\b|\bспросите\b|\bузнайте\b|\bобратитесь\b"
 )
 _COURIER_CANCEL = (
     pt.WE_FOLLOW_UP + r"|不用您|给您补发|"
     r"\bnot (?:the|a) (?:courier|carrier)|\bwasn't the\b|"
     r"we(?:'ve| have| will|'ll) (?:contacted|contact|handle|follow)|we'll resend|"
-    r"мы связались|сообщим|hemos contactado|le informaremos"
+    r"мы связались|сообщим|hemos contactado|le informaremos|"
+    # the shop has already complained and will write back: "Ya hemos reclamado a la
+    # mensajería, le escribo en cuanto respondan"
+    r"\b(?:ya )?(?:hemos|he) (?:reclamado|llamado|escrito|abierto)\b|\bya reclamamos\b|"
+    r"\ble (?:escribo|escribimos|aviso|avisamos)\b|"
+    r"\bwe(?:'ve| have)? (?:opened|filed|raised|lodged)\b|"
+    r"мы (?:уже )?(?:написали|позвонили|обратились)"
 )
 
 # Stalling in refund talk without the steps or the time: "慢慢等", "just sit tight".
@@ -546,7 +624,16 @@ _STALL_ACT = (
     r"慢慢等|先等等|等等吧|先等[着著]|等[着著]吧|等[着著]就|再等等|等就行|等就到|别[着著]急|别急|别催|急也没用|"
     r"早晚会|迟早会|总会到|eventually|sooner or later|когда-нибудь|en algun momento|"
     r"sit tight|hang on and wait|\bjust wait\b|\bgive it (?:some )?time\b|\bkeep calm\b|"
-    r"耐住性子|耐着性子|沉住气|"
+    r"耐住性子|耐[着著]性子|沉住气|"
+    # "stay calm, don't hurry" idioms and a bare "no hurry" said to the buyer: "稍安勿躁",
+    # "不着急哈，慢慢来"
+    r"稍安勿躁|少安毋躁|莫急|甭急|别[着著]急|不要[着著]?急|慢慢来|"
+    r"不[着著]急(?:哈|哦|啊|的|呀|嘛|啦|哒)*(?=[,。!?;~]|$)|"
+    # English idioms of enduring it: "hang tight", "hold tight", "chill", "at some point",
+    # "just gotta wait", "takes time"
+    r"\bhang (?:tight|in there|on)\b|\bhold tight\b|\bchill\b|\bat some point\b|"
+    r"\bgotta wait\b|\bjust (?:have|need) to wait\b|\b(?:have|need) to wait\b|"
+    r"\btakes? (?:time|a while|some time)\b|"
     # "it cannot be hurried": "急不来", "急不得", "催不来", "催也没用", and more days asked for
     # with no number: "您多等几天" (a number is a time: "包邮的，就是要多等两天" is delivery)
     r"急不(?:来|得|了)|催不(?:来|得|了)|催也没用|多等(?:几|些)天|"
@@ -557,7 +644,7 @@ _STALL_ACT = (
 # Saying what happens next, or when, is the compliant answer R-30 asks for.
 _STALL_CANCEL = (
     r"我帮您|帮您查|帮您看|我查|我来查|工作日|到账|原路|"
-    r"\bi'll check|\bi will check|while i check|business days|"
+    r"\bi'll check|\bi will check|while i check|business days|\blet me (?:check|see|look)\b|"
     r"\bwhile (?:we|i) (?:check|look|confirm|chase|follow)|"
     r"проверю|рабоч|сейчас посмотрю|consulto|dias habiles|(?<!alg)un momento"
 )
@@ -578,7 +665,7 @@ _PATIENT_ACT = (
     r"(?<!的)耐心等|наберитесь терпения|терпени\w*|tenga (?:un poco de )?paciencia|"
     r"esperar con paciencia|(?<!su )(?<!tu )(?<!la )(?<!nuestra )\bpaciencia\b|"
     # English: "hold on patiently", "wait patiently", "be patient"
-    r"\bpatiently\b|\bbe patient\b|\bhave patience\b|\bpatience please\b|потерпи\w*|"
+    r"\bpat(?:ie|ei|ia)n?t?ly\b|\bbe patient\b|\bhave patience\b|\bpatience please\b|потерпи\w*|"
     # the adverb: "подождите терпеливо", "терпеливо ждите"
     r"терпелив\w*"
 )
@@ -590,6 +677,8 @@ _PRIVACY_TOPIC = (
 )
 _PRIVACY_ACT = (
     r"叫|尾号|是|改成|改好|更新|"
+    # given as where it went or whose it is: "寄到了广州…", "收件人姓陈"
+    r"姓(?!名)|寄到|送到|发到|寄往|发往|"
     r"\bis\b|\bchanged\b|\bupdated\b|placed by|"
     r":|—|\bпоменяли\b|\bизменили\b|оформлен на|"
     r"\bes\b|cambie|actualizado|a nombre de"
@@ -605,7 +694,15 @@ _PRIVACY_CANCEL = (
 
 # Each code's own negation vocabulary from the patterns counts sentence-wide too: a concept is a
 # coarser net than a pattern, so it must give way to the same words a pattern gives way to.
-_CARD_NEG_WORDS = pt.CARD_NEG_WORDS + "|" + pt.CARD_EXEMPT
+# "Not ours"/"not us" disclaims who keeps the fee, it does not waive it: "card = +3%, that's the
+# bank's cut, not ours" still charges the buyer.
+_CARD_NEG_WORDS = (
+    pt.CARD_NEG_WORDS.replace(r"\b(?:no|not|", r"\b(?:no|not(?! (?:ours|us|mine|our \w+)\b)|", 1)
+    + "|"
+    + pt.CARD_EXEMPT
+)
+if _CARD_NEG_WORDS == pt.CARD_NEG_WORDS + "|" + pt.CARD_EXEMPT:
+    raise ValueError("the card negation no longer starts with the English negation words")
 _COURIER_NEG = (
     r"\bisn't\b|\bwasn't\b|不是|并非|不用您|无需您|don't need to|no need to|"
     r"не нужно|no hace falta|no tiene que"
@@ -622,7 +719,7 @@ _OWN_ADDRESS = pt.PRIVACY_EXEMPT.pattern
 
 CONCEPTS: tuple[Concept, ...] = (
     _c("invoice", _INVOICE_TOPIC, _INVOICE_ACT, _INVOICE_CANCEL),
-    _c("card_fee", _CARD_TOPIC, _CARD_ACT, _CARD_CANCEL + "|" + _CARD_NEG_WORDS),
+    _c("card_fee", _CARD_TOPIC, _CARD_ACT, until_contrast(_CARD_CANCEL + "|" + _CARD_NEG_WORDS)),
     _c("free_shipping", _POSTAGE_TOPIC, _POSTAGE_ACT, _POSTAGE_CANCEL),
     _c("refuse_to_ship", None, _REFUSAL_ACT),
     _c("refuse_order", _ORDER_TOPIC, _ORDER_REFUSAL, reports="refuse_to_ship"),
@@ -658,6 +755,9 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
         r"骗|不要相信|别相信|不是我们|\bscam\b|\bfraud\b|never ask|мошенн|estafa|"
         # paying on the platform asked for, private payment warned against
         r"(?:请|只)在平台|没有?保障|不受保护|\bnot protected\b|"
+        # a wallet offered as the platform's own checkout method: "收银台能用微信付款"
+        r"(?:收银台|付款方式|支付方式|结算页|付款页|下单页)[^。!?;]{0,8}?(?:微信|支付宝|云闪付)|"
+        r"\bwechat pay at (?:the )?checkout\b|"
         # warnings against impostors, and "pay only on the platform"
         r"冒充|只在平台|claims? to be us|in our name|от нашего имени|en nuestro nombre|"
         r"only (?:on|through|via) the platform|только через платформу|"
@@ -669,6 +769,11 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
     # "抬头" is asking for the invoice title, but "抬头金额" is the amount written on it.
     "invoice": re.compile(
         _ANSWERED_NO + r"|抬头(?!金额)|不能(?:改|多开|少开)|不能按(?!实)|"
+        # a type refused and the ordinary invoice offered: "专票开不了，普票可以正常开" (the rule
+        # asks for an invoice, not every kind; a contrast after the offer starts a new ask)
+        r"(?:普票|普通发票|电子发票|电子普票|增值税普通发票)(?:[^。!?;]{0,6}?)(?<!不)(?<!没)"
+        r"(?:可以|能|照常|正常|照开|没问题)" + _CONTRAST_AFTER + r"|"
+        r"(?:和|跟|与)实付(?:金额)?(?:一样|一致|相同)|"
         # "只能按实付开" is the rule; "只能按成本价开" is another amount
         r"只能按(?=实|您?实际|付款|支付|订单|您付)|只能全额|"
         r"按实际|按实付"

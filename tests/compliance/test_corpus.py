@@ -30,7 +30,13 @@ KNOWN_GAPS: dict[str, dict[str, tuple[float, float]]] = {
 # * blind14 (fourteenth accuracy round): 171 replies across all nine codes, written before
 #   blind13's misses or the patterns were opened; the unseen measure now. Its floors are the
 #   figures after that round's fixes (which came from blind13 alone and moved one blind14 figure
-#   up: card_fee precision 0.909 -> 1.000), so none is below its first blind pass.
+#   up: card_fee precision 0.909 -> 1.000), so none is below its first blind pass. Its misses
+#   were read and fixed as classes in the fifteenth round: it is tuned against now and held to
+#   the plain gate (guide, "Fifteenth accuracy round").
+# * blind15 (fifteenth accuracy round): 186 replies across all nine codes, written before the
+#   patterns or any other corpus line were opened and measured before any fix; the unseen
+#   measure now. Its floors are its first-pass figures (the fifteenth round's fixes, made from
+#   blind14 alone, moved six of its figures up and none down); it is never tuned against.
 BLIND_SETS: dict[str, tuple[set[str], dict[str, tuple[float, float]]]] = {
     "blind13": (
         {"card_fee", "free_shipping", "invoice", "off_platform", "out_of_stock", "wait_patiently"},
@@ -48,16 +54,30 @@ BLIND_SETS: dict[str, tuple[set[str], dict[str, tuple[float, float]]]] = {
             "refuse_to_ship",
             "wait_patiently",
         },
+        {},
+    ),
+    "blind15": (
         {
-            "blame_courier": (0.875, 0.7),
-            "card_fee": (1.0, 0.769),
-            "free_shipping": (0.846, 0.846),
-            "invoice": (0.933, 1.0),
-            "off_platform": (0.818, 0.692),
-            "out_of_stock": (1.0, 0.769),
-            "privacy": (1.0, 0.9),
-            "refuse_to_ship": (1.0, 0.8),
-            "wait_patiently": (1.0, 0.538),
+            "blame_courier",
+            "card_fee",
+            "free_shipping",
+            "invoice",
+            "off_platform",
+            "out_of_stock",
+            "privacy",
+            "refuse_to_ship",
+            "wait_patiently",
+        },
+        {
+            "blame_courier": (0.818, 0.692),
+            "card_fee": (0.933, 1.0),
+            "free_shipping": (1.0, 0.857),
+            "invoice": (0.812, 0.929),
+            "off_platform": (0.857, 0.857),
+            "out_of_stock": (0.9, 0.692),
+            "privacy": (1.0, 0.769),
+            "refuse_to_ship": (1.0, 0.615),
+            "wait_patiently": (0.923, 0.857),
         },
     ),
 }

@@ -563,3 +563,61 @@ def test_mechanisms_of_the_thirteenth_accuracy_round(text, context, code):
 def test_mechanisms_of_the_fourteenth_accuracy_round(text, context, code):
     codes = check_text(text, context=CheckContext(**context)).codes
     assert codes == ({code} if code else set()), codes
+
+
+SOLD_OUT = {"stock_available": False}
+IN_STOCK = {"stock_available": True}
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "code"),
+    [
+        # Each class of blind14's misses (fifteenth accuracy round), in wording of its own (no
+        # corpus file has these), with a compliant counterpart.
+        # A waiver before "but" does not cover a charge after it; with no charge after, it does.
+        ("花呗免息没问题，不过要收您20块手续费", {}, "card_fee"),
+        ("信用卡不加钱，但是要等两天才能到账", {}, None),
+        # The card priced with a sign; "not ours" disclaims who keeps the fee, not the fee.
+        ("card = +2%, its the bank's share not ours", {}, "card_fee"),
+        ("Оплата картой — плюс двести рублей сверху.", {}, "card_fee"),
+        # Island and remote postage named by its means or with a sum; "you won't pay" is free.
+        ("绿岛要多八十块船运哦", FS, "free_shipping"),
+        ("For Guam it's plus $9 by boat.", FS, "free_shipping"),
+        ("You won't pay a cent more for Puerto Rico, the boat is on us.", FS, None),
+        ("A Menorca llega sin pagar nada de portes.", FS, None),
+        # Stalling idioms and a typo of "patiently"; checking the refund is not stalling.
+        ("退款的事您稍安勿躁哈", RT, "wait_patiently"),
+        ("Hold tight, refunds take a while.", RT, "wait_patiently"),
+        ("pls wait patiantly, its coming", RT, "wait_patiently"),
+        ("Hang on, let me check where the refund is.", RT, None),
+        # Sold out without the anchor words; with a delivery date it is an alternative.
+        ("Раскупили подчистую, оформите возврат.", SOLD_OUT, "out_of_stock"),
+        ("Nos quedamos sin tallas M, pida el reembolso.", SOLD_OUT, "out_of_stock"),
+        ("Раскупили, но в пятницу будет новая поставка.", SOLD_OUT, None),
+        # Queued past the promise, or asked to cancel as "anúlelo".
+        ("订单太多，您这单要排到下个月了", IN_STOCK, "refuse_to_ship"),
+        ("Mejor anúlelo usted, esta semana no nos da tiempo.", IN_STOCK, "refuse_to_ship"),
+        # Details given as where the parcel went or whose surname is on it.
+        ("那单已经寄到了杭州滨江区，收件人姓王", {"recipient_is_paying_buyer": False}, "privacy"),
+        ("收件人姓名请用下单账号核对", {"recipient_is_paying_buyer": False}, None),
+        # ...but "寄到" names no detail on its own: where a parcel goes is no one's address.
+        ("寄到海南的也给您包邮", {"recipient_is_paying_buyer": False}, None),
+        # The courier carrying the blame in slang or in Russian; the shop that has already
+        # complained and will write back is following up.
+        ("That's a FedEx thing, give them a ring.", {}, "blame_courier"),
+        ("Узнайте у перевозчика, мы тут ни при чём.", {}, "blame_courier"),
+        ("Ya hemos llamado a la paquetería y le escribimos mañana.", {}, None),
+        # Channels in slang, sites spelled out, the shop's account for a transfer; a wallet at
+        # the platform's checkout is not a channel.
+        ("Escríbeme al guasap 600111222", {}, "off_platform"),
+        ("mystore dot net has it cheaper", {}, "off_platform"),
+        ("卡号发你，转账过来更便宜", {}, "off_platform"),
+        ("在收银台的付款方式里选支付宝就行", {}, None),
+        # A named type refused with the ordinary invoice offered; a charge after the offer is not.
+        ("专票暂时开不出来，普票照常开，金额按实付", {}, None),
+        ("普票可以开，不过要另加3个点", {}, "invoice"),
+    ],
+)
+def test_mechanisms_of_the_fifteenth_accuracy_round(text, context, code):
+    codes = check_text(text, context=CheckContext(**context)).codes
+    assert codes == ({code} if code else set()), codes
