@@ -109,7 +109,7 @@ def judge(text: str, *, context: CheckContext) -> Verdict:
         rule = pack.rule(code)
         if rule is None:
             continue
-        for span in _merge(found):
+        for span in _merge(found, text):
             findings.append(Finding.of(rule, text, span, context))
     # The n-gram model speaks only where the rules were silent, and only warns.
     findings.extend(findings_behind(text, view, scan, context, pack, spans))
@@ -135,11 +135,14 @@ def _finding_order(finding: Finding) -> tuple[int, str]:
     return finding.start, finding.code
 
 
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _merge(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
-        # Touching or one space apart: one phrase found by two patterns.
-        if merged and start <= merged[-1][1] + 1:
+        # Touching or one space apart: one phrase found by two patterns. A full stop or comma
+        # between them parts two phrases ("加我微信。a.cc" is two findings, each highlighted).
+        if merged and (
+            start <= merged[-1][1] or (start == merged[-1][1] + 1 and text[start - 1].isspace())
+        ):
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))

@@ -1,7 +1,7 @@
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from kefu.compliance import patterns as pt
@@ -158,6 +158,7 @@ def test_spans_point_into_the_original_text(text, needle):
     prefix=st.text(alphabet="好的亲您 abc,.。!1234", max_size=30),
     suffix=st.text(alphabet="好的亲您 abc,.。!", max_size=30),
 )
+@example(prefix="", suffix="a.cc")  # a website after the full stop is a finding of its own
 def test_span_follows_the_violation_wherever_it_sits(prefix, suffix):
     text = f"{prefix}。加我微信。{suffix}"
     verdict = check_text(text, context=CheckContext())
