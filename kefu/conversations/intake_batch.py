@@ -464,7 +464,8 @@ class BatchStore:
         events.agent_assigned(conv, agent, reason=reason_prefix + reason, previous=previous)
 
     def finish(self) -> None:
-        """Write the conversations, the buyers' last message times and the agents' loads."""
+        """Write the conversations and the buyers' last message times. The agents' loads are
+        the caller's last write of the transaction (``write_loads``)."""
         if self._touched:
             update_instances(list(self._touched.values()), _CONVERSATION_FIELDS)
         later = []
@@ -475,6 +476,13 @@ class BatchStore:
                 later.append(buyer)
         if later:
             update_instances(later, ["last_message_at"])
+
+    def write_loads(self) -> None:
+        """The agents' load counters: call last before the commit. Two workers' batches
+        route to the same least loaded agents, so the second one's write waits on the first
+        one's presence rows until that commits; written last, the rows are held for the
+        commit alone, not for the batch's events, replies and queue rows after them
+        (decisions §88)."""
         self.loads.write()
 
     def set_languages(self, languages: dict[int, str]) -> None:

@@ -10,6 +10,7 @@ from kefu.accounts.models import ServiceGroup, Shop, User
 from kefu.catalog.models import Product
 from kefu.conversations.models import (
     AFTER_SALE_ENTRY_POINTS,
+    AgentPresence,
     ConversationStatus,
     PresenceStatus,
     live_presence,
@@ -65,10 +66,25 @@ def available_agent_loads(
     would otherwise build two thousand model instances for every batch of a few messages.
     ``limit``: the first that many only (a batch of n messages reaches at most the first
     n + 1, decisions §83); ``only``: that one agent, if available."""
-    qs = _available(shop=shop, group=group)
+    # From the presence side, in the order of its `presence_routing_order` index: the first
+    # n + 1 are read down the index and the join stops there, where the user side first
+    # joined and sorted every online agent of the shop for each batch (decisions §88). A
+    # presence row's shop is its user's (set from the user when the row is made), so the
+    # user is joined by its key alone: a second `shop_id` condition on it led the planner,
+    # without statistics, to walk the shop's users once per presence row.
+    qs = AgentPresence.objects.filter(
+        live_presence(),
+        shop=shop,
+        status=PresenceStatus.AVAILABLE,
+        user__is_active=True,
+        user__takes_new_chats=True,
+        **{f"user__{GROUP_FLAG[ServiceGroup(group)]}": True},
+    )
     if only is not None:
-        qs = qs.filter(pk=only)
-    rows = qs.values_list("pk", "presence__open_load", "presence__last_assigned_at")
+        qs = qs.filter(user_id=only)
+    rows = qs.order_by(
+        "open_load", F("last_assigned_at").asc(nulls_first=True), "user_id"
+    ).values_list("user_id", "open_load", "last_assigned_at")
     return list(rows if limit is None else rows[:limit])
 
 

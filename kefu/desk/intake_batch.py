@@ -32,6 +32,13 @@ from kefu.core.db.bulk import id_pool
 class BatchResult:
     stored: list[int] = field(default_factory=list)  # queue rows done (stored, or were already)
     refused: list[tuple[IntakeMessage, str]] = field(default_factory=list)
+    # The batch's store, its agents' loads still to write (``BatchStore.write_loads``).
+    store: BatchStore | None = None
+
+    def write_loads(self) -> None:
+        """The agents' loads: the batch's last write, just before its commit."""
+        if self.store is not None:
+            self.store.write_loads()
 
 
 def incoming_of(row: IntakeMessage) -> BuyerMessageIn:
@@ -41,7 +48,7 @@ def incoming_of(row: IntakeMessage) -> BuyerMessageIn:
 
 def process_batch(rows: list[IntakeMessage]) -> BatchResult:
     """Store the rows' messages (in id order per buyer). Call inside a transaction that
-    rolls back as a whole when this raises."""
+    rolls back as a whole when this raises, and end it with ``result.write_loads()``."""
     result = BatchResult()
     now = timezone.now()
     items: list[Item] = []
@@ -69,7 +76,7 @@ def process_batch(rows: list[IntakeMessage]) -> BatchResult:
         todo += [i for i in shop_items if i.incoming.external_id not in done]
     if not todo:
         return result
-    store = BatchStore()
+    store = result.store = BatchStore()
     replies = ReplyBatch()
     with id_pool(), events.deferred(push_from_memory=True):
         for shop_id in by_shop:

@@ -250,14 +250,16 @@ def _set_based(rows: list[IntakeMessage]) -> bool:
     try:
         with transaction.atomic(), deliveries_batched():
             result = process_batch(rows)
+            for row, error in result.refused:
+                # Checked before it was queued; a rule that changed since refuses it for good.
+                _failed(row, error, final=True)
+            if result.stored:
+                IntakeMessage.objects.filter(pk__in=result.stored).delete()
+            # Last: the agents' presence rows it locks are held until the commit only.
+            result.write_loads()
     except Exception:
         log.exception("intake_batch_failed lane=%s rows=%s, one by one", rows[0].lane, len(rows))
         return False
-    for row, error in result.refused:
-        # Checked before it was queued; a rule that changed since refuses it for good.
-        _failed(row, error, final=True)
-    if result.stored:
-        IntakeMessage.objects.filter(pk__in=result.stored).delete()
     return True
 
 

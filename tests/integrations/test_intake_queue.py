@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 import time
 from typing import Any
@@ -1238,3 +1239,42 @@ def test_the_sweep_sends_a_drain_only_when_none_is_pending(shop, pre_agent, brok
     assert drain_intake(broker.pop(0)) == 1
     assert sweep_intake() is True  # that drain started: the next sweep sends again
     assert stored_texts(shop) == ["question 1 about the lamp"]
+
+
+@pytest.mark.django_db
+def test_a_batch_writes_its_agents_loads_last(shop, no_worker):
+    """Two workers' batches route to the same least loaded agents, so one waits on the other's
+    presence rows until that one commits: the rows are locked and written after every other
+    write of the batch (its conversations, replies, events and, last of those, its queue
+    rows), held for the commit alone."""
+    from django.test.utils import CaptureQueriesContext
+
+    from kefu.conversations.models import AgentPresence
+
+    agents = [
+        create_agent(actor=None, shop=shop, login=f"a{n}", groups=["pre_sale"], password=PASSWORD)[
+            0
+        ]
+        for n in range(3)
+    ]
+    online(*agents)
+    buyers = [f"b-{n}" for n in range(6)]
+    assert post_batch(shop, [message(0, buyer) for buyer in buyers]).status_code == 202
+    table = AgentPresence._meta.db_table
+    ensure_lanes()
+    with CaptureQueriesContext(connection) as queries:
+        assert intake_queue.drain_lanes(list(range(LANES)), batch=50) == len(buyers)
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith(("INSERT", "UPDATE", "DELETE")) or "FOR UPDATE" in q["sql"]
+    ]
+    # Locks or writes of the presence rows themselves (PostgreSQL locks them first, SQLite
+    # updates them one by one); the conversations' locked read only joins them.
+    presence = re.compile(rf'^(UPDATE|SELECT 1 FROM) "?{table}"? ')
+    first_presence = next(n for n, sql in enumerate(writes) if presence.match(sql))
+    assert any(sql.startswith("DELETE") for sql in writes[:first_presence])  # the queue rows
+    # From the first presence lock on, nothing but the presence rows.
+    assert all(presence.match(sql) for sql in writes[first_presence:]), writes[first_presence:]
+    loads = {p.user_id: p.open_load for p in AgentPresence.objects.filter(user__in=agents)}
+    assert loads == {a.pk: 2 for a in agents}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.migrations.operations import AddIndex
+from django.db.models import Index, OrderBy
 
 
 class AddIndexOnline(AddIndex):
@@ -55,3 +56,39 @@ class AddIndexOnline(AddIndex):
 
     def describe(self) -> str:
         return super().describe() + " (concurrently on PostgreSQL)"
+
+
+class AddIndexNullsFirst(AddIndex):
+    """`AddIndex` of an index with `asc(nulls_first=True)` keys that SQLite can build too.
+
+    SQLite refuses NULLS FIRST in CREATE INDEX, but it sorts NULL before every value
+    ascending anyway: there the keys are built plain, which is the same order. PostgreSQL (NULL
+    last ascending by default) gets the index as declared."""
+
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        if schema_editor.connection.vendor != "sqlite":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            schema_editor.add_index(model, _plain_ascending(self.index))
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        if schema_editor.connection.vendor != "sqlite":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+            return
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            schema_editor.remove_index(model, _plain_ascending(self.index))
+
+
+def _plain_ascending(index: Index) -> Index:
+    keys = [
+        key.expression if isinstance(key, OrderBy) and not key.descending else key
+        for key in index.expressions
+    ]
+    return Index(*keys, name=index.name, condition=index.condition)
