@@ -249,6 +249,76 @@ class Receiver:
         self.server.server_close()
 
 
+# --- the helper: Django on the soak's database, in a process of its own -------------------------
+
+
+class Helper:
+    """`python -m bench.bench_soak serve`, started once per run: it sets Django up (seconds of
+    imports) while the private PostgreSQL is created, migrates and prepares the shop, then
+    counts every poll of the drain without starting again."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        import queue
+
+        self.log = log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", HELPER, "serve"],
+            cwd=ROOT,
+            env={**env, "DJANGO_SETTINGS_MODULE": "kefu.settings"},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.ready = False
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put("")  # the process has ended
+
+    def _line(self, timeout: float) -> str:
+        import queue
+
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise RuntimeError(f"the soak helper gave no answer in {timeout:.0f}s") from None
+        if not line:
+            raise RuntimeError(f"the soak helper ended ({self.proc.wait()}); see helper.log")
+        return line
+
+    def call(self, *args: str, timeout: float = 600) -> dict[str, Any]:
+        """Run one command; RuntimeError when it failed (the reason) or the helper is gone."""
+        deadline = time.monotonic() + timeout
+        while not self.ready:
+            self.ready = self._line(deadline - time.monotonic()) == "READY"
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(args) + "\n")
+        self.proc.stdin.flush()
+        while True:
+            # Lines that are neither (a library printing) are skipped.
+            line = self._line(deadline - time.monotonic())
+            if line.startswith("RESULT "):
+                return dict(json.loads(line[len("RESULT ") :]))
+            if line.startswith("ERROR "):
+                raise RuntimeError(f"soak helper {args[0]}: {json.loads(line[len('ERROR ') :])}")
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.log.close()
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 
@@ -455,7 +525,9 @@ class Soak:
         self.services: PrivateServices | None = None
         self.receiver = Receiver()
         self.server: subprocess.Popen[bytes] | None = None
+        self.helper: Helper | None = None
         self.env: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
         self.port, self.intake_port = free_ports(2)
 
     # -- setup and teardown
@@ -480,47 +552,25 @@ class Soak:
             env["KEFU_REDIS_URL"] = self.services.redis_url
         return env
 
-    def _kefu(self, *args: str) -> str:
-        done = subprocess.run(
-            [str(Path(sys.executable).with_name("kefu")), *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"kefu {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-        return done.stdout
-
-    def helper(self, *args: str) -> dict[str, Any]:
-        done = subprocess.run(
-            [sys.executable, "-m", HELPER, *args],
-            cwd=ROOT,
-            env={**self.env, "DJANGO_SETTINGS_MODULE": "kefu.settings"},
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-        if done.returncode != 0 or not lines:
-            raise RuntimeError(f"soak helper {args[0]} failed:\n{done.stderr[-3000:]}")
-        return dict(json.loads(lines[-1][len("RESULT ") :]))
-
     def start(self) -> str:
         """Services, migrated database, the shop, `kefu run`; the shop's webhook secret."""
         self.config.folder.mkdir(parents=True, exist_ok=True)
-        if self.config.backend == "postgres":
-            self.services = PrivateServices(self.config.folder / "services")
-            self.services.start()
-        self.env = self._environment()
         started = time.perf_counter()
-        self._kefu("migrate")
-        prepared = self.helper("prep", self.receiver.url)
-        self.config.log(f"[soak] migrated and prepared in {time.perf_counter() - started:.1f}s")
+        if self.config.backend == "postgres":
+            # Its ports are chosen here, so the helper knows them before the cluster exists.
+            self.services = PrivateServices(self.config.folder / "services")
+        self.env = self._environment()
+        # Django's imports in the helper overlap initdb and the servers' start.
+        self.helper = Helper(self.env, self.config.folder / "helper.log")
+        if self.services is not None:
+            self.services.start()
+        prepared = self.helper.call("prep", self.receiver.url)
+        self.timings["prepare_seconds"] = round(time.perf_counter() - started, 1)
+        self.config.log(f"[soak] migrated and prepared in {self.timings['prepare_seconds']}s")
+        started = time.perf_counter()
         self.start_server()
+        self.timings["server_start_seconds"] = round(time.perf_counter() - started, 1)
+        self.config.log(f"[soak] intake server up in {self.timings['server_start_seconds']}s")
         return str(prepared["secret"])
 
     def start_server(self) -> None:
@@ -541,27 +591,29 @@ class Soak:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        ready = wait_for(lambda: healthy(self.port) and healthy(self.intake_port), 120, 0.5)
-        if not ready:
-            raise RuntimeError(f"kefu run did not become healthy:\n{self.tail()}")
+        # The soak's traffic goes to the intake server alone; messages sent before the intake
+        # worker is up wait in the queue, as they would for a worker that restarts.
+        if not wait_for(lambda: healthy(self.intake_port), 120, 0.25):
+            raise RuntimeError(f"kefu run's intake server did not become healthy:\n{self.tail()}")
 
-    def tail(self, n: int = 3000) -> str:
+    def tail(self, n: int = 3000, name: str = "server.log") -> str:
         try:
-            return (self.config.folder / "server.log").read_text(errors="replace")[-n:]
+            return (self.config.folder / name).read_text(errors="replace")[-n:]
         except OSError:
             return ""
 
     def stop(self) -> None:
-        if self.server is not None and self.server.poll() is None:
-            self.server.terminate()
-            try:
-                self.server.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.server.pid, signal.SIGKILL)
-                self.server.wait(timeout=10)
+        """Everything the run started. `kefu run` is killed, not stopped gracefully: the counts
+        are taken by then, and its graceful stop (the Celery workers' warm shutdown, ~10 s
+        on this machine) is tests/test_supervision.py's to prove, not the soak's."""
         if self.server is not None:
+            # Its session: the supervisor, granian and its workers, the Celery pools.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.server.pid, signal.SIGKILL)
+            self.server.wait(timeout=30)
             self.log_file.close()
+        if self.helper is not None:
+            self.helper.stop()
         self.receiver.stop()
         if self.services is not None:
             self.services.stop()
@@ -686,9 +738,10 @@ class Soak:
         """Wait until the queue and the outbox are empty (or the drain time is up)."""
         deadline = time.monotonic() + self.config.drain_seconds
         counts: dict[str, Any] = {}
+        assert self.helper is not None
         while time.monotonic() < deadline:
             with contextlib.suppress(RuntimeError):
-                counts = self.helper("count", PREFIX)
+                counts = self.helper.call("count", PREFIX, timeout=120)
                 brief = {k: v for k, v in counts.items() if k != "outbox_message_ids"}
                 self.config.log(f"[soak] draining: {brief}")
                 if (
@@ -697,7 +750,7 @@ class Soak:
                     and counts["outbox_pending"] == 0
                 ):
                     break
-            time.sleep(2)
+            time.sleep(1)
         return counts
 
 
@@ -717,6 +770,7 @@ def run(config: SoakConfig) -> dict[str, Any]:
         drain_s = time.perf_counter() - drain_started
     except BaseException:
         config.log(f"[soak] server log tail:\n{soak.tail()}")
+        config.log(f"[soak] helper log tail:\n{soak.tail(name='helper.log')}")
         raise
     finally:
         soak.stop()
@@ -742,6 +796,7 @@ def run(config: SoakConfig) -> dict[str, Any]:
         **summary(sent.latencies_ms, prefix="http_"),
         **(summary(sent.batch_latencies_ms, prefix="batch_http_") if sent.batch_requests else {}),
         "drain_seconds": round(drain_s, 1),
+        **soak.timings,
         "processed": counts.get("processed", -1),
         "auto_replied": counts.get("auto_replies", -1),
         "outbox_rows": counts.get("outbox_rows", -1),
