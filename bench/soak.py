@@ -195,6 +195,15 @@ class PrivateServices:
         except OSError:
             return False
 
+    def redis_pid(self) -> int:
+        return self.redis_proc.pid if self.redis_proc is not None else 0
+
+    def postmaster_pid(self) -> int:
+        try:
+            return int((self.pg_data / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return 0
+
     def restart_redis(self) -> None:
         """Redis keeps nothing (no RDB, no AOF): the broker's queued tasks are gone."""
         self.stop_redis()
@@ -319,6 +328,125 @@ class Helper:
         self.log.close()
 
 
+# --- where the CPU went ---------------------------------------------------------------------------
+
+
+def _proc_table() -> dict[int, tuple[int, int]]:
+    """Every process: pid -> (parent pid, user + system CPU in clock ticks)."""
+    table: dict[int, tuple[int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name (field 2) may hold spaces and parentheses: split after its end.
+        fields = raw[raw.rindex(")") + 2 :].split()
+        table[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return table
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _machine_busy() -> tuple[int, int]:
+    """(busy, total) clock ticks of all cores since boot, from /proc/stat."""
+    values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values) - idle, sum(values)
+
+
+class CpuSampler:
+    """CPU seconds of each part of the run, sampled once a second while the senders send.
+
+    A process's last sample stands for it once it is gone (a killed one loses at most its last
+    second). The parts: the senders, the intake server (granian), the intake worker, the rest
+    of `kefu run` (Celery worker and beat, uvicorn, the supervisor), PostgreSQL, Redis, this
+    process (the callback receiver, the faults); "machine" is every core's busy time, whoever
+    spent it (other sessions on a shared machine too)."""
+
+    def __init__(self, soak: Soak, senders: list[int]) -> None:
+        self.soak = soak
+        self.senders = set(senders)
+        self.seen: dict[int, tuple[str, int]] = {}
+        self.kinds: dict[int, str] = {}
+        self.stopping = threading.Event()
+        self.busy0 = _machine_busy()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _kind(self, pid: int, parent: int, table: dict[int, tuple[int, int]]) -> str:
+        if pid in self.kinds:
+            return self.kinds[pid]
+        soak = self.soak
+        kind = ""
+        if pid in self.senders:
+            kind = "senders"
+        elif pid == os.getpid():
+            kind = "soak_process"
+        elif soak.helper is not None and pid == soak.helper.proc.pid:
+            kind = "helper"
+        elif soak.server is not None and pid == soak.server.pid:
+            kind = "kefu_run_other"
+        elif soak.services is not None and pid == soak.services.redis_pid():
+            kind = "redis"
+        elif soak.services is not None and pid == soak.services.postmaster_pid():
+            kind = "postgres"
+        elif parent in table and parent != pid:
+            above = self._kind(parent, table[parent][0], table)
+            if above == "kefu_run_other":
+                line = _cmdline(pid)
+                if "granian" in line:
+                    kind = "intake_web"
+                elif "intake@" in line or "intake-worker" in line:
+                    kind = "intake_worker"
+                else:
+                    kind = "kefu_run_other"
+            elif above in ("intake_web", "intake_worker", "postgres"):
+                kind = above
+        # Only what is settled is remembered: a fresh process may not show its command yet.
+        if kind:
+            self.kinds[pid] = kind
+        return kind
+
+    def _sample(self) -> None:
+        table = _proc_table()
+        for pid, (parent, ticks) in table.items():
+            kind = self._kind(pid, parent, table)
+            if kind:
+                self.seen[pid] = (kind, ticks)
+
+    def _run(self) -> None:
+        self.start_ticks: dict[int, int] = {}
+        self._sample()
+        self.start_ticks = {pid: ticks for pid, (_, ticks) in self.seen.items()}
+        while not self.stopping.wait(1.0):
+            with contextlib.suppress(Exception):  # a process gone mid-read: the next sample
+                self._sample()
+
+    def stop(self, seconds: float) -> dict[str, float]:
+        """Cores each part used on average over `seconds` (CPU seconds / wall seconds)."""
+        self.stopping.set()
+        self.thread.join(timeout=10)
+        with contextlib.suppress(Exception):
+            self._sample()
+        tick = os.sysconf("SC_CLK_TCK")
+        spent: dict[str, float] = {}
+        for pid, (kind, ticks) in self.seen.items():
+            spent[kind] = spent.get(kind, 0) + (ticks - self.start_ticks.get(pid, 0)) / tick
+        busy1 = _machine_busy()
+        cores = os.cpu_count() or 1
+        machine = (busy1[0] - self.busy0[0]) / max(1, busy1[1] - self.busy0[1]) * cores
+        out = {k: round(v / seconds, 2) for k, v in sorted(spent.items())}
+        out["machine"] = round(machine, 2)
+        return out
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 
@@ -357,6 +485,7 @@ class Sent:
     batch_latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
     faults: list[dict[str, Any]] = field(default_factory=list)
+    cores: dict[str, float] = field(default_factory=dict)  # CpuSampler, while sending
 
 
 def _sign(secret: str, body: bytes) -> dict[str, str]:
@@ -697,6 +826,7 @@ class Soak:
         ]
         for proc in procs:
             proc.start()
+        sampler = CpuSampler(self, [proc.pid for proc in procs if proc.pid])
         sent = Sent()
         schedule = list(zip(cfg.faults, cfg.fault_at, strict=False))
         results: list[dict[str, Any]] = []
@@ -715,6 +845,8 @@ class Soak:
                         continue
                     raise RuntimeError("a sender process ended without its counts") from None
         sent.seconds = time.perf_counter() - started
+        sent.cores = sampler.stop(sent.seconds)
+        self.config.log(f"[soak] cores used while sending: {sent.cores}")
         for proc in procs:
             proc.join(timeout=30)
         # A fault due after the last acknowledgement (a tiny run) still strikes, so that every
@@ -806,6 +938,7 @@ def run(config: SoakConfig) -> dict[str, Any]:
         # again; the marketplace drops the repeat by its Idempotency-Key (the message id).
         "callbacks_repeated": sum(n - 1 for n in delivered.values()),
         "faults": sent.faults,
+        "cores_while_sending": sent.cores,
     }
     outbox_ids = set(counts.get("outbox_message_ids", []))
     # Lost: answered 2xx, yet neither stored nor still waiting in the queue. A drain that ran
