@@ -32,6 +32,7 @@ AGENTS = 6
 
 
 def _helper_prep(callback_url: str) -> Row:
+    from django.core.management import call_command
     from django.utils import timezone
 
     from kefu.accounts.models import Shop
@@ -40,6 +41,8 @@ def _helper_prep(callback_url: str) -> Row:
     from kefu.automation.starter import install_starter_set
     from kefu.conversations.models import AgentPresence
 
+    # `kefu migrate`'s work, in this process: one Django start-up fewer before the run.
+    call_command("migrate", interactive=False, verbosity=0)
     created = harness.bench_shop(soak.SLUG, "Soak Shop")
     shop = created.shop
     now = timezone.now()
@@ -72,6 +75,21 @@ def _helper_prep(callback_url: str) -> Row:
 
 
 def _helper_count(prefix: str) -> Row:
+    """The counts, all read from one snapshot. Read one after another while the workers run,
+    a message stored between the count of the stored ones and the count of the queue was in
+    neither, and a drain cut short by its time limit showed it as lost (40 of 100,000 in
+    the run of 2026-12-02 whose queue had not emptied; all 100,000 were there, stored or
+    queued, in one snapshot of the same database)."""
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            connection.cursor().execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        # SQLite (WAL): a read transaction sees one snapshot from its first read on.
+        return _counts(prefix)
+
+
+def _counts(prefix: str) -> Row:
     from django.db.models import Count
 
     from kefu.conversations.models import (
@@ -140,5 +158,37 @@ def run_on(label: str) -> list[Row]:
     return [row]
 
 
+HELPER_COMMANDS = {"prep": _helper_prep, "count": _helper_count}
+
+
+def _serve() -> int:
+    """The soak's helper process (bench.soak.Helper): Django set up once, then one command a
+    line on stdin (a JSON list: name and arguments), one RESULT or ERROR line back each.
+
+    Every command starts on fresh database connections: the soak restarts PostgreSQL under
+    this process, and a connection from before the restart fails on first use."""
+    import json
+
+    harness.setup_django()
+    from django.db import connections
+
+    print("READY", flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        connections.close_all()
+        name, *args = json.loads(line)
+        try:
+            out = HELPER_COMMANDS[name](*args)
+        except Exception as exc:  # reported to the soak, which decides whether to try again
+            print("ERROR " + json.dumps(f"{type(exc).__name__}: {exc}"), flush=True)
+        else:
+            print("RESULT " + json.dumps(out, ensure_ascii=False), flush=True)
+    connections.close_all()
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(harness.helper_main({"prep": _helper_prep, "count": _helper_count}, sys.argv[1:]))
+    if sys.argv[1:] == ["serve"]:
+        sys.exit(_serve())
+    sys.exit(harness.helper_main(HELPER_COMMANDS, sys.argv[1:]))

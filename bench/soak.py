@@ -195,6 +195,15 @@ class PrivateServices:
         except OSError:
             return False
 
+    def redis_pid(self) -> int:
+        return self.redis_proc.pid if self.redis_proc is not None else 0
+
+    def postmaster_pid(self) -> int:
+        try:
+            return int((self.pg_data / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return 0
+
     def restart_redis(self) -> None:
         """Redis keeps nothing (no RDB, no AOF): the broker's queued tasks are gone."""
         self.stop_redis()
@@ -249,6 +258,195 @@ class Receiver:
         self.server.server_close()
 
 
+# --- the helper: Django on the soak's database, in a process of its own -------------------------
+
+
+class Helper:
+    """`python -m bench.bench_soak serve`, started once per run: it sets Django up (seconds of
+    imports) while the private PostgreSQL is created, migrates and prepares the shop, then
+    counts every poll of the drain without starting again."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        import queue
+
+        self.log = log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", HELPER, "serve"],
+            cwd=ROOT,
+            env={**env, "DJANGO_SETTINGS_MODULE": "kefu.settings"},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.ready = False
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put("")  # the process has ended
+
+    def _line(self, timeout: float) -> str:
+        import queue
+
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise RuntimeError(f"the soak helper gave no answer in {timeout:.0f}s") from None
+        if not line:
+            raise RuntimeError(f"the soak helper ended ({self.proc.wait()}); see helper.log")
+        return line
+
+    def call(self, *args: str, timeout: float = 600) -> dict[str, Any]:
+        """Run one command; RuntimeError when it failed (the reason) or the helper is gone."""
+        deadline = time.monotonic() + timeout
+        while not self.ready:
+            self.ready = self._line(deadline - time.monotonic()) == "READY"
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(args) + "\n")
+        self.proc.stdin.flush()
+        while True:
+            # Lines that are neither (a library printing) are skipped.
+            line = self._line(deadline - time.monotonic())
+            if line.startswith("RESULT "):
+                return dict(json.loads(line[len("RESULT ") :]))
+            if line.startswith("ERROR "):
+                raise RuntimeError(f"soak helper {args[0]}: {json.loads(line[len('ERROR ') :])}")
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.log.close()
+
+
+# --- where the CPU went ---------------------------------------------------------------------------
+
+
+def _proc_table() -> dict[int, tuple[int, int]]:
+    """Every process: pid -> (parent pid, user + system CPU in clock ticks)."""
+    table: dict[int, tuple[int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name (field 2) may hold spaces and parentheses: split after its end.
+        fields = raw[raw.rindex(")") + 2 :].split()
+        table[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return table
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _machine_busy() -> tuple[int, int]:
+    """(busy, total) clock ticks of all cores since boot, from /proc/stat."""
+    values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values) - idle, sum(values)
+
+
+class CpuSampler:
+    """CPU seconds of each part of the run, sampled once a second while the senders send.
+
+    A process's last sample stands for it once it is gone (a killed one loses at most its last
+    second). The parts: the senders, the intake server (granian), the intake worker, the rest
+    of `kefu run` (Celery worker and beat, uvicorn, the supervisor), PostgreSQL, Redis, this
+    process (the callback receiver, the faults); "machine" is every core's busy time, whoever
+    spent it (other sessions on a shared machine too)."""
+
+    def __init__(self, soak: Soak, senders: list[int]) -> None:
+        self.soak = soak
+        self.senders = set(senders)
+        self.seen: dict[int, tuple[str, int]] = {}
+        self.kinds: dict[int, str] = {}
+        self.stopping = threading.Event()
+        self.busy0 = _machine_busy()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _kind(self, pid: int, parent: int, table: dict[int, tuple[int, int]]) -> str:
+        if pid in self.kinds:
+            return self.kinds[pid]
+        soak = self.soak
+        kind = ""
+        if pid in self.senders:
+            kind = "senders"
+        elif pid == os.getpid():
+            kind = "soak_process"
+        elif soak.helper is not None and pid == soak.helper.proc.pid:
+            kind = "helper"
+        elif soak.server is not None and pid == soak.server.pid:
+            kind = "kefu_run_other"
+        elif soak.services is not None and pid == soak.services.redis_pid():
+            kind = "redis"
+        elif soak.services is not None and pid == soak.services.postmaster_pid():
+            kind = "postgres"
+        elif parent in table and parent != pid:
+            above = self._kind(parent, table[parent][0], table)
+            if above == "kefu_run_other":
+                line = _cmdline(pid)
+                if "granian" in line:
+                    kind = "intake_web"
+                elif "intake@" in line or "intake-worker" in line:
+                    kind = "intake_worker"
+                else:
+                    kind = "kefu_run_other"
+            elif above in ("intake_web", "intake_worker", "postgres"):
+                kind = above
+        # Only what is settled is remembered: a fresh process may not show its command yet.
+        if kind:
+            self.kinds[pid] = kind
+        return kind
+
+    def _sample(self) -> None:
+        table = _proc_table()
+        for pid, (parent, ticks) in table.items():
+            kind = self._kind(pid, parent, table)
+            if kind:
+                self.seen[pid] = (kind, ticks)
+
+    def _run(self) -> None:
+        self.start_ticks: dict[int, int] = {}
+        self._sample()
+        self.start_ticks = {pid: ticks for pid, (_, ticks) in self.seen.items()}
+        while not self.stopping.wait(1.0):
+            with contextlib.suppress(Exception):  # a process gone mid-read: the next sample
+                self._sample()
+
+    def stop(self, seconds: float) -> dict[str, float]:
+        """Cores each part used on average over `seconds` (CPU seconds / wall seconds)."""
+        self.stopping.set()
+        self.thread.join(timeout=10)
+        with contextlib.suppress(Exception):
+            self._sample()
+        tick = os.sysconf("SC_CLK_TCK")
+        spent: dict[str, float] = {}
+        for pid, (kind, ticks) in self.seen.items():
+            spent[kind] = spent.get(kind, 0) + (ticks - self.start_ticks.get(pid, 0)) / tick
+        busy1 = _machine_busy()
+        cores = os.cpu_count() or 1
+        machine = (busy1[0] - self.busy0[0]) / max(1, busy1[1] - self.busy0[1]) * cores
+        out = {k: round(v / seconds, 2) for k, v in sorted(spent.items())}
+        out["machine"] = round(machine, 2)
+        return out
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 
@@ -287,6 +485,7 @@ class Sent:
     batch_latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
     faults: list[dict[str, Any]] = field(default_factory=list)
+    cores: dict[str, float] = field(default_factory=dict)  # CpuSampler, while sending
 
 
 def _sign(secret: str, body: bytes) -> dict[str, str]:
@@ -455,7 +654,9 @@ class Soak:
         self.services: PrivateServices | None = None
         self.receiver = Receiver()
         self.server: subprocess.Popen[bytes] | None = None
+        self.helper: Helper | None = None
         self.env: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
         self.port, self.intake_port = free_ports(2)
 
     # -- setup and teardown
@@ -480,47 +681,25 @@ class Soak:
             env["KEFU_REDIS_URL"] = self.services.redis_url
         return env
 
-    def _kefu(self, *args: str) -> str:
-        done = subprocess.run(
-            [str(Path(sys.executable).with_name("kefu")), *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"kefu {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-        return done.stdout
-
-    def helper(self, *args: str) -> dict[str, Any]:
-        done = subprocess.run(
-            [sys.executable, "-m", HELPER, *args],
-            cwd=ROOT,
-            env={**self.env, "DJANGO_SETTINGS_MODULE": "kefu.settings"},
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-        if done.returncode != 0 or not lines:
-            raise RuntimeError(f"soak helper {args[0]} failed:\n{done.stderr[-3000:]}")
-        return dict(json.loads(lines[-1][len("RESULT ") :]))
-
     def start(self) -> str:
         """Services, migrated database, the shop, `kefu run`; the shop's webhook secret."""
         self.config.folder.mkdir(parents=True, exist_ok=True)
-        if self.config.backend == "postgres":
-            self.services = PrivateServices(self.config.folder / "services")
-            self.services.start()
-        self.env = self._environment()
         started = time.perf_counter()
-        self._kefu("migrate")
-        prepared = self.helper("prep", self.receiver.url)
-        self.config.log(f"[soak] migrated and prepared in {time.perf_counter() - started:.1f}s")
+        if self.config.backend == "postgres":
+            # Its ports are chosen here, so the helper knows them before the cluster exists.
+            self.services = PrivateServices(self.config.folder / "services")
+        self.env = self._environment()
+        # Django's imports in the helper overlap initdb and the servers' start.
+        self.helper = Helper(self.env, self.config.folder / "helper.log")
+        if self.services is not None:
+            self.services.start()
+        prepared = self.helper.call("prep", self.receiver.url)
+        self.timings["prepare_seconds"] = round(time.perf_counter() - started, 1)
+        self.config.log(f"[soak] migrated and prepared in {self.timings['prepare_seconds']}s")
+        started = time.perf_counter()
         self.start_server()
+        self.timings["server_start_seconds"] = round(time.perf_counter() - started, 1)
+        self.config.log(f"[soak] intake server up in {self.timings['server_start_seconds']}s")
         return str(prepared["secret"])
 
     def start_server(self) -> None:
@@ -541,27 +720,29 @@ class Soak:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        ready = wait_for(lambda: healthy(self.port) and healthy(self.intake_port), 120, 0.5)
-        if not ready:
-            raise RuntimeError(f"kefu run did not become healthy:\n{self.tail()}")
+        # The soak's traffic goes to the intake server alone; messages sent before the intake
+        # worker is up wait in the queue, as they would for a worker that restarts.
+        if not wait_for(lambda: healthy(self.intake_port), 120, 0.25):
+            raise RuntimeError(f"kefu run's intake server did not become healthy:\n{self.tail()}")
 
-    def tail(self, n: int = 3000) -> str:
+    def tail(self, n: int = 3000, name: str = "server.log") -> str:
         try:
-            return (self.config.folder / "server.log").read_text(errors="replace")[-n:]
+            return (self.config.folder / name).read_text(errors="replace")[-n:]
         except OSError:
             return ""
 
     def stop(self) -> None:
-        if self.server is not None and self.server.poll() is None:
-            self.server.terminate()
-            try:
-                self.server.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.server.pid, signal.SIGKILL)
-                self.server.wait(timeout=10)
+        """Everything the run started. `kefu run` is killed, not stopped gracefully: the counts
+        are taken by then, and its graceful stop (the Celery workers' warm shutdown, ~10 s
+        on this machine) is tests/test_supervision.py's to prove, not the soak's."""
         if self.server is not None:
+            # Its session: the supervisor, granian and its workers, the Celery pools.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.server.pid, signal.SIGKILL)
+            self.server.wait(timeout=30)
             self.log_file.close()
+        if self.helper is not None:
+            self.helper.stop()
         self.receiver.stop()
         if self.services is not None:
             self.services.stop()
@@ -645,6 +826,7 @@ class Soak:
         ]
         for proc in procs:
             proc.start()
+        sampler = CpuSampler(self, [proc.pid for proc in procs if proc.pid])
         sent = Sent()
         schedule = list(zip(cfg.faults, cfg.fault_at, strict=False))
         results: list[dict[str, Any]] = []
@@ -663,6 +845,8 @@ class Soak:
                         continue
                     raise RuntimeError("a sender process ended without its counts") from None
         sent.seconds = time.perf_counter() - started
+        sent.cores = sampler.stop(sent.seconds)
+        self.config.log(f"[soak] cores used while sending: {sent.cores}")
         for proc in procs:
             proc.join(timeout=30)
         # A fault due after the last acknowledgement (a tiny run) still strikes, so that every
@@ -686,9 +870,10 @@ class Soak:
         """Wait until the queue and the outbox are empty (or the drain time is up)."""
         deadline = time.monotonic() + self.config.drain_seconds
         counts: dict[str, Any] = {}
+        assert self.helper is not None
         while time.monotonic() < deadline:
             with contextlib.suppress(RuntimeError):
-                counts = self.helper("count", PREFIX)
+                counts = self.helper.call("count", PREFIX, timeout=120)
                 brief = {k: v for k, v in counts.items() if k != "outbox_message_ids"}
                 self.config.log(f"[soak] draining: {brief}")
                 if (
@@ -697,7 +882,7 @@ class Soak:
                     and counts["outbox_pending"] == 0
                 ):
                     break
-            time.sleep(2)
+            time.sleep(1)
         return counts
 
 
@@ -717,6 +902,7 @@ def run(config: SoakConfig) -> dict[str, Any]:
         drain_s = time.perf_counter() - drain_started
     except BaseException:
         config.log(f"[soak] server log tail:\n{soak.tail()}")
+        config.log(f"[soak] helper log tail:\n{soak.tail(name='helper.log')}")
         raise
     finally:
         soak.stop()
@@ -742,6 +928,7 @@ def run(config: SoakConfig) -> dict[str, Any]:
         **summary(sent.latencies_ms, prefix="http_"),
         **(summary(sent.batch_latencies_ms, prefix="batch_http_") if sent.batch_requests else {}),
         "drain_seconds": round(drain_s, 1),
+        **soak.timings,
         "processed": counts.get("processed", -1),
         "auto_replied": counts.get("auto_replies", -1),
         "outbox_rows": counts.get("outbox_rows", -1),
@@ -751,6 +938,7 @@ def run(config: SoakConfig) -> dict[str, Any]:
         # again; the marketplace drops the repeat by its Idempotency-Key (the message id).
         "callbacks_repeated": sum(n - 1 for n in delivered.values()),
         "faults": sent.faults,
+        "cores_while_sending": sent.cores,
     }
     outbox_ids = set(counts.get("outbox_message_ids", []))
     # Lost: answered 2xx, yet neither stored nor still waiting in the queue. A drain that ran

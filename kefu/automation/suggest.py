@@ -11,13 +11,16 @@ than wording.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext_lazy as _
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from kefu.automation.keywords import fold
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 # The order/parcel states the reply box may pass as `order_state` (the orders domain maps its
 # own statuses onto these; R-18 parcel states plus order-level ones), with what they mean to
@@ -77,6 +80,11 @@ class SuggestionIndex:
         self._vectorizer: TfidfVectorizer | None = None
         if not docs:
             return
+        # Imported here, not with the module: scikit-learn (and SciPy under it) is over a second
+        # of imports, and every Django process reaches this module at start-up (outreach's
+        # app config) while only the ones that rank scripts need it.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         vectorizer = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, lowercase=False
         )

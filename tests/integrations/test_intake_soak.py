@@ -7,9 +7,9 @@ embedded defaults; on the PostgreSQL pass a PostgreSQL cluster and a redis-serve
 test's own (the machine's shared ones are never restarted or flushed).
 
 The issue's size, 10,000 messages (KEFU_SOAK_TEST_MESSAGES for another), at 500 a second
-from two sender processes, a quarter of them through the batch webhook: 124 s on the
-PostgreSQL pass and 72 s on SQLite on the loaded 2-core machine (docs/benchmarks.md, "Intake
-soak"), a few minutes of each suite's budget.
+from two sender processes, a quarter of them through the batch webhook: 64 s on the
+PostgreSQL pass and 65 s on SQLite on the 2-core machine at a load of 5-7 (docs/benchmarks.md,
+"Intake soak"; decisions §90), about a minute of each suite's budget.
 """
 
 from __future__ import annotations
