@@ -88,11 +88,33 @@ def lexicon(regex: str) -> Lexicon:
 # "分期免息是平台的，不过我们要收您50服务费" the interest-free offer cancels nothing after "不过";
 # in "信用卡不加钱，但是要等两天发货" nothing is charged after it, so the cancel stands.
 _GAP = r"(?:[^。.!?;\n]|\.(?=\d))*?"
-_CONTRAST_AFTER = (
-    r"(?!" + _GAP + r"(?:不过|但是|可是|只是|\bbut\b|\bhowever,|\bpero\b|\bsin embargo\b|"
-    r"\bно\b|\bоднако\b)" + _GAP + r"(?:收|加|付|补|费|点|\d|%|\bfees?\b|\bcharge|\bextra\b|"
-    r"\bpay|\bmore\b|cobr|comision|recargo|\bmas\b|комисси|доплат|плюс|сверху|дороже))"
+# The contrast words; a word of letters is matched whole ("pero", not "perol").
+CONTRAST_LITERALS = (
+    "不过",
+    "但是",
+    "可是",
+    "只是",
+    "but",
+    "however,",
+    "pero",
+    "sin embargo",
+    "но",
+    "однако",
 )
+_CONTRAST = "|".join(
+    word
+    if "\u3400" <= word[0] <= "\u9fff"
+    else r"\b" + word + (r"\b" if word[-1].isalnum() else "")
+    for word in CONTRAST_LITERALS
+)
+_CONTRAST_AFTER = (
+    r"(?!" + _GAP + r"(?:" + _CONTRAST + r")" + _GAP + r"(?:收|加|付|补|费|点|\d|%|\bfees?\b|"
+    r"\bcharge|\bextra\b|\bpay|\bmore\b|cobr|comision|recargo|\bmas\b|комисси|доплат|плюс|"
+    r"сверху|дороже))"
+)
+# Where no contrast word lies ahead of a cancel's match in its sentence, the look-ahead cannot
+# refuse it: the scan then runs the cancel without it (`hits._Part.plain`).
+CONTRAST_AFTER = _CONTRAST_AFTER
 
 
 def until_contrast(regex: str) -> str:

@@ -140,7 +140,21 @@ class _Part:
         self.width: list[int] = [
             max_width(regex.pattern, regex.flags) for regex in self.alternatives
         ]
+        # Per alternative, the same regex without the contrast look-ahead of
+        # `concepts.until_contrast`, run where no contrast word lies between the place and the
+        # sentence's end: there the look-ahead cannot refuse a match, and its scan of the rest
+        # of the sentence was most of a card cancel's cost (decisions §94).
+        self.plain: list[re.Pattern[str] | None] = [
+            _without_contrast(regex) for regex in self.alternatives
+        ]
         self.rest: re.Pattern[str] | None = lex.rest if lex is not None else None
+
+
+def _without_contrast(regex: re.Pattern[str]) -> re.Pattern[str] | None:
+    """`regex` without its trailing contrast look-ahead, or None when it has none."""
+    if not regex.pattern.endswith(cc.CONTRAST_AFTER):
+        return None
+    return re.compile(regex.pattern[: -len(cc.CONTRAST_AFTER)], regex.flags)
 
 
 class _ConceptPlan:
@@ -160,6 +174,7 @@ def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[st
     places = scan.lexical.get(part.key)
     if places is not None:
         alternatives = part.alternatives
+        plain = part.plain
         required = part.required
         width = part.width
         i = bisect_left(places, start << ALTERNATIVE_SHIFT)
@@ -172,7 +187,11 @@ def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[st
             index = place & ALTERNATIVE_MASK
             need = required[index]
             if need is None or _has_all(text, need, at, min(end, at + width[index])):
-                m = alternatives[index].match(text, at, end)
+                regex = alternatives[index]
+                without = plain[index]
+                if without is not None and not _has_any(text, cc.CONTRAST_LITERALS, at, end):
+                    regex = without
+                m = regex.match(text, at, end)
                 if m is not None and m.end() > m.start():
                     return m
             i += 1

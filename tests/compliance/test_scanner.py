@@ -622,3 +622,43 @@ IN_STOCK = {"stock_available": True}
 def test_mechanisms_of_the_fifteenth_accuracy_round(text, context, code):
     codes = check_text(text, context=CheckContext(**context)).codes
     assert codes == ({code} if code else set()), codes
+
+
+def test_cancels_run_without_the_contrast_look_ahead_only_where_it_cannot_refuse():
+    """A card cancel (`concepts.until_contrast`) runs without its contrast look-ahead where no
+    contrast word lies between its place and the sentence's end: on every corpus text, at
+    every place the scan files such a cancel, that plain regex matches exactly as the full one
+    does; the plain path is live (most places take it) and a contrast still refuses the cancel.
+    """
+    from kefu.compliance import concepts, hits, prescan
+    from kefu.compliance.sentences import sentence_of
+
+    parts = [
+        part
+        for plan in hits._CONCEPT_PLANS
+        for part in (plan.act, plan.topic, plan.cancel)
+        if any(plain is not None for plain in part.plain)
+    ]
+    assert parts
+    plain_runs = full_runs = 0
+    for entry in [e for split in ("tuning", "holdout", "blind13", "blind14") for e in load(split)]:
+        compact = build_view(entry.text).compact
+        scan = prescan.scan(compact)
+        for part in parts:
+            for place in scan.lexical.get(part.key, []):
+                at, index = place >> prescan.ALTERNATIVE_SHIFT, place & prescan.ALTERNATIVE_MASK
+                plain = part.plain[index]
+                if plain is None:
+                    continue
+                end = sentence_of(scan.sentences, at)[1]
+                if hits._has_any(compact, concepts.CONTRAST_LITERALS, at, end):
+                    full_runs += 1
+                    continue
+                plain_runs += 1
+                full = part.alternatives[index].match(compact, at, end)
+                short = plain.match(compact, at, end)
+                assert (full and full.span()) == (short and short.span()), (part.key, compact)
+    assert plain_runs > full_runs > 0
+    context = CheckContext(platform="taobao")
+    assert check_text("信用卡不加钱，但是要收您50服务费。", context=context).findings
+    assert not check_text("信用卡不加钱，但是要等两天发货。", context=context).findings
