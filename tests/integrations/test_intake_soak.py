@@ -49,6 +49,7 @@ def test_messages_survive_killed_web_and_worker_processes():
     # Nothing lost, nothing doubled: each message stored once, each reply delivered.
     assert result["processed"] == result["acknowledged"] == messages
     assert result["outbox_delivered"] == result["outbox_rows"] == result["auto_replied"] > 0
-    # Both webhooks were used, and the kills were felt: some requests failed and were resent.
+    # Both webhooks were used. Whether a kill cuts a request in flight is timing: granian's
+    # other worker may hold every open request at that moment (a CI run had 0 resent), so the
+    # faults list above, not a resend count, proves the kills happened.
     assert result["batch_requests"] > 0
-    assert result["resent"] > 0
