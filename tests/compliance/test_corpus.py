@@ -37,37 +37,28 @@ KNOWN_GAPS: dict[str, dict[str, tuple[float, float]]] = {
 #   patterns or any other corpus line were opened and measured before any fix; the unseen
 #   measure now. Its floors are its first-pass figures (the fifteenth round's fixes, made from
 #   blind14 alone, moved six of its figures up and none down); it is never tuned against.
+CODES = {
+    "invoice",
+    "card_fee",
+    "privacy",
+    "free_shipping",
+    "refuse_to_ship",
+    "off_platform",
+    "blame_courier",
+    "wait_patiently",
+    "out_of_stock",
+}
 BLIND_SETS: dict[str, tuple[set[str], dict[str, tuple[float, float]]]] = {
     "blind13": (
         {"card_fee", "free_shipping", "invoice", "off_platform", "out_of_stock", "wait_patiently"},
         {},
     ),
     "blind14": (
-        {
-            "blame_courier",
-            "card_fee",
-            "free_shipping",
-            "invoice",
-            "off_platform",
-            "out_of_stock",
-            "privacy",
-            "refuse_to_ship",
-            "wait_patiently",
-        },
+        set(CODES),
         {},
     ),
     "blind15": (
-        {
-            "blame_courier",
-            "card_fee",
-            "free_shipping",
-            "invoice",
-            "off_platform",
-            "out_of_stock",
-            "privacy",
-            "refuse_to_ship",
-            "wait_patiently",
-        },
+        set(CODES),
         {
             "blame_courier": (0.818, 0.692),
             "card_fee": (0.933, 1.0),
@@ -80,17 +71,6 @@ BLIND_SETS: dict[str, tuple[set[str], dict[str, tuple[float, float]]]] = {
             "wait_patiently": (0.923, 0.857),
         },
     ),
-}
-CODES = {
-    "invoice",
-    "card_fee",
-    "privacy",
-    "free_shipping",
-    "refuse_to_ship",
-    "off_platform",
-    "blame_courier",
-    "wait_patiently",
-    "out_of_stock",
 }
 
 
