@@ -13,8 +13,19 @@ from kefu.accounts.services import create_agent, create_shop
 from kefu.catalog.models import Product
 from kefu.catalog.services import ProductData, create_product
 from kefu.integrations import adapters
+from tests import migrated
 
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb):
+    """pytest-django's test database, migrated once per run; a new one (not one kept with
+    --reuse-db, which tests have written to) is also the template tests/migrated.py copies."""
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            migrated.adopt_test_database()
+    return
 
 
 @pytest.fixture(autouse=True)

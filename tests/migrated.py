@@ -6,6 +6,13 @@ first caller of a run migrates a template once, with the real command; later cal
 copy: the file for the embedded SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL. The
 command itself is still what made the schema.
 
+The suite's own test database is made the same way (pytest-django runs Django's `migrate`
+command, in process), so when it has just been made on the same engine, it becomes the
+template (`adopt_test_database`, from `tests/conftest.py`) and the run migrates once, not
+twice: the SQLite suite copies it for the embedded installations, the PostgreSQL suite for
+its own databases (the PostgreSQL suite's embedded SQLite installations still run `kefu
+migrate`). Decisions §100.
+
 Also the one place such tests take the `kefu` command (`KEFU`) and an environment of their
 own without the suite's engine (`embedded_env`) from.
 """
@@ -15,10 +22,12 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -89,3 +98,44 @@ def migrated_postgres(url: str, env: Mapping[str, str]) -> None:
     with psycopg.connect(admin, autocommit=True) as db:
         db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         db.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+
+def adopt_test_database() -> None:
+    """Make the suite's test database, just migrated and still empty, the template for the
+    engine it runs on. Call it before any test has written to it."""
+    global _sqlite_template
+    from django.conf import settings
+    from django.db import connection
+
+    with _lock:
+        if (
+            _sqlite_template is None
+            and connection.vendor == "sqlite"
+            and not os.environ.get("KEFU_DATABASE_URL")
+        ):
+            # The embedded engine: the same settings `kefu` uses without KEFU_DATABASE_URL.
+            folder = Path(tempfile.mkdtemp(prefix="kefu-migrated-"))
+            atexit.register(shutil.rmtree, folder, True)
+            connection.ensure_connection()
+            with sqlite3.connect(folder / SQLITE_FILE) as copy:
+                connection.connection.backup(copy)
+            copy.close()
+            _sqlite_template = folder
+        elif connection.vendor == "postgresql" and not _postgres_templates:
+            url = os.environ["KEFU_DATABASE_URL"]
+            admin, source = _admin(url), settings.DATABASES["default"]["NAME"]
+            template = f"{source}_template"
+            connection.close()  # CREATE DATABASE … TEMPLATE needs the source to itself
+            with psycopg.connect(admin, autocommit=True) as db:
+                db.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+                for attempt in range(20):
+                    try:
+                        db.execute(f'CREATE DATABASE "{template}" TEMPLATE "{source}"')
+                        break
+                    except psycopg.errors.ObjectInUse:
+                        # A closed session can linger for a moment on the server.
+                        if attempt == 19:
+                            raise
+                        time.sleep(0.25)
+            atexit.register(_drop, admin, template)
+            _postgres_templates[admin] = template
