@@ -106,11 +106,22 @@ def _helper_profile(pipeline: str, batches: str) -> Row:
 
     _helper_online()
     statements = 0
+    # KEFU_BENCH_SQL_TIMES=1: wall time per statement shape (its first words), summed.
+    timed = bool(os.environ.get("KEFU_BENCH_SQL_TIMES"))
+    shapes: dict[str, list[float]] = {}
 
     def counting(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
         nonlocal statements
         statements += len(params) if many and params else 1
-        return execute(sql, params, many, context)
+        if not timed:
+            return execute(sql, params, many, context)
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            shape = shapes.setdefault(" ".join(sql.split())[:90], [0, 0.0])
+            shape[0] += 1
+            shape[1] += time.perf_counter() - began
 
     drain(seconds=0.3, set_based=pipeline == "set")  # language models and caches load
     processed = 0
@@ -126,7 +137,13 @@ def _helper_profile(pipeline: str, batches: str) -> Row:
         profile.disable()
         profile.dump_stats(os.environ["KEFU_BENCH_CPROFILE"])
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    sql_times = {
+        shape: {"count": n, "ms": round(took * 1000, 1)}
+        for shape, (n, took) in sorted(shapes.items(), key=lambda kv: -kv[1][1])
+    }
     return {
+        **({"sql_ms_total": round(sum(t for _, t in shapes.values()) * 1000, 1)} if timed else {}),
+        **({"sql_times": sql_times} if timed else {}),
         "processed": processed,
         "statements_per_msg": round(statements / processed, 2) if processed else None,
         "cpu_ms_per_msg": round(cpu * 1000 / processed, 2) if processed else None,

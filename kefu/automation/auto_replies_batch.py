@@ -47,14 +47,26 @@ class ReplyBatch:
         self._replies: list[Message] = []
         self._hits: list[AutomationHit] = []
         self._states: dict[int, BuyerAutomationState] = {}
+        self._new_states: dict[int, BuyerAutomationState] = {}  # inserted by ``save_states``
         self._recent: dict[int, list[tuple[int, dt.datetime]]] = {}
         self._open_hits: dict[int, list[tuple[int, dt.datetime]]] = {}
         self._answered: list[tuple[int, dt.datetime]] = []
 
-    def lock_states(self, buyers: Iterable[tuple[int, int]]) -> None:
+    def lock_states(
+        self, buyers: Iterable[tuple[int, int]], *, created: set[int] | frozenset[int] = frozenset()
+    ) -> None:
         """Lock (creating the missing ones) the automation rows of these (shop id, buyer id)
-        pairs with one read; held until the batch commits, like the per-message lock."""
+        pairs with one read; held until the batch commits, like the per-message lock.
+
+        ``created``: buyers whose rows this transaction inserted. No other transaction can
+        have made their automation rows, so theirs start in memory with the defaults and are
+        inserted with their final values in ``save_states`` — not inserted, read back and
+        updated (decisions §96)."""
         wanted = dict((buyer_id, shop_id) for shop_id, buyer_id in buyers)
+        for buyer_id in [b for b in wanted if b in created]:
+            self._new_states[buyer_id] = BuyerAutomationState(
+                buyer_id=buyer_id, shop_id=wanted.pop(buyer_id)
+            )
         if not wanted:
             return
         found = self._locked(list(wanted))
@@ -73,7 +85,8 @@ class ReplyBatch:
         return {row.buyer_id: row for row in rows.order_by("buyer_id")}
 
     def state_of(self, buyer_id: int) -> BuyerAutomationState:
-        return self._states[buyer_id]
+        state = self._states.get(buyer_id)
+        return state if state is not None else self._new_states[buyer_id]
 
     def read_history(
         self, *, buyers: Iterable[Buyer], conversation_ids: Iterable[int], earliest: dt.datetime
@@ -188,8 +201,13 @@ class ReplyBatch:
                 ["buyer_replied_at"],
             )
             self._answered = []
+        now = timezone.now()
         if self._states:
-            now = timezone.now()
             for state in self._states.values():
                 state.updated_at = now
             update_instances(list(self._states.values()), _STATE_FIELDS)
+        if self._new_states:
+            # ``created_at``/``updated_at`` take ``now`` (auto_now_add, auto_now).
+            insert_instances(list(self._new_states.values()), now=now)
+            self._states.update(self._new_states)
+            self._new_states = {}

@@ -49,13 +49,19 @@ def checked_buyer(buyer: BuyerIn) -> BuyerIn:
 
 
 def upsert_buyers(
-    *, shop: Shop, seen: Iterable[tuple[BuyerIn, dt.datetime]], live: bool = False
+    *,
+    shop: Shop,
+    seen: Iterable[tuple[BuyerIn, dt.datetime]],
+    live: bool = False,
+    created: set[int] | None = None,
 ) -> dict[str, int]:
     """Create the buyers the shop does not know and refresh the others; ids by external id.
 
     ``seen`` pairs each buyer with when it was seen (a new row's ``first_seen_at``; the
     earliest wins when one buyer comes several times). Safe against a concurrent writer of
-    the same buyer: the row that got in first is kept and then refreshed.
+    the same buyer: the row that got in first is kept and then refreshed. ``created``, when
+    given, gets the ids of the rows this call inserted (not those a concurrent writer did):
+    no other transaction can know them before the caller's commits.
     """
     wanted: dict[str, tuple[BuyerIn, dt.datetime]] = {}
     for raw, at in seen:
@@ -91,23 +97,28 @@ def upsert_buyers(
         if ext not in found
     ]
     if missing:
-        _BUYERS.insert(
-            ("shop_id", "external_id", "name", "language", "country", "first_seen_at"),
-            missing,
-            now=timezone.now(),
-            ignore_conflicts=True,
-        )
-        created = {
+        # The rows inserted come back from the INSERT; only those a concurrent writer got in
+        # first are read (decisions §96: one statement fewer per batch of new buyers).
+        inserted = {
             row[0]: list(row)
-            for row in rows_by_key(
-                Buyer,
-                shop_id=shop.pk,
-                key="external_id",
-                values=[m[1] for m in missing],
-                columns=columns,
+            for row in _BUYERS.insert_new(
+                ("shop_id", "external_id", "name", "language", "country", "first_seen_at"),
+                missing,
+                now=timezone.now(),
+                returning=columns,
             )
         }
-        found.update(created)
+        found.update(inserted)
+        if created is not None:
+            created.update(row[1] for row in inserted.values())
+        raced = [m[1] for m in missing if m[1] not in inserted]
+        if raced:
+            found.update(
+                (row[0], list(row))
+                for row in rows_by_key(
+                    Buyer, shop_id=shop.pk, key="external_id", values=raced, columns=columns
+                )
+            )
     changes = []
     for ext, (buyer, _at) in wanted.items():
         row = found[ext]

@@ -286,12 +286,17 @@ class BatchStore:
         self._touched: dict[int, Conversation] = {}
         self._last_message: dict[int, dt.datetime] = {}
         self._campaign_buyers: set[int] = set()
+        # Buyers whose rows the batch inserted: no other transaction can have rows of theirs.
+        self.created_buyers: set[int] = set()
 
     def prepare(self, shop: Shop, items: list[Item]) -> None:
         """One buyer upsert and one product read for the shop's messages of the batch."""
         self.router.expect(len(items))
         ids = upsert_buyers(
-            shop=shop, seen=[(item.incoming.buyer, item.at) for item in items], live=True
+            shop=shop,
+            seen=[(item.incoming.buyer, item.at) for item in items],
+            live=True,
+            created=self.created_buyers,
         )
         for item in items:
             item.buyer_id = ids[item.incoming.buyer.external_id]
@@ -463,19 +468,45 @@ class BatchStore:
         self.loads.assigned(agent.pk, timezone.now())
         events.agent_assigned(conv, agent, reason=reason_prefix + reason, previous=previous)
 
-    def finish(self) -> None:
-        """Write the conversations and the buyers' last message times. The agents' loads are
+    def finish(self, *, languages: dict[int, str] | None = None) -> None:
+        """Write the conversations and the buyers' last message times and ``languages`` (the
+        buyers whose language the batch changed, ``set_languages``). The agents' loads are
         the caller's last write of the transaction (``write_loads``)."""
         if self._touched:
             update_instances(list(self._touched.values()), _CONVERSATION_FIELDS)
-        later = []
+        later: dict[int, dt.datetime] = {}
         for buyer_id, at in self._last_message.items():
             buyer = self.buyers[buyer_id]
             if buyer.last_message_at is None or buyer.last_message_at < at:
                 buyer.last_message_at = at
-                later.append(buyer)
+                later[buyer_id] = at
+        languages = languages or {}
+        if connection.vendor == "postgresql" and len(set(later) | set(languages)) > 1:
+            self._write_buyers(later, languages)
+            return
         if later:
-            update_instances(later, ["last_message_at"])
+            update_instances([self.buyers[pk] for pk in later], ["last_message_at"])
+        self.set_languages(languages)
+
+    def _write_buyers(self, later: dict[int, dt.datetime], languages: dict[int, str]) -> None:
+        """The buyers' last message times and languages in one ``UPDATE … FROM (VALUES …)``
+        instead of one for the times and one per language value (decisions §96). A column
+        the batch did not change for a buyer is given as NULL and kept: the buyers' rows are
+        not locked, and a write of the value read could undo a concurrent change."""
+        table = Buyer._meta.db_table
+        rows: list[Any] = []
+        ids = sorted(set(later) | set(languages))
+        for pk in ids:
+            rows += [pk, later.get(pk), languages.get(pk)]
+        values = ", ".join(["(%s::bigint, %s::timestamptz, %s::text)"] * len(ids))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS b SET "  # noqa: S608 - the model's table
+                "last_message_at = COALESCE(v.at, b.last_message_at), "
+                "language = COALESCE(v.language, b.language) "
+                f"FROM (VALUES {values}) AS v (id, at, language) WHERE b.id = v.id",
+                rows,
+            )
 
     def write_loads(self) -> None:
         """The agents' load counters: call last before the commit. Two workers' batches

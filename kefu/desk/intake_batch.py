@@ -78,13 +78,14 @@ def process_batch(rows: list[IntakeMessage]) -> BatchResult:
         return result
     store = result.store = BatchStore()
     replies = ReplyBatch()
-    with id_pool(), events.deferred(push_from_memory=True):
+    # Ids for the batch's rows drawn in one statement, as many per message as batches took.
+    with id_pool(units=len(todo)), events.deferred(push_from_memory=True):
         for shop_id in by_shop:
             mine = [i for i in todo if i.shop.pk == shop_id]
             if mine:
                 store.prepare(mine[0].shop, mine)
         store.lock({i.buyer_id for i in todo}, earliest=min(i.at for i in todo))
-        replies.lock_states((i.shop.pk, i.buyer_id) for i in todo)
+        replies.lock_states(((i.shop.pk, i.buyer_id) for i in todo), created=store.created_buyers)
         replies.read_history(
             buyers=store.buyers.values(),
             conversation_ids=store.conversation_ids(),
@@ -116,9 +117,8 @@ def process_batch(rows: list[IntakeMessage]) -> BatchResult:
                 result.stored.append(item.row_id)
             replies.flush()
         queue_deliveries(sent)
-        store.finish()
+        store.finish(languages={pk: lang for pk, lang in language.items() if written[pk] != lang})
         replies.save_states()
-        store.set_languages({pk: lang for pk, lang in language.items() if written[pk] != lang})
     return result
 
 

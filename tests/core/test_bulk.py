@@ -157,3 +157,57 @@ def test_a_required_column_left_out_or_an_unknown_one_is_a_mistake(shop, buyer):
         Table(OrderEvent).insert(("shop_id", "kind", "created_at"), [(shop.pk, "x", NOW)], now=NOW)
     with pytest.raises(ValueError, match="Order has no column buyer"):
         Table(Order).insert(("buyer",), [(buyer,)], now=NOW)
+
+
+def test_insert_new_returns_only_the_rows_it_inserted(shop, buyer):
+    rows = Table(Buyer).insert_new(
+        ("shop_id", "external_id", "name", "first_seen_at"),
+        [(shop.pk, "ann", "Someone else", NOW), (shop.pk, "bob", "Bob", NOW)],
+        now=NOW,
+        returning=("external_id", "id", "name"),
+    )
+
+    bob = Buyer.objects.get(shop=shop, external_id="bob")
+    assert rows == [("bob", bob.pk, "Bob")]
+    assert Buyer.objects.get(pk=buyer.pk).name == ""  # the existing row is kept
+
+
+def test_upsert_buyers_names_the_rows_it_created(shop, buyer):
+    from kefu.conversations.buyers import BuyerIn, upsert_buyers
+
+    created: set[int] = set()
+    ids = upsert_buyers(
+        shop=shop,
+        seen=[(BuyerIn(external_id="ann"), NOW), (BuyerIn(external_id="cid"), NOW)],
+        created=created,
+    )
+
+    assert ids == {"ann": buyer.pk, "cid": Buyer.objects.get(shop=shop, external_id="cid").pk}
+    assert created == {ids["cid"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_id_pool_with_units_draws_every_known_table_in_one_statement(shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kefu.core.db import bulk
+
+    if connection.vendor != "postgresql":
+        pytest.skip("ids are drawn ahead from PostgreSQL sequences only")
+
+    def batch(tag: str, n: int) -> list[Buyer]:
+        buyers = [Buyer(shop=shop, external_id=f"{tag}-{i}", first_seen_at=NOW) for i in range(n)]
+        with transaction.atomic(), bulk.id_pool(units=n):
+            for one in buyers:  # one insert per row: a draw each, were it not for the pool
+                insert_instances([one], now=NOW)
+        return buyers
+
+    batch("learn", 4)  # learns how many Buyer ids a unit takes
+    with CaptureQueriesContext(connection) as queries:
+        second = batch("ahead", 10)
+    draws = [q["sql"] for q in queries.captured_queries if "nextval" in q["sql"]]
+    assert len(draws) == 1
+    assert [b.pk for b in second] == sorted(b.pk for b in second)
+    stored = Buyer.objects.filter(external_id__startswith="ahead-").order_by("pk")
+    assert [b.external_id for b in stored] == [f"ahead-{i}" for i in range(10)]
