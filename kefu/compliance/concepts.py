@@ -461,10 +461,9 @@ _REFUSAL_ACT = (
     r"(?:before|until|till)\b|"
     r"\b(?:at least|no sooner than|not for (?:another )?|not until|only in|only after|earliest in)"
     r" ?(?:a|one|two|three|\d+|a couple of|a few) weeks? (?:before|until|till)\b|"
-    # saying it will not be shipped, and the buyer sent to the refund: "we're not going to ship
-    # at that price. Please request a refund", "I'm cancelling it for you"
+    # saying it will not be shipped: "we're not going to ship at that price", "I'm cancelling
+    # it for you"
     r"\b(?:we're|we are|i'm|i am) not going to (?:ship|send|dispatch)\b|"
-    r"\b(?:request|apply for|ask for|file for) a refund\b|"
     r"\b(?:i'm|im|i am|we're|we are) cancel+ing (?:it|this|the order|your order)\b|"
     # queued past the promise: "这单得排到下周"; cancel if you cannot wait: "等不了就退了吧"
     r"排到(?:下周|下个?月|月底|\d+号)|等不了(?:的话)?(?:就|您就)?(?:退|取消|申请退)|"

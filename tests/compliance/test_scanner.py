@@ -654,6 +654,12 @@ def test_mechanisms_of_the_fifteenth_accuracy_round(text, context, code):
         ("拉萨那边的快递我们承担，不用补", {"free_shipping": True}, None),
         ("这批货排满了，最早两周后才能安排", {"stock_available": True}, "refuse_to_ship"),
         ("we'll send it within 48 hours", {"stock_available": True}, None),
+        # Sending the buyer to a refund is no refusal to ship by itself (damaged goods).
+        (
+            "Sorry it arrived damaged, please request a refund and we'll approve it right away",
+            {},
+            None,
+        ),
         (
             "It'll take at least 6 days before we can dispatch it",
             {"stock_available": True},
