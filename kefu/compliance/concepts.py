@@ -151,6 +151,8 @@ _INVOICE_TOPIC = (
     r"(?:开|写)到(?:[\d一二两三四五六七八九十]+[千百万块元]|\d{3,})|(?<![车门机彩邮股])票(?:据)?|"
     # Latin words glued to Chinese ("invoice可以开") have no \b between them.
     r"(?<![a-z])invoices?(?![a-z])|(?<![a-z])fapiao(?![a-z])|"
+    # the documents as a whole: "we can't do paperwork for those"
+    r"\bpaperwork\b|"
     # a receipt, but not "upon receipt of the goods"
     r"(?<!upon )(?<!on )(?<!of )\breceipts?\b|"
     r"品名|品项|品类|开票名称|"
@@ -158,7 +160,9 @@ _INVOICE_TOPIC = (
     r"报销|报帐|报账|"
     # chat shorthand for 发票 after a verb: "开fp", "要fp"
     r"(?:开|要|带|含)fp(?![a-z])|"
-    r"\bvat receipts?\b|(?<!за )(?<!на )\bсч(?:е|ё)т(?:а|е|у|ом|ов)?\b|\bсчет-фактур\w*|"
+    r"\bvat receipts?\b|"
+    r"(?<!за )(?<!на )(?<!за ваш )(?<!за наш )(?<!за свой )(?<!за мой )(?<!за их )(?<!за чей )\bс"
+    r"ч(?:е|ё)т(?:а|е|у|ом|ов)?\b|\bсчет-фактур\w*|"
     r"\bчек(?:а|и|ов|ом|у|е)?\b|\bндс\b|\bдокумент\w*|\bfactura\w*"
 )
 _INVOICE_ACT = (
@@ -179,8 +183,14 @@ _INVOICE_ACT = (
     # a short "Invoice?" answered with a refusal for the item: "Not for this item"
     r"\bnot for (?:this|these|that|those|the|discounted|sale|clearance|promo)\b|"
     # not the full amount, or at a price other than the one paid: "开不了全款", "按成本价开"
-    r"(?:开不了|开不出|不能开|没法开|无法开|不开)全(?:款|额|部)|按(?:成本|进货|进价|出厂|底)价?|(?:票额|额度|票)用完|(?:等|到)下个?月|"
+    r"(?:开不了|开不出|不能开|没法开|无法开|不开)全(?:款|额|部)|按(?:成本|进货|进价|出厂|底)价?|"
+    r"(?:票额|额度|票)用完|(?:等|到)下个?月|"
     r"\bno invoices?\b|"
+    # refused as what the shop does not do or give: "we just can't do paperwork for those",
+    # "sale items are invoice-free"
+    r"\b(?:can't|cannot|can not|won't|will not|don't|do not|unable to) (?:do|issue|provide|give|"
+    r"offer|write) (?:\w+ )?(?:paperwork|invoices?|receipts?|fapiao)\b|"
+    r"\binvoice-free\b|\bno paperwork\b|"
     r"\bwithout (?:an? )?invoice|\bdon't do invoices\b|doesn't provide invoices|"
     # the refusal as what the shop does not do: "invoices aren't something we do for sale items"
     r"\b(?:isn't|aren't|is not|are not|not) (?:something|anything|a thing) (?:that )?we "
@@ -201,7 +211,8 @@ _INVOICE_ACT = (
     r"\badd [0123456789][0123456789.,]* ?(?:yuan|rmb|usd|dollars?|euros?|eur|percent)\b|"
     r"%|\bextra\b|\bmore\b|on top|\badd (?:the )?(?:tax|vat)|\b(?:goes|go|will go) up\b|"
     # who pays: the tax "您这边出", "由您承担"
-    r"(?:您|你|亲|买家)(?:这边|那边|自己)?(?:要|得|需要?)?(?:自己)?(?:另外|额外)?来?(?:出|承担|负担)(?![货发具])|"
+    r"(?:您|你|亲|买家)(?:这边|那边|自己)?(?:要|得|需要?)?(?:自己)?(?:另外|额外)?来?(?:出|承担|"
+    r"负担)(?![货发具])|"
     r"(?:您|你|亲|买家)(?:这边|那边|自己)来?(?:付|支付)|由(?:您|你|买家)来?(?:出|付|承担)|"
     # only on some orders: "满500才开", "only available for orders over 500"
     r"满[\d一二两三四五六七八九十百千]+(?:元|块)?(?:以上)?才|"
@@ -213,7 +224,7 @@ _INVOICE_ACT = (
     # "再给您优惠2个点" is a discount on the price, not another invoice amount.
     r"再(?:给|付|加|补)(?!您?(?:优惠|便宜|减|打折|折扣|返))|多给|"
     # the amount written differently: "多写点", "写高", and a price quoted with the invoice
-    r"多写|写高|写大|少写|写低|多填|填高|(?:带|含|开)票(?:的)?(?:价|价格)|"
+    r"多写|写高|写大|少写|写低|多填|填高|做高|做低|做大|做小|(?:带|含|开)票(?:的)?(?:价|价格)|"
     # an amount other than what was paid: "开到两千，实际付款一千五", "even though you paid 420"
     r"(?:开|写)到(?:[\d一二两三四五六七八九十]+[千百万块元]|\d{3,})|"
     r"\b(?:even though|although|though|while) you (?:only )?paid\b|"
@@ -258,15 +269,20 @@ _INVOICE_CANCEL = (
     r"不用|无需|不需要|不另|不加|不收|免费|含税价就是|已经含税|按实际|按实付|实付金额|"
     r"不能多开|不能少开|不能改|只能按(?=实|您?实际|付款|支付|订单|您付)|不能按(?!实)|"
     # refusing the re-labelling: "没法改成别的", "类目跟着商品走"
-    r"(?:没法|无法|没办法|不可以|不能)(?:帮您|给您)?(?:改|换|开成|写成)|跟着?商品走|随商品|只能全额|品名无法|一致|(?:带|含)票价?(?:就是|也是|一样)|价格一样|同价|"
+    r"(?:没法|无法|没办法|不可以|不能)(?:帮您|给您)?(?:改|换|开成|写成)|跟着?商品走|随商品|"
+    r"只能全额|品名无法|一致|(?:带|含)票价?(?:就是|也是|一样)|价格一样|同价|"
     r"\bno extra\b|nothing extra|\bat no\b|already includes|\bincluded\b|\bexactly\b|"
-    r"(?<!not the )\bactual\b|"
+    r"(?<!not the )(?<!instead of the )(?<!instead of )\bactual\b|"
     r"\b(?:can't|cannot|can not|won't|will not|not allowed to) (?:change|put|list|label|mark|"
     r"write|show|describe)\b|has to match|must match|\bmatch(?:es)? (?:the|what)\b|"
     r"(?<!not the )(?<!not )full amount|"
     r"без доплат|бесплатн|фактическ|реальн|на всю сумму|не можем (?:измен|помен)|"
     r"sin coste|sin cargo|ningun cargo|\bgratis\b|ya incluye|importe pagado|producto real|"
     r"no podemos cambiar|"
+    # "con el total que abonó, tal cual, sin añadir nada": the amount paid, nothing added
+    r"\bsin (?:anadir|sumar|agregar|cobrar) nada\b|(?:total|importe|"
+    r"monto) que (?:usted )?(?:pago|abono)\b|"
+    r"\btal cual\b|"
     # the agent saying what the invoice cannot carry: "no puede llevar otro concepto"
     r"no (?:puede|pueden|podemos|se puede) (?:llevar|poner|cambiar|modificar|tener|salir|ir)"
 )
@@ -289,7 +305,7 @@ _CARD_TOPIC = (
         for det in ("", "a ", "your ", "ur ", "the ")
     )
     + r"|"
-    r"\bcard (?:payments?|price)\b|"
+    r"\bcard (?:payments?|price)\b|\bpay(?:ing)? (?:with|by|on) credit\b|"
     # the card priced with a sign: "card = +3%", "card: +5"
     r"\bcards? ?(?:=|\+|:|->) ?\+?[$€¥]?\d|"
     r"\bw/ ?card\b|\bw/ ?(?:a|your|ur) card\b|"
@@ -316,10 +332,12 @@ _CARD_ACT = (
     r"\bprocessing (?:charge|fee)|\bhandling (?:charge|fee)|\btransaction (?:charge|fee)|"
     r"改(?:个|下)?价|另外|%|百分之|\bpercent\b|процент\w*|por ciento|多付|多收|多交|多给|"
     # who pays: "费用得您这边出", "the fee is on you", "комиссию оплачиваете вы"
-    r"(?:您|你|亲|买家)(?:这边|那边|自己)?来?(?:出|承担|负担)(?![货发具示现])|由(?:您|你|买家)来?(?:出|付|承担)|"
+    r"(?:您|你|亲|买家)(?:这边|那边|自己)?来?(?:出|承担|负担)(?![货发具示现])|由(?:您|你|"
+    r"买家)来?(?:出|付|承担)|"
     r"自付|"
     # the buyer making up a sum: "需要您补一下分期的钱", "您再补个差"
-    r"(?:您|你|亲|买家)(?:这边|那边|自己)?(?:要|得|需要?)?(?:再|另外)?补(?!发|寄|货)|"
+    r"(?:您|你|亲|买家)(?:这边|那边|自己)?(?:要|得|需要?)?(?:再|另外)?来?补(?!发|寄|货)|"
+    r"扣(?:[\d一二两三四五六七八九十]+)个?点|"
     # the price raised for the card: "用花呗的话价格得提一点"
     r"价(?:格|钱)?(?:要|会|就|得)?(?:稍微?|略)?(?:提|调高)(?:一点|一些|点|高)?|"
     r"\bon you\b|\byou (?:pay|cover) (?:it|that|them|the (?:fee|charge|commission|difference))\b|"
@@ -338,7 +356,9 @@ _CARD_ACT = (
 _CARD_CANCEL = (
     r"不收|免息|免手续|零利率|0利率|不另收|不额外|我们承担|(?:我们|店铺|商家)吸收|"
     # the fee is the shop's business: "跟您没关系"
-    r"(?:跟|和|与)(?:您|你|亲)(?:没|无)关|由我们|不加|(?<!储蓄卡就)(?<!借记卡就)(?<!余额就)(?<!现金就)(?<!支付宝就)不用|价格不变|价格一样|和页面一致|不会因为|无额外|没有额外|"
+    r"(?:跟|和|与)(?:您|你|亲)(?:没|无)关|由我们|不加|"
+    r"(?<!储蓄卡就)(?<!借记卡就)(?<!余额就)(?<!现金就)(?<!支付宝就)不用|价格不变|价格一样|"
+    r"和页面一致|不会因为|无额外|没有额外|"
     r"\bno extra\b|\bno (?:\w+ )?(?:fees?|surcharge)\b|\bat no\b|"
     r"\bwe (?:cover|pay)\b|\bnever add\b|"
     r"stays the same|same price|pre-?authori|价格都一样|"
@@ -346,7 +366,8 @@ _CARD_CANCEL = (
     r"sin (?:ningun )?recargo|\bel mismo\b|mismo precio|"
     # the buyer's bank charges it and the shop adds nothing: "комиссию берет ваш банк"
     r"ваш банк|\byour bank\b|\bsu banco\b|\btu banco\b|您的?(?:发卡)?银行收|"
-    r"ничего не (?:добавл|доплач|берем)\w*|we (?:don't|do not) add|no (?:anadimos|cobramos)"
+    r"ничего не (?:добавл|доплач|берем)\w*|\bникаких (?:\w+ )?(?:процент|комисси|доплат|наценк|"
+    r"переплат)\w*|\bне берем\b|we (?:don't|do not) add|no (?:anadimos|cobramos)"
 )
 
 _POSTAGE_TOPIC = (
@@ -356,14 +377,17 @@ _POSTAGE_TOPIC = (
     # carriage named by its means, and islands or remote regions with a sum: "多一百块船运",
     # "por el barco", "澎湖金门要多一百"
     r"船运|海运|空运|过海|渡海|船费|\bbarco\b|\bferry\b|\bboat\b|паром\w*|"
-    r"(?:澎湖|金门|马祖|外岛|离岛|海岛|绿岛|兰屿|新疆|西藏|青海|内蒙|宁夏|甘肃|海南|偏远|边远)"
+    r"(?:澎湖|金门|马祖|外岛|离岛|海岛|绿岛|兰屿|新疆|西藏|青海|内蒙|宁夏|甘肃|海南|偏远|边远|"
+    r"乌鲁木齐|拉萨|西宁|银川|兰州|呼和浩特|海口)"
     r"[^。!?;]{0,10}?(?:\d+|[一二两三四五六七八九十百几]+)(?:块|元)|"
+    # ...or with its courier: "乌鲁木齐那边快递收得贵，麻烦补个15"
+    r"(?:新疆|西藏|青海|内蒙|宁夏|甘肃|海南|偏远|边远|乌鲁木齐|拉萨|西宁|银川|兰州|呼和浩特|海口)"
+    r"(?:那边|那里|这边|地区)?(?:的)?快递|"
     r"доставк\w*|пересылк\w*|\bпочт\w*|отправк\w*|\benvio\b|\bportes?\b|\btransporte\b"
 )
 _POSTAGE_ACT = (
-    r"补|加(?:\d|收|钱|[一二两三四五六七八九十几]+(?:块|元|毛))|另付|另收|自理|您来?出|差价|支付|拍下|"
-    + pt.WHO_PAYS_ZH
-    + "|"
+    r"补|加(?:\d|收|钱|[一二两三四五六七八九十几]+(?:块|元|毛))|另付|另收|自理|您来?出|差价|支付|"
+    r"拍下|" + pt.WHO_PAYS_ZH + "|"
     # a sum on top, or a promise that does not reach the buyer: "for yours it's +$10",
     # "free shipping doesn't apply there", "is only for the main cities"
     r"\+ ?[$€¥]\d|(?:doesn't|does not|won't|will not|isn't|is not) (?:apply|applicable|valid)\b|"
@@ -427,6 +451,20 @@ LISTING_POSTAGE = re.compile(
 
 _REFUSAL_ACT = (
     r"一周后才能发|下周才能发|天后才能发|交易关了|关了交易|"
+    # a time past the promise, and only then: "起码得下周才轮到您", "要等十天后才会寄出"
+    r"(?:下周|下个?礼拜|下个?星期|下个?月|月底|(?:4|5|6|7|8|9|1\d|2\d|3\d|四|五|六|七|八|九|"
+    r"十[一二三四五六七八九]?)"
+    r"(?:天|日)(?:以|之)?后|(?:1|2|3|4|一|两|二|三|四|几|半)个?(?:星期|礼拜|周)(?:以|之)?后)"
+    r"[^。!?;,]{0,4}?才(?:能|可以|会|有)?(?:发|寄|出|轮到|安排)|"
+    r"\b(?:at least|no sooner than|not for (?:another )?|not until|only in|only after|earliest in)"
+    r" ?(?:[4-9]|[1-9]\d|four|five|six|seven|eight|nine|ten) (?:business |working )?days? "
+    r"(?:before|until|till)\b|"
+    r"\b(?:at least|no sooner than|not for (?:another )?|not until|only in|only after|earliest in)"
+    r" ?(?:a|one|two|three|\d+|a couple of|a few) weeks? (?:before|until|till)\b|"
+    # saying it will not be shipped: "we're not going to ship at that price", "I'm cancelling
+    # it for you"
+    r"\b(?:we're|we are|i'm|i am) not going to (?:ship|send|dispatch)\b|"
+    r"\b(?:i'm|im|i am|we're|we are) cancel+ing (?:it|this|the order|your order)\b|"
     # queued past the promise: "这单得排到下周"; cancel if you cannot wait: "等不了就退了吧"
     r"排到(?:下周|下个?月|月底|\d+号)|等不了(?:的话)?(?:就|您就)?(?:退|取消|申请退)|"
     # Spanish "no sale" said alone, and cancelling asked as "anúlelo"
@@ -450,7 +488,9 @@ _REFUSAL_ACT = (
 _DELAY_TOPIC = r"отправ\w*|отгруз\w*|\bsale\b|\bsaldra\b|\benvi\w*|\bmand\w*"
 _DELAY_ACT = (
     r"через (?:\d+|две|три|четыре|пять|несколько|пару) (?:недел\w*|месяц\w*)|"
-    r"\bhasta dentro de\b|dentro de (?:\d+|dos|tres|quince|varias) semanas"
+    r"\bhasta dentro de\b|dentro de (?:\d+|dos|tres|quince|varias) semanas|"
+    r"(?:только|лишь|не раньше(?: чем)?) через (?:\d+ |две |три |четыре |пять |несколько |пару )?"
+    r"(?:недел\w*|месяц\w*)"
 )
 
 # An order and what is not done to it: "这单我们不接了", "we won't process this one".
@@ -480,17 +520,24 @@ _STOCK_EXCUSE = (
     r"\bno (?:hay|tenemos|quedan) (?:unidades|existencias|stock)\b|"
     r"\b(?:all|fresh|clean) out of\b|"
     r"\bwe(?:'re| are) (?:all |completely )?out of (?:stock|these|this|those|that|it|them)\b|"
-    r"\bgone for good\b"
+    r"\bgone for good\b|"
+    # discontinued by the maker, the shelf emptied, none of a size left
+    r"停产|不再生产|清空了|\bdiscontinued\b|\bno longer (?:made|produced|available)\b|"
+    r"сняли? с производства|снят\w* с производства|descatalogad\w*|ya no se fabrica|"
+    r"\bno more (?:size|sizes|stock|units|pieces|left)\b"
 )
 # Offering a way out (another colour, a restock date) is what R-28 asks for.
 ALTERNATIVE_OFFERED = re.compile(
-    r"可以换|换成|或者?等|要不要换|换一下|换个|(?:同款|其他|别的)[^。!?;]{0,6}有(?:现)?货|(?<!不)(?<!没)到货|补货|"
+    r"可以换|换成|或者?等|要不要换|换一下|换个|(?:同款|其他|别的)[^。!?;]{0,6}有(?:现)?货|"
+    r"(?<!不)(?<!没)到货|补货|"
     # a date it comes back: "后天到", "到了立刻给您发"
-    r"(?:明天|后天|下周|周[一二三四五六日]|\d+号|月底|月初)(?:就|会)?到|到了(?:立刻|马上|就|第一时间)|"
+    r"(?:明天|后天|下周|周[一二三四五六日]|\d+号|月底|月初)(?:就|会)?到|到了(?:立刻|马上|就|"
+    r"第一时间)|"
     r"se lo cambiamos|(?<!no )\btenemos (?:en|el|la|otro|otra)\b|"
     r"\bllega(?:ra)? (?:el|la|manana|en)\b|\bswap\b|\breplace (?:it|with)\b|\bexchange\b|"
     r"\b(?:new|next|fresh) (?:batch|shipment|stock)\b|"
     r"\bwe can send\b|\bor (?:wait|ship when)\b|\brestock|"
+    r"\b(?:is|are) (?:still )?(?:available|in stock)\b|\b(?:want|like) to (?:switch|change)\b|"
     r"можем отправить|дождаться|заменить|когда поступит|podemos enviarle|esperar a la reposicion|"
     r"podemos cambiar\w*|cambiarlo|enviarlo cuando|cuando (?:llegue|vuelva|se reponga)|otro color|"
     r"another colou?r|\bswitch (?:you|it)\b|back in stock|next (?:shipment|batch)|"
@@ -503,7 +550,7 @@ ALTERNATIVE_OFFERED = re.compile(
 # A chat app's name followed by a handle: "LINE ID: abc", "TG：@deals", "Instagram @shop".
 _CHANNELS = (
     r"(?<![a-z])(?:line|tg|telegram|instagram|insta|ig|facebook|fb|messenger|kakao(?:talk)?|"
-    r"whatsapp|viber|skype|snapchat|wechat|weixin|vx|wx|qq|телег\w*|телеграм\w*|"
+    r"whatsapp|viber|skype|snapchat|wechat|weixin|vx|wx|qq|телег\w*|телеграм\w*|тг(?![а-я])|"
     r"инстаграм\w*|вайбер\w*|вотсап\w*|ватсап\w*|вацап\w*|вконтакте|"
     # WeChat and its homophones and work edition; Facebook as Taiwan writes it
     r"(?:[微威薇徽维卫]|v)[信心芯]|卫星|企微|企业微信|脸书|粉专|粉丝专页)"
@@ -535,7 +582,8 @@ _OFF_ACT = (
     # "帐号给您，转帐过来就好", and the platform's commission as the reason
     r"\b(?:wire|transfer|send|pay)\b[^.!?;]{0,25}?\b(?:straight|directly|right) (?:to|into)\b|"
     r"\b(?:to|into) (?:our|my) (?:bank )?account\b|"
-    r"(?:帐号|账号|卡号|账户|帐户)(?:发|给)(?:您|你)|转[账帐]过来(?:就好|就行|就可以|即可|吧|更便宜|便宜)|"
+    r"(?:帐号|账号|卡号|账户|帐户)(?:发|给)(?:您|你)|转[账帐]过来(?:就好|就行|就可以|即可|吧|"
+    r"更便宜|便宜)|"
     r"平台(?:的)?(?:抽成|扣点|佣金|抽佣)(?:太|很|好|比较)?(?:高|多|贵|狠)|"
     # the buyer's own handle asked for: "Pásame tu wasap", "send me ur whatsapp"
     r"\bwasap\w*|\bguasap\w*|\bwhatsap\b|"
@@ -555,7 +603,9 @@ _OFF_ACT = (
     r"(?:汇款|转账|转帐)[^。!?;]{0,8}?(?:便宜|优惠|打折)|"
     r"\bbank transfer price\b|\btransfer (?:is|it's) cheaper\b|"
     r"\b(?:our|my) (?:website|web ?shop)\b|"
-    r"(?:加|➕|\+)(?:个|下|一下)?v(?![a-z])|"
+    r"(?:加|➕|\+)(?:我|个|下|一下)?v(?![a-z])|"
+    r"转(?:给)?我(?:的)?(?:银行|户头|卡上|卡里|账户|帐户)|户头|平台(?:那边|那里)?就?不用(?:结帐|"
+    r"结账|下单|付|拍)|"
     # a QQ or WeChat number given bare: "+q 2233445566", "qq 12345678", "加个q 5566778"
     r"(?:加|➕|\+) ?(?:个|下|一下)?(?:q|qq|扣扣) ?:? ?\d{5,}|(?<![a-z])qq ?:? ?\d{5,}|"
     # the shop on another marketplace, or "it's cheaper over there"
@@ -564,7 +614,8 @@ _OFF_ACT = (
     r"temu|etsy|mercado ?libre|lazada|wildberries|ozon)|наш\w* магазин\w* (?:на|в) (?:ozon|озон\w*|"
     r"wildberries|вайлдберриз|avito|авито)|"
     r"(?:ahi|alli|alla) (?:sale|es|esta|cuesta|lo tiene\w*) mas barat\w*|\b(?:it's|it is|they're) "
-    r"cheaper (?:there|over there)\b|там дешевле|(?:那边|那里|那儿)(?:会|要)?(?:更|还)?便宜|"
+    r"cheaper (?:there|over there)\b|там дешевле|там (?:цена|цены) ниже|(?:那边|那里|那儿)(?:会|"
+    r"要)?(?:更|还)?便宜|"
     # leaving the platform said outright: "以后不走平台", "без площадки", "outside the app"
     r"不走平台|绕(?:开|过)平台|平台外|不(?:用|必)在平台|без площадки|мимо площадки|"
     r"в обход площадки|минуя площадку|вне площадки|outside the (?:app|platform)|"
@@ -579,7 +630,8 @@ _OFF_ACT = (
     r"paypal (?:friends|f&f|ff|directly|amigos|familia)|(?:my|our) paypal|paypal\.me|"
     r"(?:pasame|pasa|enviame|mandame|transfiereme|hazme) el (?:dinero|pago)|"
     # the shop's own channel to follow and order in: "关注我们的公众号，里面下单"
-    r"关注(?:我们|我|本店|店铺)?的?(?:公众号|视频号|微信|抖音号)|公众号(?:里|上)?(?:下单|购买|买|优惠)"
+    r"关注(?:我们|我|本店|店铺)?的?(?:公众号|视频号|微信|抖音号)|公众号(?:里|上)?(?:下单|购买|买|"
+    r"优惠)"
 )
 _OFF_CANCEL = (
     r"不要|请勿|切勿|别|不是我们|骗|不能|不会|只在|(?:不用|不需要|无需|没必要)加|"
@@ -588,7 +640,7 @@ _OFF_CANCEL = (
     r"\bне переводите\b|\bтолько через\b|\bне\b|\bнет\b|"
     # the channel named to send the buyer back here: "все вопросы здесь в чате"
     r"здесь в чате|в этом чате|\bhere in (?:the |this )?chat\b|en este chat|aqui en el chat|"
-    r"no hacemos|siempre dentro|\bnunca\b|\bno\b"
+    r"no hacemos|siempre dentro|\bnunca\b|\bno\b|\bni\b"
 )
 
 # Carriers by name: sending the buyer to "顺丰" or "DHL" is sending them to the courier.
@@ -612,7 +664,8 @@ _COURIER_ACT = (
     # "没办法发顺丰,发中通可以吗" is the shop's choice of carrier, not blame
     r"管不了|没办法(?![发寄走用])|怪|的事|投诉他们|去问|找他们|打给他们|"
     # sending the buyer to it: "您自己催一下快递", "请找中通客服", "得跟顺丰反映"
-    r"(?<![帮替给为])您(?:自己|直接|得|要|可以|就)*[^。!?;\n]{0,3}?(?:找|联系|联络|问|催|反映|打|投诉|理赔)|"
+    r"(?<![帮替给为])[您你](?:自己|直接|得|要|可以|就)*[^。!?;\n]{0,3}?(?:找|联系|联络|问|催|"
+    r"反映|打|投诉|理赔)|"
     r"(?:请|要|得|去)(?:找|联系|联络|跟|和)|理赔|索赔|"
     r"\bfault\b|\bside\b|chase them|take it up|their problem|handled it badly|complain to them|"
     r"you(?:'ll| will)? (?:have|need) to (?:file|contact|call|ask|talk|claim)|"
@@ -626,7 +679,11 @@ _COURIER_ACT = (
     r"reclam\w*|\bllame a\b|pregunte a|no depende de nosotros|"
     # "a DHL thing", "give them a call", "not much we can do"; "Спросите в СДЭК"
     r"\b(?:a|their) (?:\w+ )?thing\b|\bgive them a (?:call|ring|shout)\b|"
-    r"\b(?:not much|nothing) (?:we|i) can do\b|\bспросите\b|\bузнайте\b|\bобратитесь\b"
+    r"\b(?:not much|nothing) (?:we|i) can do\b|\bспросите\b|\bузнайте\b|\bобратитесь\b|"
+    r"\b(?:call|contact|ask|ring|phone|chase|email|message|"
+    r"reach out to) [^.!?;]{0,20}?\byourself\b|"
+    r"\bthey (?:lost|broke|damaged|dropped) it\b|"
+    r"\btiene(?:s)? que \w+ con\b|\bno nos hacen caso\b"
 )
 _COURIER_CANCEL = (
     pt.WE_FOLLOW_UP + r"|不用您|给您补发|"
@@ -638,12 +695,13 @@ _COURIER_CANCEL = (
     r"\b(?:ya )?(?:hemos|he) (?:reclamado|llamado|escrito|abierto)\b|\bya reclamamos\b|"
     r"\ble (?:escribo|escribimos|aviso|avisamos)\b|"
     r"\bwe(?:'ve| have)? (?:opened|filed|raised|lodged)\b|"
-    r"мы (?:уже )?(?:написали|позвонили|обратились)"
+    r"мы (?:уже )?(?:написали|позвонили|обратились)|\bмы сами\b|\bсвяжемся\b"
 )
 
 # Stalling in refund talk without the steps or the time: "慢慢等", "just sit tight".
 _STALL_ACT = (
-    r"慢慢等|先等等|等等吧|先等[着著]|等[着著]吧|等[着著]就|再等等|等就行|等就到|别[着著]急|别急|别催|急也没用|"
+    r"慢慢等|先等等|等等吧|先等[着著]|等[着著]吧|等[着著]就|再等等|等就行|等就到|别[着著]急|别急|"
+    r"别催|急也没用|"
     r"早晚会|迟早会|总会到|eventually|sooner or later|когда-нибудь|en algun momento|"
     r"sit tight|hang on and wait|\bjust wait\b|\bgive it (?:some )?time\b|\bkeep calm\b|"
     r"耐住性子|耐[着著]性子|沉住气|"
@@ -654,6 +712,7 @@ _STALL_ACT = (
     # English idioms of enduring it: "hang tight", "hold tight", "chill", "at some point",
     # "just gotta wait", "takes time"
     r"\bhang (?:tight|in there|on)\b|\bhold tight\b|\bchill\b|\bat some point\b|"
+    r"\bhold on\b(?! (?:a |one )?(?:sec|second|moment|minute|min)\b)|\ba (?:bit|little) longer\b|"
     r"\bgotta wait\b|\bjust (?:have|need) to wait\b|\b(?:have|need) to wait\b|"
     r"\btakes? (?:time|a while|some time)\b|"
     # "it cannot be hurried": "急不来", "急不得", "催不来", "催也没用", and more days asked for
@@ -665,7 +724,7 @@ _STALL_ACT = (
 )
 # Saying what happens next, or when, is the compliant answer R-30 asks for.
 _STALL_CANCEL = (
-    r"我帮您|帮您查|帮您看|我查|我来查|工作日|到账|原路|"
+    r"我帮您|帮您查|帮您看|我查|我来查|工作日|工作天|到账|原路|"
     r"\bi'll check|\bi will check|while i check|business days|\blet me (?:check|see|look)\b|"
     r"\bwhile (?:we|i) (?:check|look|confirm|chase|follow)|"
     r"проверю|рабоч|сейчас посмотрю|consulto|dias habiles|(?<!alg)un momento"
@@ -684,7 +743,8 @@ _PATIENCE_THANKED = (
     r"for waiting patiently|for being patient|что (?:вы )?терпеливо"
 )
 _PATIENT_ACT = (
-    r"(?<!的)耐心等|наберитесь терпения|терпени\w*|tenga (?:un poco de )?paciencia|"
+    r"(?<!的)耐心等|耐心(?:一?点|些)等|наберитесь терпения|терпени\w*|"
+    r"tenga (?:un poco de )?paciencia|"
     r"esperar con paciencia|(?<!su )(?<!tu )(?<!la )(?<!nuestra )\bpaciencia\b|"
     # English: "hold on patiently", "wait patiently", "be patient"
     r"\bpat(?:ie|ei|ia)n?t?ly\b|\bbe patient\b|\bhave patience\b|\bpatience please\b|потерпи\w*|"
@@ -693,14 +753,19 @@ _PATIENT_ACT = (
 )
 
 _PRIVACY_TOPIC = (
-    r"地址|电话|手机|收件人|收货人|寄给|\baddress\b|\bphone\b|\brecipient\b|placed by|"
+    r"地址|电话|手机|收件人|收货人|寄给|下单(?:的|人)|住在|\baddress\b|\bphone\b|\brecipient\b|"
+    r"placed by|"
+    r"\blives (?:at|in|on)\b|\bvive en\b|\bcalle\b|\bavenida\b|\bживет\b|\bпроживает\b|"
     r"адрес\w*|телефон\w*|получател\w*|оформлен на|"
     r"direccion|destinatario|a nombre de|\bmovil\b|telefono"
 )
 _PRIVACY_ACT = (
     r"叫|尾号|是|改成|改好|更新|"
     # given as where it went or whose it is: "寄到了广州…", "收件人姓陈"
-    r"姓(?!名)|寄到|送到|发到|寄往|发往|"
+    r"姓(?!名)|寄到|送到|发到|寄往|发往|住在|"
+    # a phone number in Chinese numerals: "留的手机号一三八零零一三八零零零"
+    r"(?:一|二|三|四|五|六|七|八|九|零|〇|幺)[一二三四五六七八九零〇幺]{6,}|"
+    r"\blives (?:at|in|on)\b|\bvive en\b|"
     r"\bis\b|\bchanged\b|\bupdated\b|placed by|"
     r":|—|\bпоменяли\b|\bизменили\b|оформлен на|"
     r"\bes\b|cambie|actualizado|a nombre de"
@@ -733,7 +798,7 @@ _COURIER_NEG = (
 # Asking the buyer for a detail discloses nothing ("您的手机号是多少", "what is your address").
 _ASKING = (
     r"多少|哪里|哪个|什么|请提供|请告诉|麻烦提供|请确认|\bwhat\b|\bwhich\b|\bcould you\b|"
-    r"\bplease (?:send|give|provide|confirm)\b|какой|какая|уточните|\bcual\b|\bque\b|"
+    r"\bplease (?:send|give|provide|confirm)\b|какой|какая|уточните|\bcual\b|¿\s*que\b|"
     r"\bindiquenos\b"
 )
 # The shop's own addresses are the patterns' exemption too (warehouse, returns, after-sale).
@@ -763,7 +828,11 @@ CONCEPTS: tuple[Concept, ...] = (
 # sentence explains or refuses the violation rather than committing it.
 # A short question joins its answer into one sentence ("您问要不要补运费？不用补的，包邮"): an
 # answer that opens with "no need" right after the question mark refuses the charge asked about.
-_ANSWERED_NO = r"\?(?:亲,?)?(?:不用|不需要|无需|不必)(?!担心)"
+_ANSWERED_NO = (
+    r"\?(?:亲,?)?(?:不用|不需要|无需|不必)(?!担心)|"
+    # the charge asked about denied outright: "开票另收钱？没有的事，正常给您开"
+    r"\?(?:亲,?)?(?:没有的事|没这回事|没有这回事|哪有|不会的|当然不)"
+)
 
 SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
     "free_shipping": re.compile(
@@ -823,7 +892,8 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
 # that opens with such a frame and ends in a question mark is let through: a question that
 # proposes the violation itself ("开发票要加6个点可以吗？") has no restating frame.
 ECHO_QUESTION = re.compile(
-    r"您是想问|你是想问|您是问|你是问|您问(?!问|一下)|你问(?!问|一下)|您是说|你是说|您的意思是|你的意思是|您问的是|您想问的是|"
+    r"您是想问|你是想问|您是问|你是问|您问(?!问|一下)|你问(?!问|一下)|您是说|你是说|您的意思是|"
+    r"你的意思是|您问的是|您想问的是|"
     r"您是想了解|您是想确认|您是指|请问您是说|您说的|你说的|您指的|你指的|"
     r"\b(?:you're|you are|are you) asking\b|\bdo you mean\b|\byou mean\b|\bis your question\b|"
     r"\byou(?:'d like| would like| want) to know\b|"

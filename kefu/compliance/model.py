@@ -169,6 +169,10 @@ def gated_codes(
             context.refund_talk or pt.REFUND_TALK.search(compact) is not None
         ):
             continue
+        # Thanking the buyer for their patience ("感谢耐心等候", "thanks for your patience") asks
+        # for none: the rules' own cancel, present, keeps the model from reading it as a stall.
+        if code == "wait_patiently" and "wait_patiently:cancel" in lexical_set:
+            continue
         out.append(code)
     return out
 

@@ -36,7 +36,13 @@ KNOWN_GAPS: dict[str, dict[str, tuple[float, float]]] = {
 # * blind15 (fifteenth accuracy round): 186 replies across all nine codes, written before the
 #   patterns or any other corpus line were opened and measured before any fix; the unseen
 #   measure now. Its floors are its first-pass figures (the fifteenth round's fixes, made from
-#   blind14 alone, moved six of its figures up and none down); it is never tuned against.
+#   blind14 alone, moved six of its figures up and none down). Its misses were read and fixed
+#   as classes in the sixteenth round: it is tuned against now and held to the plain gate.
+# * blind16 (sixteenth accuracy round): 195 replies across all nine codes, written before the
+#   patterns or concept lexicons were opened, reworded where close to any other corpus line and
+#   measured once before any fix; the unseen measure now. Its floors are those first-pass
+#   figures (the sixteenth round's fixes, made from blind15 and the hold-out, moved none of
+#   them); it is never tuned against.
 CODES = {
     "invoice",
     "card_fee",
@@ -59,16 +65,20 @@ BLIND_SETS: dict[str, tuple[set[str], dict[str, tuple[float, float]]]] = {
     ),
     "blind15": (
         set(CODES),
+        {},
+    ),
+    "blind16": (
+        set(CODES),
         {
-            "blame_courier": (0.818, 0.692),
-            "card_fee": (0.933, 1.0),
-            "free_shipping": (1.0, 0.857),
-            "invoice": (0.812, 0.929),
-            "off_platform": (0.857, 0.857),
-            "out_of_stock": (0.9, 0.692),
-            "privacy": (1.0, 0.769),
-            "refuse_to_ship": (1.0, 0.615),
-            "wait_patiently": (0.923, 0.857),
+            "blame_courier": (1.0, 0.786),
+            "card_fee": (1.0, 0.8),
+            "free_shipping": (1.0, 0.733),
+            "invoice": (1.0, 0.786),
+            "off_platform": (1.0, 0.812),
+            "out_of_stock": (1.0, 0.714),
+            "privacy": (1.0, 0.714),
+            "refuse_to_ship": (1.0, 0.786),
+            "wait_patiently": (1.0, 0.857),
         },
     ),
 }

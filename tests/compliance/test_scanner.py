@@ -624,6 +624,71 @@ def test_mechanisms_of_the_fifteenth_accuracy_round(text, context, code):
     assert codes == ({code} if code else set()), codes
 
 
+# The sixteenth accuracy round (guide, "Sixteenth accuracy round"): blind15's misses and false
+# findings and the hold-out's last two misses, each class as a violation and a compliant reply
+# in wording no corpus file has.
+@pytest.mark.parametrize(
+    ("text", "context", "code"),
+    [
+        ("sorry, we can't issue paperwork for clearance orders", {}, "invoice"),
+        ("The invoice goes out by email, the same day.", {}, None),
+        ("开票可以多加点？没这回事，按实付给您开", {}, None),
+        ("Le hacemos la factura por el importe que pagó, tal cual.", {}, None),
+        ("Оплата картой: эквайринг 3% за ваш счёт.", {}, "card_fee"),
+        ("Картой можно, никаких наценок мы не берём.", {}, None),
+        ("刷卡走通道要扣三个点，差的您来补一下", {}, "card_fee"),
+        ("paying by credit? there's a 4% processing fee", {}, "card_fee"),
+        ("下单的是赵女士，住在南山区那边", {"recipient_is_paying_buyer": False}, "privacy"),
+        (
+            "Se lo enviamos a Marta, que vive en la avenida del Puerto 8.",
+            {"recipient_is_paying_buyer": False},
+            "privacy",
+        ),
+        (
+            "Hecho, la dirección de envío ya es la que nos indicó.",
+            {"recipient_is_paying_buyer": False},
+            "privacy",
+        ),
+        ("手机留的是一五九八八七七六六五五", {"recipient_is_paying_buyer": False}, "privacy"),
+        ("拉萨那边的快递收得多，补个20就行", {"free_shipping": True}, "free_shipping"),
+        ("拉萨那边的快递我们承担，不用补", {"free_shipping": True}, None),
+        ("这批货排满了，最早两周后才能安排", {"stock_available": True}, "refuse_to_ship"),
+        ("we'll send it within 48 hours", {"stock_available": True}, None),
+        # Sending the buyer to a refund is no refusal to ship by itself (damaged goods).
+        (
+            "Sorry it arrived damaged, please request a refund and we'll approve it right away",
+            {},
+            None,
+        ),
+        (
+            "It'll take at least 6 days before we can dispatch it",
+            {"stock_available": True},
+            "refuse_to_ship",
+        ),
+        ("Отправим только через месяц.", {"stock_available": True}, "refuse_to_ship"),
+        ("品牌停产了，只能给您退款", {"stock_available": False}, "out_of_stock"),
+        (
+            "Red is sold out right now, but blue is still available, want to switch?",
+            {"stock_available": False},
+            None,
+        ),
+        ("想便宜点就加我v：abc_777", {}, "off_platform"),
+        ("Пишите в тг @deals_spb, там цены ниже", {}, "off_platform"),
+        ("Ni transferencias ni PayPal: se paga solo en la app.", {}, None),
+        ("你自己打电话给中通问一下", {}, "blame_courier"),
+        ("Please contact FedEx yourself, they lost it", {}, "blame_courier"),
+        ("Tiene que arreglarlo con SEUR, a nosotros no nos hacen caso.", {}, "blame_courier"),
+        ("Мы сами свяжемся с перевозчиком и всё решим.", {}, None),
+        ("Hold on a little longer for your refund", {"refund_talk": True}, "wait_patiently"),
+        ("感謝耐心等候，退款已退回原帳戶", {"refund_talk": True}, None),
+        ("您就耐心点等吧，退款会到的", {"refund_talk": True}, "wait_patiently"),
+    ],
+)
+def test_mechanisms_of_the_sixteenth_accuracy_round(text, context, code):
+    codes = check_text(text, context=CheckContext(**context)).codes
+    assert codes == ({code} if code else set()), codes
+
+
 def test_cancels_run_without_the_contrast_look_ahead_only_where_it_cannot_refuse():
     """A card cancel (`concepts.until_contrast`) runs without its contrast look-ahead where no
     contrast word lies between its place and the sentence's end: on every corpus text, at
