@@ -130,8 +130,10 @@ def _helper_online() -> Row:
 def _helper_drain(prefix: str, expected: str, seconds: str) -> Row:
     """One intake worker: drain the queue until the run's messages are all stored."""
     from kefu.conversations.models import Message
+    from kefu.desk import intake_queue
     from kefu.desk.intake_queue import drain
 
+    batches = _count_batches(intake_queue)
     want = int(expected)
     deadline = time.monotonic() + float(seconds)
     processed, first_at, last_at = 0, None, None
@@ -150,7 +152,71 @@ def _helper_drain(prefix: str, expected: str, seconds: str) -> Row:
             break
         else:
             time.sleep(0.02)
-    return {"processed": processed, "first_at": first_at, "last_at": last_at}
+    return {
+        "processed": processed,
+        "first_at": first_at,
+        "last_at": last_at,
+        "batches": batches.summary(),
+    }
+
+
+class _BatchTally:
+    """The batch sizes one worker took (``drain_lanes`` calls that stored something), the
+    size it asked for, and the CPU and wall time they took: the spread's diagnosis."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+        self.asked: list[int] = []
+        self.cpu_s = 0.0
+        self.wall_s = 0.0
+        self.empty = 0
+
+    def summary(self) -> Row:
+        sizes = sorted(self.sizes)
+        n = len(sizes)
+        done = sum(sizes)
+
+        def pct(p: float) -> int:
+            return sizes[min(n - 1, int(p * n))] if n else 0
+
+        return {
+            "batches": n,
+            "messages": done,
+            "empty_calls": self.empty,
+            "mean_size": round(done / n, 1) if n else 0,
+            "size_p10_p50_p90": [pct(0.1), pct(0.5), pct(0.9)],
+            "asked_mean": round(sum(self.asked) / len(self.asked), 1) if self.asked else 0,
+            "at_asked_limit": sum(1 for s, a in zip(self.sizes, self.asked, strict=True) if s >= a),
+            "cpu_ms_per_message": round(1000 * self.cpu_s / done, 3) if done else 0,
+            "wall_ms_per_message": round(1000 * self.wall_s / done, 3) if done else 0,
+        }
+
+
+def _count_batches(module: Any) -> _BatchTally:
+    """Wrap the worker's ``drain_lanes`` to tally the batches it takes (bench only)."""
+    tally = _BatchTally()
+    inner = module.drain_lanes
+
+    def counted(lanes: list[int], *, batch: int = 500, set_based: bool = True) -> int:
+        asked = batch
+        if set_based:
+            asked = max(
+                module.MIN_SET_BATCH,
+                min(batch, int(module.batch_seconds() / module._per_message)),
+            )
+        cpu, wall = time.thread_time(), time.monotonic()
+        did = inner(lanes, batch=batch, set_based=set_based)
+        if did:
+            tally.sizes.append(did)
+            tally.asked.append(asked)
+            tally.cpu_s += time.thread_time() - cpu
+            tally.wall_s += time.monotonic() - wall
+        else:
+            tally.empty += 1
+        return did
+
+    module.drain_lanes = counted
+    return tally
 
 
 def _helper_count(prefix: str, slug: str = INTAKE_SLUG) -> Row:
@@ -595,6 +661,7 @@ def _queued_run(
     time.sleep(3)  # the workers' Django and language models load before the first message
     load_before = harness.loadavg()
     sender = _single_sender() if batch == 1 else "httpx asyncio"
+    pg_before = _pg_stats(backend.database) if backend.database else None
     watch = _cpu_watch(backend, server_pid, [p.pid for p in procs])
     if sender == "wrk":
         sent = _send_single_wrk(base, secret, prefix, n, concurrency, buyers, timeout)
@@ -612,6 +679,7 @@ def _queued_run(
             raise RuntimeError(f"intake worker failed ({proc.returncode}):\n{err[-3000:]}")
         results.append(json.loads(lines[-1][len("RESULT ") :]))
     cpu = watch.stop()
+    pg_delta = _pg_delta(pg_before, _pg_stats(backend.database)) if pg_before else None
     last = max((r["last_at"] or 0.0) for r in results)
     processed_s = last - sent["started_wall"]
     counts = backend.helper(HELPER, "count", prefix, QUEUE_SLUG)
@@ -645,9 +713,74 @@ def _queued_run(
         "unassigned": counts["unassigned"],
         "queue_left": counts["queue_left"],
         "cpu": _cpu_per_message(cpu, counts["stored"], sent),
+        "worker_batches": [r.get("batches") for r in results],
+        **({"pg_stats": _pg_per_message(pg_delta, counts["stored"])} if pg_delta else {}),
         "loadavg_1m": load_before,
         "loadavg_1m_after": harness.loadavg(),
     }
+
+
+_PG_DB_FIELDS = (
+    "xact_commit",
+    "xact_rollback",
+    "tup_returned",
+    "tup_fetched",
+    "tup_inserted",
+    "tup_updated",
+    "tup_deleted",
+    "blks_hit",
+    "blks_read",
+)
+
+
+def _pg_stats(database: str) -> Row:
+    """pg_stat_database counters of the bench database, the intake table's scans, and the
+    oldest transaction horizon any session of any database holds (it keeps deleted queue rows
+    visible to index scans)."""
+    import psycopg
+
+    with psycopg.connect(f"{harness.PG_ADMIN_URL}/{database}", autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        db = conn.execute(
+            f"SELECT {', '.join(_PG_DB_FIELDS)} FROM pg_stat_database WHERE datname = %s",  # noqa: S608
+            (database,),
+        ).fetchone()
+        table = conn.execute(
+            "SELECT n_dead_tup, n_live_tup, idx_scan, idx_tup_fetch, seq_scan"
+            " FROM pg_stat_user_tables WHERE relname = 'conversations_intakemessage'"
+        ).fetchone()
+        horizon = conn.execute(
+            "SELECT max(age(backend_xmin)), max(age(backend_xid)) FROM pg_stat_activity"
+        ).fetchone()
+    out: Row = dict(zip(_PG_DB_FIELDS, db or (), strict=False))
+    if table:
+        out.update(
+            zip(
+                ("queue_dead", "queue_live", "queue_idx_scan", "queue_idx_fetch", "queue_seq"),
+                table,
+                strict=True,
+            )
+        )
+    out["oldest_xmin_age"], out["oldest_xid_age"] = horizon or (None, None)
+    return out
+
+
+def _pg_delta(before: Row, after: Row) -> Row:
+    out: Row = {}
+    for key, value in after.items():
+        if key.startswith(("queue_dead", "queue_live", "oldest_")):
+            out[key] = [before.get(key), value]
+        elif isinstance(value, int) and isinstance(before.get(key), int):
+            out[key] = value - before[key]
+    return out
+
+
+def _pg_per_message(delta: Row, stored: int) -> Row:
+    out = dict(delta)
+    for key in ("xact_commit", "tup_returned", "tup_fetched", "blks_hit", "queue_idx_fetch"):
+        if isinstance(delta.get(key), int):
+            out[f"{key}_per_message"] = round(delta[key] / max(stored, 1), 2)
+    return out
 
 
 def _cpu_watch(backend: Backend, server_pid: int | None, workers: list[int]) -> harness.CpuWatch:

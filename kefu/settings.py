@@ -269,7 +269,8 @@ KEFU_MAX_INBOUND_BODY_BYTES = 64 * 1024
 # (under Django's 2.5 MB DATA_UPLOAD_MAX_MEMORY_SIZE).
 KEFU_INTAKE_BATCH_MAX = int(os.environ.get("KEFU_INTAKE_BATCH_MAX", "500"))
 KEFU_INTAKE_BATCH_MAX_BYTES = 2 * 1024 * 1024
-# How long one intake worker transaction may run (0: 0.05 s on SQLite, 0.3 s on PostgreSQL).
+# How long one intake worker transaction may run (0: 0.05 s on SQLite, 0.3 s on PostgreSQL):
+# its wall time on SQLite, the worker's own CPU time on PostgreSQL (decisions §95).
 KEFU_INTAKE_BATCH_SECONDS = float(os.environ.get("KEFU_INTAKE_BATCH_SECONDS", "0"))
 # Above 0: the intake worker polls the queue table this often when it is empty, and the web
 # processes send it no Celery kick (decisions §62). The default on SQLite, where a kick is a

@@ -43,7 +43,8 @@ BATCH = 500
 # INSERTs (one group transaction, retrying BEGIN every millisecond) take the lock in between.
 SQLITE_PAUSE = 0.005
 # Seconds one message costs in a set-based batch, learned from the batches so far: a batch
-# takes as many messages as fit in ``batch_seconds()``.
+# takes as many messages as fit in ``batch_seconds()`` (``batch_size``). On PostgreSQL the
+# cost is the worker's own CPU time, on SQLite the wall time (``_batch_cost``, decisions §95).
 _per_message = 0.002
 MIN_SET_BATCH = 20
 # Lanes one PostgreSQL batch takes at most (those no other worker holds). A batch's fixed
@@ -62,6 +63,31 @@ def batch_seconds() -> float:
     return settings.KEFU_INTAKE_BATCH_SECONDS or (
         0.3 if connection.vendor == "postgresql" else 0.05
     )
+
+
+def batch_size(batch: int, per_message: float, seconds: float) -> int:
+    """How many messages a set-based batch asks for: as many as fit in ``seconds`` at
+    ``per_message`` each, at most ``batch``, at least MIN_SET_BATCH."""
+    return max(MIN_SET_BATCH, min(batch, int(seconds / per_message)))
+
+
+def learned(per_message: float, cost: float, messages: int) -> float:
+    """The per-message estimate after a batch of ``messages`` that cost ``cost`` seconds."""
+    return 0.7 * per_message + 0.3 * max(cost / messages, 0.0001)
+
+
+def _batch_cost(wall: float, cpu: float) -> float:
+    """What a batch cost, for sizing the next one: the worker's own CPU on PostgreSQL, the wall
+    time on SQLite.
+
+    SQLite's one writer lock is held for the batch's wall time, and the webhook's INSERTs wait
+    that long, so its batches are sized in wall time. On PostgreSQL the wall time of a
+    CPU-starved machine sized batches down to MIN_SET_BATCH: a batch's fixed part (lane locks,
+    the per-batch reads and writes, the commit, ~25 statements each waiting for a CPU) took
+    ~0.15 s of its 0.3 s, smaller batches paid it more often, the machine got busier and the
+    batches smaller still — two stable states of the same code, 663–745 against 1,244–1,576
+    messages/s processed (decisions §95). CPU time does not grow with the wait for a CPU."""
+    return cpu if connection.vendor == "postgresql" else wall
 
 
 # A Celery drain whose queue has emptied keeps looking every LOOK_SECONDS for LINGER_SECONDS
@@ -130,9 +156,10 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
     The batch ends at ``batch`` messages or ``batch_seconds()``, whichever comes first."""
     global _per_message
     started = time.monotonic()
+    started_cpu = time.thread_time()
     budget = started + batch_seconds()
     if set_based:
-        batch = max(MIN_SET_BATCH, min(batch, int(batch_seconds() / _per_message)))
+        batch = batch_size(batch, _per_message, batch_seconds())
     with transaction.atomic(), deliveries_batched():
         held = list(
             IntakeLane.objects.select_for_update(skip_locked=True)
@@ -145,8 +172,8 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
         if set_based and rows:
             done = _set_based(rows)
             if done:
-                took = (time.monotonic() - started) / len(rows)
-                _per_message = 0.7 * _per_message + 0.3 * max(took, 0.0001)
+                cost = _batch_cost(time.monotonic() - started, time.thread_time() - started_cpu)
+                _per_message = learned(_per_message, cost, len(rows))
                 return len(rows)
         stored: list[int] = []
         handled = 0

@@ -1278,3 +1278,57 @@ def test_a_batch_writes_its_agents_loads_last(shop, no_worker):
     assert all(presence.match(sql) for sql in writes[first_presence:]), writes[first_presence:]
     loads = {p.user_id: p.open_load for p in AgentPresence.objects.filter(user__in=agents)}
     assert loads == {a.pk: 2 for a in agents}
+
+
+def _sizes_on_a_starved_machine(monkeypatch, vendor: str) -> list[int]:
+    """The batch sizes the worker asks for, batch after batch, with a deep queue on a machine
+    where a batch's fixed part takes 0.15 s of wall time and a message 5 ms (each statement
+    waiting for a CPU), while the worker's own CPU is 5 ms a batch and 0.4 ms a message: what
+    the batches' timings showed on the loaded 2-core machine (decisions §77, §95)."""
+    monkeypatch.setattr(intake_queue, "connection", type("C", (), {"vendor": vendor})())
+    per_message, sizes = 0.002, []
+    for _ in range(40):
+        size = intake_queue.batch_size(intake_queue.BATCH, per_message, 0.3)
+        sizes.append(size)
+        wall, cpu = 0.15 + 0.005 * size, 0.005 + 0.0004 * size
+        per_message = intake_queue.learned(per_message, intake_queue._batch_cost(wall, cpu), size)
+    return sizes
+
+
+def test_postgres_batches_are_sized_by_cpu_time_not_by_the_wait_for_a_cpu(monkeypatch):
+    """Sized by wall time, a starved machine's batches shrink to a few dozen, where the
+    batch's fixed cost is paid most often (the spread of decisions §95); sized by the worker's
+    CPU time they stay whole. SQLite keeps the wall time: its one writer lock is held that
+    long."""
+    postgres = _sizes_on_a_starved_machine(monkeypatch, "postgresql")
+    assert postgres[-10:] == [intake_queue.BATCH] * 10
+    # Wall time: 0.3 s holds N messages at (0.15 + 0.005 N) / N each, which settles at 30.
+    sqlite = _sizes_on_a_starved_machine(monkeypatch, "sqlite")
+    assert sqlite[-10:] == [30] * 10
+
+
+def test_batch_size_bounds():
+    assert intake_queue.batch_size(500, 0.001, 0.3) == 300
+    assert intake_queue.batch_size(500, 0.0001, 0.3) == 500
+    assert intake_queue.batch_size(500, 0.1, 0.3) == MIN_BATCH
+    assert intake_queue.learned(0.002, 0.1, 100) == pytest.approx(0.7 * 0.002 + 0.3 * 0.001)
+
+
+def test_a_batch_learns_its_cost_from_cpu_time_on_postgres(shop, pre_agent, no_worker, monkeypatch):
+    """drain_lanes feeds the batch's CPU time (PostgreSQL) or wall time (SQLite) into the next
+    batch's size: here the CPU clock says 1 ms for the whole batch, the wall clock far more."""
+    online(pre_agent)
+    lanes = _buyers_in_lanes(shop, 2, 2)
+    items = [message(n, b) for n in range(5) for buyers in lanes.values() for b in buyers]
+    assert post_batch(shop, items).status_code == 202
+    ensure_lanes()
+    ticks = iter(range(1000))
+    monkeypatch.setattr(intake_queue.time, "thread_time", lambda: next(ticks) * 0.001)
+    monkeypatch.setattr(intake_queue, "_per_message", 0.002)
+    did = intake_queue.drain_lanes(sorted(lanes))
+    assert did > 0
+    from_cpu = intake_queue.learned(0.002, 0.001, did)
+    if connection.vendor == "postgresql":
+        assert intake_queue._per_message == pytest.approx(from_cpu)
+    else:
+        assert intake_queue._per_message != pytest.approx(from_cpu)
