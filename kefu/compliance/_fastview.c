@@ -303,7 +303,8 @@ fastview_sentences(PyObject *module, PyObject *text)
     return spans;
 }
 
-/* scripts(text) -> 1 if it has a CJK character (U+3400..U+9FFF) | 2 if two a-z in a row. */
+/* scripts(text) -> 1 if it has a CJK character (U+3400..U+9FFF) | 2 if two a-z in a row | 4 if
+ * it has a decimal digit (what hits._DIGIT finds). */
 static PyObject *
 fastview_scripts(PyObject *module, PyObject *text)
 {
@@ -317,13 +318,16 @@ fastview_scripts(PyObject *module, PyObject *text)
     const void *data = PyUnicode_DATA(text);
     long found = 0;
     int prev_latin = 0;
-    for (Py_ssize_t i = 0; i < n && found != 3; i++) {
+    for (Py_ssize_t i = 0; i < n && found != 7; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
         int latin = c >= 'a' && c <= 'z';
         if (latin && prev_latin)
             found |= 2;
         else if (c >= 0x3400 && c <= 0x9fff)
             found |= 1;
+        /* What sre's \d matches in a str pattern (Unicode decimal digits, category Nd). */
+        else if (Py_UNICODE_ISDECIMAL(c))
+            found |= 4;
         prev_latin = latin;
     }
     return PyLong_FromLong(found);
@@ -1359,7 +1363,7 @@ static PyMethodDef fastview_methods[] = {
     {"sentences", (PyCFunction)fastview_sentences, METH_O,
      "sentences(text) -> [(start, end)], as sentences.split_sentences"},
     {"scripts", (PyCFunction)fastview_scripts, METH_O,
-     "scripts(text) -> 1 (CJK) | 2 (Latin), as sentences.scripts_of"},
+     "scripts(text) -> 1 (CJK) | 2 (Latin) | 4 (a decimal digit), as sentences.scripts_and_digit"},
     {"build", (PyCFunction)(void (*)(void))fastview_build, METH_FASTCALL,
      "build(text, table) -> (folded, compact, mapped or None)"},
     {NULL, NULL, 0, NULL},

@@ -39,8 +39,6 @@ from kefu.compliance.verdict import CheckContext
 # Final module globals: mypyc keeps them in C statics instead of looking them up by name in the
 # module's dict on every use (decisions: "The rule guard's hot path is compiled with mypyc").
 _PHONE_LIKE: Final = re.compile(r"\d(?:[\s\-.()]*\d){6,}")
-# Every address and phone regex below needs a digit; text without one skips them all.
-_DIGIT: Final = re.compile(r"\d")
 _CONDITIONAL: Final = pt.CONDITIONAL
 _RULE_GROUPS: Final = ("invoice", "card_fee", "free_shipping", "off_platform", "blame_courier")
 
@@ -393,8 +391,9 @@ def privacy_hits(view: TextView, scan: Scan) -> Iterator[tuple[int, int, bool]]:
     text = view.compact
     for span in _hits(scan, "privacy"):
         yield (*span, False)
-    if _DIGIT.search(view.folded) is None:
-        # No digit (the compact view drops only separators): no address number, no phone.
+    if not scan.digits:
+        # No digit (the compact view drops only separators, never a digit; the scan's C pass
+        # marks one as sre's \d would): no address number, no phone.
         return
     for regex in (pt.ADDRESS_ZH, pt.ADDRESS_EN):
         if regex is pt.ADDRESS_ZH and ADDRESS_ZH_FLAG not in scan.cued:

@@ -18,7 +18,7 @@ from kefu.compliance import concepts as cc
 from kefu.compliance import native
 from kefu.compliance import patterns as pt
 from kefu.compliance.anchors import literal_prefixes
-from kefu.compliance.sentences import scripts_of, split_sentences
+from kefu.compliance.sentences import scripts_and_digit, split_sentences
 
 GROUPS: dict[str, tuple[pt.Pattern, ...]] = {
     "invoice": pt.INVOICE,
@@ -140,22 +140,41 @@ def automaton() -> Automaton:
     return Automaton(ahocorasick_rs.AhoCorasick(keys), values, native)
 
 
-@dataclass(slots=True)
 class Scan:
-    """What one Aho-Corasick pass found: cued codes and candidate starts per pattern."""
+    """What one Aho-Corasick pass found: cued codes and candidate starts per pattern.
 
-    text: str
-    cued: set[str]
-    # group -> index << PATTERN_SHIFT | place, for each place a pattern's literal start occurs,
-    # sorted.
-    by_group: dict[str, list[int]]
-    # (group, pattern index) of the patterns whose required literal occurs.
-    present: set[tuple[str, int]]
-    scripts: frozenset[str]
-    sentences: list[tuple[int, int]]
-    # "code:act" / "code:topic" / "code:cancel" -> start << ALTERNATIVE_SHIFT | alternative
-    # index, sorted, for each place an alternative of that concept part could start.
-    lexical: dict[str, list[int]]
+    A plain class with its own `__init__`, not a dataclass: compiled, a dataclass keeps the
+    `__init__` the dataclasses module writes, which runs interpreted on every check (~3,700
+    instructions); this one is compiled (decisions §98). Nothing compares or prints scans."""
+
+    __slots__ = ("by_group", "cued", "digits", "lexical", "present", "scripts", "sentences", "text")
+
+    def __init__(
+        self,
+        text: str,
+        cued: set[str],
+        by_group: dict[str, list[int]],
+        present: set[tuple[str, int]],
+        scripts: frozenset[str],
+        digits: bool,
+        sentences: list[tuple[int, int]],
+        lexical: dict[str, list[int]],
+    ) -> None:
+        self.text = text
+        self.cued = cued
+        # group -> index << PATTERN_SHIFT | place, for each place a pattern's literal start
+        # occurs, sorted.
+        self.by_group = by_group
+        # (group, pattern index) of the patterns whose required literal occurs.
+        self.present = present
+        self.scripts = scripts
+        # Whether the text holds a decimal digit (sre's \d): the address and phone checks
+        # need one.
+        self.digits = digits
+        self.sentences = sentences
+        # "code:act" / "code:topic" / "code:cancel" -> start << ALTERNATIVE_SHIFT | alternative
+        # index, sorted, for each place an alternative of that concept part could start.
+        self.lexical = lexical
 
 
 _Collected = tuple[set[str], dict[str, list[int]], dict[str, list[int]], set[tuple[str, int]]]
@@ -176,15 +195,8 @@ def scan(text: str) -> Scan:
     else:
         matches = built.matcher.find_matches_as_indexes(text, overlapping=True)
         cued, by_group, lexical, present = _collect(matches, built.values)
-    return Scan(
-        text=text,
-        cued=cued,
-        by_group=by_group,
-        present=present,
-        scripts=scripts_of(text),
-        sentences=split_sentences(text),
-        lexical=lexical,
-    )
+    scripts, digits = scripts_and_digit(text)
+    return Scan(text, cued, by_group, present, scripts, digits, split_sentences(text), lexical)
 
 
 def _collect(matches: list[tuple[int, int, int]], values: tuple[_Value, ...]) -> _Collected:

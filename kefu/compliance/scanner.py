@@ -12,7 +12,9 @@ verdict itself, and is where callers import from.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from functools import lru_cache
+from typing import Final
 
 from kefu.compliance import concepts as cc
 from kefu.compliance import prescan
@@ -122,13 +124,34 @@ def judge(text: str, *, context: CheckContext) -> Verdict:
             if finding.severity is Severity.BLOCK:
                 verdict = "block"
                 break
-    return Verdict(
-        verdict=verdict,
-        findings=tuple(findings),
-        platform=pack.platform,
-        pack_version=pack.version,
-        context=context,
-    )
+    return _new_verdict(verdict, tuple(findings), pack.platform, pack.version, context)
+
+
+# Verdict is a frozen dataclass of the interpreted verdict module: its generated `__init__`
+# runs interpreted (a frame, five `object.__setattr__` calls) on every check. `_new_verdict`
+# fills the same slots the same way from compiled code (decisions §98); it stays true only
+# while these are all of Verdict's fields and it has no `__post_init__`, checked at import.
+_VERDICT_FIELDS: Final = ("verdict", "findings", "platform", "pack_version", "context")
+if tuple(f.name for f in fields(Verdict)) != _VERDICT_FIELDS or hasattr(Verdict, "__post_init__"):
+    raise ImportError("scanner._new_verdict no longer fills every field of Verdict")
+
+
+def _new_verdict(
+    verdict: VerdictName,
+    findings: tuple[Finding, ...],
+    platform: str,
+    pack_version: str,
+    context: CheckContext,
+) -> Verdict:
+    """Verdict(verdict=…, findings=…, …), without the interpreted `__init__`."""
+    made: Verdict = object.__new__(Verdict)
+    setter = object.__setattr__
+    setter(made, "verdict", verdict)
+    setter(made, "findings", findings)
+    setter(made, "platform", platform)
+    setter(made, "pack_version", pack_version)
+    setter(made, "context", context)
+    return made
 
 
 def _finding_order(finding: Finding) -> tuple[int, str]:

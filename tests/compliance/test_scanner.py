@@ -242,6 +242,43 @@ def test_a_verdict_is_the_same_from_the_cache_and_uncached():
     assert check_text(text, context=context) is check_text(text, context=context)
 
 
+def test_a_verdict_built_without_its_init_is_the_dataclass_verdict():
+    import dataclasses
+
+    from kefu.compliance.scanner import Verdict, judge
+
+    for text in ("新疆要补15元运费，加我微信", "亲，今天下午就给您发出", "ship to 12 Main St"):
+        context = CheckContext(free_shipping=True, recipient_is_paying_buyer=False)
+        made = judge(text, context=context)
+        assert type(made) is Verdict
+        same = Verdict(
+            verdict=made.verdict,
+            findings=made.findings,
+            platform=made.platform,
+            pack_version=made.pack_version,
+            context=made.context,
+        )
+        assert made == same and hash(made) == hash(same) and repr(made) == repr(same)
+        assert made.context is context
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.verdict = "ok"  # type: ignore[misc]
+
+
+def test_a_digit_anywhere_runs_the_address_and_phone_checks():
+    from kefu.compliance import prescan
+
+    for text, digits in (
+        ("亲，今天下午就给您发出", False),
+        ("寄到 ٣ 号楼", True),  # an Arabic-Indic digit is sre's \d
+        ("二³楼", True),  # the view folds the superscript to a 3
+        ("二〇楼", False),  # 〇 is a number, no decimal digit
+        ("电话 1 3 8 0 0 1 3 8 0 0 0", True),  # spread by separators the view drops
+    ):
+        view = build_view(text)
+        assert prescan.scan(view.compact).digits is digits, text
+        assert (re.search(r"\d", view.folded) is not None) is digits, text
+
+
 def _codes(text: str, **context: object) -> set[str]:
     return set(check_text(text, context=CheckContext(**context)).codes)  # type: ignore[arg-type]
 
