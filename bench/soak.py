@@ -88,6 +88,41 @@ def child(parent: int, marker: str) -> int:
     return found[0] if found else 0
 
 
+def established(port: int) -> set[int]:
+    """Socket inodes of the ESTABLISHED TCP connections whose local port is `port` (the
+    server's side of each client connection), from /proc/net/tcp and tcp6."""
+    inodes: set[int] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # local address "ADDR:PORT" in hex, state 01 = ESTABLISHED, inode the 10th field.
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(int(fields[9]))
+    return inodes
+
+
+def held_connections(pid: int, inodes: set[int]) -> int:
+    """How many of the sockets `inodes` the process `pid` holds open (its /proc/PID/fd)."""
+    held = 0
+    fds = Path("/proc") / str(pid) / "fd"
+    try:
+        names = os.listdir(fds)
+    except OSError:
+        return 0
+    for name in names:
+        try:
+            link = os.readlink(fds / name)
+        except OSError:
+            continue
+        if link.startswith("socket:[") and int(link[8:-1]) in inodes:
+            held += 1
+    return held
+
+
 def kill_tree(pid: int) -> None:
     """kill -9 a process and its children (a Celery worker and its pool)."""
     pool = children(pid)
@@ -754,6 +789,23 @@ class Soak:
         master = child(self.server.pid, "granian")
         return children(master) if master else []
 
+    def _busiest_web(self) -> tuple[int, dict[int, int]]:
+        """The intake web process holding the most of the senders' connections, and what each
+        held. With two processes sharing the listening socket one may hold them all, and
+        killing the other cut nothing (a `make test` run had 0 resent): the kill must land where
+        the requests are. Waits up to 5 s for a process holding one; the first process then."""
+        held: dict[int, int] = {}
+        deadline = time.monotonic() + 5
+        while True:
+            web = self._intake_web()
+            assert web, "no intake web process to kill"
+            inodes = established(self.intake_port)
+            held = {pid: held_connections(pid, inodes) for pid in web}
+            busiest = max(web, key=lambda pid: held[pid])
+            if held[busiest] > 0 or time.monotonic() > deadline:
+                return busiest, held
+            time.sleep(0.05)
+
     def _intake_worker(self) -> int:
         assert self.server is not None
         # A Celery intake worker (PostgreSQL) or the polling one (SQLite, decisions §62).
@@ -763,10 +815,14 @@ class Soak:
         started = time.perf_counter()
         detail: dict[str, Any] = {"fault": name}
         if name == "kill-web":
-            web = self._intake_web()
-            assert web, "no intake web process to kill"
-            os.kill(web[0], signal.SIGKILL)
-            detail["pid"] = web[0]
+            victim, held = self._busiest_web()
+            os.kill(victim, signal.SIGKILL)
+            detail["pid"] = victim
+            # The senders' keep-alive connections each web process held when the kill struck
+            # (pid: count); the killed one's are reset, so what was in flight on them or sent
+            # on them next fails and is resent (`connection_errors`, `resent`).
+            detail["connections"] = held
+            detail["killed_connections"] = held.get(victim, 0)
             # granian's main process starts another in its place.
             back = wait_for(lambda: len(self._intake_web()) == self.config.web_processes, 60)
         elif name == "kill-worker":
@@ -921,6 +977,9 @@ def run(config: SoakConfig) -> dict[str, Any]:
         "sent_requests": sent.attempts,
         "batch_requests": sent.batch_requests,
         "resent": sent.resent_messages,
+        # Requests that got no HTTP answer at all (a reset or closed connection, a timeout):
+        # the killed web process's; `statuses` names each kind.
+        "connection_errors": sum(n for k, n in sent.statuses.items() if not k.isdigit()),
         "acknowledged": len(sent.acknowledged),
         "statuses": sent.statuses,
         "send_seconds": round(sent.seconds, 1),
@@ -955,6 +1014,10 @@ def run(config: SoakConfig) -> dict[str, Any]:
     result["left_in_outbox"] = counts.get("outbox_pending", -1)
     result["not_delivered"] = counts.get("outbox_not_delivered", -1)
     result["delivered_not_received"] = len(outbox_ids - set(delivered))
+    config.log(
+        f"[soak] resent {result['resent']}, connection errors {result['connection_errors']}, "
+        f"statuses {result['statuses']}, lost {result['lost']}, duplicated {result['duplicated']}"
+    )
     return result
 
 
