@@ -479,14 +479,32 @@ def pg_backends(database: str) -> list[int]:
     ]
 
 
-def machine_busy() -> tuple[float, float]:
-    """(busy, all) CPU seconds of the whole machine since boot, from /proc/stat."""
+def machine_busy() -> tuple[float, float, float]:
+    """(busy, all, steal) CPU seconds of the whole machine since boot, from /proc/stat."""
     with open("/proc/stat", encoding="ascii") as handle:
         fields = [int(x) for x in handle.readline().split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
     total = sum(fields[:8])  # guest time is already in user
     tick = os.sysconf("SC_CLK_TCK")
-    return (total - idle) / tick, total / tick
+    return (total - idle) / tick, total / tick, fields[7] / tick
+
+
+def host_speed(repeats: int = 9) -> float:
+    """CPU milliseconds a fixed piece of interpreted work takes, best of `repeats`.
+
+    The same code measured hours apart on this kind of machine has spent ~1.4x the CPU per
+    message in every process at once (server, workers, PostgreSQL): the host, not the code,
+    ran slower. Each result records this figure so two runs can be compared on the host's
+    speed at the time; it is the work of one thread, so it is best taken before the load."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.thread_time()
+        table: dict[str, int] = {}
+        for i in range(60_000):
+            key = f"buyer-{i % 997}"
+            table[key] = table.get(key, 0) + len(key)
+        best = min(best, time.thread_time() - started)
+    return round(best * 1000, 2)
 
 
 class CpuWatch:
@@ -531,7 +549,7 @@ class CpuWatch:
         self._stop.set()
         self._thread.join(timeout=5)
         self._sample()
-        busy, total = machine_busy()
+        busy, total, steal = machine_busy()
         seconds = time.monotonic() - self.started
         out: Row = {name: 0.0 for name in self.groups}
         for key, cpu in self.last.items():
@@ -542,14 +560,24 @@ class CpuWatch:
             **{f"{k}_cpu_s": round(v, 2) for k, v in out.items()},
             "machine_busy_cpu_s": round(machine, 2),
             "machine_busy_share": round(machine / max(total - self.machine_start[1], 1e-9), 3),
+            # Time the hypervisor gave another guest while this one wanted the CPU.
+            "machine_steal_cpu_s": round(steal - self.machine_start[2], 2),
         }
 
 
 # --- results ------------------------------------------------------------------------------------
 
 
-def write_result(bench: str, backend: str | None, rows: list[Row], started: float) -> Path:
-    """bench/results/<bench>-<backend>.json (<bench>.json when no database is involved)."""
+def write_result(
+    bench: str,
+    backend: str | None,
+    rows: list[Row],
+    started: float,
+    speed_before: float | None = None,
+) -> Path:
+    """bench/results/<bench>-<backend>.json (<bench>.json when no database is involved).
+
+    `speed_before` is `host_speed()` taken before the run, when the caller took it."""
     # A smoke run (--quick) must not overwrite the measured results kept in git.
     folder = RESULTS / "quick" if os.environ.get("KEFU_BENCH_QUICK") == "1" else RESULTS
     folder.mkdir(parents=True, exist_ok=True)
@@ -558,7 +586,12 @@ def write_result(bench: str, backend: str | None, rows: list[Row], started: floa
         **({"backend": backend} if backend else {}),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 2),
-        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "host_speed_ms_before": speed_before,
+            "host_speed_ms_after": host_speed(),
+        },
         "rows": rows,
     }
     path = folder / (f"{bench}-{backend}.json" if backend else f"{bench}.json")
