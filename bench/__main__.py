@@ -44,11 +44,11 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(f"bench.bench_{name}")
         supported: tuple[str, ...] = getattr(module, "BACKENDS", ())
         if not supported:
-            started, speed = time.time(), harness.host_speed()
-            harness.write_result(name, None, module.run(), started, speed)
+            started = time.time()
+            harness.write_result(name, None, module.run(), started)
             continue
         for label in harness.selected_backends(supported):
-            started, speed = time.time(), harness.host_speed()
+            started = time.time()
             try:
                 if getattr(module, "OWN_SERVICES", False):
                     # It starts (and restarts) services of its own: it gets the label only.
@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
                 # Kept, so the failure can be read; the other backends still run.
                 rows = exc.rows
                 failed.append(f"{name} {label}: {exc}")
-            harness.write_result(name, label, rows, started, speed)
+            harness.write_result(name, label, rows, started)
     for failure in failed:
         print(f"FAILED {failure}", file=sys.stderr)
     return 1 if failed else 0

@@ -489,24 +489,6 @@ def machine_busy() -> tuple[float, float, float]:
     return (total - idle) / tick, total / tick, fields[7] / tick
 
 
-def host_speed(repeats: int = 9) -> float:
-    """CPU milliseconds a fixed piece of interpreted work takes, best of `repeats`.
-
-    The same code measured hours apart on this kind of machine has spent ~1.4x the CPU per
-    message in every process at once (server, workers, PostgreSQL): the host, not the code,
-    ran slower. Each result records this figure so two runs can be compared on the host's
-    speed at the time; it is the work of one thread, so it is best taken before the load."""
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.thread_time()
-        table: dict[str, int] = {}
-        for i in range(60_000):
-            key = f"buyer-{i % 997}"
-            table[key] = table.get(key, 0) + len(key)
-        best = min(best, time.thread_time() - started)
-    return round(best * 1000, 2)
-
-
 class CpuWatch:
     """CPU seconds spent by groups of processes over a stretch of time, sampled every 0.25 s.
 
@@ -568,16 +550,8 @@ class CpuWatch:
 # --- results ------------------------------------------------------------------------------------
 
 
-def write_result(
-    bench: str,
-    backend: str | None,
-    rows: list[Row],
-    started: float,
-    speed_before: float | None = None,
-) -> Path:
-    """bench/results/<bench>-<backend>.json (<bench>.json when no database is involved).
-
-    `speed_before` is `host_speed()` taken before the run, when the caller took it."""
+def write_result(bench: str, backend: str | None, rows: list[Row], started: float) -> Path:
+    """bench/results/<bench>-<backend>.json (<bench>.json when no database is involved)."""
     # A smoke run (--quick) must not overwrite the measured results kept in git.
     folder = RESULTS / "quick" if os.environ.get("KEFU_BENCH_QUICK") == "1" else RESULTS
     folder.mkdir(parents=True, exist_ok=True)
@@ -586,12 +560,7 @@ def write_result(
         **({"backend": backend} if backend else {}),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 2),
-        "machine": {
-            "python": platform.python_version(),
-            "cpu_count": os.cpu_count(),
-            "host_speed_ms_before": speed_before,
-            "host_speed_ms_after": host_speed(),
-        },
+        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count()},
         "rows": rows,
     }
     path = folder / (f"{bench}-{backend}.json" if backend else f"{bench}.json")
