@@ -165,17 +165,66 @@ class Table:
         if not rows:
             return []
         conn = self._connection()
+        # INSERT OR IGNORE on SQLite, ON CONFLICT DO NOTHING on PostgreSQL: neither returns
+        # the rows it skipped.
+        return self._insert_returning_rows(
+            conn,
+            columns,
+            rows,
+            now,
+            verb=conn.ops.insert_statement(on_conflict=OnConflict.IGNORE),
+            suffix=conn.ops.on_conflict_suffix_sql(self.fields, OnConflict.IGNORE, None, None),
+            returning=[self._sql_name(conn, n) for n in returning],
+        )
+
+    def insert_returning(
+        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, now: dt.datetime
+    ) -> list[int]:
+        """`insert`, returning the new rows' ids in row order (the intake worker's batch,
+        decisions §47). PostgreSQL: the ids are drawn from the table's sequence in one query
+        and the rows go in with COPY; SQLite: multi-row INSERT … RETURNING, as many rows per
+        statement as SQLite takes parameters (Django's bulk_create keeps to 999)."""
+        if not rows:
+            return []
+        conn = self._connection()
+        pk = self.model._meta.pk
+        if conn.vendor == "postgresql":
+            ids = self._draw(conn, len(rows))
+            self._insert_with_ids(conn, columns, rows, ids, now)
+            return ids
+        back = self._insert_returning_rows(
+            conn,
+            columns,
+            rows,
+            now,
+            verb="INSERT INTO",
+            suffix="",
+            returning=[conn.ops.quote_name(pk.column)],
+        )
+        return [r[0] for r in back]
+
+    def _insert_returning_rows(
+        self,
+        conn: BaseDatabaseWrapper,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        now: dt.datetime,
+        *,
+        verb: str,
+        suffix: str,
+        returning: Sequence[str],
+    ) -> list[tuple[Any, ...]]:
+        """Multi-row ``{verb} … VALUES … {suffix} RETURNING …``, as many rows per statement
+        as SQLite takes parameters (Django's bulk_create keeps to 999); the ``returning``
+        columns (quoted) of the rows the statements inserted, in their order."""
         rest, tail = self._tail(conn, columns, now)
         prepare = self._preparers(conn, [self._by_name[n] for n in columns])
         table = conn.ops.quote_name(self.model._meta.db_table)
         names = ", ".join(self._sql_name(conn, n) for n in [*columns, *(f.attname for f in rest)])
         width = len(columns) + len(rest)
         one = "(" + ", ".join(["%s"] * width) + ")"
-        # INSERT OR IGNORE on SQLite, ON CONFLICT DO NOTHING on PostgreSQL: neither returns
-        # the rows it skipped.
-        verb = conn.ops.insert_statement(on_conflict=OnConflict.IGNORE)
-        suffix = conn.ops.on_conflict_suffix_sql(self.fields, OnConflict.IGNORE, None, None)
-        back = ", ".join(self._sql_name(conn, n) for n in returning)
+        head = f"{verb} {table} ({names}) VALUES"
+        tail_sql = " ".join(part for part in (suffix, "RETURNING", ", ".join(returning)) if part)
         per_statement = max(1, _SQLITE_PARAMS // width)
         out: list[tuple[Any, ...]] = []
         with conn.cursor() as cursor:
@@ -189,55 +238,9 @@ class Table:
                     ]
                     params += tail
                 # Identifiers come from the model's meta, quoted; every value is a parameter.
-                sql = (
-                    f"{verb} {table} ({names}) VALUES {', '.join([one] * len(chunk))} "
-                    f"{suffix} RETURNING {back}".replace("  ", " ")
-                )
-                cursor.execute(sql, params)
+                cursor.execute(f"{head} {', '.join([one] * len(chunk))} {tail_sql}", params)
                 out += [tuple(r) for r in cursor.fetchall()]
         return out
-
-    def insert_returning(
-        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, now: dt.datetime
-    ) -> list[int]:
-        """`insert`, returning the new rows' ids in row order (the intake worker's batch,
-        decisions §47). PostgreSQL: the ids are drawn from the table's sequence in one query
-        and the rows go in with COPY; SQLite: multi-row INSERT … RETURNING, as many rows per
-        statement as SQLite takes parameters (Django's bulk_create keeps to 999)."""
-        if not rows:
-            return []
-        conn = self._connection()
-        pk = self.model._meta.pk
-        table = conn.ops.quote_name(self.model._meta.db_table)
-        if conn.vendor == "postgresql":
-            ids = self._draw(conn, len(rows))
-            self._insert_with_ids(conn, columns, rows, ids, now)
-            return ids
-        rest, tail = self._tail(conn, columns, now)
-        prepare = self._preparers(conn, [self._by_name[n] for n in columns])
-        names = ", ".join(self._sql_name(conn, n) for n in [*columns, *(f.attname for f in rest)])
-        width = len(columns) + len(rest)
-        one = "(" + ", ".join(["%s"] * width) + ")"
-        per_statement = max(1, _SQLITE_PARAMS // width)
-        ids = []
-        with conn.cursor() as cursor:
-            for start in range(0, len(rows), per_statement):
-                chunk = rows[start : start + per_statement]
-                params: list[Any] = []
-                for row in chunk:
-                    params += [
-                        v if p is None or v is None else p(v)
-                        for v, p in zip(row, prepare, strict=True)
-                    ]
-                    params += tail
-                # Identifiers come from the model's meta, quoted; every value is a parameter.
-                sql = (
-                    f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(chunk))} "  # noqa: S608
-                    f"RETURNING {conn.ops.quote_name(pk.column)}"
-                )
-                cursor.execute(sql, params)
-                ids += [r[0] for r in cursor.fetchall()]
-        return ids
 
     def _draw(self, conn: BaseDatabaseWrapper, n: int) -> list[int]:
         """``n`` new ids of the table, increasing: from the ``id_pool`` when one is open
