@@ -1,4 +1,6 @@
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import example, given
@@ -443,6 +445,25 @@ def test_general_mechanisms_of_the_blind_batch_tuning(text, context, code):
     assert codes == ({code} if code else set()), codes
 
 
+def _corpus_scans() -> Iterator[tuple[str, Any]]:
+    """Each labelled text's compact view and its scan (tuning, hold-out, blind13, blind14)."""
+    from kefu.compliance import prescan
+
+    for entry in [e for split in ("tuning", "holdout", "blind13", "blind14") for e in load(split)]:
+        compact = build_view(entry.text).compact
+        yield compact, prescan.scan(compact)
+
+
+def _concept_places(scan: Any, parts: list[Any]) -> Iterator[tuple[Any, int, int]]:
+    """(part, place, alternative index) for each place the scan filed an alternative of one
+    of these concept parts."""
+    from kefu.compliance import prescan
+
+    for part in parts:
+        for place in scan.lexical.get(part.key, []):
+            yield part, place >> prescan.ALTERNATIVE_SHIFT, place & prescan.ALTERNATIVE_MASK
+
+
 def test_required_literals_skip_only_regexes_that_cannot_match():
     """hits skips a pattern or concept alternative at a place when one set of its required
     literals has none after the place within the regex's widest match (and within the
@@ -462,27 +483,23 @@ def test_required_literals_skip_only_regexes_that_cannot_match():
     skipped = 0
     several = 0
     narrowed = 0
-    for entry in [e for split in ("tuning", "holdout", "blind13", "blind14") for e in load(split)]:
-        compact = build_view(entry.text).compact
-        scan = prescan.scan(compact)
-        for part in parts:
-            for place in scan.lexical.get(part.key, []):
-                at, index = place >> prescan.ALTERNATIVE_SHIFT, place & prescan.ALTERNATIVE_MASK
-                need = part.required[index]
-                if need is None:
-                    continue
-                m = part.alternatives[index].match(compact, at)
-                width = part.width[index]
-                if m is not None and m.end() > at:
-                    assert m.end() - at <= width, (part.key, compact)
-                    for literals in need:
-                        assert any(lit in m.group(0) for lit in literals), (part.key, compact)
-                else:
-                    end = min(len(compact), at + width)
-                    skip = not hits._has_all(compact, need, at, end)
-                    skipped += skip
-                    several += skip and hits._has_any(compact, need[0], at, end)
-                    narrowed += skip and hits._has_all(compact, need, at, len(compact))
+    for compact, scan in _corpus_scans():
+        for part, at, index in _concept_places(scan, parts):
+            need = part.required[index]
+            if need is None:
+                continue
+            m = part.alternatives[index].match(compact, at)
+            width = part.width[index]
+            if m is not None and m.end() > at:
+                assert m.end() - at <= width, (part.key, compact)
+                for literals in need:
+                    assert any(lit in m.group(0) for lit in literals), (part.key, compact)
+            else:
+                end = min(len(compact), at + width)
+                skip = not hits._has_all(compact, need, at, end)
+                skipped += skip
+                several += skip and hits._has_any(compact, need[0], at, end)
+                narrowed += skip and hits._has_all(compact, need, at, len(compact))
         for group, places in scan.by_group.items():
             for place in places:
                 plan = hits._PLANS[group][place >> prescan.PATTERN_SHIFT]
@@ -732,7 +749,7 @@ def test_cancels_run_without_the_contrast_look_ahead_only_where_it_cannot_refuse
     every place the scan files such a cancel, that plain regex matches exactly as the full one
     does; the plain path is live (most places take it) and a contrast still refuses the cancel.
     """
-    from kefu.compliance import concepts, hits, prescan
+    from kefu.compliance import concepts, hits
     from kefu.compliance.sentences import sentence_of
 
     parts = [
@@ -743,23 +760,19 @@ def test_cancels_run_without_the_contrast_look_ahead_only_where_it_cannot_refuse
     ]
     assert parts
     plain_runs = full_runs = 0
-    for entry in [e for split in ("tuning", "holdout", "blind13", "blind14") for e in load(split)]:
-        compact = build_view(entry.text).compact
-        scan = prescan.scan(compact)
-        for part in parts:
-            for place in scan.lexical.get(part.key, []):
-                at, index = place >> prescan.ALTERNATIVE_SHIFT, place & prescan.ALTERNATIVE_MASK
-                plain = part.plain[index]
-                if plain is None:
-                    continue
-                end = sentence_of(scan.sentences, at)[1]
-                if hits._has_any(compact, concepts.CONTRAST_LITERALS, at, end):
-                    full_runs += 1
-                    continue
-                plain_runs += 1
-                full = part.alternatives[index].match(compact, at, end)
-                short = plain.match(compact, at, end)
-                assert (full and full.span()) == (short and short.span()), (part.key, compact)
+    for compact, scan in _corpus_scans():
+        for part, at, index in _concept_places(scan, parts):
+            plain = part.plain[index]
+            if plain is None:
+                continue
+            end = sentence_of(scan.sentences, at)[1]
+            if hits._has_any(compact, concepts.CONTRAST_LITERALS, at, end):
+                full_runs += 1
+                continue
+            plain_runs += 1
+            full = part.alternatives[index].match(compact, at, end)
+            short = plain.match(compact, at, end)
+            assert (full and full.span()) == (short and short.span()), (part.key, compact)
     assert plain_runs > full_runs > 0
     context = CheckContext(platform="taobao")
     assert check_text("信用卡不加钱，但是要收您50服务费。", context=context).findings
