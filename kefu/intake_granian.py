@@ -18,7 +18,7 @@ def main() -> None:
     from kefu.intake_wsgi import preload
 
     preload()
-    entrypoint()
+    entrypoint()  # type: ignore[no-untyped-call]  # granian's click entry point
 
 
 if __name__ == "__main__":
