@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -235,6 +237,85 @@ async def _send_at_rate(
     return sent, errors
 
 
+# --- where answer -> push goes (KEFU_PUSH_TRACE, kefu.core.stagetrace) ------------------------
+# The stages of a message after the webhook answered: `wait` until the intake worker read its
+# queue row (the queue, the kick or the drain's look), `batch` until its batch committed,
+# `pusher` until the worker's pusher had sent the batch's bundles to Redis, `layer` until the
+# web process handed the owner's socket its part (Redis, channels' receive loop, the
+# consumer's task), `socket` until the bench's socket read it (the websocket write, the
+# bench's own event loop).
+STAGES = ("wait", "batch", "pusher", "layer", "socket")
+
+
+def _trace_lines(trace: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    folder, prefix = os.path.split(trace)
+    for name in sorted(os.listdir(folder)):
+        if name.startswith(prefix + "."):
+            with open(os.path.join(folder, name)) as lines:
+                out += [json.loads(line) for line in lines if line.endswith("\n")]
+    return out
+
+
+def _stages(
+    trace: str, tag: str, inbox: Inbox, sent: list[Sent], ids: dict[str, list[float]]
+) -> Row:
+    """Per-stage p50/p90/p99/max of the run's messages, the stages' medians over the slowest
+    1 % (by answer -> owner push), and how the intake worker's drains came and went."""
+    lines = [x for x in _trace_lines(trace) if x["t"] >= min(s.sent_at for s in sent) - 1]
+    batch_of: dict[str, dict[str, Any]] = {}
+    batch_sizes: list[int] = []
+    for x in lines:
+        if x["stage"] == "batch" and any(e.startswith(tag + "-") for e in x["ids"]):
+            batch_sizes.append(len(x["ids"]))
+            for external_id in x["ids"]:
+                batch_of[external_id] = x
+    web_at: dict[int, float] = {}
+    for x in lines:
+        if x["stage"] == "web":
+            for message_id in x["ids"]:
+                web_at.setdefault(int(message_id), x["t"])
+    per_stage: dict[str, list[float]] = {name: [] for name in STAGES}
+    traced: list[tuple[float, dict[str, float]]] = []
+    for s in sent:
+        b = batch_of.get(s.external_id)
+        stored = ids.get(s.external_id)
+        if b is None or stored is None or "committed" not in b:
+            continue
+        m = int(stored[0])
+        if m not in web_at or m not in inbox.owner_at:
+            continue
+        marks = [s.answered_at, b["picked"], b["committed"], b["t"], web_at[m], inbox.owner_at[m]]
+        parts = {n: (marks[i + 1] - marks[i]) * 1000 for i, n in enumerate(STAGES)}
+        for name, value in parts.items():
+            per_stage[name].append(value)
+        traced.append(((marks[-1] - marks[0]) * 1000, parts))
+    row: Row = {"traced": len(traced)}
+    for name in STAGES:
+        row.update(harness.summary(per_stage[name], f"stage_{name}_"))
+    traced.sort(key=lambda t: t[0])
+    tail = traced[-max(1, len(traced) // 100) :] if traced else []
+    for name in STAGES:
+        row[f"tail_{name}_p50_ms"] = round(harness.percentile([p[name] for _, p in tail], 50), 1)
+    starts = sorted(x["t"] for x in lines if x["stage"] == "drain_start")
+    row.update(
+        batches=len(batch_sizes),
+        batch_messages_p50=harness.percentile(batch_sizes, 50),
+        drains_started=len(starts),
+        **harness.summary([b - a for a, b in itertools.pairwise(starts)], "drain_gap_", "s", 2),
+    )
+    return row
+
+
+async def _lag_monitor(lags: list[float], stop: asyncio.Event) -> None:
+    """How late the bench's own event loop wakes (every 10 ms): its sockets' receive times
+    are late by as much."""
+    while not stop.is_set():
+        before = time.perf_counter()
+        await asyncio.sleep(0.01)
+        lags.append((time.perf_counter() - before - 0.01) * 1000)
+
+
 async def _wait_for_pushes(inbox: Inbox, before: int, expected: int) -> None:
     deadline = time.monotonic() + STRAGGLER_WAIT_S
     while time.monotonic() < deadline and len(inbox.owner_at) - before < expected:
@@ -302,8 +383,11 @@ async def _measure(backend: Backend, server: Server, prep: Row, rates: list[floa
     # "1,50": every rate through the single webhook, then through the batch webhook.
     batches = [int(b) for b in os.environ.get("KEFU_BENCH_PUSH_BATCH", "1").split(",")]
     secret = str(prep["secret"])
-    # Warm-up (not measured): first connections, lazy imports, the worker's caches.
-    warm, _ = await _send_at_rate(server, secret, "warm", 5, 1, 1)
+    # Warm-up (not measured): first connections, lazy imports, the worker's caches. 200
+    # messages over 2 s, in the run's request size: both intake processes then have stored
+    # full batches for many agents (with 5 messages, the second process's first batch of the
+    # measured run took ~2 s, the slowest 1 % of a 200/s run).
+    warm, _ = await _send_at_rate(server, secret, "warm", 100, 2, batches[0])
     await _wait_for_pushes(inbox, 0, len(warm))
     rows: list[Row] = []
     try:
@@ -313,10 +397,18 @@ async def _measure(backend: Backend, server: Server, prep: Row, rates: list[floa
             pushed_before = len(inbox.owner_at)
             load_before = harness.loadavg()
             tag = f"r{rate:g}b{batch}"
+            lags: list[float] = []
+            stop = asyncio.Event()
+            lag_task = asyncio.create_task(_lag_monitor(lags, stop))
             sent, errors = await _send_at_rate(server, secret, tag, rate, seconds, batch)
             await _wait_for_pushes(inbox, pushed_before, len(sent))
+            stop.set()
+            await lag_task
             ids = (await asyncio.to_thread(backend.helper, HELPER, "ids", tag + "-"))["ids"]
             row = _row(backend.label, rate, batch, len(inbox.sockets), inbox, sent, ids)
+            row.update(harness.summary(lags, "bench_loop_lag_"))
+            if sent:
+                row.update(_stages(backend.env["KEFU_PUSH_TRACE"], tag, inbox, sent, ids))
             row.update(
                 errors=errors,
                 socket_drops=inbox.drops - drops_before,
@@ -337,8 +429,20 @@ def run_on(backend: Backend) -> list[Row]:
     sockets = harness.knob("KEFU_BENCH_PUSH_SOCKETS", 50, quick=10)
     rates = [float(r) for r in os.environ.get("KEFU_BENCH_PUSH_RATES", "5,20").split(",")]
     prep = backend.helper(HELPER, "prep", str(sockets))
+    # The server's processes write their stage times here (kefu.core.stagetrace).
+    backend.env["KEFU_PUSH_TRACE"] = str(backend.tmp / "stagetrace")
     with harness.Server(backend, worker=True) as server:
-        rows = asyncio.run(_measure(backend, server, prep, rates))
+        try:
+            rows = asyncio.run(_measure(backend, server, prep, rates))
+        finally:
+            # KEFU_BENCH_PUSH_TRACE_COPY: a folder to keep the stage trace in (the backend's
+            # own goes with it).
+            keep = os.environ.get("KEFU_BENCH_PUSH_TRACE_COPY")
+            if keep:
+                os.makedirs(keep, exist_ok=True)
+                for name in os.listdir(backend.tmp):
+                    if name.startswith("stagetrace."):
+                        shutil.copy(backend.tmp / name, keep)
     harness.fail_on(rows, "errors", "unstored", "missed", "socket_drops")
     return rows
 

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
 
 app = Celery("kefu")
+
+
+@worker_process_init.connect
+def _freeze_start_up_objects(**_: object) -> None:
+    """Each worker process: what start-up built out of the collector's walks, so a full
+    collection in the middle of an intake batch walks only what batches allocate (decisions
+    §104; the intake server does the same, §72)."""
+    gc.collect()
+    gc.freeze()
+
+
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # The desk is not a Django app of its own (it has no models) but owns the intake worker.

@@ -272,6 +272,9 @@ KEFU_INTAKE_BATCH_MAX_BYTES = 2 * 1024 * 1024
 # How long one intake worker transaction may run (0: 0.05 s on SQLite, 0.3 s on PostgreSQL):
 # its wall time on SQLite, the worker's own CPU time on PostgreSQL (decisions §95).
 KEFU_INTAKE_BATCH_SECONDS = float(os.environ.get("KEFU_INTAKE_BATCH_SECONDS", "0"))
+# A file prefix: the intake worker and the web process write per-stage timestamps of the
+# messages they push there (kefu.core.stagetrace; the push bench sets it). Off when empty.
+KEFU_PUSH_TRACE = os.environ.get("KEFU_PUSH_TRACE", "")
 # Above 0: the intake worker polls the queue table this often when it is empty, and the web
 # processes send it no Celery kick (decisions §62). The default on SQLite, where a kick is a
 # write to the broker's own SQLite file; 0 (kicks through Redis) on PostgreSQL. Read by

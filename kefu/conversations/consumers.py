@@ -11,6 +11,7 @@ from django.core import signing
 
 from kefu.accounts.models import Shop
 from kefu.conversations import presence, realtime
+from kefu.core import stagetrace
 
 log = logging.getLogger("kefu.realtime")
 
@@ -30,6 +31,12 @@ class _PushesWithoutDatabase(AsyncJsonWebsocketConsumer):
         if kind == realtime.BUNDLE:
             # The worker's pusher sends a transaction's pushes to one web process's sockets
             # as one bundle, handed to each of them: this socket's own part, in order.
+            if stagetrace.ENABLED and getattr(self, "traced", False):
+                stagetrace.record(
+                    "web",
+                    ids=realtime.message_ids_of(message, self.channel_name),
+                    channels=len(message.get("pushes", {})),
+                )
             for item in realtime.bundled_for(message, self.channel_name):
                 await self.dispatch(item)
             return
@@ -54,6 +61,10 @@ class AgentConsumer(_PushesWithoutDatabase):
         self.joined = [
             realtime.owners_group(user.shop_id) if user.is_owner else realtime.user_group(user.pk)
         ]
+        # The push bench's stage times: when an owner's socket (every event of the shop) is
+        # handed its part of a bundle in this process.
+        self.traced = user.is_owner
+        stagetrace.watch_process()
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()

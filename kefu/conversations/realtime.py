@@ -292,6 +292,16 @@ def bundled_for(bundle: dict[str, Any], channel: str) -> list[dict[str, Any]]:
     return pushes.get(channel, [])
 
 
+def message_ids_of(bundle: dict[str, Any], channel: str) -> list[int]:
+    """The buyer messages' ids in a channel's part of a bundle (the push bench's trace)."""
+    ids: list[int] = []
+    for item in bundled_for(bundle, channel):
+        for event in item.get("events", [item.get("event", {})]):
+            if event.get("message_id") and event.get("kind") == "message_received":
+                ids.append(int(event["message_id"]))
+    return ids
+
+
 def channel_key(layer: Any, channel: str) -> tuple[str, int, int]:
     """The Redis key a channel's messages wait in, its host's index and its capacity, as
     channels_redis 4.x files a channel (``RedisChannelLayer._map_channel_keys_to_connection``;

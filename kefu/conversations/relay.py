@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from typing import Any
 
@@ -61,6 +62,11 @@ class RelayLifespan:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await asyncio.to_thread(warm_up)
+                # What start-up built lives as long as the process; left to the collector,
+                # each full collection walks all of it while every socket's push waits (the
+                # intake server does the same, decisions §72 and §104).
+                gc.collect()
+                gc.freeze()
                 realtime.CAN_PUSH_HERE = True
                 if not settings.REDIS_URL:
                     task = asyncio.create_task(relay_forever(settings.KEFU_RELAY_POLL_SECONDS))

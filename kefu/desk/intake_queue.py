@@ -33,6 +33,7 @@ from kefu.conversations.intake_queue import (
 )
 from kefu.conversations.models import IntakeLane, IntakeMessage
 from kefu.conversations.outbound import deliveries_batched
+from kefu.core import stagetrace
 from kefu.desk.intake import receive_buyer_message
 from kefu.desk.intake_batch import process_batch
 
@@ -169,11 +170,14 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
         if not held:
             return 0
         rows = _waiting(sorted(held), batch)
+        traced = _trace_batch(rows) if stagetrace.ENABLED and rows else None
         if set_based and rows:
             done = _set_based(rows)
             if done:
                 cost = _batch_cost(time.monotonic() - started, time.thread_time() - started_cpu)
                 _per_message = learned(_per_message, cost, len(rows))
+                if traced is not None:
+                    transaction.on_commit(traced)
                 return len(rows)
         stored: list[int] = []
         handled = 0
@@ -194,6 +198,26 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
         if stored:
             IntakeMessage.objects.filter(pk__in=stored).delete()
         return handled
+
+
+def _trace_batch(rows: list[IntakeMessage]) -> Callable[[], None]:
+    """The push bench's stage times of a batch (``stagetrace``): when its rows were read, its
+    transaction committed and its push was out. Commit callbacks run in the order they were
+    registered: the commit's is registered now, before any event's push; the returned one,
+    which writes the record, must be registered after the batch's events (the push's
+    callback waits until the pusher has sent it)."""
+    marks = {"picked": time.time()}
+    transaction.on_commit(lambda: marks.__setitem__("committed", time.time()))
+
+    def pushed() -> None:
+        stagetrace.record(
+            "batch",
+            **marks,
+            ids=[r.external_id for r in rows],
+            queued=[r.received_at.timestamp() for r in rows],
+        )
+
+    return pushed
 
 
 def _waiting(lanes: list[int], batch: int) -> list[IntakeMessage]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from kefu.core import stagetrace
 from kefu.desk import intake_queue
 
 
@@ -16,7 +17,10 @@ def drain_intake(lanes: list[int] | None = None) -> int:
     # Before the first read: a kick after this sends the next drain, one before it is seen by
     # this one's reads (decisions §80).
     intake_queue.release_drain_claim()
-    return intake_queue.drain(lanes=lanes, linger=linger)
+    stagetrace.record("drain_start")
+    stored = intake_queue.drain(lanes=lanes, linger=linger)
+    stagetrace.record("drain_end", stored=stored)
+    return stored
 
 
 @shared_task(name="intake.sweep", ignore_result=True)
