@@ -301,6 +301,17 @@ def _move_cursors(held: dict[int, int], read: _Read | None, done: set[int]) -> N
         )
 
 
+# The transactions running at the statement's snapshot, less those of sessions the activity
+# view shows in another database: they cannot write the queue. Where the view hides a
+# session's transaction (another role without pg_read_all_stats), it is kept: waited for.
+RUNNING_ELSEWHERE_EXCLUDED = (
+    ", ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x "
+    "WHERE x::text::bigint %% 4294967296 NOT IN (SELECT backend_xid::text::bigint "
+    "FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
+    "AND datname IS DISTINCT FROM current_database()))"
+)
+
+
 # The lane a PostgreSQL batch fills from first, moved on by one each batch (per process).
 _next_first = 0
 
@@ -376,20 +387,19 @@ def _first_ids(lanes: list[int], batch: int, *, after: dict[int, int] | None = N
         # releasing a savepoint keeps `set_config(…, true)` until that transaction ends. Left
         # off, every later query of it was planned with sorts and scans "disabled", whose
         # huge cost estimates switched on JIT compilation (~0.5 s a query, decisions §79).
-        cursor.execute(
+        restore = (
             "SELECT set_config('enable_seqscan', %s, true), "
-            "set_config('enable_bitmapscan', %s, true), set_config('enable_sort', %s, true), "
-            "ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x "
-            "WHERE x::text::bigint %% 4294967296 NOT IN (SELECT backend_xid::text::bigint "
-            "FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
-            "AND datname IS DISTINCT FROM current_database()))",
-            [seqscan, bitmapscan, sort],
+            "set_config('enable_bitmapscan', %s, true), set_config('enable_sort', %s, true)"
         )
-        running = list(cursor.fetchone()[3])
+        if pending is None:
+            # A new check: the transactions running now, after V (``handed``) was read. A
+            # pending check is kept until it settles, however busy the queue, and the
+            # activity view is read once per check.
+            restore += RUNNING_ELSEWHERE_EXCLUDED
+        cursor.execute(restore, [seqscan, bitmapscan, sort])
+        restored = cursor.fetchone()
     if pending is None:
-        # V (``handed``) was read before this snapshot: its transactions are in ``running``
-        # or over. The pending check waits until it settles, however busy the queue.
-        pending = (int(handed), running)
+        pending = (int(handed), list(restored[3]))
     horizon.pending = pending
     read = _Read(settled=horizon.settled)
     for lane, pk in found:
