@@ -16,7 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    models,
+    transaction,
+)
 from django.utils import timezone
 
 from kefu.accounts.models import Shop
@@ -493,6 +500,35 @@ def queue_state() -> QueueState:
         failed=IntakeMessage.objects.filter(attempts__gte=MAX_ATTEMPTS).count(),
         oldest_age_seconds=(timezone.now() - oldest).total_seconds() if oldest else None,
     )
+
+
+def retry_failed() -> int:
+    """Put the messages that failed ``MAX_ATTEMPTS`` times back in their lanes (once their
+    cause is fixed); the number put back.
+
+    Their lanes' cursors (PostgreSQL, decisions §101) may have moved past them, as past
+    anything done with, so each is moved back to just before its lane's first one. The lanes
+    are locked first: a worker's batch on one of them commits its own cursor first, and the
+    lowered one is written over it, not under it."""
+    with transaction.atomic():
+        lanes = sorted(
+            set(
+                IntakeMessage.objects.filter(attempts__gte=MAX_ATTEMPTS).values_list(
+                    "lane", flat=True
+                )
+            )
+        )
+        if not lanes:
+            return 0
+        list(IntakeLane.objects.select_for_update().filter(number__in=lanes).order_by("number"))
+        failed = IntakeMessage.objects.filter(attempts__gte=MAX_ATTEMPTS)
+        firsts = dict(
+            failed.values_list("lane").annotate(first=models.Min("id")).values_list("lane", "first")
+        )
+        put_back = failed.update(attempts=0, last_error="")
+        for lane, first in firsts.items():
+            IntakeLane.objects.filter(number=lane, after__gte=first).update(after=first - 1)
+    return put_back
 
 
 @dataclass(frozen=True)

@@ -292,6 +292,23 @@ def test_a_message_failing_again_and_again_is_parked_not_lost(shop, no_worker, m
     assert queue_state().failed == 1
     assert intake_cli(capsys)[0] == 1  # an operator must look
 
+    # The cause fixed, the operator puts it back; on PostgreSQL its lane's cursor had moved
+    # past it (the lane's later message was stored and the queue drained around it).
+    monkeypatch.setattr(intake_queue, "_process", real)
+    monkeypatch.setattr(intake_queue, "process_batch", real_batch)
+    parked = IntakeMessage.objects.get(external_id="m-b-1-1")
+    if connection.vendor == "postgresql":
+        post_signed(Client(), shop, message(3, "b-1"))
+        for _ in range(3):
+            drain_intake()
+        assert _lane_after(parked.lane) > parked.pk
+    capsys.readouterr()
+    assert kefu(["intake", "--retry-failed", "--json"]) == 0
+    assert "put back 1" in capsys.readouterr().err
+    drain_intake()
+    assert routing_of(shop, "m-b-1-1")["status"] == "processed"
+    assert not IntakeMessage.objects.exists()
+
 
 def intake_cli(capsys) -> tuple[int, int, int]:
     """`kefu intake --json`: its exit code, and the messages waiting and failed."""
