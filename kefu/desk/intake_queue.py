@@ -245,7 +245,8 @@ def _waiting(held: dict[int, int], batch: int) -> tuple[list[IntakeMessage], _Re
 # the queue takes its transaction id before its row id (``XID_FIRST_POSTGRESQL``), so a
 # transaction that took an id up to V had its transaction id before X was read: it had
 # ended by then, or it is in X. V is settled once a snapshot sees every transaction of X
-# ended, and it holds for the reads made on that snapshot or later ones. X leaves out the
+# ended, and it holds for the reads made on that snapshot or later ones (a snapshot per
+# statement: READ COMMITTED, Django's default and the worker's). X leaves out the
 # transactions of other databases (which cannot write this table), so a long transaction
 # elsewhere on the server does not hold the cursors back.
 
