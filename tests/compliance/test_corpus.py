@@ -43,6 +43,10 @@ KNOWN_GAPS: dict[str, dict[str, tuple[float, float]]] = {
 #   measured once before any fix; the unseen measure now. Its floors are those first-pass
 #   figures (the sixteenth round's fixes, made from blind15 and the hold-out, moved none of
 #   them); it is never tuned against.
+# * blind17 (seventeenth accuracy round): 197 replies across all nine codes, written before the
+#   patterns or concept lexicons were opened and before blind16's misses were read, reworded
+#   where close to any other corpus line (difflib >= 0.8) and measured once before any change.
+#   Its floors are those first-pass figures (with the model); it is never tuned against.
 CODES = {
     "invoice",
     "card_fee",
@@ -79,6 +83,19 @@ BLIND_SETS: dict[str, tuple[set[str], dict[str, tuple[float, float]]]] = {
             "privacy": (1.0, 0.714),
             "refuse_to_ship": (1.0, 0.786),
             "wait_patiently": (1.0, 0.857),
+        },
+    ),
+    "blind17": (
+        set(CODES),
+        {
+            "blame_courier": (1.0, 0.714),
+            "card_fee": (0.929, 0.929),
+            "invoice": (0.867, 0.867),
+            "off_platform": (0.933, 1.0),
+            "out_of_stock": (0.917, 0.786),
+            "privacy": (1.0, 0.786),
+            "refuse_to_ship": (1.0, 0.643),
+            "wait_patiently": (1.0, 0.714),
         },
     ),
 }
