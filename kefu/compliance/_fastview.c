@@ -2,10 +2,10 @@
  * view, sentence split and scan bookkeeping in C").
  *
  * The same computation as kefu/compliance/textview.py (_parts), sentences.py
- * (_split_sentences, scripts_of) and prescan.py (_collect), which stay the reference and the
- * fallback: the sources run them, and tests compare both on every corpus text and every BMP
- * character. The n-gram model's scores likewise (model.py _sums; decisions: "The n-gram
- * model's features and sums in C").
+ * (_split_sentences, scripts_and_digit) and prescan.py (_collect), which stay the reference
+ * and the fallback: the sources run them, and tests compare both on every corpus text and
+ * every BMP character. The n-gram model's scores likewise (model.py _sums; decisions: "The
+ * n-gram model's features and sums in C").
  * Folding one character is still decided in Python (the fold table's __missing__); this
  * module only remembers each answer for the BMP, so a check never leaves C for a character it
  * has seen.

@@ -132,7 +132,8 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z]{2}")
 
 
-# scripts_of's answers by _fastview.scripts' bits (1: Chinese, 2: Latin; 4, a digit, is masked).
+# scripts_and_digit's scripts by _fastview.scripts' bits (1: Chinese, 2: Latin; 4, a digit,
+# is masked).
 _SCRIPTS: Final = (
     frozenset({"any"}),
     frozenset({"any", "zh"}),
@@ -141,10 +142,6 @@ _SCRIPTS: Final = (
 )
 # What the address and phone checks need (hits.privacy_hits): sre's \d, a Unicode decimal digit.
 _DIGIT = re.compile(r"\d")
-
-
-def scripts_of(text: str) -> frozenset[str]:
-    return scripts_and_digit(text)[0]
 
 
 def scripts_and_digit(text: str) -> tuple[frozenset[str], bool]:
@@ -162,7 +159,8 @@ def scripts_and_digit(text: str) -> tuple[frozenset[str], bool]:
     return frozenset(found), _DIGIT.search(text) is not None
 
 
-# The C twins of split_sentences and scripts_of (_fastview.c), in a compiled build only.
+# The C twins of split_sentences and scripts_and_digit (_fastview.c), in a compiled build
+# only.
 _FAST = native.fast_module()
 _NATIVE_SENTENCES: Final = (
     None if _FAST is None else cast(Callable[[str], list[tuple[int, int]]], _FAST.sentences)
