@@ -30,6 +30,7 @@ from kefu.compliance.prescan import (
     REFUND_FLAG,
     URL_FLAG,
     Scan,
+    need_of,
 )
 from kefu.compliance.rules import RulePack
 from kefu.compliance.sentences import clause_start, sentence_bounds, sentence_of
@@ -254,6 +255,8 @@ class _PatternPlan:
 
     def __init__(self, group: str, index: int, pattern: pt.Pattern, negation_id: int) -> None:
         self.key = (group, index)
+        # What stands for this pattern in Scan.present when its required literal occurs.
+        self.need = need_of(group, index)
         # Patterns of a group share negation regexes: one id per distinct regex, so a window's
         # answer is reused by every pattern asking the same regex about the same window.
         self.negation_id = negation_id
@@ -334,7 +337,7 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
     scripts = scan.scripts
     negated: dict[int, bool] = {}
     for plan in _UNANCHORED[group]:
-        if plan.gated and plan.key not in present:
+        if plan.gated and plan.need not in present:
             continue
         anywhere = plan.anywhere
         if anywhere is not None and not _has_all(text, anywhere, 0, len(text)):
@@ -359,7 +362,7 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
         if index != last:
             last = index
             plan = plans[index]
-            live = plan.script in scripts and (not plan.gated or plan.key in present)
+            live = plan.script in scripts and (not plan.gated or plan.need in present)
         if live:
             after = plan.after
             if after is not None and not _has_all(text, after, at, min(len(text), at + plan.width)):

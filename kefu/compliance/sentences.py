@@ -31,6 +31,15 @@ def _clause_stops(text: str) -> list[int]:
 
 def clause_start(text: str, start: int) -> int:
     """Where the clause holding offset `start` begins (just after the last stop before it)."""
+    native = _NATIVE_CLAUSE_START
+    if native is not None:
+        # One walk back over the clause in C: the cached stops cost a call of the cache, its
+        # key's hash and a bisection on each of a check's few calls (decisions §106).
+        return native(text, start)
+    return _clause_start(text, start)
+
+
+def _clause_start(text: str, start: int) -> int:
     stops = _clause_stops(text)
     index = bisect_left(stops, start)
     return stops[index - 1] + 1 if index else 0
@@ -166,3 +175,6 @@ _NATIVE_SENTENCES: Final = (
     None if _FAST is None else cast(Callable[[str], list[tuple[int, int]]], _FAST.sentences)
 )
 _NATIVE_SCRIPTS: Final = None if _FAST is None else cast(Callable[[str], int], _FAST.scripts)
+_NATIVE_CLAUSE_START: Final = (
+    None if _FAST is None else cast(Callable[[str, int], int], _FAST.clause_start)
+)

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from kefu.compliance import native
 from kefu.compliance import patterns as pt
 from kefu.compliance.corpus import load
 from kefu.compliance.packs import PACKS, pack_for
@@ -264,6 +265,15 @@ def test_a_verdict_built_without_its_init_is_the_dataclass_verdict():
         assert made.context is context
         with pytest.raises(dataclasses.FrozenInstanceError):
             made.verdict = "ok"  # type: ignore[misc]
+    fast = native.fast_module()
+    if fast is not None:
+        # The C maker checks its arguments: one value per name, a type to make.
+        with pytest.raises(TypeError):
+            fast.frozen(Verdict, ("verdict", "findings"), "ok")
+        with pytest.raises(TypeError):
+            fast.frozen("Verdict", ())
+        with pytest.raises(AttributeError):
+            fast.frozen(Verdict, ("no_such_field",), "ok")
 
 
 def test_a_digit_anywhere_runs_the_address_and_phone_checks():
