@@ -1408,7 +1408,153 @@ fastview_frozen(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return obj;
 }
 
+/* Whether `lit` lies wholly inside text[start:end]: text.find(lit, start, end) != -1, with
+ * str.find's reading of the bounds. -1 on an error. A literal the targeted checks look for is
+ * a few characters and the window a few dozen: a plain loop over the text's own kind, with
+ * no call of PyUnicode_Find and its setup per literal (decisions §106). */
+static int
+lies_within(PyObject *text, PyObject *lit, Py_ssize_t start, Py_ssize_t end)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), m = PyUnicode_GET_LENGTH(lit);
+    if (end > n)
+        end = n;
+    else if (end < 0) {
+        end += n;
+        if (end < 0)
+            end = 0;
+    }
+    if (start < 0) {
+        start += n;
+        if (start < 0)
+            start = 0;
+    }
+    if (end - start < m)
+        return 0;
+    if (m == 0)
+        return 1;
+    int kind = PyUnicode_KIND(text), lit_kind = PyUnicode_KIND(lit);
+    /* A str is stored in the narrowest kind that holds its widest character: a literal
+     * wider than the text holds a character the text does not. */
+    if (lit_kind > kind)
+        return 0;
+    enum { SHORT = 16 };
+    if (m > SHORT) {
+        Py_ssize_t at = PyUnicode_Find(text, lit, start, end, 1);
+        return at == -2 ? -1 : at >= 0;
+    }
+    Py_UCS4 l[SHORT];
+    const void *lit_data = PyUnicode_DATA(lit);
+    for (Py_ssize_t j = 0; j < m; j++)
+        l[j] = PyUnicode_READ(lit_kind, lit_data, j);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t last = end - m;
+#define LIES_WITHIN(T)                                                                    \
+    do {                                                                                   \
+        const T *t = (const T *)data;                                                      \
+        for (Py_ssize_t i = start; i <= last; i++) {                                       \
+            if (t[i] != l[0])                                                              \
+                continue;                                                                  \
+            Py_ssize_t j = 1;                                                              \
+            while (j < m && t[i + j] == l[j])                                              \
+                j++;                                                                       \
+            if (j == m)                                                                    \
+                return 1;                                                                  \
+        }                                                                                  \
+        return 0;                                                                          \
+    } while (0)
+    switch (kind) {
+    case PyUnicode_1BYTE_KIND:
+        LIES_WITHIN(Py_UCS1);
+    case PyUnicode_2BYTE_KIND:
+        LIES_WITHIN(Py_UCS2);
+    default:
+        LIES_WITHIN(Py_UCS4);
+    }
+#undef LIES_WITHIN
+}
+
+/* 1 when one of the literals (a tuple of str) lies within text[start:end], 0 when none does,
+ * -1 on an error. */
+static int
+any_within(PyObject *text, PyObject *literals, Py_ssize_t start, Py_ssize_t end)
+{
+    if (!PyTuple_Check(literals)) {
+        PyErr_SetString(PyExc_TypeError, "literals are a tuple of str");
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(literals); k++) {
+        PyObject *lit = PyTuple_GET_ITEM(literals, k);
+        if (!PyUnicode_Check(lit)) {
+            PyErr_SetString(PyExc_TypeError, "literals are a tuple of str");
+            return -1;
+        }
+        int found = lies_within(text, lit, start, end);
+        if (found != 0)
+            return found;
+    }
+    return 0;
+}
+
+static int
+within_args(PyObject *const *args, Py_ssize_t nargs, const char *usage, Py_ssize_t *start,
+            Py_ssize_t *end)
+{
+    if (nargs != 4 || !PyUnicode_Check(args[0]) || !PyTuple_Check(args[1]) ||
+        !PyLong_Check(args[2]) || !PyLong_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    *start = PyLong_AsSsize_t(args[2]);
+    if (*start == -1 && PyErr_Occurred())
+        return -1;
+    *end = PyLong_AsSsize_t(args[3]);
+    if (*end == -1 && PyErr_Occurred())
+        return -1;
+    return 0;
+}
+
+/* has_any(text, literals, start, end) -> whether one of literals lies wholly inside
+ * text[start:end], as hits._has_any. */
+static PyObject *
+fastview_has_any(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    Py_ssize_t start, end;
+    if (within_args(args, nargs, "has_any(text: str, literals: tuple, start: int, end: int)",
+                    &start, &end) < 0)
+        return NULL;
+    int found = any_within(args[0], args[1], start, end);
+    if (found < 0)
+        return NULL;
+    return PyBool_FromLong(found);
+}
+
+/* has_all(text, required, start, end) -> whether each tuple of literals in required has one
+ * lying wholly inside text[start:end], as hits._has_all. */
+static PyObject *
+fastview_has_all(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    Py_ssize_t start, end;
+    if (within_args(args, nargs, "has_all(text: str, required: tuple, start: int, end: int)",
+                    &start, &end) < 0)
+        return NULL;
+    PyObject *required = args[1];
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(required); k++) {
+        int found = any_within(args[0], PyTuple_GET_ITEM(required, k), start, end);
+        if (found < 0)
+            return NULL;
+        if (found == 0)
+            Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef fastview_methods[] = {
+    {"has_any", (PyCFunction)(void (*)(void))fastview_has_any, METH_FASTCALL,
+     "has_any(text, literals, start, end) -> one of literals within text[start:end]"},
+    {"has_all", (PyCFunction)(void (*)(void))fastview_has_all, METH_FASTCALL,
+     "has_all(text, required, start, end) -> each set of required within text[start:end]"},
     {"clause_start", (PyCFunction)(void (*)(void))fastview_clause_start, METH_FASTCALL,
      "clause_start(text, start) -> where the clause holding start begins, as "
      "sentences._clause_start"},
