@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
-from typing import Final, cast
+from collections.abc import Iterator
+from typing import Final
 
 import phonenumbers
 
 from kefu.compliance import concepts as cc
-from kefu.compliance import native
 from kefu.compliance import patterns as pt
 from kefu.compliance.anchors import (
     literal_prefixes,
@@ -106,23 +105,6 @@ def _long_enough(literals: frozenset[str], shortest: int) -> bool:
 
 def _has_any(text: str, literals: tuple[str, ...], start: int, end: int) -> bool:
     """Whether one of `literals` lies wholly inside text[start:end]."""
-    fast = _NATIVE_HAS_ANY
-    if fast is not None:
-        return fast(text, literals, start, end)
-    return _py_has_any(text, literals, start, end)
-
-
-def _has_all(text: str, required: _Required, start: int, end: int) -> bool:
-    """Whether each set of `required` has a literal wholly inside text[start:end]."""
-    fast = _NATIVE_HAS_ALL
-    if fast is not None:
-        # One C call for every set: a str.find per literal cost ~250 instructions, most of it
-        # the find's setup for a window of a few dozen characters (decisions §106).
-        return fast(text, required, start, end)
-    return _py_has_all(text, required, start, end)
-
-
-def _py_has_any(text: str, literals: tuple[str, ...], start: int, end: int) -> bool:
     # A loop, not any() over a generator: compiled, the loop makes no generator object per call.
     for literal in literals:  # noqa: SIM110
         if text.find(literal, start, end) != -1:
@@ -130,21 +112,12 @@ def _py_has_any(text: str, literals: tuple[str, ...], start: int, end: int) -> b
     return False
 
 
-def _py_has_all(text: str, required: _Required, start: int, end: int) -> bool:
+def _has_all(text: str, required: _Required, start: int, end: int) -> bool:
+    """Whether each set of `required` has a literal wholly inside text[start:end]."""
     for literals in required:  # noqa: SIM110
-        if not _py_has_any(text, literals, start, end):
+        if not _has_any(text, literals, start, end):
             return False
     return True
-
-
-# The C twins of _py_has_any and _py_has_all (_fastview.c), in a compiled build only.
-_FAST = native.fast_module()
-_NATIVE_HAS_ANY: Final = (
-    None if _FAST is None else cast(Callable[[str, tuple[str, ...], int, int], bool], _FAST.has_any)
-)
-_NATIVE_HAS_ALL: Final = (
-    None if _FAST is None else cast(Callable[[str, _Required, int, int], bool], _FAST.has_all)
-)
 
 
 class _Part:

@@ -31,11 +31,11 @@ def _clause_stops(text: str) -> list[int]:
 
 def clause_start(text: str, start: int) -> int:
     """Where the clause holding offset `start` begins (just after the last stop before it)."""
-    fast = _NATIVE_CLAUSE_START
-    if fast is not None:
+    native = _NATIVE_CLAUSE_START
+    if native is not None:
         # One walk back over the clause in C: the cached stops cost a call of the cache, its
         # key's hash and a bisection on each of a check's few calls (decisions §106).
-        return fast(text, start)
+        return native(text, start)
     return _clause_start(text, start)
 
 

@@ -224,54 +224,6 @@ def test_the_c_extension_gives_what_its_python_twins_give():
 
 
 @pytest.mark.skipif(native.fast_module() is None, reason="the C extension runs in a compiled build")
-def test_required_literals_found_in_c_where_str_find_finds_them():
-    # hits._has_all/_has_any run _fastview's has_all/has_any in a compiled build; the str.find
-    # loops are the reference. Every literal of every required set (patterns, concept
-    # alternatives, the contrast words) over a fifth of the corpus's compact views, in windows
-    # that start every few characters, run past the text's end or start before it (str.find
-    # reads negative bounds from the end).
-    from kefu.compliance import concepts, hits, textview
-    from kefu.compliance.corpus import load
-
-    fast = native.fast_module()
-    assert fast is not None
-    required = {
-        need
-        for plans in hits._PLANS.values()
-        for plan in plans
-        for need in (plan.after, plan.anywhere)
-        if need
-    }
-    for plan in hits._CONCEPT_PLANS:
-        for part in (plan.act, plan.topic, plan.cancel):
-            required.update(need for need in part.required if need)
-    required.add((concepts.CONTRAST_LITERALS,))
-    literals = sorted({lit for need in required for lits in need for lit in lits})
-    literals += ["", "𠀀", "票𠀀", "x" * 20, "发票" * 9]
-    texts = [textview._parts(e.text)[1] for split in ("tuning", "holdout") for e in load(split)]
-    texts = [*texts[::5], "", "a", "发票", "𠀀发票𠀀", "ab\u00e9发", "发票" * 9 + "。"]
-    for text in texts:
-        n = len(text)
-        windows = [(s, e) for s in range(0, n, 5) for e in (s + 2, s + 9, s + 30, n)]
-        windows += [(-n - 2, n + 3), (-3, -1), (n, n + 3), (n + 1, n + 2), (3, 1), (0, -n - 5)]
-        for start, end in windows:
-            for lit in literals:
-                want = text.find(lit, start, end) != -1
-                assert fast.has_any(text, (lit,), start, end) == want, (text, lit, start, end)
-            for need in required:
-                assert fast.has_all(text, need, start, end) == hits._py_has_all(
-                    text, need, start, end
-                ), (text, need, start, end)
-                assert fast.has_any(text, need[0], start, end) == hits._py_has_any(
-                    text, need[0], start, end
-                )
-    with pytest.raises(TypeError):
-        fast.has_any("text", ["t"], 0, 4)
-    with pytest.raises(TypeError):
-        fast.has_all("text", (("q", 1),), 0, 4)
-
-
-@pytest.mark.skipif(native.fast_module() is None, reason="the C extension runs in a compiled build")
 def test_the_model_sums_in_c_are_the_python_reference_to_the_bit():
     # _fastview.ngram_sums finds the model's n-grams and adds their weights; model._sums is the
     # reference. Equal doubles, not close ones: a score exactly at a threshold must fall on the
