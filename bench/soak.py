@@ -825,6 +825,11 @@ class Soak:
             detail["killed_connections"] = held.get(victim, 0)
             # granian's main process starts another in its place.
             back = wait_for(lambda: len(self._intake_web()) == self.config.web_processes, 60)
+            # The replacement is listed as soon as it is forked; the intake is back when the
+            # port answers. With one intake process (SQLite) the port refuses connections
+            # until then; with two, the other one answers meanwhile.
+            back = back and wait_for(lambda: healthy(self.intake_port), 120, 0.05)
+            detail["answering_seconds"] = round(time.perf_counter() - started, 2)
         elif name == "kill-worker":
             worker = self._intake_worker()
             assert worker, "no intake worker to kill"

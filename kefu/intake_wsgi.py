@@ -361,6 +361,16 @@ def create_application() -> LeanIntake:
     return application
 
 
+def preload() -> None:
+    """Import and build what a worker's `served_application()` will, in granian's main process
+    (`kefu.intake_granian`), before it forks the workers: a worker that dies is replaced by a
+    fork of that process, which then has only this module's few objects to build instead of
+    Django, the models and the API to import (~1.7 s of CPU; 6-24 s of wall time at the
+    soak's load, decisions §107). No database connection stays open across the fork."""
+    create_application()
+    connections.close_all()
+
+
 def served_application() -> WSGIApplication:
     """What `kefu run`'s granian loads in each of its worker processes: `create_application()`,
     a watch on the process that started the worker, and each request thread's database

@@ -109,7 +109,9 @@ def _intake_command(args: argparse.Namespace) -> list[str] | str:
     return [
         sys.executable,
         "-m",
-        "granian",
+        # granian's own command line, after the application is imported in its main process,
+        # so that a worker it starts again is up in well under a second (decisions §107).
+        "kefu.intake_granian",
         "kefu.intake_wsgi:served_application",
         "--factory",
         "--interface",

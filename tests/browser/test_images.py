@@ -7,7 +7,7 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from kefu.accounts.models import User
 from kefu.automation.keyword_rules import KeywordRuleInput, save_keyword_rules
@@ -58,13 +58,37 @@ def test_keyword_image_and_agent_attachment_show_in_the_buyer_widget(
         ".every(i => i.complete && i.naturalWidth === 120)"
     )
 
+    # The reply box's tools row (scripts, quick replies) loads just after the page. Held back
+    # here, so that the page is seen before it arrives: the Send button must not move when it
+    # does. It moved 87 px (from under the text box to beside it): a click whose press and
+    # release straddle that lands on the form around it and sends nothing, the likely cause of
+    # this test's lost image reply under CI load.
+    tools: list[Route] = []
+    agent.route("**/tools/", lambda route: tools.append(route))
     agent.locator(".conv-list li a").first.click()
     expect(agent.locator("#messages .msg.auto img")).to_have_count(1)  # the thumbnail
+    send = agent.locator("#reply-form button[type=submit]")
+    expect(send).to_be_visible()
+    for _ in range(300):
+        if tools:
+            break
+        agent.wait_for_timeout(50)
+    assert tools, "the reply tools were never asked for"
+    before = send.bounding_box()
+    for route in tools:
+        route.continue_()
+    agent.unroute("**/tools/")
+    # What the agent sees when the reply box is complete; the test acts only then.
+    expect(agent.locator("#reply-tools .tools")).to_be_visible()
+    after = send.bounding_box()
+    assert before and after
+    assert after["y"] <= before["y"] + before["height"] / 2 <= after["y"] + after["height"]
+    assert after["x"] <= before["x"] + before["width"] / 2 <= after["x"] + after["width"]
     photo = tmp_path / "shipping-note.jpg"
     photo.write_bytes(image_bytes("JPEG", size=(64, 48), exif={0x013B: "Lily's phone"}))
     agent.set_input_files("#reply-image", str(photo))
     agent.fill("#reply-text", "Here is your shipping note.")
-    agent.locator("#reply-form button[type=submit]").click()
+    send.click()
     expect(agent.locator("#messages .msg.agent img")).to_have_count(1)
     expect(agent.locator("#reply-text")).to_have_value("")
 
