@@ -2,10 +2,10 @@
  * view, sentence split and scan bookkeeping in C").
  *
  * The same computation as kefu/compliance/textview.py (_parts), sentences.py
- * (_split_sentences, scripts_of) and prescan.py (_collect), which stay the reference and the
- * fallback: the sources run them, and tests compare both on every corpus text and every BMP
- * character. The n-gram model's scores likewise (model.py _sums; decisions: "The n-gram
- * model's features and sums in C").
+ * (_split_sentences, scripts_and_digit) and prescan.py (_collect), which stay the reference
+ * and the fallback: the sources run them, and tests compare both on every corpus text and
+ * every BMP character. The n-gram model's scores likewise (model.py _sums; decisions: "The
+ * n-gram model's features and sums in C").
  * Folding one character is still decided in Python (the fold table's __missing__); this
  * module only remembers each answer for the BMP, so a check never leaves C for a character it
  * has seen.
@@ -601,8 +601,8 @@ done:
 
 /* collect(matches, values) -> (cued, by_group, lexical, present), as prescan._collect over the
  * automaton's (key, start, end) matches; values[key] is (cue codes, pattern starts
- * (group, base), concept starts (name, index), required literals (group, index)). Both the
- * pattern and the concept starts come back sorted. */
+ * (group, base), concept starts (name, index), patterns whose required literal it is (ints of
+ * prescan.need_of)). Both the pattern and the concept starts come back sorted. */
 static PyObject *collect_matches(PyObject *values, Py_ssize_t nmatches, const Py_ssize_t *mkey,
                                  const Py_ssize_t *mstart);
 
@@ -1349,7 +1349,71 @@ fastview_ngram_sums(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return result;
 }
 
+/* clause_start(text, start) -> where the clause holding offset start begins: just after the
+ * last clause stop (sentences._CLAUSE_END) before start, else 0; as sentences._clause_start.
+ * A walk back over one clause instead of a cached list of every stop in the text, a call of
+ * its cache and a bisection (decisions §106). */
+static PyObject *
+fastview_clause_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyLong_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "clause_start(text: str, start: int)");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (start > n)
+        start = n;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = start - 1; i >= 0; i--) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c == 0x3002 /* 。 */ || c == '!' || c == '?' || c == ';' || c == '\n' || c == ',')
+            return PyLong_FromSsize_t(i + 1);
+    }
+    return PyLong_FromLong(0);
+}
+
+/* frozen(cls, names, *values) -> object.__new__(cls), then object.__setattr__(obj, name,
+ * value) for each name and value: what a frozen dataclass's generated __init__ does, without
+ * its interpreted frame and five calls through a wrapper descriptor (scanner._new_verdict;
+ * decisions §106). */
+static PyObject *
+fastview_frozen(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs < 2 || !PyType_Check(args[0]) || !PyTuple_Check(args[1]) ||
+        PyTuple_GET_SIZE(args[1]) != nargs - 2) {
+        PyErr_SetString(PyExc_TypeError, "frozen(cls: type, names: tuple, *values)");
+        return NULL;
+    }
+    PyObject *empty = PyTuple_New(0);
+    if (empty == NULL)
+        return NULL;
+    PyObject *obj = PyBaseObject_Type.tp_new((PyTypeObject *)args[0], empty, NULL);
+    Py_DECREF(empty);
+    if (obj == NULL)
+        return NULL;
+    PyObject *names = args[1];
+    for (Py_ssize_t i = 0; i < nargs - 2; i++) {
+        if (PyObject_GenericSetAttr(obj, PyTuple_GET_ITEM(names, i), args[i + 2]) < 0) {
+            Py_DECREF(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
 static PyMethodDef fastview_methods[] = {
+    {"clause_start", (PyCFunction)(void (*)(void))fastview_clause_start, METH_FASTCALL,
+     "clause_start(text, start) -> where the clause holding start begins, as "
+     "sentences._clause_start"},
+    {"frozen", (PyCFunction)(void (*)(void))fastview_frozen, METH_FASTCALL,
+     "frozen(cls, names, *values) -> object.__new__(cls) with object.__setattr__ per name"},
     {"ngram_table", (PyCFunction)(void (*)(void))fastview_ngram_table, METH_FASTCALL,
      "ngram_table(weights, ncodes) -> the model's weights as a hash table (a capsule) or None"},
     {"ngram_sums", (PyCFunction)(void (*)(void))fastview_ngram_sums, METH_FASTCALL,

@@ -46,13 +46,26 @@ ALTERNATIVE_MASK: Final = 0xFFFF  # (1 << ALTERNATIVE_SHIFT) - 1
 # Automaton values, one per key, sorted by what the scan does with them:
 # (cue codes, patterns starting with the key (group, index << PATTERN_SHIFT), concept
 #  alternatives starting with it ("code:part", index), patterns whose required literal this key
-#  is (group, index)).
+#  is (need_of(group, index))).
 _Value = tuple[
     frozenset[str],
     tuple[tuple[str, int], ...],
     tuple[tuple[str, int], ...],
-    tuple[tuple[str, int], ...],
+    tuple[int, ...],
 ]
+
+# A pattern whose required literal occurred is one small int in Scan.present, not a (group,
+# index) tuple: a check adds a dozen and asks about each gated pattern, and an int hashes as
+# itself where a tuple's hash is computed again on every add and lookup (decisions §106).
+_GROUP_NUMBER: Final = {group: number for number, group in enumerate(GROUPS)}
+NEED_SHIFT: Final = 16
+
+
+def need_of(group: str, index: int) -> int:
+    """The int standing for pattern `index` of `group` in Scan.present."""
+    if index >> NEED_SHIFT:
+        raise ValueError(f"{group}: too many patterns to encode")
+    return _GROUP_NUMBER[group] << NEED_SHIFT | index
 
 
 def _needed(regex: re.Pattern[str]) -> frozenset[str]:
@@ -98,7 +111,7 @@ def automaton() -> Automaton:
     cues: dict[str, set[str]] = {}
     ats: dict[str, list[tuple[str, int]]] = {}
     concept_at: dict[str, list[tuple[str, int]]] = {}
-    needs: dict[str, set[tuple[str, int]]] = {}
+    needs: dict[str, set[int]] = {}
     for code, code_cues in pt.CUES.items():
         for cue in code_cues:
             cues.setdefault(cue, set()).add(code)
@@ -111,7 +124,7 @@ def automaton() -> Automaton:
             for prefix in pattern.prefixes or ():
                 ats.setdefault(prefix, []).append((group, index << PATTERN_SHIFT))
             for literal in pattern.required or ():
-                needs.setdefault(literal, set()).add((group, index))
+                needs.setdefault(literal, set()).add(need_of(group, index))
     for concept in cc.CONCEPTS:
         for part, lex in (
             ("act", concept.act),
@@ -154,7 +167,7 @@ class Scan:
         text: str,
         cued: set[str],
         by_group: dict[str, list[int]],
-        present: set[tuple[str, int]],
+        present: set[int],
         scripts: frozenset[str],
         digits: bool,
         sentences: list[tuple[int, int]],
@@ -165,7 +178,7 @@ class Scan:
         # group -> index << PATTERN_SHIFT | place, for each place a pattern's literal start
         # occurs, sorted.
         self.by_group = by_group
-        # (group, pattern index) of the patterns whose required literal occurs.
+        # need_of(group, pattern index) of the patterns whose required literal occurs.
         self.present = present
         self.scripts = scripts
         # Whether the text holds a decimal digit (sre's \d): the address and phone checks
@@ -177,7 +190,7 @@ class Scan:
         self.lexical = lexical
 
 
-_Collected = tuple[set[str], dict[str, list[int]], dict[str, list[int]], set[tuple[str, int]]]
+_Collected = tuple[set[str], dict[str, list[int]], dict[str, list[int]], set[int]]
 # The C twin of the matcher and `_collect` together (_fastview.c), in a compiled build only
 # (see native.py).
 _NATIVE_SCAN_COLLECT: Final = (
@@ -205,7 +218,7 @@ def _collect(matches: list[tuple[int, int, int]], values: tuple[_Value, ...]) ->
     cued: set[str] = set()
     lexical: dict[str, list[int]] = {}
     by_group: dict[str, list[int]] = {}
-    present: set[tuple[str, int]] = set()
+    present: set[int] = set()
     for key, start, _end in matches:
         cues, ats, concept_at, needs = values[key]
         if cues:

@@ -12,12 +12,13 @@ verdict itself, and is where callers import from.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from functools import lru_cache
-from typing import Final
+from typing import Final, cast
 
 from kefu.compliance import concepts as cc
-from kefu.compliance import prescan
+from kefu.compliance import native, prescan
 from kefu.compliance.hits import privacy_hits, raw_hits
 from kefu.compliance.model import findings_behind
 from kefu.compliance.packs import pack_for
@@ -136,6 +137,11 @@ if tuple(f.name for f in fields(Verdict)) != _VERDICT_FIELDS or hasattr(Verdict,
     raise ImportError("scanner._new_verdict no longer fills every field of Verdict")
 
 
+# The C extension's frozen() (_fastview.c), in a compiled build only (see native.py).
+_FAST = native.fast_module()
+_NATIVE_FROZEN: Final = None if _FAST is None else cast(Callable[..., Verdict], _FAST.frozen)
+
+
 def _new_verdict(
     verdict: VerdictName,
     findings: tuple[Finding, ...],
@@ -144,7 +150,15 @@ def _new_verdict(
     context: CheckContext,
 ) -> Verdict:
     """Verdict(verdict=…, findings=…, …), without the interpreted `__init__`."""
-    made: Verdict = object.__new__(Verdict)
+    frozen = _NATIVE_FROZEN
+    if frozen is not None:
+        # The same steps in C: object.__setattr__ from compiled code is still a call through
+        # a wrapper descriptor with an argument tuple, ~850 instructions each (decisions §106).
+        made: Verdict = frozen(
+            Verdict, _VERDICT_FIELDS, verdict, findings, platform, pack_version, context
+        )
+        return made
+    made = object.__new__(Verdict)
     setter = object.__setattr__
     setter(made, "verdict", verdict)
     setter(made, "findings", findings)

@@ -31,6 +31,15 @@ def _clause_stops(text: str) -> list[int]:
 
 def clause_start(text: str, start: int) -> int:
     """Where the clause holding offset `start` begins (just after the last stop before it)."""
+    native = _NATIVE_CLAUSE_START
+    if native is not None:
+        # One walk back over the clause in C: the cached stops cost a call of the cache, its
+        # key's hash and a bisection on each of a check's few calls (decisions §106).
+        return native(text, start)
+    return _clause_start(text, start)
+
+
+def _clause_start(text: str, start: int) -> int:
     stops = _clause_stops(text)
     index = bisect_left(stops, start)
     return stops[index - 1] + 1 if index else 0
@@ -132,7 +141,8 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z]{2}")
 
 
-# scripts_of's answers by _fastview.scripts' bits (1: Chinese, 2: Latin; 4, a digit, is masked).
+# scripts_and_digit's scripts by _fastview.scripts' bits (1: Chinese, 2: Latin; 4, a digit,
+# is masked).
 _SCRIPTS: Final = (
     frozenset({"any"}),
     frozenset({"any", "zh"}),
@@ -141,10 +151,6 @@ _SCRIPTS: Final = (
 )
 # What the address and phone checks need (hits.privacy_hits): sre's \d, a Unicode decimal digit.
 _DIGIT = re.compile(r"\d")
-
-
-def scripts_of(text: str) -> frozenset[str]:
-    return scripts_and_digit(text)[0]
 
 
 def scripts_and_digit(text: str) -> tuple[frozenset[str], bool]:
@@ -162,9 +168,13 @@ def scripts_and_digit(text: str) -> tuple[frozenset[str], bool]:
     return frozenset(found), _DIGIT.search(text) is not None
 
 
-# The C twins of split_sentences and scripts_of (_fastview.c), in a compiled build only.
+# The C twins of split_sentences and scripts_and_digit (_fastview.c), in a compiled build
+# only.
 _FAST = native.fast_module()
 _NATIVE_SENTENCES: Final = (
     None if _FAST is None else cast(Callable[[str], list[tuple[int, int]]], _FAST.sentences)
 )
 _NATIVE_SCRIPTS: Final = None if _FAST is None else cast(Callable[[str], int], _FAST.scripts)
+_NATIVE_CLAUSE_START: Final = (
+    None if _FAST is None else cast(Callable[[str, int], int], _FAST.clause_start)
+)

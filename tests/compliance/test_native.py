@@ -157,6 +157,11 @@ def test_the_c_extension_gives_what_its_python_twins_give():
         assert view == textview._parts(text), text
         compact = view[1]
         assert fast.sentences(compact) == sentences._split_sentences(compact), text
+        for start in range(-1, len(compact) + 2):
+            assert fast.clause_start(compact, start) == sentences._clause_start(compact, start), (
+                text,
+                start,
+            )
         bits = fast.scripts(compact)
         assert sentences._SCRIPTS[bits & 3] == frozenset(
             {"any"}
@@ -173,7 +178,7 @@ def test_the_c_extension_gives_what_its_python_twins_give():
     # automaton's again, each get their own answer.
     other = (
         (frozenset({"card_fee"}), (("card_fee", 2 << prescan.PATTERN_SHIFT),), (), ()),
-        (frozenset(), (("invoice", 0),), (("invoice:act", 3), ("invoice:act", 1)), (("x", 1),)),
+        (frozenset(), (("invoice", 0),), (("invoice:act", 3), ("invoice:act", 1)), (1 << 16 | 4,)),
     )
     few = [(1, 7, 9), (0, 4, 5), (1, 2, 3)]
     assert fast.collect(few, other) == prescan._collect(few, other)

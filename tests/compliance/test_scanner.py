@@ -6,6 +6,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from kefu.compliance import native
 from kefu.compliance import patterns as pt
 from kefu.compliance.corpus import load
 from kefu.compliance.packs import PACKS, pack_for
@@ -264,6 +265,15 @@ def test_a_verdict_built_without_its_init_is_the_dataclass_verdict():
         assert made.context is context
         with pytest.raises(dataclasses.FrozenInstanceError):
             made.verdict = "ok"  # type: ignore[misc]
+    fast = native.fast_module()
+    if fast is not None:
+        # The C maker checks its arguments: one value per name, a type to make.
+        with pytest.raises(TypeError):
+            fast.frozen(Verdict, ("verdict", "findings"), "ok")
+        with pytest.raises(TypeError):
+            fast.frozen("Verdict", ())
+        with pytest.raises(AttributeError):
+            fast.frozen(Verdict, ("no_such_field",), "ok")
 
 
 def test_a_digit_anywhere_runs_the_address_and_phone_checks():
@@ -777,3 +787,21 @@ def test_cancels_run_without_the_contrast_look_ahead_only_where_it_cannot_refuse
     context = CheckContext(platform="taobao")
     assert check_text("信用卡不加钱，但是要收您50服务费。", context=context).findings
     assert not check_text("信用卡不加钱，但是要等两天发货。", context=context).findings
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=1 << 48), max_size=40),
+    st.integers(min_value=-1, max_value=(1 << 48) + 1),
+)
+@example([], 0)
+@example([5, 5, 5], 5)
+def test_a_walk_over_few_places_finds_what_bisect_finds(places: list[int], key: int) -> None:
+    # _lexical_match and _placed walk a short list of places instead of calling bisect_left.
+    from bisect import bisect_left
+
+    from kefu.compliance.hits import _first_from
+
+    places.sort()
+    assert _first_from(places, key) == bisect_left(places, key)
+    for place in places:
+        assert _first_from(places, place) == bisect_left(places, place)
