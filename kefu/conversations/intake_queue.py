@@ -359,8 +359,10 @@ def _finish_locked(job: _Job, jobs: list[_Job], error: BaseException | None) -> 
             each.row = None
         if each is not job:
             woken.append(each)
+    # The lead goes to one waiting job, and only if no leader is yet to take its group: one
+    # that is will take every job waiting by then, as one statement (not two halves).
     waiting = [each for each in _pending if not each.lead]
-    if waiting:
+    if waiting and len(waiting) == len(_pending):
         _leading += 1
         waiting[0].lead = True
         woken.append(waiting[0])
