@@ -269,11 +269,16 @@ class _Job:
     params: list[Any]
     taken: bool = False
     done: bool = False
+    # Handed the lead by the leader that finished before it (`_finish_locked`).
+    lead: bool = False
     row: Any = None
     error: BaseException | None = None
+    # Held while the job's thread waits; released once, by whoever finishes or hands it the
+    # lead: the thread that waits is woken alone (decisions §102).
+    wake: Any = None
 
 
-_group = threading.Condition()
+_group = threading.Lock()
 _pending: list[_Job] = []
 _leading = 0
 # Rows in one statement at most; more waiting threads make the next group.
@@ -293,22 +298,32 @@ def _group_insert(
     At most `leaders` groups are on their way at once; a thread arriving while they all are
     waits for the next group. `run(take)` inserts a group: it calls `take()` when it is ready
     to write (SQLite: with the write lock held, so everyone who queued while it waited comes
-    along) and sets each taken job's `row`, or raises, which fails every job it took."""
+    along) and sets each taken job's `row`, or raises, which fails every job it took.
+
+    A waiting thread sleeps on a lock of its own, released only when its row is committed
+    (or failed) or when it is handed the lead: a group's end wakes its own threads and at
+    most one other, not every waiting thread of the process (decisions §102)."""
     global _leading
     job = _Job(params)
     with _group:
         _pending.append(job)
-        while (job.taken or _leading >= leaders) and not job.done:
-            _group.wait()
+        if _leading < leaders:
+            _leading += 1
+            job.lead = True
+        else:
+            job.wake = threading.Lock()
+            job.wake.acquire()
+    if not job.lead:
+        job.wake.acquire()  # until `_finish_locked` releases it: done, or leading now
         if job.done:
             if job.error is not None:
                 raise job.error
             return job.row
-        _leading += 1
-        jobs: list[_Job] = []
-        if leaders > 1:
-            # Taken as it leads: another thread may become a leader as soon as the lock is
-            # let go, and must not find these still waiting.
+    jobs: list[_Job] = []
+    if leaders > 1:
+        # Taken as it leads: another thread may become a leader as soon as the lock is
+        # let go, and must not find these still waiting.
+        with _group:
             _take_locked(job, jobs)
 
     def take() -> list[_Job]:
@@ -324,17 +339,9 @@ def _group_insert(
         error = exc
     finally:
         with _group:
-            _leading -= 1
-            if not jobs:
-                # Nothing was taken (the lock was not had: a timeout): this job fails, the
-                # others wait on.
-                _pending.remove(job)
-            for each in jobs:
-                each.done = True
-                if error is not None:
-                    each.error = error
-                    each.row = None
-            _group.notify_all()
+            woken = _finish_locked(job, jobs, error)
+        for each in woken:
+            each.wake.release()
     if error is not None:
         raise error
     if job.error is not None:
@@ -342,9 +349,36 @@ def _group_insert(
     return job.row
 
 
+def _finish_locked(job: _Job, jobs: list[_Job], error: BaseException | None) -> list[_Job]:
+    """A leader's end (`_group` held): its taken jobs done (failed with `error`, if any), the
+    lead handed to the longest-waiting job; the waiting jobs to wake."""
+    global _leading
+    _leading -= 1
+    if not jobs:
+        # Nothing was taken (the lock was not had: a timeout): this job fails, the others
+        # wait on.
+        _pending.remove(job)
+    woken = []
+    for each in jobs:
+        each.done = True
+        if error is not None:
+            each.error = error
+            each.row = None
+        if each is not job:
+            woken.append(each)
+    # The lead goes to one waiting job, and only if no leader is yet to take its group: one
+    # that is will take every job waiting by then, as one statement (not two halves).
+    waiting = [each for each in _pending if not each.lead]
+    if waiting and len(waiting) == len(_pending):
+        _leading += 1
+        waiting[0].lead = True
+        woken.append(waiting[0])
+    return woken
+
+
 def _take_locked(job: _Job, jobs: list[_Job]) -> None:
     """Into `jobs`: `job` first, then whoever waits, up to GROUP_MOST rows (`_group` held)."""
-    others = [j for j in _pending if j is not job][: GROUP_MOST - 1]
+    others = [j for j in _pending if j is not job and not j.lead][: GROUP_MOST - 1]
     jobs[:] = [job, *others]
     for each in jobs:
         each.taken = True

@@ -734,6 +734,55 @@ def test_postgresql_webhook_threads_waiting_behind_inserts_share_the_next_one(sh
     assert not any(answers[n].duplicate for n in (0, 1, 2, 5))
 
 
+def test_a_group_whose_leader_fails_before_taking_hands_the_lead_to_the_waiting_threads():
+    """A leader that fails before it takes its group (SQLite's write lock not had in time)
+    fails its own request only; the threads that queued behind it are handed the lead and
+    inserted in one group, each woken once with its own row (decisions §102)."""
+    from kefu.conversations import intake_queue as queue
+
+    entered = threading.Event()
+    release = threading.Event()
+    groups: list[list[Any]] = []
+
+    def run(take: Any) -> None:
+        if not groups and not entered.is_set():
+            entered.set()
+            release.wait(10)
+            raise TimeoutError("write lock not had")
+        jobs = take()
+        groups.append([job.params[0] for job in jobs])
+        for job in jobs:
+            job.row = (job.params[0] * 10,)
+
+    answers: dict[int, Any] = {}
+
+    def insert(n: int) -> None:
+        try:
+            answers[n] = queue._group_insert([n], run)
+        except TimeoutError as exc:
+            answers[n] = exc
+
+    first = threading.Thread(target=insert, args=(0,))
+    first.start()
+    assert entered.wait(10)
+    others = [threading.Thread(target=insert, args=(n,)) for n in (1, 2, 3)]
+    for t in others:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(queue._pending) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(queue._pending) == 4  # the leader's untaken job and three waiting
+    release.set()
+    for t in [first, *others]:
+        t.join(10)
+        assert not t.is_alive()
+    assert isinstance(answers.pop(0), TimeoutError)
+    assert answers == {1: (10,), 2: (20,), 3: (30,)}
+    assert groups == [[1, 2, 3]]
+    assert queue._pending == []
+    assert queue._leading == 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_each_buyers_messages_are_stored_in_order_under_concurrent_delivery(shop, pre_agent):
     """Eight connections deliver at once, each the messages of its own buyers in order; the
