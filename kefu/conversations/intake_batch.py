@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
@@ -117,10 +116,10 @@ class Loads:
         locked first, in agent-id order (``ORDER BY … FOR UPDATE``), so two batches still
         take them in the same order; the UPDATE then finds them held."""
         table = AgentPresence._meta.db_table
-        rows: list[Any] = []
-        for user_id in users:
-            rows += [user_id, self.delta.get(user_id, 0), self.assigned_at.get(user_id)]
-        values = ", ".join(["(%s::bigint, %s::integer, %s::timestamptz)"] * len(users))
+        # One array per column: the statement's text does not grow with the rows, which
+        # psycopg's client-side binding would otherwise split in Python (decisions §103).
+        deltas = [self.delta.get(user_id, 0) for user_id in users]
+        times = [self.assigned_at.get(user_id) for user_id in users]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT 1 FROM {table} WHERE user_id = ANY(%s) "  # noqa: S608 - model's table
@@ -130,9 +129,9 @@ class Loads:
             cursor.execute(
                 f"UPDATE {table} AS p SET open_load = p.open_load + v.delta, "  # noqa: S608
                 "last_assigned_at = COALESCE(v.assigned_at, p.last_assigned_at) "
-                f"FROM (VALUES {values}) AS v (user_id, delta, assigned_at) "
-                "WHERE p.user_id = v.user_id",
-                rows,
+                "FROM unnest(%s::bigint[], %s::integer[], %s::timestamptz[]) "
+                "AS v (user_id, delta, assigned_at) WHERE p.user_id = v.user_id",
+                [users, deltas, times],
             )
 
 
@@ -490,22 +489,20 @@ class BatchStore:
 
     def _write_buyers(self, later: dict[int, dt.datetime], languages: dict[int, str]) -> None:
         """The buyers' last message times and languages in one ``UPDATE … FROM (VALUES …)``
-        instead of one for the times and one per language value (decisions §96). A column
+        instead of one for the times and one per language value (decisions §96), the values
+        as one array per column (§103). A column
         the batch did not change for a buyer is given as NULL and kept: the buyers' rows are
         not locked, and a write of the value read could undo a concurrent change."""
         table = Buyer._meta.db_table
-        rows: list[Any] = []
         ids = sorted(set(later) | set(languages))
-        for pk in ids:
-            rows += [pk, later.get(pk), languages.get(pk)]
-        values = ", ".join(["(%s::bigint, %s::timestamptz, %s::text)"] * len(ids))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} AS b SET "  # noqa: S608 - the model's table
                 "last_message_at = COALESCE(v.at, b.last_message_at), "
                 "language = COALESCE(v.language, b.language) "
-                f"FROM (VALUES {values}) AS v (id, at, language) WHERE b.id = v.id",
-                rows,
+                "FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[]) AS v (id, at, language) "
+                "WHERE b.id = v.id",
+                [ids, [later.get(pk) for pk in ids], [languages.get(pk) for pk in ids]],
             )
 
     def write_loads(self) -> None:

@@ -7,7 +7,7 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 
 from kefu.conversations.models import Buyer
 from kefu.core.db.bulk import Table, insert_instances, update_instances
@@ -111,6 +111,22 @@ def test_joined_update_sets_nulls_json_and_times_of_each_row(shop, buyer):
     assert (second.status, second.paid_at, second.flags) == ("shipped", later, [])
 
 
+def test_joined_update_refuses_a_text_longer_than_its_column_as_the_orm_does(shop, buyer):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite stores a text of any length")
+    first = insert_order(shop, buyer, "L-1")
+    second = insert_order(shop, buyer, "L-2")
+
+    # The arrays are text: a cast to varchar(60) would cut the value, the assignment refuses.
+    with pytest.raises(DataError), transaction.atomic():
+        Table(Order).update_joined(
+            ("platform_status",), [("x" * 61, first.pk), ("shipped", second.pk)]
+        )
+
+    first.refresh_from_db()
+    assert first.platform_status == ""
+
+
 def test_inserted_instances_get_their_ids_in_order_and_read_back_as_saved(shop):
     buyers = [Buyer(shop=shop, external_id=f"bulk-{n}", first_seen_at=NOW) for n in range(3)]
 
@@ -188,7 +204,6 @@ def test_upsert_buyers_names_the_rows_it_created(shop, buyer):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_id_pool_with_units_draws_every_known_table_in_one_statement(shop):
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from kefu.core.db import bulk
