@@ -170,8 +170,6 @@ class _BatchTally:
         self.cpu_s = 0.0
         self.wall_s = 0.0
         self.empty = 0
-        # The lanes' read (``_first_ids``) on PostgreSQL: wall time per call, in seconds.
-        self.reads: list[float] = []
 
     def summary(self) -> Row:
         sizes = sorted(self.sizes)
@@ -191,21 +189,6 @@ class _BatchTally:
             "at_asked_limit": sum(1 for s, a in zip(self.sizes, self.asked, strict=True) if s >= a),
             "cpu_ms_per_message": round(1000 * self.cpu_s / done, 3) if done else 0,
             "wall_ms_per_message": round(1000 * self.wall_s / done, 3) if done else 0,
-            **self._reads(),
-        }
-
-    def _reads(self) -> Row:
-        if not self.reads:
-            return {}
-        reads = sorted(self.reads)
-        n = len(reads)
-        return {
-            "lane_reads": n,
-            "lane_read_ms_mean": round(1000 * sum(reads) / n, 3),
-            "lane_read_ms_p50_p90_p99_max": [
-                round(1000 * reads[min(n - 1, int(p * n))], 2) for p in (0.5, 0.9, 0.99)
-            ]
-            + [round(1000 * reads[-1], 2)],
         }
 
 
@@ -233,17 +216,6 @@ def _count_batches(module: Any) -> _BatchTally:
         return did
 
     module.drain_lanes = counted
-    first_ids = getattr(module, "_first_ids", None)
-    if first_ids is not None:
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            wall = time.monotonic()
-            try:
-                return first_ids(*args, **kwargs)
-            finally:
-                tally.reads.append(time.monotonic() - wall)
-
-        module._first_ids = timed
     return tally
 
 
@@ -777,12 +749,6 @@ def _pg_stats(database: str) -> Row:
             "SELECT n_dead_tup, n_live_tup, idx_scan, idx_tup_fetch, seq_scan"
             " FROM pg_stat_user_tables WHERE relname = 'conversations_intakemessage'"
         ).fetchone()
-        # Index entries the (lane, id) index handed to scans: the deleted rows' ones that a
-        # lane's read walks through count here, not in idx_tup_fetch (live rows only).
-        index = conn.execute(
-            "SELECT idx_scan, idx_tup_read FROM pg_stat_user_indexes"
-            " WHERE indexrelname = 'intake_lane_order'"
-        ).fetchone()
         horizon = conn.execute(
             "SELECT max(age(backend_xmin)), max(age(backend_xid)) FROM pg_stat_activity"
         ).fetchone()
@@ -795,8 +761,6 @@ def _pg_stats(database: str) -> Row:
                 strict=True,
             )
         )
-    if index:
-        out["lane_index_scans"], out["lane_index_entries"] = index
     out["oldest_xmin_age"], out["oldest_xid_age"] = horizon or (None, None)
     return out
 
@@ -813,14 +777,7 @@ def _pg_delta(before: Row, after: Row) -> Row:
 
 def _pg_per_message(delta: Row, stored: int) -> Row:
     out = dict(delta)
-    for key in (
-        "xact_commit",
-        "tup_returned",
-        "tup_fetched",
-        "blks_hit",
-        "queue_idx_fetch",
-        "lane_index_entries",
-    ):
+    for key in ("xact_commit", "tup_returned", "tup_fetched", "blks_hit", "queue_idx_fetch"):
         if isinstance(delta.get(key), int):
             out[f"{key}_per_message"] = round(delta[key] / max(stored, 1), 2)
     return out

@@ -39,19 +39,12 @@ def register(sub: Any) -> None:
         "stored yet. Exit code 1 when a message failed five times and waits for an operator.",
     )
     intake.add_argument("--json", action="store_true", help="machine-readable output")
-    intake.add_argument(
-        "--retry-failed",
-        action="store_true",
-        help="put the messages that failed five times back in the queue (fix the cause first)",
-    )
     intake.set_defaults(handler=run_intake_status)
 
 
 def run_intake_status(args: argparse.Namespace) -> int:
-    from kefu.conversations.intake_queue import queue_state, retry_failed
+    from kefu.conversations.intake_queue import queue_state
 
-    if args.retry_failed:
-        print(f"put back {retry_failed()}", file=sys.stderr)
     state = queue_state()
     if args.json:
         print(json.dumps(dataclasses.asdict(state)))

@@ -16,14 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import (
-    DatabaseError,
-    InterfaceError,
-    OperationalError,
-    connection,
-    models,
-    transaction,
-)
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from kefu.accounts.models import Shop
@@ -427,25 +420,17 @@ def _insert_group_postgresql(take: Callable[[], list[_Job]]) -> None:
 
 _sql: dict[str, str] = {}
 
-# PostgreSQL: every INSERT into the queue takes its transaction id before it takes a row id
-# (the WHERE is evaluated before the row, and so the id's default, is formed). The worker's
-# lane cursors (``kefu.desk.intake_queue.settled_id``) rely on it: a row id handed out before
-# a moment belongs to a transaction that had its id by then, so one read of the running
-# transaction ids tells which of them may still commit such a row (decisions §101).
-XID_FIRST_POSTGRESQL = "pg_current_xact_id() IS NOT NULL AND"
-
 
 def _insert_new_sql() -> str:
     """The single message's INSERT, built once per process and database kind."""
     vendor = connection.vendor
     if vendor not in _sql:
         cast = "::jsonb" if vendor == "postgresql" else ""
-        xid_first = XID_FIRST_POSTGRESQL if vendor == "postgresql" else ""
         _sql[vendor] = (
             f"INSERT INTO {IntakeMessage._meta.db_table} "  # noqa: S608 - names from models
             "(shop_id, external_id, lane, payload, received_at, attempts, last_error) "
             f"SELECT %s, %s, %s, %s{cast}, %s, 0, '' "
-            f"WHERE {xid_first} NOT EXISTS (SELECT 1 FROM {Message._meta.db_table} "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {Message._meta.db_table} "
             "WHERE shop_id = %s AND external_id = %s) "
             "ON CONFLICT (shop_id, external_id) DO NOTHING RETURNING id"
         )
@@ -462,7 +447,7 @@ def _insert_group_sql(n: int) -> str:
             "(shop_id, external_id, lane, payload, received_at, attempts, last_error) "
             "SELECT v.shop_id, v.external_id, v.lane, v.payload::jsonb, v.received_at, 0, '' "
             f"FROM (VALUES {values}) AS v (shop_id, external_id, lane, payload, received_at) "
-            f"WHERE {XID_FIRST_POSTGRESQL} NOT EXISTS (SELECT 1 FROM {Message._meta.db_table} m "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {Message._meta.db_table} m "
             "WHERE m.shop_id = v.shop_id AND m.external_id = v.external_id) "
             "ON CONFLICT (shop_id, external_id) DO NOTHING RETURNING id, shop_id, external_id"
         )
@@ -494,9 +479,6 @@ def _insert(shop: Shop, messages: list[BuyerMessageIn]) -> dict[str, int]:
         "RETURNING id, external_id"
     )
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Its transaction id before its rows' ids (``XID_FIRST_POSTGRESQL``).
-            cursor.execute("SELECT pg_current_xact_id()")
         cursor.execute(sql, rows)
         return {ext: pk for pk, ext in cursor.fetchall()}
 
@@ -534,35 +516,6 @@ def queue_state() -> QueueState:
         failed=IntakeMessage.objects.filter(attempts__gte=MAX_ATTEMPTS).count(),
         oldest_age_seconds=(timezone.now() - oldest).total_seconds() if oldest else None,
     )
-
-
-def retry_failed() -> int:
-    """Put the messages that failed ``MAX_ATTEMPTS`` times back in their lanes (once their
-    cause is fixed); the number put back.
-
-    Their lanes' cursors (PostgreSQL, decisions §101) may have moved past them, as past
-    anything done with, so each is moved back to just before its lane's first one. The lanes
-    are locked first: a worker's batch on one of them commits its own cursor first, and the
-    lowered one is written over it, not under it."""
-    with transaction.atomic():
-        lanes = sorted(
-            set(
-                IntakeMessage.objects.filter(attempts__gte=MAX_ATTEMPTS).values_list(
-                    "lane", flat=True
-                )
-            )
-        )
-        if not lanes:
-            return 0
-        list(IntakeLane.objects.select_for_update().filter(number__in=lanes).order_by("number"))
-        failed = IntakeMessage.objects.filter(attempts__gte=MAX_ATTEMPTS)
-        firsts = dict(
-            failed.values_list("lane").annotate(first=models.Min("id")).values_list("lane", "first")
-        )
-        put_back = failed.update(attempts=0, last_error="")
-        for lane, first in firsts.items():
-            IntakeLane.objects.filter(number=lane, after__gte=first).update(after=first - 1)
-    return put_back
 
 
 @dataclass(frozen=True)

@@ -470,11 +470,6 @@ class IntakeLane(models.Model):
     the lane's messages, so two workers never store one buyer's messages at once."""
 
     number = models.PositiveSmallIntegerField(primary_key=True)
-    # PostgreSQL: every message of the lane with an id up to here is stored (or failed for
-    # good) and no id up to here can still be committed, so the worker's read of the lane
-    # starts after it instead of walking the index entries of the rows it deleted, which
-    # stay until a vacuum (decisions §101). Written under the lane's lock; unused on SQLite.
-    after = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return str(self.number)

@@ -18,7 +18,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
@@ -163,23 +162,24 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
     if set_based:
         batch = batch_size(batch, _per_message, batch_seconds())
     with transaction.atomic(), deliveries_batched():
-        held = dict(
+        held = list(
             IntakeLane.objects.select_for_update(skip_locked=True)
             .filter(number__in=lanes)
-            .values_list("number", "after")
+            .values_list("number", flat=True)
         )
         if not held:
             return 0
-        rows, read = _waiting(held, batch)
+        rows = _waiting(sorted(held), batch)
         traced = _trace_batch(rows) if stagetrace.ENABLED and rows else None
-        if set_based and rows and _set_based(rows, held, read):
-            cost = _batch_cost(time.monotonic() - started, time.thread_time() - started_cpu)
-            _per_message = learned(_per_message, cost, len(rows))
-            if traced is not None:
-                transaction.on_commit(traced)
-            return len(rows)
+        if set_based and rows:
+            done = _set_based(rows)
+            if done:
+                cost = _batch_cost(time.monotonic() - started, time.thread_time() - started_cpu)
+                _per_message = learned(_per_message, cost, len(rows))
+                if traced is not None:
+                    transaction.on_commit(traced)
+                return len(rows)
         stored: list[int] = []
-        done: set[int] = set()
         handled = 0
         for row in rows:
             if handled and time.monotonic() > budget:
@@ -190,7 +190,6 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
             except ValidationError as exc:
                 # Checked before it was queued; a rule that changed since refuses it for good.
                 _failed(row, "; ".join(exc.messages), final=True)
-                done.add(row.pk)
             except Exception as exc:
                 log.exception("intake_failed shop=%s external_id=%s", row.shop_id, row.external_id)
                 _failed(row, f"{type(exc).__name__}: {exc}", final=False)
@@ -198,7 +197,6 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
                 stored.append(row.pk)
         if stored:
             IntakeMessage.objects.filter(pk__in=stored).delete()
-        _move_cursors(held, read, done.union(stored))
         return handled
 
 
@@ -222,130 +220,28 @@ def _trace_batch(rows: list[IntakeMessage]) -> Callable[[], None]:
     return pushed
 
 
-@dataclass
-class _Read:
-    """What a PostgreSQL batch read of its lanes: each lane's ids in order, the lanes read to
-    their end (everything waiting after the lane's cursor was taken), and the settled id
-    that held for the read (``_Horizon.settled``)."""
-
-    taken: dict[int, list[int]] = field(default_factory=dict)
-    whole: set[int] = field(default_factory=set)
-    settled: int = 0
-
-
-def _waiting(held: dict[int, int], batch: int) -> tuple[list[IntakeMessage], _Read | None]:
-    """The first waiting messages of the held lanes (lane -> cursor), with their shops, in
-    id order; on PostgreSQL also what was read, for the lanes' cursors."""
-    lanes = sorted(held)
+def _waiting(lanes: list[int], batch: int) -> list[IntakeMessage]:
+    """The first waiting messages of the held lanes, with their shops, in id order."""
     if connection.vendor != "postgresql":
-        rows = list(
+        return list(
             IntakeMessage.objects.filter(lane__in=lanes, attempts__lt=MAX_ATTEMPTS)
             .select_related("shop")
             .order_by("id")[:batch]
         )
-        return rows, None
-    read = _first_ids(lanes, batch, after=held)
-    ids = [pk for taken in read.taken.values() for pk in taken]
+    ids = _first_ids(lanes, batch)
     if not ids:
-        return [], read
-    rows = list(IntakeMessage.objects.filter(pk__in=ids).select_related("shop").order_by("id"))
-    return rows, read
-
-
-# --- the lanes' cursors (PostgreSQL, decisions §101) -----------------------------------------
-# The worker deletes each message's row in the transaction that stores it. Without a vacuum
-# (autovacuum is off on these machines, and the design must not need it) the (lane, id)
-# index keeps the deleted rows' entries, and a read of a lane from its start visits each of
-# them in the table until no transaction of the database can see the row any more (then the
-# scan marks the entry dead). A lane's cursor (``IntakeLane.after``) is an id up to which
-# everything of the lane is done, and the read starts after it.
-#
-# Ids are not committed in id order: a web INSERT can take id 100, another id 101 and commit
-# first. A cursor moved past 101 while 100 is still on its way would skip 100 for good. So a
-# cursor moves only up to a *settled* id: one up to which every id handed out belongs to a
-# transaction that has ended (committed, and so visible to the read, or rolled back).
-# Settling one (``_Horizon``): a statement reads the last id the sequence handed out (V);
-# a later statement reads the transaction ids running at its snapshot (X). Every INSERT into
-# the queue takes its transaction id before its row id (``XID_FIRST_POSTGRESQL``), so a
-# transaction that took an id up to V had its transaction id before X was read: it had
-# ended by then, or it is in X. V is settled once a snapshot sees every transaction of X
-# ended, and it holds for the reads made on that snapshot or later ones (a snapshot per
-# statement: READ COMMITTED, Django's default and the worker's). X leaves out the
-# transactions of other databases (which cannot write this table), so a long transaction
-# elsewhere on the server does not hold the cursors back.
-
-
-@dataclass
-class _Horizon:
-    """One process's (one thread's) view of the settled id, for one database."""
-
-    settled: int = 0
-    # (V, X) waiting to settle: the last id handed out, the transactions running after it.
-    pending: tuple[int, list[str]] | None = None
-
-
-_horizons = threading.local()
-
-
-def _horizon() -> _Horizon:
-    # Per thread: V and X must come from one connection's statements in that order.
-    name = str(connection.settings_dict["NAME"])
-    mine: dict[str, _Horizon] = _horizons.__dict__.setdefault("by_database", {})
-    return mine.setdefault(name, _Horizon())
-
-
-def _move_cursors(held: dict[int, int], read: _Read | None, done: set[int]) -> None:
-    """Move the held lanes' cursors past what this batch finished (``done``: stored, or
-    failed for good), up to the read's settled id; not past a taken message that is still
-    waiting (failed for now, or not reached before the batch's time ran out)."""
-    if read is None:
-        return
-    moved: dict[int, int] = {}
-    for lane, after in held.items():
-        taken = read.taken.get(lane, [])
-        waiting = next((pk for pk in taken if pk not in done), None)
-        if waiting is not None:
-            reach = waiting - 1
-        elif lane in read.whole:
-            # Everything the read could see after the cursor is done; what it could not see
-            # lies beyond the settled id.
-            reach = read.settled
-        else:
-            reach = taken[-1] if taken else after
-        to = min(reach, read.settled)
-        if to > after:
-            moved[lane] = to
-    if not moved:
-        return
-    table = IntakeLane._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET after = v.after FROM unnest(%s::int[], %s::bigint[]) "  # noqa: S608
-            f"AS v (number, after) WHERE {table}.number = v.number",
-            [list(moved), list(moved.values())],
-        )
-
-
-# The transactions running at the statement's snapshot, less those of sessions the activity
-# view shows in another database: they cannot write the queue. Where the view hides a
-# session's transaction (another role without pg_read_all_stats), it is kept: waited for.
-RUNNING_ELSEWHERE_EXCLUDED = (
-    ", ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x "
-    "WHERE x::text::bigint %% 4294967296 NOT IN (SELECT backend_xid::text::bigint "
-    "FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
-    "AND datname IS DISTINCT FROM current_database()))"
-)
+        return []
+    return list(IntakeMessage.objects.filter(pk__in=ids).select_related("shop").order_by("id"))
 
 
 # The lane a PostgreSQL batch fills from first, moved on by one each batch (per process).
 _next_first = 0
 
 
-def _first_ids(lanes: list[int], batch: int, *, after: dict[int, int] | None = None) -> _Read:
-    """Up to ``batch`` ids of waiting messages of the held lanes, each lane's after its
-    cursor (``after``: lane -> cursor, 0 when not given): whole lanes' queues, one lane after
-    the other (from a lane that moves on each batch, so none waits behind the others), then
-    the first part of the next one. Each lane's part is the head of its queue.
+def _first_ids(lanes: list[int], batch: int) -> list[int]:
+    """Up to ``batch`` ids of waiting messages of the held lanes: whole lanes' queues, one
+    lane after the other (from a lane that moves on each batch, so none waits behind the
+    others), then the first part of the next one. Each lane's part is the head of its queue.
 
     Whole lanes rather than an equal share of each: the batch's reads and writes are per
     buyer (upsert, locked conversation, today's history), so a deep queue is cheapest one
@@ -360,83 +256,47 @@ def _first_ids(lanes: list[int], batch: int, *, after: dict[int, int] | None = N
     waiting row of the lane plus a sort (~30 ms a batch with 20,000 queued, decisions §63), or
     as a walk of the primary key from the oldest row filtering on the lane: all of the
     queue's rows, and the deleted ones not vacuumed, for a lane with nothing waiting. So the
-    read leaves the planner one plan for a lane: the lane's part of the index from its cursor
-    on is a row comparison, ``(lane, id) > (lane, cursor)`` with ``lane <= lane``, which
-    starts the index scan at the cursor and which the primary key cannot give in (lane, id)
-    order, and sequential scans, bitmap scans and sorts are switched off for this one
-    statement and back to what they were right after (``set_config(…, true)`` would otherwise
-    last until the transaction ends, for the batch's own queries too). What is left for each
-    lane is the (lane, id) index scan, which stops after ``batch`` rows; the only sort is of
-    those few ids. Should the read fail, the transaction's rollback restores the settings.
-
-    The statements before and after the read also settle ids for the lanes' cursors (the
-    block comment above ``_Horizon``): the first reads the last id handed out and whether the
-    transactions of the last pending check have all ended, the last reads the transactions
-    running after that id was read."""
+    read leaves the planner one plan for a lane: the lane is a range (``BETWEEN``, which the
+    primary key cannot give in ``(lane, id)`` order, where ``=`` would let it), and
+    sequential scans, bitmap scans and sorts are switched off for this one statement and
+    back to what they were right after (``set_config(…, true)`` would otherwise last until
+    the transaction ends, for the batch's own queries too). What is left for each lane is the
+    (lane, id) index scan, which stops after ``batch`` rows; the only sort is of those few
+    ids. Should the read fail, the transaction's rollback restores the settings."""
     global _next_first
     first = _next_first % len(lanes)
     _next_first += 1
     ordered = lanes[first:] + lanes[:first]
-    cursors = [(after or {}).get(lane, 0) for lane in ordered]
-    horizon = _horizon()
-    pending = horizon.pending
     table = IntakeMessage._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT current_setting('enable_seqscan'), current_setting('enable_bitmapscan'), "
             "current_setting('enable_sort'), set_config('enable_seqscan', 'off', true), "
-            "set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true), "
-            "coalesce(pg_sequence_last_value(pg_get_serial_sequence(%s, 'id')::regclass), 0), "
-            "(SELECT coalesce(bool_and(pg_visible_in_snapshot(x::xid8, pg_current_snapshot())), "
-            "true) FROM unnest(%s::text[]) AS x)",
-            [table, pending[1] if pending else []],
+            "set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)"
         )
-        seqscan, bitmapscan, sort, _, _, _, handed, ended = cursor.fetchone()
-        if handed < horizon.settled or (pending and handed < pending[0]):
-            # The ids started again (the table emptied with its sequence restarted): what
-            # this process knew about them no longer holds.
-            horizon.settled, pending = 0, None
-        elif pending and ended:
-            horizon.settled, pending = max(horizon.settled, pending[0]), None
+        seqscan, bitmapscan, sort, *_ = cursor.fetchone()
         cursor.execute(
-            "SELECT q.lane, q.id FROM unnest(%s::int[], %s::bigint[]) "  # noqa: S608
-            "WITH ORDINALITY AS l(lane, after, n) "
-            f"CROSS JOIN LATERAL (SELECT m.lane, m.id FROM {table} m "
-            "WHERE (m.lane, m.id) > (l.lane, l.after) AND m.lane <= l.lane "
-            "AND m.attempts < %s ORDER BY m.lane, m.id LIMIT %s) q ORDER BY l.n, q.id LIMIT %s",
-            [ordered, cursors, MAX_ATTEMPTS, batch, batch],
+            "SELECT q.id FROM unnest(%s::int[]) WITH ORDINALITY AS l(lane, n) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT m.id FROM {table} m "
+            "WHERE m.lane BETWEEN l.lane AND l.lane AND m.attempts < %s "
+            "ORDER BY m.lane, m.id LIMIT %s) q ORDER BY l.n, q.id LIMIT %s",
+            [ordered, MAX_ATTEMPTS, batch, batch],
         )
-        found = cursor.fetchall()
+        ids = [row[0] for row in cursor.fetchall()]
         # Restored even when nothing is waiting: the batch's atomic block may be a savepoint
         # in a caller's transaction (an eager drain inside a test's or a request's), and
         # releasing a savepoint keeps `set_config(…, true)` until that transaction ends. Left
         # off, every later query of it was planned with sorts and scans "disabled", whose
         # huge cost estimates switched on JIT compilation (~0.5 s a query, decisions §79).
-        restore = (
+        cursor.execute(
             "SELECT set_config('enable_seqscan', %s, true), "
-            "set_config('enable_bitmapscan', %s, true), set_config('enable_sort', %s, true)"
+            "set_config('enable_bitmapscan', %s, true), set_config('enable_sort', %s, true)",
+            [seqscan, bitmapscan, sort],
         )
-        if pending is None:
-            # A new check: the transactions running now, after V (``handed``) was read. A
-            # pending check is kept until it settles, however busy the queue, and the
-            # activity view is read once per check.
-            restore += RUNNING_ELSEWHERE_EXCLUDED
-        cursor.execute(restore, [seqscan, bitmapscan, sort])
-        restored = cursor.fetchone()
-    if pending is None:
-        pending = (int(handed), list(restored[3]))
-    horizon.pending = pending
-    read = _Read(settled=horizon.settled)
-    for lane, pk in found:
-        read.taken.setdefault(lane, []).append(pk)
-    # The lanes read to their end: all of them when the batch did not fill, else those before
-    # the lane it filled up on (empty ones too).
-    last = ordered.index(found[-1][0]) if len(found) >= batch else len(ordered)
-    read.whole = set(ordered[:last])
-    return read
+    return ids
 
 
-def _set_based(rows: list[IntakeMessage], held: dict[int, int], read: _Read | None) -> bool:
+def _set_based(rows: list[IntakeMessage]) -> bool:
     """The rows as one set-based batch in a savepoint; False (nothing kept) when it raised."""
     try:
         with transaction.atomic(), deliveries_batched():
@@ -446,7 +306,6 @@ def _set_based(rows: list[IntakeMessage], held: dict[int, int], read: _Read | No
                 _failed(row, error, final=True)
             if result.stored:
                 IntakeMessage.objects.filter(pk__in=result.stored).delete()
-            _move_cursors(held, read, {*result.stored, *(row.pk for row, _ in result.refused)})
             # Last: the agents' presence rows it locks are held until the commit only.
             result.write_loads()
     except Exception:
