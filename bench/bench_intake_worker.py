@@ -146,8 +146,8 @@ def _helper_profile(pipeline: str, batches: str) -> Row:
         **({"sql_times": sql_times} if timed else {}),
         "processed": processed,
         "statements_per_msg": round(statements / processed, 2) if processed else None,
-        "cpu_ms_per_msg": round(cpu * 1000 / processed, 2) if processed else None,
-        "wall_ms_per_msg": round(wall * 1000 / processed, 2) if processed else None,
+        "cpu_ms_per_msg": round(cpu * 1000 / processed, 3) if processed else None,
+        "wall_ms_per_msg": round(wall * 1000 / processed, 3) if processed else None,
     }
 
 

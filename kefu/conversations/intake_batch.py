@@ -45,7 +45,7 @@ from kefu.conversations.models import (
 )
 from kefu.conversations.routing import available_agent_loads, group_for_entry_point
 from kefu.conversations.text import preview
-from kefu.core.db.bulk import insert_instances, update_instances
+from kefu.core.db.bulk import insert_instances, reserve_ids, update_instances
 
 _CONVERSATION_FIELDS = [
     "status",
@@ -287,6 +287,9 @@ class BatchStore:
         self._campaign_buyers: set[int] = set()
         # Buyers whose rows the batch inserted: no other transaction can have rows of theirs.
         self.created_buyers: set[int] = set()
+        # Conversations the batch created with ids reserved, inserted by ``finish`` with
+        # their final values (decisions §108), by id.
+        self._unsaved: dict[int, Conversation] = {}
 
     def prepare(self, shop: Shop, items: list[Item]) -> None:
         """One buyer upsert and one product read for the shop's messages of the batch."""
@@ -392,7 +395,7 @@ class BatchStore:
                 self._live[(item.buyer_id, group)] = conv
                 created.append(conv)
             convs.append(conv)
-        insert_instances(created, now=now)
+        self._create(created, now)
         fresh = {id(c) for c in created}
         messages: list[Message] = []
         for item, conv in zip(items, convs, strict=True):
@@ -446,6 +449,23 @@ class BatchStore:
             out.append((conv, message))
         return out
 
+    def _create(self, created: list[Conversation], now: dt.datetime) -> None:
+        """The round's new conversations: on PostgreSQL their ids from the batch's pool now
+        and their rows at ``finish``, once, with their final values — inserted here they were
+        updated there with the batch's other conversations, the batch's costliest statement
+        (decisions §103, §108). The rows naming them meanwhile (messages, automatic replies,
+        hits, outbox rows, events) rely on deferred foreign keys. One read within the batch
+        joins conversations: ``campaign_reply_group``'s, for the buyers a campaign wrote to;
+        theirs go in now, as before, so that read finds them."""
+        if not reserve_ids(created, now=now):
+            insert_instances(created, now=now)
+            return
+        now_in = [c for c in created if c.buyer_id in self._campaign_buyers]
+        insert_instances(now_in, now=now, reserved=True)
+        for conv in created:
+            if conv.buyer_id not in self._campaign_buyers:
+                self._unsaved[conv.pk] = conv
+
     def _route(self, conv: Conversation, *, reason_prefix: str) -> None:
         # assignment.route_conversation, with the load counters in memory.
         agent, reason = self.router.choose(conv.shop, conv.group, conv.product)
@@ -471,8 +491,11 @@ class BatchStore:
         """Write the conversations and the buyers' last message times and ``languages`` (the
         buyers whose language the batch changed, ``set_languages``). The agents' loads are
         the caller's last write of the transaction (``write_loads``)."""
-        if self._touched:
-            update_instances(list(self._touched.values()), _CONVERSATION_FIELDS)
+        update_instances(
+            [c for pk, c in self._touched.items() if pk not in self._unsaved], _CONVERSATION_FIELDS
+        )
+        # In id order, as they were drawn; every column as the batch leaves it.
+        insert_instances(list(self._unsaved.values()), now=self.now, reserved=True)
         later: dict[int, dt.datetime] = {}
         for buyer_id, at in self._last_message.items():
             buyer = self.buyers[buyer_id]

@@ -226,3 +226,74 @@ def test_an_id_pool_with_units_draws_every_known_table_in_one_statement(shop):
     assert [b.pk for b in second] == sorted(b.pk for b in second)
     stored = Buyer.objects.filter(external_id__startswith="ahead-").order_by("pk")
     assert [b.external_id for b in stored] == [f"ahead-{i}" for i in range(10)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reserved_ids_let_rows_name_an_instance_inserted_later_with_its_final_values(shop, buyer):
+    from kefu.conversations.models import Conversation, Direction, Message
+    from kefu.core.db import bulk
+
+    def conversation() -> Conversation:
+        return Conversation(
+            shop=shop,
+            buyer=buyer,
+            channel="marketplace",
+            entry_point="product_page",
+            group="pre_sale",
+            last_message_at=NOW,
+            opened_at=NOW,
+        )
+
+    outside = conversation()
+    assert not bulk.reserve_ids([outside], now=NOW)  # no pool: the caller inserts now
+    assert outside.pk is None
+    later = NOW + dt.timedelta(minutes=5)
+    with transaction.atomic(), bulk.id_pool():
+        conv = conversation()
+        if connection.vendor != "postgresql":
+            assert not bulk.reserve_ids([conv], now=NOW)  # no sequences to draw ahead from
+            assert conv.pk is None
+            return
+        assert bulk.reserve_ids([conv], now=NOW)
+        assert conv.pk is not None and conv.created_at == NOW
+        message = Message(
+            shop=shop, conversation=conv, buyer=buyer, direction=Direction.BUYER, text="hi"
+        )
+        message.sent_at = NOW
+        insert_instances([message], now=NOW)  # names a conversation not stored yet
+        assert not Conversation.objects.filter(pk=conv.pk).exists()
+        conv.unread_count, conv.last_message_preview = 1, "hi"
+        insert_instances([conv], now=later, reserved=True)
+    stored = Conversation.objects.get(pk=conv.pk)
+    assert (stored.unread_count, stored.last_message_preview) == (1, "hi")
+    assert stored.created_at == NOW  # stamped when its id was given, as an insert then would
+    assert Message.objects.get(pk=message.pk).conversation_id == conv.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reserved_row_never_inserted_fails_the_commit_of_rows_naming_it(shop, buyer):
+    from kefu.conversations.models import Conversation, Direction, Message
+    from kefu.core.db import bulk
+
+    if connection.vendor != "postgresql":
+        pytest.skip("ids are reserved from PostgreSQL sequences only")
+    conv = Conversation(
+        shop=shop,
+        buyer=buyer,
+        channel="marketplace",
+        entry_point="product_page",
+        group="pre_sale",
+        last_message_at=NOW,
+        opened_at=NOW,
+    )
+    message = Message(shop=shop, buyer=buyer, direction=Direction.BUYER, text="hi", sent_at=NOW)
+
+    def name_it_and_commit() -> None:
+        with transaction.atomic(), bulk.id_pool():
+            assert bulk.reserve_ids([conv], now=NOW)
+            message.conversation = conv
+            insert_instances([message], now=NOW)
+
+    with pytest.raises(IntegrityError):  # the deferred foreign key, checked at the commit
+        name_it_and_commit()
+    assert not Message.objects.filter(text="hi", buyer=buyer).exists()

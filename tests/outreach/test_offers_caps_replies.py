@@ -15,6 +15,9 @@ from django.test import Client
 from django.utils import translation
 
 from kefu.accounts.services import create_agent
+from kefu.conversations.buyers import BuyerIn
+from kefu.conversations.intake import BuyerMessageIn, checked_message
+from kefu.conversations.intake_queue import enqueue_messages
 from kefu.conversations.models import Conversation, Message
 from kefu.desk import intake_queue
 from kefu.metrics import refresh
@@ -295,6 +298,66 @@ def test_a_reply_through_the_webhook_lands_with_the_outreach_group(shop, owner, 
     assert conversation.unread_count == 1 and conversation.status == "open"
     (result,) = results.campaign_results(campaign)
     assert result.replied == 1
+
+
+@pytest.mark.parametrize("queued", [False, True], ids=["synchronous", "queued"])
+def test_after_a_welcome_in_a_new_thread_the_next_message_follows_it_not_the_campaign(
+    shop, owner, pre_agent, queued
+):
+    # A message written before the campaign reached the buyer (delivered late) goes by the
+    # page and opens a pre-sale thread, which the welcome answers; the buyer's next message
+    # then follows the shop's latest word, that welcome, not the campaign. In one set-based
+    # batch the new thread must be visible to the next message's campaign check.
+    from kefu.automation.config import settings_for_update
+
+    _outreach_agent(shop)
+    online(pre_agent)
+    conf = settings_for_update(shop)
+    conf.welcome_enabled, conf.welcome_text = True, "Hello, how can we help?"
+    conf.save()
+    if not queued:
+        synchronous_intake(shop)
+    order(shop, "R4", "ulla", country="RU")
+    campaign = make_campaign(
+        owner,
+        segment(owner, statuses="paid"),
+        window_start=0,
+        window_end=24,
+        starts_at=dt.datetime(2020, 1, 1, tzinfo=UTC),
+    )
+    assert services.send_campaign_step(campaign=campaign) == 1
+    written = dt.datetime.now(UTC) - dt.timedelta(minutes=10)
+    sent = [
+        BuyerMessageIn(
+            buyer=BuyerIn(external_id="ulla"),
+            text=text,
+            entry_point="product_page",
+            external_id=external_id,
+            sent_at=at,
+        )
+        for external_id, text, at in (
+            ("early", "Is the lamp in stock?", written),
+            ("next", "And in white?", None),
+        )
+    ]
+    if queued:
+        # Queued together, as the batch webhook queues them: one set-based batch.
+        enqueue_messages(shop=shop, messages=[checked_message(m) for m in sent])
+        intake_queue.drain(seconds=5)
+    else:
+        for m in sent:
+            payload = {
+                "buyer": {"external_id": "ulla"},
+                "entry_point": m.entry_point,
+                "text": m.text,
+                "external_id": m.external_id,
+                **({"sent_at": m.sent_at.isoformat()} if m.sent_at else {}),
+            }
+            assert post_signed(Client(), shop, payload).status_code == 201
+    early = Message.objects.get(external_id="early")
+    assert early.conversation.group == "pre_sale"
+    assert early.conversation.messages.filter(payload__automation="welcome").exists()
+    assert Message.objects.get(external_id="next").conversation_id == early.conversation_id
 
 
 def test_a_message_long_after_the_campaign_or_after_an_agent_wrote_goes_by_the_page(

@@ -525,27 +525,54 @@ def _draw_ahead(units: int) -> None:
 _TABLES: dict[type[models.Model], Table] = {}
 
 
-def insert_instances(objs: Sequence[models.Model], *, now: dt.datetime) -> None:
-    """`bulk_create` for unsaved instances of one model without the ORM's query building
-    (the intake worker's batch, decisions §47): every concrete column from the instance, a
-    foreign key from the related instance when it was saved after assignment, `auto_now`
-    and unset `auto_now_add` columns `now`; sets the instances' ids. Sends no signals."""
-    if not objs:
-        return
-    model = type(objs[0])
+def _table(model: type[models.Model]) -> Table:
     table = _TABLES.get(model)
     if table is None:
         table = _TABLES[model] = Table(model)
-    fields = table.fields
+    return table
+
+
+def _stamp(table: Table, objs: Sequence[models.Model], now: dt.datetime) -> None:
+    """`auto_now` and unset `auto_now_add` columns `now`, as `Model.save` sets them."""
     stamped = [
-        f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        f
+        for f in table.fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
-    related: list[Any] = [f for f in fields if f.is_relation]  # ForeignKey: is_cached
-    rows = []
     for obj in objs:
         for f in stamped:
             if getattr(f, "auto_now", False) or getattr(obj, f.attname) is None:
                 setattr(obj, f.attname, now)
+
+
+def _saved(objs: Sequence[models.Model], ids: Sequence[int]) -> None:
+    db = router.db_for_write(type(objs[0]))
+    for obj, pk in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = db
+
+
+def insert_instances(
+    objs: Sequence[models.Model], *, now: dt.datetime, reserved: bool = False
+) -> None:
+    """`bulk_create` for unsaved instances of one model without the ORM's query building
+    (the intake worker's batch, decisions §47): every concrete column from the instance, a
+    foreign key from the related instance when it was saved after assignment, `auto_now`
+    and unset `auto_now_add` columns `now`; sets the instances' ids. Sends no signals.
+
+    ``reserved``: the instances got their ids from ``reserve_ids`` (PostgreSQL) and go in
+    with them, with the values they hold now."""
+    if not objs:
+        return
+    table = _table(type(objs[0]))
+    fields = table.fields
+    if not reserved:
+        # A reserved row was stamped when its id was given, as its insert then would have.
+        _stamp(table, objs, now)
+    related: list[Any] = [f for f in fields if f.is_relation]  # ForeignKey: is_cached
+    rows = []
+    for obj in objs:
         for f in related:
             if getattr(obj, f.attname) is None and f.is_cached(obj):
                 target = getattr(obj, f.name)
@@ -554,12 +581,32 @@ def insert_instances(objs: Sequence[models.Model], *, now: dt.datetime) -> None:
                     # alone would drop the cached object (the push reads it, §55).
                     setattr(obj, f.name, target)
         rows.append([getattr(obj, f.attname) for f in fields])
-    ids = table.insert_returning(table.columns, rows, now=now)
-    db = router.db_for_write(model)
-    for obj, pk in zip(objs, ids, strict=True):
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = db
+    if reserved:
+        ids = [obj.pk for obj in objs]
+        table._insert_with_ids(table._connection(), table.columns, rows, ids, now)
+        return
+    _saved(objs, table.insert_returning(table.columns, rows, now=now))
+
+
+def reserve_ids(objs: Sequence[models.Model], *, now: dt.datetime) -> bool:
+    """Give unsaved instances of one model their ids now and insert them later, once, with
+    ``insert_instances(…, reserved=True)``: on PostgreSQL inside an ``id_pool``, the ids
+    from the pool (in order, as ``insert_instances`` would have drawn them), and
+    `auto_now`/`auto_now_add` columns stamped `now`, as an insert now would. Rows that name
+    them meanwhile rely on their foreign keys being deferred (Django creates them
+    ``DEFERRABLE INITIALLY DEFERRED``), and nothing may read them from the database before
+    they are inserted. The intake batch inserts the conversations it creates this way, with
+    their final values, instead of inserting and then updating them (decisions §108).
+    False, and nothing done, elsewhere: the caller inserts them now."""
+    if not objs:
+        return True
+    table = _table(type(objs[0]))
+    conn = table._connection()
+    if conn.vendor != "postgresql" or _pool.ids is None:
+        return False
+    _stamp(table, objs, now)
+    _saved(objs, table._draw(conn, len(objs)))
+    return True
 
 
 def update_instances(objs: Sequence[models.Model], columns: Sequence[str]) -> None:
@@ -567,8 +614,5 @@ def update_instances(objs: Sequence[models.Model], columns: Sequence[str]) -> No
     prepared statement run for all of them."""
     if not objs:
         return
-    model = type(objs[0])
-    table = _TABLES.get(model)
-    if table is None:
-        table = _TABLES[model] = Table(model)
+    table = _table(type(objs[0]))
     table.update_joined(columns, [[getattr(o, c) for c in columns] + [o.pk] for o in objs])
