@@ -252,9 +252,48 @@ def _trace_lines(trace: str) -> list[dict[str, Any]]:
     folder, prefix = os.path.split(trace)
     for name in sorted(os.listdir(folder)):
         if name.startswith(prefix + "."):
+            pid = int(name.rsplit(".", 1)[1])
             with open(os.path.join(folder, name)) as lines:
-                out += [json.loads(line) for line in lines if line.endswith("\n")]
+                out += [{**json.loads(line), "pid": pid} for line in lines if line.endswith("\n")]
     return out
+
+
+def _rss_mb(pid: int) -> float:
+    """A process's resident memory now (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+def _collections(every: list[dict[str, Any]], lines: list[dict[str, Any]]) -> Row:
+    """The run's garbage collections over 20 ms in the web process (the one whose records
+    name sockets) and in the others (the intake workers), the web process's late wake-ups,
+    its socket freezes so far (kefu.core.collector) and its resident memory now."""
+    web = {x["pid"] for x in every if x["stage"] in ("web", "loop_late", "freeze")}
+    gcs = [x for x in lines if x["stage"] == "gc"]
+    web_gc = [float(x["ms"]) for x in gcs if x["pid"] in web]
+    web_full = [float(x["ms"]) for x in gcs if x["pid"] in web and x["generation"] == 2]
+    other_gc = [float(x["ms"]) for x in gcs if x["pid"] not in web]
+    late = [float(x["ms"]) for x in lines if x["stage"] == "loop_late"]
+    freezes = [x for x in every if x["stage"] == "freeze"]
+    return {
+        "gc_web_count": len(web_gc),
+        "gc_web_max_ms": max(web_gc, default=0.0),
+        "gc_web_full_max_ms": max(web_full, default=0.0),
+        "gc_web_total_ms": round(sum(web_gc), 1),
+        "gc_workers_count": len(other_gc),
+        "gc_workers_max_ms": max(other_gc, default=0.0),
+        "web_loop_late_max_ms": max(late, default=0.0),
+        "web_freezes": len(freezes),
+        "web_freeze_max_ms": max((float(x["ms"]) for x in freezes), default=0.0),
+        "web_frozen_objects": freezes[-1]["frozen"] if freezes else 0,
+        "web_rss_mb": max((_rss_mb(pid) for pid in web), default=0.0),
+    }
 
 
 def _stages(
@@ -262,7 +301,8 @@ def _stages(
 ) -> Row:
     """Per-stage p50/p90/p99/max of the run's messages, the stages' medians over the slowest
     1 % (by answer -> owner push), and how the intake worker's drains came and went."""
-    lines = [x for x in _trace_lines(trace) if x["t"] >= min(s.sent_at for s in sent) - 1]
+    every = _trace_lines(trace)
+    lines = [x for x in every if x["t"] >= min(s.sent_at for s in sent) - 1]
     batch_of: dict[str, dict[str, Any]] = {}
     batch_sizes: list[int] = []
     for x in lines:
@@ -303,6 +343,7 @@ def _stages(
         batch_messages_p50=harness.percentile(batch_sizes, 50),
         drains_started=len(starts),
         **harness.summary([b - a for a, b in itertools.pairwise(starts)], "drain_gap_", "s", 2),
+        **_collections(every, lines),
     )
     return row
 

@@ -11,7 +11,7 @@ from django.core import signing
 
 from kefu.accounts.models import Shop
 from kefu.conversations import presence, realtime
-from kefu.core import stagetrace
+from kefu.core import collector, stagetrace
 
 log = logging.getLogger("kefu.realtime")
 
@@ -22,6 +22,21 @@ PUSH_TYPES = frozenset({"inbox.event", "inbox.events", "widget.message", "widget
 
 
 class _PushesWithoutDatabase(AsyncJsonWebsocketConsumer):
+    counted = False
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        await super().accept(subprotocol, headers)
+        # Its objects live as long as it does: out of the collector's walks once a
+        # generation of sockets is up (kefu.core.collector, decisions §109).
+        self.counted = True
+        collector.sockets.opened()
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        if self.counted:
+            self.counted = False
+            collector.sockets.closed()
+        await super().websocket_disconnect(message)
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels runs close_old_connections before every handler, through the process's
         # one thread-sensitive sync thread: with 1,000 sockets each push queued there behind

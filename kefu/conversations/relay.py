@@ -13,6 +13,7 @@ from django.conf import settings
 
 from kefu.conversations import realtime
 from kefu.conversations.models import ConversationEvent
+from kefu.core import collector
 from kefu.core.warmup import warm_up
 
 log = logging.getLogger("kefu.relay")
@@ -67,6 +68,8 @@ class RelayLifespan:
                 # intake server does the same, decisions §72 and §104).
                 gc.collect()
                 gc.freeze()
+                # And the sockets' objects, a generation of sockets at a time (§109).
+                collector.sockets.enabled = True
                 realtime.CAN_PUSH_HERE = True
                 if not settings.REDIS_URL:
                     task = asyncio.create_task(relay_forever(settings.KEFU_RELAY_POLL_SECONDS))
