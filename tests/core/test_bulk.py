@@ -228,28 +228,32 @@ def test_an_id_pool_with_units_draws_every_known_table_in_one_statement(shop):
     assert [b.external_id for b in stored] == [f"ahead-{i}" for i in range(10)]
 
 
+def _new_conversation(shop, buyer):
+    """An unsaved pre-sale conversation of ``buyer``, as the intake batch builds one."""
+    from kefu.conversations.models import Conversation
+
+    return Conversation(
+        shop=shop,
+        buyer=buyer,
+        channel="marketplace",
+        entry_point="product_page",
+        group="pre_sale",
+        last_message_at=NOW,
+        opened_at=NOW,
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_reserved_ids_let_rows_name_an_instance_inserted_later_with_its_final_values(shop, buyer):
     from kefu.conversations.models import Conversation, Direction, Message
     from kefu.core.db import bulk
 
-    def conversation() -> Conversation:
-        return Conversation(
-            shop=shop,
-            buyer=buyer,
-            channel="marketplace",
-            entry_point="product_page",
-            group="pre_sale",
-            last_message_at=NOW,
-            opened_at=NOW,
-        )
-
-    outside = conversation()
+    outside = _new_conversation(shop, buyer)
     assert not bulk.reserve_ids([outside], now=NOW)  # no pool: the caller inserts now
     assert outside.pk is None
     later = NOW + dt.timedelta(minutes=5)
     with transaction.atomic(), bulk.id_pool():
-        conv = conversation()
+        conv = _new_conversation(shop, buyer)
         if connection.vendor != "postgresql":
             assert not bulk.reserve_ids([conv], now=NOW)  # no sequences to draw ahead from
             assert conv.pk is None
@@ -272,20 +276,12 @@ def test_reserved_ids_let_rows_name_an_instance_inserted_later_with_its_final_va
 
 @pytest.mark.django_db(transaction=True)
 def test_a_reserved_row_never_inserted_fails_the_commit_of_rows_naming_it(shop, buyer):
-    from kefu.conversations.models import Conversation, Direction, Message
+    from kefu.conversations.models import Direction, Message
     from kefu.core.db import bulk
 
     if connection.vendor != "postgresql":
         pytest.skip("ids are reserved from PostgreSQL sequences only")
-    conv = Conversation(
-        shop=shop,
-        buyer=buyer,
-        channel="marketplace",
-        entry_point="product_page",
-        group="pre_sale",
-        last_message_at=NOW,
-        opened_at=NOW,
-    )
+    conv = _new_conversation(shop, buyer)
     message = Message(shop=shop, buyer=buyer, direction=Direction.BUYER, text="hi", sent_at=NOW)
 
     def name_it_and_commit() -> None:

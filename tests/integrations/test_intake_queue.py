@@ -420,6 +420,16 @@ def test_the_queue_is_read_through_its_index_whatever_the_statistics_say(shop, n
     assert "pkey" not in plan
 
 
+def _other_connection(*, autocommit: bool = False):
+    """A psycopg connection of its own to the test database: another session."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=autocommit)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_postgresql_dropped_is_replaced_for_the_single_webhook(shop):
     """The intake server keeps its connections with no `SELECT 1` before each request: the
@@ -427,7 +437,6 @@ def test_a_connection_postgresql_dropped_is_replaced_for_the_single_webhook(shop
     new one, and the message is queued once."""
     if connection.vendor != "postgresql":
         pytest.skip("a server-side connection to drop")
-    import psycopg
 
     from kefu.conversations.buyers import BuyerIn
     from kefu.conversations.intake import BuyerMessageIn
@@ -435,10 +444,7 @@ def test_a_connection_postgresql_dropped_is_replaced_for_the_single_webhook(shop
 
     connection.ensure_connection()
     pid = connection.connection.info.backend_pid
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    with psycopg.connect(**params, autocommit=True) as other:
+    with _other_connection(autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
     incoming = BuyerMessageIn(
         buyer=BuyerIn(external_id="b-1", name="Olga", language="en", country=""),
@@ -455,15 +461,6 @@ def test_a_connection_postgresql_dropped_is_replaced_for_the_single_webhook(shop
 
 
 # --- a message committed while the lane is being drained -----------------------------------
-
-
-def _other_connection():
-    import psycopg
-
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    return psycopg.connect(**params)
 
 
 def _buyer_in_lane(shop: Shop, lane: int, prefix: str) -> str:
@@ -580,7 +577,6 @@ def test_postgresql_webhook_threads_waiting_behind_inserts_share_the_next_one(sh
     twice in one group is queued once (decisions §72)."""
     if connection.vendor != "postgresql":
         pytest.skip("the multi-row group insert is PostgreSQL's")
-    import psycopg
 
     from kefu.conversations import intake_queue as queue
     from kefu.conversations.buyers import BuyerIn
@@ -594,10 +590,7 @@ def test_postgresql_webhook_threads_waiting_behind_inserts_share_the_next_one(sh
         return real_rows(sql, params)
 
     monkeypatch.setattr(queue, "_autocommit_rows", counted)
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    other = psycopg.connect(**params)
+    other = _other_connection()
     # Another session's uncommitted rows with the first two threads' ids: their INSERTs wait.
     for held in ("g-0", "g-1"):
         other.execute(

@@ -246,6 +246,17 @@ def test_only_the_main_account_sets_caps_and_bad_caps_are_400(shop, owner):
 # --- replies --------------------------------------------------------------------------------
 
 
+def _to_paid_buyers_at_any_hour(owner):
+    """A campaign to the buyers with a paid order, sending at any hour, started long ago."""
+    return make_campaign(
+        owner,
+        segment(owner, statuses="paid"),
+        window_start=0,
+        window_end=24,
+        starts_at=dt.datetime(2020, 1, 1, tzinfo=UTC),
+    )
+
+
 def _outreach_agent(shop):
     agent = create_agent(
         actor=None,
@@ -266,13 +277,7 @@ def test_a_reply_through_the_webhook_lands_with_the_outreach_group(shop, owner, 
     if not queued:
         synchronous_intake(shop)
     order(shop, "R1", "rita", country="RU")
-    campaign = make_campaign(
-        owner,
-        segment(owner, statuses="paid"),
-        window_start=0,
-        window_end=24,
-        starts_at=dt.datetime(2020, 1, 1, tzinfo=UTC),
-    )
+    campaign = _to_paid_buyers_at_any_hour(owner)
     assert services.send_campaign_step(campaign=campaign) == 1
     (recipient,) = Recipient.objects.filter(campaign=campaign).select_related("message")
     campaign_conversation = recipient.message.conversation
@@ -318,13 +323,7 @@ def test_after_a_welcome_in_a_new_thread_the_next_message_follows_it_not_the_cam
     if not queued:
         synchronous_intake(shop)
     order(shop, "R4", "ulla", country="RU")
-    campaign = make_campaign(
-        owner,
-        segment(owner, statuses="paid"),
-        window_start=0,
-        window_end=24,
-        starts_at=dt.datetime(2020, 1, 1, tzinfo=UTC),
-    )
+    campaign = _to_paid_buyers_at_any_hour(owner)
     assert services.send_campaign_step(campaign=campaign) == 1
     written = dt.datetime.now(UTC) - dt.timedelta(minutes=10)
     sent = [
@@ -368,13 +367,7 @@ def test_a_message_long_after_the_campaign_or_after_an_agent_wrote_goes_by_the_p
     synchronous_intake(shop)
     order(shop, "R2", "sasha", country="RU")
     order(shop, "R3", "tanya", country="RU")
-    campaign = make_campaign(
-        owner,
-        segment(owner, statuses="paid"),
-        window_start=0,
-        window_end=24,
-        starts_at=dt.datetime(2020, 1, 1, tzinfo=UTC),
-    )
+    campaign = _to_paid_buyers_at_any_hour(owner)
     long_ago = dt.datetime.now(UTC) - dt.timedelta(days=3)
     services.send_campaign_step(campaign=campaign, now=long_ago)
     Message.objects.filter(payload__campaign_id=campaign.pk).update(sent_at=long_ago)
