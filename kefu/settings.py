@@ -141,7 +141,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis's layer with one reader of a web process's sockets' key instead of
+            # every socket taking turns at it (decisions §111).
+            "BACKEND": "kefu.conversations.layer.ProcessReaderChannelLayer",
             # channels_redis blocks up to 5 s reading a channel; redis-py's own default socket
             # timeout is also 5 s, so a busy server dropped sockets. Give reads more room.
             "CONFIG": {
