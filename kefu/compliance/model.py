@@ -24,6 +24,7 @@ from operator import add
 from pathlib import Path
 from typing import cast
 
+from kefu.compliance import concepts as cc
 from kefu.compliance import native
 from kefu.compliance import patterns as pt
 from kefu.compliance.prescan import Scan
@@ -157,6 +158,8 @@ def gated_codes(
                 or "refuse_to_ship:act" in lexical_set
             ):
                 continue
+            if _rules_read_compliant(code, compact):
+                continue
             out.append(code)
             continue
         topic = _TOPIC_KEYS.get(code)
@@ -173,8 +176,21 @@ def gated_codes(
         # for none: the rules' own cancel, present, keeps the model from reading it as a stall.
         if code == "wait_patiently" and "wait_patiently:cancel" in lexical_set:
             continue
+        # A reply the rules read as the compliant answer for this code (an alternative offered
+        # for a sold-out colour, the ordinary invoice offered when a special one cannot be) is
+        # not left to the model: it would warn on exactly what the rules let through.
+        if _rules_read_compliant(code, compact):
+            continue
         out.append(code)
     return out
+
+
+def _rules_read_compliant(code: str, compact: str) -> bool:
+    """True when the rules' sentence-wide compliant reading for `code` is in the reply."""
+    if code == "out_of_stock":
+        return cc.ALTERNATIVE_OFFERED.search(compact) is not None
+    scope = cc.SCOPE_CANCEL.get(code)
+    return scope is not None and scope.search(compact) is not None
 
 
 def _columns(compact: str) -> tuple[list[str], list[tuple[float, ...]]]:
