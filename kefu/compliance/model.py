@@ -158,8 +158,6 @@ def gated_codes(
                 or "refuse_to_ship:act" in lexical_set
             ):
                 continue
-            if _rules_read_compliant(code, compact):
-                continue
             out.append(code)
             continue
         topic = _TOPIC_KEYS.get(code)
@@ -175,11 +173,6 @@ def gated_codes(
         # Thanking the buyer for their patience ("感谢耐心等候", "thanks for your patience") asks
         # for none: the rules' own cancel, present, keeps the model from reading it as a stall.
         if code == "wait_patiently" and "wait_patiently:cancel" in lexical_set:
-            continue
-        # A reply the rules read as the compliant answer for this code (an alternative offered
-        # for a sold-out colour, the ordinary invoice offered when a special one cannot be) is
-        # not left to the model: it would warn on exactly what the rules let through.
-        if _rules_read_compliant(code, compact):
             continue
         out.append(code)
     return out
@@ -334,6 +327,12 @@ def findings_behind(
     for hit in hits(view.compact, codes):
         rule = pack.rule(hit.code)
         if rule is None:
+            continue
+        # A reply the rules read as the compliant answer for this code (an alternative offered
+        # for a sold-out colour, the ordinary invoice offered when a special one cannot be) is
+        # not left to the model: it would warn on exactly what the rules let through. Asked
+        # only where the model would warn, so a check without a warning never searches.
+        if _rules_read_compliant(hit.code, view.compact):
             continue
         quoted = [text[s:e] for s, e in (view.span(*span) for span in hit.spans)]
         zh_like, en_like = hit.reads_like
