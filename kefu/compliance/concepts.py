@@ -155,7 +155,7 @@ _INVOICE_TOPIC = (
     r"\bpaperwork\b|"
     # a receipt, but not "upon receipt of the goods"
     r"(?<!upon )(?<!on )(?<!of )\breceipts?\b|"
-    r"品名|品项|品类|开票名称|"
+    r"品名|品项|品类|开票名称|统编|统一编号|\bнакладн\w*|"
     # "开成劳保用品,好报销": what is reimbursed is the invoice, even unnamed ("报帐" too).
     r"报销|报帐|报账|"
     # chat shorthand for 发票 after a verb: "开fp", "要fp"
@@ -240,6 +240,8 @@ _INVOICE_ACT = (
     # a receipt instead of the invoice ("可以开收据给您", "只能给收据"), not "收据在包裹里"
     r"(?:只能|只有|只)(?:给您?|开)?收据|(?:可以|给您)(?:开|给)收据|开(?:个|张)收据|收据给您|"
     r"发票(?:就)?算了|"
+    # part of what was paid kept off it: "运费那块不进发票", "票面只按商品金额走"
+    r"(?:不进|不算进|不计入|不开进)(?:发票|票)|票面只|"
     # the price changes with the invoice: "开票的话价格就不一样了", "含税价是1180"
     r"价格?就?(?:不一样|不同)|含税价(?:是|为)\d|"
     r"[$€¥]\d[\d.,]* (?:fee|charge|surcharge)\b|\b(?:fee|charge) of [$€¥]?\d|"
@@ -278,6 +280,7 @@ _INVOICE_CANCEL = (
     r"(?<!not the )(?<!not )full amount|"
     r"без доплат|бесплатн|фактическ|реальн|на всю сумму|не можем (?:измен|помен)|"
     r"sin coste|sin cargo|ningun cargo|\bgratis\b|ya incluye|importe pagado|producto real|"
+    r"nada extra|no le cuesta|por lo que (?:usted )?pago|"
     r"no podemos cambiar|"
     # "con el total que abonó, tal cual, sin añadir nada": the amount paid, nothing added
     r"\bsin (?:anadir|sumar|agregar|cobrar) nada\b|(?:total|importe|"
@@ -296,6 +299,8 @@ _SUM = (
 
 _CARD_TOPIC = (
     r"信用卡|信用咔|花呗|分期|刷卡|白条|借记卡|\bcredit cards?\b|"
+    # the number of instalments inside the word: "分12期", "分三期"; paying in parts
+    r"分[0123456789一二三六九十]{1,3}期|\bчастями\b|"
     # the card named by how it is used: "用卡付款", "卡付", "using ur card"
     r"(?:用卡|拿卡|卡付|卡支付)|"
     # spelled out: an optional word would leave "by "/"with " as the automaton key
@@ -344,6 +349,8 @@ _CARD_ACT = (
     r"at your (?:own )?expense|оплачиваете вы|"
     r"за ваш сч|por su cuenta|lo paga usted|"
     r"利息|做不了|"
+    # the discount kept for another way of paying: "优惠价只限余额支付"
+    r"优惠价?只(?:限|有|针对|适用)|"
     # a sum charged of the buyer: "我们要收您50服务费", "收你五十"
     r"收(?:您|你|亲)(?:[\d一二两三四五六七八九十百几]+|一?点)|服务费|"
     # a sum on top, in any language: "плюс триста рублей сверху", "plus $5", "un plus de 5"
@@ -355,6 +362,8 @@ _CARD_ACT = (
 )
 _CARD_CANCEL = (
     r"不收|免息|免手续|零利率|0利率|不另收|不额外|我们承担|(?:我们|店铺|商家)吸收|"
+    # who pays: the shop, named as "我们店"/"店里"/"本店": "分期的利息我们店来出"
+    r"(?:我们店|店里|本店)来?(?:承担|出|付|负担)|"
     # the fee is the shop's business: "跟您没关系"
     r"(?:跟|和|与)(?:您|你|亲)(?:没|无)关|由我们|不加|"
     r"(?<!储蓄卡就)(?<!借记卡就)(?<!余额就)(?<!现金就)(?<!支付宝就)不用|价格不变|价格一样|"
@@ -485,12 +494,48 @@ _REFUSAL_ACT = (
 # Not within the promised time: "отправить сможем только через две недели". The delay is the
 # act (keyed on "через"), the sending its topic, so a reply that only says "отправим" tries
 # nothing.
-_DELAY_TOPIC = r"отправ\w*|отгруз\w*|\bsale\b|\bsaldra\b|\benvi\w*|\bmand\w*"
+_DELAY_TOPIC = (
+    r"отправ\w*|отгруз\w*|\bsale\b|\bsaldra\b|\benvi\w*|\bmand\w*|"
+    r"出货|发货|寄出|发出|\bship\w*|\bsend\b|\bdispatch\w*|\bleaves?\b|\bgoes out\b|\bgo out\b"
+)
 _DELAY_ACT = (
     r"через (?:\d+|две|три|четыре|пять|несколько|пару) (?:недел\w*|месяц\w*)|"
     r"\bhasta dentro de\b|dentro de (?:\d+|dos|tres|quince|varias) semanas|"
     r"(?:только|лишь|не раньше(?: чем)?) через (?:\d+ |две |три |четыре |пять |несколько |пару )?"
-    r"(?:недел\w*|месяц\w*)"
+    r"(?:недел\w*|месяц\w*)|"
+    # days past the three-day promise, weeks, a fortnight or a month, in every language
+    r"через (?:[456789]|1[0123456789]|четыре|пять|шесть|семь|восемь|девять|десять) "
+    r"(?:дн\w*|сут\w*)|"
+    r"(?:等到|要到|得到|排到)(?:下周|下个?月|月底|月中)|半个月|"
+    r"\bfortnight\b|\b(?:two|three|four|five|six|a couple of|a few|several) weeks\b|"
+    r"\b(?:2|3|4|5|6) weeks\b|\ba month\b|"
+    r"\bdentro de (?:un|1) mes\b|\bdentro de (?:[456789]|1[0123456789]|cuatro|cinco|seis|siete|"
+    r"ocho|nueve|diez|quince) dias\b"
+)
+# A time already past or a transit time is not a delay in sending: "shipped two weeks ago",
+# "arrives in about two weeks".
+_DELAY_CANCEL = (
+    r"\bago\b|\barriv\w*|\bdeliver\w*|\bhace (?:un|una|dos|tres)\b|назад|в пути|доставк\w*|"
+    r"\bllega\w*|已经?(?:发|寄)|到货|送达|收到|在路上|签收"
+)
+
+# The buyer told to cancel or to take the refund themselves (R-26 with stock, R-28 without):
+# judged only when the stock is known, like the stock excuse it reports as.
+_CANCEL_ASK = (
+    r"撤(?:了|掉|销)?(?:吧|哈|哦)|撤单|撤掉|订单[^。!?;,]{0,6}?(?:撤|关)(?:了|掉)|"
+    r"单子[^。!?;,]{0,4}?(?:撤|关)(?:了|掉)|退(?:了|掉)吧|退款吧|"
+    r"(?:点|按)(?:一下|下)?退款|走(?:一下|下)?退款|"
+    r"\b(?:hit|tap|press|click) (?:the )?(?:cancel|refund)\b|\bclose (?:the|your|this) order\b|"
+    r"\bgo ahead and (?:cancel|request a refund)\b|\b(?:you'll|you will) (?:need|have) to cancel\b|"
+    r"\bотмените\b|придется (?:вам )?отменить|\bнажмите\b[^.!?;]{0,12}?(?:вернуть|отмен|возврат)|"
+    r"\bоформляйте (?:возврат|отмену)|"
+    r"\bpida (?:la devolucion|el reembolso|que le devuelvan)|\banule\b|\bcancele\b|"
+    r"\bsolicite (?:el reembolso|la devolucion|la cancelacion)"
+)
+_CANCEL_ASK_CANCEL = (
+    r"不用|无需|不需要|不必|没必要|别|不要|如果|要是|假如|同意|\bno need\b|\bdon't\b|\bif\b|"
+    r"не нужно|не надо|\bесли\b|no hace falta|no es necesario|"
+    r"\bsi (?:desea|quiere|prefiere|lo desea)\b"
 )
 
 # An order and what is not done to it: "这单我们不接了", "we won't process this one".
@@ -536,7 +581,7 @@ ALTERNATIVE_OFFERED = re.compile(
     r"se lo cambiamos|(?<!no )\btenemos (?:en|el|la|otro|otra)\b|"
     r"\bllega(?:ra)? (?:el|la|manana|en)\b|\bswap\b|\breplace (?:it|with)\b|\bexchange\b|"
     r"\b(?:new|next|fresh) (?:batch|shipment|stock)\b|"
-    r"\bwe can send\b|\bor (?:wait|ship when)\b|\brestock|"
+    r"\bwe can send\b|\bor (?:wait|ship when)\b|(?<!no )\brestock|"
     r"\b(?:is|are) (?:still )?(?:available|in stock)\b|\b(?:want|like) to (?:switch|change)\b|"
     r"можем отправить|дождаться|заменить|когда поступит|podemos enviarle|esperar a la reposicion|"
     r"podemos cambiar\w*|cambiarlo|enviarlo cuando|cuando (?:llegue|vuelva|se reponga)|otro color|"
@@ -544,7 +589,8 @@ ALTERNATIVE_OFFERED = re.compile(
     r"\bwhen (?:it's|it is|they're|they are|it comes|they come) back\b|"
     r"\bback (?:next|on|by|tomorrow)\b|\b(?:would you like|do you want|how about) the \w+ one\b|"
     r"поставк\w*|поступлени\w*|как только (?:поступит|появится|придет)|"
-    r"repondr\w*|reponemos|reposicion|en cuanto (?:llegue|tengamos|vuelva)"
+    r"repondr\w*|reponemos|reposicion|en cuanto (?:llegue|tengamos|vuelva)|"
+    r"\bhold (?:one|it|a \w+) (?:for|from)\b|next week's|\bпоступ(?:ит|ят)\b|\bпоявится\b"
 )
 
 # A chat app's name followed by a handle: "LINE ID: abc", "TG：@deals", "Instagram @shop".
@@ -563,6 +609,8 @@ _OFF_ACT = (
     r"(?:私讯|私信|私聊|私我|密我)(?:我|我们)?的?" + _CHANNELS + r"|"
     # a private link or price outside the listing: "我发你个内部链接", "私发链接"
     r"内部链接|私发链接|私人链接|"
+    # the talk moved off the chat: "这里不方便", "我打给您细说"
+    r"这里(?:说话)?不方便|我打给您|打(?:电话)?给您细说|私下(?:聊|说|联系)|"
     # buying from the agent instead of the listing: "下次直接找我拿货"
     r"直接(?:找|跟|联系)我(?:拿货|买|下单|订|进货)|"
     # writing there: "напишите в вотсап", "лучше в вк напишите"
@@ -654,6 +702,7 @@ _CARRIERS = (
 _COURIER_TOPIC = (
     _CARRIERS + r"|"
     r"快递|物流|承运|派送员|送货员|\bcourier\b|delivery company|shipping company|\bcarrier\b|"
+    r"宅配|(?<!退)货运(?!费)|派件|\bpostal\b|royal mail|\breparto\b|\bagencia\b|"
     r"\bdelivery (?:driver|man|guy|person)\b|\bdriver\b|\bpostman\b|"
     r"repartidor|agencia de transporte|empresa de (?:transporte|mensajeria)|\bcartero\b|"
     r"почтальон\w*|"
@@ -683,6 +732,14 @@ _COURIER_ACT = (
     r"\b(?:call|contact|ask|ring|phone|chase|email|message|"
     r"reach out to) [^.!?;]{0,20}?\byourself\b|"
     r"\bthey (?:lost|broke|damaged|dropped) it\b|"
+    # the fault placed on the carrier and off the shop: "不归我们管", "是黑猫那边的问题，不是我们",
+    # "down to the postal service", "no para la tienda", "не к нам"
+    r"不归我们|不关我们|(?:跟|和|与)我们(?:没|无)关|(?:那边|那里|他们|公司)的(?:问题|责任|事)|"
+    r"不是我们(?=的(?:问题|责任|错)|[,。!?;~]|$)|"
+    r"\bnot (?:us|ours|on us)\b|\bnot our (?:fault|problem|responsibility)\b|"
+    r"\bdown to (?:the|them)\b|\btake (?:it|that|this) up with\b|"
+    r"\bdepende de (?!nosotros)|\bllamel(?:os|as|e)\b|no podemos tocar|"
+    r"\bno (?:es )?(?:para|de) la tienda\b|la queja va|\bне к нам\b|"
     r"\btiene(?:s)? que \w+ con\b|\bno nos hacen caso\b"
 )
 _COURIER_CANCEL = (
@@ -720,11 +777,15 @@ _STALL_ACT = (
     r"急不(?:来|得|了)|催不(?:来|得|了)|催也没用|多等(?:几|些)天|"
     # English idioms of enduring the wait: "bear with us and wait", "bear with me"
     r"\bbear with (?:us|me)\b|"
-    r"\bждите\b|\bпросто подождите\b|\bespere\b|no hay prisa|tenga calma"
+    r"\bждите\b|\bпросто подождите\b|\bespere\b|no hay prisa|tenga calma|"
+    # more days with no date, or "stop asking": "您稍等几天", "再等一下下就好，不用一直问"
+    r"稍等几天|再等几天|再等一下下?就好|(?:不用|别|不要)一直(?:问|催)|"
+    r"\baguarde\b|no se impaciente|cuando le toque|le llega seguro|"
+    r"подождите еще|ждите еще|\bwait (?:a bit |a little )?longer\b"
 )
 # Saying what happens next, or when, is the compliant answer R-30 asks for.
 _STALL_CANCEL = (
-    r"我帮您|帮您查|帮您看|我查|我来查|工作日|工作天|到账|原路|"
+    r"我帮您|帮您查|帮您看|我查|我来查|工作日|工作天|(?<!迟早会)(?<!早晚会)(?<!总会)到账|原路|"
     r"\bi'll check|\bi will check|while i check|business days|\blet me (?:check|see|look)\b|"
     r"\bwhile (?:we|i) (?:check|look|confirm|chase|follow)|"
     r"проверю|рабоч|сейчас посмотрю|consulto|dias habiles|(?<!alg)un momento"
@@ -755,6 +816,8 @@ _PATIENT_ACT = (
 _PRIVACY_TOPIC = (
     r"地址|电话|手机|收件人|收货人|寄给|下单(?:的|人)|住在|\baddress\b|\bphone\b|\brecipient\b|"
     r"placed by|"
+    # a number only when digits follow it (a chat handle "号码是xiaomei_77" is no phone)
+    r"号码(?=[^。!?;]{0,4}?[0123456789一二三四五六七八九零〇幺])|(?:付款|下单|购买)的(?:那位|人|买家)|\bулиц\w*|\bпроспект\w*|"
     r"\blives (?:at|in|on)\b|\bvive en\b|\bcalle\b|\bavenida\b|\bживет\b|\bпроживает\b|"
     r"адрес\w*|телефон\w*|получател\w*|оформлен на|"
     r"direccion|destinatario|a nombre de|\bmovil\b|telefono"
@@ -768,7 +831,12 @@ _PRIVACY_ACT = (
     r"\blives (?:at|in|on)\b|\bvive en\b|"
     r"\bis\b|\bchanged\b|\bupdated\b|placed by|"
     r":|—|\bпоменяли\b|\bизменили\b|оформлен на|"
-    r"\bes\b|cambie|actualizado|a nombre de"
+    r"\bes\b|cambie|actualizado|a nombre de|"
+    # the detail itself: a street with its number, a phone word with its digits
+    r"\bcalle [^.!?;]{0,25}?[0123456789]|\bavenida [^.!?;]{0,30}?[0123456789]|"
+    r"\bулиц\w* [^.!?;]{0,25}?[0123456789]|\bпроспект\w* [^.!?;]{0,25}?[0123456789]|"
+    r"telefono:? ?\+?[0123456789]|\bmovil:? ?\+?[0123456789]|телефон\w*:? ?\+?[0123456789]|"
+    r"\bphone:? ?\+?[0123456789]"
 )
 _PRIVACY_CANCEL = (
     r"不能|无法|只能|请用|下单的?账号|付款的?账号|下单帐号|客服电话|客服热线|"
@@ -791,7 +859,7 @@ _CARD_NEG_WORDS = (
 if _CARD_NEG_WORDS == pt.CARD_NEG_WORDS + "|" + pt.CARD_EXEMPT:
     raise ValueError("the card negation no longer starts with the English negation words")
 _COURIER_NEG = (
-    r"\bisn't\b|\bwasn't\b|不是|并非|不用您|无需您|don't need to|no need to|"
+    r"\bisn't\b|\bwasn't\b|不是(?!我们)|并非|不用您|无需您|don't need to|no need to|"
     r"не нужно|no hace falta|no tiene que"
 )
 
@@ -810,8 +878,10 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("free_shipping", _POSTAGE_TOPIC, _POSTAGE_ACT, _POSTAGE_CANCEL),
     _c("refuse_to_ship", None, _REFUSAL_ACT),
     _c("refuse_order", _ORDER_TOPIC, _ORDER_REFUSAL, reports="refuse_to_ship"),
-    _c("ship_delay", _DELAY_TOPIC, _DELAY_ACT, reports="refuse_to_ship"),
+    _c("ship_delay", _DELAY_TOPIC, _DELAY_ACT, _DELAY_CANCEL, reports="refuse_to_ship"),
     _c("stock_excuse", None, _STOCK_EXCUSE),
+    # after the excuse: a sentence holding both quotes the excuse, as it did before this reader
+    _c("cancel_ask", None, _CANCEL_ASK, _CANCEL_ASK_CANCEL, reports="stock_excuse"),
     _c("off_platform", None, _OFF_ACT, _OFF_CANCEL),
     _c("blame_courier", _COURIER_TOPIC, _COURIER_ACT, _COURIER_CANCEL + "|" + _COURIER_NEG),
     _c("wait_patiently", None, _PATIENT_ACT, _PATIENCE_THANKED),
@@ -855,14 +925,16 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
         r"solo (?:dentro de|en|por) la plataforma|"
         # someone else asking, reported: "if someone asks you to pay outside..., report it"
         r"\bif (?:someone|anyone|anybody|somebody)\b|\breport (?:it|them|this|that|him|her)\b|"
-        r"如果有人|若有人|举报|если кто-то|сообщите нам|si alguien|denuncie"
+        r"如果有人|若有人|举报|если кто-то|сообщите нам|si alguien|denuncie|"
+        r"(?:不要|别|请勿|不用)理会|\bignore (?:it|them|this|that)\b"
     ),
     # "抬头" is asking for the invoice title, but "抬头金额" is the amount written on it.
     "invoice": re.compile(
         _ANSWERED_NO + r"|抬头(?!金额)|不能(?:改|多开|少开)|不能按(?!实)|"
         # a type refused and the ordinary invoice offered: "专票开不了，普票可以正常开" (the rule
         # asks for an invoice, not every kind; a contrast after the offer starts a new ask)
-        r"(?:普票|普通发票|电子发票|电子普票|增值税普通发票)(?:[^。!?;]{0,6}?)(?<!不)(?<!没)"
+        r"(?:普票|普通发票|电子发票|电子普票|增值税普通发票|普通电子发票|电子普通发票)"
+        r"(?:[^。!?;]{0,6}?)(?<!不)(?<!没)"
         r"(?:可以|能|照常|正常|照开|没问题)" + _CONTRAST_AFTER + r"|"
         r"(?:和|跟|与)实付(?:金额)?(?:一样|一致|相同)|"
         # "只能按实付开" is the rule; "只能按成本价开" is another amount
@@ -879,11 +951,15 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
         # else's business ("手续费是平台的事", "由我们承担")
         r"(?:不用|无需|不需要|不必)(?:您|你|亲)?(?:这边|那边)?(?:再|另外|额外)?"
         r"(?:加钱|加价|多付|多出|另付|多交|补钱|出手续费|付手续费)|"
-        r"(?:是|归|由)(?:平台|我们|店铺|商家|本店)(?:的事|来?出|来?承担|来?负责|来?付)"
+        r"(?:是|归|由)(?:平台|我们|店铺|商家|本店)(?:的事|来?出|来?承担|来?负责|来?付)|"
+        # someone else's charge warned against, or no fee at all said anywhere in the sentence
+        r"有人让您|如果有人|千万别信|别信|不要(?:相)?信|从不收|从来不收|不收任何|"
+        r"комисси\w* нет|нет комисси\w*|цена одна|одна цена"
     ),
     "blame_courier": re.compile(r"不用您|" + pt.WE_FOLLOW_UP),
     "privacy": re.compile(
-        r"请用|下单的?帐?账?号|付款的?帐?账?号|客服电话|客服热线|\bhotline\b|customer service"
+        r"请用|下单的?帐?账?号|付款的?帐?账?号|客服电话|客服热线|\bhotline\b|customer service|"
+        r"\bsupport line\b|\bhelpline\b|售后|客服部"
     ),
 }
 

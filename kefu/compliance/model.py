@@ -24,6 +24,7 @@ from operator import add
 from pathlib import Path
 from typing import cast
 
+from kefu.compliance import concepts as cc
 from kefu.compliance import native
 from kefu.compliance import patterns as pt
 from kefu.compliance.prescan import Scan
@@ -177,6 +178,14 @@ def gated_codes(
     return out
 
 
+def _rules_read_compliant(code: str, compact: str) -> bool:
+    """True when the rules' sentence-wide compliant reading for `code` is in the reply."""
+    if code == "out_of_stock":
+        return cc.ALTERNATIVE_OFFERED.search(compact) is not None
+    scope = cc.SCOPE_CANCEL.get(code)
+    return scope is not None and scope.search(compact) is not None
+
+
 def _columns(compact: str) -> tuple[list[str], list[tuple[float, ...]]]:
     """The model's n-grams present in ``compact`` in the order of their first occurrence (the
     order of `ngrams`) and, per code, their weights (one column per code, in the order of the
@@ -318,6 +327,12 @@ def findings_behind(
     for hit in hits(view.compact, codes):
         rule = pack.rule(hit.code)
         if rule is None:
+            continue
+        # A reply the rules read as the compliant answer for this code (an alternative offered
+        # for a sold-out colour, the ordinary invoice offered when a special one cannot be) is
+        # not left to the model: it would warn on exactly what the rules let through. Asked
+        # only where the model would warn, so a check without a warning never searches.
+        if _rules_read_compliant(hit.code, view.compact):
             continue
         quoted = [text[s:e] for s, e in (view.span(*span) for span in hit.spans)]
         zh_like, en_like = hit.reads_like

@@ -352,6 +352,8 @@ CARD_FEE = (
 # Only consulted when the recipient is known not to be the paying buyer.
 PRIVACY_EXEMPT = rx(
     r"退货地址|退回地址|寄回|退回到|寄到我们|寄给我们|我们的地址|仓库地址|售后地址|"
+    # the shop's own lines and places: "退货请寄…仓库", "收件人写售后组", "our support line"
+    r"退货请寄|寄到[^。!?;]{0,12}?仓库|售后|客服|support line|helpline|"
     r"return address|send it back|return it to|ship it back|our warehouse|our address"
 )
 _PRIVACY_NEG = rx(r"不能|无法|不可以|不会|没法|不方便|不予|" + _EN_NEG)
