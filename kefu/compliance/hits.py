@@ -60,6 +60,7 @@ _UNBOUNDED: Final = 1 << 60
 def _width(regex: re.Pattern[str]) -> int:
     return min(max_width(regex.pattern, regex.flags), _UNBOUNDED)
 
+
 _Required = tuple[tuple[str, ...], ...]
 
 
