@@ -345,6 +345,9 @@ typedef struct {
     Py_ssize_t *offset; /* per key, nkeys + 1: its pairs are [offset[key], offset[key + 1]) */
     uint32_t *id;       /* per pair: the name's number */
     uint64_t *base;     /* per pair: the pattern's base, or the alternative's index */
+    /* Per pair (pattern starts only): the slot of the pattern's required literal in
+     * collect_plan.need_values, or -1 for a pattern that is not gated on one. */
+    int32_t *need_slot;
     /* Scratch per call: places filed per name, and the names in order of first filing. */
     Py_ssize_t *filed;
     Py_ssize_t *order;
@@ -355,13 +358,22 @@ typedef struct {
     Py_ssize_t nkeys;
     PyObject **cues;  /* per key, NULL when it cues nothing */
     PyObject **needs; /* per key, NULL when it is no pattern's required literal */
+    /* The distinct ints of prescan.need_of that gate a pattern start, numbered as slots; per
+     * key the slots its needs switch on ([need_offset[key], need_offset[key + 1]) of
+     * key_slot). A gated pattern's places are filed only when its slot is on. */
+    Py_ssize_t nslots;
+    PyObject *slot_of; /* dict: need int -> slot, only while the plan is built */
+    Py_ssize_t *need_offset;
+    int32_t *key_slot;
     name_plan groups, lexical;
     /* Scratch per call: (name id, place) per filed place, then the places by name. */
     int busy; /* a call is using the scratch (see fastview_collect) */
     Py_ssize_t capacity;
     uint32_t *rec_id;
     uint64_t *rec_place;
+    int32_t *rec_slot; /* per pattern-start record: its pair's need slot */
     uint64_t *grouped;
+    uint8_t *slot_on; /* per slot, this call: its required literal occurred */
 } collect_plan;
 
 static collect_plan *the_plan;
@@ -373,6 +385,7 @@ name_plan_free(name_plan *p)
     PyMem_Free(p->offset);
     PyMem_Free(p->id);
     PyMem_Free(p->base);
+    PyMem_Free(p->need_slot);
     PyMem_Free(p->filed);
     PyMem_Free(p->order);
 }
@@ -385,18 +398,47 @@ collect_plan_free(collect_plan *plan)
     Py_XDECREF(plan->values);
     PyMem_Free(plan->cues);
     PyMem_Free(plan->needs);
+    Py_XDECREF(plan->slot_of);
+    PyMem_Free(plan->need_offset);
+    PyMem_Free(plan->key_slot);
+    PyMem_Free(plan->slot_on);
     name_plan_free(&plan->groups);
     name_plan_free(&plan->lexical);
     PyMem_Free(plan->rec_id);
     PyMem_Free(plan->rec_place);
+    PyMem_Free(plan->rec_slot);
     PyMem_Free(plan->grouped);
     PyMem_Free(plan);
 }
 
-/* Number the names of part `part` (1: pattern starts, 2: concept starts) of every key. */
-static int
-name_plan_build(name_plan *p, PyObject *values, int part, const char *what)
+/* The slot of need int `need` in plan->slot_of, numbered on first sight. */
+static int32_t
+need_slot_of(collect_plan *plan, PyObject *need)
 {
+    PyObject *known = PyDict_GetItemWithError(plan->slot_of, need);
+    if (known != NULL)
+        return (int32_t)PyLong_AsSsize_t(known);
+    if (PyErr_Occurred())
+        return -1;
+    if (plan->nslots >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "too many required literals");
+        return -1;
+    }
+    known = PyLong_FromSsize_t(plan->nslots);
+    if (known == NULL || PyDict_SetItem(plan->slot_of, need, known) < 0) {
+        Py_XDECREF(known);
+        return -1;
+    }
+    Py_DECREF(known);
+    return (int32_t)plan->nslots++;
+}
+
+/* Number the names of part `part` (1: pattern starts (group, base, need), 2: concept starts
+ * (name, index)) of every key. */
+static int
+name_plan_build(collect_plan *plan, name_plan *p, PyObject *values, int part, const char *what)
+{
+    Py_ssize_t width = part == 1 ? 3 : 2;
     Py_ssize_t nkeys = PyTuple_GET_SIZE(values), npairs = 0;
     for (Py_ssize_t key = 0; key < nkeys; key++)
         npairs += PyTuple_GET_SIZE(PyTuple_GET_ITEM(PyTuple_GET_ITEM(values, key), part));
@@ -404,8 +446,10 @@ name_plan_build(name_plan *p, PyObject *values, int part, const char *what)
     p->id = PyMem_Malloc(sizeof(uint32_t) * (npairs + 1));
     p->base = PyMem_Malloc(sizeof(uint64_t) * (npairs + 1));
     p->names = PyMem_Malloc(sizeof(PyObject *) * (npairs + 1));
+    p->need_slot = PyMem_Malloc(sizeof(int32_t) * (npairs + 1));
     PyObject *ids = PyDict_New();
-    if (p->offset == NULL || p->id == NULL || p->base == NULL || p->names == NULL || ids == NULL) {
+    if (p->offset == NULL || p->id == NULL || p->base == NULL || p->names == NULL ||
+        p->need_slot == NULL || ids == NULL) {
         Py_XDECREF(ids);
         if (!PyErr_Occurred())
             PyErr_NoMemory();
@@ -417,7 +461,7 @@ name_plan_build(name_plan *p, PyObject *values, int part, const char *what)
         PyObject *starts = PyTuple_GET_ITEM(PyTuple_GET_ITEM(values, key), part);
         for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(starts); j++, pair++) {
             PyObject *at = PyTuple_GET_ITEM(starts, j);
-            if (!PyTuple_Check(at) || PyTuple_GET_SIZE(at) != 2) {
+            if (!PyTuple_Check(at) || PyTuple_GET_SIZE(at) != width) {
                 PyErr_SetString(PyExc_TypeError, what);
                 goto fail;
             }
@@ -446,6 +490,20 @@ name_plan_build(name_plan *p, PyObject *values, int part, const char *what)
                 p->id[pair] = (uint32_t)PyLong_AsSsize_t(known);
             }
             p->base[pair] = (uint64_t)base;
+            p->need_slot[pair] = -1;
+            if (width == 3) {
+                /* A gated pattern's need_of int, or -1 for one filed wherever it starts. */
+                PyObject *need = PyTuple_GET_ITEM(at, 2);
+                long long value = PyLong_AsLongLong(need);
+                if (value == -1 && PyErr_Occurred())
+                    goto fail;
+                if (value >= 0) {
+                    int32_t slot = need_slot_of(plan, need);
+                    if (slot < 0)
+                        goto fail;
+                    p->need_slot[pair] = slot;
+                }
+            }
         }
     }
     p->offset[nkeys] = pair;
@@ -494,9 +552,43 @@ collect_plan_build(PyObject *values)
         plan->cues[key] = PySet_GET_SIZE(cues) ? cues : NULL;
         plan->needs[key] = PyTuple_GET_SIZE(needs) ? needs : NULL;
     }
-    if (name_plan_build(&plan->groups, values, 1, "a pattern start is (group, base)") < 0 ||
-        name_plan_build(&plan->lexical, values, 2, "a concept start is (name, index)") < 0)
+    plan->slot_of = PyDict_New();
+    if (plan->slot_of == NULL)
         goto fail;
+    if (name_plan_build(plan, &plan->groups, values, 1, "a pattern start is (group, base, need)") <
+            0 ||
+        name_plan_build(plan, &plan->lexical, values, 2, "a concept start is (name, index)") < 0)
+        goto fail;
+    /* Per key, the slots of its needs that gate some pattern start (the others gate none). */
+    Py_ssize_t nkey_slots = 0;
+    for (Py_ssize_t key = 0; key < nkeys; key++)
+        if (plan->needs[key] != NULL)
+            nkey_slots += PyTuple_GET_SIZE(plan->needs[key]);
+    plan->need_offset = PyMem_Malloc(sizeof(Py_ssize_t) * (nkeys + 1));
+    plan->key_slot = PyMem_Malloc(sizeof(int32_t) * (nkey_slots + 1));
+    plan->slot_on = PyMem_Calloc(plan->nslots + 1, 1);
+    if (plan->need_offset == NULL || plan->key_slot == NULL || plan->slot_on == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    Py_ssize_t at = 0;
+    for (Py_ssize_t key = 0; key < nkeys; key++) {
+        plan->need_offset[key] = at;
+        PyObject *needs = plan->needs[key];
+        if (needs == NULL)
+            continue;
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(needs); j++) {
+            PyObject *known = PyDict_GetItemWithError(plan->slot_of, PyTuple_GET_ITEM(needs, j));
+            if (known == NULL) {
+                if (PyErr_Occurred())
+                    goto fail;
+                continue;
+            }
+            plan->key_slot[at++] = (int32_t)PyLong_AsSsize_t(known);
+        }
+    }
+    plan->need_offset[nkeys] = at;
+    Py_CLEAR(plan->slot_of);
     return plan;
 fail:
     collect_plan_free(plan);
@@ -543,7 +635,10 @@ reserve_records(collect_plan *plan, Py_ssize_t need)
     uint64_t *grouped = PyMem_Realloc(plan->grouped, sizeof(uint64_t) * capacity);
     if (grouped != NULL)
         plan->grouped = grouped;
-    if (ids == NULL || places == NULL || grouped == NULL) {
+    int32_t *slots = PyMem_Realloc(plan->rec_slot, sizeof(int32_t) * capacity);
+    if (slots != NULL)
+        plan->rec_slot = slots;
+    if (ids == NULL || places == NULL || grouped == NULL || slots == NULL) {
         PyErr_NoMemory();
         return -1;
     }
@@ -557,6 +652,8 @@ static PyObject *
 places_by_name(collect_plan *plan, name_plan *p, Py_ssize_t from, Py_ssize_t to,
                Py_ssize_t norder)
 {
+    /* Grown from empty, not _PyDict_NewPresized: that makes a general-keys table, and every
+     * later lookup of a name pays for it (measured: more than the resizes it saves). */
     PyObject *out = PyDict_New();
     if (out == NULL)
         goto done;
@@ -601,8 +698,10 @@ done:
 
 /* collect(matches, values) -> (cued, by_group, lexical, present), as prescan._collect over the
  * automaton's (key, start, end) matches; values[key] is (cue codes, pattern starts
- * (group, base), concept starts (name, index), patterns whose required literal it is (ints of
- * prescan.need_of)). Both the pattern and the concept starts come back sorted. */
+ * (group, base, need: the pattern's need_of int when it is gated on a required literal, else
+ * -1), concept starts (name, index), patterns whose required literal it is (ints of
+ * prescan.need_of)). A gated pattern's starts are filed only when some match's key lists its
+ * need. Both the pattern and the concept starts come back sorted. */
 static PyObject *collect_matches(PyObject *values, Py_ssize_t nmatches, const Py_ssize_t *mkey,
                                  const Py_ssize_t *mstart);
 
@@ -701,6 +800,7 @@ collect_matches(PyObject *values, Py_ssize_t nmatches, const Py_ssize_t *mkey,
             if (g->filed[id]++ == 0)
                 g->order[ngroup_names++] = id;
             plan->rec_id[ngroup] = id;
+            plan->rec_slot[ngroup] = g->need_slot[j];
             plan->rec_place[ngroup++] = g->base[j] | start;
         }
         name_plan *x = &plan->lexical;
@@ -713,12 +813,34 @@ collect_matches(PyObject *values, Py_ssize_t nmatches, const Py_ssize_t *mkey,
             plan->rec_place[split + nlexical++] = start << 16 | x->base[j];
         }
         PyObject *needs = plan->needs[key];
-        if (needs != NULL)
+        if (needs != NULL) {
             for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(needs); j++)
                 if (PySet_Add(present, PyTuple_GET_ITEM(needs, j)) < 0)
                     goto done;
+            for (Py_ssize_t j = plan->need_offset[key]; j < plan->need_offset[key + 1]; j++)
+                plan->slot_on[plan->key_slot[j]] = 1;
+        }
     }
-    by_group = places_by_name(plan, &plan->groups, 0, split, ngroup_names);
+    /* A gated pattern whose required literal did not occur cannot match (hits._hits skips
+     * it): its starts are not filed, and a group left with none gets no list. */
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t r = 0; r < split; r++) {
+        int32_t slot = plan->rec_slot[r];
+        if (slot >= 0 && !plan->slot_on[slot]) {
+            plan->groups.filed[plan->rec_id[r]]--;
+            continue;
+        }
+        plan->rec_id[kept] = plan->rec_id[r];
+        plan->rec_place[kept++] = plan->rec_place[r];
+    }
+    if (kept < split) {
+        Py_ssize_t names = 0;
+        for (Py_ssize_t k = 0; k < ngroup_names; k++)
+            if (plan->groups.filed[plan->groups.order[k]] > 0)
+                plan->groups.order[names++] = plan->groups.order[k];
+        ngroup_names = names;
+    }
+    by_group = places_by_name(plan, &plan->groups, 0, kept, ngroup_names);
     ngroup_names = 0;
     if (by_group == NULL)
         goto done;
@@ -733,6 +855,7 @@ done:
         plan->groups.filed[plan->groups.order[k]] = 0;
     for (Py_ssize_t k = 0; k < nlexical_names; k++)
         plan->lexical.filed[plan->lexical.order[k]] = 0;
+    memset(plan->slot_on, 0, (size_t)plan->nslots);
     plan->busy = 0;
     collect_plan_free(own);
     Py_XDECREF(cued);

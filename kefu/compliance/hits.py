@@ -50,6 +50,17 @@ _MAX_REQUIRED: Final = 8
 # At most this many literals over all of a regex's sets (decisions §87).
 _MAX_REQUIRED_TOTAL: Final = 12
 
+# A regex's widest match as the hot loops use it: an unbounded repeat's width (2**64 from
+# sre_parse) is a boxed int to mypyc, so every `at + width` and comparison with it took the
+# slow path; capped here it stays a tagged one. `min(end, at + width)` is the same for any text
+# shorter than 2**60 characters (decisions §115).
+_UNBOUNDED: Final = 1 << 60
+
+
+def _width(regex: re.Pattern[str]) -> int:
+    return min(max_width(regex.pattern, regex.flags), _UNBOUNDED)
+
+
 _Required = tuple[tuple[str, ...], ...]
 
 
@@ -136,9 +147,7 @@ class _Part:
         self.required: list[_Required | None] = [_required(regex) for regex in self.alternatives]
         # Per alternative, the most characters a match spans: its required literals lie within
         # that many characters of the place, not anywhere up to the sentence's end.
-        self.width: list[int] = [
-            max_width(regex.pattern, regex.flags) for regex in self.alternatives
-        ]
+        self.width: list[int] = [_width(regex) for regex in self.alternatives]
         # Per alternative, the same regex without the contrast look-ahead of
         # `concepts.until_contrast`, run where no contrast word lies between the place and the
         # sentence's end: there the look-ahead cannot refuse a match, and its scan of the rest
@@ -292,7 +301,7 @@ class _PatternPlan:
         # is not searched at all.
         self.anywhere = None if self.anchored else _required(pattern.regex, shortest=1)
         # The most characters a match spans (see _Part.width).
-        self.width = max_width(pattern.regex.pattern, pattern.regex.flags)
+        self.width = _width(pattern.regex)
 
 
 def _applies(
@@ -352,7 +361,8 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
     text = scan.text
     present = scan.present
     scripts = scan.scripts
-    negated: dict[int, bool] = {}
+    # Made at the first match: most groups' places match nothing in a reply.
+    negated: dict[int, bool] | None = None
     for plan in _UNANCHORED[group]:
         if plan.gated and plan.need not in present:
             continue
@@ -362,8 +372,11 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
         if plan.script in scripts:
             for found in plan.regex.finditer(text):
                 start, end = found.span()
-                if end > start and _applies(plan, text, start, end, negated):
-                    yield start, end
+                if end > start:
+                    if negated is None:
+                        negated = {}
+                    if _applies(plan, text, start, end, negated):
+                        yield start, end
     # Only the patterns whose literal start the automaton saw, only at those places.
     places = scan.by_group.get(group)
     if places is None:
@@ -385,8 +398,11 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
             if after is not None and not _has_all(text, after, at, min(len(text), at + plan.width)):
                 continue
             m = plan.regex.match(text, at)
-            if m is not None and m.end() > at and _applies(plan, text, at, m.end(), negated):
-                yield at, m.end()
+            if m is not None and m.end() > at:
+                if negated is None:
+                    negated = {}
+                if _applies(plan, text, at, m.end(), negated):
+                    yield at, m.end()
 
 
 def _phone_spans(view: TextView) -> Iterator[tuple[int, int]]:

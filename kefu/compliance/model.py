@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache, reduce
 from operator import add
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from kefu.compliance import concepts as cc
 from kefu.compliance import native
@@ -136,13 +136,30 @@ def gated_codes(
 
     "On topic": the prescan pass saw the code's cue or one of its concept topic words. The same
     gate chose the training threshold (bench/guard_model.py), so it is part of the model."""
-    # The scan's own sets and the pack's dict are used as they are: no copies per check.
-    cued_set = cued if isinstance(cued, (set, frozenset)) else set(cued)
-    lexical_set = lexical if isinstance(lexical, (set, frozenset, dict)) else set(lexical)
-    done = found if isinstance(found, (set, frozenset, dict)) else set(found)
-    allowed = enforced if enforced is None or isinstance(enforced, (set, dict)) else set(enforced)
-    out = []
-    names: Iterable[str] = load_model().index if candidates is None else list(candidates)
+    # The scan's own set and dicts are used as they are: no copies per check.
+    return _gated(
+        compact,
+        cued if isinstance(cued, set) else set(cued),
+        lexical if isinstance(lexical, dict) else dict.fromkeys(lexical),
+        context,
+        found if isinstance(found, dict) else dict.fromkeys(found),
+        enforced if enforced is None or isinstance(enforced, dict) else dict.fromkeys(enforced),
+        load_model().index if candidates is None else dict.fromkeys(candidates),
+    )
+
+
+def _gated(
+    compact: str,
+    cued: set[str],
+    lexical: dict[str, Any],
+    context: CheckContext,
+    done: dict[str, Any],
+    allowed: dict[str, Any] | None,
+    names: dict[str, Any],
+) -> list[str]:
+    """gated_codes over concrete containers: compiled, each membership test is a set or dict
+    lookup, not the generic `in` of an Iterable (decisions §115)."""
+    out: list[str] = []
     for code in names:
         if code in done or (allowed is not None and code not in allowed):
             continue
@@ -153,9 +170,9 @@ def gated_codes(
             if context.stock_available is not False:
                 continue
             if not (
-                "refuse_to_ship" in cued_set
-                or "refuse_to_ship:topic" in lexical_set
-                or "refuse_to_ship:act" in lexical_set
+                "refuse_to_ship" in cued
+                or "refuse_to_ship:topic" in lexical
+                or "refuse_to_ship:act" in lexical
             ):
                 continue
             out.append(code)
@@ -163,7 +180,7 @@ def gated_codes(
         topic = _TOPIC_KEYS.get(code)
         if topic is None:
             topic = _TOPIC_KEYS[code] = f"{code}:topic"
-        if code not in cued_set and topic not in lexical_set:
+        if code not in cued and topic not in lexical:
             continue
         # The refund-talk search last: a regex over the text, needed only on a stall topic.
         if code == "wait_patiently" and not (
@@ -172,7 +189,7 @@ def gated_codes(
             continue
         # Thanking the buyer for their patience ("感谢耐心等候", "thanks for your patience") asks
         # for none: the rules' own cancel, present, keeps the model from reading it as a stall.
-        if code == "wait_patiently" and "wait_patiently:cancel" in lexical_set:
+        if code == "wait_patiently" and "wait_patiently:cancel" in lexical:
             continue
         out.append(code)
     return out
@@ -318,8 +335,14 @@ def findings_behind(
     """The model's warnings for codes the rules did not find in this message (see module doc)."""
     if not ENABLED:
         return []
-    codes = gated_codes(
-        view.compact, scan.cued, scan.lexical, context, found=found, enforced=pack.by_code
+    codes = _gated(
+        view.compact,
+        scan.cued,
+        scan.lexical,
+        context,
+        found if isinstance(found, dict) else dict.fromkeys(found),
+        pack.by_code,
+        load_model().index,
     )
     if not codes:
         return []

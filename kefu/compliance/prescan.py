@@ -44,12 +44,13 @@ ALTERNATIVE_SHIFT: Final = 16
 ALTERNATIVE_MASK: Final = 0xFFFF  # (1 << ALTERNATIVE_SHIFT) - 1
 
 # Automaton values, one per key, sorted by what the scan does with them:
-# (cue codes, patterns starting with the key (group, index << PATTERN_SHIFT), concept
-#  alternatives starting with it ("code:part", index), patterns whose required literal this key
-#  is (need_of(group, index))).
+# (cue codes, patterns starting with the key (group, index << PATTERN_SHIFT, need_of(group,
+#  index) for a pattern gated on a required literal, else -1), concept alternatives starting
+#  with it ("code:part", index), patterns whose required literal this key is (need_of(group,
+#  index))).
 _Value = tuple[
     frozenset[str],
-    tuple[tuple[str, int], ...],
+    tuple[tuple[str, int, int], ...],
     tuple[tuple[str, int], ...],
     tuple[int, ...],
 ]
@@ -109,7 +110,7 @@ _FAST = native.fast_module()
 @lru_cache(maxsize=1)
 def automaton() -> Automaton:
     cues: dict[str, set[str]] = {}
-    ats: dict[str, list[tuple[str, int]]] = {}
+    ats: dict[str, list[tuple[str, int, int]]] = {}
     concept_at: dict[str, list[tuple[str, int]]] = {}
     needs: dict[str, set[int]] = {}
     for code, code_cues in pt.CUES.items():
@@ -121,8 +122,11 @@ def automaton() -> Automaton:
             cues.setdefault(literal, set()).add(flag)
     for group, group_patterns in GROUPS.items():
         for index, pattern in enumerate(group_patterns):
+            # A gated pattern's starts are filed only when its required literal occurs too
+            # (hits._hits would skip them): the scan makes no int for a place never tried.
+            gate = -1 if pattern.required is None else need_of(group, index)
             for prefix in pattern.prefixes or ():
-                ats.setdefault(prefix, []).append((group, index << PATTERN_SHIFT))
+                ats.setdefault(prefix, []).append((group, index << PATTERN_SHIFT, gate))
             for literal in pattern.required or ():
                 needs.setdefault(literal, set()).add(need_of(group, index))
     for concept in cc.CONCEPTS:
@@ -214,22 +218,23 @@ def scan(text: str) -> Scan:
 
 def _collect(matches: list[tuple[int, int, int]], values: tuple[_Value, ...]) -> _Collected:
     """What the automaton's matches mean: cued codes, pattern and concept starts, required
-    literals present."""
+    literals present. A gated pattern's starts count only when its required literal is
+    present somewhere in the text (decisions §115)."""
     cued: set[str] = set()
     lexical: dict[str, list[int]] = {}
     by_group: dict[str, list[int]] = {}
     present: set[int] = set()
+    gated: list[tuple[str, int, int]] = []
     for key, start, _end in matches:
         cues, ats, concept_at, needs = values[key]
         if cues:
             cued |= cues
-        # get-then-append: setdefault would build an empty list for every place.
-        for group, base in ats:
-            places = by_group.get(group)
-            if places is None:
-                by_group[group] = [base | start]
+        for group, base, gate in ats:
+            if gate >= 0:
+                # Filed once every required literal is known, after the loop.
+                gated.append((group, base | start, gate))
             else:
-                places.append(base | start)
+                _file(by_group, group, base | start)
         for name, index in concept_at:
             # Where a concept's act, topic or cancel could start.
             spots = lexical.get(name)
@@ -239,6 +244,9 @@ def _collect(matches: list[tuple[int, int, int]], values: tuple[_Value, ...]) ->
                 spots.append(start << ALTERNATIVE_SHIFT | index)
         if needs:
             present.update(needs)
+    for group, place, gate in gated:
+        if gate in present:
+            _file(by_group, group, place)
     # Sorted: concept starts by (offset, alternative), pattern starts by (pattern, offset), the
     # order the targeted checks walk them in.
     for places in lexical.values():
@@ -246,3 +254,12 @@ def _collect(matches: list[tuple[int, int, int]], values: tuple[_Value, ...]) ->
     for places in by_group.values():
         places.sort()
     return cued, by_group, lexical, present
+
+
+def _file(by_group: dict[str, list[int]], group: str, place: int) -> None:
+    # get-then-append: setdefault would build an empty list for every place.
+    places = by_group.get(group)
+    if places is None:
+        by_group[group] = [place]
+    else:
+        places.append(place)

@@ -177,18 +177,36 @@ def test_the_c_extension_gives_what_its_python_twins_give():
     # The C keeps a plan of the last values tuple it was given: another tuple, then the
     # automaton's again, each get their own answer.
     other = (
-        (frozenset({"card_fee"}), (("card_fee", 2 << prescan.PATTERN_SHIFT),), (), ()),
-        (frozenset(), (("invoice", 0),), (("invoice:act", 3), ("invoice:act", 1)), (1 << 16 | 4,)),
+        (frozenset({"card_fee"}), (("card_fee", 2 << prescan.PATTERN_SHIFT, -1),), (), ()),
+        (
+            frozenset(),
+            (("invoice", 0, -1), ("invoice", 1 << prescan.PATTERN_SHIFT, 1 << 16 | 4)),
+            (("invoice:act", 3), ("invoice:act", 1)),
+            (1 << 16 | 4,),
+        ),
+        # A gated pattern whose required literal (need 9) no key lists: never filed.
+        (frozenset(), (("invoice", 2 << prescan.PATTERN_SHIFT, 9), ("privacy", 0, 9)), (), ()),
+        # A gated pattern filed only when key 1 (its required literal) occurs too.
+        (frozenset(), (("card_fee", 3 << prescan.PATTERN_SHIFT, 1 << 16 | 4),), (), ()),
     )
-    few = [(1, 7, 9), (0, 4, 5), (1, 2, 3)]
+    few = [(1, 7, 9), (0, 4, 5), (1, 2, 3), (2, 5, 6), (3, 8, 9)]
     assert fast.collect(few, other) == prescan._collect(few, other)
     assert fast.collect(few, other)[2] == {
         "invoice:act": [2 << 16 | 1, 2 << 16 | 3, 7 << 16 | 1, 7 << 16 | 3]
     }
+    shift = prescan.PATTERN_SHIFT
+    assert fast.collect(few, other)[1] == {
+        "card_fee": [2 << shift | 4, 3 << shift | 8],
+        "invoice": [2, 7, 1 << shift | 2, 1 << shift | 7],
+    }
+    # Without key 1's match, neither gated pattern is filed, and a group left empty is absent.
+    alone = [(0, 4, 5), (2, 5, 6), (3, 8, 9)]
+    assert fast.collect(alone, other) == prescan._collect(alone, other)
+    assert fast.collect(alone, other)[1] == {"card_fee": [2 << shift | 4]}
     matches = built.matcher.find_matches_as_indexes(texts[0], overlapping=True)
     assert fast.collect(matches, built.values) == prescan._collect(matches, built.values)
     with pytest.raises(IndexError):
-        fast.collect([(2, 0, 1)], other)
+        fast.collect([(4, 0, 1)], other)
     # A collection in the middle of a call (while it makes its sets, dicts and lists) may run
     # Python code that calls collect() again: that call builds a plan of its own, and neither
     # answer is disturbed. gc callbacks are such code; a threshold of 1 runs them at once.
