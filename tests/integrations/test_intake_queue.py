@@ -1429,3 +1429,76 @@ def test_a_batch_learns_its_cost_from_cpu_time_on_postgres(shop, pre_agent, no_w
         assert intake_queue._per_message == pytest.approx(from_cpu)
     else:
         assert intake_queue._per_message != pytest.approx(from_cpu)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_reads_the_next_batch_while_the_last_push_goes_out(shop, pre_agent, no_worker):
+    """Decisions §110: a batch's push leaves through the pusher while the worker reads its next
+    batch; that batch's own work starts only once the push is out (the pusher's round trips
+    would otherwise wait for the GIL), the pushes leave in commit order, none is missing, and
+    the drain returns with every push out."""
+    from kefu.conversations import realtime
+    from kefu.desk import intake_batch
+
+    online(pre_agent)
+    # Two lanes in each half of the lanes: at least two batches on either database.
+    lanes = {
+        lane: buyers
+        for lane, buyers in _buyers_in_lanes(shop, LANES, 1).items()
+        if lane in (0, 1, LANES - 2, LANES - 1)
+    }
+    items = [message(n, b) for n in range(3) for buyers in lanes.values() for b in buyers]
+    assert post_batch(shop, items).status_code == 202
+
+    marks: list[tuple[str, float]] = []
+    pushed: list[list[int]] = []
+
+    async def slow_send(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        import asyncio
+
+        await asyncio.sleep(0.3)
+        ids = [
+            e["message_id"]
+            for group, m in messages
+            if group == realtime.owners_group(shop.pk)
+            for e in m.get("events", [m.get("event", {})])
+            if e.get("kind") == "message_received"
+        ]
+        pushed.append(ids)
+        marks.append(("sent", time.monotonic()))
+
+    waiting, process = intake_queue._waiting, intake_queue.process_batch
+
+    def read(lanes: list[int], batch: int) -> list[IntakeMessage]:
+        marks.append(("read", time.monotonic()))
+        return waiting(lanes, batch)
+
+    def work(rows: list[IntakeMessage]) -> intake_batch.BatchResult:
+        marks.append(("work", time.monotonic()))
+        return process(rows)
+
+    with pytest.MonkeyPatch.context() as patch:
+        # Any layer goes through the worker's pusher, here to a send that takes 0.3 s.
+        patch.setattr(realtime, "RedisChannelLayer", object)
+        patch.setattr(realtime, "_send_many", slow_send)
+        patch.setattr(intake_queue, "_waiting", read)
+        patch.setattr(intake_queue, "process_batch", work)
+        assert intake_queue.drain() == len(items)
+        # Every push is out when the drain returns.
+        sends = [at for kind, at in marks if kind == "sent"]
+        works = [at for kind, at in marks if kind == "work"]
+        reads = [at for kind, at in marks if kind == "read"]
+
+    stored = list(
+        Message.objects.filter(shop=shop, direction="buyer")
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+    assert len(works) >= 2
+    assert len(sends) == len(works)
+    # In commit order, every stored message once.
+    assert [pk for ids in pushed for pk in ids] == stored
+    for n in range(1, len(works)):
+        read_of_n = max(at for at in reads if at < works[n])
+        # Batch n was read while batch n-1's push was on its way, and its work waited for it.
+        assert read_of_n < sends[n - 1] <= works[n]
