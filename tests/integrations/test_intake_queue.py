@@ -1480,8 +1480,6 @@ def test_a_drain_reads_the_next_batch_while_the_last_push_goes_out(shop, pre_age
     with pytest.MonkeyPatch.context() as patch:
         # Any layer goes through the worker's pusher, here to a send that takes 0.3 s.
         patch.setattr(realtime, "RedisChannelLayer", object)
-        # As in a worker's thread (an earlier test's async_to_sync may have marked this one).
-        patch.setattr(realtime, "_no_outer_loop", lambda: True)
         patch.setattr(realtime, "_send_many", slow_send)
         patch.setattr(intake_queue, "_waiting", read)
         patch.setattr(intake_queue, "process_batch", work)
