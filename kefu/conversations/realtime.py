@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -17,7 +16,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -194,7 +193,9 @@ class _Pusher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid = 0
-        self._queue: queue.SimpleQueue[tuple[Any, list[tuple[str, dict[str, Any]]], Push]]
+        self._queue: queue.SimpleQueue[
+            tuple[Any, list[tuple[str, dict[str, Any]]], threading.Event]
+        ]
         self._queue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
@@ -203,24 +204,17 @@ class _Pusher:
     def submit(self, layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
         """Send on the pusher's loop and wait (at most PUSH_WAIT_SECONDS) until it is out: a
         thread that went straight on to its next batch kept the GIL from the pusher, which
-        then waited up to the interpreter's switch interval at each of its round trips.
-
-        Inside ``overlapped_pushes`` the wait is left to the caller's next
-        ``wait_for_pushes``: the intake worker reads its next batch (database round trips,
-        which let the pusher have the GIL) while this push goes out (decisions §110)."""
+        then waited up to the interpreter's switch interval at each of its round trips."""
         self._ensure_started()
         with self._idle:
             if self._waiting >= PUSH_BACKLOG:
                 log.warning("push_dropped groups=%s backlog=%s", len(messages), self._waiting)
                 return
             self._waiting += 1
-        sent = Push(len(messages))
+        sent = threading.Event()
         self._queue.put((layer, messages, sent))
-        if _overlap.pending is not None:
-            _overlap.pending.append(sent)
-            _overlap.latest = sent
-            return
-        sent.wait_out(sent.submitted + PUSH_WAIT_SECONDS)
+        if not sent.wait(PUSH_WAIT_SECONDS):
+            log.warning("push_slow groups=%s", len(messages))
 
     def wait(self, timeout: float = 5.0) -> bool:
         """Until every push submitted so far has been sent (tests, shutdown); False on timeout."""
@@ -258,7 +252,7 @@ class _Pusher:
             except Exception:  # best effort, as every push: the rows stay
                 log.exception("push_failed groups=%s", len(messages))
             finally:
-                sent.done()
+                sent.set()
                 with self._idle:
                     self._waiting -= 1
                     if self._waiting == 0:
@@ -266,101 +260,6 @@ class _Pusher:
 
 
 _pusher = _Pusher()
-
-
-# --- overlapping a push with the worker's next read (decisions §110) --------------------------
-
-
-class Push:
-    """One transaction's push handed to the pusher: done once its bundles are in Redis (or
-    the send failed: a push is best effort)."""
-
-    def __init__(self, groups: int) -> None:
-        self.groups = groups
-        self.submitted = time.monotonic()
-        self.sent_at: float | None = None
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self._then: list[Callable[[float], None]] = []
-
-    def done(self) -> None:
-        """The pusher's: the push is out (or failed); run what waited for it, with when."""
-        with self._lock:
-            self.sent_at = sent_at = time.time()
-            then, self._then = self._then, []
-        self._event.set()
-        for each in then:
-            try:
-                each(sent_at)
-            except Exception:  # a trace record; never the pusher's end
-                log.exception("push_callback_failed")
-
-    def then(self, callback: Callable[[float], None]) -> None:
-        """``callback(sent_at)`` once the push is out: now, if it is already."""
-        with self._lock:
-            if self.sent_at is None:
-                self._then.append(callback)
-                return
-            sent_at = self.sent_at
-        callback(sent_at)
-
-    def wait_out(self, deadline: float) -> bool:
-        """Until the push is out or the monotonic ``deadline`` passed (then a warning)."""
-        if self._event.wait(max(deadline - time.monotonic(), 0.0)):
-            return True
-        log.warning("push_slow groups=%s", self.groups)
-        return False
-
-
-class _Overlap(threading.local):
-    # The pushes this thread submitted and has not waited for; None: submit waits itself.
-    pending: list[Push] | None = None
-    # The last one submitted (the push bench's trace reads it after the commit's push).
-    latest: Push | None = None
-
-
-_overlap = _Overlap()
-
-
-@contextlib.contextmanager
-def overlapped_pushes() -> Iterator[None]:
-    """Within it, this thread's pushes through the pusher do not wait to be out at the commit;
-    ``wait_for_pushes`` waits for them, and so does the block's end. For a loop of
-    transactions whose next one starts with reads (the intake worker's drain): the reads run
-    while the pusher sends. Pushes still go out in commit order (one pusher thread, one
-    queue); each is waited for at most PUSH_WAIT_SECONDS from its submit, as before."""
-    if _overlap.pending is not None:  # nested: the outer block waits
-        yield
-        return
-    _overlap.pending = []
-    try:
-        yield
-    finally:
-        try:
-            wait_for_pushes()
-        finally:
-            _overlap.pending = None
-            _overlap.latest = None
-
-
-def wait_for_pushes() -> None:
-    """Until every push this thread submitted inside ``overlapped_pushes`` is out: before the
-    CPU-heavy part of the worker's next batch, so the pusher's round trips do not wait for
-    the GIL behind it (the reason ``submit`` waits at all, decisions §67)."""
-    pending = _overlap.pending or []
-    while pending:
-        push = pending.pop(0)
-        push.wait_out(push.submitted + PUSH_WAIT_SECONDS)
-
-
-def latest_push() -> Push | None:
-    """The push this thread submitted last inside ``overlapped_pushes`` and has not yet
-    forgotten (``forget_latest_push``), or None."""
-    return _overlap.latest
-
-
-def forget_latest_push() -> None:
-    _overlap.latest = None
 
 
 _SEND_MANY = """

@@ -24,7 +24,6 @@ from django.core.cache import BaseCache, caches
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from kefu.conversations import realtime
 from kefu.conversations.intake_queue import (
     LANES,
     MAX_ATTEMPTS,
@@ -118,44 +117,35 @@ def drain(
     idle_until = time.monotonic() + linger
     done = 0
     sqlite = connection.vendor == "sqlite"
-    # A batch's push goes out while the next batch's lanes and rows are read; the batch
-    # waits for it before its own work (``drain_lanes``, decisions §110).
-    with realtime.overlapped_pushes():
-        while time.monotonic() < deadline:
-            progress = _drain_round(wanted, sqlite, batch=batch, set_based=set_based)
-            if progress == 0:
-                # Nothing taken: the queue is empty (PostgreSQL looks through every lane),
-                # every waiting lane is held by another worker, or only failed rows are left;
-                # all of them count as an empty queue, which the drain lingers on.
-                if time.monotonic() >= idle_until:
-                    break
-                wanted = None
-                time.sleep(LOOK_SECONDS)
-                continue
-            done += progress
-            idle_until = time.monotonic() + linger
+    while time.monotonic() < deadline:
+        if sqlite:
+            todo = [n for n in waiting_lanes() if wanted is None or n in wanted]
+            groups = [[lane] for lane in todo]
+        else:
+            # No `SELECT DISTINCT lane` first: without autovacuum it reads every row the
+            # queue ever held (dead ones too) each time; an empty lane costs its index probe.
+            todo = sorted(wanted) if wanted is not None else list(range(LANES))
+            groups = [todo[n : n + LANES_PER_BATCH] for n in range(0, len(todo), LANES_PER_BATCH)]
+        progress = 0
+        for group in groups:
+            did = drain_lanes(group, batch=batch, set_based=set_based)
+            progress += did
+            if sqlite and did:
+                # One writer: step aside after each batch so the webhook's INSERTs, waiting
+                # for the lock, get in between two batches (decisions §62).
+                time.sleep(SQLITE_PAUSE)
+        if progress == 0:
+            # Nothing taken: the queue is empty (PostgreSQL looks through every lane), every
+            # waiting lane is held by another worker, or only failed rows are left; all of
+            # them count as an empty queue, which the drain lingers on.
+            if time.monotonic() >= idle_until:
+                break
+            wanted = None
+            time.sleep(LOOK_SECONDS)
+            continue
+        done += progress
+        idle_until = time.monotonic() + linger
     return done
-
-
-def _drain_round(wanted: set[int] | None, sqlite: bool, *, batch: int, set_based: bool) -> int:
-    """One batch of each group of the wanted lanes (every lane: None); messages stored."""
-    if sqlite:
-        todo = [n for n in waiting_lanes() if wanted is None or n in wanted]
-        groups = [[lane] for lane in todo]
-    else:
-        # No `SELECT DISTINCT lane` first: without autovacuum it reads every row the
-        # queue ever held (dead ones too) each time; an empty lane costs its index probe.
-        todo = sorted(wanted) if wanted is not None else list(range(LANES))
-        groups = [todo[n : n + LANES_PER_BATCH] for n in range(0, len(todo), LANES_PER_BATCH)]
-    progress = 0
-    for group in groups:
-        did = drain_lanes(group, batch=batch, set_based=set_based)
-        progress += did
-        if sqlite and did:
-            # One writer: step aside after each batch so the webhook's INSERTs, waiting
-            # for the lock, get in between two batches (decisions §62).
-            time.sleep(SQLITE_PAUSE)
-    return progress
 
 
 def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True) -> int:
@@ -166,7 +156,6 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
     buyer's messages are stored in order and the rest waits, in order, for the next batch.
     The batch ends at ``batch`` messages or ``batch_seconds()``, whichever comes first."""
     global _per_message
-    began = time.time()
     started = time.monotonic()
     started_cpu = time.thread_time()
     budget = started + batch_seconds()
@@ -181,10 +170,7 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
         if not held:
             return 0
         rows = _waiting(sorted(held), batch)
-        # The last batch's push went out while these were read; it is out before this batch
-        # takes the CPU (the pusher's round trips would wait for the GIL behind it).
-        realtime.wait_for_pushes()
-        traced = _trace_batch(rows, began) if stagetrace.ENABLED and rows else None
+        traced = _trace_batch(rows) if stagetrace.ENABLED and rows else None
         if set_based and rows:
             done = _set_based(rows)
             if done:
@@ -214,33 +200,22 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
         return handled
 
 
-def _trace_batch(rows: list[IntakeMessage], began: float) -> Callable[[], None]:
-    """The push bench's stage times of a batch (``stagetrace``): when its transaction began,
-    its rows were read (and the last batch's push was out), it committed and its push was
-    out. Commit callbacks run in the order they were registered: the commit's is registered
-    now, before any event's push; the returned one, which writes the record, must be
-    registered after the batch's events (inside ``overlapped_pushes`` it writes the record
-    once the pusher has sent the push, otherwise at once: the push's callback waited)."""
-    marks = {"began": began, "picked": time.time()}
-
-    def committed() -> None:
-        marks["committed"] = time.time()
-        realtime.forget_latest_push()
-
-    transaction.on_commit(committed)
+def _trace_batch(rows: list[IntakeMessage]) -> Callable[[], None]:
+    """The push bench's stage times of a batch (``stagetrace``): when its rows were read, its
+    transaction committed and its push was out. Commit callbacks run in the order they were
+    registered: the commit's is registered now, before any event's push; the returned one,
+    which writes the record, must be registered after the batch's events (the push's
+    callback waits until the pusher has sent it)."""
+    marks = {"picked": time.time()}
+    transaction.on_commit(lambda: marks.__setitem__("committed", time.time()))
 
     def pushed() -> None:
-        fields = {
+        stagetrace.record(
+            "batch",
             **marks,
-            "ids": [r.external_id for r in rows],
-            "queued": [r.received_at.timestamp() for r in rows],
-        }
-        # Inside `overlapped_pushes` the push may still be on its way: recorded when it is out.
-        push = realtime.latest_push()
-        if push is None:
-            stagetrace.record("batch", **fields)
-        else:
-            push.then(lambda sent_at: stagetrace.record("batch", **fields, t=sent_at))
+            ids=[r.external_id for r in rows],
+            queued=[r.received_at.timestamp() for r in rows],
+        )
 
     return pushed
 
