@@ -48,19 +48,6 @@ SQLITE_PAUSE = 0.005
 # cost is the worker's own CPU time, on SQLite the wall time (``_batch_cost``, decisions §95).
 _per_message = 0.002
 MIN_SET_BATCH = 20
-# A PostgreSQL batch's messages are pushed only at its commit, so under a backlog a batch of
-# BATCH kept its first message from the agents for its whole run (~0.6–1.5 s at 1,000
-# messages/s on two shared cores, decisions §110). A batch there is also bounded by wall time:
-# as many messages as LATENCY_SECONDS hold at the wall time a message has been taking
-# (``_wall_per_message``, learned from batches of at least MIN_LATENCY_BATCH, where the batch's
-# fixed part is a small share), never fewer than MIN_LATENCY_BATCH: fewer would pay the
-# batch's fixed cost often enough to cut throughput (the trap of decisions §95, whose sizes
-# settled at 20–50). Under a backlog the wall time per message was the same at 100 as at 500
-# messages a batch (the push bench's trace), so a bounded batch costs the queue little and its
-# messages are pushed a batch's run sooner.
-LATENCY_SECONDS = 0.2
-MIN_LATENCY_BATCH = 100
-_wall_per_message = 0.0005
 # Lanes one PostgreSQL batch takes at most (those no other worker holds). A batch's fixed
 # cost (lane locks, the per-batch reads and writes, the commit: ~25 statements) is paid once
 # for all of their waiting messages: with a shallow queue one lane holds a few messages and
@@ -83,11 +70,6 @@ def batch_size(batch: int, per_message: float, seconds: float) -> int:
     """How many messages a set-based batch asks for: as many as fit in ``seconds`` at
     ``per_message`` each, at most ``batch``, at least MIN_SET_BATCH."""
     return max(MIN_SET_BATCH, min(batch, int(seconds / per_message)))
-
-
-def latency_bound(wall_per_message: float) -> int:
-    """The most messages a PostgreSQL batch takes for its run to stay near LATENCY_SECONDS."""
-    return max(MIN_LATENCY_BATCH, int(LATENCY_SECONDS / wall_per_message))
 
 
 def learned(per_message: float, cost: float, messages: int) -> float:
@@ -173,15 +155,12 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
     Each held lane's part of the batch is the head of its queue (``_first_ids``), so a
     buyer's messages are stored in order and the rest waits, in order, for the next batch.
     The batch ends at ``batch`` messages or ``batch_seconds()``, whichever comes first."""
-    global _per_message, _wall_per_message
+    global _per_message
     started = time.monotonic()
     started_cpu = time.thread_time()
     budget = started + batch_seconds()
-    postgresql = connection.vendor == "postgresql"
     if set_based:
         batch = batch_size(batch, _per_message, batch_seconds())
-        if postgresql:
-            batch = min(batch, latency_bound(_wall_per_message))
     with transaction.atomic(), deliveries_batched():
         held = list(
             IntakeLane.objects.select_for_update(skip_locked=True)
@@ -195,11 +174,8 @@ def drain_lanes(lanes: list[int], *, batch: int = BATCH, set_based: bool = True)
         if set_based and rows:
             done = _set_based(rows)
             if done:
-                wall = time.monotonic() - started
-                cost = _batch_cost(wall, time.thread_time() - started_cpu)
+                cost = _batch_cost(time.monotonic() - started, time.thread_time() - started_cpu)
                 _per_message = learned(_per_message, cost, len(rows))
-                if postgresql and len(rows) >= MIN_LATENCY_BATCH:
-                    _wall_per_message = learned(_wall_per_message, wall, len(rows))
                 if traced is not None:
                     transaction.on_commit(traced)
                 return len(rows)
