@@ -405,11 +405,12 @@ def _insert_group_postgresql(take: Callable[[], list[_Job]]) -> None:
         # generic plan per connection after five runs, and with the messages table still
         # small (a new shop, a new install, the soak's first seconds) that plan was a hash
         # anti-join over a sequential scan of every stored message. It stays for the
-        # connection's life, until an ANALYZE of the table replaces it: 464 → 940 buffers
-        # and 7.7 → 21.5 ms a 3-row group as the soak's table grew to ~50,000 messages (25–32
-        # ms, 1,471 buffers reproduced), against ~30 buffers and 0.1–0.3 ms planned for the
-        # values it runs with. The single row's statement keeps its prepared plan: its
-        # check is a lookup by the unique key, not a join, whatever the table's size.
+        # connection's life, until an ANALYZE of the table replaces it: 134 → 940 buffers
+        # and 0.8 → 21.5 ms a 3-row group over the soak's first minute (25–32 ms and 1,471
+        # buffers at 50,000 messages, reproduced), against 52 buffers and 0.22 ms, plus
+        # ~0.5 ms of planning, planned for the values it runs with. The single row's
+        # statement keeps its prepared plan: its check is a lookup by the unique key, not a
+        # join, whatever the table's size.
         returned = _autocommit_rows(_insert_group_sql(len(jobs)), params, prepare=False)
     except DatabaseError:
         if not connection.is_usable():
