@@ -16,6 +16,7 @@ On "sqlite" (the embedded defaults: one intake process of 32 threads and the pol
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -147,11 +148,26 @@ def run_on(label: str) -> list[Row]:
         drain_seconds=harness.knob("KEFU_BENCH_SOAK_DRAIN_SECONDS", 600),
         folder=harness.ROOT,  # replaced below
     )
+    # The four faults; KEFU_BENCH_SOAK_FAULTS=none (or a comma-separated subset, at
+    # their usual moments) measures the rate they cost on the same hour. The result names
+    # the faults it ran, and a run without all four is not the soak.
+    asked = os.environ.get("KEFU_BENCH_SOAK_FAULTS")
+    if asked is not None:
+        names = tuple(n for n in asked.split(",") if n and n != "none")
+        unknown = set(names) - set(soak.FAULTS)
+        if unknown:
+            raise SystemExit(f"KEFU_BENCH_SOAK_FAULTS: unknown {sorted(unknown)}")
+        moments = dict(zip(soak.FAULTS, config.fault_at, strict=True))
+        config.faults = names
+        config.fault_at = tuple(moments[n] for n in names)
     load_before = harness.loadavg()
     with soak.folder(f"kefu-soak-{label}-") as where:
         config.folder = where
         result = soak.run(config)
-    row: dict[str, Any] = {"name": f"soak {label}", **result, "loadavg_1m": load_before}
+    name = f"soak {label}"
+    if config.faults != soak.FAULTS:
+        name += f" faults={','.join(config.faults) or 'none'}"
+    row: dict[str, Any] = {"name": name, **result, "loadavg_1m": load_before}
     wrong = soak.failures(result)
     if wrong:
         raise harness.BenchFailed([row], "; ".join(wrong))

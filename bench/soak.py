@@ -198,6 +198,10 @@ class PrivateServices:
             # No OS crash is simulated: the restarts below are PostgreSQL's own.
             "-c fsync=off -c full_page_writes=off -c max_connections=200"
         )
+        # Settings to look inside a run with (pg_stat_statements, logging), never the faults.
+        extra = os.environ.get("KEFU_BENCH_SOAK_PG_OPTIONS", "")
+        if extra:
+            options += " " + extra
         self._pg(
             "pg_ctl", "-D", str(self.pg_data), "-o", options, "-l",
             str(self.pg_data / "server.log"), "-w", "start",
@@ -456,13 +460,35 @@ class CpuSampler:
             if kind:
                 self.seen[pid] = (kind, ticks)
 
+    def _by_kind(self) -> dict[str, int]:
+        spent: dict[str, int] = {}
+        for pid, (kind, ticks) in self.seen.items():
+            spent[kind] = spent.get(kind, 0) + ticks - self.start_ticks.get(pid, 0)
+        spent["machine"] = _machine_busy()[0] - self.busy0[0]
+        return spent
+
     def _run(self) -> None:
         self.start_ticks: dict[int, int] = {}
         self._sample()
         self.start_ticks = {pid: ticks for pid, (_, ticks) in self.seen.items()}
+        started = time.perf_counter()
+        # (seconds, CPU ticks of each part so far): each second's cores, read in `per_second`.
+        self.marks: list[tuple[float, dict[str, int]]] = [(0.0, self._by_kind())]
         while not self.stopping.wait(1.0):
             with contextlib.suppress(Exception):  # a process gone mid-read: the next sample
                 self._sample()
+                self.marks.append((time.perf_counter() - started, self._by_kind()))
+
+    def per_second(self) -> list[tuple[float, dict[str, float]]]:
+        """Cores each part used in each interval between samples (about a second each)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        out: list[tuple[float, dict[str, float]]] = []
+        for (t0, a), (t1, b) in zip(self.marks, self.marks[1:], strict=False):
+            span = max(t1 - t0, 1e-9) * tick
+            out.append(
+                (round(t1, 1), {k: round((v - a.get(k, 0)) / span, 2) for k, v in b.items()})
+            )
+        return out
 
     def stop(self, seconds: float) -> dict[str, float]:
         """Cores each part used on average over `seconds` (CPU seconds / wall seconds)."""
@@ -521,6 +547,99 @@ class Sent:
     seconds: float = 0.0
     faults: list[dict[str, Any]] = field(default_factory=list)
     cores: dict[str, float] = field(default_factory=dict)  # CpuSampler, while sending
+    # (seconds since sending began, acknowledged, non-2xx answers, no answer), every 0.2 s
+    timeline: list[tuple[float, int, int, int]] = field(default_factory=list)
+    phases: dict[str, Any] = field(default_factory=dict)
+    cpu_timeline: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+
+
+class Timeline:
+    """The senders' acknowledged and failed counts, read from their shared counters every
+    0.2 s while they send: what each fault cost is read from it (`phases`)."""
+
+    def __init__(self, counters: Any, failed: Any, started: float) -> None:
+        self.counters = counters
+        self.failed = failed
+        self.started = started
+        self.points: list[tuple[float, int, int, int]] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _point(self) -> None:
+        failed = list(self.failed)
+        self.points.append(
+            (
+                round(time.perf_counter() - self.started, 2),
+                sum(self.counters),
+                sum(failed[0::2]),
+                sum(failed[1::2]),
+            )
+        )
+
+    def _run(self) -> None:
+        self._point()
+        while not self.stopping.wait(0.2):
+            self._point()
+
+    def stop(self) -> list[tuple[float, int, int, int]]:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        self._point()
+        return self.points
+
+
+def _acked_at(points: list[tuple[float, int, int, int]], t: float) -> int:
+    """The acknowledged count at `t` seconds (the last sample at or before it)."""
+    count = 0
+    for when, acked, _, _ in points:
+        if when > t:
+            break
+        count = acked
+    return count
+
+
+def phases(
+    points: list[tuple[float, int, int, int]], faults: list[dict[str, Any]], rate: float
+) -> dict[str, Any]:
+    """What the run's time went to: the acknowledged rate before the first fault, in the
+    10 s after each fault began, and between the faults; how far behind the senders' pace
+    (rate x seconds) the acknowledged count fell after each fault and how long it took to
+    catch up with the lag it had when the fault struck."""
+    if not points:
+        return {}
+    end = points[-1][0]
+    out: dict[str, Any] = {}
+    starts = [f["at_seconds"] for f in faults if "at_seconds" in f]
+    first = starts[0] if starts else end
+
+    def rate_between(a: float, b: float) -> float:
+        return round((_acked_at(points, b) - _acked_at(points, a)) / max(b - a, 1e-9), 1)
+
+    # Skip the first 2 s (connections opening) for the steady rate.
+    out["before_faults_per_s"] = rate_between(min(2.0, first / 2), first)
+    for f in faults:
+        at = f.get("at_seconds")
+        if at is None:
+            continue
+        lag0 = rate * at - _acked_at(points, at)
+        after = [p for p in points if p[0] >= at]
+        worst = max((rate * t - a for t, a, _, _ in after), default=0.0)
+        caught = next((t for t, a, _, _ in after if t > at + 0.5 and rate * t - a <= lag0), None)
+        base = next((p for p in points if p[0] >= at), points[-1])
+        upto = next((p for p in points if p[0] >= at + 10), points[-1])
+        out[f["fault"]] = {
+            "at_seconds": at,
+            "per_s_next_10s": rate_between(at, min(at + 10, end)),
+            "lag_at_fault": round(lag0),
+            "worst_lag": round(worst),
+            "caught_up_seconds": round(caught - at, 2) if caught is not None else None,
+            "non_2xx_next_10s": upto[2] - base[2],
+            "unanswered_next_10s": upto[3] - base[3],
+        }
+    out["after_faults_per_s"] = rate_between(starts[-1], end) if starts else None
+    out["overall_per_s"] = rate_between(0.0, end)
+    return out
 
 
 def _sign(secret: str, body: bytes) -> dict[str, str]:
@@ -572,11 +691,14 @@ def _sender_process(
     counters: Any,
     slot: int,
     out: Any,
+    failed: Any = None,
 ) -> None:
     """One sender process: `threads` keep-alive `http.client` connections post its units at
     `rate` messages a second; whatever gets no 2xx (or a batch item not accepted) is sent
     again half a second later, on a fresh connection after a network error, until it does.
-    `counters[slot]` is its acknowledged count, read by the parent to time the faults."""
+    `counters[slot]` is its acknowledged count, read by the parent to time the faults;
+    `failed[2 * slot]` / `failed[2 * slot + 1]` its requests answered non-2xx / not answered
+    at all, read by the parent's timeline."""
     import heapq
     import http.client
     import queue
@@ -653,6 +775,8 @@ def _sender_process(
                 statuses[status] = statuses.get(status, 0) + 1
                 acknowledged.update(accepted)
                 counters[slot] = len(acknowledged)
+                if failed is not None and not status.startswith("2"):
+                    failed[2 * slot + (0 if status.isdigit() else 1)] += 1
                 missing = tuple(i for i in unit if i not in acknowledged)
                 if missing:
                     # A batch item refused alone goes again on its own.
@@ -865,8 +989,10 @@ class Soak:
         # fork: the sender needs nothing of this process but the plan (no Django is set up).
         context = multiprocessing.get_context("fork")
         counters = context.Array("q", processes, lock=False)
+        failed = context.Array("q", 2 * processes, lock=False)
         out: Any = context.Queue()
         started = time.perf_counter()
+        timeline = Timeline(counters, failed, started)
         procs = [
             context.Process(
                 target=_sender_process,
@@ -880,6 +1006,7 @@ class Soak:
                     counters,
                     k,
                     out,
+                    failed,
                 ),
                 daemon=True,
             )
@@ -894,7 +1021,10 @@ class Soak:
         while len(results) < processes:
             if schedule and sum(counters) >= schedule[0][1] * cfg.messages:
                 name, _ = schedule.pop(0)
-                sent.faults.append(self.fault(name))
+                fault_started = time.perf_counter() - started
+                detail = self.fault(name)
+                detail["at_seconds"] = round(fault_started, 2)
+                sent.faults.append(detail)
                 continue
             try:
                 results.append(out.get(timeout=0.1))
@@ -907,6 +1037,10 @@ class Soak:
                     raise RuntimeError("a sender process ended without its counts") from None
         sent.seconds = time.perf_counter() - started
         sent.cores = sampler.stop(sent.seconds)
+        sent.timeline = timeline.stop()
+        sent.cpu_timeline = sampler.per_second()
+        sent.phases = phases(sent.timeline, sent.faults, cfg.rate)
+        self.config.log(f"[soak] phases: {sent.phases}")
         self.config.log(f"[soak] cores used while sending: {sent.cores}")
         for proc in procs:
             proc.join(timeout=30)
@@ -1003,6 +1137,9 @@ def run(config: SoakConfig) -> dict[str, Any]:
         "callbacks_repeated": sum(n - 1 for n in delivered.values()),
         "faults": sent.faults,
         "cores_while_sending": sent.cores,
+        "phases": sent.phases,
+        "timeline": sent.timeline,
+        "cpu_timeline": sent.cpu_timeline,
     }
     outbox_ids = set(counts.get("outbox_message_ids", []))
     # Lost: answered 2xx, yet neither stored nor still waiting in the queue. A drain that ran

@@ -199,7 +199,7 @@ def enqueue_message(*, shop: Shop, message: BuyerMessageIn) -> Queued:
     return queued
 
 
-def _autocommit_rows(sql: str, params: list[Any]) -> list[Any]:
+def _autocommit_rows(sql: str, params: list[Any], *, prepare: bool = True) -> list[Any]:
     """One statement in autocommit: its own transaction, no BEGIN/COMMIT round trips.
 
     The intake server keeps its connections without a health check per request; when the
@@ -207,25 +207,27 @@ def _autocommit_rows(sql: str, params: list[Any]) -> list[Any]:
     That is safe to repeat: had the first one committed before the connection died, the
     second inserts nothing and the retry's reads answer the queued id."""
     try:
-        return _run_rows(sql, params)
+        return _run_rows(sql, params, prepare=prepare)
     except (OperationalError, InterfaceError):
         if connection.is_usable():
             raise  # a live connection: the statement itself failed
         connection.close()
-    return _run_rows(sql, params)
+    return _run_rows(sql, params, prepare=prepare)
 
 
 _PREPARE_ONLY_WHEN_ASKED = 2**31
 
 
-def _run_rows(sql: str, params: list[Any]) -> list[Any]:
+def _run_rows(sql: str, params: list[Any], *, prepare: bool = True) -> list[Any]:
     """The statement's rows. On PostgreSQL a prepared statement of the connection: parsing
     and planning the INSERT took more of PostgreSQL's CPU than running it (0.11–0.2 ms
     against 0.07–0.14 ms, `EXPLAIN ANALYZE` on the loaded machine; decisions §89), and it is
-    the same text on every request (one per group size). Django's cursors bind on the client
-    and cannot prepare, so this one cursor binds on the server. Errors are Django's, as
-    through its cursor; with queries logged (DEBUG, tests) or execute wrappers installed the
-    statement goes through Django's cursor as before."""
+    the same text on every request. Django's cursors bind on the client and cannot prepare,
+    so this one cursor binds on the server. With `prepare=False` the statement is still
+    bound on the server but planned for its own values each time (decisions §112: the
+    group INSERT). Errors are Django's, as through its cursor; with queries logged (DEBUG,
+    tests) or execute wrappers installed the statement goes through Django's cursor as
+    before."""
     watched = connection.queries_logged or connection.execute_wrappers
     if connection.vendor != "postgresql" or watched:
         with connection.cursor() as cursor:
@@ -241,7 +243,7 @@ def _run_rows(sql: str, params: list[Any]) -> list[Any]:
         # bind on the client and never prepare, and nothing here is prepared by count.
         raw.prepare_threshold = _PREPARE_ONLY_WHEN_ASKED
     with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
-        cursor.execute(sql, params, prepare=True)
+        cursor.execute(sql, params, prepare=prepare)
         return list(cursor.fetchall())
 
 
@@ -399,7 +401,17 @@ def _insert_group_postgresql(take: Callable[[], list[_Job]]) -> None:
         return
     params = [value for each in jobs for value in each.params[:5]]
     try:
-        returned = _autocommit_rows(_insert_group_sql(len(jobs)), params)
+        # Not prepared (decisions §112). Prepared, PostgreSQL's plan cache settled on one
+        # generic plan per connection after five runs, and with the messages table still
+        # small (a new shop, a new install, the soak's first seconds) that plan was a hash
+        # anti-join over a sequential scan of every stored message. It stays for the
+        # connection's life, until an ANALYZE of the table replaces it: 134 → 940 buffers
+        # and 0.8 → 21.5 ms a 3-row group over the soak's first minute (25–32 ms and 1,471
+        # buffers at 50,000 messages, reproduced), against 52 buffers and 0.22 ms, plus
+        # ~0.5 ms of planning, planned for the values it runs with. The single row's
+        # statement keeps its prepared plan: its check is a lookup by the unique key, not a
+        # join, whatever the table's size.
+        returned = _autocommit_rows(_insert_group_sql(len(jobs)), params, prepare=False)
     except DatabaseError:
         if not connection.is_usable():
             raise

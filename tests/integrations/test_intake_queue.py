@@ -585,9 +585,9 @@ def test_postgresql_webhook_threads_waiting_behind_inserts_share_the_next_one(sh
     statements: list[int] = []
     real_rows = queue._autocommit_rows
 
-    def counted(sql: str, params: list[Any]) -> list[Any]:
+    def counted(sql: str, params: list[Any], **options: Any) -> list[Any]:
         statements.append(len(params))
-        return real_rows(sql, params)
+        return real_rows(sql, params, **options)
 
     monkeypatch.setattr(queue, "_autocommit_rows", counted)
     other = _other_connection()
@@ -643,6 +643,35 @@ def test_postgresql_webhook_threads_waiting_behind_inserts_share_the_next_one(sh
         assert answers[n].intake_id == stored[ext]
     assert sorted(answers[n].duplicate for n in (3, 4)) == [False, True]
     assert not any(answers[n].duplicate for n in (0, 1, 2, 5))
+
+
+@pytest.mark.django_db
+def test_postgresql_group_insert_is_planned_for_its_values_not_by_a_cached_generic_plan(shop):
+    """The group INSERT is not a prepared statement of the connection: prepared, PostgreSQL
+    chose one generic plan after five runs, and made while the messages table was small that
+    plan scanned every stored message for each group for as long as the connection lived
+    (decisions §112). The single row's INSERT stays prepared (decisions §89)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    from django.utils import timezone
+
+    from kefu.conversations import intake_queue as queue
+
+    def job(ext: str) -> Any:
+        return queue._Job([shop.pk, ext, 0, "{}", timezone.now(), shop.pk, ext])
+
+    for run in range(8):  # past the plan cache's five custom plans
+        jobs = [job(f"plan-{run}-{k}") for k in range(3)]
+        queue._insert_group_postgresql(lambda jobs=jobs: jobs)
+        assert all(j.row is not None for j in jobs)
+    single = [job("plan-single")]
+    queue._insert_group_postgresql(lambda: single)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+    assert not [text for text, _ in prepared if "FROM (VALUES" in text]
+    assert [text for text, _ in prepared if "conversations_intakemessage" in text]
+    assert IntakeMessage.objects.filter(external_id__startswith="plan-").count() == 25
 
 
 def test_a_group_whose_leader_fails_before_taking_hands_the_lead_to_the_waiting_threads():

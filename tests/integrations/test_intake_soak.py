@@ -59,3 +59,31 @@ def test_messages_survive_killed_web_and_worker_processes():
     assert kill_web["killed_connections"] > 0, kill_web
     assert result["connection_errors"] > 0, result["statuses"]
     assert result["resent"] > 0
+
+
+def test_phases_read_each_faults_cost_from_the_timeline():
+    """The soak's `phases` (decisions §112): the rate before the faults, in the 10 s after
+    each, the lag behind the senders' pace and when it was caught up, and the refused and
+    unanswered requests in those 10 s, from the timeline the senders' counters gave."""
+    # 1,500/s for 10 s, 3 s with nothing acknowledged (refused), then 2,000/s to catch up.
+    points = []
+    for k in range(0, 251):
+        t = k / 10
+        if t <= 10:
+            acked = int(1500 * t)
+        elif t <= 13:
+            acked = 15_000
+        else:
+            acked = 15_000 + int(2000 * (t - 13))
+        refused = 0 if t <= 10 else min(300, int(100 * (t - 10)))
+        points.append((t, acked, refused, 5 if t > 10 else 0))
+    out = soak.phases(points, [{"fault": "restart-redis", "at_seconds": 10.0}], 1500)
+    assert out["before_faults_per_s"] == 1500.0
+    fault = out["restart-redis"]
+    assert fault["lag_at_fault"] == 0
+    assert fault["worst_lag"] == 4500  # 3 s at 1,500/s
+    assert fault["per_s_next_10s"] == 1400.0  # 14,000 in the 10 s after
+    assert fault["non_2xx_next_10s"] == 300
+    assert fault["unanswered_next_10s"] == 5
+    assert fault["caught_up_seconds"] == 12.0  # 2,000/s closes 4,500 at 500/s: 9 s after 13 s
+    assert soak.phases([], [], 1500) == {}
