@@ -304,7 +304,9 @@ fastview_sentences(PyObject *module, PyObject *text)
 }
 
 /* scripts(text) -> 1 if it has a CJK character (U+3400..U+9FFF) | 2 if two a-z in a row | 4 if
- * it has a decimal digit (what hits._DIGIT finds). */
+ * it has a decimal digit (what hits._DIGIT finds) | 8 if it has at least PHONE_DIGITS of them
+ * (what a phone number needs: hits._PHONE_LIKE matches seven). */
+#define PHONE_DIGITS 7
 static PyObject *
 fastview_scripts(PyObject *module, PyObject *text)
 {
@@ -318,7 +320,8 @@ fastview_scripts(PyObject *module, PyObject *text)
     const void *data = PyUnicode_DATA(text);
     long found = 0;
     int prev_latin = 0;
-    for (Py_ssize_t i = 0; i < n && found != 7; i++) {
+    int digits = 0;
+    for (Py_ssize_t i = 0; i < n && found != 15; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
         int latin = c >= 'a' && c <= 'z';
         if (latin && prev_latin)
@@ -326,8 +329,11 @@ fastview_scripts(PyObject *module, PyObject *text)
         else if (c >= 0x3400 && c <= 0x9fff)
             found |= 1;
         /* What sre's \d matches in a str pattern (Unicode decimal digits, category Nd). */
-        else if (Py_UNICODE_ISDECIMAL(c))
+        else if (Py_UNICODE_ISDECIMAL(c)) {
             found |= 4;
+            if (++digits >= PHONE_DIGITS)
+                found |= 8;
+        }
         prev_latin = latin;
     }
     return PyLong_FromLong(found);
@@ -1550,7 +1556,8 @@ static PyMethodDef fastview_methods[] = {
     {"sentences", (PyCFunction)fastview_sentences, METH_O,
      "sentences(text) -> [(start, end)], as sentences.split_sentences"},
     {"scripts", (PyCFunction)fastview_scripts, METH_O,
-     "scripts(text) -> 1 (CJK) | 2 (Latin) | 4 (a decimal digit), as sentences.scripts_and_digit"},
+     "scripts(text) -> 1 (CJK) | 2 (Latin) | 4 (a decimal digit) | 8 (seven or more), as "
+     "sentences.scripts_and_digit"},
     {"build", (PyCFunction)(void (*)(void))fastview_build, METH_FASTCALL,
      "build(text, table) -> (folded, compact, mapped or None)"},
     {NULL, NULL, 0, NULL},

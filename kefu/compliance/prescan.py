@@ -173,7 +173,7 @@ class Scan:
         by_group: dict[str, list[int]],
         present: set[int],
         scripts: frozenset[str],
-        digits: bool,
+        digits: int,
         sentences: list[tuple[int, int]],
         lexical: dict[str, list[int]],
     ) -> None:
@@ -185,8 +185,8 @@ class Scan:
         # need_of(group, pattern index) of the patterns whose required literal occurs.
         self.present = present
         self.scripts = scripts
-        # Whether the text holds a decimal digit (sre's \d): the address and phone checks
-        # need one.
+        # Whether the text holds a decimal digit (sre's \d), as sentences.NO_DIGIT,
+        # SOME_DIGITS or PHONE_LIKE_DIGITS: the address check needs one, the phone check seven.
         self.digits = digits
         self.sentences = sentences
         # "code:act" / "code:topic" / "code:cancel" -> start << ALTERNATIVE_SHIFT | alternative

@@ -141,8 +141,8 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z]{2}")
 
 
-# scripts_and_digit's scripts by _fastview.scripts' bits (1: Chinese, 2: Latin; 4, a digit,
-# is masked).
+# scripts_and_digit's scripts by _fastview.scripts' bits (1: Chinese, 2: Latin; 4, a digit, and
+# 8, seven or more, are masked).
 _SCRIPTS: Final = (
     frozenset({"any"}),
     frozenset({"any", "zh"}),
@@ -151,21 +151,38 @@ _SCRIPTS: Final = (
 )
 # What the address and phone checks need (hits.privacy_hits): sre's \d, a Unicode decimal digit.
 _DIGIT = re.compile(r"\d")
+# How many of them a phone number needs: hits._PHONE_LIKE matches a digit and six more.
+PHONE_DIGITS: Final = 7
+# scripts_and_digit's digit answer: none, one to six, at least PHONE_DIGITS (decisions §116).
+NO_DIGIT: Final = 0
+SOME_DIGITS: Final = 1
+PHONE_LIKE_DIGITS: Final = 2
 
 
-def scripts_and_digit(text: str) -> tuple[frozenset[str], bool]:
-    """The scripts `text` is written in, and whether it holds a decimal digit: one C pass in a
-    compiled build, instead of a regex search for the digit over the text (decisions §98)."""
+def scripts_and_digit(text: str) -> tuple[frozenset[str], int]:
+    """The scripts `text` is written in, and whether it holds a decimal digit (NO_DIGIT,
+    SOME_DIGITS, or PHONE_LIKE_DIGITS when it holds at least PHONE_DIGITS of them): one C pass
+    in a compiled build, instead of a regex search for the digit over the text (decisions §98,
+    §116)."""
     scripts = _NATIVE_SCRIPTS
     if scripts is not None:
         bits = scripts(text)
-        return _SCRIPTS[bits & 3], bits & 4 != 0
+        if bits & 8:
+            digits = PHONE_LIKE_DIGITS
+        elif bits & 4:
+            digits = SOME_DIGITS
+        else:
+            digits = NO_DIGIT
+        return _SCRIPTS[bits & 3], digits
     found = {"any"}
     if _CJK.search(text):
         found.add("zh")
     if _LATIN.search(text):
         found.add("en")
-    return frozenset(found), _DIGIT.search(text) is not None
+    count = len(_DIGIT.findall(text))
+    if count >= PHONE_DIGITS:
+        return frozenset(found), PHONE_LIKE_DIGITS
+    return frozenset(found), SOME_DIGITS if count else NO_DIGIT
 
 
 # The C twins of split_sentences and scripts_and_digit (_fastview.c), in a compiled build

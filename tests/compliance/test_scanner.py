@@ -278,17 +278,23 @@ def test_a_verdict_built_without_its_init_is_the_dataclass_verdict():
 
 def test_a_digit_anywhere_runs_the_address_and_phone_checks():
     from kefu.compliance import prescan
+    from kefu.compliance.sentences import NO_DIGIT, PHONE_LIKE_DIGITS, SOME_DIGITS
 
     for text, digits in (
-        ("亲，今天下午就给您发出", False),
-        ("寄到 ٣ 号楼", True),  # an Arabic-Indic digit is sre's \d
-        ("二³楼", True),  # the view folds the superscript to a 3
-        ("二〇楼", False),  # 〇 is a number, no decimal digit
-        ("电话 1 3 8 0 0 1 3 8 0 0 0", True),  # spread by separators the view drops
+        ("亲，今天下午就给您发出", NO_DIGIT),
+        ("寄到 ٣ 号楼", SOME_DIGITS),  # an Arabic-Indic digit is sre's \d
+        ("二³楼", SOME_DIGITS),  # the view folds the superscript to a 3
+        ("二〇楼", NO_DIGIT),  # 〇 is a number, no decimal digit
+        ("电话 1 3 8 0 0 1 3 8 0 0 0", PHONE_LIKE_DIGITS),  # spread by separators the view drops
+        ("123456 号", SOME_DIGITS),  # six: no phone number can match (decisions §116)
+        ("1234567", PHONE_LIKE_DIGITS),
+        ("①２3-4⁵6 and ٧", PHONE_LIKE_DIGITS),  # folded and other scripts' digits count
     ):
         view = build_view(text)
-        assert prescan.scan(view.compact).digits is digits, text
-        assert (re.search(r"\d", view.folded) is not None) is digits, text
+        assert prescan.scan(view.compact).digits == digits, text
+        assert (re.search(r"\d", view.folded) is not None) is (digits != NO_DIGIT), text
+        count = len(re.findall(r"\d", view.folded))
+        assert (count >= 7) is (digits == PHONE_LIKE_DIGITS), text
 
 
 def _codes(text: str, **context: object) -> set[str]:
