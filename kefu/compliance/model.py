@@ -335,14 +335,9 @@ def findings_behind(
     """The model's warnings for codes the rules did not find in this message (see module doc)."""
     if not ENABLED:
         return []
-    codes = _gated(
-        view.compact,
-        scan.cued,
-        scan.lexical,
-        context,
-        found if isinstance(found, dict) else dict.fromkeys(found),
-        pack.by_code,
-        load_model().index,
+    # The scan's set and dicts and the pack's dict pass through `gated_codes` as they are.
+    codes = gated_codes(
+        view.compact, scan.cued, scan.lexical, context, found=found, enforced=pack.by_code
     )
     if not codes:
         return []
