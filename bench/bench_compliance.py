@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from typing import TYPE_CHECKING
 
 from bench import harness
 from bench.harness import Row
+
+if TYPE_CHECKING:
+    from kefu.compliance.verdict import CheckContext
 
 ZH_100 = (
     "亲，这款台灯有现货，今天下午就给您发出，发票可以开的，金额和实付一致。信用卡和花呗分期都不收手续费，"
@@ -37,9 +41,26 @@ RU_ES_100 = (
 )
 
 
-def _measure(name: str, texts: list[str], rounds: int, *, cached: bool = False) -> Row:
+def every_context() -> list[CheckContext]:
+    """One check context per platform with every context switch on (free shipping, a recipient
+    who did not pay, stock known): what each measured check runs under, here and in
+    `bench.guard_callgrind`."""
     from kefu.compliance.packs import PLATFORMS
-    from kefu.compliance.scanner import CheckContext, judge
+    from kefu.compliance.scanner import CheckContext as Context
+
+    return [
+        Context(
+            platform=platform,
+            free_shipping=True,
+            recipient_is_paying_buyer=False,
+            stock_available=True,
+        )
+        for platform in PLATFORMS
+    ]
+
+
+def _measure(name: str, texts: list[str], rounds: int, *, cached: bool = False) -> Row:
+    from kefu.compliance.scanner import judge
 
     def check_text(text: str, *, context: CheckContext) -> object:
         # Uncached unless asked: the check itself is what a new reply costs.
@@ -49,15 +70,7 @@ def _measure(name: str, texts: list[str], rounds: int, *, cached: bool = False) 
             return cached_check(text, context=context)
         return judge(text, context=context)
 
-    contexts = [
-        CheckContext(
-            platform=platform,
-            free_shipping=True,
-            recipient_is_paying_buyer=False,
-            stock_available=True,
-        )
-        for platform in PLATFORMS
-    ]
+    contexts = every_context()
     for text in texts[:50]:  # warm caches (per-character folding, automaton)
         check_text(text, context=contexts[0])
     wall: list[int] = []

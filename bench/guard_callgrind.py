@@ -23,19 +23,10 @@ def main(argv: list[str]) -> None:
 
     django.setup()
     from bench import bench_compliance
-    from kefu.compliance.packs import PLATFORMS
-    from kefu.compliance.scanner import CheckContext, judge
+    from kefu.compliance.scanner import judge
 
     text: str = getattr(bench_compliance, REPLIES[argv[0] if argv else "en"])
-    contexts = [
-        CheckContext(
-            platform=platform,
-            free_shipping=True,
-            recipient_is_paying_buyer=False,
-            stock_available=True,
-        )
-        for platform in PLATFORMS
-    ]
+    contexts = bench_compliance.every_context()
     n = len(contexts)
     for i in range(50):
         judge(text, context=contexts[i % n])
