@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -103,6 +104,55 @@ def stored_message_ids(*, shop_id: int, external_ids: Sequence[str]) -> dict[str
     )
 
 
+# --- a database that refuses connections (decisions §119) -----------------------------------
+# While PostgreSQL is down or recovering, every webhook request found its thread without a
+# connection, tried to open one and answered 503 at once: ~700 attempts a second in the soak,
+# each a fork of a PostgreSQL backend that only says "not yet accepting connections", and a
+# sender that resends every 503 half a second later kept both cores busy with that while
+# PostgreSQL's single recovery process replayed its WAL beside them. Now a request that finds
+# the database refusing waits for it, up to REFUSED_WAIT_SECONDS, asleep; one thread of the
+# process tries again every REFUSED_PAUSE_SECONDS; once one gets in, the waiting requests
+# store their messages and answer 2xx. Only after the wait is the answer 503, as before.
+# Until an attempt fails, every thread connects as it always did.
+REFUSED_PAUSE_SECONDS = 0.1
+REFUSED_WAIT_SECONDS = 2.0
+_refused_until = 0.0
+
+
+def _connect() -> None:
+    """Open this thread's connection; while the database refuses connections, wait for it up
+    to REFUSED_WAIT_SECONDS (one thread of the process trying every REFUSED_PAUSE_SECONDS),
+    then raise the OperationalError that answers 503. Nothing has been written when it
+    raises."""
+    global _refused_until
+    if connection.connection is not None:
+        return
+    deadline = 0.0
+    while True:
+        now = time.monotonic()
+        until = _refused_until  # read once: another thread may change it
+        if until:
+            deadline = deadline or now + REFUSED_WAIT_SECONDS
+            if now < until:
+                if now >= deadline:
+                    raise OperationalError("the database refuses connections; waited for it")
+                time.sleep(min(until, deadline) - now)
+                continue
+            # This thread tries again; the others sleep until it knows.
+            _refused_until = now + REFUSED_PAUSE_SECONDS
+        try:
+            connection.ensure_connection()
+        except (OperationalError, InterfaceError):
+            now = time.monotonic()
+            _refused_until = now + REFUSED_PAUSE_SECONDS
+            deadline = deadline or now + REFUSED_WAIT_SECONDS
+            if now >= deadline:
+                raise
+            continue
+        _refused_until = 0.0
+        return
+
+
 def enqueue_messages(*, shop: Shop, messages: Sequence[BuyerMessageIn]) -> list[Queued]:
     """Insert checked messages into the queue, idempotent on (shop, external_id).
 
@@ -110,6 +160,7 @@ def enqueue_messages(*, shop: Shop, messages: Sequence[BuyerMessageIn]) -> list[
     id; both with ``duplicate``. Runs in its own transaction, committed on return: the caller
     answers 2xx only after that.
     """
+    _connect()
     ids = [m.external_id for m in messages if m.external_id is not None]
     if len(ids) != len(messages):
         raise ValueError("a queued message needs its external_id")
@@ -175,6 +226,7 @@ def enqueue_message(*, shop: Shop, message: BuyerMessageIn) -> Queued:
     ext = message.external_id
     if ext is None:
         raise ValueError("a queued message needs its external_id")
+    _connect()
     params: list[Any] = [
         shop.pk,
         ext,
@@ -212,6 +264,7 @@ def _autocommit_rows(sql: str, params: list[Any], *, prepare: bool = True) -> li
         if connection.is_usable():
             raise  # a live connection: the statement itself failed
         connection.close()
+    _connect()
     return _run_rows(sql, params, prepare=prepare)
 
 

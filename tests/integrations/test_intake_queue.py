@@ -4,15 +4,18 @@ what the synchronous webhook stores."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
+import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 
 from kefu.accounts.models import Shop, User
@@ -458,6 +461,115 @@ def test_a_connection_postgresql_dropped_is_replaced_for_the_single_webhook(shop
     assert queued.intake_id is not None and not queued.duplicate
     assert connection.connection.info.backend_pid != pid
     assert list(IntakeMessage.objects.values_list("external_id", flat=True)) == ["after-restart"]
+
+
+@contextlib.contextmanager
+def _refusing(monkeypatch) -> Iterator[tuple[list[int], Callable[[], None]]]:
+    """While inside: the database's port is one nobody listens on (a PostgreSQL that is down,
+    for every thread: their connections share the settings), this thread's connection
+    closed. Yields a list counting every connection attempt of any thread, and the call
+    that makes the database accept connections again (done on the way out in any case)."""
+    connection.close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    settings = connection.settings_dict
+    real_port = settings["PORT"]
+    attempts: list[int] = []
+    wrapper = type(connections["default"])
+    original = wrapper.get_new_connection
+
+    def counted(self, conn_params):
+        attempts.append(1)
+        return original(self, conn_params)
+
+    monkeypatch.setattr(wrapper, "get_new_connection", counted)
+    settings["PORT"] = closed_port
+    try:
+        yield attempts, lambda: settings.__setitem__("PORT", real_port)
+    finally:
+        settings["PORT"] = real_port
+        connection.close()
+
+
+def _incoming(ext: str):
+    from kefu.conversations.buyers import BuyerIn
+    from kefu.conversations.intake import BuyerMessageIn
+
+    return BuyerMessageIn(
+        buyer=BuyerIn(external_id=f"b-{ext}", name="Olga", language="en", country=""),
+        text="anyone there?",
+        entry_point="product_page",
+        external_id=ext,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_webhook_requests_wait_for_a_database_that_refuses_connections_and_are_served(
+    shop, monkeypatch
+):
+    """PostgreSQL down or recovering (decisions §119): the single webhook's requests wait for
+    it instead of answering 503 at once, one thread tries again every pause while the others
+    sleep, and once it accepts connections every waiting message is queued and answered."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a server to refuse connections")
+    from django.db import connections as all_connections
+
+    from kefu.conversations import intake_queue as queue_module
+
+    answers: dict[str, Any] = {}
+
+    def post(ext: str) -> None:
+        try:
+            answers[ext] = queue_module.enqueue_message(shop=shop, message=_incoming(ext))
+        except Exception as exc:  # the assertion below names it
+            answers[ext] = exc
+        finally:
+            all_connections["default"].close()
+
+    with _refusing(monkeypatch) as (attempts, accept):
+        threads = [threading.Thread(target=post, args=(f"held-{n}",)) for n in range(4)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        accept()
+        for t in threads:
+            t.join(timeout=10)
+        took = time.monotonic() - started
+
+    assert sorted(answers) == [f"held-{n}" for n in range(4)]
+    assert all(isinstance(a, queue_module.Queued) for a in answers.values()), answers
+    assert 0.5 <= took < queue_module.REFUSED_WAIT_SECONDS
+    # Refused for 0.5 s: the threads' first tries, then one every 0.1 s at most (not each
+    # thread in a loop), then a connection each.
+    assert len(attempts) <= 4 + 0.5 / queue_module.REFUSED_PAUSE_SECONDS + 2 + 4
+    assert IntakeMessage.objects.filter(external_id__startswith="held-").count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_request_refused_past_its_wait_raises_the_error_that_answers_503(
+    shop, monkeypatch
+):
+    """A database still down after REFUSED_WAIT_SECONDS: the request ends with the
+    OperationalError that UnavailableMiddleware answers 503 (nothing was written), after
+    the wait and a bounded number of attempts; the next one, the database back, is served."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a server to refuse connections")
+    from django.db import OperationalError
+
+    from kefu.conversations import intake_queue as queue_module
+
+    monkeypatch.setattr(queue_module, "REFUSED_WAIT_SECONDS", 0.4)
+    with _refusing(monkeypatch) as (attempts, _):
+        started = time.monotonic()
+        with pytest.raises(OperationalError):
+            queue_module.enqueue_message(shop=shop, message=_incoming("refused"))
+        took = time.monotonic() - started
+    assert 0.4 <= took < 1.5
+    assert 2 <= len(attempts) <= 0.4 / queue_module.REFUSED_PAUSE_SECONDS + 2
+    assert not IntakeMessage.objects.filter(external_id="refused").exists()
+    assert queue_module.enqueue_message(shop=shop, message=_incoming("after")).intake_id
 
 
 # --- a message committed while the lane is being drained -----------------------------------
