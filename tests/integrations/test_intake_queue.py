@@ -400,7 +400,7 @@ def test_the_queue_is_read_through_its_index_whatever_the_statistics_say(shop, n
         return execute(sql, params, many, context)
 
     with transaction.atomic(), connection.execute_wrapper(explain):
-        ids = intake_queue._first_ids([*lanes, empty], 20)
+        ids = [row.pk for row in intake_queue._first_rows([*lanes, empty], 20)]
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT current_setting('enable_bitmapscan'), current_setting('enable_seqscan'),"
@@ -1570,3 +1570,95 @@ def test_a_batch_learns_its_cost_from_cpu_time_on_postgres(shop, pre_agent, no_w
         assert intake_queue._per_message == pytest.approx(from_cpu)
     else:
         assert intake_queue._per_message != pytest.approx(from_cpu)
+
+
+def _queue_statements(
+    monkeypatch, shop: Shop, pre_agent: User, buyers: int, per_buyer: int
+) -> list[str]:
+    """The statements one PostgreSQL batch of ``buyers * per_buyer`` queued messages sends
+    to the queue table and the shops table, the batch stored whole."""
+    from django.test.utils import CaptureQueriesContext
+
+    # A batch sized for every message, whatever earlier batches of the process cost.
+    monkeypatch.setattr(intake_queue, "_per_message", 0.0001)
+    online(pre_agent)
+    items = [message(n, f"b{buyers}-{b}") for n in range(per_buyer) for b in range(buyers)]
+    assert post_batch(shop, items).status_code == 202
+    ensure_lanes()
+    with CaptureQueriesContext(connection) as queries:
+        assert intake_queue.drain_lanes(list(range(LANES))) == len(items)
+    assert not IntakeMessage.objects.exists()
+    names = (IntakeMessage._meta.db_table, Shop._meta.db_table)
+    return [q["sql"] for q in queries.captured_queries if any(n in q["sql"] for n in names)]
+
+
+@pytest.mark.django_db
+def test_a_batch_reads_and_deletes_its_queue_rows_in_statements_its_size_does_not_change(
+    shop, pre_agent, no_worker, monkeypatch
+):
+    """The queue's part of a batch (decisions §118): the rows with all their columns in the
+    lanes' read, their shops in one more statement, one DELETE — three statements whether the
+    batch holds 6 messages or 60, none by message (a row's shop is set, not fetched), and no
+    id list sent as one placeholder per row."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's read of the lanes")
+    small = _queue_statements(monkeypatch, shop, pre_agent, buyers=3, per_buyer=2)
+    large = _queue_statements(monkeypatch, shop, pre_agent, buyers=12, per_buyer=5)
+    table, shops = IntakeMessage._meta.db_table, Shop._meta.db_table
+    for statements in (small, large):
+        assert len(statements) == 3, statements
+        read, shop_read, delete = statements
+        assert "CROSS JOIN LATERAL" in read and '"payload"' in read and shops not in read
+        assert shop_read.startswith("SELECT") and table not in shop_read
+        assert delete.startswith(f"DELETE FROM {table} WHERE id = ANY(")  # noqa: S608
+
+
+@pytest.mark.django_db
+def test_the_read_rows_share_one_shop_and_need_no_query_to_become_batch_input(
+    shop, pre_agent, no_worker, django_assert_num_queries
+):
+    """What ``process_batch`` reads of a queue row — its id, shop, payload as the webhook's
+    message, external id, lane, attempts, arrival — is there without a query, equal to the
+    row the ORM reads, and every row of a shop holds the same ``Shop``."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's read of the lanes")
+    from django.db import transaction
+
+    from kefu.conversations.intake_queue import message_of
+
+    online(pre_agent)
+    items = [message(n, f"b-{b}") for n in range(3) for b in range(4)]
+    assert post_batch(shop, items).status_code == 202
+    ensure_lanes()
+    with transaction.atomic():
+        rows = intake_queue._waiting(list(range(LANES)), 100)
+    assert len(rows) == len(items)
+    expected = {r.pk: r for r in IntakeMessage.objects.select_related("shop")}
+    with django_assert_num_queries(0):
+        for row in rows:
+            orm = expected[row.pk]
+            assert row.shop is rows[0].shop and row.shop == shop
+            assert row.shop.webhook_secret == shop.webhook_secret
+            assert message_of(row) == message_of(orm)
+            assert (row.external_id, row.lane, row.attempts, row.received_at, row.payload) == (
+                orm.external_id,
+                orm.lane,
+                orm.attempts,
+                orm.received_at,
+                orm.payload,
+            )
+            assert not row._state.adding and row._state.db == orm._state.db
+    # The lanes' heads, in id order within each lane.
+    for lane in {r.lane for r in rows}:
+        ids = [r.pk for r in rows if r.lane == lane]
+        assert ids == sorted(ids)
+
+
+@pytest.mark.django_db
+def test_rows_whose_shop_is_gone_are_left_out(shop):
+    """A shop deleted between the rows' read and its own took its queue rows with it (the
+    foreign key's CASCADE): the batch does not get them, as the join did not."""
+    kept = IntakeMessage(shop_id=shop.pk, external_id="a", lane=0, payload={})
+    gone = IntakeMessage(shop_id=shop.pk + 1000, external_id="b", lane=0, payload={})
+    assert intake_queue._with_shops([kept, gone]) == [kept]
+    assert kept.shop == shop
