@@ -1034,7 +1034,15 @@ _OWN_ADDRESS = pt.PRIVACY_EXEMPT.pattern
 CONCEPTS: tuple[Concept, ...] = (
     _c("invoice", _INVOICE_TOPIC, _INVOICE_ACT, _INVOICE_CANCEL),
     _c("card_fee", _CARD_TOPIC, _CARD_ACT, until_contrast(_CARD_CANCEL + "|" + _CARD_NEG_WORDS)),
-    _c("card_price", None, _CARD_PRICE_ACT, _CARD_CANCEL, reports="card_fee", whole_reply=True),
+    # Its topic is the other way of paying: a reply naming none is skipped before any regex.
+    _c(
+        "card_price",
+        _OTHER_WAYS,
+        _CARD_PRICE_ACT,
+        _CARD_CANCEL,
+        reports="card_fee",
+        whole_reply=True,
+    ),
     _c("free_shipping", _POSTAGE_TOPIC, _POSTAGE_ACT, _POSTAGE_CANCEL),
     _c("refuse_to_ship", None, _REFUSAL_ACT),
     _c("refuse_order", _ORDER_TOPIC, _ORDER_REFUSAL, reports="refuse_to_ship"),
