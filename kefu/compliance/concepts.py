@@ -594,7 +594,9 @@ _DELAY_TOPIC = (
 _DELAY_ACT = (
     # a week or a month named without a number: "it'll be a week before it goes out",
     # "para mediados del mes que viene"
-    r"\ba (?:whole |full )?week\b|\buna semana\b|\bmes que viene\b|\bproximo mes\b|"
+    # (spelled out: an optional word would leave "a " as the automaton key, in most English)
+    r"\ba week\b|\ba whole week\b|\ba full week\b|\buna semana\b|\bmes que viene\b|"
+    r"\bproximo mes\b|"
     r"через (?:\d+|две|три|четыре|пять|несколько|пару) (?:недел\w*|месяц\w*)|"
     r"\bhasta dentro de\b|dentro de (?:\d+|dos|tres|quince|varias) semanas|"
     r"(?:только|лишь|не раньше(?: чем)?) через (?:\d+ |две |три |четыре |пять |несколько |пару )?"
