@@ -45,6 +45,9 @@ class Concept:
     # The code a hit is reported as: several concepts may back up one rule (a refusal phrased
     # as an act alone, or as an order plus what is not done to it).
     reports: str = ""
+    # Judged over the whole reply instead of one sentence: two prices for two ways of paying
+    # are often two sentences ("刷卡的话是105。不刷卡100就行。").
+    whole_reply: bool = False
 
 
 def _alternatives(regex: str) -> list[str]:
@@ -123,7 +126,13 @@ def until_contrast(regex: str) -> str:
 
 
 def _c(
-    code: str, topic: str | None, act: str, cancel: str | None = None, *, reports: str = ""
+    code: str,
+    topic: str | None,
+    act: str,
+    cancel: str | None = None,
+    *,
+    reports: str = "",
+    whole_reply: bool = False,
 ) -> Concept:
     concept = Concept(
         code=code,
@@ -131,6 +140,7 @@ def _c(
         act=lexicon(act),
         cancel=lexicon(cancel) if cancel else None,
         reports=reports or code,
+        whole_reply=whole_reply,
     )
     if concept.act.rest is not None:
         raise ValueError(f"every act of {code} needs a literal start")
@@ -146,6 +156,8 @@ BUYER_CHOICE = re.compile(
 
 _INVOICE_TOPIC = (
     r"发票|发漂|发飘|开票|[带要含]票|票的话|"
+    # shorthand and typos: "fp只能开…", "no invioce for this one"
+    r"(?<![a-z])fp(?![a-z])|(?<![a-z])(?:invioce|invoce|invocie|invoise)s?(?![a-z])|"
     # chat spellings and the tax-included price: "开piao", "fa票", "含税价每件多15块"
     r"(?:开|发|fa)piao|fa票|含税|"
     r"(?:开|写)到(?:[\d一二两三四五六七八九十]+[千百万块元]|\d{3,})|(?<![车门机彩邮股])票(?:据)?|"
@@ -166,6 +178,16 @@ _INVOICE_TOPIC = (
     r"\bчек(?:а|и|ов|ом|у|е)?\b|\bндс\b|\bдокумент\w*|\bfactura\w*"
 )
 _INVOICE_ACT = (
+    # refusing, also in chat slang ("木有发票", "冇票") and with a typo ("no invioce")
+    r"(?:木有|冇)(?:发票|票)|\bno (?:invioce|invoce|invocie|invoise)s?\b|"
+    # the amount rounded or said to be close enough: "开个整数500", "实付498也差不多"
+    r"开(?:个|成)?整数|凑整|凑个整|实付[^。!?;]{0,8}?(?:差不多|也行|没关系|无所谓)|"
+    # one content for every order, or the item left off: "统一写日用品", "不写具体商品名"
+    r"统一(?:写|开|填)|不(?:写|填|开)(?:具体|实际)|(?:只能|只)开[^。!?;]{0,8}?部分|那部分|"
+    # the amount other than what was paid, said against it: "хотя вы заплатили 4200"
+    r"\bхотя (?:вы )?(?:заплатил|оплатил)\w*|\baunque (?:usted )?(?:pag|abon)\w*|"
+    # other content named in quotes, or "rather than" the item
+    r"\b(?:say|says|read|reads|state|states|show|shows) ['\"“‘]|\brather than\b|"
     # refusing
     r"没办法开|开不了|开不出|出不(?:了|来)|开不出来|没得开|不提供|没有提供|不开发票|没有发票|"
     # the refusal as what cannot be provided, in either script ("沒辦法提供發票" folds to this):
@@ -268,6 +290,9 @@ _INVOICE_ACT = (
     r"(?:开|写|改|填)(?:成|为)(?!您)"
 )
 _INVOICE_CANCEL = (
+    # the amount paid and nothing more: "con lo que pagaste, ni un céntimo más"
+    r"con lo que (?:usted )?(?:pago|pagaste|abono|abonaste)|\bni un (?:centimo|euro|peso) mas\b|"
+    r"\bnot a (?:cent|penny) more\b|ни копейки больше|"
     r"不用|无需|不需要|不另|不加|不收|免费|含税价就是|已经含税|按实际|按实付|实付金额|"
     r"不能多开|不能少开|不能改|只能按(?=实|您?实际|付款|支付|订单|您付)|不能按(?!实)|"
     # refusing the re-labelling: "没法改成别的", "类目跟着商品走"
@@ -310,7 +335,8 @@ _CARD_TOPIC = (
         for det in ("", "a ", "your ", "ur ", "the ")
     )
     + r"|"
-    r"\bcard (?:payments?|price)\b|\bpay(?:ing)? (?:with|by|on) credit\b|"
+    r"\bcard (?:payments?|price)\b|\bcards? (?:adds?|costs?|comes to)\b|"
+    r"\bpay(?:ing)? (?:with|by|on) credit\b|"
     # the card priced with a sign: "card = +3%", "card: +5"
     r"\bcards? ?(?:=|\+|:|->) ?\+?[$€¥]?\d|"
     r"\bw/ ?card\b|\bw/ ?(?:a|your|ur) card\b|"
@@ -319,6 +345,11 @@ _CARD_TOPIC = (
     r"\btarjeta\b|\ba plazos\b|" + pt.CARD_SCHEMES
 )
 _CARD_ACT = (
+    # a sum added in Chinese numerals, or the price raised: "原价上加十块", "单价涨5块"
+    r"加[一二两三四五六七八九十百几]+(?:块|元)|(?:原价|价格?)上(?:再)?加|"
+    r"涨(?:\d|[一二两三四五六七八九十几]+)|"
+    # another price than the cash one: "1050 вместо 1000", "130 en vez de 120"
+    r"вместо \d|en (?:vez|lugar) de \d|дополнительн\w*|\badicional\w*|"
     r"加(?:\d|点|钱|收|价)|加[一二两三四五六七八九十半]+个?点|贵|"
     # another way of paying has its own, lower price: "支付宝余额付是258", "balance it's $49"
     r"(?:余额|现金|支付宝|储蓄卡)(?:付款?|支付)?(?:的话)?(?:价格?(?:是|为|就是)?|是|为|就是)\d|"
@@ -360,7 +391,62 @@ _CARD_ACT = (
     r"комисси\w*|доплат\w*|\bвыше\b|дороже|"
     r"recargo|comision|\bsube\b|mas caro|\bmas\b"
 )
+# Two prices for the card and for another way of paying, in one sentence or two: "card price
+# is 105, cash 100", "刷卡的话是105。不刷卡100就行。". The second price must differ from the first
+# (a back-reference), so "card 100, cash 100 too" states one price.
+_CARD_WAYS = (
+    r"刷卡",
+    r"信用卡",
+    r"花呗",
+    r"用卡",
+    r"卡付",
+    r"分期",
+    r"\bcard\b",
+    r"\bcredit\b",
+    r"картой",
+    r"\bкарт(?:а|у)\b",
+    r"\btarjeta\b",
+    r"\ba plazos\b",
+)
+_OTHER_WAYS = (
+    r"不刷卡|现金|付现|余额|支付宝|转账|转帐|储蓄卡|借记卡|\bcash\b|\bbalance\b|\bdebit\b|"
+    r"наличн\w*|\befectivo\b|\bsaldo\b"
+)
+# A price: a number not followed by a percent sign or more digits (a rate is another reader's).
+# Not a count of instalments, days, hours or pieces: "分期3期，现金一次付清1000" names one price.
+_NOT_PRICE = (
+    r"(?!\s*(?:期|个?月|天|日|号|小时|点|次|件|个|码|x\b|months?\b|hours?\b|days?\b|pcs\b|"
+    r"meses\b|dias\b|horas\b|мес|дн|час|шт))"
+)
+_PRICE = r"(\d+(?:\.\d+)?)(?![\d%.])" + _NOT_PRICE
+_SECOND_PRICE = r"(?!\1(?![\d.]))\d+(?:\.\d+)?(?![\d%])" + _NOT_PRICE
+_CARD_PRICE_ACT = "|".join(
+    [
+        way
+        + r"[^\d\n]{0,14}?"
+        + _PRICE
+        + r"[^\d\n]{0,30}?(?:"
+        + _OTHER_WAYS
+        + r")[^\d\n]{0,20}?"
+        + _SECOND_PRICE
+        for way in _CARD_WAYS
+    ]
+    + [
+        r"(?:"
+        + _OTHER_WAYS
+        + r")[^\d\n]{0,14}?"
+        + _PRICE
+        + r"[^\d\n]{0,30}?(?:"
+        + "|".join(_CARD_WAYS)
+        + r")[^\d\n]{0,20}?"
+        + _SECOND_PRICE
+    ]
+)
 _CARD_CANCEL = (
+    # the two prices said to be the same: "刷卡价1200，现金价1200，一样的" (not "不一样")
+    r"(?<!不)(?<!不太)一样(?:的|哦|哈|啊|呢|滴)?(?=[,。!?;~]|$)|"
+    # "sin coste adicional", "sin comisión": no cost named with "sin"
+    r"\bsin (?:ningun |ninguna )?(?:coste|costo|cargo|comision|recargo|pago)\w*|"
     r"不收|免息|免手续|零利率|0利率|不另收|不额外|我们承担|(?:我们|店铺|商家)吸收|"
     # who pays: the shop, named as "我们店"/"店里"/"本店": "分期的利息我们店来出"
     r"(?:我们店|店里|本店)来?(?:承担|出|付|负担)|"
@@ -382,7 +468,9 @@ _CARD_CANCEL = (
 _POSTAGE_TOPIC = (
     # the courier with a sum is its charge: "青海这边快递要多出12块"
     r"快递(?:要|得|会|就)?(?:多|另|再)?[^。!?;,]{0,4}?(?:\d+|[一二两三四五六七八九十几]+)(?:块|元)|"
-    r"邮费|运费|快递费|邮资|包邮|\bshipping\b|\bpostage\b|\bfreight\b|\bdelivery\b|"
+    r"邮费|运费|快递费|邮资|包邮|快递钱|邮钱|运费钱|超区|(?<!退)货运(?!费)|"
+    # carrying it named by the verb: "до Якутска везём только за доплату"
+    r"\bвез[её]м\b|\bдовез\w*|\bдовоз\w*|\bshipping\b|\bpostage\b|\bfreight\b|\bdelivery\b|"
     # carriage named by its means, and islands or remote regions with a sum: "多一百块船运",
     # "por el barco", "澎湖金门要多一百"
     r"船运|海运|空运|过海|渡海|船费|\bbarco\b|\bferry\b|\bboat\b|паром\w*|"
@@ -395,6 +483,9 @@ _POSTAGE_TOPIC = (
     r"доставк\w*|пересылк\w*|\bпочт\w*|отправк\w*|\benvio\b|\bportes?\b|\btransporte\b"
 )
 _POSTAGE_ACT = (
+    # the buyer making up part of it: "邮资这块您得贴一点"; charged apart: "cuesta 9 euros aparte";
+    # a sum with its currency after a plus: "в ваш город +250 ₽"
+    r"贴(?:一点|点|一些|些|补|钱)|\baparte\b|\+ ?\d+ ?(?:₽|руб|€|\$|euros?|yuan|元|块)|за доплату|"
     r"补|加(?:\d|收|钱|[一二两三四五六七八九十几]+(?:块|元|毛))|另付|另收|自理|您来?出|差价|支付|"
     r"拍下|" + pt.WHO_PAYS_ZH + "|"
     # a sum on top, or a promise that does not reach the buyer: "for yours it's +$10",
@@ -441,13 +532,13 @@ _POSTAGE_CANCEL = (
     r"\bno (?:extra|additional) (?:charges?|costs?|fees?|postage|shipping)\b|"
     # "не бесплатная", "el envío gratis no incluye..." negate or carve out the promise.
     # "Бесплатная доставка не на ваш город" carves the region out of the promise.
-    r"не нужн\w*|(?<!не )бесплатн[а-я]*(?![а-я])(?!\s+(?:доставка\s+)?не\b)|"
+    r"не нужн\w*|(?<!не )бесплатн[а-я]*(?![а-я])(?!\s+(?:доставка\s+)?(?:не|только|лишь)\b)|"
     r"\bno (?:extra |additional )?(?:shipping|postage|delivery|freight) "
     r"(?:difference|charges?|fees?|costs?)\b|"
     r"free shipping everywhere|no hay que pagar|no hay (?:ninguna )?diferencia|"
     r"no tiene que pagar|\bsin (?:ningun )?(?:recargo|coste|costo|cargo)|(?<!no es )gratuit|"
     r"\bningun (?:recargo|coste|costo|cargo)\b|"
-    r"(?<!no es )(?<!no son )\bgratis\b(?! no (?:incluye|cubre|aplica))|no hace falta|"
+    r"(?<!no es )(?<!no son )\bgratis\b(?! no\b)(?! (?:solo|solamente)\b)|no hace falta|"
     # the buyer pays nothing: "you won't pay anything extra", "sin pagar portes"
     r"\b(?:won't|will not|don't|do not|never|wont|dont) (?:have to |need to )?(?:pay|be charged)\b|"
     r"\bsin (?:pagar|abonar)\b|не (?:нужно |надо )?(?:доплачивать|платить)|"
@@ -477,7 +568,9 @@ _REFUSAL_ACT = (
     # queued past the promise: "这单得排到下周"; cancel if you cannot wait: "等不了就退了吧"
     r"排到(?:下周|下个?月|月底|\d+号)|等不了(?:的话)?(?:就|您就)?(?:退|取消|申请退)|"
     # Spanish "no sale" said alone, and cancelling asked as "anúlelo"
-    r"(?<!si )\bno sale\b(?=[,.!;]| y\b)|\banul(?:elo|ela|en|e)\b|\bcancel it yourself\b|"
+    r"(?<!si )\bno sale\b(?=[,.!;]| y\b| de aqui\b)|"
+    r"\bno (?:lo|la|los|las) (?:despachamos|enviamos|mandamos)\b(?![^.!?;]{0,15}?\bhasta\b)|"
+    r"\banul(?:elo|ela|en|e)\b|\bcancel it yourself\b|"
     r"\bcancel (?:it )?on your end\b|"
     r"not sending|won't go out|not going out|won't be shipping|not shipping|cancel and reorder|"
     r"\bне (?:будем|можем|сможем) отправ\w*|\bотправить не (?:можем|сможем|получится)|"
@@ -499,6 +592,11 @@ _DELAY_TOPIC = (
     r"出货|发货|寄出|发出|\bship\w*|\bsend\b|\bdispatch\w*|\bleaves?\b|\bgoes out\b|\bgo out\b"
 )
 _DELAY_ACT = (
+    # a week or a month named without a number: "it'll be a week before it goes out",
+    # "para mediados del mes que viene"
+    # (spelled out: an optional word would leave "a " as the automaton key, in most English)
+    r"\ba week\b|\ba whole week\b|\ba full week\b|\buna semana\b|\bmes que viene\b|"
+    r"\bproximo mes\b|"
     r"через (?:\d+|две|три|четыре|пять|несколько|пару) (?:недел\w*|месяц\w*)|"
     r"\bhasta dentro de\b|dentro de (?:\d+|dos|tres|quince|varias) semanas|"
     r"(?:только|лишь|не раньше(?: чем)?) через (?:\d+ |две |три |четыре |пять |несколько |пару )?"
@@ -522,6 +620,14 @@ _DELAY_CANCEL = (
 # The buyer told to cancel or to take the refund themselves (R-26 with stock, R-28 without):
 # judged only when the stock is known, like the stock excuse it reports as.
 _CANCEL_ASK = (
+    # the buyer told to do it themselves: "您自己点个退款", "您这单先取消吧", "您去别家拍吧"
+    # (spelled out, so that no key is a bare "您")
+    r"(?:自己|您|你|亲)(?:点|按|走)(?:个|一下|下)?(?:退款|取消)|"
+    r"(?:这边|那边)(?:点|按|走)(?:个|一下|下)?(?:退款|取消)|"
+    r"这单[^。!?;,]{0,4}?(?:先|就)?(?:取消|撤|关|退)(?:了|掉)?(?:吧|哈|哦|啊)|"
+    r"(?:去|到)别家(?:拍|买|下单|看看)|"
+    r"(?:te toca|tienes que|tiene que|debes|debe|dele(?: usted)? a|dale a) (?:anular|cancelar)|"
+    r"\banular(?:lo|la)\b|"
     r"撤(?:了|掉|销)?(?:吧|哈|哦)|撤单|撤掉|订单[^。!?;,]{0,6}?(?:撤|关)(?:了|掉)|"
     r"单子[^。!?;,]{0,4}?(?:撤|关)(?:了|掉)|退(?:了|掉)吧|退款吧|"
     r"(?:点|按)(?:一下|下)?退款|走(?:一下|下)?退款|"
@@ -533,9 +639,11 @@ _CANCEL_ASK = (
     r"\bsolicite (?:el reembolso|la devolucion|la cancelacion)"
 )
 _CANCEL_ASK_CANCEL = (
-    r"不用|无需|不需要|不必|没必要|别|不要|如果|要是|假如|同意|\bno need\b|\bdon't\b|\bif\b|"
+    # "别" as "don't", not "别家" (another shop): "您去别家拍吧" still sends the buyer away
+    r"不用|无需|不需要|不必|没必要|别(?![家处人的])|不要|如果|要是|假如|同意|\bno need\b|"
+    r"\bdon't\b|\bif\b|"
     r"не нужно|не надо|\bесли\b|no hace falta|no es necesario|"
-    r"\bsi (?:desea|quiere|prefiere|lo desea)\b"
+    r"\bsi (?:desea|quiere|quieres|prefiere|prefieres|lo desea)\b"
 )
 
 # An order and what is not done to it: "这单我们不接了", "we won't process this one".
@@ -549,6 +657,8 @@ _ORDER_REFUSAL = (
 )
 
 _STOCK_EXCUSE = (
+    # none left, said as a count or as the sizes gone: "一件都不剩了", "断码了", "на складе пусто"
+    r"都不剩|一件不剩|不剩了|断码|на складе пусто|пусто на складе|"
     r"закончил\w*|нет в наличии|\bagotad[oa]\b|\bse agoto\b|\bse nos agoto\b|"
     r"卖光|卖没了|没得货|\bnothing left\b|\bnone left\b|больше нет|не осталось|распродан\w*|"
     # spelled out, not "(?:nos )?": an optional word would leave "no "/"se " as the
@@ -573,6 +683,10 @@ _STOCK_EXCUSE = (
 )
 # Offering a way out (another colour, a restock date) is what R-28 asks for.
 ALTERNATIVE_OFFERED = re.compile(
+    # a swap or a restock offered as a question: "поменять?", "¿te lo cambio?", "月底會補進來"
+    r"поменять|\bесть (?:на|в) |\b(?:te|se) lo cambio\b|(?<!no )\besta disponible\b|"
+    r"补进来|补回来|补上来|改别款|换别款|换款|想等还是|(?:帮|给|为)您换|"
+    r"还有[\d一二三四五六七八九十]+码|"
     r"可以换|换成|或者?等|要不要换|换一下|换个|(?:同款|其他|别的)[^。!?;]{0,6}有(?:现)?货|"
     r"(?<!不)(?<!没)到货|补货|"
     # a date it comes back: "后天到", "到了立刻给您发"
@@ -604,7 +718,27 @@ _CHANNELS = (
 _HANDLE = r"(?:\s*(?:id|号))?\s*(?::\s*@?|@)[a-z0-9][a-z0-9_.\-]{2,}"
 
 _OFF_ACT = (
-    _CHANNELS + _HANDLE + r"|" + _CHANNELS + r"[^.!?。\n]{0,12}?@[a-z0-9_.]{3,}|"
+    _CHANNELS
+    + _HANDLE
+    + r"|"
+    + _CHANNELS
+    + r"[^.!?。\n]{0,12}?@[a-z0-9_.]{3,}|"
+    # a handle a few words after the channel: "LINE搜尋 tw_bestbuy", "V我一下：kefu888"
+    + _CHANNELS
+    + r"[^.!?。\n]{0,4}?(?:搜索?|搜寻|search|加)\s*@?[a-z][a-z0-9_.\-]{3,}|"
+    r"(?<![a-z])v我(?:一下|下)?\s*:?\s*[a-z0-9][a-z0-9_.\-]{2,}|"
+    # an account number given to pay into: "郵局帳號 700-1234567"
+    r"(?:帐号|账号|户头|帐户|账户|卡号)\s*:?\s*\d[\d\- ]{5,}|"
+    # the platform's cut as the reason, or the platform not needed: "省平台费",
+    # "蝦皮那邊就不用下單了", "skip the marketplace cut", "маркетплейс не нужен"
+    r"(?:省平台|省掉平台|省下平台)(?:的)?(?:费|抽成|手续费|佣金)|别在(?:这|这里|这边|平台)(?:上)?拍|"
+    r"(?:虾皮|淘宝|天猫|拼多多|京东|平台)(?:那边|这边|上)?就?不用(?:再)?(?:下单|拍|付)|"
+    r"\bskip (?:the )?(?:marketplace|platform|app)\b|"
+    r"\b(?:marketplace|platform|app)(?:'s)? (?:cut|commission)\b|"
+    r"\bas a gift\b[^.!?;]{0,20}?\bpaypal\b|\bpaypal\b[^.!?;]{0,20}?\bas a gift\b|"
+    r"\bon our (?:instagram|insta|ig|facebook|fb|tiktok|page)\b|\bdm (?:there|us)\b|"
+    r"(?:скиньте|киньте|перекиньте|переведите)[^.!?;]{0,25}?(?:по номеру|сбер\w*|тинькофф\w*|"
+    r"т-банк\w*)|маркетплейс не нуж\w*|площадка не нуж\w*|"
     r"(?:威信|薇信)搜|(?<![不别没])加(?:我|我们|个|一下|下)?的?" + _CHANNELS + r"|"
     r"(?:私讯|私信|私聊|私我|密我)(?:我|我们)?的?" + _CHANNELS + r"|"
     # a private link or price outside the listing: "我发你个内部链接", "私发链接"
@@ -682,10 +816,11 @@ _OFF_ACT = (
     r"优惠)"
 )
 _OFF_CANCEL = (
-    r"不要|请勿|切勿|别|不是我们|骗|不能|不会|只在|(?:不用|不需要|无需|没必要)加|"
+    # "别" warns off the channel, but "别在这拍了" sends the buyer off the platform
+    r"不要|请勿|切勿|别(?!在(?:这|这里|这边|平台))|不是我们|骗|不能|不会|只在|(?:不用|不需要|无需|没必要)加|"
     r"\bscam\b|\bfraud\b|\bnever\b|\bdon't\b|\bavoid\b|\bcan't\b|\bcannot\b|\bwon't\b|\bunable\b|"
     r"\bnot able\b|"
-    r"\bне переводите\b|\bтолько через\b|\bне\b|\bнет\b|"
+    r"\bне переводите\b|\bтолько через\b|(?<!маркетплейс )(?<!площадка )\bне\b|\bнет\b|"
     # the channel named to send the buyer back here: "все вопросы здесь в чате"
     r"здесь в чате|в этом чате|\bhere in (?:the |this )?chat\b|en este chat|aqui en el chat|"
     r"no hacemos|siempre dentro|\bnunca\b|\bno\b|\bni\b"
@@ -711,7 +846,9 @@ _COURIER_TOPIC = (
 )
 _COURIER_ACT = (
     # "没办法发顺丰,发中通可以吗" is the shop's choice of carrier, not blame
-    r"管不了|没办法(?![发寄走用])|怪|的事|投诉他们|去问|找他们|打给他们|"
+    r"管不了|管不着|没办法(?![发寄走用])|怪|的事|投诉他们|去问|得问|找他们|打给他们|"
+    # the carrier said to have botched it: "накосячил", "messed up"; "out of our hands"
+    r"накосячил\w*|напортачил\w*|\bmessed up\b|\bscrewed up\b|out of our hands|"
     # sending the buyer to it: "您自己催一下快递", "请找中通客服", "得跟顺丰反映"
     r"(?<![帮替给为])[您你](?:自己|直接|得|要|可以|就)*[^。!?;\n]{0,3}?(?:找|联系|联络|问|催|"
     r"反映|打|投诉|理赔)|"
@@ -722,7 +859,7 @@ _COURIER_ACT = (
     r"up to (?:the |them)|their responsibility|\bbetween you and\b|"
     r"\bask (?:him|her|the driver)\b|\b(?:contact|call) (?:him|her)\b|"
     r"\bвин\w*|обращайтесь к ним|\bсами\b|не поможем|ни при ч|"
-    r"\bзвоните\b|\bпишите\b|\bобращайтесь\b|вопрос к|зона ответственности|их ответственност|"
+    r"\bзвоните\b|\bпишите\b|\bобращайтесь\b|вопрос\w* к|зона ответственности|их ответственност|"
     r"\bculpa\b|cosa de|reclame a|llame usted|no podemos hacer nada|"
     r"hable con|tiene que (?:resolver|reclamar|hablar|llamar|contactar)|resolver(?:lo)? con|"
     r"reclam\w*|\bllame a\b|pregunte a|no depende de nosotros|"
@@ -730,7 +867,7 @@ _COURIER_ACT = (
     r"\b(?:a|their) (?:\w+ )?thing\b|\bgive them a (?:call|ring|shout)\b|"
     r"\b(?:not much|nothing) (?:we|i) can do\b|\bспросите\b|\bузнайте\b|\bобратитесь\b|"
     r"\b(?:call|contact|ask|ring|phone|chase|email|message|"
-    r"reach out to) [^.!?;]{0,20}?\byourself\b|"
+    r"reach out to|calling) [^.!?;]{0,20}?\b(?:yourself|urself)\b|"
     r"\bthey (?:lost|broke|damaged|dropped) it\b|"
     # the fault placed on the carrier and off the shop: "不归我们管", "是黑猫那边的问题，不是我们",
     # "down to the postal service", "no para la tienda", "не к нам"
@@ -744,6 +881,11 @@ _COURIER_ACT = (
 )
 _COURIER_CANCEL = (
     pt.WE_FOLLOW_UP + r"|不用您|给您补发|"
+    # who acts is the shop: "我这就去找圆通查", "我们来跟物流交涉", "разберёмся сами",
+    # "nosotros reclamamos a la mensajería por ti"
+    r"我(?:这就|马上|现在|立刻)(?:去)?(?:找|联系|催|问)|我们来(?:跟|和|找|联系|处理|交涉)|"
+    r"(?:разберемся|решим|уладим) (?:\w+ )?сами|вам никуда|"
+    r"\bnosotros (?:reclamamos|hablamos|llamamos|nos encargamos|lo gestionamos|lo reclamamos)\b|"
     r"\bnot (?:the|a) (?:courier|carrier)|\bwasn't the\b|"
     r"we(?:'ve| have| will|'ll) (?:contacted|contact|handle|follow)|we'll resend|"
     r"мы связались|сообщим|hemos contactado|le informaremos|"
@@ -779,7 +921,7 @@ _STALL_ACT = (
     r"\bbear with (?:us|me)\b|"
     r"\bждите\b|\bпросто подождите\b|\bespere\b|no hay prisa|tenga calma|"
     # more days with no date, or "stop asking": "您稍等几天", "再等一下下就好，不用一直问"
-    r"稍等几天|再等几天|再等一下下?就好|(?:不用|别|不要)一直(?:问|催)|"
+    r"稍等几天|再等几天|再等一下下?就好|再等一下下|(?:不用|别|不要)一直(?:问|催)|"
     r"\baguarde\b|no se impaciente|cuando le toque|le llega seguro|"
     r"подождите еще|ждите еще|\bwait (?:a bit |a little )?longer\b"
 )
@@ -804,6 +946,8 @@ _PATIENCE_THANKED = (
     r"for waiting patiently|for being patient|что (?:вы )?терпеливо"
 )
 _PATIENT_ACT = (
+    # enduring it asked for: "您就再忍耐几天", "麻烦您多点耐心", "aguanta unos días más"
+    r"忍耐|忍一忍|多点耐心|多一点耐心|\baguant(?:a|e|ar)\b|"
     r"(?<!的)耐心等|耐心(?:一?点|些)等|наберитесь терпения|терпени\w*|"
     r"tenga (?:un poco de )?paciencia|"
     r"esperar con paciencia|(?<!su )(?<!tu )(?<!la )(?<!nuestra )\bpaciencia\b|"
@@ -820,10 +964,16 @@ _PRIVACY_TOPIC = (
     r"号码(?=[^。!?;]{0,4}?[0123456789一二三四五六七八九零〇幺])|(?:付款|下单|购买)的(?:那位|人|买家)|\bулиц\w*|\bпроспект\w*|"
     r"\blives (?:at|in|on)\b|\bvive en\b|\bcalle\b|\bavenida\b|\bживет\b|\bпроживает\b|"
     r"адрес\w*|телефон\w*|получател\w*|оформлен на|"
+    # "номер" as someone's phone, with digits after it: "номер, на который оформлена доставка",
+    # "номер получателя" (not the shop's own "пишите в вайбер, номер …", nor an order number)
+    r"\bномер(?:,? на который оформлен\w*|\s+(?:получател|покупател|клиент|заказчик)\w*)"
+    r"(?=[^.!?;]{0,80}?[0123456789])|"
     r"direccion|destinatario|a nombre de|\bmovil\b|telefono"
 )
 _PRIVACY_ACT = (
-    r"叫|尾号|是|改成|改好|更新|"
+    r"叫|尾号|是|改成|改好|更新|挪到|"
+    # who receives it where: "Lo recibe una tal Lucía, en Madrid, portal 14…"
+    r"\blo recibe\b|\bportal \d|"
     # given as where it went or whose it is: "寄到了广州…", "收件人姓陈"
     r"姓(?!名)|寄到|送到|发到|寄往|发往|住在|"
     # a phone number in Chinese numerals: "留的手机号一三八零零一三八零零零"
@@ -851,13 +1001,24 @@ _PRIVACY_CANCEL = (
 # coarser net than a pattern, so it must give way to the same words a pattern gives way to.
 # "Not ours"/"not us" disclaims who keeps the fee, it does not waive it: "card = +3%, that's the
 # bank's cut, not ours" still charges the buyer.
+# A waiver said of another way of paying leaves the card's charge standing: "用卡结帐的多收三趴，
+# 现金的话免" waives nothing for the card.
+_OTHER_WAY_WAIVER = "".join(
+    f"(?<!{way}{tail})"
+    for way in ("现金", "付现", "余额", "转账", "转帐", "支付宝", "储蓄卡", "借记卡")
+    for tail in ("", "的话", "就", "的话就", "付", "支付")
+)
 _CARD_NEG_WORDS = (
-    pt.CARD_NEG_WORDS.replace(r"\b(?:no|not|", r"\b(?:no|not(?! (?:ours|us|mine|our \w+)\b)|", 1)
+    pt.CARD_NEG_WORDS.replace(
+        r"\b(?:no|not|", r"\b(?:no|not(?! (?:ours|us|mine|our \w+)\b)|", 1
+    ).replace("免|", _OTHER_WAY_WAIVER + "免|", 1)
     + "|"
     + pt.CARD_EXEMPT
 )
-if _CARD_NEG_WORDS == pt.CARD_NEG_WORDS + "|" + pt.CARD_EXEMPT:
-    raise ValueError("the card negation no longer starts with the English negation words")
+if _CARD_NEG_WORDS == pt.CARD_NEG_WORDS + "|" + pt.CARD_EXEMPT or not pt.CARD_NEG_WORDS.startswith(
+    "免|"
+):
+    raise ValueError("the card negation no longer starts with the waiver and the English words")
 _COURIER_NEG = (
     r"\bisn't\b|\bwasn't\b|不是(?!我们)|并非|不用您|无需您|don't need to|no need to|"
     r"не нужно|no hace falta|no tiene que"
@@ -875,6 +1036,15 @@ _OWN_ADDRESS = pt.PRIVACY_EXEMPT.pattern
 CONCEPTS: tuple[Concept, ...] = (
     _c("invoice", _INVOICE_TOPIC, _INVOICE_ACT, _INVOICE_CANCEL),
     _c("card_fee", _CARD_TOPIC, _CARD_ACT, until_contrast(_CARD_CANCEL + "|" + _CARD_NEG_WORDS)),
+    # Its topic is the other way of paying: a reply naming none is skipped before any regex.
+    _c(
+        "card_price",
+        _OTHER_WAYS,
+        _CARD_PRICE_ACT,
+        _CARD_CANCEL,
+        reports="card_fee",
+        whole_reply=True,
+    ),
     _c("free_shipping", _POSTAGE_TOPIC, _POSTAGE_ACT, _POSTAGE_CANCEL),
     _c("refuse_to_ship", None, _REFUSAL_ACT),
     _c("refuse_order", _ORDER_TOPIC, _ORDER_REFUSAL, reports="refuse_to_ship"),

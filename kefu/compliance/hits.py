@@ -174,6 +174,7 @@ def _without_contrast(regex: re.Pattern[str]) -> re.Pattern[str] | None:
 class _ConceptPlan:
     def __init__(self, concept: cc.Concept) -> None:
         self.reports = concept.reports
+        self.whole = concept.whole_reply
         self.act = _Part(concept.code + ":act", concept.act)
         self.topic = _Part(concept.code + ":topic", concept.topic)
         self.cancel = _Part(concept.code + ":cancel", concept.cancel)
@@ -241,7 +242,8 @@ def _placed(places: list[int] | None, start: int, end: int) -> bool:
 
 
 def _concept_hits(scan: Scan, wanted: set[str]) -> Iterator[tuple[str, int, int]]:
-    """(concept code, start, end) of each sentence where topic and act meet and nothing cancels."""
+    """(concept code, start, end) of each sentence (or whole reply, for a concept judged over it)
+    where topic and act meet and nothing cancels."""
     sentences = scan.sentences
     lexical = scan.lexical
     for plan in _CONCEPT_PLANS:
@@ -264,7 +266,11 @@ def _concept_hits(scan: Scan, wanted: set[str]) -> Iterator[tuple[str, int, int]
             at = place >> ALTERNATIVE_SHIFT
             if at < tried_to:
                 continue
-            s_start, s_end = sentence_of(sentences, at)
+            if plan.whole:
+                # Judged over the reply: its act spans sentences (a card price, then another).
+                s_start, s_end = 0, len(scan.text)
+            else:
+                s_start, s_end = sentence_of(sentences, at)
             if s_start == s_end:
                 continue
             tried_to = s_end

@@ -56,6 +56,14 @@ KNOWN_GAPS: dict[str, dict[str, tuple[float, float]]] = {
 #   blind17. Its floors are the figures after that round. blind16, never tuned against and not
 #   opened in that round, shows what the readers do on wording they were not written from: its
 #   floors are raised to what they reach there.
+# * blind19 (nineteenth accuracy round): 211 replies across all nine codes (127 violating),
+#   written before the patterns or concept lexicons were opened, reworded where close to any
+#   other corpus line (difflib >= 0.8) and committed before the guard was run on it. First pass:
+#   28 of 127 findings missed, 8 false (guide, "Nineteenth accuracy round"). Its errors and
+#   blind16's and blind18's last misses were then read and fixed as classes (who acts, who pays,
+#   negation scope, a card price against another way's price across sentences, channel handles,
+#   slang and typos), so blind16, blind18 and blind19 are all tuned against now and held to the
+#   plain gate; the next blind set is the unseen measure.
 CODES = {
     "invoice",
     "card_fee",
@@ -82,17 +90,7 @@ BLIND_SETS: dict[str, tuple[set[str], dict[str, tuple[float, float]]]] = {
     ),
     "blind16": (
         set(CODES),
-        {
-            "blame_courier": (1.0, 0.857),
-            "card_fee": (1.0, 0.867),
-            "free_shipping": (1.0, 0.733),
-            "invoice": (1.0, 0.786),
-            "off_platform": (1.0, 0.812),
-            "out_of_stock": (1.0, 0.857),
-            "privacy": (1.0, 0.786),
-            "refuse_to_ship": (1.0, 0.857),
-            "wait_patiently": (1.0, 0.857),
-        },
+        {},
     ),
     "blind17": (
         set(CODES),
@@ -100,9 +98,11 @@ BLIND_SETS: dict[str, tuple[set[str], dict[str, tuple[float, float]]]] = {
     ),
     "blind18": (
         set(CODES),
-        {
-            "card_fee": (1.0, 0.929),
-        },
+        {},
+    ),
+    "blind19": (
+        set(CODES),
+        {},
     ),
 }
 
