@@ -305,8 +305,65 @@ fastview_sentences(PyObject *module, PyObject *text)
 
 /* scripts(text) -> 1 if it has a CJK character (U+3400..U+9FFF) | 2 if two a-z in a row | 4 if
  * it has a decimal digit (what hits._DIGIT finds) | 8 if it has at least PHONE_DIGITS of them
- * (what a phone number needs: hits._PHONE_LIKE matches seven). */
+ * (what a phone number needs: hits._PHONE_LIKE matches seven) | 16 if a whitespace character
+ * (sre's \s) is followed by one of STREET_WORDS (what patterns.ADDRESS_EN ends with:
+ * `\s+(?:street|st|...)\b`, so a text without one holds no English address; decisions §121). */
 #define PHONE_DIGITS 7
+/* patterns.ADDRESS_EN's street words, in its order; sentences.STREET_WORDS is the same tuple and
+ * hits checks at import that ADDRESS_EN still ends with them. */
+static const char *const STREET_WORDS[] = {
+    "street", "st", "road", "rd", "avenue", "ave", "lane", "ln", "drive", "dr",
+    "boulevard", "blvd", "way", "court", "ct", NULL,
+};
+
+/* The first letters of STREET_WORDS as bits (1 << (letter - 'a')). */
+#define STREET_FIRST                                                                           \
+    ((1u << ('s' - 'a')) | (1u << ('r' - 'a')) | (1u << ('a' - 'a')) | (1u << ('l' - 'a')) |   \
+     (1u << ('d' - 'a')) | (1u << ('b' - 'a')) | (1u << ('w' - 'a')) | (1u << ('c' - 'a')))
+
+/* Whether text[at:] starts with one of STREET_WORDS. */
+static int
+street_word_at(int kind, const void *data, Py_ssize_t n, Py_ssize_t at)
+{
+    if (at >= n)
+        return 0;
+    Py_UCS4 first = PyUnicode_READ(kind, data, at);
+    /* Most words after a space start with none of the street words' first letters. */
+    if (first < 'a' || first > 'z' || !((STREET_FIRST >> (first - 'a')) & 1))
+        return 0;
+    for (const char *const *word = STREET_WORDS; *word != NULL; word++) {
+        const char *w = *word;
+        if ((Py_UCS4)(unsigned char)w[0] != first)
+            continue;
+        Py_ssize_t j = 1;
+        while (w[j] != '\0' && at + j < n &&
+               PyUnicode_READ(kind, data, at + j) == (Py_UCS4)(unsigned char)w[j])
+            j++;
+        if (w[j] == '\0')
+            return 1;
+    }
+    return 0;
+}
+
+static PyObject *
+street_words_tuple(void)
+{
+    Py_ssize_t count = 0;
+    while (STREET_WORDS[count] != NULL)
+        count++;
+    PyObject *words = PyTuple_New(count);
+    if (words == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *word = PyUnicode_FromString(STREET_WORDS[i]);
+        if (word == NULL) {
+            Py_DECREF(words);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(words, i, word);
+    }
+    return words;
+}
 static PyObject *
 fastview_scripts(PyObject *module, PyObject *text)
 {
@@ -321,11 +378,13 @@ fastview_scripts(PyObject *module, PyObject *text)
     long found = 0;
     int prev_latin = 0;
     int digits = 0;
-    for (Py_ssize_t i = 0; i < n && found != 15; i++) {
+    for (Py_ssize_t i = 0; i < n && found != 31; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
         int latin = c >= 'a' && c <= 'z';
-        if (latin && prev_latin)
-            found |= 2;
+        if (latin) {
+            if (prev_latin)
+                found |= 2;
+        }
         else if (c >= 0x3400 && c <= 0x9fff)
             found |= 1;
         /* What sre's \d matches in a str pattern (Unicode decimal digits, category Nd). */
@@ -334,6 +393,9 @@ fastview_scripts(PyObject *module, PyObject *text)
             if (++digits >= PHONE_DIGITS)
                 found |= 8;
         }
+        /* What sre's \s matches in a str pattern. */
+        else if (!(found & 16) && Py_UNICODE_ISSPACE(c) && street_word_at(kind, data, n, i + 1))
+            found |= 16;
         prev_latin = latin;
     }
     return PyLong_FromLong(found);
@@ -1556,8 +1618,8 @@ static PyMethodDef fastview_methods[] = {
     {"sentences", (PyCFunction)fastview_sentences, METH_O,
      "sentences(text) -> [(start, end)], as sentences.split_sentences"},
     {"scripts", (PyCFunction)fastview_scripts, METH_O,
-     "scripts(text) -> 1 (CJK) | 2 (Latin) | 4 (a decimal digit) | 8 (seven or more), as "
-     "sentences.scripts_and_digit"},
+     "scripts(text) -> 1 (CJK) | 2 (Latin) | 4 (a decimal digit) | 8 (seven or more) | 16 (a "
+     "street word after a space), as sentences.scripts_and_digit"},
     {"build", (PyCFunction)(void (*)(void))fastview_build, METH_FASTCALL,
      "build(text, table) -> (folded, compact, mapped or None)"},
     {NULL, NULL, 0, NULL},
@@ -1572,5 +1634,14 @@ static struct PyModuleDef fastview_module = {
 PyMODINIT_FUNC
 PyInit__fastview(void)
 {
-    return PyModule_Create(&fastview_module);
+    PyObject *module = PyModule_Create(&fastview_module);
+    if (module == NULL)
+        return NULL;
+    PyObject *words = street_words_tuple();
+    if (words == NULL || PyModule_AddObject(module, "STREET_WORDS", words) < 0) {
+        Py_XDECREF(words);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

@@ -36,6 +36,7 @@ from kefu.compliance.rules import RulePack
 from kefu.compliance.sentences import (
     NO_DIGIT,
     PHONE_LIKE_DIGITS,
+    STREET_WORDS,
     clause_start,
     sentence_bounds,
     sentence_of,
@@ -120,6 +121,99 @@ def _long_enough(literals: frozenset[str], shortest: int) -> bool:
     return all(len(lit) >= shortest or "\u3400" <= lit <= "\u9fff" for lit in literals)
 
 
+# Scan.script's values: 1 when the text holds a CJK character (U+3400..U+9FFF), 2 when it holds
+# two a-z in a row (sentences.scripts_and_digit).
+_SCRIPT_VALUES: Final = range(4)
+_CJK_CHAR: Final = re.compile(r"[\u3400-\u9fff]")
+_LATIN_PAIR: Final = re.compile(r"[a-z]{2}")
+
+
+def _possible(literal: str, script: int) -> bool:
+    """Whether `literal` can occur in a text of that Scan.script: one holding a CJK character
+    cannot occur where there is none, nor one holding two a-z in a row where there are none."""
+    if not script & 1 and _CJK_CHAR.search(literal):
+        return False
+    return bool(script & 2 or not _LATIN_PAIR.search(literal))
+
+
+def _for_script(required: _Required | None, script: int) -> _Required | None:
+    """`required` without the literals that cannot occur in a text of that script. A set left
+    empty is kept (first): `_has_any` over it is False, as every find of its literals would
+    have been. Per script, so an English reply makes no finds for Chinese literals (§121)."""
+    if required is None:
+        return None
+    sets = [tuple(lit for lit in literals if _possible(lit, script)) for literals in required]
+    return tuple(sorted(sets, key=lambda lits: len(lits) != 0))
+
+
+def _by_script(required: _Required | None) -> list[_Required | None]:
+    return [_for_script(required, script) for script in _SCRIPT_VALUES]
+
+
+def _top_branches(pattern: str) -> list[str]:
+    """The pattern's top-level alternatives, split at each `|` outside groups, classes and
+    escapes: the alternation the regex grammar itself defines."""
+    out: list[str] = []
+    depth = 0
+    in_class = False
+    start = 0
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            if ch == "]":
+                in_class = False
+        elif ch == "[":
+            in_class = True
+            # A "]" right after "[" or "[^" is a literal of the class.
+            if pattern[i + 1 : i + 2] == "]":
+                i += 1
+            elif pattern[i + 1 : i + 3] == "^]":
+                i += 2
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    out.append(pattern[start:])
+    return out
+
+
+def _negation_by_script(negation: re.Pattern[str] | None) -> list[re.Pattern[str] | None]:
+    """Per Scan.script, the negation without the top-level alternatives that cannot match in
+    such a text (every spelling of their literal start holds a character it lacks), or None
+    when none is left. Used only for whether it finds anything in a window: a search finds
+    something iff one of its alternatives matches somewhere, so dropping alternatives that
+    cannot match keeps every answer. The card-fee negation's Chinese alternatives cost most of
+    an English reply's search (§121)."""
+    if negation is None:
+        return [None] * len(_SCRIPT_VALUES)
+    branches = _top_branches(negation.pattern)
+    if negation.flags & (re.IGNORECASE | re.VERBOSE) or "|".join(branches) != negation.pattern:
+        return [negation] * len(_SCRIPT_VALUES)
+    starts = [literal_prefixes(branch) for branch in branches]
+    out: list[re.Pattern[str] | None] = []
+    for script in _SCRIPT_VALUES:
+        kept = [
+            branch
+            for branch, start in zip(branches, starts, strict=True)
+            if start is None or any(_possible(lit, script) for lit in start)
+        ]
+        if not kept:
+            out.append(None)
+        elif len(kept) == len(branches):
+            out.append(negation)
+        else:
+            out.append(re.compile("|".join(kept), negation.flags))
+    return out
+
+
 def _has_any(text: str, literals: tuple[str, ...], start: int, end: int) -> bool:
     """Whether one of `literals` lies wholly inside text[start:end]."""
     # A loop, not any() over a generator: compiled, the loop makes no generator object per call.
@@ -151,6 +245,10 @@ class _Part:
         # the scan found): where none of it lies between the place and the sentence's end, the
         # alternative cannot match there and its regex is not run.
         self.required: list[_Required | None] = [_required(regex) for regex in self.alternatives]
+        # The same per Scan.script, without literals that cannot occur in such a text (§121).
+        self.required_by: list[list[_Required | None]] = [
+            [_for_script(need, script) for need in self.required] for script in _SCRIPT_VALUES
+        ]
         # Per alternative, the most characters a match spans: its required literals lie within
         # that many characters of the place, not anywhere up to the sentence's end.
         self.width: list[int] = [_width(regex) for regex in self.alternatives]
@@ -181,6 +279,11 @@ class _ConceptPlan:
 
 
 _CONCEPT_PLANS: Final = [_ConceptPlan(concept) for concept in cc.CONCEPTS]
+# The contrast words per Scan.script: in an English reply the Chinese ones cannot occur (§121).
+_CONTRAST_BY_SCRIPT: Final = [
+    tuple(lit for lit in cc.CONTRAST_LITERALS if _possible(lit, script))
+    for script in _SCRIPT_VALUES
+]
 
 
 # A concept part's places in one reply are a few: walking them costs less than a call of the
@@ -207,7 +310,8 @@ def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[st
     if places is not None:
         alternatives = part.alternatives
         plain = part.plain
-        required = part.required
+        required = part.required_by[scan.script]
+        contrast = _CONTRAST_BY_SCRIPT[scan.script]
         width = part.width
         i = _first_from(places, start << ALTERNATIVE_SHIFT)
         n = len(places)
@@ -221,7 +325,7 @@ def _lexical_match(scan: Scan, part: _Part, start: int, end: int) -> re.Match[st
             if need is None or _has_all(text, need, at, min(end, at + width[index])):
                 regex = alternatives[index]
                 without = plain[index]
-                if without is not None and not _has_any(text, cc.CONTRAST_LITERALS, at, end):
+                if without is not None and not _has_any(text, contrast, at, end):
                     regex = without
                 m = regex.match(text, at, end)
                 if m is not None and m.end() > m.start():
@@ -300,6 +404,8 @@ class _PatternPlan:
         self.negation_id = negation_id
         self.regex = pattern.regex
         self.negation = pattern.negation
+        # Per Scan.script, the negation without alternatives that cannot match there (§121).
+        self.negation_by = _negation_by_script(pattern.negation)
         self.conditional_ok = pattern.conditional_ok
         self.exempt = pattern.exempt
         self.requires = pattern.requires
@@ -309,15 +415,17 @@ class _PatternPlan:
         self.anchored = pattern.prefixes is not None
         # What a match starting at a place must contain after it (see _Part.required).
         self.after = _required(pattern.regex)
+        self.after_by = _by_script(self.after)
         # A pattern with no literal start: what any match must contain, so a text without it
         # is not searched at all.
         self.anywhere = None if self.anchored else _required(pattern.regex, shortest=1)
+        self.anywhere_by = _by_script(self.anywhere)
         # The most characters a match spans (see _Part.width).
         self.width = _width(pattern.regex)
 
 
 def _applies(
-    pattern: _PatternPlan, text: str, start: int, end: int, negated: dict[int, bool]
+    pattern: _PatternPlan, text: str, start: int, end: int, negated: dict[int, bool], script: int
 ) -> bool:
     """`negated`: the group's negation searches so far in this text, by regex and window (a
     pattern whose literal start occurs several times in one clause asks about the same window,
@@ -325,15 +433,15 @@ def _applies(
     requires = pattern.requires
     if requires is not None and requires.search(text) is None:
         return False
-    negation = pattern.negation
-    if negation is not None:
+    if pattern.negation is not None:
+        negation = pattern.negation_by[script]
         w_start = max(clause_start(text, start), start - pattern.window)
         # One int per (regex, window): offsets are below len(text) + 1.
         size = len(text) + 1
         window = (pattern.negation_id * size + w_start) * size + end
         found = negated.get(window)
         if found is None:
-            found = negation.search(text, w_start, end) is not None
+            found = negation is not None and negation.search(text, w_start, end) is not None
             negated[window] = found
         if found:
             return False
@@ -373,12 +481,13 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
     text = scan.text
     present = scan.present
     scripts = scan.scripts
+    script = scan.script
     # Made at the first match: most groups' places match nothing in a reply.
     negated: dict[int, bool] | None = None
     for plan in _UNANCHORED[group]:
         if plan.gated and plan.need not in present:
             continue
-        anywhere = plan.anywhere
+        anywhere = plan.anywhere_by[script]
         if anywhere is not None and not _has_all(text, anywhere, 0, len(text)):
             continue
         if plan.script in scripts:
@@ -387,7 +496,7 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
                 if end > start:
                     if negated is None:
                         negated = {}
-                    if _applies(plan, text, start, end, negated):
+                    if _applies(plan, text, start, end, negated, script):
                         yield start, end
     # Only the patterns whose literal start the automaton saw, only at those places.
     places = scan.by_group.get(group)
@@ -406,14 +515,14 @@ def _hits(scan: Scan, group: str) -> Iterator[tuple[int, int]]:
             plan = plans[index]
             live = plan.script in scripts and (not plan.gated or plan.need in present)
         if live:
-            after = plan.after
+            after = plan.after_by[script]
             if after is not None and not _has_all(text, after, at, min(len(text), at + plan.width)):
                 continue
             m = plan.regex.match(text, at)
             if m is not None and m.end() > at:
                 if negated is None:
                     negated = {}
-                if _applies(plan, text, at, m.end(), negated):
+                if _applies(plan, text, at, m.end(), negated, script):
                     yield at, m.end()
 
 
@@ -446,6 +555,12 @@ def privacy_hits(view: TextView, scan: Scan) -> Iterator[tuple[int, int, bool]]:
     for regex in (pt.ADDRESS_ZH, pt.ADDRESS_EN):
         if regex is pt.ADDRESS_ZH and ADDRESS_ZH_FLAG not in scan.cued:
             continue
+        if regex is pt.ADDRESS_EN and not scan.street:
+            # Its match ends with whitespace and a street word (_ADDRESS_EN_TAIL: the repeated
+            # group before the street word ends with \s+ and repeats at least once): with none in
+            # the text the search, ~11,000 instructions as sre tries its \d at every
+            # position, cannot match (decisions §121).
+            continue
         for m in regex.finditer(text):
             s_start, s_end = sentence_bounds(text, m.start(), m.end())
             if not pt.PRIVACY_EXEMPT.search(text, s_start, s_end):
@@ -462,6 +577,14 @@ def privacy_hits(view: TextView, scan: Scan) -> Iterator[tuple[int, int, bool]]:
             or cc.SCOPE_CANCEL["privacy"].search(view.folded, s_start, s_end)
         ):
             yield start, end, True
+
+
+# What Scan.street looks for is what ADDRESS_EN ends with: checked here, so a street word added
+# to the pattern and not to sentences.STREET_WORDS (and _fastview.c's) fails at import instead
+# of silently missing addresses.
+_ADDRESS_EN_TAIL: Final = r"\s+){1,4}(?:" + "|".join(STREET_WORDS) + r")\b"
+if not pt.ADDRESS_EN.pattern.endswith(_ADDRESS_EN_TAIL) or pt.ADDRESS_EN.flags & re.IGNORECASE:
+    raise ImportError("hits: patterns.ADDRESS_EN no longer ends with sentences.STREET_WORDS")
 
 
 def raw_hits(

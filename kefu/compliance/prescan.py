@@ -18,7 +18,13 @@ from kefu.compliance import concepts as cc
 from kefu.compliance import native
 from kefu.compliance import patterns as pt
 from kefu.compliance.anchors import literal_prefixes
-from kefu.compliance.sentences import scripts_and_digit, split_sentences
+from kefu.compliance.sentences import (
+    SCRIPTS_BY_BITS,
+    STREET_BIT,
+    digits_of,
+    scripts_and_digit,
+    split_sentences,
+)
 
 GROUPS: dict[str, tuple[pt.Pattern, ...]] = {
     "invoice": pt.INVOICE,
@@ -164,7 +170,18 @@ class Scan:
     `__init__` the dataclasses module writes, which runs interpreted on every check (~3,700
     instructions); this one is compiled (decisions §98). Nothing compares or prints scans."""
 
-    __slots__ = ("by_group", "cued", "digits", "lexical", "present", "scripts", "sentences", "text")
+    __slots__ = (
+        "by_group",
+        "cued",
+        "digits",
+        "lexical",
+        "present",
+        "script",
+        "scripts",
+        "sentences",
+        "street",
+        "text",
+    )
 
     def __init__(
         self,
@@ -172,8 +189,7 @@ class Scan:
         cued: set[str],
         by_group: dict[str, list[int]],
         present: set[int],
-        scripts: frozenset[str],
-        digits: int,
+        marks: int,
         sentences: list[tuple[int, int]],
         lexical: dict[str, list[int]],
     ) -> None:
@@ -184,10 +200,15 @@ class Scan:
         self.by_group = by_group
         # need_of(group, pattern index) of the patterns whose required literal occurs.
         self.present = present
-        self.scripts = scripts
+        # sentences.scripts_and_digit's bits, read once here.
+        self.scripts = SCRIPTS_BY_BITS[marks & 3]
+        # The same as an int: 1 when the text holds a CJK character, 2 when two a-z in a row.
+        self.script = marks & 3
         # Whether the text holds a decimal digit (sre's \d), as sentences.NO_DIGIT,
         # SOME_DIGITS or PHONE_LIKE_DIGITS: the address check needs one, the phone check seven.
-        self.digits = digits
+        self.digits = digits_of(marks)
+        # Whether a street word follows a whitespace character: the English address needs one.
+        self.street = bool(marks & STREET_BIT)
         self.sentences = sentences
         # "code:act" / "code:topic" / "code:cancel" -> start << ALTERNATIVE_SHIFT | alternative
         # index, sorted, for each place an alternative of that concept part could start.
@@ -212,8 +233,8 @@ def scan(text: str) -> Scan:
     else:
         matches = built.matcher.find_matches_as_indexes(text, overlapping=True)
         cued, by_group, lexical, present = _collect(matches, built.values)
-    scripts, digits = scripts_and_digit(text)
-    return Scan(text, cued, by_group, present, scripts, digits, split_sentences(text), lexical)
+    marks = scripts_and_digit(text)
+    return Scan(text, cued, by_group, present, marks, split_sentences(text), lexical)
 
 
 def _collect(matches: list[tuple[int, int, int]], values: tuple[_Value, ...]) -> _Collected:

@@ -141,9 +141,8 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z]{2}")
 
 
-# scripts_and_digit's scripts by _fastview.scripts' bits (1: Chinese, 2: Latin; 4, a digit, and
-# 8, seven or more, are masked).
-_SCRIPTS: Final = (
+# The scripts by scripts_and_digit's bits & 3 (1: Chinese, 2: Latin; prescan.Scan.scripts).
+SCRIPTS_BY_BITS: Final = (
     frozenset({"any"}),
     frozenset({"any", "zh"}),
     frozenset({"any", "en"}),
@@ -159,30 +158,67 @@ SOME_DIGITS: Final = 1
 PHONE_LIKE_DIGITS: Final = 2
 
 
-def scripts_and_digit(text: str) -> tuple[frozenset[str], int]:
-    """The scripts `text` is written in, and whether it holds a decimal digit (NO_DIGIT,
-    SOME_DIGITS, or PHONE_LIKE_DIGITS when it holds at least PHONE_DIGITS of them): one C pass
-    in a compiled build, instead of a regex search for the digit over the text (decisions §98,
-    §116)."""
+# patterns.ADDRESS_EN's street words (_fastview.c's STREET_WORDS, the same tuple): the address
+# regex ends with `\s+(?:street|st|...)\b`, so a text in which no whitespace character is
+# followed by one of them holds no English address (decisions §121).
+STREET_WORDS: Final = (
+    "street",
+    "st",
+    "road",
+    "rd",
+    "avenue",
+    "ave",
+    "lane",
+    "ln",
+    "drive",
+    "dr",
+    "boulevard",
+    "blvd",
+    "way",
+    "court",
+    "ct",
+)
+_STREET_AFTER_SPACE = re.compile(r"\s(?:" + "|".join(STREET_WORDS) + ")")
+
+
+# scripts_and_digit's bits beyond the scripts (1: Chinese, 2: Latin): a decimal digit, at least
+# PHONE_DIGITS of them, a street word after a whitespace character (_fastview.scripts' bits).
+DIGIT_BIT: Final = 4
+PHONE_BIT: Final = 8
+STREET_BIT: Final = 16
+
+
+def scripts_and_digit(text: str) -> int:
+    """Bits of what `text` holds: 1 a CJK character, 2 two a-z in a row (the scripts, an index
+    of SCRIPTS_BY_BITS), DIGIT_BIT a decimal digit, PHONE_BIT at least PHONE_DIGITS of them,
+    STREET_BIT a street word after a whitespace character. One C pass in a compiled build,
+    instead of regex searches over the text (decisions §98, §116, §121); one int, so a check
+    builds no tuple for it (prescan.Scan reads the bits)."""
     scripts = _NATIVE_SCRIPTS
     if scripts is not None:
-        bits = scripts(text)
-        if bits & 8:
-            digits = PHONE_LIKE_DIGITS
-        elif bits & 4:
-            digits = SOME_DIGITS
-        else:
-            digits = NO_DIGIT
-        return _SCRIPTS[bits & 3], digits
-    found = {"any"}
+        return scripts(text)
+    bits = 0
     if _CJK.search(text):
-        found.add("zh")
+        bits |= 1
     if _LATIN.search(text):
-        found.add("en")
+        bits |= 2
     count = len(_DIGIT.findall(text))
+    if count:
+        bits |= DIGIT_BIT
     if count >= PHONE_DIGITS:
-        return frozenset(found), PHONE_LIKE_DIGITS
-    return frozenset(found), SOME_DIGITS if count else NO_DIGIT
+        bits |= PHONE_BIT
+    if _STREET_AFTER_SPACE.search(text) is not None:
+        bits |= STREET_BIT
+    return bits
+
+
+def digits_of(bits: int) -> int:
+    """NO_DIGIT, SOME_DIGITS or PHONE_LIKE_DIGITS from scripts_and_digit's bits."""
+    if bits & PHONE_BIT:
+        return PHONE_LIKE_DIGITS
+    if bits & DIGIT_BIT:
+        return SOME_DIGITS
+    return NO_DIGIT
 
 
 # The C twins of split_sentences and scripts_and_digit (_fastview.c), in a compiled build

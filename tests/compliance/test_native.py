@@ -163,7 +163,7 @@ def test_the_c_extension_gives_what_its_python_twins_give():
                 start,
             )
         bits = fast.scripts(compact)
-        assert sentences._SCRIPTS[bits & 3] == frozenset(
+        assert sentences.SCRIPTS_BY_BITS[bits & 3] == frozenset(
             {"any"}
             | ({"zh"} if sentences._CJK.search(compact) else set())
             | ({"en"} if sentences._LATIN.search(compact) else set())

@@ -811,3 +811,111 @@ def test_a_walk_over_few_places_finds_what_bisect_finds(places: list[int], key: 
     assert _first_from(places, key) == bisect_left(places, key)
     for place in places:
         assert _first_from(places, place) == bisect_left(places, place)
+
+
+def _all_corpus_views() -> Iterator[str]:
+    """The compact view of every labelled text of every split, and of bench.verdicts' variants
+    of each (upper case, full-width, spread out, zero-width glue, ...)."""
+    from bench.verdicts import _variants
+
+    splits = ("tuning", "holdout", "blind13", "blind14", "blind15", "blind16", "blind17", "blind18")
+    for entry in [e for split in splits for e in load(split)]:
+        for text in _variants(entry.text):
+            yield build_view(text).compact
+
+
+def test_the_english_address_is_searched_only_after_a_street_word():
+    """patterns.ADDRESS_EN ends with whitespace and a street word, so privacy_hits searches it
+    only where the scan's one C pass saw a street word right after a whitespace character
+    (decisions §121): on every corpus text and variant every address match has one, the C pass
+    says what its twin regex says, and the gate is live (texts with a digit and no street
+    word skip the search)."""
+    from kefu.compliance import _fastview, hits, prescan, sentences
+
+    assert _fastview.STREET_WORDS == sentences.STREET_WORDS
+    assert hits._ADDRESS_EN_TAIL in pt.ADDRESS_EN.pattern
+    skipped = matched = 0
+    for compact in _all_corpus_views():
+        scan = prescan.scan(compact)
+        twin = sentences._STREET_AFTER_SPACE.search(compact) is not None
+        assert scan.street is twin, compact
+        if pt.ADDRESS_EN.search(compact) is not None:
+            assert scan.street, compact
+            matched += 1
+        elif scan.digits != sentences.NO_DIGIT and not scan.street:
+            skipped += 1
+    assert matched > 0
+    assert skipped > matched
+    for text, street in (
+        ("Please send it to 12 Baker St, London.", True),
+        ("ship to 5 elm\u2003drive", True),  # any whitespace sre's \s matches
+        ("It ships within 48 hours and instalments carry no extra fee.", False),  # "st" in a word
+        ("street", False),  # no whitespace before it
+        ("12 main\nroad", True),
+    ):
+        assert prescan.scan(build_view(text).compact).street is street, text
+    paid_not = CheckContext(platform="taobao", recipient_is_paying_buyer=False)
+    assert "privacy" in {
+        f.code
+        for f in check_text("Sure, I'll ship it to 221 Baker Street.", context=paid_not).findings
+    }
+
+
+def test_literals_and_negations_dropped_by_script_could_never_be_found():
+    """Per scan script, hits drops the required and contrast literals that cannot occur in such
+    a text (a CJK character in a text with none, two a-z in a row in a text with none) and the
+    negation alternatives whose every literal start is such a literal (decisions §121): on
+    every corpus text and variant, each literal check and each negation search over every
+    sentence and the whole text answers as the unfiltered one does; and the drop is live (an
+    English reply's card-fee negation loses its Chinese alternatives)."""
+    from kefu.compliance import concepts, hits, prescan
+
+    plans = [plan for plans in hits._PLANS.values() for plan in plans]
+    parts = [
+        part
+        for plan in hits._CONCEPT_PLANS
+        for part in (plan.act, plan.topic, plan.cancel)
+        if part.present
+    ]
+    needs = [(plan.after, plan.after_by) for plan in plans] + [
+        (plan.anywhere, plan.anywhere_by) for plan in plans
+    ]
+    needs += [
+        (need, [by[i] for by in part.required_by])
+        for part in parts
+        for i, need in enumerate(part.required)
+    ]
+    contrast = (concepts.CONTRAST_LITERALS,)
+    dropped = 0
+    for compact in _all_corpus_views():
+        scan = prescan.scan(compact)
+        script = scan.script
+        windows = [*scan.sentences, (0, len(compact))]
+        for need, by_script in needs:
+            if need is None:
+                continue
+            for start, end in windows:
+                assert hits._has_all(compact, need, start, end) == hits._has_all(
+                    compact, by_script[script], start, end
+                ), (need, compact)
+        for start, end in windows:
+            assert hits._has_all(compact, contrast, start, end) == hits._has_any(
+                compact, hits._CONTRAST_BY_SCRIPT[script], start, end
+            ), compact
+        for plan in plans:
+            if plan.negation is None:
+                continue
+            narrowed = plan.negation_by[script]
+            dropped += narrowed is not plan.negation
+            for start, end in windows:
+                full = plan.negation.search(compact, start, end) is not None
+                short = narrowed is not None and narrowed.search(compact, start, end) is not None
+                assert full == short, (plan.key, compact)
+    assert dropped > 0
+    card = hits._PLANS["card_fee"][3]
+    assert card.negation is not None
+    english = card.negation_by[2]
+    assert english is not None and "免" not in english.pattern and "n(?:" in english.pattern
+    assert card.negation_by[3] is card.negation
+    assert "不过" not in hits._CONTRAST_BY_SCRIPT[2] and "but" in hits._CONTRAST_BY_SCRIPT[2]
+    assert hits._top_branches(r"a[|\]]|(b|c)|\||d") == ["a[|\\]]", "(b|c)", r"\|", "d"]
