@@ -1496,7 +1496,7 @@ def test_a_batch_of_new_buyers_reads_no_message_history(shop, pre_agent, no_work
         for q in queries.captured_queries
         if '"sent_at" AS "sent_at"' in q["sql"]
         or q["sql"].startswith(
-            ('SELECT "conversations_message"', 'SELECT "automation_automationhit"')
+            ('SELECT "conversations_message"."buyer_id"', 'SELECT "automation_automationhit"')
         )
     ]
     assert history == []
