@@ -89,16 +89,26 @@ class ReplyBatch:
         return state if state is not None else self._new_states[buyer_id]
 
     def read_history(
-        self, *, buyers: Iterable[Buyer], conversation_ids: Iterable[int], earliest: dt.datetime
+        self,
+        *,
+        buyers: Iterable[Buyer],
+        conversation_ids: Iterable[int],
+        earliest: dt.datetime,
+        created: set[int] | frozenset[int] = frozenset(),
     ) -> None:
         """Once per batch, after the buyers' automation rows and conversations are locked:
         the buyers' messages of the welcome window and the conversations' automatic replies
         and script uses not yet answered, back from ``earliest`` (the batch's first message
         time). The rounds then keep both in memory: what a round stores is added, what it
         answers is marked (decisions §55). While the batch holds those locks no other
-        intake can add to either, so each round sees what a read per round would."""
+        intake can add to either, so each round sees what a read per round would.
+
+        ``created``: buyers whose rows this transaction inserted (as for ``lock_states``).
+        Nobody else can have stored a message of theirs, and the batch stores none before this
+        read, so they have no history to read: with every buyer of a batch new, the reads are
+        not sent at all (decisions §117)."""
         self._recent = {}
-        rows = {b.pk: b for b in buyers}
+        rows = {b.pk: b for b in buyers if b.pk not in created}
         if rows:
             # Every message of the batch is at ``earliest`` or later, so of the stored ones
             # up to ``earliest`` only each buyer's latest can decide a welcome: one row per

@@ -110,11 +110,13 @@ class Loads:
         return bool(self.delta.get(user_id)) or user_id in self.assigned_at
 
     def _write_joined(self, users: list[int]) -> None:
-        """Every changed presence row in two statements instead of one UPDATE per agent: a
+        """Every changed presence row in one statement instead of one UPDATE per agent: a
         batch spreads its new conversations over the least loaded agents, so with a thousand
         agents online it changed a row per new conversation (decisions §73). The rows are
-        locked first, in agent-id order (``ORDER BY … FOR UPDATE``), so two batches still
-        take them in the same order; the UPDATE then finds them held."""
+        locked in agent-id order (the CTE's ``ORDER BY … FOR UPDATE``), so two batches still
+        take them in the same order: the UPDATE joins each row to the CTE's, which is only
+        produced once locked, after every lower id. One round trip where the lock and the
+        UPDATE were two (decisions §117): a batch's fixed part is its statements."""
         table = AgentPresence._meta.db_table
         # One array per column: the statement's text does not grow with the rows, which
         # psycopg's client-side binding would otherwise split in Python (decisions §103).
@@ -122,16 +124,14 @@ class Loads:
         times = [self.assigned_at.get(user_id) for user_id in users]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT 1 FROM {table} WHERE user_id = ANY(%s) "  # noqa: S608 - model's table
-                "ORDER BY user_id FOR UPDATE",
-                [users],
-            )
-            cursor.execute(
-                f"UPDATE {table} AS p SET open_load = p.open_load + v.delta, "  # noqa: S608
+                f"WITH locked AS MATERIALIZED (SELECT user_id FROM {table} "  # noqa: S608
+                "WHERE user_id = ANY(%s) ORDER BY user_id FOR UPDATE) "
+                f"UPDATE {table} AS p SET open_load = p.open_load + v.delta, "
                 "last_assigned_at = COALESCE(v.assigned_at, p.last_assigned_at) "
                 "FROM unnest(%s::bigint[], %s::integer[], %s::timestamptz[]) "
-                "AS v (user_id, delta, assigned_at) WHERE p.user_id = v.user_id",
-                [users, deltas, times],
+                "AS v (user_id, delta, assigned_at), locked "
+                "WHERE p.user_id = v.user_id AND locked.user_id = v.user_id",
+                [users, users, deltas, times],
             )
 
 
@@ -311,12 +311,11 @@ class BatchStore:
         """The buyers' rows and one locked read of their live and recently resolved
         conversations (``intake._live_conversation`` for all of them); ``earliest`` is the
         batch's first message time, for the campaign replies' window."""
-        self.buyers = {b.pk: b for b in Buyer.objects.filter(pk__in=buyer_ids)}
         # Only a buyer a campaign wrote to within the window can be answering one; the
-        # per-message rule (``campaign_reply_group``) then runs for those buyers alone, so a
-        # batch without campaign traffic pays one query for it. One EXISTS per buyer through
-        # the partial index of campaign messages (``msg_campaign_buyer_time``, decisions
-        # §69): a probe per buyer, not a walk through its stored messages.
+        # per-message rule (``campaign_reply_group``) then runs for those buyers alone. One
+        # EXISTS per buyer through the partial index of campaign messages
+        # (``msg_campaign_buyer_time``, decisions §69): a probe per buyer, not a walk through
+        # its stored messages; read with the buyers' rows, one statement for both (§117).
         since = min(earliest or self.now, self.now) - CAMPAIGN_REPLY_WINDOW
         campaign = Message.objects.filter(
             shop_id=OuterRef("shop_id"),
@@ -325,11 +324,14 @@ class BatchStore:
             sent_at__gte=since,
             payload__automation=CAMPAIGN_AUTOMATION,
         )
-        self._campaign_buyers = set(
-            Buyer.objects.filter(pk__in=list(self.buyers))
-            .filter(Exists(campaign))
-            .values_list("pk", flat=True)
-        )
+        self.buyers = {}
+        self._campaign_buyers = set()
+        for buyer in Buyer.objects.filter(pk__in=buyer_ids).annotate(
+            campaign_within=Exists(campaign)
+        ):
+            self.buyers[buyer.pk] = buyer
+            if buyer.campaign_within:
+                self._campaign_buyers.add(buyer.pk)
         rows = (
             Conversation.objects.select_for_update(of=("self",))
             # By buyer alone (a buyer is a row of one shop): through the buyer_id index, a

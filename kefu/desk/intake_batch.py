@@ -90,6 +90,7 @@ def process_batch(rows: list[IntakeMessage]) -> BatchResult:
             buyers=store.buyers.values(),
             conversation_ids=store.conversation_ids(),
             earliest=min(i.at for i in todo),
+            created=store.created_buyers,
         )
         language = {b.pk: b.language for b in store.buyers.values()}
         written = dict(language)

@@ -1507,15 +1507,113 @@ def test_a_batch_writes_its_agents_loads_last(shop, no_worker):
         for q in queries.captured_queries
         if q["sql"].startswith(("INSERT", "UPDATE", "DELETE")) or "FOR UPDATE" in q["sql"]
     ]
-    # Locks or writes of the presence rows themselves (PostgreSQL locks them first, SQLite
-    # updates them one by one); the conversations' locked read only joins them.
-    presence = re.compile(rf'^(UPDATE|SELECT 1 FROM) "?{table}"? ')
+    # Locks or writes of the presence rows themselves (PostgreSQL locks and writes them in
+    # one statement, SQLite updates them one by one); the conversations' locked read only
+    # joins them.
+    presence = re.compile(
+        rf'^(UPDATE "?{table}"? |WITH locked AS MATERIALIZED \(SELECT user_id FROM {table} )'  # noqa: S608
+    )
     first_presence = next(n for n, sql in enumerate(writes) if presence.match(sql))
     assert any(sql.startswith("DELETE") for sql in writes[:first_presence])  # the queue rows
     # From the first presence lock on, nothing but the presence rows.
     assert all(presence.match(sql) for sql in writes[first_presence:]), writes[first_presence:]
     loads = {p.user_id: p.open_load for p in AgentPresence.objects.filter(user__in=agents)}
     assert loads == {a.pk: 2 for a in agents}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_one_statement_load_write_waits_for_another_writer_and_adds_to_its_value(shop):
+    """The batch locks and writes its agents' counters in one statement (decisions §117). Its
+    snapshot is taken before it waits for another transaction holding a row, so the counter
+    must be added to the value that transaction committed, not the one the snapshot saw; and
+    rows are still locked in agent-id order (the lower one is held while the higher one is
+    waited for), so two batches cannot deadlock on them."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the joined write is PostgreSQL's")
+    from django.db import connections, transaction
+
+    from kefu.conversations.intake_batch import Loads
+    from kefu.conversations.models import AgentPresence
+
+    low, high = (
+        create_agent(actor=None, shop=shop, login=f"l{n}", groups=["pre_sale"], password=PASSWORD)[
+            0
+        ]
+        for n in range(2)
+    )
+    online(low, high)
+    table = AgentPresence._meta.db_table
+    other = _other_connection()
+    other.execute(
+        f"UPDATE {table} SET open_load = open_load + 5 WHERE user_id = %s",  # noqa: S608
+        [high.pk],
+    )
+    done: list[BaseException | None] = []
+
+    def batch() -> None:
+        try:
+            with transaction.atomic():
+                loads = Loads()
+                loads.shift(low.pk, 1)
+                loads.shift(high.pk, 2)
+                loads.write()
+            done.append(None)
+        except BaseException as exc:
+            done.append(exc)
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=batch)
+    worker.start()
+    try:
+        time.sleep(0.5)
+        assert not done, "the write did not wait for the other transaction's row"
+        with _other_connection(autocommit=True) as probe:
+            probe.execute("SET lock_timeout = '100ms'")
+            with pytest.raises(Exception, match="lock"):
+                # The lower id is already held by the waiting batch.
+                probe.execute(
+                    f"SELECT 1 FROM {table} WHERE user_id = %s FOR UPDATE",  # noqa: S608
+                    [low.pk],
+                )
+        other.commit()
+        worker.join(10)
+    finally:
+        other.close()
+    assert done == [None]
+    loads = dict(
+        AgentPresence.objects.filter(user__in=[low, high]).values_list("user_id", "open_load")
+    )
+    assert loads == {low.pk: 1, high.pk: 7}
+
+
+@pytest.mark.django_db
+def test_a_batch_of_new_buyers_reads_no_message_history(shop, pre_agent, no_worker):
+    """Buyers the batch itself inserted have no stored messages: their welcome-window and
+    reply-mark history is not read (decisions §117), and each still gets its welcome once."""
+    from django.test.utils import CaptureQueriesContext
+
+    from kefu.automation.models import AutomationHit
+
+    install_starter_set(shop=shop)  # the welcome reply on
+    buyers = [f"new-{n}" for n in range(4)]
+    assert post_batch(shop, [message(n, b) for n, b in enumerate(buyers)]).status_code == 202
+    ensure_lanes()
+    with CaptureQueriesContext(connection) as queries:
+        assert intake_queue.drain_lanes(list(range(LANES)), batch=50) == len(buyers)
+    # ``read_history``'s three reads: each buyer's latest message up to the batch, the
+    # messages after it, the conversations' unanswered automatic replies.
+    history = [
+        q["sql"]
+        for q in queries.captured_queries
+        if '"sent_at" AS "sent_at"' in q["sql"]
+        or q["sql"].startswith(
+            ('SELECT "conversations_message"."buyer_id"', 'SELECT "automation_automationhit"')
+        )
+    ]
+    assert history == []
+    welcomed = AutomationHit.objects.filter(shop=shop, kind="welcome")
+    assert sorted(welcomed.values_list("buyer__external_id", flat=True)) == buyers
 
 
 def _sizes_on_a_starved_machine(monkeypatch, vendor: str) -> list[int]:
