@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Awaitable
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer
@@ -57,71 +56,46 @@ redis.call('DEL', KEYS[2])
 """
 
 
-class _Receive(asyncio.Future[dict[str, Any]]):
-    """A process-local channel's waiting ``receive``: the future the reader resolves. Its
-    ``cancel`` takes it out of the layer's waiters at once (a done-callback would cost every
-    delivery a loop turn too)."""
-
-    __slots__ = ("channel", "layer")
-
-    def __init__(
-        self, layer: ProcessReaderChannelLayer, channel: str, loop: asyncio.AbstractEventLoop
-    ) -> None:
-        super().__init__(loop=loop)
-        self.layer = layer
-        self.channel = channel
-
-    def cancel(self, msg: Any = None) -> bool:
-        if self.done():
-            return False
-        self.layer._cancelled(self)
-        return super().cancel(msg)
-
-
 class ProcessReaderChannelLayer(RedisChannelLayer):
     """``RedisChannelLayer`` whose process-local channels are read by one task per process."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._waiters: dict[str, collections.deque[_Receive]] = {}
+        self._waiters: dict[str, collections.deque[asyncio.Future[dict[str, Any]]]] = {}
         self._buffers: dict[str, collections.deque[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
 
-    def receive(self, channel: str) -> Awaitable[dict[str, Any]]:
-        """The next message of ``channel``. A process-local channel's is a future, not a
-        coroutine: channels' dispatch loop wraps what ``receive`` returns in
-        ``asyncio.ensure_future`` once per message, which makes a task (and its coroutine and
-        a loop turn to start it) of a coroutine but hands a future back as it is — per socket
-        delivery, a task fewer (decisions §123)."""
+    async def receive(self, channel: str) -> dict[str, Any]:
         if "!" not in channel:
-            return super().receive(channel)  # type: ignore[no-any-return]
+            return await super().receive(channel)  # type: ignore[no-any-return]
         self.require_valid_channel_name(channel)  # raises TypeError on a bad name
         real_channel = self.non_local_name(channel)
         if not real_channel.endswith(self.client_prefix + "!"):
             raise ValueError(f"{channel} is not a channel of this process")
-        loop = asyncio.get_running_loop()
-        waiter = _Receive(self, channel, loop)
         buffered = self._buffers.get(channel)
         if buffered:
-            waiter.set_result(buffered.popleft())
+            message = buffered.popleft()
             if not buffered:
                 del self._buffers[channel]
-            return waiter
+            return message
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._waiters.setdefault(channel, collections.deque()).append(waiter)
         self._ensure_reader(loop, real_channel)
-        return waiter
-
-    def _cancelled(self, waiter: _Receive) -> None:
-        """A receive cancelled while it waited: the consumer is going away (channels cancels
-        its receive when it stops), and as with channels_redis its buffered messages go
-        with it."""
-        self._buffers.pop(waiter.channel, None)
-        waiting = self._waiters.get(waiter.channel)
-        if waiting is not None:
-            if waiter in waiting:
-                waiting.remove(waiter)
-            if not waiting:
-                del self._waiters[waiter.channel]
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            # The consumer is going away (channels cancels its receive when it stops): as
+            # with channels_redis, its buffered messages go with it.
+            self._buffers.pop(channel, None)
+            raise
+        finally:
+            waiting = self._waiters.get(channel)
+            if waiting is not None:
+                if waiter in waiting:
+                    waiting.remove(waiter)
+                if not waiting:
+                    del self._waiters[channel]
 
     def _ensure_reader(self, loop: asyncio.AbstractEventLoop, real_channel: str) -> None:
         reader = self._reader
@@ -142,8 +116,7 @@ class ProcessReaderChannelLayer(RedisChannelLayer):
             # Redis gone or failing: every waiting receive fails as channels_redis's own would
             # (its consumer stops, the browser reconnects) rather than waiting for ever.
             log.warning("channel_layer_reader_failed error=%r", error)
-            waiters, self._waiters = self._waiters, {}
-            for waiting in waiters.values():
+            for waiting in self._waiters.values():
                 for waiter in waiting:
                     if not waiter.done():
                         waiter.set_exception(error)
@@ -185,8 +158,6 @@ class ProcessReaderChannelLayer(RedisChannelLayer):
             waiting = self._waiters.get(channel)
             while waiting:
                 waiter = waiting.popleft()
-                if not waiting:
-                    del self._waiters[channel]
                 if not waiter.done():
                     waiter.set_result(message)
                     break

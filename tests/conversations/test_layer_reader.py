@@ -112,37 +112,5 @@ def test_a_failing_redis_fails_the_waiting_receives_instead_of_leaving_them_wait
         monkeypatch.setattr(redis_layer, "connection", lambda index: Broken())
         with pytest.raises(ConnectionError):
             await asyncio.wait_for(redis_layer.receive(channel), 5)
-        # Nothing left waiting: the next receive starts a reader of its own.
-        assert channel not in redis_layer._waiters
 
     async_to_sync(scenario)()
-
-
-def test_a_local_receive_is_a_future_that_channels_dispatch_loop_takes_without_a_task(redis_layer):
-    # channels' await_many_dispatch wraps each receive in asyncio.ensure_future once per
-    # message: a coroutine became a task per socket delivery (decisions §123).
-    async def scenario() -> tuple[bool, int, list[int], bool]:
-        channel = await redis_layer.new_channel()
-        before = len(asyncio.all_tasks())
-        pending = [asyncio.ensure_future(redis_layer.receive(channel)) for _ in range(3)]
-        made = len(asyncio.all_tasks()) - before
-        for n in range(3):
-            await redis_layer.send(channel, {"type": "t", "n": n})
-        got = [(await asyncio.wait_for(p, 5))["n"] for p in pending]
-        # A cancelled one leaves nothing waiting behind it.
-        cancelled = asyncio.ensure_future(redis_layer.receive(channel))
-        cancelled.cancel()
-        await asyncio.sleep(0)
-        return (
-            any(isinstance(p, asyncio.Task) for p in pending),
-            made,
-            got,
-            (channel in redis_layer._waiters),
-        )
-
-    any_task, made, got, still_waiting = async_to_sync(scenario)()
-
-    assert not any_task
-    assert made <= 1  # the process's reader, started once, if none ran
-    assert got == [0, 1, 2]  # several receives of one channel served in the order they asked
-    assert not still_waiting
