@@ -68,7 +68,10 @@ KNOWN_GAPS: dict[str, dict[str, tuple[float, float]]] = {
 #   code), written from the corpus format and the code list only (no pattern, concept lexicon or
 #   rule example opened), reworded where close to any other corpus line (difflib >= 0.8) and
 #   committed before the guard was run on it. First pass: 21 of 135 findings missed, 6 false
-#   (guide, "Twentieth accuracy round"). Its floors are those first-pass figures.
+#   (guide, "Twentieth accuracy round"). Then its misses were read and the general ones fixed
+#   in the concept layer (2 missed, 4 false after); its floors are the figures after that, for
+#   the five codes still below the gate. It is tuned against now: the next blind set is the
+#   unseen measure.
 CODES = {
     "invoice",
     "card_fee",
@@ -112,15 +115,11 @@ BLIND_SETS: dict[str, tuple[set[str], dict[str, tuple[float, float]]]] = {
     "blind20": (
         set(CODES),
         {
-            "blame_courier": (0.933, 0.933),
-            "card_fee": (0.882, 1.0),
-            "free_shipping": (1.0, 0.8),
-            "invoice": (1.0, 0.733),
+            "card_fee": (0.938, 1.0),
+            "free_shipping": (1.0, 0.933),
+            "invoice": (1.0, 0.933),
             "off_platform": (0.882, 1.0),
-            "out_of_stock": (1.0, 0.933),
-            "privacy": (1.0, 0.867),
-            "refuse_to_ship": (0.909, 0.667),
-            "wait_patiently": (1.0, 0.667),
+            "refuse_to_ship": (0.938, 1.0),
         },
     ),
 }
