@@ -190,6 +190,9 @@ _INVOICE_ACT = (
     r"\b(?:say|says|read|reads|state|states|show|shows) ['\"“‘]|\brather than\b|"
     # refusing
     r"没办法开|开不了|开不出|出不(?:了|来)|开不出来|没得开|不提供|没有提供|不开发票|没有发票|"
+    # "我们这边没有在开发票的", "factura no hay", "vendemos sin papeles"; the amount pushed up:
+    # "票面往上凑两百"
+    r"没有?在开|\bfactura no hay\b|\bno hay factura\b|\bsin papeles\b|往上凑|"
     # the refusal as what cannot be provided, in either script ("沒辦法提供發票" folds to this):
     # "没办法提供", "无法出具", "不能给您开具", "提供不了"
     r"(?:没办法|没法|无法|不能|不方便)(?:给您|为您|帮您|给你|帮你)?(?:提供|出具|开具)|"
@@ -341,7 +344,7 @@ _CARD_TOPIC = (
     r"\bcards? ?(?:=|\+|:|->) ?\+?[$€¥]?\d|"
     r"\bw/ ?card\b|\bw/ ?(?:a|your|ur) card\b|"
     r"\bby card\b|\binstal?l?ments?\b|\bhuabei\b|\bcc\b|xyk|信用k|\bcuotas\b|meses sin intereses|"
-    r"карт(?:ой|ы|а|у)\b|кредитк\w*|рассрочк\w*|"
+    r"(?<!на )карт(?:ой|ы|а|у)\b|кредитк\w*|рассрочк\w*|"
     r"\btarjeta\b|\ba plazos\b|" + pt.CARD_SCHEMES
 )
 _CARD_ACT = (
@@ -485,7 +488,11 @@ _POSTAGE_TOPIC = (
 _POSTAGE_ACT = (
     # the buyer making up part of it: "邮资这块您得贴一点"; charged apart: "cuesta 9 euros aparte";
     # a sum with its currency after a plus: "в ваш город +250 ₽"
-    r"贴(?:一点|点|一些|些|补|钱)|\baparte\b|\+ ?\d+ ?(?:₽|руб|€|\$|euros?|yuan|元|块)|за доплату|"
+    r"贴(?:一点|点|一些|些|补|钱)|\baparte\b|"
+    r"\+ ?\d+ ?(?:₽|руб|€|\$|euros?|yuan|元|块|运费|邮费)|за доплату|"
+    # paid by the buyer in the passive sense, a promise that leaves a place out:
+    # "運費請自付", "包邮不含外岛"
+    r"自付|自负|包邮不(?:含|包括|包含)|"
     r"补|加(?:\d|收|钱|[一二两三四五六七八九十几]+(?:块|元|毛))|另付|另收|自理|您来?出|差价|支付|"
     r"拍下|" + pt.WHO_PAYS_ZH + "|"
     # a sum on top, or a promise that does not reach the buyer: "for yours it's +$10",
@@ -623,11 +630,14 @@ _CANCEL_ASK = (
     # the buyer told to do it themselves: "您自己点个退款", "您这单先取消吧", "您去别家拍吧"
     # (spelled out, so that no key is a bare "您")
     r"(?:自己|您|你|亲)(?:点|按|走)(?:个|一下|下)?(?:退款|取消)|"
-    r"(?:这边|那边)(?:点|按|走)(?:个|一下|下)?(?:退款|取消)|"
+    r"(?:这边|那边)(?:点|按|走|申请|申|提)(?:个|一下|下)?(?:退款|取消)|"
+    # "点取消吧", "这单您先退了，过阵子再拍", "退了去别的店买吧", "这单 cancel 掉了"
+    r"(?:点|按)(?:一下|下)?取消(?:吧|哈|哦|啊|呀)|这单[^。!?;,]{0,4}?先(?:取消|撤|退)(?:了|掉)|"
+    r"(?:去|到)别(?:的店|的店铺|家店)|cancel\s*掉|"
     r"这单[^。!?;,]{0,4}?(?:先|就)?(?:取消|撤|关|退)(?:了|掉)?(?:吧|哈|哦|啊)|"
     r"(?:去|到)别家(?:拍|买|下单|看看)|"
     r"(?:te toca|tienes que|tiene que|debes|debe|dele(?: usted)? a|dale a) (?:anular|cancelar)|"
-    r"\banular(?:lo|la)\b|"
+    r"\banular(?:lo|la)\b|\banula (?:tu )?(?:la compra|el pedido)\b|"
     r"撤(?:了|掉|销)?(?:吧|哈|哦)|撤单|撤掉|订单[^。!?;,]{0,6}?(?:撤|关)(?:了|掉)|"
     r"单子[^。!?;,]{0,4}?(?:撤|关)(?:了|掉)|退(?:了|掉)吧|退款吧|"
     r"(?:点|按)(?:一下|下)?退款|走(?:一下|下)?退款|"
@@ -640,7 +650,7 @@ _CANCEL_ASK = (
 )
 _CANCEL_ASK_CANCEL = (
     # "别" as "don't", not "别家" (another shop): "您去别家拍吧" still sends the buyer away
-    r"不用|无需|不需要|不必|没必要|别(?![家处人的])|不要|如果|要是|假如|同意|\bno need\b|"
+    r"不用|无需|不需要|不必|没必要|别(?![家处人的等])|不要|如果|要是|假如|同意|\bno need\b|"
     r"\bdon't\b|\bif\b|"
     r"не нужно|не надо|\bесли\b|no hace falta|no es necesario|"
     r"\bsi (?:desea|quiere|quieres|prefiere|prefieres|lo desea)\b"
@@ -661,6 +671,7 @@ _STOCK_EXCUSE = (
     r"都不剩|一件不剩|不剩了|断码|на складе пусто|пусто на складе|"
     r"закончил\w*|нет в наличии|\bagotad[oa]\b|\bse agoto\b|\bse nos agoto\b|"
     r"卖光|卖没了|没得货|\bnothing left\b|\bnone left\b|больше нет|не осталось|распродан\w*|"
+    r"\bcero unidades\b|"
     # spelled out, not "(?:nos )?": an optional word would leave "no "/"se " as the
     # automaton key, which most Spanish replies contain
     r"\bno qued(?:a|an)\b|\bno nos qued(?:a|an)\b|\bsin (?:stock|existencias)\b|"
@@ -837,6 +848,8 @@ _CARRIERS = (
 _COURIER_TOPIC = (
     _CARRIERS + r"|"
     r"快递|物流|承运|派送员|送货员|\bcourier\b|delivery company|shipping company|\bcarrier\b|"
+    # the courier as chat calls him: "小哥一路扔坏的"
+    r"小哥|"
     r"宅配|(?<!退)货运(?!费)|派件|\bpostal\b|royal mail|\breparto\b|\bagencia\b|"
     r"\bdelivery (?:driver|man|guy|person)\b|\bdriver\b|\bpostman\b|"
     r"repartidor|agencia de transporte|empresa de (?:transporte|mensajeria)|\bcartero\b|"
@@ -874,6 +887,7 @@ _COURIER_ACT = (
     r"不归我们|不关我们|(?:跟|和|与)我们(?:没|无)关|(?:那边|那里|他们|公司)的(?:问题|责任|事)|"
     r"不是我们(?=的(?:问题|责任|错)|[,。!?;~]|$)|"
     r"\bnot (?:us|ours|on us)\b|\bnot our (?:fault|problem|responsibility)\b|"
+    r"锅不在我们|不是我们的锅|"
     r"\bdown to (?:the|them)\b|\btake (?:it|that|this) up with\b|"
     r"\bdepende de (?!nosotros)|\bllamel(?:os|as|e)\b|no podemos tocar|"
     r"\bno (?:es )?(?:para|de) la tienda\b|la queja va|\bне к нам\b|"
@@ -881,6 +895,8 @@ _COURIER_ACT = (
 )
 _COURIER_CANCEL = (
     pt.WE_FOLLOW_UP + r"|不用您|给您补发|"
+    # the shop answering for it: "快递压坏的话我们负责，给您换新的"
+    r"我们(?:来)?(?:负责|承担|赔)|"
     # who acts is the shop: "我这就去找圆通查", "我们来跟物流交涉", "разберёмся сами",
     # "nosotros reclamamos a la mensajería por ti"
     r"我(?:这就|马上|现在|立刻)(?:去)?(?:找|联系|催|问)|我们来(?:跟|和|找|联系|处理|交涉)|"
@@ -923,6 +939,10 @@ _STALL_ACT = (
     # more days with no date, or "stop asking": "您稍等几天", "再等一下下就好，不用一直问"
     r"稍等几天|再等几天|再等一下下?就好|再等一下下|(?:不用|别|不要)一直(?:问|催)|"
     r"\baguarde\b|no se impaciente|cuando le toque|le llega seguro|"
+    # the informal imperative and "it'll come": "espera tranquilo", "ya llegará tu reembolso";
+    # "等消息就行", "再撐個幾天" (endure it), "терпите", "не торопите"
+    r"\bespera(?:te)? (?:un poco mas|tranquil\w*|sentad\w*)|\bya (?:te )?llegara\b|"
+    r"等(?:消息|通知)就(?:行|好|可以)|再撑|撑(?:个|过)?几天|\bтерпите\b|\bне торопите\b|"
     r"подождите еще|ждите еще|\bwait (?:a bit |a little )?longer\b"
 )
 # Saying what happens next, or when, is the compliant answer R-30 asks for.
@@ -968,7 +988,10 @@ _PRIVACY_TOPIC = (
     # "номер получателя" (not the shop's own "пишите в вайбер, номер …", nor an order number)
     r"\bномер(?:,? на который оформлен\w*|\s+(?:получател|покупател|клиент|заказчик)\w*)"
     r"(?=[^.!?;]{0,80}?[0123456789])|"
-    r"direccion|destinatario|a nombre de|\bmovil\b|telefono"
+    r"direccion|destinatario|a nombre de|\bmovil\b|telefono|"
+    # someone's number with digits after it: "her number is 0412 345 678", "su número es 11 5555"
+    # (not an order number: the digits must follow at once)
+    r"\b(?:her|his) (?:number|mobile|cell)(?= is \+?\d)|\bsu (?:numero|celular)(?= es \+?\d)"
 )
 _PRIVACY_ACT = (
     r"叫|尾号|是|改成|改好|更新|挪到|"
@@ -1126,7 +1149,7 @@ SCOPE_CANCEL: dict[str, re.Pattern[str]] = {
         r"有人让您|如果有人|千万别信|别信|不要(?:相)?信|从不收|从来不收|不收任何|"
         r"комисси\w* нет|нет комисси\w*|цена одна|одна цена"
     ),
-    "blame_courier": re.compile(r"不用您|" + pt.WE_FOLLOW_UP),
+    "blame_courier": re.compile(r"不用您|我们(?:来)?(?:负责|承担|赔)|" + pt.WE_FOLLOW_UP),
     "privacy": re.compile(
         r"请用|下单的?帐?账?号|付款的?帐?账?号|客服电话|客服热线|\bhotline\b|customer service|"
         r"\bsupport line\b|\bhelpline\b|售后|客服部"

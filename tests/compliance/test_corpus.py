@@ -64,6 +64,14 @@ KNOWN_GAPS: dict[str, dict[str, tuple[float, float]]] = {
 #   negation scope, a card price against another way's price across sentences, channel handles,
 #   slang and typos), so blind16, blind18 and blind19 are all tuned against now and held to the
 #   plain gate; the next blind set is the unseen measure.
+# * blind20 (twentieth accuracy round): 224 replies across all nine codes (135 violating, 15 per
+#   code), written from the corpus format and the code list only (no pattern, concept lexicon or
+#   rule example opened), reworded where close to any other corpus line (difflib >= 0.8) and
+#   committed before the guard was run on it. First pass: 21 of 135 findings missed, 6 false
+#   (guide, "Twentieth accuracy round"). Then its misses were read and the general ones fixed
+#   in the concept layer (2 missed, 4 false after); its floors are the figures after that, for
+#   the five codes still below the gate. It is tuned against now: the next blind set is the
+#   unseen measure.
 CODES = {
     "invoice",
     "card_fee",
@@ -103,6 +111,16 @@ BLIND_SETS: dict[str, tuple[set[str], dict[str, tuple[float, float]]]] = {
     "blind19": (
         set(CODES),
         {},
+    ),
+    "blind20": (
+        set(CODES),
+        {
+            "card_fee": (0.938, 1.0),
+            "free_shipping": (1.0, 0.933),
+            "invoice": (1.0, 0.933),
+            "off_platform": (0.882, 1.0),
+            "refuse_to_ship": (0.938, 1.0),
+        },
     ),
 }
 

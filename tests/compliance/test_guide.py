@@ -28,6 +28,7 @@ def test_guide_quotes_the_current_scores():
         "blind17",
         "blind18",
         "blind19",
+        "blind20",
     ):
         report = evaluate(split)
         assert f"#### {split} ({report.size} replies)" in guide
