@@ -17,12 +17,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from time import monotonic, sleep
 from typing import Any, Concatenate, ParamSpec, cast
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from redis.exceptions import BusyLoadingError, NoScriptError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from kefu.core import stamps
@@ -140,20 +141,54 @@ class _OwnConnection(threading.local):
 _own = _OwnConnection()
 
 
-def _run_hit_all(client: Any, keys: list[str], args: list[object]) -> Any:
-    """The script's reply to `keys` and `args`, on this thread's own connection."""
+# --- a Redis that refuses connections (decisions §122) --------------------------------------
+# Restarted, Redis refuses connections for a moment (or answers LOADING while it reads its
+# data back): every webhook request found its connection closed, could not open another and
+# answered 503 at once, ~1,000-2,800 of them in the soak's second of restart, each sent again
+# half a second later. Now a request whose counting call finds Redis refusing waits for it,
+# up to REFUSED_WAIT_SECONDS, asleep; one thread of the process tries again every
+# REFUSED_PAUSE_SECONDS; once it gets in, the waiting requests count and go on. The limits
+# still limit: no request passes uncounted. After the wait the answer is 503, as before
+# (fail closed, not open: an open limiter would let a looping connector or a flood through
+# for as long as Redis is away, and a 503 already tells the sender to send again).
+# Only a refusal is waited for: a connect refused or a LOADING reply, where the script did
+# not run. A connection lost after the script was sent is not resent (it may have counted).
+# The wait reads `monotonic`, not `time.time`: the windows' clock, which tests hold still.
+REFUSED_PAUSE_SECONDS = 0.1
+REFUSED_WAIT_SECONDS = 2.0
+_refused_until = 0.0
+
+
+class _Refused(Exception):
+    """Redis refused the call before counting anything; `__cause__` is its error."""
+
+
+def _own_connection(client: Any) -> Any:
+    """This thread's connection to the counters' Redis, checked as redis-py's pool checks a
+    connection it hands out: one Redis closed (a restart, a timeout) reads as readable; it
+    starts again before sending, never resends after."""
     own, pool, pid = _own, client.connection_pool, os.getpid()
     if own.conn is None or own.pool is not pool or own.pid != pid:
         # A new thread, another Redis (tests), or a forked child: never a parent's socket.
         own.conn, own.pool, own.pid = pool.connection_class(**pool.connection_kwargs), pool, pid
     conn = own.conn
-    # As redis-py's pool checks a connection it hands out: one Redis closed (a restart, a
-    # timeout) reads as readable; start it again before sending, never resend after.
     try:
         if conn.is_connected and conn.can_read():
             conn.disconnect()
     except (RedisConnectionError, RedisTimeoutError, OSError):
         conn.disconnect()
+    return conn
+
+
+def _hit_all_once(client: Any, keys: list[str], args: list[object]) -> Any:
+    """The script's reply, one try; `_Refused` when Redis refused it before it ran."""
+    conn = _own_connection(client)
+    if not conn.is_connected:
+        try:
+            conn.connect()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            conn.disconnect()
+            raise _Refused from exc
     try:
         conn.send_command("EVALSHA", _HIT_ALL_SHA, len(keys), *keys, *args)
         try:
@@ -164,10 +199,47 @@ def _run_hit_all(client: Any, keys: list[str], args: list[object]) -> Any:
             conn.read_response()
             conn.send_command("EVALSHA", _HIT_ALL_SHA, len(keys), *keys, *args)
             return conn.read_response()
+    except BusyLoadingError as exc:
+        # Redis is reading its data back: it refused the script, which did not run.
+        conn.disconnect()
+        raise _Refused from exc
     except BaseException:
         # A reply half read would be the next call's: the connection starts again.
         conn.disconnect()
         raise
+
+
+def _run_hit_all(client: Any, keys: list[str], args: list[object]) -> Any:
+    """The script's reply to `keys` and `args`, on this thread's own connection; while Redis
+    refuses, waits for it up to REFUSED_WAIT_SECONDS (one thread of the process trying every
+    REFUSED_PAUSE_SECONDS), then raises Redis's error, which answers 503. Nothing has been
+    counted when it raises that."""
+    global _refused_until
+    deadline = 0.0
+    while True:
+        now = monotonic()
+        until = _refused_until  # read once: another thread may change it
+        if until:
+            deadline = deadline or now + REFUSED_WAIT_SECONDS
+            if now < until:
+                if now >= deadline:
+                    raise RedisConnectionError("Redis refuses connections; waited for it")
+                sleep(min(until, deadline) - now)
+                continue
+            # This thread tries again; the others sleep until it knows.
+            _refused_until = now + REFUSED_PAUSE_SECONDS
+        try:
+            reply = _hit_all_once(client, keys, args)
+        except _Refused as refused:
+            now = monotonic()
+            _refused_until = now + REFUSED_PAUSE_SECONDS
+            deadline = deadline or now + REFUSED_WAIT_SECONDS
+            if now >= deadline:
+                raise refused.__cause__ or RedisConnectionError("Redis refused") from None
+            continue
+        if until or _refused_until:
+            _refused_until = 0.0
+        return reply
 
 
 def hit_all(

@@ -4,7 +4,12 @@ limit, in order, stopping at the first one over."""
 
 from __future__ import annotations
 
+import contextlib
 import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -86,8 +91,6 @@ def test_a_buyer_id_of_any_length_and_script_is_counted_on_its_own(rate_clock, r
 def test_counts_from_many_threads_share_one_counter(rate_clock):
     """Each thread counts on a connection of its own (decisions §81): the limit still holds
     over all of them, exactly."""
-    import threading
-
     limit = Limit(100, 60)
     outcomes: list[int | None] = []
     lock = threading.Lock()
@@ -123,5 +126,103 @@ def test_a_redis_that_lost_its_scripts_and_connections_still_counts(rate_clock):
     client.client_kill_filter(_id=_own.conn.read_response())
     client.script_flush()
 
+    assert hit_all(counts).over is None
+    assert hit_all(counts).over == 0
+
+
+@contextlib.contextmanager
+def _refusing_redis(monkeypatch) -> Iterator[tuple[list[int], Callable[[], None]]]:
+    """While inside: every connection to the counters' Redis, of any thread, is made to a port
+    nobody listens on (a Redis that is down: the system refuses it), this thread's connection
+    closed. Yields a list counting every connection attempt, and the call that makes Redis
+    accept connections again (done on the way out in any case)."""
+    from kefu.core import ratelimit
+
+    client = stamps.redis_client()
+    if client is None:
+        pytest.skip("the counters are in the process's memory without Redis")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    attempts: list[int] = []
+    down = threading.Event()
+    down.set()
+    cls = client.connection_pool.connection_class
+    original = cls._connect  # the socket's connect, under every way of connecting
+
+    def counted(self):
+        attempts.append(1)
+        if not down.is_set():
+            return original(self)
+        real_port, self.port = self.port, closed_port
+        try:
+            return original(self)
+        finally:
+            self.port = real_port
+
+    monkeypatch.setattr(cls, "_connect", counted)
+    if ratelimit._own.conn is not None:
+        ratelimit._own.conn.disconnect()
+    try:
+        yield attempts, down.clear
+    finally:
+        down.clear()
+        ratelimit._refused_until = 0.0
+
+
+def test_counts_wait_for_a_redis_that_refuses_connections_and_still_limit(rate_clock, monkeypatch):
+    """Redis restarting (decisions §122): a webhook's counting call waits for it instead of
+    failing at once (which answered 503), one thread tries again every pause while the others
+    sleep, and once Redis accepts every waiting request is counted: the limit still holds."""
+    from kefu.core import ratelimit
+
+    limit = Limit(5, 60)
+    outcomes: dict[int, object] = {}
+
+    def count(n: int) -> None:
+        try:
+            outcomes[n] = hit_all([Count("t-refused", "s", limit)]).over
+        except Exception as exc:  # the assertion below names it
+            outcomes[n] = exc
+
+    with _refusing_redis(monkeypatch) as (attempts, accept):
+        threads = [threading.Thread(target=count, args=(n,)) for n in range(8)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        accept()
+        for t in threads:
+            t.join(timeout=10)
+        took = time.monotonic() - started
+
+    assert sorted(outcomes) == list(range(8))
+    assert all(not isinstance(o, Exception) for o in outcomes.values()), outcomes
+    # Every request was counted: five within the limit, three over it.
+    assert sorted(outcomes.values(), key=str) == [0, 0, 0, None, None, None, None, None]
+    assert 0.5 <= took < ratelimit.REFUSED_WAIT_SECONDS
+    # Refused for 0.5 s: the threads' first tries, then one every 0.1 s at most (not each
+    # thread in a loop), then a connection each.
+    assert len(attempts) <= 8 + 0.5 / ratelimit.REFUSED_PAUSE_SECONDS + 2 + 8
+
+
+def test_a_count_refused_past_its_wait_raises_the_error_that_answers_503(rate_clock, monkeypatch):
+    """Redis still down after REFUSED_WAIT_SECONDS: the call ends with Redis's ConnectionError
+    (UnavailableMiddleware answers it 503; the request is refused, never let through
+    uncounted) after the wait and a bounded number of attempts; with Redis back the next call
+    counts, and the refused one was not counted."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from kefu.core import ratelimit
+
+    monkeypatch.setattr(ratelimit, "REFUSED_WAIT_SECONDS", 0.4)
+    counts = [Count("t-refused-long", "s", Limit(1, 60))]
+    with _refusing_redis(monkeypatch) as (attempts, _):
+        started = time.monotonic()
+        with pytest.raises(RedisConnectionError):
+            hit_all(counts)
+        took = time.monotonic() - started
+    assert 0.4 <= took < 1.5
+    assert 2 <= len(attempts) <= 0.4 / ratelimit.REFUSED_PAUSE_SECONDS + 2
     assert hit_all(counts).over is None
     assert hit_all(counts).over == 0
